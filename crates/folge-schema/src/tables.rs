@@ -1,0 +1,234 @@
+//! The canonical tables of the data contract, one row struct each. Zone 1 (identifiable,
+//! ingest output), zone 2 (de-identified: `pid`, relative days) and zone 3 (analysis
+//! results). Column names are the field names and are fixed by `shared/data-contract.md`.
+
+use chrono::NaiveDate;
+
+use crate::{Arm, ExitReason, Service, Sex, table};
+
+table! {
+    /// Zone 1: one enrolled person (pilot or comparison).
+    pub struct Participant as "participants" {
+        /// Fødselsnummer/D-number, or a local study id.
+        pub person_id: String,
+        /// Full name; only used to scrub free text, then dropped.
+        pub name: Option<String>,
+        /// Sex, derived from the national id when absent.
+        pub sex: Option<Sex>,
+        /// Birth date, derived from the national id when absent.
+        pub birth_date: Option<NaiveDate>,
+        /// Kommunenummer of residence at inclusion (4 digits).
+        pub municipality: String,
+        /// Pilot unit or practice.
+        pub site: Option<String>,
+        /// Study arm.
+        pub arm: Arm,
+        /// Target group (`barn`, `eldre`, Vårdanalys `1`–`5`).
+        pub target_group: Option<String>,
+        /// Index date.
+        pub inclusion_date: NaiveDate,
+        /// Death, moving away or withdrawal: exposure stops here.
+        pub exit_date: Option<NaiveDate>,
+        /// Why follow-up ended.
+        pub exit_reason: Option<ExitReason>,
+    }
+}
+
+table! {
+    /// Zone 1: one contact or stay.
+    pub struct ServiceEvent as "service_events" {
+        /// As in participants.
+        pub person_id: String,
+        /// Service code.
+        pub service: Service,
+        /// Contact or admission date.
+        pub start_date: NaiveDate,
+        /// Discharge date (stays only).
+        pub end_date: Option<NaiveDate>,
+        /// Hours for home nursing/help; 1 when absent.
+        pub quantity: Option<f64>,
+        /// Acute (øyeblikkelig hjelp) vs elective.
+        pub acute: Option<bool>,
+    }
+}
+
+table! {
+    /// Zone 1: a documented step of the framework (elements A–E).
+    pub struct ProcessEvent as "process_events" {
+        /// As in participants.
+        pub person_id: String,
+        /// Element `A`–`E` or a configured step name.
+        pub element: String,
+        /// When it was documented.
+        pub date: NaiveDate,
+    }
+}
+
+table! {
+    /// Zone 1: a row an ingest reader could not accept, with where and why.
+    pub struct Reject as "rejects" {
+        /// Input file name as given in the pipeline file.
+        pub source: String,
+        /// 1-based line in the file (header = line 1).
+        pub line: i64,
+        /// Column the problem is in, when one is.
+        pub column: Option<String>,
+        /// What was wrong and what was expected.
+        pub reason: String,
+        /// The raw row as read (identifiable: zone 1 only).
+        pub raw: String,
+    }
+}
+
+table! {
+    /// Zone 2: a participant after de-identification.
+    pub struct DeidParticipant as "participants" {
+        /// Keyed pseudonym.
+        pub pid: String,
+        /// Sex.
+        pub sex: Option<Sex>,
+        /// Age at inclusion, banded.
+        pub age_band: Option<String>,
+        /// Kommunenummer.
+        pub municipality: String,
+        /// Pilot unit.
+        pub site: Option<String>,
+        /// Study arm.
+        pub arm: Arm,
+        /// Target group.
+        pub target_group: Option<String>,
+        /// Year of inclusion.
+        pub inclusion_year: i32,
+        /// Exit, in days after inclusion.
+        pub exit_day: Option<i32>,
+        /// Why follow-up ended.
+        pub exit_reason: Option<ExitReason>,
+        /// End of data delivery, in days after this person's inclusion.
+        pub data_end_day: i32,
+    }
+}
+
+table! {
+    /// Zone 2: a service event, dates as days relative to inclusion.
+    pub struct DeidServiceEvent as "service_events" {
+        /// Keyed pseudonym.
+        pub pid: String,
+        /// Service code.
+        pub service: Service,
+        /// Contact or admission day (inclusion = day 0).
+        pub start_day: i32,
+        /// Discharge day.
+        pub end_day: Option<i32>,
+        /// Hours for home nursing/help.
+        pub quantity: Option<f64>,
+        /// Acute vs elective.
+        pub acute: Option<bool>,
+    }
+}
+
+table! {
+    /// Zone 2: a framework step, day relative to inclusion.
+    pub struct DeidProcessEvent as "process_events" {
+        /// Keyed pseudonym.
+        pub pid: String,
+        /// Element.
+        pub element: String,
+        /// Day documented (inclusion = day 0).
+        pub day: i32,
+    }
+}
+
+table! {
+    /// Zone 3: one indicator for one person in one period (`indicators.parquet`).
+    pub struct IndicatorRow as "indicators" {
+        /// Pseudonym.
+        pub pid: String,
+        /// Kommunenummer.
+        pub municipality: String,
+        /// Study arm.
+        pub arm: Arm,
+        /// Target group, null when not given.
+        pub target_group: Option<String>,
+        /// `before`, `after` or a named window.
+        pub period: String,
+        /// Indicator id from `shared/domain.md`.
+        pub indicator: String,
+        /// Count, days or hours in the window.
+        pub value: f64,
+        /// Days the person was observable in the window.
+        pub exposure_days: i32,
+        /// value per person-year; null when exposure is 0.
+        pub rate_per_py: Option<f64>,
+    }
+}
+
+table! {
+    /// Zone 3: an indicator's rate per person-year for one arm and period, over all persons
+    /// of that arm (`rates.parquet`): the before/after picture the report draws.
+    pub struct RateRow as "rates" {
+        /// Indicator id.
+        pub indicator: String,
+        /// Study arm.
+        pub arm: Arm,
+        /// Period name.
+        pub period: String,
+        /// Persons with exposure in the period.
+        pub n: i64,
+        /// Sum of values (events, days or hours).
+        pub value_total: f64,
+        /// Sum of exposure, in person-years.
+        pub person_years: f64,
+        /// value_total / person_years; null when there is no exposure.
+        pub rate_per_py: Option<f64>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Table;
+
+    #[test]
+    fn round_trip_through_arrow() {
+        let rows = vec![
+            ServiceEvent {
+                person_id: "x".into(),
+                service: Service::Inpatient,
+                start_date: NaiveDate::from_ymd_opt(2020, 2, 29).unwrap(),
+                end_date: Some(NaiveDate::from_ymd_opt(2020, 3, 2).unwrap()),
+                quantity: None,
+                acute: Some(true),
+            },
+            ServiceEvent {
+                person_id: "y".into(),
+                service: Service::HomeNursing,
+                start_date: NaiveDate::from_ymd_opt(1969, 12, 31).unwrap(),
+                end_date: None,
+                quantity: Some(2.5),
+                acute: None,
+            },
+        ];
+        let batch = ServiceEvent::to_batch(&rows).unwrap();
+        assert_eq!(batch.schema().field(2).name(), "start_date");
+        assert_eq!(ServiceEvent::from_batch(&batch).unwrap(), rows);
+    }
+
+    #[test]
+    fn missing_and_mistyped_columns_are_named() {
+        let batch = ProcessEvent::to_batch(&[]).unwrap();
+        let err = ServiceEvent::from_batch(&batch).unwrap_err();
+        assert_eq!(err.to_string(), "table `service_events` has no column `service`");
+        let batch = Reject::to_batch(&[]).unwrap();
+        let renamed = arrow_array::RecordBatch::try_new(
+            std::sync::Arc::new(arrow_schema::Schema::new(vec![
+                arrow_schema::Field::new("pid", arrow_schema::DataType::Utf8, true),
+                arrow_schema::Field::new("element", arrow_schema::DataType::Utf8, true),
+                arrow_schema::Field::new("day", arrow_schema::DataType::Int64, true),
+            ])),
+            vec![batch.column(0).clone(), batch.column(0).clone(), batch.column(1).clone()],
+        )
+        .unwrap();
+        let err = DeidProcessEvent::from_batch(&renamed).unwrap_err();
+        assert_eq!(err.to_string(), "table `process_events`, column `day`: expected Int32, found Int64");
+    }
+}

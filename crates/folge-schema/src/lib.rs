@@ -11,6 +11,7 @@ pub mod domain;
 mod error;
 pub mod national_id;
 pub mod parquet_io;
+pub mod suggest;
 pub mod tables;
 
 pub use column::{ColumnValue, Table};

@@ -1,0 +1,243 @@
+//! A CSV input as offices deliver it: the delimiter sniffed from the header line (`;`, `,`
+//! or tab, overridable), a UTF-8 byte-order mark skipped, quoted fields with newlines,
+//! and trailing empty columns that Excel adds tolerated. Records come with their 1-based
+//! line number (the header is line 1).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+
+use folge_schema::suggest::closest;
+
+use crate::IngestError;
+
+/// How to read a CSV file.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    /// Field delimiter; sniffed from the header line when `None`.
+    pub delimiter: Option<u8>,
+}
+
+/// Pick the delimiter that occurs most often outside quotes in the header line; `,` when
+/// none occurs (a one-column file).
+pub fn sniff_delimiter(header_line: &[u8]) -> u8 {
+    let mut counts = [(b';', 0usize), (b',', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for &byte in header_line {
+        if byte == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (delimiter, count) in &mut counts {
+                if byte == *delimiter {
+                    *count += 1;
+                }
+            }
+        }
+    }
+    counts.iter().max_by_key(|(d, n)| (*n, *d == b',')).filter(|(_, n)| *n > 0).map_or(b',', |(d, _)| *d)
+}
+
+/// Turns CRLF into LF while streaming. The csv crate reports a record's line one too low
+/// after a CRLF terminator (it records the position between `\r` and `\n`), and Excel on
+/// Windows writes CRLF, so line numbers in error messages would be off by one without
+/// this. A `\r` not followed by `\n` passes through.
+struct CrlfToLf<R: BufRead> {
+    inner: R,
+    /// A `\r` seen at the end of the previous chunk, not yet known to precede `\n`.
+    pending_cr: bool,
+}
+
+impl<R: BufRead> Read for CrlfToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let chunk = self.inner.fill_buf()?;
+        if chunk.is_empty() {
+            if self.pending_cr {
+                self.pending_cr = false;
+                out[0] = b'\r';
+                return Ok(1);
+            }
+            return Ok(0);
+        }
+        let mut written = 0;
+        let mut consumed = 0;
+        if self.pending_cr {
+            self.pending_cr = false;
+            if chunk[0] != b'\n' {
+                out[0] = b'\r';
+                written = 1;
+            }
+        }
+        while consumed < chunk.len() && written < out.len() {
+            let byte = chunk[consumed];
+            if byte == b'\r' {
+                match chunk.get(consumed + 1) {
+                    Some(b'\n') => {}
+                    Some(_) => {
+                        out[written] = byte;
+                        written += 1;
+                    }
+                    None => self.pending_cr = true,
+                }
+            } else {
+                out[written] = byte;
+                written += 1;
+            }
+            consumed += 1;
+        }
+        self.inner.consume(consumed);
+        if written == 0 {
+            // Only a `\r\n`'s `\r` or a trailing `\r` was consumed: read on.
+            return self.read(out);
+        }
+        Ok(written)
+    }
+}
+
+/// An open CSV source with a parsed header.
+pub(crate) struct CsvSource<R: Read> {
+    pub name: String,
+    reader: csv::Reader<CrlfToLf<BufReader<R>>>,
+    header: Vec<String>,
+    record: csv::StringRecord,
+}
+
+impl<R: Read> CsvSource<R> {
+    pub fn open(name: &str, input: R, options: &CsvOptions) -> Result<Self, IngestError> {
+        let mut buffered = BufReader::with_capacity(1 << 16, input);
+        let peek = buffered.fill_buf().map_err(|e| IngestError::Read {
+            source_name: name.to_owned(),
+            line: 1,
+            message: e.to_string(),
+        })?;
+        let start = if peek.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let header_end = peek[start..].iter().position(|&b| b == b'\n').map_or(peek.len(), |p| p + start);
+        let delimiter = options.delimiter.unwrap_or_else(|| sniff_delimiter(&peek[start..header_end]));
+        // csv strips a leading UTF-8 BOM itself.
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(CrlfToLf { inner: buffered, pending_cr: false });
+        let mut source = CsvSource {
+            name: name.to_owned(),
+            reader,
+            header: Vec::new(),
+            record: csv::StringRecord::new(),
+        };
+        if !source.next_record()? {
+            return Err(IngestError::Empty { source_name: name.to_owned() });
+        }
+        source.header = source.record.iter().map(|h| h.trim().to_owned()).collect();
+        while source.header.last().is_some_and(String::is_empty) {
+            source.header.pop();
+        }
+        if source.header.is_empty() {
+            return Err(IngestError::Empty { source_name: name.to_owned() });
+        }
+        Ok(source)
+    }
+
+    /// Column positions of the wanted canonical columns; a missing required one is an error
+    /// naming the columns found and the closest match. Header names match case-insensitively.
+    pub fn columns(
+        &self,
+        required: &[&'static str],
+        optional: &[&'static str],
+    ) -> Result<BTreeMap<&'static str, usize>, IngestError> {
+        let mut map = BTreeMap::new();
+        for (&column, is_required) in
+            required.iter().map(|c| (c, true)).chain(optional.iter().map(|c| (c, false)))
+        {
+            match self.header.iter().position(|h| h.eq_ignore_ascii_case(column)) {
+                Some(i) => {
+                    map.insert(column, i);
+                }
+                None if is_required => {
+                    let found: Vec<String> = self.header.iter().map(|h| format!("`{h}`")).collect();
+                    return Err(IngestError::MissingColumn {
+                        source_name: self.name.clone(),
+                        column,
+                        found: found.join(", "),
+                        closest: closest(column, self.header.iter().map(String::as_str)).map(str::to_owned),
+                    });
+                }
+                None => {}
+            }
+        }
+        Ok(map)
+    }
+
+    /// Advance to the next record; `false` at the end.
+    pub fn next_record(&mut self) -> Result<bool, IngestError> {
+        self.reader.read_record(&mut self.record).map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => {
+                    IngestError::Encoding { source_name: self.name.clone(), line }
+                }
+                _ => IngestError::Read { source_name: self.name.clone(), line, message: e.to_string() },
+            }
+        })
+    }
+
+    /// The current record.
+    pub fn record(&self) -> &csv::StringRecord {
+        &self.record
+    }
+
+    /// 1-based line where the current record starts.
+    pub fn line(&self) -> u64 {
+        self.record.position().map_or(0, csv::Position::line)
+    }
+
+    /// Whether every field of the current record is empty (Excel leaves such rows).
+    pub fn is_blank(&self) -> bool {
+        self.record.iter().all(|f| f.trim().is_empty())
+    }
+
+    /// The current record re-joined with `;`, for the rejects table (zone 1 only).
+    pub fn raw(&self) -> String {
+        self.record.iter().collect::<Vec<_>>().join(";")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_becomes_lf_across_chunk_boundaries() {
+        let input = b"a\r\nb\rc\r\n\r";
+        for capacity in 1..=input.len() {
+            let mut reader =
+                CrlfToLf { inner: BufReader::with_capacity(capacity, &input[..]), pending_cr: false };
+            let mut out = Vec::new();
+            reader.read_to_end(&mut out).unwrap();
+            assert_eq!(out, b"a\nb\rc\n\r", "capacity {capacity}");
+        }
+    }
+
+    #[test]
+    fn sniffs_the_header_delimiter() {
+        assert_eq!(sniff_delimiter(b"a;b;c"), b';');
+        assert_eq!(sniff_delimiter(b"a,b,c"), b',');
+        assert_eq!(sniff_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"a;x\",b,c"), b',');
+        assert_eq!(sniff_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn bom_and_missing_column_with_suggestion() {
+        let input = "\u{feff}person_id;munincipality\r\n1;2\r\n";
+        let source = CsvSource::open("p.csv", input.as_bytes(), &CsvOptions::default()).unwrap();
+        let err = source.columns(&["person_id", "municipality"], &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.csv: required column `municipality` is missing; found `person_id`, `munincipality` (did you mean `munincipality`?)"
+        );
+        let empty = CsvSource::open("e.csv", &b""[..], &CsvOptions::default()).err().unwrap();
+        assert_eq!(empty.to_string(), "e.csv: the file is empty (expected a header line)");
+    }
+}

@@ -1,0 +1,47 @@
+//! File-level ingest errors: problems that stop the stage (row-level problems become
+//! rejects instead). Messages name the file and line, never an identifier's value.
+
+/// A problem with a whole input file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The file has no header line.
+    #[error("{source_name}: the file is empty (expected a header line)")]
+    Empty {
+        /// Display name of the input.
+        source_name: String,
+    },
+    /// A required column is missing from the header.
+    #[error(
+        "{source_name}: required column `{column}` is missing; found {found}{}",
+        closest.as_ref().map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default()
+    )]
+    MissingColumn {
+        /// Display name of the input.
+        source_name: String,
+        /// The canonical column.
+        column: &'static str,
+        /// The header's columns, backticked and comma-separated.
+        found: String,
+        /// The closest header column by edit distance, when one is close.
+        closest: Option<String>,
+    },
+    /// Bytes that are not UTF-8.
+    #[error("{source_name} line {line}: the file is not valid UTF-8 (save it as \"CSV UTF-8\" in Excel)")]
+    Encoding {
+        /// Display name of the input.
+        source_name: String,
+        /// 1-based line.
+        line: u64,
+    },
+    /// The CSV parser or the reader failed.
+    #[error("{source_name} line {line}: {message}")]
+    Read {
+        /// Display name of the input.
+        source_name: String,
+        /// 1-based line.
+        line: u64,
+        /// What failed.
+        message: String,
+    },
+}

@@ -1,0 +1,19 @@
+//! The ingest stage: pilot deliveries (CSV as Norwegian offices write it) → validated,
+//! typed canonical tables (zone 1, identifiable), with every rejected row kept with its
+//! file, line, column and reason.
+//!
+//! Sans-IO: readers take `impl Read` plus the source's display name and return rows,
+//! rejects and a conservation summary (rows read = accepted + rejected). Opening files and
+//! writing Parquet is `folge-pipeline`'s job.
+#![warn(missing_docs)]
+
+mod csv_source;
+mod error;
+mod readers;
+pub mod values;
+
+pub use csv_source::{CsvOptions, sniff_delimiter};
+pub use error::IngestError;
+pub use readers::{
+    IdPolicy, Ingested, SourceSummary, read_participants, read_process_events, read_service_events,
+};

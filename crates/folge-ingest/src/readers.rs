@@ -1,0 +1,303 @@
+//! Readers for the canonical zone-1 tables. Each row is either accepted (typed) or
+//! rejected with the line, the column and what was expected; rows read = accepted +
+//! rejected, always. Reasons about identifier columns never contain the value.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+
+use chrono::NaiveDate;
+use folge_schema::tables::{Participant, ProcessEvent, Reject, ServiceEvent};
+use folge_schema::{Arm, ExitReason, NationalId, Service, Sex};
+
+use crate::csv_source::{CsvOptions, CsvSource};
+use crate::values::{parse_bool, parse_date, parse_number};
+use crate::IngestError;
+
+/// How person ids are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdPolicy {
+    /// `true`: ids are national ids (validated, normalised); `false`: local study ids.
+    pub national: bool,
+    /// Accept synthetic test numbers (month + 80/+ 65); otherwise they are rejected.
+    pub allow_synthetic: bool,
+}
+
+/// Rows read from one source and what became of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSummary {
+    /// Display name of the source.
+    pub source: String,
+    /// Data rows read (header excluded).
+    pub rows_read: u64,
+    /// Rows accepted into the table.
+    pub rows_accepted: u64,
+    /// Rows sent to rejects.
+    pub rows_rejected: u64,
+}
+
+/// The result of reading one source.
+#[derive(Debug)]
+pub struct Ingested<T> {
+    /// Accepted rows.
+    pub rows: Vec<T>,
+    /// Rejected rows with reasons.
+    pub rejects: Vec<Reject>,
+    /// Conservation counts.
+    pub summary: SourceSummary,
+    /// Things accepted but worth a look (never containing identifiers).
+    pub warnings: Vec<String>,
+}
+
+/// Why one row was rejected.
+struct Problem {
+    column: Option<&'static str>,
+    reason: String,
+}
+
+fn problem(column: &'static str, reason: impl Into<String>) -> Problem {
+    Problem { column: Some(column), reason: reason.into() }
+}
+
+/// Years below this in `dd.mm.yy` dates are 20yy, others 19yy.
+const TWO_DIGIT_YEAR_PIVOT: u32 = 30;
+
+/// Access to the current record's cells by canonical column.
+struct Cells<'a> {
+    record: &'a csv::StringRecord,
+    columns: &'a BTreeMap<&'static str, usize>,
+    two_digit_years: &'a std::cell::Cell<u64>,
+}
+
+impl<'a> Cells<'a> {
+    fn text(&self, column: &'static str) -> Option<&'a str> {
+        let i = *self.columns.get(column)?;
+        self.record.get(i).map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    fn required(&self, column: &'static str) -> Result<&'a str, Problem> {
+        self.text(column).ok_or_else(|| problem(column, "is empty (a value is required)"))
+    }
+
+    fn date(&self, column: &'static str) -> Result<Option<NaiveDate>, Problem> {
+        let Some(text) = self.text(column) else { return Ok(None) };
+        if text.split('.').nth(2).is_some_and(|y| y.len() == 2) {
+            self.two_digit_years.set(self.two_digit_years.get() + 1);
+        }
+        parse_date(text, TWO_DIGIT_YEAR_PIVOT).map(Some).map_err(|e| problem(column, e))
+    }
+
+    fn required_date(&self, column: &'static str) -> Result<NaiveDate, Problem> {
+        self.date(column)?.ok_or_else(|| problem(column, "is empty (expected a date, dd.mm.yyyy or yyyy-mm-dd)"))
+    }
+
+    fn code<T>(&self, column: &'static str, parse: fn(&str) -> Option<T>, expected: &str) -> Result<Option<T>, Problem> {
+        self.text(column)
+            .map(|t| parse(t).ok_or_else(|| problem(column, format!("`{t}` is not a known code (expected one of {expected})"))))
+            .transpose()
+    }
+
+    /// The person id, validated and normalised per policy. The reason never holds the value.
+    fn person_id(&self, policy: IdPolicy) -> Result<(String, Option<NationalId>), Problem> {
+        let text = self.required("person_id")?;
+        if !policy.national {
+            return Ok((text.to_owned(), None));
+        }
+        let id = NationalId::parse(text)
+            .map_err(|e| problem("person_id", format!("is not a valid national id: {e}")))?;
+        if id.is_synthetic() && !policy.allow_synthetic {
+            return Err(problem(
+                "person_id",
+                "is a synthetic test number, which this pipeline does not allow (set `allow_synthetic_ids = true` for test data)",
+            ));
+        }
+        Ok((id.normalized(), Some(id)))
+    }
+}
+
+/// Drive a reader over every record: blank rows and row problems become rejects.
+fn read_rows<R: Read, T>(
+    name: &str,
+    input: R,
+    options: &CsvOptions,
+    required: &[&'static str],
+    optional: &[&'static str],
+    mut parse_row: impl FnMut(&Cells<'_>, u64) -> Result<T, Problem>,
+) -> Result<Ingested<T>, IngestError> {
+    let mut source = CsvSource::open(name, input, options)?;
+    let columns = source.columns(required, optional)?;
+    let mut rows = Vec::new();
+    let mut rejects = Vec::new();
+    let mut read = 0u64;
+    let two_digit_years = std::cell::Cell::new(0u64);
+    while source.next_record()? {
+        read += 1;
+        let line = source.line();
+        let result = if source.is_blank() {
+            Err(Problem { column: None, reason: "blank row".to_owned() })
+        } else {
+            let cells =
+                Cells { record: source.record(), columns: &columns, two_digit_years: &two_digit_years };
+            parse_row(&cells, line)
+        };
+        match result {
+            Ok(row) => rows.push(row),
+            Err(p) => rejects.push(Reject {
+                source: name.to_owned(),
+                line: line as i64,
+                column: p.column.map(str::to_owned),
+                reason: p.reason,
+                raw: source.raw(),
+            }),
+        }
+    }
+    let mut warnings = Vec::new();
+    let two_digit_years = two_digit_years.get();
+    if two_digit_years > 0 {
+        warnings.push(format!(
+            "{name}: {two_digit_years} dates have two-digit years, read as 20yy below {TWO_DIGIT_YEAR_PIVOT} and 19yy otherwise"
+        ));
+    }
+    let summary = SourceSummary {
+        source: name.to_owned(),
+        rows_read: read,
+        rows_accepted: rows.len() as u64,
+        rows_rejected: rejects.len() as u64,
+    };
+    debug_assert_eq!(summary.rows_read, summary.rows_accepted + summary.rows_rejected);
+    Ok(Ingested { rows, rejects, summary, warnings })
+}
+
+/// Read the participant list. Sex and birth date missing from the register are derived
+/// from the national id when it carries them; a person listed twice is rejected the
+/// second time.
+pub fn read_participants<R: Read>(
+    name: &str,
+    input: R,
+    options: &CsvOptions,
+    policy: IdPolicy,
+) -> Result<Ingested<Participant>, IngestError> {
+    let mut first_line: BTreeMap<String, u64> = BTreeMap::new();
+    read_rows(
+        name,
+        input,
+        options,
+        &["person_id", "municipality", "arm", "inclusion_date"],
+        &["name", "sex", "birth_date", "site", "target_group", "exit_date", "exit_reason"],
+        |cells, line| {
+            let (person_id, national) = cells.person_id(policy)?;
+            let municipality = cells.required("municipality")?;
+            if municipality.len() != 4 || !municipality.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(problem(
+                    "municipality",
+                    format!("`{municipality}` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)"),
+                ));
+            }
+            let arm = cells
+                .code("arm", Arm::parse, &Arm::expected())?
+                .ok_or_else(|| problem("arm", format!("is empty (expected one of {})", Arm::expected())))?;
+            let inclusion_date = cells.required_date("inclusion_date")?;
+            let exit_date = cells.date("exit_date")?;
+            let exit_reason = cells.code("exit_reason", ExitReason::parse, &ExitReason::expected())?;
+            if exit_reason.is_some() && exit_date.is_none() {
+                return Err(problem("exit_date", "is empty but exit_reason is given"));
+            }
+            if let Some(exit) = exit_date {
+                if exit < inclusion_date {
+                    return Err(problem("exit_date", format!("{exit} is before inclusion_date {inclusion_date}")));
+                }
+            }
+            let sex = cells
+                .code("sex", Sex::parse, &Sex::expected())?
+                .or_else(|| national.as_ref().and_then(|id| id.sex));
+            let birth_date =
+                cells.date("birth_date")?.or_else(|| national.as_ref().and_then(|id| id.birth_date));
+            if let Some(first) = first_line.get(&person_id) {
+                return Err(problem("person_id", format!("duplicates the person on line {first}")));
+            }
+            first_line.insert(person_id.clone(), line);
+            Ok(Participant {
+                person_id,
+                name: cells.text("name").map(str::to_owned),
+                sex,
+                birth_date,
+                municipality: municipality.to_owned(),
+                site: cells.text("site").map(str::to_owned),
+                arm,
+                target_group: cells.text("target_group").map(str::to_owned),
+                inclusion_date,
+                exit_date,
+                exit_reason,
+            })
+        },
+    )
+}
+
+/// Read event-level service use. Persons must be in the participant list; stays need a
+/// discharge date not before admission; quantities must not be negative.
+pub fn read_service_events<R: Read>(
+    name: &str,
+    input: R,
+    options: &CsvOptions,
+    policy: IdPolicy,
+    persons: &BTreeSet<String>,
+) -> Result<Ingested<ServiceEvent>, IngestError> {
+    read_rows(
+        name,
+        input,
+        options,
+        &["person_id", "service", "start_date"],
+        &["end_date", "quantity", "acute"],
+        |cells, _| {
+            let (person_id, _) = cells.person_id(policy)?;
+            if !persons.contains(&person_id) {
+                return Err(problem("person_id", "is not in the participant list"));
+            }
+            let service = cells
+                .code("service", Service::parse, &Service::expected())?
+                .ok_or_else(|| problem("service", format!("is empty (expected one of {})", Service::expected())))?;
+            let start_date = cells.required_date("start_date")?;
+            let end_date = cells.date("end_date")?;
+            if let Some(end) = end_date {
+                if end < start_date {
+                    return Err(problem("end_date", format!("{end} is before start_date {start_date}")));
+                }
+            } else if service.is_stay() {
+                return Err(problem("end_date", format!("is empty, but a `{service}` stay needs a discharge date")));
+            }
+            let quantity = cells
+                .text("quantity")
+                .map(|t| parse_number(t).map_err(|e| problem("quantity", e)))
+                .transpose()?;
+            if quantity.is_some_and(|q| q < 0.0) {
+                return Err(problem("quantity", "is negative (expected hours or a count ≥ 0)"));
+            }
+            let acute = cells
+                .text("acute")
+                .map(|t| parse_bool(t).map_err(|e| problem("acute", e)))
+                .transpose()?;
+            Ok(ServiceEvent { person_id, service, start_date, end_date, quantity, acute })
+        },
+    )
+}
+
+/// Read the framework's step log.
+pub fn read_process_events<R: Read>(
+    name: &str,
+    input: R,
+    options: &CsvOptions,
+    policy: IdPolicy,
+    persons: &BTreeSet<String>,
+) -> Result<Ingested<ProcessEvent>, IngestError> {
+    read_rows(name, input, options, &["person_id", "element", "date"], &[], |cells, _| {
+        let (person_id, _) = cells.person_id(policy)?;
+        if !persons.contains(&person_id) {
+            return Err(problem("person_id", "is not in the participant list"));
+        }
+        let element = cells.required("element")?.to_owned();
+        let date = cells.required_date("date")?;
+        Ok(ProcessEvent { person_id, element, date })
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+//! Reader tests on small inline files: conservation, reasons, and no id in any reason.
+
+use super::*;
+use folge_schema::national_id::build;
+
+fn id(day: u32, individual: u16) -> String {
+    let date = NaiveDate::from_ymd_opt(1950, 3, day).unwrap();
+    (individual..999).find_map(|i| build(date, i, 0, 80)).unwrap()
+}
+
+const POLICY: IdPolicy = IdPolicy { national: true, allow_synthetic: true };
+
+#[test]
+fn participants_conserve_rows_and_explain_rejects() {
+    let (a, b) = (id(1, 100), id(2, 200));
+    let input = format!(
+        "\u{feff}person_id;name;sex;birth_date;municipality;arm;inclusion_date;exit_date;exit_reason\r\n\
+         {a};Kari Nordmann;;;4601;pilot;01.03.2020;;\r\n\
+         {b};Ola Nordmann;M;02.03.1950;301;pilot;01.03.2020;;\r\n\
+         {b};Ola Nordmann;M;02.03.1950;0301;pilot;31.02.2020;;\r\n\
+         {b};Ola Nordmann;M;02.03.1950;0301;comparison;01.03.2020;;death\r\n\
+         12345678901;X;K;;4601;pilot;01.03.2020;;\r\n\
+         ;;;;;;;;\r\n\
+         {b};Ola Nordmann;M;;4601;pilot;01.03.2020;15.06.2020;moved\r\n\
+         {b};Ola Nordmann;M;;4601;pilot;01.03.2020;;\r\n"
+    );
+    let got = read_participants("participants.csv", input.as_bytes(), &CsvOptions::default(), POLICY).unwrap();
+    assert_eq!(got.summary.rows_read, 8);
+    assert_eq!(got.summary.rows_accepted, 2);
+    assert_eq!(got.summary.rows_rejected, 6);
+    // Derived from the id when the register leaves them empty.
+    assert_eq!(got.rows[0].birth_date, NaiveDate::from_ymd_opt(1950, 3, 1));
+    assert!(got.rows[0].sex.is_some());
+    let reasons: Vec<(i64, Option<&str>, &str)> =
+        got.rejects.iter().map(|r| (r.line, r.column.as_deref(), r.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (3, Some("municipality"), "`301` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)"),
+            (4, Some("inclusion_date"), "`31.02.2020` is not a date (expected dd.mm.yyyy or yyyy-mm-dd)"),
+            (5, Some("exit_date"), "is empty but exit_reason is given"),
+            (6, Some("person_id"), "is not a valid national id: second check digit (K2) is wrong"),
+            (7, None, "blank row"),
+            (9, Some("person_id"), "duplicates the person on line 8"),
+        ]
+    );
+    for reject in &got.rejects {
+        assert!(!reject.reason.contains(&a) && !reject.reason.contains(&b));
+    }
+}
+
+#[test]
+fn synthetic_ids_need_permission() {
+    let a = id(1, 100);
+    let input = format!("person_id,municipality,arm,inclusion_date\n{a},4601,pilot,2020-03-01\n");
+    let strict = IdPolicy { national: true, allow_synthetic: false };
+    let got = read_participants("p.csv", input.as_bytes(), &CsvOptions::default(), strict).unwrap();
+    assert_eq!(got.summary.rows_rejected, 1);
+    assert!(got.rejects[0].reason.starts_with("is a synthetic test number"));
+}
+
+#[test]
+fn service_events_validate_codes_dates_and_persons() {
+    let (a, b) = (id(1, 100), id(2, 200));
+    let persons = BTreeSet::from([a.clone()]);
+    let input = format!(
+        "person_id,service,start_date,end_date,quantity,acute\n\
+         {a},inpatient,2020-03-01,2020-03-04,,1\n\
+         {a},home_nursing,2020-03-01,,\"2,5\",\n\
+         {a},inpatiant,2020-03-01,2020-03-04,,1\n\
+         {a},inpatient,2020-03-05,2020-03-04,,1\n\
+         {a},inpatient,2020-03-05,,,1\n\
+         {b},gp,2020-03-05,,,\n\
+         {a},gp,2020-03-05,,-1,\n\
+         {a},gp,2020-03-05,,,kanskje\n"
+    );
+    let got = read_service_events("events.csv", input.as_bytes(), &CsvOptions::default(), POLICY, &persons).unwrap();
+    assert_eq!((got.summary.rows_read, got.summary.rows_accepted), (8, 2));
+    assert_eq!(got.rows[1].quantity, Some(2.5));
+    let reasons: Vec<String> = got
+        .rejects
+        .iter()
+        .map(|r| format!("{} {}: {}", r.line, r.column.as_deref().unwrap_or("-"), r.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "4 service: `inpatiant` is not a known code (expected one of inpatient, day_treatment, outpatient, hospital_emergency, out_of_hours, gp, home_nursing, home_help, short_stay, kad, long_term_care)",
+            "5 end_date: 2020-03-04 is before start_date 2020-03-05",
+            "6 end_date: is empty, but a `inpatient` stay needs a discharge date",
+            "7 person_id: is not in the participant list",
+            "8 quantity: is negative (expected hours or a count ≥ 0)",
+            "9 acute: `kanskje` is not a yes/no value (expected 1/0, ja/nei or true/false)",
+        ]
+    );
+}

@@ -1,0 +1,342 @@
+//! Zone 1 → zone 2: the de-identification of the canonical tables, and the
+//! [`Deidentified`] type that only this crate can build.
+
+use std::collections::BTreeMap;
+
+use arrow_array::RecordBatch;
+use chrono::{Datelike, NaiveDate};
+use folge_schema::tables::{
+    DeidParticipant, DeidProcessEvent, DeidServiceEvent, Participant, ProcessEvent, ServiceEvent,
+};
+use folge_schema::{NationalId, SchemaError, Table};
+
+use crate::key::{Key, PSEUDONYM_HEX_CHARS};
+
+/// Why de-identification refused or failed. Messages never contain an identifier.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeidError {
+    /// The demo key was used on ids that are not all synthetic.
+    #[error(
+        "the demo key is public and only allowed when every national id is a synthetic test number, but {count} of the participants' ids are not; create a key with `folge keygen --out FILE` and set `key` in the pipeline file to that file"
+    )]
+    DemoKeyOnRealIds {
+        /// How many ids are not synthetic (or not national ids at all).
+        count: usize,
+    },
+    /// A row refers to a person missing from participants (ingest prevents this).
+    #[error("{table} row {row} refers to a person who is not in participants")]
+    UnknownPerson {
+        /// Table name.
+        table: &'static str,
+        /// 0-based row.
+        row: usize,
+    },
+    /// A table read back from disk does not have the de-identified shape.
+    #[error("{table}: {problem}")]
+    NotDeidentified {
+        /// Table name.
+        table: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A column mismatch while reading a table.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+}
+
+/// Upper bounds (inclusive) of the age bands; the last band is open. Default
+/// 0–5, 6–12, 13–17, 18–66, 67–79, 80+.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgeBands(pub Vec<u32>);
+
+impl Default for AgeBands {
+    fn default() -> Self {
+        AgeBands(vec![5, 12, 17, 66, 79])
+    }
+}
+
+impl AgeBands {
+    /// The band label of an age: `0-5`, …, `80+`.
+    pub fn label(&self, age: u32) -> String {
+        let mut low = 0;
+        for &high in &self.0 {
+            if age <= high {
+                return format!("{low}-{high}");
+            }
+            low = high + 1;
+        }
+        format!("{low}+")
+    }
+}
+
+/// Parameters of the deid stage.
+#[derive(Debug, Clone)]
+pub struct DeidParams {
+    /// End of the data delivery; becomes `data_end_day` per person.
+    pub data_end: NaiveDate,
+    /// Age bands for age at inclusion.
+    pub age_bands: AgeBands,
+}
+
+/// The identifiable (zone 1) tables the stage reads.
+#[derive(Debug, Clone, Default)]
+pub struct Identifiable {
+    /// Participants.
+    pub participants: Vec<Participant>,
+    /// Service events.
+    pub service_events: Vec<ServiceEvent>,
+    /// Framework steps.
+    pub process_events: Vec<ProcessEvent>,
+}
+
+/// De-identified (zone 2) tables. Only `folge-deid` can construct this type.
+#[derive(Debug, Clone)]
+pub struct Deidentified {
+    participants: Vec<DeidParticipant>,
+    service_events: Vec<DeidServiceEvent>,
+    process_events: Vec<DeidProcessEvent>,
+}
+
+impl Deidentified {
+    /// Participants.
+    pub fn participants(&self) -> &[DeidParticipant] {
+        &self.participants
+    }
+    /// Service events.
+    pub fn service_events(&self) -> &[DeidServiceEvent] {
+        &self.service_events
+    }
+    /// Framework steps.
+    pub fn process_events(&self) -> &[DeidProcessEvent] {
+        &self.process_events
+    }
+
+    /// Re-admit tables read back from the deid stage's output. Refuses batches that carry
+    /// an identifying column (`person_id`, `name`, `birth_date`, or any `*_date`) or a
+    /// `pid` that is not a pseudonym, so an identifiable file cannot be passed off as
+    /// de-identified.
+    pub fn from_batches(
+        participants: &[RecordBatch],
+        service_events: &[RecordBatch],
+        process_events: &[RecordBatch],
+    ) -> Result<Self, DeidError> {
+        fn check(table: &'static str, batches: &[RecordBatch]) -> Result<(), DeidError> {
+            for batch in batches {
+                for field in batch.schema().fields() {
+                    let name = field.name();
+                    if matches!(name.as_str(), "person_id" | "name") || name.ends_with("_date") {
+                        return Err(DeidError::NotDeidentified {
+                            table,
+                            problem: format!("has identifying column `{name}`"),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        }
+        let is_pseudonym =
+            |pid: &str| pid.len() == PSEUDONYM_HEX_CHARS && pid.bytes().all(|b| b.is_ascii_hexdigit());
+        check("participants", participants)?;
+        check("service_events", service_events)?;
+        check("process_events", process_events)?;
+        let tables = Deidentified {
+            participants: DeidParticipant::from_batches(participants)?,
+            service_events: DeidServiceEvent::from_batches(service_events)?,
+            process_events: DeidProcessEvent::from_batches(process_events)?,
+        };
+        let bad = tables
+            .participants
+            .iter()
+            .map(|p| ("participants", p.pid.as_str()))
+            .chain(tables.service_events.iter().map(|e| ("service_events", e.pid.as_str())))
+            .chain(tables.process_events.iter().map(|e| ("process_events", e.pid.as_str())))
+            .find(|(_, pid)| !is_pseudonym(pid));
+        if let Some((table, _)) = bad {
+            return Err(DeidError::NotDeidentified {
+                table,
+                problem: format!("`pid` holds a value that is not a {PSEUDONYM_HEX_CHARS}-character pseudonym"),
+            });
+        }
+        Ok(tables)
+    }
+}
+
+/// What deid knows per person while converting the other tables.
+struct PersonKey {
+    pid: String,
+    inclusion: NaiveDate,
+}
+
+fn days(from: NaiveDate, to: NaiveDate) -> i32 {
+    (to - from).num_days() as i32
+}
+
+/// De-identify the zone-1 tables. Row counts are kept: one output row per input row.
+pub fn deidentify(input: &Identifiable, params: &DeidParams, key: &Key) -> Result<Deidentified, DeidError> {
+    if key.is_demo() {
+        let count = input
+            .participants
+            .iter()
+            .filter(|p| !NationalId::parse(&p.person_id).is_ok_and(|id| id.is_synthetic()))
+            .count();
+        if count > 0 {
+            return Err(DeidError::DemoKeyOnRealIds { count });
+        }
+    }
+    let mut persons: BTreeMap<&str, PersonKey> = BTreeMap::new();
+    let mut participants = Vec::with_capacity(input.participants.len());
+    for p in &input.participants {
+        let pid = key.pseudonym(&p.person_id);
+        let age_band = p.birth_date.map(|birth| {
+            let mut age = p.inclusion_date.year() - birth.year();
+            if (p.inclusion_date.month(), p.inclusion_date.day()) < (birth.month(), birth.day()) {
+                age -= 1;
+            }
+            params.age_bands.label(age.max(0) as u32)
+        });
+        participants.push(DeidParticipant {
+            pid: pid.clone(),
+            sex: p.sex,
+            age_band,
+            municipality: p.municipality.clone(),
+            site: p.site.clone(),
+            arm: p.arm,
+            target_group: p.target_group.clone(),
+            inclusion_year: p.inclusion_date.year(),
+            exit_day: p.exit_date.map(|d| days(p.inclusion_date, d)),
+            exit_reason: p.exit_reason,
+            data_end_day: days(p.inclusion_date, params.data_end),
+        });
+        persons.insert(&p.person_id, PersonKey { pid, inclusion: p.inclusion_date });
+    }
+    let person = |table, row, id: &str| {
+        persons.get(id).ok_or(DeidError::UnknownPerson { table, row })
+    };
+    let service_events = input
+        .service_events
+        .iter()
+        .enumerate()
+        .map(|(row, e)| {
+            let k = person("service_events", row, &e.person_id)?;
+            Ok(DeidServiceEvent {
+                pid: k.pid.clone(),
+                service: e.service,
+                start_day: days(k.inclusion, e.start_date),
+                end_day: e.end_date.map(|d| days(k.inclusion, d)),
+                quantity: e.quantity,
+                acute: e.acute,
+            })
+        })
+        .collect::<Result<Vec<_>, DeidError>>()?;
+    let process_events = input
+        .process_events
+        .iter()
+        .enumerate()
+        .map(|(row, e)| {
+            let k = person("process_events", row, &e.person_id)?;
+            Ok(DeidProcessEvent {
+                pid: k.pid.clone(),
+                element: e.element.clone(),
+                day: days(k.inclusion, e.date),
+            })
+        })
+        .collect::<Result<Vec<_>, DeidError>>()?;
+    Ok(Deidentified { participants, service_events, process_events })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use folge_schema::national_id::build;
+    use folge_schema::{Arm, Service, Sex};
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn person(id: String, birth: &str) -> Participant {
+        Participant {
+            person_id: id,
+            name: Some("Kari Nordmann".into()),
+            sex: Some(Sex::Female),
+            birth_date: Some(date(birth)),
+            municipality: "4601".into(),
+            site: None,
+            arm: Arm::Pilot,
+            target_group: None,
+            inclusion_date: date("2020-03-01"),
+            exit_date: Some(date("2020-06-01")),
+            exit_reason: None,
+        }
+    }
+
+    fn synthetic(birth: &str) -> String {
+        (0..500).find_map(|i| build(date(birth), i, 0, 80)).unwrap()
+    }
+
+    fn params() -> DeidParams {
+        DeidParams { data_end: date("2021-12-31"), age_bands: AgeBands::default() }
+    }
+
+    #[test]
+    fn dates_become_days_and_ids_pseudonyms() {
+        let id = synthetic("1950-03-02");
+        let input = Identifiable {
+            participants: vec![person(id.clone(), "1950-03-02")],
+            service_events: vec![ServiceEvent {
+                person_id: id.clone(),
+                service: Service::Inpatient,
+                start_date: date("2020-02-28"),
+                end_date: Some(date("2020-03-02")),
+                quantity: None,
+                acute: Some(true),
+            }],
+            process_events: vec![],
+        };
+        let out = deidentify(&input, &params(), &Key::demo()).unwrap();
+        let p = &out.participants()[0];
+        // 69 on 2020-03-01: the birthday (03-02) has not yet come.
+        assert_eq!(p.age_band.as_deref(), Some("67-79"));
+        assert_eq!((p.exit_day, p.data_end_day, p.inclusion_year), (Some(92), 670, 2020));
+        let e = &out.service_events()[0];
+        assert_eq!((e.start_day, e.end_day), (-2, Some(1)));
+        assert_eq!(e.pid, p.pid);
+        assert_ne!(p.pid, id);
+    }
+
+    #[test]
+    fn demo_key_refuses_real_ids() {
+        let real = (0..500).find_map(|i| build(date("1950-03-02"), i, 0, 0)).unwrap();
+        let input = Identifiable {
+            participants: vec![person(real.clone(), "1950-03-02"), person(synthetic("1950-03-02"), "1950-03-02")],
+            ..Identifiable::default()
+        };
+        let err = deidentify(&input, &params(), &Key::demo()).unwrap_err();
+        assert!(err.to_string().contains("but 1 of the participants' ids are not"));
+        assert!(!err.to_string().contains(&real));
+        assert!(deidentify(&input, &params(), &Key::generate().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn age_bands() {
+        let bands = AgeBands::default();
+        let labels: Vec<String> = [0, 5, 6, 17, 18, 66, 67, 79, 80, 104].map(|a| bands.label(a)).to_vec();
+        assert_eq!(labels, ["0-5", "0-5", "6-12", "13-17", "18-66", "18-66", "67-79", "67-79", "80+", "80+"]);
+    }
+
+    #[test]
+    fn identifiable_batches_are_refused() {
+        let input = Identifiable { participants: vec![person(synthetic("1950-03-02"), "1950-03-02")], ..Default::default() };
+        let zone1 = Participant::to_batch(&input.participants).unwrap();
+        let err = Deidentified::from_batches(&[zone1], &[], &[]).unwrap_err();
+        assert_eq!(err.to_string(), "participants: has identifying column `person_id`");
+        let out = deidentify(&input, &params(), &Key::demo()).unwrap();
+        let mut rows = out.participants().to_vec();
+        let ok = DeidParticipant::to_batch(&rows).unwrap();
+        assert!(Deidentified::from_batches(&[ok], &[], &[]).is_ok());
+        rows[0].pid = "not-a-pseudonym".into();
+        let bad = DeidParticipant::to_batch(&rows).unwrap();
+        assert!(Deidentified::from_batches(&[bad], &[], &[]).is_err());
+    }
+}

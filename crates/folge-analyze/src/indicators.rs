@@ -1,0 +1,254 @@
+//! Service-use indicators per person × window, and their pooled rates by arm × window.
+
+use std::collections::BTreeMap;
+
+use folge_deid::Deidentified;
+use folge_schema::tables::{DeidParticipant, DeidServiceEvent, IndicatorRow, RateRow};
+use folge_schema::{Arm, ExitReason, Service};
+
+use crate::stays::{Stay, merge_stays};
+
+/// Days in a year for person-years: the Julian year, as in rates per 365.25 days.
+const DAYS_PER_YEAR: f64 = 365.25;
+
+/// An analysis window in whole days relative to inclusion, both ends inclusive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// Period name (`before`, `after`, …).
+    pub name: String,
+    /// First day.
+    pub from: i32,
+    /// Last day.
+    pub to: i32,
+}
+
+macro_rules! indicators {
+    ($( $variant:ident = ($id:literal, $nb:literal, $en:literal, $unit_nb:literal, $unit_en:literal) ),* $(,)?) => {
+        /// A service-use indicator (ids from `shared/domain.md`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Indicator { $( #[doc = $en] $variant ),* }
+
+        impl Indicator {
+            /// Every indicator, in report order.
+            pub const ALL: &'static [Indicator] = &[$( Indicator::$variant ),*];
+            /// The id used in Parquet and configuration.
+            pub fn id(self) -> &'static str { match self { $( Indicator::$variant => $id ),* } }
+            /// Norwegian label.
+            pub fn label_nb(self) -> &'static str { match self { $( Indicator::$variant => $nb ),* } }
+            /// English label.
+            pub fn label_en(self) -> &'static str { match self { $( Indicator::$variant => $en ),* } }
+            /// What the value counts, Norwegian.
+            pub fn unit_nb(self) -> &'static str { match self { $( Indicator::$variant => $unit_nb ),* } }
+            /// What the value counts, English.
+            pub fn unit_en(self) -> &'static str { match self { $( Indicator::$variant => $unit_en ),* } }
+            /// Parse an id.
+            pub fn parse(id: &str) -> Option<Self> { Self::ALL.iter().copied().find(|i| i.id() == id) }
+        }
+    };
+}
+
+indicators! {
+    Admissions = ("admissions", "Innleggelser", "Admissions", "innleggelser", "admissions"),
+    AcuteAdmissions = ("acute_admissions", "Øyeblikkelig hjelp-innleggelser", "Acute admissions", "innleggelser", "admissions"),
+    BedDays = ("bed_days", "Liggedøgn", "Bed-days", "liggedøgn", "bed-days"),
+    Readmissions30d = ("readmissions_30d", "Reinnleggelser innen 30 dager", "30-day readmissions", "reinnleggelser", "readmissions"),
+    OutpatientVisits = ("outpatient_visits", "Polikliniske konsultasjoner", "Outpatient visits", "konsultasjoner", "visits"),
+    DayTreatments = ("day_treatments", "Dagbehandlinger", "Day treatments", "dagbehandlinger", "day treatments"),
+    EmergencyVisits = ("emergency_visits", "Akuttmottak og legevakt", "Emergency visits", "besøk", "visits"),
+    GpContacts = ("gp_contacts", "Fastlegekontakter", "GP contacts", "kontakter", "contacts"),
+    HomeCareHours = ("home_care_hours", "Timer hjemmetjenester", "Home care hours", "timer", "hours"),
+    ShortStayDays = ("short_stay_days", "Døgn i korttidsopphold", "Short-stay days", "døgn", "days"),
+    KadStays = ("kad_stays", "KAD-opphold", "KAD stays", "opphold", "stays"),
+    Mortality = ("mortality", "Dødsfall", "Deaths", "dødsfall", "deaths"),
+}
+
+/// Parameters of the analyze stage.
+#[derive(Debug, Clone)]
+pub struct AnalysisParams {
+    /// Windows, in output order.
+    pub windows: Vec<Window>,
+    /// Indicators to compute, in output order.
+    pub indicators: Vec<Indicator>,
+}
+
+impl AnalysisParams {
+    /// `before` = days −before_days..−1 and `after` = days 0..after_days−1, every indicator.
+    pub fn before_after(before_days: u32, after_days: u32) -> Self {
+        AnalysisParams {
+            windows: vec![
+                Window { name: "before".into(), from: -(before_days as i32), to: -1 },
+                Window { name: "after".into(), from: 0, to: after_days as i32 - 1 },
+            ],
+            indicators: Indicator::ALL.to_vec(),
+        }
+    }
+}
+
+/// The analyze stage's results.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// One row per person × window × indicator.
+    pub indicators: Vec<IndicatorRow>,
+    /// One row per indicator × arm × window.
+    pub rates: Vec<RateRow>,
+    /// Events whose start falls in no window (reported, not silently lost).
+    pub events_outside_windows: u64,
+    /// Events inside a window but after the person's exit or the end of data.
+    pub events_after_observation: u64,
+}
+
+/// One person's events, prepared once for every window.
+struct PersonUse<'a> {
+    participant: &'a DeidParticipant,
+    events: Vec<&'a DeidServiceEvent>,
+    stays: Vec<Stay>,
+    short_stays: Vec<Stay>,
+}
+
+impl PersonUse<'_> {
+    /// Last observed day: the exit day is observed; data end cuts too.
+    fn last_observed(&self) -> i32 {
+        let p = self.participant;
+        p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day))
+    }
+
+    fn value(&self, indicator: Indicator, lo: i32, hi: i32) -> f64 {
+        let starts_in = |day: i32| lo <= day && day <= hi;
+        let count = |services: &[Service]| {
+            self.events.iter().filter(|e| services.contains(&e.service) && starts_in(e.start_day)).count() as f64
+        };
+        let nights = |stays: &[Stay]| -> f64 {
+            stays.iter().map(|s| f64::from((s.end.min(hi + 1) - s.start.max(lo)).max(0))).sum()
+        };
+        match indicator {
+            Indicator::Admissions => self.stays.iter().filter(|s| starts_in(s.start)).count() as f64,
+            Indicator::AcuteAdmissions => {
+                self.stays.iter().filter(|s| s.acute && starts_in(s.start)).count() as f64
+            }
+            Indicator::BedDays => nights(&self.stays),
+            Indicator::Readmissions30d => self
+                .stays
+                .windows(2)
+                .filter(|w| w[1].acute && starts_in(w[1].start) && (1..=30).contains(&(w[1].start - w[0].end)))
+                .count() as f64,
+            Indicator::OutpatientVisits => count(&[Service::Outpatient]),
+            Indicator::DayTreatments => count(&[Service::DayTreatment]),
+            Indicator::EmergencyVisits => count(&[Service::HospitalEmergency, Service::OutOfHours]),
+            Indicator::GpContacts => count(&[Service::Gp]),
+            Indicator::HomeCareHours => self
+                .events
+                .iter()
+                .filter(|e| e.service.is_hours() && starts_in(e.start_day))
+                .map(|e| e.quantity.unwrap_or(1.0))
+                .sum(),
+            Indicator::ShortStayDays => nights(&self.short_stays),
+            Indicator::KadStays => count(&[Service::Kad]),
+            Indicator::Mortality => {
+                let p = self.participant;
+                f64::from(u8::from(
+                    p.exit_reason == Some(ExitReason::Death) && p.exit_day.is_some_and(starts_in),
+                ))
+            }
+        }
+    }
+}
+
+/// Compute every indicator for every person and window, and the pooled rates.
+pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
+    let mut by_person: BTreeMap<&str, Vec<&DeidServiceEvent>> = BTreeMap::new();
+    for e in tables.service_events() {
+        by_person.entry(e.pid.as_str()).or_default().push(e);
+    }
+    let mut participants: Vec<&DeidParticipant> = tables.participants().iter().collect();
+    participants.sort_by(|a, b| a.pid.cmp(&b.pid));
+
+    let mut rows = Vec::new();
+    let mut outside = 0u64;
+    let mut after_observation = 0u64;
+    for participant in participants {
+        let events = by_person.remove(participant.pid.as_str()).unwrap_or_default();
+        let stays_of = |service: Service| {
+            merge_stays(
+                events
+                    .iter()
+                    .filter(|e| e.service == service)
+                    .map(|e| Stay {
+                        start: e.start_day,
+                        end: e.end_day.unwrap_or(e.start_day).max(e.start_day),
+                        acute: e.acute.unwrap_or(false),
+                    })
+                    .collect(),
+            )
+        };
+        let person = PersonUse {
+            participant,
+            stays: stays_of(Service::Inpatient),
+            short_stays: stays_of(Service::ShortStay),
+            events,
+        };
+        let last = person.last_observed();
+        for e in &person.events {
+            match params.windows.iter().find(|w| w.from <= e.start_day && e.start_day <= w.to) {
+                None => outside += 1,
+                Some(_) if e.start_day > last => after_observation += 1,
+                Some(_) => {}
+            }
+        }
+        for window in &params.windows {
+            let hi = window.to.min(last);
+            let exposure_days = (hi - window.from + 1).max(0);
+            for &indicator in &params.indicators {
+                let value = if exposure_days > 0 { person.value(indicator, window.from, hi) } else { 0.0 };
+                rows.push(IndicatorRow {
+                    pid: participant.pid.clone(),
+                    municipality: participant.municipality.clone(),
+                    arm: participant.arm,
+                    target_group: participant.target_group.clone(),
+                    period: window.name.clone(),
+                    indicator: indicator.id().to_owned(),
+                    value,
+                    exposure_days,
+                    rate_per_py: (exposure_days > 0)
+                        .then(|| value / (f64::from(exposure_days) / DAYS_PER_YEAR)),
+                });
+            }
+        }
+    }
+    // Events of pseudonyms not in participants cannot occur (deid links every event to a
+    // participant); count any that remain as outside every window rather than drop them.
+    outside += by_person.values().map(|v| v.len() as u64).sum::<u64>();
+    let rates = pooled_rates(&rows, params);
+    Analysis { indicators: rows, rates, events_outside_windows: outside, events_after_observation: after_observation }
+}
+
+/// Sum values and exposure over persons per indicator × arm × window.
+fn pooled_rates(rows: &[IndicatorRow], params: &AnalysisParams) -> Vec<RateRow> {
+    let mut sums: BTreeMap<(usize, Arm, usize), (i64, f64, i64)> = BTreeMap::new();
+    for row in rows {
+        let Some(i) = params.indicators.iter().position(|x| x.id() == row.indicator) else { continue };
+        let Some(w) = params.windows.iter().position(|x| x.name == row.period) else { continue };
+        let entry = sums.entry((i, row.arm, w)).or_default();
+        if row.exposure_days > 0 {
+            entry.0 += 1;
+        }
+        entry.1 += row.value;
+        entry.2 += i64::from(row.exposure_days);
+    }
+    sums.into_iter()
+        .map(|((i, arm, w), (n, value_total, exposure))| {
+            let person_years = exposure as f64 / DAYS_PER_YEAR;
+            RateRow {
+                indicator: params.indicators[i].id().to_owned(),
+                arm,
+                period: params.windows[w].name.clone(),
+                n,
+                value_total,
+                person_years,
+                rate_per_py: (exposure > 0).then(|| value_total / person_years),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

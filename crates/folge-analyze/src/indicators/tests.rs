@@ -1,0 +1,113 @@
+//! Indicator tests on hand-built de-identified tables, each value worked out by hand.
+
+use super::*;
+use chrono::NaiveDate;
+use folge_deid::{AgeBands, DeidParams, Identifiable, Key, deidentify};
+use folge_schema::national_id::build;
+use folge_schema::tables::{Participant, ServiceEvent};
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn day(n: i64) -> NaiveDate {
+    date("2020-06-01") + chrono::Duration::days(n)
+}
+
+fn event(id: &str, service: Service, start: i64, end: Option<i64>, acute: bool) -> ServiceEvent {
+    ServiceEvent {
+        person_id: id.to_owned(),
+        service,
+        start_date: day(start),
+        end_date: end.map(day),
+        quantity: None,
+        acute: Some(acute),
+    }
+}
+
+/// One pilot person included on 2020-06-01 (day 0), dying on day `exit`.
+fn tables(exit: Option<i64>, events: impl Fn(&str) -> Vec<ServiceEvent>) -> Deidentified {
+    let id = (0..500).find_map(|i| build(date("1940-01-01"), i, 0, 80)).unwrap();
+    let input = Identifiable {
+        participants: vec![Participant {
+            person_id: id.clone(),
+            name: None,
+            sex: None,
+            birth_date: None,
+            municipality: "4624".into(),
+            site: None,
+            arm: Arm::Pilot,
+            target_group: Some("eldre".into()),
+            inclusion_date: day(0),
+            exit_date: exit.map(day),
+            exit_reason: exit.map(|_| ExitReason::Death),
+        }],
+        service_events: events(&id),
+        process_events: vec![],
+    };
+    let params = DeidParams { data_end: day(500), age_bands: AgeBands::default() };
+    deidentify(&input, &params, &Key::demo()).unwrap()
+}
+
+#[track_caller]
+fn check(analysis: &Analysis, period: &str, indicator: Indicator, value: f64, exposure: i32) {
+    let row = analysis
+        .indicators
+        .iter()
+        .find(|r| r.period == period && r.indicator == indicator.id())
+        .unwrap();
+    assert_eq!((row.value, row.exposure_days), (value, exposure), "{period} {}", indicator.id());
+}
+
+#[test]
+fn stays_split_at_inclusion_transfers_merge_and_readmissions_count() {
+    let t = tables(None, |id| {
+        vec![
+            // Crosses inclusion: nights −3, −2, −1 before; 0, 1 after; one admission, before.
+            event(id, Service::Inpatient, -3, Some(2), true),
+            // Transfer on day 2 continues the stay: not a second admission or readmission.
+            event(id, Service::Inpatient, 2, Some(4), false),
+            // Acute, 10 days after discharge (day 4): a readmission, after.
+            event(id, Service::Inpatient, 14, Some(14), true),
+            // Elective 20 days later: an admission, not a readmission.
+            event(id, Service::Inpatient, 34, Some(36), false),
+            event(id, Service::Gp, -400, None, false),
+            event(id, Service::Gp, -365, None, false),
+            event(id, Service::HospitalEmergency, 0, None, true),
+            event(id, Service::OutOfHours, 364, None, true),
+            event(id, Service::Gp, 365, None, false),
+        ]
+    });
+    let a = analyze(&t, &AnalysisParams::before_after(365, 365));
+    check(&a, "before", Indicator::Admissions, 1.0, 365);
+    check(&a, "before", Indicator::AcuteAdmissions, 1.0, 365);
+    check(&a, "before", Indicator::BedDays, 3.0, 365);
+    // Nights 0..3 of the merged stay (to day 4), 0 for the same-day stay, 2 for the last.
+    check(&a, "after", Indicator::BedDays, 6.0, 365);
+    check(&a, "after", Indicator::Admissions, 2.0, 365);
+    check(&a, "after", Indicator::Readmissions30d, 1.0, 365);
+    check(&a, "before", Indicator::GpContacts, 1.0, 365);
+    check(&a, "after", Indicator::EmergencyVisits, 2.0, 365);
+    assert_eq!(a.events_outside_windows, 2);
+    let rate = a.rates.iter().find(|r| r.indicator == "bed_days" && r.period == "after").unwrap();
+    assert!((rate.rate_per_py.unwrap() - 6.0 / (365.0 / 365.25)).abs() < 1e-12);
+    assert_eq!(rate.n, 1);
+}
+
+#[test]
+fn exit_cuts_exposure_and_counts_death() {
+    let t = tables(Some(99), |id| {
+        vec![
+            event(id, Service::Inpatient, 97, Some(99), true),
+            event(id, Service::Gp, 120, None, false),
+        ]
+    });
+    let a = analyze(&t, &AnalysisParams::before_after(365, 365));
+    // Days 0..=99 observed: the exit day is in.
+    check(&a, "after", Indicator::Mortality, 1.0, 100);
+    check(&a, "after", Indicator::BedDays, 2.0, 100);
+    check(&a, "after", Indicator::GpContacts, 0.0, 100);
+    assert_eq!(a.events_after_observation, 1);
+    let row = a.indicators.iter().find(|r| r.period == "after" && r.indicator == "mortality").unwrap();
+    assert!((row.rate_per_py.unwrap() - 365.25 / 100.0).abs() < 1e-12);
+}

@@ -1,0 +1,16 @@
+//! The analyze stage: service-use indicators per person × period (`indicators.parquet`) and
+//! their rates per person-year by arm and period (`rates.parquet`), from de-identified
+//! tables only (it takes [`folge_deid::Deidentified`], which nothing else can build).
+//!
+//! Definitions follow `shared/domain.md`: windows in whole days relative to inclusion
+//! (`before` = −N..−1, `after` = 0..M−1); an event counts in the window where it starts;
+//! exposure ends at exit (the exit day is observed) and at the end of data; inpatient
+//! episodes that start on or before the day the running stay ended merge into one stay
+//! (a transfer is not a readmission), acute if any episode is.
+#![warn(missing_docs)]
+
+mod indicators;
+mod stays;
+
+pub use indicators::{AnalysisParams, Analysis, Indicator, Window, analyze};
+pub use stays::{Stay, merge_stays};

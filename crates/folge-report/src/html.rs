@@ -1,0 +1,316 @@
+//! The report page: summary, methods, figures and tables, in Norwegian (bokmål) or English.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use folge_analyze::Indicator;
+use folge_deid::Deidentified;
+use folge_schema::tables::RateRow;
+use folge_schema::{Arm, Sex};
+
+use crate::figure::{Bar, Panel, bar_panels};
+use crate::suppress::SmallCellRule;
+use crate::table::{Cell, ReportTable, escape};
+use crate::ReportFile;
+
+/// Report language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// Norsk bokmål (default).
+    Nb,
+    /// English.
+    En,
+}
+
+impl Language {
+    fn pick<'a>(self, nb: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Language::Nb => nb,
+            Language::En => en,
+        }
+    }
+}
+
+/// What the report is made from: de-identified tables and aggregated results only.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportInput<'a> {
+    /// De-identified tables (for the description of participants).
+    pub tables: &'a Deidentified,
+    /// Rates by indicator × arm × period.
+    pub rates: &'a [RateRow],
+}
+
+/// Report settings and provenance.
+#[derive(Debug, Clone)]
+pub struct ReportParams {
+    /// Pipeline name (title and folder).
+    pub pipeline: String,
+    /// Language.
+    pub language: Language,
+    /// Small-cell rule.
+    pub rule: SmallCellRule,
+    /// Days in the before window.
+    pub before_days: u32,
+    /// Days in the after window.
+    pub after_days: u32,
+    /// Indicators, in report order.
+    pub indicators: Vec<Indicator>,
+    /// folge version.
+    pub version: String,
+    /// SHA-256 of the parameters.
+    pub params_sha256: String,
+    /// SHA-256 over the input files.
+    pub inputs_sha256: String,
+}
+
+fn arm_label(arm: Arm, lang: Language) -> &'static str {
+    match arm {
+        Arm::Pilot => lang.pick("Pilot", "Pilot"),
+        Arm::Comparison => lang.pick("Sammenligning", "Comparison"),
+    }
+}
+
+fn indicator_label(i: Indicator, lang: Language) -> &'static str {
+    lang.pick(i.label_nb(), i.label_en())
+}
+
+/// Table 1: who the participants are, by arm (counts; 1–4 suppressed).
+fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
+    let lang = params.language;
+    let arms = [Arm::Pilot, Arm::Comparison];
+    let mut counts: BTreeMap<(usize, String), [u64; 2]> = BTreeMap::new();
+    let unknown = lang.pick("Ukjent", "Unknown").to_owned();
+    for p in input.tables.participants() {
+        let a = usize::from(p.arm == Arm::Comparison);
+        let sex = match p.sex {
+            Some(Sex::Female) => lang.pick("Kvinne", "Female").to_owned(),
+            Some(Sex::Male) => lang.pick("Mann", "Male").to_owned(),
+            None => unknown.clone(),
+        };
+        for key in [
+            (0, String::new()),
+            (1, sex),
+            (2, p.age_band.clone().unwrap_or_else(|| unknown.clone())),
+            (3, p.target_group.clone().unwrap_or_else(|| unknown.clone())),
+            (4, p.municipality.clone()),
+        ] {
+            counts.entry(key).or_default()[a] += 1;
+        }
+    }
+    let headings = [
+        lang.pick("Antall personer", "Persons"),
+        lang.pick("Kjønn", "Sex"),
+        lang.pick("Aldersgruppe ved inklusjon", "Age band at inclusion"),
+        lang.pick("Målgruppe", "Target group"),
+        lang.pick("Kommune (kommunenummer)", "Municipality (number)"),
+    ];
+    let rows = counts
+        .iter()
+        .map(|((section, value), n)| {
+            let label = if value.is_empty() { headings[*section].to_owned() } else { format!("{}: {value}", headings[*section]) };
+            let mut row = vec![Cell::Text(label)];
+            row.extend(n.iter().map(|&c| if params.rule.hides_count(c as f64) { Cell::Suppressed } else { Cell::Number(c as f64, 0) }));
+            row
+        })
+        .collect();
+    let mut columns = vec![lang.pick("Kjennetegn", "Characteristic").to_owned()];
+    columns.extend(arms.iter().map(|a| format!("n_{}", arm_label(*a, lang).to_lowercase())));
+    ReportTable {
+        id: "table_1_participants".into(),
+        caption: lang.pick("Tabell 1. Deltakere etter gruppe", "Table 1. Participants by arm").into(),
+        columns,
+        rows,
+        notes: vec![],
+    }
+}
+
+/// The rate row for an indicator × arm × period.
+fn rate<'a>(rates: &'a [RateRow], indicator: Indicator, arm: Arm, period: &str) -> Option<&'a RateRow> {
+    rates.iter().find(|r| r.indicator == indicator.id() && r.arm == arm && r.period == period)
+}
+
+/// The shown rate, or `None` when suppressed or without exposure.
+fn shown_rate(rule: SmallCellRule, row: Option<&RateRow>) -> Option<f64> {
+    let row = row?;
+    if rule.hides_rate(row.value_total, row.n) { None } else { row.rate_per_py }
+}
+
+/// Table 2: rates per person-year before and after, by arm.
+fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
+    let lang = params.language;
+    let rule = params.rule;
+    let mut rows = Vec::new();
+    for &indicator in &params.indicators {
+        for arm in [Arm::Pilot, Arm::Comparison] {
+            let before = rate(input.rates, indicator, arm, "before");
+            let after = rate(input.rates, indicator, arm, "after");
+            let cell = |row: Option<&RateRow>| match row {
+                Some(r) if rule.hides_rate(r.value_total, r.n) => Cell::Suppressed,
+                Some(r) => r.rate_per_py.map_or(Cell::Empty, |v| Cell::Number(v, 2)),
+                None => Cell::Empty,
+            };
+            let ratio = match (shown_rate(rule, before), shown_rate(rule, after)) {
+                (Some(b), Some(a)) if b > 0.0 => Cell::Number(a / b, 2),
+                (None, _) | (_, None) if before.is_some() && after.is_some() => Cell::Suppressed,
+                _ => Cell::Empty,
+            };
+            rows.push(vec![
+                Cell::Text(indicator_label(indicator, lang).to_owned()),
+                Cell::Text(arm_label(arm, lang).to_owned()),
+                Cell::Number(after.or(before).map_or(0.0, |r| r.n as f64), 0),
+                cell(before),
+                cell(after),
+                ratio,
+            ]);
+        }
+    }
+    ReportTable {
+        id: "table_2_rates".into(),
+        caption: lang
+            .pick("Tabell 2. Forbruk per personår før og etter inklusjon", "Table 2. Use per person-year before and after inclusion")
+            .into(),
+        columns: vec![
+            lang.pick("Indikator", "Indicator").into(),
+            lang.pick("Gruppe", "Arm").into(),
+            "n".into(),
+            lang.pick("Før (per personår)", "Before (per person-year)").into(),
+            lang.pick("Etter (per personår)", "After (per person-year)").into(),
+            lang.pick("Etter/før", "After/before").into(),
+        ],
+        rows,
+        notes: vec![lang
+            .pick(
+                "n: personer med observasjonstid etter inklusjon. Rater er summen av hendelser delt på summen av observasjonstid (personår à 365,25 dager).",
+                "n: persons observed after inclusion. Rates are total events divided by total time observed (person-years of 365.25 days).",
+            )
+            .into()],
+    }
+}
+
+fn figure_1(input: &ReportInput<'_>, params: &ReportParams) -> (String, bool) {
+    let lang = params.language;
+    let mut any_suppressed = false;
+    let panels: Vec<Panel> = params
+        .indicators
+        .iter()
+        .take(6)
+        .map(|&indicator| Panel {
+            title: indicator_label(indicator, lang).to_owned(),
+            groups: [Arm::Pilot, Arm::Comparison]
+                .map(|arm| {
+                    let bars = ["before", "after"].map(|period| {
+                        let row = rate(input.rates, indicator, arm, period);
+                        let value = shown_rate(params.rule, row);
+                        any_suppressed |= value.is_none() && row.is_some_and(|r| r.rate_per_py.is_some());
+                        Bar { value }
+                    });
+                    (arm_label(arm, lang).to_owned(), bars)
+                })
+                .to_vec(),
+        })
+        .collect();
+    let svg = bar_panels(
+        &panels,
+        [lang.pick("Før inklusjon", "Before inclusion"), lang.pick("Etter inklusjon", "After inclusion")],
+        lang.pick("per personår", "per person-year"),
+        lang == Language::Nb,
+    );
+    (svg, any_suppressed)
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}caption{text-align:left;font-weight:bold;margin-bottom:.4rem}\
+th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}\
+figure{margin:1rem 0}figcaption{font-size:.9rem;margin-top:.3rem}.note{font-size:.8rem;color:#555}\
+dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}\
+@media print{@page{size:A4;margin:18mm}body{margin:0;max-width:none}figure,table{break-inside:avoid}a{color:inherit}}";
+
+/// Render the whole report.
+pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile> {
+    let lang = params.language;
+    let table_1 = participants_table(input, params);
+    let table_2 = rates_table(input, params);
+    let (svg, fig_suppressed) = figure_1(input, params);
+    let n_pilot = input.tables.participants().iter().filter(|p| p.arm == Arm::Pilot).count();
+    let n_comparison = input.tables.participants().len() - n_pilot;
+
+    let mut h = String::new();
+    let title = format!("{}: {}", lang.pick("Sluttrapport", "Final report"), params.pipeline);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        lang.pick("nb", "en"),
+        escape(&title),
+        escape(&title)
+    );
+    let _ = write!(
+        h,
+        "<h2>{}</h2>\n<p>{}</p>\n",
+        lang.pick("Sammendrag", "Summary"),
+        escape(&match lang {
+            Language::Nb => format!(
+                "Evalueringen omfatter {n_pilot} personer i pilotene og {n_comparison} personer i sammenligningskommunene. Forbruk av helse- og omsorgstjenester er målt {} dager før og {} dager etter inklusjon.",
+                params.before_days, params.after_days
+            ),
+            Language::En => format!(
+                "The evaluation covers {n_pilot} persons in the pilots and {n_comparison} persons in the comparison municipalities. Use of health and care services is measured {} days before and {} days after inclusion.",
+                params.before_days, params.after_days
+            ),
+        })
+    );
+    let _ = write!(h, "<h2>{}</h2>\n<dl>\n", lang.pick("Metode", "Methods"));
+    let methods = [
+        (lang.pick("Perioder", "Periods"), match lang {
+            Language::Nb => format!("før = dag −{}…−1, etter = dag 0…{} relativt til inklusjonsdato; observasjonstid stopper ved utgang (død, flytting, trukket) og ved slutt på datauttrekket", params.before_days, params.after_days - 1),
+            Language::En => format!("before = days −{}…−1, after = days 0…{} relative to inclusion; time observed stops at exit (death, moving, withdrawal) and at the end of the data delivery", params.before_days, params.after_days - 1),
+        }),
+        (lang.pick("Sykehusopphold", "Hospital stays"), lang.pick("episoder som starter samme dag som forrige utskrivning slås sammen (overføringer); liggedøgn = utskrivningsdato − innskrivningsdato innenfor perioden", "episodes starting on the day of the previous discharge are merged (transfers); bed-days = discharge − admission date within the period").to_owned()),
+        (lang.pick("Prikking", "Suppression"), match lang {
+            Language::Nb => format!("antall 1–{} og rater med teller 1–{} eller færre enn {} personer vises som «:»", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold),
+            Language::En => format!("counts 1–{} and rates with numerator 1–{} or fewer than {} persons are shown as “:”", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold),
+        }),
+        (lang.pick("Programvare", "Software"), format!("folge {}", params.version)),
+        (lang.pick("Parametere (SHA-256)", "Parameters (SHA-256)"), params.params_sha256.clone()),
+        (lang.pick("Inndata (SHA-256)", "Inputs (SHA-256)"), params.inputs_sha256.clone()),
+    ];
+    for (term, text) in methods {
+        let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(&text));
+    }
+    h.push_str("</dl>\n");
+    let _ = write!(h, "<h2>{}</h2>\n", lang.pick("Resultater", "Results"));
+    h.push_str(&table_1.to_html(lang == Language::Nb));
+    let mut caption = lang
+        .pick(
+            "Figur 1. Forbruk per personår før og etter inklusjon, pilot og sammenligning.",
+            "Figure 1. Use per person-year before and after inclusion, pilot and comparison.",
+        )
+        .to_owned();
+    if fig_suppressed {
+        caption.push(' ');
+        caption.push_str(lang.pick("Søyler merket «:» er skjult etter prikkeregelen.", "Bars marked “:” are hidden by the small-cell rule."));
+    }
+    let _ = write!(
+        h,
+        "<figure id=\"figure_1_rates\">\n{svg}<figcaption>{} <a href=\"figures/figure_1_rates.svg\">SVG</a></figcaption>\n</figure>\n",
+        escape(&caption)
+    );
+    h.push_str(&table_2.to_html(lang == Language::Nb));
+    let notes = [(&table_1, "tables/table_1_participants.csv"), (&table_2, "tables/table_2_rates.csv")];
+    h.push_str("<p class=\"note\">");
+    for (table, path) in notes {
+        let _ = write!(h, "<a href=\"{path}\">{}</a> ", escape(&format!("{}.csv", table.id)));
+    }
+    h.push_str("</p>\n");
+    if table_1.has_suppressed() || table_2.has_suppressed() {
+        let _ = writeln!(h, "<p class=\"note\">{}</p>", lang.pick(": = skjult etter prikkeregelen (små tall).", ": = suppressed by the small-cell rule."));
+    }
+    h.push_str("</body>\n</html>\n");
+
+    vec![
+        ReportFile { path: "index.html".into(), bytes: h.into_bytes() },
+        ReportFile { path: "figures/figure_1_rates.svg".into(), bytes: svg.into_bytes() },
+        ReportFile { path: "tables/table_1_participants.csv".into(), bytes: table_1.to_csv().into_bytes() },
+        ReportFile { path: "tables/table_2_rates.csv".into(), bytes: table_2.to_csv().into_bytes() },
+    ]
+}

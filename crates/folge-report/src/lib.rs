@@ -1,0 +1,26 @@
+//! The report stage: turns analysis results into the sluttrapport's pages, figures and
+//! tables — a self-contained `index.html` (inline SVG and CSS, no network requests, prints
+//! to A4), each figure as SVG, each table as CSV — with small cells suppressed.
+//!
+//! Sans-IO: [`render`] returns file names and bytes; `folge-pipeline` writes them. It takes
+//! only de-identified or aggregated inputs ([`folge_deid::Deidentified`], rate rows), so an
+//! identifiable table cannot reach a report.
+#![warn(missing_docs)]
+
+mod figure;
+mod html;
+mod suppress;
+mod table;
+
+pub use html::{Language, ReportInput, ReportParams, render};
+pub use suppress::SmallCellRule;
+pub use table::{Cell, ReportTable};
+
+/// One output file of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFile {
+    /// Path relative to the report folder.
+    pub path: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+}

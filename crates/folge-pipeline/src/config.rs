@@ -1,0 +1,402 @@
+//! The pipeline file (TOML): one file declares a whole evaluation. Unknown keys are errors
+//! that name the key, its line and the closest known key; relative paths resolve against
+//! the pipeline file's folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use folge_analyze::Indicator;
+use folge_schema::suggest::closest;
+use serde::{Deserialize, Serialize};
+
+use crate::PipelineError;
+
+/// The pipeline file as written.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    /// Name of the evaluation; names the report folder.
+    pub name: String,
+    /// Run directory (holds `01_ingest/` with identifiable data: may lie outside the repo).
+    pub output: PathBuf,
+    /// `"demo"` for the public demo key (synthetic ids only) or a key file path; when
+    /// absent, the environment variable `FOLGE_KEY_FILE`.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// `national` (fødselsnummer/D-number, validated) or `local` study ids.
+    #[serde(default = "default_id_kind")]
+    pub id_kind: IdKind,
+    /// Accept synthetic test ids (month + 80/+ 65). For test and sample data only.
+    #[serde(default)]
+    pub allow_synthetic_ids: bool,
+    /// End of the data delivery (exposure stops here): a TOML date (`2021-12-31`) or the
+    /// same as a string.
+    #[serde(deserialize_with = "date", serialize_with = "date_text")]
+    pub data_end: NaiveDate,
+    /// Report language.
+    #[serde(default = "default_language")]
+    pub language: LanguageCode,
+    /// Analysis windows.
+    #[serde(default)]
+    pub periods: Periods,
+    /// Input files by table.
+    pub inputs: Inputs,
+    /// Ingest settings.
+    #[serde(default)]
+    pub ingest: IngestSection,
+    /// Analysis settings.
+    #[serde(default)]
+    pub analyze: AnalyzeSection,
+    /// Report settings.
+    #[serde(default)]
+    pub report: ReportSection,
+}
+
+/// A TOML date or a `YYYY-MM-DD` string.
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum DateValue {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match DateValue::deserialize(d)? {
+        DateValue::Toml(dt) => dt.to_string(),
+        DateValue::Text(t) => t,
+    };
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a date (expected YYYY-MM-DD)")))
+}
+
+fn date_text<S: serde::Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&date.to_string())
+}
+
+fn default_id_kind() -> IdKind {
+    IdKind::National
+}
+fn default_language() -> LanguageCode {
+    LanguageCode::Nb
+}
+
+/// Kind of person id in the inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdKind {
+    /// National ids, validated.
+    National,
+    /// Local study ids.
+    Local,
+}
+
+/// Report language code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LanguageCode {
+    /// Bokmål.
+    Nb,
+    /// English.
+    En,
+}
+
+/// Windows relative to inclusion, in whole days.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Periods {
+    /// `before` = days −before_days..−1.
+    #[serde(default = "default_days")]
+    pub before_days: u32,
+    /// `after` = days 0..after_days−1.
+    #[serde(default = "default_days")]
+    pub after_days: u32,
+}
+
+fn default_days() -> u32 {
+    365
+}
+
+impl Default for Periods {
+    fn default() -> Self {
+        Periods { before_days: 365, after_days: 365 }
+    }
+}
+
+/// The input files, one per canonical table.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inputs {
+    /// The inclusion list.
+    pub participants: InputFile,
+    /// Event-level service use.
+    #[serde(default)]
+    pub service_events: Option<InputFile>,
+    /// The framework's step log.
+    #[serde(default)]
+    pub process_events: Option<InputFile>,
+}
+
+/// One input file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputFile {
+    /// Path, relative to the pipeline file's folder.
+    pub path: PathBuf,
+    /// File format.
+    #[serde(default = "default_format")]
+    pub format: InputFormat,
+    /// Field delimiter (`;`, `,` or `\t`); sniffed when absent.
+    #[serde(default)]
+    pub delimiter: Option<char>,
+}
+
+fn default_format() -> InputFormat {
+    InputFormat::Csv
+}
+
+/// Input file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    /// Delimited text.
+    Csv,
+}
+
+/// Ingest settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSection {
+    /// Share of rejected rows (per input) above which the stage fails. Default 0.01.
+    #[serde(default = "default_max_reject_share")]
+    pub max_reject_share: f64,
+}
+
+fn default_max_reject_share() -> f64 {
+    0.01
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        IngestSection { max_reject_share: default_max_reject_share() }
+    }
+}
+
+/// Analysis settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyzeSection {
+    /// Indicator ids to compute; all when absent.
+    #[serde(default)]
+    pub indicators: Option<Vec<String>>,
+}
+
+/// Report settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// Report folder, relative to the pipeline file; default `<output>/04_report`.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Counts 1..threshold−1 are suppressed. Default 5.
+    #[serde(default = "default_threshold")]
+    pub suppression_threshold: u32,
+}
+
+fn default_threshold() -> u32 {
+    5
+}
+
+impl Default for ReportSection {
+    fn default() -> Self {
+        ReportSection { dir: None, suppression_threshold: 5 }
+    }
+}
+
+/// A loaded, validated pipeline with absolute paths.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The pipeline file's own path.
+    pub file: PathBuf,
+    /// Its folder: relative paths resolve here.
+    pub base: PathBuf,
+    /// The settings, paths resolved.
+    pub config: PipelineFile,
+    /// Indicators to compute.
+    pub indicators: Vec<Indicator>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Turn a TOML/serde error into a sentence with the file, line and — for an unknown key —
+/// the closest known key.
+fn config_error(file: &Path, text: &str, err: &toml::de::Error) -> PipelineError {
+    let line = err.span().map(|s| line_of(text, s.start));
+    let message = err.message().trim().to_owned();
+    // serde's wording: "unknown field `x`, expected one of `a`, `b`" (or "expected `a`").
+    let detail = if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let suggestion = closest(key, known.iter().copied())
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_else(|| {
+                if known.is_empty() { String::new() } else { format!("; known keys here: {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")) }
+            });
+        format!("unknown key `{key}`{suggestion}")
+    } else {
+        message
+    };
+    PipelineError::Config {
+        file: file.to_owned(),
+        line,
+        message: detail,
+    }
+}
+
+impl Pipeline {
+    /// Read and validate a pipeline file.
+    pub fn load(file: &Path) -> Result<Self, PipelineError> {
+        let text = std::fs::read_to_string(file).map_err(|e| PipelineError::Config {
+            file: file.to_owned(),
+            line: None,
+            message: format!("cannot read the pipeline file: {e}"),
+        })?;
+        Self::parse(file, &text)
+    }
+
+    /// Validate pipeline text that was read from `file`.
+    pub fn parse(file: &Path, text: &str) -> Result<Self, PipelineError> {
+        let mut config: PipelineFile = toml::from_str(text).map_err(|e| config_error(file, text, &e))?;
+        let bad = |message: String| PipelineError::Config { file: file.to_owned(), line: None, message };
+        let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let resolve = |p: &Path| if p.is_absolute() { p.to_owned() } else { base.join(p) };
+        config.output = resolve(&config.output);
+        config.report.dir = Some(config.report.dir.as_deref().map_or_else(|| config.output.join("04_report"), resolve));
+        config.inputs.participants.path = resolve(&config.inputs.participants.path);
+        for input in [&mut config.inputs.service_events, &mut config.inputs.process_events].into_iter().flatten() {
+            input.path = resolve(&input.path);
+        }
+        if let Some(key) = &config.key {
+            if key != "demo" {
+                config.key = Some(resolve(Path::new(key)).to_string_lossy().into_owned());
+            }
+        }
+        if config.periods.before_days == 0 || config.periods.after_days == 0 {
+            return Err(bad("`periods.before_days` and `periods.after_days` must be at least 1".into()));
+        }
+        if !(0.0..=1.0).contains(&config.ingest.max_reject_share) {
+            return Err(bad(format!("`ingest.max_reject_share` is {}, expected a share from 0 to 1", config.ingest.max_reject_share)));
+        }
+        if config.report.suppression_threshold == 0 {
+            return Err(bad("`report.suppression_threshold` must be at least 1".into()));
+        }
+        let indicators = match &config.analyze.indicators {
+            None => Indicator::ALL.to_vec(),
+            Some(ids) => ids
+                .iter()
+                .map(|id| {
+                    Indicator::parse(id).ok_or_else(|| {
+                        let known = Indicator::ALL.iter().map(|i| i.id());
+                        let hint = closest(id, known).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+                        bad(format!("`analyze.indicators`: unknown indicator `{id}`{hint}"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Pipeline { file: file.to_owned(), base, config, indicators })
+    }
+
+    /// The report folder.
+    pub fn report_dir(&self) -> PathBuf {
+        self.config.report.dir.clone().unwrap_or_else(|| self.config.output.join("04_report"))
+    }
+
+    /// The inputs by canonical table name, in stage order.
+    pub fn inputs(&self) -> Vec<(&'static str, &InputFile)> {
+        let i = &self.config.inputs;
+        let mut v = vec![("participants", &i.participants)];
+        v.extend(i.service_events.as_ref().map(|f| ("service_events", f)));
+        v.extend(i.process_events.as_ref().map(|f| ("process_events", f)));
+        v
+    }
+
+    /// Parameters that determine the results, as canonical JSON (sorted keys, no paths, so
+    /// the same evaluation hashes alike on every machine).
+    pub fn params_json(&self) -> String {
+        let c = &self.config;
+        let mut params: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
+        params.insert("name", c.name.clone().into());
+        params.insert("id_kind", serde_json::to_value(c.id_kind).unwrap_or_default());
+        params.insert("allow_synthetic_ids", c.allow_synthetic_ids.into());
+        params.insert("data_end", c.data_end.to_string().into());
+        params.insert("language", serde_json::to_value(c.language).unwrap_or_default());
+        params.insert("before_days", c.periods.before_days.into());
+        params.insert("after_days", c.periods.after_days.into());
+        params.insert("max_reject_share", c.ingest.max_reject_share.into());
+        params.insert("suppression_threshold", c.report.suppression_threshold.into());
+        params.insert("indicators", self.indicators.iter().map(|i| i.id()).collect::<Vec<_>>().into());
+        params.insert("key_is_demo", (c.key.as_deref() == Some("demo")).into());
+        let inputs: BTreeMap<&str, serde_json::Value> = self
+            .inputs()
+            .into_iter()
+            .map(|(name, f)| {
+                (name, serde_json::json!({"format": f.format, "delimiter": f.delimiter.map(String::from)}))
+            })
+            .collect();
+        params.insert("inputs", serde_json::to_value(inputs).unwrap_or_default());
+        serde_json::to_string(&params).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "t"
+output = "runs/t"
+data_end = "2021-12-31"
+
+[inputs.participants]
+path = "p.csv"
+"#;
+
+    #[test]
+    fn loads_and_resolves_paths() {
+        let p = Pipeline::parse(Path::new("/x/pipelines/t.toml"), MINIMAL).unwrap();
+        assert_eq!(p.config.output, Path::new("/x/pipelines/runs/t"));
+        assert_eq!(p.config.inputs.participants.path, Path::new("/x/pipelines/p.csv"));
+        assert_eq!(p.report_dir(), Path::new("/x/pipelines/runs/t/04_report"));
+        assert_eq!(p.config.periods.before_days, 365);
+        assert_eq!(p.indicators.len(), Indicator::ALL.len());
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_suggestion() {
+        let text = format!("{MINIMAL}\n[periods]\nbefor_days = 30\n");
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err();
+        assert_eq!(err.to_string(), "t.toml line 10: unknown key `befor_days`; did you mean `before_days`?");
+        let text = format!("nme = \"x\"\n{MINIMAL}");
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err();
+        assert_eq!(err.to_string(), "t.toml line 1: unknown key `nme`; did you mean `name`?");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let text = MINIMAL.replace("2021-12-31", "2021-13-01");
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(err.starts_with("t.toml line 4: "), "{err}");
+        let text = format!("{MINIMAL}\n[analyze]\nindicators = [\"bed_day\"]\n");
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert_eq!(err, "t.toml: `analyze.indicators`: unknown indicator `bed_day`; did you mean `bed_days`?");
+    }
+
+    #[test]
+    fn params_hash_ignores_paths() {
+        let a = Pipeline::parse(Path::new("/a/t.toml"), MINIMAL).unwrap();
+        let b = Pipeline::parse(Path::new("/b/t.toml"), MINIMAL).unwrap();
+        assert_eq!(a.params_json(), b.params_json());
+    }
+}

@@ -1,0 +1,19 @@
+//! Runs an evaluation: reads the pipeline file, resolves the key, and drives the stages
+//! ingest → deid → analyze → report, each reading the previous stage's output from the
+//! run directory and writing its own atomically, with a manifest of inputs, parameters,
+//! key fingerprint and timings.
+//!
+//! This is the only crate (besides the binary) that touches the filesystem.
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+mod keys;
+mod manifest;
+mod run;
+
+pub use config::{IdKind, InputFile, InputFormat, LanguageCode, Pipeline, PipelineFile};
+pub use error::PipelineError;
+pub use keys::{KEY_FILE_ENV, resolve_key, write_key_file};
+pub use manifest::{InputRecord, Manifest, StageRecord};
+pub use run::{Stage, Validation, run_stage, run_all, validate};

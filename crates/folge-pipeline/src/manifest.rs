@@ -1,0 +1,117 @@
+//! The run's manifest: what went in (each input's path, SHA-256, size and row counts),
+//! with which parameters and key (fingerprint only), what came out, and how long each
+//! stage took. Each stage writes its own record (`<stage dir>/stage.json`); the run's
+//! `manifest.json` is assembled from them, so running one stage again updates it.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::PipelineError;
+
+/// One input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputRecord {
+    /// Canonical table it feeds.
+    pub table: String,
+    /// Path as resolved.
+    pub path: PathBuf,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows accepted.
+    pub rows_accepted: u64,
+    /// Rows rejected (see `01_ingest/rejects.parquet`).
+    pub rows_rejected: u64,
+}
+
+/// One output file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputRecord {
+    /// Path relative to the run directory or report folder.
+    pub path: String,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
+    /// Rows, for tables.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rows: Option<u64>,
+}
+
+/// What one stage did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// Stage name.
+    pub stage: String,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Inputs read (ingest only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputRecord>,
+    /// Files written.
+    pub outputs: Vec<OutputRecord>,
+    /// Stage-specific counts and notes (never identifiers).
+    #[serde(default)]
+    pub notes: BTreeMap<String, serde_json::Value>,
+}
+
+/// The run manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// folge's version.
+    pub folge_version: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Pipeline file.
+    pub pipeline_file: PathBuf,
+    /// Parameters that determine the results.
+    pub params: serde_json::Value,
+    /// SHA-256 of the canonical parameter JSON.
+    pub params_sha256: String,
+    /// Inputs.
+    pub inputs: Vec<InputRecord>,
+    /// SHA-256 over the inputs' tables and hashes.
+    pub inputs_sha256: String,
+    /// SHA-256 of SHA-256 of the key; never the key.
+    pub key_fingerprint: Option<String>,
+    /// Stage records in stage order.
+    pub stages: Vec<StageRecord>,
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a string, hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// SHA-256 and size of a file, streamed.
+pub fn file_sha256(path: &Path) -> Result<(String, u64), PipelineError> {
+    let mut file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(|e| PipelineError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        total += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), total))
+}
+
+/// One hash over every input: `table sha256` lines in input order.
+pub fn inputs_sha256(inputs: &[InputRecord]) -> String {
+    let lines: String = inputs.iter().map(|i| format!("{} {}\n", i.table, i.sha256)).collect();
+    sha256_hex(lines.as_bytes())
+}

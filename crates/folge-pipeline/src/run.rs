@@ -1,0 +1,450 @@
+//! The stage graph and its run directory:
+//!
+//! ```text
+//! <output>/01_ingest/   identifiable (mode 0700): participants, service_events,
+//!                       process_events, rejects (.parquet), stage.json
+//! <output>/02_deid/     de-identified tables (.parquet), stage.json
+//! <output>/03_analyze/  indicators.parquet, rates.parquet, stage.json
+//! <output>/manifest.json
+//! <report dir>/         index.html, figures/, tables/, manifest.json
+//! ```
+//!
+//! Each stage reads only the previous stages' files, so any stage can be re-run alone.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use arrow_array::RecordBatch;
+use folge_analyze::{AnalysisParams, analyze};
+use folge_deid::{AgeBands, DeidParams, Deidentified, Identifiable, deidentify};
+use folge_ingest::{CsvOptions, IdPolicy, Ingested, SourceSummary};
+use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
+use folge_schema::parquet_io::{read_parquet, write_bytes_atomic, write_parquet};
+use folge_schema::tables::{
+    Participant, ProcessEvent, RateRow, Reject, ServiceEvent,
+};
+use folge_schema::Table;
+use tracing::{info, warn};
+
+use crate::config::{IdKind, InputFile, LanguageCode};
+use crate::keys::resolve_key;
+use crate::manifest::{InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, inputs_sha256, sha256_hex};
+use crate::{Pipeline, PipelineError};
+
+/// A stage of the pipeline, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Read and validate inputs.
+    Ingest,
+    /// Pseudonymise and generalise.
+    Deid,
+    /// Compute indicators.
+    Analyze,
+    /// Write the report.
+    Report,
+}
+
+impl Stage {
+    /// Every stage in order.
+    pub const ALL: [Stage; 4] = [Stage::Ingest, Stage::Deid, Stage::Analyze, Stage::Report];
+
+    /// Stage name (also the CLI verb).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Deid => "deid",
+            Stage::Analyze => "analyze",
+            Stage::Report => "report",
+        }
+    }
+
+    fn dir_name(self) -> &'static str {
+        match self {
+            Stage::Ingest => "01_ingest",
+            Stage::Deid => "02_deid",
+            Stage::Analyze => "03_analyze",
+            Stage::Report => "04_report",
+        }
+    }
+}
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+struct Context<'a> {
+    pipeline: &'a Pipeline,
+    params_json: String,
+    params_sha256: String,
+}
+
+impl Context<'_> {
+    fn stage_dir(&self, stage: Stage) -> PathBuf {
+        match stage {
+            Stage::Report => self.pipeline.report_dir(),
+            _ => self.pipeline.config.output.join(stage.dir_name()),
+        }
+    }
+
+    fn metadata(&self, inputs_sha256: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("folge.version".to_owned(), VERSION.to_owned()),
+            ("folge.pipeline".to_owned(), self.pipeline.config.name.clone()),
+            ("folge.params_sha256".to_owned(), self.params_sha256.clone()),
+            ("folge.inputs_sha256".to_owned(), inputs_sha256.to_owned()),
+        ])
+    }
+
+    fn stage_record(&self, stage: Stage) -> Result<StageRecord, PipelineError> {
+        let path = self.stage_dir(stage).join("stage.json");
+        let needs = stage.name();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| PipelineError::MissingStageOutput { stage: needs, needs, path: path.clone() })?;
+        serde_json::from_str(&text).map_err(|e| PipelineError::io(&path, format!("is not a stage record: {e}")))
+    }
+
+    fn inputs_sha256(&self) -> Result<String, PipelineError> {
+        Ok(inputs_sha256(&self.stage_record(Stage::Ingest)?.inputs))
+    }
+
+    /// Read a table written by an earlier stage.
+    fn read_batches(&self, stage: Stage, needs: Stage, file: &str) -> Result<Vec<RecordBatch>, PipelineError> {
+        let path = self.stage_dir(needs).join(file);
+        if !path.exists() {
+            return Err(PipelineError::MissingStageOutput { stage: stage.name(), needs: needs.name(), path });
+        }
+        Ok(read_parquet(&path)?.batches)
+    }
+}
+
+fn create_dir(path: &Path, private: bool) -> Result<(), PipelineError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path).map_err(|e| PipelineError::io(path, e))?;
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(|e| PipelineError::io(path, e))?;
+    }
+    Ok(())
+}
+
+/// Write a table and record it.
+fn write_table<T: Table>(
+    dir: &Path,
+    file: &str,
+    rows: &[T],
+    metadata: &BTreeMap<String, String>,
+    outputs: &mut Vec<OutputRecord>,
+) -> Result<(), PipelineError> {
+    let path = dir.join(file);
+    write_parquet(&path, &T::to_batch(rows)?, metadata)?;
+    let (sha256, _) = file_sha256(&path)?;
+    outputs.push(OutputRecord { path: format!("{}/{file}", dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()), sha256, rows: Some(rows.len() as u64) });
+    Ok(())
+}
+
+fn write_stage_record(dir: &Path, record: &StageRecord) -> Result<(), PipelineError> {
+    let json = serde_json::to_string_pretty(record).map_err(|e| PipelineError::io(dir, e))?;
+    Ok(write_bytes_atomic(&dir.join("stage.json"), format!("{json}\n").as_bytes())?)
+}
+
+/// What ingest read, before anything is written.
+struct IngestResult {
+    participants: Ingested<Participant>,
+    service_events: Option<Ingested<ServiceEvent>>,
+    process_events: Option<Ingested<ProcessEvent>>,
+    inputs: Vec<InputRecord>,
+}
+
+fn open(input: &InputFile) -> Result<File, PipelineError> {
+    File::open(&input.path).map_err(|e| PipelineError::io(&input.path, format!("cannot open the input: {e}")))
+}
+
+fn display_name(input: &InputFile) -> String {
+    input.path.file_name().map_or_else(|| input.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn read_inputs(pipeline: &Pipeline) -> Result<IngestResult, PipelineError> {
+    let c = &pipeline.config;
+    let policy = IdPolicy { national: c.id_kind == IdKind::National, allow_synthetic: c.allow_synthetic_ids };
+    let options = |f: &InputFile| CsvOptions { delimiter: f.delimiter.map(|d| d as u8) };
+    let stage_err = |e: folge_ingest::IngestError| PipelineError::Stage { stage: "ingest", message: e.to_string() };
+    let p = &c.inputs.participants;
+    let participants = folge_ingest::read_participants(&display_name(p), open(p)?, &options(p), policy).map_err(stage_err)?;
+    let persons = participants.rows.iter().map(|r| r.person_id.clone()).collect();
+    let service_events = c
+        .inputs
+        .service_events
+        .as_ref()
+        .map(|f| folge_ingest::read_service_events(&display_name(f), open(f)?, &options(f), policy, &persons).map_err(stage_err))
+        .transpose()?;
+    let process_events = c
+        .inputs
+        .process_events
+        .as_ref()
+        .map(|f| folge_ingest::read_process_events(&display_name(f), open(f)?, &options(f), policy, &persons).map_err(stage_err))
+        .transpose()?;
+    let summaries: Vec<&SourceSummary> = std::iter::once(&participants.summary)
+        .chain(service_events.iter().map(|i| &i.summary))
+        .chain(process_events.iter().map(|i| &i.summary))
+        .collect();
+    let mut inputs = Vec::new();
+    for ((table, file), summary) in pipeline.inputs().into_iter().zip(summaries) {
+        let (sha256, bytes) = file_sha256(&file.path)?;
+        inputs.push(InputRecord {
+            table: table.to_owned(),
+            path: file.path.clone(),
+            sha256,
+            bytes,
+            rows_read: summary.rows_read,
+            rows_accepted: summary.rows_accepted,
+            rows_rejected: summary.rows_rejected,
+        });
+    }
+    for warning in participants
+        .warnings
+        .iter()
+        .chain(service_events.iter().flat_map(|i| &i.warnings))
+        .chain(process_events.iter().flat_map(|i| &i.warnings))
+    {
+        warn!("{warning}");
+    }
+    Ok(IngestResult { participants, service_events, process_events, inputs })
+}
+
+/// What `folge validate` found.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// Per-input counts.
+    pub inputs: Vec<InputRecord>,
+    /// Inputs whose rejected share exceeds the pipeline's limit.
+    pub over_limit: Vec<String>,
+}
+
+fn over_limit(pipeline: &Pipeline, inputs: &[InputRecord]) -> Vec<String> {
+    let max = pipeline.config.ingest.max_reject_share;
+    inputs
+        .iter()
+        .filter(|i| i.rows_read > 0 && i.rows_rejected as f64 / i.rows_read as f64 > max)
+        .map(|i| {
+            format!(
+                "{}: {} of {} rows rejected ({:.1} %), more than the limit of {:.1} % (`ingest.max_reject_share`); see 01_ingest/rejects.parquet",
+                i.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                i.rows_rejected,
+                i.rows_read,
+                100.0 * i.rows_rejected as f64 / i.rows_read as f64,
+                100.0 * max
+            )
+        })
+        .collect()
+}
+
+/// Check the configuration, the key and every input without writing anything.
+pub fn validate(pipeline: &Pipeline) -> Result<Validation, PipelineError> {
+    resolve_key(pipeline)?;
+    let result = read_inputs(pipeline)?;
+    let over_limit = over_limit(pipeline, &result.inputs);
+    Ok(Validation { inputs: result.inputs, over_limit })
+}
+
+fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+    let result = read_inputs(ctx.pipeline)?;
+    let dir = ctx.stage_dir(Stage::Ingest);
+    create_dir(&dir, true)?;
+    let metadata = ctx.metadata(&inputs_sha256(&result.inputs));
+    let mut outputs = Vec::new();
+    write_table(&dir, "participants.parquet", &result.participants.rows, &metadata, &mut outputs)?;
+    write_table(&dir, "service_events.parquet", result.service_events.as_ref().map_or(&[][..], |i| &i.rows), &metadata, &mut outputs)?;
+    write_table(&dir, "process_events.parquet", result.process_events.as_ref().map_or(&[][..], |i| &i.rows), &metadata, &mut outputs)?;
+    let rejects: Vec<Reject> = result
+        .participants
+        .rejects
+        .iter()
+        .chain(result.service_events.iter().flat_map(|i| &i.rejects))
+        .chain(result.process_events.iter().flat_map(|i| &i.rejects))
+        .cloned()
+        .collect();
+    write_table(&dir, "rejects.parquet", &rejects, &metadata, &mut outputs)?;
+    for i in &result.inputs {
+        info!(
+            "{}: {} rows read, {} accepted, {} rejected",
+            i.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            i.rows_read,
+            i.rows_accepted,
+            i.rows_rejected
+        );
+    }
+    let record = StageRecord { stage: "ingest".into(), seconds: 0.0, inputs: result.inputs, outputs, notes: BTreeMap::new() };
+    let problems = over_limit(ctx.pipeline, &record.inputs);
+    if !problems.is_empty() {
+        return Err(PipelineError::Stage { stage: "ingest", message: problems.join("; ") });
+    }
+    Ok(record)
+}
+
+fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+    let key = resolve_key(ctx.pipeline)?;
+    let read = |file| ctx.read_batches(Stage::Deid, Stage::Ingest, file);
+    let input = Identifiable {
+        participants: Participant::from_batches(&read("participants.parquet")?)?,
+        service_events: ServiceEvent::from_batches(&read("service_events.parquet")?)?,
+        process_events: ProcessEvent::from_batches(&read("process_events.parquet")?)?,
+    };
+    let params = DeidParams { data_end: ctx.pipeline.config.data_end, age_bands: AgeBands::default() };
+    let tables = deidentify(&input, &params, &key).map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
+    let dir = ctx.stage_dir(Stage::Deid);
+    create_dir(&dir, false)?;
+    let metadata = ctx.metadata(&ctx.inputs_sha256()?);
+    let mut outputs = Vec::new();
+    write_table(&dir, "participants.parquet", tables.participants(), &metadata, &mut outputs)?;
+    write_table(&dir, "service_events.parquet", tables.service_events(), &metadata, &mut outputs)?;
+    write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
+    let notes = BTreeMap::from([
+        ("key_fingerprint".to_owned(), key.fingerprint().into()),
+        ("key_is_demo".to_owned(), key.is_demo().into()),
+    ]);
+    info!("de-identified {} persons, {} service events", tables.participants().len(), tables.service_events().len());
+    Ok(StageRecord { stage: "deid".into(), seconds: 0.0, inputs: vec![], outputs, notes })
+}
+
+fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, PipelineError> {
+    let read = |file| ctx.read_batches(stage, Stage::Deid, file);
+    Deidentified::from_batches(&read("participants.parquet")?, &read("service_events.parquet")?, &read("process_events.parquet")?)
+        .map_err(|e| PipelineError::Stage { stage: stage.name(), message: e.to_string() })
+}
+
+fn analysis_params(pipeline: &Pipeline) -> AnalysisParams {
+    let periods = &pipeline.config.periods;
+    AnalysisParams { indicators: pipeline.indicators.clone(), ..AnalysisParams::before_after(periods.before_days, periods.after_days) }
+}
+
+fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+    let tables = load_deidentified(ctx, Stage::Analyze)?;
+    let analysis = analyze(&tables, &analysis_params(ctx.pipeline));
+    let dir = ctx.stage_dir(Stage::Analyze);
+    create_dir(&dir, false)?;
+    let metadata = ctx.metadata(&ctx.inputs_sha256()?);
+    let mut outputs = Vec::new();
+    write_table(&dir, "indicators.parquet", &analysis.indicators, &metadata, &mut outputs)?;
+    write_table(&dir, "rates.parquet", &analysis.rates, &metadata, &mut outputs)?;
+    if analysis.events_outside_windows > 0 || analysis.events_after_observation > 0 {
+        info!(
+            "{} service events start outside every window and {} after exit or the end of data; they are not counted in any indicator",
+            analysis.events_outside_windows, analysis.events_after_observation
+        );
+    }
+    let notes = BTreeMap::from([
+        ("events_outside_windows".to_owned(), analysis.events_outside_windows.into()),
+        ("events_after_observation".to_owned(), analysis.events_after_observation.into()),
+    ]);
+    Ok(StageRecord { stage: "analyze".into(), seconds: 0.0, inputs: vec![], outputs, notes })
+}
+
+fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+    let tables = load_deidentified(ctx, Stage::Report)?;
+    let rates = RateRow::from_batches(&ctx.read_batches(Stage::Report, Stage::Analyze, "rates.parquet")?)?;
+    let c = &ctx.pipeline.config;
+    let params = ReportParams {
+        pipeline: c.name.clone(),
+        language: match c.language {
+            LanguageCode::Nb => Language::Nb,
+            LanguageCode::En => Language::En,
+        },
+        rule: SmallCellRule { threshold: c.report.suppression_threshold },
+        before_days: c.periods.before_days,
+        after_days: c.periods.after_days,
+        indicators: ctx.pipeline.indicators.clone(),
+        version: VERSION.to_owned(),
+        params_sha256: ctx.params_sha256.clone(),
+        inputs_sha256: ctx.inputs_sha256()?,
+    };
+    let files = render(&ReportInput { tables: &tables, rates: &rates }, &params);
+    let dir = ctx.stage_dir(Stage::Report);
+    let mut outputs = Vec::new();
+    for file in files {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            create_dir(parent, false)?;
+        }
+        write_bytes_atomic(&path, &file.bytes)?;
+        outputs.push(OutputRecord { path: file.path, sha256: sha256_hex(&file.bytes), rows: None });
+    }
+    info!("report written to {}", dir.join("index.html").display());
+    Ok(StageRecord { stage: "report".into(), seconds: 0.0, inputs: vec![], outputs, notes: BTreeMap::new() })
+}
+
+/// Assemble `manifest.json` from the stage records present and write it to the run
+/// directory (and the report folder, when the report exists).
+fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
+    let stages: Vec<StageRecord> = Stage::ALL.iter().filter_map(|s| ctx.stage_record(*s).ok()).collect();
+    let inputs = stages.iter().find(|s| s.stage == "ingest").map(|s| s.inputs.clone()).unwrap_or_default();
+    let key_fingerprint = stages
+        .iter()
+        .find(|s| s.stage == "deid")
+        .and_then(|s| s.notes.get("key_fingerprint"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let manifest = Manifest {
+        folge_version: VERSION.to_owned(),
+        pipeline: ctx.pipeline.config.name.clone(),
+        pipeline_file: ctx.pipeline.file.clone(),
+        params: serde_json::from_str(&ctx.params_json).unwrap_or_default(),
+        params_sha256: ctx.params_sha256.clone(),
+        inputs_sha256: inputs_sha256(&inputs),
+        inputs,
+        key_fingerprint,
+        stages,
+    };
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| PipelineError::io(&ctx.pipeline.config.output, e))?;
+    write_bytes_atomic(&ctx.pipeline.config.output.join("manifest.json"), format!("{json}\n").as_bytes())?;
+    let report = ctx.stage_dir(Stage::Report);
+    if report.join("stage.json").exists() {
+        write_bytes_atomic(&report.join("manifest.json"), format!("{json}\n").as_bytes())?;
+    }
+    Ok(manifest)
+}
+
+fn context(pipeline: &Pipeline) -> Context<'_> {
+    let params_json = pipeline.params_json();
+    let params_sha256 = sha256_hex(params_json.as_bytes());
+    Context { pipeline, params_json, params_sha256 }
+}
+
+fn execute(ctx: &Context<'_>, stage: Stage) -> Result<(), PipelineError> {
+    let started = Instant::now();
+    let mut record = match stage {
+        Stage::Ingest => ingest(ctx)?,
+        Stage::Deid => deid(ctx)?,
+        Stage::Analyze => analyze_stage(ctx)?,
+        Stage::Report => report_stage(ctx)?,
+    };
+    record.seconds = started.elapsed().as_secs_f64();
+    let dir = ctx.stage_dir(stage);
+    create_dir(&dir, stage == Stage::Ingest)?;
+    write_stage_record(&dir, &record)
+}
+
+/// Run one stage (reading earlier stages' outputs) and update the manifest.
+pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, PipelineError> {
+    let ctx = context(pipeline);
+    execute(&ctx, stage)?;
+    write_manifest(&ctx)
+}
+
+/// Run every stage in order; `on_stage` is told as each one starts.
+pub fn run_all(pipeline: &Pipeline, on_stage: &mut dyn FnMut(Stage)) -> Result<Manifest, PipelineError> {
+    // A key problem is a configuration error: find it before any work is done.
+    resolve_key(pipeline)?;
+    let ctx = context(pipeline);
+    for stage in Stage::ALL {
+        on_stage(stage);
+        execute(&ctx, stage)?;
+    }
+    write_manifest(&ctx)
+}

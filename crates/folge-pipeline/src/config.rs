@@ -225,6 +225,23 @@ pub struct Pipeline {
     pub indicators: Vec<Indicator>,
 }
 
+/// Remove `.` and `name/..` lexically (no filesystem access: the path may not exist yet),
+/// so messages show `reports/sample`, not `pipelines/../reports/sample`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -271,7 +288,7 @@ impl Pipeline {
         let bad = |message: String| PipelineError::Config { file: file.to_owned(), line: None, message };
         let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
-        let resolve = |p: &Path| if p.is_absolute() { p.to_owned() } else { base.join(p) };
+        let resolve = |p: &Path| normalize(&if p.is_absolute() { p.to_owned() } else { base.join(p) });
         config.output = resolve(&config.output);
         config.report.dir = Some(config.report.dir.as_deref().map_or_else(|| config.output.join("04_report"), resolve));
         config.inputs.participants.path = resolve(&config.inputs.participants.path);
@@ -391,6 +408,14 @@ path = "p.csv"
         let text = format!("{MINIMAL}\n[analyze]\nindicators = [\"bed_day\"]\n");
         let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
         assert_eq!(err, "t.toml: `analyze.indicators`: unknown indicator `bed_day`; did you mean `bed_days`?");
+    }
+
+    #[test]
+    fn paths_normalise_lexically() {
+        assert_eq!(normalize(Path::new("pipelines/../reports/./s")), Path::new("reports/s"));
+        assert_eq!(normalize(Path::new("../x/../y")), Path::new("../y"));
+        assert_eq!(normalize(Path::new("a/..")), Path::new("."));
+        assert_eq!(normalize(Path::new("/a/../b")), Path::new("/b"));
     }
 
     #[test]

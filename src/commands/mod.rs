@@ -1,0 +1,109 @@
+//! What each command does, given validated arguments.
+
+mod inspect;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use folge_pipeline::{Pipeline, PipelineError, Stage};
+
+use crate::cli::{Command, PipelineArg};
+
+/// Run a command; `None` runs the sample pipeline.
+pub fn dispatch(command: Option<Command>) -> Result<()> {
+    let command = command.unwrap_or(Command::Run(PipelineArg { pipeline: "pipelines/sample.toml".into() }));
+    match command {
+        Command::Run(arg) => run(&arg.pipeline),
+        Command::Ingest(arg) => stage(&arg.pipeline, Stage::Ingest),
+        Command::Deid(arg) => stage(&arg.pipeline, Stage::Deid),
+        Command::Analyze(arg) => stage(&arg.pipeline, Stage::Analyze),
+        Command::Report(arg) => stage(&arg.pipeline, Stage::Report),
+        Command::Validate(arg) => validate(&arg.pipeline),
+        Command::Sample { out, persons, seed } => sample(&out, persons, seed),
+        Command::Keygen { out } => {
+            let key = folge_pipeline::write_key_file(&out)?;
+            eprintln!("wrote a new key to `{}` (mode 0600); fingerprint {}", out.display(), &key.fingerprint()[..16]);
+            eprintln!("keep it apart from the data: anyone with the key and the ids can link pseudonyms back");
+            Ok(())
+        }
+        Command::Inspect { file, rows } => inspect::inspect(&file, rows),
+    }
+}
+
+/// Exit code for an error: 2 for usage and configuration, 1 for a failed run.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    let config = err.chain().any(|e| e.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_config));
+    if config { 2 } else { 1 }
+}
+
+fn load(path: &Path) -> Result<Pipeline> {
+    Ok(Pipeline::load(path)?)
+}
+
+fn spinner(message: String) -> indicatif::ProgressBar {
+    // Drawn on stderr only when it is a terminal; invisible in CI and pipes.
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn run(path: &Path) -> Result<()> {
+    let pipeline = load(path)?;
+    let mut current: Option<indicatif::ProgressBar> = None;
+    let result = folge_pipeline::run_all(&pipeline, &mut |stage| {
+        if let Some(bar) = current.take() {
+            bar.finish_and_clear();
+        }
+        current = Some(spinner(format!("{} …", stage.name())));
+    });
+    if let Some(bar) = current {
+        bar.finish_and_clear();
+    }
+    let manifest = result.with_context(|| format!("pipeline `{}` failed", pipeline.config.name))?;
+    let total: f64 = manifest.stages.iter().map(|s| s.seconds).sum();
+    eprintln!(
+        "done in {total:.1} s: report at `{}`, run directory `{}`",
+        pipeline.report_dir().join("index.html").display(),
+        pipeline.config.output.display()
+    );
+    Ok(())
+}
+
+fn stage(path: &Path, stage: Stage) -> Result<()> {
+    let pipeline = load(path)?;
+    let bar = spinner(format!("{} …", stage.name()));
+    let result = folge_pipeline::run_stage(&pipeline, stage);
+    bar.finish_and_clear();
+    result.with_context(|| format!("stage `{}` of pipeline `{}` failed", stage.name(), pipeline.config.name))?;
+    Ok(())
+}
+
+fn validate(path: &Path) -> Result<()> {
+    let pipeline = load(path)?;
+    let validation = folge_pipeline::validate(&pipeline)?;
+    for input in &validation.inputs {
+        eprintln!(
+            "{}: {} rows read, {} accepted, {} rejected",
+            input.path.display(),
+            input.rows_read,
+            input.rows_accepted,
+            input.rows_rejected
+        );
+    }
+    if !validation.over_limit.is_empty() {
+        anyhow::bail!("{}", validation.over_limit.join("; "));
+    }
+    eprintln!("`{}` is valid", path.display());
+    Ok(())
+}
+
+fn sample(out: &Path, persons: usize, seed: u64) -> Result<()> {
+    let config = folge_sample::SampleConfig { persons, seed, ..folge_sample::SampleConfig::default() };
+    let files = folge_sample::generate(&config)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create `{}`", out.display()))?;
+    for file in &files {
+        folge_schema::parquet_io::write_bytes_atomic(&out.join(file.name), &file.bytes)?;
+        eprintln!("{:<28} {:>9} bytes  {}", file.name, file.bytes.len(), file.description);
+    }
+    Ok(())
+}

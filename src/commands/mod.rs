@@ -11,7 +11,9 @@ use crate::cli::{Command, PipelineArg};
 
 /// Run a command; `None` runs the sample pipeline.
 pub fn dispatch(command: Option<Command>) -> Result<()> {
-    let command = command.unwrap_or(Command::Run(PipelineArg { pipeline: "pipelines/sample.toml".into() }));
+    let command = command.unwrap_or(Command::Run(PipelineArg {
+        pipeline: "pipelines/sample.toml".into(),
+    }));
     match command {
         Command::Run(arg) => run(&arg.pipeline),
         Command::Ingest(arg) => stage(&arg.pipeline, Stage::Ingest),
@@ -22,8 +24,14 @@ pub fn dispatch(command: Option<Command>) -> Result<()> {
         Command::Sample { out, persons, seed } => sample(&out, persons, seed),
         Command::Keygen { out } => {
             let key = folge_pipeline::write_key_file(&out)?;
-            eprintln!("wrote a new key to `{}` (mode 0600); fingerprint {}", out.display(), &key.fingerprint()[..16]);
-            eprintln!("keep it apart from the data: anyone with the key and the ids can link pseudonyms back");
+            eprintln!(
+                "wrote a new key to `{}` (mode 0600); fingerprint {}",
+                out.display(),
+                &key.fingerprint()[..16]
+            );
+            eprintln!(
+                "keep it apart from the data: anyone with the key and the ids can link pseudonyms back"
+            );
             Ok(())
         }
         Command::Inspect { file, rows } => inspect::inspect(&file, rows),
@@ -32,7 +40,10 @@ pub fn dispatch(command: Option<Command>) -> Result<()> {
 
 /// Exit code for an error: 2 for usage and configuration, 1 for a failed run.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    let config = err.chain().any(|e| e.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_config));
+    let config = err.chain().any(|e| {
+        e.downcast_ref::<PipelineError>()
+            .is_some_and(PipelineError::is_config)
+    });
     if config { 2 } else { 1 }
 }
 
@@ -74,7 +85,13 @@ fn stage(path: &Path, stage: Stage) -> Result<()> {
     let bar = spinner(format!("{} …", stage.name()));
     let result = folge_pipeline::run_stage(&pipeline, stage);
     bar.finish_and_clear();
-    result.with_context(|| format!("stage `{}` of pipeline `{}` failed", stage.name(), pipeline.config.name))?;
+    result.with_context(|| {
+        format!(
+            "stage `{}` of pipeline `{}` failed",
+            stage.name(),
+            pipeline.config.name
+        )
+    })?;
     Ok(())
 }
 
@@ -98,12 +115,21 @@ fn validate(path: &Path) -> Result<()> {
 }
 
 fn sample(out: &Path, persons: usize, seed: u64) -> Result<()> {
-    let config = folge_sample::SampleConfig { persons, seed, ..folge_sample::SampleConfig::default() };
+    let config = folge_sample::SampleConfig {
+        persons,
+        seed,
+        ..folge_sample::SampleConfig::default()
+    };
     let files = folge_sample::generate(&config)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create `{}`", out.display()))?;
     for file in &files {
         folge_schema::parquet_io::write_bytes_atomic(&out.join(file.name), &file.bytes)?;
-        eprintln!("{:<28} {:>9} bytes  {}", file.name, file.bytes.len(), file.description);
+        eprintln!(
+            "{:<28} {:>9} bytes  {}",
+            file.name,
+            file.bytes.len(),
+            file.description
+        );
     }
     Ok(())
 }

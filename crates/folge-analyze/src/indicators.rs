@@ -72,12 +72,20 @@ pub struct AnalysisParams {
 }
 
 impl AnalysisParams {
-    /// `before` = days −before_days..−1 and `after` = days 0..after_days−1, every indicator.
+    /// `before` = days −`before_days..−1` and `after` = days `0..after_days−1`, every indicator.
     pub fn before_after(before_days: u32, after_days: u32) -> Self {
         AnalysisParams {
             windows: vec![
-                Window { name: "before".into(), from: -(before_days as i32), to: -1 },
-                Window { name: "after".into(), from: 0, to: after_days as i32 - 1 },
+                Window {
+                    name: "before".into(),
+                    from: -(before_days as i32),
+                    to: -1,
+                },
+                Window {
+                    name: "after".into(),
+                    from: 0,
+                    to: after_days as i32 - 1,
+                },
             ],
             indicators: Indicator::ALL.to_vec(),
         }
@@ -109,27 +117,42 @@ impl PersonUse<'_> {
     /// Last observed day: the exit day is observed; data end cuts too.
     fn last_observed(&self) -> i32 {
         let p = self.participant;
-        p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day))
+        p.exit_day
+            .map_or(p.data_end_day, |exit| exit.min(p.data_end_day))
     }
 
     fn value(&self, indicator: Indicator, lo: i32, hi: i32) -> f64 {
         let starts_in = |day: i32| lo <= day && day <= hi;
         let count = |services: &[Service]| {
-            self.events.iter().filter(|e| services.contains(&e.service) && starts_in(e.start_day)).count() as f64
+            self.events
+                .iter()
+                .filter(|e| services.contains(&e.service) && starts_in(e.start_day))
+                .count() as f64
         };
         let nights = |stays: &[Stay]| -> f64 {
-            stays.iter().map(|s| f64::from((s.end.min(hi + 1) - s.start.max(lo)).max(0))).sum()
+            stays
+                .iter()
+                .map(|s| f64::from((s.end.min(hi + 1) - s.start.max(lo)).max(0)))
+                .sum()
         };
         match indicator {
-            Indicator::Admissions => self.stays.iter().filter(|s| starts_in(s.start)).count() as f64,
-            Indicator::AcuteAdmissions => {
-                self.stays.iter().filter(|s| s.acute && starts_in(s.start)).count() as f64
+            Indicator::Admissions => {
+                self.stays.iter().filter(|s| starts_in(s.start)).count() as f64
             }
+            Indicator::AcuteAdmissions => self
+                .stays
+                .iter()
+                .filter(|s| s.acute && starts_in(s.start))
+                .count() as f64,
             Indicator::BedDays => nights(&self.stays),
             Indicator::Readmissions30d => self
                 .stays
                 .windows(2)
-                .filter(|w| w[1].acute && starts_in(w[1].start) && (1..=30).contains(&(w[1].start - w[0].end)))
+                .filter(|w| {
+                    w[1].acute
+                        && starts_in(w[1].start)
+                        && (1..=30).contains(&(w[1].start - w[0].end))
+                })
                 .count() as f64,
             Indicator::OutpatientVisits => count(&[Service::Outpatient]),
             Indicator::DayTreatments => count(&[Service::DayTreatment]),
@@ -166,7 +189,9 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     let mut outside = 0u64;
     let mut after_observation = 0u64;
     for participant in participants {
-        let events = by_person.remove(participant.pid.as_str()).unwrap_or_default();
+        let events = by_person
+            .remove(participant.pid.as_str())
+            .unwrap_or_default();
         let stays_of = |service: Service| {
             merge_stays(
                 events
@@ -188,7 +213,11 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
         };
         let last = person.last_observed();
         for e in &person.events {
-            match params.windows.iter().find(|w| w.from <= e.start_day && e.start_day <= w.to) {
+            match params
+                .windows
+                .iter()
+                .find(|w| w.from <= e.start_day && e.start_day <= w.to)
+            {
                 None => outside += 1,
                 Some(_) if e.start_day > last => after_observation += 1,
                 Some(_) => {}
@@ -198,7 +227,11 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
             let hi = window.to.min(last);
             let exposure_days = (hi - window.from + 1).max(0);
             for &indicator in &params.indicators {
-                let value = if exposure_days > 0 { person.value(indicator, window.from, hi) } else { 0.0 };
+                let value = if exposure_days > 0 {
+                    person.value(indicator, window.from, hi)
+                } else {
+                    0.0
+                };
                 rows.push(IndicatorRow {
                     pid: participant.pid.clone(),
                     municipality: participant.municipality.clone(),
@@ -218,15 +251,28 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     // participant); count any that remain as outside every window rather than drop them.
     outside += by_person.values().map(|v| v.len() as u64).sum::<u64>();
     let rates = pooled_rates(&rows, params);
-    Analysis { indicators: rows, rates, events_outside_windows: outside, events_after_observation: after_observation }
+    Analysis {
+        indicators: rows,
+        rates,
+        events_outside_windows: outside,
+        events_after_observation: after_observation,
+    }
 }
 
 /// Sum values and exposure over persons per indicator × arm × window.
 fn pooled_rates(rows: &[IndicatorRow], params: &AnalysisParams) -> Vec<RateRow> {
     let mut sums: BTreeMap<(usize, Arm, usize), (i64, f64, i64)> = BTreeMap::new();
     for row in rows {
-        let Some(i) = params.indicators.iter().position(|x| x.id() == row.indicator) else { continue };
-        let Some(w) = params.windows.iter().position(|x| x.name == row.period) else { continue };
+        let Some(i) = params
+            .indicators
+            .iter()
+            .position(|x| x.id() == row.indicator)
+        else {
+            continue;
+        };
+        let Some(w) = params.windows.iter().position(|x| x.name == row.period) else {
+            continue;
+        };
         let entry = sums.entry((i, row.arm, w)).or_default();
         if row.exposure_days > 0 {
             entry.0 += 1;

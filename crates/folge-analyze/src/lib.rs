@@ -12,5 +12,5 @@
 mod indicators;
 mod stays;
 
-pub use indicators::{AnalysisParams, Analysis, Indicator, Window, analyze};
+pub use indicators::{Analysis, AnalysisParams, Indicator, Window, analyze};
 pub use stays::{Stay, merge_stays};

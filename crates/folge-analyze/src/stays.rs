@@ -39,7 +39,16 @@ mod tests {
 
     #[test]
     fn transfers_merge_and_keep_acuity() {
-        let merged = merge_stays(vec![s(10, 12, false), s(0, 3, true), s(3, 5, false), s(12, 12, true), s(13, 14, false)]);
-        assert_eq!(merged, vec![s(0, 5, true), s(10, 12, true), s(13, 14, false)]);
+        let merged = merge_stays(vec![
+            s(10, 12, false),
+            s(0, 3, true),
+            s(3, 5, false),
+            s(12, 12, true),
+            s(13, 14, false),
+        ]);
+        assert_eq!(
+            merged,
+            vec![s(0, 5, true), s(10, 12, true), s(13, 14, false)]
+        );
     }
 }

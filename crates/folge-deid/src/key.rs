@@ -28,7 +28,9 @@ pub enum KeyError {
     #[error("the key is empty; create one with `folge keygen --out FILE`")]
     Empty,
     /// Fewer than 256 bits.
-    #[error("the key has {0} bits, at least 256 are needed; create one with `folge keygen --out FILE`")]
+    #[error(
+        "the key has {0} bits, at least 256 are needed; create one with `folge keygen --out FILE`"
+    )]
     TooShort(usize),
     /// Not hex text.
     #[error("the key is not 64 or more hexadecimal characters (as `folge keygen` writes it)")]
@@ -48,7 +50,12 @@ pub struct Key {
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Key {{ fingerprint: {}, demo: {} }}", self.fingerprint(), self.demo)
+        write!(
+            f,
+            "Key {{ fingerprint: {}, demo: {} }}",
+            self.fingerprint(),
+            self.demo
+        )
     }
 }
 
@@ -65,7 +72,10 @@ fn hex(bytes: &[u8]) -> String {
 impl Key {
     /// The public demo key for synthetic data.
     pub fn demo() -> Self {
-        Key { bytes: Sha256::digest(DEMO_KEY_PHRASE.as_bytes()).to_vec(), demo: true }
+        Key {
+            bytes: Sha256::digest(DEMO_KEY_PHRASE.as_bytes()).to_vec(),
+            demo: true,
+        }
     }
 
     /// 256 fresh bits from the operating system.
@@ -81,7 +91,7 @@ impl Key {
         if t.is_empty() {
             return Err(KeyError::Empty);
         }
-        if t.len() % 2 != 0 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !t.len().is_multiple_of(2) || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(KeyError::NotHex);
         }
         let bytes: Vec<u8> = (0..t.len())
@@ -141,8 +151,14 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        let key = Key { bytes: b"Jefe".to_vec(), demo: false };
-        assert_eq!(key.pseudonym("what do ya want for nothing?"), "5bdcc146bf60754e6a042426089575c7");
+        let key = Key {
+            bytes: b"Jefe".to_vec(),
+            demo: false,
+        };
+        assert_eq!(
+            key.pseudonym("what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c7"
+        );
     }
 
     #[test]

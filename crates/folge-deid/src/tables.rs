@@ -135,8 +135,9 @@ impl Deidentified {
             }
             Ok(())
         }
-        let is_pseudonym =
-            |pid: &str| pid.len() == PSEUDONYM_HEX_CHARS && pid.bytes().all(|b| b.is_ascii_hexdigit());
+        let is_pseudonym = |pid: &str| {
+            pid.len() == PSEUDONYM_HEX_CHARS && pid.bytes().all(|b| b.is_ascii_hexdigit())
+        };
         check("participants", participants)?;
         check("service_events", service_events)?;
         check("process_events", process_events)?;
@@ -149,13 +150,25 @@ impl Deidentified {
             .participants
             .iter()
             .map(|p| ("participants", p.pid.as_str()))
-            .chain(tables.service_events.iter().map(|e| ("service_events", e.pid.as_str())))
-            .chain(tables.process_events.iter().map(|e| ("process_events", e.pid.as_str())))
+            .chain(
+                tables
+                    .service_events
+                    .iter()
+                    .map(|e| ("service_events", e.pid.as_str())),
+            )
+            .chain(
+                tables
+                    .process_events
+                    .iter()
+                    .map(|e| ("process_events", e.pid.as_str())),
+            )
             .find(|(_, pid)| !is_pseudonym(pid));
         if let Some((table, _)) = bad {
             return Err(DeidError::NotDeidentified {
                 table,
-                problem: format!("`pid` holds a value that is not a {PSEUDONYM_HEX_CHARS}-character pseudonym"),
+                problem: format!(
+                    "`pid` holds a value that is not a {PSEUDONYM_HEX_CHARS}-character pseudonym"
+                ),
             });
         }
         Ok(tables)
@@ -173,7 +186,11 @@ fn days(from: NaiveDate, to: NaiveDate) -> i32 {
 }
 
 /// De-identify the zone-1 tables. Row counts are kept: one output row per input row.
-pub fn deidentify(input: &Identifiable, params: &DeidParams, key: &Key) -> Result<Deidentified, DeidError> {
+pub fn deidentify(
+    input: &Identifiable,
+    params: &DeidParams,
+    key: &Key,
+) -> Result<Deidentified, DeidError> {
     if key.is_demo() {
         let count = input
             .participants
@@ -208,10 +225,18 @@ pub fn deidentify(input: &Identifiable, params: &DeidParams, key: &Key) -> Resul
             exit_reason: p.exit_reason,
             data_end_day: days(p.inclusion_date, params.data_end),
         });
-        persons.insert(&p.person_id, PersonKey { pid, inclusion: p.inclusion_date });
+        persons.insert(
+            &p.person_id,
+            PersonKey {
+                pid,
+                inclusion: p.inclusion_date,
+            },
+        );
     }
     let person = |table, row, id: &str| {
-        persons.get(id).ok_or(DeidError::UnknownPerson { table, row })
+        persons
+            .get(id)
+            .ok_or(DeidError::UnknownPerson { table, row })
     };
     let service_events = input
         .service_events
@@ -242,7 +267,11 @@ pub fn deidentify(input: &Identifiable, params: &DeidParams, key: &Key) -> Resul
             })
         })
         .collect::<Result<Vec<_>, DeidError>>()?;
-    Ok(Deidentified { participants, service_events, process_events })
+    Ok(Deidentified {
+        participants,
+        service_events,
+        process_events,
+    })
 }
 
 #[cfg(test)]
@@ -276,7 +305,10 @@ mod tests {
     }
 
     fn params() -> DeidParams {
-        DeidParams { data_end: date("2021-12-31"), age_bands: AgeBands::default() }
+        DeidParams {
+            data_end: date("2021-12-31"),
+            age_bands: AgeBands::default(),
+        }
     }
 
     #[test]
@@ -298,7 +330,10 @@ mod tests {
         let p = &out.participants()[0];
         // 69 on 2020-03-01: the birthday (03-02) has not yet come.
         assert_eq!(p.age_band.as_deref(), Some("67-79"));
-        assert_eq!((p.exit_day, p.data_end_day, p.inclusion_year), (Some(92), 670, 2020));
+        assert_eq!(
+            (p.exit_day, p.data_end_day, p.inclusion_year),
+            (Some(92), 670, 2020)
+        );
         let e = &out.service_events()[0];
         assert_eq!((e.start_day, e.end_day), (-2, Some(1)));
         assert_eq!(e.pid, p.pid);
@@ -307,13 +342,21 @@ mod tests {
 
     #[test]
     fn demo_key_refuses_real_ids() {
-        let real = (0..500).find_map(|i| build(date("1950-03-02"), i, 0, 0)).unwrap();
+        let real = (0..500)
+            .find_map(|i| build(date("1950-03-02"), i, 0, 0))
+            .unwrap();
         let input = Identifiable {
-            participants: vec![person(real.clone(), "1950-03-02"), person(synthetic("1950-03-02"), "1950-03-02")],
+            participants: vec![
+                person(real.clone(), "1950-03-02"),
+                person(synthetic("1950-03-02"), "1950-03-02"),
+            ],
             ..Identifiable::default()
         };
         let err = deidentify(&input, &params(), &Key::demo()).unwrap_err();
-        assert!(err.to_string().contains("but 1 of the participants' ids are not"));
+        assert!(
+            err.to_string()
+                .contains("but 1 of the participants' ids are not")
+        );
         assert!(!err.to_string().contains(&real));
         assert!(deidentify(&input, &params(), &Key::generate().unwrap()).is_ok());
     }
@@ -321,16 +364,29 @@ mod tests {
     #[test]
     fn age_bands() {
         let bands = AgeBands::default();
-        let labels: Vec<String> = [0, 5, 6, 17, 18, 66, 67, 79, 80, 104].map(|a| bands.label(a)).to_vec();
-        assert_eq!(labels, ["0-5", "0-5", "6-12", "13-17", "18-66", "18-66", "67-79", "67-79", "80+", "80+"]);
+        let labels: Vec<String> = [0, 5, 6, 17, 18, 66, 67, 79, 80, 104]
+            .map(|a| bands.label(a))
+            .to_vec();
+        assert_eq!(
+            labels,
+            [
+                "0-5", "0-5", "6-12", "13-17", "18-66", "18-66", "67-79", "67-79", "80+", "80+"
+            ]
+        );
     }
 
     #[test]
     fn identifiable_batches_are_refused() {
-        let input = Identifiable { participants: vec![person(synthetic("1950-03-02"), "1950-03-02")], ..Default::default() };
+        let input = Identifiable {
+            participants: vec![person(synthetic("1950-03-02"), "1950-03-02")],
+            ..Default::default()
+        };
         let zone1 = Participant::to_batch(&input.participants).unwrap();
         let err = Deidentified::from_batches(&[zone1], &[], &[]).unwrap_err();
-        assert_eq!(err.to_string(), "participants: has identifying column `person_id`");
+        assert_eq!(
+            err.to_string(),
+            "participants: has identifying column `person_id`"
+        );
         let out = deidentify(&input, &params(), &Key::demo()).unwrap();
         let mut rows = out.participants().to_vec();
         let ok = DeidParticipant::to_batch(&rows).unwrap();

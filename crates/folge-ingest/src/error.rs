@@ -27,7 +27,9 @@ pub enum IngestError {
         closest: Option<String>,
     },
     /// Bytes that are not UTF-8.
-    #[error("{source_name} line {line}: the file is not valid UTF-8 (save it as \"CSV UTF-8\" in Excel)")]
+    #[error(
+        "{source_name} line {line}: the file is not valid UTF-8 (save it as \"CSV UTF-8\" in Excel)"
+    )]
     Encoding {
         /// Display name of the input.
         source_name: String,

@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 use folge_schema::tables::{Participant, ProcessEvent, Reject, ServiceEvent};
 use folge_schema::{Arm, ExitReason, NationalId, Service, Sex};
 
+use crate::IngestError;
 use crate::csv_source::{CsvOptions, CsvSource};
 use crate::values::{parse_bool, parse_date, parse_number};
-use crate::IngestError;
 
 /// How person ids are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +55,10 @@ struct Problem {
 }
 
 fn problem(column: &'static str, reason: impl Into<String>) -> Problem {
-    Problem { column: Some(column), reason: reason.into() }
+    Problem {
+        column: Some(column),
+        reason: reason.into(),
+    }
 }
 
 /// Years below this in `dd.mm.yy` dates are 20yy, others 19yy.
@@ -75,24 +78,46 @@ impl<'a> Cells<'a> {
     }
 
     fn required(&self, column: &'static str) -> Result<&'a str, Problem> {
-        self.text(column).ok_or_else(|| problem(column, "is empty (a value is required)"))
+        self.text(column)
+            .ok_or_else(|| problem(column, "is empty (a value is required)"))
     }
 
     fn date(&self, column: &'static str) -> Result<Option<NaiveDate>, Problem> {
-        let Some(text) = self.text(column) else { return Ok(None) };
+        let Some(text) = self.text(column) else {
+            return Ok(None);
+        };
         if text.split('.').nth(2).is_some_and(|y| y.len() == 2) {
             self.two_digit_years.set(self.two_digit_years.get() + 1);
         }
-        parse_date(text, TWO_DIGIT_YEAR_PIVOT).map(Some).map_err(|e| problem(column, e))
+        parse_date(text, TWO_DIGIT_YEAR_PIVOT)
+            .map(Some)
+            .map_err(|e| problem(column, e))
     }
 
     fn required_date(&self, column: &'static str) -> Result<NaiveDate, Problem> {
-        self.date(column)?.ok_or_else(|| problem(column, "is empty (expected a date, dd.mm.yyyy or yyyy-mm-dd)"))
+        self.date(column)?.ok_or_else(|| {
+            problem(
+                column,
+                "is empty (expected a date, dd.mm.yyyy or yyyy-mm-dd)",
+            )
+        })
     }
 
-    fn code<T>(&self, column: &'static str, parse: fn(&str) -> Option<T>, expected: &str) -> Result<Option<T>, Problem> {
+    fn code<T>(
+        &self,
+        column: &'static str,
+        parse: fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Result<Option<T>, Problem> {
         self.text(column)
-            .map(|t| parse(t).ok_or_else(|| problem(column, format!("`{t}` is not a known code (expected one of {expected})"))))
+            .map(|t| {
+                parse(t).ok_or_else(|| {
+                    problem(
+                        column,
+                        format!("`{t}` is not a known code (expected one of {expected})"),
+                    )
+                })
+            })
             .transpose()
     }
 
@@ -133,10 +158,16 @@ fn read_rows<R: Read, T>(
         read += 1;
         let line = source.line();
         let result = if source.is_blank() {
-            Err(Problem { column: None, reason: "blank row".to_owned() })
+            Err(Problem {
+                column: None,
+                reason: "blank row".to_owned(),
+            })
         } else {
-            let cells =
-                Cells { record: source.record(), columns: &columns, two_digit_years: &two_digit_years };
+            let cells = Cells {
+                record: source.record(),
+                columns: &columns,
+                two_digit_years: &two_digit_years,
+            };
             parse_row(&cells, line)
         };
         match result {
@@ -163,8 +194,16 @@ fn read_rows<R: Read, T>(
         rows_accepted: rows.len() as u64,
         rows_rejected: rejects.len() as u64,
     };
-    debug_assert_eq!(summary.rows_read, summary.rows_accepted + summary.rows_rejected);
-    Ok(Ingested { rows, rejects, summary, warnings })
+    debug_assert_eq!(
+        summary.rows_read,
+        summary.rows_accepted + summary.rows_rejected
+    );
+    Ok(Ingested {
+        rows,
+        rejects,
+        summary,
+        warnings,
+    })
 }
 
 /// Read the participant list. Sex and birth date missing from the register are derived
@@ -182,37 +221,60 @@ pub fn read_participants<R: Read>(
         input,
         options,
         &["person_id", "municipality", "arm", "inclusion_date"],
-        &["name", "sex", "birth_date", "site", "target_group", "exit_date", "exit_reason"],
+        &[
+            "name",
+            "sex",
+            "birth_date",
+            "site",
+            "target_group",
+            "exit_date",
+            "exit_reason",
+        ],
         |cells, line| {
             let (person_id, national) = cells.person_id(policy)?;
             let municipality = cells.required("municipality")?;
             if municipality.len() != 4 || !municipality.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(problem(
                     "municipality",
-                    format!("`{municipality}` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)"),
+                    format!(
+                        "`{municipality}` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)"
+                    ),
                 ));
             }
             let arm = cells
                 .code("arm", Arm::parse, &Arm::expected())?
-                .ok_or_else(|| problem("arm", format!("is empty (expected one of {})", Arm::expected())))?;
+                .ok_or_else(|| {
+                    problem(
+                        "arm",
+                        format!("is empty (expected one of {})", Arm::expected()),
+                    )
+                })?;
             let inclusion_date = cells.required_date("inclusion_date")?;
             let exit_date = cells.date("exit_date")?;
-            let exit_reason = cells.code("exit_reason", ExitReason::parse, &ExitReason::expected())?;
+            let exit_reason =
+                cells.code("exit_reason", ExitReason::parse, &ExitReason::expected())?;
             if exit_reason.is_some() && exit_date.is_none() {
                 return Err(problem("exit_date", "is empty but exit_reason is given"));
             }
-            if let Some(exit) = exit_date {
-                if exit < inclusion_date {
-                    return Err(problem("exit_date", format!("{exit} is before inclusion_date {inclusion_date}")));
-                }
+            if let Some(exit) = exit_date
+                && exit < inclusion_date
+            {
+                return Err(problem(
+                    "exit_date",
+                    format!("{exit} is before inclusion_date {inclusion_date}"),
+                ));
             }
             let sex = cells
                 .code("sex", Sex::parse, &Sex::expected())?
                 .or_else(|| national.as_ref().and_then(|id| id.sex));
-            let birth_date =
-                cells.date("birth_date")?.or_else(|| national.as_ref().and_then(|id| id.birth_date));
+            let birth_date = cells
+                .date("birth_date")?
+                .or_else(|| national.as_ref().and_then(|id| id.birth_date));
             if let Some(first) = first_line.get(&person_id) {
-                return Err(problem("person_id", format!("duplicates the person on line {first}")));
+                return Err(problem(
+                    "person_id",
+                    format!("duplicates the person on line {first}"),
+                ));
             }
             first_line.insert(person_id.clone(), line);
             Ok(Participant {
@@ -254,28 +316,49 @@ pub fn read_service_events<R: Read>(
             }
             let service = cells
                 .code("service", Service::parse, &Service::expected())?
-                .ok_or_else(|| problem("service", format!("is empty (expected one of {})", Service::expected())))?;
+                .ok_or_else(|| {
+                    problem(
+                        "service",
+                        format!("is empty (expected one of {})", Service::expected()),
+                    )
+                })?;
             let start_date = cells.required_date("start_date")?;
             let end_date = cells.date("end_date")?;
             if let Some(end) = end_date {
                 if end < start_date {
-                    return Err(problem("end_date", format!("{end} is before start_date {start_date}")));
+                    return Err(problem(
+                        "end_date",
+                        format!("{end} is before start_date {start_date}"),
+                    ));
                 }
             } else if service.is_stay() {
-                return Err(problem("end_date", format!("is empty, but a `{service}` stay needs a discharge date")));
+                return Err(problem(
+                    "end_date",
+                    format!("is empty, but a `{service}` stay needs a discharge date"),
+                ));
             }
             let quantity = cells
                 .text("quantity")
                 .map(|t| parse_number(t).map_err(|e| problem("quantity", e)))
                 .transpose()?;
             if quantity.is_some_and(|q| q < 0.0) {
-                return Err(problem("quantity", "is negative (expected hours or a count ≥ 0)"));
+                return Err(problem(
+                    "quantity",
+                    "is negative (expected hours or a count ≥ 0)",
+                ));
             }
             let acute = cells
                 .text("acute")
                 .map(|t| parse_bool(t).map_err(|e| problem("acute", e)))
                 .transpose()?;
-            Ok(ServiceEvent { person_id, service, start_date, end_date, quantity, acute })
+            Ok(ServiceEvent {
+                person_id,
+                service,
+                start_date,
+                end_date,
+                quantity,
+                acute,
+            })
         },
     )
 }
@@ -288,15 +371,26 @@ pub fn read_process_events<R: Read>(
     policy: IdPolicy,
     persons: &BTreeSet<String>,
 ) -> Result<Ingested<ProcessEvent>, IngestError> {
-    read_rows(name, input, options, &["person_id", "element", "date"], &[], |cells, _| {
-        let (person_id, _) = cells.person_id(policy)?;
-        if !persons.contains(&person_id) {
-            return Err(problem("person_id", "is not in the participant list"));
-        }
-        let element = cells.required("element")?.to_owned();
-        let date = cells.required_date("date")?;
-        Ok(ProcessEvent { person_id, element, date })
-    })
+    read_rows(
+        name,
+        input,
+        options,
+        &["person_id", "element", "date"],
+        &[],
+        |cells, _| {
+            let (person_id, _) = cells.person_id(policy)?;
+            if !persons.contains(&person_id) {
+                return Err(problem("person_id", "is not in the participant list"));
+            }
+            let element = cells.required("element")?.to_owned();
+            let date = cells.required_date("date")?;
+            Ok(ProcessEvent {
+                person_id,
+                element,
+                date,
+            })
+        },
+    )
 }
 
 #[cfg(test)]

@@ -65,10 +65,15 @@ fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
         DateValue::Toml(dt) => dt.to_string(),
         DateValue::Text(t) => t,
     };
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a date (expected YYYY-MM-DD)")))
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+        serde::de::Error::custom(format!("`{text}` is not a date (expected YYYY-MM-DD)"))
+    })
 }
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's serialize_with passes a reference"
+)]
 fn date_text<S: serde::Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&date.to_string())
 }
@@ -104,10 +109,10 @@ pub enum LanguageCode {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Periods {
-    /// `before` = days −before_days..−1.
+    /// `before` = days −`before_days..−1`.
     #[serde(default = "default_days")]
     pub before_days: u32,
-    /// `after` = days 0..after_days−1.
+    /// `after` = days `0..after_days−1`.
     #[serde(default = "default_days")]
     pub after_days: u32,
 }
@@ -118,7 +123,10 @@ fn default_days() -> u32 {
 
 impl Default for Periods {
     fn default() -> Self {
-        Periods { before_days: 365, after_days: 365 }
+        Periods {
+            before_days: 365,
+            after_days: 365,
+        }
     }
 }
 
@@ -177,7 +185,9 @@ fn default_max_reject_share() -> f64 {
 
 impl Default for IngestSection {
     fn default() -> Self {
-        IngestSection { max_reject_share: default_max_reject_share() }
+        IngestSection {
+            max_reject_share: default_max_reject_share(),
+        }
     }
 }
 
@@ -208,7 +218,10 @@ fn default_threshold() -> u32 {
 
 impl Default for ReportSection {
     fn default() -> Self {
-        ReportSection { dir: None, suppression_threshold: 5 }
+        ReportSection {
+            dir: None,
+            suppression_threshold: 5,
+        }
     }
 }
 
@@ -239,7 +252,11 @@ fn normalize(path: &Path) -> PathBuf {
             other => out.push(other),
         }
     }
-    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -255,11 +272,23 @@ fn config_error(file: &Path, text: &str, err: &toml::de::Error) -> PipelineError
     let detail = if let Some(rest) = message.strip_prefix("unknown field `") {
         let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        let suggestion = closest(key, known.iter().copied())
-            .map(|c| format!("; did you mean `{c}`?"))
-            .unwrap_or_else(|| {
-                if known.is_empty() { String::new() } else { format!("; known keys here: {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")) }
-            });
+        let suggestion = closest(key, known.iter().copied()).map_or_else(
+            || {
+                if known.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; known keys here: {}",
+                        known
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            },
+            |c| format!("; did you mean `{c}`?"),
+        );
         format!("unknown key `{key}`{suggestion}")
     } else {
         message
@@ -284,30 +313,66 @@ impl Pipeline {
 
     /// Validate pipeline text that was read from `file`.
     pub fn parse(file: &Path, text: &str) -> Result<Self, PipelineError> {
-        let mut config: PipelineFile = toml::from_str(text).map_err(|e| config_error(file, text, &e))?;
-        let bad = |message: String| PipelineError::Config { file: file.to_owned(), line: None, message };
-        let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
-        let resolve = |p: &Path| normalize(&if p.is_absolute() { p.to_owned() } else { base.join(p) });
+        let mut config: PipelineFile =
+            toml::from_str(text).map_err(|e| config_error(file, text, &e))?;
+        let bad = |message: String| PipelineError::Config {
+            file: file.to_owned(),
+            line: None,
+            message,
+        };
+        let base = file
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
+        let resolve = |p: &Path| {
+            normalize(&if p.is_absolute() {
+                p.to_owned()
+            } else {
+                base.join(p)
+            })
+        };
         config.output = resolve(&config.output);
-        config.report.dir = Some(config.report.dir.as_deref().map_or_else(|| config.output.join("04_report"), resolve));
+        config.report.dir = Some(
+            config
+                .report
+                .dir
+                .as_deref()
+                .map_or_else(|| config.output.join("04_report"), resolve),
+        );
         config.inputs.participants.path = resolve(&config.inputs.participants.path);
-        for input in [&mut config.inputs.service_events, &mut config.inputs.process_events].into_iter().flatten() {
+        for input in [
+            &mut config.inputs.service_events,
+            &mut config.inputs.process_events,
+        ]
+        .into_iter()
+        .flatten()
+        {
             input.path = resolve(&input.path);
         }
-        if let Some(key) = &config.key {
-            if key != "demo" {
-                config.key = Some(resolve(Path::new(key)).to_string_lossy().into_owned());
-            }
+        if let Some(key) = &config.key
+            && key != "demo"
+        {
+            config.key = Some(resolve(Path::new(key)).to_string_lossy().into_owned());
         }
         if config.periods.before_days == 0 || config.periods.after_days == 0 {
-            return Err(bad("`periods.before_days` and `periods.after_days` must be at least 1".into()));
+            return Err(bad(
+                "`periods.before_days` and `periods.after_days` must be at least 1".into(),
+            ));
         }
         if !(0.0..=1.0).contains(&config.ingest.max_reject_share) {
-            return Err(bad(format!("`ingest.max_reject_share` is {}, expected a share from 0 to 1", config.ingest.max_reject_share)));
+            return Err(bad(format!(
+                "`ingest.max_reject_share` is {}, expected a share from 0 to 1",
+                config.ingest.max_reject_share
+            )));
         }
         if config.report.suppression_threshold == 0 {
-            return Err(bad("`report.suppression_threshold` must be at least 1".into()));
+            return Err(bad(
+                "`report.suppression_threshold` must be at least 1".into()
+            ));
         }
         let indicators = match &config.analyze.indicators {
             None => Indicator::ALL.to_vec(),
@@ -316,18 +381,31 @@ impl Pipeline {
                 .map(|id| {
                     Indicator::parse(id).ok_or_else(|| {
                         let known = Indicator::ALL.iter().map(|i| i.id());
-                        let hint = closest(id, known).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
-                        bad(format!("`analyze.indicators`: unknown indicator `{id}`{hint}"))
+                        let hint = closest(id, known)
+                            .map(|c| format!("; did you mean `{c}`?"))
+                            .unwrap_or_default();
+                        bad(format!(
+                            "`analyze.indicators`: unknown indicator `{id}`{hint}"
+                        ))
                     })
                 })
                 .collect::<Result<_, _>>()?,
         };
-        Ok(Pipeline { file: file.to_owned(), base, config, indicators })
+        Ok(Pipeline {
+            file: file.to_owned(),
+            base,
+            config,
+            indicators,
+        })
     }
 
     /// The report folder.
     pub fn report_dir(&self) -> PathBuf {
-        self.config.report.dir.clone().unwrap_or_else(|| self.config.output.join("04_report"))
+        self.config
+            .report
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.config.output.join("04_report"))
     }
 
     /// The inputs by canonical table name, in stage order.
@@ -345,15 +423,31 @@ impl Pipeline {
         let c = &self.config;
         let mut params: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
         params.insert("name", c.name.clone().into());
-        params.insert("id_kind", serde_json::to_value(c.id_kind).unwrap_or_default());
+        params.insert(
+            "id_kind",
+            serde_json::to_value(c.id_kind).unwrap_or_default(),
+        );
         params.insert("allow_synthetic_ids", c.allow_synthetic_ids.into());
         params.insert("data_end", c.data_end.to_string().into());
-        params.insert("language", serde_json::to_value(c.language).unwrap_or_default());
+        params.insert(
+            "language",
+            serde_json::to_value(c.language).unwrap_or_default(),
+        );
         params.insert("before_days", c.periods.before_days.into());
         params.insert("after_days", c.periods.after_days.into());
         params.insert("max_reject_share", c.ingest.max_reject_share.into());
-        params.insert("suppression_threshold", c.report.suppression_threshold.into());
-        params.insert("indicators", self.indicators.iter().map(|i| i.id()).collect::<Vec<_>>().into());
+        params.insert(
+            "suppression_threshold",
+            c.report.suppression_threshold.into(),
+        );
+        params.insert(
+            "indicators",
+            self.indicators
+                .iter()
+                .map(|i| i.id())
+                .collect::<Vec<_>>()
+                .into(),
+        );
         params.insert("key_is_demo", (c.key.as_deref() == Some("demo")).into());
         let inputs: BTreeMap<&str, serde_json::Value> = self
             .inputs()
@@ -384,7 +478,10 @@ path = "p.csv"
     fn loads_and_resolves_paths() {
         let p = Pipeline::parse(Path::new("/x/pipelines/t.toml"), MINIMAL).unwrap();
         assert_eq!(p.config.output, Path::new("/x/pipelines/runs/t"));
-        assert_eq!(p.config.inputs.participants.path, Path::new("/x/pipelines/p.csv"));
+        assert_eq!(
+            p.config.inputs.participants.path,
+            Path::new("/x/pipelines/p.csv")
+        );
         assert_eq!(p.report_dir(), Path::new("/x/pipelines/runs/t/04_report"));
         assert_eq!(p.config.periods.before_days, 365);
         assert_eq!(p.indicators.len(), Indicator::ALL.len());
@@ -394,25 +491,41 @@ path = "p.csv"
     fn unknown_key_names_line_and_suggestion() {
         let text = format!("{MINIMAL}\n[periods]\nbefor_days = 30\n");
         let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err();
-        assert_eq!(err.to_string(), "t.toml line 10: unknown key `befor_days`; did you mean `before_days`?");
+        assert_eq!(
+            err.to_string(),
+            "t.toml line 10: unknown key `befor_days`; did you mean `before_days`?"
+        );
         let text = format!("nme = \"x\"\n{MINIMAL}");
         let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err();
-        assert_eq!(err.to_string(), "t.toml line 1: unknown key `nme`; did you mean `name`?");
+        assert_eq!(
+            err.to_string(),
+            "t.toml line 1: unknown key `nme`; did you mean `name`?"
+        );
     }
 
     #[test]
     fn bad_values_are_explained() {
         let text = MINIMAL.replace("2021-12-31", "2021-13-01");
-        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        let err = Pipeline::parse(Path::new("t.toml"), &text)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("t.toml line 4: "), "{err}");
         let text = format!("{MINIMAL}\n[analyze]\nindicators = [\"bed_day\"]\n");
-        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
-        assert_eq!(err, "t.toml: `analyze.indicators`: unknown indicator `bed_day`; did you mean `bed_days`?");
+        let err = Pipeline::parse(Path::new("t.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "t.toml: `analyze.indicators`: unknown indicator `bed_day`; did you mean `bed_days`?"
+        );
     }
 
     #[test]
     fn paths_normalise_lexically() {
-        assert_eq!(normalize(Path::new("pipelines/../reports/./s")), Path::new("reports/s"));
+        assert_eq!(
+            normalize(Path::new("pipelines/../reports/./s")),
+            Path::new("reports/s")
+        );
         assert_eq!(normalize(Path::new("../x/../y")), Path::new("../y"));
         assert_eq!(normalize(Path::new("a/..")), Path::new("."));
         assert_eq!(normalize(Path::new("/a/../b")), Path::new("/b"));

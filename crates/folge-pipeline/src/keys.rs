@@ -12,7 +12,11 @@ use crate::{Pipeline, PipelineError};
 pub const KEY_FILE_ENV: &str = "FOLGE_KEY_FILE";
 
 fn key_error(path: &Path, message: impl Into<String>) -> PipelineError {
-    PipelineError::Config { file: path.to_owned(), line: None, message: message.into() }
+    PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message: message.into(),
+    }
 }
 
 /// The pipeline's key: `key = "demo"`, `key = "FILE"`, or `$FOLGE_KEY_FILE`.
@@ -25,7 +29,9 @@ pub fn resolve_key(pipeline: &Pipeline) -> Result<Key, PipelineError> {
             None => {
                 return Err(key_error(
                     &pipeline.file,
-                    format!("no key: set `key = \"FILE\"` in the pipeline file or the environment variable {KEY_FILE_ENV}; create a key with `folge keygen --out FILE`"),
+                    format!(
+                        "no key: set `key = \"FILE\"` in the pipeline file or the environment variable {KEY_FILE_ENV}; create a key with `folge keygen --out FILE`"
+                    ),
                 ));
             }
         },
@@ -34,7 +40,8 @@ pub fn resolve_key(pipeline: &Pipeline) -> Result<Key, PipelineError> {
 }
 
 fn read_key_file(path: &Path, output: &Path) -> Result<Key, PipelineError> {
-    let meta = std::fs::metadata(path).map_err(|e| key_error(path, format!("cannot read the key file: {e}")))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| key_error(path, format!("cannot read the key file: {e}")))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -42,26 +49,33 @@ fn read_key_file(path: &Path, output: &Path) -> Result<Key, PipelineError> {
         if mode & 0o077 != 0 {
             return Err(key_error(
                 path,
-                format!("the key file is readable by others (mode {:o}); run `chmod 600` on it", mode & 0o777),
+                format!(
+                    "the key file is readable by others (mode {:o}); run `chmod 600` on it",
+                    mode & 0o777
+                ),
             ));
         }
     }
     let _ = meta;
-    if let (Ok(key_dir), Ok(out)) = (path.canonicalize(), output.canonicalize()) {
-        if key_dir.starts_with(&out) {
-            return Err(key_error(
-                path,
-                "the key file lies inside the run directory; move it elsewhere so data and key are kept apart",
-            ));
-        }
+    if let (Ok(key_dir), Ok(out)) = (path.canonicalize(), output.canonicalize())
+        && key_dir.starts_with(&out)
+    {
+        return Err(key_error(
+            path,
+            "the key file lies inside the run directory; move it elsewhere so data and key are kept apart",
+        ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| key_error(path, format!("cannot read the key file: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| key_error(path, format!("cannot read the key file: {e}")))?;
     Key::from_hex(&text).map_err(|e| key_error(path, e.to_string()))
 }
 
 /// Write a new random key to `path` with mode 0600; refuses to overwrite.
 pub fn write_key_file(path: &Path) -> Result<Key, PipelineError> {
-    let key = Key::generate().map_err(|e| PipelineError::Stage { stage: "keygen", message: e.to_string() })?;
+    let key = Key::generate().map_err(|e| PipelineError::Stage {
+        stage: "keygen",
+        message: e.to_string(),
+    })?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -76,7 +90,8 @@ pub fn write_key_file(path: &Path) -> Result<Key, PipelineError> {
             PipelineError::io(path, e)
         }
     })?;
-    std::io::Write::write_all(&mut file, format!("{}\n", key.to_hex()).as_bytes()).map_err(|e| PipelineError::io(path, e))?;
+    std::io::Write::write_all(&mut file, format!("{}\n", key.to_hex()).as_bytes())
+        .map_err(|e| PipelineError::io(path, e))?;
     file.sync_all().map_err(|e| PipelineError::io(path, e))?;
     Ok(key)
 }
@@ -94,11 +109,19 @@ mod tests {
         let key = write_key_file(&path).unwrap();
         let back = read_key_file(&path, &out).unwrap();
         assert_eq!(back.fingerprint(), key.fingerprint());
-        assert!(write_key_file(&path).unwrap_err().to_string().contains("never overwrites"));
+        assert!(
+            write_key_file(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("never overwrites")
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
             let err = read_key_file(&path, &out).unwrap_err().to_string();
             assert!(err.contains("readable by others (mode 644)"), "{err}");
@@ -114,6 +137,11 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&short, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        assert!(read_key_file(&short, &out).unwrap_err().to_string().contains("16 bits"));
+        assert!(
+            read_key_file(&short, &out)
+                .unwrap_err()
+                .to_string()
+                .contains("16 bits")
+        );
     }
 }

@@ -16,4 +16,4 @@ pub use config::{IdKind, InputFile, InputFormat, LanguageCode, Pipeline, Pipelin
 pub use error::PipelineError;
 pub use keys::{KEY_FILE_ENV, resolve_key, write_key_file};
 pub use manifest::{InputRecord, Manifest, StageRecord};
-pub use run::{Stage, Validation, run_stage, run_all, validate};
+pub use run::{Stage, Validation, run_all, run_stage, validate};

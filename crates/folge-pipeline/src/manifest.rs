@@ -85,7 +85,13 @@ pub struct Manifest {
 
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// SHA-256 of a string, hex.
@@ -100,7 +106,9 @@ pub fn file_sha256(path: &Path) -> Result<(String, u64), PipelineError> {
     let mut buffer = vec![0u8; 1 << 16];
     let mut total = 0u64;
     loop {
-        let n = file.read(&mut buffer).map_err(|e| PipelineError::io(path, e))?;
+        let n = file
+            .read(&mut buffer)
+            .map_err(|e| PipelineError::io(path, e))?;
         if n == 0 {
             break;
         }
@@ -112,6 +120,9 @@ pub fn file_sha256(path: &Path) -> Result<(String, u64), PipelineError> {
 
 /// One hash over every input: `table sha256` lines in input order.
 pub fn inputs_sha256(inputs: &[InputRecord]) -> String {
-    let lines: String = inputs.iter().map(|i| format!("{} {}\n", i.table, i.sha256)).collect();
-    sha256_hex(lines.as_bytes())
+    let mut hasher = Sha256::new();
+    for input in inputs {
+        hasher.update(format!("{} {}\n", input.table, input.sha256).as_bytes());
+    }
+    hex(&hasher.finalize())
 }

@@ -21,16 +21,16 @@ use folge_analyze::{AnalysisParams, analyze};
 use folge_deid::{AgeBands, DeidParams, Deidentified, Identifiable, deidentify};
 use folge_ingest::{CsvOptions, IdPolicy, Ingested, SourceSummary};
 use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
-use folge_schema::parquet_io::{read_parquet, write_bytes_atomic, write_parquet};
-use folge_schema::tables::{
-    Participant, ProcessEvent, RateRow, Reject, ServiceEvent,
-};
 use folge_schema::Table;
+use folge_schema::parquet_io::{read_parquet, write_bytes_atomic, write_parquet};
+use folge_schema::tables::{Participant, ProcessEvent, RateRow, Reject, ServiceEvent};
 use tracing::{info, warn};
 
 use crate::config::{IdKind, InputFile, LanguageCode};
 use crate::keys::resolve_key;
-use crate::manifest::{InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, inputs_sha256, sha256_hex};
+use crate::manifest::{
+    InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, inputs_sha256, sha256_hex,
+};
 use crate::{Pipeline, PipelineError};
 
 /// A stage of the pipeline, in order.
@@ -89,7 +89,10 @@ impl Context<'_> {
     fn metadata(&self, inputs_sha256: &str) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("folge.version".to_owned(), VERSION.to_owned()),
-            ("folge.pipeline".to_owned(), self.pipeline.config.name.clone()),
+            (
+                "folge.pipeline".to_owned(),
+                self.pipeline.config.name.clone(),
+            ),
             ("folge.params_sha256".to_owned(), self.params_sha256.clone()),
             ("folge.inputs_sha256".to_owned(), inputs_sha256.to_owned()),
         ])
@@ -98,9 +101,14 @@ impl Context<'_> {
     fn stage_record(&self, stage: Stage) -> Result<StageRecord, PipelineError> {
         let path = self.stage_dir(stage).join("stage.json");
         let needs = stage.name();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|_| PipelineError::MissingStageOutput { stage: needs, needs, path: path.clone() })?;
-        serde_json::from_str(&text).map_err(|e| PipelineError::io(&path, format!("is not a stage record: {e}")))
+        let text =
+            std::fs::read_to_string(&path).map_err(|_| PipelineError::MissingStageOutput {
+                stage: needs,
+                needs,
+                path: path.clone(),
+            })?;
+        serde_json::from_str(&text)
+            .map_err(|e| PipelineError::io(&path, format!("is not a stage record: {e}")))
     }
 
     fn inputs_sha256(&self) -> Result<String, PipelineError> {
@@ -108,10 +116,19 @@ impl Context<'_> {
     }
 
     /// Read a table written by an earlier stage.
-    fn read_batches(&self, stage: Stage, needs: Stage, file: &str) -> Result<Vec<RecordBatch>, PipelineError> {
+    fn read_batches(
+        &self,
+        stage: Stage,
+        needs: Stage,
+        file: &str,
+    ) -> Result<Vec<RecordBatch>, PipelineError> {
         let path = self.stage_dir(needs).join(file);
         if !path.exists() {
-            return Err(PipelineError::MissingStageOutput { stage: stage.name(), needs: needs.name(), path });
+            return Err(PipelineError::MissingStageOutput {
+                stage: stage.name(),
+                needs: needs.name(),
+                path,
+            });
         }
         Ok(read_parquet(&path)?.batches)
     }
@@ -125,11 +142,14 @@ fn create_dir(path: &Path, private: bool) -> Result<(), PipelineError> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(path).map_err(|e| PipelineError::io(path, e))?;
+    builder
+        .create(path)
+        .map_err(|e| PipelineError::io(path, e))?;
     #[cfg(unix)]
     if private {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(|e| PipelineError::io(path, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| PipelineError::io(path, e))?;
     }
     Ok(())
 }
@@ -145,13 +165,25 @@ fn write_table<T: Table>(
     let path = dir.join(file);
     write_parquet(&path, &T::to_batch(rows)?, metadata)?;
     let (sha256, _) = file_sha256(&path)?;
-    outputs.push(OutputRecord { path: format!("{}/{file}", dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()), sha256, rows: Some(rows.len() as u64) });
+    outputs.push(OutputRecord {
+        path: format!(
+            "{}/{file}",
+            dir.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ),
+        sha256,
+        rows: Some(rows.len() as u64),
+    });
     Ok(())
 }
 
 fn write_stage_record(dir: &Path, record: &StageRecord) -> Result<(), PipelineError> {
     let json = serde_json::to_string_pretty(record).map_err(|e| PipelineError::io(dir, e))?;
-    Ok(write_bytes_atomic(&dir.join("stage.json"), format!("{json}\n").as_bytes())?)
+    Ok(write_bytes_atomic(
+        &dir.join("stage.json"),
+        format!("{json}\n").as_bytes(),
+    )?)
 }
 
 /// What ingest read, before anything is written.
@@ -163,32 +195,68 @@ struct IngestResult {
 }
 
 fn open(input: &InputFile) -> Result<File, PipelineError> {
-    File::open(&input.path).map_err(|e| PipelineError::io(&input.path, format!("cannot open the input: {e}")))
+    File::open(&input.path)
+        .map_err(|e| PipelineError::io(&input.path, format!("cannot open the input: {e}")))
 }
 
 fn display_name(input: &InputFile) -> String {
-    input.path.file_name().map_or_else(|| input.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    input.path.file_name().map_or_else(
+        || input.path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn read_inputs(pipeline: &Pipeline) -> Result<IngestResult, PipelineError> {
     let c = &pipeline.config;
-    let policy = IdPolicy { national: c.id_kind == IdKind::National, allow_synthetic: c.allow_synthetic_ids };
-    let options = |f: &InputFile| CsvOptions { delimiter: f.delimiter.map(|d| d as u8) };
-    let stage_err = |e: folge_ingest::IngestError| PipelineError::Stage { stage: "ingest", message: e.to_string() };
+    let policy = IdPolicy {
+        national: c.id_kind == IdKind::National,
+        allow_synthetic: c.allow_synthetic_ids,
+    };
+    let options = |f: &InputFile| CsvOptions {
+        delimiter: f.delimiter.map(|d| d as u8),
+    };
+    let stage_err = |e: folge_ingest::IngestError| PipelineError::Stage {
+        stage: "ingest",
+        message: e.to_string(),
+    };
     let p = &c.inputs.participants;
-    let participants = folge_ingest::read_participants(&display_name(p), open(p)?, &options(p), policy).map_err(stage_err)?;
-    let persons = participants.rows.iter().map(|r| r.person_id.clone()).collect();
+    let participants =
+        folge_ingest::read_participants(&display_name(p), open(p)?, &options(p), policy)
+            .map_err(stage_err)?;
+    let persons = participants
+        .rows
+        .iter()
+        .map(|r| r.person_id.clone())
+        .collect();
     let service_events = c
         .inputs
         .service_events
         .as_ref()
-        .map(|f| folge_ingest::read_service_events(&display_name(f), open(f)?, &options(f), policy, &persons).map_err(stage_err))
+        .map(|f| {
+            folge_ingest::read_service_events(
+                &display_name(f),
+                open(f)?,
+                &options(f),
+                policy,
+                &persons,
+            )
+            .map_err(stage_err)
+        })
         .transpose()?;
     let process_events = c
         .inputs
         .process_events
         .as_ref()
-        .map(|f| folge_ingest::read_process_events(&display_name(f), open(f)?, &options(f), policy, &persons).map_err(stage_err))
+        .map(|f| {
+            folge_ingest::read_process_events(
+                &display_name(f),
+                open(f)?,
+                &options(f),
+                policy,
+                &persons,
+            )
+            .map_err(stage_err)
+        })
         .transpose()?;
     let summaries: Vec<&SourceSummary> = std::iter::once(&participants.summary)
         .chain(service_events.iter().map(|i| &i.summary))
@@ -215,7 +283,12 @@ fn read_inputs(pipeline: &Pipeline) -> Result<IngestResult, PipelineError> {
     {
         warn!("{warning}");
     }
-    Ok(IngestResult { participants, service_events, process_events, inputs })
+    Ok(IngestResult {
+        participants,
+        service_events,
+        process_events,
+        inputs,
+    })
 }
 
 /// What `folge validate` found.
@@ -250,7 +323,10 @@ pub fn validate(pipeline: &Pipeline) -> Result<Validation, PipelineError> {
     resolve_key(pipeline)?;
     let result = read_inputs(pipeline)?;
     let over_limit = over_limit(pipeline, &result.inputs);
-    Ok(Validation { inputs: result.inputs, over_limit })
+    Ok(Validation {
+        inputs: result.inputs,
+        over_limit,
+    })
 }
 
 fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
@@ -259,9 +335,27 @@ fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     create_dir(&dir, true)?;
     let metadata = ctx.metadata(&inputs_sha256(&result.inputs));
     let mut outputs = Vec::new();
-    write_table(&dir, "participants.parquet", &result.participants.rows, &metadata, &mut outputs)?;
-    write_table(&dir, "service_events.parquet", result.service_events.as_ref().map_or(&[][..], |i| &i.rows), &metadata, &mut outputs)?;
-    write_table(&dir, "process_events.parquet", result.process_events.as_ref().map_or(&[][..], |i| &i.rows), &metadata, &mut outputs)?;
+    write_table(
+        &dir,
+        "participants.parquet",
+        &result.participants.rows,
+        &metadata,
+        &mut outputs,
+    )?;
+    write_table(
+        &dir,
+        "service_events.parquet",
+        result.service_events.as_ref().map_or(&[][..], |i| &i.rows),
+        &metadata,
+        &mut outputs,
+    )?;
+    write_table(
+        &dir,
+        "process_events.parquet",
+        result.process_events.as_ref().map_or(&[][..], |i| &i.rows),
+        &metadata,
+        &mut outputs,
+    )?;
     let rejects: Vec<Reject> = result
         .participants
         .rejects
@@ -274,16 +368,28 @@ fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     for i in &result.inputs {
         info!(
             "{}: {} rows read, {} accepted, {} rejected",
-            i.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            i.path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
             i.rows_read,
             i.rows_accepted,
             i.rows_rejected
         );
     }
-    let record = StageRecord { stage: "ingest".into(), seconds: 0.0, inputs: result.inputs, outputs, notes: BTreeMap::new() };
+    let record = StageRecord {
+        stage: "ingest".into(),
+        seconds: 0.0,
+        inputs: result.inputs,
+        outputs,
+        notes: BTreeMap::new(),
+    };
     let problems = over_limit(ctx.pipeline, &record.inputs);
     if !problems.is_empty() {
-        return Err(PipelineError::Stage { stage: "ingest", message: problems.join("; ") });
+        return Err(PipelineError::Stage {
+            stage: "ingest",
+            message: problems.join("; "),
+        });
     }
     Ok(record)
 }
@@ -296,32 +402,76 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         service_events: ServiceEvent::from_batches(&read("service_events.parquet")?)?,
         process_events: ProcessEvent::from_batches(&read("process_events.parquet")?)?,
     };
-    let params = DeidParams { data_end: ctx.pipeline.config.data_end, age_bands: AgeBands::default() };
-    let tables = deidentify(&input, &params, &key).map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
+    let params = DeidParams {
+        data_end: ctx.pipeline.config.data_end,
+        age_bands: AgeBands::default(),
+    };
+    let tables = deidentify(&input, &params, &key).map_err(|e| PipelineError::Stage {
+        stage: "deid",
+        message: e.to_string(),
+    })?;
     let dir = ctx.stage_dir(Stage::Deid);
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);
     let mut outputs = Vec::new();
-    write_table(&dir, "participants.parquet", tables.participants(), &metadata, &mut outputs)?;
-    write_table(&dir, "service_events.parquet", tables.service_events(), &metadata, &mut outputs)?;
-    write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
+    write_table(
+        &dir,
+        "participants.parquet",
+        tables.participants(),
+        &metadata,
+        &mut outputs,
+    )?;
+    write_table(
+        &dir,
+        "service_events.parquet",
+        tables.service_events(),
+        &metadata,
+        &mut outputs,
+    )?;
+    write_table(
+        &dir,
+        "process_events.parquet",
+        tables.process_events(),
+        &metadata,
+        &mut outputs,
+    )?;
     let notes = BTreeMap::from([
         ("key_fingerprint".to_owned(), key.fingerprint().into()),
         ("key_is_demo".to_owned(), key.is_demo().into()),
     ]);
-    info!("de-identified {} persons, {} service events", tables.participants().len(), tables.service_events().len());
-    Ok(StageRecord { stage: "deid".into(), seconds: 0.0, inputs: vec![], outputs, notes })
+    info!(
+        "de-identified {} persons, {} service events",
+        tables.participants().len(),
+        tables.service_events().len()
+    );
+    Ok(StageRecord {
+        stage: "deid".into(),
+        seconds: 0.0,
+        inputs: vec![],
+        outputs,
+        notes,
+    })
 }
 
 fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, PipelineError> {
     let read = |file| ctx.read_batches(stage, Stage::Deid, file);
-    Deidentified::from_batches(&read("participants.parquet")?, &read("service_events.parquet")?, &read("process_events.parquet")?)
-        .map_err(|e| PipelineError::Stage { stage: stage.name(), message: e.to_string() })
+    Deidentified::from_batches(
+        &read("participants.parquet")?,
+        &read("service_events.parquet")?,
+        &read("process_events.parquet")?,
+    )
+    .map_err(|e| PipelineError::Stage {
+        stage: stage.name(),
+        message: e.to_string(),
+    })
 }
 
 fn analysis_params(pipeline: &Pipeline) -> AnalysisParams {
     let periods = &pipeline.config.periods;
-    AnalysisParams { indicators: pipeline.indicators.clone(), ..AnalysisParams::before_after(periods.before_days, periods.after_days) }
+    AnalysisParams {
+        indicators: pipeline.indicators.clone(),
+        ..AnalysisParams::before_after(periods.before_days, periods.after_days)
+    }
 }
 
 fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
@@ -331,8 +481,20 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);
     let mut outputs = Vec::new();
-    write_table(&dir, "indicators.parquet", &analysis.indicators, &metadata, &mut outputs)?;
-    write_table(&dir, "rates.parquet", &analysis.rates, &metadata, &mut outputs)?;
+    write_table(
+        &dir,
+        "indicators.parquet",
+        &analysis.indicators,
+        &metadata,
+        &mut outputs,
+    )?;
+    write_table(
+        &dir,
+        "rates.parquet",
+        &analysis.rates,
+        &metadata,
+        &mut outputs,
+    )?;
     if analysis.events_outside_windows > 0 || analysis.events_after_observation > 0 {
         info!(
             "{} service events start outside every window and {} after exit or the end of data; they are not counted in any indicator",
@@ -340,15 +502,31 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         );
     }
     let notes = BTreeMap::from([
-        ("events_outside_windows".to_owned(), analysis.events_outside_windows.into()),
-        ("events_after_observation".to_owned(), analysis.events_after_observation.into()),
+        (
+            "events_outside_windows".to_owned(),
+            analysis.events_outside_windows.into(),
+        ),
+        (
+            "events_after_observation".to_owned(),
+            analysis.events_after_observation.into(),
+        ),
     ]);
-    Ok(StageRecord { stage: "analyze".into(), seconds: 0.0, inputs: vec![], outputs, notes })
+    Ok(StageRecord {
+        stage: "analyze".into(),
+        seconds: 0.0,
+        inputs: vec![],
+        outputs,
+        notes,
+    })
 }
 
 fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let tables = load_deidentified(ctx, Stage::Report)?;
-    let rates = RateRow::from_batches(&ctx.read_batches(Stage::Report, Stage::Analyze, "rates.parquet")?)?;
+    let rates = RateRow::from_batches(&ctx.read_batches(
+        Stage::Report,
+        Stage::Analyze,
+        "rates.parquet",
+    )?)?;
     let c = &ctx.pipeline.config;
     let params = ReportParams {
         pipeline: c.name.clone(),
@@ -356,7 +534,9 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             LanguageCode::Nb => Language::Nb,
             LanguageCode::En => Language::En,
         },
-        rule: SmallCellRule { threshold: c.report.suppression_threshold },
+        rule: SmallCellRule {
+            threshold: c.report.suppression_threshold,
+        },
         before_days: c.periods.before_days,
         after_days: c.periods.after_days,
         indicators: ctx.pipeline.indicators.clone(),
@@ -364,7 +544,13 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         params_sha256: ctx.params_sha256.clone(),
         inputs_sha256: ctx.inputs_sha256()?,
     };
-    let files = render(&ReportInput { tables: &tables, rates: &rates }, &params);
+    let files = render(
+        &ReportInput {
+            tables: &tables,
+            rates: &rates,
+        },
+        &params,
+    );
     let dir = ctx.stage_dir(Stage::Report);
     let mut outputs = Vec::new();
     for file in files {
@@ -373,17 +559,34 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             create_dir(parent, false)?;
         }
         write_bytes_atomic(&path, &file.bytes)?;
-        outputs.push(OutputRecord { path: file.path, sha256: sha256_hex(&file.bytes), rows: None });
+        outputs.push(OutputRecord {
+            path: file.path,
+            sha256: sha256_hex(&file.bytes),
+            rows: None,
+        });
     }
     info!("report written to {}", dir.join("index.html").display());
-    Ok(StageRecord { stage: "report".into(), seconds: 0.0, inputs: vec![], outputs, notes: BTreeMap::new() })
+    Ok(StageRecord {
+        stage: "report".into(),
+        seconds: 0.0,
+        inputs: vec![],
+        outputs,
+        notes: BTreeMap::new(),
+    })
 }
 
 /// Assemble `manifest.json` from the stage records present and write it to the run
 /// directory (and the report folder, when the report exists).
 fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
-    let stages: Vec<StageRecord> = Stage::ALL.iter().filter_map(|s| ctx.stage_record(*s).ok()).collect();
-    let inputs = stages.iter().find(|s| s.stage == "ingest").map(|s| s.inputs.clone()).unwrap_or_default();
+    let stages: Vec<StageRecord> = Stage::ALL
+        .iter()
+        .filter_map(|s| ctx.stage_record(*s).ok())
+        .collect();
+    let inputs = stages
+        .iter()
+        .find(|s| s.stage == "ingest")
+        .map(|s| s.inputs.clone())
+        .unwrap_or_default();
     let key_fingerprint = stages
         .iter()
         .find(|s| s.stage == "deid")
@@ -401,11 +604,18 @@ fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
         key_fingerprint,
         stages,
     };
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| PipelineError::io(&ctx.pipeline.config.output, e))?;
-    write_bytes_atomic(&ctx.pipeline.config.output.join("manifest.json"), format!("{json}\n").as_bytes())?;
+    let json = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| PipelineError::io(&ctx.pipeline.config.output, e))?;
+    write_bytes_atomic(
+        &ctx.pipeline.config.output.join("manifest.json"),
+        format!("{json}\n").as_bytes(),
+    )?;
     let report = ctx.stage_dir(Stage::Report);
     if report.join("stage.json").exists() {
-        write_bytes_atomic(&report.join("manifest.json"), format!("{json}\n").as_bytes())?;
+        write_bytes_atomic(
+            &report.join("manifest.json"),
+            format!("{json}\n").as_bytes(),
+        )?;
     }
     Ok(manifest)
 }
@@ -413,7 +623,11 @@ fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
 fn context(pipeline: &Pipeline) -> Context<'_> {
     let params_json = pipeline.params_json();
     let params_sha256 = sha256_hex(params_json.as_bytes());
-    Context { pipeline, params_json, params_sha256 }
+    Context {
+        pipeline,
+        params_json,
+        params_sha256,
+    }
 }
 
 fn execute(ctx: &Context<'_>, stage: Stage) -> Result<(), PipelineError> {
@@ -438,7 +652,10 @@ pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, Pipeline
 }
 
 /// Run every stage in order; `on_stage` is told as each one starts.
-pub fn run_all(pipeline: &Pipeline, on_stage: &mut dyn FnMut(Stage)) -> Result<Manifest, PipelineError> {
+pub fn run_all(
+    pipeline: &Pipeline,
+    on_stage: &mut dyn FnMut(Stage),
+) -> Result<Manifest, PipelineError> {
     // A key problem is a configuration error: find it before any work is done.
     resolve_key(pipeline)?;
     let ctx = context(pipeline);

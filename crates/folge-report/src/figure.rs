@@ -39,13 +39,28 @@ fn ticks(max: f64) -> (f64, f64) {
 }
 
 fn number(v: f64, decimal_comma: bool) -> String {
-    let decimals = if v.abs() >= 10.0 || v == 0.0 { 0 } else if v.abs() >= 1.0 { 1 } else { 2 };
+    let decimals = if v.abs() >= 10.0 || v == 0.0 {
+        0
+    } else if v.abs() >= 1.0 {
+        1
+    } else {
+        2
+    };
     let s = format!("{v:.decimals$}");
-    if decimal_comma { s.replace('.', ",") } else { s }
+    if decimal_comma {
+        s.replace('.', ",")
+    } else {
+        s
+    }
 }
 
 /// Small multiples of bar charts, three panels per row, with a shared legend.
-pub fn bar_panels(panels: &[Panel], legend: [&str; 2], y_label: &str, decimal_comma: bool) -> String {
+pub fn bar_panels(
+    panels: &[Panel],
+    legend: [&str; 2],
+    y_label: &str,
+    decimal_comma: bool,
+) -> String {
     let (panel_w, panel_h, per_row) = (250.0, 210.0, 3usize);
     let rows = panels.len().div_ceil(per_row).max(1);
     let width = panel_w * per_row as f64;
@@ -55,19 +70,43 @@ pub fn bar_panels(panels: &[Panel], legend: [&str; 2], y_label: &str, decimal_co
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="11">"#
     );
-    let _ = writeln!(s, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<rect width="{width}" height="{height}" fill="white"/>"#
+    );
     for (i, panel) in panels.iter().enumerate() {
         let ox = (i % per_row) as f64 * panel_w;
         let oy = (i / per_row) as f64 * panel_h;
         let (left, top, plot_w, plot_h) = (ox + 48.0, oy + 28.0, panel_w - 62.0, panel_h - 78.0);
-        let max = panel.groups.iter().flat_map(|(_, bars)| bars.iter()).filter_map(|b| b.value).fold(0.0, f64::max);
+        let max = panel
+            .groups
+            .iter()
+            .flat_map(|(_, bars)| bars.iter())
+            .filter_map(|b| b.value)
+            .fold(0.0, f64::max);
         let (axis_max, step) = ticks(max);
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" font-weight="bold" font-size="12">{}</text>"#, ox + 8.0, oy + 16.0, escape(&panel.title));
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" font-weight="bold" font-size="12">{}</text>"#,
+            ox + 8.0,
+            oy + 16.0,
+            escape(&panel.title)
+        );
         let mut tick = 0.0;
         while tick <= axis_max + step / 2.0 {
             let y = top + plot_h - tick / axis_max * plot_h;
-            let _ = writeln!(s, r##"<line x1="{left:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#e5e5e5"/>"##, left + plot_w);
-            let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#, left - 4.0, y + 4.0, number(tick, decimal_comma));
+            let _ = writeln!(
+                s,
+                r##"<line x1="{left:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#e5e5e5"/>"##,
+                left + plot_w
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+                left - 4.0,
+                y + 4.0,
+                number(tick, decimal_comma)
+            );
             tick += step;
         }
         let _ = writeln!(
@@ -93,22 +132,55 @@ pub fn bar_panels(panels: &[Panel], legend: [&str; 2], y_label: &str, decimal_co
                             bar_w - 2.0,
                             COLOURS[b]
                         );
-                        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="9">{}</text>"#, x + bar_w / 2.0 - 1.0, top + plot_h - h - 3.0, number(v, decimal_comma));
+                        let _ = writeln!(
+                            s,
+                            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="9">{}</text>"#,
+                            x + bar_w / 2.0 - 1.0,
+                            top + plot_h - h - 3.0,
+                            number(v, decimal_comma)
+                        );
                     }
                     None => {
-                        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">:</text>"#, x + bar_w / 2.0 - 1.0, top + plot_h - 3.0);
+                        let _ = writeln!(
+                            s,
+                            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">:</text>"#,
+                            x + bar_w / 2.0 - 1.0,
+                            top + plot_h - 3.0
+                        );
                     }
                 }
             }
-            let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, gx + group_w / 2.0, top + plot_h + 15.0, escape(label));
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                gx + group_w / 2.0,
+                top + plot_h + 15.0,
+                escape(label)
+            );
         }
-        let _ = writeln!(s, r##"<line x1="{left:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#333333"/>"##, left + plot_w, top + plot_h, top + plot_h);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="#333333"/>"##,
+            left + plot_w,
+            top + plot_h,
+            top + plot_h
+        );
     }
     let ly = height - 18.0;
     for (i, name) in legend.iter().enumerate() {
         let lx = 20.0 + i as f64 * 140.0;
-        let _ = writeln!(s, r##"<rect x="{lx:.1}" y="{:.1}" width="12" height="12" fill="{}" stroke="#333333" stroke-width="0.5"/>"##, ly - 10.0, COLOURS[i]);
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{ly:.1}">{}</text>"#, lx + 17.0, escape(name));
+        let _ = writeln!(
+            s,
+            r##"<rect x="{lx:.1}" y="{:.1}" width="12" height="12" fill="{}" stroke="#333333" stroke-width="0.5"/>"##,
+            ly - 10.0,
+            COLOURS[i]
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{ly:.1}">{}</text>"#,
+            lx + 17.0,
+            escape(name)
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -124,7 +196,10 @@ mod tests {
         assert_eq!(ticks(3.7), (4.0, 1.0));
         // 0.43 / 4 = 0.1075 → step 0.2 (the next of 0.1, 0.2, 0.25 … above it), max 0.6.
         let (max, step) = ticks(0.43);
-        assert!((max - 0.6).abs() < 1e-12 && (step - 0.2).abs() < 1e-12, "{max} {step}");
+        assert!(
+            (max - 0.6).abs() < 1e-12 && (step - 0.2).abs() < 1e-12,
+            "{max} {step}"
+        );
         assert_eq!(ticks(17.0), (20.0, 5.0));
     }
 
@@ -132,10 +207,17 @@ mod tests {
     fn suppressed_bars_are_not_drawn() {
         let panel = Panel {
             title: "Liggedøgn".into(),
-            groups: vec![("Pilot".into(), [Bar { value: Some(2.0) }, Bar { value: None }])],
+            groups: vec![(
+                "Pilot".into(),
+                [Bar { value: Some(2.0) }, Bar { value: None }],
+            )],
         };
         let svg = bar_panels(&[panel], ["Før", "Etter"], "per personår", true);
-        assert_eq!(svg.matches("<rect x=").count(), 1 + 2, "one bar and two legend keys");
+        assert_eq!(
+            svg.matches("<rect x=").count(),
+            1 + 2,
+            "one bar and two legend keys"
+        );
         assert!(svg.contains(">:</text>"));
         assert!(svg.starts_with("<svg xmlns="));
     }

@@ -8,10 +8,10 @@ use folge_deid::Deidentified;
 use folge_schema::tables::RateRow;
 use folge_schema::{Arm, Sex};
 
+use crate::ReportFile;
 use crate::figure::{Bar, Panel, bar_panels};
 use crate::suppress::SmallCellRule;
 use crate::table::{Cell, ReportTable, escape};
-use crate::ReportFile;
 
 /// Report language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,17 +107,35 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
     let rows = counts
         .iter()
         .map(|((section, value), n)| {
-            let label = if value.is_empty() { headings[*section].to_owned() } else { format!("{}: {value}", headings[*section]) };
+            let label = if value.is_empty() {
+                headings[*section].to_owned()
+            } else {
+                format!("{}: {value}", headings[*section])
+            };
             let mut row = vec![Cell::Text(label)];
-            row.extend(n.iter().map(|&c| if params.rule.hides_count(c as f64) { Cell::Suppressed } else { Cell::Number(c as f64, 0) }));
+            row.extend(n.iter().map(|&c| {
+                if params.rule.hides_count(c as f64) {
+                    Cell::Suppressed
+                } else {
+                    Cell::Number(c as f64, 0)
+                }
+            }));
             row
         })
         .collect();
     let mut columns = vec![lang.pick("Kjennetegn", "Characteristic").to_owned()];
-    columns.extend(arms.iter().map(|a| format!("n_{}", arm_label(*a, lang).to_lowercase())));
+    columns.extend(
+        arms.iter()
+            .map(|a| format!("n_{}", arm_label(*a, lang).to_lowercase())),
+    );
     ReportTable {
         id: "table_1_participants".into(),
-        caption: lang.pick("Tabell 1. Deltakere etter gruppe", "Table 1. Participants by arm").into(),
+        caption: lang
+            .pick(
+                "Tabell 1. Deltakere etter gruppe",
+                "Table 1. Participants by arm",
+            )
+            .into(),
         columns,
         rows,
         notes: vec![],
@@ -125,14 +143,25 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
 }
 
 /// The rate row for an indicator × arm × period.
-fn rate<'a>(rates: &'a [RateRow], indicator: Indicator, arm: Arm, period: &str) -> Option<&'a RateRow> {
-    rates.iter().find(|r| r.indicator == indicator.id() && r.arm == arm && r.period == period)
+fn rate<'a>(
+    rates: &'a [RateRow],
+    indicator: Indicator,
+    arm: Arm,
+    period: &str,
+) -> Option<&'a RateRow> {
+    rates
+        .iter()
+        .find(|r| r.indicator == indicator.id() && r.arm == arm && r.period == period)
 }
 
 /// The shown rate, or `None` when suppressed or without exposure.
 fn shown_rate(rule: SmallCellRule, row: Option<&RateRow>) -> Option<f64> {
     let row = row?;
-    if rule.hides_rate(row.value_total, row.n) { None } else { row.rate_per_py }
+    if rule.hides_rate(row.value_total, row.n) {
+        None
+    } else {
+        row.rate_per_py
+    }
 }
 
 /// Table 2: rates per person-year before and after, by arm.
@@ -201,7 +230,8 @@ fn figure_1(input: &ReportInput<'_>, params: &ReportParams) -> (String, bool) {
                     let bars = ["before", "after"].map(|period| {
                         let row = rate(input.rates, indicator, arm, period);
                         let value = shown_rate(params.rule, row);
-                        any_suppressed |= value.is_none() && row.is_some_and(|r| r.rate_per_py.is_some());
+                        any_suppressed |=
+                            value.is_none() && row.is_some_and(|r| r.rate_per_py.is_some());
                         Bar { value }
                     });
                     (arm_label(arm, lang).to_owned(), bars)
@@ -211,7 +241,10 @@ fn figure_1(input: &ReportInput<'_>, params: &ReportParams) -> (String, bool) {
         .collect();
     let svg = bar_panels(
         &panels,
-        [lang.pick("Før inklusjon", "Before inclusion"), lang.pick("Etter inklusjon", "After inclusion")],
+        [
+            lang.pick("Før inklusjon", "Before inclusion"),
+            lang.pick("Etter inklusjon", "After inclusion"),
+        ],
         lang.pick("per personår", "per person-year"),
         lang == Language::Nb,
     );
@@ -232,11 +265,20 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     let table_1 = participants_table(input, params);
     let table_2 = rates_table(input, params);
     let (svg, fig_suppressed) = figure_1(input, params);
-    let n_pilot = input.tables.participants().iter().filter(|p| p.arm == Arm::Pilot).count();
+    let n_pilot = input
+        .tables
+        .participants()
+        .iter()
+        .filter(|p| p.arm == Arm::Pilot)
+        .count();
     let n_comparison = input.tables.participants().len() - n_pilot;
 
     let mut h = String::new();
-    let title = format!("{}: {}", lang.pick("Sluttrapport", "Final report"), params.pipeline);
+    let title = format!(
+        "{}: {}",
+        lang.pick("Sluttrapport", "Final report"),
+        params.pipeline
+    );
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
@@ -278,7 +320,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(&text));
     }
     h.push_str("</dl>\n");
-    let _ = write!(h, "<h2>{}</h2>\n", lang.pick("Resultater", "Results"));
+    let _ = writeln!(h, "<h2>{}</h2>", lang.pick("Resultater", "Results"));
     h.push_str(&table_1.to_html(lang == Language::Nb));
     let mut caption = lang
         .pick(
@@ -288,7 +330,10 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         .to_owned();
     if fig_suppressed {
         caption.push(' ');
-        caption.push_str(lang.pick("Søyler merket «:» er skjult etter prikkeregelen.", "Bars marked “:” are hidden by the small-cell rule."));
+        caption.push_str(lang.pick(
+            "Søyler merket «:» er skjult etter prikkeregelen.",
+            "Bars marked “:” are hidden by the small-cell rule.",
+        ));
     }
     let _ = write!(
         h,
@@ -296,21 +341,47 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         escape(&caption)
     );
     h.push_str(&table_2.to_html(lang == Language::Nb));
-    let notes = [(&table_1, "tables/table_1_participants.csv"), (&table_2, "tables/table_2_rates.csv")];
+    let notes = [
+        (&table_1, "tables/table_1_participants.csv"),
+        (&table_2, "tables/table_2_rates.csv"),
+    ];
     h.push_str("<p class=\"note\">");
     for (table, path) in notes {
-        let _ = write!(h, "<a href=\"{path}\">{}</a> ", escape(&format!("{}.csv", table.id)));
+        let _ = write!(
+            h,
+            "<a href=\"{path}\">{}</a> ",
+            escape(&format!("{}.csv", table.id))
+        );
     }
     h.push_str("</p>\n");
     if table_1.has_suppressed() || table_2.has_suppressed() {
-        let _ = writeln!(h, "<p class=\"note\">{}</p>", lang.pick(": = skjult etter prikkeregelen (små tall).", ": = suppressed by the small-cell rule."));
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">{}</p>",
+            lang.pick(
+                ": = skjult etter prikkeregelen (små tall).",
+                ": = suppressed by the small-cell rule."
+            )
+        );
     }
     h.push_str("</body>\n</html>\n");
 
     vec![
-        ReportFile { path: "index.html".into(), bytes: h.into_bytes() },
-        ReportFile { path: "figures/figure_1_rates.svg".into(), bytes: svg.into_bytes() },
-        ReportFile { path: "tables/table_1_participants.csv".into(), bytes: table_1.to_csv().into_bytes() },
-        ReportFile { path: "tables/table_2_rates.csv".into(), bytes: table_2.to_csv().into_bytes() },
+        ReportFile {
+            path: "index.html".into(),
+            bytes: h.into_bytes(),
+        },
+        ReportFile {
+            path: "figures/figure_1_rates.svg".into(),
+            bytes: svg.into_bytes(),
+        },
+        ReportFile {
+            path: "tables/table_1_participants.csv".into(),
+            bytes: table_1.to_csv().into_bytes(),
+        },
+        ReportFile {
+            path: "tables/table_2_rates.csv".into(),
+            bytes: table_2.to_csv().into_bytes(),
+        },
     ]
 }

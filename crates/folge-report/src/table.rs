@@ -1,6 +1,8 @@
 //! A report table, rendered as HTML (for the page) and as CSV (for the project leads).
 //! Suppressed cells print as ":" (SSB's convention) with a footnote.
 
+use std::fmt::Write as _;
+
 /// One table cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -20,7 +22,11 @@ impl Cell {
             Cell::Text(t) => t.clone(),
             Cell::Number(v, decimals) => {
                 let s = format!("{v:.decimals$}");
-                if decimal_comma { s.replace('.', ",") } else { s }
+                if decimal_comma {
+                    s.replace('.', ",")
+                } else {
+                    s
+                }
             }
             Cell::Suppressed => ":".to_owned(),
             Cell::Empty => String::new(),
@@ -44,7 +50,10 @@ pub struct ReportTable {
 }
 
 pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 impl ReportTable {
@@ -56,9 +65,13 @@ impl ReportTable {
     /// HTML `<table>` with caption and notes; numbers right-aligned, Norwegian decimal
     /// comma when `decimal_comma`.
     pub fn to_html(&self, decimal_comma: bool) -> String {
-        let mut out = format!("<table id=\"{}\">\n<caption>{}</caption>\n<thead><tr>", escape(&self.id), escape(&self.caption));
+        let mut out = format!(
+            "<table id=\"{}\">\n<caption>{}</caption>\n<thead><tr>",
+            escape(&self.id),
+            escape(&self.caption)
+        );
         for c in &self.columns {
-            out.push_str(&format!("<th>{}</th>", escape(c)));
+            let _ = write!(out, "<th>{}</th>", escape(c));
         }
         out.push_str("</tr></thead>\n<tbody>\n");
         for row in &self.rows {
@@ -68,13 +81,17 @@ impl ReportTable {
                     Cell::Number(..) | Cell::Suppressed => " class=\"num\"",
                     _ => "",
                 };
-                out.push_str(&format!("<td{class}>{}</td>", escape(&cell.display(decimal_comma))));
+                let _ = write!(
+                    out,
+                    "<td{class}>{}</td>",
+                    escape(&cell.display(decimal_comma))
+                );
             }
             out.push_str("</tr>\n");
         }
         out.push_str("</tbody>\n</table>\n");
         for note in &self.notes {
-            out.push_str(&format!("<p class=\"note\">{}</p>\n", escape(note)));
+            let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(note));
         }
         out
     }
@@ -82,10 +99,16 @@ impl ReportTable {
     /// CSV with a header row, `,`-separated, decimal point, quoted where needed.
     pub fn to_csv(&self) -> String {
         let quote = |s: &str| {
-            if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
         };
         let mut out = String::new();
-        let line = |cells: Vec<String>| cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n";
+        let line = |cells: Vec<String>| {
+            cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n"
+        };
         out.push_str(&line(self.columns.clone()));
         for row in &self.rows {
             out.push_str(&line(row.iter().map(|c| c.display(false)).collect()));
@@ -104,7 +127,10 @@ mod tests {
             id: "t".into(),
             caption: "Tabell 1. <x>".into(),
             columns: vec!["a".into(), "n".into()],
-            rows: vec![vec![Cell::Text("Bergen, sentrum".into()), Cell::Suppressed], vec![Cell::Text("b".into()), Cell::Number(2.25, 1)]],
+            rows: vec![
+                vec![Cell::Text("Bergen, sentrum".into()), Cell::Suppressed],
+                vec![Cell::Text("b".into()), Cell::Number(2.25, 1)],
+            ],
             notes: vec![],
         };
         assert_eq!(table.to_csv(), "a,n\n\"Bergen, sentrum\",:\nb,2.2\n");

@@ -18,10 +18,16 @@ use crate::{SampleError, SampleFile};
 
 /// Themes and their codes (a two-level codebook as in systematic text condensation).
 const CODEBOOK: &[(&str, &[&str])] = &[
-    ("Samhandling", &["Felles plan", "Kommunikasjon mellom nivåene", "Koordinator"]),
+    (
+        "Samhandling",
+        &["Felles plan", "Kommunikasjon mellom nivåene", "Koordinator"],
+    ),
     ("Pasientens stemme", &["Min gode dag", "Brukermedvirkning"]),
     ("Ressurser", &["Tid", "Kompetanse"]),
-    ("Implementering", &["Forankring i ledelsen", "Digitale verktøy"]),
+    (
+        "Implementering",
+        &["Forankring i ledelsen", "Digitale verktøy"],
+    ),
 ];
 
 const GROUPS: &[(&str, &str, &str)] = &[
@@ -49,10 +55,14 @@ struct Segment {
 fn quote(rng: &mut impl Rng, theme: usize, code: usize, staff: &str) -> String {
     let first = staff.split(' ').next().unwrap_or(staff);
     let body = match (theme, code) {
-        (0, 0) => "Når vi endelig satt ned og lagde en felles plan, visste alle hva de skulle gjøre.",
+        (0, 0) => {
+            "Når vi endelig satt ned og lagde en felles plan, visste alle hva de skulle gjøre."
+        }
         (0, 1) => "Epikrisen kommer ofte for sent, så hjemmesykepleien vet ikke hva som er endret.",
         (0, 2) => "Det har gjort en forskjell at familien har én person å ringe.",
-        (1, 0) => "Samtalen om hva som er en god dag for pasienten endret hvordan vi planla tiltakene.",
+        (1, 0) => {
+            "Samtalen om hva som er en god dag for pasienten endret hvordan vi planla tiltakene."
+        }
         (1, 1) => "Foreldrene sier at de for første gang blir spurt før vedtaket fattes.",
         (2, 0) => "Møtene tar tid, og den tiden er ikke lagt inn i turnusen.",
         (2, 1) => "Vi trenger mer opplæring i hvordan man leder et samarbeidsmøte.",
@@ -139,17 +149,36 @@ fn xlsx(segments: &[Segment]) -> Result<Vec<u8>, SampleError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Koding").map_err(err)?;
     let bold = Format::new().set_bold();
-    let header = ["focus_group", "municipality", "role", "coder", "segment", "code", "theme", "text"];
+    let header = [
+        "focus_group",
+        "municipality",
+        "role",
+        "coder",
+        "segment",
+        "code",
+        "theme",
+        "text",
+    ];
     for (col, name) in header.iter().enumerate() {
-        sheet.write_string_with_format(0, col as u16, *name, &bold).map_err(err)?;
+        sheet
+            .write_string_with_format(0, col as u16, *name, &bold)
+            .map_err(err)?;
     }
     let mut row = 1u32;
     for (coder_index, coder) in CODERS.iter().enumerate() {
         for seg in segments {
             let (fg, municipality, role) = GROUPS[seg.group];
             let (theme, code) = seg.codes[coder_index];
-            let values =
-                [fg, municipality, role, coder, &seg.id, CODEBOOK[theme].1[code], CODEBOOK[theme].0, &seg.text];
+            let values = [
+                fg,
+                municipality,
+                role,
+                coder,
+                &seg.id,
+                CODEBOOK[theme].1[code],
+                CODEBOOK[theme].0,
+                &seg.text,
+            ];
             for (col, value) in values.iter().enumerate() {
                 sheet.write_string(row, col as u16, *value).map_err(err)?;
             }
@@ -174,13 +203,22 @@ fn guid(rng: &mut impl Rng) -> String {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
-fn qdpx(rng: &mut impl Rng, segments: &[Segment], transcripts: &[String]) -> Result<Vec<u8>, SampleError> {
+fn qdpx(
+    rng: &mut impl Rng,
+    segments: &[Segment],
+    transcripts: &[String],
+) -> Result<Vec<u8>, SampleError> {
     let user_guids: Vec<String> = CODERS.iter().map(|_| guid(rng)).collect();
-    let code_guids: Vec<Vec<String>> =
-        CODEBOOK.iter().map(|(_, codes)| codes.iter().map(|_| guid(rng)).collect()).collect();
+    let code_guids: Vec<Vec<String>> = CODEBOOK
+        .iter()
+        .map(|(_, codes)| codes.iter().map(|_| guid(rng)).collect())
+        .collect();
     let theme_guids: Vec<String> = CODEBOOK.iter().map(|_| guid(rng)).collect();
     let var_guids = [guid(rng), guid(rng)];
     let mut x = String::new();
@@ -196,15 +234,33 @@ fn qdpx(rng: &mut impl Rng, segments: &[Segment], transcripts: &[String]) -> Res
     }
     x.push_str("  </Users>\n  <CodeBook>\n    <Codes>\n");
     for (t, (theme, codes)) in CODEBOOK.iter().enumerate() {
-        let _ = writeln!(x, r#"      <Code guid="{}" name="{}" isCodable="false">"#, theme_guids[t], xml_escape(theme));
+        let _ = writeln!(
+            x,
+            r#"      <Code guid="{}" name="{}" isCodable="false">"#,
+            theme_guids[t],
+            xml_escape(theme)
+        );
         for (c, code) in codes.iter().enumerate() {
-            let _ = writeln!(x, r#"        <Code guid="{}" name="{}" isCodable="true"/>"#, code_guids[t][c], xml_escape(code));
+            let _ = writeln!(
+                x,
+                r#"        <Code guid="{}" name="{}" isCodable="true"/>"#,
+                code_guids[t][c],
+                xml_escape(code)
+            );
         }
         x.push_str("      </Code>\n");
     }
     x.push_str("    </Codes>\n  </CodeBook>\n  <Variables>\n");
-    let _ = writeln!(x, r#"    <Variable guid="{}" name="kommune" typeOfVariable="Text"/>"#, var_guids[0]);
-    let _ = writeln!(x, r#"    <Variable guid="{}" name="rolle" typeOfVariable="Text"/>"#, var_guids[1]);
+    let _ = writeln!(
+        x,
+        r#"    <Variable guid="{}" name="kommune" typeOfVariable="Text"/>"#,
+        var_guids[0]
+    );
+    let _ = writeln!(
+        x,
+        r#"    <Variable guid="{}" name="rolle" typeOfVariable="Text"/>"#,
+        var_guids[1]
+    );
     x.push_str("  </Variables>\n  <Sources>\n");
     let mut source_files = Vec::new();
     for (g, (fg, municipality, role)) in GROUPS.iter().enumerate() {
@@ -270,11 +326,17 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let (segments, transcripts) = segments(&mut rng);
         for seg in &segments {
-            let text: String =
-                transcripts[seg.group].chars().skip(seg.start).take(seg.end - seg.start).collect();
+            let text: String = transcripts[seg.group]
+                .chars()
+                .skip(seg.start)
+                .take(seg.end - seg.start)
+                .collect();
             assert_eq!(text, seg.text);
         }
         let agree = segments.iter().filter(|s| s.codes[0] == s.codes[1]).count();
-        assert!(agree > segments.len() / 2 && agree < segments.len(), "{agree}");
+        assert!(
+            agree > segments.len() / 2 && agree < segments.len(),
+            "{agree}"
+        );
     }
 }

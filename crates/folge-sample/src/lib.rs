@@ -1,11 +1,11 @@
 //! Seeded synthetic data for a whole pilot evaluation, shaped like what Norwegian pilots
 //! really deliver: an inclusion list saved by Excel on a Norwegian PC, hospital and
 //! municipal service use with a heavy tail and a built-in pilot effect, the framework's
-//! step log, questionnaires as Nettskjema and REDCap export them, and focus-group codings
+//! step log, questionnaires as Nettskjema and `REDCap` export them, and focus-group codings
 //! from two coders as an Excel sheet and a REFI-QDA project.
 //!
 //! Sans-IO: [`generate`] returns file names and bytes; the caller writes them. The same
-//! seed gives the same bytes on every machine (ChaCha8, no floating-point formatting that
+//! seed gives the same bytes on every machine (`ChaCha8`, no floating-point formatting that
 //! depends on the platform, no timestamps).
 //!
 //! Every national id is a synthetic test number (month + 80, as in Tenor/Test-Norge) with
@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn same_seed_same_bytes_other_seed_other_bytes() {
-        let config = SampleConfig { persons: 40, ..SampleConfig::default() };
+        let config = SampleConfig {
+            persons: 40,
+            ..SampleConfig::default()
+        };
         let a = generate(&config).unwrap();
         let b = generate(&config).unwrap();
         assert_eq!(a, b);
@@ -122,7 +125,14 @@ mod tests {
 
     #[test]
     fn too_few_persons_is_an_error() {
-        let err = generate(&SampleConfig { persons: 3, ..SampleConfig::default() }).unwrap_err();
-        assert_eq!(err.to_string(), "at least 20 persons are needed to fill every site, got 3");
+        let err = generate(&SampleConfig {
+            persons: 3,
+            ..SampleConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "at least 20 persons are needed to fill every site, got 3"
+        );
     }
 }

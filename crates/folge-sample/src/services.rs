@@ -32,9 +32,42 @@ struct Rates {
 
 fn rates(target_group: &str) -> Rates {
     match target_group {
-        "barn" => Rates { admissions: 0.35, acute_share: 0.7, outpatient: 3.0, day_treatment: 0.5, emergency: 0.5, out_of_hours: 1.0, gp: 4.0, short_stay: 0.0, kad: 0.0, home_nursing: 0.05 },
-        "eldre" => Rates { admissions: 0.9, acute_share: 0.85, outpatient: 2.0, day_treatment: 0.3, emergency: 0.6, out_of_hours: 1.0, gp: 7.0, short_stay: 0.5, kad: 0.3, home_nursing: 0.6 },
-        _ => Rates { admissions: 0.6, acute_share: 0.75, outpatient: 5.0, day_treatment: 1.0, emergency: 0.5, out_of_hours: 0.8, gp: 8.0, short_stay: 0.1, kad: 0.15, home_nursing: 0.2 },
+        "barn" => Rates {
+            admissions: 0.35,
+            acute_share: 0.7,
+            outpatient: 3.0,
+            day_treatment: 0.5,
+            emergency: 0.5,
+            out_of_hours: 1.0,
+            gp: 4.0,
+            short_stay: 0.0,
+            kad: 0.0,
+            home_nursing: 0.05,
+        },
+        "eldre" => Rates {
+            admissions: 0.9,
+            acute_share: 0.85,
+            outpatient: 2.0,
+            day_treatment: 0.3,
+            emergency: 0.6,
+            out_of_hours: 1.0,
+            gp: 7.0,
+            short_stay: 0.5,
+            kad: 0.3,
+            home_nursing: 0.6,
+        },
+        _ => Rates {
+            admissions: 0.6,
+            acute_share: 0.75,
+            outpatient: 5.0,
+            day_treatment: 1.0,
+            emergency: 0.5,
+            out_of_hours: 0.8,
+            gp: 8.0,
+            short_stay: 0.1,
+            kad: 0.15,
+            home_nursing: 0.2,
+        },
     }
 }
 
@@ -48,10 +81,22 @@ struct Effect {
     readmission: f64,
 }
 
-const NO_EFFECT: Effect =
-    Effect { acute: 1.0, length_of_stay: 1.0, emergency: 1.0, outpatient: 1.0, kad: 1.0, readmission: 1.0 };
-const PILOT_EFFECT: Effect =
-    Effect { acute: 0.65, length_of_stay: 0.8, emergency: 0.75, outpatient: 1.25, kad: 1.3, readmission: 0.6 };
+const NO_EFFECT: Effect = Effect {
+    acute: 1.0,
+    length_of_stay: 1.0,
+    emergency: 1.0,
+    outpatient: 1.0,
+    kad: 1.0,
+    readmission: 1.0,
+};
+const PILOT_EFFECT: Effect = Effect {
+    acute: 0.65,
+    length_of_stay: 0.8,
+    emergency: 0.75,
+    outpatient: 1.25,
+    kad: 1.3,
+    readmission: 0.6,
+};
 
 /// Days before inclusion that use is generated for: the 365-day before window plus a
 /// margin, so some events fall outside every window (as real extracts do).
@@ -63,9 +108,16 @@ pub fn generate(rng: &mut impl Rng, persons: &[Person], data_end: NaiveDate) -> 
     for person in persons {
         let mut rng = crate::fork_from(rng);
         let last = person.exit.map_or(data_end, |(d, _)| d.min(data_end));
-        let before = (person.inclusion_date - Duration::days(LOOKBACK_DAYS), person.inclusion_date);
+        let before = (
+            person.inclusion_date - Duration::days(LOOKBACK_DAYS),
+            person.inclusion_date,
+        );
         let after = (person.inclusion_date, last + Duration::days(1));
-        let effect = if person.arm == Arm::Pilot { &PILOT_EFFECT } else { &NO_EFFECT };
+        let effect = if person.arm == Arm::Pilot {
+            &PILOT_EFFECT
+        } else {
+            &NO_EFFECT
+        };
         for (window, effect) in [(before, &NO_EFFECT), (after, effect)] {
             person_window(&mut rng, person, window, effect, last, &mut events);
         }
@@ -99,10 +151,22 @@ fn person_window(
         acute,
     };
     let simple = [
-        (Service::Outpatient, r.outpatient * effect.outpatient, Some(false)),
+        (
+            Service::Outpatient,
+            r.outpatient * effect.outpatient,
+            Some(false),
+        ),
         (Service::DayTreatment, r.day_treatment, Some(false)),
-        (Service::HospitalEmergency, r.emergency * effect.emergency, Some(true)),
-        (Service::OutOfHours, r.out_of_hours * effect.emergency, Some(true)),
+        (
+            Service::HospitalEmergency,
+            r.emergency * effect.emergency,
+            Some(true),
+        ),
+        (
+            Service::OutOfHours,
+            r.out_of_hours * effect.emergency,
+            Some(true),
+        ),
         (Service::Gp, r.gp, None),
     ];
     for (service, rate, acute) in simple {
@@ -127,9 +191,10 @@ fn person_window(
             }
         }
     }
-    for (service, rate, mean_days) in
-        [(Service::ShortStay, r.short_stay, 12.0), (Service::Kad, r.kad * effect.kad, 2.5)]
-    {
+    for (service, rate, mean_days) in [
+        (Service::ShortStay, r.short_stay, 12.0),
+        (Service::Kad, r.kad * effect.kad, 2.5),
+    ] {
         for _ in 0..poisson(rng, rate * f * years) {
             let start = day_between(rng, from, to);
             let days = (mean_days * (0.6 * normal(rng)).exp()).round() as i64;
@@ -171,7 +236,11 @@ fn stay(
     let days = if chance(rng, 0.12) {
         0
     } else {
-        let mean = if person.target_group == "eldre" { 6.0 } else { 3.5 };
+        let mean = if person.target_group == "eldre" {
+            6.0
+        } else {
+            3.5
+        };
         ((mean * effect.length_of_stay * (0.7 * normal(rng)).exp()).round() as i64).max(1)
     };
     let end = (start + Duration::days(days)).min(last).max(start);
@@ -194,9 +263,16 @@ fn stay(
     end
 }
 
-/// service_events.csv: comma-separated, ISO dates, decimal point, acute as 1/0.
+/// `service_events.csv`: comma-separated, ISO dates, decimal point, acute as 1/0.
 pub fn events_csv(events: &[ServiceEvent]) -> Vec<u8> {
-    let header = ["person_id", "service", "start_date", "end_date", "quantity", "acute"];
+    let header = [
+        "person_id",
+        "service",
+        "start_date",
+        "end_date",
+        "quantity",
+        "acute",
+    ];
     let mut rows = vec![header.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
     for e in events {
         rows.push(vec![
@@ -205,20 +281,32 @@ pub fn events_csv(events: &[ServiceEvent]) -> Vec<u8> {
             e.start_date.to_string(),
             e.end_date.map(|d| d.to_string()).unwrap_or_default(),
             e.quantity.map(|q| format!("{q:.1}")).unwrap_or_default(),
-            e.acute.map(|a| if a { "1" } else { "0" }.to_owned()).unwrap_or_default(),
+            e.acute
+                .map(|a| if a { "1" } else { "0" }.to_owned())
+                .unwrap_or_default(),
         ]);
     }
     csv(PLAIN, &rows)
 }
 
-/// process_events.csv: elements A–E for pilot persons, each later than the one before,
+/// `process_events.csv`: elements A–E for pilot persons, each later than the one before,
 /// each less often documented (not everyone gets a coordinator).
 pub fn process_csv(rng: &mut impl Rng, persons: &[Person], data_end: NaiveDate) -> Vec<u8> {
-    let mut rows = vec![vec!["person_id".to_owned(), "element".to_owned(), "date".to_owned()]];
+    let mut rows = vec![vec![
+        "person_id".to_owned(),
+        "element".to_owned(),
+        "date".to_owned(),
+    ]];
     for person in persons.iter().filter(|p| p.arm == Arm::Pilot) {
         let last = person.exit.map_or(data_end, |(d, _)| d.min(data_end));
         let mut date = person.inclusion_date;
-        for (element, p) in [("A", 0.92), ("B", 0.85), ("C", 0.75), ("D", 0.6), ("E", 0.5)] {
+        for (element, p) in [
+            ("A", 0.92),
+            ("B", 0.85),
+            ("C", 0.75),
+            ("D", 0.6),
+            ("E", 0.5),
+        ] {
             if !chance(rng, p) {
                 continue;
             }
@@ -226,7 +314,11 @@ pub fn process_csv(rng: &mut impl Rng, persons: &[Person], data_end: NaiveDate) 
             if date > last {
                 break;
             }
-            rows.push(vec![person.person_id.clone(), element.to_owned(), date.to_string()]);
+            rows.push(vec![
+                person.person_id.clone(),
+                element.to_owned(),
+                date.to_string(),
+            ]);
         }
     }
     csv(PLAIN, &rows)

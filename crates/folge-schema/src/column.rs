@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array,
-    RecordBatch, StringArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray,
 };
 use arrow_schema::{DataType, SchemaRef};
 use chrono::NaiveDate;
@@ -77,7 +77,9 @@ impl<T: ScalarColumn> ColumnValue for T {
         <T as ScalarColumn>::read_column(array)?
             .into_iter()
             .enumerate()
-            .map(|(row, value)| value.ok_or_else(|| format!("null in row {row} of a required column")))
+            .map(|(row, value)| {
+                value.ok_or_else(|| format!("null in row {row} of a required column"))
+            })
             .collect()
     }
 }
@@ -131,7 +133,11 @@ impl ScalarColumn for String {
         DataType::Utf8
     }
     fn to_array<'a>(values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
-        Arc::new(values.map(|v| v.map(String::as_str)).collect::<StringArray>())
+        Arc::new(
+            values
+                .map(|v| v.map(String::as_str))
+                .collect::<StringArray>(),
+        )
     }
     fn read_column(array: &dyn Array) -> Result<Vec<Option<Self>>, String> {
         Ok(downcast::<StringArray>(array, &DataType::Utf8)?
@@ -159,7 +165,11 @@ impl ScalarColumn for NaiveDate {
         DataType::Date32
     }
     fn to_array<'a>(values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
-        Arc::new(values.map(|v| v.map(|d| date_to_date32(*d))).collect::<Date32Array>())
+        Arc::new(
+            values
+                .map(|v| v.map(|d| date_to_date32(*d)))
+                .collect::<Date32Array>(),
+        )
     }
     fn read_column(array: &dyn Array) -> Result<Vec<Option<Self>>, String> {
         downcast::<Date32Array>(array, &DataType::Date32)?
@@ -218,7 +228,11 @@ pub fn read_named<T: ColumnValue>(
         .ok_or(SchemaError::MissingColumn { table, column })?;
     T::read_column(array.as_ref())
         .map(Vec::into_iter)
-        .map_err(|problem| SchemaError::BadColumn { table, column, problem })
+        .map_err(|problem| SchemaError::BadColumn {
+            table,
+            column,
+            problem,
+        })
 }
 
 /// Declare a canonical table: the row struct, and its [`Table`] implementation with one

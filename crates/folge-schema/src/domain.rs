@@ -78,7 +78,10 @@ text_code! {
 impl Service {
     /// Services recorded as stays with an admission and a discharge date.
     pub fn is_stay(self) -> bool {
-        matches!(self, Service::Inpatient | Service::ShortStay | Service::Kad | Service::LongTermCare)
+        matches!(
+            self,
+            Service::Inpatient | Service::ShortStay | Service::Kad | Service::LongTermCare
+        )
     }
     /// Services whose `quantity` is hours.
     pub fn is_hours(self) -> bool {
@@ -127,7 +130,11 @@ mod tests {
         for s in <Service as TextCode>::ALL {
             assert_eq!(Service::parse(s.code()), Some(*s));
         }
-        assert_eq!(Service::parse("Inpatient"), None, "codes are case-sensitive");
+        assert_eq!(
+            Service::parse("Inpatient"),
+            None,
+            "codes are case-sensitive"
+        );
         assert_eq!(Sex::parse("K"), Some(Sex::Female));
         assert!(Service::expected().starts_with("inpatient, day_treatment"));
     }

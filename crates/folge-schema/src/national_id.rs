@@ -86,7 +86,11 @@ const W2: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
 
 /// Weighted sums for K1 (over d1..d9) and K2 (over d1..d10).
 fn weighted(digits: &[u8], weights: &[u32]) -> u32 {
-    digits.iter().zip(weights).map(|(d, w)| u32::from(*d) * w).sum()
+    digits
+        .iter()
+        .zip(weights)
+        .map(|(d, w)| u32::from(*d) * w)
+        .sum()
 }
 
 /// Compute the classic check digits for the first nine digits, or `None` when a check digit
@@ -132,7 +136,7 @@ impl NationalId {
     }
 
     fn from_digits(digits: [u8; 11]) -> Result<Self, IdError> {
-        if (weighted(&digits[..10], &W2) + u32::from(digits[10])) % 11 != 0 {
+        if !(weighted(&digits[..10], &W2) + u32::from(digits[10])).is_multiple_of(11) {
             return Err(IdError::BadK2);
         }
         let k1_remainder = (weighted(&digits[..9], &W1) + u32::from(digits[9])) % 11;
@@ -184,16 +188,28 @@ impl NationalId {
             .or_else(|| {
                 // 29 February in a year ending `yy` that is a leap year in another century
                 // (e.g. 00): valid for some century.
-                (century.is_none()).then(|| NaiveDate::from_ymd_opt(1900 + year as i32, month, day))?
+                (century.is_none())
+                    .then(|| NaiveDate::from_ymd_opt(1900 + year as i32, month, day))?
             })
             .ok_or(IdError::BadDate)?;
         let (birth_date, sex) = if rule_2032 {
             (None, None)
         } else {
-            let sex = if digits[8] % 2 == 1 { Sex::Male } else { Sex::Female };
+            let sex = if digits[8] % 2 == 1 {
+                Sex::Male
+            } else {
+                Sex::Female
+            };
             (century.map(|_| date), Some(sex))
         };
-        Ok(NationalId { digits, kind, d_number, rule_2032, birth_date, sex })
+        Ok(NationalId {
+            digits,
+            kind,
+            d_number,
+            rule_2032,
+            birth_date,
+            sex,
+        })
     }
 
     /// The eleven digits, normalised (no separator). Handle with care: this is the
@@ -212,10 +228,9 @@ impl NationalId {
 /// `None` when the combination is not assigned.
 fn century(individual: u32, year: u32) -> Option<i32> {
     match (individual, year) {
-        (0..=499, _) => Some(1900),
+        (0..=499, _) | (900..=999, 40..=99) => Some(1900),
         (500..=749, 54..=99) => Some(1800),
         (500..=999, 0..=39) => Some(2000),
-        (900..=999, 40..=99) => Some(1900),
         _ => None,
     }
 }
@@ -223,7 +238,12 @@ fn century(individual: u32, year: u32) -> Option<i32> {
 /// Build a valid classic-rule number from a date part, an individual number and offsets;
 /// `None` when no check digits exist for that combination. Used by the sample generator and
 /// tests; `month_offset` is 0, 40, 65 or 80 and `day_offset` 0 or 40.
-pub fn build(date: NaiveDate, individual: u16, day_offset: u32, month_offset: u32) -> Option<String> {
+pub fn build(
+    date: NaiveDate,
+    individual: u16,
+    day_offset: u32,
+    month_offset: u32,
+) -> Option<String> {
     use chrono::Datelike;
     let day = date.day() + day_offset;
     let month = date.month() + month_offset;
@@ -255,7 +275,11 @@ mod tests {
     fn check_ok(id: &str, kind: IdKind, birth: Option<&str>, sex: Option<Sex>) {
         let parsed = NationalId::parse(id).unwrap_or_else(|e| panic!("{id}: {e}"));
         assert_eq!(parsed.kind, kind, "{id}");
-        assert_eq!(parsed.birth_date.map(|d| d.to_string()).as_deref(), birth, "{id}");
+        assert_eq!(
+            parsed.birth_date.map(|d| d.to_string()).as_deref(),
+            birth,
+            "{id}"
+        );
         assert_eq!(parsed.sex, sex, "{id}");
     }
 
@@ -282,8 +306,18 @@ mod tests {
         check_ok(&b(0, 0), IdKind::Fnr, Some("1985-07-14"), Some(Sex::Male));
         check_ok(&b(40, 0), IdKind::Dnr, Some("1985-07-14"), Some(Sex::Male));
         check_ok(&b(0, 40), IdKind::Hnr, Some("1985-07-14"), Some(Sex::Male));
-        check_ok(&b(0, 80), IdKind::Synthetic, Some("1985-07-14"), Some(Sex::Male));
-        check_ok(&b(0, 65), IdKind::Synthetic, Some("1985-07-14"), Some(Sex::Male));
+        check_ok(
+            &b(0, 80),
+            IdKind::Synthetic,
+            Some("1985-07-14"),
+            Some(Sex::Male),
+        );
+        check_ok(
+            &b(0, 65),
+            IdKind::Synthetic,
+            Some("1985-07-14"),
+            Some(Sex::Male),
+        );
         let dnr_synth = NationalId::parse(&b(40, 80)).unwrap();
         assert!(dnr_synth.d_number && dnr_synth.is_synthetic());
     }
@@ -293,8 +327,18 @@ mod tests {
         let id = build(date("2014-02-03"), 513, 0, 80).unwrap();
         let spaced = format!("{} {}", &id[..6], &id[6..]);
         let dashed = format!("{}-{}", &id[..6], &id[6..]);
-        check_ok(&spaced, IdKind::Synthetic, Some("2014-02-03"), Some(Sex::Male));
-        check_ok(&dashed, IdKind::Synthetic, Some("2014-02-03"), Some(Sex::Male));
+        check_ok(
+            &spaced,
+            IdKind::Synthetic,
+            Some("2014-02-03"),
+            Some(Sex::Male),
+        );
+        check_ok(
+            &dashed,
+            IdKind::Synthetic,
+            Some("2014-02-03"),
+            Some(Sex::Male),
+        );
         let female = build(date("1940-12-31"), 944, 0, 0).unwrap();
         check_ok(&female, IdKind::Fnr, Some("1940-12-31"), Some(Sex::Female));
     }
@@ -311,8 +355,11 @@ mod tests {
         // 31.02 is no date; give it valid check digits so only the date fails.
         let nine = [3, 1, 0, 2, 8, 5, 1, 2, 3];
         let (k1, k2) = classic_check_digits(&nine).unwrap();
-        let bad_date: String =
-            nine.iter().chain(&[k1, k2]).map(|d| char::from(b'0' + d)).collect();
+        let bad_date: String = nine
+            .iter()
+            .chain(&[k1, k2])
+            .map(|d| char::from(b'0' + d))
+            .collect();
         check_err(&bad_date, &IdError::BadDate);
     }
 
@@ -359,7 +406,11 @@ mod tests {
     fn fh_numbers_carry_no_date() {
         let nine = [8, 1, 2, 3, 4, 5, 6, 7, 8];
         let (k1, k2) = classic_check_digits(&nine).unwrap();
-        let text: String = nine.iter().chain(&[k1, k2]).map(|d| char::from(b'0' + d)).collect();
+        let text: String = nine
+            .iter()
+            .chain(&[k1, k2])
+            .map(|d| char::from(b'0' + d))
+            .collect();
         check_ok(&text, IdKind::Fh, None, None);
     }
 
@@ -367,9 +418,19 @@ mod tests {
     fn public_examples() {
         // Example numbers common in public validator docs; sums checked by hand:
         // 01010750160: individual 501 with year 07 → born 2007; digit 9 = 1 → male.
-        check_ok("01010750160", IdKind::Fnr, Some("2007-01-01"), Some(Sex::Male));
+        check_ok(
+            "01010750160",
+            IdKind::Fnr,
+            Some("2007-01-01"),
+            Some(Sex::Male),
+        );
         // 15076500565: individual 005 → 1900s; digit 9 = 5 → male.
-        check_ok("15076500565", IdKind::Fnr, Some("1965-07-15"), Some(Sex::Male));
+        check_ok(
+            "15076500565",
+            IdKind::Fnr,
+            Some("1965-07-15"),
+            Some(Sex::Male),
+        );
         check_err("01010750161", &IdError::BadK2);
     }
 }

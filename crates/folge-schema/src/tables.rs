@@ -178,7 +178,7 @@ table! {
         pub value_total: f64,
         /// Sum of exposure, in person-years.
         pub person_years: f64,
-        /// value_total / person_years; null when there is no exposure.
+        /// `value_total` / `person_years`; null when there is no exposure.
         pub rate_per_py: Option<f64>,
     }
 }
@@ -217,7 +217,10 @@ mod tests {
     fn missing_and_mistyped_columns_are_named() {
         let batch = ProcessEvent::to_batch(&[]).unwrap();
         let err = ServiceEvent::from_batch(&batch).unwrap_err();
-        assert_eq!(err.to_string(), "table `service_events` has no column `service`");
+        assert_eq!(
+            err.to_string(),
+            "table `service_events` has no column `service`"
+        );
         let batch = Reject::to_batch(&[]).unwrap();
         let renamed = arrow_array::RecordBatch::try_new(
             std::sync::Arc::new(arrow_schema::Schema::new(vec![
@@ -225,10 +228,17 @@ mod tests {
                 arrow_schema::Field::new("element", arrow_schema::DataType::Utf8, true),
                 arrow_schema::Field::new("day", arrow_schema::DataType::Int64, true),
             ])),
-            vec![batch.column(0).clone(), batch.column(0).clone(), batch.column(1).clone()],
+            vec![
+                batch.column(0).clone(),
+                batch.column(0).clone(),
+                batch.column(1).clone(),
+            ],
         )
         .unwrap();
         let err = DeidProcessEvent::from_batch(&renamed).unwrap_err();
-        assert_eq!(err.to_string(), "table `process_events`, column `day`: expected Int32, found Int64");
+        assert_eq!(
+            err.to_string(),
+            "table `process_events`, column `day`: expected Int32, found Int64"
+        );
     }
 }

@@ -1,0 +1,425 @@
+//! End-to-end tests: the `folge` binary on the bundled sample, in temporary run folders.
+//! They check that the whole pipeline runs, that outputs parse with the row counts the
+//! inputs imply, that outputs are byte-identical run to run, that configuration errors
+//! exit 2 with a precise message, and that no identifier reaches a de-identified output,
+//! a report or a log line.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test that cannot unwrap should fail loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow_array::{Array, StringArray};
+use folge_schema::parquet_io::read_parquet;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn folge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_folge"))
+        .args(args)
+        .env("FOLGE_LOG", "info")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The sample pipeline rewritten to read the repository's data and write into `dir`.
+fn sample_pipeline(dir: &Path, extra: &str) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("pipelines/sample.toml")).unwrap();
+    let data = repo().join("data-sample");
+    let text = text
+        .replace("\"../data-sample/", &format!("\"{}/", data.display()))
+        .replace(
+            "output = \"../runs/sample\"",
+            &format!("output = \"{}\"", dir.join("run").display()),
+        )
+        .replace(
+            "dir = \"../reports/sample\"",
+            &format!("dir = \"{}\"", dir.join("report").display()),
+        );
+    let path = dir.join("sample.toml");
+    std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
+    path
+}
+
+fn run_sample(dir: &Path) -> Output {
+    let pipeline = sample_pipeline(dir, "");
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
+fn rows(path: &Path) -> usize {
+    read_parquet(path).unwrap().num_rows
+}
+
+fn data_lines(file: &str) -> usize {
+    std::fs::read_to_string(repo().join("data-sample").join(file))
+        .unwrap()
+        .lines()
+        .count()
+        - 1
+}
+
+#[test]
+fn sample_pipeline_runs_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_sample(tmp.path());
+    let run = tmp.path().join("run");
+    let persons = data_lines("participants.csv");
+    assert_eq!(rows(&run.join("01_ingest/participants.parquet")), persons);
+    assert_eq!(
+        rows(&run.join("01_ingest/service_events.parquet")),
+        data_lines("service_events.csv")
+    );
+    assert_eq!(rows(&run.join("02_deid/participants.parquet")), persons);
+    assert_eq!(
+        rows(&run.join("02_deid/service_events.parquet")),
+        data_lines("service_events.csv")
+    );
+    assert_eq!(
+        rows(&run.join("02_deid/process_events.parquet")),
+        data_lines("process_events.csv")
+    );
+    // 12 indicators × 2 periods per person; 12 × 2 arms × 2 periods pooled.
+    assert_eq!(
+        rows(&run.join("03_analyze/indicators.parquet")),
+        persons * 2 * 12
+    );
+    assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);
+    let meta = read_parquet(&run.join("03_analyze/indicators.parquet"))
+        .unwrap()
+        .metadata;
+    for key in [
+        "folge.version",
+        "folge.pipeline",
+        "folge.params_sha256",
+        "folge.inputs_sha256",
+    ] {
+        assert!(meta.contains_key(key), "{key}");
+    }
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let inputs = manifest["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    for input in inputs {
+        let (read, ok, rejected) = (
+            input["rows_read"].as_u64().unwrap(),
+            input["rows_accepted"].as_u64().unwrap(),
+            input["rows_rejected"].as_u64().unwrap(),
+        );
+        assert_eq!(read, ok + rejected);
+        assert_eq!(input["sha256"].as_str().unwrap().len(), 64);
+        assert!(input["bytes"].as_u64().unwrap() > 0);
+    }
+    let stages: Vec<&str> = manifest["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["ingest", "deid", "analyze", "report"]);
+    let fingerprint = manifest["key_fingerprint"].as_str().unwrap();
+    assert_eq!(fingerprint, folge_deid::Key::demo().fingerprint());
+    assert!(
+        !std::fs::read_to_string(run.join("manifest.json"))
+            .unwrap()
+            .contains(&folge_deid::Key::demo().to_hex())
+    );
+
+    let html = std::fs::read_to_string(tmp.path().join("report/index.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("<table"),
+        "a figure and a table"
+    );
+    assert!(html.contains("Liggedøgn"));
+    let without_namespace = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    assert!(
+        !without_namespace.contains("http:") && !without_namespace.contains("https:"),
+        "no network requests"
+    );
+    assert!(
+        tmp.path()
+            .join("report/figures/figure_1_rates.svg")
+            .exists()
+    );
+    let table =
+        std::fs::read_to_string(tmp.path().join("report/tables/table_2_rates.csv")).unwrap();
+    assert!(table.starts_with("Indikator,Gruppe,n,"));
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(run.join("01_ingest"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "identifiable zone is private");
+    }
+}
+
+#[test]
+fn committed_sample_is_what_folge_sample_generates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = folge(&["sample", "--out", tmp.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let generated = files(tmp.path());
+    assert_eq!(generated.len(), 9);
+    for (name, bytes) in generated {
+        let committed = std::fs::read(repo().join("data-sample").join(&name)).unwrap();
+        assert!(
+            committed == bytes,
+            "data-sample/{} differs from `folge sample` output",
+            name.display()
+        );
+    }
+}
+
+/// Every file under `dir`, sorted, as (relative path, bytes).
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((
+                    path.strip_prefix(dir).unwrap().to_owned(),
+                    std::fs::read(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn same_inputs_same_bytes() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_sample(a.path());
+    run_sample(b.path());
+    let deterministic = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut all = files(&dir.join("run"));
+        all.extend(
+            files(&dir.join("report"))
+                .into_iter()
+                .map(|(p, b)| (Path::new("report").join(p), b)),
+        );
+        // Stage records and manifests hold timings and absolute paths by design.
+        all.retain(|(p, _)| !p.ends_with("stage.json") && !p.ends_with("manifest.json"));
+        all
+    };
+    let (fa, fb) = (deterministic(a.path()), deterministic(b.path()));
+    assert!(
+        fa.iter()
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == "parquet"))
+            .count()
+            >= 9
+    );
+    assert_eq!(fa.len(), fb.len());
+    for ((pa, ba), (pb, bb)) in fa.iter().zip(&fb) {
+        assert_eq!(pa, pb);
+        assert!(ba == bb, "{} differs between runs", pa.display());
+    }
+}
+
+#[test]
+fn validate_passes_and_a_typo_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let out = folge(&["validate", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!tmp.path().join("run").exists(), "validate writes nothing");
+
+    let typo = sample_pipeline(tmp.path(), "");
+    let text = std::fs::read_to_string(&typo)
+        .unwrap()
+        .replace("before_days = 365", "befor_days = 365");
+    std::fs::write(&typo, &text).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("befor_days"))
+        .unwrap()
+        + 1;
+    let out = folge(&["validate", typo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!(
+            "folge: error: {} line {line}: unknown key `befor_days`; did you mean `before_days`?",
+            typo.display()
+        )
+    );
+    let out = folge(&["validate", "/nonexistent/x.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = folge(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn stages_run_one_at_a_time_and_say_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let p = pipeline.to_str().unwrap();
+    let out = folge(&["analyze", p]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("02_deid/participants.parquet` is missing; run `folge deid` first"),
+        "{}",
+        stderr(&out)
+    );
+    for stage in ["ingest", "deid", "analyze", "report"] {
+        let out = folge(&[stage, p]);
+        assert!(out.status.success(), "{stage}: {}", stderr(&out));
+    }
+    assert!(tmp.path().join("report/index.html").exists());
+    let out = folge(&[
+        "inspect",
+        tmp.path()
+            .join("run/03_analyze/rates.parquet")
+            .to_str()
+            .unwrap(),
+        "--rows",
+        "2",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("rows: 48") && text.contains("folge.params_sha256"),
+        "{text}"
+    );
+}
+
+/// Synthetic ids and names from the participant list.
+fn identifiers() -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join("data-sample/participants.csv")).unwrap();
+    let mut ids = Vec::new();
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.trim_start_matches('\u{feff}').split(';').collect();
+        ids.push(fields[0].to_owned());
+        ids.push(fields[1].to_owned());
+    }
+    ids
+}
+
+/// All text in a file: Parquet values decoded (pages are compressed), other files as is.
+fn text_of(path: &Path) -> String {
+    if path.extension().is_some_and(|e| e == "parquet") {
+        let contents = read_parquet(path).unwrap();
+        let mut out = String::new();
+        for batch in &contents.batches {
+            for column in batch.columns() {
+                if let Some(strings) = column.as_any().downcast_ref::<StringArray>() {
+                    for i in 0..strings.len() {
+                        if strings.is_valid(i) {
+                            out.push_str(strings.value(i));
+                            out.push('\n');
+                        }
+                    }
+                }
+            }
+        }
+        out
+    } else {
+        String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
+    }
+}
+
+#[test]
+fn no_identifier_reaches_deid_analysis_report_or_logs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_sample(tmp.path());
+    let identifiers = identifiers();
+    assert!(identifiers.len() >= 600);
+    let mut scanned = vec![("stderr".to_owned(), stderr(&out))];
+    for dir in ["run/02_deid", "run/03_analyze", "report"] {
+        for (rel, _) in files(&tmp.path().join(dir)) {
+            let path = tmp.path().join(dir).join(&rel);
+            scanned.push((path.display().to_string(), text_of(&path)));
+        }
+    }
+    scanned.push((
+        "manifest".into(),
+        std::fs::read_to_string(tmp.path().join("run/manifest.json")).unwrap(),
+    ));
+    assert!(scanned.len() >= 10);
+    for (name, text) in &scanned {
+        for id in &identifiers {
+            assert!(
+                !text.contains(id.as_str()),
+                "an identifier from participants.csv is in {name}"
+            );
+        }
+    }
+    // The scan itself can fail: the identifiable zone does hold them.
+    let ingest = text_of(&tmp.path().join("run/01_ingest/participants.parquet"));
+    assert!(identifiers.iter().all(|id| ingest.contains(id.as_str())));
+}
+
+#[test]
+fn demo_key_stops_on_a_real_id_without_printing_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = (0..500)
+        .find_map(|i| {
+            folge_schema::national_id::build(
+                chrono::NaiveDate::from_ymd_opt(1950, 5, 17).unwrap(),
+                i,
+                0,
+                0,
+            )
+        })
+        .unwrap();
+    std::fs::write(
+        tmp.path().join("p.csv"),
+        format!("person_id,name,municipality,arm,inclusion_date\n{real},Ola Nordmann,4601,pilot,01.03.2020\n"),
+    )
+    .unwrap();
+    let pipeline = tmp.path().join("p.toml");
+    std::fs::write(
+        &pipeline,
+        "name = \"real\"\noutput = \"run\"\nkey = \"demo\"\ndata_end = 2021-12-31\n[inputs.participants]\npath = \"p.csv\"\n",
+    )
+    .unwrap();
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("the demo key is public"), "{err}");
+    assert!(!err.contains(&real) && !err.contains("Nordmann"));
+    assert!(!tmp.path().join("run/02_deid").exists());
+
+    // With a real key from keygen it runs; a key inside the run directory is refused.
+    let key = tmp.path().join("keys/k.key");
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    let out = folge(&["keygen", "--out", key.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace("key = \"demo\"", &format!("key = \"{}\"", key.display()));
+    std::fs::write(&pipeline, text).unwrap();
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let inside = tmp.path().join("run/k.key");
+    assert!(
+        folge(&["keygen", "--out", inside.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let text = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace(&key.display().to_string(), &inside.display().to_string());
+    std::fs::write(&pipeline, text).unwrap();
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("inside the run directory"));
+}

@@ -38,14 +38,28 @@ fn ticks(max: f64) -> (f64, f64) {
     ((max / step).ceil() * step, step)
 }
 
-fn number(v: f64, decimal_comma: bool) -> String {
-    let decimals = if v.abs() >= 10.0 || v == 0.0 {
+/// Decimals that show a value to about two significant digits (at most 2 decimals).
+fn decimals_for(v: f64) -> usize {
+    if v.abs() >= 10.0 || v == 0.0 {
         0
     } else if v.abs() >= 1.0 {
         1
     } else {
         2
-    };
+    }
+}
+
+/// Decimals that show every multiple of `step` exactly (0.25 → 2, 0.5 → 1, 5 → 0).
+fn decimals_for_step(step: f64) -> usize {
+    (0..=4)
+        .find(|d| {
+            let scaled = step * 10f64.powi(*d);
+            (scaled - scaled.round()).abs() < 1e-9
+        })
+        .map_or(4, |d| d as usize)
+}
+
+fn number(v: f64, decimals: usize, decimal_comma: bool) -> String {
     let s = format!("{v:.decimals$}");
     if decimal_comma {
         s.replace('.', ",")
@@ -105,7 +119,7 @@ pub fn bar_panels(
                 r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
                 left - 4.0,
                 y + 4.0,
-                number(tick, decimal_comma)
+                number(tick, decimals_for_step(step), decimal_comma)
             );
             tick += step;
         }
@@ -137,7 +151,7 @@ pub fn bar_panels(
                             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="9">{}</text>"#,
                             x + bar_w / 2.0 - 1.0,
                             top + plot_h - h - 3.0,
-                            number(v, decimal_comma)
+                            number(v, decimals_for(v), decimal_comma)
                         );
                     }
                     None => {
@@ -201,6 +215,14 @@ mod tests {
             "{max} {step}"
         );
         assert_eq!(ticks(17.0), (20.0, 5.0));
+    }
+
+    #[test]
+    fn tick_labels_share_decimals() {
+        assert_eq!(decimals_for_step(0.25), 2);
+        assert_eq!(decimals_for_step(0.5), 1);
+        assert_eq!(decimals_for_step(20.0), 0);
+        assert_eq!(number(1.0, decimals_for_step(0.25), true), "1,00");
     }
 
     #[test]

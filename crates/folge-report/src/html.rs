@@ -78,7 +78,8 @@ fn indicator_label(i: Indicator, lang: Language) -> &'static str {
 fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
     let lang = params.language;
     let arms = [Arm::Pilot, Arm::Comparison];
-    let mut counts: BTreeMap<(usize, String), [u64; 2]> = BTreeMap::new();
+    // Keyed by (section, leading number, text) so age bands sort 0-5, 6-12, 13-17, …
+    let mut counts: BTreeMap<(usize, u32, String), [u64; 2]> = BTreeMap::new();
     let unknown = lang.pick("Ukjent", "Unknown").to_owned();
     for p in input.tables.participants() {
         let a = usize::from(p.arm == Arm::Comparison);
@@ -94,7 +95,14 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
             (3, p.target_group.clone().unwrap_or_else(|| unknown.clone())),
             (4, p.municipality.clone()),
         ] {
-            counts.entry(key).or_default()[a] += 1;
+            let (section, value) = key;
+            let leading = value
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0);
+            counts.entry((section, leading, value)).or_default()[a] += 1;
         }
     }
     let headings = [
@@ -106,7 +114,7 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
     ];
     let rows = counts
         .iter()
-        .map(|((section, value), n)| {
+        .map(|((section, _, value), n)| {
             let label = if value.is_empty() {
                 headings[*section].to_owned()
             } else {

@@ -1,0 +1,81 @@
+//! Repository hygiene that review would otherwise have to remember: every Rust file opens
+//! with a `//!` comment saying what it holds, every crate has a README and a line in
+//! `crates/README.md`, and every library crate warns on missing docs.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "target") {
+                rust_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_rust_file_starts_with_a_module_comment() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "crates"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 30, "found only {} files", files.len());
+    let missing: Vec<String> = files
+        .iter()
+        .filter(|f| !std::fs::read_to_string(f).is_ok_and(|t| t.starts_with("//!")))
+        .map(|f| f.strip_prefix(root).unwrap_or(f).display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "files without a leading //! comment: {missing:?}"
+    );
+}
+
+#[test]
+fn every_crate_is_documented() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let index = std::fs::read_to_string(root.join("crates/README.md")).unwrap_or_default();
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    crates.sort();
+    assert!(crates.len() >= 7);
+    for krate in crates {
+        let name = krate
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        assert!(krate.join("README.md").exists(), "{name} has no README.md");
+        assert!(
+            index.contains(&format!("`{name}`")),
+            "{name} is not listed in crates/README.md"
+        );
+        let lib = std::fs::read_to_string(krate.join("src/lib.rs")).unwrap_or_default();
+        assert!(
+            lib.contains("#![warn(missing_docs)]"),
+            "{name} does not warn on missing docs"
+        );
+        let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap_or_default();
+        assert!(
+            manifest.contains("[lints]\nworkspace = true"),
+            "{name} does not use the workspace lints"
+        );
+        assert!(
+            manifest.contains("publish = false"),
+            "{name} is publishable"
+        );
+    }
+}

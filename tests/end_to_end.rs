@@ -4,10 +4,7 @@
 //! exit 2 with a precise message, and that no identifier reaches a de-identified output,
 //! a report or a log line.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "a test that cannot unwrap should fail loudly"
-)]
+#![expect(clippy::unwrap_used, reason = "a test that cannot unwrap should fail loudly")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -20,11 +17,7 @@ fn repo() -> PathBuf {
 }
 
 fn folge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_folge"))
-        .args(args)
-        .env("FOLGE_LOG", "info")
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_folge")).args(args).env("FOLGE_LOG", "info").output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {
@@ -62,11 +55,7 @@ fn rows(path: &Path) -> usize {
 }
 
 fn data_lines(file: &str) -> usize {
-    std::fs::read_to_string(repo().join("data-sample").join(file))
-        .unwrap()
-        .lines()
-        .count()
-        - 1
+    std::fs::read_to_string(repo().join("data-sample").join(file)).unwrap().lines().count() - 1
 }
 
 #[test]
@@ -81,29 +70,15 @@ fn sample_pipeline_runs_end_to_end() {
         data_lines("service_events.csv")
     );
     assert_eq!(rows(&run.join("02_deid/participants.parquet")), persons);
-    assert_eq!(
-        rows(&run.join("02_deid/service_events.parquet")),
-        data_lines("service_events.csv")
-    );
-    assert_eq!(
-        rows(&run.join("02_deid/process_events.parquet")),
-        data_lines("process_events.csv")
-    );
+    assert_eq!(rows(&run.join("02_deid/service_events.parquet")), data_lines("service_events.csv"));
+    assert_eq!(rows(&run.join("02_deid/process_events.parquet")), data_lines("process_events.csv"));
     // 12 indicators × 2 periods per person; 12 × 2 arms × 2 periods pooled.
-    assert_eq!(
-        rows(&run.join("03_analyze/indicators.parquet")),
-        persons * 2 * 12
-    );
+    assert_eq!(rows(&run.join("03_analyze/indicators.parquet")), persons * 2 * 12);
     assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);
-    let meta = read_parquet(&run.join("03_analyze/indicators.parquet"))
-        .unwrap()
-        .metadata;
-    for key in [
-        "folge.version",
-        "folge.pipeline",
-        "folge.params_sha256",
-        "folge.inputs_sha256",
-    ] {
+    // Per indicator: before/after in each arm, and pilot vs comparison.
+    assert_eq!(rows(&run.join("03_analyze/comparisons.parquet")), 12 * 3);
+    let meta = read_parquet(&run.join("03_analyze/indicators.parquet")).unwrap().metadata;
+    for key in ["folge.version", "folge.pipeline", "folge.params_sha256", "folge.inputs_sha256"] {
         assert!(meta.contains_key(key), "{key}");
     }
 
@@ -137,21 +112,14 @@ fn sample_pipeline_runs_end_to_end() {
     );
 
     let html = std::fs::read_to_string(tmp.path().join("report/index.html")).unwrap();
-    assert!(
-        html.contains("<svg") && html.contains("<table"),
-        "a figure and a table"
-    );
+    assert!(html.contains("<svg") && html.contains("<table"), "a figure and a table");
     assert!(html.contains("Liggedøgn"));
     let without_namespace = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     assert!(
         !without_namespace.contains("http:") && !without_namespace.contains("https:"),
         "no network requests"
     );
-    assert!(
-        tmp.path()
-            .join("report/figures/figure_1_rates.svg")
-            .exists()
-    );
+    assert!(tmp.path().join("report/figures/figure_1_rates.svg").exists());
     let table =
         std::fs::read_to_string(tmp.path().join("report/tables/table_2_rates.csv")).unwrap();
     assert!(table.starts_with("Indikator,Gruppe,n,"));
@@ -159,10 +127,7 @@ fn sample_pipeline_runs_end_to_end() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(run.join("01_ingest"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(run.join("01_ingest")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700, "identifiable zone is private");
     }
 }
@@ -213,21 +178,14 @@ fn same_inputs_same_bytes() {
     let deterministic = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
         let mut all = files(&dir.join("run"));
         all.extend(
-            files(&dir.join("report"))
-                .into_iter()
-                .map(|(p, b)| (Path::new("report").join(p), b)),
+            files(&dir.join("report")).into_iter().map(|(p, b)| (Path::new("report").join(p), b)),
         );
         // Stage records and manifests hold timings and absolute paths by design.
         all.retain(|(p, _)| !p.ends_with("stage.json") && !p.ends_with("manifest.json"));
         all
     };
     let (fa, fb) = (deterministic(a.path()), deterministic(b.path()));
-    assert!(
-        fa.iter()
-            .filter(|(p, _)| p.extension().is_some_and(|e| e == "parquet"))
-            .count()
-            >= 9
-    );
+    assert!(fa.iter().filter(|(p, _)| p.extension().is_some_and(|e| e == "parquet")).count() >= 9);
     assert_eq!(fa.len(), fb.len());
     for ((pa, ba), (pb, bb)) in fa.iter().zip(&fb) {
         assert_eq!(pa, pb);
@@ -244,15 +202,10 @@ fn validate_passes_and_a_typo_is_a_usage_error() {
     assert!(!tmp.path().join("run").exists(), "validate writes nothing");
 
     let typo = sample_pipeline(tmp.path(), "");
-    let text = std::fs::read_to_string(&typo)
-        .unwrap()
-        .replace("before_days = 365", "befor_days = 365");
+    let text =
+        std::fs::read_to_string(&typo).unwrap().replace("before_days = 365", "befor_days = 365");
     std::fs::write(&typo, &text).unwrap();
-    let line = text
-        .lines()
-        .position(|l| l.starts_with("befor_days"))
-        .unwrap()
-        + 1;
+    let line = text.lines().position(|l| l.starts_with("befor_days")).unwrap() + 1;
     let out = folge(&["validate", typo.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -287,18 +240,12 @@ fn stages_run_one_at_a_time_and_say_what_is_missing() {
     assert!(tmp.path().join("report/index.html").exists());
     let out = folge(&[
         "inspect",
-        tmp.path()
-            .join("run/03_analyze/rates.parquet")
-            .to_str()
-            .unwrap(),
+        tmp.path().join("run/03_analyze/rates.parquet").to_str().unwrap(),
         "--rows",
         "2",
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("rows: 48") && text.contains("folge.params_sha256"),
-        "{text}"
-    );
+    assert!(text.contains("rows: 48") && text.contains("folge.params_sha256"), "{text}");
 }
 
 /// Synthetic ids and names from the participant list.
@@ -410,11 +357,7 @@ fn demo_key_stops_on_a_real_id_without_printing_it() {
     let out = folge(&["run", pipeline.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let inside = tmp.path().join("run/k.key");
-    assert!(
-        folge(&["keygen", "--out", inside.to_str().unwrap()])
-            .status
-            .success()
-    );
+    assert!(folge(&["keygen", "--out", inside.to_str().unwrap()]).status.success());
     let text = std::fs::read_to_string(&pipeline)
         .unwrap()
         .replace(&key.display().to_string(), &inside.display().to_string());

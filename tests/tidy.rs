@@ -33,10 +33,7 @@ fn every_rust_file_starts_with_a_module_comment() {
         .filter(|f| !std::fs::read_to_string(f).is_ok_and(|t| t.starts_with("//!")))
         .map(|f| f.strip_prefix(root).unwrap_or(f).display().to_string())
         .collect();
-    assert!(
-        missing.is_empty(),
-        "files without a leading //! comment: {missing:?}"
-    );
+    assert!(missing.is_empty(), "files without a leading //! comment: {missing:?}");
 }
 
 #[test]
@@ -53,29 +50,16 @@ fn every_crate_is_documented() {
     crates.sort();
     assert!(crates.len() >= 7);
     for krate in crates {
-        let name = krate
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = krate.file_name().unwrap_or_default().to_string_lossy().into_owned();
         assert!(krate.join("README.md").exists(), "{name} has no README.md");
-        assert!(
-            index.contains(&format!("`{name}`")),
-            "{name} is not listed in crates/README.md"
-        );
+        assert!(index.contains(&format!("`{name}`")), "{name} is not listed in crates/README.md");
         let lib = std::fs::read_to_string(krate.join("src/lib.rs")).unwrap_or_default();
-        assert!(
-            lib.contains("#![warn(missing_docs)]"),
-            "{name} does not warn on missing docs"
-        );
+        assert!(lib.contains("#![warn(missing_docs)]"), "{name} does not warn on missing docs");
         let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap_or_default();
         assert!(
             manifest.contains("[lints]\nworkspace = true"),
             "{name} does not use the workspace lints"
         );
-        assert!(
-            manifest.contains("publish = false"),
-            "{name} is publishable"
-        );
+        assert!(manifest.contains("publish = false"), "{name} is publishable");
     }
 }

@@ -37,25 +37,14 @@ fn rows_table(batches: &[RecordBatch], limit: usize) -> String {
     let Some(first) = batches.first() else {
         return String::new();
     };
-    let names: Vec<String> = first
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names: Vec<String> = first.schema().fields().iter().map(|f| f.name().clone()).collect();
     let mut grid = vec![names];
     'outer: for batch in batches {
         for row in 0..batch.num_rows() {
             if grid.len() > limit {
                 break 'outer;
             }
-            grid.push(
-                batch
-                    .columns()
-                    .iter()
-                    .map(|c| cell(c.as_ref(), row))
-                    .collect(),
-            );
+            grid.push(batch.columns().iter().map(|c| cell(c.as_ref(), row)).collect());
         }
     }
     let widths: Vec<usize> = (0..grid[0].len())
@@ -63,21 +52,13 @@ fn rows_table(batches: &[RecordBatch], limit: usize) -> String {
         .collect();
     let mut out = String::new();
     for (i, row) in grid.iter().enumerate() {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:<w$}"))
-            .collect();
+        let line: Vec<String> = row.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
         let _ = writeln!(out, "{}", line.join(" | ").trim_end());
         if i == 0 {
             let _ = writeln!(
                 out,
                 "{}",
-                widths
-                    .iter()
-                    .map(|w| "-".repeat(*w))
-                    .collect::<Vec<_>>()
-                    .join("-+-")
+                widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-")
             );
         }
     }
@@ -87,23 +68,14 @@ fn rows_table(batches: &[RecordBatch], limit: usize) -> String {
 pub fn inspect(path: &Path, rows: usize) -> Result<()> {
     let contents = folge_schema::parquet_io::read_parquet(path)?;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "file: {}\nrows: {}\n\nschema:",
-        path.display(),
-        contents.num_rows
-    );
+    let _ = writeln!(out, "file: {}\nrows: {}\n\nschema:", path.display(), contents.num_rows);
     for field in contents.schema.fields() {
         let _ = writeln!(
             out,
             "  {:<20} {}{}",
             field.name(),
             field.data_type(),
-            if field.is_nullable() {
-                ""
-            } else {
-                " (required)"
-            }
+            if field.is_nullable() { "" } else { " (required)" }
         );
     }
     let _ = writeln!(out, "\nmetadata:");

@@ -11,9 +11,8 @@ use crate::cli::{Command, PipelineArg};
 
 /// Run a command; `None` runs the sample pipeline.
 pub fn dispatch(command: Option<Command>) -> Result<()> {
-    let command = command.unwrap_or(Command::Run(PipelineArg {
-        pipeline: "pipelines/sample.toml".into(),
-    }));
+    let command =
+        command.unwrap_or(Command::Run(PipelineArg { pipeline: "pipelines/sample.toml".into() }));
     match command {
         Command::Run(arg) => run(&arg.pipeline),
         Command::Ingest(arg) => stage(&arg.pipeline, Stage::Ingest),
@@ -40,10 +39,9 @@ pub fn dispatch(command: Option<Command>) -> Result<()> {
 
 /// Exit code for an error: 2 for usage and configuration, 1 for a failed run.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    let config = err.chain().any(|e| {
-        e.downcast_ref::<PipelineError>()
-            .is_some_and(PipelineError::is_config)
-    });
+    let config = err
+        .chain()
+        .any(|e| e.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_config));
     if config { 2 } else { 1 }
 }
 
@@ -86,11 +84,7 @@ fn stage(path: &Path, stage: Stage) -> Result<()> {
     let result = folge_pipeline::run_stage(&pipeline, stage);
     bar.finish_and_clear();
     result.with_context(|| {
-        format!(
-            "stage `{}` of pipeline `{}` failed",
-            stage.name(),
-            pipeline.config.name
-        )
+        format!("stage `{}` of pipeline `{}` failed", stage.name(), pipeline.config.name)
     })?;
     Ok(())
 }
@@ -115,21 +109,13 @@ fn validate(path: &Path) -> Result<()> {
 }
 
 fn sample(out: &Path, persons: usize, seed: u64) -> Result<()> {
-    let config = folge_sample::SampleConfig {
-        persons,
-        seed,
-        ..folge_sample::SampleConfig::default()
-    };
+    let config =
+        folge_sample::SampleConfig { persons, seed, ..folge_sample::SampleConfig::default() };
     let files = folge_sample::generate(&config)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create `{}`", out.display()))?;
     for file in &files {
         folge_schema::parquet_io::write_bytes_atomic(&out.join(file.name), &file.bytes)?;
-        eprintln!(
-            "{:<28} {:>9} bytes  {}",
-            file.name,
-            file.bytes.len(),
-            file.description
-        );
+        eprintln!("{:<28} {:>9} bytes  {}", file.name, file.bytes.len(), file.description);
     }
     Ok(())
 }

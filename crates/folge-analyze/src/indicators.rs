@@ -3,9 +3,12 @@
 use std::collections::BTreeMap;
 
 use folge_deid::Deidentified;
-use folge_schema::tables::{DeidParticipant, DeidServiceEvent, IndicatorRow, RateRow};
+use folge_schema::tables::{
+    ComparisonRow, DeidParticipant, DeidServiceEvent, IndicatorRow, RateRow,
+};
 use folge_schema::{Arm, ExitReason, Service};
 
+use crate::comparisons::{Comparison, compare};
 use crate::stays::{Stay, merge_stays};
 
 /// Days in a year for person-years: the Julian year, as in rates per 365.25 days.
@@ -69,6 +72,8 @@ pub struct AnalysisParams {
     pub windows: Vec<Window>,
     /// Indicators to compute, in output order.
     pub indicators: Vec<Indicator>,
+    /// Comparisons to make from the `before` and `after` windows.
+    pub comparisons: Vec<Comparison>,
 }
 
 impl AnalysisParams {
@@ -76,18 +81,11 @@ impl AnalysisParams {
     pub fn before_after(before_days: u32, after_days: u32) -> Self {
         AnalysisParams {
             windows: vec![
-                Window {
-                    name: "before".into(),
-                    from: -(before_days as i32),
-                    to: -1,
-                },
-                Window {
-                    name: "after".into(),
-                    from: 0,
-                    to: after_days as i32 - 1,
-                },
+                Window { name: "before".into(), from: -(before_days as i32), to: -1 },
+                Window { name: "after".into(), from: 0, to: after_days as i32 - 1 },
             ],
             indicators: Indicator::ALL.to_vec(),
+            comparisons: Comparison::ALL.to_vec(),
         }
     }
 }
@@ -99,6 +97,8 @@ pub struct Analysis {
     pub indicators: Vec<IndicatorRow>,
     /// One row per indicator × arm × window.
     pub rates: Vec<RateRow>,
+    /// One row per indicator × comparison scope.
+    pub comparisons: Vec<ComparisonRow>,
     /// Events whose start falls in no window (reported, not silently lost).
     pub events_outside_windows: u64,
     /// Events inside a window but after the person's exit or the end of data.
@@ -117,8 +117,7 @@ impl PersonUse<'_> {
     /// Last observed day: the exit day is observed; data end cuts too.
     fn last_observed(&self) -> i32 {
         let p = self.participant;
-        p.exit_day
-            .map_or(p.data_end_day, |exit| exit.min(p.data_end_day))
+        p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day))
     }
 
     fn value(&self, indicator: Indicator, lo: i32, hi: i32) -> f64 {
@@ -130,20 +129,15 @@ impl PersonUse<'_> {
                 .count() as f64
         };
         let nights = |stays: &[Stay]| -> f64 {
-            stays
-                .iter()
-                .map(|s| f64::from((s.end.min(hi + 1) - s.start.max(lo)).max(0)))
-                .sum()
+            stays.iter().map(|s| f64::from((s.end.min(hi + 1) - s.start.max(lo)).max(0))).sum()
         };
         match indicator {
             Indicator::Admissions => {
                 self.stays.iter().filter(|s| starts_in(s.start)).count() as f64
             }
-            Indicator::AcuteAdmissions => self
-                .stays
-                .iter()
-                .filter(|s| s.acute && starts_in(s.start))
-                .count() as f64,
+            Indicator::AcuteAdmissions => {
+                self.stays.iter().filter(|s| s.acute && starts_in(s.start)).count() as f64
+            }
             Indicator::BedDays => nights(&self.stays),
             Indicator::Readmissions30d => self
                 .stays
@@ -189,9 +183,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     let mut outside = 0u64;
     let mut after_observation = 0u64;
     for participant in participants {
-        let events = by_person
-            .remove(participant.pid.as_str())
-            .unwrap_or_default();
+        let events = by_person.remove(participant.pid.as_str()).unwrap_or_default();
         let stays_of = |service: Service| {
             merge_stays(
                 events
@@ -213,11 +205,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
         };
         let last = person.last_observed();
         for e in &person.events {
-            match params
-                .windows
-                .iter()
-                .find(|w| w.from <= e.start_day && e.start_day <= w.to)
-            {
+            match params.windows.iter().find(|w| w.from <= e.start_day && e.start_day <= w.to) {
                 None => outside += 1,
                 Some(_) if e.start_day > last => after_observation += 1,
                 Some(_) => {}
@@ -227,11 +215,8 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
             let hi = window.to.min(last);
             let exposure_days = (hi - window.from + 1).max(0);
             for &indicator in &params.indicators {
-                let value = if exposure_days > 0 {
-                    person.value(indicator, window.from, hi)
-                } else {
-                    0.0
-                };
+                let value =
+                    if exposure_days > 0 { person.value(indicator, window.from, hi) } else { 0.0 };
                 rows.push(IndicatorRow {
                     pid: participant.pid.clone(),
                     municipality: participant.municipality.clone(),
@@ -251,9 +236,12 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     // participant); count any that remain as outside every window rather than drop them.
     outside += by_person.values().map(|v| v.len() as u64).sum::<u64>();
     let rates = pooled_rates(&rows, params);
+    let ids: Vec<&str> = params.indicators.iter().map(|i| i.id()).collect();
+    let comparisons = compare(&rates, &ids, &params.comparisons);
     Analysis {
         indicators: rows,
         rates,
+        comparisons,
         events_outside_windows: outside,
         events_after_observation: after_observation,
     }
@@ -263,11 +251,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
 fn pooled_rates(rows: &[IndicatorRow], params: &AnalysisParams) -> Vec<RateRow> {
     let mut sums: BTreeMap<(usize, Arm, usize), (i64, f64, i64)> = BTreeMap::new();
     for row in rows {
-        let Some(i) = params
-            .indicators
-            .iter()
-            .position(|x| x.id() == row.indicator)
-        else {
+        let Some(i) = params.indicators.iter().position(|x| x.id() == row.indicator) else {
             continue;
         };
         let Some(w) = params.windows.iter().position(|x| x.name == row.period) else {

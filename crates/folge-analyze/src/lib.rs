@@ -9,8 +9,10 @@
 //! (a transfer is not a readmission), acute if any episode is.
 #![warn(missing_docs)]
 
+mod comparisons;
 mod indicators;
 mod stays;
 
+pub use comparisons::{Comparison, compare};
 pub use indicators::{Analysis, AnalysisParams, Indicator, Window, analyze};
 pub use stays::{Stay, merge_stays};

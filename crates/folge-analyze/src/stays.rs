@@ -46,9 +46,6 @@ mod tests {
             s(12, 12, true),
             s(13, 14, false),
         ]);
-        assert_eq!(
-            merged,
-            vec![s(0, 5, true), s(10, 12, true), s(13, 14, false)]
-        );
+        assert_eq!(merged, vec![s(0, 5, true), s(10, 12, true), s(13, 14, false)]);
     }
 }

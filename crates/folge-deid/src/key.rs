@@ -50,12 +50,7 @@ pub struct Key {
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Key {{ fingerprint: {}, demo: {} }}",
-            self.fingerprint(),
-            self.demo
-        )
+        write!(f, "Key {{ fingerprint: {}, demo: {} }}", self.fingerprint(), self.demo)
     }
 }
 
@@ -72,10 +67,7 @@ fn hex(bytes: &[u8]) -> String {
 impl Key {
     /// The public demo key for synthetic data.
     pub fn demo() -> Self {
-        Key {
-            bytes: Sha256::digest(DEMO_KEY_PHRASE.as_bytes()).to_vec(),
-            demo: true,
-        }
+        Key { bytes: Sha256::digest(DEMO_KEY_PHRASE.as_bytes()).to_vec(), demo: true }
     }
 
     /// 256 fresh bits from the operating system.
@@ -151,10 +143,7 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        let key = Key {
-            bytes: b"Jefe".to_vec(),
-            demo: false,
-        };
+        let key = Key { bytes: b"Jefe".to_vec(), demo: false };
         assert_eq!(
             key.pseudonym("what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c7"

@@ -150,18 +150,8 @@ impl Deidentified {
             .participants
             .iter()
             .map(|p| ("participants", p.pid.as_str()))
-            .chain(
-                tables
-                    .service_events
-                    .iter()
-                    .map(|e| ("service_events", e.pid.as_str())),
-            )
-            .chain(
-                tables
-                    .process_events
-                    .iter()
-                    .map(|e| ("process_events", e.pid.as_str())),
-            )
+            .chain(tables.service_events.iter().map(|e| ("service_events", e.pid.as_str())))
+            .chain(tables.process_events.iter().map(|e| ("process_events", e.pid.as_str())))
             .find(|(_, pid)| !is_pseudonym(pid));
         if let Some((table, _)) = bad {
             return Err(DeidError::NotDeidentified {
@@ -225,19 +215,10 @@ pub fn deidentify(
             exit_reason: p.exit_reason,
             data_end_day: days(p.inclusion_date, params.data_end),
         });
-        persons.insert(
-            &p.person_id,
-            PersonKey {
-                pid,
-                inclusion: p.inclusion_date,
-            },
-        );
+        persons.insert(&p.person_id, PersonKey { pid, inclusion: p.inclusion_date });
     }
-    let person = |table, row, id: &str| {
-        persons
-            .get(id)
-            .ok_or(DeidError::UnknownPerson { table, row })
-    };
+    let person =
+        |table, row, id: &str| persons.get(id).ok_or(DeidError::UnknownPerson { table, row });
     let service_events = input
         .service_events
         .iter()
@@ -267,11 +248,7 @@ pub fn deidentify(
             })
         })
         .collect::<Result<Vec<_>, DeidError>>()?;
-    Ok(Deidentified {
-        participants,
-        service_events,
-        process_events,
-    })
+    Ok(Deidentified { participants, service_events, process_events })
 }
 
 #[cfg(test)]
@@ -305,10 +282,7 @@ mod tests {
     }
 
     fn params() -> DeidParams {
-        DeidParams {
-            data_end: date("2021-12-31"),
-            age_bands: AgeBands::default(),
-        }
+        DeidParams { data_end: date("2021-12-31"), age_bands: AgeBands::default() }
     }
 
     #[test]
@@ -330,10 +304,7 @@ mod tests {
         let p = &out.participants()[0];
         // 69 on 2020-03-01: the birthday (03-02) has not yet come.
         assert_eq!(p.age_band.as_deref(), Some("67-79"));
-        assert_eq!(
-            (p.exit_day, p.data_end_day, p.inclusion_year),
-            (Some(92), 670, 2020)
-        );
+        assert_eq!((p.exit_day, p.data_end_day, p.inclusion_year), (Some(92), 670, 2020));
         let e = &out.service_events()[0];
         assert_eq!((e.start_day, e.end_day), (-2, Some(1)));
         assert_eq!(e.pid, p.pid);
@@ -342,9 +313,7 @@ mod tests {
 
     #[test]
     fn demo_key_refuses_real_ids() {
-        let real = (0..500)
-            .find_map(|i| build(date("1950-03-02"), i, 0, 0))
-            .unwrap();
+        let real = (0..500).find_map(|i| build(date("1950-03-02"), i, 0, 0)).unwrap();
         let input = Identifiable {
             participants: vec![
                 person(real.clone(), "1950-03-02"),
@@ -353,10 +322,7 @@ mod tests {
             ..Identifiable::default()
         };
         let err = deidentify(&input, &params(), &Key::demo()).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("but 1 of the participants' ids are not")
-        );
+        assert!(err.to_string().contains("but 1 of the participants' ids are not"));
         assert!(!err.to_string().contains(&real));
         assert!(deidentify(&input, &params(), &Key::generate().unwrap()).is_ok());
     }
@@ -364,14 +330,11 @@ mod tests {
     #[test]
     fn age_bands() {
         let bands = AgeBands::default();
-        let labels: Vec<String> = [0, 5, 6, 17, 18, 66, 67, 79, 80, 104]
-            .map(|a| bands.label(a))
-            .to_vec();
+        let labels: Vec<String> =
+            [0, 5, 6, 17, 18, 66, 67, 79, 80, 104].map(|a| bands.label(a)).to_vec();
         assert_eq!(
             labels,
-            [
-                "0-5", "0-5", "6-12", "13-17", "18-66", "18-66", "67-79", "67-79", "80+", "80+"
-            ]
+            ["0-5", "0-5", "6-12", "13-17", "18-66", "18-66", "67-79", "67-79", "80+", "80+"]
         );
     }
 
@@ -383,10 +346,7 @@ mod tests {
         };
         let zone1 = Participant::to_batch(&input.participants).unwrap();
         let err = Deidentified::from_batches(&[zone1], &[], &[]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "participants: has identifying column `person_id`"
-        );
+        assert_eq!(err.to_string(), "participants: has identifying column `person_id`");
         let out = deidentify(&input, &params(), &Key::demo()).unwrap();
         let mut rows = out.participants().to_vec();
         let ok = DeidParticipant::to_batch(&rows).unwrap();

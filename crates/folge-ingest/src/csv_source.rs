@@ -115,27 +115,17 @@ impl<R: Read> CsvSource<R> {
             line: 1,
             message: e.to_string(),
         })?;
-        let start = if peek.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
-        let header_end = peek[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(peek.len(), |p| p + start);
-        let delimiter = options
-            .delimiter
-            .unwrap_or_else(|| sniff_delimiter(&peek[start..header_end]));
+        let start = if peek.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let header_end =
+            peek[start..].iter().position(|&b| b == b'\n').map_or(peek.len(), |p| p + start);
+        let delimiter =
+            options.delimiter.unwrap_or_else(|| sniff_delimiter(&peek[start..header_end]));
         // csv strips a leading UTF-8 BOM itself.
         let reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
-            .from_reader(CrlfToLf {
-                inner: buffered,
-                pending_cr: false,
-            });
+            .from_reader(CrlfToLf { inner: buffered, pending_cr: false });
         let mut source = CsvSource {
             name: name.to_owned(),
             reader,
@@ -143,18 +133,14 @@ impl<R: Read> CsvSource<R> {
             record: csv::StringRecord::new(),
         };
         if !source.next_record()? {
-            return Err(IngestError::Empty {
-                source_name: name.to_owned(),
-            });
+            return Err(IngestError::Empty { source_name: name.to_owned() });
         }
         source.header = source.record.iter().map(|h| h.trim().to_owned()).collect();
         while source.header.last().is_some_and(String::is_empty) {
             source.header.pop();
         }
         if source.header.is_empty() {
-            return Err(IngestError::Empty {
-                source_name: name.to_owned(),
-            });
+            return Err(IngestError::Empty { source_name: name.to_owned() });
         }
         Ok(source)
     }
@@ -167,16 +153,10 @@ impl<R: Read> CsvSource<R> {
         optional: &[&'static str],
     ) -> Result<BTreeMap<&'static str, usize>, IngestError> {
         let mut map = BTreeMap::new();
-        for (&column, is_required) in required
-            .iter()
-            .map(|c| (c, true))
-            .chain(optional.iter().map(|c| (c, false)))
+        for (&column, is_required) in
+            required.iter().map(|c| (c, true)).chain(optional.iter().map(|c| (c, false)))
         {
-            match self
-                .header
-                .iter()
-                .position(|h| h.eq_ignore_ascii_case(column))
-            {
+            match self.header.iter().position(|h| h.eq_ignore_ascii_case(column)) {
                 Some(i) => {
                     map.insert(column, i);
                 }
@@ -201,10 +181,9 @@ impl<R: Read> CsvSource<R> {
         self.reader.read_record(&mut self.record).map_err(|e| {
             let line = e.position().map_or(0, csv::Position::line);
             match e.kind() {
-                csv::ErrorKind::Utf8 { .. } => IngestError::Encoding {
-                    source_name: self.name.clone(),
-                    line,
-                },
+                csv::ErrorKind::Utf8 { .. } => {
+                    IngestError::Encoding { source_name: self.name.clone(), line }
+                }
                 _ => IngestError::Read {
                     source_name: self.name.clone(),
                     line,
@@ -266,19 +245,12 @@ mod tests {
     fn bom_and_missing_column_with_suggestion() {
         let input = "\u{feff}person_id;munincipality\r\n1;2\r\n";
         let source = CsvSource::open("p.csv", input.as_bytes(), &CsvOptions::default()).unwrap();
-        let err = source
-            .columns(&["person_id", "municipality"], &[])
-            .unwrap_err();
+        let err = source.columns(&["person_id", "municipality"], &[]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "p.csv: required column `municipality` is missing; found `person_id`, `munincipality` (did you mean `munincipality`?)"
         );
-        let empty = CsvSource::open("e.csv", &b""[..], &CsvOptions::default())
-            .err()
-            .unwrap();
-        assert_eq!(
-            empty.to_string(),
-            "e.csv: the file is empty (expected a header line)"
-        );
+        let empty = CsvSource::open("e.csv", &b""[..], &CsvOptions::default()).err().unwrap();
+        assert_eq!(empty.to_string(), "e.csv: the file is empty (expected a header line)");
     }
 }

@@ -55,10 +55,7 @@ struct Problem {
 }
 
 fn problem(column: &'static str, reason: impl Into<String>) -> Problem {
-    Problem {
-        column: Some(column),
-        reason: reason.into(),
-    }
+    Problem { column: Some(column), reason: reason.into() }
 }
 
 /// Years below this in `dd.mm.yy` dates are 20yy, others 19yy.
@@ -78,8 +75,7 @@ impl<'a> Cells<'a> {
     }
 
     fn required(&self, column: &'static str) -> Result<&'a str, Problem> {
-        self.text(column)
-            .ok_or_else(|| problem(column, "is empty (a value is required)"))
+        self.text(column).ok_or_else(|| problem(column, "is empty (a value is required)"))
     }
 
     fn date(&self, column: &'static str) -> Result<Option<NaiveDate>, Problem> {
@@ -89,18 +85,12 @@ impl<'a> Cells<'a> {
         if text.split('.').nth(2).is_some_and(|y| y.len() == 2) {
             self.two_digit_years.set(self.two_digit_years.get() + 1);
         }
-        parse_date(text, TWO_DIGIT_YEAR_PIVOT)
-            .map(Some)
-            .map_err(|e| problem(column, e))
+        parse_date(text, TWO_DIGIT_YEAR_PIVOT).map(Some).map_err(|e| problem(column, e))
     }
 
     fn required_date(&self, column: &'static str) -> Result<NaiveDate, Problem> {
-        self.date(column)?.ok_or_else(|| {
-            problem(
-                column,
-                "is empty (expected a date, dd.mm.yyyy or yyyy-mm-dd)",
-            )
-        })
+        self.date(column)?
+            .ok_or_else(|| problem(column, "is empty (expected a date, dd.mm.yyyy or yyyy-mm-dd)"))
     }
 
     fn code<T>(
@@ -158,10 +148,7 @@ fn read_rows<R: Read, T>(
         read += 1;
         let line = source.line();
         let result = if source.is_blank() {
-            Err(Problem {
-                column: None,
-                reason: "blank row".to_owned(),
-            })
+            Err(Problem { column: None, reason: "blank row".to_owned() })
         } else {
             let cells = Cells {
                 record: source.record(),
@@ -194,16 +181,8 @@ fn read_rows<R: Read, T>(
         rows_accepted: rows.len() as u64,
         rows_rejected: rejects.len() as u64,
     };
-    debug_assert_eq!(
-        summary.rows_read,
-        summary.rows_accepted + summary.rows_rejected
-    );
-    Ok(Ingested {
-        rows,
-        rejects,
-        summary,
-        warnings,
-    })
+    debug_assert_eq!(summary.rows_read, summary.rows_accepted + summary.rows_rejected);
+    Ok(Ingested { rows, rejects, summary, warnings })
 }
 
 /// Read the participant list. Sex and birth date missing from the register are derived
@@ -221,15 +200,7 @@ pub fn read_participants<R: Read>(
         input,
         options,
         &["person_id", "municipality", "arm", "inclusion_date"],
-        &[
-            "name",
-            "sex",
-            "birth_date",
-            "site",
-            "target_group",
-            "exit_date",
-            "exit_reason",
-        ],
+        &["name", "sex", "birth_date", "site", "target_group", "exit_date", "exit_reason"],
         |cells, line| {
             let (person_id, national) = cells.person_id(policy)?;
             let municipality = cells.required("municipality")?;
@@ -241,14 +212,9 @@ pub fn read_participants<R: Read>(
                     ),
                 ));
             }
-            let arm = cells
-                .code("arm", Arm::parse, &Arm::expected())?
-                .ok_or_else(|| {
-                    problem(
-                        "arm",
-                        format!("is empty (expected one of {})", Arm::expected()),
-                    )
-                })?;
+            let arm = cells.code("arm", Arm::parse, &Arm::expected())?.ok_or_else(|| {
+                problem("arm", format!("is empty (expected one of {})", Arm::expected()))
+            })?;
             let inclusion_date = cells.required_date("inclusion_date")?;
             let exit_date = cells.date("exit_date")?;
             let exit_reason =
@@ -271,10 +237,7 @@ pub fn read_participants<R: Read>(
                 .date("birth_date")?
                 .or_else(|| national.as_ref().and_then(|id| id.birth_date));
             if let Some(first) = first_line.get(&person_id) {
-                return Err(problem(
-                    "person_id",
-                    format!("duplicates the person on line {first}"),
-                ));
+                return Err(problem("person_id", format!("duplicates the person on line {first}")));
             }
             first_line.insert(person_id.clone(), line);
             Ok(Participant {
@@ -314,9 +277,8 @@ pub fn read_service_events<R: Read>(
             if !persons.contains(&person_id) {
                 return Err(problem("person_id", "is not in the participant list"));
             }
-            let service = cells
-                .code("service", Service::parse, &Service::expected())?
-                .ok_or_else(|| {
+            let service =
+                cells.code("service", Service::parse, &Service::expected())?.ok_or_else(|| {
                     problem(
                         "service",
                         format!("is empty (expected one of {})", Service::expected()),
@@ -342,23 +304,13 @@ pub fn read_service_events<R: Read>(
                 .map(|t| parse_number(t).map_err(|e| problem("quantity", e)))
                 .transpose()?;
             if quantity.is_some_and(|q| q < 0.0) {
-                return Err(problem(
-                    "quantity",
-                    "is negative (expected hours or a count ≥ 0)",
-                ));
+                return Err(problem("quantity", "is negative (expected hours or a count ≥ 0)"));
             }
             let acute = cells
                 .text("acute")
                 .map(|t| parse_bool(t).map_err(|e| problem("acute", e)))
                 .transpose()?;
-            Ok(ServiceEvent {
-                person_id,
-                service,
-                start_date,
-                end_date,
-                quantity,
-                acute,
-            })
+            Ok(ServiceEvent { person_id, service, start_date, end_date, quantity, acute })
         },
     )
 }
@@ -371,26 +323,15 @@ pub fn read_process_events<R: Read>(
     policy: IdPolicy,
     persons: &BTreeSet<String>,
 ) -> Result<Ingested<ProcessEvent>, IngestError> {
-    read_rows(
-        name,
-        input,
-        options,
-        &["person_id", "element", "date"],
-        &[],
-        |cells, _| {
-            let (person_id, _) = cells.person_id(policy)?;
-            if !persons.contains(&person_id) {
-                return Err(problem("person_id", "is not in the participant list"));
-            }
-            let element = cells.required("element")?.to_owned();
-            let date = cells.required_date("date")?;
-            Ok(ProcessEvent {
-                person_id,
-                element,
-                date,
-            })
-        },
-    )
+    read_rows(name, input, options, &["person_id", "element", "date"], &[], |cells, _| {
+        let (person_id, _) = cells.person_id(policy)?;
+        if !persons.contains(&person_id) {
+            return Err(problem("person_id", "is not in the participant list"));
+        }
+        let element = cells.required("element")?.to_owned();
+        let date = cells.required_date("date")?;
+        Ok(ProcessEvent { person_id, element, date })
+    })
 }
 
 #[cfg(test)]

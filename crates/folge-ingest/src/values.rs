@@ -46,10 +46,7 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
 /// thousands separator), `-3`.
 pub fn parse_number(text: &str) -> Result<f64, String> {
     let t = text.trim();
-    let cleaned: String = t
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-        .collect();
+    let cleaned: String = t.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
     let normal = if cleaned.contains(',') && !cleaned.contains('.') {
         cleaned.replacen(',', ".", 1)
     } else {
@@ -66,9 +63,9 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
     match text.trim().to_lowercase().as_str() {
         "1" | "true" | "ja" | "j" | "yes" | "y" | "sann" => Ok(true),
         "0" | "false" | "nei" | "n" | "no" | "usann" => Ok(false),
-        other => Err(format!(
-            "`{other}` is not a yes/no value (expected 1/0, ja/nei or true/false)"
-        )),
+        other => {
+            Err(format!("`{other}` is not a yes/no value (expected 1/0, ja/nei or true/false)"))
+        }
     }
 }
 
@@ -78,10 +75,7 @@ mod tests {
 
     #[track_caller]
     fn date(text: &str, expected: &str) {
-        assert_eq!(
-            parse_date(text, 30).map(|d| d.to_string()),
-            Ok(expected.to_owned())
-        );
+        assert_eq!(parse_date(text, 30).map(|d| d.to_string()), Ok(expected.to_owned()));
     }
 
     #[test]
@@ -95,14 +89,7 @@ mod tests {
             parse_date("31.02.2020", 30),
             Err("`31.02.2020` is not a date (expected dd.mm.yyyy or yyyy-mm-dd)".to_owned())
         );
-        for bad in [
-            "",
-            "2020/03/01",
-            "01.03",
-            "20-03-01",
-            "01.03.2020.1",
-            "+1.3.2020",
-        ] {
+        for bad in ["", "2020/03/01", "01.03", "20-03-01", "01.03.2020.1", "+1.3.2020"] {
             assert!(parse_date(bad, 30).is_err(), "{bad}");
         }
     }

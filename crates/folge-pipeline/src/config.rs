@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use folge_analyze::Indicator;
+use folge_analyze::{Comparison, Indicator};
 use folge_schema::suggest::closest;
 use serde::{Deserialize, Serialize};
 
@@ -70,10 +70,7 @@ fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
     })
 }
 
-#[expect(
-    clippy::trivially_copy_pass_by_ref,
-    reason = "serde's serialize_with passes a reference"
-)]
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's serialize_with passes a reference")]
 fn date_text<S: serde::Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&date.to_string())
 }
@@ -123,10 +120,7 @@ fn default_days() -> u32 {
 
 impl Default for Periods {
     fn default() -> Self {
-        Periods {
-            before_days: 365,
-            after_days: 365,
-        }
+        Periods { before_days: 365, after_days: 365 }
     }
 }
 
@@ -185,9 +179,7 @@ fn default_max_reject_share() -> f64 {
 
 impl Default for IngestSection {
     fn default() -> Self {
-        IngestSection {
-            max_reject_share: default_max_reject_share(),
-        }
+        IngestSection { max_reject_share: default_max_reject_share() }
     }
 }
 
@@ -198,6 +190,9 @@ pub struct AnalyzeSection {
     /// Indicator ids to compute; all when absent.
     #[serde(default)]
     pub indicators: Option<Vec<String>>,
+    /// Comparisons (`before_after`, `pilot_vs_comparison`); all when absent.
+    #[serde(default)]
+    pub comparisons: Option<Vec<String>>,
 }
 
 /// Report settings.
@@ -218,10 +213,7 @@ fn default_threshold() -> u32 {
 
 impl Default for ReportSection {
     fn default() -> Self {
-        ReportSection {
-            dir: None,
-            suppression_threshold: 5,
-        }
+        ReportSection { dir: None, suppression_threshold: 5 }
     }
 }
 
@@ -236,6 +228,8 @@ pub struct Pipeline {
     pub config: PipelineFile,
     /// Indicators to compute.
     pub indicators: Vec<Indicator>,
+    /// Comparisons to make.
+    pub comparisons: Vec<Comparison>,
 }
 
 /// Remove `.` and `name/..` lexically (no filesystem access: the path may not exist yet),
@@ -252,11 +246,34 @@ fn normalize(path: &Path) -> PathBuf {
             other => out.push(other),
         }
     }
-    if out.is_empty() {
-        PathBuf::from(".")
-    } else {
-        out.iter().collect()
-    }
+    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+}
+
+/// Parse a list of ids against the known ones (all of them when the key is absent); an
+/// unknown id names the key, the known ids and the closest one.
+fn parse_ids<T: Copy>(
+    ids: Option<&[String]>,
+    all: &[T],
+    id_of: fn(T) -> &'static str,
+    key: &str,
+) -> Result<Vec<T>, String> {
+    let Some(ids) = ids else {
+        return Ok(all.to_vec());
+    };
+    ids.iter()
+        .map(|id| {
+            all.iter().copied().find(|x| id_of(*x) == id).ok_or_else(|| {
+                let known = all.iter().map(|x| id_of(*x));
+                if let Some(c) = closest(id, known) {
+                    format!("`{key}`: unknown id `{id}`; did you mean `{c}`?")
+                } else {
+                    let list: Vec<String> =
+                        all.iter().map(|x| format!("`{}`", id_of(*x))).collect();
+                    format!("`{key}`: unknown id `{id}` (known: {})", list.join(", "))
+                }
+            })
+        })
+        .collect()
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -279,11 +296,7 @@ fn config_error(file: &Path, text: &str, err: &toml::de::Error) -> PipelineError
                 } else {
                     format!(
                         "; known keys here: {}",
-                        known
-                            .iter()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
                     )
                 }
             },
@@ -293,11 +306,7 @@ fn config_error(file: &Path, text: &str, err: &toml::de::Error) -> PipelineError
     } else {
         message
     };
-    PipelineError::Config {
-        file: file.to_owned(),
-        line,
-        message: detail,
-    }
+    PipelineError::Config { file: file.to_owned(), line, message: detail }
 }
 
 impl Pipeline {
@@ -315,41 +324,20 @@ impl Pipeline {
     pub fn parse(file: &Path, text: &str) -> Result<Self, PipelineError> {
         let mut config: PipelineFile =
             toml::from_str(text).map_err(|e| config_error(file, text, &e))?;
-        let bad = |message: String| PipelineError::Config {
-            file: file.to_owned(),
-            line: None,
-            message,
-        };
-        let base = file
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let base = if base.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            base
-        };
-        let resolve = |p: &Path| {
-            normalize(&if p.is_absolute() {
-                p.to_owned()
-            } else {
-                base.join(p)
-            })
-        };
+        let bad =
+            |message: String| PipelineError::Config { file: file.to_owned(), line: None, message };
+        let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let resolve =
+            |p: &Path| normalize(&if p.is_absolute() { p.to_owned() } else { base.join(p) });
         config.output = resolve(&config.output);
         config.report.dir = Some(
-            config
-                .report
-                .dir
-                .as_deref()
-                .map_or_else(|| config.output.join("04_report"), resolve),
+            config.report.dir.as_deref().map_or_else(|| config.output.join("04_report"), resolve),
         );
         config.inputs.participants.path = resolve(&config.inputs.participants.path);
-        for input in [
-            &mut config.inputs.service_events,
-            &mut config.inputs.process_events,
-        ]
-        .into_iter()
-        .flatten()
+        for input in [&mut config.inputs.service_events, &mut config.inputs.process_events]
+            .into_iter()
+            .flatten()
         {
             input.path = resolve(&input.path);
         }
@@ -360,7 +348,7 @@ impl Pipeline {
         }
         if config.periods.before_days == 0 || config.periods.after_days == 0 {
             return Err(bad(
-                "`periods.before_days` and `periods.after_days` must be at least 1".into(),
+                "`periods.before_days` and `periods.after_days` must be at least 1".into()
             ));
         }
         if !(0.0..=1.0).contains(&config.ingest.max_reject_share) {
@@ -370,42 +358,28 @@ impl Pipeline {
             )));
         }
         if config.report.suppression_threshold == 0 {
-            return Err(bad(
-                "`report.suppression_threshold` must be at least 1".into()
-            ));
+            return Err(bad("`report.suppression_threshold` must be at least 1".into()));
         }
-        let indicators = match &config.analyze.indicators {
-            None => Indicator::ALL.to_vec(),
-            Some(ids) => ids
-                .iter()
-                .map(|id| {
-                    Indicator::parse(id).ok_or_else(|| {
-                        let known = Indicator::ALL.iter().map(|i| i.id());
-                        let hint = closest(id, known)
-                            .map(|c| format!("; did you mean `{c}`?"))
-                            .unwrap_or_default();
-                        bad(format!(
-                            "`analyze.indicators`: unknown indicator `{id}`{hint}"
-                        ))
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        Ok(Pipeline {
-            file: file.to_owned(),
-            base,
-            config,
-            indicators,
-        })
+        let indicators = parse_ids(
+            config.analyze.indicators.as_deref(),
+            Indicator::ALL,
+            Indicator::id,
+            "analyze.indicators",
+        )
+        .map_err(&bad)?;
+        let comparisons = parse_ids(
+            config.analyze.comparisons.as_deref(),
+            &Comparison::ALL,
+            Comparison::id,
+            "analyze.comparisons",
+        )
+        .map_err(&bad)?;
+        Ok(Pipeline { file: file.to_owned(), base, config, indicators, comparisons })
     }
 
     /// The report folder.
     pub fn report_dir(&self) -> PathBuf {
-        self.config
-            .report
-            .dir
-            .clone()
-            .unwrap_or_else(|| self.config.output.join("04_report"))
+        self.config.report.dir.clone().unwrap_or_else(|| self.config.output.join("04_report"))
     }
 
     /// The inputs by canonical table name, in stage order.
@@ -423,30 +397,21 @@ impl Pipeline {
         let c = &self.config;
         let mut params: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
         params.insert("name", c.name.clone().into());
-        params.insert(
-            "id_kind",
-            serde_json::to_value(c.id_kind).unwrap_or_default(),
-        );
+        params.insert("id_kind", serde_json::to_value(c.id_kind).unwrap_or_default());
         params.insert("allow_synthetic_ids", c.allow_synthetic_ids.into());
         params.insert("data_end", c.data_end.to_string().into());
-        params.insert(
-            "language",
-            serde_json::to_value(c.language).unwrap_or_default(),
-        );
+        params.insert("language", serde_json::to_value(c.language).unwrap_or_default());
         params.insert("before_days", c.periods.before_days.into());
         params.insert("after_days", c.periods.after_days.into());
         params.insert("max_reject_share", c.ingest.max_reject_share.into());
-        params.insert(
-            "suppression_threshold",
-            c.report.suppression_threshold.into(),
-        );
+        params.insert("suppression_threshold", c.report.suppression_threshold.into());
         params.insert(
             "indicators",
-            self.indicators
-                .iter()
-                .map(|i| i.id())
-                .collect::<Vec<_>>()
-                .into(),
+            self.indicators.iter().map(|i| i.id()).collect::<Vec<_>>().into(),
+        );
+        params.insert(
+            "comparisons",
+            self.comparisons.iter().map(|c| c.id()).collect::<Vec<_>>().into(),
         );
         params.insert("key_is_demo", (c.key.as_deref() == Some("demo")).into());
         let inputs: BTreeMap<&str, serde_json::Value> = self
@@ -478,10 +443,7 @@ path = "p.csv"
     fn loads_and_resolves_paths() {
         let p = Pipeline::parse(Path::new("/x/pipelines/t.toml"), MINIMAL).unwrap();
         assert_eq!(p.config.output, Path::new("/x/pipelines/runs/t"));
-        assert_eq!(
-            p.config.inputs.participants.path,
-            Path::new("/x/pipelines/p.csv")
-        );
+        assert_eq!(p.config.inputs.participants.path, Path::new("/x/pipelines/p.csv"));
         assert_eq!(p.report_dir(), Path::new("/x/pipelines/runs/t/04_report"));
         assert_eq!(p.config.periods.before_days, 365);
         assert_eq!(p.indicators.len(), Indicator::ALL.len());
@@ -497,35 +459,31 @@ path = "p.csv"
         );
         let text = format!("nme = \"x\"\n{MINIMAL}");
         let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "t.toml line 1: unknown key `nme`; did you mean `name`?"
-        );
+        assert_eq!(err.to_string(), "t.toml line 1: unknown key `nme`; did you mean `name`?");
     }
 
     #[test]
     fn bad_values_are_explained() {
         let text = MINIMAL.replace("2021-12-31", "2021-13-01");
-        let err = Pipeline::parse(Path::new("t.toml"), &text)
-            .unwrap_err()
-            .to_string();
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
         assert!(err.starts_with("t.toml line 4: "), "{err}");
         let text = format!("{MINIMAL}\n[analyze]\nindicators = [\"bed_day\"]\n");
-        let err = Pipeline::parse(Path::new("t.toml"), &text)
-            .unwrap_err()
-            .to_string();
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
         assert_eq!(
             err,
-            "t.toml: `analyze.indicators`: unknown indicator `bed_day`; did you mean `bed_days`?"
+            "t.toml: `analyze.indicators`: unknown id `bed_day`; did you mean `bed_days`?"
+        );
+        let text = format!("{MINIMAL}\n[analyze]\ncomparisons = [\"dif\"]\n");
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.toml: `analyze.comparisons`: unknown id `dif` (known: `before_after`, `pilot_vs_comparison`)"
         );
     }
 
     #[test]
     fn paths_normalise_lexically() {
-        assert_eq!(
-            normalize(Path::new("pipelines/../reports/./s")),
-            Path::new("reports/s")
-        );
+        assert_eq!(normalize(Path::new("pipelines/../reports/./s")), Path::new("reports/s"));
         assert_eq!(normalize(Path::new("../x/../y")), Path::new("../y"));
         assert_eq!(normalize(Path::new("a/..")), Path::new("."));
         assert_eq!(normalize(Path::new("/a/../b")), Path::new("/b"));

@@ -51,10 +51,7 @@ impl PipelineError {
     }
 
     pub(crate) fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
-        PipelineError::Io {
-            path: path.to_owned(),
-            message: e.to_string(),
-        }
+        PipelineError::Io { path: path.to_owned(), message: e.to_string() }
     }
 }
 
@@ -62,10 +59,7 @@ impl From<folge_schema::SchemaError> for PipelineError {
     fn from(e: folge_schema::SchemaError) -> Self {
         match e {
             folge_schema::SchemaError::Io { path, message } => PipelineError::Io { path, message },
-            other => PipelineError::Stage {
-                stage: "schema",
-                message: other.to_string(),
-            },
+            other => PipelineError::Stage { stage: "schema", message: other.to_string() },
         }
     }
 }

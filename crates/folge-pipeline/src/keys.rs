@@ -12,11 +12,7 @@ use crate::{Pipeline, PipelineError};
 pub const KEY_FILE_ENV: &str = "FOLGE_KEY_FILE";
 
 fn key_error(path: &Path, message: impl Into<String>) -> PipelineError {
-    PipelineError::Config {
-        file: path.to_owned(),
-        line: None,
-        message: message.into(),
-    }
+    PipelineError::Config { file: path.to_owned(), line: None, message: message.into() }
 }
 
 /// The pipeline's key: `key = "demo"`, `key = "FILE"`, or `$FOLGE_KEY_FILE`.
@@ -72,10 +68,8 @@ fn read_key_file(path: &Path, output: &Path) -> Result<Key, PipelineError> {
 
 /// Write a new random key to `path` with mode 0600; refuses to overwrite.
 pub fn write_key_file(path: &Path) -> Result<Key, PipelineError> {
-    let key = Key::generate().map_err(|e| PipelineError::Stage {
-        stage: "keygen",
-        message: e.to_string(),
-    })?;
+    let key = Key::generate()
+        .map_err(|e| PipelineError::Stage { stage: "keygen", message: e.to_string() })?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -109,19 +103,11 @@ mod tests {
         let key = write_key_file(&path).unwrap();
         let back = read_key_file(&path, &out).unwrap();
         assert_eq!(back.fingerprint(), key.fingerprint());
-        assert!(
-            write_key_file(&path)
-                .unwrap_err()
-                .to_string()
-                .contains("never overwrites")
-        );
+        assert!(write_key_file(&path).unwrap_err().to_string().contains("never overwrites"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
             let err = read_key_file(&path, &out).unwrap_err().to_string();
             assert!(err.contains("readable by others (mode 644)"), "{err}");
@@ -137,11 +123,6 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&short, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        assert!(
-            read_key_file(&short, &out)
-                .unwrap_err()
-                .to_string()
-                .contains("16 bits")
-        );
+        assert!(read_key_file(&short, &out).unwrap_err().to_string().contains("16 bits"));
     }
 }

@@ -86,12 +86,10 @@ pub struct Manifest {
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// SHA-256 of a string, hex.
@@ -106,9 +104,7 @@ pub fn file_sha256(path: &Path) -> Result<(String, u64), PipelineError> {
     let mut buffer = vec![0u8; 1 << 16];
     let mut total = 0u64;
     loop {
-        let n = file
-            .read(&mut buffer)
-            .map_err(|e| PipelineError::io(path, e))?;
+        let n = file.read(&mut buffer).map_err(|e| PipelineError::io(path, e))?;
         if n == 0 {
             break;
         }

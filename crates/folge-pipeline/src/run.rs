@@ -23,7 +23,9 @@ use folge_ingest::{CsvOptions, IdPolicy, Ingested, SourceSummary};
 use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
 use folge_schema::Table;
 use folge_schema::parquet_io::{read_parquet, write_bytes_atomic, write_parquet};
-use folge_schema::tables::{Participant, ProcessEvent, RateRow, Reject, ServiceEvent};
+use folge_schema::tables::{
+    ComparisonRow, Participant, ProcessEvent, RateRow, Reject, ServiceEvent,
+};
 use tracing::{info, warn};
 
 use crate::config::{IdKind, InputFile, LanguageCode};
@@ -89,10 +91,7 @@ impl Context<'_> {
     fn metadata(&self, inputs_sha256: &str) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("folge.version".to_owned(), VERSION.to_owned()),
-            (
-                "folge.pipeline".to_owned(),
-                self.pipeline.config.name.clone(),
-            ),
+            ("folge.pipeline".to_owned(), self.pipeline.config.name.clone()),
             ("folge.params_sha256".to_owned(), self.params_sha256.clone()),
             ("folge.inputs_sha256".to_owned(), inputs_sha256.to_owned()),
         ])
@@ -101,12 +100,9 @@ impl Context<'_> {
     fn stage_record(&self, stage: Stage) -> Result<StageRecord, PipelineError> {
         let path = self.stage_dir(stage).join("stage.json");
         let needs = stage.name();
-        let text =
-            std::fs::read_to_string(&path).map_err(|_| PipelineError::MissingStageOutput {
-                stage: needs,
-                needs,
-                path: path.clone(),
-            })?;
+        let text = std::fs::read_to_string(&path).map_err(|_| {
+            PipelineError::MissingStageOutput { stage: needs, needs, path: path.clone() }
+        })?;
         serde_json::from_str(&text)
             .map_err(|e| PipelineError::io(&path, format!("is not a stage record: {e}")))
     }
@@ -142,9 +138,7 @@ fn create_dir(path: &Path, private: bool) -> Result<(), PipelineError> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder
-        .create(path)
-        .map_err(|e| PipelineError::io(path, e))?;
+    builder.create(path).map_err(|e| PipelineError::io(path, e))?;
     #[cfg(unix)]
     if private {
         use std::os::unix::fs::PermissionsExt;
@@ -168,9 +162,7 @@ fn write_table<T: Table>(
     outputs.push(OutputRecord {
         path: format!(
             "{}/{file}",
-            dir.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
+            dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
         ),
         sha256,
         rows: Some(rows.len() as u64),
@@ -180,10 +172,7 @@ fn write_table<T: Table>(
 
 fn write_stage_record(dir: &Path, record: &StageRecord) -> Result<(), PipelineError> {
     let json = serde_json::to_string_pretty(record).map_err(|e| PipelineError::io(dir, e))?;
-    Ok(write_bytes_atomic(
-        &dir.join("stage.json"),
-        format!("{json}\n").as_bytes(),
-    )?)
+    Ok(write_bytes_atomic(&dir.join("stage.json"), format!("{json}\n").as_bytes())?)
 }
 
 /// What ingest read, before anything is written.
@@ -200,10 +189,10 @@ fn open(input: &InputFile) -> Result<File, PipelineError> {
 }
 
 fn display_name(input: &InputFile) -> String {
-    input.path.file_name().map_or_else(
-        || input.path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
+    input
+        .path
+        .file_name()
+        .map_or_else(|| input.path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 fn read_inputs(pipeline: &Pipeline) -> Result<IngestResult, PipelineError> {
@@ -212,9 +201,7 @@ fn read_inputs(pipeline: &Pipeline) -> Result<IngestResult, PipelineError> {
         national: c.id_kind == IdKind::National,
         allow_synthetic: c.allow_synthetic_ids,
     };
-    let options = |f: &InputFile| CsvOptions {
-        delimiter: f.delimiter.map(|d| d as u8),
-    };
+    let options = |f: &InputFile| CsvOptions { delimiter: f.delimiter.map(|d| d as u8) };
     let stage_err = |e: folge_ingest::IngestError| PipelineError::Stage {
         stage: "ingest",
         message: e.to_string(),
@@ -223,11 +210,7 @@ fn read_inputs(pipeline: &Pipeline) -> Result<IngestResult, PipelineError> {
     let participants =
         folge_ingest::read_participants(&display_name(p), open(p)?, &options(p), policy)
             .map_err(stage_err)?;
-    let persons = participants
-        .rows
-        .iter()
-        .map(|r| r.person_id.clone())
-        .collect();
+    let persons = participants.rows.iter().map(|r| r.person_id.clone()).collect();
     let service_events = c
         .inputs
         .service_events
@@ -283,12 +266,7 @@ fn read_inputs(pipeline: &Pipeline) -> Result<IngestResult, PipelineError> {
     {
         warn!("{warning}");
     }
-    Ok(IngestResult {
-        participants,
-        service_events,
-        process_events,
-        inputs,
-    })
+    Ok(IngestResult { participants, service_events, process_events, inputs })
 }
 
 /// What `folge validate` found.
@@ -323,10 +301,7 @@ pub fn validate(pipeline: &Pipeline) -> Result<Validation, PipelineError> {
     resolve_key(pipeline)?;
     let result = read_inputs(pipeline)?;
     let over_limit = over_limit(pipeline, &result.inputs);
-    Ok(Validation {
-        inputs: result.inputs,
-        over_limit,
-    })
+    Ok(Validation { inputs: result.inputs, over_limit })
 }
 
 fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
@@ -335,13 +310,7 @@ fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     create_dir(&dir, true)?;
     let metadata = ctx.metadata(&inputs_sha256(&result.inputs));
     let mut outputs = Vec::new();
-    write_table(
-        &dir,
-        "participants.parquet",
-        &result.participants.rows,
-        &metadata,
-        &mut outputs,
-    )?;
+    write_table(&dir, "participants.parquet", &result.participants.rows, &metadata, &mut outputs)?;
     write_table(
         &dir,
         "service_events.parquet",
@@ -368,10 +337,7 @@ fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     for i in &result.inputs {
         info!(
             "{}: {} rows read, {} accepted, {} rejected",
-            i.path
-                .file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default(),
+            i.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
             i.rows_read,
             i.rows_accepted,
             i.rows_rejected
@@ -386,10 +352,7 @@ fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     };
     let problems = over_limit(ctx.pipeline, &record.inputs);
     if !problems.is_empty() {
-        return Err(PipelineError::Stage {
-            stage: "ingest",
-            message: problems.join("; "),
-        });
+        return Err(PipelineError::Stage { stage: "ingest", message: problems.join("; ") });
     }
     Ok(record)
 }
@@ -402,39 +365,17 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         service_events: ServiceEvent::from_batches(&read("service_events.parquet")?)?,
         process_events: ProcessEvent::from_batches(&read("process_events.parquet")?)?,
     };
-    let params = DeidParams {
-        data_end: ctx.pipeline.config.data_end,
-        age_bands: AgeBands::default(),
-    };
-    let tables = deidentify(&input, &params, &key).map_err(|e| PipelineError::Stage {
-        stage: "deid",
-        message: e.to_string(),
-    })?;
+    let params =
+        DeidParams { data_end: ctx.pipeline.config.data_end, age_bands: AgeBands::default() };
+    let tables = deidentify(&input, &params, &key)
+        .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
     let dir = ctx.stage_dir(Stage::Deid);
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);
     let mut outputs = Vec::new();
-    write_table(
-        &dir,
-        "participants.parquet",
-        tables.participants(),
-        &metadata,
-        &mut outputs,
-    )?;
-    write_table(
-        &dir,
-        "service_events.parquet",
-        tables.service_events(),
-        &metadata,
-        &mut outputs,
-    )?;
-    write_table(
-        &dir,
-        "process_events.parquet",
-        tables.process_events(),
-        &metadata,
-        &mut outputs,
-    )?;
+    write_table(&dir, "participants.parquet", tables.participants(), &metadata, &mut outputs)?;
+    write_table(&dir, "service_events.parquet", tables.service_events(), &metadata, &mut outputs)?;
+    write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
     let notes = BTreeMap::from([
         ("key_fingerprint".to_owned(), key.fingerprint().into()),
         ("key_is_demo".to_owned(), key.is_demo().into()),
@@ -444,13 +385,7 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         tables.participants().len(),
         tables.service_events().len()
     );
-    Ok(StageRecord {
-        stage: "deid".into(),
-        seconds: 0.0,
-        inputs: vec![],
-        outputs,
-        notes,
-    })
+    Ok(StageRecord { stage: "deid".into(), seconds: 0.0, inputs: vec![], outputs, notes })
 }
 
 fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, PipelineError> {
@@ -460,16 +395,14 @@ fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, Pi
         &read("service_events.parquet")?,
         &read("process_events.parquet")?,
     )
-    .map_err(|e| PipelineError::Stage {
-        stage: stage.name(),
-        message: e.to_string(),
-    })
+    .map_err(|e| PipelineError::Stage { stage: stage.name(), message: e.to_string() })
 }
 
 fn analysis_params(pipeline: &Pipeline) -> AnalysisParams {
     let periods = &pipeline.config.periods;
     AnalysisParams {
         indicators: pipeline.indicators.clone(),
+        comparisons: pipeline.comparisons.clone(),
         ..AnalysisParams::before_after(periods.before_days, periods.after_days)
     }
 }
@@ -481,20 +414,9 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);
     let mut outputs = Vec::new();
-    write_table(
-        &dir,
-        "indicators.parquet",
-        &analysis.indicators,
-        &metadata,
-        &mut outputs,
-    )?;
-    write_table(
-        &dir,
-        "rates.parquet",
-        &analysis.rates,
-        &metadata,
-        &mut outputs,
-    )?;
+    write_table(&dir, "indicators.parquet", &analysis.indicators, &metadata, &mut outputs)?;
+    write_table(&dir, "rates.parquet", &analysis.rates, &metadata, &mut outputs)?;
+    write_table(&dir, "comparisons.parquet", &analysis.comparisons, &metadata, &mut outputs)?;
     if analysis.events_outside_windows > 0 || analysis.events_after_observation > 0 {
         info!(
             "{} service events start outside every window and {} after exit or the end of data; they are not counted in any indicator",
@@ -502,22 +424,10 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         );
     }
     let notes = BTreeMap::from([
-        (
-            "events_outside_windows".to_owned(),
-            analysis.events_outside_windows.into(),
-        ),
-        (
-            "events_after_observation".to_owned(),
-            analysis.events_after_observation.into(),
-        ),
+        ("events_outside_windows".to_owned(), analysis.events_outside_windows.into()),
+        ("events_after_observation".to_owned(), analysis.events_after_observation.into()),
     ]);
-    Ok(StageRecord {
-        stage: "analyze".into(),
-        seconds: 0.0,
-        inputs: vec![],
-        outputs,
-        notes,
-    })
+    Ok(StageRecord { stage: "analyze".into(), seconds: 0.0, inputs: vec![], outputs, notes })
 }
 
 fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
@@ -534,9 +444,7 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             LanguageCode::Nb => Language::Nb,
             LanguageCode::En => Language::En,
         },
-        rule: SmallCellRule {
-            threshold: c.report.suppression_threshold,
-        },
+        rule: SmallCellRule { threshold: c.report.suppression_threshold },
         before_days: c.periods.before_days,
         after_days: c.periods.after_days,
         indicators: ctx.pipeline.indicators.clone(),
@@ -544,13 +452,13 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         params_sha256: ctx.params_sha256.clone(),
         inputs_sha256: ctx.inputs_sha256()?,
     };
-    let files = render(
-        &ReportInput {
-            tables: &tables,
-            rates: &rates,
-        },
-        &params,
-    );
+    let comparisons = ComparisonRow::from_batches(&ctx.read_batches(
+        Stage::Report,
+        Stage::Analyze,
+        "comparisons.parquet",
+    )?)?;
+    let files =
+        render(&ReportInput { tables: &tables, rates: &rates, comparisons: &comparisons }, &params);
     let dir = ctx.stage_dir(Stage::Report);
     let mut outputs = Vec::new();
     for file in files {
@@ -559,11 +467,7 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             create_dir(parent, false)?;
         }
         write_bytes_atomic(&path, &file.bytes)?;
-        outputs.push(OutputRecord {
-            path: file.path,
-            sha256: sha256_hex(&file.bytes),
-            rows: None,
-        });
+        outputs.push(OutputRecord { path: file.path, sha256: sha256_hex(&file.bytes), rows: None });
     }
     info!("report written to {}", dir.join("index.html").display());
     Ok(StageRecord {
@@ -578,15 +482,10 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
 /// Assemble `manifest.json` from the stage records present and write it to the run
 /// directory (and the report folder, when the report exists).
 fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
-    let stages: Vec<StageRecord> = Stage::ALL
-        .iter()
-        .filter_map(|s| ctx.stage_record(*s).ok())
-        .collect();
-    let inputs = stages
-        .iter()
-        .find(|s| s.stage == "ingest")
-        .map(|s| s.inputs.clone())
-        .unwrap_or_default();
+    let stages: Vec<StageRecord> =
+        Stage::ALL.iter().filter_map(|s| ctx.stage_record(*s).ok()).collect();
+    let inputs =
+        stages.iter().find(|s| s.stage == "ingest").map(|s| s.inputs.clone()).unwrap_or_default();
     let key_fingerprint = stages
         .iter()
         .find(|s| s.stage == "deid")
@@ -612,10 +511,7 @@ fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
     )?;
     let report = ctx.stage_dir(Stage::Report);
     if report.join("stage.json").exists() {
-        write_bytes_atomic(
-            &report.join("manifest.json"),
-            format!("{json}\n").as_bytes(),
-        )?;
+        write_bytes_atomic(&report.join("manifest.json"), format!("{json}\n").as_bytes())?;
     }
     Ok(manifest)
 }
@@ -623,11 +519,7 @@ fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
 fn context(pipeline: &Pipeline) -> Context<'_> {
     let params_json = pipeline.params_json();
     let params_sha256 = sha256_hex(params_json.as_bytes());
-    Context {
-        pipeline,
-        params_json,
-        params_sha256,
-    }
+    Context { pipeline, params_json, params_sha256 }
 }
 
 fn execute(ctx: &Context<'_>, stage: Stage) -> Result<(), PipelineError> {

@@ -61,11 +61,7 @@ fn decimals_for_step(step: f64) -> usize {
 
 fn number(v: f64, decimals: usize, decimal_comma: bool) -> String {
     let s = format!("{v:.decimals$}");
-    if decimal_comma {
-        s.replace('.', ",")
-    } else {
-        s
-    }
+    if decimal_comma { s.replace('.', ",") } else { s }
 }
 
 /// Small multiples of bar charts, three panels per row, with a shared legend.
@@ -84,10 +80,7 @@ pub fn bar_panels(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="11">"#
     );
-    let _ = writeln!(
-        s,
-        r#"<rect width="{width}" height="{height}" fill="white"/>"#
-    );
+    let _ = writeln!(s, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
     for (i, panel) in panels.iter().enumerate() {
         let ox = (i % per_row) as f64 * panel_w;
         let oy = (i / per_row) as f64 * panel_h;
@@ -189,12 +182,7 @@ pub fn bar_panels(
             ly - 10.0,
             COLOURS[i]
         );
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{ly:.1}">{}</text>"#,
-            lx + 17.0,
-            escape(name)
-        );
+        let _ = writeln!(s, r#"<text x="{:.1}" y="{ly:.1}">{}</text>"#, lx + 17.0, escape(name));
     }
     s.push_str("</svg>\n");
     s
@@ -210,10 +198,7 @@ mod tests {
         assert_eq!(ticks(3.7), (4.0, 1.0));
         // 0.43 / 4 = 0.1075 → step 0.2 (the next of 0.1, 0.2, 0.25 … above it), max 0.6.
         let (max, step) = ticks(0.43);
-        assert!(
-            (max - 0.6).abs() < 1e-12 && (step - 0.2).abs() < 1e-12,
-            "{max} {step}"
-        );
+        assert!((max - 0.6).abs() < 1e-12 && (step - 0.2).abs() < 1e-12, "{max} {step}");
         assert_eq!(ticks(17.0), (20.0, 5.0));
     }
 
@@ -229,17 +214,10 @@ mod tests {
     fn suppressed_bars_are_not_drawn() {
         let panel = Panel {
             title: "Liggedøgn".into(),
-            groups: vec![(
-                "Pilot".into(),
-                [Bar { value: Some(2.0) }, Bar { value: None }],
-            )],
+            groups: vec![("Pilot".into(), [Bar { value: Some(2.0) }, Bar { value: None }])],
         };
         let svg = bar_panels(&[panel], ["Før", "Etter"], "per personår", true);
-        assert_eq!(
-            svg.matches("<rect x=").count(),
-            1 + 2,
-            "one bar and two legend keys"
-        );
+        assert_eq!(svg.matches("<rect x=").count(), 1 + 2, "one bar and two legend keys");
         assert!(svg.contains(">:</text>"));
         assert!(svg.starts_with("<svg xmlns="));
     }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use folge_analyze::Indicator;
 use folge_deid::Deidentified;
-use folge_schema::tables::RateRow;
+use folge_schema::tables::{ComparisonRow, RateRow};
 use folge_schema::{Arm, Sex};
 
 use crate::ReportFile;
@@ -38,6 +38,8 @@ pub struct ReportInput<'a> {
     pub tables: &'a Deidentified,
     /// Rates by indicator × arm × period.
     pub rates: &'a [RateRow],
+    /// Comparisons (rate ratios, pilot vs comparison).
+    pub comparisons: &'a [ComparisonRow],
 }
 
 /// Report settings and provenance.
@@ -132,17 +134,11 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
         })
         .collect();
     let mut columns = vec![lang.pick("Kjennetegn", "Characteristic").to_owned()];
-    columns.extend(
-        arms.iter()
-            .map(|a| format!("n_{}", arm_label(*a, lang).to_lowercase())),
-    );
+    columns.extend(arms.iter().map(|a| format!("n_{}", arm_label(*a, lang).to_lowercase())));
     ReportTable {
         id: "table_1_participants".into(),
         caption: lang
-            .pick(
-                "Tabell 1. Deltakere etter gruppe",
-                "Table 1. Participants by arm",
-            )
+            .pick("Tabell 1. Deltakere etter gruppe", "Table 1. Participants by arm")
             .into(),
         columns,
         rows,
@@ -157,19 +153,13 @@ fn rate<'a>(
     arm: Arm,
     period: &str,
 ) -> Option<&'a RateRow> {
-    rates
-        .iter()
-        .find(|r| r.indicator == indicator.id() && r.arm == arm && r.period == period)
+    rates.iter().find(|r| r.indicator == indicator.id() && r.arm == arm && r.period == period)
 }
 
 /// The shown rate, or `None` when suppressed or without exposure.
 fn shown_rate(rule: SmallCellRule, row: Option<&RateRow>) -> Option<f64> {
     let row = row?;
-    if rule.hides_rate(row.value_total, row.n) {
-        None
-    } else {
-        row.rate_per_py
-    }
+    if rule.hides_rate(row.value_total, row.n) { None } else { row.rate_per_py }
 }
 
 /// Table 2: rates per person-year before and after, by arm.
@@ -224,6 +214,78 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
     }
 }
 
+/// Table 3: the pilot's change against the comparison arm's, per indicator. A ratio is
+/// suppressed when any of the four rates behind it is.
+fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
+    let lang = params.language;
+    let rule = params.rule;
+    let mut rows = Vec::new();
+    for &indicator in &params.indicators {
+        let Some(row) = input
+            .comparisons
+            .iter()
+            .find(|c| c.measure == indicator.id() && c.effect_size_kind == "ratio_of_rate_ratios")
+        else {
+            continue;
+        };
+        let hidden = [Arm::Pilot, Arm::Comparison].iter().any(|&arm| {
+            ["before", "after"].iter().any(|p| {
+                rate(input.rates, indicator, arm, p)
+                    .is_none_or(|r| rule.hides_rate(r.value_total, r.n))
+            })
+        });
+        let arm_ratio = |arm: Arm| {
+            input
+                .comparisons
+                .iter()
+                .find(|c| {
+                    c.measure == indicator.id()
+                        && c.scope == "arm"
+                        && c.scope_value.as_deref() == Some(arm.code())
+                })
+                .and_then(|c| c.effect_size)
+        };
+        let cell = |v: Option<f64>| match v {
+            _ if hidden => Cell::Suppressed,
+            Some(v) => Cell::Number(v, 2),
+            None => Cell::Empty,
+        };
+        rows.push(vec![
+            Cell::Text(indicator_label(indicator, lang).to_owned()),
+            Cell::Number(row.n as f64, 0),
+            cell(arm_ratio(Arm::Pilot)),
+            cell(arm_ratio(Arm::Comparison)),
+            cell(row.effect_size),
+        ]);
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    Some(ReportTable {
+        id: "table_3_pilot_vs_comparison".into(),
+        caption: lang
+            .pick(
+                "Tabell 3. Endring etter inklusjon i pilotene sammenlignet med sammenligningskommunene",
+                "Table 3. Change after inclusion in the pilots compared with the comparison municipalities",
+            )
+            .into(),
+        columns: vec![
+            lang.pick("Indikator", "Indicator").into(),
+            "n".into(),
+            lang.pick("Pilot: etter/før", "Pilot: after/before").into(),
+            lang.pick("Sammenligning: etter/før", "Comparison: after/before").into(),
+            lang.pick("Pilot / sammenligning", "Pilot / comparison").into(),
+        ],
+        rows,
+        notes: vec![lang
+            .pick(
+                "Forholdet mellom ratene etter og før inklusjon i hver gruppe, og forholdet mellom disse (under 1: pilotene gikk mer ned). Punktestimater uten konfidensintervall.",
+                "Ratio of the rates after and before inclusion in each arm, and the ratio of those ratios (below 1: the pilots fell more). Point estimates without confidence intervals.",
+            )
+            .into()],
+    })
+}
+
 fn figure_1(input: &ReportInput<'_>, params: &ReportParams) -> (String, bool) {
     let lang = params.language;
     let mut any_suppressed = false;
@@ -272,21 +334,13 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     let lang = params.language;
     let table_1 = participants_table(input, params);
     let table_2 = rates_table(input, params);
+    let table_3 = comparison_table(input, params);
     let (svg, fig_suppressed) = figure_1(input, params);
-    let n_pilot = input
-        .tables
-        .participants()
-        .iter()
-        .filter(|p| p.arm == Arm::Pilot)
-        .count();
+    let n_pilot = input.tables.participants().iter().filter(|p| p.arm == Arm::Pilot).count();
     let n_comparison = input.tables.participants().len() - n_pilot;
 
     let mut h = String::new();
-    let title = format!(
-        "{}: {}",
-        lang.pick("Sluttrapport", "Final report"),
-        params.pipeline
-    );
+    let title = format!("{}: {}", lang.pick("Sluttrapport", "Final report"), params.pipeline);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
@@ -349,20 +403,18 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         escape(&caption)
     );
     h.push_str(&table_2.to_html(lang == Language::Nb));
-    let notes = [
-        (&table_1, "tables/table_1_participants.csv"),
-        (&table_2, "tables/table_2_rates.csv"),
-    ];
+    if let Some(table_3) = &table_3 {
+        h.push_str(&table_3.to_html(lang == Language::Nb));
+    }
+    let tables: Vec<&ReportTable> =
+        [Some(&table_1), Some(&table_2), table_3.as_ref()].into_iter().flatten().collect();
     h.push_str("<p class=\"note\">");
-    for (table, path) in notes {
-        let _ = write!(
-            h,
-            "<a href=\"{path}\">{}</a> ",
-            escape(&format!("{}.csv", table.id))
-        );
+    for table in &tables {
+        let path = format!("tables/{}.csv", table.id);
+        let _ = write!(h, "<a href=\"{path}\">{}</a> ", escape(&format!("{}.csv", table.id)));
     }
     h.push_str("</p>\n");
-    if table_1.has_suppressed() || table_2.has_suppressed() {
+    if tables.iter().any(|t| t.has_suppressed()) {
         let _ = writeln!(
             h,
             "<p class=\"note\">{}</p>",
@@ -374,22 +426,13 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     }
     h.push_str("</body>\n</html>\n");
 
-    vec![
-        ReportFile {
-            path: "index.html".into(),
-            bytes: h.into_bytes(),
-        },
-        ReportFile {
-            path: "figures/figure_1_rates.svg".into(),
-            bytes: svg.into_bytes(),
-        },
-        ReportFile {
-            path: "tables/table_1_participants.csv".into(),
-            bytes: table_1.to_csv().into_bytes(),
-        },
-        ReportFile {
-            path: "tables/table_2_rates.csv".into(),
-            bytes: table_2.to_csv().into_bytes(),
-        },
-    ]
+    let mut files = vec![
+        ReportFile { path: "index.html".into(), bytes: h.into_bytes() },
+        ReportFile { path: "figures/figure_1_rates.svg".into(), bytes: svg.into_bytes() },
+    ];
+    files.extend(tables.iter().map(|t| ReportFile {
+        path: format!("tables/{}.csv", t.id),
+        bytes: t.to_csv().into_bytes(),
+    }));
+    files
 }

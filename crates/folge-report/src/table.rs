@@ -22,11 +22,7 @@ impl Cell {
             Cell::Text(t) => t.clone(),
             Cell::Number(v, decimals) => {
                 let s = format!("{v:.decimals$}");
-                if decimal_comma {
-                    s.replace('.', ",")
-                } else {
-                    s
-                }
+                if decimal_comma { s.replace('.', ",") } else { s }
             }
             Cell::Suppressed => ":".to_owned(),
             Cell::Empty => String::new(),
@@ -50,10 +46,7 @@ pub struct ReportTable {
 }
 
 pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 impl ReportTable {
@@ -81,11 +74,7 @@ impl ReportTable {
                     Cell::Number(..) | Cell::Suppressed => " class=\"num\"",
                     _ => "",
                 };
-                let _ = write!(
-                    out,
-                    "<td{class}>{}</td>",
-                    escape(&cell.display(decimal_comma))
-                );
+                let _ = write!(out, "<td{class}>{}</td>", escape(&cell.display(decimal_comma)));
             }
             out.push_str("</tr>\n");
         }

@@ -18,16 +18,10 @@ use crate::{SampleError, SampleFile};
 
 /// Themes and their codes (a two-level codebook as in systematic text condensation).
 const CODEBOOK: &[(&str, &[&str])] = &[
-    (
-        "Samhandling",
-        &["Felles plan", "Kommunikasjon mellom nivåene", "Koordinator"],
-    ),
+    ("Samhandling", &["Felles plan", "Kommunikasjon mellom nivåene", "Koordinator"]),
     ("Pasientens stemme", &["Min gode dag", "Brukermedvirkning"]),
     ("Ressurser", &["Tid", "Kompetanse"]),
-    (
-        "Implementering",
-        &["Forankring i ledelsen", "Digitale verktøy"],
-    ),
+    ("Implementering", &["Forankring i ledelsen", "Digitale verktøy"]),
 ];
 
 const GROUPS: &[(&str, &str, &str)] = &[
@@ -149,20 +143,10 @@ fn xlsx(segments: &[Segment]) -> Result<Vec<u8>, SampleError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Koding").map_err(err)?;
     let bold = Format::new().set_bold();
-    let header = [
-        "focus_group",
-        "municipality",
-        "role",
-        "coder",
-        "segment",
-        "code",
-        "theme",
-        "text",
-    ];
+    let header =
+        ["focus_group", "municipality", "role", "coder", "segment", "code", "theme", "text"];
     for (col, name) in header.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, col as u16, *name, &bold)
-            .map_err(err)?;
+        sheet.write_string_with_format(0, col as u16, *name, &bold).map_err(err)?;
     }
     let mut row = 1u32;
     for (coder_index, coder) in CODERS.iter().enumerate() {
@@ -203,10 +187,7 @@ fn guid(rng: &mut impl Rng) -> String {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn qdpx(
@@ -215,10 +196,8 @@ fn qdpx(
     transcripts: &[String],
 ) -> Result<Vec<u8>, SampleError> {
     let user_guids: Vec<String> = CODERS.iter().map(|_| guid(rng)).collect();
-    let code_guids: Vec<Vec<String>> = CODEBOOK
-        .iter()
-        .map(|(_, codes)| codes.iter().map(|_| guid(rng)).collect())
-        .collect();
+    let code_guids: Vec<Vec<String>> =
+        CODEBOOK.iter().map(|(_, codes)| codes.iter().map(|_| guid(rng)).collect()).collect();
     let theme_guids: Vec<String> = CODEBOOK.iter().map(|_| guid(rng)).collect();
     let var_guids = [guid(rng), guid(rng)];
     let mut x = String::new();
@@ -326,17 +305,11 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let (segments, transcripts) = segments(&mut rng);
         for seg in &segments {
-            let text: String = transcripts[seg.group]
-                .chars()
-                .skip(seg.start)
-                .take(seg.end - seg.start)
-                .collect();
+            let text: String =
+                transcripts[seg.group].chars().skip(seg.start).take(seg.end - seg.start).collect();
             assert_eq!(text, seg.text);
         }
         let agree = segments.iter().filter(|s| s.codes[0] == s.codes[1]).count();
-        assert!(
-            agree > segments.len() / 2 && agree < segments.len(),
-            "{agree}"
-        );
+        assert!(agree > segments.len() / 2 && agree < segments.len(), "{agree}");
     }
 }

@@ -112,10 +112,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_bytes_other_seed_other_bytes() {
-        let config = SampleConfig {
-            persons: 40,
-            ..SampleConfig::default()
-        };
+        let config = SampleConfig { persons: 40, ..SampleConfig::default() };
         let a = generate(&config).unwrap();
         let b = generate(&config).unwrap();
         assert_eq!(a, b);
@@ -125,14 +122,7 @@ mod tests {
 
     #[test]
     fn too_few_persons_is_an_error() {
-        let err = generate(&SampleConfig {
-            persons: 3,
-            ..SampleConfig::default()
-        })
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "at least 20 persons are needed to fill every site, got 3"
-        );
+        let err = generate(&SampleConfig { persons: 3, ..SampleConfig::default() }).unwrap_err();
+        assert_eq!(err.to_string(), "at least 20 persons are needed to fill every site, got 3");
     }
 }

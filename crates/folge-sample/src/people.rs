@@ -203,11 +203,7 @@ pub fn generate(rng: &mut impl Rng, config: &SampleConfig) -> Vec<Person> {
 }
 
 fn person(rng: &mut impl Rng, cohort: &Cohort, data_end: NaiveDate) -> Person {
-    let sex = if chance(rng, 0.5) {
-        Sex::Female
-    } else {
-        Sex::Male
-    };
+    let sex = if chance(rng, 0.5) { Sex::Female } else { Sex::Male };
     let year = int(rng, i64::from(cohort.born.0), i64::from(cohort.born.1)) as i32;
     let birth_date =
         NaiveDate::from_yo_opt(year, int(rng, 1, 365) as u32).unwrap_or(NaiveDate::MIN);
@@ -222,22 +218,14 @@ fn person(rng: &mut impl Rng, cohort: &Cohort, data_end: NaiveDate) -> Person {
         (day < data_end).then_some((day, ExitReason::Death))
     } else if chance(rng, 0.04) {
         let day = inclusion_date + Duration::days(int(rng, 30, 500));
-        let reason = if chance(rng, 0.7) {
-            ExitReason::Moved
-        } else {
-            ExitReason::Withdrew
-        };
+        let reason = if chance(rng, 0.7) { ExitReason::Moved } else { ExitReason::Withdrew };
         (day < data_end).then_some((day, reason))
     } else {
         None
     };
     // log-normal with σ = 1.1: the top few percent carry a large share of use.
     let frailty = (1.1 * normal(rng) - 0.6).exp() * if elderly { 1.6 } else { 1.0 };
-    let phone = format!(
-        "{}{:07}",
-        if chance(rng, 0.5) { 4 } else { 9 },
-        int(rng, 0, 9_999_999)
-    );
+    let phone = format!("{}{:07}", if chance(rng, 0.5) { 4 } else { 9 }, int(rng, 0, 9_999_999));
     Person {
         person_id,
         first_name,
@@ -258,11 +246,7 @@ fn person(rng: &mut impl Rng, cohort: &Cohort, data_end: NaiveDate) -> Person {
 /// A synthetic fødselsnummer (month + 80) whose individual number matches the century of
 /// birth and whose ninth digit matches the sex.
 fn synthetic_id(rng: &mut impl Rng, birth: NaiveDate, sex: Sex) -> String {
-    let (lo, hi) = if birth.year() >= 2000 {
-        (500, 999)
-    } else {
-        (0, 499)
-    };
+    let (lo, hi) = if birth.year() >= 2000 { (500, 999) } else { (0, 499) };
     loop {
         let mut ind = int(rng, lo, hi) as u16;
         let odd = ind % 2 == 1;
@@ -298,16 +282,8 @@ pub fn participants_csv(persons: &[Person]) -> Vec<u8> {
         rows.push(vec![
             p.person_id.clone(),
             p.full_name(),
-            if derive {
-                String::new()
-            } else {
-                p.sex.code().to_owned()
-            },
-            if derive {
-                String::new()
-            } else {
-                date_nb(p.birth_date)
-            },
+            if derive { String::new() } else { p.sex.code().to_owned() },
+            if derive { String::new() } else { date_nb(p.birth_date) },
             p.municipality.to_owned(),
             p.site.to_owned(),
             p.arm.code().to_owned(),
@@ -317,21 +293,12 @@ pub fn participants_csv(persons: &[Person]) -> Vec<u8> {
             p.exit.map(|(_, r)| r.code().to_owned()).unwrap_or_default(),
         ]);
     }
-    let excel = Dialect {
-        delimiter: ';',
-        quote_all: false,
-        bom: true,
-        crlf: true,
-    };
+    let excel = Dialect { delimiter: ';', quote_all: false, bom: true, crlf: true };
     csv(excel, &rows)
 }
 
 /// Uniform day in `[from, to)`; `from` when empty.
 pub fn day_between(rng: &mut impl Rng, from: NaiveDate, to: NaiveDate) -> NaiveDate {
     let span = (to - from).num_days();
-    if span <= 0 {
-        from
-    } else {
-        from + Duration::days((uniform(rng) * span as f64) as i64)
-    }
+    if span <= 0 { from } else { from + Duration::days((uniform(rng) * span as f64) as i64) }
 }

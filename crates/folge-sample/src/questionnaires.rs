@@ -19,22 +19,12 @@ use crate::people::Person;
 use crate::random::{chance, int, normal, pick};
 use crate::text::{Dialect, PLAIN, csv};
 
-const NETTSKJEMA: Dialect = Dialect {
-    delimiter: ';',
-    quote_all: true,
-    bom: false,
-    crlf: false,
-};
+const NETTSKJEMA: Dialect = Dialect { delimiter: ';', quote_all: true, bom: false, crlf: false };
 
 /// Staff names that appear in comments and quotes but not in the participant register:
 /// the deid stage scrubs them through its configurable name list.
-pub const STAFF_NAMES: &[&str] = &[
-    "Trude Helland",
-    "Gunnar Mjelde",
-    "Siri Vågen",
-    "Rolf Hatlestad",
-    "Mona Kleppe",
-];
+pub const STAFF_NAMES: &[&str] =
+    &["Trude Helland", "Gunnar Mjelde", "Siri Vågen", "Rolf Hatlestad", "Mona Kleppe"];
 
 /// Generate the questionnaire files.
 pub fn generate(rng: &mut impl Rng, persons: &[Person]) -> Vec<SampleFile> {
@@ -51,24 +41,10 @@ pub fn generate(rng: &mut impl Rng, persons: &[Person]) -> Vec<SampleFile> {
         let t0_date = person.inclusion_date + Duration::days(int(&mut rng, 0, 20));
         let t1_date = person.inclusion_date + Duration::days(int(&mut rng, 350, 400));
         if answered_t0 {
-            t0.push(pacic_row(
-                &mut rng,
-                persons,
-                person,
-                latent,
-                30_000 + i,
-                t0_date,
-            ));
+            t0.push(pacic_row(&mut rng, persons, person, latent, 30_000 + i, t0_date));
         }
         if answered_t1 {
-            t1.push(pacic_row(
-                &mut rng,
-                persons,
-                person,
-                latent + gain,
-                40_000 + i,
-                t1_date,
-            ));
+            t1.push(pacic_row(&mut rng, persons, person, latent + gain, 40_000 + i, t1_date));
         }
         if person.target_group != "barn" && answered_t0 {
             let health = 2.2 + 0.7 * normal(&mut rng);
@@ -105,20 +81,10 @@ pub fn generate(rng: &mut impl Rng, persons: &[Person]) -> Vec<SampleFile> {
 }
 
 fn pacic_header() -> Vec<String> {
-    let mut h = vec![
-        "$submission_id".to_owned(),
-        "$created".to_owned(),
-        "fodselsnummer".to_owned(),
-    ];
+    let mut h =
+        vec!["$submission_id".to_owned(), "$created".to_owned(), "fodselsnummer".to_owned()];
     h.extend((1..=20).map(|i| format!("pacic_{i}")));
-    h.extend(
-        [
-            "kontakt.fastlege",
-            "kontakt.hjemmesykepleie",
-            "kontakt.sykehus",
-        ]
-        .map(str::to_owned),
-    );
+    h.extend(["kontakt.fastlege", "kontakt.hjemmesykepleie", "kontakt.sykehus"].map(str::to_owned));
     h.push("kommentar".to_owned());
     h.push("$answer_time_ms".to_owned());
     h
@@ -167,11 +133,7 @@ fn oslo_offset(date: NaiveDate) -> &'static str {
         }
         d
     };
-    if date >= last_sunday(3) && date < last_sunday(10) {
-        "+02:00"
-    } else {
-        "+01:00"
-    }
+    if date >= last_sunday(3) && date < last_sunday(10) { "+02:00" } else { "+01:00" }
 }
 
 /// A free-text comment: often empty, sometimes naming a person or giving a phone number.
@@ -181,34 +143,19 @@ pub fn comment(rng: &mut impl Rng, persons: &[Person], person: &Person) -> Strin
     match int(rng, 0, 11) {
         0..=4 => String::new(),
         5 => format!("Koordinatoren {staff} har vært til stor hjelp."),
-        6 => format!(
-            "Ring meg gjerne på {} om noe er uklart.",
-            spaced_phone(&person.phone)
-        ),
+        6 => format!("Ring meg gjerne på {} om noe er uklart.", spaced_phone(&person.phone)),
         7 => format!("{} og jeg fikk endelig en felles plan.", other.first_name),
         8 => "Fastlegen følger meg opp to ganger per uke, det fungerer bra.".to_owned(),
-        9 => format!(
-            "Jeg heter {} og ønsker mer informasjon.",
-            person.full_name()
-        ),
+        9 => format!("Jeg heter {} og ønsker mer informasjon.", person.full_name()),
         10 => "Vanskelig å vite hvem jeg skal ringe når noe skjer.".to_owned(),
-        _ => format!(
-            "Takk til {}s team på sykehuset.",
-            staff.split(' ').next().unwrap_or(staff)
-        ),
+        _ => format!("Takk til {}s team på sykehuset.", staff.split(' ').next().unwrap_or(staff)),
     }
 }
 
 /// 8-digit number as people write it: `91 23 45 67`, `+47 91234567` or plain.
 fn spaced_phone(phone: &str) -> String {
     match phone.as_bytes()[7] % 3 {
-        0 => format!(
-            "{} {} {} {}",
-            &phone[0..2],
-            &phone[2..4],
-            &phone[4..6],
-            &phone[6..8]
-        ),
+        0 => format!("{} {} {} {}", &phone[0..2], &phone[2..4], &phone[4..6], &phone[6..8]),
         1 => format!("+47 {phone}"),
         _ => phone.to_owned(),
     }
@@ -243,11 +190,7 @@ fn eq5d_row(
     event: &str,
     health: f64,
 ) -> Vec<String> {
-    let mut row = vec![
-        (1001 + index).to_string(),
-        event.to_owned(),
-        person.person_id.clone(),
-    ];
+    let mut row = vec![(1001 + index).to_string(), event.to_owned(), person.person_id.clone()];
     for _ in 0..5 {
         if chance(rng, 0.03) {
             row.push(String::new());
@@ -255,9 +198,7 @@ fn eq5d_row(
             row.push(((health + 0.9 * normal(rng)).round().clamp(1.0, 5.0) as i64).to_string());
         }
     }
-    let vas = (100.0 - health * 15.0 + 10.0 * normal(rng))
-        .round()
-        .clamp(0.0, 100.0) as i64;
+    let vas = (100.0 - health * 15.0 + 10.0 * normal(rng)).round().clamp(0.0, 100.0) as i64;
     row.push(vas.to_string());
     for p in [0.7, 0.3, 0.1] {
         row.push(if chance(rng, p) { "1" } else { "0" }.to_owned());
@@ -295,11 +236,7 @@ fn redcap_dictionary() -> Vec<Vec<String>> {
                  choices: &str,
                  validation: (&str, &str, &str),
                  identifier: bool| {
-        let matrix = if name.starts_with("eq_") && ftype == "radio" {
-            "eq5d_levels"
-        } else {
-            ""
-        };
+        let matrix = if name.starts_with("eq_") && ftype == "radio" { "eq5d_levels" } else { "" };
         let identifier = if identifier { "y" } else { "" };
         // The 18 dictionary columns, in order; empty ones are not used by this form.
         [
@@ -330,54 +267,12 @@ fn redcap_dictionary() -> Vec<Vec<String>> {
         header.map(str::to_owned).to_vec(),
         field("record_id", "text", "Studie-ID", "", none, false),
         field("fnr", "text", "Fødselsnummer", "", none, true),
-        field(
-            "eq_mob",
-            "radio",
-            "Dimensjon 1 (mobilitet): nivåkode",
-            levels,
-            none,
-            false,
-        ),
-        field(
-            "eq_care",
-            "radio",
-            "Dimensjon 2 (personlig stell): nivåkode",
-            levels,
-            none,
-            false,
-        ),
-        field(
-            "eq_act",
-            "radio",
-            "Dimensjon 3 (vanlige gjøremål): nivåkode",
-            levels,
-            none,
-            false,
-        ),
-        field(
-            "eq_pain",
-            "radio",
-            "Dimensjon 4 (smerte/ubehag): nivåkode",
-            levels,
-            none,
-            false,
-        ),
-        field(
-            "eq_anx",
-            "radio",
-            "Dimensjon 5 (angst/depresjon): nivåkode",
-            levels,
-            none,
-            false,
-        ),
-        field(
-            "eq_vas",
-            "text",
-            "VAS 0–100",
-            "",
-            ("integer", "0", "100"),
-            false,
-        ),
+        field("eq_mob", "radio", "Dimensjon 1 (mobilitet): nivåkode", levels, none, false),
+        field("eq_care", "radio", "Dimensjon 2 (personlig stell): nivåkode", levels, none, false),
+        field("eq_act", "radio", "Dimensjon 3 (vanlige gjøremål): nivåkode", levels, none, false),
+        field("eq_pain", "radio", "Dimensjon 4 (smerte/ubehag): nivåkode", levels, none, false),
+        field("eq_anx", "radio", "Dimensjon 5 (angst/depresjon): nivåkode", levels, none, false),
+        field("eq_vas", "text", "VAS 0–100", "", ("integer", "0", "100"), false),
         field(
             "hjelp",
             "checkbox",

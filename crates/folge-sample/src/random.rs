@@ -58,10 +58,7 @@ mod tests {
     fn poisson_mean_is_close() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let n = 20_000;
-        let mean = (0..n)
-            .map(|_| f64::from(poisson(&mut rng, 45.0)))
-            .sum::<f64>()
-            / f64::from(n);
+        let mean = (0..n).map(|_| f64::from(poisson(&mut rng, 45.0))).sum::<f64>() / f64::from(n);
         // SE of the mean = sqrt(45 / 20000) ≈ 0.047; 0.25 is > 5 SE.
         assert!((mean - 45.0).abs() < 0.25, "{mean}");
     }

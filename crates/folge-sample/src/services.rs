@@ -108,16 +108,9 @@ pub fn generate(rng: &mut impl Rng, persons: &[Person], data_end: NaiveDate) -> 
     for person in persons {
         let mut rng = crate::fork_from(rng);
         let last = person.exit.map_or(data_end, |(d, _)| d.min(data_end));
-        let before = (
-            person.inclusion_date - Duration::days(LOOKBACK_DAYS),
-            person.inclusion_date,
-        );
+        let before = (person.inclusion_date - Duration::days(LOOKBACK_DAYS), person.inclusion_date);
         let after = (person.inclusion_date, last + Duration::days(1));
-        let effect = if person.arm == Arm::Pilot {
-            &PILOT_EFFECT
-        } else {
-            &NO_EFFECT
-        };
+        let effect = if person.arm == Arm::Pilot { &PILOT_EFFECT } else { &NO_EFFECT };
         for (window, effect) in [(before, &NO_EFFECT), (after, effect)] {
             person_window(&mut rng, person, window, effect, last, &mut events);
         }
@@ -151,22 +144,10 @@ fn person_window(
         acute,
     };
     let simple = [
-        (
-            Service::Outpatient,
-            r.outpatient * effect.outpatient,
-            Some(false),
-        ),
+        (Service::Outpatient, r.outpatient * effect.outpatient, Some(false)),
         (Service::DayTreatment, r.day_treatment, Some(false)),
-        (
-            Service::HospitalEmergency,
-            r.emergency * effect.emergency,
-            Some(true),
-        ),
-        (
-            Service::OutOfHours,
-            r.out_of_hours * effect.emergency,
-            Some(true),
-        ),
+        (Service::HospitalEmergency, r.emergency * effect.emergency, Some(true)),
+        (Service::OutOfHours, r.out_of_hours * effect.emergency, Some(true)),
         (Service::Gp, r.gp, None),
     ];
     for (service, rate, acute) in simple {
@@ -191,10 +172,9 @@ fn person_window(
             }
         }
     }
-    for (service, rate, mean_days) in [
-        (Service::ShortStay, r.short_stay, 12.0),
-        (Service::Kad, r.kad * effect.kad, 2.5),
-    ] {
+    for (service, rate, mean_days) in
+        [(Service::ShortStay, r.short_stay, 12.0), (Service::Kad, r.kad * effect.kad, 2.5)]
+    {
         for _ in 0..poisson(rng, rate * f * years) {
             let start = day_between(rng, from, to);
             let days = (mean_days * (0.6 * normal(rng)).exp()).round() as i64;
@@ -236,11 +216,7 @@ fn stay(
     let days = if chance(rng, 0.12) {
         0
     } else {
-        let mean = if person.target_group == "eldre" {
-            6.0
-        } else {
-            3.5
-        };
+        let mean = if person.target_group == "eldre" { 6.0 } else { 3.5 };
         ((mean * effect.length_of_stay * (0.7 * normal(rng)).exp()).round() as i64).max(1)
     };
     let end = (start + Duration::days(days)).min(last).max(start);
@@ -265,14 +241,7 @@ fn stay(
 
 /// `service_events.csv`: comma-separated, ISO dates, decimal point, acute as 1/0.
 pub fn events_csv(events: &[ServiceEvent]) -> Vec<u8> {
-    let header = [
-        "person_id",
-        "service",
-        "start_date",
-        "end_date",
-        "quantity",
-        "acute",
-    ];
+    let header = ["person_id", "service", "start_date", "end_date", "quantity", "acute"];
     let mut rows = vec![header.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
     for e in events {
         rows.push(vec![
@@ -281,9 +250,7 @@ pub fn events_csv(events: &[ServiceEvent]) -> Vec<u8> {
             e.start_date.to_string(),
             e.end_date.map(|d| d.to_string()).unwrap_or_default(),
             e.quantity.map(|q| format!("{q:.1}")).unwrap_or_default(),
-            e.acute
-                .map(|a| if a { "1" } else { "0" }.to_owned())
-                .unwrap_or_default(),
+            e.acute.map(|a| if a { "1" } else { "0" }.to_owned()).unwrap_or_default(),
         ]);
     }
     csv(PLAIN, &rows)
@@ -292,21 +259,11 @@ pub fn events_csv(events: &[ServiceEvent]) -> Vec<u8> {
 /// `process_events.csv`: elements A–E for pilot persons, each later than the one before,
 /// each less often documented (not everyone gets a coordinator).
 pub fn process_csv(rng: &mut impl Rng, persons: &[Person], data_end: NaiveDate) -> Vec<u8> {
-    let mut rows = vec![vec![
-        "person_id".to_owned(),
-        "element".to_owned(),
-        "date".to_owned(),
-    ]];
+    let mut rows = vec![vec!["person_id".to_owned(), "element".to_owned(), "date".to_owned()]];
     for person in persons.iter().filter(|p| p.arm == Arm::Pilot) {
         let last = person.exit.map_or(data_end, |(d, _)| d.min(data_end));
         let mut date = person.inclusion_date;
-        for (element, p) in [
-            ("A", 0.92),
-            ("B", 0.85),
-            ("C", 0.75),
-            ("D", 0.6),
-            ("E", 0.5),
-        ] {
+        for (element, p) in [("A", 0.92), ("B", 0.85), ("C", 0.75), ("D", 0.6), ("E", 0.5)] {
             if !chance(rng, p) {
                 continue;
             }
@@ -314,11 +271,7 @@ pub fn process_csv(rng: &mut impl Rng, persons: &[Person], data_end: NaiveDate) 
             if date > last {
                 break;
             }
-            rows.push(vec![
-                person.person_id.clone(),
-                element.to_owned(),
-                date.to_string(),
-            ]);
+            rows.push(vec![person.person_id.clone(), element.to_owned(), date.to_string()]);
         }
     }
     csv(PLAIN, &rows)

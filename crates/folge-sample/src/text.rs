@@ -14,12 +14,7 @@ pub struct Dialect {
 }
 
 /// Comma, minimal quoting, LF: what most tools write.
-pub const PLAIN: Dialect = Dialect {
-    delimiter: ',',
-    quote_all: false,
-    bom: false,
-    crlf: false,
-};
+pub const PLAIN: Dialect = Dialect { delimiter: ',', quote_all: false, bom: false, crlf: false };
 
 /// Build a CSV file from rows of fields.
 pub fn csv(dialect: Dialect, rows: &[Vec<String>]) -> Vec<u8> {
@@ -61,16 +56,8 @@ mod tests {
 
     #[test]
     fn quoting_and_bom() {
-        let d = Dialect {
-            delimiter: ';',
-            quote_all: false,
-            bom: true,
-            crlf: true,
-        };
+        let d = Dialect { delimiter: ';', quote_all: false, bom: true, crlf: true };
         let bytes = csv(d, &[vec!["a;b".into(), "c\"d".into(), "e".into()]]);
-        assert_eq!(
-            String::from_utf8(bytes).unwrap(),
-            "\u{feff}\"a;b\";\"c\"\"d\";e\r\n"
-        );
+        assert_eq!(String::from_utf8(bytes).unwrap(), "\u{feff}\"a;b\";\"c\"\"d\";e\r\n");
     }
 }

@@ -133,11 +133,7 @@ impl ScalarColumn for String {
         DataType::Utf8
     }
     fn to_array<'a>(values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
-        Arc::new(
-            values
-                .map(|v| v.map(String::as_str))
-                .collect::<StringArray>(),
-        )
+        Arc::new(values.map(|v| v.map(String::as_str)).collect::<StringArray>())
     }
     fn read_column(array: &dyn Array) -> Result<Vec<Option<Self>>, String> {
         Ok(downcast::<StringArray>(array, &DataType::Utf8)?
@@ -165,11 +161,7 @@ impl ScalarColumn for NaiveDate {
         DataType::Date32
     }
     fn to_array<'a>(values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
-        Arc::new(
-            values
-                .map(|v| v.map(|d| date_to_date32(*d)))
-                .collect::<Date32Array>(),
-        )
+        Arc::new(values.map(|v| v.map(|d| date_to_date32(*d))).collect::<Date32Array>())
     }
     fn read_column(array: &dyn Array) -> Result<Vec<Option<Self>>, String> {
         downcast::<Date32Array>(array, &DataType::Date32)?
@@ -223,16 +215,12 @@ pub fn read_named<T: ColumnValue>(
     table: &'static str,
     column: &'static str,
 ) -> Result<std::vec::IntoIter<T>, SchemaError> {
-    let array = batch
-        .column_by_name(column)
-        .ok_or(SchemaError::MissingColumn { table, column })?;
-    T::read_column(array.as_ref())
-        .map(Vec::into_iter)
-        .map_err(|problem| SchemaError::BadColumn {
-            table,
-            column,
-            problem,
-        })
+    let array = batch.column_by_name(column).ok_or(SchemaError::MissingColumn { table, column })?;
+    T::read_column(array.as_ref()).map(Vec::into_iter).map_err(|problem| SchemaError::BadColumn {
+        table,
+        column,
+        problem,
+    })
 }
 
 /// Declare a canonical table: the row struct, and its [`Table`] implementation with one

@@ -130,11 +130,7 @@ mod tests {
         for s in <Service as TextCode>::ALL {
             assert_eq!(Service::parse(s.code()), Some(*s));
         }
-        assert_eq!(
-            Service::parse("Inpatient"),
-            None,
-            "codes are case-sensitive"
-        );
+        assert_eq!(Service::parse("Inpatient"), None, "codes are case-sensitive");
         assert_eq!(Sex::parse("K"), Some(Sex::Female));
         assert!(Service::expected().starts_with("inpatient, day_treatment"));
     }

@@ -86,11 +86,7 @@ const W2: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
 
 /// Weighted sums for K1 (over d1..d9) and K2 (over d1..d10).
 fn weighted(digits: &[u8], weights: &[u32]) -> u32 {
-    digits
-        .iter()
-        .zip(weights)
-        .map(|(d, w)| u32::from(*d) * w)
-        .sum()
+    digits.iter().zip(weights).map(|(d, w)| u32::from(*d) * w).sum()
 }
 
 /// Compute the classic check digits for the first nine digits, or `None` when a check digit
@@ -195,21 +191,10 @@ impl NationalId {
         let (birth_date, sex) = if rule_2032 {
             (None, None)
         } else {
-            let sex = if digits[8] % 2 == 1 {
-                Sex::Male
-            } else {
-                Sex::Female
-            };
+            let sex = if digits[8] % 2 == 1 { Sex::Male } else { Sex::Female };
             (century.map(|_| date), Some(sex))
         };
-        Ok(NationalId {
-            digits,
-            kind,
-            d_number,
-            rule_2032,
-            birth_date,
-            sex,
-        })
+        Ok(NationalId { digits, kind, d_number, rule_2032, birth_date, sex })
     }
 
     /// The eleven digits, normalised (no separator). Handle with care: this is the
@@ -275,11 +260,7 @@ mod tests {
     fn check_ok(id: &str, kind: IdKind, birth: Option<&str>, sex: Option<Sex>) {
         let parsed = NationalId::parse(id).unwrap_or_else(|e| panic!("{id}: {e}"));
         assert_eq!(parsed.kind, kind, "{id}");
-        assert_eq!(
-            parsed.birth_date.map(|d| d.to_string()).as_deref(),
-            birth,
-            "{id}"
-        );
+        assert_eq!(parsed.birth_date.map(|d| d.to_string()).as_deref(), birth, "{id}");
         assert_eq!(parsed.sex, sex, "{id}");
     }
 
@@ -295,9 +276,7 @@ mod tests {
     /// A valid number for the date and offsets: the first individual number from `from`
     /// in steps of 2 (same sex digit) whose check digits exist.
     fn build(date: NaiveDate, from: u16, day_offset: u32, month_offset: u32) -> Option<String> {
-        (from..1000)
-            .step_by(2)
-            .find_map(|ind| super::build(date, ind, day_offset, month_offset))
+        (from..1000).step_by(2).find_map(|ind| super::build(date, ind, day_offset, month_offset))
     }
 
     #[test]
@@ -306,18 +285,8 @@ mod tests {
         check_ok(&b(0, 0), IdKind::Fnr, Some("1985-07-14"), Some(Sex::Male));
         check_ok(&b(40, 0), IdKind::Dnr, Some("1985-07-14"), Some(Sex::Male));
         check_ok(&b(0, 40), IdKind::Hnr, Some("1985-07-14"), Some(Sex::Male));
-        check_ok(
-            &b(0, 80),
-            IdKind::Synthetic,
-            Some("1985-07-14"),
-            Some(Sex::Male),
-        );
-        check_ok(
-            &b(0, 65),
-            IdKind::Synthetic,
-            Some("1985-07-14"),
-            Some(Sex::Male),
-        );
+        check_ok(&b(0, 80), IdKind::Synthetic, Some("1985-07-14"), Some(Sex::Male));
+        check_ok(&b(0, 65), IdKind::Synthetic, Some("1985-07-14"), Some(Sex::Male));
         let dnr_synth = NationalId::parse(&b(40, 80)).unwrap();
         assert!(dnr_synth.d_number && dnr_synth.is_synthetic());
     }
@@ -327,18 +296,8 @@ mod tests {
         let id = build(date("2014-02-03"), 513, 0, 80).unwrap();
         let spaced = format!("{} {}", &id[..6], &id[6..]);
         let dashed = format!("{}-{}", &id[..6], &id[6..]);
-        check_ok(
-            &spaced,
-            IdKind::Synthetic,
-            Some("2014-02-03"),
-            Some(Sex::Male),
-        );
-        check_ok(
-            &dashed,
-            IdKind::Synthetic,
-            Some("2014-02-03"),
-            Some(Sex::Male),
-        );
+        check_ok(&spaced, IdKind::Synthetic, Some("2014-02-03"), Some(Sex::Male));
+        check_ok(&dashed, IdKind::Synthetic, Some("2014-02-03"), Some(Sex::Male));
         let female = build(date("1940-12-31"), 944, 0, 0).unwrap();
         check_ok(&female, IdKind::Fnr, Some("1940-12-31"), Some(Sex::Female));
     }
@@ -355,11 +314,7 @@ mod tests {
         // 31.02 is no date; give it valid check digits so only the date fails.
         let nine = [3, 1, 0, 2, 8, 5, 1, 2, 3];
         let (k1, k2) = classic_check_digits(&nine).unwrap();
-        let bad_date: String = nine
-            .iter()
-            .chain(&[k1, k2])
-            .map(|d| char::from(b'0' + d))
-            .collect();
+        let bad_date: String = nine.iter().chain(&[k1, k2]).map(|d| char::from(b'0' + d)).collect();
         check_err(&bad_date, &IdError::BadDate);
     }
 
@@ -406,11 +361,7 @@ mod tests {
     fn fh_numbers_carry_no_date() {
         let nine = [8, 1, 2, 3, 4, 5, 6, 7, 8];
         let (k1, k2) = classic_check_digits(&nine).unwrap();
-        let text: String = nine
-            .iter()
-            .chain(&[k1, k2])
-            .map(|d| char::from(b'0' + d))
-            .collect();
+        let text: String = nine.iter().chain(&[k1, k2]).map(|d| char::from(b'0' + d)).collect();
         check_ok(&text, IdKind::Fh, None, None);
     }
 
@@ -418,19 +369,9 @@ mod tests {
     fn public_examples() {
         // Example numbers common in public validator docs; sums checked by hand:
         // 01010750160: individual 501 with year 07 → born 2007; digit 9 = 1 → male.
-        check_ok(
-            "01010750160",
-            IdKind::Fnr,
-            Some("2007-01-01"),
-            Some(Sex::Male),
-        );
+        check_ok("01010750160", IdKind::Fnr, Some("2007-01-01"), Some(Sex::Male));
         // 15076500565: individual 005 → 1900s; digit 9 = 5 → male.
-        check_ok(
-            "15076500565",
-            IdKind::Fnr,
-            Some("1965-07-15"),
-            Some(Sex::Male),
-        );
+        check_ok("15076500565", IdKind::Fnr, Some("1965-07-15"), Some(Sex::Male));
         check_err("01010750161", &IdError::BadK2);
     }
 }

@@ -18,10 +18,7 @@ use parquet::file::properties::WriterProperties;
 use crate::SchemaError;
 
 fn io_error(path: &Path, message: impl std::fmt::Display) -> SchemaError {
-    SchemaError::Io {
-        path: path.to_owned(),
-        message: message.to_string(),
-    }
+    SchemaError::Io { path: path.to_owned(), message: message.to_string() }
 }
 
 /// Write `path` atomically: `write` fills a temp file beside it, which is synced and
@@ -30,18 +27,10 @@ pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut File) -> Result<(), SchemaError>,
 ) -> Result<(), SchemaError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io_error(path, "is not a file path"))?;
-    let tmp: PathBuf = dir.join(format!(
-        ".{}.tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let file_name = path.file_name().ok_or_else(|| io_error(path, "is not a file path"))?;
+    let tmp: PathBuf =
+        dir.join(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let mut file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
         write(&mut file)?;
@@ -58,9 +47,7 @@ pub fn write_atomic(
 
 /// Write bytes atomically (CSV, JSON, HTML, SVG …).
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), SchemaError> {
-    write_atomic(path, |file| {
-        file.write_all(bytes).map_err(|e| io_error(path, e))
-    })
+    write_atomic(path, |file| file.write_all(bytes).map_err(|e| io_error(path, e)))
 }
 
 /// Write one table to Parquet atomically, with folge's key-value metadata (sorted by key,
@@ -70,10 +57,8 @@ pub fn write_parquet(
     batch: &RecordBatch,
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), SchemaError> {
-    let key_values = metadata
-        .iter()
-        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-        .collect::<Vec<_>>();
+    let key_values =
+        metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect::<Vec<_>>();
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_key_value_metadata(Some(key_values))
@@ -109,23 +94,14 @@ pub fn read_parquet(path: &Path) -> Result<ParquetContents, SchemaError> {
         .file_metadata()
         .key_value_metadata()
         .map(|kvs| {
-            kvs.iter()
-                .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
-                .collect()
+            kvs.iter().map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default())).collect()
         })
         .unwrap_or_default();
     let schema = builder.schema().clone();
     let reader = builder.build().map_err(|e| io_error(path, e))?;
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| io_error(path, e))?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| io_error(path, e))?;
     let num_rows = batches.iter().map(RecordBatch::num_rows).sum();
-    Ok(ParquetContents {
-        batches,
-        metadata,
-        schema,
-        num_rows,
-    })
+    Ok(ParquetContents { batches, metadata, schema, num_rows })
 }
 
 #[cfg(test)]
@@ -164,10 +140,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.csv");
         let result = write_atomic(&path, |_| {
-            Err(SchemaError::Io {
-                path: PathBuf::from("x"),
-                message: "boom".into(),
-            })
+            Err(SchemaError::Io { path: PathBuf::from("x"), message: "boom".into() })
         });
         assert!(result.is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);

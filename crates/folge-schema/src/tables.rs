@@ -183,6 +183,42 @@ table! {
     }
 }
 
+table! {
+    /// Zone 3: one comparison of a measure within a scope (`comparisons.parquet`): before
+    /// vs after within an arm, or pilot vs comparison. CI and p columns are null where the
+    /// method gives none.
+    pub struct ComparisonRow as "comparisons" {
+        /// Indicator id or scale name.
+        pub measure: String,
+        /// `all`, `arm`, `municipality` or `target_group`.
+        pub scope: String,
+        /// The arm, municipality or group; null for `all`.
+        pub scope_value: Option<String>,
+        /// Persons behind the comparison.
+        pub n: i64,
+        /// Before: pooled rate per person-year, or mean.
+        pub before_mean: Option<f64>,
+        /// After: pooled rate per person-year, or mean.
+        pub after_mean: Option<f64>,
+        /// After − before (for pilot vs comparison: the difference in differences).
+        pub diff: Option<f64>,
+        /// Lower confidence limit of the effect size.
+        pub ci_low: Option<f64>,
+        /// Upper confidence limit of the effect size.
+        pub ci_high: Option<f64>,
+        /// Two-sided p-value.
+        pub p_value: Option<f64>,
+        /// p-value adjusted for multiplicity.
+        pub p_adjusted: Option<f64>,
+        /// The effect size (see `effect_size_kind`).
+        pub effect_size: Option<f64>,
+        /// `rate_ratio`, `ratio_of_rate_ratios`, …
+        pub effect_size_kind: String,
+        /// The method, in words.
+        pub method: String,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,10 +253,7 @@ mod tests {
     fn missing_and_mistyped_columns_are_named() {
         let batch = ProcessEvent::to_batch(&[]).unwrap();
         let err = ServiceEvent::from_batch(&batch).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "table `service_events` has no column `service`"
-        );
+        assert_eq!(err.to_string(), "table `service_events` has no column `service`");
         let batch = Reject::to_batch(&[]).unwrap();
         let renamed = arrow_array::RecordBatch::try_new(
             std::sync::Arc::new(arrow_schema::Schema::new(vec![
@@ -228,11 +261,7 @@ mod tests {
                 arrow_schema::Field::new("element", arrow_schema::DataType::Utf8, true),
                 arrow_schema::Field::new("day", arrow_schema::DataType::Int64, true),
             ])),
-            vec![
-                batch.column(0).clone(),
-                batch.column(0).clone(),
-                batch.column(1).clone(),
-            ],
+            vec![batch.column(0).clone(), batch.column(0).clone(), batch.column(1).clone()],
         )
         .unwrap();
         let err = DeidProcessEvent::from_batch(&renamed).unwrap_err();

@@ -27,9 +27,7 @@ fn event(id: &str, service: Service, start: i64, end: Option<i64>, acute: bool) 
 
 /// One pilot person included on 2020-06-01 (day 0), dying on day `exit`.
 fn tables(exit: Option<i64>, events: impl Fn(&str) -> Vec<ServiceEvent>) -> Deidentified {
-    let id = (0..500)
-        .find_map(|i| build(date("1940-01-01"), i, 0, 80))
-        .unwrap();
+    let id = (0..500).find_map(|i| build(date("1940-01-01"), i, 0, 80)).unwrap();
     let input = Identifiable {
         participants: vec![Participant {
             person_id: id.clone(),
@@ -47,10 +45,7 @@ fn tables(exit: Option<i64>, events: impl Fn(&str) -> Vec<ServiceEvent>) -> Deid
         service_events: events(&id),
         process_events: vec![],
     };
-    let params = DeidParams {
-        data_end: day(500),
-        age_bands: AgeBands::default(),
-    };
+    let params = DeidParams { data_end: day(500), age_bands: AgeBands::default() };
     deidentify(&input, &params, &Key::demo()).unwrap()
 }
 
@@ -61,12 +56,7 @@ fn check(analysis: &Analysis, period: &str, indicator: Indicator, value: f64, ex
         .iter()
         .find(|r| r.period == period && r.indicator == indicator.id())
         .unwrap();
-    assert_eq!(
-        (row.value, row.exposure_days),
-        (value, exposure),
-        "{period} {}",
-        indicator.id()
-    );
+    assert_eq!((row.value, row.exposure_days), (value, exposure), "{period} {}", indicator.id());
 }
 
 #[test]
@@ -99,11 +89,7 @@ fn stays_split_at_inclusion_transfers_merge_and_readmissions_count() {
     check(&a, "before", Indicator::GpContacts, 1.0, 365);
     check(&a, "after", Indicator::EmergencyVisits, 2.0, 365);
     assert_eq!(a.events_outside_windows, 2);
-    let rate = a
-        .rates
-        .iter()
-        .find(|r| r.indicator == "bed_days" && r.period == "after")
-        .unwrap();
+    let rate = a.rates.iter().find(|r| r.indicator == "bed_days" && r.period == "after").unwrap();
     assert!((rate.rate_per_py.unwrap() - 6.0 / (365.0 / 365.25)).abs() < 1e-12);
     assert_eq!(rate.n, 1);
 }
@@ -122,10 +108,7 @@ fn exit_cuts_exposure_and_counts_death() {
     check(&a, "after", Indicator::BedDays, 2.0, 100);
     check(&a, "after", Indicator::GpContacts, 0.0, 100);
     assert_eq!(a.events_after_observation, 1);
-    let row = a
-        .indicators
-        .iter()
-        .find(|r| r.period == "after" && r.indicator == "mortality")
-        .unwrap();
+    let row =
+        a.indicators.iter().find(|r| r.period == "after" && r.indicator == "mortality").unwrap();
     assert!((row.rate_per_py.unwrap() - 365.25 / 100.0).abs() < 1e-12);
 }

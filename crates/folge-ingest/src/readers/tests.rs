@@ -5,15 +5,10 @@ use folge_schema::national_id::build;
 
 fn id(day: u32, individual: u16) -> String {
     let date = NaiveDate::from_ymd_opt(1950, 3, day).unwrap();
-    (individual..999)
-        .find_map(|i| build(date, i, 0, 80))
-        .unwrap()
+    (individual..999).find_map(|i| build(date, i, 0, 80)).unwrap()
 }
 
-const POLICY: IdPolicy = IdPolicy {
-    national: true,
-    allow_synthetic: true,
-};
+const POLICY: IdPolicy = IdPolicy { national: true, allow_synthetic: true };
 
 #[test]
 fn participants_conserve_rows_and_explain_rejects() {
@@ -29,24 +24,17 @@ fn participants_conserve_rows_and_explain_rejects() {
          {b};Ola Nordmann;M;;4601;pilot;01.03.2020;15.06.2020;moved\r\n\
          {b};Ola Nordmann;M;;4601;pilot;01.03.2020;;\r\n"
     );
-    let got = read_participants(
-        "participants.csv",
-        input.as_bytes(),
-        &CsvOptions::default(),
-        POLICY,
-    )
-    .unwrap();
+    let got =
+        read_participants("participants.csv", input.as_bytes(), &CsvOptions::default(), POLICY)
+            .unwrap();
     assert_eq!(got.summary.rows_read, 8);
     assert_eq!(got.summary.rows_accepted, 2);
     assert_eq!(got.summary.rows_rejected, 6);
     // Derived from the id when the register leaves them empty.
     assert_eq!(got.rows[0].birth_date, NaiveDate::from_ymd_opt(1950, 3, 1));
     assert!(got.rows[0].sex.is_some());
-    let reasons: Vec<(i64, Option<&str>, &str)> = got
-        .rejects
-        .iter()
-        .map(|r| (r.line, r.column.as_deref(), r.reason.as_str()))
-        .collect();
+    let reasons: Vec<(i64, Option<&str>, &str)> =
+        got.rejects.iter().map(|r| (r.line, r.column.as_deref(), r.reason.as_str())).collect();
     assert_eq!(
         reasons,
         vec![
@@ -61,11 +49,7 @@ fn participants_conserve_rows_and_explain_rejects() {
                 "`31.02.2020` is not a date (expected dd.mm.yyyy or yyyy-mm-dd)"
             ),
             (5, Some("exit_date"), "is empty but exit_reason is given"),
-            (
-                6,
-                Some("person_id"),
-                "is not a valid national id: second check digit (K2) is wrong"
-            ),
+            (6, Some("person_id"), "is not a valid national id: second check digit (K2) is wrong"),
             (7, None, "blank row"),
             (9, Some("person_id"), "duplicates the person on line 8"),
         ]
@@ -79,17 +63,10 @@ fn participants_conserve_rows_and_explain_rejects() {
 fn synthetic_ids_need_permission() {
     let a = id(1, 100);
     let input = format!("person_id,municipality,arm,inclusion_date\n{a},4601,pilot,2020-03-01\n");
-    let strict = IdPolicy {
-        national: true,
-        allow_synthetic: false,
-    };
+    let strict = IdPolicy { national: true, allow_synthetic: false };
     let got = read_participants("p.csv", input.as_bytes(), &CsvOptions::default(), strict).unwrap();
     assert_eq!(got.summary.rows_rejected, 1);
-    assert!(
-        got.rejects[0]
-            .reason
-            .starts_with("is a synthetic test number")
-    );
+    assert!(got.rejects[0].reason.starts_with("is a synthetic test number"));
 }
 
 #[test]
@@ -120,14 +97,7 @@ fn service_events_validate_codes_dates_and_persons() {
     let reasons: Vec<String> = got
         .rejects
         .iter()
-        .map(|r| {
-            format!(
-                "{} {}: {}",
-                r.line,
-                r.column.as_deref().unwrap_or("-"),
-                r.reason
-            )
-        })
+        .map(|r| format!("{} {}: {}", r.line, r.column.as_deref().unwrap_or("-"), r.reason))
         .collect();
     assert_eq!(
         reasons,

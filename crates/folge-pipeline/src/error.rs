@@ -63,3 +63,9 @@ impl From<folge_schema::SchemaError> for PipelineError {
         }
     }
 }
+
+impl From<folge_ingest::IngestError> for PipelineError {
+    fn from(e: folge_ingest::IngestError) -> Self {
+        PipelineError::Stage { stage: "ingest", message: e.to_string() }
+    }
+}

@@ -195,52 +195,56 @@ fn display_name(input: &InputFile) -> String {
         .map_or_else(|| input.path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
+/// A reader of an event table: rows must name a person in the participant list.
+type EventReader<T> = fn(
+    &str,
+    File,
+    &CsvOptions,
+    IdPolicy,
+    &std::collections::BTreeSet<String>,
+) -> Result<Ingested<T>, folge_ingest::IngestError>;
+
+fn csv_options(file: &InputFile) -> CsvOptions {
+    CsvOptions { delimiter: file.delimiter.map(|d| d as u8) }
+}
+
+/// Read an event table when the pipeline names one.
+fn read_events<T>(
+    file: Option<&InputFile>,
+    reader: EventReader<T>,
+    policy: IdPolicy,
+    persons: &std::collections::BTreeSet<String>,
+) -> Result<Option<Ingested<T>>, PipelineError> {
+    file.map(|f| {
+        reader(&display_name(f), open(f)?, &csv_options(f), policy, persons)
+            .map_err(PipelineError::from)
+    })
+    .transpose()
+}
+
 fn read_inputs(pipeline: &Pipeline) -> Result<IngestResult, PipelineError> {
     let c = &pipeline.config;
     let policy = IdPolicy {
         national: c.id_kind == IdKind::National,
         allow_synthetic: c.allow_synthetic_ids,
     };
-    let options = |f: &InputFile| CsvOptions { delimiter: f.delimiter.map(|d| d as u8) };
-    let stage_err = |e: folge_ingest::IngestError| PipelineError::Stage {
-        stage: "ingest",
-        message: e.to_string(),
-    };
     let p = &c.inputs.participants;
     let participants =
-        folge_ingest::read_participants(&display_name(p), open(p)?, &options(p), policy)
-            .map_err(stage_err)?;
+        folge_ingest::read_participants(&display_name(p), open(p)?, &csv_options(p), policy)
+            .map_err(PipelineError::from)?;
     let persons = participants.rows.iter().map(|r| r.person_id.clone()).collect();
-    let service_events = c
-        .inputs
-        .service_events
-        .as_ref()
-        .map(|f| {
-            folge_ingest::read_service_events(
-                &display_name(f),
-                open(f)?,
-                &options(f),
-                policy,
-                &persons,
-            )
-            .map_err(stage_err)
-        })
-        .transpose()?;
-    let process_events = c
-        .inputs
-        .process_events
-        .as_ref()
-        .map(|f| {
-            folge_ingest::read_process_events(
-                &display_name(f),
-                open(f)?,
-                &options(f),
-                policy,
-                &persons,
-            )
-            .map_err(stage_err)
-        })
-        .transpose()?;
+    let service_events = read_events(
+        c.inputs.service_events.as_ref(),
+        folge_ingest::read_service_events,
+        policy,
+        &persons,
+    )?;
+    let process_events = read_events(
+        c.inputs.process_events.as_ref(),
+        folge_ingest::read_process_events,
+        policy,
+        &persons,
+    )?;
     let summaries: Vec<&SourceSummary> = std::iter::once(&participants.summary)
         .chain(service_events.iter().map(|i| &i.summary))
         .chain(process_events.iter().map(|i| &i.summary))

@@ -1,0 +1,49 @@
+//! The statistics of a pilot evaluation: descriptive statistics, paired and two-sample
+//! tests, proportions, rates with exposure, difference-in-differences, inter-rater
+//! agreement, reliability, multiplicity adjustment and the bootstrap.
+//!
+//! Pure: slices in, [`StatResult`] out; no Arrow, no I/O. Conventions follow R so every
+//! number can be checked line by line against it: paired methods work on `x − y`
+//! (`t.test(x, y, paired = TRUE)`), two-sample methods compare `x` with `y`, confidence
+//! level 0.95 unless given, `None` is a missing value. Each function's documentation names
+//! the R (or scipy/statsmodels) call that gives the same numbers; the tests hold those
+//! values.
+#![warn(missing_docs)]
+#![expect(
+    clippy::many_single_char_names,
+    reason = "formulas read best in their textbook symbols: x, y, n, p, z, w"
+)]
+#![expect(
+    clippy::float_cmp,
+    reason = "exact comparisons are deliberate: ties, zero differences, p = 0 or 1"
+)]
+
+mod agreement;
+mod bootstrap;
+mod describe;
+mod did;
+pub mod dist;
+mod error;
+mod linalg;
+mod multiplicity;
+mod paired;
+mod proportions;
+mod ranks;
+mod rates;
+mod reliability;
+mod result;
+mod two_sample;
+
+pub use agreement::{KappaWeights, Level, cohen_kappa, fleiss_kappa, krippendorff_alpha};
+pub use bootstrap::{BootMethod, BootStatistic, bootstrap};
+pub use describe::{Description, describe};
+pub use did::{did_ols, did_poisson};
+pub use error::StatsError;
+pub use multiplicity::{Adjustment, p_adjust};
+pub use paired::{complete_pairs, paired_t, wilcoxon_signed_rank};
+pub use proportions::{mcnemar, wilson};
+pub use ranks::{decimals, round_to};
+pub use rates::{poisson_rate, rate_ratio};
+pub use reliability::cronbach_alpha;
+pub use result::{Extra, StatResult};
+pub use two_sample::{mann_whitney, welch_t};

@@ -77,6 +77,29 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run one statistical method on JSON input (stdin or --input) and print JSON.
+    ///
+    /// Conventions follow R: paired methods use x − y, `conf_level` defaults to 0.95,
+    /// `null` is missing. Example:
+    /// `echo '{"x": [0.7, -1.6], "y": [1.9, 0.8]}' | folge stats paired-t`;
+    /// for a readable summary of two CSV columns:
+    /// `folge stats wilcoxon --csv data.csv --x after --y before`.
+    Stats {
+        /// The method.
+        method: StatsMethod,
+        /// Read the JSON object from this file instead of stdin.
+        #[arg(long, conflicts_with = "csv")]
+        input: Option<PathBuf>,
+        /// Read x (and y) from columns of a CSV file and print a readable summary.
+        #[arg(long, requires = "x")]
+        csv: Option<PathBuf>,
+        /// Column for x (with --csv).
+        #[arg(long)]
+        x: Option<String>,
+        /// Column for y (with --csv).
+        #[arg(long)]
+        y: Option<String>,
+    },
     /// Show a Parquet file's schema, row count, metadata and first rows.
     ///
     /// Example: `folge inspect runs/sample/03_analyze/rates.parquet --rows 5`
@@ -87,4 +110,43 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         rows: usize,
     },
+}
+
+/// The statistical methods of `folge stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsMethod {
+    /// n, missing, mean, sd, median, quartiles, min, max (input: x).
+    Describe,
+    /// Paired t test on x − y with `d_z` and `g_z` (x, y).
+    PairedT,
+    /// Wilcoxon signed-rank on x − y with Hodges–Lehmann estimate (x, y, exact, correct).
+    Wilcoxon,
+    /// Welch two-sample t test (x, y).
+    WelchT,
+    /// Mann–Whitney U / Wilcoxon rank-sum (x, y, exact, correct).
+    MannWhitney,
+    /// Wilson score interval (successes, n).
+    Wilson,
+    /// McNemar test for a paired 2 × 2 table (table, correct).
+    Mcnemar,
+    /// Rate with exact Poisson CI (events, exposure).
+    PoissonRate,
+    /// Rate ratio with exact conditional and Wald CIs (events1, exposure1, events0, exposure0).
+    RateRatio,
+    /// Difference-in-differences by OLS with CR1 cluster SE (unit, treated, post, y).
+    DidOls,
+    /// Difference-in-differences by Poisson GLM with CR1 cluster SE (unit, treated, post, y, exposure).
+    DidPoisson,
+    /// Cohen's kappa (x, y labels, weights: none/linear/quadratic).
+    CohenKappa,
+    /// Fleiss' kappa (matrix: subjects × categories counts).
+    FleissKappa,
+    /// Krippendorff's alpha (matrix: coders × units, level).
+    KrippendorffAlpha,
+    /// Cronbach's alpha with alpha-if-dropped (matrix: respondents × items).
+    CronbachAlpha,
+    /// Adjusted p-values (p, method: holm/bh/bonferroni).
+    PAdjust,
+    /// Bootstrap CI (x, y, statistic, reps, seed, method).
+    Bootstrap,
 }

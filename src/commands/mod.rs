@@ -1,6 +1,7 @@
 //! What each command does, given validated arguments.
 
 mod inspect;
+mod stats;
 
 use std::path::Path;
 
@@ -34,14 +35,31 @@ pub fn dispatch(command: Option<Command>) -> Result<()> {
             Ok(())
         }
         Command::Inspect { file, rows } => inspect::inspect(&file, rows),
+        Command::Stats { method, input, csv, x, y } => {
+            stats::run(method, input.as_deref(), csv.as_deref(), x.as_deref(), y.as_deref())
+        }
     }
 }
 
+/// Bad input to a command (exit code 2), as a sentence.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 /// Exit code for an error: 2 for usage and configuration, 1 for a failed run.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    let config = err
-        .chain()
-        .any(|e| e.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_config));
+    let config = err.chain().any(|e| {
+        e.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_config)
+            || e.downcast_ref::<UsageError>().is_some()
+            || e.downcast_ref::<folge_stats::StatsError>().is_some()
+    });
     if config { 2 } else { 1 }
 }
 

@@ -1,0 +1,518 @@
+//! `folge stats METHOD`: one statistical method on a JSON object (stdin or `--input`),
+//! answered with one JSON object on stdout; or, with `--csv FILE --x COL [--y COL]`, a
+//! readable summary for a person at a terminal. Bad input exits 2 with a sentence.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use folge_stats::{
+    Adjustment, BootMethod, BootStatistic, Extra, KappaWeights, Level, StatResult, StatsError,
+};
+use serde_json::{Map, Value, json};
+
+use super::UsageError;
+use crate::cli::StatsMethod;
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+/// The JSON input object with typed accessors that explain what is wrong.
+struct Input(Map<String, Value>);
+
+impl Input {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    fn numbers(&self, key: &str) -> Result<Vec<Option<f64>>> {
+        let array = self.get(key).and_then(Value::as_array).ok_or_else(|| {
+            usage(format!("input needs `{key}`: an array of numbers (null = missing)"))
+        })?;
+        array
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Null => Ok(None),
+                Value::Number(n) => Ok(n.as_f64()),
+                other => Err(usage(format!("`{key}[{i}]` is {other}, expected a number or null"))),
+            })
+            .collect()
+    }
+
+    fn required_numbers(&self, key: &str) -> Result<Vec<f64>> {
+        self.numbers(key)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.ok_or_else(|| {
+                    usage(format!("`{key}[{i}]` is missing; this method needs every value"))
+                })
+            })
+            .collect()
+    }
+
+    fn labels(&self, key: &str) -> Result<Vec<Option<String>>> {
+        let array = self.get(key).and_then(Value::as_array).ok_or_else(|| {
+            usage(format!(
+                "input needs `{key}`: an array of labels (text or numbers; null = missing)"
+            ))
+        })?;
+        array
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Null => Ok(None),
+                Value::String(s) => Ok(Some(s.clone())),
+                Value::Number(n) => Ok(Some(n.to_string())),
+                Value::Bool(b) => Ok(Some(b.to_string())),
+                other => Err(usage(format!("`{key}[{i}]` is {other}, expected a label"))),
+            })
+            .collect()
+    }
+
+    fn flags(&self, key: &str) -> Result<Vec<bool>> {
+        let array = self
+            .get(key)
+            .and_then(Value::as_array)
+            .ok_or_else(|| usage(format!("input needs `{key}`: an array of 0/1 or true/false")))?;
+        array
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Bool(b) => Ok(*b),
+                Value::Number(n) if n.as_f64() == Some(0.0) => Ok(false),
+                Value::Number(n) if n.as_f64() == Some(1.0) => Ok(true),
+                other => {
+                    Err(usage(format!("`{key}[{i}]` is {other}, expected 0, 1, true or false")))
+                }
+            })
+            .collect()
+    }
+
+    fn matrix(&self, key: &str) -> Result<Vec<Vec<Option<f64>>>> {
+        let rows = self.get(key).and_then(Value::as_array).ok_or_else(|| {
+            usage(format!("input needs `{key}`: an array of rows, each an array of numbers"))
+        })?;
+        rows.iter()
+            .enumerate()
+            .map(|(r, row)| {
+                let row =
+                    row.as_array().ok_or_else(|| usage(format!("`{key}[{r}]` is not an array")))?;
+                row.iter()
+                    .enumerate()
+                    .map(|(c, v)| match v {
+                        Value::Null => Ok(None),
+                        Value::Number(n) => Ok(n.as_f64()),
+                        other => Err(usage(format!(
+                            "`{key}[{r}][{c}]` is {other}, expected a number or null"
+                        ))),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn number(&self, key: &str) -> Result<f64> {
+        self.get(key)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| usage(format!("input needs `{key}`: a number")))
+    }
+
+    fn optional_bool(&self, key: &str) -> Result<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(usage(format!("`{key}` is {other}, expected true, false or null"))),
+        }
+    }
+
+    fn text<'a>(&'a self, key: &str, default: &'a str) -> Result<&'a str> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::String(s)) => Ok(s),
+            Some(other) => Err(usage(format!("`{key}` is {other}, expected text"))),
+        }
+    }
+
+    fn conf_level(&self) -> Result<f64> {
+        match self.get("conf_level") {
+            None => Ok(0.95),
+            Some(v) => {
+                v.as_f64().ok_or_else(|| usage("`conf_level` must be a number between 0 and 1"))
+            }
+        }
+    }
+}
+
+fn choice<T: Copy>(key: &str, value: &str, options: &[(&str, T)]) -> Result<T> {
+    options.iter().find(|(name, _)| *name == value).map(|(_, v)| *v).ok_or_else(|| {
+        let names: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
+        usage(format!("`{key}` is `{value}`, expected one of {}", names.join(", ")))
+    })
+}
+
+/// Run a method on parsed input.
+fn compute(method: StatsMethod, input: &Input) -> Result<StatResult> {
+    let level = input.conf_level()?;
+    let r: Result<StatResult, StatsError> = match method {
+        StatsMethod::Describe => {
+            let d = folge_stats::describe(&input.numbers("x")?)?;
+            let mut r = StatResult::new("describe", d.n);
+            r.estimate = Some(d.mean);
+            Ok(r.with("n_missing", d.n_missing as f64)
+                .with("mean", d.mean)
+                .with("sd", d.sd)
+                .with("median", d.median)
+                .with("q1", d.q1)
+                .with("q3", d.q3)
+                .with("min", d.min)
+                .with("max", d.max))
+        }
+        StatsMethod::PairedT => {
+            folge_stats::paired_t(&input.numbers("x")?, &input.numbers("y")?, level)
+        }
+        StatsMethod::Wilcoxon => folge_stats::wilcoxon_signed_rank(
+            &input.numbers("x")?,
+            &input.numbers("y")?,
+            input.optional_bool("exact")?,
+            input.optional_bool("correct")?.unwrap_or(true),
+            level,
+        ),
+        StatsMethod::WelchT => {
+            folge_stats::welch_t(&input.numbers("x")?, &input.numbers("y")?, level)
+        }
+        StatsMethod::MannWhitney => folge_stats::mann_whitney(
+            &input.numbers("x")?,
+            &input.numbers("y")?,
+            input.optional_bool("exact")?,
+            input.optional_bool("correct")?.unwrap_or(true),
+        ),
+        StatsMethod::Wilson => {
+            folge_stats::wilson(input.number("successes")?, input.number("n")?, level)
+        }
+        StatsMethod::Mcnemar => {
+            let m = input.matrix("table")?;
+            let cell = |r: usize, c: usize| -> Result<f64> {
+                m.get(r)
+                    .and_then(|row| row.get(c))
+                    .copied()
+                    .flatten()
+                    .filter(|_| m.len() == 2 && m.iter().all(|row| row.len() == 2))
+                    .ok_or_else(|| usage("`table` must be [[a, b], [c, d]] with four counts"))
+            };
+            let table = [[cell(0, 0)?, cell(0, 1)?], [cell(1, 0)?, cell(1, 1)?]];
+            folge_stats::mcnemar(table, input.optional_bool("correct")?.unwrap_or(true), level)
+        }
+        StatsMethod::PoissonRate => {
+            folge_stats::poisson_rate(input.number("events")?, input.number("exposure")?, level)
+        }
+        StatsMethod::RateRatio => folge_stats::rate_ratio(
+            input.number("events1")?,
+            input.number("exposure1")?,
+            input.number("events0")?,
+            input.number("exposure0")?,
+            level,
+        ),
+        StatsMethod::DidOls | StatsMethod::DidPoisson => {
+            let unit: Vec<String> = input
+                .labels("unit")?
+                .into_iter()
+                .enumerate()
+                .map(|(i, u)| u.ok_or_else(|| usage(format!("`unit[{i}]` is missing"))))
+                .collect::<Result<_>>()?;
+            let (treated, post, y) =
+                (input.flags("treated")?, input.flags("post")?, input.required_numbers("y")?);
+            if method == StatsMethod::DidOls {
+                folge_stats::did_ols(&unit, &treated, &post, &y, level)
+            } else {
+                folge_stats::did_poisson(
+                    &unit,
+                    &treated,
+                    &post,
+                    &y,
+                    &input.required_numbers("exposure")?,
+                    level,
+                )
+            }
+        }
+        StatsMethod::CohenKappa => {
+            let weights = choice(
+                "weights",
+                input.text("weights", "none")?,
+                &[
+                    ("none", KappaWeights::None),
+                    ("linear", KappaWeights::Linear),
+                    ("quadratic", KappaWeights::Quadratic),
+                ],
+            )?;
+            folge_stats::cohen_kappa(&input.labels("x")?, &input.labels("y")?, weights, level)
+        }
+        StatsMethod::FleissKappa => {
+            let m = input.matrix("matrix")?;
+            let counts: Vec<Vec<f64>> = m
+                .into_iter()
+                .map(|row| {
+                    row.into_iter()
+                        .map(|v| {
+                            v.ok_or_else(|| usage("`matrix` holds counts; null is not allowed"))
+                        })
+                        .collect()
+                })
+                .collect::<Result<_>>()?;
+            folge_stats::fleiss_kappa(&counts)
+        }
+        StatsMethod::KrippendorffAlpha => {
+            let level_of = choice(
+                "level",
+                input.text("level", "nominal")?,
+                &[
+                    ("nominal", Level::Nominal),
+                    ("ordinal", Level::Ordinal),
+                    ("interval", Level::Interval),
+                    ("ratio", Level::Ratio),
+                ],
+            )?;
+            folge_stats::krippendorff_alpha(&input.matrix("matrix")?, level_of)
+        }
+        StatsMethod::CronbachAlpha => folge_stats::cronbach_alpha(&input.matrix("matrix")?),
+        StatsMethod::PAdjust => {
+            let how = choice(
+                "method",
+                input.text("method", "holm")?,
+                &[
+                    ("holm", Adjustment::Holm),
+                    ("bh", Adjustment::BenjaminiHochberg),
+                    ("bonferroni", Adjustment::Bonferroni),
+                ],
+            )?;
+            let p = input.numbers("p")?;
+            folge_stats::p_adjust(&p, how).map(|adjusted| {
+                let mut r = StatResult::new(
+                    format!("p.adjust ({})", input.text("method", "holm").unwrap_or("holm")),
+                    p.iter().flatten().count(),
+                );
+                r.extras.push(("adjusted", Extra::Numbers(adjusted)));
+                r
+            })
+        }
+        StatsMethod::Bootstrap => {
+            let statistic = choice(
+                "statistic",
+                input.text("statistic", "mean")?,
+                &[
+                    ("mean", BootStatistic::Mean),
+                    ("median", BootStatistic::Median),
+                    ("mean-diff", BootStatistic::MeanDiff),
+                ],
+            )?;
+            let how = choice(
+                "method",
+                input.text("method", "bca")?,
+                &[("percentile", BootMethod::Percentile), ("bca", BootMethod::Bca)],
+            )?;
+            let reps = input.get("reps").map_or(Ok(2000.0), |v| {
+                v.as_f64().ok_or_else(|| usage("`reps` must be a whole number"))
+            })?;
+            let seed = input.get("seed").map_or(Ok(1.0), |v| {
+                v.as_f64().ok_or_else(|| usage("`seed` must be a whole number"))
+            })?;
+            if reps.fract() != 0.0 || reps < 0.0 || seed.fract() != 0.0 || seed < 0.0 {
+                return Err(usage("`reps` and `seed` must be whole numbers ≥ 0"));
+            }
+            let y =
+                if statistic == BootStatistic::MeanDiff { Some(input.numbers("y")?) } else { None };
+            folge_stats::bootstrap(
+                &input.numbers("x")?,
+                y.as_deref(),
+                statistic,
+                reps as usize,
+                seed as u64,
+                how,
+                level,
+            )
+        }
+    };
+    Ok(r?)
+}
+
+fn number_json(v: Option<f64>) -> Value {
+    v.filter(|x| x.is_finite()).map_or(Value::Null, |x| json!(x))
+}
+
+/// The result as the JSON object the table describes.
+fn to_json(r: &StatResult) -> Value {
+    let mut m = Map::new();
+    m.insert("method".into(), json!(r.method));
+    m.insert("n".into(), json!(r.n));
+    for (key, value) in [
+        ("estimate", r.estimate),
+        ("statistic", r.statistic),
+        ("df", r.df),
+        ("p_value", r.p_value),
+        ("ci_low", r.ci_low),
+        ("ci_high", r.ci_high),
+    ] {
+        m.insert(key.into(), number_json(value));
+    }
+    for (key, extra) in &r.extras {
+        let value = match extra {
+            Extra::Number(v) => number_json(*v),
+            Extra::Numbers(vs) => Value::Array(vs.iter().map(|v| number_json(*v)).collect()),
+        };
+        m.insert((*key).into(), value);
+    }
+    Value::Object(m)
+}
+
+/// Four significant digits, as a person reads them.
+fn readable(v: Option<f64>) -> String {
+    match v {
+        None => "–".to_owned(),
+        Some(x) if !x.is_finite() => x.to_string(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+        Some(x) if x.abs() < 1e-4 => format!("{x:.3e}"),
+        Some(x) => {
+            let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 10) as usize;
+            format!("{x:.digits$}")
+        }
+    }
+}
+
+fn summary(r: &StatResult, level: f64) -> String {
+    let mut out = format!("{} (n = {})\n", r.method, r.n);
+    if r.estimate.is_some() || r.ci_low.is_some() {
+        let _ = writeln!(
+            out,
+            "  estimate {}   {:.0} % CI [{}, {}]",
+            readable(r.estimate),
+            level * 100.0,
+            readable(r.ci_low),
+            readable(r.ci_high)
+        );
+    }
+    if r.statistic.is_some() || r.p_value.is_some() {
+        let df = r.df.map(|d| format!(", df = {}", readable(Some(d)))).unwrap_or_default();
+        let _ =
+            writeln!(out, "  statistic {}{df}, p = {}", readable(r.statistic), readable(r.p_value));
+    }
+    for (key, extra) in &r.extras {
+        if let Extra::Number(v) = extra {
+            let _ = writeln!(out, "  {key} = {}", readable(*v));
+        }
+    }
+    out
+}
+
+/// Read the named columns of a CSV file (delimiter sniffed, decimal comma accepted).
+fn csv_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<Option<f64>>>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| usage(format!("`{}` is not UTF-8", path.display())))?;
+    let text = text.trim_start_matches('\u{feff}');
+    let header_line = text.lines().next().unwrap_or_default();
+    let delimiter = folge_ingest::sniff_delimiter(header_line.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers()?.iter().map(|h| h.trim().to_owned()).collect();
+    let index: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            header.iter().position(|h| h == c).ok_or_else(|| {
+                usage(format!(
+                    "`{}` has no column `{c}`; found {}",
+                    path.display(),
+                    header.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
+                ))
+            })
+        })
+        .collect::<Result<_>>()?;
+    let mut out = vec![Vec::new(); columns.len()];
+    for (row, record) in reader.records().enumerate() {
+        let record = record?;
+        for (k, &i) in index.iter().enumerate() {
+            let cell = record.get(i).unwrap_or("").trim();
+            let value = if cell.is_empty() || cell.eq_ignore_ascii_case("na") {
+                None
+            } else {
+                Some(folge_ingest::values::parse_number(cell).map_err(|e| {
+                    usage(format!(
+                        "`{}` line {}, column `{}`: {e}",
+                        path.display(),
+                        row + 2,
+                        columns[k]
+                    ))
+                })?)
+            };
+            out[k].push(value);
+        }
+    }
+    Ok(out)
+}
+
+/// `folge stats`.
+pub fn run(
+    method: StatsMethod,
+    input: Option<&Path>,
+    csv: Option<&Path>,
+    x: Option<&str>,
+    y: Option<&str>,
+) -> Result<()> {
+    if let Some(csv) = csv {
+        let x = x.ok_or_else(|| usage("--csv needs --x COLUMN"))?;
+        let mut names = vec![x];
+        names.extend(y);
+        let columns = csv_columns(csv, &names)?;
+        let mut object = Map::new();
+        object.insert("x".into(), json!(columns[0]));
+        if let Some(col) = columns.get(1) {
+            object.insert("y".into(), json!(col));
+        }
+        let takes_columns = matches!(
+            method,
+            StatsMethod::Describe
+                | StatsMethod::PairedT
+                | StatsMethod::Wilcoxon
+                | StatsMethod::WelchT
+                | StatsMethod::MannWhitney
+                | StatsMethod::Bootstrap
+        );
+        if !takes_columns {
+            return Err(usage(
+                "--csv works with describe, paired-t, wilcoxon, welch-t, mann-whitney and bootstrap; give the other methods JSON",
+            ));
+        }
+        let result = compute(method, &Input(object))?;
+        #[expect(clippy::print_stdout, reason = "the summary is the command's output")]
+        {
+            print!("{}", summary(&result, 0.95));
+        }
+        return Ok(());
+    }
+    let mut text = String::new();
+    match input {
+        Some(path) => {
+            text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+        }
+        None => {
+            std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+        }
+    }
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        usage(format!("the input is not JSON (line {}, column {}): {e}", e.line(), e.column()))
+    })?;
+    let Value::Object(object) = value else {
+        return Err(usage(
+            "the input must be one JSON object, e.g. {\"x\": [1, 2], \"y\": [0, 1]}",
+        ));
+    };
+    let result = compute(method, &Input(object))?;
+    #[expect(clippy::print_stdout, reason = "stdout is for data")]
+    {
+        println!("{}", to_json(&result));
+    }
+    Ok(())
+}

@@ -1,10 +1,22 @@
-//! Comparisons from pooled rates: after vs before within each arm (rate ratio), and pilot
-//! vs comparison (ratio of the two rate ratios, and the difference in differences of
-//! rates). Point estimates only: confidence intervals and p-values need the statistics
-//! crate and stay null here, and `method` says so.
+//! Comparisons of indicators: after vs before within each arm, and pilot vs comparison.
+//!
+//! - `before_after` (scope `arm`): the rate ratio after/before of the pooled rates, with
+//!   the exact conditional CI and p-value of `poisson.test` when the totals are counts
+//!   (hours get the ratio without a CI). It treats each period's total as Poisson and does
+//!   not account for the same persons appearing in both periods.
+//! - `pilot_vs_comparison` (scope `all`): the ratio of the two rate ratios from a Poisson
+//!   GLM `value ~ pilot * after + offset(log(person-years))` on person × period rows with
+//!   CR1 cluster-robust SEs by person (pseudo-Poisson for hours), so within-person
+//!   correlation is accounted for. With a saturated design its estimate equals the ratio
+//!   of the pooled rate ratios.
+//!
+//! p-values are adjusted over indicators within each scope and arm by Holm's method.
+
+use std::collections::BTreeMap;
 
 use folge_schema::Arm;
-use folge_schema::tables::{ComparisonRow, RateRow};
+use folge_schema::tables::{ComparisonRow, IndicatorRow, RateRow};
+use folge_stats::{Adjustment, did_poisson, p_adjust, rate_ratio};
 
 /// A comparison a pipeline can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,10 +57,40 @@ fn ratio(after: Option<f64>, before: Option<f64>) -> Option<f64> {
     }
 }
 
+/// Person-level rows of one indicator with exposure, as the Poisson model's inputs.
+struct PersonRows {
+    unit: Vec<String>,
+    treated: Vec<bool>,
+    post: Vec<bool>,
+    y: Vec<f64>,
+    exposure: Vec<f64>,
+}
+
+fn person_rows(rows: &[IndicatorRow], indicator: &str) -> PersonRows {
+    let mut out =
+        PersonRows { unit: vec![], treated: vec![], post: vec![], y: vec![], exposure: vec![] };
+    for r in rows.iter().filter(|r| r.indicator == indicator && r.exposure_days > 0) {
+        let post = match r.period.as_str() {
+            "after" => true,
+            "before" => false,
+            _ => continue,
+        };
+        out.unit.push(r.pid.clone());
+        out.treated.push(r.arm == Arm::Pilot);
+        out.post.push(post);
+        out.y.push(r.value);
+        out.exposure.push(f64::from(r.exposure_days) / 365.25);
+    }
+    out
+}
+
+const LEVEL: f64 = 0.95;
+
 /// Comparisons for each indicator (in `indicators` order) from the `before` and `after`
-/// pooled rates.
+/// pooled rates and the person-level rows behind them.
 pub fn compare(
     rates: &[RateRow],
+    person_level: &[IndicatorRow],
     indicators: &[&str],
     comparisons: &[Comparison],
 ) -> Vec<ComparisonRow> {
@@ -59,11 +101,33 @@ pub fn compare(
             let after = find(rates, indicator, arm, "after");
             let (b, a) = (before.and_then(|r| r.rate_per_py), after.and_then(|r| r.rate_per_py));
             let n = before.map_or(0, |r| r.n).max(after.map_or(0, |r| r.n));
-            (b, a, n)
+            (b, a, n, before, after)
         };
         let (pilot, comparison) = (per_arm(Arm::Pilot), per_arm(Arm::Comparison));
         if comparisons.contains(&Comparison::BeforeAfter) {
-            for (arm, (before, after, n)) in [(Arm::Pilot, pilot), (Arm::Comparison, comparison)] {
+            for (arm, (before, after, n, before_row, after_row)) in
+                [(Arm::Pilot, pilot), (Arm::Comparison, comparison)]
+            {
+                let test = before_row.zip(after_row).and_then(|(b, a)| {
+                    let counts = a.value_total.fract() == 0.0 && b.value_total.fract() == 0.0;
+                    counts
+                        .then(|| {
+                            rate_ratio(
+                                a.value_total,
+                                a.person_years,
+                                b.value_total,
+                                b.person_years,
+                                LEVEL,
+                            )
+                            .ok()
+                        })
+                        .flatten()
+                });
+                let method = if test.is_some() {
+                    "rate ratio after/before of pooled rates; exact conditional CI and p (poisson.test)"
+                } else {
+                    "rate ratio after/before of pooled rates; no CI (not whole counts, or no events)"
+                };
                 rows.push(ComparisonRow {
                     measure: indicator.to_owned(),
                     scope: "arm".to_owned(),
@@ -72,21 +136,32 @@ pub fn compare(
                     before_mean: before,
                     after_mean: after,
                     diff: after.zip(before).map(|(a, b)| a - b),
-                    ci_low: None,
-                    ci_high: None,
-                    p_value: None,
+                    ci_low: test.as_ref().and_then(|t| t.ci_low),
+                    ci_high: test.as_ref().and_then(|t| t.ci_high),
+                    p_value: test.as_ref().and_then(|t| t.p_value),
                     p_adjusted: None,
                     effect_size: ratio(after, before),
                     effect_size_kind: "rate_ratio".to_owned(),
-                    method: "pooled rate after / before (events per person-year); no CI yet"
-                        .to_owned(),
+                    method: method.to_owned(),
                 });
             }
         }
         if comparisons.contains(&Comparison::PilotVsComparison) {
-            let change = |(before, after, _): (Option<f64>, Option<f64>, i64)| {
-                after.zip(before).map(|(a, b)| a - b)
+            let change = |(before, after, ..): (
+                Option<f64>,
+                Option<f64>,
+                i64,
+                Option<&RateRow>,
+                Option<&RateRow>,
+            )| { after.zip(before).map(|(a, b)| a - b) };
+            let data = person_rows(person_level, indicator);
+            let model =
+                did_poisson(&data.unit, &data.treated, &data.post, &data.y, &data.exposure, LEVEL);
+            let method = match &model {
+                Ok(_) => "ratio of rate ratios, Poisson GLM value ~ pilot * after + offset(log person-years), CR1 SE by person".to_owned(),
+                Err(e) => format!("ratio of pooled rate ratios; no CI ({e})"),
             };
+            let model = model.ok();
             rows.push(ComparisonRow {
                 measure: indicator.to_owned(),
                 scope: "all".to_owned(),
@@ -95,18 +170,38 @@ pub fn compare(
                 before_mean: None,
                 after_mean: None,
                 diff: change(pilot).zip(change(comparison)).map(|(p, c)| p - c),
-                ci_low: None,
-                ci_high: None,
-                p_value: None,
+                ci_low: model.as_ref().and_then(|m| m.ci_low),
+                ci_high: model.as_ref().and_then(|m| m.ci_high),
+                p_value: model.as_ref().and_then(|m| m.p_value),
                 p_adjusted: None,
-                effect_size: ratio(ratio(pilot.1, pilot.0), ratio(comparison.1, comparison.0)),
+                effect_size: model
+                    .as_ref()
+                    .and_then(|m| m.estimate)
+                    .or_else(|| ratio(ratio(pilot.1, pilot.0), ratio(comparison.1, comparison.0))),
                 effect_size_kind: "ratio_of_rate_ratios".to_owned(),
-                method: "pilot rate ratio / comparison rate ratio (pooled rates); no CI yet"
-                    .to_owned(),
+                method,
             });
         }
     }
+    adjust(&mut rows);
     rows
+}
+
+/// Holm-adjust p-values over indicators within each (scope, scope value).
+fn adjust(rows: &mut [ComparisonRow]) {
+    let mut families: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        families.entry((r.scope.clone(), r.scope_value.clone())).or_default().push(i);
+    }
+    for members in families.values() {
+        let p: Vec<Option<f64>> = members.iter().map(|&i| rows[i].p_value).collect();
+        // p-values from folge-stats are in [0, 1], so adjustment cannot fail.
+        if let Ok(adjusted) = p_adjust(&p, Adjustment::Holm) {
+            for (&i, a) in members.iter().zip(adjusted) {
+                rows[i].p_adjusted = a;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -133,7 +228,7 @@ mod tests {
             rate("bed_days", Arm::Comparison, "before", 8, 30.0, 10.0),
             rate("bed_days", Arm::Comparison, "after", 8, 30.0, 10.0),
         ];
-        let rows = compare(&rates, &["bed_days"], &Comparison::ALL);
+        let rows = compare(&rates, &[], &["bed_days"], &Comparison::ALL);
         assert_eq!(rows.len(), 3);
         let pilot = &rows[0];
         assert_eq!(
@@ -143,7 +238,46 @@ mod tests {
         assert_eq!(rows[1].effect_size, Some(1.0));
         let did = &rows[2];
         assert_eq!((did.n, did.diff, did.effect_size), (18, Some(-2.0), Some(0.5)));
-        assert_eq!(compare(&rates, &["bed_days"], &[Comparison::PilotVsComparison]).len(), 1);
+        assert_eq!(compare(&rates, &[], &["bed_days"], &[Comparison::PilotVsComparison]).len(), 1);
+    }
+
+    #[test]
+    fn person_level_model_gives_the_pooled_ratio_with_a_ci() {
+        // Four persons per arm; pilot falls from 4 to 2 events per person-year, comparison
+        // stays at 3: the saturated Poisson model's exp(β) equals (2/4)/(3/3).
+        let mut people = Vec::new();
+        let mut rates = Vec::new();
+        for (arm, before, after) in [
+            (Arm::Pilot, [3.0, 5.0, 4.0, 4.0], [1.0, 3.0, 2.0, 2.0]),
+            (Arm::Comparison, [2.0, 4.0, 3.0, 3.0], [3.0, 3.0, 4.0, 2.0]),
+        ] {
+            for (period, values) in [("before", before), ("after", after)] {
+                for (i, v) in values.iter().enumerate() {
+                    people.push(IndicatorRow {
+                        pid: format!("{}{i}", arm.code()),
+                        municipality: "4601".into(),
+                        arm,
+                        target_group: None,
+                        period: period.into(),
+                        indicator: "admissions".into(),
+                        value: *v,
+                        exposure_days: 365,
+                        rate_per_py: None,
+                    });
+                }
+                let py = 4.0 * 365.0 / 365.25;
+                rates.push(rate("admissions", arm, period, 4, values.iter().sum(), py));
+            }
+        }
+        let rows = compare(&rates, &people, &["admissions"], &Comparison::ALL);
+        let did = rows.iter().find(|r| r.scope == "all").unwrap();
+        assert!((did.effect_size.unwrap() - 0.5).abs() < 1e-9, "{did:?}");
+        assert!(did.ci_low.unwrap() < 0.5 && did.ci_high.unwrap() > 0.5);
+        assert!(did.method.starts_with("ratio of rate ratios, Poisson GLM"));
+        let pilot = &rows[0];
+        // poisson.test(8, 4y, 16, 4y): exact conditional CI around 0.5.
+        assert!(pilot.ci_low.unwrap() < 0.5 && pilot.ci_high.unwrap() > 0.5);
+        assert!(pilot.p_adjusted.unwrap() >= pilot.p_value.unwrap());
     }
 
     #[test]
@@ -152,7 +286,7 @@ mod tests {
             rate("mortality", Arm::Pilot, "before", 5, 0.0, 5.0),
             rate("mortality", Arm::Pilot, "after", 5, 2.0, 5.0),
         ];
-        let rows = compare(&rates, &["mortality"], &[Comparison::BeforeAfter]);
+        let rows = compare(&rates, &[], &["mortality"], &[Comparison::BeforeAfter]);
         assert_eq!(rows[0].effect_size, None);
         assert_eq!(rows[0].diff, Some(0.4));
         assert_eq!(rows[1].n, 0, "no comparison-arm rows");

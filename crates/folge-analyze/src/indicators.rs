@@ -237,7 +237,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     outside += by_person.values().map(|v| v.len() as u64).sum::<u64>();
     let rates = pooled_rates(&rows, params);
     let ids: Vec<&str> = params.indicators.iter().map(|i| i.id()).collect();
-    let comparisons = compare(&rates, &ids, &params.comparisons);
+    let comparisons = compare(&rates, &rows, &ids, &params.comparisons);
     Analysis {
         indicators: rows,
         rates,

@@ -214,6 +214,14 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
     }
 }
 
+/// A p-value cell: three decimals, and "<0.001" below that (as journals print it).
+fn p_cell(cell: Cell) -> Cell {
+    match cell {
+        Cell::Number(v, _) if v < 0.001 => Cell::Below(0.001),
+        other => other.rounded(3),
+    }
+}
+
 /// Table 3: the pilot's change against the comparison arm's, per indicator. A ratio is
 /// suppressed when any of the four rates behind it is.
 fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
@@ -256,6 +264,10 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
             cell(arm_ratio(Arm::Pilot)),
             cell(arm_ratio(Arm::Comparison)),
             cell(row.effect_size),
+            cell(row.ci_low),
+            cell(row.ci_high),
+            p_cell(cell(row.p_value)),
+            p_cell(cell(row.p_adjusted)),
         ]);
     }
     if rows.is_empty() {
@@ -275,12 +287,16 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
             lang.pick("Pilot: etter/før", "Pilot: after/before").into(),
             lang.pick("Sammenligning: etter/før", "Comparison: after/before").into(),
             lang.pick("Pilot / sammenligning", "Pilot / comparison").into(),
+            lang.pick("95 % KI nedre", "95 % CI lower").into(),
+            lang.pick("95 % KI øvre", "95 % CI upper").into(),
+            "p".into(),
+            lang.pick("p justert (Holm)", "p adjusted (Holm)").into(),
         ],
         rows,
         notes: vec![lang
             .pick(
-                "Forholdet mellom ratene etter og før inklusjon i hver gruppe, og forholdet mellom disse (under 1: pilotene gikk mer ned). Punktestimater uten konfidensintervall.",
-                "Ratio of the rates after and before inclusion in each arm, and the ratio of those ratios (below 1: the pilots fell more). Point estimates without confidence intervals.",
+                "Forholdet mellom ratene etter og før inklusjon i hver gruppe, og forholdet mellom disse (under 1: pilotene gikk mer ned). Konfidensintervall og p fra en Poisson-modell (forbruk ~ pilot × etter, personår som offset) med robuste standardfeil gruppert på person; p justert for antall indikatorer etter Holm.",
+                "Ratio of the rates after and before inclusion in each arm, and the ratio of those ratios (below 1: the pilots fell more). Confidence interval and p from a Poisson model (use ~ pilot × after, person-years as offset) with cluster-robust standard errors by person; p adjusted over indicators by Holm's method.",
             )
             .into()],
     })

@@ -10,6 +10,8 @@ pub enum Cell {
     Text(String),
     /// A number shown with this many decimals.
     Number(f64, usize),
+    /// A value below a display limit, shown as `<limit` (p < 0.001).
+    Below(f64),
     /// Hidden by the small-cell rule.
     Suppressed,
     /// No value.
@@ -17,11 +19,24 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// The same number shown with `decimals` decimals.
+    #[must_use]
+    pub fn rounded(self, decimals: usize) -> Self {
+        match self {
+            Cell::Number(v, _) => Cell::Number(v, decimals),
+            other => other,
+        }
+    }
+
     fn display(&self, decimal_comma: bool) -> String {
         match self {
             Cell::Text(t) => t.clone(),
             Cell::Number(v, decimals) => {
                 let s = format!("{v:.decimals$}");
+                if decimal_comma { s.replace('.', ",") } else { s }
+            }
+            Cell::Below(limit) => {
+                let s = format!("<{limit}");
                 if decimal_comma { s.replace('.', ",") } else { s }
             }
             Cell::Suppressed => ":".to_owned(),
@@ -71,7 +86,7 @@ impl ReportTable {
             out.push_str("<tr>");
             for cell in row {
                 let class = match cell {
-                    Cell::Number(..) | Cell::Suppressed => " class=\"num\"",
+                    Cell::Number(..) | Cell::Below(_) | Cell::Suppressed => " class=\"num\"",
                     _ => "",
                 };
                 let _ = write!(out, "<td{class}>{}</td>", escape(&cell.display(decimal_comma)));

@@ -152,7 +152,8 @@ pub fn did_ols(
 }
 
 /// Poisson GLM difference-in-differences with log link and offset log(exposure), fitted by
-/// IRLS: `estimate` = exp(β(treated:post)), the ratio of rate ratios; CI exp(β ± z ·
+/// IRLS (y ≥ 0: counts, or hours as a pseudo-Poisson fit): `estimate` = exp(β(treated:post)),
+/// the ratio of rate ratios; CI exp(β ± z ·
 /// `se_log_cluster`) and p from the CR1 cluster-robust SE. Matches `glm(y ~ treated * post +
 /// offset(log(exposure)), family = poisson)` with `vcovCL(fit, cluster = ~unit)`.
 pub fn did_poisson(
@@ -172,8 +173,11 @@ pub fn did_poisson(
             right: exposure.len(),
         });
     }
-    for &v in y {
-        crate::error::check_count("y", v)?;
+    // Counts in the usual case; any y ≥ 0 is allowed because with cluster-robust SEs the
+    // Poisson fit is a valid pseudo-likelihood for non-integer outcomes such as hours
+    // (Santos Silva & Tenreyro 2006).
+    if let Some(&bad) = y.iter().find(|v| !(**v >= 0.0 && v.is_finite())) {
+        return Err(StatsError::OutOfRange { what: "y", value: bad, range: "[0, ∞)" });
     }
     if let Some(&bad) = exposure.iter().find(|e| !(**e > 0.0 && e.is_finite())) {
         return Err(StatsError::OutOfRange { what: "exposure", value: bad, range: "(0, ∞)" });

@@ -88,4 +88,8 @@ fn empty_cells_and_bad_lengths_are_explained() {
     let mut exposure = EXPOSURE;
     exposure[0] = 0.0;
     assert!(did_poisson(&unit, &treated, &post, &Y_COUNT, &exposure, 0.95).is_err());
+    let mut negative = Y_COUNT;
+    negative[1] = -1.0;
+    let err = did_poisson(&unit, &treated, &post, &negative, &EXPOSURE, 0.95).unwrap_err();
+    assert_eq!(err.to_string(), "y: -1 is outside [0, ∞)");
 }

@@ -15,6 +15,23 @@ use crate::IngestError;
 pub struct CsvOptions {
     /// Field delimiter; sniffed from the header line when `None`.
     pub delimiter: Option<u8>,
+    /// Text encoding; detected when `None`: a byte-order mark (UTF-8, UTF-16LE/BE) decides,
+    /// else the first 64 KiB are tried as UTF-8 and, if that fails, Windows-1252 is used
+    /// (what Excel on a Norwegian PC writes as plain "CSV").
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+/// Pick the encoding from the first bytes: BOM, else UTF-8 if they decode, else
+/// Windows-1252. A UTF-8 sequence cut at the end of the sample still counts as UTF-8.
+pub fn detect_encoding(sample: &[u8]) -> &'static encoding_rs::Encoding {
+    if let Some((encoding, _)) = encoding_rs::Encoding::for_bom(sample) {
+        return encoding;
+    }
+    match std::str::from_utf8(sample) {
+        Ok(_) => encoding_rs::UTF_8,
+        Err(e) if e.error_len().is_none() => encoding_rs::UTF_8,
+        Err(_) => encoding_rs::WINDOWS_1252,
+    }
 }
 
 /// Pick the delimiter that occurs most often outside quotes in the header line; `,` when
@@ -100,34 +117,64 @@ impl<R: BufRead> Read for CrlfToLf<R> {
 }
 
 /// An open CSV source with a parsed header.
-pub(crate) struct CsvSource<R: Read> {
+pub(crate) struct CsvSource<'r> {
     pub name: String,
-    reader: csv::Reader<CrlfToLf<BufReader<R>>>,
+    /// The encoding the bytes were read as.
+    pub encoding: &'static encoding_rs::Encoding,
+    reader: csv::Reader<CrlfToLf<BufReader<Box<dyn Read + 'r>>>>,
     header: Vec<String>,
     record: csv::StringRecord,
 }
 
-impl<R: Read> CsvSource<R> {
-    pub fn open(name: &str, input: R, options: &CsvOptions) -> Result<Self, IngestError> {
-        let mut buffered = BufReader::with_capacity(1 << 16, input);
-        let peek = buffered.fill_buf().map_err(|e| IngestError::Read {
+impl<'r> CsvSource<'r> {
+    pub fn open(
+        name: &str,
+        input: impl Read + 'r,
+        options: &CsvOptions,
+    ) -> Result<Self, IngestError> {
+        let read_error = |e: std::io::Error| IngestError::Read {
             source_name: name.to_owned(),
             line: 1,
             message: e.to_string(),
-        })?;
-        let start = if peek.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-        let header_end =
-            peek[start..].iter().position(|&b| b == b'\n').map_or(peek.len(), |p| p + start);
-        let delimiter =
-            options.delimiter.unwrap_or_else(|| sniff_delimiter(&peek[start..header_end]));
+        };
+        let mut raw = BufReader::with_capacity(1 << 16, input);
+        let encoding = match options.encoding {
+            Some(e) => e,
+            None => detect_encoding(raw.fill_buf().map_err(read_error)?),
+        };
+        // UTF-8 passes through untouched (csv strips its BOM); anything else is transcoded
+        // to UTF-8 while streaming.
+        let decoded: Box<dyn Read + 'r> = if encoding == encoding_rs::UTF_8 {
+            Box::new(raw)
+        } else {
+            Box::new(
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .encoding(Some(encoding))
+                    .bom_override(true)
+                    .build(raw),
+            )
+        };
+        // Read the header line whole (a decoder may hand out short chunks), sniff the
+        // delimiter on it, then put it back in front of the rest.
+        let mut buffered = BufReader::with_capacity(1 << 16, decoded);
+        let mut first_line = Vec::new();
+        buffered.read_until(b'\n', &mut first_line).map_err(read_error)?;
+        let header = first_line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&first_line);
+        let delimiter = options.delimiter.unwrap_or_else(|| sniff_delimiter(header));
+        let rejoined: Box<dyn Read + 'r> =
+            Box::new(std::io::Cursor::new(first_line).chain(buffered));
         // csv strips a leading UTF-8 BOM itself.
         let reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
-            .from_reader(CrlfToLf { inner: buffered, pending_cr: false });
+            .from_reader(CrlfToLf {
+                inner: BufReader::with_capacity(1 << 16, rejoined),
+                pending_cr: false,
+            });
         let mut source = CsvSource {
             name: name.to_owned(),
+            encoding,
             reader,
             header: Vec::new(),
             record: csv::StringRecord::new(),
@@ -239,6 +286,28 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a\tb\tc"), b'\t');
         assert_eq!(sniff_delimiter(b"\"a;x\",b,c"), b',');
         assert_eq!(sniff_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn windows_1252_and_utf16_are_transcoded() {
+        // "navn;kommune\nÅse Ødegård;Bjørnafjorden\n" as Excel on a Norwegian PC saves it.
+        let (cp1252, _, _) =
+            encoding_rs::WINDOWS_1252.encode("navn;kommune\r\nÅse Ødegård;Bjørnafjorden\r\n");
+        let mut source = CsvSource::open("w.csv", &cp1252[..], &CsvOptions::default()).unwrap();
+        assert_eq!(source.encoding, encoding_rs::WINDOWS_1252);
+        assert!(source.next_record().unwrap());
+        assert_eq!(&source.record()[0], "Åse Ødegård");
+        assert_eq!(source.line(), 2);
+        let mut utf16 = vec![0xFF, 0xFE];
+        for unit in "navn,kommune\nÅse,Os\n".encode_utf16() {
+            utf16.extend(unit.to_le_bytes());
+        }
+        let mut source = CsvSource::open("u.csv", &utf16[..], &CsvOptions::default()).unwrap();
+        assert_eq!(source.encoding, encoding_rs::UTF_16LE);
+        assert!(source.next_record().unwrap());
+        assert_eq!(&source.record()[0], "Åse");
+        assert_eq!(detect_encoding("Ærlig".as_bytes()), encoding_rs::UTF_8);
+        assert_eq!(detect_encoding(&"æ".as_bytes()[..1]), encoding_rs::UTF_8, "cut mid-character");
     }
 
     #[test]

@@ -12,7 +12,8 @@ mod error;
 mod readers;
 pub mod values;
 
-pub use csv_source::{CsvOptions, sniff_delimiter};
+pub use csv_source::{CsvOptions, detect_encoding, sniff_delimiter};
+pub use encoding_rs::Encoding;
 pub use error::IngestError;
 pub use readers::{
     IdPolicy, Ingested, SourceSummary, read_participants, read_process_events, read_service_events,

@@ -169,6 +169,9 @@ fn read_rows<R: Read, T>(
         }
     }
     let mut warnings = Vec::new();
+    if source.encoding != encoding_rs::UTF_8 {
+        warnings.push(format!("{name}: read as {} (not UTF-8)", source.encoding.name()));
+    }
     let two_digit_years = two_digit_years.get();
     if two_digit_years > 0 {
         warnings.push(format!(

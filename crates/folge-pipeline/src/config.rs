@@ -150,6 +150,10 @@ pub struct InputFile {
     /// Field delimiter (`;`, `,` or `\t`); sniffed when absent.
     #[serde(default)]
     pub delimiter: Option<char>,
+    /// Text encoding (`utf-8`, `windows-1252`, `iso-8859-1`, `utf-16`, …); detected when
+    /// absent.
+    #[serde(default)]
+    pub encoding: Option<String>,
 }
 
 fn default_format() -> InputFormat {
@@ -346,6 +350,21 @@ impl Pipeline {
         {
             config.key = Some(resolve(Path::new(key)).to_string_lossy().into_owned());
         }
+        for (_, input) in [("participants", &config.inputs.participants)]
+            .into_iter()
+            .chain(config.inputs.service_events.iter().map(|f| ("service_events", f)))
+            .chain(config.inputs.process_events.iter().map(|f| ("process_events", f)))
+        {
+            if let Some(label) = &input.encoding
+                && folge_ingest::Encoding::for_label(label.as_bytes()).is_none()
+            {
+                {
+                    return Err(bad(format!(
+                        "`encoding = \"{label}\"` is not an encoding folge knows (try `utf-8` or `windows-1252`)"
+                    )));
+                }
+            }
+        }
         if config.periods.before_days == 0 || config.periods.after_days == 0 {
             return Err(bad(
                 "`periods.before_days` and `periods.after_days` must be at least 1".into()
@@ -418,7 +437,10 @@ impl Pipeline {
             .inputs()
             .into_iter()
             .map(|(name, f)| {
-                (name, serde_json::json!({"format": f.format, "delimiter": f.delimiter.map(String::from)}))
+                (
+                    name,
+                    serde_json::json!({"format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding}),
+                )
             })
             .collect();
         params.insert("inputs", serde_json::to_value(inputs).unwrap_or_default());
@@ -478,6 +500,19 @@ path = "p.csv"
         assert_eq!(
             err,
             "t.toml: `analyze.comparisons`: unknown id `dif` (known: `before_after`, `pilot_vs_comparison`)"
+        );
+    }
+
+    #[test]
+    fn encodings_are_checked() {
+        let ok =
+            MINIMAL.replace("path = \"p.csv\"", "path = \"p.csv\"\nencoding = \"windows-1252\"");
+        assert!(Pipeline::parse(Path::new("t.toml"), &ok).is_ok());
+        let bad = MINIMAL.replace("path = \"p.csv\"", "path = \"p.csv\"\nencoding = \"ebcdic-no\"");
+        let err = Pipeline::parse(Path::new("t.toml"), &bad).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.toml: `encoding = \"ebcdic-no\"` is not an encoding folge knows (try `utf-8` or `windows-1252`)"
         );
     }
 

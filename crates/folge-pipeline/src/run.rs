@@ -205,7 +205,14 @@ type EventReader<T> = fn(
 ) -> Result<Ingested<T>, folge_ingest::IngestError>;
 
 fn csv_options(file: &InputFile) -> CsvOptions {
-    CsvOptions { delimiter: file.delimiter.map(|d| d as u8) }
+    CsvOptions {
+        delimiter: file.delimiter.map(|d| d as u8),
+        // Checked when the pipeline file was loaded.
+        encoding: file
+            .encoding
+            .as_deref()
+            .and_then(|l| folge_ingest::Encoding::for_label(l.as_bytes())),
+    }
 }
 
 /// Read an event table when the pipeline names one.

@@ -1,4 +1,5 @@
-//! Reader tests on small inline files: conservation, reasons, and no id in any reason.
+//! Reader tests on small inline files: conservation, reasons, no id in any reason, and
+//! encodings.
 
 use super::*;
 use folge_schema::national_id::build;
@@ -57,6 +58,18 @@ fn participants_conserve_rows_and_explain_rejects() {
     for reject in &got.rejects {
         assert!(!reject.reason.contains(&a) && !reject.reason.contains(&b));
     }
+}
+
+#[test]
+fn windows_1252_files_are_read_and_reported() {
+    let a = id(1, 100);
+    let text = format!(
+        "person_id;name;municipality;arm;inclusion_date\r\n{a};Åse Ødegård;4624;pilot;01.03.2020\r\n"
+    );
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    let got = read_participants("p.csv", &bytes[..], &CsvOptions::default(), POLICY).unwrap();
+    assert_eq!(got.rows[0].name.as_deref(), Some("Åse Ødegård"));
+    assert_eq!(got.warnings, vec!["p.csv: read as windows-1252 (not UTF-8)".to_owned()]);
 }
 
 #[test]

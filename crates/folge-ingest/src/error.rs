@@ -36,6 +36,14 @@ pub enum IngestError {
         /// 1-based line.
         line: u64,
     },
+    /// Where the rows were going failed (e.g. writing Parquet).
+    #[error("{source_name}: {message}")]
+    Sink {
+        /// Display name of the input.
+        source_name: String,
+        /// What failed.
+        message: String,
+    },
     /// The CSV parser or the reader failed.
     #[error("{source_name} line {line}: {message}")]
     Read {

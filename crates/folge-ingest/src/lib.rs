@@ -16,5 +16,6 @@ pub use csv_source::{CsvOptions, detect_encoding, sniff_delimiter};
 pub use encoding_rs::Encoding;
 pub use error::IngestError;
 pub use readers::{
-    IdPolicy, Ingested, SourceSummary, read_participants, read_process_events, read_service_events,
+    BATCH_ROWS, IdPolicy, Ingested, Sink, SourceSummary, Streamed, read_participants,
+    read_process_events, read_service_events, stream_process_events, stream_service_events,
 };

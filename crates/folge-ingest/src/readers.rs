@@ -48,6 +48,41 @@ pub struct Ingested<T> {
     pub warnings: Vec<String>,
 }
 
+/// What reading one source left besides its rows (streamed to a sink).
+#[derive(Debug)]
+pub struct Streamed {
+    /// Rejected rows with reasons.
+    pub rejects: Vec<Reject>,
+    /// Conservation counts.
+    pub summary: SourceSummary,
+    /// Things accepted but worth a look (never containing identifiers).
+    pub warnings: Vec<String>,
+}
+
+/// Accepted rows are handed to a sink in batches of this many, so a large file is never
+/// held in memory whole.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// Where streamed rows go: `Err` stops reading and names what failed.
+pub type Sink<'s, T> = dyn FnMut(Vec<T>) -> Result<(), String> + 's;
+
+/// Collect a streamed source into memory (small tables, tests).
+fn collect<T>(
+    read: impl FnOnce(&mut Sink<'_, T>) -> Result<Streamed, IngestError>,
+) -> Result<Ingested<T>, IngestError> {
+    let mut rows = Vec::new();
+    let streamed = read(&mut |batch: Vec<T>| {
+        rows.extend(batch);
+        Ok(())
+    })?;
+    Ok(Ingested {
+        rows,
+        rejects: streamed.rejects,
+        summary: streamed.summary,
+        warnings: streamed.warnings,
+    })
+}
+
 /// Why one row was rejected.
 struct Problem {
     column: Option<&'static str>,
@@ -137,10 +172,13 @@ fn read_rows<R: Read, T>(
     required: &[&'static str],
     optional: &[&'static str],
     mut parse_row: impl FnMut(&Cells<'_>, u64) -> Result<T, Problem>,
-) -> Result<Ingested<T>, IngestError> {
+    sink: &mut Sink<'_, T>,
+) -> Result<Streamed, IngestError> {
     let mut source = CsvSource::open(name, input, options)?;
     let columns = source.columns(required, optional)?;
-    let mut rows = Vec::new();
+    let sink_error = |message: String| IngestError::Sink { source_name: name.to_owned(), message };
+    let mut rows = Vec::with_capacity(BATCH_ROWS.min(1024));
+    let mut accepted = 0u64;
     let mut rejects = Vec::new();
     let mut read = 0u64;
     let two_digit_years = std::cell::Cell::new(0u64);
@@ -158,7 +196,13 @@ fn read_rows<R: Read, T>(
             parse_row(&cells, line)
         };
         match result {
-            Ok(row) => rows.push(row),
+            Ok(row) => {
+                rows.push(row);
+                accepted += 1;
+                if rows.len() == BATCH_ROWS {
+                    sink(std::mem::take(&mut rows)).map_err(sink_error)?;
+                }
+            }
             Err(p) => rejects.push(Reject {
                 source: name.to_owned(),
                 line: line as i64,
@@ -167,6 +211,9 @@ fn read_rows<R: Read, T>(
                 raw: source.raw(),
             }),
         }
+    }
+    if !rows.is_empty() {
+        sink(rows).map_err(sink_error)?;
     }
     let mut warnings = Vec::new();
     if source.encoding != encoding_rs::UTF_8 {
@@ -181,11 +228,11 @@ fn read_rows<R: Read, T>(
     let summary = SourceSummary {
         source: name.to_owned(),
         rows_read: read,
-        rows_accepted: rows.len() as u64,
+        rows_accepted: accepted,
         rows_rejected: rejects.len() as u64,
     };
     debug_assert_eq!(summary.rows_read, summary.rows_accepted + summary.rows_rejected);
-    Ok(Ingested { rows, rejects, summary, warnings })
+    Ok(Streamed { rejects, summary, warnings })
 }
 
 /// Read the participant list. Sex and birth date missing from the register are derived
@@ -198,70 +245,75 @@ pub fn read_participants<R: Read>(
     policy: IdPolicy,
 ) -> Result<Ingested<Participant>, IngestError> {
     let mut first_line: BTreeMap<String, u64> = BTreeMap::new();
-    read_rows(
-        name,
-        input,
-        options,
-        &["person_id", "municipality", "arm", "inclusion_date"],
-        &["name", "sex", "birth_date", "site", "target_group", "exit_date", "exit_reason"],
-        |cells, line| {
-            let (person_id, national) = cells.person_id(policy)?;
-            let municipality = cells.required("municipality")?;
-            if municipality.len() != 4 || !municipality.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(problem(
-                    "municipality",
-                    format!(
-                        "`{municipality}` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)"
-                    ),
-                ));
-            }
-            let arm = cells.code("arm", Arm::parse, &Arm::expected())?.ok_or_else(|| {
-                problem("arm", format!("is empty (expected one of {})", Arm::expected()))
-            })?;
-            let inclusion_date = cells.required_date("inclusion_date")?;
-            let exit_date = cells.date("exit_date")?;
-            let exit_reason =
-                cells.code("exit_reason", ExitReason::parse, &ExitReason::expected())?;
-            if exit_reason.is_some() && exit_date.is_none() {
-                return Err(problem("exit_date", "is empty but exit_reason is given"));
-            }
-            if let Some(exit) = exit_date
-                && exit < inclusion_date
-            {
-                return Err(problem(
-                    "exit_date",
-                    format!("{exit} is before inclusion_date {inclusion_date}"),
-                ));
-            }
-            let sex = cells
-                .code("sex", Sex::parse, &Sex::expected())?
-                .or_else(|| national.as_ref().and_then(|id| id.sex));
-            let birth_date = cells
-                .date("birth_date")?
-                .or_else(|| national.as_ref().and_then(|id| id.birth_date));
-            if let Some(first) = first_line.get(&person_id) {
-                return Err(problem("person_id", format!("duplicates the person on line {first}")));
-            }
-            first_line.insert(person_id.clone(), line);
-            Ok(Participant {
-                person_id,
-                name: cells.text("name").map(str::to_owned),
-                sex,
-                birth_date,
-                municipality: municipality.to_owned(),
-                site: cells.text("site").map(str::to_owned),
-                arm,
-                target_group: cells.text("target_group").map(str::to_owned),
-                inclusion_date,
-                exit_date,
-                exit_reason,
-            })
-        },
-    )
+    collect(|sink| {
+        read_rows(
+            name,
+            input,
+            options,
+            &["person_id", "municipality", "arm", "inclusion_date"],
+            &["name", "sex", "birth_date", "site", "target_group", "exit_date", "exit_reason"],
+            |cells, line| {
+                let (person_id, national) = cells.person_id(policy)?;
+                let municipality = cells.required("municipality")?;
+                if municipality.len() != 4 || !municipality.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(problem(
+                        "municipality",
+                        format!(
+                            "`{municipality}` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)"
+                        ),
+                    ));
+                }
+                let arm = cells.code("arm", Arm::parse, &Arm::expected())?.ok_or_else(|| {
+                    problem("arm", format!("is empty (expected one of {})", Arm::expected()))
+                })?;
+                let inclusion_date = cells.required_date("inclusion_date")?;
+                let exit_date = cells.date("exit_date")?;
+                let exit_reason =
+                    cells.code("exit_reason", ExitReason::parse, &ExitReason::expected())?;
+                if exit_reason.is_some() && exit_date.is_none() {
+                    return Err(problem("exit_date", "is empty but exit_reason is given"));
+                }
+                if let Some(exit) = exit_date
+                    && exit < inclusion_date
+                {
+                    return Err(problem(
+                        "exit_date",
+                        format!("{exit} is before inclusion_date {inclusion_date}"),
+                    ));
+                }
+                let sex = cells
+                    .code("sex", Sex::parse, &Sex::expected())?
+                    .or_else(|| national.as_ref().and_then(|id| id.sex));
+                let birth_date = cells
+                    .date("birth_date")?
+                    .or_else(|| national.as_ref().and_then(|id| id.birth_date));
+                if let Some(first) = first_line.get(&person_id) {
+                    return Err(problem(
+                        "person_id",
+                        format!("duplicates the person on line {first}"),
+                    ));
+                }
+                first_line.insert(person_id.clone(), line);
+                Ok(Participant {
+                    person_id,
+                    name: cells.text("name").map(str::to_owned),
+                    sex,
+                    birth_date,
+                    municipality: municipality.to_owned(),
+                    site: cells.text("site").map(str::to_owned),
+                    arm,
+                    target_group: cells.text("target_group").map(str::to_owned),
+                    inclusion_date,
+                    exit_date,
+                    exit_reason,
+                })
+            },
+            sink,
+        )
+    })
 }
 
-/// Read event-level service use. Persons must be in the participant list; stays need a
-/// discharge date not before admission; quantities must not be negative.
+/// Read event-level service use into memory (see [`stream_service_events`]).
 pub fn read_service_events<R: Read>(
     name: &str,
     input: R,
@@ -269,6 +321,20 @@ pub fn read_service_events<R: Read>(
     policy: IdPolicy,
     persons: &BTreeSet<String>,
 ) -> Result<Ingested<ServiceEvent>, IngestError> {
+    collect(|sink| stream_service_events(name, input, options, policy, persons, sink))
+}
+
+/// Stream event-level service use to `sink` in batches of [`BATCH_ROWS`]. Persons must be
+/// in the participant list; stays need a discharge date not before admission;
+/// quantities must not be negative.
+pub fn stream_service_events<R: Read>(
+    name: &str,
+    input: R,
+    options: &CsvOptions,
+    policy: IdPolicy,
+    persons: &BTreeSet<String>,
+    sink: &mut Sink<'_, ServiceEvent>,
+) -> Result<Streamed, IngestError> {
     read_rows(
         name,
         input,
@@ -315,10 +381,11 @@ pub fn read_service_events<R: Read>(
                 .transpose()?;
             Ok(ServiceEvent { person_id, service, start_date, end_date, quantity, acute })
         },
+        sink,
     )
 }
 
-/// Read the framework's step log.
+/// Read the framework's step log into memory (see [`stream_process_events`]).
 pub fn read_process_events<R: Read>(
     name: &str,
     input: R,
@@ -326,7 +393,19 @@ pub fn read_process_events<R: Read>(
     policy: IdPolicy,
     persons: &BTreeSet<String>,
 ) -> Result<Ingested<ProcessEvent>, IngestError> {
-    read_rows(name, input, options, &["person_id", "element", "date"], &[], |cells, _| {
+    collect(|sink| stream_process_events(name, input, options, policy, persons, sink))
+}
+
+/// Stream the framework's step log to `sink`.
+pub fn stream_process_events<R: Read>(
+    name: &str,
+    input: R,
+    options: &CsvOptions,
+    policy: IdPolicy,
+    persons: &BTreeSet<String>,
+    sink: &mut Sink<'_, ProcessEvent>,
+) -> Result<Streamed, IngestError> {
+    let parse = |cells: &Cells<'_>, _| {
         let (person_id, _) = cells.person_id(policy)?;
         if !persons.contains(&person_id) {
             return Err(problem("person_id", "is not in the participant list"));
@@ -334,7 +413,8 @@ pub fn read_process_events<R: Read>(
         let element = cells.required("element")?.to_owned();
         let date = cells.required_date("date")?;
         Ok(ProcessEvent { person_id, element, date })
-    })
+    };
+    read_rows(name, input, options, &["person_id", "element", "date"], &[], parse, sink)
 }
 
 #[cfg(test)]

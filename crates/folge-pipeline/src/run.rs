@@ -11,7 +11,7 @@
 //!
 //! Each stage reads only the previous stages' files, so any stage can be re-run alone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,10 +19,10 @@ use std::time::Instant;
 use arrow_array::RecordBatch;
 use folge_analyze::{AnalysisParams, analyze};
 use folge_deid::{AgeBands, DeidParams, Deidentified, Identifiable, deidentify};
-use folge_ingest::{CsvOptions, IdPolicy, Ingested, SourceSummary};
+use folge_ingest::{CsvOptions, IdPolicy, Ingested, Streamed};
 use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
 use folge_schema::Table;
-use folge_schema::parquet_io::{read_parquet, write_bytes_atomic, write_parquet};
+use folge_schema::parquet_io::{ParquetSink, read_parquet, write_bytes_atomic, write_parquet};
 use folge_schema::tables::{
     ComparisonRow, Participant, ProcessEvent, RateRow, Reject, ServiceEvent,
 };
@@ -175,11 +175,11 @@ fn write_stage_record(dir: &Path, record: &StageRecord) -> Result<(), PipelineEr
     Ok(write_bytes_atomic(&dir.join("stage.json"), format!("{json}\n").as_bytes())?)
 }
 
-/// What ingest read, before anything is written.
+/// What ingest read: the participants (small, in memory), the other tables' reports
+/// (their rows were streamed to Parquet, or only counted), and the input records.
 struct IngestResult {
     participants: Ingested<Participant>,
-    service_events: Option<Ingested<ServiceEvent>>,
-    process_events: Option<Ingested<ProcessEvent>>,
+    events: Vec<Streamed>,
     inputs: Vec<InputRecord>,
 }
 
@@ -195,14 +195,15 @@ fn display_name(input: &InputFile) -> String {
         .map_or_else(|| input.path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-/// A reader of an event table: rows must name a person in the participant list.
-type EventReader<T> = fn(
+/// A streaming reader of an event table: rows must name a person in the participant list.
+type EventStream<T> = fn(
     &str,
     File,
     &CsvOptions,
     IdPolicy,
-    &std::collections::BTreeSet<String>,
-) -> Result<Ingested<T>, folge_ingest::IngestError>;
+    &BTreeSet<String>,
+    &mut folge_ingest::Sink<'_, T>,
+) -> Result<Streamed, folge_ingest::IngestError>;
 
 fn csv_options(file: &InputFile) -> CsvOptions {
     CsvOptions {
@@ -215,69 +216,133 @@ fn csv_options(file: &InputFile) -> CsvOptions {
     }
 }
 
-/// Read an event table when the pipeline names one.
-fn read_events<T>(
-    file: Option<&InputFile>,
-    reader: EventReader<T>,
-    policy: IdPolicy,
-    persons: &std::collections::BTreeSet<String>,
-) -> Result<Option<Ingested<T>>, PipelineError> {
-    file.map(|f| {
-        reader(&display_name(f), open(f)?, &csv_options(f), policy, persons)
-            .map_err(PipelineError::from)
-    })
-    .transpose()
+/// Where ingest writes: the stage folder, the Parquet metadata, and the output records.
+struct IngestOutput<'a> {
+    dir: &'a Path,
+    metadata: &'a BTreeMap<String, String>,
+    outputs: &'a mut Vec<OutputRecord>,
 }
 
-fn read_inputs(pipeline: &Pipeline) -> Result<IngestResult, PipelineError> {
+/// Stream one event table into `<dir>/<table>.parquet` (or only count it when there is no
+/// output, as `validate` does). A table the pipeline does not name is written empty.
+fn stream_table<T: Table>(
+    table: &str,
+    file: Option<&InputFile>,
+    stream: EventStream<T>,
+    policy: IdPolicy,
+    persons: &BTreeSet<String>,
+    out: Option<&mut IngestOutput<'_>>,
+) -> Result<Option<Streamed>, PipelineError> {
+    let Some(out) = out else {
+        return file
+            .map(|f| {
+                stream(
+                    &display_name(f),
+                    open(f)?,
+                    &csv_options(f),
+                    policy,
+                    persons,
+                    &mut |_| Ok(()),
+                )
+                .map_err(PipelineError::from)
+            })
+            .transpose();
+    };
+    let path = out.dir.join(format!("{table}.parquet"));
+    let mut sink = ParquetSink::create(&path, T::schema(), out.metadata)?;
+    let streamed = match file {
+        None => None,
+        Some(f) => Some(stream(
+            &display_name(f),
+            open(f)?,
+            &csv_options(f),
+            policy,
+            persons,
+            &mut |rows| {
+                let batch = T::to_batch(&rows).map_err(|e| e.to_string())?;
+                sink.write(&batch).map_err(|e| e.to_string())
+            },
+        )?),
+    };
+    let rows = sink.finish()?;
+    let (sha256, _) = file_sha256(&path)?;
+    out.outputs.push(OutputRecord {
+        path: format!("{}/{table}.parquet", Stage::Ingest.dir_name()),
+        sha256,
+        rows: Some(rows as u64),
+    });
+    Ok(streamed)
+}
+
+/// Hash the inputs, read participants, stream the event tables (into `01_ingest/` when
+/// `out_dir` is given), and fill in each input's row counts.
+fn read_inputs(
+    ctx: &Context<'_>,
+    out_dir: Option<&Path>,
+    outputs: &mut Vec<OutputRecord>,
+) -> Result<IngestResult, PipelineError> {
+    let pipeline = ctx.pipeline;
     let c = &pipeline.config;
     let policy = IdPolicy {
         national: c.id_kind == IdKind::National,
         allow_synthetic: c.allow_synthetic_ids,
     };
-    let p = &c.inputs.participants;
-    let participants =
-        folge_ingest::read_participants(&display_name(p), open(p)?, &csv_options(p), policy)
-            .map_err(PipelineError::from)?;
-    let persons = participants.rows.iter().map(|r| r.person_id.clone()).collect();
-    let service_events = read_events(
-        c.inputs.service_events.as_ref(),
-        folge_ingest::read_service_events,
-        policy,
-        &persons,
-    )?;
-    let process_events = read_events(
-        c.inputs.process_events.as_ref(),
-        folge_ingest::read_process_events,
-        policy,
-        &persons,
-    )?;
-    let summaries: Vec<&SourceSummary> = std::iter::once(&participants.summary)
-        .chain(service_events.iter().map(|i| &i.summary))
-        .chain(process_events.iter().map(|i| &i.summary))
-        .collect();
     let mut inputs = Vec::new();
-    for ((table, file), summary) in pipeline.inputs().into_iter().zip(summaries) {
+    for (table, file) in pipeline.inputs() {
         let (sha256, bytes) = file_sha256(&file.path)?;
         inputs.push(InputRecord {
             table: table.to_owned(),
             path: file.path.clone(),
             sha256,
             bytes,
-            rows_read: summary.rows_read,
-            rows_accepted: summary.rows_accepted,
-            rows_rejected: summary.rows_rejected,
+            rows_read: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
         });
     }
-    for warning in participants
-        .warnings
-        .iter()
-        .chain(service_events.iter().flat_map(|i| &i.warnings))
-        .chain(process_events.iter().flat_map(|i| &i.warnings))
-    {
+    let metadata = ctx.metadata(&inputs_sha256(&inputs));
+    let p = &c.inputs.participants;
+    let participants =
+        folge_ingest::read_participants(&display_name(p), open(p)?, &csv_options(p), policy)
+            .map_err(PipelineError::from)?;
+    let mut out = out_dir.map(|dir| IngestOutput { dir, metadata: &metadata, outputs });
+    if let Some(out) = out.as_mut() {
+        write_table(
+            out.dir,
+            "participants.parquet",
+            &participants.rows,
+            out.metadata,
+            out.outputs,
+        )?;
+    }
+    let persons: BTreeSet<String> = participants.rows.iter().map(|r| r.person_id.clone()).collect();
+    let service_events = stream_table(
+        "service_events",
+        c.inputs.service_events.as_ref(),
+        folge_ingest::stream_service_events,
+        policy,
+        &persons,
+        out.as_mut(),
+    )?;
+    let process_events = stream_table(
+        "process_events",
+        c.inputs.process_events.as_ref(),
+        folge_ingest::stream_process_events,
+        policy,
+        &persons,
+        out.as_mut(),
+    )?;
+    let events: Vec<Streamed> = service_events.into_iter().chain(process_events).collect();
+    let summaries = std::iter::once(&participants.summary).chain(events.iter().map(|e| &e.summary));
+    for (input, summary) in inputs.iter_mut().zip(summaries) {
+        input.rows_read = summary.rows_read;
+        input.rows_accepted = summary.rows_accepted;
+        input.rows_rejected = summary.rows_rejected;
+    }
+    for warning in participants.warnings.iter().chain(events.iter().flat_map(|e| &e.warnings)) {
         warn!("{warning}");
     }
-    Ok(IngestResult { participants, service_events, process_events, inputs })
+    Ok(IngestResult { participants, events, inputs })
 }
 
 /// What `folge validate` found.
@@ -310,38 +375,22 @@ fn over_limit(pipeline: &Pipeline, inputs: &[InputRecord]) -> Vec<String> {
 /// Check the configuration, the key and every input without writing anything.
 pub fn validate(pipeline: &Pipeline) -> Result<Validation, PipelineError> {
     resolve_key(pipeline)?;
-    let result = read_inputs(pipeline)?;
+    let result = read_inputs(&context(pipeline), None, &mut Vec::new())?;
     let over_limit = over_limit(pipeline, &result.inputs);
     Ok(Validation { inputs: result.inputs, over_limit })
 }
 
 fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
-    let result = read_inputs(ctx.pipeline)?;
     let dir = ctx.stage_dir(Stage::Ingest);
     create_dir(&dir, true)?;
-    let metadata = ctx.metadata(&inputs_sha256(&result.inputs));
     let mut outputs = Vec::new();
-    write_table(&dir, "participants.parquet", &result.participants.rows, &metadata, &mut outputs)?;
-    write_table(
-        &dir,
-        "service_events.parquet",
-        result.service_events.as_ref().map_or(&[][..], |i| &i.rows),
-        &metadata,
-        &mut outputs,
-    )?;
-    write_table(
-        &dir,
-        "process_events.parquet",
-        result.process_events.as_ref().map_or(&[][..], |i| &i.rows),
-        &metadata,
-        &mut outputs,
-    )?;
+    let result = read_inputs(ctx, Some(&dir), &mut outputs)?;
+    let metadata = ctx.metadata(&inputs_sha256(&result.inputs));
     let rejects: Vec<Reject> = result
         .participants
         .rejects
         .iter()
-        .chain(result.service_events.iter().flat_map(|i| &i.rejects))
-        .chain(result.process_events.iter().flat_map(|i| &i.rejects))
+        .chain(result.events.iter().flat_map(|e| &e.rejects))
         .cloned()
         .collect();
     write_table(&dir, "rejects.parquet", &rejects, &metadata, &mut outputs)?;

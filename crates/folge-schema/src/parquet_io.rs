@@ -27,10 +27,7 @@ pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut File) -> Result<(), SchemaError>,
 ) -> Result<(), SchemaError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().ok_or_else(|| io_error(path, "is not a file path"))?;
-    let tmp: PathBuf =
-        dir.join(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id()));
+    let tmp = temp_path(path)?;
     let result = (|| {
         let mut file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
         write(&mut file)?;
@@ -50,26 +47,89 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), SchemaError> 
     write_atomic(path, |file| file.write_all(bytes).map_err(|e| io_error(path, e)))
 }
 
-/// Write one table to Parquet atomically, with folge's key-value metadata (sorted by key,
-/// so files are byte-identical run to run).
+fn temp_path(path: &Path) -> Result<PathBuf, SchemaError> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let file_name = path.file_name().ok_or_else(|| io_error(path, "is not a file path"))?;
+    Ok(dir.join(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id())))
+}
+
+/// A Parquet file written batch by batch (streaming: memory holds one row group, not the
+/// table) and published atomically by [`ParquetSink::finish`]. Dropped unfinished — after
+/// an error — it removes its temp file, so no half file ever carries the final name.
+pub struct ParquetSink {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: Option<ArrowWriter<File>>,
+    rows: usize,
+}
+
+impl std::fmt::Debug for ParquetSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetSink")
+            .field("path", &self.path)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ParquetSink {
+    /// Start writing `path` with folge's key-value metadata (sorted by key, so files are
+    /// byte-identical run to run).
+    pub fn create(
+        path: &Path,
+        schema: arrow_schema::SchemaRef,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<Self, SchemaError> {
+        let key_values =
+            metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect::<Vec<_>>();
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_key_value_metadata(Some(key_values))
+            .build();
+        let tmp = temp_path(path)?;
+        let file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+        let writer =
+            ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| io_error(path, e))?;
+        Ok(ParquetSink { path: path.to_owned(), tmp, writer: Some(writer), rows: 0 })
+    }
+
+    /// Append a batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), SchemaError> {
+        let writer =
+            self.writer.as_mut().ok_or_else(|| io_error(&self.path, "already finished"))?;
+        writer.write(batch).map_err(|e| io_error(&self.path, e))?;
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Close, sync and move into place; returns the rows written.
+    pub fn finish(mut self) -> Result<usize, SchemaError> {
+        let writer = self.writer.take().ok_or_else(|| io_error(&self.path, "already finished"))?;
+        let file = writer.into_inner().map_err(|e| io_error(&self.path, e))?;
+        file.sync_all().map_err(|e| io_error(&self.tmp, e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| io_error(&self.path, e))?;
+        Ok(self.rows)
+    }
+}
+
+impl Drop for ParquetSink {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            // Unfinished: the temp file is ours and incomplete.
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Write one table to Parquet atomically, with folge's key-value metadata.
 pub fn write_parquet(
     path: &Path,
     batch: &RecordBatch,
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), SchemaError> {
-    let key_values =
-        metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect::<Vec<_>>();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_key_value_metadata(Some(key_values))
-        .build();
-    write_atomic(path, |file| {
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))
-            .map_err(|e| io_error(path, e))?;
-        writer.write(batch).map_err(|e| io_error(path, e))?;
-        writer.close().map_err(|e| io_error(path, e))?;
-        Ok(())
-    })
+    let mut sink = ParquetSink::create(path, batch.schema(), metadata)?;
+    sink.write(batch)?;
+    sink.finish().map(|_| ())
 }
 
 /// A Parquet file's batches and key-value metadata.
@@ -133,6 +193,37 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn streamed_sink_is_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.parquet");
+        let rows = |n: usize| -> Vec<ProcessEvent> {
+            (0..n)
+                .map(|i| ProcessEvent {
+                    person_id: i.to_string(),
+                    element: "A".into(),
+                    date: chrono::NaiveDate::from_ymd_opt(2020, 5, 1).unwrap(),
+                })
+                .collect()
+        };
+        let mut sink =
+            ParquetSink::create(&path, ProcessEvent::schema(), &BTreeMap::new()).unwrap();
+        sink.write(&ProcessEvent::to_batch(&rows(3)).unwrap()).unwrap();
+        assert!(!path.exists(), "nothing under the final name before finish");
+        drop(sink);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "an abandoned sink leaves nothing"
+        );
+        let mut sink =
+            ParquetSink::create(&path, ProcessEvent::schema(), &BTreeMap::new()).unwrap();
+        sink.write(&ProcessEvent::to_batch(&rows(3)).unwrap()).unwrap();
+        sink.write(&ProcessEvent::to_batch(&rows(2)).unwrap()).unwrap();
+        assert_eq!(sink.finish().unwrap(), 5);
+        assert_eq!(read_parquet(&path).unwrap().num_rows, 5);
     }
 
     #[test]

@@ -90,22 +90,34 @@ impl<R: BufRead> Read for CrlfToLf<R> {
                 written = 1;
             }
         }
+        // Copy runs between carriage returns whole (this adapter sees every byte of a
+        // registry extract, so it must not go byte by byte).
         while consumed < chunk.len() && written < out.len() {
-            let byte = chunk[consumed];
-            if byte == b'\r' {
-                match chunk.get(consumed + 1) {
-                    Some(b'\n') => {}
-                    Some(_) => {
-                        out[written] = byte;
-                        written += 1;
-                    }
-                    None => self.pending_cr = true,
+            let limit = (chunk.len() - consumed).min(out.len() - written);
+            let run = &chunk[consumed..consumed + limit];
+            let Some(cr) = run.iter().position(|&b| b == b'\r') else {
+                out[written..written + limit].copy_from_slice(run);
+                written += limit;
+                consumed += limit;
+                break;
+            };
+            out[written..written + cr].copy_from_slice(&run[..cr]);
+            written += cr;
+            consumed += cr;
+            match chunk.get(consumed + 1) {
+                // CRLF: drop the CR; the LF is copied with the next run.
+                Some(b'\n') => consumed += 1,
+                Some(_) if written < out.len() => {
+                    out[written] = b'\r';
+                    written += 1;
+                    consumed += 1;
                 }
-            } else {
-                out[written] = byte;
-                written += 1;
+                Some(_) => break,
+                None => {
+                    self.pending_cr = true;
+                    consumed += 1;
+                }
             }
-            consumed += 1;
         }
         self.inner.consume(consumed);
         if written == 0 {

@@ -16,6 +16,6 @@ pub use csv_source::{CsvOptions, detect_encoding, sniff_delimiter};
 pub use encoding_rs::Encoding;
 pub use error::IngestError;
 pub use readers::{
-    BATCH_ROWS, IdPolicy, Ingested, Sink, SourceSummary, Streamed, read_participants,
+    BATCH_ROWS, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed, read_participants,
     read_process_events, read_service_events, stream_process_events, stream_service_events,
 };

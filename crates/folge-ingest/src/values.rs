@@ -60,12 +60,17 @@ pub fn parse_number(text: &str) -> Result<f64, String> {
 
 /// Parse a yes/no flag: `1`/`0`, `true`/`false`, `ja`/`nei`, `j`/`n`, `yes`/`no`.
 pub fn parse_bool(text: &str) -> Result<bool, String> {
-    match text.trim().to_lowercase().as_str() {
-        "1" | "true" | "ja" | "j" | "yes" | "y" | "sann" => Ok(true),
-        "0" | "false" | "nei" | "n" | "no" | "usann" => Ok(false),
-        other => {
-            Err(format!("`{other}` is not a yes/no value (expected 1/0, ja/nei or true/false)"))
-        }
+    const YES: [&str; 7] = ["1", "true", "ja", "j", "yes", "y", "sann"];
+    const NO: [&str; 6] = ["0", "false", "nei", "n", "no", "usann"];
+    let t = text.trim();
+    // Compared without allocating: this runs once per row of a registry extract.
+    if YES.iter().any(|y| y.eq_ignore_ascii_case(t)) {
+        Ok(true)
+    } else if NO.iter().any(|n| n.eq_ignore_ascii_case(t)) {
+        Ok(false)
+    } else {
+        let other = t.to_lowercase();
+        Err(format!("`{other}` is not a yes/no value (expected 1/0, ja/nei or true/false)"))
     }
 }
 

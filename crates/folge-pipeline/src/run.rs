@@ -11,7 +11,7 @@
 //!
 //! Each stage reads only the previous stages' files, so any stage can be re-run alone.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -201,7 +201,7 @@ type EventStream<T> = fn(
     File,
     &CsvOptions,
     IdPolicy,
-    &BTreeSet<String>,
+    &folge_ingest::PersonIndex,
     &mut folge_ingest::Sink<'_, T>,
 ) -> Result<Streamed, folge_ingest::IngestError>;
 
@@ -230,7 +230,7 @@ fn stream_table<T: Table>(
     file: Option<&InputFile>,
     stream: EventStream<T>,
     policy: IdPolicy,
-    persons: &BTreeSet<String>,
+    persons: &folge_ingest::PersonIndex,
     out: Option<&mut IngestOutput<'_>>,
 ) -> Result<Option<Streamed>, PipelineError> {
     let Some(out) = out else {
@@ -315,7 +315,7 @@ fn read_inputs(
             out.outputs,
         )?;
     }
-    let persons: BTreeSet<String> = participants.rows.iter().map(|r| r.person_id.clone()).collect();
+    let persons = folge_ingest::PersonIndex::new(&participants.rows);
     let service_events = stream_table(
         "service_events",
         c.inputs.service_events.as_ref(),

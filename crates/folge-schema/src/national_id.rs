@@ -112,17 +112,19 @@ impl NationalId {
         let text = text.trim();
         let mut digits = [0u8; 11];
         let mut n = 0usize;
-        for (pos, ch) in text.chars().enumerate() {
-            if (ch == ' ' || ch == '-') && pos == 6 && n == 6 {
+        // Bytes, not chars: this runs once per row of a registry extract. Positions in
+        // errors count characters, so a non-ASCII byte reports its character position.
+        for (pos, &b) in text.as_bytes().iter().enumerate() {
+            if (b == b' ' || b == b'-') && pos == 6 && n == 6 {
                 continue;
             }
-            let Some(d) = ch.to_digit(10) else {
-                return Err(IdError::NonDigit(pos + 1));
-            };
+            if !b.is_ascii_digit() {
+                return Err(IdError::NonDigit(text[..pos].chars().count() + 1));
+            }
             if n == 11 {
                 return Err(IdError::WrongLength(text.chars().count()));
             }
-            digits[n] = d as u8;
+            digits[n] = b - b'0';
             n += 1;
         }
         if n != 11 {

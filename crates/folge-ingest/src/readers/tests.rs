@@ -85,7 +85,7 @@ fn synthetic_ids_need_permission() {
 #[test]
 fn service_events_validate_codes_dates_and_persons() {
     let (a, b) = (id(1, 100), id(2, 200));
-    let persons = BTreeSet::from([a.clone()]);
+    let persons: PersonIndex = [a.clone()].into_iter().collect();
     let input = format!(
         "person_id,service,start_date,end_date,quantity,acute\n\
          {a},inpatient,2020-03-01,2020-03-04,,1\n\

@@ -1,0 +1,145 @@
+//! Ingest throughput and memory: generate a service-use CSV of N rows (default 10 million,
+//! ≈ 400 MB; `FOLGE_BENCH_ROWS` overrides) into a temp file, then stream it through the
+//! reader (a) only counting rows and (b) writing Parquet as the ingest stage does. Prints
+//! rows/s and the process's peak resident memory (`VmHWM`) after each step, at N/10 and N
+//! rows, so one can see that memory does not grow with the file.
+//!
+//! Run with `cargo bench -p folge-ingest`.
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use folge_ingest::{CsvOptions, IdPolicy, PersonIndex, stream_service_events};
+use folge_schema::Table;
+use folge_schema::national_id::build;
+use folge_schema::parquet_io::ParquetSink;
+use folge_schema::tables::ServiceEvent;
+
+const PERSONS: usize = 100_000;
+
+/// Peak resident set size in MiB (Linux), or 0 where /proc is not there.
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn persons() -> Vec<String> {
+    let base = NaiveDate::from_ymd_opt(1930, 1, 1).expect("date");
+    let mut ids = Vec::with_capacity(PERSONS);
+    let mut day = 0;
+    while ids.len() < PERSONS {
+        let date = base + chrono::Duration::days(day);
+        ids.extend((0..500).step_by(50).filter_map(|i| build(date, i, 0, 80)));
+        day += 1;
+    }
+    ids.truncate(PERSONS);
+    ids
+}
+
+/// Write `rows` events, streaming, with a cheap deterministic mix of services.
+fn generate(path: &Path, ids: &[String], rows: usize) -> u64 {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("create"));
+    out.write_all(b"person_id,service,start_date,end_date,quantity,acute\n").expect("write");
+    let services = ["gp", "outpatient", "home_nursing", "inpatient", "out_of_hours"];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..rows {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let id = &ids[(state % ids.len() as u64) as usize];
+        let service = services[((state >> 20) % 5) as usize];
+        let day = 1 + (state >> 30) % 28;
+        let month = 1 + (state >> 40) % 12;
+        let line = match service {
+            "inpatient" => format!(
+                "{id},inpatient,2020-{month:02}-{day:02},2020-{month:02}-{:02},,1\n",
+                day + 2
+            ),
+            "home_nursing" => format!("{id},home_nursing,2020-{month:02}-{day:02},,\"1,5\",\n"),
+            other => format!("{id},{other},{day:02}.{month:02}.2020,,,\n"),
+        };
+        out.write_all(line.as_bytes()).expect("write");
+    }
+    out.flush().expect("flush");
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+fn run(dir: &Path, ids: &[String], rows: usize) {
+    let csv = dir.join("events.csv");
+    let bytes = generate(&csv, ids, rows);
+    let persons: PersonIndex = ids.iter().cloned().collect();
+    let policy = IdPolicy { national: true, allow_synthetic: true };
+
+    let started = Instant::now();
+    let file = std::fs::File::open(&csv).expect("open");
+    let streamed = stream_service_events(
+        "events.csv",
+        file,
+        &CsvOptions::default(),
+        policy,
+        &persons,
+        &mut |_| Ok(()),
+    )
+    .expect("read");
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(streamed.summary.rows_read, rows as u64);
+    println!(
+        "{rows:>11} rows, {:>6.0} MB: read + validate   {:>6.2} s  {:>10.0} rows/s  peak RSS {:>7.1} MiB",
+        bytes as f64 / 1e6,
+        secs,
+        rows as f64 / secs,
+        peak_mib()
+    );
+
+    let started = Instant::now();
+    let file = std::fs::File::open(&csv).expect("open");
+    let parquet = dir.join("events.parquet");
+    let mut sink =
+        ParquetSink::create(&parquet, ServiceEvent::schema(), &BTreeMap::new()).expect("sink");
+    stream_service_events(
+        "events.csv",
+        file,
+        &CsvOptions::default(),
+        policy,
+        &persons,
+        &mut |batch| {
+            sink.write(&ServiceEvent::to_batch(&batch).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())
+        },
+    )
+    .expect("read");
+    let written = sink.finish().expect("finish");
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{rows:>11} rows, {:>6.0} MB: … + Parquet      {:>6.2} s  {:>10.0} rows/s  peak RSS {:>7.1} MiB",
+        bytes as f64 / 1e6,
+        secs,
+        written as f64 / secs,
+        peak_mib()
+    );
+    std::fs::remove_file(&csv).ok();
+    std::fs::remove_file(&parquet).ok();
+}
+
+fn main() {
+    let rows: usize =
+        std::env::var("FOLGE_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ids = persons();
+    println!(
+        "ingest benchmark: {PERSONS} synthetic persons, single thread; peak RSS is the process's high-water mark"
+    );
+    run(dir.path(), &ids, rows / 10);
+    run(dir.path(), &ids, rows);
+}

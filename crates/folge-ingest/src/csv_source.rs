@@ -19,6 +19,38 @@ pub struct CsvOptions {
     /// else the first 64 KiB are tried as UTF-8 and, if that fails, Windows-1252 is used
     /// (what Excel on a Norwegian PC writes as plain "CSV").
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// Header names for canonical columns, when the file names them otherwise
+    /// (canonical → header, e.g. `start_date` → `inndato`). Layouts add their own.
+    pub columns: std::collections::BTreeMap<String, String>,
+    /// How the file's values map to canonical ones.
+    pub layout: Layout,
+}
+
+/// The layout of a service-use file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// folge's canonical columns and codes (`shared/data-contract.md`).
+    #[default]
+    Canonical,
+    /// An NPR-style hospital extract: `fnr`, `inndato`, `utdato`, `omsorgsniva`,
+    /// `innmateHast` (see the crate README for the code lists).
+    Npr,
+}
+
+impl Layout {
+    /// The layout's header names for canonical columns.
+    pub fn columns(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Layout::Canonical => &[],
+            Layout::Npr => &[
+                ("person_id", "fnr"),
+                ("start_date", "inndato"),
+                ("end_date", "utdato"),
+                ("service", "omsorgsniva"),
+                ("acute", "innmateHast"),
+            ],
+        }
+    }
 }
 
 /// Pick the encoding from the first bytes: BOM, else UTF-8 if they decode, else
@@ -131,6 +163,8 @@ impl<R: BufRead> Read for CrlfToLf<R> {
 /// An open CSV source with a parsed header.
 pub(crate) struct CsvSource<'r> {
     pub name: String,
+    /// Canonical column → header name, from the layout and the explicit renames.
+    renames: std::collections::BTreeMap<String, String>,
     /// The encoding the bytes were read as.
     pub encoding: &'static encoding_rs::Encoding,
     reader: csv::Reader<CrlfToLf<BufReader<Box<dyn Read + 'r>>>>,
@@ -184,8 +218,16 @@ impl<'r> CsvSource<'r> {
                 inner: BufReader::with_capacity(1 << 16, rejoined),
                 pending_cr: false,
             });
+        let mut renames: std::collections::BTreeMap<String, String> = options
+            .layout
+            .columns()
+            .iter()
+            .map(|(c, h)| ((*c).to_owned(), (*h).to_owned()))
+            .collect();
+        renames.extend(options.columns.iter().map(|(c, h)| (c.clone(), h.clone())));
         let mut source = CsvSource {
             name: name.to_owned(),
+            renames,
             encoding,
             reader,
             header: Vec::new(),
@@ -215,17 +257,23 @@ impl<'r> CsvSource<'r> {
         for (&column, is_required) in
             required.iter().map(|c| (c, true)).chain(optional.iter().map(|c| (c, false)))
         {
-            match self.header.iter().position(|h| h.eq_ignore_ascii_case(column)) {
+            let wanted = self.renames.get(column).map_or(column, String::as_str);
+            match self.header.iter().position(|h| h.eq_ignore_ascii_case(wanted)) {
                 Some(i) => {
                     map.insert(column, i);
                 }
                 None if is_required => {
                     let found: Vec<String> = self.header.iter().map(|h| format!("`{h}`")).collect();
+                    let column = if wanted == column {
+                        format!("`{column}`")
+                    } else {
+                        format!("`{wanted}` (folge's `{column}`)")
+                    };
                     return Err(IngestError::MissingColumn {
                         source_name: self.name.clone(),
                         column,
                         found: found.join(", "),
-                        closest: closest(column, self.header.iter().map(String::as_str))
+                        closest: closest(wanted, self.header.iter().map(String::as_str))
                             .map(str::to_owned),
                     });
                 }

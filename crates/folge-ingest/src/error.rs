@@ -13,14 +13,14 @@ pub enum IngestError {
     },
     /// A required column is missing from the header.
     #[error(
-        "{source_name}: required column `{column}` is missing; found {found}{}",
+        "{source_name}: required column {column} is missing; found {found}{}",
         closest.as_ref().map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default()
     )]
     MissingColumn {
         /// Display name of the input.
         source_name: String,
-        /// The canonical column.
-        column: &'static str,
+        /// The missing column as the file should name it, backticked.
+        column: String,
         /// The header's columns, backticked and comma-separated.
         found: String,
         /// The closest header column by edit distance, when one is close.

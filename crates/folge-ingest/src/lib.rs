@@ -12,7 +12,7 @@ mod error;
 mod readers;
 pub mod values;
 
-pub use csv_source::{CsvOptions, detect_encoding, sniff_delimiter};
+pub use csv_source::{CsvOptions, Layout, detect_encoding, sniff_delimiter};
 pub use encoding_rs::Encoding;
 pub use error::IngestError;
 pub use readers::{

@@ -10,7 +10,7 @@ use folge_schema::tables::{Participant, ProcessEvent, Reject, ServiceEvent};
 use folge_schema::{Arm, ExitReason, NationalId, Service, Sex};
 
 use crate::IngestError;
-use crate::csv_source::{CsvOptions, CsvSource};
+use crate::csv_source::{CsvOptions, CsvSource, Layout};
 use crate::values::{parse_bool, parse_date, parse_number};
 
 /// The participant list's ids, for checking that every event names an enrolled person.
@@ -394,13 +394,26 @@ pub fn stream_service_events<R: Read>(
             if !persons.contains(&person_id) {
                 return Err(problem("person_id", "is not in the participant list"));
             }
-            let service =
-                cells.code("service", Service::parse, &Service::expected())?.ok_or_else(|| {
-                    problem(
-                        "service",
-                        format!("is empty (expected one of {})", Service::expected()),
-                    )
-                })?;
+            let (service, acute) = match options.layout {
+                Layout::Canonical => (
+                    cells.code("service", Service::parse, &Service::expected())?.ok_or_else(
+                        || {
+                            problem(
+                                "service",
+                                format!("is empty (expected one of {})", Service::expected()),
+                            )
+                        },
+                    )?,
+                    cells
+                        .text("acute")
+                        .map(|t| parse_bool(t).map_err(|e| problem("acute", e)))
+                        .transpose()?,
+                ),
+                Layout::Npr => (
+                    npr_service(cells.required("service")?)?,
+                    cells.text("acute").map(npr_acute).transpose()?,
+                ),
+            };
             let start_date = cells.required_date("start_date")?;
             let end_date = cells.date("end_date")?;
             if let Some(end) = end_date {
@@ -423,14 +436,42 @@ pub fn stream_service_events<R: Read>(
             if quantity.is_some_and(|q| q < 0.0) {
                 return Err(problem("quantity", "is negative (expected hours or a count ≥ 0)"));
             }
-            let acute = cells
-                .text("acute")
-                .map(|t| parse_bool(t).map_err(|e| problem("acute", e)))
-                .transpose()?;
             Ok(ServiceEvent { person_id, service, start_date, end_date, quantity, acute })
         },
         sink,
     )
+}
+
+/// NPR's `omsorgsniva` (level of care) as a service: 1 døgnopphold → inpatient,
+/// 2 dagbehandling → day treatment, 3 poliklinisk → outpatient. Level 8 (outpatient
+/// contact for an inpatient, e.g. radiotherapy) belongs to a stay and is rejected with
+/// that reason rather than counted as a visit.
+fn npr_service(code: &str) -> Result<Service, Problem> {
+    match code {
+        "1" => Ok(Service::Inpatient),
+        "2" => Ok(Service::DayTreatment),
+        "3" => Ok(Service::Outpatient),
+        "8" => Err(problem(
+            "service",
+            "omsorgsnivå 8 (poliklinisk kontakt for inneliggende pasient) is part of an inpatient stay, not a visit",
+        )),
+        other => Err(problem(
+            "service",
+            format!("`{other}` is not an omsorgsnivå (expected 1 døgn, 2 dag or 3 poliklinisk)"),
+        )),
+    }
+}
+
+/// NPR's `innmateHast`: 1 akutt, 2 akutt < 6 t, 3 akutt 6–24 t → acute; 4 planlagt,
+/// 5 tilbakeføring → elective (SKDE's convention: 1–3 are acute).
+fn npr_acute(code: &str) -> Result<bool, Problem> {
+    match code {
+        "1" | "2" | "3" => Ok(true),
+        "4" | "5" => Ok(false),
+        other => {
+            Err(problem("acute", format!("`{other}` is not an innmateHast code (expected 1–5)")))
+        }
+    }
 }
 
 /// Read the framework's step log into memory (see [`stream_process_events`]).

@@ -154,6 +154,24 @@ pub struct InputFile {
     /// absent.
     #[serde(default)]
     pub encoding: Option<String>,
+    /// Service-use layout: `canonical` (default) or `npr` (an NPR-style hospital extract:
+    /// `fnr`, `inndato`, `utdato`, `omsorgsniva`, `innmateHast`).
+    #[serde(default)]
+    pub layout: Option<String>,
+    /// Header names for canonical columns when the file names them otherwise, e.g.
+    /// `columns = { person_id = "lopenr" }`.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+impl InputFile {
+    /// The service-use layout (checked at load).
+    pub fn layout(&self) -> folge_ingest::Layout {
+        match self.layout.as_deref() {
+            Some("npr") => folge_ingest::Layout::Npr,
+            _ => folge_ingest::Layout::Canonical,
+        }
+    }
 }
 
 fn default_format() -> InputFormat {
@@ -350,11 +368,19 @@ impl Pipeline {
         {
             config.key = Some(resolve(Path::new(key)).to_string_lossy().into_owned());
         }
-        for (_, input) in [("participants", &config.inputs.participants)]
+        for (table, input) in [("participants", &config.inputs.participants)]
             .into_iter()
             .chain(config.inputs.service_events.iter().map(|f| ("service_events", f)))
             .chain(config.inputs.process_events.iter().map(|f| ("process_events", f)))
         {
+            match (table, input.layout.as_deref()) {
+                (_, None | Some("canonical")) | ("service_events", Some("npr")) => {}
+                (_, Some(other)) => {
+                    return Err(bad(format!(
+                        "`inputs.{table}.layout = \"{other}\"`: known layouts are `canonical` and, for service_events, `npr`"
+                    )));
+                }
+            }
             if let Some(label) = &input.encoding
                 && folge_ingest::Encoding::for_label(label.as_bytes()).is_none()
             {
@@ -439,7 +465,7 @@ impl Pipeline {
             .map(|(name, f)| {
                 (
                     name,
-                    serde_json::json!({"format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding}),
+                    serde_json::json!({"format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding, "layout": f.layout, "columns": f.columns}),
                 )
             })
             .collect();
@@ -501,6 +527,23 @@ path = "p.csv"
             err,
             "t.toml: `analyze.comparisons`: unknown id `dif` (known: `before_after`, `pilot_vs_comparison`)"
         );
+    }
+
+    #[test]
+    fn layouts_are_checked() {
+        let npr = MINIMAL.replace("path = \"p.csv\"", "path = \"p.csv\"\nlayout = \"npr\"");
+        let err = Pipeline::parse(Path::new("t.toml"), &npr).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.toml: `inputs.participants.layout = \"npr\"`: known layouts are `canonical` and, for service_events, `npr`"
+        );
+        let ok = format!(
+            "{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nlayout = \"npr\"\ncolumns = {{ person_id = \"lopenr\" }}\n"
+        );
+        let p = Pipeline::parse(Path::new("t.toml"), &ok).unwrap();
+        let events = p.config.inputs.service_events.as_ref().unwrap();
+        assert_eq!(events.layout(), folge_ingest::Layout::Npr);
+        assert_eq!(events.columns["person_id"], "lopenr");
     }
 
     #[test]

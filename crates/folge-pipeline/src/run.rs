@@ -213,6 +213,8 @@ fn csv_options(file: &InputFile) -> CsvOptions {
             .encoding
             .as_deref()
             .and_then(|l| folge_ingest::Encoding::for_label(l.as_bytes())),
+        columns: file.columns.clone(),
+        layout: file.layout(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! encodings.
 
 use super::*;
+use crate::Layout;
 use folge_schema::national_id::build;
 
 fn id(day: u32, individual: u16) -> String {
@@ -122,5 +123,68 @@ fn service_events_validate_codes_dates_and_persons() {
             "8 quantity: is negative (expected hours or a count ≥ 0)",
             "9 acute: `kanskje` is not a yes/no value (expected 1/0, ja/nei or true/false)",
         ]
+    );
+}
+
+#[test]
+fn npr_extracts_map_levels_of_care_and_urgency() {
+    let (a, b) = (id(1, 100), id(2, 200));
+    let persons: PersonIndex = [a.clone(), b.clone()].into_iter().collect();
+    let input = format!(
+        "fnr;inndato;utdato;omsorgsniva;innmateHast;hdiag\n\
+         {a};03.02.2020;07.02.2020;1;1;I50\n\
+         {a};10.02.2020;10.02.2020;3;4;I50\n\
+         {b};11.02.2020;11.02.2020;2;;C34\n\
+         {b};12.02.2020;12.02.2020;8;4;C34\n\
+         {b};13.02.2020;15.02.2020;1;5;J44\n\
+         {b};16.02.2020;17.02.2020;7;1;J44\n"
+    );
+    let options = CsvOptions { layout: Layout::Npr, ..CsvOptions::default() };
+    let got = read_service_events("npr.csv", input.as_bytes(), &options, POLICY, &persons).unwrap();
+    let events: Vec<(Service, Option<bool>)> =
+        got.rows.iter().map(|e| (e.service, e.acute)).collect();
+    assert_eq!(
+        events,
+        vec![
+            (Service::Inpatient, Some(true)),
+            (Service::Outpatient, Some(false)),
+            (Service::DayTreatment, None),
+            (Service::Inpatient, Some(false)),
+        ]
+    );
+    let reasons: Vec<String> =
+        got.rejects.iter().map(|r| format!("{} {}", r.line, r.reason)).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "5 omsorgsnivå 8 (poliklinisk kontakt for inneliggende pasient) is part of an inpatient stay, not a visit",
+            "7 `7` is not an omsorgsnivå (expected 1 døgn, 2 dag or 3 poliklinisk)",
+        ]
+    );
+    // A missing NPR column is named as the file should name it.
+    let err = read_service_events(
+        "npr.csv",
+        &b"fnr;utdato;omsorgsniva\n"[..],
+        &options,
+        POLICY,
+        &persons,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "npr.csv: required column `inndato` (folge's `start_date`) is missing; found `fnr`, `utdato`, `omsorgsniva`"
+    );
+    // Explicit renames work on the canonical layout too.
+    let renamed = CsvOptions {
+        columns: [("person_id".to_owned(), "lopenr".to_owned())].into_iter().collect(),
+        ..CsvOptions::default()
+    };
+    let csv = format!("lopenr,service,start_date\n{a},gp,2020-02-01\n");
+    assert_eq!(
+        read_service_events("r.csv", csv.as_bytes(), &renamed, POLICY, &persons)
+            .unwrap()
+            .rows
+            .len(),
+        1
     );
 }

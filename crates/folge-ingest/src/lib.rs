@@ -9,12 +9,14 @@
 
 mod csv_source;
 mod error;
+mod qdpx;
 mod readers;
 pub mod values;
 
 pub use csv_source::{CsvOptions, Layout, detect_encoding, sniff_delimiter};
 pub use encoding_rs::Encoding;
 pub use error::IngestError;
+pub use qdpx::{QdpxOptions, read_qdpx};
 pub use readers::{
     BATCH_ROWS, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed, read_participants,
     read_process_events, read_service_events, stream_process_events, stream_service_events,

@@ -65,6 +65,29 @@ table! {
 }
 
 table! {
+    /// Zone 1: one coded segment of a focus-group transcript (one row per coder × segment
+    /// × code).
+    pub struct Coding as "codings" {
+        /// Focus group (transcript) name, e.g. `FG2`.
+        pub focus_group: String,
+        /// Kommunenummer of the group, when recorded.
+        pub municipality: Option<String>,
+        /// Participants' role (`leder`, `tjenesteyter`, …), when recorded.
+        pub role: Option<String>,
+        /// Who coded the segment.
+        pub coder: String,
+        /// Segment id (the selection's name, or `start-end` character offsets).
+        pub segment: String,
+        /// Code name.
+        pub code: String,
+        /// Code path above the code (`Theme/Sub`), when the codebook is hierarchical.
+        pub theme: Option<String>,
+        /// The coded text (identifiable until the deid stage scrubs it).
+        pub text: Option<String>,
+    }
+}
+
+table! {
     /// Zone 1: a row an ingest reader could not accept, with where and why.
     pub struct Reject as "rejects" {
         /// Input file name as given in the pipeline file.

@@ -61,3 +61,91 @@ fn no_reject_reason_carries_an_id() {
         assert!(!text.contains(id));
     }
 }
+
+#[test]
+fn the_sample_refi_qda_project_reads_into_codings() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-sample/focus_groups.qdpx");
+    let file = std::fs::File::open(path).expect("sample qdpx");
+    let got =
+        folge_ingest::read_qdpx("focus_groups.qdpx", file, &folge_ingest::QdpxOptions::default())
+            .expect("reads");
+    assert_eq!(got.summary.rows_rejected, 0);
+    assert_eq!(got.summary.rows_read, got.summary.rows_accepted);
+    let rows = &got.rows;
+    assert!(rows.len() >= 2 * 6 * 10, "two coders over at least 60 segments, got {}", rows.len());
+    let coders: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.coder.as_str()).collect();
+    assert_eq!(coders.into_iter().collect::<Vec<_>>(), ["Coder IH", "Coder ML"]);
+    for r in rows {
+        assert!(
+            ["4601", "4631", "4624"].contains(&r.municipality.as_deref().unwrap_or("")),
+            "{r:?}"
+        );
+        assert!(["leder", "tjenesteyter"].contains(&r.role.as_deref().unwrap_or("")), "{r:?}");
+        assert!(r.theme.is_some() && r.segment.starts_with(&r.focus_group));
+        // The selection slices exactly the quote, by code points (æøå included).
+        let text = r.text.as_deref().expect("text");
+        assert!(!text.is_empty() && !text.contains('\n'), "{text:?}");
+        assert!(!text.starts_with("Deltaker") && !text.starts_with("Intervjuer"));
+    }
+    // Each segment is coded once by each coder.
+    let mut per_segment: std::collections::BTreeMap<&str, usize> =
+        std::collections::BTreeMap::new();
+    for r in rows {
+        *per_segment.entry(r.segment.as_str()).or_default() += 1;
+    }
+    assert!(per_segment.values().all(|n| *n == 2));
+}
+
+#[test]
+fn unresolvable_codings_are_rejected_with_their_line() {
+    let project = r#"<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="t">
+  <Users><User guid="{AA}" name="Kari"/></Users>
+  <CodeBook><Codes><Code guid="c1" name="Tema" isCodable="false"><Code guid="C2" name="Kode" isCodable="true"/></Code></Codes></CodeBook>
+  <Sources>
+    <TextSource guid="s1" name="FG1" plainTextPath="internal://s1.txt">
+      <PlainTextSelection guid="p1" name="FG1-01" startPosition="0" endPosition="4">
+        <Coding guid="k1" creatingUser="aa"><CodeRef targetGUID="{c2}"/></Coding>
+      </PlainTextSelection>
+      <PlainTextSelection guid="p2" startPosition="3" endPosition="99">
+        <Coding guid="k2" creatingUser="aa"><CodeRef targetGUID="c2"/></Coding>
+      </PlainTextSelection>
+      <PlainTextSelection guid="p3" startPosition="0" endPosition="2">
+        <Coding guid="k3" creatingUser="aa"><CodeRef targetGUID="nope"/></Coding>
+      </PlainTextSelection>
+    </TextSource>
+  </Sources>
+</Project>
+"#;
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("project.qde", options).unwrap();
+        std::io::Write::write_all(&mut zip, project.as_bytes()).unwrap();
+        zip.start_file("sources/S1.txt", options).unwrap();
+        std::io::Write::write_all(&mut zip, "Årlig møte".as_bytes()).unwrap();
+        zip.finish().unwrap();
+    }
+    buffer.set_position(0);
+    let got =
+        folge_ingest::read_qdpx("t.qdpx", buffer, &folge_ingest::QdpxOptions::default()).unwrap();
+    assert_eq!(
+        (got.summary.rows_read, got.summary.rows_accepted, got.summary.rows_rejected),
+        (3, 1, 2)
+    );
+    let row = &got.rows[0];
+    assert_eq!(
+        (row.coder.as_str(), row.code.as_str(), row.theme.as_deref(), row.text.as_deref()),
+        ("Kari", "Kode", Some("Tema"), Some("Årli"))
+    );
+    let reasons: Vec<String> =
+        got.rejects.iter().map(|r| format!("{} line {}: {}", r.source, r.line, r.reason)).collect();
+    assert_eq!(
+        reasons,
+        [
+            "t.qdpx:project.qde line 11: selection 3–99 lies outside its transcript",
+            "t.qdpx:project.qde line 14: the coding refers to a code that is not in the codebook",
+        ]
+    );
+}

@@ -85,7 +85,16 @@ fn sample_pipeline_runs_end_to_end() {
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let inputs = manifest["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 3);
+    assert_eq!(inputs.len(), 4);
+    let codings = inputs.iter().find(|i| i["table"] == "codings").unwrap();
+    assert_eq!(
+        rows(&run.join("01_ingest/codings.parquet")) as u64,
+        codings["rows_accepted"].as_u64().unwrap()
+    );
+    assert!(
+        codings["rows_accepted"].as_u64().unwrap() >= 120,
+        "two coders over the sample's segments"
+    );
     for input in inputs {
         let (read, ok, rejected) = (
             input["rows_read"].as_u64().unwrap(),

@@ -18,6 +18,7 @@ pub use encoding_rs::Encoding;
 pub use error::IngestError;
 pub use qdpx::{QdpxOptions, read_qdpx};
 pub use readers::{
-    BATCH_ROWS, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed, read_participants,
-    read_process_events, read_service_events, stream_process_events, stream_service_events,
+    BATCH_ROWS, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed, read_codings,
+    read_participants, read_process_events, read_service_events, stream_process_events,
+    stream_service_events,
 };

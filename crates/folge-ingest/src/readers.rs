@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use chrono::NaiveDate;
-use folge_schema::tables::{Participant, ProcessEvent, Reject, ServiceEvent};
+use folge_schema::tables::{Coding, Participant, ProcessEvent, Reject, ServiceEvent};
 use folge_schema::{Arm, ExitReason, NationalId, Service, Sex};
 
 use crate::IngestError;
@@ -472,6 +472,39 @@ fn npr_acute(code: &str) -> Result<bool, Problem> {
             Err(problem("acute", format!("`{other}` is not an innmateHast code (expected 1–5)")))
         }
     }
+}
+
+/// Read a coding sheet in the long layout (one row per coder × segment × code): columns
+/// `focus_group`, `coder`, `segment`, `code`, optional `municipality`, `role`, `theme`,
+/// `text`; NVivo/ATLAS.ti/MAXQDA exports map their own headers with `columns` renames.
+pub fn read_codings<R: Read>(
+    name: &str,
+    input: R,
+    options: &CsvOptions,
+) -> Result<Ingested<Coding>, IngestError> {
+    collect(|sink| {
+        read_rows(
+            name,
+            input,
+            options,
+            &["focus_group", "coder", "segment", "code"],
+            &["municipality", "role", "theme", "text"],
+            |cells, _| {
+                let owned = |column| cells.text(column).map(str::to_owned);
+                Ok(Coding {
+                    focus_group: cells.required("focus_group")?.to_owned(),
+                    municipality: owned("municipality"),
+                    role: owned("role"),
+                    coder: cells.required("coder")?.to_owned(),
+                    segment: cells.required("segment")?.to_owned(),
+                    code: cells.required("code")?.to_owned(),
+                    theme: owned("theme"),
+                    text: owned("text"),
+                })
+            },
+            sink,
+        )
+    })
 }
 
 /// Read the framework's step log into memory (see [`stream_process_events`]).

@@ -136,6 +136,10 @@ pub struct Inputs {
     /// The framework's step log.
     #[serde(default)]
     pub process_events: Option<InputFile>,
+    /// Focus-group codings: a long coding sheet (`csv`) or a REFI-QDA project (`qdpx`).
+    /// Identifiable (quotes name people): kept in `01_ingest/` until scrubbing exists.
+    #[serde(default)]
+    pub codings: Option<InputFile>,
 }
 
 /// One input file.
@@ -184,6 +188,8 @@ fn default_format() -> InputFormat {
 pub enum InputFormat {
     /// Delimited text.
     Csv,
+    /// A REFI-QDA project archive (codings only).
+    Qdpx,
 }
 
 /// Ingest settings.
@@ -357,9 +363,13 @@ impl Pipeline {
             config.report.dir.as_deref().map_or_else(|| config.output.join("04_report"), resolve),
         );
         config.inputs.participants.path = resolve(&config.inputs.participants.path);
-        for input in [&mut config.inputs.service_events, &mut config.inputs.process_events]
-            .into_iter()
-            .flatten()
+        for input in [
+            &mut config.inputs.service_events,
+            &mut config.inputs.process_events,
+            &mut config.inputs.codings,
+        ]
+        .into_iter()
+        .flatten()
         {
             input.path = resolve(&input.path);
         }
@@ -372,7 +382,13 @@ impl Pipeline {
             .into_iter()
             .chain(config.inputs.service_events.iter().map(|f| ("service_events", f)))
             .chain(config.inputs.process_events.iter().map(|f| ("process_events", f)))
+            .chain(config.inputs.codings.iter().map(|f| ("codings", f)))
         {
+            if input.format == InputFormat::Qdpx && table != "codings" {
+                return Err(bad(format!(
+                    "`inputs.{table}.format = \"qdpx\"`: REFI-QDA projects hold codings only"
+                )));
+            }
             match (table, input.layout.as_deref()) {
                 (_, None | Some("canonical")) | ("service_events", Some("npr")) => {}
                 (_, Some(other)) => {
@@ -433,6 +449,7 @@ impl Pipeline {
         let mut v = vec![("participants", &i.participants)];
         v.extend(i.service_events.as_ref().map(|f| ("service_events", f)));
         v.extend(i.process_events.as_ref().map(|f| ("process_events", f)));
+        v.extend(i.codings.as_ref().map(|f| ("codings", f)));
         v
     }
 

@@ -24,11 +24,11 @@ use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
 use folge_schema::Table;
 use folge_schema::parquet_io::{ParquetSink, read_parquet, write_bytes_atomic, write_parquet};
 use folge_schema::tables::{
-    ComparisonRow, Participant, ProcessEvent, RateRow, Reject, ServiceEvent,
+    Coding, ComparisonRow, Participant, ProcessEvent, RateRow, Reject, ServiceEvent,
 };
 use tracing::{info, warn};
 
-use crate::config::{IdKind, InputFile, LanguageCode};
+use crate::config::{IdKind, InputFile, InputFormat, LanguageCode};
 use crate::keys::resolve_key;
 use crate::manifest::{
     InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, inputs_sha256, sha256_hex,
@@ -180,7 +180,20 @@ fn write_stage_record(dir: &Path, record: &StageRecord) -> Result<(), PipelineEr
 struct IngestResult {
     participants: Ingested<Participant>,
     events: Vec<Streamed>,
+    codings: Option<Ingested<Coding>>,
     inputs: Vec<InputRecord>,
+}
+
+/// Read the codings input: a REFI-QDA project or a long coding sheet.
+fn read_codings(file: &InputFile) -> Result<Ingested<Coding>, PipelineError> {
+    let name = display_name(file);
+    let read = match file.format {
+        InputFormat::Qdpx => {
+            folge_ingest::read_qdpx(&name, open(file)?, &folge_ingest::QdpxOptions::default())
+        }
+        InputFormat::Csv => folge_ingest::read_codings(&name, open(file)?, &csv_options(file)),
+    };
+    Ok(read?)
 }
 
 fn open(input: &InputFile) -> Result<File, PipelineError> {
@@ -335,16 +348,27 @@ fn read_inputs(
         out.as_mut(),
     )?;
     let events: Vec<Streamed> = service_events.into_iter().chain(process_events).collect();
-    let summaries = std::iter::once(&participants.summary).chain(events.iter().map(|e| &e.summary));
+    let codings = c.inputs.codings.as_ref().map(read_codings).transpose()?;
+    if let (Some(out), Some(codings)) = (out.as_mut(), codings.as_ref()) {
+        write_table(out.dir, "codings.parquet", &codings.rows, out.metadata, out.outputs)?;
+    }
+    let summaries = std::iter::once(&participants.summary)
+        .chain(events.iter().map(|e| &e.summary))
+        .chain(codings.iter().map(|c| &c.summary));
     for (input, summary) in inputs.iter_mut().zip(summaries) {
         input.rows_read = summary.rows_read;
         input.rows_accepted = summary.rows_accepted;
         input.rows_rejected = summary.rows_rejected;
     }
-    for warning in participants.warnings.iter().chain(events.iter().flat_map(|e| &e.warnings)) {
+    for warning in participants
+        .warnings
+        .iter()
+        .chain(events.iter().flat_map(|e| &e.warnings))
+        .chain(codings.iter().flat_map(|c| &c.warnings))
+    {
         warn!("{warning}");
     }
-    Ok(IngestResult { participants, events, inputs })
+    Ok(IngestResult { participants, events, codings, inputs })
 }
 
 /// What `folge validate` found.
@@ -393,6 +417,7 @@ fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         .rejects
         .iter()
         .chain(result.events.iter().flat_map(|e| &e.rejects))
+        .chain(result.codings.iter().flat_map(|c| &c.rejects))
         .cloned()
         .collect();
     write_table(&dir, "rejects.parquet", &rejects, &metadata, &mut outputs)?;

@@ -375,3 +375,32 @@ fn demo_key_stops_on_a_real_id_without_printing_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("inside the run directory"));
 }
+
+#[test]
+fn codings_read_alike_from_the_qdpx_project_and_the_excel_sheet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let qdpx = sample_pipeline(tmp.path(), "");
+    let out = folge(&["ingest", qdpx.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let from_qdpx = rows(&tmp.path().join("run/01_ingest/codings.parquet"));
+
+    let xlsx_dir = tmp.path().join("xlsx");
+    std::fs::create_dir(&xlsx_dir).unwrap();
+    let text = std::fs::read_to_string(&qdpx)
+        .unwrap()
+        .replace(
+            "focus_groups.qdpx\"\nformat = \"qdpx\"",
+            "focus_group_codings.xlsx\"\nformat = \"xlsx\"\nsheet = \"Koding\"",
+        )
+        .replace(
+            &tmp.path().join("run").display().to_string(),
+            &xlsx_dir.join("run").display().to_string(),
+        );
+    assert!(text.contains("format = \"xlsx\""));
+    let xlsx = xlsx_dir.join("p.toml");
+    std::fs::write(&xlsx, text).unwrap();
+    let out = folge(&["ingest", xlsx.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(rows(&xlsx_dir.join("run/01_ingest/codings.parquet")), from_qdpx);
+    assert!(from_qdpx >= 120);
+}

@@ -24,6 +24,9 @@ pub struct CsvOptions {
     pub columns: std::collections::BTreeMap<String, String>,
     /// How the file's values map to canonical ones.
     pub layout: Layout,
+    /// Set when the text came from a spreadsheet: lines are then the sheet's row numbers
+    /// and rejects name the sheet and cell.
+    pub sheet: Option<crate::SheetOrigin>,
 }
 
 /// The layout of a service-use file.
@@ -163,6 +166,8 @@ impl<R: BufRead> Read for CrlfToLf<R> {
 /// An open CSV source with a parsed header.
 pub(crate) struct CsvSource<'r> {
     pub name: String,
+    /// Where a spreadsheet's range starts, when the text came from one.
+    pub sheet: Option<crate::SheetOrigin>,
     /// Canonical column → header name, from the layout and the explicit renames.
     renames: std::collections::BTreeMap<String, String>,
     /// The encoding the bytes were read as.
@@ -227,6 +232,7 @@ impl<'r> CsvSource<'r> {
         renames.extend(options.columns.iter().map(|(c, h)| (c.clone(), h.clone())));
         let mut source = CsvSource {
             name: name.to_owned(),
+            sheet: options.sheet.clone(),
             renames,
             encoding,
             reader,
@@ -305,9 +311,14 @@ impl<'r> CsvSource<'r> {
         &self.record
     }
 
-    /// 1-based line where the current record starts.
+    /// 1-based line where the current record starts, or its spreadsheet row.
     pub fn line(&self) -> u64 {
-        self.record.position().map_or(0, csv::Position::line)
+        match &self.sheet {
+            Some(origin) => {
+                self.record.position().map_or(0, |p| p.record() + 1 + u64::from(origin.row))
+            }
+            None => self.record.position().map_or(0, csv::Position::line),
+        }
     }
 
     /// Whether every field of the current record is empty (Excel leaves such rows).

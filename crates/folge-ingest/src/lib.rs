@@ -12,6 +12,7 @@ mod error;
 mod qdpx;
 mod readers;
 pub mod values;
+mod xlsx;
 
 pub use csv_source::{CsvOptions, Layout, detect_encoding, sniff_delimiter};
 pub use encoding_rs::Encoding;
@@ -22,3 +23,4 @@ pub use readers::{
     read_participants, read_process_events, read_service_events, stream_process_events,
     stream_service_events,
 };
+pub use xlsx::{SheetOrigin, sheet_to_csv};

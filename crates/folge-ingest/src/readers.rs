@@ -251,13 +251,24 @@ fn read_rows<R: Read, T>(
                     sink(std::mem::take(&mut rows)).map_err(sink_error)?;
                 }
             }
-            Err(p) => rejects.push(Reject {
-                source: name.to_owned(),
-                line: line as i64,
-                column: p.column.map(str::to_owned),
-                reason: p.reason,
-                raw: source.raw(),
-            }),
+            Err(p) => {
+                // From a spreadsheet, say which cell: that is where a person will look.
+                let cell = source
+                    .sheet
+                    .as_ref()
+                    .zip(p.column.and_then(|c| columns.get(c)))
+                    .map(|(origin, &index)| origin.cell(index, line));
+                rejects.push(Reject {
+                    source: name.to_owned(),
+                    line: line as i64,
+                    column: p.column.map(str::to_owned),
+                    reason: match cell {
+                        Some(cell) => format!("{} (cell {cell})", p.reason),
+                        None => p.reason,
+                    },
+                    raw: source.raw(),
+                });
+            }
         }
     }
     if !rows.is_empty() {

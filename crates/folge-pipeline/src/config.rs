@@ -162,6 +162,9 @@ pub struct InputFile {
     /// `fnr`, `inndato`, `utdato`, `omsorgsniva`, `innmateHast`).
     #[serde(default)]
     pub layout: Option<String>,
+    /// Spreadsheet sheet by name or 1-based number (`format = "xlsx"`); the first when absent.
+    #[serde(default)]
+    pub sheet: Option<String>,
     /// Header names for canonical columns when the file names them otherwise, e.g.
     /// `columns = { person_id = "lopenr" }`.
     #[serde(default)]
@@ -190,6 +193,8 @@ pub enum InputFormat {
     Csv,
     /// A REFI-QDA project archive (codings only).
     Qdpx,
+    /// A spreadsheet (`.xlsx`, `.xls`, `.ods`): one sheet, see `sheet`.
+    Xlsx,
 }
 
 /// Ingest settings.
@@ -482,7 +487,7 @@ impl Pipeline {
             .map(|(name, f)| {
                 (
                     name,
-                    serde_json::json!({"format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding, "layout": f.layout, "columns": f.columns}),
+                    serde_json::json!({"format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding, "layout": f.layout, "columns": f.columns, "sheet": f.sheet}),
                 )
             })
             .collect();

@@ -184,14 +184,18 @@ struct IngestResult {
     inputs: Vec<InputRecord>,
 }
 
-/// Read the codings input: a REFI-QDA project or a long coding sheet.
+/// Read the codings input: a REFI-QDA project or a long coding sheet (CSV or spreadsheet).
 fn read_codings(file: &InputFile) -> Result<Ingested<Coding>, PipelineError> {
-    let name = display_name(file);
     let read = match file.format {
-        InputFormat::Qdpx => {
-            folge_ingest::read_qdpx(&name, open(file)?, &folge_ingest::QdpxOptions::default())
+        InputFormat::Qdpx => folge_ingest::read_qdpx(
+            &display_name(file),
+            open(file)?,
+            &folge_ingest::QdpxOptions::default(),
+        ),
+        InputFormat::Csv | InputFormat::Xlsx => {
+            let (name, reader, options) = tabular(file)?;
+            folge_ingest::read_codings(&name, reader, &options)
         }
-        InputFormat::Csv => folge_ingest::read_codings(&name, open(file)?, &csv_options(file)),
     };
     Ok(read?)
 }
@@ -199,6 +203,32 @@ fn read_codings(file: &InputFile) -> Result<Ingested<Coding>, PipelineError> {
 fn open(input: &InputFile) -> Result<File, PipelineError> {
     File::open(&input.path)
         .map_err(|e| PipelineError::io(&input.path, format!("cannot open the input: {e}")))
+}
+
+/// A tabular input ready for the readers: its display name, the text to read, and the
+/// options. A spreadsheet's sheet is converted to CSV text first, and named with it.
+fn tabular(
+    input: &InputFile,
+) -> Result<(String, Box<dyn std::io::Read>, CsvOptions), PipelineError> {
+    let mut options = csv_options(input);
+    match input.format {
+        InputFormat::Xlsx => {
+            let bytes = std::fs::read(&input.path).map_err(|e| {
+                PipelineError::io(&input.path, format!("cannot open the input: {e}"))
+            })?;
+            let (csv, origin) = folge_ingest::sheet_to_csv(
+                &display_name(input),
+                std::io::Cursor::new(bytes),
+                input.sheet.as_deref(),
+            )?;
+            let name = format!("{}, sheet {}", display_name(input), origin.sheet);
+            options.sheet = Some(origin);
+            Ok((name, Box::new(std::io::Cursor::new(csv)), options))
+        }
+        InputFormat::Csv | InputFormat::Qdpx => {
+            Ok((display_name(input), Box::new(open(input)?), options))
+        }
+    }
 }
 
 fn display_name(input: &InputFile) -> String {
@@ -211,7 +241,7 @@ fn display_name(input: &InputFile) -> String {
 /// A streaming reader of an event table: rows must name a person in the participant list.
 type EventStream<T> = fn(
     &str,
-    File,
+    Box<dyn std::io::Read>,
     &CsvOptions,
     IdPolicy,
     &folge_ingest::PersonIndex,
@@ -228,6 +258,7 @@ fn csv_options(file: &InputFile) -> CsvOptions {
             .and_then(|l| folge_ingest::Encoding::for_label(l.as_bytes())),
         columns: file.columns.clone(),
         layout: file.layout(),
+        sheet: None,
     }
 }
 
@@ -251,15 +282,9 @@ fn stream_table<T: Table>(
     let Some(out) = out else {
         return file
             .map(|f| {
-                stream(
-                    &display_name(f),
-                    open(f)?,
-                    &csv_options(f),
-                    policy,
-                    persons,
-                    &mut |_| Ok(()),
-                )
-                .map_err(PipelineError::from)
+                let (name, reader, options) = tabular(f)?;
+                stream(&name, reader, &options, policy, persons, &mut |_| Ok(()))
+                    .map_err(PipelineError::from)
             })
             .transpose();
     };
@@ -267,17 +292,13 @@ fn stream_table<T: Table>(
     let mut sink = ParquetSink::create(&path, T::schema(), out.metadata)?;
     let streamed = match file {
         None => None,
-        Some(f) => Some(stream(
-            &display_name(f),
-            open(f)?,
-            &csv_options(f),
-            policy,
-            persons,
-            &mut |rows| {
+        Some(f) => {
+            let (name, reader, options) = tabular(f)?;
+            Some(stream(&name, reader, &options, policy, persons, &mut |rows| {
                 let batch = T::to_batch(&rows).map_err(|e| e.to_string())?;
                 sink.write(&batch).map_err(|e| e.to_string())
-            },
-        )?),
+            })?)
+        }
     };
     let rows = sink.finish()?;
     let (sha256, _) = file_sha256(&path)?;
@@ -317,9 +338,8 @@ fn read_inputs(
     }
     let metadata = ctx.metadata(&inputs_sha256(&inputs));
     let p = &c.inputs.participants;
-    let participants =
-        folge_ingest::read_participants(&display_name(p), open(p)?, &csv_options(p), policy)
-            .map_err(PipelineError::from)?;
+    let (name, reader, options) = tabular(p)?;
+    let participants = folge_ingest::read_participants(&name, reader, &options, policy)?;
     let mut out = out_dir.map(|dir| IngestOutput { dir, metadata: &metadata, outputs });
     if let Some(out) = out.as_mut() {
         write_table(

@@ -149,3 +149,77 @@ fn unresolvable_codings_are_rejected_with_their_line() {
         ]
     );
 }
+
+#[test]
+fn the_sample_coding_sheet_reads_from_xlsx() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-sample/focus_group_codings.xlsx");
+    let bytes = std::io::Cursor::new(std::fs::read(path).expect("sample xlsx"));
+    let (csv, origin) =
+        folge_ingest::sheet_to_csv("focus_group_codings.xlsx", bytes, Some("Koding"))
+            .expect("sheet");
+    assert_eq!((origin.sheet.as_str(), origin.row, origin.column), ("Koding", 0, 0));
+    let options = CsvOptions { sheet: Some(origin), ..CsvOptions::default() };
+    let got =
+        folge_ingest::read_codings("focus_group_codings.xlsx, sheet Koding", &csv[..], &options)
+            .expect("reads");
+    assert_eq!(got.summary.rows_rejected, 0);
+    assert!(got.rows.len() >= 120);
+    // The same codings as the REFI-QDA project of the sample.
+    let qdpx = std::fs::File::open(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-sample/focus_groups.qdpx"),
+    )
+    .expect("qdpx");
+    let from_qdpx =
+        folge_ingest::read_qdpx("focus_groups.qdpx", qdpx, &folge_ingest::QdpxOptions::default())
+            .expect("qdpx");
+    let key = |r: &folge_schema::tables::Coding| {
+        (r.segment.clone(), r.coder.clone(), r.code.clone(), r.text.clone())
+    };
+    let mut a: Vec<_> = got.rows.iter().map(key).collect();
+    let mut b: Vec<_> = from_qdpx.rows.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn spreadsheet_rejects_name_sheet_row_and_cell_and_dates_come_from_serials() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Hendelser").unwrap();
+    let ids = std::fs::read_to_string(corpus().join("ids.txt")).expect("ids");
+    let id = ids.lines().next().unwrap().to_owned();
+    for (c, h) in ["person_id", "service", "start_date", "quantity"].iter().enumerate() {
+        sheet.write_string(1, c as u16 + 1, *h).unwrap();
+    }
+    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2020, 3, 14).unwrap();
+    let format = rust_xlsxwriter::Format::new().set_num_format("dd.mm.yyyy");
+    sheet.write_string(2, 1, &id).unwrap();
+    sheet.write_string(2, 2, "gp").unwrap();
+    sheet.write_datetime_with_format(2, 3, &date, &format).unwrap();
+    sheet.write_string(3, 1, &id).unwrap();
+    sheet.write_string(3, 2, "gp").unwrap();
+    sheet.write_datetime_with_format(3, 3, &date, &format).unwrap();
+    sheet.write_string(3, 4, "mye").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let (csv, origin) =
+        folge_ingest::sheet_to_csv("h.xlsx", std::io::Cursor::new(bytes), None).expect("sheet");
+    assert_eq!((origin.row, origin.column), (1, 1), "the used range starts at B2");
+    let options = CsvOptions { sheet: Some(origin), ..CsvOptions::default() };
+    let persons: PersonIndex = [id].into_iter().collect();
+    let policy = IdPolicy { national: true, allow_synthetic: true };
+    let got = read_service_events("h.xlsx, sheet Hendelser", &csv[..], &options, policy, &persons)
+        .expect("reads");
+    assert_eq!(got.rows.len(), 1);
+    assert_eq!(got.rows[0].start_date.to_string(), "2020-03-14");
+    let r = &got.rejects[0];
+    assert_eq!(
+        (r.source.as_str(), r.line, r.reason.as_str()),
+        (
+            "h.xlsx, sheet Hendelser",
+            4,
+            "`mye` is not a number (expected e.g. 2,5 or 2.5) (cell E4)"
+        )
+    );
+}

@@ -70,8 +70,10 @@ pub enum Command {
     },
     /// Write a new random 256-bit pseudonymisation key (mode 0600; never overwrites).
     ///
-    /// Keep it apart from the data. Example: `folge keygen --out ~/keys/lkt.key`, then
-    /// `key = "~/keys/lkt.key"` in the pipeline file or `FOLGE_KEY_FILE=~/keys/lkt.key`.
+    /// Keep it apart from the data. Example: `folge keygen --out /secure/keys/lkt.key`,
+    /// then `key = "/secure/keys/lkt.key"` in the pipeline file (relative paths resolve
+    /// against the pipeline file's folder; `~` is not expanded) or
+    /// `FOLGE_KEY_FILE=/secure/keys/lkt.key`.
     Keygen {
         /// Where to write the key.
         #[arg(long)]

@@ -35,6 +35,11 @@ impl PersonIndex {
         participants.iter().map(|p| p.person_id.clone()).collect()
     }
 
+    /// Whether a validated national id is enrolled (no re-parsing of its text).
+    pub fn contains_national(&self, id: &NationalId) -> bool {
+        self.numeric.contains(&id.as_u64())
+    }
+
     /// Whether a (normalised) id is enrolled.
     pub fn contains(&self, id: &str) -> bool {
         match numeric_id(id) {
@@ -401,8 +406,11 @@ pub fn stream_service_events<R: Read>(
         &["person_id", "service", "start_date"],
         &["end_date", "quantity", "acute"],
         |cells, _| {
-            let (person_id, _) = cells.person_id(policy)?;
-            if !persons.contains(&person_id) {
+            let (person_id, national) = cells.person_id(policy)?;
+            let enrolled = national
+                .as_ref()
+                .map_or_else(|| persons.contains(&person_id), |id| persons.contains_national(id));
+            if !enrolled {
                 return Err(problem("person_id", "is not in the participant list"));
             }
             let (service, acute) = match options.layout {

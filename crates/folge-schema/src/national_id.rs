@@ -205,6 +205,12 @@ impl NationalId {
         self.digits.iter().map(|d| char::from(b'0' + d)).collect()
     }
 
+    /// The eleven digits as a number (for compact indexes; leading zeros are implied by the
+    /// fixed length).
+    pub fn as_u64(&self) -> u64 {
+        self.digits.iter().fold(0, |n, d| n * 10 + u64::from(*d))
+    }
+
     /// Whether the number belongs to a synthetic test population.
     pub fn is_synthetic(&self) -> bool {
         self.kind == IdKind::Synthetic

@@ -188,3 +188,14 @@ fn npr_extracts_map_levels_of_care_and_urgency() {
         1
     );
 }
+
+#[test]
+fn person_index_answers_alike_for_text_and_parsed_ids() {
+    let (a, b) = (id(1, 100), id(2, 200));
+    let index: PersonIndex = [a.clone(), "study-17".to_owned()].into_iter().collect();
+    let parsed = |s: &str| folge_schema::NationalId::parse(s).unwrap();
+    assert!(index.contains(&a) && index.contains_national(&parsed(&a)));
+    assert!(!index.contains(&b) && !index.contains_national(&parsed(&b)));
+    assert!(index.contains("study-17") && !index.contains("study-18"));
+    assert_eq!(parsed(&a).as_u64().to_string().len() + usize::from(a.starts_with('0')), 11);
+}

@@ -254,11 +254,11 @@ impl<'r> CsvSource<'r> {
 
     /// Column positions of the wanted canonical columns; a missing required one is an error
     /// naming the columns found and the closest match. Header names match case-insensitively.
-    pub fn columns(
+    pub fn columns<'c>(
         &self,
-        required: &[&'static str],
-        optional: &[&'static str],
-    ) -> Result<BTreeMap<&'static str, usize>, IngestError> {
+        required: &[&'c str],
+        optional: &[&'c str],
+    ) -> Result<BTreeMap<&'c str, usize>, IngestError> {
         let mut map = BTreeMap::new();
         for (&column, is_required) in
             required.iter().map(|c| (c, true)).chain(optional.iter().map(|c| (c, false)))

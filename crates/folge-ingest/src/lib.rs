@@ -10,6 +10,7 @@
 mod csv_source;
 mod error;
 mod qdpx;
+mod questionnaire;
 mod readers;
 pub mod values;
 mod xlsx;
@@ -18,6 +19,7 @@ pub use csv_source::{CsvOptions, Layout, detect_encoding, sniff_delimiter};
 pub use encoding_rs::Encoding;
 pub use error::IngestError;
 pub use qdpx::{QdpxOptions, read_qdpx};
+pub use questionnaire::{Codebook, Instrument, QuestionnaireOptions, read_questionnaire};
 pub use readers::{
     BATCH_ROWS, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed, read_codings,
     read_participants, read_process_events, read_service_events, stream_process_events,

@@ -120,7 +120,7 @@ pub const BATCH_ROWS: usize = 65_536;
 pub type Sink<'s, T> = dyn FnMut(Vec<T>) -> Result<(), String> + 's;
 
 /// Collect a streamed source into memory (small tables, tests).
-fn collect<T>(
+pub(crate) fn collect<T>(
     read: impl FnOnce(&mut Sink<'_, T>) -> Result<Streamed, IngestError>,
 ) -> Result<Ingested<T>, IngestError> {
     let mut rows = Vec::new();
@@ -137,36 +137,37 @@ fn collect<T>(
 }
 
 /// Why one row was rejected.
-struct Problem {
-    column: Option<&'static str>,
+pub(crate) struct Problem {
+    column: Option<String>,
     reason: String,
 }
 
-fn problem(column: &'static str, reason: impl Into<String>) -> Problem {
-    Problem { column: Some(column), reason: reason.into() }
+/// A problem in a column (built only on the error path, so the allocation is free).
+pub(crate) fn problem(column: &str, reason: impl Into<String>) -> Problem {
+    Problem { column: Some(column.to_owned()), reason: reason.into() }
 }
 
 /// Years below this in `dd.mm.yy` dates are 20yy, others 19yy.
 const TWO_DIGIT_YEAR_PIVOT: u32 = 30;
 
 /// Access to the current record's cells by canonical column.
-struct Cells<'a> {
+pub(crate) struct Cells<'a> {
     record: &'a csv::StringRecord,
-    columns: &'a BTreeMap<&'static str, usize>,
+    columns: &'a BTreeMap<&'a str, usize>,
     two_digit_years: &'a std::cell::Cell<u64>,
 }
 
 impl<'a> Cells<'a> {
-    fn text(&self, column: &'static str) -> Option<&'a str> {
+    pub(crate) fn text(&self, column: &str) -> Option<&'a str> {
         let i = *self.columns.get(column)?;
         self.record.get(i).map(str::trim).filter(|s| !s.is_empty())
     }
 
-    fn required(&self, column: &'static str) -> Result<&'a str, Problem> {
+    fn required(&self, column: &str) -> Result<&'a str, Problem> {
         self.text(column).ok_or_else(|| problem(column, "is empty (a value is required)"))
     }
 
-    fn date(&self, column: &'static str) -> Result<Option<NaiveDate>, Problem> {
+    fn date(&self, column: &str) -> Result<Option<NaiveDate>, Problem> {
         let Some(text) = self.text(column) else {
             return Ok(None);
         };
@@ -176,14 +177,14 @@ impl<'a> Cells<'a> {
         parse_date(text, TWO_DIGIT_YEAR_PIVOT).map(Some).map_err(|e| problem(column, e))
     }
 
-    fn required_date(&self, column: &'static str) -> Result<NaiveDate, Problem> {
+    fn required_date(&self, column: &str) -> Result<NaiveDate, Problem> {
         self.date(column)?
             .ok_or_else(|| problem(column, "is empty (expected a date, dd.mm.yyyy or yyyy-mm-dd)"))
     }
 
     fn code<T>(
         &self,
-        column: &'static str,
+        column: &str,
         parse: fn(&str) -> Option<T>,
         expected: &str,
     ) -> Result<Option<T>, Problem> {
@@ -200,7 +201,10 @@ impl<'a> Cells<'a> {
     }
 
     /// The person id, validated and normalised per policy. The reason never holds the value.
-    fn person_id(&self, policy: IdPolicy) -> Result<(String, Option<NationalId>), Problem> {
+    pub(crate) fn person_id(
+        &self,
+        policy: IdPolicy,
+    ) -> Result<(String, Option<NationalId>), Problem> {
         let text = self.required("person_id")?;
         if !policy.national {
             return Ok((text.to_owned(), None));
@@ -218,12 +222,12 @@ impl<'a> Cells<'a> {
 }
 
 /// Drive a reader over every record: blank rows and row problems become rejects.
-fn read_rows<R: Read, T>(
+pub(crate) fn read_rows<R: Read, T>(
     name: &str,
     input: R,
     options: &CsvOptions,
-    required: &[&'static str],
-    optional: &[&'static str],
+    required: &[&str],
+    optional: &[&str],
     mut parse_row: impl FnMut(&Cells<'_>, u64) -> Result<T, Problem>,
     sink: &mut Sink<'_, T>,
 ) -> Result<Streamed, IngestError> {
@@ -261,12 +265,12 @@ fn read_rows<R: Read, T>(
                 let cell = source
                     .sheet
                     .as_ref()
-                    .zip(p.column.and_then(|c| columns.get(c)))
+                    .zip(p.column.as_deref().and_then(|c| columns.get(c)))
                     .map(|(origin, &index)| origin.cell(index, line));
                 rejects.push(Reject {
                     source: name.to_owned(),
                     line: line as i64,
-                    column: p.column.map(str::to_owned),
+                    column: p.column,
                     reason: match cell {
                         Some(cell) => format!("{} (cell {cell})", p.reason),
                         None => p.reason,

@@ -65,6 +65,26 @@ table! {
 }
 
 table! {
+    /// Zone 1: one questionnaire answer, long (one row per person × timepoint × item).
+    pub struct Response as "responses" {
+        /// As in participants.
+        pub person_id: String,
+        /// `T0`, `T1`, …
+        pub timepoint: String,
+        /// When the form was submitted.
+        pub response_date: Option<NaiveDate>,
+        /// Instrument name from the codebook (`pacic`, `eq5d`, …).
+        pub instrument: String,
+        /// Item (the export's column name).
+        pub item: String,
+        /// The answer; null when missing or a missing-code.
+        pub value: Option<f64>,
+        /// Free-text answer (identifiable until the deid stage scrubs it).
+        pub text: Option<String>,
+    }
+}
+
+table! {
     /// Zone 1: one coded segment of a focus-group transcript (one row per coder × segment
     /// × code).
     pub struct Coding as "codings" {

@@ -223,3 +223,137 @@ fn spreadsheet_rejects_name_sheet_row_and_cell_and_dates_come_from_serials() {
         )
     );
 }
+
+fn pacic() -> folge_ingest::Codebook {
+    folge_ingest::Codebook {
+        instruments: vec![
+            folge_ingest::Instrument {
+                name: "pacic".into(),
+                items: (1..=20).map(|i| format!("pacic_{i}")).collect(),
+                min: 1.0,
+                max: 5.0,
+                missing_codes: vec![9.0],
+                reverse: vec![],
+                free_text: vec!["kommentar".into()],
+                subscales: std::collections::BTreeMap::new(),
+            },
+            folge_ingest::Instrument {
+                name: "kontakt".into(),
+                items: ["kontakt.fastlege", "kontakt.hjemmesykepleie", "kontakt.sykehus"]
+                    .map(str::to_owned)
+                    .to_vec(),
+                min: 0.0,
+                max: 1.0,
+                missing_codes: vec![],
+                reverse: vec![],
+                free_text: vec![],
+                subscales: std::collections::BTreeMap::new(),
+            },
+        ],
+    }
+}
+
+fn sample_persons() -> PersonIndex {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-sample/participants.csv");
+    let policy = IdPolicy { national: true, allow_synthetic: true };
+    let got = folge_ingest::read_participants(
+        "participants.csv",
+        std::fs::File::open(path).expect("sample participants"),
+        &CsvOptions::default(),
+        policy,
+    )
+    .expect("participants read");
+    PersonIndex::new(&got.rows)
+}
+
+#[test]
+fn the_sample_nettskjema_export_melts_into_responses() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-sample/nettskjema_pacic_T0.csv");
+    let submissions = std::fs::read_to_string(&path).unwrap().lines().count() - 1;
+    let options = CsvOptions {
+        columns: [("person_id".to_owned(), "fodselsnummer".to_owned())].into_iter().collect(),
+        ..CsvOptions::default()
+    };
+    let questionnaire = folge_ingest::QuestionnaireOptions {
+        timepoint: "T0".into(),
+        date_column: Some("$created".into()),
+    };
+    let policy = IdPolicy { national: true, allow_synthetic: true };
+    let got = folge_ingest::read_questionnaire(
+        "nettskjema_pacic_T0.csv",
+        std::fs::File::open(&path).unwrap(),
+        &options,
+        policy,
+        &sample_persons(),
+        &pacic(),
+        &questionnaire,
+    )
+    .unwrap();
+    assert_eq!(got.summary.rows_read as usize, submissions);
+    assert_eq!(got.summary.rows_rejected, 0);
+    assert_eq!(got.rows.len(), submissions * (20 + 1 + 3));
+    let first = &got.rows[0];
+    assert_eq!(
+        (first.timepoint.as_str(), first.instrument.as_str(), first.item.as_str()),
+        ("T0", "pacic", "pacic_1")
+    );
+    assert!(first.response_date.is_some());
+    // Some answers are missing (empty cells) and stay null; free text is kept as text.
+    assert!(got.rows.iter().any(|r| r.instrument == "pacic" && r.value.is_none()));
+    assert!(got.rows.iter().any(|r| r.item == "kommentar" && r.text.is_some()));
+}
+
+#[test]
+fn answers_outside_the_scale_reject_the_submission() {
+    let ids = std::fs::read_to_string(corpus().join("ids.txt")).expect("ids");
+    let id = ids.lines().next().unwrap();
+    let persons: PersonIndex = [id.to_owned()].into_iter().collect();
+    let mut header = vec!["person_id".to_owned()];
+    header.extend((1..=20).map(|i| format!("pacic_{i}")));
+    header.extend(
+        ["kontakt.fastlege", "kontakt.hjemmesykepleie", "kontakt.sykehus", "kommentar"]
+            .map(str::to_owned),
+    );
+    let row = |v: &str| {
+        let mut cells = vec![id.to_owned()];
+        cells.extend((0..20).map(|i| if i == 4 { v.to_owned() } else { "3".to_owned() }));
+        cells.extend(["1", "0", "0", ""].map(str::to_owned));
+        cells.join(";")
+    };
+    let text = format!("{}\n{}\n{}\n{}\n", header.join(";"), row("9"), row("7"), row("tre"));
+    let questionnaire =
+        folge_ingest::QuestionnaireOptions { timepoint: "T1".into(), date_column: None };
+    let policy = IdPolicy { national: true, allow_synthetic: true };
+    let got = folge_ingest::read_questionnaire(
+        "q.csv",
+        text.as_bytes(),
+        &CsvOptions::default(),
+        policy,
+        &persons,
+        &pacic(),
+        &questionnaire,
+    )
+    .unwrap();
+    assert_eq!(
+        (got.summary.rows_read, got.summary.rows_accepted, got.summary.rows_rejected),
+        (3, 1, 2)
+    );
+    assert_eq!(
+        got.rows.iter().find(|r| r.item == "pacic_5").unwrap().value,
+        None,
+        "9 is a missing code"
+    );
+    let reasons: Vec<String> = got
+        .rejects
+        .iter()
+        .map(|r| format!("{} {}: {}", r.line, r.column.as_deref().unwrap_or("-"), r.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "3 pacic_5: 7 is outside the `pacic` scale 1–5",
+            "4 pacic_5: `tre` is not a number (expected e.g. 2,5 or 2.5)"
+        ]
+    );
+}

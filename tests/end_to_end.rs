@@ -38,6 +38,8 @@ fn sample_pipeline(dir: &Path, extra: &str) -> PathBuf {
             "dir = \"../reports/sample\"",
             &format!("dir = \"{}\"", dir.join("report").display()),
         );
+    let codebooks = repo().join("pipelines/codebooks");
+    let text = text.replace("\"codebooks/", &format!("\"{}/", codebooks.display()));
     let path = dir.join("sample.toml");
     std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
     path
@@ -85,7 +87,18 @@ fn sample_pipeline_runs_end_to_end() {
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let inputs = manifest["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 4);
+    assert_eq!(inputs.len(), 6);
+    let submissions: u64 = inputs
+        .iter()
+        .filter(|i| i["table"] == "responses")
+        .map(|i| i["rows_accepted"].as_u64().unwrap())
+        .sum();
+    // 20 PACIC items, 1 free-text comment and 3 checkbox options per submission.
+    assert_eq!(rows(&run.join("01_ingest/responses.parquet")) as u64, submissions * 24);
+    assert_eq!(
+        submissions as usize,
+        data_lines("nettskjema_pacic_T0.csv") + data_lines("nettskjema_pacic_T1.csv")
+    );
     let codings = inputs.iter().find(|i| i["table"] == "codings").unwrap();
     assert_eq!(
         rows(&run.join("01_ingest/codings.parquet")) as u64,

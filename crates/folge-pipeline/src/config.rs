@@ -140,6 +140,10 @@ pub struct Inputs {
     /// Identifiable (quotes name people): kept in `01_ingest/` until scrubbing exists.
     #[serde(default)]
     pub codings: Option<InputFile>,
+    /// Questionnaire exports by name (`pacic_t0`), each melted by its codebook into
+    /// `responses` (identifiable: free text can name people).
+    #[serde(default)]
+    pub questionnaires: BTreeMap<String, InputFile>,
 }
 
 /// One input file.
@@ -162,6 +166,15 @@ pub struct InputFile {
     /// `fnr`, `inndato`, `utdato`, `omsorgsniva`, `innmateHast`).
     #[serde(default)]
     pub layout: Option<String>,
+    /// Questionnaires: the codebook (TOML), relative to the pipeline file.
+    #[serde(default)]
+    pub codebook: Option<PathBuf>,
+    /// Questionnaires: the timepoint of every submission in the file (`T0`).
+    #[serde(default)]
+    pub timepoint: Option<String>,
+    /// Questionnaires: the column with the submission time (Nettskjema: `$created`).
+    #[serde(default)]
+    pub date_column: Option<String>,
     /// Spreadsheet sheet by name or 1-based number (`format = "xlsx"`); the first when absent.
     #[serde(default)]
     pub sheet: Option<String>,
@@ -375,8 +388,17 @@ impl Pipeline {
         ]
         .into_iter()
         .flatten()
+        .chain(config.inputs.questionnaires.values_mut())
         {
             input.path = resolve(&input.path);
+            input.codebook = input.codebook.as_deref().map(&resolve);
+        }
+        for (name, q) in &config.inputs.questionnaires {
+            if q.codebook.is_none() || q.timepoint.is_none() {
+                return Err(bad(format!(
+                    "`inputs.questionnaires.{name}` needs `codebook` (a TOML file of instruments) and `timepoint` (e.g. \"T0\")"
+                )));
+            }
         }
         if let Some(key) = &config.key
             && key != "demo"
@@ -455,6 +477,7 @@ impl Pipeline {
         v.extend(i.service_events.as_ref().map(|f| ("service_events", f)));
         v.extend(i.process_events.as_ref().map(|f| ("process_events", f)));
         v.extend(i.codings.as_ref().map(|f| ("codings", f)));
+        v.extend(i.questionnaires.values().map(|f| ("responses", f)));
         v
     }
 
@@ -481,16 +504,37 @@ impl Pipeline {
             self.comparisons.iter().map(|c| c.id()).collect::<Vec<_>>().into(),
         );
         params.insert("key_is_demo", (c.key.as_deref() == Some("demo")).into());
-        let inputs: BTreeMap<&str, serde_json::Value> = self
-            .inputs()
-            .into_iter()
-            .map(|(name, f)| {
-                (
-                    name,
-                    serde_json::json!({"format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding, "layout": f.layout, "columns": f.columns, "sheet": f.sheet}),
-                )
+        let describe = |f: &InputFile| {
+            // The codebook decides how answers are read: its content is a parameter.
+            let codebook = f.codebook.as_ref().and_then(|p| std::fs::read(p).ok()).map(|bytes| {
+                use sha2::Digest;
+                sha2::Sha256::digest(&bytes).iter().fold(String::new(), |mut s, b| {
+                    use std::fmt::Write as _;
+                    let _ = write!(s, "{b:02x}");
+                    s
+                })
+            });
+            serde_json::json!({
+                "format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding,
+                "layout": f.layout, "columns": f.columns, "sheet": f.sheet,
+                "timepoint": f.timepoint, "date_column": f.date_column, "codebook_sha256": codebook,
             })
-            .collect();
+        };
+        let mut inputs: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let i = &c.inputs;
+        for (table, file) in [
+            ("participants", Some(&i.participants)),
+            ("service_events", i.service_events.as_ref()),
+            ("process_events", i.process_events.as_ref()),
+            ("codings", i.codings.as_ref()),
+        ] {
+            if let Some(f) = file {
+                inputs.insert(table.to_owned(), describe(f));
+            }
+        }
+        for (name, f) in &i.questionnaires {
+            inputs.insert(format!("questionnaires.{name}"), describe(f));
+        }
         params.insert("inputs", serde_json::to_value(inputs).unwrap_or_default());
         serde_json::to_string(&params).unwrap_or_default()
     }
@@ -566,6 +610,24 @@ path = "p.csv"
         let events = p.config.inputs.service_events.as_ref().unwrap();
         assert_eq!(events.layout(), folge_ingest::Layout::Npr);
         assert_eq!(events.columns["person_id"], "lopenr");
+    }
+
+    #[test]
+    fn questionnaires_need_codebook_and_timepoint() {
+        let text = format!(
+            "{MINIMAL}\n[inputs.questionnaires.pacic_t0]\npath = \"q.csv\"\ntimepoint = \"T0\"\n"
+        );
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.toml: `inputs.questionnaires.pacic_t0` needs `codebook` (a TOML file of instruments) and `timepoint` (e.g. \"T0\")"
+        );
+        let ok = text.replace("timepoint", "codebook = \"c.toml\"\ntimepoint");
+        let p = Pipeline::parse(Path::new("/x/t.toml"), &ok).unwrap();
+        assert_eq!(
+            p.config.inputs.questionnaires["pacic_t0"].codebook.as_deref(),
+            Some(Path::new("/x/c.toml"))
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
 use folge_schema::Table;
 use folge_schema::parquet_io::{ParquetSink, read_parquet, write_bytes_atomic, write_parquet};
 use folge_schema::tables::{
-    Coding, ComparisonRow, Participant, ProcessEvent, RateRow, Reject, ServiceEvent,
+    Coding, ComparisonRow, Participant, ProcessEvent, RateRow, Reject, Response, ServiceEvent,
 };
 use tracing::{info, warn};
 
@@ -181,7 +181,44 @@ struct IngestResult {
     participants: Ingested<Participant>,
     events: Vec<Streamed>,
     codings: Option<Ingested<Coding>>,
+    questionnaires: Vec<Ingested<Response>>,
     inputs: Vec<InputRecord>,
+}
+
+/// Load a questionnaire's codebook; a bad one is a configuration error with its line.
+fn load_codebook(path: &Path) -> Result<folge_ingest::Codebook, PipelineError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message: format!("cannot read the codebook: {e}"),
+    })?;
+    toml::from_str(&text).map_err(|e| PipelineError::Config {
+        file: path.to_owned(),
+        line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+        message: e.message().trim().to_owned(),
+    })
+}
+
+/// Melt one questionnaire export into responses.
+fn read_questionnaire(
+    file: &InputFile,
+    policy: IdPolicy,
+    persons: &folge_ingest::PersonIndex,
+) -> Result<Ingested<Response>, PipelineError> {
+    // Both are checked when the pipeline file is loaded.
+    let (Some(codebook), Some(timepoint)) = (&file.codebook, &file.timepoint) else {
+        return Err(PipelineError::Stage {
+            stage: "ingest",
+            message: "a questionnaire lacks its codebook or timepoint".into(),
+        });
+    };
+    let codebook = load_codebook(codebook)?;
+    let options = folge_ingest::QuestionnaireOptions {
+        timepoint: timepoint.clone(),
+        date_column: file.date_column.clone(),
+    };
+    let (name, reader, csv) = tabular(file)?;
+    Ok(folge_ingest::read_questionnaire(&name, reader, &csv, policy, persons, &codebook, &options)?)
 }
 
 /// Read the codings input: a REFI-QDA project or a long coding sheet (CSV or spreadsheet).
@@ -372,9 +409,21 @@ fn read_inputs(
     if let (Some(out), Some(codings)) = (out.as_mut(), codings.as_ref()) {
         write_table(out.dir, "codings.parquet", &codings.rows, out.metadata, out.outputs)?;
     }
+    let questionnaires = c
+        .inputs
+        .questionnaires
+        .values()
+        .map(|f| read_questionnaire(f, policy, &persons))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let (Some(out), false) = (out.as_mut(), c.inputs.questionnaires.is_empty()) {
+        let responses: Vec<Response> =
+            questionnaires.iter().flat_map(|q| q.rows.iter().cloned()).collect();
+        write_table(out.dir, "responses.parquet", &responses, out.metadata, out.outputs)?;
+    }
     let summaries = std::iter::once(&participants.summary)
         .chain(events.iter().map(|e| &e.summary))
-        .chain(codings.iter().map(|c| &c.summary));
+        .chain(codings.iter().map(|c| &c.summary))
+        .chain(questionnaires.iter().map(|q| &q.summary));
     for (input, summary) in inputs.iter_mut().zip(summaries) {
         input.rows_read = summary.rows_read;
         input.rows_accepted = summary.rows_accepted;
@@ -385,10 +434,11 @@ fn read_inputs(
         .iter()
         .chain(events.iter().flat_map(|e| &e.warnings))
         .chain(codings.iter().flat_map(|c| &c.warnings))
+        .chain(questionnaires.iter().flat_map(|q| &q.warnings))
     {
         warn!("{warning}");
     }
-    Ok(IngestResult { participants, events, codings, inputs })
+    Ok(IngestResult { participants, events, codings, questionnaires, inputs })
 }
 
 /// What `folge validate` found.
@@ -438,6 +488,7 @@ fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         .iter()
         .chain(result.events.iter().flat_map(|e| &e.rejects))
         .chain(result.codings.iter().flat_map(|c| &c.rejects))
+        .chain(result.questionnaires.iter().flat_map(|q| &q.rejects))
         .cloned()
         .collect();
     write_table(&dir, "rejects.parquet", &rejects, &metadata, &mut outputs)?;

@@ -282,6 +282,28 @@ fn identifiers() -> Vec<String> {
     ids
 }
 
+/// Phone numbers written in the sample's free-text answers (8 digits, as `91 23 45 67`,
+/// `+47 91234567` or plain), as bare digits.
+fn phone_numbers() -> Vec<String> {
+    let mut phones = Vec::new();
+    for file in ["nettskjema_pacic_T0.csv", "nettskjema_pacic_T1.csv", "redcap_eq5d_data.csv"] {
+        let text = std::fs::read_to_string(repo().join("data-sample").join(file)).unwrap();
+        for line in text.lines() {
+            let Some(at) = line.find("Ring meg gjerne på ") else { continue };
+            let digits: String = line[at..]
+                .chars()
+                .skip(19)
+                .take_while(|c| c.is_ascii_digit() || *c == ' ' || *c == '+')
+                .filter(char::is_ascii_digit)
+                .collect();
+            phones.push(
+                digits.strip_prefix("47").filter(|d| d.len() == 8).unwrap_or(&digits).to_owned(),
+            );
+        }
+    }
+    phones
+}
+
 /// All text in a file: Parquet values decoded (pages are compressed), other files as is.
 fn text_of(path: &Path) -> String {
     if path.extension().is_some_and(|e| e == "parquet") {
@@ -328,6 +350,19 @@ fn no_identifier_reaches_deid_analysis_report_or_logs() {
             assert!(
                 !text.contains(id.as_str()),
                 "an identifier from participants.csv is in {name}"
+            );
+        }
+    }
+    // Phone numbers from free-text answers: written with or without spaces, so compare
+    // digits only.
+    let phones = phone_numbers();
+    assert!(phones.len() >= 5 && phones.iter().all(|p| p.len() == 8), "{phones:?}");
+    for (name, text) in &scanned {
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        for phone in &phones {
+            assert!(
+                !digits.contains(phone.as_str()),
+                "a phone number from the free text is in {name}"
             );
         }
     }

@@ -100,14 +100,7 @@ pub fn read_questionnaire<R: Read>(
             &required,
             &optional,
             |cells: &Cells<'_>, _| -> Result<Vec<Response>, Problem> {
-                let (person_id, national) = cells.person_id(policy)?;
-                let enrolled = national.as_ref().map_or_else(
-                    || persons.contains(&person_id),
-                    |id| persons.contains_national(id),
-                );
-                if !enrolled {
-                    return Err(problem("person_id", "is not in the participant list"));
-                }
+                let person_id = cells.enrolled_person_id(policy, persons)?;
                 let response_date = match date_column.and_then(|c| cells.text(c).map(|t| (c, t))) {
                     None => None,
                     Some((c, t)) => Some(

@@ -200,6 +200,24 @@ impl<'a> Cells<'a> {
             .transpose()
     }
 
+    /// The person id of a row that must name an enrolled participant (event tables,
+    /// questionnaires): validated per policy, then looked up on the parsed id.
+    pub(crate) fn enrolled_person_id(
+        &self,
+        policy: IdPolicy,
+        persons: &PersonIndex,
+    ) -> Result<String, Problem> {
+        let (person_id, national) = self.person_id(policy)?;
+        let enrolled = national
+            .as_ref()
+            .map_or_else(|| persons.contains(&person_id), |id| persons.contains_national(id));
+        if enrolled {
+            Ok(person_id)
+        } else {
+            Err(problem("person_id", "is not in the participant list"))
+        }
+    }
+
     /// The person id, validated and normalised per policy. The reason never holds the value.
     pub(crate) fn person_id(
         &self,
@@ -410,13 +428,7 @@ pub fn stream_service_events<R: Read>(
         &["person_id", "service", "start_date"],
         &["end_date", "quantity", "acute"],
         |cells, _| {
-            let (person_id, national) = cells.person_id(policy)?;
-            let enrolled = national
-                .as_ref()
-                .map_or_else(|| persons.contains(&person_id), |id| persons.contains_national(id));
-            if !enrolled {
-                return Err(problem("person_id", "is not in the participant list"));
-            }
+            let person_id = cells.enrolled_person_id(policy, persons)?;
             let (service, acute) = match options.layout {
                 Layout::Canonical => (
                     cells.code("service", Service::parse, &Service::expected())?.ok_or_else(
@@ -551,10 +563,7 @@ pub fn stream_process_events<R: Read>(
     sink: &mut Sink<'_, ProcessEvent>,
 ) -> Result<Streamed, IngestError> {
     let parse = |cells: &Cells<'_>, _| {
-        let (person_id, _) = cells.person_id(policy)?;
-        if !persons.contains(&person_id) {
-            return Err(problem("person_id", "is not in the participant list"));
-        }
+        let person_id = cells.enrolled_person_id(policy, persons)?;
         let element = cells.required("element")?.to_owned();
         let date = cells.required_date("date")?;
         Ok(ProcessEvent { person_id, element, date })

@@ -87,18 +87,25 @@ fn sample_pipeline_runs_end_to_end() {
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let inputs = manifest["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 6);
-    let submissions: u64 = inputs
-        .iter()
-        .filter(|i| i["table"] == "responses")
-        .map(|i| i["rows_accepted"].as_u64().unwrap())
-        .sum();
-    // 20 PACIC items, 1 free-text comment and 3 checkbox options per submission.
-    assert_eq!(rows(&run.join("01_ingest/responses.parquet")) as u64, submissions * 24);
+    assert_eq!(inputs.len(), 7);
+    let submissions = |file: &str| {
+        let input = inputs
+            .iter()
+            .find(|i| i["table"] == "responses" && i["path"].as_str().unwrap().ends_with(file))
+            .unwrap();
+        assert_eq!(input["rows_rejected"], 0, "{file}");
+        input["rows_accepted"].as_u64().unwrap()
+    };
+    let pacic = submissions("nettskjema_pacic_T0.csv") + submissions("nettskjema_pacic_T1.csv");
+    let eq5d = submissions("redcap_eq5d_data.csv");
+    // PACIC: 20 items, 1 free-text comment and 3 checkbox options per submission; EQ-5D
+    // from REDCap: 5 dimensions, the VAS, 3 checkbox choices and a comment.
+    assert_eq!(rows(&run.join("01_ingest/responses.parquet")) as u64, pacic * 24 + eq5d * 10);
     assert_eq!(
-        submissions as usize,
+        pacic as usize,
         data_lines("nettskjema_pacic_T0.csv") + data_lines("nettskjema_pacic_T1.csv")
     );
+    assert_eq!(eq5d as usize, data_lines("redcap_eq5d_data.csv"));
     let codings = inputs.iter().find(|i| i["table"] == "codings").unwrap();
     assert_eq!(
         rows(&run.join("01_ingest/codings.parquet")) as u64,

@@ -12,6 +12,7 @@ mod error;
 mod qdpx;
 mod questionnaire;
 mod readers;
+mod redcap;
 pub mod values;
 mod xlsx;
 
@@ -19,10 +20,11 @@ pub use csv_source::{CsvOptions, Layout, detect_encoding, sniff_delimiter};
 pub use encoding_rs::Encoding;
 pub use error::IngestError;
 pub use qdpx::{QdpxOptions, read_qdpx};
-pub use questionnaire::{Codebook, Instrument, QuestionnaireOptions, read_questionnaire};
+pub use questionnaire::{Codebook, Instrument, Item, QuestionnaireOptions, read_questionnaire};
 pub use readers::{
     BATCH_ROWS, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed, read_codings,
     read_participants, read_process_events, read_service_events, stream_process_events,
     stream_service_events,
 };
+pub use redcap::{checkbox_column, codebook_from_dictionary};
 pub use xlsx::{SheetOrigin, sheet_to_csv};

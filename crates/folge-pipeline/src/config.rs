@@ -169,9 +169,29 @@ pub struct InputFile {
     /// Questionnaires: the codebook (TOML), relative to the pipeline file.
     #[serde(default)]
     pub codebook: Option<PathBuf>,
+    /// Questionnaires: a REDCap data dictionary (CSV) to build the codebook from, instead
+    /// of `codebook`; the timepoint then comes from `redcap_event_name` unless
+    /// `timepoint` or `timepoint_column` says otherwise.
+    #[serde(default)]
+    pub redcap_dictionary: Option<PathBuf>,
     /// Questionnaires: the timepoint of every submission in the file (`T0`).
     #[serde(default)]
     pub timepoint: Option<String>,
+    /// Questionnaires: the column holding each submission's timepoint.
+    #[serde(default)]
+    pub timepoint_column: Option<String>,
+    /// Questionnaires: timepoint column values → timepoint names
+    /// (`{ t0_arm_1 = "T0" }`); a value not listed is rejected.
+    #[serde(default)]
+    pub timepoints: BTreeMap<String, String>,
+    /// Questionnaires: cell texts meaning "no answer" (REDCap missing-data codes such as
+    /// `UNK`), added to the codebook's.
+    #[serde(default)]
+    pub missing_text: Vec<String>,
+    /// Questionnaires from REDCap: accept only submissions whose `<form>_complete` is 2
+    /// (Complete).
+    #[serde(default)]
+    pub require_complete: bool,
     /// Questionnaires: the column with the submission time (Nettskjema: `$created`).
     #[serde(default)]
     pub date_column: Option<String>,
@@ -392,11 +412,28 @@ impl Pipeline {
         {
             input.path = resolve(&input.path);
             input.codebook = input.codebook.as_deref().map(&resolve);
+            input.redcap_dictionary = input.redcap_dictionary.as_deref().map(&resolve);
         }
         for (name, q) in &config.inputs.questionnaires {
-            if q.codebook.is_none() || q.timepoint.is_none() {
+            let redcap = q.redcap_dictionary.is_some();
+            if q.codebook.is_some() == redcap {
                 return Err(bad(format!(
-                    "`inputs.questionnaires.{name}` needs `codebook` (a TOML file of instruments) and `timepoint` (e.g. \"T0\")"
+                    "`inputs.questionnaires.{name}` needs either `codebook` (a TOML file of instruments) or `redcap_dictionary` (REDCap's data dictionary CSV)"
+                )));
+            }
+            if !redcap && q.timepoint.is_none() == q.timepoint_column.is_none() {
+                return Err(bad(format!(
+                    "`inputs.questionnaires.{name}` needs either `timepoint` (e.g. \"T0\", one file per timepoint) or `timepoint_column`"
+                )));
+            }
+            if q.timepoint.is_some() && q.timepoint_column.is_some() {
+                return Err(bad(format!(
+                    "`inputs.questionnaires.{name}`: give `timepoint` or `timepoint_column`, not both"
+                )));
+            }
+            if q.require_complete && !redcap {
+                return Err(bad(format!(
+                    "`inputs.questionnaires.{name}.require_complete` needs `redcap_dictionary` (it reads REDCap's `<form>_complete` columns)"
                 )));
             }
         }
@@ -506,18 +543,25 @@ impl Pipeline {
         params.insert("key_is_demo", (c.key.as_deref() == Some("demo")).into());
         let describe = |f: &InputFile| {
             // The codebook decides how answers are read: its content is a parameter.
-            let codebook = f.codebook.as_ref().and_then(|p| std::fs::read(p).ok()).map(|bytes| {
-                use sha2::Digest;
-                sha2::Sha256::digest(&bytes).iter().fold(String::new(), |mut s, b| {
-                    use std::fmt::Write as _;
-                    let _ = write!(s, "{b:02x}");
-                    s
+            let content_sha256 = |path: &Option<PathBuf>| {
+                path.as_ref().and_then(|p| std::fs::read(p).ok()).map(|bytes| {
+                    use sha2::Digest;
+                    sha2::Sha256::digest(&bytes).iter().fold(String::new(), |mut s, b| {
+                        use std::fmt::Write as _;
+                        let _ = write!(s, "{b:02x}");
+                        s
+                    })
                 })
-            });
+            };
+            let codebook = content_sha256(&f.codebook);
+            let dictionary = content_sha256(&f.redcap_dictionary);
             serde_json::json!({
                 "format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding,
                 "layout": f.layout, "columns": f.columns, "sheet": f.sheet,
                 "timepoint": f.timepoint, "date_column": f.date_column, "codebook_sha256": codebook,
+                "redcap_dictionary_sha256": dictionary, "timepoint_column": f.timepoint_column,
+                "timepoints": f.timepoints, "missing_text": f.missing_text,
+                "require_complete": f.require_complete,
             })
         };
         let mut inputs: BTreeMap<String, serde_json::Value> = BTreeMap::new();
@@ -620,7 +664,18 @@ path = "p.csv"
         let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
         assert_eq!(
             err,
-            "t.toml: `inputs.questionnaires.pacic_t0` needs `codebook` (a TOML file of instruments) and `timepoint` (e.g. \"T0\")"
+            "t.toml: `inputs.questionnaires.pacic_t0` needs either `codebook` (a TOML file of instruments) or `redcap_dictionary` (REDCap's data dictionary CSV)"
+        );
+        let no_timepoint = text.replace("timepoint = \"T0\"", "codebook = \"c.toml\"");
+        let err = Pipeline::parse(Path::new("t.toml"), &no_timepoint).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.toml: `inputs.questionnaires.pacic_t0` needs either `timepoint` (e.g. \"T0\", one file per timepoint) or `timepoint_column`"
+        );
+        let redcap = text.replace("timepoint = \"T0\"", "redcap_dictionary = \"dd.csv\"");
+        assert!(
+            Pipeline::parse(Path::new("t.toml"), &redcap).is_ok(),
+            "the event is the timepoint"
         );
         let ok = text.replace("timepoint", "codebook = \"c.toml\"\ntimepoint");
         let p = Pipeline::parse(Path::new("/x/t.toml"), &ok).unwrap();

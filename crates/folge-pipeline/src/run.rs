@@ -192,11 +192,48 @@ fn load_codebook(path: &Path) -> Result<folge_ingest::Codebook, PipelineError> {
         line: None,
         message: format!("cannot read the codebook: {e}"),
     })?;
-    toml::from_str(&text).map_err(|e| PipelineError::Config {
+    let codebook: folge_ingest::Codebook =
+        toml::from_str(&text).map_err(|e| PipelineError::Config {
+            file: path.to_owned(),
+            line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            message: e.message().trim().to_owned(),
+        })?;
+    codebook.check().map_err(|message| PipelineError::Config {
         file: path.to_owned(),
-        line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
-        message: e.message().trim().to_owned(),
-    })
+        line: None,
+        message,
+    })?;
+    Ok(codebook)
+}
+
+/// Build a codebook from a REDCap data dictionary; a bad one is a configuration error.
+fn load_redcap_dictionary(
+    path: &Path,
+    person_id_field: &str,
+) -> Result<folge_ingest::Codebook, PipelineError> {
+    let file = File::open(path).map_err(|e| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message: format!("cannot read the REDCap data dictionary: {e}"),
+    })?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let config = |e: folge_ingest::IngestError| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message: e
+            .to_string()
+            .strip_prefix(&format!("{name} "))
+            .unwrap_or(&e.to_string())
+            .to_owned(),
+    };
+    let codebook =
+        folge_ingest::codebook_from_dictionary(&name, file, person_id_field).map_err(config)?;
+    codebook.check().map_err(|message| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message,
+    })?;
+    Ok(codebook)
 }
 
 /// Melt one questionnaire export into responses.
@@ -205,18 +242,38 @@ fn read_questionnaire(
     policy: IdPolicy,
     persons: &folge_ingest::PersonIndex,
 ) -> Result<Ingested<Response>, PipelineError> {
-    // Both are checked when the pipeline file is loaded.
-    let (Some(codebook), Some(timepoint)) = (&file.codebook, &file.timepoint) else {
-        return Err(PipelineError::Stage {
-            stage: "ingest",
-            message: "a questionnaire lacks its codebook or timepoint".into(),
-        });
+    let person_id_field = file.columns.get("person_id").map_or("person_id", String::as_str);
+    let (mut codebook, mut options) = match (&file.codebook, &file.redcap_dictionary) {
+        (Some(path), _) => (load_codebook(path)?, folge_ingest::QuestionnaireOptions::default()),
+        (None, Some(path)) => {
+            let codebook = load_redcap_dictionary(path, person_id_field)?;
+            let options = folge_ingest::QuestionnaireOptions {
+                timepoint_column: Some("redcap_event_name".into()),
+                instance_column: Some("redcap_repeat_instance".into()),
+                complete_columns: if file.require_complete {
+                    codebook.instruments.iter().map(|i| format!("{}_complete", i.name)).collect()
+                } else {
+                    Vec::new()
+                },
+                ..folge_ingest::QuestionnaireOptions::default()
+            };
+            (codebook, options)
+        }
+        // Checked when the pipeline file is loaded.
+        (None, None) => {
+            return Err(PipelineError::Stage {
+                stage: "ingest",
+                message: "a questionnaire has neither a codebook nor a REDCap dictionary".into(),
+            });
+        }
     };
-    let codebook = load_codebook(codebook)?;
-    let options = folge_ingest::QuestionnaireOptions {
-        timepoint: timepoint.clone(),
-        date_column: file.date_column.clone(),
-    };
+    codebook.missing_text.extend(file.missing_text.iter().cloned());
+    if file.timepoint.is_some() || file.timepoint_column.is_some() {
+        options.timepoint.clone_from(&file.timepoint);
+        options.timepoint_column.clone_from(&file.timepoint_column);
+    }
+    options.timepoints.clone_from(&file.timepoints);
+    options.date_column.clone_from(&file.date_column);
     let (name, reader, csv) = tabular(file)?;
     Ok(folge_ingest::read_questionnaire(&name, reader, &csv, policy, persons, &codebook, &options)?)
 }

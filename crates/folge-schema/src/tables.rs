@@ -81,6 +81,9 @@ table! {
         pub value: Option<f64>,
         /// Free-text answer (identifiable until the deid stage scrubs it).
         pub text: Option<String>,
+        /// The item identifies the respondent (a name, phone or address field; REDCap's
+        /// `Identifier? = y`): kept in zone 1 only, never passed on by deid.
+        pub identifier: bool,
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use folge_ingest::{CsvOptions, IdPolicy, PersonIndex, read_service_events};
 
-fn corpus() -> std::path::PathBuf {
+pub(crate) fn corpus() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/malformed")
 }
 
@@ -229,31 +229,38 @@ fn pacic() -> folge_ingest::Codebook {
         instruments: vec![
             folge_ingest::Instrument {
                 name: "pacic".into(),
-                items: (1..=20).map(|i| format!("pacic_{i}")).collect(),
-                min: 1.0,
-                max: 5.0,
+                items: (1..=20).map(|i| folge_ingest::Item::named(format!("pacic_{i}"))).collect(),
+                min: Some(1.0),
+                max: Some(5.0),
+                checkbox: false,
+                labels: std::collections::BTreeMap::new(),
                 missing_codes: vec![9.0],
                 reverse: vec![],
                 free_text: vec!["kommentar".into()],
+                identifiers: vec![],
                 subscales: std::collections::BTreeMap::new(),
             },
             folge_ingest::Instrument {
                 name: "kontakt".into(),
                 items: ["kontakt.fastlege", "kontakt.hjemmesykepleie", "kontakt.sykehus"]
-                    .map(str::to_owned)
+                    .map(folge_ingest::Item::named)
                     .to_vec(),
-                min: 0.0,
-                max: 1.0,
+                min: Some(0.0),
+                max: Some(1.0),
+                checkbox: false,
+                labels: std::collections::BTreeMap::new(),
                 missing_codes: vec![],
                 reverse: vec![],
                 free_text: vec![],
+                identifiers: vec![],
                 subscales: std::collections::BTreeMap::new(),
             },
         ],
+        missing_text: vec![],
     }
 }
 
-fn sample_persons() -> PersonIndex {
+pub(crate) fn sample_persons() -> PersonIndex {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-sample/participants.csv");
     let policy = IdPolicy { national: true, allow_synthetic: true };
     let got = folge_ingest::read_participants(
@@ -276,8 +283,8 @@ fn the_sample_nettskjema_export_melts_into_responses() {
         ..CsvOptions::default()
     };
     let questionnaire = folge_ingest::QuestionnaireOptions {
-        timepoint: "T0".into(),
         date_column: Some("$created".into()),
+        ..folge_ingest::QuestionnaireOptions::fixed("T0")
     };
     let policy = IdPolicy { national: true, allow_synthetic: true };
     let got = folge_ingest::read_questionnaire(
@@ -322,8 +329,7 @@ fn answers_outside_the_scale_reject_the_submission() {
         cells.join(";")
     };
     let text = format!("{}\n{}\n{}\n{}\n", header.join(";"), row("9"), row("7"), row("tre"));
-    let questionnaire =
-        folge_ingest::QuestionnaireOptions { timepoint: "T1".into(), date_column: None };
+    let questionnaire = folge_ingest::QuestionnaireOptions::fixed("T1");
     let policy = IdPolicy { national: true, allow_synthetic: true };
     let got = folge_ingest::read_questionnaire(
         "q.csv",
@@ -357,3 +363,5 @@ fn answers_outside_the_scale_reject_the_submission() {
         ]
     );
 }
+
+mod questionnaires;

@@ -1,0 +1,289 @@
+//! REDCap: a codebook built from the project's data dictionary (the 18-column CSV that
+//! *Project Setup → Data Dictionary* downloads), so a REDCap export reads without writing
+//! a codebook by hand. One instrument per form; radio, dropdown, yes/no and true/false
+//! fields become items scaled by their choice codes (with the labels, so label exports
+//! read too); checkbox fields become one tick-box item per choice, named as REDCap
+//! exports them (`field___code`); numeric text fields take their validation min/max;
+//! other text and notes fields are free text; fields marked `Identifier? = y` are
+//! identifiers (kept in zone 1, never passed on by deid). Descriptive, file and calc
+//! fields hold no answers and are skipped.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use crate::IngestError;
+use crate::csv_source::{CsvOptions, CsvSource};
+use crate::questionnaire::{Codebook, Instrument, Item};
+use crate::values::parse_number;
+
+/// The dictionary columns folge reads, as REDCap names them.
+const FIELD: &str = "Variable / Field Name";
+const FORM: &str = "Form Name";
+const FIELD_TYPE: &str = "Field Type";
+const CHOICES: &str = "Choices, Calculations, OR Slider Labels";
+const VALIDATION: &str = "Text Validation Type OR Show Slider Number";
+const VALIDATION_MIN: &str = "Text Validation Min";
+const VALIDATION_MAX: &str = "Text Validation Max";
+const IDENTIFIER: &str = "Identifier?";
+
+/// REDCap's numeric text validations.
+const NUMERIC_VALIDATIONS: [&str; 7] = [
+    "integer",
+    "number",
+    "number_1dp",
+    "number_2dp",
+    "number_1dp_comma_decimal",
+    "number_2dp_comma_decimal",
+    "number_comma_decimal",
+];
+
+/// The column REDCap writes for one checkbox choice: `field___code`, the code lowercased
+/// and a minus sign written as `_` (code `-1` → `field____1`).
+pub fn checkbox_column(field: &str, code: &str) -> String {
+    let code: String =
+        code.trim().to_lowercase().chars().map(|c| if c == '-' { '_' } else { c }).collect();
+    format!("{field}___{code}")
+}
+
+/// Parse a choices cell (`1, Mann | 2, Kvinne`) into (code, label) pairs; the label may
+/// itself contain commas.
+fn choices(text: &str) -> Vec<(String, String)> {
+    text.split('|')
+        .filter(|c| !c.trim().is_empty())
+        .map(|choice| match choice.split_once(',') {
+            Some((code, label)) => (code.trim().to_owned(), label.trim().to_owned()),
+            None => (choice.trim().to_owned(), choice.trim().to_owned()),
+        })
+        .collect()
+}
+
+/// Build a codebook from a REDCap data dictionary. `person_id_field` is the export's
+/// person id column (e.g. `fnr`): it is not an item. The first field of a REDCap project is
+/// its record id; it is not an item either.
+pub fn codebook_from_dictionary<R: Read>(
+    name: &str,
+    input: R,
+    person_id_field: &str,
+) -> Result<Codebook, IngestError> {
+    let mut source = CsvSource::open(name, input, &CsvOptions::default())?;
+    let columns = source.columns(
+        &[FIELD, FORM, FIELD_TYPE, CHOICES, IDENTIFIER],
+        &[VALIDATION, VALIDATION_MIN, VALIDATION_MAX],
+    )?;
+    let mut instruments: Vec<Instrument> = Vec::new();
+    let mut first = true;
+    while source.next_record()? {
+        if source.is_blank() {
+            continue;
+        }
+        let line = source.line();
+        let record = source.record();
+        let cell = |column: &str| {
+            columns.get(column).and_then(|&i| record.get(i)).map(str::trim).unwrap_or_default()
+        };
+        let bad =
+            |message: String| IngestError::Read { source_name: name.to_owned(), line, message };
+        let field = cell(FIELD);
+        if field.is_empty() {
+            return Err(bad(format!("`{FIELD}` is empty (expected the field name)")));
+        }
+        let is_record_id = std::mem::take(&mut first);
+        if is_record_id || field.eq_ignore_ascii_case(person_id_field) {
+            continue;
+        }
+        let form = cell(FORM);
+        if form.is_empty() {
+            return Err(bad(format!("field `{field}`: `{FORM}` is empty")));
+        }
+        let position = if let Some(p) = instruments.iter().position(|i| i.name == form) {
+            p
+        } else {
+            instruments.push(Instrument {
+                name: form.to_owned(),
+                items: Vec::new(),
+                min: None,
+                max: None,
+                checkbox: false,
+                labels: BTreeMap::new(),
+                missing_codes: Vec::new(),
+                reverse: Vec::new(),
+                free_text: Vec::new(),
+                identifiers: Vec::new(),
+                subscales: BTreeMap::new(),
+            });
+            instruments.len() - 1
+        };
+        let instrument = &mut instruments[position];
+        let identifier = cell(IDENTIFIER).eq_ignore_ascii_case("y");
+        let field_type = cell(FIELD_TYPE).to_ascii_lowercase();
+        let coded = |pairs: &[(String, String)]| -> Result<Item, IngestError> {
+            let mut item = Item::named(field);
+            for (code, label) in pairs {
+                let value = parse_number(code).map_err(|_| {
+                    bad(format!(
+                        "field `{field}`: choice code `{code}` is not a number (folge stores answers as numbers)"
+                    ))
+                })?;
+                item.min = Some(item.min.map_or(value, |m: f64| m.min(value)));
+                item.max = Some(item.max.map_or(value, |m: f64| m.max(value)));
+                item.labels.insert(label.clone(), value);
+            }
+            if pairs.is_empty() {
+                return Err(bad(format!("field `{field}`: a `{field_type}` field has no choices")));
+            }
+            Ok(item)
+        };
+        let pair = |code: &str, label: &str| (code.to_owned(), label.to_owned());
+        match field_type.as_str() {
+            "descriptive" | "file" | "calc" => {}
+            _ if identifier => {
+                if field_type == "checkbox" {
+                    for (code, _) in choices(cell(CHOICES)) {
+                        instrument.identifiers.push(checkbox_column(field, &code));
+                    }
+                } else {
+                    instrument.identifiers.push(field.to_owned());
+                }
+            }
+            "radio" | "dropdown" => instrument.items.push(coded(&choices(cell(CHOICES)))?),
+            "yesno" => instrument.items.push(coded(&[
+                pair("1", "Yes"),
+                pair("0", "No"),
+                pair("1", "Ja"),
+                pair("0", "Nei"),
+            ])?),
+            "truefalse" => instrument.items.push(coded(&[
+                pair("1", "True"),
+                pair("0", "False"),
+                pair("1", "Sant"),
+                pair("0", "Usant"),
+            ])?),
+            "checkbox" => {
+                let options = choices(cell(CHOICES));
+                if options.is_empty() {
+                    return Err(bad(format!("field `{field}`: a checkbox field has no choices")));
+                }
+                for (code, label) in options {
+                    let mut item = Item::named(checkbox_column(field, &code));
+                    item.checkbox = true;
+                    // exportCheckboxLabel writes the choice's label in a ticked cell.
+                    item.labels.insert(label, 1.0);
+                    instrument.items.push(item);
+                }
+            }
+            "slider" => {
+                let mut item = Item::named(field);
+                item.min = Some(parse_number(cell(VALIDATION_MIN)).unwrap_or(0.0));
+                item.max = Some(parse_number(cell(VALIDATION_MAX)).unwrap_or(100.0));
+                instrument.items.push(item);
+            }
+            "text" if NUMERIC_VALIDATIONS.contains(&cell(VALIDATION)) => {
+                let limit = |column| {
+                    let text = cell(column);
+                    if text.is_empty() {
+                        Ok(None)
+                    } else {
+                        parse_number(text)
+                            .map(Some)
+                            .map_err(|e| bad(format!("field `{field}`: `{column}` {e}")))
+                    }
+                };
+                let mut item = Item::named(field);
+                item.min = limit(VALIDATION_MIN)?;
+                item.max = limit(VALIDATION_MAX)?;
+                if item.min.is_none() && item.max.is_none() {
+                    // An open number (a count without limits): any value is on its scale.
+                    item.min = Some(f64::NEG_INFINITY);
+                }
+                instrument.items.push(item);
+            }
+            "text" | "notes" => instrument.free_text.push(field.to_owned()),
+            other => {
+                return Err(bad(format!(
+                    "field `{field}` has field type `{other}`, which folge does not know (expected radio, dropdown, yesno, truefalse, checkbox, slider, text, notes, calc, file or descriptive)"
+                )));
+            }
+        }
+    }
+    instruments
+        .retain(|i| !(i.items.is_empty() && i.free_text.is_empty() && i.identifiers.is_empty()));
+    if instruments.is_empty() {
+        return Err(IngestError::Read {
+            source_name: name.to_owned(),
+            line: 1,
+            message: "the data dictionary defines no fields with answers".into(),
+        });
+    }
+    Ok(Codebook { instruments, missing_text: Vec::new() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "Variable / Field Name,Form Name,Section Header,Field Type,Field Label,\"Choices, Calculations, OR Slider Labels\",Field Note,Text Validation Type OR Show Slider Number,Text Validation Min,Text Validation Max,Identifier?,Branching Logic (Show field only if...),Required Field?,Custom Alignment,Question Number (surveys only),Matrix Group Name,Matrix Ranking?,Field Annotation";
+
+    #[test]
+    fn every_field_type_becomes_the_right_item() {
+        let text = format!(
+            "{HEADER}\n\
+             record_id,baseline,,text,ID,,,,,,,,,,,,,\n\
+             fnr,baseline,,text,Fødselsnummer,,,,,,y,,,,,,,\n\
+             navn,baseline,,text,Navn,,,,,,y,,,,,,,\n\
+             kjonn,baseline,,radio,Kjønn,\"1, Mann | 2, Kvinne, annet\",,,,,,,,,,,,\n\
+             bor_alene,baseline,,yesno,Bor alene,,,,,,,,,,,,,\n\
+             hjelp,baseline,,checkbox,Hjelp,\"1, Selv | -1, Ingen\",,,,,,,,,,,,\n\
+             vas,baseline,,slider,VAS,Dårlig | Best,,,,,,,,,,,,\n\
+             besok,baseline,,text,Besøk,,,integer,0,,,,,,,,,\n\
+             vekt,baseline,,text,Vekt,,,number,,,,,,,,,,\n\
+             kommentar,baseline,,notes,Kommentar,,,,,,,,,,,,,\n\
+             info,baseline,,descriptive,Les dette,,,,,,,,,,,,,\n\
+             bmi,baseline,,calc,BMI,[vekt]/4,,,,,,,,,,,,\n\
+             pam,oppfolging,,dropdown,PAM,\"1, 1 | 4, 4\",,,,,,,,,,,,\n"
+        );
+        let codebook = codebook_from_dictionary("dd.csv", text.as_bytes(), "fnr").unwrap();
+        codebook.check().unwrap();
+        let names: Vec<&str> = codebook.instruments.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["baseline", "oppfolging"]);
+        let baseline = &codebook.instruments[0];
+        let items: Vec<&str> = baseline.items.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            items,
+            ["kjonn", "bor_alene", "hjelp___1", "hjelp____1", "vas", "besok", "vekt"]
+        );
+        let kjonn = &baseline.items[0];
+        assert_eq!((kjonn.min, kjonn.max), (Some(1.0), Some(2.0)));
+        assert_eq!(kjonn.labels.get("Kvinne, annet"), Some(&2.0), "labels keep their commas");
+        assert!(baseline.items[2].checkbox);
+        assert_eq!((baseline.items[4].min, baseline.items[4].max), (Some(0.0), Some(100.0)));
+        assert_eq!((baseline.items[5].min, baseline.items[5].max), (Some(0.0), None));
+        assert_eq!(baseline.items[6].min, Some(f64::NEG_INFINITY), "an open number");
+        assert_eq!(baseline.free_text, ["kommentar"]);
+        assert_eq!(baseline.identifiers, ["navn"], "fnr is the person id, not an item");
+    }
+
+    #[test]
+    fn a_bad_dictionary_names_its_line() {
+        let text = format!(
+            "{HEADER}\nrecord_id,f,,text,ID,,,,,,,,,,,,,\nx,f,,radio,X,\"a, A | b, B\",,,,,,,,,,,,\n"
+        );
+        let err = codebook_from_dictionary("dd.csv", text.as_bytes(), "fnr").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "dd.csv line 3: field `x`: choice code `a` is not a number (folge stores answers as numbers)"
+        );
+        let text =
+            format!("{HEADER}\nrecord_id,f,,text,ID,,,,,,,,,,,,,\nx,f,,sql,X,,,,,,,,,,,,,\n");
+        let err = codebook_from_dictionary("dd.csv", text.as_bytes(), "fnr").unwrap_err();
+        assert!(
+            err.to_string().starts_with("dd.csv line 3: field `x` has field type `sql`"),
+            "{err}"
+        );
+        let err = codebook_from_dictionary("dd.csv", "a,b\n1,2\n".as_bytes(), "fnr").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("dd.csv: required column `Variable / Field Name` is missing"),
+            "{err}"
+        );
+    }
+}

@@ -251,6 +251,69 @@ fn validate_passes_and_a_typo_is_a_usage_error() {
 }
 
 #[test]
+fn hospital_and_municipal_extracts_and_monthly_counts_read_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Two persons of the sample, as a KPR extract of decisions and as monthly counts.
+    let ids: Vec<String> = identifiers()
+        .into_iter()
+        .filter(|s| s.len() == 11 && s.bytes().all(|b| b.is_ascii_digit()))
+        .take(2)
+        .collect();
+    let (a, b) = (&ids[0], &ids[1]);
+    let kpr = tmp.path().join("kpr.csv");
+    std::fs::write(
+        &kpr,
+        format!(
+            "fnr;tjenestekode;fradato;tildato;timerPerUke\n\
+             {a};15;01.01.2020;31.03.2020;3,5\n\
+             {b};2;01.06.2020;;2\n\
+             {b};6;01.06.2020;;\n"
+        ),
+    )
+    .unwrap();
+    let counts = tmp.path().join("counts.csv");
+    std::fs::write(&counts, format!("person_id;month;service;count\n{a};2020-03;gp;2\n")).unwrap();
+    let pipeline = sample_pipeline(
+        tmp.path(),
+        &format!(
+            "[[inputs.service_events]]\npath = \"{}\"\nlayout = \"kpr\"\n\n[[inputs.service_counts]]\npath = \"{}\"\n",
+            kpr.display(),
+            counts.display()
+        ),
+    );
+    let text = std::fs::read_to_string(&pipeline).unwrap().replacen(
+        "[inputs.service_events]",
+        "[[inputs.service_events]]",
+        1,
+    );
+    // One rejected row of three is more than the 1 % limit: allow it for this file.
+    let text = text.replace("max_reject_share = 0.01", "max_reject_share = 0.5");
+    std::fs::write(&pipeline, text).unwrap();
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = tmp.path().join("run");
+    assert_eq!(
+        rows(&run.join("01_ingest/service_events.parquet")),
+        data_lines("service_events.csv") + 2,
+        "the sample's events and two KPR decisions, in one table"
+    );
+    assert_eq!(rows(&run.join("01_ingest/service_counts.parquet")), 1);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let kpr_input = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"].as_str().unwrap().ends_with("kpr.csv"))
+        .unwrap();
+    assert_eq!(
+        (&kpr_input["rows_read"], &kpr_input["rows_accepted"], &kpr_input["rows_rejected"]),
+        (&3.into(), &2.into(), &1.into())
+    );
+    assert!(stderr(&out).contains("kpr.csv: 3 rows read, 2 accepted, 1 rejected"));
+}
+
+#[test]
 fn stages_run_one_at_a_time_and_say_what_is_missing() {
     let tmp = tempfile::tempdir().unwrap();
     let pipeline = sample_pipeline(tmp.path(), "");

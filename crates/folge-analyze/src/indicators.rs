@@ -155,8 +155,8 @@ impl PersonUse<'_> {
             Indicator::HomeCareHours => self
                 .events
                 .iter()
-                .filter(|e| e.service.is_hours() && starts_in(e.start_day))
-                .map(|e| e.quantity.unwrap_or(1.0))
+                .filter(|e| e.service.is_hours())
+                .map(|e| hours_in(e, lo, hi))
                 .sum(),
             Indicator::ShortStayDays => nights(&self.short_stays),
             Indicator::KadStays => count(&[Service::Kad]),
@@ -166,6 +166,28 @@ impl PersonUse<'_> {
                     p.exit_reason == Some(ExitReason::Death) && p.exit_day.is_some_and(starts_in),
                 ))
             }
+        }
+    }
+}
+
+/// Hours of a home-service event inside days `lo..=hi`. A single contact (no end day)
+/// counts where it starts; a decision period (start and end day, both inclusive, as KPR
+/// delivers them) holds its hours evenly over its days, so a window gets hours × the
+/// days it shares / the period's days — hours per week × shared days / 7.
+fn hours_in(e: &DeidServiceEvent, lo: i32, hi: i32) -> f64 {
+    let hours = e.quantity.unwrap_or(1.0);
+    match e.end_day {
+        None => {
+            if lo <= e.start_day && e.start_day <= hi {
+                hours
+            } else {
+                0.0
+            }
+        }
+        Some(end) => {
+            let end = end.max(e.start_day);
+            let shared = (end.min(hi) - e.start_day.max(lo) + 1).max(0);
+            hours * f64::from(shared) / f64::from(end - e.start_day + 1)
         }
     }
 }
@@ -205,7 +227,10 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
         };
         let last = person.last_observed();
         for e in &person.events {
-            match params.windows.iter().find(|w| w.from <= e.start_day && e.start_day <= w.to) {
+            // A decision period reaches every window it overlaps, not only where it starts.
+            let end =
+                if e.service.is_hours() { e.end_day.unwrap_or(e.start_day) } else { e.start_day };
+            match params.windows.iter().find(|w| w.from <= end && e.start_day <= w.to) {
                 None => outside += 1,
                 Some(_) if e.start_day > last => after_observation += 1,
                 Some(_) => {}

@@ -27,6 +27,9 @@ pub struct CsvOptions {
     /// Set when the text came from a spreadsheet: lines are then the sheet's row numbers
     /// and rejects name the sheet and cell.
     pub sheet: Option<crate::SheetOrigin>,
+    /// Where an open period ends (a KPR decision without `tildato`): the pipeline's end of
+    /// data delivery.
+    pub open_end: Option<chrono::NaiveDate>,
 }
 
 /// The layout of a service-use file.
@@ -38,6 +41,9 @@ pub enum Layout {
     /// An NPR-style hospital extract: `fnr`, `inndato`, `utdato`, `omsorgsniva`,
     /// `innmateHast` (see the crate README for the code lists).
     Npr,
+    /// A KPR-style municipal extract of decisions (vedtak): `fnr`, `tjenestekode`,
+    /// `fradato`, `tildato`, `timerPerUke` (see the crate README for the code list).
+    Kpr,
 }
 
 impl Layout {
@@ -51,6 +57,13 @@ impl Layout {
                 ("end_date", "utdato"),
                 ("service", "omsorgsniva"),
                 ("acute", "innmateHast"),
+            ],
+            Layout::Kpr => &[
+                ("person_id", "fnr"),
+                ("service", "tjenestekode"),
+                ("start_date", "fradato"),
+                ("end_date", "tildato"),
+                ("quantity", "timerPerUke"),
             ],
         }
     }

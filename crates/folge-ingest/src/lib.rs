@@ -24,7 +24,7 @@ pub use questionnaire::{Codebook, Instrument, Item, QuestionnaireOptions, read_q
 pub use readers::{
     BATCH_ROWS, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed, read_codings,
     read_participants, read_process_events, read_service_events, stream_process_events,
-    stream_service_events,
+    stream_service_counts, stream_service_events,
 };
 pub use redcap::{checkbox_column, codebook_from_dictionary};
 pub use xlsx::{SheetOrigin, sheet_to_csv};

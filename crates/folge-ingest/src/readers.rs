@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use chrono::NaiveDate;
-use folge_schema::tables::{Coding, Participant, ProcessEvent, Reject, ServiceEvent};
+use folge_schema::tables::{Coding, Participant, ProcessEvent, Reject, ServiceCount, ServiceEvent};
 use folge_schema::{Arm, ExitReason, NationalId, Service, Sex};
 
 use crate::IngestError;
@@ -448,6 +448,9 @@ pub fn stream_service_events<R: Read>(
                     npr_service(cells.required("service")?)?,
                     cells.text("acute").map(npr_acute).transpose()?,
                 ),
+                Layout::Kpr => {
+                    return kpr_decision(cells, person_id, options.open_end);
+                }
             };
             let start_date = cells.required_date("start_date")?;
             let end_date = cells.date("end_date")?;
@@ -509,6 +512,91 @@ fn npr_acute(code: &str) -> Result<bool, Problem> {
     }
 }
 
+/// Hours in a week: the most a KPR decision can grant.
+const HOURS_PER_WEEK: f64 = 168.0;
+
+/// KPR's `tjenestekode` as a service; codes folge does not count are rejected with their
+/// name, so the reject table says what was left out.
+fn kpr_service(code: &str) -> Result<Service, Problem> {
+    let not_counted = |name: &str| {
+        Err(problem(
+            "service",
+            format!(
+                "tjenestekode {code} ({name}) is not a service folge counts (expected 1–3 praktisk bistand, 15 helsetjenester i hjemmet, 18–20 tidsbegrenset opphold or 21 langtidsopphold)"
+            ),
+        ))
+    };
+    match code {
+        "1" | "2" | "3" => Ok(Service::HomeHelp),
+        "15" => Ok(Service::HomeNursing),
+        "18" | "19" | "20" => Ok(Service::ShortStay),
+        "21" => Ok(Service::LongTermCare),
+        "4" => not_counted("dagaktivitet"),
+        "5" => not_counted("matombringing"),
+        "6" => not_counted("trygghetsalarm"),
+        "7" | "8" => not_counted("avlastning"),
+        "9" => not_counted("støttekontakt"),
+        "11" => not_counted("omsorgsstønad"),
+        "14" => not_counted("tvang"),
+        "17" => not_counted("dagopphold"),
+        "22" => not_counted("nattopphold"),
+        "29" => not_counted("bolig"),
+        other => Err(problem(
+            "service",
+            format!(
+                "`{other}` is not a KPR tjenestekode (expected 1–3, 15, 18–21 or another code from KPR's list)"
+            ),
+        )),
+    }
+}
+
+/// One KPR decision period (vedtak, `fradato`–`tildato` inclusive; an open `tildato` runs
+/// to the end of data). Home services grant hours per week: the event's quantity is the
+/// hours of the whole period (hours per week × days / 7), which analysis shares out over
+/// the days of each window. Stays (tidsbegrenset opphold, langtidsopphold) keep their
+/// dates and no quantity.
+fn kpr_decision(
+    cells: &Cells<'_>,
+    person_id: String,
+    open_end: Option<NaiveDate>,
+) -> Result<ServiceEvent, Problem> {
+    let service = kpr_service(cells.required("service")?)?;
+    let start_date = cells.required_date("start_date")?;
+    let end_date = match cells.date("end_date")? {
+        Some(end) => end,
+        None => open_end.ok_or_else(|| {
+            problem("end_date", "is empty, and an open decision needs the pipeline's `data_end`")
+        })?,
+    };
+    if end_date < start_date {
+        return Err(problem("end_date", format!("{end_date} is before start_date {start_date}")));
+    }
+    let quantity = if service.is_hours() {
+        let per_week =
+            parse_number(cells.required("quantity")?).map_err(|e| problem("quantity", e))?;
+        if !(0.0..=HOURS_PER_WEEK).contains(&per_week) {
+            return Err(problem(
+                "quantity",
+                format!(
+                    "{per_week} hours a week is outside 0–{HOURS_PER_WEEK} (expected hours per week)"
+                ),
+            ));
+        }
+        let days = (end_date - start_date).num_days() + 1;
+        Some(per_week * days as f64 / 7.0)
+    } else {
+        None
+    };
+    Ok(ServiceEvent {
+        person_id,
+        service,
+        start_date,
+        end_date: Some(end_date),
+        quantity,
+        acute: None,
+    })
+}
+
 /// Read a coding sheet in the long layout (one row per coder × segment × code): columns
 /// `focus_group`, `coder`, `segment`, `code`, optional `municipality`, `role`, `theme`,
 /// `text`; NVivo/ATLAS.ti/MAXQDA exports map their own headers with `columns` renames.
@@ -540,6 +628,75 @@ pub fn read_codings<R: Read>(
             sink,
         )
     })
+}
+
+/// A calendar month as `YYYY-MM`, from `2020-03`, `2020-3`, `03.2020` or `3.2020`.
+fn parse_month(text: &str) -> Option<String> {
+    let (year, month) = match (text.split_once('-'), text.split_once('.')) {
+        (Some(year_month), None) => year_month,
+        (None, Some((month, year))) => (year, month),
+        _ => return None,
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if year.len() != 4 || !digits(year) || !digits(month) || month.len() > 2 {
+        return None;
+    }
+    let m: u32 = month.parse().ok()?;
+    (1..=12).contains(&m).then(|| format!("{year}-{m:02}"))
+}
+
+/// Stream pre-aggregated monthly service use to `sink`: one row per person × month ×
+/// service with at least one of `count`, `days`, `hours` (none negative; days no more than
+/// the month has, hours no more than 744).
+pub fn stream_service_counts<R: Read>(
+    name: &str,
+    input: R,
+    options: &CsvOptions,
+    policy: IdPolicy,
+    persons: &PersonIndex,
+    sink: &mut Sink<'_, ServiceCount>,
+) -> Result<Streamed, IngestError> {
+    let parse = |cells: &Cells<'_>, _| {
+        let person_id = cells.enrolled_person_id(policy, persons)?;
+        let month_text = cells.required("month")?;
+        let month = parse_month(month_text).ok_or_else(|| {
+            problem("month", format!("`{month_text}` is not a month (expected yyyy-mm or mm.yyyy)"))
+        })?;
+        let service =
+            cells.code("service", Service::parse, &Service::expected())?.ok_or_else(|| {
+                problem("service", format!("is empty (expected one of {})", Service::expected()))
+            })?;
+        let amount = |column: &str, most: f64| -> Result<Option<f64>, Problem> {
+            let Some(text) = cells.text(column) else { return Ok(None) };
+            let v = parse_number(text).map_err(|e| problem(column, e))?;
+            if v < 0.0 {
+                return Err(problem(column, "is negative (expected an amount ≥ 0)"));
+            }
+            if v > most {
+                return Err(problem(column, format!("{v} is more than one month holds ({most})")));
+            }
+            Ok(Some(v))
+        };
+        // 31 days and 31 × 24 hours: the most a month holds.
+        let (count, days, hours) =
+            (amount("count", f64::INFINITY)?, amount("days", 31.0)?, amount("hours", 744.0)?);
+        if count.is_none() && days.is_none() && hours.is_none() {
+            return Err(problem(
+                "count",
+                "count, days and hours are all empty (expected at least one)",
+            ));
+        }
+        Ok(ServiceCount { person_id, month, service, count, days, hours })
+    };
+    read_rows(
+        name,
+        input,
+        options,
+        &["person_id", "month", "service"],
+        &["count", "days", "hours"],
+        parse,
+        sink,
+    )
 }
 
 /// Read the framework's step log into memory (see [`stream_process_events`]).

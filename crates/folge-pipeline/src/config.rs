@@ -130,9 +130,15 @@ impl Default for Periods {
 pub struct Inputs {
     /// The inclusion list.
     pub participants: InputFile,
-    /// Event-level service use.
-    #[serde(default)]
-    pub service_events: Option<InputFile>,
+    /// Event-level service use: one `[inputs.service_events]` table, or several
+    /// `[[inputs.service_events]]` (a hospital and a municipal extract), read into one
+    /// table.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub service_events: Vec<InputFile>,
+    /// Pre-aggregated monthly service use (`person_id, month, service, count, days,
+    /// hours`), kept as `service_counts`; one table or several.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub service_counts: Vec<InputFile>,
     /// The framework's step log.
     #[serde(default)]
     pub process_events: Option<InputFile>,
@@ -144,6 +150,27 @@ pub struct Inputs {
     /// `responses` (identifiable: free text can name people).
     #[serde(default)]
     pub questionnaires: BTreeMap<String, InputFile>,
+}
+
+/// One input table or an array of them. Written as a visitor rather than an untagged
+/// enum so that a typo inside a single table still gets serde's "unknown field" error,
+/// which the loader turns into a did-you-mean with the line.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<InputFile>, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Vec<InputFile>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an input table or an array of input tables")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            InputFile::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                .map(|f| vec![f])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::<InputFile>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(Visitor)
 }
 
 /// One input file.
@@ -162,8 +189,10 @@ pub struct InputFile {
     /// absent.
     #[serde(default)]
     pub encoding: Option<String>,
-    /// Service-use layout: `canonical` (default) or `npr` (an NPR-style hospital extract:
-    /// `fnr`, `inndato`, `utdato`, `omsorgsniva`, `innmateHast`).
+    /// Service-use layout: `canonical` (default), `npr` (an NPR-style hospital extract:
+    /// `fnr`, `inndato`, `utdato`, `omsorgsniva`, `innmateHast`) or `kpr` (a KPR-style
+    /// municipal extract of decisions: `fnr`, `tjenestekode`, `fradato`, `tildato`,
+    /// `timerPerUke`).
     #[serde(default)]
     pub layout: Option<String>,
     /// Questionnaires: the codebook (TOML), relative to the pipeline file.
@@ -209,6 +238,7 @@ impl InputFile {
     pub fn layout(&self) -> folge_ingest::Layout {
         match self.layout.as_deref() {
             Some("npr") => folge_ingest::Layout::Npr,
+            Some("kpr") => folge_ingest::Layout::Kpr,
             _ => folge_ingest::Layout::Canonical,
         }
     }
@@ -401,14 +431,12 @@ impl Pipeline {
             config.report.dir.as_deref().map_or_else(|| config.output.join("04_report"), resolve),
         );
         config.inputs.participants.path = resolve(&config.inputs.participants.path);
-        for input in [
-            &mut config.inputs.service_events,
-            &mut config.inputs.process_events,
-            &mut config.inputs.codings,
-        ]
-        .into_iter()
-        .flatten()
-        .chain(config.inputs.questionnaires.values_mut())
+        for input in [&mut config.inputs.process_events, &mut config.inputs.codings]
+            .into_iter()
+            .flatten()
+            .chain(&mut config.inputs.service_events)
+            .chain(&mut config.inputs.service_counts)
+            .chain(config.inputs.questionnaires.values_mut())
         {
             input.path = resolve(&input.path);
             input.codebook = input.codebook.as_deref().map(&resolve);
@@ -445,6 +473,7 @@ impl Pipeline {
         for (table, input) in [("participants", &config.inputs.participants)]
             .into_iter()
             .chain(config.inputs.service_events.iter().map(|f| ("service_events", f)))
+            .chain(config.inputs.service_counts.iter().map(|f| ("service_counts", f)))
             .chain(config.inputs.process_events.iter().map(|f| ("process_events", f)))
             .chain(config.inputs.codings.iter().map(|f| ("codings", f)))
         {
@@ -454,10 +483,10 @@ impl Pipeline {
                 )));
             }
             match (table, input.layout.as_deref()) {
-                (_, None | Some("canonical")) | ("service_events", Some("npr")) => {}
+                (_, None | Some("canonical")) | ("service_events", Some("npr" | "kpr")) => {}
                 (_, Some(other)) => {
                     return Err(bad(format!(
-                        "`inputs.{table}.layout = \"{other}\"`: known layouts are `canonical` and, for service_events, `npr`"
+                        "`inputs.{table}.layout = \"{other}\"`: known layouts are `canonical` and, for service_events, `npr` and `kpr`"
                     )));
                 }
             }
@@ -511,7 +540,8 @@ impl Pipeline {
     pub fn inputs(&self) -> Vec<(&'static str, &InputFile)> {
         let i = &self.config.inputs;
         let mut v = vec![("participants", &i.participants)];
-        v.extend(i.service_events.as_ref().map(|f| ("service_events", f)));
+        v.extend(i.service_events.iter().map(|f| ("service_events", f)));
+        v.extend(i.service_counts.iter().map(|f| ("service_counts", f)));
         v.extend(i.process_events.as_ref().map(|f| ("process_events", f)));
         v.extend(i.codings.as_ref().map(|f| ("codings", f)));
         v.extend(i.questionnaires.values().map(|f| ("responses", f)));
@@ -568,12 +598,21 @@ impl Pipeline {
         let i = &c.inputs;
         for (table, file) in [
             ("participants", Some(&i.participants)),
-            ("service_events", i.service_events.as_ref()),
             ("process_events", i.process_events.as_ref()),
             ("codings", i.codings.as_ref()),
         ] {
             if let Some(f) = file {
                 inputs.insert(table.to_owned(), describe(f));
+            }
+        }
+        for (table, files) in
+            [("service_events", &i.service_events), ("service_counts", &i.service_counts)]
+        {
+            if !files.is_empty() {
+                inputs.insert(
+                    table.to_owned(),
+                    serde_json::Value::Array(files.iter().map(describe).collect()),
+                );
             }
         }
         for (name, f) in &i.questionnaires {
@@ -645,15 +684,44 @@ path = "p.csv"
         let err = Pipeline::parse(Path::new("t.toml"), &npr).unwrap_err().to_string();
         assert_eq!(
             err,
-            "t.toml: `inputs.participants.layout = \"npr\"`: known layouts are `canonical` and, for service_events, `npr`"
+            "t.toml: `inputs.participants.layout = \"npr\"`: known layouts are `canonical` and, for service_events, `npr` and `kpr`"
         );
         let ok = format!(
             "{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nlayout = \"npr\"\ncolumns = {{ person_id = \"lopenr\" }}\n"
         );
         let p = Pipeline::parse(Path::new("t.toml"), &ok).unwrap();
-        let events = p.config.inputs.service_events.as_ref().unwrap();
+        let events = &p.config.inputs.service_events[0];
         assert_eq!(events.layout(), folge_ingest::Layout::Npr);
         assert_eq!(events.columns["person_id"], "lopenr");
+    }
+
+    #[test]
+    fn service_use_may_come_in_several_files() {
+        let two = format!(
+            "{MINIMAL}
+[[inputs.service_events]]
+path = \"npr.csv\"
+layout = \"npr\"
+
+[[inputs.service_events]]
+path = \"kpr.csv\"
+layout = \"kpr\"
+"
+        );
+        let p = Pipeline::parse(Path::new("/x/t.toml"), &two).unwrap();
+        let layouts: Vec<_> =
+            p.config.inputs.service_events.iter().map(InputFile::layout).collect();
+        assert_eq!(layouts, [folge_ingest::Layout::Npr, folge_ingest::Layout::Kpr]);
+        assert_eq!(p.inputs().len(), 3);
+        let typo = format!(
+            "{MINIMAL}
+[inputs.service_events]
+path = \"e.csv\"
+layuot = \"kpr\"
+"
+        );
+        let err = Pipeline::parse(Path::new("t.toml"), &typo).unwrap_err().to_string();
+        assert_eq!(err, "t.toml line 11: unknown key `layuot`; did you mean `layout`?");
     }
 
     #[test]

@@ -353,6 +353,7 @@ fn csv_options(file: &InputFile) -> CsvOptions {
         columns: file.columns.clone(),
         layout: file.layout(),
         sheet: None,
+        open_end: None,
     }
 }
 
@@ -363,37 +364,47 @@ struct IngestOutput<'a> {
     outputs: &'a mut Vec<OutputRecord>,
 }
 
-/// Stream one event table into `<dir>/<table>.parquet` (or only count it when there is no
-/// output, as `validate` does). A table the pipeline does not name is written empty.
+/// Stream the files of one event table into `<dir>/<table>.parquet`, one after another
+/// (or only count them when there is no output, as `validate` does). A table the
+/// pipeline does not name is written empty when `always` is set.
 fn stream_table<T: Table>(
     table: &str,
-    file: Option<&InputFile>,
+    files: &[&InputFile],
     stream: EventStream<T>,
-    policy: IdPolicy,
+    (policy, data_end, always): (IdPolicy, chrono::NaiveDate, bool),
     persons: &folge_ingest::PersonIndex,
     out: Option<&mut IngestOutput<'_>>,
-) -> Result<Option<Streamed>, PipelineError> {
+) -> Result<Vec<Streamed>, PipelineError> {
+    // An open period (a municipal decision without an end) runs to the end of data.
+    let tabular = |f: &InputFile| {
+        tabular(f).map(|(name, reader, mut options)| {
+            options.open_end = Some(data_end);
+            (name, reader, options)
+        })
+    };
     let Some(out) = out else {
-        return file
+        return files
+            .iter()
             .map(|f| {
                 let (name, reader, options) = tabular(f)?;
                 stream(&name, reader, &options, policy, persons, &mut |_| Ok(()))
                     .map_err(PipelineError::from)
             })
-            .transpose();
+            .collect();
     };
+    if files.is_empty() && !always {
+        return Ok(Vec::new());
+    }
     let path = out.dir.join(format!("{table}.parquet"));
     let mut sink = ParquetSink::create(&path, T::schema(), out.metadata)?;
-    let streamed = match file {
-        None => None,
-        Some(f) => {
-            let (name, reader, options) = tabular(f)?;
-            Some(stream(&name, reader, &options, policy, persons, &mut |rows| {
-                let batch = T::to_batch(&rows).map_err(|e| e.to_string())?;
-                sink.write(&batch).map_err(|e| e.to_string())
-            })?)
-        }
-    };
+    let mut streamed = Vec::with_capacity(files.len());
+    for f in files {
+        let (name, reader, options) = tabular(f)?;
+        streamed.push(stream(&name, reader, &options, policy, persons, &mut |rows| {
+            let batch = T::to_batch(&rows).map_err(|e| e.to_string())?;
+            sink.write(&batch).map_err(|e| e.to_string())
+        })?);
+    }
     let rows = sink.finish()?;
     let (sha256, _) = file_sha256(&path)?;
     out.outputs.push(OutputRecord {
@@ -447,21 +458,31 @@ fn read_inputs(
     let persons = folge_ingest::PersonIndex::new(&participants.rows);
     let service_events = stream_table(
         "service_events",
-        c.inputs.service_events.as_ref(),
+        &c.inputs.service_events.iter().collect::<Vec<_>>(),
         folge_ingest::stream_service_events,
-        policy,
+        (policy, c.data_end, true),
+        &persons,
+        out.as_mut(),
+    )?;
+    let service_counts = stream_table(
+        "service_counts",
+        &c.inputs.service_counts.iter().collect::<Vec<_>>(),
+        folge_ingest::stream_service_counts,
+        (policy, c.data_end, false),
         &persons,
         out.as_mut(),
     )?;
     let process_events = stream_table(
         "process_events",
-        c.inputs.process_events.as_ref(),
+        &c.inputs.process_events.iter().collect::<Vec<_>>(),
         folge_ingest::stream_process_events,
-        policy,
+        (policy, c.data_end, true),
         &persons,
         out.as_mut(),
     )?;
-    let events: Vec<Streamed> = service_events.into_iter().chain(process_events).collect();
+    // In the order of `Pipeline::inputs`, which the input records follow.
+    let events: Vec<Streamed> =
+        service_events.into_iter().chain(service_counts).chain(process_events).collect();
     let codings = c.inputs.codings.as_ref().map(read_codings).transpose()?;
     if let (Some(out), Some(codings)) = (out.as_mut(), codings.as_ref()) {
         write_table(out.dir, "codings.parquet", &codings.rows, out.metadata, out.outputs)?;

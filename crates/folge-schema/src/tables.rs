@@ -53,6 +53,25 @@ table! {
 }
 
 table! {
+    /// Zone 1: pre-aggregated service use, one row per person × month × service (a
+    /// delivery that gives monthly counts instead of events).
+    pub struct ServiceCount as "service_counts" {
+        /// As in participants.
+        pub person_id: String,
+        /// Calendar month, `YYYY-MM`.
+        pub month: String,
+        /// Service code.
+        pub service: Service,
+        /// Contacts or stays begun in the month.
+        pub count: Option<f64>,
+        /// Days (bed-days, short-stay days) in the month.
+        pub days: Option<f64>,
+        /// Hours (home nursing, home help) in the month.
+        pub hours: Option<f64>,
+    }
+}
+
+table! {
     /// Zone 1: a documented step of the framework (elements A–E).
     pub struct ProcessEvent as "process_events" {
         /// As in participants.

@@ -112,3 +112,24 @@ fn exit_cuts_exposure_and_counts_death() {
         a.indicators.iter().find(|r| r.period == "after" && r.indicator == "mortality").unwrap();
     assert!((row.rate_per_py.unwrap() - 365.25 / 100.0).abs() < 1e-12);
 }
+
+#[test]
+fn decision_periods_share_their_hours_over_the_windows_they_overlap() {
+    // A KPR decision of 7 hours a week from day −10 to day 19 (30 days, both inclusive):
+    // ingest stores 7 × 30 / 7 = 30 hours for the period; 10 of its days lie before
+    // inclusion and 20 after. A single visit of 2 hours on day 5 counts where it is.
+    let events = |id: &str| {
+        let mut decision = event(id, Service::HomeNursing, -10, Some(19), false);
+        decision.quantity = Some(30.0);
+        let mut visit = event(id, Service::HomeHelp, 5, None, false);
+        visit.quantity = Some(2.0);
+        vec![decision, visit]
+    };
+    let a = analyze(&tables(None, events), &AnalysisParams::before_after(365, 365));
+    check(&a, "before", Indicator::HomeCareHours, 10.0, 365);
+    check(&a, "after", Indicator::HomeCareHours, 22.0, 365);
+    assert_eq!(a.events_outside_windows, 0);
+    // Death on day 9: days 0..=9 of the period are observed, 10 of its 30 days.
+    let a = analyze(&tables(Some(9), events), &AnalysisParams::before_after(365, 365));
+    check(&a, "after", Indicator::HomeCareHours, 12.0, 10);
+}

@@ -199,3 +199,109 @@ fn person_index_answers_alike_for_text_and_parsed_ids() {
     assert!(index.contains("study-17") && !index.contains("study-18"));
     assert_eq!(format!("{:011}", parsed(&a).as_u64()), a);
 }
+
+#[test]
+fn kpr_decisions_become_periods_with_their_hours() {
+    let (a, b) = (id(1, 100), id(2, 200));
+    let persons: PersonIndex = [a.clone(), b.clone()].into_iter().collect();
+    let input = format!(
+        "fnr;tjenestekode;fradato;tildato;timerPerUke;kommunenr\n\
+         {a};15;01.02.2020;29.02.2020;3,5;4624\n\
+         {a};2;01.03.2020;;7;4624\n\
+         {b};18;10.02.2020;20.02.2020;;4601\n\
+         {b};6;01.01.2020;;;4601\n\
+         {b};15;01.03.2020;01.02.2020;2;4601\n\
+         {b};15;01.03.2020;31.03.2020;200;4601\n\
+         {b};15;01.03.2020;31.03.2020;;4601\n\
+         {b};99;01.03.2020;31.03.2020;1;4601\n"
+    );
+    let options = CsvOptions {
+        layout: Layout::Kpr,
+        open_end: NaiveDate::from_ymd_opt(2020, 3, 14),
+        ..CsvOptions::default()
+    };
+    let got = read_service_events("kpr.csv", input.as_bytes(), &options, POLICY, &persons).unwrap();
+    let rows: Vec<(Service, String, Option<f64>)> = got
+        .rows
+        .iter()
+        .map(|e| (e.service, format!("{}..{:?}", e.start_date, e.end_date), e.quantity))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            // 29 days × 3.5 h / 7 = 14.5 hours.
+            (Service::HomeNursing, "2020-02-01..Some(2020-02-29)".into(), Some(14.5)),
+            // Open: runs to the end of data, 14 days × 7 h / 7.
+            (Service::HomeHelp, "2020-03-01..Some(2020-03-14)".into(), Some(14.0)),
+            (Service::ShortStay, "2020-02-10..Some(2020-02-20)".into(), None),
+        ]
+    );
+    let reasons: Vec<String> = got
+        .rejects
+        .iter()
+        .map(|r| format!("{} {}: {}", r.line, r.column.as_deref().unwrap_or("-"), r.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "5 service: tjenestekode 6 (trygghetsalarm) is not a service folge counts (expected 1–3 praktisk bistand, 15 helsetjenester i hjemmet, 18–20 tidsbegrenset opphold or 21 langtidsopphold)",
+            "6 end_date: 2020-02-01 is before start_date 2020-03-01",
+            "7 quantity: 200 hours a week is outside 0–168 (expected hours per week)",
+            "8 quantity: is empty (a value is required)",
+            "9 service: `99` is not a KPR tjenestekode (expected 1–3, 15, 18–21 or another code from KPR's list)",
+        ]
+    );
+    assert_eq!(got.summary.rows_read, got.summary.rows_accepted + got.summary.rows_rejected);
+}
+
+#[test]
+fn monthly_counts_are_validated() {
+    let a = id(1, 100);
+    let persons: PersonIndex = [a.clone()].into_iter().collect();
+    let input = format!(
+        "person_id;month;service;count;days;hours\n\
+         {a};2020-03;inpatient;2;5;\n\
+         {a};4.2020;home_nursing;;;12,5\n\
+         {a};2020-13;gp;1;;\n\
+         {a};2020-05;gp;;;\n\
+         {a};2020-05;short_stay;1;32;\n\
+         {a};2020-05;gp;-1;;\n"
+    );
+    let got = crate::readers::collect(|sink| {
+        stream_service_counts(
+            "counts.csv",
+            input.as_bytes(),
+            &CsvOptions::default(),
+            POLICY,
+            &persons,
+            sink,
+        )
+    })
+    .unwrap();
+    let rows: Vec<String> = got
+        .rows
+        .iter()
+        .map(|r| format!("{} {} {:?} {:?} {:?}", r.month, r.service, r.count, r.days, r.hours))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            "2020-03 inpatient Some(2.0) Some(5.0) None",
+            "2020-04 home_nursing None None Some(12.5)"
+        ]
+    );
+    let reasons: Vec<String> = got
+        .rejects
+        .iter()
+        .map(|r| format!("{} {}: {}", r.line, r.column.as_deref().unwrap_or("-"), r.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "4 month: `2020-13` is not a month (expected yyyy-mm or mm.yyyy)",
+            "5 count: count, days and hours are all empty (expected at least one)",
+            "6 days: 32 is more than one month holds (31)",
+            "7 count: is negative (expected an amount ≥ 0)",
+        ]
+    );
+}

@@ -32,7 +32,7 @@ pub struct CsvOptions {
     pub open_end: Option<chrono::NaiveDate>,
 }
 
-/// The layout of a service-use file.
+/// The layout of an input: which headers name folge's columns and how codes map.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Layout {
     /// folge's canonical columns and codes (`shared/data-contract.md`).
@@ -44,27 +44,68 @@ pub enum Layout {
     /// A KPR-style municipal extract of decisions (vedtak): `fnr`, `tjenestekode`,
     /// `fradato`, `tildato`, `timerPerUke` (see the crate README for the code list).
     Kpr,
+    /// MAXQDA's exported list of coded segments: `Document name`, `Code` (a path
+    /// `Theme > Code`), `Begin`, `End`, `Segment`, the coder as `Created by`/`Author`.
+    Maxqda,
+    /// ATLAS.ti's exported quotations: `ID` (`3:10`), `Document`, `Codes` (one or more,
+    /// one per line), `Quotation Content`, the coder as `Created by`/`Author`.
+    AtlasTi,
+    /// NVivo's coding export: `File`, `Code` (a path `Theme\Code`), `Reference`,
+    /// `Coded Text`, the coder as `User`/`Coded By`.
+    Nvivo,
 }
 
 impl Layout {
-    /// The layout's header names for canonical columns.
-    pub fn columns(self) -> &'static [(&'static str, &'static str)] {
+    /// The layout's header names for canonical columns: the first that the file has is
+    /// used, so one layout covers an export's versions and languages.
+    pub fn columns(self) -> &'static [(&'static str, &'static [&'static str])] {
         match self {
             Layout::Canonical => &[],
             Layout::Npr => &[
-                ("person_id", "fnr"),
-                ("start_date", "inndato"),
-                ("end_date", "utdato"),
-                ("service", "omsorgsniva"),
-                ("acute", "innmateHast"),
+                ("person_id", &["fnr"]),
+                ("start_date", &["inndato"]),
+                ("end_date", &["utdato"]),
+                ("service", &["omsorgsniva"]),
+                ("acute", &["innmateHast"]),
             ],
             Layout::Kpr => &[
-                ("person_id", "fnr"),
-                ("service", "tjenestekode"),
-                ("start_date", "fradato"),
-                ("end_date", "tildato"),
-                ("quantity", "timerPerUke"),
+                ("person_id", &["fnr"]),
+                ("service", &["tjenestekode"]),
+                ("start_date", &["fradato"]),
+                ("end_date", &["tildato"]),
+                ("quantity", &["timerPerUke"]),
             ],
+            Layout::Maxqda => &[
+                ("focus_group", &["Document name", "Dokumentname", "Dokument"]),
+                ("code", &["Code", "Kode"]),
+                ("begin", &["Begin", "Anfang", "Start"]),
+                ("end", &["End", "Ende", "Slutt"]),
+                ("text", &["Segment"]),
+                ("coder", &["Created by", "Author", "Coder", "Autor", "Erstellt von"]),
+            ],
+            Layout::AtlasTi => &[
+                ("focus_group", &["Document", "Document Name", "Dokument"]),
+                ("segment", &["ID", "Quotation ID"]),
+                ("code", &["Codes", "Code"]),
+                ("text", &["Quotation Content", "Content", "Name"]),
+                ("coder", &["Created by", "Author", "Creator"]),
+            ],
+            Layout::Nvivo => &[
+                ("focus_group", &["File", "Files", "Document", "Source"]),
+                ("code", &["Code", "Codes", "Node", "Nodes"]),
+                ("segment", &["Reference", "Range"]),
+                ("text", &["Coded Text", "Text", "Content"]),
+                ("coder", &["User", "Coded By", "Created By", "Coder"]),
+            ],
+        }
+    }
+
+    /// The separator of hierarchical code names in this layout's exports, if any.
+    pub fn code_path_separator(self) -> Option<char> {
+        match self {
+            Layout::Maxqda => Some('>'),
+            Layout::Nvivo => Some('\\'),
+            _ => None,
         }
     }
 }
@@ -181,8 +222,9 @@ pub(crate) struct CsvSource<'r> {
     pub name: String,
     /// Where a spreadsheet's range starts, when the text came from one.
     pub sheet: Option<crate::SheetOrigin>,
-    /// Canonical column → header name, from the layout and the explicit renames.
-    renames: std::collections::BTreeMap<String, String>,
+    /// Canonical column → header names to look for, from the layout (alternatives, the
+    /// first the file has wins) and the explicit renames (one name, which wins).
+    renames: std::collections::BTreeMap<String, Vec<String>>,
     /// The encoding the bytes were read as.
     pub encoding: &'static encoding_rs::Encoding,
     reader: csv::Reader<CrlfToLf<BufReader<Box<dyn Read + 'r>>>>,
@@ -236,13 +278,13 @@ impl<'r> CsvSource<'r> {
                 inner: BufReader::with_capacity(1 << 16, rejoined),
                 pending_cr: false,
             });
-        let mut renames: std::collections::BTreeMap<String, String> = options
+        let mut renames: std::collections::BTreeMap<String, Vec<String>> = options
             .layout
             .columns()
             .iter()
-            .map(|(c, h)| ((*c).to_owned(), (*h).to_owned()))
+            .map(|(c, h)| ((*c).to_owned(), h.iter().map(|h| (*h).to_owned()).collect()))
             .collect();
-        renames.extend(options.columns.iter().map(|(c, h)| (c.clone(), h.clone())));
+        renames.extend(options.columns.iter().map(|(c, h)| (c.clone(), vec![h.clone()])));
         let mut source = CsvSource {
             name: name.to_owned(),
             sheet: options.sheet.clone(),
@@ -276,17 +318,31 @@ impl<'r> CsvSource<'r> {
         for (&column, is_required) in
             required.iter().map(|c| (c, true)).chain(optional.iter().map(|c| (c, false)))
         {
-            let wanted = self.renames.get(column).map_or(column, String::as_str);
-            match self.header.iter().position(|h| h.eq_ignore_ascii_case(wanted)) {
+            let wanted: Vec<&str> = self
+                .renames
+                .get(column)
+                .map_or_else(|| vec![column], |names| names.iter().map(String::as_str).collect());
+            let position = wanted
+                .iter()
+                .find_map(|w| self.header.iter().position(|h| h.eq_ignore_ascii_case(w)));
+            match position {
                 Some(i) => {
                     map.insert(column, i);
                 }
                 None if is_required => {
                     let found: Vec<String> = self.header.iter().map(|h| format!("`{h}`")).collect();
+                    let names: Vec<String> = wanted.iter().map(|w| format!("`{w}`")).collect();
+                    let names = match names.split_last() {
+                        Some((last, rest)) if !rest.is_empty() => {
+                            format!("{} or {last}", rest.join(", "))
+                        }
+                        _ => names.join(""),
+                    };
+                    let wanted = wanted[0];
                     let column = if wanted == column {
                         format!("`{column}`")
                     } else {
-                        format!("`{wanted}` (folge's `{column}`)")
+                        format!("{names} (folge's `{column}`)")
                     };
                     return Err(IngestError::MissingColumn {
                         source_name: self.name.clone(),

@@ -430,7 +430,9 @@ pub fn stream_service_events<R: Read>(
         |cells, _| {
             let person_id = cells.enrolled_person_id(policy, persons)?;
             let (service, acute) = match options.layout {
-                Layout::Canonical => (
+                // Coding-export layouts only rename columns (the pipeline allows them for
+                // codings alone); codes are folge's own.
+                Layout::Canonical | Layout::Maxqda | Layout::AtlasTi | Layout::Nvivo => (
                     cells.code("service", Service::parse, &Service::expected())?.ok_or_else(
                         || {
                             problem(
@@ -597,36 +599,90 @@ fn kpr_decision(
     })
 }
 
-/// Read a coding sheet in the long layout (one row per coder × segment × code): columns
+/// Read a coding sheet: the long layout (one row per coder × segment × code: columns
 /// `focus_group`, `coder`, `segment`, `code`, optional `municipality`, `role`, `theme`,
-/// `text`; NVivo/ATLAS.ti/MAXQDA exports map their own headers with `columns` renames.
+/// `text`) or a QDA program's export (`Layout::Maxqda`, `AtlasTi`, `Nvivo`), whose
+/// headers the layout knows. MAXQDA's segments are `begin-end` (its positions); code
+/// paths (`Theme > Code`, `Theme\Code`) split into the theme and the code; a cell
+/// listing several codes (ATLAS.ti, one per line) gives one coding per code.
 pub fn read_codings<R: Read>(
     name: &str,
     input: R,
     options: &CsvOptions,
 ) -> Result<Ingested<Coding>, IngestError> {
-    collect(|sink| {
+    let layout = options.layout;
+    let (required, optional): (&[&str], &[&str]) = match layout {
+        Layout::Maxqda => (
+            &["focus_group", "coder", "begin", "end", "code"],
+            &["municipality", "role", "theme", "text"],
+        ),
+        _ => (
+            &["focus_group", "coder", "segment", "code"],
+            &["municipality", "role", "theme", "text"],
+        ),
+    };
+    let separator = layout.code_path_separator();
+    let rows = collect(|sink| {
         read_rows(
             name,
             input,
             options,
-            &["focus_group", "coder", "segment", "code"],
-            &["municipality", "role", "theme", "text"],
+            required,
+            optional,
             |cells, _| {
                 let owned = |column| cells.text(column).map(str::to_owned);
-                Ok(Coding {
-                    focus_group: cells.required("focus_group")?.to_owned(),
-                    municipality: owned("municipality"),
-                    role: owned("role"),
-                    coder: cells.required("coder")?.to_owned(),
-                    segment: cells.required("segment")?.to_owned(),
-                    code: cells.required("code")?.to_owned(),
-                    theme: owned("theme"),
-                    text: owned("text"),
-                })
+                let segment = if layout == Layout::Maxqda {
+                    format!("{}-{}", cells.required("begin")?, cells.required("end")?)
+                } else {
+                    cells.required("segment")?.to_owned()
+                };
+                let focus_group = cells.required("focus_group")?.to_owned();
+                let coder = cells.required("coder")?.to_owned();
+                let code_paths: Vec<&str> = if layout == Layout::AtlasTi {
+                    cells
+                        .required("code")?
+                        .lines()
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .collect()
+                } else {
+                    vec![cells.required("code")?]
+                };
+                Ok(code_paths
+                    .into_iter()
+                    .map(|path| {
+                        let (theme, code) = match separator.and_then(|sep| path.rsplit_once(sep)) {
+                            Some((theme, code)) => {
+                                let parts: Vec<&str> = theme
+                                    .split(separator.unwrap_or('/'))
+                                    .map(str::trim)
+                                    .filter(|p| !p.is_empty())
+                                    .collect();
+                                (Some(parts.join("/")), code.trim().to_owned())
+                            }
+                            None => (owned("theme"), path.to_owned()),
+                        };
+                        Coding {
+                            focus_group: focus_group.clone(),
+                            municipality: owned("municipality"),
+                            role: owned("role"),
+                            coder: coder.clone(),
+                            segment: segment.clone(),
+                            code,
+                            theme,
+                            text: owned("text"),
+                        }
+                    })
+                    .collect::<Vec<_>>())
             },
             sink,
         )
+    })?;
+    Ok(Ingested {
+        rows: rows.rows.into_iter().flatten().collect(),
+        rejects: rows.rejects,
+        summary: rows.summary,
+        warnings: rows.warnings,
     })
 }
 

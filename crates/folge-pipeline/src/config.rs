@@ -189,10 +189,11 @@ pub struct InputFile {
     /// absent.
     #[serde(default)]
     pub encoding: Option<String>,
-    /// Service-use layout: `canonical` (default), `npr` (an NPR-style hospital extract:
-    /// `fnr`, `inndato`, `utdato`, `omsorgsniva`, `innmateHast`) or `kpr` (a KPR-style
-    /// municipal extract of decisions: `fnr`, `tjenestekode`, `fradato`, `tildato`,
-    /// `timerPerUke`).
+    /// Layout: `canonical` (default); for service use `npr` (an NPR-style hospital
+    /// extract: `fnr`, `inndato`, `utdato`, `omsorgsniva`, `innmateHast`) or `kpr` (a
+    /// KPR-style municipal extract of decisions: `fnr`, `tjenestekode`, `fradato`,
+    /// `tildato`, `timerPerUke`); for codings `maxqda`, `atlasti` or `nvivo` (their
+    /// coded-segment exports).
     #[serde(default)]
     pub layout: Option<String>,
     /// Questionnaires: the codebook (TOML), relative to the pipeline file.
@@ -239,6 +240,9 @@ impl InputFile {
         match self.layout.as_deref() {
             Some("npr") => folge_ingest::Layout::Npr,
             Some("kpr") => folge_ingest::Layout::Kpr,
+            Some("maxqda") => folge_ingest::Layout::Maxqda,
+            Some("atlasti") => folge_ingest::Layout::AtlasTi,
+            Some("nvivo") => folge_ingest::Layout::Nvivo,
             _ => folge_ingest::Layout::Canonical,
         }
     }
@@ -483,10 +487,12 @@ impl Pipeline {
                 )));
             }
             match (table, input.layout.as_deref()) {
-                (_, None | Some("canonical")) | ("service_events", Some("npr" | "kpr")) => {}
+                (_, None | Some("canonical"))
+                | ("service_events", Some("npr" | "kpr"))
+                | ("codings", Some("maxqda" | "atlasti" | "nvivo")) => {}
                 (_, Some(other)) => {
                     return Err(bad(format!(
-                        "`inputs.{table}.layout = \"{other}\"`: known layouts are `canonical` and, for service_events, `npr` and `kpr`"
+                        "`inputs.{table}.layout = \"{other}\"`: known layouts are `canonical`; for service_events `npr` and `kpr`; for codings `maxqda`, `atlasti` and `nvivo`"
                     )));
                 }
             }
@@ -684,7 +690,7 @@ path = "p.csv"
         let err = Pipeline::parse(Path::new("t.toml"), &npr).unwrap_err().to_string();
         assert_eq!(
             err,
-            "t.toml: `inputs.participants.layout = \"npr\"`: known layouts are `canonical` and, for service_events, `npr` and `kpr`"
+            "t.toml: `inputs.participants.layout = \"npr\"`: known layouts are `canonical`; for service_events `npr` and `kpr`; for codings `maxqda`, `atlasti` and `nvivo`"
         );
         let ok = format!(
             "{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nlayout = \"npr\"\ncolumns = {{ person_id = \"lopenr\" }}\n"

@@ -305,3 +305,65 @@ fn monthly_counts_are_validated() {
         ]
     );
 }
+
+#[track_caller]
+fn codings_of(layout: Layout, input: &str) -> (Vec<String>, Vec<String>) {
+    let options = CsvOptions { layout, ..CsvOptions::default() };
+    let got = read_codings("export.csv", input.as_bytes(), &options).unwrap();
+    assert_eq!(got.summary.rows_read, got.summary.rows_accepted + got.summary.rows_rejected);
+    let rows = got
+        .rows
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} {} {:?} {:?}",
+                c.focus_group, c.coder, c.segment, c.code, c.theme, c.text
+            )
+        })
+        .collect();
+    let rejects = got
+        .rejects
+        .iter()
+        .map(|r| format!("{} {}: {}", r.line, r.column.as_deref().unwrap_or("-"), r.reason))
+        .collect();
+    (rows, rejects)
+}
+
+#[test]
+fn qda_exports_map_their_headers_code_paths_and_code_lists() {
+    let maxqda = "Color;Document group;Document name;Code;Begin;End;Weight score;Segment;Comment;Created by\n\
+                  #ff0000;Os;FG1;Samhandling > Koordinator;3;4;0;Koordinatoren ringte meg.;;IH\n\
+                  #ff0000;Os;FG1;Tillit;5;;0;Vi stoler på dem.;;ML\n";
+    let (rows, rejects) = codings_of(Layout::Maxqda, maxqda);
+    assert_eq!(
+        rows,
+        ["FG1 IH 3-4 Koordinator Some(\"Samhandling\") Some(\"Koordinatoren ringte meg.\")"]
+    );
+    assert_eq!(rejects, ["3 end: is empty (a value is required)"]);
+
+    let atlas = "ID,Name,Document,Codes,Quotation Content,Author\n\
+                 3:10,Vi fikk en plan,FG2,\"Plan\nSamarbeid\",Vi fikk en plan sammen.,IH\n\
+                 3:11,,FG2,,,IH\n";
+    let (rows, rejects) = codings_of(Layout::AtlasTi, atlas);
+    assert_eq!(
+        rows,
+        [
+            "FG2 IH 3:10 Plan None Some(\"Vi fikk en plan sammen.\")",
+            "FG2 IH 3:10 Samarbeid None Some(\"Vi fikk en plan sammen.\")",
+        ]
+    );
+    assert_eq!(rejects, ["4 code: is empty (a value is required)"]);
+
+    let nvivo = "File\tCode\tReference\tCoded Text\tUser\n\
+                 FG3\tCodes\\Tema\\Tillit\t465-823\tDe lytter.\tML\n";
+    let (rows, _) = codings_of(Layout::Nvivo, nvivo);
+    assert_eq!(rows, ["FG3 ML 465-823 Tillit Some(\"Codes/Tema\") Some(\"De lytter.\")"]);
+
+    // A header the layout does not know names every alternative it looked for.
+    let options = CsvOptions { layout: Layout::Maxqda, ..CsvOptions::default() };
+    let err = read_codings("m.csv", &b"Document name;Code;Begin;End\n"[..], &options).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "m.csv: required column `Created by`, `Author`, `Coder`, `Autor` or `Erstellt von` (folge's `coder`) is missing; found `Document name`, `Code`, `Begin`, `End`"
+    );
+}

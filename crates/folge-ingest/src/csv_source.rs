@@ -30,6 +30,10 @@ pub struct CsvOptions {
     /// Where an open period ends (a KPR decision without `tildato`): the pipeline's end of
     /// data delivery.
     pub open_end: Option<chrono::NaiveDate>,
+    /// How duplicate rows are found.
+    pub duplicates: crate::DuplicateCheck,
+    /// How dates whose parts are all one or two digits are read (`03.04.05`).
+    pub date_order: crate::values::DateOrder,
 }
 
 /// The layout of an input: which headers name folge's columns and how codes map.

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod csv_source;
+mod duplicates;
 mod error;
 mod qdpx;
 mod questionnaire;
@@ -17,6 +18,7 @@ pub mod values;
 mod xlsx;
 
 pub use csv_source::{CsvOptions, Layout, detect_encoding, sniff_delimiter};
+pub use duplicates::DuplicateCheck;
 pub use encoding_rs::Encoding;
 pub use error::IngestError;
 pub use qdpx::{QdpxOptions, read_qdpx};

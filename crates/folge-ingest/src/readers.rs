@@ -11,7 +11,8 @@ use folge_schema::{Arm, ExitReason, NationalId, Service, Sex};
 
 use crate::IngestError;
 use crate::csv_source::{CsvOptions, CsvSource, Layout};
-use crate::values::{parse_bool, parse_date, parse_number};
+use crate::duplicates::DuplicateFinder;
+use crate::values::{DateOrder, parse_bool, parse_date_ordered, parse_number};
 
 /// The participant list's ids, for checking that every event names an enrolled person.
 /// Membership is asked once per row of a registry extract, so 11-digit national ids are
@@ -150,11 +151,24 @@ pub(crate) fn problem(column: &str, reason: impl Into<String>) -> Problem {
 /// Years below this in `dd.mm.yy` dates are 20yy, others 19yy.
 const TWO_DIGIT_YEAR_PIVOT: u32 = 30;
 
+/// What the dates of one source looked like, for the warnings at its end.
+#[derive(Default)]
+struct DateNotes {
+    /// Dates with no four-digit part (the century comes from the pivot).
+    two_digit_years: u64,
+    /// Dates another part order would read differently.
+    ambiguous: u64,
+    /// Where the first ambiguous date stood: line and column (never the value).
+    first_ambiguous: Option<(u64, String)>,
+}
+
 /// Access to the current record's cells by canonical column.
 pub(crate) struct Cells<'a> {
     record: &'a csv::StringRecord,
     columns: &'a BTreeMap<&'a str, usize>,
-    two_digit_years: &'a std::cell::Cell<u64>,
+    line: u64,
+    date_order: DateOrder,
+    dates: &'a std::cell::RefCell<DateNotes>,
 }
 
 impl<'a> Cells<'a> {
@@ -171,10 +185,17 @@ impl<'a> Cells<'a> {
         let Some(text) = self.text(column) else {
             return Ok(None);
         };
-        if text.split('.').nth(2).is_some_and(|y| y.len() == 2) {
-            self.two_digit_years.set(self.two_digit_years.get() + 1);
+        let (date, ambiguous) = parse_date_ordered(text, TWO_DIGIT_YEAR_PIVOT, self.date_order)
+            .map_err(|e| problem(column, e))?;
+        if !text.contains('-') && !text.split(['.', '/']).any(|p| p.len() == 4) {
+            let mut notes = self.dates.borrow_mut();
+            notes.two_digit_years += 1;
+            if ambiguous {
+                notes.ambiguous += 1;
+                notes.first_ambiguous.get_or_insert_with(|| (self.line, column.to_owned()));
+            }
         }
-        parse_date(text, TWO_DIGIT_YEAR_PIVOT).map(Some).map_err(|e| problem(column, e))
+        Ok(Some(date))
     }
 
     fn required_date(&self, column: &str) -> Result<NaiveDate, Problem> {
@@ -256,7 +277,9 @@ pub(crate) fn read_rows<R: Read, T>(
     let mut accepted = 0u64;
     let mut rejects = Vec::new();
     let mut read = 0u64;
-    let two_digit_years = std::cell::Cell::new(0u64);
+    let dates = std::cell::RefCell::new(DateNotes::default());
+    let mut duplicates =
+        DuplicateFinder::new(options.duplicates, columns.get("person_id").copied());
     while source.next_record()? {
         read += 1;
         let line = source.line();
@@ -266,9 +289,17 @@ pub(crate) fn read_rows<R: Read, T>(
             let cells = Cells {
                 record: source.record(),
                 columns: &columns,
-                two_digit_years: &two_digit_years,
+                line,
+                date_order: options.date_order,
+                dates: &dates,
             };
-            parse_row(&cells, line)
+            parse_row(&cells, line).and_then(|row| match duplicates.check(source.record(), line) {
+                None => Ok(row),
+                Some(first) => Err(Problem {
+                    column: None,
+                    reason: format!("duplicates the row on line {first} (every cell the same)"),
+                }),
+            })
         };
         match result {
             Ok(row) => {
@@ -305,12 +336,21 @@ pub(crate) fn read_rows<R: Read, T>(
     if source.encoding != encoding_rs::UTF_8 {
         warnings.push(format!("{name}: read as {} (not UTF-8)", source.encoding.name()));
     }
-    let two_digit_years = two_digit_years.get();
-    if two_digit_years > 0 {
+    let dates = dates.into_inner();
+    if dates.two_digit_years > 0 {
         warnings.push(format!(
-            "{name}: {two_digit_years} dates have two-digit years, read as 20yy below {TWO_DIGIT_YEAR_PIVOT} and 19yy otherwise"
+            "{name}: {} dates have two-digit years, read as 20yy below {TWO_DIGIT_YEAR_PIVOT} and 19yy otherwise",
+            dates.two_digit_years
         ));
     }
+    if let Some((line, column)) = &dates.first_ambiguous {
+        warnings.push(format!(
+            "{name}: {} dates (the first on line {line}, column {column}) could be read in another order of day, month and year; read as {} (set `date_order` if the file means otherwise)",
+            dates.ambiguous,
+            options.date_order.pattern()
+        ));
+    }
+    warnings.extend(duplicates.warning(name));
     let summary = SourceSummary {
         source: name.to_owned(),
         rows_read: read,

@@ -4,9 +4,54 @@
 
 use chrono::NaiveDate;
 
+/// The order of a date's parts when none of them has four digits (`03.04.05`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DateOrder {
+    /// `dd.mm.yy`, as Norwegian offices write it.
+    #[default]
+    DayMonthYear,
+    /// `yy.mm.dd`.
+    YearMonthDay,
+    /// `mm.dd.yy` (US software).
+    MonthDayYear,
+}
+
+impl DateOrder {
+    /// The pattern, for messages.
+    pub fn pattern(self) -> &'static str {
+        match self {
+            DateOrder::DayMonthYear => "dd.mm.yy",
+            DateOrder::YearMonthDay => "yy.mm.dd",
+            DateOrder::MonthDayYear => "mm.dd.yy",
+        }
+    }
+
+    /// (day, month, year) positions of the three parts.
+    fn positions(self) -> (usize, usize, usize) {
+        match self {
+            DateOrder::DayMonthYear => (0, 1, 2),
+            DateOrder::YearMonthDay => (2, 1, 0),
+            DateOrder::MonthDayYear => (1, 0, 2),
+        }
+    }
+}
+
 /// Parse a date. Two-digit years take the century from `pivot`: `yy < pivot` → 20yy,
-/// otherwise 19yy.
+/// otherwise 19yy. Dates are read day first (see [`parse_date_ordered`]).
 pub fn parse_date(text: &str, pivot: u32) -> Result<NaiveDate, String> {
+    parse_date_ordered(text, pivot, DateOrder::DayMonthYear).map(|(date, _)| date)
+}
+
+/// Parse a date: `yyyy-mm-dd`, or three parts separated by `.` or `/` — `dd.mm.yyyy`
+/// (also `yyyy.mm.dd`, where the four digits show the year) or, when no part has four
+/// digits, in `order`. The flag is `true` when the parts are all one or two digits and
+/// another order would read them as a different valid date, so the reader can warn that
+/// the configured order was followed.
+pub fn parse_date_ordered(
+    text: &str,
+    pivot: u32,
+    order: DateOrder,
+) -> Result<(NaiveDate, bool), String> {
     let t = text.trim();
     let bad = || format!("`{t}` is not a date (expected dd.mm.yyyy or yyyy-mm-dd)");
     if let Some((y, rest)) = t.split_once('-') {
@@ -14,21 +59,43 @@ pub fn parse_date(text: &str, pivot: u32) -> Result<NaiveDate, String> {
         if y.len() != 4 {
             return Err(bad());
         }
-        return ymd(y, m, d).ok_or_else(bad);
+        return ymd(y, m, d).map(|date| (date, false)).ok_or_else(bad);
     }
-    let mut parts = t.split('.');
-    let (Some(d), Some(m), Some(y), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let separator = if t.contains('/') { '/' } else { '.' };
+    let mut split = t.split(separator);
+    let (Some(first), Some(second), Some(third), None) =
+        (split.next(), split.next(), split.next(), split.next())
     else {
         return Err(bad());
     };
-    match y.len() {
-        4 => ymd(y, m, d).ok_or_else(bad),
-        2 => {
-            let yy: u32 = y.parse().map_err(|_| bad())?;
-            let century = if yy < pivot { 2000 } else { 1900 };
-            ymd(&(century + yy).to_string(), m, d).ok_or_else(bad)
+    let parts = [first, second, third];
+    let full_year = |y: &str| -> Option<String> {
+        match y.len() {
+            4 => Some(y.to_owned()),
+            1 | 2 => {
+                let yy: u32 = y.parse().ok()?;
+                Some((if yy < pivot { 2000 + yy } else { 1900 + yy }).to_string())
+            }
+            _ => None,
         }
+    };
+    let read = |order: DateOrder| {
+        let (day, month, year) = order.positions();
+        ymd(&full_year(parts[year])?, parts[month], parts[day])
+    };
+    match parts.iter().position(|p| p.len() == 4) {
+        Some(2) => read(DateOrder::DayMonthYear).map(|date| (date, false)).ok_or_else(bad),
+        Some(0) => read(DateOrder::YearMonthDay).map(|date| (date, false)).ok_or_else(bad),
+        None if parts.iter().all(|p| (1..=2).contains(&p.len())) => {
+            let date = read(order).ok_or_else(bad)?;
+            let ambiguous =
+                [DateOrder::DayMonthYear, DateOrder::YearMonthDay, DateOrder::MonthDayYear]
+                    .into_iter()
+                    .filter(|o| *o != order)
+                    .any(|o| read(o).is_some_and(|other| other != date));
+            Ok((date, ambiguous))
+        }
+        // A four-digit middle part, or a part of three or more than four digits.
         _ => Err(bad()),
     }
 }
@@ -94,9 +161,27 @@ mod tests {
             parse_date("31.02.2020", 30),
             Err("`31.02.2020` is not a date (expected dd.mm.yyyy or yyyy-mm-dd)".to_owned())
         );
-        for bad in ["", "2020/03/01", "01.03", "20-03-01", "01.03.2020.1", "+1.3.2020"] {
+        date("01/03/2020", "2020-03-01");
+        date("2020.03.01", "2020-03-01");
+        for bad in ["", "01.03", "20-03-01", "01.03.2020.1", "+1.3.2020", "1.2020.3", "001.3.20"] {
             assert!(parse_date(bad, 30).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn two_digit_dates_follow_the_order_and_say_when_another_would_read_otherwise() {
+        let read = |text, order| {
+            parse_date_ordered(text, 30, order).map(|(d, ambiguous)| (d.to_string(), ambiguous))
+        };
+        assert_eq!(read("03.04.05", DateOrder::DayMonthYear), Ok(("2005-04-03".into(), true)));
+        assert_eq!(read("03.04.05", DateOrder::YearMonthDay), Ok(("2003-04-05".into(), true)));
+        assert_eq!(read("03.04.05", DateOrder::MonthDayYear), Ok(("2005-03-04".into(), true)));
+        // 31.12.99 can only be a day first: no other order gives a date.
+        assert_eq!(read("31.12.99", DateOrder::DayMonthYear), Ok(("1999-12-31".into(), false)));
+        // Four digits show the year: never ambiguous, whatever the order.
+        assert_eq!(read("03.04.2005", DateOrder::YearMonthDay), Ok(("2005-04-03".into(), false)));
+        assert_eq!(read("05.05.05", DateOrder::DayMonthYear), Ok(("2005-05-05".into(), false)));
+        assert!(read("31.12.99", DateOrder::YearMonthDay).is_err());
     }
 
     #[test]

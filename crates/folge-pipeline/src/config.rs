@@ -232,9 +232,61 @@ pub struct InputFile {
     /// `columns = { person_id = "lopenr" }`.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
+    /// Order of dates whose parts are all one or two digits (`03.04.05`): `dmy`
+    /// (default), `ymd` or `mdy`. Such dates are counted in a warning either way.
+    #[serde(default)]
+    pub date_order: DateOrderCode,
+    /// How duplicate rows are found in this file; `ingest.duplicates` when absent.
+    #[serde(default)]
+    pub duplicates: Option<DuplicatesCode>,
+}
+
+/// `date_order` as written in a pipeline file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DateOrderCode {
+    /// Day, month, year.
+    #[default]
+    Dmy,
+    /// Year, month, day.
+    Ymd,
+    /// Month, day, year.
+    Mdy,
+}
+
+/// `duplicates` as written in a pipeline file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DuplicatesCode {
+    /// Within each run of one person's rows: memory does not grow with the file.
+    #[default]
+    Grouped,
+    /// Across the whole file: about 32 bytes of memory a row.
+    All,
+    /// Not checked.
+    Off,
 }
 
 impl InputFile {
+    /// How to read dates.
+    pub fn date_order(&self) -> folge_ingest::values::DateOrder {
+        use folge_ingest::values::DateOrder;
+        match self.date_order {
+            DateOrderCode::Dmy => DateOrder::DayMonthYear,
+            DateOrderCode::Ymd => DateOrder::YearMonthDay,
+            DateOrderCode::Mdy => DateOrder::MonthDayYear,
+        }
+    }
+
+    /// How to find duplicate rows (filled from `ingest.duplicates` at load).
+    pub fn duplicates(&self) -> folge_ingest::DuplicateCheck {
+        match self.duplicates.unwrap_or_default() {
+            DuplicatesCode::Grouped => folge_ingest::DuplicateCheck::Grouped,
+            DuplicatesCode::All => folge_ingest::DuplicateCheck::All,
+            DuplicatesCode::Off => folge_ingest::DuplicateCheck::Off,
+        }
+    }
+
     /// The service-use layout (checked at load).
     pub fn layout(&self) -> folge_ingest::Layout {
         match self.layout.as_deref() {
@@ -271,6 +323,11 @@ pub struct IngestSection {
     /// Share of rejected rows (per input) above which the stage fails. Default 0.01.
     #[serde(default = "default_max_reject_share")]
     pub max_reject_share: f64,
+    /// How duplicate rows are found: `grouped` (default: within each run of one
+    /// person's rows, as sorted registry extracts have them; memory stays flat), `all`
+    /// (across the file; memory grows with it) or `off`. An input's own `duplicates` wins.
+    #[serde(default)]
+    pub duplicates: DuplicatesCode,
 }
 
 fn default_max_reject_share() -> f64 {
@@ -279,7 +336,10 @@ fn default_max_reject_share() -> f64 {
 
 impl Default for IngestSection {
     fn default() -> Self {
-        IngestSection { max_reject_share: default_max_reject_share() }
+        IngestSection {
+            max_reject_share: default_max_reject_share(),
+            duplicates: DuplicatesCode::default(),
+        }
     }
 }
 
@@ -435,6 +495,8 @@ impl Pipeline {
             config.report.dir.as_deref().map_or_else(|| config.output.join("04_report"), resolve),
         );
         config.inputs.participants.path = resolve(&config.inputs.participants.path);
+        let duplicates = config.ingest.duplicates;
+        config.inputs.participants.duplicates.get_or_insert(duplicates);
         for input in [&mut config.inputs.process_events, &mut config.inputs.codings]
             .into_iter()
             .flatten()
@@ -443,6 +505,7 @@ impl Pipeline {
             .chain(config.inputs.questionnaires.values_mut())
         {
             input.path = resolve(&input.path);
+            input.duplicates.get_or_insert(duplicates);
             input.codebook = input.codebook.as_deref().map(&resolve);
             input.redcap_dictionary = input.redcap_dictionary.as_deref().map(&resolve);
         }
@@ -594,6 +657,7 @@ impl Pipeline {
             serde_json::json!({
                 "format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding,
                 "layout": f.layout, "columns": f.columns, "sheet": f.sheet,
+                "date_order": f.date_order, "duplicates": f.duplicates,
                 "timepoint": f.timepoint, "date_column": f.date_column, "codebook_sha256": codebook,
                 "redcap_dictionary_sha256": dictionary, "timepoint_column": f.timepoint_column,
                 "timepoints": f.timepoints, "missing_text": f.missing_text,
@@ -770,6 +834,21 @@ layuot = \"kpr\"
             err,
             "t.toml: `encoding = \"ebcdic-no\"` is not an encoding folge knows (try `utf-8` or `windows-1252`)"
         );
+    }
+
+    #[test]
+    fn duplicates_default_from_ingest_and_per_input() {
+        let text = format!(
+            "{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nduplicates = \"all\"\ndate_order = \"ymd\"\n\n[ingest]\nduplicates = \"off\"\n"
+        );
+        let p = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert_eq!(p.config.inputs.participants.duplicates(), folge_ingest::DuplicateCheck::Off);
+        let events = &p.config.inputs.service_events[0];
+        assert_eq!(events.duplicates(), folge_ingest::DuplicateCheck::All);
+        assert_eq!(events.date_order(), folge_ingest::values::DateOrder::YearMonthDay);
+        let bad = text.replace("duplicates = \"off\"", "duplicates = \"alle\"");
+        let err = Pipeline::parse(Path::new("t.toml"), &bad).unwrap_err().to_string();
+        assert!(err.starts_with("t.toml line 15: unknown variant `alle`"), "{err}");
     }
 
     #[test]

@@ -354,6 +354,8 @@ fn csv_options(file: &InputFile) -> CsvOptions {
         layout: file.layout(),
         sheet: None,
         open_end: None,
+        duplicates: file.duplicates(),
+        date_order: file.date_order(),
     }
 }
 

@@ -102,7 +102,8 @@ const PILOT_EFFECT: Effect = Effect {
 /// margin, so some events fall outside every window (as real extracts do).
 const LOOKBACK_DAYS: i64 = 400;
 
-/// Generate every person's events, sorted by date then person.
+/// Generate every person's events, sorted by person then date, as registry extracts for
+/// research come (NPR and KPR deliveries are ordered by the person's number).
 pub fn generate(rng: &mut impl Rng, persons: &[Person], data_end: NaiveDate) -> Vec<ServiceEvent> {
     let mut events = Vec::new();
     for person in persons {
@@ -116,7 +117,7 @@ pub fn generate(rng: &mut impl Rng, persons: &[Person], data_end: NaiveDate) -> 
         }
     }
     events.sort_by(|a, b| {
-        (a.start_date, &a.person_id, a.service).cmp(&(b.start_date, &b.person_id, b.service))
+        (&a.person_id, a.start_date, a.service).cmp(&(&b.person_id, b.start_date, b.service))
     });
     events
 }
@@ -239,11 +240,14 @@ fn stay(
     end
 }
 
-/// `service_events.csv`: comma-separated, ISO dates, decimal point, acute as 1/0.
+/// `service_events.csv`: comma-separated, ISO dates, decimal point, acute as 1/0, and a
+/// running contact number as registries deliver (episode or claim id): it is what tells
+/// two GP contacts of one person on one day apart from a row exported twice.
 pub fn events_csv(events: &[ServiceEvent]) -> Vec<u8> {
-    let header = ["person_id", "service", "start_date", "end_date", "quantity", "acute"];
+    let header =
+        ["person_id", "service", "start_date", "end_date", "quantity", "acute", "kontakt_id"];
     let mut rows = vec![header.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
-    for e in events {
+    for (number, e) in events.iter().enumerate() {
         rows.push(vec![
             e.person_id.clone(),
             e.service.code().to_owned(),
@@ -251,6 +255,7 @@ pub fn events_csv(events: &[ServiceEvent]) -> Vec<u8> {
             e.end_date.map(|d| d.to_string()).unwrap_or_default(),
             e.quantity.map(|q| format!("{q:.1}")).unwrap_or_default(),
             e.acute.map(|a| if a { "1" } else { "0" }.to_owned()).unwrap_or_default(),
+            format!("K{:07}", number + 1),
         ]);
     }
     csv(PLAIN, &rows)

@@ -367,3 +367,77 @@ fn qda_exports_map_their_headers_code_paths_and_code_lists() {
         "m.csv: required column `Created by`, `Author`, `Coder`, `Autor` or `Erstellt von` (folge's `coder`) is missing; found `Document name`, `Code`, `Begin`, `End`"
     );
 }
+
+#[test]
+fn duplicate_rows_are_rejected_naming_the_first_and_sorting_is_checked() {
+    let (a, b) = (id(1, 100), id(2, 200));
+    let persons: PersonIndex = [a.clone(), b.clone()].into_iter().collect();
+    let input = format!(
+        "person_id;service;start_date;end_date;quantity;acute;kontakt\n\
+         {a};gp;01.02.2020;;;;\n\
+         {a};gp;01.02.2020;;;;\n\
+         {a};gp;01.02.2020;;;;K2\n\
+         {b};gp;01.02.2020;;;;\n\
+         {a};gp;01.02.2020;;;;\n"
+    );
+    let read = |duplicates| {
+        let options = CsvOptions { duplicates, ..CsvOptions::default() };
+        read_service_events("e.csv", input.as_bytes(), &options, POLICY, &persons).unwrap()
+    };
+    let grouped = read(crate::DuplicateCheck::Grouped);
+    let reasons: Vec<String> =
+        grouped.rejects.iter().map(|r| format!("{} {}", r.line, r.reason)).collect();
+    // A row that differs only in a column folge does not read (a contact id) is kept.
+    assert_eq!(reasons, ["3 duplicates the row on line 2 (every cell the same)"]);
+    assert_eq!(grouped.summary.rows_accepted, 4, "line 6 comes after another person");
+    assert_eq!(
+        grouped.warnings,
+        [
+            "e.csv: the rows are not sorted by person (1 times a person's rows resumed after another person's), so duplicate rows were looked for only within each run of one person's rows; sort the file by person or set `ingest.duplicates = \"all\"`"
+        ]
+    );
+    let all = read(crate::DuplicateCheck::All);
+    let reasons: Vec<String> =
+        all.rejects.iter().map(|r| format!("{} {}", r.line, r.reason)).collect();
+    assert_eq!(
+        reasons,
+        [
+            "3 duplicates the row on line 2 (every cell the same)",
+            "6 duplicates the row on line 2 (every cell the same)"
+        ]
+    );
+    assert!(all.warnings.is_empty());
+    assert_eq!(read(crate::DuplicateCheck::Off).summary.rows_rejected, 0);
+}
+
+#[test]
+fn ambiguous_dates_follow_the_configured_order_and_are_reported_once() {
+    let a = id(1, 100);
+    let persons: PersonIndex = [a.clone()].into_iter().collect();
+    let input = format!(
+        "person_id;service;start_date\n{a};gp;03.04.05\n{a};gp;31.12.45\n{a};gp;04.04.05\n"
+    );
+    let read = |date_order| {
+        let options = CsvOptions { date_order, ..CsvOptions::default() };
+        read_service_events("e.csv", input.as_bytes(), &options, POLICY, &persons).unwrap()
+    };
+    let got = read(crate::values::DateOrder::DayMonthYear);
+    let dates: Vec<String> = got.rows.iter().map(|e| e.start_date.to_string()).collect();
+    assert_eq!(dates, ["2005-04-03", "1945-12-31", "2005-04-04"]);
+    assert_eq!(
+        got.warnings,
+        [
+            "e.csv: 3 dates have two-digit years, read as 20yy below 30 and 19yy otherwise",
+            "e.csv: 2 dates (the first on line 2, column start_date) could be read in another order of day, month and year; read as dd.mm.yy (set `date_order` if the file means otherwise)",
+        ]
+    );
+    let got = read(crate::values::DateOrder::YearMonthDay);
+    let reasons: Vec<String> =
+        got.rejects.iter().map(|r| format!("{} {}", r.line, r.reason)).collect();
+    assert_eq!(got.rows[0].start_date.to_string(), "2003-04-05");
+    assert_eq!(
+        reasons,
+        ["3 `31.12.45` is not a date (expected dd.mm.yyyy or yyyy-mm-dd)"],
+        "no 45th day"
+    );
+}

@@ -1,8 +1,13 @@
 //! Ingest throughput and memory: generate a service-use CSV of N rows (default 10 million,
-//! ≈ 400 MB; `FOLGE_BENCH_ROWS` overrides) into a temp file, then stream it through the
+//! ≈ 480 MB; `FOLGE_BENCH_ROWS` overrides) into a temp file, then stream it through the
 //! reader (a) only counting rows and (b) writing Parquet as the ingest stage does. Prints
 //! rows/s and the process's peak resident memory (`VmHWM`) after each step, at N/10 and N
 //! rows, so one can see that memory does not grow with the file.
+//!
+//! Rows come sorted by person, each with a contact number, as registry extracts do;
+//! `FOLGE_BENCH_ORDER=shuffled` interleaves persons at random instead (the duplicate check
+//! then warns, and the person index is asked in random order). `FOLGE_BENCH_DUPLICATES=all`
+//! checks duplicates across the whole file instead of per person, to show its memory.
 //!
 //! Run with `cargo bench -p folge-ingest`.
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
@@ -48,26 +53,32 @@ fn persons() -> Vec<String> {
 }
 
 /// Write `rows` events, streaming, with a cheap deterministic mix of services.
-fn generate(path: &Path, ids: &[String], rows: usize) -> u64 {
+fn generate(path: &Path, ids: &[String], rows: usize, shuffled: bool) -> u64 {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("create"));
-    out.write_all(b"person_id,service,start_date,end_date,quantity,acute\n").expect("write");
+    out.write_all(b"person_id,service,start_date,end_date,quantity,acute,kontakt_id\n")
+        .expect("write");
     let services = ["gp", "outpatient", "home_nursing", "inpatient", "out_of_hours"];
     let mut state = 0x2545_f491_4f6c_dd1du64;
-    for _ in 0..rows {
+    for row in 0..rows {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        let id = &ids[(state % ids.len() as u64) as usize];
+        let person =
+            if shuffled { (state % ids.len() as u64) as usize } else { row * ids.len() / rows };
+        let id = &ids[person];
         let service = services[((state >> 20) % 5) as usize];
-        let day = 1 + (state >> 30) % 28;
+        // Day 1–26, so a stay's discharge two days later is a real date in every month.
+        let day = 1 + (state >> 30) % 26;
         let month = 1 + (state >> 40) % 12;
         let line = match service {
             "inpatient" => format!(
-                "{id},inpatient,2020-{month:02}-{day:02},2020-{month:02}-{:02},,1\n",
+                "{id},inpatient,2020-{month:02}-{day:02},2020-{month:02}-{:02},,1,{row}\n",
                 day + 2
             ),
-            "home_nursing" => format!("{id},home_nursing,2020-{month:02}-{day:02},,\"1,5\",\n"),
-            other => format!("{id},{other},{day:02}.{month:02}.2020,,,\n"),
+            "home_nursing" => {
+                format!("{id},home_nursing,2020-{month:02}-{day:02},,\"1,5\",,{row}\n")
+            }
+            other => format!("{id},{other},{day:02}.{month:02}.2020,,,,{row}\n"),
         };
         out.write_all(line.as_bytes()).expect("write");
     }
@@ -75,25 +86,28 @@ fn generate(path: &Path, ids: &[String], rows: usize) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-fn run(dir: &Path, ids: &[String], rows: usize) {
+fn run(dir: &Path, ids: &[String], rows: usize, shuffled: bool) {
+    let options = CsvOptions {
+        duplicates: if std::env::var("FOLGE_BENCH_DUPLICATES").is_ok_and(|v| v == "all") {
+            folge_ingest::DuplicateCheck::All
+        } else {
+            folge_ingest::DuplicateCheck::Grouped
+        },
+        ..CsvOptions::default()
+    };
     let csv = dir.join("events.csv");
-    let bytes = generate(&csv, ids, rows);
+    let bytes = generate(&csv, ids, rows, shuffled);
     let persons: PersonIndex = ids.iter().cloned().collect();
     let policy = IdPolicy { national: true, allow_synthetic: true };
 
     let started = Instant::now();
     let file = std::fs::File::open(&csv).expect("open");
-    let streamed = stream_service_events(
-        "events.csv",
-        file,
-        &CsvOptions::default(),
-        policy,
-        &persons,
-        &mut |_| Ok(()),
-    )
-    .expect("read");
+    let streamed =
+        stream_service_events("events.csv", file, &options, policy, &persons, &mut |_| Ok(()))
+            .expect("read");
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(streamed.summary.rows_read, rows as u64);
+    assert_eq!(streamed.summary.rows_rejected, 0, "{:?}", streamed.rejects.first());
     println!(
         "{rows:>11} rows, {:>6.0} MB: read + validate   {:>6.2} s  {:>10.0} rows/s  peak RSS {:>7.1} MiB",
         bytes as f64 / 1e6,
@@ -107,17 +121,10 @@ fn run(dir: &Path, ids: &[String], rows: usize) {
     let parquet = dir.join("events.parquet");
     let mut sink =
         ParquetSink::create(&parquet, ServiceEvent::schema(), &BTreeMap::new()).expect("sink");
-    stream_service_events(
-        "events.csv",
-        file,
-        &CsvOptions::default(),
-        policy,
-        &persons,
-        &mut |batch| {
-            sink.write(&ServiceEvent::to_batch(&batch).map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())
-        },
-    )
+    stream_service_events("events.csv", file, &options, policy, &persons, &mut |batch| {
+        sink.write(&ServiceEvent::to_batch(&batch).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())
+    })
     .expect("read");
     let written = sink.finish().expect("finish");
     let secs = started.elapsed().as_secs_f64();
@@ -135,11 +142,13 @@ fn run(dir: &Path, ids: &[String], rows: usize) {
 fn main() {
     let rows: usize =
         std::env::var("FOLGE_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
+    let shuffled = std::env::var("FOLGE_BENCH_ORDER").is_ok_and(|v| v == "shuffled");
     let dir = tempfile::tempdir().expect("temp dir");
     let ids = persons();
     println!(
-        "ingest benchmark: {PERSONS} synthetic persons, single thread; peak RSS is the process's high-water mark"
+        "ingest benchmark: {PERSONS} synthetic persons, rows {}, single thread; peak RSS is the process's high-water mark",
+        if shuffled { "shuffled" } else { "sorted by person" }
     );
-    run(dir.path(), &ids, rows / 10);
-    run(dir.path(), &ids, rows);
+    run(dir.path(), &ids, rows / 10, shuffled);
+    run(dir.path(), &ids, rows, shuffled);
 }

@@ -34,6 +34,9 @@ pub struct CsvOptions {
     pub duplicates: crate::DuplicateCheck,
     /// How dates whose parts are all one or two digits are read (`03.04.05`).
     pub date_order: crate::values::DateOrder,
+    /// The file's own service codes → folge's (canonical layout), e.g. a municipality's
+    /// `Hjemmesykepleie` → `home_nursing`.
+    pub service_codes: BTreeMap<String, folge_schema::Service>,
 }
 
 /// The layout of an input: which headers name folge's columns and how codes map.
@@ -71,6 +74,7 @@ impl Layout {
                 ("end_date", &["utdato"]),
                 ("service", &["omsorgsniva"]),
                 ("acute", &["innmateHast"]),
+                ("died", &["utTilstand"]),
             ],
             Layout::Kpr => &[
                 ("person_id", &["fnr"]),

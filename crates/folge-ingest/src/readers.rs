@@ -111,6 +111,9 @@ pub struct Streamed {
     pub summary: SourceSummary,
     /// Things accepted but worth a look (never containing identifiers).
     pub warnings: Vec<String>,
+    /// Deaths the source records (NPR's `utTilstand` 2 or 3 at discharge): person id and
+    /// date, for completing the participant list's exit (identifiable: zone 1 only).
+    pub deaths: Vec<(String, NaiveDate)>,
 }
 
 /// Accepted rows are handed to a sink in batches of this many, so a large file is never
@@ -358,7 +361,7 @@ pub(crate) fn read_rows<R: Read, T>(
         rows_rejected: rejects.len() as u64,
     };
     debug_assert_eq!(summary.rows_read, summary.rows_accepted + summary.rows_rejected);
-    Ok(Streamed { rejects, summary, warnings })
+    Ok(Streamed { rejects, summary, warnings, deaths: Vec::new() })
 }
 
 /// Read the participant list. Sex and birth date missing from the register are derived
@@ -439,6 +442,50 @@ pub fn read_participants<R: Read>(
     })
 }
 
+/// What [`complete_exits`] did with the deaths a registry recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExitCompletion {
+    /// Participants without an exit who now have the recorded death.
+    pub completed: u64,
+    /// Deaths the participant list already had, on the same day.
+    pub agreed: u64,
+    /// Deaths that disagree with the list (another exit, another day, or before
+    /// inclusion): the list is kept as it is.
+    pub disagreed: u64,
+}
+
+/// Complete the participant list's exits from deaths recorded in service use (NPR's
+/// `utTilstand`). The list is the authority: a death only fills an empty exit, on or after
+/// inclusion; anything else is counted as a disagreement for the researcher to check.
+pub fn complete_exits(
+    participants: &mut [Participant],
+    deaths: &[(String, NaiveDate)],
+) -> ExitCompletion {
+    let index: BTreeMap<&str, usize> =
+        participants.iter().enumerate().map(|(i, p)| (p.person_id.as_str(), i)).collect();
+    let mut earliest: BTreeMap<usize, NaiveDate> = BTreeMap::new();
+    for (person, date) in deaths {
+        if let Some(&i) = index.get(person.as_str()) {
+            let entry = earliest.entry(i).or_insert(*date);
+            *entry = (*entry).min(*date);
+        }
+    }
+    let mut report = ExitCompletion::default();
+    for (i, date) in earliest {
+        let p = &mut participants[i];
+        match (p.exit_date, p.exit_reason) {
+            (None, _) if date >= p.inclusion_date => {
+                p.exit_date = Some(date);
+                p.exit_reason = Some(ExitReason::Death);
+                report.completed += 1;
+            }
+            (Some(exit), Some(ExitReason::Death)) if exit == date => report.agreed += 1,
+            _ => report.disagreed += 1,
+        }
+    }
+    report
+}
+
 /// Read event-level service use into memory (see [`stream_service_events`]).
 pub fn read_service_events<R: Read>(
     name: &str,
@@ -461,26 +508,24 @@ pub fn stream_service_events<R: Read>(
     persons: &PersonIndex,
     sink: &mut Sink<'_, ServiceEvent>,
 ) -> Result<Streamed, IngestError> {
-    read_rows(
+    let mut deaths = Vec::new();
+    let mut streamed = read_rows(
         name,
         input,
         options,
         &["person_id", "service", "start_date"],
-        &["end_date", "quantity", "acute"],
+        &["end_date", "quantity", "acute", "died"],
         |cells, _| {
             let person_id = cells.enrolled_person_id(policy, persons)?;
+            let died = match options.layout {
+                Layout::Npr => cells.text("died").map(npr_died).transpose()?.unwrap_or(false),
+                _ => false,
+            };
             let (service, acute) = match options.layout {
                 // Coding-export layouts only rename columns (the pipeline allows them for
                 // codings alone); codes are folge's own.
                 Layout::Canonical | Layout::Maxqda | Layout::AtlasTi | Layout::Nvivo => (
-                    cells.code("service", Service::parse, &Service::expected())?.ok_or_else(
-                        || {
-                            problem(
-                                "service",
-                                format!("is empty (expected one of {})", Service::expected()),
-                            )
-                        },
-                    )?,
+                    canonical_service(cells.required("service")?, &options.service_codes)?,
                     cells
                         .text("acute")
                         .map(|t| parse_bool(t).map_err(|e| problem("acute", e)))
@@ -516,10 +561,46 @@ pub fn stream_service_events<R: Read>(
             if quantity.is_some_and(|q| q < 0.0) {
                 return Err(problem("quantity", "is negative (expected hours or a count ≥ 0)"));
             }
+            if died {
+                deaths.push((person_id.clone(), end_date.unwrap_or(start_date)));
+            }
             Ok(ServiceEvent { person_id, service, start_date, end_date, quantity, acute })
         },
         sink,
-    )
+    )?;
+    streamed.deaths = deaths;
+    Ok(streamed)
+}
+
+/// A canonical service code, or the file's own code mapped by the pipeline
+/// (`service_codes = { Hjemmesykepleie = "home_nursing" }`, matched ignoring case).
+fn canonical_service(code: &str, mapped: &BTreeMap<String, Service>) -> Result<Service, Problem> {
+    if let Some(service) = Service::parse(code) {
+        return Ok(service);
+    }
+    if let Some((_, &service)) =
+        mapped.iter().find(|(k, _)| k.as_str() == code || k.to_lowercase() == code.to_lowercase())
+    {
+        return Ok(service);
+    }
+    let mut expected = Service::expected();
+    if !mapped.is_empty() {
+        let own: Vec<String> = mapped.keys().map(|k| format!("`{k}`")).collect();
+        expected = format!("{expected}, or this file's codes {}", own.join(", "));
+    }
+    Err(problem("service", format!("`{code}` is not a known code (expected one of {expected})")))
+}
+
+/// NPR's `utTilstand` (state at discharge): 1 levende → alive; 2 død, 3 suicid → died.
+fn npr_died(code: &str) -> Result<bool, Problem> {
+    match code {
+        "1" => Ok(false),
+        "2" | "3" => Ok(true),
+        other => Err(problem(
+            "died",
+            format!("`{other}` is not an utTilstand code (expected 1 levende, 2 død or 3 suicid)"),
+        )),
+    }
 }
 
 /// NPR's `omsorgsniva` (level of care) as a service: 1 døgnopphold → inpatient,

@@ -239,6 +239,10 @@ pub struct InputFile {
     /// How duplicate rows are found in this file; `ingest.duplicates` when absent.
     #[serde(default)]
     pub duplicates: Option<DuplicatesCode>,
+    /// Service use in the canonical layout: the file's own service codes → folge's
+    /// (`{ Hjemmesykepleie = "home_nursing", Legevakt = "out_of_hours" }`).
+    #[serde(default)]
+    pub service_codes: BTreeMap<String, String>,
 }
 
 /// `date_order` as written in a pipeline file.
@@ -276,6 +280,14 @@ impl InputFile {
             DateOrderCode::Ymd => DateOrder::YearMonthDay,
             DateOrderCode::Mdy => DateOrder::MonthDayYear,
         }
+    }
+
+    /// The file's own service codes (checked at load).
+    pub fn service_codes(&self) -> BTreeMap<String, folge_schema::Service> {
+        self.service_codes
+            .iter()
+            .filter_map(|(own, code)| folge_schema::Service::parse(code).map(|s| (own.clone(), s)))
+            .collect()
     }
 
     /// How to find duplicate rows (filled from `ingest.duplicates` at load).
@@ -559,6 +571,26 @@ impl Pipeline {
                     )));
                 }
             }
+            if !input.service_codes.is_empty()
+                && (table != "service_events" || input.layout() != folge_ingest::Layout::Canonical)
+            {
+                return Err(bad(format!(
+                    "`inputs.{table}.service_codes` maps a service-use file's own codes, and only in the canonical layout (NPR and KPR codes are built in)"
+                )));
+            }
+            for (own, code) in &input.service_codes {
+                if folge_schema::Service::parse(code).is_none() {
+                    let known = folge_schema::Service::expected();
+                    let hint = closest(code, known.split(", ").map(|k| k.trim_matches('`')))
+                        .map_or_else(
+                            || format!(" (expected one of {known})"),
+                            |c| format!("; did you mean `{c}`?"),
+                        );
+                    return Err(bad(format!(
+                        "`inputs.{table}.service_codes`: `{own}` maps to `{code}`, which is not a folge service{hint}"
+                    )));
+                }
+            }
             if let Some(label) = &input.encoding
                 && folge_ingest::Encoding::for_label(label.as_bytes()).is_none()
             {
@@ -658,6 +690,7 @@ impl Pipeline {
                 "format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding,
                 "layout": f.layout, "columns": f.columns, "sheet": f.sheet,
                 "date_order": f.date_order, "duplicates": f.duplicates,
+                "service_codes": f.service_codes,
                 "timepoint": f.timepoint, "date_column": f.date_column, "codebook_sha256": codebook,
                 "redcap_dictionary_sha256": dictionary, "timepoint_column": f.timepoint_column,
                 "timepoints": f.timepoints, "missing_text": f.missing_text,
@@ -849,6 +882,27 @@ layuot = \"kpr\"
         let bad = text.replace("duplicates = \"off\"", "duplicates = \"alle\"");
         let err = Pipeline::parse(Path::new("t.toml"), &bad).unwrap_err().to_string();
         assert!(err.starts_with("t.toml line 15: unknown variant `alle`"), "{err}");
+    }
+
+    #[test]
+    fn service_codes_are_checked() {
+        let text = format!(
+            "{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nservice_codes = {{ Hjemmesykepleie = \"home_nursing\" }}\n"
+        );
+        let p = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert_eq!(
+            p.config.inputs.service_events[0].service_codes()["Hjemmesykepleie"],
+            folge_schema::Service::HomeNursing
+        );
+        let typo = text.replace("\"home_nursing\"", "\"home_nursin\"");
+        let err = Pipeline::parse(Path::new("t.toml"), &typo).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.toml: `inputs.service_events.service_codes`: `Hjemmesykepleie` maps to `home_nursin`, which is not a folge service; did you mean `home_nursing`?"
+        );
+        let npr = text.replace("path = \"e.csv\"", "path = \"e.csv\"\nlayout = \"npr\"");
+        let err = Pipeline::parse(Path::new("t.toml"), &npr).unwrap_err().to_string();
+        assert!(err.contains("only in the canonical layout"), "{err}");
     }
 
     #[test]

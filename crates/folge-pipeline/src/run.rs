@@ -356,6 +356,7 @@ fn csv_options(file: &InputFile) -> CsvOptions {
         open_end: None,
         duplicates: file.duplicates(),
         date_order: file.date_order(),
+        service_codes: file.service_codes(),
     }
 }
 
@@ -446,17 +447,8 @@ fn read_inputs(
     let metadata = ctx.metadata(&inputs_sha256(&inputs));
     let p = &c.inputs.participants;
     let (name, reader, options) = tabular(p)?;
-    let participants = folge_ingest::read_participants(&name, reader, &options, policy)?;
+    let mut participants = folge_ingest::read_participants(&name, reader, &options, policy)?;
     let mut out = out_dir.map(|dir| IngestOutput { dir, metadata: &metadata, outputs });
-    if let Some(out) = out.as_mut() {
-        write_table(
-            out.dir,
-            "participants.parquet",
-            &participants.rows,
-            out.metadata,
-            out.outputs,
-        )?;
-    }
     let persons = folge_ingest::PersonIndex::new(&participants.rows);
     let service_events = stream_table(
         "service_events",
@@ -485,6 +477,31 @@ fn read_inputs(
     // In the order of `Pipeline::inputs`, which the input records follow.
     let events: Vec<Streamed> =
         service_events.into_iter().chain(service_counts).chain(process_events).collect();
+    // Deaths recorded at discharge complete the participant list before it is written.
+    let deaths: Vec<(String, chrono::NaiveDate)> =
+        events.iter().flat_map(|e| e.deaths.iter().cloned()).collect();
+    if !deaths.is_empty() {
+        let exits = folge_ingest::complete_exits(&mut participants.rows, &deaths);
+        info!(
+            "deaths recorded in service use: {} completed a participant's missing exit, {} agreed with the participant list",
+            exits.completed, exits.agreed
+        );
+        if exits.disagreed > 0 {
+            participants.warnings.push(format!(
+                "{} deaths recorded in service use disagree with the participant list's exit (another exit or day, or before inclusion); the participant list is kept",
+                exits.disagreed
+            ));
+        }
+    }
+    if let Some(out) = out.as_mut() {
+        write_table(
+            out.dir,
+            "participants.parquet",
+            &participants.rows,
+            out.metadata,
+            out.outputs,
+        )?;
+    }
     let codings = c.inputs.codings.as_ref().map(read_codings).transpose()?;
     if let (Some(out), Some(codings)) = (out.as_mut(), codings.as_ref()) {
         write_table(out.dir, "codings.parquet", &codings.rows, out.metadata, out.outputs)?;

@@ -441,3 +441,90 @@ fn ambiguous_dates_follow_the_configured_order_and_are_reported_once() {
         "no 45th day"
     );
 }
+
+#[test]
+fn npr_deaths_at_discharge_complete_missing_exits_only() {
+    let (a, b, c) = (id(1, 100), id(2, 200), id(3, 300));
+    let persons: PersonIndex = [a.clone(), b.clone(), c.clone()].into_iter().collect();
+    let input = format!(
+        "fnr;inndato;utdato;omsorgsniva;innmateHast;utTilstand\n\
+         {a};03.02.2020;07.02.2020;1;1;2\n\
+         {b};03.02.2020;09.02.2020;1;1;3\n\
+         {c};03.02.2020;05.02.2020;1;1;1\n\
+         {c};06.02.2020;07.02.2020;1;1;9\n"
+    );
+    let options = CsvOptions { layout: Layout::Npr, ..CsvOptions::default() };
+    let got = collect_deaths(&input, &options, &persons);
+    let dates: Vec<String> = got.0.iter().map(|(_, d)| d.to_string()).collect();
+    assert_eq!(dates, ["2020-02-07", "2020-02-09"], "2 død and 3 suicid");
+    assert_eq!(
+        got.1,
+        ["5 died: `9` is not an utTilstand code (expected 1 levende, 2 død or 3 suicid)"]
+    );
+    let participant = |person_id: &str, exit: Option<&str>| Participant {
+        person_id: person_id.to_owned(),
+        name: None,
+        sex: None,
+        birth_date: None,
+        municipality: "4601".into(),
+        site: None,
+        arm: Arm::Pilot,
+        target_group: None,
+        inclusion_date: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+        exit_date: exit.map(|d| d.parse().unwrap()),
+        exit_reason: exit.map(|_| ExitReason::Death),
+    };
+    let mut list =
+        vec![participant(&a, None), participant(&b, Some("2020-02-01")), participant(&c, None)];
+    let report = complete_exits(&mut list, &got.0);
+    assert_eq!(report, ExitCompletion { completed: 1, agreed: 0, disagreed: 1 });
+    assert_eq!(list[0].exit_date.map(|d| d.to_string()).as_deref(), Some("2020-02-07"));
+    assert_eq!(list[0].exit_reason, Some(ExitReason::Death));
+    assert_eq!(list[1].exit_date.map(|d| d.to_string()).as_deref(), Some("2020-02-01"), "kept");
+    assert_eq!(list[2].exit_date, None);
+}
+
+fn collect_deaths(
+    input: &str,
+    options: &CsvOptions,
+    persons: &PersonIndex,
+) -> (Vec<(String, NaiveDate)>, Vec<String>) {
+    let streamed =
+        stream_service_events("npr.csv", input.as_bytes(), options, POLICY, persons, &mut |_| {
+            Ok(())
+        })
+        .expect("reads");
+    let reasons = streamed
+        .rejects
+        .iter()
+        .map(|r| format!("{} {}: {}", r.line, r.column.as_deref().unwrap_or("-"), r.reason))
+        .collect();
+    (streamed.deaths, reasons)
+}
+
+#[test]
+fn a_files_own_service_codes_map_to_folges() {
+    let a = id(1, 100);
+    let persons: PersonIndex = [a.clone()].into_iter().collect();
+    let input = format!(
+        "person_id;service;start_date\n{a};Hjemmesykepleie;01.02.2020\n{a};legevakt;01.02.2020\n{a};gp;02.02.2020\n{a};Fysio;02.02.2020\n"
+    );
+    let options = CsvOptions {
+        service_codes: [
+            ("Hjemmesykepleie", Service::HomeNursing),
+            ("Legevakt", Service::OutOfHours),
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+        .into_iter()
+        .collect(),
+        ..CsvOptions::default()
+    };
+    let got = read_service_events("k.csv", input.as_bytes(), &options, POLICY, &persons).unwrap();
+    let services: Vec<Service> = got.rows.iter().map(|e| e.service).collect();
+    assert_eq!(services, [Service::HomeNursing, Service::OutOfHours, Service::Gp]);
+    assert!(
+        got.rejects[0].reason.ends_with(", or this file's codes `Hjemmesykepleie`, `Legevakt`)"),
+        "{}",
+        got.rejects[0].reason
+    );
+}

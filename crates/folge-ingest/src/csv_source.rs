@@ -162,6 +162,14 @@ struct CrlfToLf<R: BufRead> {
     inner: R,
     /// A `\r` seen at the end of the previous chunk, not yet known to precede `\n`.
     pending_cr: bool,
+    /// Whether an odd number of `"` has passed: at the end of the file that means a
+    /// quoted cell was never closed.
+    quotes_odd: bool,
+}
+
+/// Whether `bytes` holds an odd number of `"`.
+fn odd_quotes(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |odd, &b| odd ^ (b == b'"'))
 }
 
 impl<R: BufRead> Read for CrlfToLf<R> {
@@ -194,11 +202,13 @@ impl<R: BufRead> Read for CrlfToLf<R> {
             let run = &chunk[consumed..consumed + limit];
             let Some(cr) = run.iter().position(|&b| b == b'\r') else {
                 out[written..written + limit].copy_from_slice(run);
+                self.quotes_odd ^= odd_quotes(run);
                 written += limit;
                 consumed += limit;
                 break;
             };
             out[written..written + cr].copy_from_slice(&run[..cr]);
+            self.quotes_odd ^= odd_quotes(&run[..cr]);
             written += cr;
             consumed += cr;
             match chunk.get(consumed + 1) {
@@ -238,6 +248,10 @@ pub(crate) struct CsvSource<'r> {
     reader: csv::Reader<CrlfToLf<BufReader<Box<dyn Read + 'r>>>>,
     header: Vec<String>,
     record: csv::StringRecord,
+    /// The current record runs over more than one line (a quoted cell with newlines).
+    multiline: bool,
+    /// Where the current record starts (kept past the end of the file).
+    start_line: u64,
 }
 
 impl<'r> CsvSource<'r> {
@@ -285,6 +299,7 @@ impl<'r> CsvSource<'r> {
             .from_reader(CrlfToLf {
                 inner: BufReader::with_capacity(1 << 16, rejoined),
                 pending_cr: false,
+                quotes_odd: false,
             });
         let mut renames: std::collections::BTreeMap<String, Vec<String>> = options
             .layout
@@ -301,6 +316,8 @@ impl<'r> CsvSource<'r> {
             reader,
             header: Vec::new(),
             record: csv::StringRecord::new(),
+            multiline: false,
+            start_line: 0,
         };
         if !source.next_record()? {
             return Err(IngestError::Empty { source_name: name.to_owned() });
@@ -366,8 +383,31 @@ impl<'r> CsvSource<'r> {
         Ok(map)
     }
 
-    /// Advance to the next record; `false` at the end.
+    /// Advance to the next record; `false` at the end. A quoted cell still open at the
+    /// end of the file is an error naming the line where its record starts: the csv
+    /// parser would otherwise hand back the rest of the file as one cell, swallowing rows.
     pub fn next_record(&mut self) -> Result<bool, IngestError> {
+        let read = self.read_record()?;
+        if read {
+            let start = self.record.position().map_or(0, csv::Position::line);
+            self.multiline = self.reader.position().line() > start + 1;
+            self.start_line = self.line();
+        } else if self.multiline && self.reader.get_ref().quotes_odd {
+            return Err(IngestError::Read {
+                source_name: self.name.clone(),
+                line: self.start_line,
+                message: "a quoted cell that starts in this row is never closed, so the rest of the file would read as one cell (expected a closing `\"`)".into(),
+            });
+        }
+        Ok(read)
+    }
+
+    /// Whether the current record spans more than one line.
+    pub fn is_multiline(&self) -> bool {
+        self.multiline
+    }
+
+    fn read_record(&mut self) -> Result<bool, IngestError> {
         self.reader.read_record(&mut self.record).map_err(|e| {
             let line = e.position().map_or(0, csv::Position::line);
             match e.kind() {
@@ -420,6 +460,7 @@ mod tests {
             let mut reader = CrlfToLf {
                 inner: BufReader::with_capacity(capacity, &input[..]),
                 pending_cr: false,
+                quotes_odd: false,
             };
             let mut out = Vec::new();
             reader.read_to_end(&mut out).unwrap();

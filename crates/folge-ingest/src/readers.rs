@@ -263,6 +263,18 @@ impl<'a> Cells<'a> {
     }
 }
 
+/// A reason quoting a cell that runs over several lines shows only the cell's first line:
+/// the rest may be other rows swallowed by a stray quote, and those hold ids.
+fn one_line(reason: &str) -> String {
+    let Some((first, _)) = reason.split_once('\n') else {
+        return reason.to_owned();
+    };
+    let last = reason.rsplit('\n').next().unwrap_or_default();
+    let tail = last.find('`').map_or("", |i| &last[i..]);
+    let lines = reason.lines().count();
+    format!("{first}…{tail} (the cell runs over {lines} lines: is a quote missing?)")
+}
+
 /// Drive a reader over every record: blank rows and row problems become rejects.
 pub(crate) fn read_rows<R: Read, T>(
     name: &str,
@@ -319,13 +331,14 @@ pub(crate) fn read_rows<R: Read, T>(
                     .as_ref()
                     .zip(p.column.as_deref().and_then(|c| columns.get(c)))
                     .map(|(origin, &index)| origin.cell(index, line));
+                let reason = if source.is_multiline() { one_line(&p.reason) } else { p.reason };
                 rejects.push(Reject {
                     source: name.to_owned(),
                     line: line as i64,
                     column: p.column,
                     reason: match cell {
-                        Some(cell) => format!("{} (cell {cell})", p.reason),
-                        None => p.reason,
+                        Some(cell) => format!("{reason} (cell {cell})"),
+                        None => reason,
                     },
                     raw: source.raw(),
                 });

@@ -53,12 +53,23 @@ fn every_malformed_file_gives_its_exact_message() {
 }
 
 #[test]
-fn no_reject_reason_carries_an_id() {
+fn no_reject_reason_or_error_carries_an_id() {
     let ids = std::fs::read_to_string(corpus().join("ids.txt")).expect("ids");
     let persons: PersonIndex = ids.lines().take(1).map(str::to_owned).collect();
-    let text = outcome("rows.csv", &persons);
-    for id in ids.lines() {
-        assert!(!text.contains(id));
+    let mut fixtures: Vec<_> = std::fs::read_dir(corpus())
+        .expect("corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 6);
+    for path in fixtures {
+        let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+        let text = outcome(name, &persons);
+        for id in ids.lines() {
+            assert!(!text.contains(id), "{name}: {text}");
+        }
     }
 }
 

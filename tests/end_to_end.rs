@@ -436,9 +436,72 @@ fn no_identifier_reaches_deid_analysis_report_or_logs() {
             );
         }
     }
-    // The scan itself can fail: the identifiable zone does hold them.
+    // Every part of every participant's and staff member's name, as a whole word in any
+    // case: free text (answers, quotes) is scrubbed into zone 2. Names that are also
+    // common words ("per uke") are left where they are not names, by design.
+    let words = name_words();
+    assert!(words.len() >= 50, "{}", words.len());
+    for (name, text) in &scanned {
+        let lower = text.to_lowercase();
+        for word in &words {
+            assert!(!has_word(&lower, word), "a name ({} letters) is in {name}", word.len());
+        }
+    }
+    // The scans themselves can fail: the identifiable zone does hold all of these.
     let ingest = text_of(&tmp.path().join("run/01_ingest/participants.parquet"));
     assert!(identifiers.iter().all(|id| ingest.contains(id.as_str())));
+    let answers = text_of(&tmp.path().join("run/01_ingest/responses.parquet")).to_lowercase();
+    let quotes = text_of(&tmp.path().join("run/01_ingest/codings.parquet")).to_lowercase();
+    assert!(words.iter().any(|w| has_word(&answers, w)), "answers name people in zone 1");
+    assert!(staff_names().iter().any(|n| quotes.contains(&n.to_lowercase())), "quotes name staff");
+    let digits: String = answers.chars().filter(char::is_ascii_digit).collect();
+    assert!(phones.iter().all(|p| digits.contains(p.as_str())));
+}
+
+fn staff_names() -> Vec<String> {
+    std::fs::read_to_string(repo().join("data-sample/staff_names.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Lowercase parts of every participant's and staff member's name, except names that are
+/// also common words (folge-deid's list), parts shorter than three letters, and words of
+/// the evaluation's own site labels (the surname Haukeland and the site "Haukeland
+/// voksne": the label names a hospital, not the person).
+fn name_words() -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join("data-sample/participants.csv")).unwrap();
+    let site_words: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(';').nth(5))
+        .flat_map(|site| site.split(' ').map(str::to_lowercase).collect::<Vec<_>>())
+        .collect();
+    let names: Vec<String> = identifiers()
+        .into_iter()
+        .filter(|s| !s.bytes().all(|b| b.is_ascii_digit()))
+        .chain(staff_names())
+        .collect();
+    let mut words: Vec<String> = names
+        .iter()
+        .flat_map(|n| n.split([' ', '-']).map(str::to_lowercase).collect::<Vec<_>>())
+        .filter(|w| w.chars().count() >= 3 && !folge_deid::COMMON_WORD_NAMES.contains(&w.as_str()))
+        .filter(|w| !site_words.contains(w))
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// Whether `word` stands in `text` as a whole word (both lowercase).
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The deid stage: turns identifiable zone-1 tables into de-identified zone-2 tables.
 //! National ids become keyed pseudonyms (HMAC-SHA256), names and birth dates go, age at
-//! inclusion is banded, and every date becomes whole days relative to the person's
-//! inclusion date.
+//! inclusion is banded, every date becomes whole days relative to the person's
+//! inclusion date, and free text (questionnaire comments, focus-group quotes) is scrubbed
+//! of names, ids, phone numbers, e-mail and postal addresses.
 //!
 //! Privacy through a type: [`Deidentified`] has private fields and only this crate builds
 //! one — by [`deidentify`], or by [`Deidentified::from_batches`], which re-checks tables
@@ -9,7 +10,12 @@
 #![warn(missing_docs)]
 
 mod key;
+mod scrub;
 mod tables;
 
 pub use key::{DEMO_KEY_PHRASE, Key, KeyError, PSEUDONYM_HEX_CHARS};
-pub use tables::{AgeBands, DeidError, DeidParams, Deidentified, Identifiable, deidentify};
+pub use scrub::{COMMON_WORD_NAMES, Hit, ScrubCounts, ScrubKind, Scrubber};
+pub use tables::{
+    AgeBands, DeidError, DeidParams, DeidReport, Deidentified, Identifiable, deidentify,
+    scrubber_for,
+};

@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use arrow_array::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use folge_schema::tables::{
-    DeidParticipant, DeidProcessEvent, DeidServiceEvent, Participant, ProcessEvent, ServiceEvent,
+    Coding, DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceEvent,
+    Participant, ProcessEvent, Response, ServiceEvent,
 };
 use folge_schema::{NationalId, SchemaError, Table};
 
 use crate::key::{Key, PSEUDONYM_HEX_CHARS};
+use crate::scrub::{ScrubCounts, Scrubber};
 
 /// Why de-identification refused or failed. Messages never contain an identifier.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,25 @@ pub struct DeidParams {
     pub data_end: NaiveDate,
     /// Age bands for age at inclusion.
     pub age_bands: AgeBands,
+    /// Names to scrub besides the participants' (staff, relatives: a configured list).
+    pub extra_names: Vec<String>,
+    /// Free-text items whose text is dropped rather than scrubbed.
+    pub drop_text: Vec<String>,
+    /// Drop focus-group quotes rather than scrub them.
+    pub drop_quotes: bool,
+}
+
+impl DeidParams {
+    /// Defaults for a delivery ending on `data_end`: default age bands, nothing dropped.
+    pub fn new(data_end: NaiveDate) -> Self {
+        DeidParams {
+            data_end,
+            age_bands: AgeBands::default(),
+            extra_names: Vec::new(),
+            drop_text: Vec::new(),
+            drop_quotes: false,
+        }
+    }
 }
 
 /// The identifiable (zone 1) tables the stage reads.
@@ -88,6 +109,23 @@ pub struct Identifiable {
     pub service_events: Vec<ServiceEvent>,
     /// Framework steps.
     pub process_events: Vec<ProcessEvent>,
+    /// Questionnaire answers.
+    pub responses: Vec<Response>,
+    /// Focus-group codings.
+    pub codings: Vec<Coding>,
+}
+
+/// What de-identification did to free text, for the risk report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeidReport {
+    /// Replacements in questionnaire free text.
+    pub responses: ScrubCounts,
+    /// Replacements in focus-group quotes.
+    pub codings: ScrubCounts,
+    /// Response rows of identifier items (names, phones, addresses) not carried over.
+    pub identifier_rows_dropped: u64,
+    /// Free-text answers dropped by configuration.
+    pub texts_dropped: u64,
 }
 
 /// De-identified (zone 2) tables. Only `folge-deid` can construct this type.
@@ -96,6 +134,9 @@ pub struct Deidentified {
     participants: Vec<DeidParticipant>,
     service_events: Vec<DeidServiceEvent>,
     process_events: Vec<DeidProcessEvent>,
+    responses: Vec<DeidResponse>,
+    codings: Vec<DeidCoding>,
+    report: DeidReport,
 }
 
 impl Deidentified {
@@ -111,6 +152,18 @@ impl Deidentified {
     pub fn process_events(&self) -> &[DeidProcessEvent] {
         &self.process_events
     }
+    /// Questionnaire answers, free text scrubbed.
+    pub fn responses(&self) -> &[DeidResponse] {
+        &self.responses
+    }
+    /// Focus-group codings, quotes scrubbed.
+    pub fn codings(&self) -> &[DeidCoding] {
+        &self.codings
+    }
+    /// What was scrubbed and dropped (empty for tables read back from disk).
+    pub fn report(&self) -> &DeidReport {
+        &self.report
+    }
 
     /// Re-admit tables read back from the deid stage's output. Refuses batches that carry
     /// an identifying column (`person_id`, `name`, `birth_date`, or any `*_date`) or a
@@ -121,23 +174,6 @@ impl Deidentified {
         service_events: &[RecordBatch],
         process_events: &[RecordBatch],
     ) -> Result<Self, DeidError> {
-        fn check(table: &'static str, batches: &[RecordBatch]) -> Result<(), DeidError> {
-            for batch in batches {
-                for field in batch.schema().fields() {
-                    let name = field.name();
-                    if matches!(name.as_str(), "person_id" | "name") || name.ends_with("_date") {
-                        return Err(DeidError::NotDeidentified {
-                            table,
-                            problem: format!("has identifying column `{name}`"),
-                        });
-                    }
-                }
-            }
-            Ok(())
-        }
-        let is_pseudonym = |pid: &str| {
-            pid.len() == PSEUDONYM_HEX_CHARS && pid.bytes().all(|b| b.is_ascii_hexdigit())
-        };
         check("participants", participants)?;
         check("service_events", service_events)?;
         check("process_events", process_events)?;
@@ -145,6 +181,9 @@ impl Deidentified {
             participants: DeidParticipant::from_batches(participants)?,
             service_events: DeidServiceEvent::from_batches(service_events)?,
             process_events: DeidProcessEvent::from_batches(process_events)?,
+            responses: Vec::new(),
+            codings: Vec::new(),
+            report: DeidReport::default(),
         };
         let bad = tables
             .participants
@@ -163,6 +202,69 @@ impl Deidentified {
         }
         Ok(tables)
     }
+
+    /// Add the free-text tables read back from the deid output, with the same checks.
+    pub fn with_text_tables(
+        mut self,
+        responses: &[RecordBatch],
+        codings: &[RecordBatch],
+    ) -> Result<Self, DeidError> {
+        check("responses", responses)?;
+        check("codings", codings)?;
+        self.responses = DeidResponse::from_batches(responses)?;
+        self.codings = DeidCoding::from_batches(codings)?;
+        if self.responses.iter().any(|r| !is_pseudonym(&r.pid)) {
+            return Err(DeidError::NotDeidentified {
+                table: "responses",
+                problem: format!(
+                    "`pid` holds a value that is not a {PSEUDONYM_HEX_CHARS}-character pseudonym"
+                ),
+            });
+        }
+        Ok(self)
+    }
+}
+
+/// Refuse batches that carry an identifying column.
+fn check(table: &'static str, batches: &[RecordBatch]) -> Result<(), DeidError> {
+    for batch in batches {
+        for field in batch.schema().fields() {
+            let name = field.name();
+            if matches!(name.as_str(), "person_id" | "name") || name.ends_with("_date") {
+                return Err(DeidError::NotDeidentified {
+                    table,
+                    problem: format!("has identifying column `{name}`"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_pseudonym(pid: &str) -> bool {
+    pid.len() == PSEUDONYM_HEX_CHARS && pid.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The scrubber for an evaluation's free text: the participants' names, the names typed
+/// into identifier items (a relative's name field), and the configured extra names.
+pub fn scrubber_for(input: &Identifiable, params: &DeidParams) -> Scrubber {
+    let identifier_words: Vec<&str> = input
+        .responses
+        .iter()
+        .filter(|r| r.identifier)
+        .filter_map(|r| r.text.as_deref())
+        .flat_map(str::split_whitespace)
+        .map(|w| w.trim_matches(|c: char| !c.is_alphabetic()))
+        .filter(|w| w.chars().count() >= 2 && w.chars().all(char::is_alphabetic))
+        .collect();
+    Scrubber::new(
+        input
+            .participants
+            .iter()
+            .filter_map(|p| p.name.as_deref())
+            .chain(identifier_words)
+            .chain(params.extra_names.iter().map(String::as_str)),
+    )
 }
 
 /// What deid knows per person while converting the other tables.
@@ -248,7 +350,60 @@ pub fn deidentify(
             })
         })
         .collect::<Result<Vec<_>, DeidError>>()?;
-    Ok(Deidentified { participants, service_events, process_events })
+    let scrubber = scrubber_for(input, params);
+    let mut report = DeidReport::default();
+    let mut responses = Vec::with_capacity(input.responses.len());
+    for (row, r) in input.responses.iter().enumerate() {
+        let k = person("responses", row, &r.person_id)?;
+        if r.identifier {
+            report.identifier_rows_dropped += 1;
+            continue;
+        }
+        let text = match r.text.as_deref() {
+            Some(_) if params.drop_text.contains(&r.item) => {
+                report.texts_dropped += 1;
+                None
+            }
+            Some(text) => {
+                let (clean, counts) = scrubber.scrub(text);
+                report.responses.merge(&counts);
+                Some(clean)
+            }
+            None => None,
+        };
+        responses.push(DeidResponse {
+            pid: k.pid.clone(),
+            timepoint: r.timepoint.clone(),
+            response_day: r.response_date.map(|d| days(k.inclusion, d)),
+            instrument: r.instrument.clone(),
+            item: r.item.clone(),
+            value: r.value,
+            text,
+        });
+    }
+    let codings = input
+        .codings
+        .iter()
+        .map(|c| DeidCoding {
+            focus_group: c.focus_group.clone(),
+            municipality: c.municipality.clone(),
+            role: c.role.clone(),
+            coder: c.coder.clone(),
+            segment: c.segment.clone(),
+            code: c.code.clone(),
+            theme: c.theme.clone(),
+            text: if params.drop_quotes {
+                None
+            } else {
+                c.text.as_deref().map(|t| {
+                    let (clean, counts) = scrubber.scrub(t);
+                    report.codings.merge(&counts);
+                    clean
+                })
+            },
+        })
+        .collect();
+    Ok(Deidentified { participants, service_events, process_events, responses, codings, report })
 }
 
 #[cfg(test)]
@@ -282,7 +437,7 @@ mod tests {
     }
 
     fn params() -> DeidParams {
-        DeidParams { data_end: date("2021-12-31"), age_bands: AgeBands::default() }
+        DeidParams::new(date("2021-12-31"))
     }
 
     #[test]
@@ -298,7 +453,7 @@ mod tests {
                 quantity: None,
                 acute: Some(true),
             }],
-            process_events: vec![],
+            ..Identifiable::default()
         };
         let out = deidentify(&input, &params(), &Key::demo()).unwrap();
         let p = &out.participants()[0];

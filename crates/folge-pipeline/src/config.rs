@@ -45,6 +45,9 @@ pub struct PipelineFile {
     /// Ingest settings.
     #[serde(default)]
     pub ingest: IngestSection,
+    /// De-identification settings.
+    #[serde(default)]
+    pub deid: DeidSection,
     /// Analysis settings.
     #[serde(default)]
     pub analyze: AnalyzeSection,
@@ -355,6 +358,25 @@ impl Default for IngestSection {
     }
 }
 
+/// De-identification settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeidSection {
+    /// A file of further names to scrub from free text (staff, relatives), one per line;
+    /// relative to the pipeline file. Lines starting with `#` are comments.
+    #[serde(default)]
+    pub names_file: Option<PathBuf>,
+    /// Free-text items whose answers are dropped instead of scrubbed.
+    #[serde(default)]
+    pub drop_text: Vec<String>,
+    /// Drop focus-group quotes instead of scrubbing them.
+    #[serde(default)]
+    pub drop_quotes: bool,
+    /// Upper bounds of the age bands (the last band is open); default 5, 12, 17, 66, 79.
+    #[serde(default)]
+    pub age_bands: Option<Vec<u32>>,
+}
+
 /// Analysis settings.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -507,6 +529,14 @@ impl Pipeline {
             config.report.dir.as_deref().map_or_else(|| config.output.join("04_report"), resolve),
         );
         config.inputs.participants.path = resolve(&config.inputs.participants.path);
+        config.deid.names_file = config.deid.names_file.as_deref().map(&resolve);
+        if let Some(bands) = &config.deid.age_bands
+            && (bands.is_empty() || bands.windows(2).any(|w| w[0] >= w[1]))
+        {
+            return Err(bad(
+                "`deid.age_bands` must list rising upper bounds, e.g. [5, 12, 17, 66, 79]".into(),
+            ));
+        }
         let duplicates = config.ingest.duplicates;
         config.inputs.participants.duplicates.get_or_insert(duplicates);
         for input in [&mut config.inputs.process_events, &mut config.inputs.codings]
@@ -663,6 +693,23 @@ impl Pipeline {
         params.insert("after_days", c.periods.after_days.into());
         params.insert("max_reject_share", c.ingest.max_reject_share.into());
         params.insert("suppression_threshold", c.report.suppression_threshold.into());
+        // The names file names people: only its hash is a parameter.
+        let names_sha256 =
+            c.deid.names_file.as_ref().and_then(|p| std::fs::read(p).ok()).map(|b| {
+                use sha2::Digest;
+                sha2::Sha256::digest(&b).iter().fold(String::new(), |mut s, byte| {
+                    use std::fmt::Write as _;
+                    let _ = write!(s, "{byte:02x}");
+                    s
+                })
+            });
+        params.insert(
+            "deid",
+            serde_json::json!({
+                "names_file_sha256": names_sha256, "drop_text": c.deid.drop_text,
+                "drop_quotes": c.deid.drop_quotes, "age_bands": c.deid.age_bands,
+            }),
+        );
         params.insert(
             "indicators",
             self.indicators.iter().map(|i| i.id()).collect::<Vec<_>>().into(),

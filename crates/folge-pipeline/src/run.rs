@@ -612,6 +612,90 @@ fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     Ok(record)
 }
 
+/// Read a zone-1 table that only some pipelines have (responses, codings): empty when
+/// ingest did not write it.
+fn optional_batches(ctx: &Context<'_>, file: &str) -> Result<Vec<RecordBatch>, PipelineError> {
+    let path = ctx.stage_dir(Stage::Ingest).join(file);
+    if path.exists() { Ok(read_parquet(&path)?.batches) } else { Ok(Vec::new()) }
+}
+
+/// The configured extra names: one per line, `#` comments and blank lines skipped.
+fn extra_names(pipeline: &Pipeline) -> Result<Vec<String>, PipelineError> {
+    let Some(path) = &pipeline.config.deid.names_file else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Config {
+        file: path.clone(),
+        line: None,
+        message: format!("cannot read the names file (`deid.names_file`): {e}"),
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Fail closed: read back every file the stage wrote and look in every text column (the
+/// pseudonym aside) for a national id, phone number, e-mail or postal address, and in free
+/// text for a name. A hit deletes the stage's outputs and names the place, not the value.
+fn scan_outputs(
+    dir: &Path,
+    outputs: &[OutputRecord],
+    scrubber: &folge_deid::Scrubber,
+) -> Result<(), PipelineError> {
+    let mut hit = None;
+    'files: for output in outputs {
+        let Some(file) = Path::new(&output.path).file_name() else { continue };
+        let path = dir.join(file);
+        let mut row_offset = 0;
+        for batch in read_parquet(&path)?.batches {
+            for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                if field.name() == "pid" {
+                    continue;
+                }
+                let Some(values) = column.as_any().downcast_ref::<arrow_array::StringArray>()
+                else {
+                    continue;
+                };
+                let free_text = field.name() == "text";
+                for (row, value) in values.iter().enumerate() {
+                    let Some(value) = value else { continue };
+                    let kind = scrubber.find_contact(value).or_else(|| {
+                        free_text.then(|| scrubber.find(value).0.first().map(|h| h.kind)).flatten()
+                    });
+                    if let Some(kind) = kind {
+                        hit = Some((
+                            output.path.clone(),
+                            field.name().clone(),
+                            row_offset + row + 1,
+                            kind,
+                        ));
+                        break 'files;
+                    }
+                }
+            }
+            row_offset += batch.num_rows();
+        }
+    }
+    let Some((file, column, row, kind)) = hit else {
+        return Ok(());
+    };
+    for output in outputs {
+        if let Some(name) = Path::new(&output.path).file_name() {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
+    Err(PipelineError::Stage {
+        stage: "deid",
+        message: format!(
+            "{file}, column `{column}`, row {row} holds what looks like a {} after de-identification; every file the stage wrote was deleted (report this as a bug in folge)",
+            kind.name().replace('_', " ")
+        ),
+    })
+}
+
 fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let key = resolve_key(ctx.pipeline)?;
     let read = |file| ctx.read_batches(Stage::Deid, Stage::Ingest, file);
@@ -619,9 +703,17 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         participants: Participant::from_batches(&read("participants.parquet")?)?,
         service_events: ServiceEvent::from_batches(&read("service_events.parquet")?)?,
         process_events: ProcessEvent::from_batches(&read("process_events.parquet")?)?,
+        responses: Response::from_batches(&optional_batches(ctx, "responses.parquet")?)?,
+        codings: Coding::from_batches(&optional_batches(ctx, "codings.parquet")?)?,
     };
-    let params =
-        DeidParams { data_end: ctx.pipeline.config.data_end, age_bands: AgeBands::default() };
+    let section = &ctx.pipeline.config.deid;
+    let params = DeidParams {
+        age_bands: section.age_bands.clone().map_or_else(AgeBands::default, AgeBands),
+        extra_names: extra_names(ctx.pipeline)?,
+        drop_text: section.drop_text.clone(),
+        drop_quotes: section.drop_quotes,
+        ..DeidParams::new(ctx.pipeline.config.data_end)
+    };
     let tables = deidentify(&input, &params, &key)
         .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
     let dir = ctx.stage_dir(Stage::Deid);
@@ -631,15 +723,25 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     write_table(&dir, "participants.parquet", tables.participants(), &metadata, &mut outputs)?;
     write_table(&dir, "service_events.parquet", tables.service_events(), &metadata, &mut outputs)?;
     write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
+    write_table(&dir, "responses.parquet", tables.responses(), &metadata, &mut outputs)?;
+    write_table(&dir, "codings.parquet", tables.codings(), &metadata, &mut outputs)?;
+    scan_outputs(&dir, &outputs, &folge_deid::scrubber_for(&input, &params))?;
+    let report = tables.report();
+    info!(
+        "de-identified {} persons, {} service events, {} answers and {} codings; free text: {} replacements in answers, {} in quotes; {} identifier items dropped",
+        tables.participants().len(),
+        tables.service_events().len(),
+        tables.responses().len(),
+        tables.codings().len(),
+        report.responses.total(),
+        report.codings.total(),
+        report.identifier_rows_dropped
+    );
     let notes = BTreeMap::from([
         ("key_fingerprint".to_owned(), key.fingerprint().into()),
         ("key_is_demo".to_owned(), key.is_demo().into()),
+        ("scrubbing".to_owned(), serde_json::to_value(report).unwrap_or_default()),
     ]);
-    info!(
-        "de-identified {} persons, {} service events",
-        tables.participants().len(),
-        tables.service_events().len()
-    );
     Ok(StageRecord { stage: "deid".into(), seconds: 0.0, inputs: vec![], outputs, notes })
 }
 
@@ -811,4 +913,77 @@ pub fn run_all(
         execute(&ctx, stage)?;
     }
     write_manifest(&ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use folge_schema::tables::{DeidCoding, DeidParticipant};
+
+    fn participant(site: &str) -> DeidParticipant {
+        DeidParticipant {
+            pid: "0".repeat(32),
+            sex: None,
+            age_band: None,
+            municipality: "4601".into(),
+            site: Some(site.into()),
+            arm: folge_schema::Arm::Pilot,
+            target_group: None,
+            inclusion_year: 2020,
+            exit_day: None,
+            exit_reason: None,
+            data_end_day: 100,
+        }
+    }
+
+    fn coding(text: &str) -> DeidCoding {
+        DeidCoding {
+            focus_group: "FG1".into(),
+            municipality: None,
+            role: None,
+            coder: "IH".into(),
+            segment: "1".into(),
+            code: "Tillit".into(),
+            theme: None,
+            text: Some(text.into()),
+        }
+    }
+
+    /// Write the two tables the way the deid stage does and scan them.
+    fn scan(site: &str, quote: &str) -> (Result<(), PipelineError>, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut outputs = Vec::new();
+        let meta = BTreeMap::new();
+        write_table(dir.path(), "participants.parquet", &[participant(site)], &meta, &mut outputs)
+            .unwrap();
+        write_table(dir.path(), "codings.parquet", &[coding(quote)], &meta, &mut outputs).unwrap();
+        let scrubber = folge_deid::Scrubber::new(["Kari Nordmann"]);
+        let result = scan_outputs(dir.path(), &outputs, &scrubber);
+        let left = dir.path().join("participants.parquet").exists();
+        (result, left)
+    }
+
+    #[test]
+    fn the_deid_scan_deletes_outputs_and_names_the_place_not_the_value() {
+        assert!(matches!(scan("Haukeland", "[NAVN] ringte"), (Ok(()), true)));
+        // A site may be named like a person: names are looked for in free text only.
+        assert!(matches!(scan("Nordmann", "[NAVN] ringte"), (Ok(()), true)));
+        let (result, left) = scan("ring 91234567", "[NAVN] ringte");
+        let message = result.unwrap_err().to_string();
+        assert!(!left, "the outputs are deleted");
+        assert!(
+            message.contains(
+                "participants.parquet, column `site`, row 1 holds what looks like a phone"
+            ),
+            "{message}"
+        );
+        assert!(!message.contains("91234567"));
+        let (result, left) = scan("Haukeland", "Kari sa det");
+        let message = result.unwrap_err().to_string();
+        assert!(!left);
+        assert!(
+            message.contains("codings.parquet, column `text`, row 1 holds what looks like a name"),
+            "{message}"
+        );
+    }
 }

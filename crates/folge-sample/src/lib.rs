@@ -96,6 +96,18 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleFile>, SampleError> {
         description: "the framework's step log (elements A–E) for pilot persons, with gaps",
     });
     files.extend(questionnaires::generate(&mut rng, &persons));
+    let mut staff = String::from(
+        "# Staff and coordinators who may be named in free text: scrubbed by deid (`deid.names_file`).\n",
+    );
+    for name in questionnaires::STAFF_NAMES {
+        staff.push_str(name);
+        staff.push('\n');
+    }
+    files.push(SampleFile {
+        name: "staff_names.txt",
+        bytes: staff.into_bytes(),
+        description: "the project's list of staff names, one per line, for scrubbing free text",
+    });
     files.extend(focus_groups::generate(&mut rng, &persons)?);
     Ok(files)
 }

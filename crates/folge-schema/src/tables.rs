@@ -204,6 +204,50 @@ table! {
 }
 
 table! {
+    /// Zone 2: a questionnaire answer, the date as a day relative to inclusion and free
+    /// text scrubbed. Items that identify the respondent are not carried over.
+    pub struct DeidResponse as "responses" {
+        /// Keyed pseudonym.
+        pub pid: String,
+        /// `T0`, `T1`, …
+        pub timepoint: String,
+        /// Day the form was submitted (inclusion = day 0).
+        pub response_day: Option<i32>,
+        /// Instrument name.
+        pub instrument: String,
+        /// Item.
+        pub item: String,
+        /// The answer.
+        pub value: Option<f64>,
+        /// Free text, scrubbed (`[NAVN]`, `[TLF]`, …), or null when dropped by
+        /// configuration.
+        pub text: Option<String>,
+    }
+}
+
+table! {
+    /// Zone 2: a coded focus-group segment with its quote scrubbed.
+    pub struct DeidCoding as "codings" {
+        /// Focus group.
+        pub focus_group: String,
+        /// Kommunenummer of the group.
+        pub municipality: Option<String>,
+        /// Participants' role.
+        pub role: Option<String>,
+        /// Who coded the segment.
+        pub coder: String,
+        /// Segment id.
+        pub segment: String,
+        /// Code name.
+        pub code: String,
+        /// Code path above the code.
+        pub theme: Option<String>,
+        /// The quote, scrubbed, or null when quotes are dropped by configuration.
+        pub text: Option<String>,
+    }
+}
+
+table! {
     /// Zone 3: one indicator for one person in one period (`indicators.parquet`).
     pub struct IndicatorRow as "indicators" {
         /// Pseudonym.

@@ -2,7 +2,7 @@
 
 use super::*;
 use chrono::NaiveDate;
-use folge_deid::{AgeBands, DeidParams, Identifiable, Key, deidentify};
+use folge_deid::{DeidParams, Identifiable, Key, deidentify};
 use folge_schema::national_id::build;
 use folge_schema::tables::{Participant, ServiceEvent};
 
@@ -43,9 +43,9 @@ fn tables(exit: Option<i64>, events: impl Fn(&str) -> Vec<ServiceEvent>) -> Deid
             exit_reason: exit.map(|_| ExitReason::Death),
         }],
         service_events: events(&id),
-        process_events: vec![],
+        ..Identifiable::default()
     };
-    let params = DeidParams { data_end: day(500), age_bands: AgeBands::default() };
+    let params = DeidParams::new(day(500));
     deidentify(&input, &params, &Key::demo()).unwrap()
 }
 

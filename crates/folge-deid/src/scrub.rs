@@ -1,0 +1,393 @@
+//! Free-text scrubbing: questionnaire comments and focus-group quotes lose what names or
+//! reaches a person before they leave zone 1. Replaced, each with a tag:
+//!
+//! - national ids, 11 digits with or without a space or dash after the date part → `[FNR]`
+//!   (whether or not the check digits hold: a mistyped id still points at a person);
+//! - e-mail addresses → `[EPOST]`;
+//! - postal addresses with a postcode (`Storgata 5, 5003 Bergen`, `Postboks 12, 5020
+//!   Bergen`) → `[ADRESSE]`;
+//! - 8-digit phone numbers, plain or spaced (`91234567`, `912 34 567`, `91 23 45 67`),
+//!   with or without `+47`/`0047` → `[TLF]`;
+//! - names: every participant's full name and each of its parts, and the names of a
+//!   configured list, as whole words, ignoring case, Norwegian letters included, with a
+//!   possessive `-s` (`Karis`) → `[NAVN]`. A name inside another word is not touched
+//!   (`Anne` leaves `Annerledes` alone).
+//!
+//! Names that are also common Norwegian words ([`COMMON_WORD_NAMES`]: `Per`, `Liv`, `Dag`,
+//! `Hans`, …) are scrubbed only where they are capitalised inside a sentence or stand
+//! beside another capitalised name, so "per uke" and "Dag for dag" survive while
+//! "hjelp fra Per" and "Per Hansen" do not. Both outcomes are counted as borderline hits
+//! for the report.
+
+use std::collections::BTreeSet;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+
+/// Names that are also common words, scrubbed only with evidence (see the module docs).
+/// Lowercase. Each is a Norwegian given name and a word a comment may well contain:
+/// per (per), liv (life), dag (day), bjørn (bear), rose, tor (thunder; Thursday's stem),
+/// mai (May), sol (sun), ask (ash tree), stein (stone), ørn (eagle), vår (spring; our),
+/// tone, lin (linen), storm, gry (dawn), hans (his), line (line), mette (sate), frank,
+/// inge, siv (reed), lyng (heather), eik (oak), bror (brother), lykke (happiness),
+/// fred (peace), bo (live), rune, kai (quay), alf, sten, vilde (wild), eli, tim.
+pub const COMMON_WORD_NAMES: &[&str] = &[
+    "alf", "ask", "bjørn", "bo", "bror", "dag", "eik", "eli", "frank", "fred", "gry", "hans",
+    "inge", "kai", "lin", "line", "liv", "lykke", "lyng", "mai", "mette", "per", "rose", "rune",
+    "siv", "sol", "stein", "sten", "storm", "tim", "tone", "tor", "vilde", "vår", "ørn",
+];
+
+/// What a replaced piece of text was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ScrubKind {
+    /// A national id.
+    NationalId,
+    /// An e-mail address.
+    Email,
+    /// A postal address with a postcode.
+    Address,
+    /// A phone number.
+    Phone,
+    /// A person's name.
+    Name,
+}
+
+impl ScrubKind {
+    /// The tag that replaces it.
+    pub fn tag(self) -> &'static str {
+        match self {
+            ScrubKind::NationalId => "[FNR]",
+            ScrubKind::Email => "[EPOST]",
+            ScrubKind::Address => "[ADRESSE]",
+            ScrubKind::Phone => "[TLF]",
+            ScrubKind::Name => "[NAVN]",
+        }
+    }
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScrubKind::NationalId => "national_id",
+            ScrubKind::Email => "email",
+            ScrubKind::Address => "address",
+            ScrubKind::Phone => "phone",
+            ScrubKind::Name => "name",
+        }
+    }
+}
+
+/// How many replacements of each kind, and the borderline name hits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ScrubCounts {
+    /// National ids replaced.
+    pub national_ids: u64,
+    /// E-mail addresses replaced.
+    pub emails: u64,
+    /// Postal addresses replaced.
+    pub addresses: u64,
+    /// Phone numbers replaced.
+    pub phones: u64,
+    /// Names replaced (borderline ones included).
+    pub names: u64,
+    /// Common-word names replaced because capitalised inside a sentence or beside a name.
+    pub borderline_scrubbed: u64,
+    /// Common-word names left because lowercase or at a sentence start with no name
+    /// beside them ("per uke", "Dag for dag").
+    pub borderline_kept: u64,
+}
+
+impl ScrubCounts {
+    fn add(&mut self, kind: ScrubKind) {
+        match kind {
+            ScrubKind::NationalId => self.national_ids += 1,
+            ScrubKind::Email => self.emails += 1,
+            ScrubKind::Address => self.addresses += 1,
+            ScrubKind::Phone => self.phones += 1,
+            ScrubKind::Name => self.names += 1,
+        }
+    }
+
+    /// Add another text's counts.
+    pub fn merge(&mut self, other: &ScrubCounts) {
+        self.national_ids += other.national_ids;
+        self.emails += other.emails;
+        self.addresses += other.addresses;
+        self.phones += other.phones;
+        self.names += other.names;
+        self.borderline_scrubbed += other.borderline_scrubbed;
+        self.borderline_kept += other.borderline_kept;
+    }
+
+    /// All replacements.
+    pub fn total(&self) -> u64 {
+        self.national_ids + self.emails + self.addresses + self.phones + self.names
+    }
+}
+
+/// One span to replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    /// What it is.
+    pub kind: ScrubKind,
+    /// Byte range in the text.
+    pub start: usize,
+    /// End of the byte range (exclusive).
+    pub end: usize,
+}
+
+/// A scrubber for one evaluation: the patterns plus the names to look for.
+#[derive(Debug)]
+pub struct Scrubber {
+    patterns: Vec<(ScrubKind, Regex)>,
+    /// Lowercase names (full names and their parts), longest match first.
+    names: Option<AhoCorasick>,
+    /// For each name pattern: whether it is a single common-word name.
+    common_word: Vec<bool>,
+}
+
+/// A character's lowercase form when it keeps its UTF-8 length (so byte offsets in the
+/// lowered copy are offsets in the text); otherwise the character itself.
+fn lower_same_length(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let mut lower = c.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(l), None) if l.len_utf8() == c.len_utf8() => l,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// Whether the byte offset `start` begins a sentence: nothing but spaces, quotes or dashes
+/// since the text's start or the last `.`, `!`, `?`, `:` or line break.
+fn at_sentence_start(text: &str, start: usize) -> bool {
+    for c in text[..start].chars().rev() {
+        match c {
+            '.' | '!' | '?' | ':' | '\n' => return true,
+            ' ' | '\t' | '"' | '«' | '\'' | '–' | '-' | '(' => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+impl Scrubber {
+    /// A scrubber for these people's names (full names as in the register; each part of a
+    /// name is also looked for on its own) and any extra names.
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        // Each pattern is fixed and tested; none can fail to compile.
+        let regex = |p: &str| Regex::new(p).unwrap_or_else(|e| panic!("pattern {p}: {e}"));
+        let patterns = vec![
+            (ScrubKind::Email, regex(r"(?i)[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")),
+            (ScrubKind::NationalId, regex(r"\b\d{6}[ \-]?\d{5}\b")),
+            (
+                ScrubKind::Address,
+                regex(
+                    r"\b\p{Lu}[\p{L}\-.]*(?:[ \t]+\p{L}[\p{L}\-.]*){0,2}[ \t]+\d{1,4}[ \t]?[A-Za-z]?,?[ \t]+\d{4}[ \t]+\p{Lu}[\p{L}\-]+",
+                ),
+            ),
+            (
+                ScrubKind::Phone,
+                regex(
+                    r"(?:(?:\+|\b00)47[ \-]?|\b)(?:\d{8}|\d{3}[ \-]\d{2}[ \-]\d{3}|\d{2}[ \-]\d{2}[ \-]\d{2}[ \-]\d{2})\b",
+                ),
+            ),
+        ];
+        let mut set: BTreeSet<String> = BTreeSet::new();
+        for name in names {
+            let full = lower_same_length(&name.split_whitespace().collect::<Vec<_>>().join(" "));
+            if full.chars().count() < 2 {
+                continue;
+            }
+            for part in full.split([' ', '-']) {
+                if part.chars().count() >= 2 && part.chars().all(char::is_alphabetic) {
+                    set.insert(part.to_owned());
+                }
+            }
+            for word in full.split(' ') {
+                if word.chars().count() >= 2 {
+                    set.insert(word.to_owned());
+                }
+            }
+            set.insert(full);
+        }
+        let list: Vec<String> = set.into_iter().collect();
+        let common_word = list.iter().map(|n| COMMON_WORD_NAMES.contains(&n.as_str())).collect();
+        let names = (!list.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&list)
+                .unwrap_or_else(|e| panic!("name patterns: {e}"))
+        });
+        Scrubber { patterns, names, common_word }
+    }
+
+    /// Every span to replace in `text`, in order, not overlapping, with the borderline
+    /// counts of the name rule.
+    pub fn find(&self, text: &str) -> (Vec<Hit>, ScrubCounts) {
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut counts = ScrubCounts::default();
+        let taken = |hits: &[Hit], start: usize, end: usize| {
+            hits.iter().any(|h| start < h.end && h.start < end)
+        };
+        for (kind, pattern) in &self.patterns {
+            for m in pattern.find_iter(text) {
+                if !taken(&hits, m.start(), m.end()) {
+                    hits.push(Hit { kind: *kind, start: m.start(), end: m.end() });
+                }
+            }
+        }
+        if let Some(names) = &self.names {
+            let lowered = lower_same_length(text);
+            // Name matches that are whole words (a possessive `s` may follow).
+            let mut found: Vec<(usize, usize, bool)> = Vec::new();
+            for m in names.find_iter(&lowered) {
+                let (start, mut end) = (m.start(), m.end());
+                if text[..start].chars().next_back().is_some_and(is_word_char) {
+                    continue;
+                }
+                let mut rest = text[end..].chars();
+                match rest.next() {
+                    Some('s' | 'S') if !rest.next().is_some_and(is_word_char) => end += 1,
+                    Some(c) if is_word_char(c) => continue,
+                    _ => {}
+                }
+                found.push((start, end, self.common_word[m.pattern().as_usize()]));
+            }
+            let capitalised =
+                |start: usize| text[start..].chars().next().is_some_and(char::is_uppercase);
+            for (i, &(start, end, common)) in found.iter().enumerate() {
+                if common {
+                    // Beside another capitalised name: only spaces between the two.
+                    let beside = |other: Option<&(usize, usize, bool)>| {
+                        other.is_some_and(|&(s, e, _)| {
+                            let gap = if e <= start { &text[e..start] } else { &text[end..s] };
+                            capitalised(s) && !gap.is_empty() && gap.trim().is_empty()
+                        })
+                    };
+                    let evidence = (capitalised(start) && !at_sentence_start(text, start))
+                        || (capitalised(start)
+                            && (beside(i.checked_sub(1).and_then(|j| found.get(j)))
+                                || beside(found.get(i + 1))));
+                    if !evidence {
+                        counts.borderline_kept += 1;
+                        continue;
+                    }
+                    counts.borderline_scrubbed += 1;
+                }
+                if !taken(&hits, start, end) {
+                    hits.push(Hit { kind: ScrubKind::Name, start, end });
+                }
+            }
+        }
+        hits.sort_by_key(|h| h.start);
+        for hit in &hits {
+            counts.add(hit.kind);
+        }
+        (hits, counts)
+    }
+
+    /// The first national id, phone number, e-mail or postal address in `text`, names left
+    /// aside: for scanning columns that hold codes rather than free text (a site may be
+    /// named like a person).
+    pub fn find_contact(&self, text: &str) -> Option<ScrubKind> {
+        self.patterns.iter().find(|(_, p)| p.is_match(text)).map(|(kind, _)| *kind)
+    }
+
+    /// `text` with every hit replaced by its tag, and the counts.
+    pub fn scrub(&self, text: &str) -> (String, ScrubCounts) {
+        let (hits, counts) = self.find(text);
+        if hits.is_empty() {
+            return (text.to_owned(), counts);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for hit in hits {
+            out.push_str(&text[at..hit.start]);
+            out.push_str(hit.kind.tag());
+            at = hit.end;
+        }
+        out.push_str(&text[at..]);
+        (out, counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(scrubber: &Scrubber, input: &str, expected: &str) {
+        assert_eq!(scrubber.scrub(input).0, expected, "{input}");
+    }
+
+    fn register() -> Scrubber {
+        Scrubber::new([
+            "Kari Nordmann",
+            "Anne-Lise Ødegård",
+            "Per Hansen",
+            "Dag Solberg",
+            "Anne Berg",
+        ])
+    }
+
+    #[test]
+    fn names_as_whole_words_in_any_case_with_a_possessive_s() {
+        let s = register();
+        check(&s, "Kari Nordmann ringte.", "[NAVN] ringte.");
+        check(&s, "Karis mor og KARI selv", "[NAVN] mor og [NAVN] selv");
+        check(&s, "Hjelp fra Anne-Lise og ødegård", "Hjelp fra [NAVN] og [NAVN]");
+        check(&s, "Lise kom.", "[NAVN] kom.");
+        check(&s, "Det var annerledes for Anne.", "Det var annerledes for [NAVN].");
+        check(&s, "Bergensere og Berg", "Bergensere og [NAVN]");
+        check(&s, "Nordmanns bil", "[NAVN] bil");
+    }
+
+    #[test]
+    fn common_word_names_need_evidence() {
+        let s = register();
+        check(&s, "to ganger per uke", "to ganger per uke");
+        check(&s, "Per uke blir det to besøk.", "Per uke blir det to besøk.");
+        check(&s, "Dag for dag går det bedre.", "Dag for dag går det bedre.");
+        check(&s, "Hjelp fra Per i dag.", "Hjelp fra [NAVN] i dag.");
+        check(&s, "Per Hansen kom.", "[NAVN] kom.");
+        check(&s, "Dag Solberg og per", "[NAVN] og per");
+        check(&s, "Per og Kari kom.", "Per og [NAVN] kom.");
+        check(&s, "Kari Per kom.", "[NAVN] [NAVN] kom.");
+        // `Per` is scrubbed; `dag` (Dag Solberg is in the register) and `per` are kept.
+        let (_, counts) = s.find("Hjelp fra Per i dag, per uke.");
+        assert_eq!((counts.borderline_scrubbed, counts.borderline_kept, counts.names), (1, 2, 1));
+    }
+
+    #[test]
+    fn ids_phones_emails_and_addresses() {
+        let s = Scrubber::new([]);
+        check(&s, "fnr 01835010089 og 018350 10089", "fnr [FNR] og [FNR]");
+        check(
+            &s,
+            "ring 91234567, 912 34 567 eller +47 91 23 45 67",
+            "ring [TLF], [TLF] eller [TLF]",
+        );
+        check(&s, "0047 91234567 eller +4791234567", "[TLF] eller [TLF]");
+        check(&s, "skriv til kari.n@example.no.", "skriv til [EPOST].");
+        check(&s, "Hun bor i Storgata 5B, 5003 Bergen nå.", "Hun bor i [ADRESSE] nå.");
+        check(&s, "Postboks 12, 5020 Bergen", "[ADRESSE]");
+        // Counts, dates and short numbers are not ids or phones.
+        check(
+            &s,
+            "2 ganger i uka siden 01.03.2020, 1234 kr",
+            "2 ganger i uka siden 01.03.2020, 1234 kr",
+        );
+        check(&s, "123456789012", "123456789012");
+        let (_, counts) = s.find("91234567 og 01835010089 og a@b.no");
+        assert_eq!(
+            (counts.phones, counts.national_ids, counts.emails, counts.total()),
+            (1, 1, 1, 3)
+        );
+    }
+}

@@ -167,7 +167,7 @@ fn committed_sample_is_what_folge_sample_generates() {
     let out = folge(&["sample", "--out", tmp.path().to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let generated = files(tmp.path());
-    assert_eq!(generated.len(), 9);
+    assert_eq!(generated.len(), 10, "every sample file, the staff list included");
     for (name, bytes) in generated {
         let committed = std::fs::read(repo().join("data-sample").join(&name)).unwrap();
         assert!(

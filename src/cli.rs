@@ -27,13 +27,26 @@ pub struct PipelineArg {
     pub pipeline: PathBuf,
 }
 
+/// The pipeline file, and where to write the link table if wanted.
+#[derive(Debug, clap::Args)]
+pub struct DeidArg {
+    /// Pipeline file (TOML).
+    #[arg(default_value = "pipelines/sample.toml")]
+    pub pipeline: PathBuf,
+    /// Also write the link table (koblingsnøkkel: national id → pseudonym, `;`-separated,
+    /// mode 0600) to this file, for the data controller to keep apart from the data.
+    /// Never inside the run or report directory; never over an existing file.
+    #[arg(long, value_name = "FILE")]
+    pub link_table: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every stage: ingest → deid → analyze → report (the default command).
     ///
     /// Example: `folge run pipelines/sample.toml` writes the run directory named by
     /// `output` in the pipeline file and the report in `[report] dir`.
-    Run(PipelineArg),
+    Run(DeidArg),
     /// Read and validate the inputs into `01_ingest/` (identifiable; mode 0700).
     ///
     /// Example: `folge ingest pipelines/sample.toml`
@@ -41,7 +54,7 @@ pub enum Command {
     /// Pseudonymise `01_ingest/` into `02_deid/` with the pipeline's key.
     ///
     /// Example: `folge deid pipelines/sample.toml`
-    Deid(PipelineArg),
+    Deid(DeidArg),
     /// Compute indicators from `02_deid/` into `03_analyze/`.
     ///
     /// Example: `folge analyze pipelines/sample.toml`
@@ -101,6 +114,24 @@ pub enum Command {
         /// Column for y (with --csv).
         #[arg(long)]
         y: Option<String>,
+    },
+    /// Check national ids before a run: per line its number, kind (fnr, dnr, hnr, fh,
+    /// synthetic), valid or not and why — never the id itself. Exit 0 when all are valid.
+    ///
+    /// Example: `folge check-ids inklusjon.csv --column fodselsnummer`, or one id per line
+    /// on stdin: `folge check-ids --json < ids.txt`.
+    CheckIds {
+        /// A CSV file (with `--column`) or a file of one id per line; stdin when absent.
+        file: Option<PathBuf>,
+        /// The column holding the ids (delimiter and encoding are detected).
+        #[arg(long)]
+        column: Option<String>,
+        /// Accept synthetic test numbers (month + 80 or + 65).
+        #[arg(long)]
+        allow_synthetic: bool,
+        /// One JSON object per line: `line`, `kind`, `valid`, `reason`.
+        #[arg(long)]
+        json: bool,
     },
     /// Show a Parquet file's schema, row count, metadata and first rows.
     ///

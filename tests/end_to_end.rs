@@ -505,6 +505,41 @@ fn has_word(text: &str, word: &str) -> bool {
 }
 
 #[test]
+fn the_link_table_is_written_only_where_asked_and_kept_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let p = pipeline.to_str().unwrap();
+    let inside = tmp.path().join("run/links.csv");
+    let out = folge(&["run", p, "--link-table", inside.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("inside the run or report directory"));
+    assert!(!tmp.path().join("run").exists(), "refused before any stage ran");
+    let links = tmp.path().join("controller/links.csv");
+    std::fs::create_dir_all(links.parent().unwrap()).unwrap();
+    assert!(folge(&["ingest", p]).status.success());
+    let out = folge(&["deid", p, "--link-table", links.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&links).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let text = std::fs::read_to_string(&links).unwrap();
+    assert_eq!(text.lines().next(), Some("person_id;pid"));
+    assert_eq!(text.lines().count(), 301);
+    // Its pseudonyms are the ones in the de-identified tables.
+    let deid = text_of(&tmp.path().join("run/02_deid/participants.parquet"));
+    for line in text.lines().skip(1) {
+        let (id, pid) = line.split_once(';').unwrap();
+        assert!(deid.contains(pid) && !deid.contains(id));
+    }
+    let out = folge(&["deid", p, "--link-table", links.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("never overwrites a link table"));
+}
+
+#[test]
 fn demo_key_stops_on_a_real_id_without_printing_it() {
     let tmp = tempfile::tempdir().unwrap();
     let real = (0..500)

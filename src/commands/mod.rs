@@ -1,5 +1,6 @@
 //! What each command does, given validated arguments.
 
+mod check_ids;
 mod inspect;
 mod stats;
 
@@ -8,16 +9,26 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use folge_pipeline::{Pipeline, PipelineError, Stage};
 
-use crate::cli::{Command, PipelineArg};
+use crate::cli::{Command, DeidArg};
 
 /// Run a command; `None` runs the sample pipeline.
 pub fn dispatch(command: Option<Command>) -> Result<()> {
-    let command =
-        command.unwrap_or(Command::Run(PipelineArg { pipeline: "pipelines/sample.toml".into() }));
+    let command = command.unwrap_or(Command::Run(DeidArg {
+        pipeline: "pipelines/sample.toml".into(),
+        link_table: None,
+    }));
     match command {
-        Command::Run(arg) => run(&arg.pipeline),
+        Command::Run(arg) => {
+            check_link_table(&arg)?;
+            run(&arg.pipeline)?;
+            link_table(&arg)
+        }
         Command::Ingest(arg) => stage(&arg.pipeline, Stage::Ingest),
-        Command::Deid(arg) => stage(&arg.pipeline, Stage::Deid),
+        Command::Deid(arg) => {
+            check_link_table(&arg)?;
+            stage(&arg.pipeline, Stage::Deid)?;
+            link_table(&arg)
+        }
         Command::Analyze(arg) => stage(&arg.pipeline, Stage::Analyze),
         Command::Report(arg) => stage(&arg.pipeline, Stage::Report),
         Command::Validate(arg) => validate(&arg.pipeline),
@@ -35,11 +46,30 @@ pub fn dispatch(command: Option<Command>) -> Result<()> {
             Ok(())
         }
         Command::Inspect { file, rows } => inspect::inspect(&file, rows),
+        Command::CheckIds { file, column, allow_synthetic, json } => {
+            if check_ids::run(file.as_deref(), column.as_deref(), allow_synthetic, json)? {
+                Ok(())
+            } else {
+                Err(InvalidIds.into())
+            }
+        }
         Command::Stats { method, input, csv, x, y } => {
             stats::run(method, input.as_deref(), csv.as_deref(), x.as_deref(), y.as_deref())
         }
     }
 }
+
+/// `folge check-ids` found invalid ids (exit code 1; the lines say which).
+#[derive(Debug)]
+pub struct InvalidIds;
+
+impl std::fmt::Display for InvalidIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("some ids are not valid (see the lines above)")
+    }
+}
+
+impl std::error::Error for InvalidIds {}
 
 /// Bad input to a command (exit code 2), as a sentence.
 #[derive(Debug)]
@@ -104,6 +134,28 @@ fn stage(path: &Path, stage: Stage) -> Result<()> {
     result.with_context(|| {
         format!("stage `{}` of pipeline `{}` failed", stage.name(), pipeline.config.name)
     })?;
+    Ok(())
+}
+
+/// Refuse a bad link-table path before any stage runs.
+fn check_link_table(arg: &DeidArg) -> Result<()> {
+    if let Some(path) = &arg.link_table {
+        folge_pipeline::check_link_table_path(&load(&arg.pipeline)?, path)?;
+    }
+    Ok(())
+}
+
+/// Write the link table when asked for (after deid, with the same key).
+fn link_table(arg: &DeidArg) -> Result<()> {
+    let Some(path) = &arg.link_table else {
+        return Ok(());
+    };
+    let pipeline = load(&arg.pipeline)?;
+    let rows = folge_pipeline::write_link_table(&pipeline, path)?;
+    eprintln!(
+        "wrote the link table ({rows} persons) to `{}` (mode 0600): it turns pseudonyms back into national ids, so keep it with the data controller, apart from the data and the key",
+        path.display()
+    );
     Ok(())
 }
 

@@ -25,8 +25,8 @@ pub use qdpx::{QdpxOptions, read_qdpx};
 pub use questionnaire::{Codebook, Instrument, Item, QuestionnaireOptions, read_questionnaire};
 pub use readers::{
     BATCH_ROWS, ExitCompletion, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed,
-    complete_exits, read_codings, read_participants, read_process_events, read_service_events,
-    stream_process_events, stream_service_counts, stream_service_events,
+    complete_exits, for_each_cell, read_codings, read_participants, read_process_events,
+    read_service_events, stream_process_events, stream_service_counts, stream_service_events,
 };
 pub use redcap::{checkbox_column, codebook_from_dictionary};
 pub use xlsx::{SheetOrigin, sheet_to_csv};

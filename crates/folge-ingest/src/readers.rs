@@ -377,6 +377,27 @@ pub(crate) fn read_rows<R: Read, T>(
     Ok(Streamed { rejects, summary, warnings, deaths: Vec::new() })
 }
 
+/// Hand every data row's cell in `column` to `cell` with its line (an empty cell as
+/// `""`), reading the file as the other readers do (encoding, delimiter, renames). Returns
+/// the rows read. For checking one column, e.g. the ids of an inclusion list.
+pub fn for_each_cell<R: Read>(
+    name: &str,
+    input: R,
+    options: &CsvOptions,
+    column: &str,
+    mut cell: impl FnMut(u64, &str),
+) -> Result<u64, IngestError> {
+    let mut source = CsvSource::open(name, input, options)?;
+    let columns = source.columns(&[column], &[])?;
+    let index = columns[column];
+    let mut rows = 0;
+    while source.next_record()? {
+        rows += 1;
+        cell(source.line(), source.record().get(index).map_or("", str::trim));
+    }
+    Ok(rows)
+}
+
 /// Read the participant list. Sex and birth date missing from the register are derived
 /// from the national id when it carries them; a person listed twice is rejected the
 /// second time.

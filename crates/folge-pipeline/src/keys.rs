@@ -2,6 +2,7 @@
 //! group or other permissions), hold at least 256 bits, and live outside the run
 //! directory, so that the data and the means to re-identify them are kept apart.
 
+use folge_schema::Table as _;
 use std::path::Path;
 
 use folge_deid::Key;
@@ -66,10 +67,8 @@ fn read_key_file(path: &Path, output: &Path) -> Result<Key, PipelineError> {
     Key::from_hex(&text).map_err(|e| key_error(path, e.to_string()))
 }
 
-/// Write a new random key to `path` with mode 0600; refuses to overwrite.
-pub fn write_key_file(path: &Path) -> Result<Key, PipelineError> {
-    let key = Key::generate()
-        .map_err(|e| PipelineError::Stage { stage: "keygen", message: e.to_string() })?;
+/// Create `path` for writing with mode 0600, never over an existing file.
+fn create_private(path: &Path, what: &str) -> Result<std::fs::File, PipelineError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -77,13 +76,72 @@ pub fn write_key_file(path: &Path) -> Result<Key, PipelineError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|e| {
+    options.open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            key_error(path, "a file is already there; folge never overwrites a key (keys lost are pseudonyms lost)")
+            key_error(path, format!("a file is already there; folge never overwrites {what}"))
         } else {
             PipelineError::io(path, e)
         }
-    })?;
+    })
+}
+
+/// Refuse a link table path inside the run or report directory, or where a file already
+/// is: checked before a run starts, so a mistake costs no work.
+pub fn check_link_table_path(pipeline: &Pipeline, path: &Path) -> Result<(), PipelineError> {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let inside = |dir: &Path| absolute(path).starts_with(absolute(dir));
+    if inside(&pipeline.config.output) || inside(&pipeline.report_dir()) {
+        return Err(key_error(
+            path,
+            "the link table would lie inside the run or report directory; write it where the data controller keeps it, apart from the data",
+        ));
+    }
+    if path.exists() {
+        return Err(key_error(
+            path,
+            "a file is already there; folge never overwrites a link table",
+        ));
+    }
+    Ok(())
+}
+
+/// Write the link table (koblingsnøkkel): each participant's national id and pseudonym,
+/// `person_id;pid`, mode 0600, never over an existing file and never inside the run or
+/// report directory — it is for the data controller to keep apart from the data. Reads
+/// `01_ingest/participants.parquet` and the pipeline's key. Returns the rows written.
+pub fn write_link_table(pipeline: &Pipeline, path: &Path) -> Result<usize, PipelineError> {
+    check_link_table_path(pipeline, path)?;
+    let key = resolve_key(pipeline)?;
+    let participants_file = pipeline.config.output.join("01_ingest/participants.parquet");
+    if !participants_file.exists() {
+        return Err(PipelineError::MissingStageOutput {
+            stage: "deid",
+            needs: "ingest",
+            path: participants_file,
+        });
+    }
+    let participants = folge_schema::tables::Participant::from_batches(
+        &folge_schema::parquet_io::read_parquet(&participants_file)?.batches,
+    )?;
+    let mut text = String::from("person_id;pid\n");
+    for p in &participants {
+        text.push_str(&p.person_id);
+        text.push(';');
+        text.push_str(&key.pseudonym(&p.person_id));
+        text.push('\n');
+    }
+    let mut file = create_private(path, "a link table")?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|e| PipelineError::io(path, e))?;
+    file.sync_all().map_err(|e| PipelineError::io(path, e))?;
+    Ok(participants.len())
+}
+
+/// Write a new random key to `path` with mode 0600; refuses to overwrite.
+pub fn write_key_file(path: &Path) -> Result<Key, PipelineError> {
+    let key = Key::generate()
+        .map_err(|e| PipelineError::Stage { stage: "keygen", message: e.to_string() })?;
+    let mut file = create_private(path, "a key (keys lost are pseudonyms lost)")?;
     std::io::Write::write_all(&mut file, format!("{}\n", key.to_hex()).as_bytes())
         .map_err(|e| PipelineError::io(path, e))?;
     file.sync_all().map_err(|e| PipelineError::io(path, e))?;

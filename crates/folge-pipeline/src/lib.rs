@@ -14,6 +14,8 @@ mod run;
 
 pub use config::{IdKind, InputFile, InputFormat, LanguageCode, Pipeline, PipelineFile};
 pub use error::PipelineError;
-pub use keys::{KEY_FILE_ENV, resolve_key, write_key_file};
+pub use keys::{
+    KEY_FILE_ENV, check_link_table_path, resolve_key, write_key_file, write_link_table,
+};
 pub use manifest::{InputRecord, Manifest, StageRecord};
 pub use run::{Stage, Validation, run_all, run_stage, validate};

@@ -540,6 +540,70 @@ fn the_link_table_is_written_only_where_asked_and_kept_apart() {
 }
 
 #[test]
+fn the_research_extract_holds_only_approved_variables_and_reaches_k() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_sample(tmp.path());
+    let extract = tmp.path().join("run/02_deid/extract");
+    let text = std::fs::read_to_string(repo().join("pipelines/sample.toml")).unwrap();
+    let approved_block = &text[text.find("approved = [").unwrap()..];
+    let approved: Vec<&str> =
+        approved_block[..approved_block.find(']').unwrap()].split('"').skip(1).step_by(2).collect();
+    let mut exported = Vec::new();
+    for table in ["participants", "service_events", "responses"] {
+        let parquet = read_parquet(&extract.join(format!("{table}.parquet"))).unwrap();
+        for field in parquet.batches[0].schema().fields() {
+            exported.push(format!("{table}.{}", field.name()));
+        }
+    }
+    assert_eq!(exported, approved, "exactly the approved variables, in table order");
+    assert!(
+        !extract.join("codings.parquet").exists()
+            && !extract.join("process_events.parquet").exists()
+    );
+    let codebook = std::fs::read_to_string(extract.join("codebook.csv")).unwrap();
+    assert_eq!(codebook.lines().count(), approved.len() + 1);
+    assert!(
+        codebook.contains("participants,age_band,Utf8,\"Age at inclusion, banded.\""),
+        "{codebook}"
+    );
+    let risk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(extract.join("risk_report.json")).unwrap())
+            .unwrap();
+    assert!(
+        risk["before"]["records_below_k"].as_u64().unwrap() > 0,
+        "the sample has small classes"
+    );
+    assert_eq!(risk["extract"]["records_below_k"], 0);
+    assert!(risk["extract"]["max_risk"].as_f64().unwrap() <= 0.2);
+    assert!(extract.join("manifest.json").exists() && extract.join("risk_report.md").exists());
+}
+
+#[test]
+fn an_unapproved_variable_or_an_expired_approval_exports_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    let unapproved = text.replace(
+        "merge_municipalities_below = 10",
+        "merge_municipalities_below = 10\nvariables = [\"participants.pid\", \"participants.site\"]",
+    );
+    std::fs::write(&pipeline, &unapproved).unwrap();
+    let out = folge(&["validate", pipeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`extract`: `participants.site` is not among the variables REK approved (REK vest 2019/99999 (fictional, for the sample)); remove it or ask REK to amend the approval"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&pipeline, text.replace("end_date = 2030-12-31", "end_date = 2020-12-31"))
+        .unwrap();
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("the REK approval REK vest 2019/99999 (fictional, for the sample) ended on 2020-12-31; folge exports no research extract after that"), "{}", stderr(&out));
+    assert!(!tmp.path().join("run/02_deid/extract/participants.parquet").exists());
+}
+
+#[test]
 fn demo_key_stops_on_a_real_id_without_printing_it() {
     let tmp = tempfile::tempdir().unwrap();
     let real = (0..500)

@@ -9,10 +9,18 @@
 //! read back from the deid output. Analysis and reporting accept nothing else.
 #![warn(missing_docs)]
 
+mod disclosure;
+mod extract;
 mod key;
 mod scrub;
 mod tables;
 
+pub use disclosure::{
+    QuasiRows, RiskReport, class_sizes, merge_small_values, risk_report, suppress_to_k,
+};
+pub use extract::{
+    CodebookRow, Extract, ExtractChanges, ExtractSpec, extract, participant_risk, risk_markdown,
+};
 pub use key::{DEMO_KEY_PHRASE, Key, KeyError, PSEUDONYM_HEX_CHARS};
 pub use scrub::{COMMON_WORD_NAMES, Hit, ScrubCounts, ScrubKind, Scrubber};
 pub use tables::{

@@ -42,6 +42,12 @@ pub enum DeidError {
         /// What is wrong.
         problem: String,
     },
+    /// The research extract cannot be made as configured.
+    #[error("research extract: {problem}")]
+    Extract {
+        /// What is wrong.
+        problem: String,
+    },
     /// A column mismatch while reading a table.
     #[error(transparent)]
     Schema(#[from] SchemaError),

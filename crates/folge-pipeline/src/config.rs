@@ -48,6 +48,9 @@ pub struct PipelineFile {
     /// De-identification settings.
     #[serde(default)]
     pub deid: DeidSection,
+    /// The research extract under a REK approval (written by deid when present).
+    #[serde(default)]
+    pub extract: Option<ExtractSection>,
     /// Analysis settings.
     #[serde(default)]
     pub analyze: AnalyzeSection,
@@ -377,6 +380,73 @@ pub struct DeidSection {
     pub age_bands: Option<Vec<u32>>,
 }
 
+/// The research extract: what goes in and how it is protected.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractSection {
+    /// The REK approval.
+    pub rek: RekApproval,
+    /// Variables to export (`table.column`); all approved ones when absent. Each must be
+    /// approved.
+    #[serde(default)]
+    pub variables: Vec<String>,
+    /// Smallest class size on the quasi-identifiers. Default 5.
+    #[serde(default = "default_k")]
+    pub k: usize,
+    /// Participants' columns an outsider could know. Default `age_band`, `sex`,
+    /// `municipality`, `target_group`.
+    #[serde(default = "default_quasi_identifiers")]
+    pub quasi_identifiers: Vec<String>,
+    /// Order in which quasi-identifier cells are suppressed, least important first.
+    /// Default `target_group`, `sex`, `age_band`, `municipality`.
+    #[serde(default = "default_suppression_order")]
+    pub suppression_order: Vec<String>,
+    /// Merge municipalities with fewer persons than this into `other` before suppressing.
+    #[serde(default)]
+    pub merge_municipalities_below: Option<usize>,
+}
+
+/// The REK approval behind an extract.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RekApproval {
+    /// Reference, e.g. `REK vest 2019/1234`.
+    pub reference: String,
+    /// Approved variables, `table.column`.
+    pub approved: Vec<String>,
+    /// Last day data may be exported under the approval.
+    #[serde(deserialize_with = "date", serialize_with = "date_text")]
+    pub end_date: NaiveDate,
+}
+
+fn default_k() -> usize {
+    5
+}
+
+fn default_quasi_identifiers() -> Vec<String> {
+    ["age_band", "sex", "municipality", "target_group"].map(str::to_owned).to_vec()
+}
+
+fn default_suppression_order() -> Vec<String> {
+    ["target_group", "sex", "age_band", "municipality"].map(str::to_owned).to_vec()
+}
+
+impl ExtractSection {
+    /// The extract's specification for folge-deid.
+    pub fn spec(&self) -> folge_deid::ExtractSpec {
+        folge_deid::ExtractSpec {
+            reference: self.rek.reference.clone(),
+            approved: self.rek.approved.clone(),
+            variables: self.variables.clone(),
+            end_date: self.rek.end_date,
+            k: self.k,
+            quasi_identifiers: self.quasi_identifiers.clone(),
+            suppression_order: self.suppression_order.clone(),
+            merge_municipalities_below: self.merge_municipalities_below,
+        }
+    }
+}
+
 /// Analysis settings.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -631,6 +701,9 @@ impl Pipeline {
                 }
             }
         }
+        if let Some(extract) = &config.extract {
+            extract.spec().check().map_err(|problem| bad(format!("`extract`: {problem}")))?;
+        }
         if config.periods.before_days == 0 || config.periods.after_days == 0 {
             return Err(bad(
                 "`periods.before_days` and `periods.after_days` must be at least 1".into()
@@ -703,6 +776,7 @@ impl Pipeline {
                     s
                 })
             });
+        params.insert("extract", serde_json::to_value(&c.extract).unwrap_or_default());
         params.insert(
             "deid",
             serde_json::json!({

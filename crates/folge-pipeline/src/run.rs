@@ -696,6 +696,80 @@ fn scan_outputs(
     })
 }
 
+fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), PipelineError> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| PipelineError::io(path, e))?;
+    Ok(write_bytes_atomic(path, format!("{json}\n").as_bytes())?)
+}
+
+/// Today's date (UTC), for checking the REK approval's end date.
+fn today() -> chrono::NaiveDate {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    chrono::NaiveDate::default() + chrono::Duration::days(days as i64)
+}
+
+/// Write the research extract: its tables, codebook and risk report, scanned like every
+/// other deid output.
+fn write_extract(
+    dir: &Path,
+    tables: &Deidentified,
+    section: &crate::config::ExtractSection,
+    metadata: &BTreeMap<String, String>,
+    scrubber: &folge_deid::Scrubber,
+) -> Result<(), PipelineError> {
+    let spec = section.spec();
+    let extract = folge_deid::extract(tables, &spec, today())
+        .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
+    create_dir(dir, false)?;
+    let mut outputs = Vec::new();
+    for (table, batch) in &extract.tables {
+        let file = format!("{table}.parquet");
+        write_parquet(&dir.join(&file), batch, metadata)?;
+        outputs.push(OutputRecord {
+            path: format!("extract/{file}"),
+            sha256: String::new(),
+            rows: None,
+        });
+    }
+    scan_outputs(dir, &outputs, scrubber)?;
+    let mut codebook = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| PipelineError::io(dir, e);
+    codebook
+        .write_record(["table", "variable", "type", "meaning", "allowed_values"])
+        .map_err(io)?;
+    for row in &extract.codebook {
+        codebook
+            .write_record([&row.table, &row.variable, &row.kind, &row.meaning, &row.allowed_values])
+            .map_err(io)?;
+    }
+    let bytes = codebook.into_inner().map_err(|e| PipelineError::io(dir, e.to_string()))?;
+    write_bytes_atomic(&dir.join("codebook.csv"), &bytes)?;
+    write_json(
+        &dir.join("risk_report.json"),
+        &serde_json::json!({
+            "rek_reference": spec.reference, "rek_end_date": spec.end_date.to_string(),
+            "k": spec.k, "before": extract.risk_before, "extract": extract.risk_after,
+            "changes": extract.changes, "free_text": tables.report(),
+        }),
+    )?;
+    write_bytes_atomic(
+        &dir.join("risk_report.md"),
+        folge_deid::risk_markdown(&spec, &extract, tables.report()).as_bytes(),
+    )?;
+    info!(
+        "research extract ({}): {} tables, {} variables; participants in classes below k = {}: {} of {} before, {} in the extract",
+        spec.reference,
+        extract.tables.len(),
+        extract.codebook.len(),
+        spec.k,
+        extract.risk_before.records_below_k,
+        extract.risk_before.records,
+        extract.risk_after.records_below_k
+    );
+    Ok(())
+}
+
 fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let key = resolve_key(ctx.pipeline)?;
     let read = |file| ctx.read_batches(Stage::Deid, Stage::Ingest, file);
@@ -725,8 +799,24 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
     write_table(&dir, "responses.parquet", tables.responses(), &metadata, &mut outputs)?;
     write_table(&dir, "codings.parquet", tables.codings(), &metadata, &mut outputs)?;
-    scan_outputs(&dir, &outputs, &folge_deid::scrubber_for(&input, &params))?;
+    let scrubber = folge_deid::scrubber_for(&input, &params);
+    scan_outputs(&dir, &outputs, &scrubber)?;
     let report = tables.report();
+    // The disclosure risk of the de-identified participants, on the default
+    // quasi-identifiers (or the extract's), for the data controller.
+    let (qis, k) = ctx.pipeline.config.extract.as_ref().map_or_else(
+        || (["age_band", "sex", "municipality", "target_group"].map(str::to_owned).to_vec(), 5),
+        |e| (e.quasi_identifiers.clone(), e.k),
+    );
+    let risk = folge_deid::participant_risk(tables.participants(), &qis, k)
+        .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
+    write_json(
+        &dir.join("risk_report.json"),
+        &serde_json::json!({ "participants": risk, "free_text": report }),
+    )?;
+    if let Some(section) = &ctx.pipeline.config.extract {
+        write_extract(&dir.join("extract"), &tables, section, &metadata, &scrubber)?;
+    }
     info!(
         "de-identified {} persons, {} service events, {} answers and {} codings; free text: {} replacements in answers, {} in quotes; {} identifier items dropped",
         tables.participants().len(),
@@ -866,6 +956,10 @@ fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
         &ctx.pipeline.config.output.join("manifest.json"),
         format!("{json}\n").as_bytes(),
     )?;
+    let extract = ctx.stage_dir(Stage::Deid).join("extract");
+    if ctx.pipeline.config.extract.is_some() && extract.exists() {
+        write_bytes_atomic(&extract.join("manifest.json"), format!("{json}\n").as_bytes())?;
+    }
     let report = ctx.stage_dir(Stage::Report);
     if report.join("stage.json").exists() {
         write_bytes_atomic(&report.join("manifest.json"), format!("{json}\n").as_bytes())?;

@@ -19,6 +19,8 @@ pub trait Table: Sized {
     const NAME: &'static str;
     /// The Arrow schema, columns in contract order.
     fn schema() -> SchemaRef;
+    /// Each column's meaning, from the row struct's doc comments (for codebooks).
+    fn column_docs() -> Vec<(&'static str, String)>;
     /// Rows → one record batch.
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, SchemaError>;
     /// One record batch → rows. Extra columns are ignored (the contract lets tables grow);
@@ -230,17 +232,21 @@ macro_rules! table {
     (
         $(#[$meta:meta])*
         pub struct $name:ident as $table:literal {
-            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty ),* $(,)?
+            $( $(#[doc = $fdoc:literal])* pub $field:ident : $ty:ty ),* $(,)?
         }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq)]
         pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty ),*
+            $( $(#[doc = $fdoc])* pub $field: $ty ),*
         }
 
         impl $crate::Table for $name {
             const NAME: &'static str = $table;
+
+            fn column_docs() -> Vec<(&'static str, String)> {
+                vec![ $( (stringify!($field), concat!($($fdoc),*).trim().to_owned()) ),* ]
+            }
 
             fn schema() -> ::arrow_schema::SchemaRef {
                 ::std::sync::Arc::new(::arrow_schema::Schema::new(vec![

@@ -13,6 +13,7 @@ mod disclosure;
 mod extract;
 mod key;
 mod scrub;
+mod small_cells;
 mod tables;
 
 pub use disclosure::{
@@ -23,6 +24,7 @@ pub use extract::{
 };
 pub use key::{DEMO_KEY_PHRASE, Key, KeyError, PSEUDONYM_HEX_CHARS};
 pub use scrub::{COMMON_WORD_NAMES, Hit, ScrubCounts, ScrubKind, Scrubber};
+pub use small_cells::{SmallCellRule, Suppression, suppress_table};
 pub use tables::{
     AgeBands, DeidError, DeidParams, DeidReport, Deidentified, Identifiable, deidentify,
     scrubber_for,

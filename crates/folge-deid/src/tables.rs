@@ -91,6 +91,8 @@ pub struct DeidParams {
     pub drop_text: Vec<String>,
     /// Drop focus-group quotes rather than scrub them.
     pub drop_quotes: bool,
+    /// Keep the quarter of inclusion besides the year.
+    pub inclusion_quarter: bool,
 }
 
 impl DeidParams {
@@ -102,6 +104,7 @@ impl DeidParams {
             extra_names: Vec::new(),
             drop_text: Vec::new(),
             drop_quotes: false,
+            inclusion_quarter: false,
         }
     }
 }
@@ -319,6 +322,9 @@ pub fn deidentify(
             arm: p.arm,
             target_group: p.target_group.clone(),
             inclusion_year: p.inclusion_date.year(),
+            inclusion_quarter: params
+                .inclusion_quarter
+                .then(|| (p.inclusion_date.month0() / 3 + 1) as i32),
             exit_day: p.exit_date.map(|d| days(p.inclusion_date, d)),
             exit_reason: p.exit_reason,
             data_end_day: days(p.inclusion_date, params.data_end),
@@ -466,6 +472,10 @@ mod tests {
         // 69 on 2020-03-01: the birthday (03-02) has not yet come.
         assert_eq!(p.age_band.as_deref(), Some("67-79"));
         assert_eq!((p.exit_day, p.data_end_day, p.inclusion_year), (Some(92), 670, 2020));
+        assert_eq!(p.inclusion_quarter, None, "kept only when asked for");
+        let quarters = DeidParams { inclusion_quarter: true, ..params() };
+        let out = deidentify(&input, &quarters, &Key::demo()).unwrap();
+        assert_eq!(out.participants()[0].inclusion_quarter, Some(1), "1 March is in Q1");
         let e = &out.service_events()[0];
         assert_eq!((e.start_day, e.end_day), (-2, Some(1)));
         assert_eq!(e.pid, p.pid);

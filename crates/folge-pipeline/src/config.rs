@@ -378,6 +378,9 @@ pub struct DeidSection {
     /// Upper bounds of the age bands (the last band is open); default 5, 12, 17, 66, 79.
     #[serde(default)]
     pub age_bands: Option<Vec<u32>>,
+    /// Keep the quarter of inclusion (`inclusion_quarter`, 1–4) besides the year.
+    #[serde(default)]
+    pub inclusion_quarter: bool,
 }
 
 /// The research extract: what goes in and how it is protected.
@@ -782,6 +785,7 @@ impl Pipeline {
             serde_json::json!({
                 "names_file_sha256": names_sha256, "drop_text": c.deid.drop_text,
                 "drop_quotes": c.deid.drop_quotes, "age_bands": c.deid.age_bands,
+                "inclusion_quarter": c.deid.inclusion_quarter,
             }),
         );
         params.insert(

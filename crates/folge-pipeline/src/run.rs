@@ -786,6 +786,7 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         extra_names: extra_names(ctx.pipeline)?,
         drop_text: section.drop_text.clone(),
         drop_quotes: section.drop_quotes,
+        inclusion_quarter: section.inclusion_quarter,
         ..DeidParams::new(ctx.pipeline.config.data_end)
     };
     let tables = deidentify(&input, &params, &key)
@@ -1024,6 +1025,7 @@ mod tests {
             arm: folge_schema::Arm::Pilot,
             target_group: None,
             inclusion_year: 2020,
+            inclusion_quarter: None,
             exit_day: None,
             exit_reason: None,
             data_end_day: 100,

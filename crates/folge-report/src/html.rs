@@ -10,8 +10,8 @@ use folge_schema::{Arm, Sex};
 
 use crate::ReportFile;
 use crate::figure::{Bar, Panel, bar_panels};
-use crate::suppress::SmallCellRule;
 use crate::table::{Cell, ReportTable, escape};
+use folge_deid::SmallCellRule;
 
 /// Report language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

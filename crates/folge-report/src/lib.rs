@@ -9,11 +9,11 @@
 
 mod figure;
 mod html;
-mod suppress;
 mod table;
 
+/// The small-cell rule lives with the rest of disclosure control in `folge-deid`.
+pub use folge_deid::SmallCellRule;
 pub use html::{Language, ReportInput, ReportParams, render};
-pub use suppress::SmallCellRule;
 pub use table::{Cell, ReportTable};
 
 /// One output file of the report.

@@ -164,6 +164,8 @@ table! {
         pub target_group: Option<String>,
         /// Year of inclusion.
         pub inclusion_year: i32,
+        /// Quarter of inclusion (1–4), when the pipeline keeps it (`deid.inclusion_quarter`).
+        pub inclusion_quarter: Option<i32>,
         /// Exit, in days after inclusion.
         pub exit_day: Option<i32>,
         /// Why follow-up ended.

@@ -35,6 +35,12 @@ impl SmallCellRule {
         self.hides_count(numerator) || persons < i64::from(self.threshold)
     }
 
+    /// Whether a whole series (a figure's line or group of bars) is hidden: when most of
+    /// its points are, the few left would only invite guessing at the rest.
+    pub fn hides_series(self, hidden_points: usize, points: usize) -> bool {
+        2 * hidden_points > points
+    }
+
     /// Whether a share (`numerator` of `denominator` persons) must be hidden: a small
     /// numerator, a small complement (`denominator − numerator`: "all but 2"), or a small
     /// denominator.
@@ -175,6 +181,7 @@ mod tests {
         assert!(!rule.hides_share(45.0, 50.0));
         assert!(rule.hides_share(3.0, 50.0) && rule.hides_share(0.0, 4.0));
         assert!(!rule.hides_share(50.0, 50.0), "all: the complement 0 reveals nobody");
+        assert!(rule.hides_series(3, 4) && !rule.hides_series(2, 4) && !rule.hides_series(0, 0));
     }
 
     /// Every assignment of the hidden entries that keeps the visible entries and every

@@ -302,6 +302,20 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
     })
 }
 
+/// A panel with most of its bars hidden is hidden whole (the small-cell rule's series
+/// rule): the one or two bars left would only invite guessing at the rest.
+fn hide_mostly_suppressed(groups: &mut [(String, [Bar; 2])], rule: SmallCellRule) {
+    let points = groups.len() * 2;
+    let hidden = groups.iter().flat_map(|(_, b)| b).filter(|b| b.value.is_none()).count();
+    if rule.hides_series(hidden, points) {
+        for (_, bars) in groups.iter_mut() {
+            for bar in bars.iter_mut() {
+                bar.value = None;
+            }
+        }
+    }
+}
+
 fn figure_1(input: &ReportInput<'_>, params: &ReportParams) -> (String, bool) {
     let lang = params.language;
     let mut any_suppressed = false;
@@ -309,9 +323,8 @@ fn figure_1(input: &ReportInput<'_>, params: &ReportParams) -> (String, bool) {
         .indicators
         .iter()
         .take(6)
-        .map(|&indicator| Panel {
-            title: indicator_label(indicator, lang).to_owned(),
-            groups: [Arm::Pilot, Arm::Comparison]
+        .map(|&indicator| {
+            let mut groups = [Arm::Pilot, Arm::Comparison]
                 .map(|arm| {
                     let bars = ["before", "after"].map(|period| {
                         let row = rate(input.rates, indicator, arm, period);
@@ -322,7 +335,9 @@ fn figure_1(input: &ReportInput<'_>, params: &ReportParams) -> (String, bool) {
                     });
                     (arm_label(arm, lang).to_owned(), bars)
                 })
-                .to_vec(),
+                .to_vec();
+            hide_mostly_suppressed(&mut groups, params.rule);
+            Panel { title: indicator_label(indicator, lang).to_owned(), groups }
         })
         .collect();
     let svg = bar_panels(
@@ -451,4 +466,26 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         bytes: t.to_csv().into_bytes(),
     }));
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panel_with_most_bars_hidden_is_hidden_whole() {
+        let bar = |v: Option<f64>| Bar { value: v };
+        let mut two_hidden = vec![
+            ("pilot".to_owned(), [bar(Some(1.0)), bar(None)]),
+            ("comparison".to_owned(), [bar(Some(2.0)), bar(None)]),
+        ];
+        hide_mostly_suppressed(&mut two_hidden, SmallCellRule::default());
+        assert_eq!(two_hidden[0].1[0].value, Some(1.0), "half hidden: the rest stays");
+        let mut three_hidden = vec![
+            ("pilot".to_owned(), [bar(Some(1.0)), bar(None)]),
+            ("comparison".to_owned(), [bar(None), bar(None)]),
+        ];
+        hide_mostly_suppressed(&mut three_hidden, SmallCellRule::default());
+        assert!(three_hidden.iter().flat_map(|(_, b)| b).all(|b| b.value.is_none()));
+    }
 }

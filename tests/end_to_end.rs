@@ -79,6 +79,22 @@ fn sample_pipeline_runs_end_to_end() {
     assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);
     // Per indicator: before/after in each arm, and pilot vs comparison.
     assert_eq!(rows(&run.join("03_analyze/comparisons.parquet")), 12 * 3);
+    // Focus groups: every code has a frequency row in scope `all` and an agreement row,
+    // and agreement has the overall row besides.
+    let codes = rows(&run.join("03_analyze/agreement.parquet")) - 1;
+    assert!(codes >= 5, "{codes}");
+    let frequencies = read_parquet(&run.join("03_analyze/code_frequencies.parquet")).unwrap();
+    let scopes = frequencies.batches[0]
+        .column_by_name("scope")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .iter()
+        .filter(|s| *s == Some("all"))
+        .count();
+    assert_eq!(scopes, codes);
+    assert!(rows(&run.join("03_analyze/quotes.parquet")) >= codes);
     let meta = read_parquet(&run.join("03_analyze/indicators.parquet")).unwrap().metadata;
     for key in ["folge.version", "folge.pipeline", "folge.params_sha256", "folge.inputs_sha256"] {
         assert!(meta.contains_key(key), "{key}");

@@ -103,6 +103,8 @@ pub struct Analysis {
     pub events_outside_windows: u64,
     /// Events inside a window but after the person's exit or the end of data.
     pub events_after_observation: u64,
+    /// Focus-group code frequencies, co-occurrence, agreement and quotes.
+    pub focus_groups: crate::FocusGroupResults,
 }
 
 /// One person's events, prepared once for every window.
@@ -269,6 +271,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
         comparisons,
         events_outside_windows: outside,
         events_after_observation: after_observation,
+        focus_groups: crate::focus_groups(tables.codings()),
     }
 }
 

@@ -10,9 +10,11 @@
 #![warn(missing_docs)]
 
 mod comparisons;
+mod focus_groups;
 mod indicators;
 mod stays;
 
 pub use comparisons::{Comparison, compare};
+pub use focus_groups::{FocusGroupResults, focus_groups};
 pub use indicators::{Analysis, AnalysisParams, Indicator, Window, analyze};
 pub use stays::{Stay, merge_stays};

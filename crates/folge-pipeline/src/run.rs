@@ -838,12 +838,18 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
 
 fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, PipelineError> {
     let read = |file| ctx.read_batches(stage, Stage::Deid, file);
-    Deidentified::from_batches(
-        &read("participants.parquet")?,
-        &read("service_events.parquet")?,
-        &read("process_events.parquet")?,
-    )
-    .map_err(|e| PipelineError::Stage { stage: stage.name(), message: e.to_string() })
+    let fail = |e: folge_deid::DeidError| PipelineError::Stage {
+        stage: stage.name(),
+        message: e.to_string(),
+    };
+    // Read in table order, so a missing deid output is named the way deid writes them.
+    let participants = read("participants.parquet")?;
+    let service_events = read("service_events.parquet")?;
+    let process_events = read("process_events.parquet")?;
+    let (responses, codings) = (read("responses.parquet")?, read("codings.parquet")?);
+    Deidentified::from_batches(&participants, &service_events, &process_events)
+        .and_then(|t| t.with_text_tables(&responses, &codings))
+        .map_err(fail)
 }
 
 fn analysis_params(pipeline: &Pipeline) -> AnalysisParams {
@@ -865,6 +871,13 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     write_table(&dir, "indicators.parquet", &analysis.indicators, &metadata, &mut outputs)?;
     write_table(&dir, "rates.parquet", &analysis.rates, &metadata, &mut outputs)?;
     write_table(&dir, "comparisons.parquet", &analysis.comparisons, &metadata, &mut outputs)?;
+    let fg = &analysis.focus_groups;
+    if !tables.codings().is_empty() {
+        write_table(&dir, "code_frequencies.parquet", &fg.frequencies, &metadata, &mut outputs)?;
+        write_table(&dir, "code_cooccurrence.parquet", &fg.cooccurrence, &metadata, &mut outputs)?;
+        write_table(&dir, "agreement.parquet", &fg.agreement, &metadata, &mut outputs)?;
+        write_table(&dir, "quotes.parquet", &fg.quotes, &metadata, &mut outputs)?;
+    }
     if analysis.events_outside_windows > 0 || analysis.events_after_observation > 0 {
         info!(
             "{} service events start outside every window and {} after exit or the end of data; they are not counted in any indicator",

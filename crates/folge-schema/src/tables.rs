@@ -330,6 +330,86 @@ table! {
     }
 }
 
+table! {
+    /// Zone 3: how often a focus-group code was used, in one scope (`code_frequencies`).
+    /// A segment counts once however many coders gave it the code.
+    pub struct CodeFrequencyRow as "code_frequencies" {
+        /// Code path above the code, when the codebook is hierarchical.
+        pub theme: Option<String>,
+        /// Code.
+        pub code: String,
+        /// `all`, `municipality` or `role`.
+        pub scope: String,
+        /// The municipality or role; null for `all`.
+        pub scope_value: Option<String>,
+        /// Segments (meaning units) given the code.
+        pub n_segments: i64,
+        /// Focus groups in which the code was used.
+        pub n_groups: i64,
+        /// Focus groups in the scope: "mentioned in `n_groups` of `n_groups_in_scope`".
+        pub n_groups_in_scope: i64,
+    }
+}
+
+table! {
+    /// Zone 3: two codes given to the same segment (`code_cooccurrence`).
+    pub struct CodeCooccurrenceRow as "code_cooccurrence" {
+        /// The first code (in sort order).
+        pub code_a: String,
+        /// The second code.
+        pub code_b: String,
+        /// Segments given both.
+        pub n_segments: i64,
+    }
+}
+
+table! {
+    /// Zone 3: inter-coder agreement on the presence of a code in a segment, per code and
+    /// over all codes (`agreement`).
+    pub struct AgreementRow as "agreement" {
+        /// Code, or `all` for every code together.
+        pub code: String,
+        /// Coders compared.
+        pub n_coders: i64,
+        /// Segments coded by at least two coders (the units).
+        pub n_units: i64,
+        /// Share of units on which every coder agrees.
+        pub percent_agreement: Option<f64>,
+        /// Cohen's kappa (two coders only).
+        pub cohen_kappa: Option<f64>,
+        /// Lower 95 % limit of kappa.
+        pub kappa_ci_low: Option<f64>,
+        /// Upper 95 % limit of kappa.
+        pub kappa_ci_high: Option<f64>,
+        /// Krippendorff's alpha, nominal (any number of coders, missing allowed).
+        pub krippendorff_alpha: Option<f64>,
+        /// Why a statistic is missing, when it is.
+        pub note: Option<String>,
+    }
+}
+
+table! {
+    /// Zone 3: a coded quote, for the report to pick illustrative quotes from (`quotes`).
+    pub struct QuoteRow as "quotes" {
+        /// Focus group.
+        pub focus_group: String,
+        /// Municipality of the group.
+        pub municipality: Option<String>,
+        /// Participants' role.
+        pub role: Option<String>,
+        /// Segment id.
+        pub segment: String,
+        /// Code path above the code.
+        pub theme: Option<String>,
+        /// Code.
+        pub code: String,
+        /// Coders who gave the segment this code.
+        pub n_coders: i64,
+        /// The quote, scrubbed.
+        pub text: Option<String>,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

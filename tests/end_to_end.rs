@@ -77,8 +77,10 @@ fn sample_pipeline_runs_end_to_end() {
     // 12 indicators × 2 periods per person; 12 × 2 arms × 2 periods pooled.
     assert_eq!(rows(&run.join("03_analyze/indicators.parquet")), persons * 2 * 12);
     assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);
-    // Per indicator: before/after in each arm, and pilot vs comparison.
-    assert_eq!(rows(&run.join("03_analyze/comparisons.parquet")), 12 * 3);
+    // Per indicator: before/after in each arm, and pilot vs comparison; per PACIC scale
+    // (the total and five subscales): paired t and Wilcoxon in each arm, and the
+    // difference in differences.
+    assert_eq!(rows(&run.join("03_analyze/comparisons.parquet")), 12 * 3 + 6 * 5);
     // Focus groups: every code has a frequency row in scope `all` and an agreement row,
     // and agreement has the overall row besides.
     let codes = rows(&run.join("03_analyze/agreement.parquet")) - 1;
@@ -95,6 +97,65 @@ fn sample_pipeline_runs_end_to_end() {
         .count();
     assert_eq!(scopes, codes);
     assert!(rows(&run.join("03_analyze/quotes.parquet")) >= codes);
+    // The sample's built-in questionnaire effect (the pilot gains 0.55 on PACIC, the
+    // comparison 0.05) is recovered: the pilot's CI excludes 0, the comparison's does not,
+    // and the difference in differences is positive with a CI that excludes 0.
+    let comparisons = read_parquet(&run.join("03_analyze/comparisons.parquet")).unwrap();
+    let column = |name: &str| {
+        comparisons
+            .batches
+            .iter()
+            .flat_map(|b| {
+                let a = b
+                    .column_by_name(name)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap()
+                    .clone();
+                (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i).to_owned()))
+            })
+            .collect::<Vec<_>>()
+    };
+    let number = |name: &str| {
+        comparisons
+            .batches
+            .iter()
+            .flat_map(|b| {
+                let a = b
+                    .column_by_name(name)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<arrow_array::Float64Array>()
+                    .unwrap()
+                    .clone();
+                (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i)))
+            })
+            .collect::<Vec<_>>()
+    };
+    let (measure, scope_value, kind) =
+        (column("measure"), column("scope_value"), column("effect_size_kind"));
+    let (low, high) = (number("ci_low"), number("ci_high"));
+    let ci = |value: Option<&str>, k: &str| {
+        let i = (0..measure.len())
+            .find(|&i| {
+                measure[i].as_deref() == Some("pacic.pacic")
+                    && scope_value[i].as_deref() == value
+                    && kind[i].as_deref() == Some(k)
+            })
+            .unwrap();
+        (low[i].unwrap(), high[i].unwrap())
+    };
+    let pilot = ci(Some("pilot"), "d_z");
+    let comparison = ci(Some("comparison"), "d_z");
+    let did = ci(None, "difference_in_differences");
+    assert!(pilot.0 > 0.0, "{pilot:?}");
+    assert!(comparison.0 < 0.0 && comparison.1 > 0.0, "{comparison:?}");
+    assert!(did.0 > 0.0 && did.1 < 1.0, "{did:?}");
+    assert!(
+        rows(&run.join("03_analyze/scale_reliability.parquet")) >= 6 * 2,
+        "six scales × T0, T1"
+    );
     let meta = read_parquet(&run.join("03_analyze/indicators.parquet")).unwrap().metadata;
     for key in ["folge.version", "folge.pipeline", "folge.params_sha256", "folge.inputs_sha256"] {
         assert!(meta.contains_key(key), "{key}");

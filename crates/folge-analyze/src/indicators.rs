@@ -74,6 +74,8 @@ pub struct AnalysisParams {
     pub indicators: Vec<Indicator>,
     /// Comparisons to make from the `before` and `after` windows.
     pub comparisons: Vec<Comparison>,
+    /// Questionnaire scales to score and compare (none: no scale results).
+    pub scales: Option<crate::ScaleParams>,
 }
 
 impl AnalysisParams {
@@ -86,6 +88,7 @@ impl AnalysisParams {
             ],
             indicators: Indicator::ALL.to_vec(),
             comparisons: Comparison::ALL.to_vec(),
+            scales: None,
         }
     }
 }
@@ -105,6 +108,9 @@ pub struct Analysis {
     pub events_after_observation: u64,
     /// Focus-group code frequencies, co-occurrence, agreement and quotes.
     pub focus_groups: crate::FocusGroupResults,
+    /// Questionnaire scale scores, reliability and item distributions (their comparisons
+    /// are in `comparisons`).
+    pub scales: crate::ScaleResults,
 }
 
 /// One person's events, prepared once for every window.
@@ -264,7 +270,9 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     outside += by_person.values().map(|v| v.len() as u64).sum::<u64>();
     let rates = pooled_rates(&rows, params);
     let ids: Vec<&str> = params.indicators.iter().map(|i| i.id()).collect();
-    let comparisons = compare(&rates, &rows, &ids, &params.comparisons);
+    let mut comparisons = compare(&rates, &rows, &ids, &params.comparisons);
+    let mut scales = params.scales.as_ref().map(|p| crate::scales(tables, p)).unwrap_or_default();
+    comparisons.append(&mut scales.comparisons);
     Analysis {
         indicators: rows,
         rates,
@@ -272,6 +280,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
         events_outside_windows: outside,
         events_after_observation: after_observation,
         focus_groups: crate::focus_groups(tables.codings()),
+        scales,
     }
 }
 

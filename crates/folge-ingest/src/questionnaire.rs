@@ -122,6 +122,25 @@ pub struct Instrument {
     /// Named subscales: item lists (used when scoring).
     #[serde(default)]
     pub subscales: BTreeMap<String, Vec<String>>,
+    /// How analysis scores the instrument and its subscales: `mean` (of answered items),
+    /// `sum` (prorated to all items) or `none` (report items only). Default: `mean` when
+    /// the instrument has a scale and is not a tick-box list, else `none`.
+    #[serde(default)]
+    pub score: Option<String>,
+    /// Share of a scale's items that must be answered for a score (default 0.5).
+    #[serde(default)]
+    pub min_answered: Option<f64>,
+}
+
+impl Instrument {
+    /// The scoring to use: `mean`, `sum` or `none` (see [`Instrument::score`]).
+    pub fn scoring(&self) -> &str {
+        match self.score.as_deref() {
+            Some(s) => s,
+            None if self.checkbox || self.min.is_none() || self.max.is_none() => "none",
+            None => "mean",
+        }
+    }
 }
 
 /// A codebook: the instruments a questionnaire export holds.
@@ -187,6 +206,17 @@ impl Codebook {
                         item.name
                     ));
                 }
+            }
+            if !["mean", "sum", "none"].contains(&instrument.scoring()) {
+                return Err(format!(
+                    "instrument `{name}`: `score = \"{}\"` is not `mean`, `sum` or `none`",
+                    instrument.scoring()
+                ));
+            }
+            if instrument.min_answered.is_some_and(|m| !(0.0..=1.0).contains(&m)) {
+                return Err(format!(
+                    "instrument `{name}`: `min_answered` must be a share from 0 to 1"
+                ));
             }
             let is_item = |column: &String| instrument.items.iter().any(|i| &i.name == column);
             if let Some(bad) = instrument.reverse.iter().find(|c| !is_item(c)) {

@@ -110,6 +110,10 @@ pub fn codebook_from_dictionary<R: Read>(
                 free_text: Vec::new(),
                 identifiers: Vec::new(),
                 subscales: BTreeMap::new(),
+                // A REDCap form mixes scales (levels, a VAS, tick boxes): its items are
+                // reported, not summed into one score.
+                score: Some("none".into()),
+                min_answered: None,
             });
             instruments.len() - 1
         };

@@ -460,6 +460,13 @@ pub struct AnalyzeSection {
     /// Comparisons (`before_after`, `pilot_vs_comparison`); all when absent.
     #[serde(default)]
     pub comparisons: Option<Vec<String>>,
+    /// The two questionnaire timepoints whose scale scores are compared. Default T0, T1.
+    #[serde(default)]
+    pub timepoints: Option<[String; 2]>,
+    /// Fewest persons behind an estimate; smaller groups get a row with the reason.
+    /// Default 5.
+    #[serde(default)]
+    pub min_n: Option<usize>,
 }
 
 /// Report settings.
@@ -797,6 +804,9 @@ impl Pipeline {
             self.comparisons.iter().map(|c| c.id()).collect::<Vec<_>>().into(),
         );
         params.insert("key_is_demo", (c.key.as_deref() == Some("demo")).into());
+        params
+            .insert("timepoints", serde_json::to_value(&c.analyze.timepoints).unwrap_or_default());
+        params.insert("min_n", serde_json::to_value(c.analyze.min_n).unwrap_or_default());
         let describe = |f: &InputFile| {
             // The codebook decides how answers are read: its content is a parameter.
             let content_sha256 = |path: &Option<PathBuf>| {

@@ -852,18 +852,63 @@ fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, Pi
         .map_err(fail)
 }
 
-fn analysis_params(pipeline: &Pipeline) -> AnalysisParams {
+/// The scales of every questionnaire's codebook (each instrument once): its total and its
+/// subscales, unless the codebook says `score = "none"`. REDCap-built codebooks score
+/// nothing.
+fn scale_specs(pipeline: &Pipeline) -> Result<Vec<folge_analyze::ScaleSpec>, PipelineError> {
+    let mut specs: Vec<folge_analyze::ScaleSpec> = Vec::new();
+    for file in pipeline.config.inputs.questionnaires.values() {
+        let Some(path) = &file.codebook else { continue };
+        for instrument in load_codebook(path)?.instruments {
+            let scoring = match instrument.scoring() {
+                "mean" => folge_analyze::Scoring::Mean,
+                "sum" => folge_analyze::Scoring::Sum,
+                _ => continue,
+            };
+            let (Some(min), Some(max)) = (instrument.min, instrument.max) else { continue };
+            if specs.iter().any(|s| s.instrument == instrument.name) {
+                continue;
+            }
+            let items: Vec<String> = instrument.items.iter().map(|i| i.name.clone()).collect();
+            let scales = std::iter::once((instrument.name.clone(), items))
+                .chain(instrument.subscales.clone());
+            for (scale, items) in scales {
+                specs.push(folge_analyze::ScaleSpec {
+                    instrument: instrument.name.clone(),
+                    scale,
+                    items,
+                    reverse: instrument.reverse.clone(),
+                    min,
+                    max,
+                    scoring,
+                    min_share: instrument.min_answered.unwrap_or(0.5),
+                });
+            }
+        }
+    }
+    Ok(specs)
+}
+
+fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError> {
     let periods = &pipeline.config.periods;
-    AnalysisParams {
+    let a = &pipeline.config.analyze;
+    let [t0, t1] = a.timepoints.clone().unwrap_or_else(|| ["T0".into(), "T1".into()]);
+    let scales = scale_specs(pipeline)?;
+    Ok(AnalysisParams {
         indicators: pipeline.indicators.clone(),
         comparisons: pipeline.comparisons.clone(),
+        scales: (!scales.is_empty()).then(|| folge_analyze::ScaleParams {
+            scales,
+            timepoints: (t0, t1),
+            min_n: a.min_n.unwrap_or(5),
+        }),
         ..AnalysisParams::before_after(periods.before_days, periods.after_days)
-    }
+    })
 }
 
 fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let tables = load_deidentified(ctx, Stage::Analyze)?;
-    let analysis = analyze(&tables, &analysis_params(ctx.pipeline));
+    let analysis = analyze(&tables, &analysis_params(ctx.pipeline)?);
     let dir = ctx.stage_dir(Stage::Analyze);
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);
@@ -871,6 +916,18 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     write_table(&dir, "indicators.parquet", &analysis.indicators, &metadata, &mut outputs)?;
     write_table(&dir, "rates.parquet", &analysis.rates, &metadata, &mut outputs)?;
     write_table(&dir, "comparisons.parquet", &analysis.comparisons, &metadata, &mut outputs)?;
+    if analysis.scales.scores.len() + analysis.scales.items.len() > 0 {
+        let sc = &analysis.scales;
+        write_table(&dir, "scales.parquet", &sc.scores, &metadata, &mut outputs)?;
+        write_table(&dir, "scale_reliability.parquet", &sc.reliability, &metadata, &mut outputs)?;
+        write_table(&dir, "item_distributions.parquet", &sc.items, &metadata, &mut outputs)?;
+        if sc.scores_missing > 0 {
+            info!(
+                "{} scale scores left empty: fewer items answered than the codebook's minimum share",
+                sc.scores_missing
+            );
+        }
+    }
     let fg = &analysis.focus_groups;
     if !tables.codings().is_empty() {
         write_table(&dir, "code_frequencies.parquet", &fg.frequencies, &metadata, &mut outputs)?;

@@ -331,6 +331,69 @@ table! {
 }
 
 table! {
+    /// Zone 3: one person's score on one scale at one timepoint (`scales.parquet`).
+    pub struct ScaleScoreRow as "scales" {
+        /// Pseudonym.
+        pub pid: String,
+        /// Kommunenummer.
+        pub municipality: String,
+        /// Study arm.
+        pub arm: Arm,
+        /// Target group.
+        pub target_group: Option<String>,
+        /// `T0`, `T1`, …
+        pub timepoint: String,
+        /// Instrument.
+        pub instrument: String,
+        /// Scale: the instrument's name for its total, or a subscale.
+        pub scale: String,
+        /// Score (mean of answered items, or their sum prorated to all items); null when
+        /// fewer items than the minimum share were answered.
+        pub score: Option<f64>,
+        /// Items on the scale.
+        pub n_items: i32,
+        /// Items answered.
+        pub n_answered: i32,
+    }
+}
+
+table! {
+    /// Zone 3: internal consistency of a scale at a timepoint (`scale_reliability`).
+    pub struct ScaleReliabilityRow as "scale_reliability" {
+        /// Instrument.
+        pub instrument: String,
+        /// Scale.
+        pub scale: String,
+        /// Timepoint.
+        pub timepoint: String,
+        /// Respondents who answered every item (listwise).
+        pub n: i64,
+        /// Items.
+        pub n_items: i64,
+        /// Cronbach's alpha; null with fewer than two items or respondents.
+        pub cronbach_alpha: Option<f64>,
+    }
+}
+
+table! {
+    /// Zone 3: how many gave each answer to an item (`item_distributions`), for stacked bars.
+    pub struct ItemDistributionRow as "item_distributions" {
+        /// Instrument.
+        pub instrument: String,
+        /// Item.
+        pub item: String,
+        /// Timepoint.
+        pub timepoint: String,
+        /// Study arm.
+        pub arm: Arm,
+        /// The answer (after reverse scoring is not applied: as given).
+        pub value: f64,
+        /// Respondents giving it.
+        pub n: i64,
+    }
+}
+
+table! {
     /// Zone 3: how often a focus-group code was used, in one scope (`code_frequencies`).
     /// A segment counts once however many coders gave it the code.
     pub struct CodeFrequencyRow as "code_frequencies" {

@@ -250,6 +250,8 @@ fn pacic() -> folge_ingest::Codebook {
                 free_text: vec!["kommentar".into()],
                 identifiers: vec![],
                 subscales: std::collections::BTreeMap::new(),
+                score: None,
+                min_answered: None,
             },
             folge_ingest::Instrument {
                 name: "kontakt".into(),
@@ -265,6 +267,8 @@ fn pacic() -> folge_ingest::Codebook {
                 free_text: vec![],
                 identifiers: vec![],
                 subscales: std::collections::BTreeMap::new(),
+                score: None,
+                min_answered: None,
             },
         ],
         missing_text: vec![],

@@ -63,6 +63,8 @@ indicators! {
     ShortStayDays = ("short_stay_days", "Døgn i korttidsopphold", "Short-stay days", "døgn", "days"),
     KadStays = ("kad_stays", "KAD-opphold", "KAD stays", "opphold", "stays"),
     Mortality = ("mortality", "Dødsfall", "Deaths", "dødsfall", "deaths"),
+    HospitalContacts = ("hospital_contacts", "Kontakter med sykehus", "Hospital contacts", "kontakter", "contacts"),
+    MunicipalContacts = ("municipal_contacts", "Kontakter med kommunale tjenester", "Municipal contacts", "kontakter", "contacts"),
 }
 
 /// Parameters of the analyze stage.
@@ -111,6 +113,8 @@ pub struct Analysis {
     /// Questionnaire scale scores, reliability and item distributions (their comparisons
     /// are in `comparisons`).
     pub scales: crate::ScaleResults,
+    /// The framework's process indicators.
+    pub framework: Vec<folge_schema::tables::FrameworkRow>,
 }
 
 /// One person's events, prepared once for every window.
@@ -168,6 +172,35 @@ impl PersonUse<'_> {
                 .sum(),
             Indicator::ShortStayDays => nights(&self.short_stays),
             Indicator::KadStays => count(&[Service::Kad]),
+            // Every contact with the hospital: stays (merged, as admissions), day
+            // treatments, outpatient visits and emergency visits without admission.
+            Indicator::HospitalContacts => {
+                self.stays.iter().filter(|s| starts_in(s.start)).count() as f64
+                    + count(&[
+                        Service::DayTreatment,
+                        Service::Outpatient,
+                        Service::HospitalEmergency,
+                    ])
+            }
+            // Every municipal contact: GP, out-of-hours, KAD, short and long stays begun
+            // (short stays merged), and home-care visits (a decision period is not a
+            // contact and does not count).
+            Indicator::MunicipalContacts => {
+                self.short_stays.iter().filter(|s| starts_in(s.start)).count() as f64
+                    + count(&[
+                        Service::Gp,
+                        Service::OutOfHours,
+                        Service::Kad,
+                        Service::LongTermCare,
+                    ])
+                    + self
+                        .events
+                        .iter()
+                        .filter(|e| {
+                            e.service.is_hours() && e.end_day.is_none() && starts_in(e.start_day)
+                        })
+                        .count() as f64
+            }
             Indicator::Mortality => {
                 let p = self.participant;
                 f64::from(u8::from(
@@ -281,6 +314,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
         events_after_observation: after_observation,
         focus_groups: crate::focus_groups(tables.codings()),
         scales,
+        framework: crate::framework(tables),
     }
 }
 

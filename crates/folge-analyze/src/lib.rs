@@ -11,12 +11,14 @@
 
 mod comparisons;
 mod focus_groups;
+mod framework;
 mod indicators;
 mod scales;
 mod stays;
 
 pub use comparisons::{Comparison, compare};
 pub use focus_groups::{FocusGroupResults, focus_groups};
+pub use framework::framework;
 pub use indicators::{Analysis, AnalysisParams, Indicator, Window, analyze};
 pub use scales::{ScaleParams, ScaleResults, ScaleSpec, Scoring, scales};
 pub use stays::{Stay, merge_stays};

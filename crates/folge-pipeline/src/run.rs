@@ -928,6 +928,9 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             );
         }
     }
+    if !tables.process_events().is_empty() {
+        write_table(&dir, "framework.parquet", &analysis.framework, &metadata, &mut outputs)?;
+    }
     let fg = &analysis.focus_groups;
     if !tables.codings().is_empty() {
         write_table(&dir, "code_frequencies.parquet", &fg.frequencies, &metadata, &mut outputs)?;

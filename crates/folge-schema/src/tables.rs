@@ -331,6 +331,33 @@ table! {
 }
 
 table! {
+    /// Zone 3: how far the framework's elements were documented (`framework.parquet`), per
+    /// element × arm × scope.
+    pub struct FrameworkRow as "framework" {
+        /// Element (`A`–`E`, or a configured step name).
+        pub element: String,
+        /// Study arm.
+        pub arm: Arm,
+        /// `all` or `municipality`.
+        pub scope: String,
+        /// The municipality; null for `all`.
+        pub scope_value: Option<String>,
+        /// Included persons in the arm and scope.
+        pub n_persons: i64,
+        /// Of them, persons with the element documented by their last observed day.
+        pub n_documented: i64,
+        /// `n_documented` / `n_persons`.
+        pub share: Option<f64>,
+        /// Median days from inclusion to the first documentation.
+        pub days_median: Option<f64>,
+        /// First quartile of those days (type 7, as R's default).
+        pub days_q1: Option<f64>,
+        /// Third quartile.
+        pub days_q3: Option<f64>,
+    }
+}
+
+table! {
     /// Zone 3: one person's score on one scale at one timepoint (`scales.parquet`).
     pub struct ScaleScoreRow as "scales" {
         /// Pseudonym.

@@ -133,3 +133,32 @@ fn decision_periods_share_their_hours_over_the_windows_they_overlap() {
     let a = analyze(&tables(Some(9), events), &AnalysisParams::before_after(365, 365));
     check(&a, "after", Indicator::HomeCareHours, 12.0, 10);
 }
+
+#[test]
+fn total_contacts_with_hospital_and_municipality() {
+    let t = tables(None, |id| {
+        let mut visit = event(id, Service::HomeNursing, 3, None, false);
+        visit.quantity = Some(1.5);
+        let mut decision = event(id, Service::HomeHelp, 0, Some(90), false);
+        decision.quantity = Some(26.0);
+        vec![
+            // One stay after a same-day transfer, an outpatient visit, an emergency visit.
+            event(id, Service::Inpatient, 10, Some(12), true),
+            event(id, Service::Inpatient, 12, Some(14), false),
+            event(id, Service::Outpatient, 20, None, false),
+            event(id, Service::HospitalEmergency, 30, None, true),
+            // GP twice, one KAD stay, one short stay, a home-nursing visit; the home-help
+            // decision period is not a contact.
+            event(id, Service::Gp, 5, None, false),
+            event(id, Service::Gp, 6, None, false),
+            event(id, Service::Kad, 40, Some(41), true),
+            event(id, Service::ShortStay, 50, Some(60), false),
+            visit,
+            decision,
+        ]
+    });
+    let a = analyze(&t, &AnalysisParams::before_after(365, 365));
+    check(&a, "after", Indicator::HospitalContacts, 3.0, 365);
+    check(&a, "after", Indicator::MunicipalContacts, 5.0, 365);
+    check(&a, "before", Indicator::HospitalContacts, 0.0, 365);
+}

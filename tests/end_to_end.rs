@@ -80,7 +80,53 @@ fn sample_pipeline_runs_end_to_end() {
     // Per indicator: before/after in each arm, and pilot vs comparison; per PACIC scale
     // (the total and five subscales): paired t and Wilcoxon in each arm, and the
     // difference in differences.
-    assert_eq!(rows(&run.join("03_analyze/comparisons.parquet")), 12 * 3 + 6 * 5);
+    let comparisons = read_parquet(&run.join("03_analyze/comparisons.parquet")).unwrap();
+    let scopes: Vec<String> = comparisons
+        .batches
+        .iter()
+        .flat_map(|b| {
+            let a = b
+                .column_by_name("scope")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone();
+            let v = b
+                .column_by_name("scope_value")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone();
+            let m = b
+                .column_by_name("measure")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone();
+            (0..a.len()).map(move |i| {
+                format!(
+                    "{} {} {}",
+                    a.value(i),
+                    if v.is_valid(i) { v.value(i) } else { "-" },
+                    m.value(i)
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        scopes.iter().filter(|s| s.starts_with("all ") || s.starts_with("arm ")).count(),
+        12 * 3 + 6 * 5
+    );
+    for municipality in ["4601", "4631", "4624"] {
+        assert!(scopes.iter().any(|s| s.starts_with(&format!("municipality {municipality} "))));
+    }
+    assert!(
+        scopes.iter().any(|s| s == "age 67+ readmissions_30d"),
+        "the national indicator's ages"
+    );
     // Focus groups: every code has a frequency row in scope `all` and an agreement row,
     // and agreement has the overall row besides.
     let codes = rows(&run.join("03_analyze/agreement.parquet")) - 1;

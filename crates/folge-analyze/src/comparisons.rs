@@ -10,7 +10,11 @@
 //!   correlation is accounted for. With a saturated design its estimate equals the ratio
 //!   of the pooled rate ratios.
 //!
-//! p-values are adjusted over indicators within each scope and arm by Holm's method.
+//! The same comparisons are made within subsets (each municipality, each target group,
+//! and for 30-day readmissions the 67+), pooled from the person-level rows; an arm below
+//! the minimum number of persons gets a row with the reason instead of an estimate.
+//! p-values are adjusted over indicators within each family (scope, value, arm, kind of
+//! effect), by Holm's method unless the pipeline says otherwise.
 
 use std::collections::BTreeMap;
 
@@ -132,6 +136,7 @@ pub fn compare(
                     measure: indicator.to_owned(),
                     scope: "arm".to_owned(),
                     scope_value: Some(arm.code().to_owned()),
+                    arm: Some(arm),
                     n,
                     before_mean: before,
                     after_mean: after,
@@ -166,6 +171,7 @@ pub fn compare(
                 measure: indicator.to_owned(),
                 scope: "all".to_owned(),
                 scope_value: None,
+                arm: None,
                 n: pilot.2 + comparison.2,
                 before_mean: None,
                 after_mean: None,
@@ -183,25 +189,150 @@ pub fn compare(
             });
         }
     }
-    adjust(&mut rows);
     rows
 }
 
-/// Holm-adjust p-values over indicators within each (scope, scope value).
-fn adjust(rows: &mut [ComparisonRow]) {
-    let mut families: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
+/// Adjust p-values over indicators within each family: the same scope, scope value, arm
+/// and kind of effect. Holm by default (`p.adjust(method = "holm")`).
+pub fn adjust(rows: &mut [ComparisonRow], method: Adjustment) {
+    type Family = (String, Option<String>, Option<Arm>, String);
+    let mut families: BTreeMap<Family, Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
-        families.entry((r.scope.clone(), r.scope_value.clone())).or_default().push(i);
+        let family = (r.scope.clone(), r.scope_value.clone(), r.arm, r.effect_size_kind.clone());
+        families.entry(family).or_default().push(i);
     }
     for members in families.values() {
         let p: Vec<Option<f64>> = members.iter().map(|&i| rows[i].p_value).collect();
         // p-values from folge-stats are in [0, 1], so adjustment cannot fail.
-        if let Ok(adjusted) = p_adjust(&p, Adjustment::Holm) {
+        if let Ok(adjusted) = p_adjust(&p, method) {
             for (&i, a) in members.iter().zip(adjusted) {
                 rows[i].p_adjusted = a;
             }
         }
     }
+}
+
+/// A subset of persons to compare within: `scope` = `municipality`, `target_group` or
+/// `age`, `value` its value, `persons` the pids in it.
+pub struct Subset<'a> {
+    /// Scope name.
+    pub scope: &'static str,
+    /// Scope value.
+    pub value: String,
+    /// Whether a person-level row belongs to it.
+    pub includes: Box<dyn Fn(&IndicatorRow) -> bool + 'a>,
+}
+
+/// Pooled totals of one arm × period within a subset: persons with exposure, value, years.
+fn pool(rows: &[&IndicatorRow], arm: Arm, period: &str) -> (i64, f64, f64) {
+    rows.iter()
+        .filter(|r| r.arm == arm && r.period == period && r.exposure_days > 0)
+        .fold((0, 0.0, 0.0), |(n, v, py), r| {
+            (n + 1, v + r.value, py + f64::from(r.exposure_days) / 365.25)
+        })
+}
+
+/// The same comparisons within each subset (a municipality, a target group, the 67+),
+/// pooled from the person-level rows. An arm with fewer than `min_n` persons gets a row
+/// with the reason and no estimate; pilot vs comparison needs both arms.
+pub fn compare_subsets(
+    person_level: &[IndicatorRow],
+    indicators: &[&str],
+    comparisons: &[Comparison],
+    subsets: &[Subset<'_>],
+    min_n: usize,
+) -> Vec<ComparisonRow> {
+    let mut rows = Vec::new();
+    for subset in subsets {
+        for &indicator in indicators {
+            let mine: Vec<&IndicatorRow> = person_level
+                .iter()
+                .filter(|r| r.indicator == indicator && (subset.includes)(r))
+                .collect();
+            let blank = |arm: Option<Arm>, kind: &str, method: String| ComparisonRow {
+                measure: indicator.to_owned(),
+                scope: subset.scope.to_owned(),
+                scope_value: Some(subset.value.clone()),
+                arm,
+                n: 0,
+                before_mean: None,
+                after_mean: None,
+                diff: None,
+                ci_low: None,
+                ci_high: None,
+                p_value: None,
+                p_adjusted: None,
+                effect_size: None,
+                effect_size_kind: kind.to_owned(),
+                method,
+            };
+            let mut n_arm = BTreeMap::new();
+            for arm in [Arm::Pilot, Arm::Comparison] {
+                let before = pool(&mine, arm, "before");
+                let after = pool(&mine, arm, "after");
+                let n = before.0.max(after.0);
+                n_arm.insert(arm, n);
+                if n == 0 || !comparisons.contains(&Comparison::BeforeAfter) {
+                    continue;
+                }
+                let rate = |(_, v, py): (i64, f64, f64)| (py > 0.0).then(|| v / py);
+                let mut r = blank(Some(arm), "rate_ratio", String::new());
+                r.n = n;
+                r.before_mean = rate(before);
+                r.after_mean = rate(after);
+                r.diff = r.after_mean.zip(r.before_mean).map(|(a, b)| a - b);
+                if (n as usize) < min_n {
+                    r.method = format!("no estimate: {n} persons, fewer than {min_n}");
+                    rows.push(r);
+                    continue;
+                }
+                r.effect_size = ratio(r.after_mean, r.before_mean);
+                let counts = after.1.fract() == 0.0 && before.1.fract() == 0.0;
+                let test = counts
+                    .then(|| rate_ratio(after.1, after.2, before.1, before.2, LEVEL).ok())
+                    .flatten();
+                r.method = if test.is_some() {
+                    "rate ratio after/before of pooled rates; exact conditional CI and p (poisson.test)".into()
+                } else {
+                    "rate ratio after/before of pooled rates; no CI (not whole counts, or no events)".into()
+                };
+                if let Some(t) = test {
+                    (r.ci_low, r.ci_high, r.p_value) = (t.ci_low, t.ci_high, t.p_value);
+                }
+                rows.push(r);
+            }
+            if !comparisons.contains(&Comparison::PilotVsComparison) {
+                continue;
+            }
+            let (np, nc) = (n_arm[&Arm::Pilot], n_arm[&Arm::Comparison]);
+            if np == 0 || nc == 0 {
+                // A pilot municipality has no comparison persons: nothing to compare.
+                continue;
+            }
+            let mut r = blank(None, "ratio_of_rate_ratios", String::new());
+            r.n = np + nc;
+            if (np.min(nc) as usize) < min_n {
+                r.method = format!(
+                    "no estimate: {np} pilot and {nc} comparison persons, fewer than {min_n} in an arm"
+                );
+                rows.push(r);
+                continue;
+            }
+            let owned: Vec<IndicatorRow> = mine.iter().map(|r| (*r).clone()).collect();
+            let data = person_rows(&owned, indicator);
+            match did_poisson(&data.unit, &data.treated, &data.post, &data.y, &data.exposure, LEVEL)
+            {
+                Ok(m) => {
+                    r.effect_size = m.estimate;
+                    (r.ci_low, r.ci_high, r.p_value) = (m.ci_low, m.ci_high, m.p_value);
+                    r.method = "ratio of rate ratios, Poisson GLM value ~ pilot * after + offset(log person-years), CR1 SE by person".into();
+                }
+                Err(e) => r.method = format!("no estimate: {e}"),
+            }
+            rows.push(r);
+        }
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -269,7 +400,8 @@ mod tests {
                 rates.push(rate("admissions", arm, period, 4, values.iter().sum(), py));
             }
         }
-        let rows = compare(&rates, &people, &["admissions"], &Comparison::ALL);
+        let mut rows = compare(&rates, &people, &["admissions"], &Comparison::ALL);
+        adjust(&mut rows, Adjustment::Holm);
         let did = rows.iter().find(|r| r.scope == "all").unwrap();
         assert!((did.effect_size.unwrap() - 0.5).abs() < 1e-9, "{did:?}");
         assert!(did.ci_low.unwrap() < 0.5 && did.ci_high.unwrap() > 0.5);

@@ -78,6 +78,10 @@ pub struct AnalysisParams {
     pub comparisons: Vec<Comparison>,
     /// Questionnaire scales to score and compare (none: no scale results).
     pub scales: Option<crate::ScaleParams>,
+    /// Fewest persons behind an estimate in a subset (a municipality, a target group).
+    pub min_n: usize,
+    /// How p-values are adjusted within each family of comparisons.
+    pub adjustment: folge_stats::Adjustment,
 }
 
 impl AnalysisParams {
@@ -91,6 +95,8 @@ impl AnalysisParams {
             indicators: Indicator::ALL.to_vec(),
             comparisons: Comparison::ALL.to_vec(),
             scales: None,
+            min_n: 5,
+            adjustment: folge_stats::Adjustment::Holm,
         }
     }
 }
@@ -304,8 +310,32 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     let rates = pooled_rates(&rows, params);
     let ids: Vec<&str> = params.indicators.iter().map(|i| i.id()).collect();
     let mut comparisons = compare(&rates, &rows, &ids, &params.comparisons);
+    comparisons.extend(crate::comparisons::compare_subsets(
+        &rows,
+        &ids,
+        &params.comparisons,
+        &subsets(&rows),
+        params.min_n,
+    ));
+    // The national 30-day readmission indicator covers persons 67 and older.
+    let older = aged_67_or_more(tables);
+    if ids.contains(&Indicator::Readmissions30d.id()) && !older.is_empty() {
+        let subset = crate::comparisons::Subset {
+            scope: "age",
+            value: "67+".into(),
+            includes: Box::new(|r: &IndicatorRow| older.contains(r.pid.as_str())),
+        };
+        comparisons.extend(crate::comparisons::compare_subsets(
+            &rows,
+            &[Indicator::Readmissions30d.id()],
+            &params.comparisons,
+            &[subset],
+            params.min_n,
+        ));
+    }
     let mut scales = params.scales.as_ref().map(|p| crate::scales(tables, p)).unwrap_or_default();
     comparisons.append(&mut scales.comparisons);
+    crate::comparisons::adjust(&mut comparisons, params.adjustment);
     Analysis {
         indicators: rows,
         rates,
@@ -316,6 +346,52 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
         scales,
         framework: crate::framework(tables),
     }
+}
+
+/// Every municipality and target group of the person-level rows, as subsets.
+fn subsets(rows: &[IndicatorRow]) -> Vec<crate::comparisons::Subset<'static>> {
+    let municipalities: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| r.municipality.clone()).collect();
+    let groups: std::collections::BTreeSet<String> =
+        rows.iter().filter_map(|r| r.target_group.clone()).collect();
+    let mut out: Vec<crate::comparisons::Subset<'static>> = Vec::new();
+    for m in municipalities {
+        let value = m.clone();
+        out.push(crate::comparisons::Subset {
+            scope: "municipality",
+            value: m,
+            includes: Box::new(move |r: &IndicatorRow| r.municipality == value),
+        });
+    }
+    for g in groups {
+        let value = g.clone();
+        out.push(crate::comparisons::Subset {
+            scope: "target_group",
+            value: g,
+            includes: Box::new(move |r: &IndicatorRow| r.target_group.as_deref() == Some(&value)),
+        });
+    }
+    out
+}
+
+/// Pids whose age band starts at 67 or above (`67-79`, `80+`). Empty when no band starts
+/// at 67, since the subgroup could then not be formed exactly.
+fn aged_67_or_more(tables: &Deidentified) -> std::collections::BTreeSet<&str> {
+    let lower = |band: &str| -> Option<u32> {
+        band.split(['-', '+']).next().and_then(|n| n.trim().parse().ok())
+    };
+    let bands: Vec<Option<u32>> =
+        tables.participants().iter().map(|p| p.age_band.as_deref().and_then(lower)).collect();
+    if !bands.contains(&Some(67)) {
+        return std::collections::BTreeSet::new();
+    }
+    tables
+        .participants()
+        .iter()
+        .zip(bands)
+        .filter(|(_, b)| b.is_some_and(|b| b >= 67))
+        .map(|(p, _)| p.pid.as_str())
+        .collect()
 }
 
 /// Sum values and exposure over persons per indicator × arm × window.

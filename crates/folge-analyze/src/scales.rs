@@ -12,7 +12,7 @@
 //!   T1` with CR1 cluster-robust SEs by person (R `lm` + `sandwich::vcovCL`).
 //!
 //! A group with fewer than `min_n` persons gets a row with the reason and no estimate.
-//! p-values are Holm-adjusted within each method × scope over the scales.
+//! `analyze` adjusts the p-values within each method × scope over the scales.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +21,6 @@ use folge_schema::Arm;
 use folge_schema::tables::{
     ComparisonRow, DeidParticipant, ItemDistributionRow, ScaleReliabilityRow, ScaleScoreRow,
 };
-use folge_stats::{Adjustment, p_adjust};
 
 /// How a scale's items make a score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,7 +183,6 @@ pub fn scales(tables: &Deidentified, params: &ScaleParams) -> ScaleResults {
         }
         comparisons.extend(compare_scale(spec, &scored, &people, params));
     }
-    adjust(&mut comparisons);
     out.comparisons = comparisons;
     out
 }
@@ -201,6 +199,8 @@ fn row(
         measure: format!("{}.{}", spec.instrument, spec.scale),
         scope: scope.to_owned(),
         scope_value: scope_value.map(str::to_owned),
+        arm: scope_value
+            .and_then(|v| [Arm::Pilot, Arm::Comparison].into_iter().find(|a| a.code() == v)),
         n: n as i64,
         before_mean: None,
         after_mean: None,
@@ -330,25 +330,6 @@ fn compare_scale(
     }
     rows.push(r);
     rows
-}
-
-/// Holm over the scales within each method × scope × scope value.
-fn adjust(rows: &mut [ComparisonRow]) {
-    let mut families: BTreeMap<(String, String, Option<String>), Vec<usize>> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        families
-            .entry((r.effect_size_kind.clone(), r.scope.clone(), r.scope_value.clone()))
-            .or_default()
-            .push(i);
-    }
-    for members in families.values() {
-        let p: Vec<Option<f64>> = members.iter().map(|&i| rows[i].p_value).collect();
-        if let Ok(adjusted) = p_adjust(&p, Adjustment::Holm) {
-            for (&i, a) in members.iter().zip(adjusted) {
-                rows[i].p_adjusted = a;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -467,6 +467,22 @@ pub struct AnalyzeSection {
     /// Default 5.
     #[serde(default)]
     pub min_n: Option<usize>,
+    /// Multiplicity adjustment within each family of comparisons: `holm` (default), `bh`
+    /// (Benjamini–Hochberg) or `bonferroni`.
+    #[serde(default)]
+    pub adjustment: Option<AdjustmentCode>,
+}
+
+/// `analyze.adjustment` as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdjustmentCode {
+    /// Holm's step-down.
+    Holm,
+    /// Benjamini–Hochberg false discovery rate.
+    Bh,
+    /// Bonferroni.
+    Bonferroni,
 }
 
 /// Report settings.
@@ -807,6 +823,7 @@ impl Pipeline {
         params
             .insert("timepoints", serde_json::to_value(&c.analyze.timepoints).unwrap_or_default());
         params.insert("min_n", serde_json::to_value(c.analyze.min_n).unwrap_or_default());
+        params.insert("adjustment", serde_json::to_value(c.analyze.adjustment).unwrap_or_default());
         let describe = |f: &InputFile| {
             // The codebook decides how answers are read: its content is a parameter.
             let content_sha256 = |path: &Option<PathBuf>| {

@@ -902,6 +902,12 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
             timepoints: (t0, t1),
             min_n: a.min_n.unwrap_or(5),
         }),
+        min_n: a.min_n.unwrap_or(5),
+        adjustment: match a.adjustment {
+            None | Some(crate::config::AdjustmentCode::Holm) => folge_stats::Adjustment::Holm,
+            Some(crate::config::AdjustmentCode::Bh) => folge_stats::Adjustment::BenjaminiHochberg,
+            Some(crate::config::AdjustmentCode::Bonferroni) => folge_stats::Adjustment::Bonferroni,
+        },
         ..AnalysisParams::before_after(periods.before_days, periods.after_days)
     })
 }

@@ -229,11 +229,11 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
     let rule = params.rule;
     let mut rows = Vec::new();
     for &indicator in &params.indicators {
-        let Some(row) = input
-            .comparisons
-            .iter()
-            .find(|c| c.measure == indicator.id() && c.effect_size_kind == "ratio_of_rate_ratios")
-        else {
+        let Some(row) = input.comparisons.iter().find(|c| {
+            c.measure == indicator.id()
+                && c.scope == "all"
+                && c.effect_size_kind == "ratio_of_rate_ratios"
+        }) else {
             continue;
         };
         let hidden = [Arm::Pilot, Arm::Comparison].iter().any(|&arm| {

@@ -305,6 +305,9 @@ table! {
         pub scope: String,
         /// The arm, municipality or group; null for `all`.
         pub scope_value: Option<String>,
+        /// The arm of a within-arm comparison (before vs after, T0 vs T1); null when the
+        /// row compares the arms.
+        pub arm: Option<Arm>,
         /// Persons behind the comparison.
         pub n: i64,
         /// Before: pooled rate per person-year, or mean.

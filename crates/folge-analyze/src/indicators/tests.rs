@@ -162,3 +162,39 @@ fn total_contacts_with_hospital_and_municipality() {
     check(&a, "after", Indicator::MunicipalContacts, 5.0, 365);
     check(&a, "before", Indicator::HospitalContacts, 0.0, 365);
 }
+
+#[test]
+fn subsets_compare_within_and_small_ones_say_why() {
+    // One pilot person with 2 GP contacts before and 1 after: below min_n = 5, so the
+    // municipality's row has the rates and the reason, but no estimate.
+    let t = tables(None, |id| {
+        vec![
+            event(id, Service::Gp, -100, None, false),
+            event(id, Service::Gp, -50, None, false),
+            event(id, Service::Gp, 10, None, false),
+        ]
+    });
+    let a = analyze(&t, &AnalysisParams::before_after(365, 365));
+    let row = a
+        .comparisons
+        .iter()
+        .find(|c| c.measure == "gp_contacts" && c.scope == "municipality")
+        .unwrap();
+    assert_eq!((row.scope_value.as_deref(), row.arm, row.n), (Some("4624"), Some(Arm::Pilot), 1));
+    assert!((row.before_mean.unwrap() - 2.0 / (365.0 / 365.25)).abs() < 1e-9);
+    assert_eq!((row.effect_size, row.p_value), (None, None));
+    assert_eq!(row.method, "no estimate: 1 persons, fewer than 5");
+    // With min_n 1 the same row gets its ratio and exact test.
+    let params = AnalysisParams { min_n: 1, ..AnalysisParams::before_after(365, 365) };
+    let a = analyze(&t, &params);
+    let row = a
+        .comparisons
+        .iter()
+        .find(|c| c.measure == "gp_contacts" && c.scope == "target_group")
+        .unwrap();
+    assert_eq!(row.scope_value.as_deref(), Some("eldre"));
+    assert!((row.effect_size.unwrap() - 0.5).abs() < 1e-9);
+    assert!(row.p_value.is_some());
+    // No comparison persons in this municipality: no pilot-vs-comparison row for it.
+    assert!(!a.comparisons.iter().any(|c| c.scope == "municipality" && c.arm.is_none()));
+}

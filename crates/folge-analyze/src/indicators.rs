@@ -121,6 +121,10 @@ pub struct Analysis {
     pub scales: crate::ScaleResults,
     /// The framework's process indicators.
     pub framework: Vec<folge_schema::tables::FrameworkRow>,
+    /// Concentration of use before inclusion: the top 5 % and 10 %, and the Gini.
+    pub utilisation: Vec<folge_schema::tables::UtilisationRow>,
+    /// The Lorenz curve of use before inclusion, in percent steps.
+    pub lorenz: Vec<folge_schema::tables::LorenzRow>,
 }
 
 /// One person's events, prepared once for every window.
@@ -333,6 +337,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
             params.min_n,
         ));
     }
+    let (utilisation, lorenz) = crate::utilisation(&rows, "before");
     let mut scales = params.scales.as_ref().map(|p| crate::scales(tables, p)).unwrap_or_default();
     comparisons.append(&mut scales.comparisons);
     crate::comparisons::adjust(&mut comparisons, params.adjustment);
@@ -345,6 +350,8 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
         focus_groups: crate::focus_groups(tables.codings()),
         scales,
         framework: crate::framework(tables),
+        utilisation,
+        lorenz,
     }
 }
 

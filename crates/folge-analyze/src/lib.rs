@@ -15,6 +15,7 @@ mod framework;
 mod indicators;
 mod scales;
 mod stays;
+mod utilisation;
 
 pub use comparisons::{Comparison, compare};
 pub use focus_groups::{FocusGroupResults, focus_groups};
@@ -22,3 +23,4 @@ pub use framework::framework;
 pub use indicators::{Analysis, AnalysisParams, Indicator, Window, analyze};
 pub use scales::{ScaleParams, ScaleResults, ScaleSpec, Scoring, scales};
 pub use stays::{Stay, merge_stays};
+pub use utilisation::{TOP_SHARES, utilisation};

@@ -934,6 +934,8 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             );
         }
     }
+    write_table(&dir, "utilisation.parquet", &analysis.utilisation, &metadata, &mut outputs)?;
+    write_table(&dir, "lorenz.parquet", &analysis.lorenz, &metadata, &mut outputs)?;
     if !tables.process_events().is_empty() {
         write_table(&dir, "framework.parquet", &analysis.framework, &metadata, &mut outputs)?;
     }

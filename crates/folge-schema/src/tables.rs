@@ -334,6 +334,42 @@ table! {
 }
 
 table! {
+    /// Zone 3: how concentrated use is (`utilisation.parquet`): the share of all use held
+    /// by the heaviest users — "2–5 % of patients use half the resources", checked.
+    pub struct UtilisationRow as "utilisation" {
+        /// Indicator.
+        pub indicator: String,
+        /// Period (`before`: use before inclusion).
+        pub period: String,
+        /// The heaviest users' share of persons: 0.05, 0.10.
+        pub top_share: f64,
+        /// Persons in that top group (the share of persons, rounded up).
+        pub n_top: i64,
+        /// Persons with exposure in the period.
+        pub n_persons: i64,
+        /// The top group's share of all use; null when nobody used any.
+        pub share_of_use: Option<f64>,
+        /// Gini coefficient of use over persons (0 equal, 1 one person uses all).
+        pub gini: Option<f64>,
+    }
+}
+
+table! {
+    /// Zone 3: the Lorenz curve of use over persons, in steps of one percent of persons
+    /// (`lorenz.parquet`; no single person's value).
+    pub struct LorenzRow as "lorenz" {
+        /// Indicator.
+        pub indicator: String,
+        /// Period.
+        pub period: String,
+        /// Share of persons, lightest users first (0, 0.01, …, 1).
+        pub persons_share: f64,
+        /// Their share of all use.
+        pub use_share: f64,
+    }
+}
+
+table! {
     /// Zone 3: how far the framework's elements were documented (`framework.parquet`), per
     /// element × arm × scope.
     pub struct FrameworkRow as "framework" {

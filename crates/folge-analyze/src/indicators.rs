@@ -82,6 +82,9 @@ pub struct AnalysisParams {
     pub min_n: usize,
     /// How p-values are adjusted within each family of comparisons.
     pub adjustment: folge_stats::Adjustment,
+    /// Bed-days of a same-day inpatient stay: 0 as SSB and NPR count liggedøgn (the
+    /// default), or 0.5 as SAMDATA does.
+    pub same_day_bed_days: f64,
 }
 
 impl AnalysisParams {
@@ -97,6 +100,7 @@ impl AnalysisParams {
             scales: None,
             min_n: 5,
             adjustment: folge_stats::Adjustment::Holm,
+            same_day_bed_days: 0.0,
         }
     }
 }
@@ -133,6 +137,8 @@ struct PersonUse<'a> {
     events: Vec<&'a DeidServiceEvent>,
     stays: Vec<Stay>,
     short_stays: Vec<Stay>,
+    /// Bed-days a same-day inpatient stay counts (0, or SAMDATA's 0.5).
+    same_day_bed_days: f64,
 }
 
 impl PersonUse<'_> {
@@ -160,7 +166,15 @@ impl PersonUse<'_> {
             Indicator::AcuteAdmissions => {
                 self.stays.iter().filter(|s| s.acute && starts_in(s.start)).count() as f64
             }
-            Indicator::BedDays => nights(&self.stays),
+            Indicator::BedDays => {
+                nights(&self.stays)
+                    + self.same_day_bed_days
+                        * self
+                            .stays
+                            .iter()
+                            .filter(|s| s.start == s.end && starts_in(s.start))
+                            .count() as f64
+            }
             Indicator::Readmissions30d => self
                 .stays
                 .windows(2)
@@ -275,6 +289,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
             stays: stays_of(Service::Inpatient),
             short_stays: stays_of(Service::ShortStay),
             events,
+            same_day_bed_days: params.same_day_bed_days,
         };
         let last = person.last_observed();
         for e in &person.events {

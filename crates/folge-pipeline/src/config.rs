@@ -118,6 +118,22 @@ pub struct Periods {
     /// `after` = days `0..after_days−1`.
     #[serde(default = "default_days")]
     pub after_days: u32,
+    /// Further named windows, e.g. `[[periods.windows]] name = "after_730"`, `from = 0`,
+    /// `to = 729` (days relative to inclusion, both inclusive).
+    #[serde(default)]
+    pub windows: Vec<NamedWindow>,
+}
+
+/// A further analysis window.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedWindow {
+    /// Period name in `indicators.parquet`.
+    pub name: String,
+    /// First day (inclusion = 0).
+    pub from: i32,
+    /// Last day.
+    pub to: i32,
 }
 
 fn default_days() -> u32 {
@@ -126,7 +142,7 @@ fn default_days() -> u32 {
 
 impl Default for Periods {
     fn default() -> Self {
-        Periods { before_days: 365, after_days: 365 }
+        Periods { before_days: 365, after_days: 365, windows: Vec::new() }
     }
 }
 
@@ -467,6 +483,9 @@ pub struct AnalyzeSection {
     /// Default 5.
     #[serde(default)]
     pub min_n: Option<usize>,
+    /// Bed-days of a same-day inpatient stay: 0 (default, as SSB/NPR) or 0.5 (SAMDATA).
+    #[serde(default)]
+    pub same_day_bed_days: Option<f64>,
     /// Multiplicity adjustment within each family of comparisons: `holm` (default), `bh`
     /// (Benjamini–Hochberg) or `bonferroni`.
     #[serde(default)]
@@ -730,6 +749,17 @@ impl Pipeline {
         if let Some(extract) = &config.extract {
             extract.spec().check().map_err(|problem| bad(format!("`extract`: {problem}")))?;
         }
+        for w in &config.periods.windows {
+            if w.from > w.to || ["before", "after"].contains(&w.name.as_str()) {
+                return Err(bad(format!(
+                    "`periods.windows`: `{}` needs `from` ≤ `to` and a name other than `before` and `after`",
+                    w.name
+                )));
+            }
+        }
+        if config.analyze.same_day_bed_days.is_some_and(|d| ![0.0, 0.5].contains(&d)) {
+            return Err(bad("`analyze.same_day_bed_days` is 0 (SSB, NPR) or 0.5 (SAMDATA)".into()));
+        }
         if config.periods.before_days == 0 || config.periods.after_days == 0 {
             return Err(bad(
                 "`periods.before_days` and `periods.after_days` must be at least 1".into()
@@ -790,6 +820,11 @@ impl Pipeline {
         params.insert("language", serde_json::to_value(c.language).unwrap_or_default());
         params.insert("before_days", c.periods.before_days.into());
         params.insert("after_days", c.periods.after_days.into());
+        params.insert("windows", serde_json::to_value(&c.periods.windows).unwrap_or_default());
+        params.insert(
+            "same_day_bed_days",
+            serde_json::to_value(c.analyze.same_day_bed_days).unwrap_or_default(),
+        );
         params.insert("max_reject_share", c.ingest.max_reject_share.into());
         params.insert("suppression_threshold", c.report.suppression_threshold.into());
         // The names file names people: only its hash is a parameter.

@@ -894,7 +894,15 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
     let a = &pipeline.config.analyze;
     let [t0, t1] = a.timepoints.clone().unwrap_or_else(|| ["T0".into(), "T1".into()]);
     let scales = scale_specs(pipeline)?;
+    let mut windows = AnalysisParams::before_after(periods.before_days, periods.after_days).windows;
+    windows.extend(periods.windows.iter().map(|w| folge_analyze::Window {
+        name: w.name.clone(),
+        from: w.from,
+        to: w.to,
+    }));
     Ok(AnalysisParams {
+        windows,
+        same_day_bed_days: a.same_day_bed_days.unwrap_or(0.0),
         indicators: pipeline.indicators.clone(),
         comparisons: pipeline.comparisons.clone(),
         scales: (!scales.is_empty()).then(|| folge_analyze::ScaleParams {
@@ -908,7 +916,6 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
             Some(crate::config::AdjustmentCode::Bh) => folge_stats::Adjustment::BenjaminiHochberg,
             Some(crate::config::AdjustmentCode::Bonferroni) => folge_stats::Adjustment::Bonferroni,
         },
-        ..AnalysisParams::before_after(periods.before_days, periods.after_days)
     })
 }
 

@@ -198,3 +198,31 @@ fn subsets_compare_within_and_small_ones_say_why() {
     // No comparison persons in this municipality: no pilot-vs-comparison row for it.
     assert!(!a.comparisons.iter().any(|c| c.scope == "municipality" && c.arm.is_none()));
 }
+
+#[test]
+fn same_day_stays_count_zero_bed_days_or_samdatas_half() {
+    let t = tables(None, |id| {
+        vec![
+            event(id, Service::Inpatient, 10, Some(10), true),
+            event(id, Service::Inpatient, 40, Some(43), false),
+        ]
+    });
+    let a = analyze(&t, &AnalysisParams::before_after(365, 365));
+    check(&a, "after", Indicator::BedDays, 3.0, 365);
+    check(&a, "after", Indicator::Admissions, 2.0, 365);
+    let samdata =
+        AnalysisParams { same_day_bed_days: 0.5, ..AnalysisParams::before_after(365, 365) };
+    let a = analyze(&t, &samdata);
+    check(&a, "after", Indicator::BedDays, 3.5, 365);
+}
+
+#[test]
+fn extra_named_windows_get_their_own_rows() {
+    let t = tables(None, |id| vec![event(id, Service::Gp, 500, None, false)]);
+    let mut params = AnalysisParams::before_after(365, 365);
+    params.windows.push(Window { name: "after_730".into(), from: 0, to: 729 });
+    let a = analyze(&t, &params);
+    check(&a, "after", Indicator::GpContacts, 0.0, 365);
+    // Data end on day 500: days 0..=500 observed in the two-year window.
+    check(&a, "after_730", Indicator::GpContacts, 1.0, 501);
+}

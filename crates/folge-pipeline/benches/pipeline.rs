@@ -1,0 +1,127 @@
+//! The whole path: raw CSV → ingest → deid → analyze (indicators) for N service events
+//! and P persons (default 1 million and 20,000, then 10 million and 200,000;
+//! `FOLGE_BENCH_EVENTS` and `FOLGE_BENCH_PERSONS` override), sorted by person as extracts
+//! come. Prints each stage's wall time (from the manifest) and the peak resident memory.
+//!
+//! Run with `cargo bench -p folge-pipeline`.
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use folge_pipeline::{Pipeline, Stage};
+use folge_schema::national_id::build;
+
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn ids(n: usize) -> Vec<String> {
+    let base = NaiveDate::from_ymd_opt(1930, 1, 1).expect("date");
+    let mut out = Vec::with_capacity(n);
+    let mut day = 0;
+    while out.len() < n {
+        let date = base + chrono::Duration::days(day);
+        out.extend((0..500).step_by(25).filter_map(|i| build(date, i, 0, 80)));
+        day += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+fn write_inputs(dir: &Path, persons: usize, events: usize) {
+    let ids = ids(persons);
+    let mut p =
+        BufWriter::new(std::fs::File::create(dir.join("participants.csv")).expect("create"));
+    writeln!(p, "person_id;municipality;arm;inclusion_date").expect("write");
+    for (i, id) in ids.iter().enumerate() {
+        let (municipality, arm) =
+            if i % 2 == 0 { ("4601", "pilot") } else { ("4627", "comparison") };
+        writeln!(p, "{id};{municipality};{arm};01.{:02}.2020", 1 + i % 12).expect("write");
+    }
+    p.flush().expect("flush");
+    let mut e = BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(dir.join("events.csv")).expect("create"),
+    );
+    writeln!(e, "person_id,service,start_date,end_date,quantity,acute,kontakt_id").expect("write");
+    let services = ["gp", "outpatient", "home_nursing", "inpatient", "out_of_hours"];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for row in 0..events {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let id = &ids[row * persons / events];
+        let day = 1 + (state >> 30) % 26;
+        let month = 1 + (state >> 40) % 12;
+        let year = 2019 + (state >> 50) % 2;
+        let _ = match services[((state >> 20) % 5) as usize] {
+            "inpatient" => writeln!(
+                e,
+                "{id},inpatient,{year}-{month:02}-{day:02},{year}-{month:02}-{:02},,1,{row}",
+                day + 2
+            ),
+            "home_nursing" => {
+                writeln!(e, "{id},home_nursing,{year}-{month:02}-{day:02},,1.5,,{row}")
+            }
+            other => writeln!(e, "{id},{other},{day:02}.{month:02}.{year},,,,{row}"),
+        };
+    }
+    e.flush().expect("flush");
+    std::fs::write(
+        dir.join("bench.toml"),
+        "name = \"bench\"\noutput = \"run\"\nkey = \"demo\"\nallow_synthetic_ids = true\ndata_end = 2021-12-31\n\n[inputs.participants]\npath = \"participants.csv\"\n\n[inputs.service_events]\npath = \"events.csv\"\n\n[analyze]\ncomparisons = [\"before_after\", \"pilot_vs_comparison\"]\nindicators = [\"admissions\", \"bed_days\", \"outpatient_visits\", \"emergency_visits\", \"gp_contacts\", \"home_care_hours\"]\n",
+    )
+    .expect("pipeline");
+}
+
+fn run(persons: usize, events: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_inputs(dir.path(), persons, events);
+    let bytes = std::fs::metadata(dir.path().join("events.csv")).map_or(0, |m| m.len());
+    let pipeline = Pipeline::load(&dir.path().join("bench.toml")).expect("pipeline");
+    let started = Instant::now();
+    for stage in [Stage::Ingest, Stage::Deid, Stage::Analyze] {
+        let manifest = folge_pipeline::run_stage(&pipeline, stage).expect("stage");
+        let seconds =
+            manifest.stages.iter().find(|s| s.stage == stage.name()).map_or(0.0, |s| s.seconds);
+        println!(
+            "  {:<8} {seconds:>7.2} s   peak RSS so far {:>7.0} MiB",
+            stage.name(),
+            peak_mib()
+        );
+    }
+    println!(
+        "{events:>11} events, {persons:>7} persons, {:>5.0} MB CSV: raw CSV → indicators in {:.2} s (six indicators, before/after), peak RSS {:.0} MiB",
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        peak_mib()
+    );
+}
+
+fn main() {
+    let events: Option<usize> =
+        std::env::var("FOLGE_BENCH_EVENTS").ok().and_then(|v| v.parse().ok());
+    let persons: Option<usize> =
+        std::env::var("FOLGE_BENCH_PERSONS").ok().and_then(|v| v.parse().ok());
+    println!(
+        "pipeline benchmark (ingest → deid → analyze), this machine; peak RSS is the process's high-water mark"
+    );
+    match (events, persons) {
+        (Some(e), Some(p)) => run(p, e),
+        _ => {
+            run(20_000, 1_000_000);
+            run(200_000, 10_000_000);
+        }
+    }
+}

@@ -56,6 +56,30 @@ fn rows(path: &Path) -> usize {
     read_parquet(path).unwrap().num_rows
 }
 
+/// Every value of a text column of a Parquet file, in row order.
+fn strings(path: &Path, column: &str) -> Vec<Option<String>> {
+    let file = read_parquet(path).unwrap();
+    let mut out = Vec::new();
+    for batch in &file.batches {
+        let array = batch.column_by_name(column).unwrap();
+        let a = array.as_any().downcast_ref::<StringArray>().unwrap();
+        out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_owned())));
+    }
+    out
+}
+
+/// Every value of a float column of a Parquet file, in row order.
+fn floats(path: &Path, column: &str) -> Vec<Option<f64>> {
+    let file = read_parquet(path).unwrap();
+    let mut out = Vec::new();
+    for batch in &file.batches {
+        let array = batch.column_by_name(column).unwrap();
+        let a = array.as_any().downcast_ref::<arrow_array::Float64Array>().unwrap();
+        out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))));
+    }
+    out
+}
+
 fn data_lines(file: &str) -> usize {
     std::fs::read_to_string(repo().join("data-sample").join(file)).unwrap().lines().count() - 1
 }
@@ -80,40 +104,16 @@ fn sample_pipeline_runs_end_to_end() {
     // Per indicator: before/after in each arm, and pilot vs comparison; per PACIC scale
     // (the total and five subscales): paired t and Wilcoxon in each arm, and the
     // difference in differences.
-    let comparisons = read_parquet(&run.join("03_analyze/comparisons.parquet")).unwrap();
-    let scopes: Vec<String> = comparisons
-        .batches
-        .iter()
-        .flat_map(|b| {
-            let a = b
-                .column_by_name("scope")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .unwrap()
-                .clone();
-            let v = b
-                .column_by_name("scope_value")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .unwrap()
-                .clone();
-            let m = b
-                .column_by_name("measure")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .unwrap()
-                .clone();
-            (0..a.len()).map(move |i| {
-                format!(
-                    "{} {} {}",
-                    a.value(i),
-                    if v.is_valid(i) { v.value(i) } else { "-" },
-                    m.value(i)
-                )
-            })
+    let comparisons_file = run.join("03_analyze/comparisons.parquet");
+    let (scope, scope_value, measure) = (
+        strings(&comparisons_file, "scope"),
+        strings(&comparisons_file, "scope_value"),
+        strings(&comparisons_file, "measure"),
+    );
+    let scopes: Vec<String> = (0..scope.len())
+        .map(|i| {
+            let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            format!("{} {} {}", or_dash(&scope[i]), or_dash(&scope_value[i]), or_dash(&measure[i]))
         })
         .collect();
     assert_eq!(
@@ -146,39 +146,8 @@ fn sample_pipeline_runs_end_to_end() {
     // The sample's built-in questionnaire effect (the pilot gains 0.55 on PACIC, the
     // comparison 0.05) is recovered: the pilot's CI excludes 0, the comparison's does not,
     // and the difference in differences is positive with a CI that excludes 0.
-    let comparisons = read_parquet(&run.join("03_analyze/comparisons.parquet")).unwrap();
-    let column = |name: &str| {
-        comparisons
-            .batches
-            .iter()
-            .flat_map(|b| {
-                let a = b
-                    .column_by_name(name)
-                    .unwrap()
-                    .as_any()
-                    .downcast_ref::<StringArray>()
-                    .unwrap()
-                    .clone();
-                (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i).to_owned()))
-            })
-            .collect::<Vec<_>>()
-    };
-    let number = |name: &str| {
-        comparisons
-            .batches
-            .iter()
-            .flat_map(|b| {
-                let a = b
-                    .column_by_name(name)
-                    .unwrap()
-                    .as_any()
-                    .downcast_ref::<arrow_array::Float64Array>()
-                    .unwrap()
-                    .clone();
-                (0..a.len()).map(move |i| a.is_valid(i).then(|| a.value(i)))
-            })
-            .collect::<Vec<_>>()
-    };
+    let column = |name: &str| strings(&comparisons_file, name);
+    let number = |name: &str| floats(&comparisons_file, name);
     let (measure, scope_value, kind) =
         (column("measure"), column("scope_value"), column("effect_size_kind"));
     let (low, high) = (number("ci_low"), number("ci_high"));

@@ -212,6 +212,33 @@ pub fn adjust(rows: &mut [ComparisonRow], method: Adjustment) {
     }
 }
 
+/// A comparison row with its identity and method, every estimate still empty.
+pub(crate) fn blank_row(
+    measure: &str,
+    (scope, scope_value): (&str, Option<&str>),
+    arm: Option<Arm>,
+    kind: &str,
+    method: String,
+) -> ComparisonRow {
+    ComparisonRow {
+        measure: measure.to_owned(),
+        scope: scope.to_owned(),
+        scope_value: scope_value.map(str::to_owned),
+        arm,
+        n: 0,
+        before_mean: None,
+        after_mean: None,
+        diff: None,
+        ci_low: None,
+        ci_high: None,
+        p_value: None,
+        p_adjusted: None,
+        effect_size: None,
+        effect_size_kind: kind.to_owned(),
+        method,
+    }
+}
+
 /// A subset of persons to compare within: `scope` = `municipality`, `target_group` or
 /// `age`, `value` its value, `persons` the pids in it.
 pub struct Subset<'a> {
@@ -249,22 +276,8 @@ pub fn compare_subsets(
                 .iter()
                 .filter(|r| r.indicator == indicator && (subset.includes)(r))
                 .collect();
-            let blank = |arm: Option<Arm>, kind: &str, method: String| ComparisonRow {
-                measure: indicator.to_owned(),
-                scope: subset.scope.to_owned(),
-                scope_value: Some(subset.value.clone()),
-                arm,
-                n: 0,
-                before_mean: None,
-                after_mean: None,
-                diff: None,
-                ci_low: None,
-                ci_high: None,
-                p_value: None,
-                p_adjusted: None,
-                effect_size: None,
-                effect_size_kind: kind.to_owned(),
-                method,
+            let blank = |arm: Option<Arm>, kind: &str, method: String| {
+                blank_row(indicator, (subset.scope, Some(&subset.value)), arm, kind, method)
             };
             let mut n_arm = BTreeMap::new();
             for arm in [Arm::Pilot, Arm::Comparison] {

@@ -195,24 +195,12 @@ fn row(
     kind: &str,
     method: String,
 ) -> ComparisonRow {
-    ComparisonRow {
-        measure: format!("{}.{}", spec.instrument, spec.scale),
-        scope: scope.to_owned(),
-        scope_value: scope_value.map(str::to_owned),
-        arm: scope_value
-            .and_then(|v| [Arm::Pilot, Arm::Comparison].into_iter().find(|a| a.code() == v)),
-        n: n as i64,
-        before_mean: None,
-        after_mean: None,
-        diff: None,
-        ci_low: None,
-        ci_high: None,
-        p_value: None,
-        p_adjusted: None,
-        effect_size: None,
-        effect_size_kind: kind.to_owned(),
-        method,
-    }
+    let arm =
+        scope_value.and_then(|v| [Arm::Pilot, Arm::Comparison].into_iter().find(|a| a.code() == v));
+    let measure = format!("{}.{}", spec.instrument, spec.scale);
+    let mut r = crate::comparisons::blank_row(&measure, (scope, scope_value), arm, kind, method);
+    r.n = n as i64;
+    r
 }
 
 fn mean(v: &[f64]) -> Option<f64> {

@@ -117,11 +117,10 @@ fn main() {
     println!(
         "pipeline benchmark (ingest → deid → analyze), this machine; peak RSS is the process's high-water mark"
     );
-    match (events, persons) {
-        (Some(e), Some(p)) => run(p, e),
-        _ => {
-            run(20_000, 1_000_000);
-            run(200_000, 10_000_000);
-        }
+    if let (Some(e), Some(p)) = (events, persons) {
+        run(p, e);
+    } else {
+        run(20_000, 1_000_000);
+        run(200_000, 10_000_000);
     }
 }

@@ -390,6 +390,7 @@ fn hospital_and_municipal_extracts_and_monthly_counts_read_together() {
         "the sample's events and two KPR decisions, in one table"
     );
     assert_eq!(rows(&run.join("01_ingest/service_counts.parquet")), 1);
+    assert_eq!(rows(&run.join("02_deid/service_counts.parquet")), 1, "carried through deid");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let kpr_input = manifest["inputs"]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use folge_deid::Deidentified;
 use folge_schema::tables::{
-    ComparisonRow, DeidParticipant, DeidServiceEvent, IndicatorRow, RateRow,
+    ComparisonRow, DeidParticipant, DeidServiceCount, DeidServiceEvent, IndicatorRow, RateRow,
 };
 use folge_schema::{Arm, ExitReason, Service};
 
@@ -139,6 +139,8 @@ struct PersonUse<'a> {
     short_stays: Vec<Stay>,
     /// Bed-days a same-day inpatient stay counts (0, or SAMDATA's 0.5).
     same_day_bed_days: f64,
+    /// Months of pre-aggregated use.
+    counts: Vec<&'a DeidServiceCount>,
 }
 
 impl PersonUse<'_> {
@@ -148,7 +150,59 @@ impl PersonUse<'_> {
         p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day))
     }
 
+    /// The indicator's value in days `lo..=hi`: from events and from monthly counts.
     fn value(&self, indicator: Indicator, lo: i32, hi: i32) -> f64 {
+        self.events_value(indicator, lo, hi) + self.monthly_value(indicator, lo, hi)
+    }
+
+    /// What pre-aggregated months add to an indicator: each month's amount times the share
+    /// of its days inside the window (exact when inclusion falls on the 1st; a month that
+    /// straddles inclusion is shared between before and after). Acute admissions,
+    /// readmissions and deaths need events and get nothing from counts.
+    fn monthly_value(&self, indicator: Indicator, lo: i32, hi: i32) -> f64 {
+        use Service as S;
+        let amount = |services: &[Service], field: fn(&DeidServiceCount) -> Option<f64>| {
+            self.counts
+                .iter()
+                .filter(|c| services.contains(&c.service))
+                .map(|c| {
+                    let shared = (c.end_day.min(hi) - c.start_day.max(lo) + 1).max(0);
+                    let month = (c.end_day - c.start_day + 1).max(1);
+                    field(c).unwrap_or(0.0) * f64::from(shared) / f64::from(month)
+                })
+                .sum::<f64>()
+        };
+        let count = |c: &DeidServiceCount| c.count;
+        match indicator {
+            Indicator::Admissions => amount(&[S::Inpatient], count),
+            Indicator::BedDays => amount(&[S::Inpatient], |c| c.days),
+            Indicator::OutpatientVisits => amount(&[S::Outpatient], count),
+            Indicator::DayTreatments => amount(&[S::DayTreatment], count),
+            Indicator::EmergencyVisits => amount(&[S::HospitalEmergency, S::OutOfHours], count),
+            Indicator::GpContacts => amount(&[S::Gp], count),
+            Indicator::HomeCareHours => amount(&[S::HomeNursing, S::HomeHelp], |c| c.hours),
+            Indicator::ShortStayDays => amount(&[S::ShortStay], |c| c.days),
+            Indicator::KadStays => amount(&[S::Kad], count),
+            Indicator::HospitalContacts => {
+                amount(&[S::Inpatient, S::DayTreatment, S::Outpatient, S::HospitalEmergency], count)
+            }
+            Indicator::MunicipalContacts => amount(
+                &[
+                    S::Gp,
+                    S::OutOfHours,
+                    S::Kad,
+                    S::ShortStay,
+                    S::LongTermCare,
+                    S::HomeNursing,
+                    S::HomeHelp,
+                ],
+                count,
+            ),
+            Indicator::AcuteAdmissions | Indicator::Readmissions30d | Indicator::Mortality => 0.0,
+        }
+    }
+
+    fn events_value(&self, indicator: Indicator, lo: i32, hi: i32) -> f64 {
         let starts_in = |day: i32| lo <= day && day <= hi;
         let count = |services: &[Service]| {
             self.events
@@ -263,6 +317,10 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     for e in tables.service_events() {
         by_person.entry(e.pid.as_str()).or_default().push(e);
     }
+    let mut counts_by_person: BTreeMap<&str, Vec<&DeidServiceCount>> = BTreeMap::new();
+    for c in tables.service_counts() {
+        counts_by_person.entry(c.pid.as_str()).or_default().push(c);
+    }
     let mut participants: Vec<&DeidParticipant> = tables.participants().iter().collect();
     participants.sort_by(|a, b| a.pid.cmp(&b.pid));
 
@@ -290,6 +348,7 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
             short_stays: stays_of(Service::ShortStay),
             events,
             same_day_bed_days: params.same_day_bed_days,
+            counts: counts_by_person.remove(participant.pid.as_str()).unwrap_or_default(),
         };
         let last = person.last_observed();
         for e in &person.events {

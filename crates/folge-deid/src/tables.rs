@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use arrow_array::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use folge_schema::tables::{
-    Coding, DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceEvent,
-    Participant, ProcessEvent, Response, ServiceEvent,
+    Coding, DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceCount,
+    DeidServiceEvent, Participant, ProcessEvent, Response, ServiceCount, ServiceEvent,
 };
 use folge_schema::{NationalId, SchemaError, Table};
 
@@ -122,6 +122,8 @@ pub struct Identifiable {
     pub responses: Vec<Response>,
     /// Focus-group codings.
     pub codings: Vec<Coding>,
+    /// Pre-aggregated monthly service use.
+    pub service_counts: Vec<ServiceCount>,
 }
 
 /// What de-identification did to free text, for the risk report.
@@ -145,6 +147,7 @@ pub struct Deidentified {
     process_events: Vec<DeidProcessEvent>,
     responses: Vec<DeidResponse>,
     codings: Vec<DeidCoding>,
+    service_counts: Vec<DeidServiceCount>,
     report: DeidReport,
 }
 
@@ -169,6 +172,10 @@ impl Deidentified {
     pub fn codings(&self) -> &[DeidCoding] {
         &self.codings
     }
+    /// Monthly service use, months as days relative to inclusion.
+    pub fn service_counts(&self) -> &[DeidServiceCount] {
+        &self.service_counts
+    }
     /// What was scrubbed and dropped (empty for tables read back from disk).
     pub fn report(&self) -> &DeidReport {
         &self.report
@@ -192,6 +199,7 @@ impl Deidentified {
             process_events: DeidProcessEvent::from_batches(process_events)?,
             responses: Vec::new(),
             codings: Vec::new(),
+            service_counts: Vec::new(),
             report: DeidReport::default(),
         };
         let bad = tables
@@ -210,6 +218,21 @@ impl Deidentified {
             });
         }
         Ok(tables)
+    }
+
+    /// Add the monthly counts read back from the deid output, with the same checks.
+    pub fn with_service_counts(mut self, counts: &[RecordBatch]) -> Result<Self, DeidError> {
+        check("service_counts", counts)?;
+        self.service_counts = DeidServiceCount::from_batches(counts)?;
+        if self.service_counts.iter().any(|c| !is_pseudonym(&c.pid)) {
+            return Err(DeidError::NotDeidentified {
+                table: "service_counts",
+                problem: format!(
+                    "`pid` holds a value that is not a {PSEUDONYM_HEX_CHARS}-character pseudonym"
+                ),
+            });
+        }
+        Ok(self)
     }
 
     /// Add the free-text tables read back from the deid output, with the same checks.
@@ -362,6 +385,31 @@ pub fn deidentify(
             })
         })
         .collect::<Result<Vec<_>, DeidError>>()?;
+    let service_counts = input
+        .service_counts
+        .iter()
+        .enumerate()
+        .map(|(row, c)| {
+            let k = person("service_counts", row, &c.person_id)?;
+            // Ingest wrote the month as `YYYY-MM`.
+            let first = NaiveDate::parse_from_str(&format!("{}-01", c.month), "%Y-%m-%d").map_err(
+                |_| DeidError::NotDeidentified {
+                    table: "service_counts",
+                    problem: format!("row {row}: month is not YYYY-MM"),
+                },
+            )?;
+            let next = first.checked_add_months(chrono::Months::new(1)).unwrap_or(first);
+            Ok(DeidServiceCount {
+                pid: k.pid.clone(),
+                service: c.service,
+                start_day: days(k.inclusion, first),
+                end_day: days(k.inclusion, next) - 1,
+                count: c.count,
+                days: c.days,
+                hours: c.hours,
+            })
+        })
+        .collect::<Result<Vec<_>, DeidError>>()?;
     let scrubber = scrubber_for(input, params);
     let mut report = DeidReport::default();
     let mut responses = Vec::with_capacity(input.responses.len());
@@ -415,7 +463,15 @@ pub fn deidentify(
             },
         })
         .collect();
-    Ok(Deidentified { participants, service_events, process_events, responses, codings, report })
+    Ok(Deidentified {
+        participants,
+        service_events,
+        process_events,
+        responses,
+        codings,
+        service_counts,
+        report,
+    })
 }
 
 #[cfg(test)]

@@ -779,6 +779,10 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         process_events: ProcessEvent::from_batches(&read("process_events.parquet")?)?,
         responses: Response::from_batches(&optional_batches(ctx, "responses.parquet")?)?,
         codings: Coding::from_batches(&optional_batches(ctx, "codings.parquet")?)?,
+        service_counts: folge_schema::tables::ServiceCount::from_batches(&optional_batches(
+            ctx,
+            "service_counts.parquet",
+        )?)?,
     };
     let section = &ctx.pipeline.config.deid;
     let params = DeidParams {
@@ -800,6 +804,7 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
     write_table(&dir, "responses.parquet", tables.responses(), &metadata, &mut outputs)?;
     write_table(&dir, "codings.parquet", tables.codings(), &metadata, &mut outputs)?;
+    write_table(&dir, "service_counts.parquet", tables.service_counts(), &metadata, &mut outputs)?;
     let scrubber = folge_deid::scrubber_for(&input, &params);
     scan_outputs(&dir, &outputs, &scrubber)?;
     let report = tables.report();
@@ -847,8 +852,10 @@ fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, Pi
     let service_events = read("service_events.parquet")?;
     let process_events = read("process_events.parquet")?;
     let (responses, codings) = (read("responses.parquet")?, read("codings.parquet")?);
+    let counts = read("service_counts.parquet")?;
     Deidentified::from_batches(&participants, &service_events, &process_events)
         .and_then(|t| t.with_text_tables(&responses, &codings))
+        .and_then(|t| t.with_service_counts(&counts))
         .map_err(fail)
 }
 

@@ -194,6 +194,27 @@ table! {
 }
 
 table! {
+    /// Zone 2: a month of pre-aggregated service use, its first and last day relative to
+    /// inclusion.
+    pub struct DeidServiceCount as "service_counts" {
+        /// Keyed pseudonym.
+        pub pid: String,
+        /// Service code.
+        pub service: Service,
+        /// The month's first day (inclusion = day 0).
+        pub start_day: i32,
+        /// The month's last day.
+        pub end_day: i32,
+        /// Contacts or stays begun in the month.
+        pub count: Option<f64>,
+        /// Days in the month.
+        pub days: Option<f64>,
+        /// Hours in the month.
+        pub hours: Option<f64>,
+    }
+}
+
+table! {
     /// Zone 2: a framework step, day relative to inclusion.
     pub struct DeidProcessEvent as "process_events" {
         /// Keyed pseudonym.

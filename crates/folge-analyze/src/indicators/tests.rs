@@ -226,3 +226,60 @@ fn extra_named_windows_get_their_own_rows() {
     // Data end on day 500: days 0..=500 observed in the two-year window.
     check(&a, "after_730", Indicator::GpContacts, 1.0, 501);
 }
+
+#[test]
+fn monthly_counts_are_shared_between_windows_by_days() {
+    // Inclusion 2020-06-01 (day 0). May 2020 (days −31..−1): 4 GP contacts, all before.
+    // A month straddling inclusion cannot occur with inclusion on the 1st, so take a
+    // person included mid-month instead: June 2020 seen from 2020-06-11 is days −10..19,
+    // 10 of its 30 days before inclusion.
+    let id = (0..500).find_map(|i| build(date("1940-01-01"), i, 0, 80)).unwrap();
+    let participant = |inclusion: &str| Participant {
+        person_id: id.clone(),
+        name: None,
+        sex: None,
+        birth_date: None,
+        municipality: "4624".into(),
+        site: None,
+        arm: Arm::Pilot,
+        target_group: None,
+        inclusion_date: date(inclusion),
+        exit_date: None,
+        exit_reason: None,
+    };
+    let count = |month: &str, service: Service, count: Option<f64>, hours: Option<f64>| {
+        folge_schema::tables::ServiceCount {
+            person_id: id.clone(),
+            month: month.into(),
+            service,
+            count,
+            days: None,
+            hours,
+        }
+    };
+    let input = Identifiable {
+        participants: vec![participant("2020-06-11")],
+        service_counts: vec![
+            count("2020-05", Service::Gp, Some(4.0), None),
+            count("2020-06", Service::Gp, Some(3.0), None),
+            count("2020-06", Service::HomeNursing, None, Some(30.0)),
+        ],
+        ..Identifiable::default()
+    };
+    let t = deidentify(&input, &DeidParams::new(day(500)), &Key::demo()).unwrap();
+    let c = &t.service_counts()[1];
+    assert_eq!((c.start_day, c.end_day), (-10, 19), "June seen from 11 June");
+    let a = analyze(&t, &AnalysisParams::before_after(365, 365));
+    // Before: all of May's 4 and 10/30 of June's 3; after: 20/30 of June's 3.
+    let value = |period: &str, indicator: Indicator| {
+        a.indicators
+            .iter()
+            .find(|r| r.period == period && r.indicator == indicator.id())
+            .unwrap()
+            .value
+    };
+    assert!((value("before", Indicator::GpContacts) - 5.0).abs() < 1e-9);
+    assert!((value("after", Indicator::GpContacts) - 2.0).abs() < 1e-9);
+    assert!((value("after", Indicator::HomeCareHours) - 20.0).abs() < 1e-9);
+    assert!((value("after", Indicator::MunicipalContacts) - 2.0).abs() < 1e-9);
+}

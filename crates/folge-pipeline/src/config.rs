@@ -164,12 +164,12 @@ pub struct Inputs {
     /// The framework's step log.
     #[serde(default)]
     pub process_events: Option<InputFile>,
-    /// Focus-group codings: a long coding sheet (`csv`) or a REFI-QDA project (`qdpx`).
-    /// Identifiable (quotes name people): kept in `01_ingest/` until scrubbing exists.
+    /// Focus-group codings: a long coding sheet (`csv`, or a QDA program's export by
+    /// `layout`) or a REFI-QDA project (`qdpx`). Quotes are scrubbed by deid.
     #[serde(default)]
     pub codings: Option<InputFile>,
-    /// Questionnaire exports by name (`pacic_t0`), each melted by its codebook into
-    /// `responses` (identifiable: free text can name people).
+    /// Questionnaire exports by name (`pacic_t0`), each melted by its codebook (or a
+    /// REDCap data dictionary) into `responses`; free text is scrubbed by deid.
     #[serde(default)]
     pub questionnaires: BTreeMap<String, InputFile>,
 }

@@ -444,6 +444,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         let path = format!("tables/{}.csv", table.id);
         let _ = write!(h, "<a href=\"{path}\">{}</a> ", escape(&format!("{}.csv", table.id)));
     }
+    h.push_str("<a href=\"tables.xlsx\">tables.xlsx</a>");
     h.push_str("</p>\n");
     if tables.iter().any(|t| t.has_suppressed()) {
         let _ = writeln!(
@@ -465,6 +466,11 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         path: format!("tables/{}.csv", t.id),
         bytes: t.to_csv().into_bytes(),
     }));
+    // Sheet names are the tables' fixed ids, so writing cannot fail on them; should the
+    // writer fail anyway, the CSV files above still carry every table.
+    if let Ok(bytes) = crate::table::workbook(&tables) {
+        files.push(ReportFile { path: "tables.xlsx".into(), bytes });
+    }
     files
 }
 

@@ -1,5 +1,6 @@
-//! A report table, rendered as HTML (for the page) and as CSV (for the project leads).
-//! Suppressed cells print as ":" (SSB's convention) with a footnote.
+//! A report table, rendered as HTML (for the page), as CSV and as a sheet of one workbook
+//! (for the project leads). Suppressed cells print as ":" (SSB's convention) with a
+//! footnote.
 
 use std::fmt::Write as _;
 
@@ -121,6 +122,68 @@ impl ReportTable {
     }
 }
 
+/// Every table in one workbook, a sheet each (named by the table's id, cut to Excel's 31
+/// characters): the caption, the headings, the rows — numbers as numbers with their
+/// decimals, suppressed cells as ":" — and the notes. The document's creation time is
+/// fixed, so the same tables give the same bytes.
+pub fn workbook(tables: &[&ReportTable]) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+    let error = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    let mut book = Workbook::new();
+    let epoch = ExcelDateTime::from_ymd(2000, 1, 1).map_err(error)?;
+    book.set_properties(&DocProperties::new().set_creation_datetime(&epoch));
+    let bold = Format::new().set_bold();
+    for table in tables {
+        let sheet = book.add_worksheet();
+        let name: String = table.id.chars().take(31).collect();
+        sheet.set_name(&name).map_err(error)?;
+        sheet.write_string_with_format(0, 0, &table.caption, &bold).map_err(error)?;
+        for (c, heading) in table.columns.iter().enumerate() {
+            sheet.write_string_with_format(2, c as u16, heading, &bold).map_err(error)?;
+        }
+        for (r, row) in table.rows.iter().enumerate() {
+            let excel_row = 3 + r as u32;
+            for (c, cell) in row.iter().enumerate() {
+                let column = c as u16;
+                match cell {
+                    Cell::Number(v, decimals) => {
+                        let pattern = if *decimals == 0 {
+                            "0".to_owned()
+                        } else {
+                            format!("0.{}", "0".repeat(*decimals))
+                        };
+                        let format = Format::new().set_num_format(&pattern);
+                        sheet
+                            .write_number_with_format(excel_row, column, *v, &format)
+                            .map_err(error)?;
+                    }
+                    Cell::Empty => {}
+                    other => {
+                        sheet
+                            .write_string(excel_row, column, other.display(false))
+                            .map_err(error)?;
+                    }
+                }
+            }
+        }
+        let mut note_row = 4 + table.rows.len() as u32;
+        for note in &table.notes {
+            sheet.write_string(note_row, 0, note).map_err(error)?;
+            note_row += 1;
+        }
+        if table.has_suppressed() {
+            sheet
+                .write_string(
+                    note_row,
+                    0,
+                    ": = suppressed by the small-cell rule / skjult etter prikkeregelen",
+                )
+                .map_err(error)?;
+        }
+    }
+    book.save_to_buffer().map_err(error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +206,30 @@ mod tests {
         assert!(html.contains("<td class=\"num\">2,2</td>"));
         assert!(html.contains("Tabell 1. &lt;x&gt;"));
         assert!(table.has_suppressed());
+    }
+
+    #[test]
+    fn the_workbook_holds_each_table_on_its_sheet_and_is_deterministic() {
+        use calamine::{Data, Reader, Xlsx};
+        let table = ReportTable {
+            id: "table_1_participants".into(),
+            caption: "Tabell 1. Deltakere".into(),
+            columns: vec!["kommune".into(), "n".into()],
+            rows: vec![
+                vec![Cell::Text("4601".into()), Cell::Number(12.0, 0)],
+                vec![Cell::Text("4631".into()), Cell::Suppressed],
+            ],
+            notes: vec!["Note.".into()],
+        };
+        let bytes = workbook(&[&table]).unwrap();
+        assert_eq!(bytes, workbook(&[&table]).unwrap(), "same tables, same bytes");
+        let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(book.sheet_names(), ["table_1_participants"]);
+        let range = book.worksheet_range("table_1_participants").unwrap();
+        assert_eq!(range.get_value((0, 0)), Some(&Data::String("Tabell 1. Deltakere".into())));
+        assert_eq!(range.get_value((2, 1)), Some(&Data::String("n".into())));
+        assert_eq!(range.get_value((3, 1)), Some(&Data::Float(12.0)), "a number, not text");
+        assert_eq!(range.get_value((4, 1)), Some(&Data::String(":".into())));
+        assert_eq!(range.get_value((6, 0)), Some(&Data::String("Note.".into())));
     }
 }

@@ -896,6 +896,15 @@ fn scale_specs(pipeline: &Pipeline) -> Result<Vec<folge_analyze::ScaleSpec>, Pip
     Ok(specs)
 }
 
+/// The pipeline's multiplicity adjustment (Holm unless it says otherwise).
+fn adjustment(pipeline: &Pipeline) -> folge_stats::Adjustment {
+    match pipeline.config.analyze.adjustment {
+        None | Some(crate::config::AdjustmentCode::Holm) => folge_stats::Adjustment::Holm,
+        Some(crate::config::AdjustmentCode::Bh) => folge_stats::Adjustment::BenjaminiHochberg,
+        Some(crate::config::AdjustmentCode::Bonferroni) => folge_stats::Adjustment::Bonferroni,
+    }
+}
+
 fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError> {
     let periods = &pipeline.config.periods;
     let a = &pipeline.config.analyze;
@@ -918,11 +927,7 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
             min_n: a.min_n.unwrap_or(5),
         }),
         min_n: a.min_n.unwrap_or(5),
-        adjustment: match a.adjustment {
-            None | Some(crate::config::AdjustmentCode::Holm) => folge_stats::Adjustment::Holm,
-            Some(crate::config::AdjustmentCode::Bh) => folge_stats::Adjustment::BenjaminiHochberg,
-            Some(crate::config::AdjustmentCode::Bonferroni) => folge_stats::Adjustment::Bonferroni,
-        },
+        adjustment: adjustment(pipeline),
     })
 }
 
@@ -994,6 +999,7 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         version: VERSION.to_owned(),
         params_sha256: ctx.params_sha256.clone(),
         inputs_sha256: ctx.inputs_sha256()?,
+        adjustment: adjustment(ctx.pipeline),
     };
     let comparisons = ComparisonRow::from_batches(&ctx.read_batches(
         Stage::Report,

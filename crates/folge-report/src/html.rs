@@ -63,6 +63,17 @@ pub struct ReportParams {
     pub params_sha256: String,
     /// SHA-256 over the input files.
     pub inputs_sha256: String,
+    /// How p-values were adjusted (`holm`, `bh`, `bonferroni`), for the headings.
+    pub adjustment: folge_stats::Adjustment,
+}
+
+/// The adjustment's name as the report writes it.
+fn adjustment_name(adjustment: folge_stats::Adjustment) -> &'static str {
+    match adjustment {
+        folge_stats::Adjustment::Holm => "Holm",
+        folge_stats::Adjustment::BenjaminiHochberg => "Benjamini–Hochberg",
+        folge_stats::Adjustment::Bonferroni => "Bonferroni",
+    }
 }
 
 fn arm_label(arm: Arm, lang: Language) -> &'static str {
@@ -226,6 +237,7 @@ fn p_cell(cell: Cell) -> Cell {
 /// suppressed when any of the four rates behind it is.
 fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
     let lang = params.language;
+    let method = adjustment_name(params.adjustment);
     let rule = params.rule;
     let mut rows = Vec::new();
     for &indicator in &params.indicators {
@@ -290,15 +302,16 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
             lang.pick("95 % KI nedre", "95 % CI lower").into(),
             lang.pick("95 % KI øvre", "95 % CI upper").into(),
             "p".into(),
-            lang.pick("p justert (Holm)", "p adjusted (Holm)").into(),
+            format!("{} ({method})", lang.pick("p justert", "p adjusted")),
         ],
         rows,
-        notes: vec![lang
-            .pick(
-                "Forholdet mellom ratene etter og før inklusjon i hver gruppe, og forholdet mellom disse (under 1: pilotene gikk mer ned). Konfidensintervall og p fra en Poisson-modell (forbruk ~ pilot × etter, personår som offset) med robuste standardfeil gruppert på person; p justert for antall indikatorer etter Holm.",
-                "Ratio of the rates after and before inclusion in each arm, and the ratio of those ratios (below 1: the pilots fell more). Confidence interval and p from a Poisson model (use ~ pilot × after, person-years as offset) with cluster-robust standard errors by person; p adjusted over indicators by Holm's method.",
+        notes: vec![format!(
+            "{}{method}.",
+            lang.pick(
+                "Forholdet mellom ratene etter og før inklusjon i hver gruppe, og forholdet mellom disse (under 1: pilotene gikk mer ned). Konfidensintervall og p fra en Poisson-modell (forbruk ~ pilot × etter, personår som offset) med robuste standardfeil gruppert på person; p justert for antall indikatorer etter ",
+                "Ratio of the rates after and before inclusion in each arm, and the ratio of those ratios (below 1: the pilots fell more). Confidence interval and p from a Poisson model (use ~ pilot × after, person-years as offset) with cluster-robust standard errors by person; p adjusted over indicators by ",
             )
-            .into()],
+        )],
     })
 }
 

@@ -87,7 +87,8 @@ fn indicator_label(i: Indicator, lang: Language) -> &'static str {
     lang.pick(i.label_nb(), i.label_en())
 }
 
-/// Table 1: who the participants are, by arm (counts; 1–4 suppressed).
+/// Table 1: who the participants are, by arm (counts; 1–4 suppressed, and further cells
+/// hidden per section so that none of those can be worked out from the arm totals).
 fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
     let lang = params.language;
     let arms = [Arm::Pilot, Arm::Comparison];
@@ -125,25 +126,64 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
         lang.pick("Målgruppe", "Target group"),
         lang.pick("Kommune (kommunenummer)", "Municipality (number)"),
     ];
+    // Each section is a category × arm table whose column totals are the persons row:
+    // secondary suppression per section, so no hidden count follows from the others.
+    let keys: Vec<&(usize, u32, String)> = counts.keys().collect();
+    let mut hidden: BTreeMap<&(usize, u32, String), [bool; 2]> = BTreeMap::new();
+    let mut persons_hidden = [false; 2];
+    let mut secondary = 0;
+    for section in 1..headings.len() {
+        let members: Vec<&(usize, u32, String)> =
+            keys.iter().copied().filter(|k| k.0 == section).collect();
+        let cells: Vec<Vec<u64>> = members.iter().map(|k| counts[*k].to_vec()).collect();
+        if cells.is_empty() {
+            continue;
+        }
+        let s = folge_deid::suppress_table(params.rule, &cells);
+        secondary += s.secondary;
+        for (k, row) in members.iter().zip(&s.cells) {
+            hidden.insert(k, [row[0], row[1]]);
+        }
+        for (hidden, total) in persons_hidden.iter_mut().zip(&s.column_totals) {
+            *hidden |= total;
+        }
+    }
+    for (k, n) in &counts {
+        if k.0 == 0 {
+            for (hidden, &count) in persons_hidden.iter_mut().zip(n) {
+                *hidden |= params.rule.hides_count(count as f64);
+            }
+        }
+    }
     let rows = counts
         .iter()
-        .map(|((section, _, value), n)| {
+        .map(|(key, n)| {
+            let (section, _, value) = key;
             let label = if value.is_empty() {
                 headings[*section].to_owned()
             } else {
                 format!("{}: {value}", headings[*section])
             };
+            let mask = if *section == 0 { persons_hidden } else { hidden[key] };
             let mut row = vec![Cell::Text(label)];
-            row.extend(n.iter().map(|&c| {
-                if params.rule.hides_count(c as f64) {
-                    Cell::Suppressed
-                } else {
-                    Cell::Number(c as f64, 0)
-                }
-            }));
+            row.extend(
+                n.iter()
+                    .zip(mask)
+                    .map(|(&c, h)| if h { Cell::Suppressed } else { Cell::Number(c as f64, 0) }),
+            );
             row
         })
         .collect();
+    let notes = if secondary > 0 {
+        vec![lang
+            .pick(
+                "Noen tall er også skjult for at de skjulte ikke skal kunne regnes ut fra summene (sekundær prikking).",
+                "Some further counts are hidden so that the hidden ones cannot be worked out from the totals (secondary suppression).",
+            )
+            .to_owned()]
+    } else {
+        vec![]
+    };
     let mut columns = vec![lang.pick("Kjennetegn", "Characteristic").to_owned()];
     columns.extend(arms.iter().map(|a| format!("n_{}", arm_label(*a, lang).to_lowercase())));
     ReportTable {
@@ -153,7 +193,7 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
             .into(),
         columns,
         rows,
-        notes: vec![],
+        notes,
     }
 }
 
@@ -490,6 +530,54 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_1_hides_a_second_count_so_the_first_cannot_be_worked_out() {
+        use folge_deid::{DeidParams, Identifiable, Key, deidentify};
+        use folge_schema::national_id::build;
+        use folge_schema::tables::Participant;
+        let date = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        // Pilot: 9 women and 3 men; comparison: 8 women and 7 men. The 3 is small; shown
+        // alone with the arm's total 12, it would follow from 12 − 9.
+        let people: Vec<Participant> = (0..27u16)
+            .map(|i| Participant {
+                person_id: (i * 30..999).find_map(|n| build(date("1950-01-01"), n, 0, 80)).unwrap(),
+                name: None,
+                sex: Some(if i < 9 || (12..20).contains(&i) { Sex::Female } else { Sex::Male }),
+                birth_date: None,
+                municipality: "4601".into(),
+                site: None,
+                arm: if i < 12 { Arm::Pilot } else { Arm::Comparison },
+                target_group: Some("eldre".into()),
+                inclusion_date: date("2020-01-01"),
+                exit_date: None,
+                exit_reason: None,
+            })
+            .collect();
+        let input = Identifiable { participants: people, ..Identifiable::default() };
+        let tables =
+            deidentify(&input, &DeidParams::new(date("2021-12-31")), &Key::demo()).unwrap();
+        let report = ReportInput { tables: &tables, rates: &[], comparisons: &[] };
+        let params = ReportParams {
+            pipeline: "t".into(),
+            language: Language::En,
+            rule: SmallCellRule::default(),
+            before_days: 365,
+            after_days: 365,
+            indicators: vec![],
+            version: "0".into(),
+            params_sha256: String::new(),
+            inputs_sha256: String::new(),
+            adjustment: folge_stats::Adjustment::Holm,
+        };
+        let table = participants_table(&report, &params);
+        let row =
+            |label: &str| table.rows.iter().find(|r| r[0] == Cell::Text(label.into())).unwrap();
+        assert_eq!(row("Sex: Male")[1], Cell::Suppressed, "3 is small");
+        assert_eq!(row("Sex: Female")[1], Cell::Suppressed, "9 hidden too: 12 − 9 would give it");
+        assert_eq!(row("Persons")[1], Cell::Number(12.0, 0), "the arm's total stays");
+        assert!(table.notes[0].contains("secondary suppression"));
+    }
 
     #[test]
     fn a_panel_with_most_bars_hidden_is_hidden_whole() {

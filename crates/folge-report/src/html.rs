@@ -519,6 +519,10 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         path: format!("tables/{}.csv", t.id),
         bytes: t.to_csv().into_bytes(),
     }));
+    files.extend(tables.iter().map(|t| ReportFile {
+        path: format!("tables/{}.md", t.id),
+        bytes: t.to_markdown(lang == Language::Nb).into_bytes(),
+    }));
     // Sheet names are the tables' fixed ids, so writing cannot fail on them; should the
     // writer fail anyway, the CSV files above still carry every table.
     if let Ok(bytes) = crate::table::workbook(&tables) {

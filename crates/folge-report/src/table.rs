@@ -120,6 +120,32 @@ impl ReportTable {
         }
         out
     }
+
+    /// A Markdown (pipe) table under its caption, numbers right-aligned, notes below; for
+    /// pasting into Word or a Markdown report.
+    pub fn to_markdown(&self, decimal_comma: bool) -> String {
+        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let numeric = |c: usize| {
+            self.rows.iter().any(|r| matches!(r.get(c), Some(Cell::Number(..) | Cell::Below(_))))
+        };
+        let mut out = format!("**{}**\n\n", cell(&self.caption));
+        let headings: Vec<String> = self.columns.iter().map(|c| cell(c)).collect();
+        let _ = writeln!(out, "| {} |", headings.join(" | "));
+        let rule: Vec<&str> =
+            (0..self.columns.len()).map(|c| if numeric(c) { "---:" } else { "---" }).collect();
+        let _ = writeln!(out, "|{}|", rule.join("|"));
+        for row in &self.rows {
+            let cells: Vec<String> = row.iter().map(|c| cell(&c.display(decimal_comma))).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        for note in &self.notes {
+            let _ = write!(out, "\n{}\n", cell(note));
+        }
+        if self.has_suppressed() {
+            out.push_str("\n: = suppressed by the small-cell rule / skjult etter prikkeregelen\n");
+        }
+        out
+    }
 }
 
 /// Every table in one workbook, a sheet each (named by the table's id, cut to Excel's 31
@@ -206,6 +232,10 @@ mod tests {
         assert!(html.contains("<td class=\"num\">2,2</td>"));
         assert!(html.contains("Tabell 1. &lt;x&gt;"));
         assert!(table.has_suppressed());
+        assert_eq!(
+            table.to_markdown(true),
+            "**Tabell 1. <x>**\n\n| a | n |\n|---|---:|\n| Bergen, sentrum | : |\n| b | 2,2 |\n\n: = suppressed by the small-cell rule / skjult etter prikkeregelen\n"
+        );
     }
 
     #[test]

@@ -171,6 +171,13 @@ fn sample_pipeline_runs_end_to_end() {
         rows(&run.join("03_analyze/scale_reliability.parquet")) >= 6 * 2,
         "six scales × T0, T1"
     );
+    // The report shows them: per scale both arms and the difference, in every format.
+    let report = tmp.path().join("report");
+    let table_4 = std::fs::read_to_string(report.join("tables/table_4_scales.csv")).unwrap();
+    assert_eq!(table_4.lines().count(), 1 + 6 * 3);
+    assert!(
+        report.join("tables/table_4_scales.md").exists() && report.join("tables.xlsx").exists()
+    );
     let meta = read_parquet(&run.join("03_analyze/indicators.parquet")).unwrap().metadata;
     for key in ["folge.version", "folge.pipeline", "folge.params_sha256", "folge.inputs_sha256"] {
         assert!(meta.contains_key(key), "{key}");

@@ -413,12 +413,104 @@ figure{margin:1rem 0}figcaption{font-size:.9rem;margin-top:.3rem}.note{font-size
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}\
 @media print{@page{size:A4;margin:18mm}body{margin:0;max-width:none}figure,table{break-inside:avoid}a{color:inherit}}";
 
+/// Table 4: questionnaire scales — the mean at T0 and T1 per arm with the paired change,
+/// its CI and p, and the pilot's change against the comparison's. A row whose arm has
+/// fewer persons than the small-cell threshold shows ":".
+fn scales_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
+    let lang = params.language;
+    let method = adjustment_name(params.adjustment);
+    let scale_rows: Vec<&ComparisonRow> =
+        input.comparisons.iter().filter(|c| c.measure.contains('.')).collect();
+    let measures: std::collections::BTreeSet<&str> =
+        scale_rows.iter().map(|c| c.measure.as_str()).collect();
+    let mut rows = Vec::new();
+    for measure in measures {
+        let small = |n: i64| n < i64::from(params.rule.threshold);
+        let number = |v: Option<f64>, hidden: bool, decimals: usize| match v {
+            _ if hidden => Cell::Suppressed,
+            Some(v) => Cell::Number(v, decimals),
+            None => Cell::Empty,
+        };
+        for arm in [Arm::Pilot, Arm::Comparison] {
+            let Some(r) = scale_rows.iter().find(|c| {
+                c.measure == measure && c.arm == Some(arm) && c.effect_size_kind == "d_z"
+            }) else {
+                continue;
+            };
+            let hidden = small(r.n);
+            rows.push(vec![
+                Cell::Text(measure.to_owned()),
+                Cell::Text(arm_label(arm, lang).to_owned()),
+                number(Some(r.n as f64), hidden, 0),
+                number(r.before_mean, hidden, 2),
+                number(r.after_mean, hidden, 2),
+                number(r.diff, hidden, 2),
+                number(r.ci_low, hidden, 2),
+                number(r.ci_high, hidden, 2),
+                p_cell(number(r.p_value, hidden, 3)),
+                p_cell(number(r.p_adjusted, hidden, 3)),
+            ]);
+        }
+        if let Some(r) = scale_rows.iter().find(|c| {
+            c.measure == measure
+                && c.scope == "all"
+                && c.effect_size_kind == "difference_in_differences"
+        }) {
+            rows.push(vec![
+                Cell::Text(measure.to_owned()),
+                Cell::Text(lang.pick("Pilot − sammenligning", "Pilot − comparison").to_owned()),
+                number(Some(r.n as f64), false, 0),
+                Cell::Empty,
+                Cell::Empty,
+                number(r.effect_size, false, 2),
+                number(r.ci_low, false, 2),
+                number(r.ci_high, false, 2),
+                p_cell(number(r.p_value, false, 3)),
+                p_cell(number(r.p_adjusted, false, 3)),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    Some(ReportTable {
+        id: "table_4_scales".into(),
+        caption: lang
+            .pick(
+                "Tabell 4. Spørreskjema: skårer ved første og andre måling, endring og forskjell mellom gruppene",
+                "Table 4. Questionnaires: scores at the first and second measurement, change, and the difference between arms",
+            )
+            .into(),
+        columns: vec![
+            lang.pick("Skala", "Scale").into(),
+            lang.pick("Gruppe", "Arm").into(),
+            "n".into(),
+            "T0".into(),
+            "T1".into(),
+            lang.pick("Endring", "Change").into(),
+            lang.pick("95 % KI nedre", "95 % CI lower").into(),
+            lang.pick("95 % KI øvre", "95 % CI upper").into(),
+            "p".into(),
+            format!("{} ({method})", lang.pick("p justert", "p adjusted")),
+        ],
+        rows,
+        notes: vec![format!(
+            "{}{method}.",
+            lang.pick(
+                "Personer med skår ved begge målinger. Endring T1 − T0 med paret t-test; pilot − sammenligning er forskjellen i endring (OLS skår ~ pilot × T1, robuste standardfeil gruppert på person). p justert over skalaene etter ",
+                "Persons with a score at both measurements. Change T1 − T0 by paired t test; pilot − comparison is the difference in change (OLS score ~ pilot × T1, cluster-robust standard errors by person). p adjusted over the scales by ",
+            )
+        )],
+    })
+}
+
 /// Render the whole report.
 pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile> {
     let lang = params.language;
     let table_1 = participants_table(input, params);
     let table_2 = rates_table(input, params);
     let table_3 = comparison_table(input, params);
+    let table_4 = scales_table(input, params);
     let (svg, fig_suppressed) = figure_1(input, params);
     let n_pilot = input.tables.participants().iter().filter(|p| p.arm == Arm::Pilot).count();
     let n_comparison = input.tables.participants().len() - n_pilot;
@@ -490,8 +582,14 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     if let Some(table_3) = &table_3 {
         h.push_str(&table_3.to_html(lang == Language::Nb));
     }
+    if let Some(table_4) = &table_4 {
+        h.push_str(&table_4.to_html(lang == Language::Nb));
+    }
     let tables: Vec<&ReportTable> =
-        [Some(&table_1), Some(&table_2), table_3.as_ref()].into_iter().flatten().collect();
+        [Some(&table_1), Some(&table_2), table_3.as_ref(), table_4.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect();
     h.push_str("<p class=\"note\">");
     for table in &tables {
         let path = format!("tables/{}.csv", table.id);

@@ -178,6 +178,10 @@ fn sample_pipeline_runs_end_to_end() {
     assert!(
         report.join("tables/table_4_scales.md").exists() && report.join("tables.xlsx").exists()
     );
+    // Focus groups: a row per code in Table 5, and per code plus "all" in Table 6.
+    let table_5 = std::fs::read_to_string(report.join("tables/table_5_codes.csv")).unwrap();
+    let table_6 = std::fs::read_to_string(report.join("tables/table_6_agreement.csv")).unwrap();
+    assert_eq!((table_5.lines().count(), table_6.lines().count()), (1 + codes, 2 + codes));
     let meta = read_parquet(&run.join("03_analyze/indicators.parquet")).unwrap().metadata;
     for key in ["folge.version", "folge.pipeline", "folge.params_sha256", "folge.inputs_sha256"] {
         assert!(meta.contains_key(key), "{key}");

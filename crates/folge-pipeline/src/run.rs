@@ -1006,8 +1006,26 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         Stage::Analyze,
         "comparisons.parquet",
     )?)?;
-    let files =
-        render(&ReportInput { tables: &tables, rates: &rates, comparisons: &comparisons }, &params);
+    // Focus-group tables exist only when the pipeline has codings.
+    let optional = |file: &str| -> Result<Vec<RecordBatch>, PipelineError> {
+        let path = ctx.stage_dir(Stage::Analyze).join(file);
+        if path.exists() { Ok(read_parquet(&path)?.batches) } else { Ok(Vec::new()) }
+    };
+    let code_frequencies = folge_schema::tables::CodeFrequencyRow::from_batches(&optional(
+        "code_frequencies.parquet",
+    )?)?;
+    let agreement =
+        folge_schema::tables::AgreementRow::from_batches(&optional("agreement.parquet")?)?;
+    let files = render(
+        &ReportInput {
+            tables: &tables,
+            rates: &rates,
+            comparisons: &comparisons,
+            code_frequencies: &code_frequencies,
+            agreement: &agreement,
+        },
+        &params,
+    );
     let dir = ctx.stage_dir(Stage::Report);
     let mut outputs = Vec::new();
     for file in files {

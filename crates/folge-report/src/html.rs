@@ -40,6 +40,10 @@ pub struct ReportInput<'a> {
     pub rates: &'a [RateRow],
     /// Comparisons (rate ratios, pilot vs comparison).
     pub comparisons: &'a [ComparisonRow],
+    /// Focus-group code frequencies (empty without codings).
+    pub code_frequencies: &'a [folge_schema::tables::CodeFrequencyRow],
+    /// Inter-coder agreement (empty without codings).
+    pub agreement: &'a [folge_schema::tables::AgreementRow],
 }
 
 /// Report settings and provenance.
@@ -504,6 +508,91 @@ fn scales_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Report
     })
 }
 
+/// Table 5: focus-group codes — segments per code and "mentioned in k of n groups".
+fn codes_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
+    let lang = params.language;
+    let rows: Vec<Vec<Cell>> = input
+        .code_frequencies
+        .iter()
+        .filter(|f| f.scope == "all")
+        .map(|f| {
+            vec![
+                Cell::Text(f.theme.clone().unwrap_or_default()),
+                Cell::Text(f.code.clone()),
+                Cell::Number(f.n_segments as f64, 0),
+                Cell::Text(format!("{} / {}", f.n_groups, f.n_groups_in_scope)),
+            ]
+        })
+        .collect();
+    (!rows.is_empty()).then(|| ReportTable {
+        id: "table_5_codes".into(),
+        caption: lang
+            .pick("Tabell 5. Fokusgrupper: koder etter tema", "Table 5. Focus groups: codes by theme")
+            .into(),
+        columns: vec![
+            lang.pick("Tema", "Theme").into(),
+            lang.pick("Kode", "Code").into(),
+            lang.pick("n_segmenter", "n_segments").into(),
+            lang.pick("Nevnt i grupper", "Mentioned in groups").into(),
+        ],
+        rows,
+        notes: vec![lang
+            .pick(
+                "Et segment (meningsbærende enhet) telles én gang uansett hvor mange kodere som ga det koden.",
+                "A segment (meaning unit) counts once however many coders gave it the code.",
+            )
+            .into()],
+    })
+}
+
+/// Table 6: inter-coder agreement per code and overall.
+fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
+    let lang = params.language;
+    let number = |v: Option<f64>, d: usize| v.map_or(Cell::Empty, |v| Cell::Number(v, d));
+    let rows: Vec<Vec<Cell>> = input
+        .agreement
+        .iter()
+        .map(|a| {
+            let code = if a.code == "all" {
+                lang.pick("Alle koder", "All codes").to_owned()
+            } else {
+                a.code.clone()
+            };
+            vec![
+                Cell::Text(code),
+                Cell::Number(a.n_units as f64, 0),
+                number(a.percent_agreement.map(|p| 100.0 * p), 1),
+                number(a.cohen_kappa, 2),
+                number(a.kappa_ci_low, 2),
+                number(a.kappa_ci_high, 2),
+                number(a.krippendorff_alpha, 2),
+            ]
+        })
+        .collect();
+    (!rows.is_empty()).then(|| ReportTable {
+        id: "table_6_agreement".into(),
+        caption: lang
+            .pick("Tabell 6. Samsvar mellom kodere", "Table 6. Inter-coder agreement")
+            .into(),
+        columns: vec![
+            lang.pick("Kode", "Code").into(),
+            lang.pick("n_segmenter", "n_segments").into(),
+            lang.pick("Samsvar (%)", "Agreement (%)").into(),
+            "Cohens κ".into(),
+            lang.pick("95 % KI nedre", "95 % CI lower").into(),
+            lang.pick("95 % KI øvre", "95 % CI upper").into(),
+            "Krippendorffs α".into(),
+        ],
+        rows,
+        notes: vec![lang
+            .pick(
+                "Samsvar om koden er gitt eller ikke i hvert segment som flere kodere kodet. Cohens κ for to kodere (KI etter Fleiss, Cohen og Everitt, ikke avkortet ved 1); Krippendorffs α (nominal) for alle kodere.",
+                "Agreement on whether the code was given, in each segment coded by more than one coder. Cohen's κ for two coders (CI by Fleiss, Cohen and Everitt, not truncated at 1); Krippendorff's α (nominal) for any number of coders.",
+            )
+            .into()],
+    })
+}
+
 /// Render the whole report.
 pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile> {
     let lang = params.language;
@@ -511,6 +600,8 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     let table_2 = rates_table(input, params);
     let table_3 = comparison_table(input, params);
     let table_4 = scales_table(input, params);
+    let table_5 = codes_table(input, params);
+    let table_6 = agreement_table(input, params);
     let (svg, fig_suppressed) = figure_1(input, params);
     let n_pilot = input.tables.participants().iter().filter(|p| p.arm == Arm::Pilot).count();
     let n_comparison = input.tables.participants().len() - n_pilot;
@@ -582,14 +673,20 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     if let Some(table_3) = &table_3 {
         h.push_str(&table_3.to_html(lang == Language::Nb));
     }
-    if let Some(table_4) = &table_4 {
-        h.push_str(&table_4.to_html(lang == Language::Nb));
+    for table in [&table_4, &table_5, &table_6].into_iter().flatten() {
+        h.push_str(&table.to_html(lang == Language::Nb));
     }
-    let tables: Vec<&ReportTable> =
-        [Some(&table_1), Some(&table_2), table_3.as_ref(), table_4.as_ref()]
-            .into_iter()
-            .flatten()
-            .collect();
+    let tables: Vec<&ReportTable> = [
+        Some(&table_1),
+        Some(&table_2),
+        table_3.as_ref(),
+        table_4.as_ref(),
+        table_5.as_ref(),
+        table_6.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     h.push_str("<p class=\"note\">");
     for table in &tables {
         let path = format!("tables/{}.csv", table.id);
@@ -659,7 +756,13 @@ mod tests {
         let input = Identifiable { participants: people, ..Identifiable::default() };
         let tables =
             deidentify(&input, &DeidParams::new(date("2021-12-31")), &Key::demo()).unwrap();
-        let report = ReportInput { tables: &tables, rates: &[], comparisons: &[] };
+        let report = ReportInput {
+            tables: &tables,
+            rates: &[],
+            comparisons: &[],
+            code_frequencies: &[],
+            agreement: &[],
+        };
         let params = ReportParams {
             pipeline: "t".into(),
             language: Language::En,

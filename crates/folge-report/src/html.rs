@@ -71,6 +71,16 @@ pub struct ReportParams {
     pub adjustment: folge_stats::Adjustment,
 }
 
+/// The headings that follow an estimate: its CI, p and adjusted p.
+fn estimate_columns(lang: Language, method: &str) -> [String; 4] {
+    [
+        lang.pick("95 % KI nedre", "95 % CI lower").into(),
+        lang.pick("95 % KI øvre", "95 % CI upper").into(),
+        "p".into(),
+        format!("{} ({method})", lang.pick("p justert", "p adjusted")),
+    ]
+}
+
 /// The adjustment's name as the report writes it.
 fn adjustment_name(adjustment: folge_stats::Adjustment) -> &'static str {
     match adjustment {
@@ -343,11 +353,10 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
             lang.pick("Pilot: etter/før", "Pilot: after/before").into(),
             lang.pick("Sammenligning: etter/før", "Comparison: after/before").into(),
             lang.pick("Pilot / sammenligning", "Pilot / comparison").into(),
-            lang.pick("95 % KI nedre", "95 % CI lower").into(),
-            lang.pick("95 % KI øvre", "95 % CI upper").into(),
-            "p".into(),
-            format!("{} ({method})", lang.pick("p justert", "p adjusted")),
-        ],
+        ]
+        .into_iter()
+        .chain(estimate_columns(lang, method))
+        .collect(),
         rows,
         notes: vec![format!(
             "{}{method}.",
@@ -492,11 +501,10 @@ fn scales_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Report
             "T0".into(),
             "T1".into(),
             lang.pick("Endring", "Change").into(),
-            lang.pick("95 % KI nedre", "95 % CI lower").into(),
-            lang.pick("95 % KI øvre", "95 % CI upper").into(),
-            "p".into(),
-            format!("{} ({method})", lang.pick("p justert", "p adjusted")),
-        ],
+        ]
+        .into_iter()
+        .chain(estimate_columns(lang, method))
+        .collect(),
         rows,
         notes: vec![format!(
             "{}{method}.",

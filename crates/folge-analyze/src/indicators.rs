@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use folge_deid::Deidentified;
+use folge_deid::{Deidentified, EventBatch, EventRow};
 use folge_schema::tables::{
-    ComparisonRow, DeidParticipant, DeidServiceCount, DeidServiceEvent, IndicatorRow, RateRow,
+    ComparisonRow, DeidParticipant, DeidServiceCount, IndicatorRow, RateRow,
 };
 use folge_schema::{Arm, ExitReason, Service};
 
@@ -108,8 +108,9 @@ impl AnalysisParams {
 /// The analyze stage's results.
 #[derive(Debug, Clone)]
 pub struct Analysis {
-    /// One row per person × window × indicator.
-    pub indicators: Vec<IndicatorRow>,
+    /// One row per person × window × indicator, held compactly (write it with
+    /// [`IndicatorTable::rows`] in chunks).
+    pub indicators: IndicatorTable,
     /// One row per indicator × arm × window.
     pub rates: Vec<RateRow>,
     /// One row per indicator × comparison scope.
@@ -134,7 +135,7 @@ pub struct Analysis {
 /// One person's events, prepared once for every window.
 struct PersonUse<'a> {
     participant: &'a DeidParticipant,
-    events: Vec<&'a DeidServiceEvent>,
+    events: &'a [EventRow],
     stays: Vec<Stay>,
     short_stays: Vec<Stay>,
     /// Bed-days a same-day inpatient stay counts (0, or SAMDATA's 0.5).
@@ -293,7 +294,7 @@ impl PersonUse<'_> {
 /// counts where it starts; a decision period (start and end day, both inclusive, as KPR
 /// delivers them) holds its hours evenly over its days, so a window gets hours × the
 /// days it shares / the period's days — hours per week × shared days / 7.
-fn hours_in(e: &DeidServiceEvent, lo: i32, hi: i32) -> f64 {
+fn hours_in(e: &EventRow, lo: i32, hi: i32) -> f64 {
     let hours = e.quantity.unwrap_or(1.0);
     match e.end_day {
         None => {
@@ -311,24 +312,143 @@ fn hours_in(e: &DeidServiceEvent, lo: i32, hi: i32) -> f64 {
     }
 }
 
-/// Compute every indicator for every person and window, and the pooled rates.
-pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
-    let mut by_person: BTreeMap<&str, Vec<&DeidServiceEvent>> = BTreeMap::new();
-    for e in tables.service_events() {
-        by_person.entry(e.pid.as_str()).or_default().push(e);
-    }
-    let mut counts_by_person: BTreeMap<&str, Vec<&DeidServiceCount>> = BTreeMap::new();
-    for c in tables.service_counts() {
-        counts_by_person.entry(c.pid.as_str()).or_default().push(c);
-    }
-    let mut participants: Vec<&DeidParticipant> = tables.participants().iter().collect();
-    participants.sort_by(|a, b| a.pid.cmp(&b.pid));
+/// Indicator values per person × window × indicator: the participants (sorted by
+/// pseudonym) and a dense matrix of values and exposure, so 200,000 persons × 2 windows ×
+/// 14 indicators take 45 MB instead of the 1.5 GB of as many row structs.
+#[derive(Debug, Clone, Default)]
+pub struct IndicatorTable {
+    participants: Vec<DeidParticipant>,
+    windows: Vec<String>,
+    indicators: Vec<Indicator>,
+    /// `[person][window][indicator]`.
+    values: Vec<f64>,
+    /// `[person][window]`.
+    exposure: Vec<i32>,
+}
 
-    let mut rows = Vec::new();
-    let mut outside = 0u64;
-    let mut after_observation = 0u64;
-    for participant in participants {
-        let events = by_person.remove(participant.pid.as_str()).unwrap_or_default();
+impl IndicatorTable {
+    /// Rows: persons × windows × indicators.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    fn row(&self, index: usize) -> IndicatorRow {
+        let per_person = self.windows.len() * self.indicators.len();
+        let (person, rest) = (index / per_person, index % per_person);
+        let (window, indicator) = (rest / self.indicators.len(), rest % self.indicators.len());
+        let p = &self.participants[person];
+        let exposure_days = self.exposure[person * self.windows.len() + window];
+        let value = self.values[index];
+        IndicatorRow {
+            pid: p.pid.clone(),
+            municipality: p.municipality.clone(),
+            arm: p.arm,
+            target_group: p.target_group.clone(),
+            period: self.windows[window].clone(),
+            indicator: self.indicators[indicator].id().to_owned(),
+            value,
+            exposure_days,
+            rate_per_py: (exposure_days > 0)
+                .then(|| value / (f64::from(exposure_days) / DAYS_PER_YEAR)),
+        }
+    }
+
+    /// Rows `range` (person by pseudonym, then window, then indicator).
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Vec<IndicatorRow> {
+        range.map(|i| self.row(i)).collect()
+    }
+
+    /// Every row.
+    pub fn to_rows(&self) -> Vec<IndicatorRow> {
+        self.rows(0..self.len())
+    }
+
+    /// The rows of one indicator (position in the table's indicators), in row order.
+    fn rows_of(&self, indicator: usize) -> Vec<IndicatorRow> {
+        (0..self.participants.len() * self.windows.len())
+            .map(|pw| self.row(pw * self.indicators.len() + indicator))
+            .collect()
+    }
+}
+
+/// A person's events given twice, apart: the events are not grouped by person, so they
+/// cannot be streamed (see [`analyze_grouped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("service events are not grouped by person")]
+pub struct NotGrouped;
+
+/// Builds the indicator table one person at a time, so the service events never need to
+/// be in memory together: give each person's events (all of them, once) to
+/// [`IndicatorBuilder::person`], then [`IndicatorBuilder::finish`].
+pub struct IndicatorBuilder<'a> {
+    tables: &'a Deidentified,
+    params: &'a AnalysisParams,
+    participants: Vec<&'a DeidParticipant>,
+    index: std::collections::HashMap<&'a str, usize>,
+    counts: BTreeMap<&'a str, Vec<&'a DeidServiceCount>>,
+    seen: Vec<bool>,
+    values: Vec<f64>,
+    exposure: Vec<i32>,
+    outside: u64,
+    after_observation: u64,
+}
+
+impl std::fmt::Debug for IndicatorBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndicatorBuilder")
+            .field("persons", &self.participants.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> IndicatorBuilder<'a> {
+    /// Start with every participant of `tables` and no events yet.
+    pub fn new(tables: &'a Deidentified, params: &'a AnalysisParams) -> Self {
+        let mut participants: Vec<&DeidParticipant> = tables.participants().iter().collect();
+        participants.sort_by(|a, b| a.pid.cmp(&b.pid));
+        let index = participants.iter().enumerate().map(|(i, p)| (p.pid.as_str(), i)).collect();
+        let mut counts: BTreeMap<&str, Vec<&DeidServiceCount>> = BTreeMap::new();
+        for c in tables.service_counts() {
+            counts.entry(c.pid.as_str()).or_default().push(c);
+        }
+        let n = participants.len();
+        IndicatorBuilder {
+            tables,
+            params,
+            index,
+            counts,
+            seen: vec![false; n],
+            values: vec![0.0; n * params.windows.len() * params.indicators.len()],
+            exposure: vec![0; n * params.windows.len()],
+            participants,
+            outside: 0,
+            after_observation: 0,
+        }
+    }
+
+    /// Every service event of the person with pseudonym `pid`. A pseudonym that is not a
+    /// participant's cannot occur (deid links every event to a participant); its events
+    /// are counted as outside every window rather than dropped.
+    pub fn person(&mut self, pid: &str, events: &[EventRow]) -> Result<(), NotGrouped> {
+        let Some(&i) = self.index.get(pid) else {
+            self.outside += events.len() as u64;
+            return Ok(());
+        };
+        if std::mem::replace(&mut self.seen[i], true) {
+            return Err(NotGrouped);
+        }
+        self.compute(i, events);
+        Ok(())
+    }
+
+    fn compute(&mut self, i: usize, events: &[EventRow]) {
+        let params = self.params;
+        let participant = self.participants[i];
         let stays_of = |service: Service| {
             merge_stays(
                 events
@@ -348,75 +468,183 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
             short_stays: stays_of(Service::ShortStay),
             events,
             same_day_bed_days: params.same_day_bed_days,
-            counts: counts_by_person.remove(participant.pid.as_str()).unwrap_or_default(),
+            counts: self.counts.remove(participant.pid.as_str()).unwrap_or_default(),
         };
         let last = person.last_observed();
-        for e in &person.events {
+        for e in events {
             // A decision period reaches every window it overlaps, not only where it starts.
             let end =
                 if e.service.is_hours() { e.end_day.unwrap_or(e.start_day) } else { e.start_day };
             match params.windows.iter().find(|w| w.from <= end && e.start_day <= w.to) {
-                None => outside += 1,
-                Some(_) if e.start_day > last => after_observation += 1,
+                None => self.outside += 1,
+                Some(_) if e.start_day > last => self.after_observation += 1,
                 Some(_) => {}
             }
         }
-        for window in &params.windows {
+        let n_ind = params.indicators.len();
+        for (w, window) in params.windows.iter().enumerate() {
             let hi = window.to.min(last);
             let exposure_days = (hi - window.from + 1).max(0);
-            for &indicator in &params.indicators {
-                let value =
+            let cell = i * params.windows.len() + w;
+            self.exposure[cell] = exposure_days;
+            for (k, &indicator) in params.indicators.iter().enumerate() {
+                self.values[cell * n_ind + k] =
                     if exposure_days > 0 { person.value(indicator, window.from, hi) } else { 0.0 };
-                rows.push(IndicatorRow {
-                    pid: participant.pid.clone(),
-                    municipality: participant.municipality.clone(),
-                    arm: participant.arm,
-                    target_group: participant.target_group.clone(),
-                    period: window.name.clone(),
-                    indicator: indicator.id().to_owned(),
-                    value,
-                    exposure_days,
-                    rate_per_py: (exposure_days > 0)
-                        .then(|| value / (f64::from(exposure_days) / DAYS_PER_YEAR)),
-                });
             }
         }
     }
-    // Events of pseudonyms not in participants cannot occur (deid links every event to a
-    // participant); count any that remain as outside every window rather than drop them.
-    outside += by_person.values().map(|v| v.len() as u64).sum::<u64>();
-    let rates = pooled_rates(&rows, params);
-    let ids: Vec<&str> = params.indicators.iter().map(|i| i.id()).collect();
-    let mut comparisons = compare(&rates, &rows, &ids, &params.comparisons);
-    comparisons.extend(crate::comparisons::compare_subsets(
-        &rows,
-        &ids,
-        &params.comparisons,
-        &subsets(&rows),
-        params.min_n,
-    ));
+
+    /// Persons without events get their exposure and zeros (and their monthly counts);
+    /// then the rates, comparisons, concentration, scales, framework and focus groups.
+    pub fn finish(mut self) -> Analysis {
+        for i in 0..self.participants.len() {
+            if !self.seen[i] {
+                self.compute(i, &[]);
+            }
+        }
+        let table = IndicatorTable {
+            participants: self.participants.iter().map(|p| (*p).clone()).collect(),
+            windows: self.params.windows.iter().map(|w| w.name.clone()).collect(),
+            indicators: self.params.indicators.clone(),
+            values: self.values,
+            exposure: self.exposure,
+        };
+        summarise(self.tables, self.params, table, self.outside, self.after_observation)
+    }
+}
+
+/// Compute every indicator for every person and window, and the pooled rates, from the
+/// service events held in `tables`.
+pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
+    let mut by_person: BTreeMap<&str, Vec<EventRow>> = BTreeMap::new();
+    for e in tables.service_events() {
+        by_person.entry(e.pid.as_str()).or_default().push(EventRow::from(e));
+    }
+    let mut builder = IndicatorBuilder::new(tables, params);
+    for (pid, events) in by_person {
+        // Grouped by the map: each pseudonym comes once.
+        let _ = builder.person(pid, &events);
+    }
+    builder.finish()
+}
+
+/// [`analyze`] with the service events streamed in batches, one person in memory at a
+/// time. The batches must hold each person's events together (as deid writes a sorted
+/// extract); `Ok(Err(NotGrouped))` says they do not — then use [`analyze_grouped`].
+pub fn analyze_stream<E>(
+    tables: &Deidentified,
+    params: &AnalysisParams,
+    batches: impl IntoIterator<Item = Result<EventBatch, E>>,
+) -> Result<Result<Analysis, NotGrouped>, E> {
+    let mut builder = IndicatorBuilder::new(tables, params);
+    // The current person's events, which may continue into the next batch.
+    let mut current: Option<(String, Vec<EventRow>)> = None;
+    for batch in batches {
+        let batch = batch?;
+        for (pid, rows) in batch.runs() {
+            match &mut current {
+                Some((p, events)) if p == pid => events.extend_from_slice(rows),
+                _ => {
+                    if let Some((p, events)) = current.take()
+                        && let Err(e) = builder.person(&p, &events)
+                    {
+                        return Ok(Err(e));
+                    }
+                    current = Some((pid.to_owned(), rows.to_vec()));
+                }
+            }
+        }
+    }
+    if let Some((p, events)) = current
+        && let Err(e) = builder.person(&p, &events)
+    {
+        return Ok(Err(e));
+    }
+    Ok(Ok(builder.finish()))
+}
+
+/// [`analyze`] with the service events in batches in any order: they are grouped by
+/// person in memory first (memory grows with the events; [`analyze_stream`] does not).
+pub fn analyze_grouped<E>(
+    tables: &Deidentified,
+    params: &AnalysisParams,
+    batches: impl IntoIterator<Item = Result<EventBatch, E>>,
+) -> Result<Analysis, E> {
+    let mut by_person: BTreeMap<String, Vec<EventRow>> = BTreeMap::new();
+    for batch in batches {
+        let batch = batch?;
+        for (pid, rows) in batch.runs() {
+            by_person.entry(pid.to_owned()).or_default().extend_from_slice(rows);
+        }
+    }
+    let mut builder = IndicatorBuilder::new(tables, params);
+    for (pid, events) in &by_person {
+        let _ = builder.person(pid, events);
+    }
+    Ok(builder.finish())
+}
+
+/// Rates, comparisons and concentration from the indicator table, one indicator at a time
+/// (its person-level rows are the only ones in memory), in the order the whole-table
+/// functions give.
+fn summarise(
+    tables: &Deidentified,
+    params: &AnalysisParams,
+    table: IndicatorTable,
+    outside: u64,
+    after_observation: u64,
+) -> Analysis {
+    let subsets = subsets(&table.participants);
     // The national 30-day readmission indicator covers persons 67 and older.
     let older = aged_67_or_more(tables);
-    if ids.contains(&Indicator::Readmissions30d.id()) && !older.is_empty() {
-        let subset = crate::comparisons::Subset {
-            scope: "age",
-            value: "67+".into(),
-            includes: Box::new(|r: &IndicatorRow| older.contains(r.pid.as_str())),
-        };
-        comparisons.extend(crate::comparisons::compare_subsets(
-            &rows,
-            &[Indicator::Readmissions30d.id()],
-            &params.comparisons,
-            &[subset],
-            params.min_n,
-        ));
+    let mut rates = Vec::new();
+    let mut comparisons = Vec::new();
+    let mut by_subset: Vec<Vec<ComparisonRow>> = vec![Vec::new(); subsets.len()];
+    let mut older_rows = Vec::new();
+    let mut concentration = BTreeMap::new();
+    for (i, indicator) in params.indicators.iter().enumerate() {
+        let rows = table.rows_of(i);
+        let id = [indicator.id()];
+        let indicator_rates = pooled_rates(&rows, params);
+        comparisons.extend(compare(&indicator_rates, &rows, &id, &params.comparisons));
+        for (s, out) in by_subset.iter_mut().enumerate() {
+            out.extend(crate::comparisons::compare_subsets(
+                &rows,
+                &id,
+                &params.comparisons,
+                &subsets[s..=s],
+                params.min_n,
+            ));
+        }
+        if *indicator == Indicator::Readmissions30d && !older.is_empty() {
+            let subset = crate::comparisons::Subset {
+                scope: "age",
+                value: "67+".into(),
+                includes: Box::new(|r: &IndicatorRow| older.contains(r.pid.as_str())),
+            };
+            older_rows = crate::comparisons::compare_subsets(
+                &rows,
+                &id,
+                &params.comparisons,
+                &[subset],
+                params.min_n,
+            );
+        }
+        concentration.insert(indicator.id(), crate::utilisation(&rows, "before"));
+        rates.extend(indicator_rates);
     }
-    let (utilisation, lorenz) = crate::utilisation(&rows, "before");
+    comparisons.extend(by_subset.into_iter().flatten());
+    comparisons.append(&mut older_rows);
+    let (mut utilisation, mut lorenz) = (Vec::new(), Vec::new());
+    for (_, (mut u, mut l)) in concentration {
+        utilisation.append(&mut u);
+        lorenz.append(&mut l);
+    }
     let mut scales = params.scales.as_ref().map(|p| crate::scales(tables, p)).unwrap_or_default();
     comparisons.append(&mut scales.comparisons);
     crate::comparisons::adjust(&mut comparisons, params.adjustment);
     Analysis {
-        indicators: rows,
+        indicators: table,
         rates,
         comparisons,
         events_outside_windows: outside,
@@ -429,12 +657,12 @@ pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     }
 }
 
-/// Every municipality and target group of the person-level rows, as subsets.
-fn subsets(rows: &[IndicatorRow]) -> Vec<crate::comparisons::Subset<'static>> {
+/// Every municipality and target group of the participants, as subsets.
+fn subsets(participants: &[DeidParticipant]) -> Vec<crate::comparisons::Subset<'static>> {
     let municipalities: std::collections::BTreeSet<String> =
-        rows.iter().map(|r| r.municipality.clone()).collect();
+        participants.iter().map(|r| r.municipality.clone()).collect();
     let groups: std::collections::BTreeSet<String> =
-        rows.iter().filter_map(|r| r.target_group.clone()).collect();
+        participants.iter().filter_map(|r| r.target_group.clone()).collect();
     let mut out: Vec<crate::comparisons::Subset<'static>> = Vec::new();
     for m in municipalities {
         let value = m.clone();

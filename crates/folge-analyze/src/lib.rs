@@ -20,7 +20,10 @@ mod utilisation;
 pub use comparisons::{Comparison, compare};
 pub use focus_groups::{FocusGroupResults, focus_groups};
 pub use framework::framework;
-pub use indicators::{Analysis, AnalysisParams, Indicator, Window, analyze};
+pub use indicators::{
+    Analysis, AnalysisParams, Indicator, IndicatorBuilder, IndicatorTable, NotGrouped, Window,
+    analyze, analyze_grouped, analyze_stream,
+};
 pub use scales::{ScaleParams, ScaleResults, ScaleSpec, Scoring, scales};
 pub use stays::{Stay, merge_stays};
 pub use utilisation::{TOP_SHARES, utilisation};

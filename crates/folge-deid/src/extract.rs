@@ -99,7 +99,27 @@ fn known_variables() -> Vec<(&'static str, &'static str, String, DataType)> {
     out
 }
 
+/// The zone-2 service events as one batch: those `tables` holds, or — when the deid stage
+/// streamed them to disk instead — the batches read back, re-checked on the way.
+fn events_batch(tables: &Deidentified, streamed: &[RecordBatch]) -> Result<RecordBatch, DeidError> {
+    if streamed.is_empty() {
+        return Ok(DeidServiceEvent::to_batch(tables.service_events())?);
+    }
+    let mut rows = Vec::new();
+    for batch in streamed {
+        // Same checks as for any zone-2 events read back.
+        crate::EventBatch::from_batch(batch)?;
+        rows.extend(DeidServiceEvent::from_batch(batch)?);
+    }
+    Ok(DeidServiceEvent::to_batch(&rows)?)
+}
+
 impl ExtractSpec {
+    /// Whether any variable of `table` is exported.
+    pub fn exports_table(&self, table: &str) -> bool {
+        self.exported().iter().any(|v| v.split_once('.').is_some_and(|(t, _)| t == table))
+    }
+
     /// The variables to export.
     fn exported(&self) -> &[String] {
         if self.variables.is_empty() { &self.approved } else { &self.variables }
@@ -225,6 +245,7 @@ fn allowed_values(table: &str, column: &str, array: &dyn Array) -> String {
 /// Build the research extract. `today` decides whether the approval still holds.
 pub fn extract(
     tables: &Deidentified,
+    service_events: &[RecordBatch],
     spec: &ExtractSpec,
     today: NaiveDate,
 ) -> Result<Extract, DeidError> {
@@ -281,7 +302,7 @@ pub fn extract(
         .map_err(|e| DeidError::Extract { problem: format!("building participants: {e}") })?;
     let all: [(&'static str, RecordBatch); 5] = [
         ("participants", participants),
-        ("service_events", DeidServiceEvent::to_batch(tables.service_events())?),
+        ("service_events", events_batch(tables, service_events)?),
         ("process_events", DeidProcessEvent::to_batch(tables.process_events())?),
         ("responses", DeidResponse::to_batch(tables.responses())?),
         ("codings", DeidCoding::to_batch(tables.codings())?),

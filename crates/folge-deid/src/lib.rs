@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod disclosure;
+mod events;
 mod extract;
 mod key;
 mod scrub;
@@ -19,6 +20,7 @@ mod tables;
 pub use disclosure::{
     QuasiRows, RiskReport, class_sizes, merge_small_values, risk_report, suppress_to_k,
 };
+pub use events::{EventBatch, EventDeidentifier, EventRow};
 pub use extract::{
     CodebookRow, Extract, ExtractChanges, ExtractSpec, extract, participant_risk, risk_markdown,
 };

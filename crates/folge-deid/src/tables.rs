@@ -190,9 +190,9 @@ impl Deidentified {
         service_events: &[RecordBatch],
         process_events: &[RecordBatch],
     ) -> Result<Self, DeidError> {
-        check("participants", participants)?;
-        check("service_events", service_events)?;
-        check("process_events", process_events)?;
+        check_columns("participants", participants)?;
+        check_columns("service_events", service_events)?;
+        check_columns("process_events", process_events)?;
         let tables = Deidentified {
             participants: DeidParticipant::from_batches(participants)?,
             service_events: DeidServiceEvent::from_batches(service_events)?,
@@ -222,7 +222,7 @@ impl Deidentified {
 
     /// Add the monthly counts read back from the deid output, with the same checks.
     pub fn with_service_counts(mut self, counts: &[RecordBatch]) -> Result<Self, DeidError> {
-        check("service_counts", counts)?;
+        check_columns("service_counts", counts)?;
         self.service_counts = DeidServiceCount::from_batches(counts)?;
         if self.service_counts.iter().any(|c| !is_pseudonym(&c.pid)) {
             return Err(DeidError::NotDeidentified {
@@ -241,8 +241,8 @@ impl Deidentified {
         responses: &[RecordBatch],
         codings: &[RecordBatch],
     ) -> Result<Self, DeidError> {
-        check("responses", responses)?;
-        check("codings", codings)?;
+        check_columns("responses", responses)?;
+        check_columns("codings", codings)?;
         self.responses = DeidResponse::from_batches(responses)?;
         self.codings = DeidCoding::from_batches(codings)?;
         if self.responses.iter().any(|r| !is_pseudonym(&r.pid)) {
@@ -258,7 +258,7 @@ impl Deidentified {
 }
 
 /// Refuse batches that carry an identifying column.
-fn check(table: &'static str, batches: &[RecordBatch]) -> Result<(), DeidError> {
+pub(crate) fn check_columns(table: &'static str, batches: &[RecordBatch]) -> Result<(), DeidError> {
     for batch in batches {
         for field in batch.schema().fields() {
             let name = field.name();
@@ -273,7 +273,7 @@ fn check(table: &'static str, batches: &[RecordBatch]) -> Result<(), DeidError> 
     Ok(())
 }
 
-fn is_pseudonym(pid: &str) -> bool {
+pub(crate) fn is_pseudonym(pid: &str) -> bool {
     pid.len() == PSEUDONYM_HEX_CHARS && pid.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -17,14 +17,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use arrow_array::RecordBatch;
-use folge_analyze::{AnalysisParams, analyze};
+use folge_analyze::AnalysisParams;
 use folge_deid::{AgeBands, DeidParams, Deidentified, Identifiable, deidentify};
 use folge_ingest::{CsvOptions, IdPolicy, Ingested, Streamed};
 use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
 use folge_schema::Table;
-use folge_schema::parquet_io::{ParquetSink, read_parquet, write_bytes_atomic, write_parquet};
+use folge_schema::parquet_io::{
+    ParquetSink, read_parquet, stream_parquet, write_bytes_atomic, write_parquet,
+};
 use folge_schema::tables::{
-    Coding, ComparisonRow, Participant, ProcessEvent, RateRow, Reject, Response, ServiceEvent,
+    Coding, ComparisonRow, DeidServiceEvent, IndicatorRow, Participant, ProcessEvent, RateRow,
+    Reject, Response,
 };
 use tracing::{info, warn};
 
@@ -111,13 +114,9 @@ impl Context<'_> {
         Ok(inputs_sha256(&self.stage_record(Stage::Ingest)?.inputs))
     }
 
-    /// Read a table written by an earlier stage.
-    fn read_batches(
-        &self,
-        stage: Stage,
-        needs: Stage,
-        file: &str,
-    ) -> Result<Vec<RecordBatch>, PipelineError> {
+    /// The path of a table written by an earlier stage; an error naming the stage to run
+    /// when it is missing.
+    fn stage_file(&self, stage: Stage, needs: Stage, file: &str) -> Result<PathBuf, PipelineError> {
         let path = self.stage_dir(needs).join(file);
         if !path.exists() {
             return Err(PipelineError::MissingStageOutput {
@@ -126,7 +125,17 @@ impl Context<'_> {
                 path,
             });
         }
-        Ok(read_parquet(&path)?.batches)
+        Ok(path)
+    }
+
+    /// Read a table written by an earlier stage.
+    fn read_batches(
+        &self,
+        stage: Stage,
+        needs: Stage,
+        file: &str,
+    ) -> Result<Vec<RecordBatch>, PipelineError> {
+        Ok(read_parquet(&self.stage_file(stage, needs, file)?)?.batches)
     }
 }
 
@@ -145,6 +154,34 @@ fn create_dir(path: &Path, private: bool) -> Result<(), PipelineError> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| PipelineError::io(path, e))?;
     }
+    Ok(())
+}
+
+/// Rows per batch when a table is streamed.
+const BATCH_ROWS: usize = 65_536;
+
+/// Write the person-level indicators in batches (the compact table expands to rows one
+/// batch at a time) and record the file.
+fn write_indicators(
+    dir: &Path,
+    table: &folge_analyze::IndicatorTable,
+    metadata: &BTreeMap<String, String>,
+    outputs: &mut Vec<OutputRecord>,
+) -> Result<(), PipelineError> {
+    let file = "indicators.parquet";
+    let path = dir.join(file);
+    let mut sink = ParquetSink::create(&path, IndicatorRow::schema(), metadata)?;
+    for start in (0..table.len()).step_by(BATCH_ROWS) {
+        let rows = table.rows(start..(start + BATCH_ROWS).min(table.len()));
+        sink.write(&IndicatorRow::to_batch(&rows)?)?;
+    }
+    let rows = sink.finish()?;
+    let (sha256, _) = file_sha256(&path)?;
+    outputs.push(OutputRecord {
+        path: format!("{}/{file}", Stage::Analyze.dir_name()),
+        sha256,
+        rows: Some(rows as u64),
+    });
     Ok(())
 }
 
@@ -637,63 +674,130 @@ fn extra_names(pipeline: &Pipeline) -> Result<Vec<String>, PipelineError> {
         .collect())
 }
 
-/// Fail closed: read back every file the stage wrote and look in every text column (the
-/// pseudonym aside) for a national id, phone number, e-mail or postal address, and in free
-/// text for a name. A hit deletes the stage's outputs and names the place, not the value.
-fn scan_outputs(
-    dir: &Path,
-    outputs: &[OutputRecord],
+/// Where in a batch a text column (the pseudonym aside) holds a national id, phone
+/// number, e-mail or postal address, or free text a name: column, 0-based row and kind.
+fn scan_batch(
+    batch: &RecordBatch,
     scrubber: &folge_deid::Scrubber,
-) -> Result<(), PipelineError> {
-    let mut hit = None;
-    'files: for output in outputs {
-        let Some(file) = Path::new(&output.path).file_name() else { continue };
-        let path = dir.join(file);
-        let mut row_offset = 0;
-        for batch in read_parquet(&path)?.batches {
-            for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-                if field.name() == "pid" {
-                    continue;
-                }
-                let Some(values) = column.as_any().downcast_ref::<arrow_array::StringArray>()
-                else {
-                    continue;
-                };
-                let free_text = field.name() == "text";
-                for (row, value) in values.iter().enumerate() {
-                    let Some(value) = value else { continue };
-                    let kind = scrubber.find_contact(value).or_else(|| {
-                        free_text.then(|| scrubber.find(value).0.first().map(|h| h.kind)).flatten()
-                    });
-                    if let Some(kind) = kind {
-                        hit = Some((
-                            output.path.clone(),
-                            field.name().clone(),
-                            row_offset + row + 1,
-                            kind,
-                        ));
-                        break 'files;
-                    }
-                }
+) -> Option<(String, usize, folge_deid::ScrubKind)> {
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if field.name() == "pid" {
+            continue;
+        }
+        let Some(values) = column.as_any().downcast_ref::<arrow_array::StringArray>() else {
+            continue;
+        };
+        let free_text = field.name() == "text";
+        // Code columns repeat a handful of values: check each value once per run.
+        let mut last_clean: Option<&str> = None;
+        for (row, value) in values.iter().enumerate() {
+            let Some(value) = value else { continue };
+            if last_clean == Some(value) {
+                continue;
             }
-            row_offset += batch.num_rows();
+            let kind = scrubber.find_contact(value).or_else(|| {
+                free_text.then(|| scrubber.find(value).0.first().map(|h| h.kind)).flatten()
+            });
+            if let Some(kind) = kind {
+                return Some((field.name().clone(), row, kind));
+            }
+            last_clean = Some(value);
         }
     }
-    let Some((file, column, row, kind)) = hit else {
-        return Ok(());
-    };
+    None
+}
+
+/// A hit of the fail-closed scan: delete every file the stage wrote and say where.
+fn scan_failure(
+    dir: &Path,
+    outputs: &[OutputRecord],
+    (file, column, row, kind): (String, String, usize, folge_deid::ScrubKind),
+) -> PipelineError {
     for output in outputs {
         if let Some(name) = Path::new(&output.path).file_name() {
             let _ = std::fs::remove_file(dir.join(name));
         }
     }
-    Err(PipelineError::Stage {
+    PipelineError::Stage {
         stage: "deid",
         message: format!(
             "{file}, column `{column}`, row {row} holds what looks like a {} after de-identification; every file the stage wrote was deleted (report this as a bug in folge)",
             kind.name().replace('_', " ")
         ),
-    })
+    }
+}
+
+/// Fail closed: read back every file the stage wrote and look in every text column (the
+/// pseudonym aside) for a national id, phone number, e-mail or postal address, and in free
+/// text for a name. A hit deletes the stage's outputs and names the place, not the value.
+/// `scanned` files were checked batch by batch as they were written and are not read again.
+fn scan_outputs(
+    dir: &Path,
+    outputs: &[OutputRecord],
+    scanned: &[&str],
+    scrubber: &folge_deid::Scrubber,
+) -> Result<(), PipelineError> {
+    for output in outputs {
+        let Some(file) = Path::new(&output.path).file_name() else { continue };
+        if scanned.iter().any(|s| output.path.ends_with(s)) {
+            continue;
+        }
+        let mut row_offset = 0;
+        for batch in read_parquet(&dir.join(file))?.batches {
+            if let Some((column, row, kind)) = scan_batch(&batch, scrubber) {
+                let hit = (output.path.clone(), column, row_offset + row + 1, kind);
+                return Err(scan_failure(dir, outputs, hit));
+            }
+            row_offset += batch.num_rows();
+        }
+    }
+    Ok(())
+}
+
+/// Stream `01_ingest/service_events.parquet` through deid into
+/// `02_deid/service_events.parquet`, a batch at a time, scanning each batch as it is
+/// written. Returns the rows (one out per row in).
+fn stream_deid_events(
+    ctx: &Context<'_>,
+    dir: &Path,
+    input: &Identifiable,
+    tables: &Deidentified,
+    (metadata, scrubber): (&BTreeMap<String, String>, &folge_deid::Scrubber),
+    outputs: &mut Vec<OutputRecord>,
+) -> Result<usize, PipelineError> {
+    let source = ctx.stage_file(Stage::Deid, Stage::Ingest, "service_events.parquet")?;
+    let stream = stream_parquet(&source, BATCH_ROWS)?;
+    let rows_in = stream.num_rows;
+    let file = "service_events.parquet";
+    let path = dir.join(file);
+    let mut sink = ParquetSink::create(&path, DeidServiceEvent::schema(), metadata)?;
+    let mut convert = folge_deid::EventDeidentifier::new(&input.participants, tables);
+    let fail =
+        |e: folge_deid::DeidError| PipelineError::Stage { stage: "deid", message: e.to_string() };
+    for batch in stream {
+        let row_offset = convert.rows();
+        let out = convert.convert(&batch?).map_err(fail)?;
+        if let Some((column, row, kind)) = scan_batch(&out, scrubber) {
+            drop(sink);
+            let hit = (format!("02_deid/{file}"), column, row_offset + row + 1, kind);
+            return Err(scan_failure(dir, outputs, hit));
+        }
+        sink.write(&out)?;
+    }
+    let rows = sink.finish()?;
+    if rows != rows_in {
+        return Err(PipelineError::Stage {
+            stage: "deid",
+            message: format!("{rows_in} service events read but {rows} written"),
+        });
+    }
+    let (sha256, _) = file_sha256(&path)?;
+    outputs.push(OutputRecord {
+        path: format!("{}/{file}", Stage::Deid.dir_name()),
+        sha256,
+        rows: Some(rows as u64),
+    });
+    Ok(rows)
 }
 
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), PipelineError> {
@@ -719,7 +823,13 @@ fn write_extract(
     scrubber: &folge_deid::Scrubber,
 ) -> Result<(), PipelineError> {
     let spec = section.spec();
-    let extract = folge_deid::extract(tables, &spec, today())
+    // Streamed service events are read back only when the extract exports some.
+    let events = if spec.exports_table("service_events") {
+        read_parquet(&dir.with_file_name("service_events.parquet"))?.batches
+    } else {
+        Vec::new()
+    };
+    let extract = folge_deid::extract(tables, &events, &spec, today())
         .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
     create_dir(dir, false)?;
     let mut outputs = Vec::new();
@@ -732,7 +842,7 @@ fn write_extract(
             rows: None,
         });
     }
-    scan_outputs(dir, &outputs, scrubber)?;
+    scan_outputs(dir, &outputs, &[], scrubber)?;
     let mut codebook = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| PipelineError::io(dir, e);
     codebook
@@ -775,7 +885,8 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let read = |file| ctx.read_batches(Stage::Deid, Stage::Ingest, file);
     let input = Identifiable {
         participants: Participant::from_batches(&read("participants.parquet")?)?,
-        service_events: ServiceEvent::from_batches(&read("service_events.parquet")?)?,
+        // Streamed below, a batch at a time.
+        service_events: Vec::new(),
         process_events: ProcessEvent::from_batches(&read("process_events.parquet")?)?,
         responses: Response::from_batches(&optional_batches(ctx, "responses.parquet")?)?,
         codings: Coding::from_batches(&optional_batches(ctx, "codings.parquet")?)?,
@@ -799,14 +910,15 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);
     let mut outputs = Vec::new();
+    let scrubber = folge_deid::scrubber_for(&input, &params);
     write_table(&dir, "participants.parquet", tables.participants(), &metadata, &mut outputs)?;
-    write_table(&dir, "service_events.parquet", tables.service_events(), &metadata, &mut outputs)?;
+    let events =
+        stream_deid_events(ctx, &dir, &input, &tables, (&metadata, &scrubber), &mut outputs)?;
     write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
     write_table(&dir, "responses.parquet", tables.responses(), &metadata, &mut outputs)?;
     write_table(&dir, "codings.parquet", tables.codings(), &metadata, &mut outputs)?;
     write_table(&dir, "service_counts.parquet", tables.service_counts(), &metadata, &mut outputs)?;
-    let scrubber = folge_deid::scrubber_for(&input, &params);
-    scan_outputs(&dir, &outputs, &scrubber)?;
+    scan_outputs(&dir, &outputs, &["service_events.parquet"], &scrubber)?;
     let report = tables.report();
     // The disclosure risk of the de-identified participants, on the default
     // quasi-identifiers (or the extract's), for the data controller.
@@ -826,7 +938,7 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     info!(
         "de-identified {} persons, {} service events, {} answers and {} codings; free text: {} replacements in answers, {} in quotes; {} identifier items dropped",
         tables.participants().len(),
-        tables.service_events().len(),
+        events,
         tables.responses().len(),
         tables.codings().len(),
         report.responses.total(),
@@ -848,12 +960,13 @@ fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, Pi
         message: e.to_string(),
     };
     // Read in table order, so a missing deid output is named the way deid writes them.
+    // Service events are streamed by the stage that needs them, not loaded here.
     let participants = read("participants.parquet")?;
-    let service_events = read("service_events.parquet")?;
+    ctx.stage_file(stage, Stage::Deid, "service_events.parquet")?;
     let process_events = read("process_events.parquet")?;
     let (responses, codings) = (read("responses.parquet")?, read("codings.parquet")?);
     let counts = read("service_counts.parquet")?;
-    Deidentified::from_batches(&participants, &service_events, &process_events)
+    Deidentified::from_batches(&participants, &[], &process_events)
         .and_then(|t| t.with_text_tables(&responses, &codings))
         .and_then(|t| t.with_service_counts(&counts))
         .map_err(fail)
@@ -933,12 +1046,31 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
 
 fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let tables = load_deidentified(ctx, Stage::Analyze)?;
-    let analysis = analyze(&tables, &analysis_params(ctx.pipeline)?);
+    let params = analysis_params(ctx.pipeline)?;
+    let events = ctx.stage_file(Stage::Analyze, Stage::Deid, "service_events.parquet")?;
+    let batches = || -> Result<_, PipelineError> {
+        let fail = |e: folge_deid::DeidError| PipelineError::Stage {
+            stage: "analyze",
+            message: e.to_string(),
+        };
+        Ok(stream_parquet(&events, BATCH_ROWS)?
+            .map(move |batch| folge_deid::EventBatch::from_batch(&batch?).map_err(fail)))
+    };
+    let analysis = if let Ok(analysis) =
+        folge_analyze::analyze_stream(&tables, &params, batches()?)?
+    {
+        analysis
+    } else {
+        info!(
+            "service events are not grouped by person (several registry files, or an extract not sorted by person): grouping them in memory first"
+        );
+        folge_analyze::analyze_grouped(&tables, &params, batches()?)?
+    };
     let dir = ctx.stage_dir(Stage::Analyze);
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);
     let mut outputs = Vec::new();
-    write_table(&dir, "indicators.parquet", &analysis.indicators, &metadata, &mut outputs)?;
+    write_indicators(&dir, &analysis.indicators, &metadata, &mut outputs)?;
     write_table(&dir, "rates.parquet", &analysis.rates, &metadata, &mut outputs)?;
     write_table(&dir, "comparisons.parquet", &analysis.comparisons, &metadata, &mut outputs)?;
     if analysis.scales.scores.len() + analysis.scales.items.len() > 0 {
@@ -1173,7 +1305,7 @@ mod tests {
             .unwrap();
         write_table(dir.path(), "codings.parquet", &[coding(quote)], &meta, &mut outputs).unwrap();
         let scrubber = folge_deid::Scrubber::new(["Kari Nordmann"]);
-        let result = scan_outputs(dir.path(), &outputs, &scrubber);
+        let result = scan_outputs(dir.path(), &outputs, &[], &scrubber);
         let left = dir.path().join("participants.parquet").exists();
         (result, left)
     }

@@ -164,6 +164,43 @@ pub fn read_parquet(path: &Path) -> Result<ParquetContents, SchemaError> {
     Ok(ParquetContents { batches, metadata, schema, num_rows })
 }
 
+/// A Parquet file read batch by batch (memory holds one batch, not the table).
+pub struct ParquetStream {
+    path: PathBuf,
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    /// Total rows, from the footer.
+    pub num_rows: usize,
+    /// The Arrow schema.
+    pub schema: arrow_schema::SchemaRef,
+}
+
+impl std::fmt::Debug for ParquetStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetStream")
+            .field("path", &self.path)
+            .field("num_rows", &self.num_rows)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Open a Parquet file for reading in batches of `batch_size` rows.
+pub fn stream_parquet(path: &Path, batch_size: usize) -> Result<ParquetStream, SchemaError> {
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_error(path, e))?;
+    let num_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let schema = builder.schema().clone();
+    let reader = builder.with_batch_size(batch_size).build().map_err(|e| io_error(path, e))?;
+    Ok(ParquetStream { path: path.to_owned(), reader, num_rows, schema })
+}
+
+impl Iterator for ParquetStream {
+    type Item = Result<RecordBatch, SchemaError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.reader.next().map(|batch| batch.map_err(|e| io_error(&self.path, e)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +261,11 @@ mod tests {
         sink.write(&ProcessEvent::to_batch(&rows(2)).unwrap()).unwrap();
         assert_eq!(sink.finish().unwrap(), 5);
         assert_eq!(read_parquet(&path).unwrap().num_rows, 5);
+        let stream = stream_parquet(&path, 2).unwrap();
+        assert_eq!(stream.num_rows, 5);
+        let sizes: Vec<usize> = stream.map(|b| b.unwrap().num_rows()).collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 5);
+        assert!(sizes.iter().all(|&n| n <= 2), "batches of at most the size asked: {sizes:?}");
     }
 
     #[test]

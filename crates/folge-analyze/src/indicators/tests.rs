@@ -53,7 +53,8 @@ fn tables(exit: Option<i64>, events: impl Fn(&str) -> Vec<ServiceEvent>) -> Deid
 fn check(analysis: &Analysis, period: &str, indicator: Indicator, value: f64, exposure: i32) {
     let row = analysis
         .indicators
-        .iter()
+        .to_rows()
+        .into_iter()
         .find(|r| r.period == period && r.indicator == indicator.id())
         .unwrap();
     assert_eq!((row.value, row.exposure_days), (value, exposure), "{period} {}", indicator.id());
@@ -108,8 +109,12 @@ fn exit_cuts_exposure_and_counts_death() {
     check(&a, "after", Indicator::BedDays, 2.0, 100);
     check(&a, "after", Indicator::GpContacts, 0.0, 100);
     assert_eq!(a.events_after_observation, 1);
-    let row =
-        a.indicators.iter().find(|r| r.period == "after" && r.indicator == "mortality").unwrap();
+    let row = a
+        .indicators
+        .to_rows()
+        .into_iter()
+        .find(|r| r.period == "after" && r.indicator == "mortality")
+        .unwrap();
     assert!((row.rate_per_py.unwrap() - 365.25 / 100.0).abs() < 1e-12);
 }
 
@@ -273,7 +278,8 @@ fn monthly_counts_are_shared_between_windows_by_days() {
     // Before: all of May's 4 and 10/30 of June's 3; after: 20/30 of June's 3.
     let value = |period: &str, indicator: Indicator| {
         a.indicators
-            .iter()
+            .to_rows()
+            .into_iter()
             .find(|r| r.period == period && r.indicator == indicator.id())
             .unwrap()
             .value
@@ -282,4 +288,93 @@ fn monthly_counts_are_shared_between_windows_by_days() {
     assert!((value("after", Indicator::GpContacts) - 2.0).abs() < 1e-9);
     assert!((value("after", Indicator::HomeCareHours) - 20.0).abs() < 1e-9);
     assert!((value("after", Indicator::MunicipalContacts) - 2.0).abs() < 1e-9);
+}
+
+/// Forty persons in two arms and two municipalities with pseudo-random stays, visits and
+/// home care, de-identified.
+fn many() -> Deidentified {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n) as i64
+    };
+    let mut participants = Vec::new();
+    let mut events = Vec::new();
+    for p in 0..40 {
+        let birth = date("1940-01-01") + chrono::Duration::days(p * 3);
+        let id = (0..500).find_map(|i| build(birth, i, 0, 80)).unwrap();
+        participants.push(Participant {
+            person_id: id.clone(),
+            name: None,
+            sex: None,
+            birth_date: Some(birth),
+            municipality: if p % 3 == 0 { "4601".into() } else { "4624".into() },
+            site: None,
+            arm: if p % 2 == 0 { Arm::Pilot } else { Arm::Comparison },
+            target_group: Some("eldre".into()),
+            inclusion_date: day(next(60)),
+            exit_date: (p % 7 == 0).then(|| day(200 + next(100))),
+            exit_reason: (p % 7 == 0).then_some(ExitReason::Death),
+        });
+        for _ in 0..next(30) {
+            let start = next(700) - 380;
+            let service =
+                [Service::Inpatient, Service::Gp, Service::Outpatient, Service::HomeNursing]
+                    [next(4) as usize];
+            let end = (service == Service::Inpatient).then(|| start + next(6));
+            events.push(ServiceEvent {
+                quantity: (service == Service::HomeNursing).then_some(1.5),
+                ..event(&id, service, start, end, next(2) == 0)
+            });
+        }
+    }
+    let input = Identifiable { participants, service_events: events, ..Identifiable::default() };
+    deidentify(&input, &DeidParams::new(day(500)), &Key::demo()).unwrap()
+}
+
+fn batches(events: &[folge_schema::tables::DeidServiceEvent], size: usize) -> Vec<EventBatch> {
+    use folge_schema::Table;
+    events
+        .chunks(size)
+        .map(|c| {
+            EventBatch::from_batch(&folge_schema::tables::DeidServiceEvent::to_batch(c).unwrap())
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn streamed_and_grouped_analyses_equal_the_in_memory_one() {
+    let t = many();
+    let params = AnalysisParams::before_after(365, 365);
+    let whole = analyze(&t, &params);
+    assert!(t.service_events().len() > 400, "a test with events: {}", t.service_events().len());
+    // Events as deid writes a sorted extract: each person's together, batches cutting
+    // through persons.
+    let grouped = batches(t.service_events(), 7);
+    let ok = |b: Vec<EventBatch>| b.into_iter().map(Ok::<_, std::convert::Infallible>);
+    let streamed = analyze_stream(&t, &params, ok(grouped)).unwrap().unwrap();
+    let same = |a: &Analysis, b: &Analysis| {
+        assert_eq!(a.indicators.to_rows(), b.indicators.to_rows());
+        assert_eq!(format!("{:?}", a.rates), format!("{:?}", b.rates));
+        assert_eq!(format!("{:?}", a.comparisons), format!("{:?}", b.comparisons));
+        assert_eq!(format!("{:?}", a.utilisation), format!("{:?}", b.utilisation));
+        assert_eq!(a.events_outside_windows, b.events_outside_windows);
+        assert_eq!(a.events_after_observation, b.events_after_observation);
+    };
+    same(&whole, &streamed);
+    assert_eq!(whole.indicators.len(), 40 * 2 * Indicator::ALL.len());
+    // Interleaved persons (two registry files one after the other) cannot be streamed;
+    // grouped in memory they give the same results.
+    let mut interleaved = t.service_events().to_vec();
+    let n = interleaved.len();
+    interleaved.rotate_left(n / 2 + 3);
+    interleaved.swap(0, n - 1);
+    assert_eq!(
+        analyze_stream(&t, &params, ok(batches(&interleaved, 5))).unwrap().unwrap_err(),
+        NotGrouped
+    );
+    same(&whole, &analyze_grouped(&t, &params, ok(batches(&interleaved, 5))).unwrap());
 }

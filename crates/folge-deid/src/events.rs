@@ -1,0 +1,359 @@
+//! Service events — the one table that grows with the evaluation (10 million rows is an
+//! ordinary registry extract) — de-identified and read back batch by batch, so memory
+//! holds one batch and the participant list, never the table.
+//!
+//! [`EventDeidentifier`] turns a zone-1 batch (`person_id`, dates) into a zone-2 batch
+//! (`pid`, days relative to inclusion) column by column; [`EventBatch`] re-admits a zone-2
+//! batch read back from disk with the same checks as [`Deidentified::from_batches`], so an
+//! identifiable file cannot be streamed into the analysis either.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::builder::{Int32Builder, StringBuilder};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, RecordBatch, StringArray,
+};
+use folge_schema::column::{TextCode, date_to_date32};
+use folge_schema::tables::{DeidServiceEvent, Participant};
+use folge_schema::{SchemaError, Service, Table};
+
+use crate::DeidError;
+use crate::tables::{Deidentified, check_columns, is_pseudonym};
+
+const TABLE: &str = "service_events";
+
+fn column<'a, A: 'static>(batch: &'a RecordBatch, name: &'static str) -> Result<&'a A, DeidError> {
+    let array = batch
+        .column_by_name(name)
+        .ok_or(SchemaError::MissingColumn { table: TABLE, column: name })?;
+    array.as_any().downcast_ref::<A>().ok_or_else(|| {
+        DeidError::Schema(SchemaError::BadColumn {
+            table: TABLE,
+            column: name,
+            problem: format!("has type {}", array.data_type()),
+        })
+    })
+}
+
+/// De-identifies zone-1 service-event batches: `person_id` → the participant's pseudonym,
+/// `start_date`/`end_date` → days relative to inclusion; service, quantity and acute pass
+/// through unchanged. One output row per input row, in input order.
+#[derive(Debug)]
+pub struct EventDeidentifier {
+    /// `person_id` → position in `keys`.
+    persons: HashMap<String, usize>,
+    /// (pseudonym, inclusion date as days since 1970).
+    keys: Vec<(String, i32)>,
+    /// Rows converted so far (for naming a row in an error).
+    rows: usize,
+}
+
+impl EventDeidentifier {
+    /// From the zone-1 participants and the tables [`crate::deidentify`] made of them
+    /// (which keeps the participants' order).
+    pub fn new(participants: &[Participant], tables: &Deidentified) -> Self {
+        let mut persons = HashMap::with_capacity(participants.len());
+        let mut keys = Vec::with_capacity(participants.len());
+        for (p, d) in participants.iter().zip(tables.participants()) {
+            persons.insert(p.person_id.clone(), keys.len());
+            keys.push((d.pid.clone(), date_to_date32(p.inclusion_date)));
+        }
+        EventDeidentifier { persons, keys, rows: 0 }
+    }
+
+    /// Rows converted so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// De-identify one batch of the zone-1 `service_events` table.
+    pub fn convert(&mut self, batch: &RecordBatch) -> Result<RecordBatch, DeidError> {
+        let ids: &StringArray = column(batch, "person_id")?;
+        let start: &Date32Array = column(batch, "start_date")?;
+        let end: &Date32Array = column(batch, "end_date")?;
+        let n = batch.num_rows();
+        let mut pids = StringBuilder::with_capacity(n, n * crate::PSEUDONYM_HEX_CHARS);
+        let mut start_day = Int32Builder::with_capacity(n);
+        let mut end_day = Int32Builder::with_capacity(n);
+        // Extracts come sorted by person: look a person up once per run of rows.
+        let mut current: Option<(&str, usize)> = None;
+        for row in 0..n {
+            if ids.is_null(row) || start.is_null(row) {
+                return Err(DeidError::NotDeidentified {
+                    table: TABLE,
+                    problem: format!("row {}: person_id or start_date is empty", self.rows + row),
+                });
+            }
+            let id = ids.value(row);
+            let k = match current {
+                Some((last, k)) if last == id => k,
+                _ => {
+                    let k = *self
+                        .persons
+                        .get(id)
+                        .ok_or(DeidError::UnknownPerson { table: TABLE, row: self.rows + row })?;
+                    current = Some((id, k));
+                    k
+                }
+            };
+            let (pid, inclusion) = &self.keys[k];
+            pids.append_value(pid);
+            start_day.append_value(start.value(row) - inclusion);
+            end_day.append_option((!end.is_null(row)).then(|| end.value(row) - inclusion));
+        }
+        let pass = |name: &'static str| -> Result<ArrayRef, DeidError> {
+            Ok(batch
+                .column_by_name(name)
+                .ok_or(SchemaError::MissingColumn { table: TABLE, column: name })?
+                .clone())
+        };
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(pids.finish()),
+            pass("service")?,
+            Arc::new(start_day.finish()),
+            Arc::new(end_day.finish()),
+            pass("quantity")?,
+            pass("acute")?,
+        ];
+        self.rows += n;
+        RecordBatch::try_new(DeidServiceEvent::schema(), columns).map_err(|e| {
+            DeidError::NotDeidentified { table: TABLE, problem: format!("building a batch: {e}") }
+        })
+    }
+}
+
+/// One de-identified service event without its pseudonym (which [`EventBatch`] keeps per
+/// run of rows).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventRow {
+    /// Service code.
+    pub service: Service,
+    /// Contact or admission day (inclusion = day 0).
+    pub start_day: i32,
+    /// Discharge day, or the last day of a decision period.
+    pub end_day: Option<i32>,
+    /// Hours (home services).
+    pub quantity: Option<f64>,
+    /// Acute vs elective.
+    pub acute: Option<bool>,
+}
+
+impl From<&DeidServiceEvent> for EventRow {
+    fn from(e: &DeidServiceEvent) -> Self {
+        EventRow {
+            service: e.service,
+            start_day: e.start_day,
+            end_day: e.end_day,
+            quantity: e.quantity,
+            acute: e.acute,
+        }
+    }
+}
+
+/// A batch of zone-2 service events read back from disk, checked: no identifying column,
+/// every `pid` a pseudonym, every service a known code.
+#[derive(Debug)]
+pub struct EventBatch {
+    pids: StringArray,
+    rows: Vec<EventRow>,
+}
+
+impl EventBatch {
+    /// Check and convert one batch of the deid stage's `service_events.parquet`.
+    pub fn from_batch(batch: &RecordBatch) -> Result<Self, DeidError> {
+        check_columns(TABLE, std::slice::from_ref(batch))?;
+        let pids: &StringArray = column(batch, "pid")?;
+        let services: &StringArray = column(batch, "service")?;
+        let start: &arrow_array::Int32Array = column(batch, "start_day")?;
+        let end: &arrow_array::Int32Array = column(batch, "end_day")?;
+        let quantity: &Float64Array = column(batch, "quantity")?;
+        let acute: &BooleanArray = column(batch, "acute")?;
+        let not_pseudonym = || DeidError::NotDeidentified {
+            table: TABLE,
+            problem: format!(
+                "`pid` holds a value that is not a {}-character pseudonym",
+                crate::PSEUDONYM_HEX_CHARS
+            ),
+        };
+        if pids.null_count() > 0 || services.null_count() > 0 || start.null_count() > 0 {
+            return Err(DeidError::NotDeidentified {
+                table: TABLE,
+                problem: "pid, service or start_day is empty".to_owned(),
+            });
+        }
+        let mut rows = Vec::with_capacity(batch.num_rows());
+        let mut last_pid: Option<&str> = None;
+        let mut last_service: Option<(&str, Service)> = None;
+        for i in 0..batch.num_rows() {
+            let pid = pids.value(i);
+            if last_pid != Some(pid) {
+                if !is_pseudonym(pid) {
+                    return Err(not_pseudonym());
+                }
+                last_pid = Some(pid);
+            }
+            let code = services.value(i);
+            let service = match last_service {
+                Some((c, s)) if c == code => s,
+                _ => {
+                    let s = Service::from_code(code).ok_or_else(|| {
+                        DeidError::Schema(SchemaError::BadColumn {
+                            table: TABLE,
+                            column: "service",
+                            problem: format!("`{code}` is not a service code"),
+                        })
+                    })?;
+                    last_service = Some((code, s));
+                    s
+                }
+            };
+            rows.push(EventRow {
+                service,
+                start_day: start.value(i),
+                end_day: (!end.is_null(i)).then(|| end.value(i)),
+                quantity: (!quantity.is_null(i)).then(|| quantity.value(i)),
+                acute: (!acute.is_null(i)).then(|| acute.value(i)),
+            });
+        }
+        Ok(EventBatch { pids: pids.clone(), rows })
+    }
+
+    /// Rows in the batch.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The batch as runs of consecutive rows with the same pseudonym, in order.
+    pub fn runs(&self) -> impl Iterator<Item = (&str, &[EventRow])> {
+        let mut start = 0;
+        std::iter::from_fn(move || {
+            if start >= self.rows.len() {
+                return None;
+            }
+            let pid = self.pids.value(start);
+            let mut end = start + 1;
+            while end < self.rows.len() && self.pids.value(end) == pid {
+                end += 1;
+            }
+            let run = (pid, &self.rows[start..end]);
+            start = end;
+            Some(run)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DeidParams, Identifiable, Key, deidentify};
+    use chrono::NaiveDate;
+    use folge_schema::national_id::build;
+    use folge_schema::tables::ServiceEvent;
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn synthetic(birth: &str) -> String {
+        (0..500).find_map(|i| build(date(birth), i, 0, 80)).unwrap()
+    }
+
+    #[test]
+    fn streamed_batches_match_the_in_memory_conversion_and_read_back() {
+        let ids: Vec<String> = (0..3).map(|i| synthetic(&format!("195{i}-03-01"))).collect();
+        let participants: Vec<Participant> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Participant {
+                person_id: id.clone(),
+                name: None,
+                sex: None,
+                birth_date: None,
+                municipality: "4601".into(),
+                site: None,
+                arm: folge_schema::Arm::Pilot,
+                target_group: None,
+                inclusion_date: date("2020-01-01") + chrono::Duration::days(i as i64 * 40),
+                exit_date: None,
+                exit_reason: None,
+            })
+            .collect();
+        let events: Vec<ServiceEvent> = [
+            (0, "2019-12-30", Some("2020-01-02")),
+            (0, "2020-02-01", None),
+            (2, "2020-06-01", None),
+            (1, "2020-03-01", None),
+        ]
+        .into_iter()
+        .map(|(p, start, end)| ServiceEvent {
+            person_id: ids[p].clone(),
+            service: if end.is_some() { Service::Inpatient } else { Service::Gp },
+            start_date: date(start),
+            end_date: end.map(date),
+            quantity: None,
+            acute: end.map(|_| true),
+        })
+        .collect();
+        let input = Identifiable {
+            participants: participants.clone(),
+            service_events: events.clone(),
+            ..Identifiable::default()
+        };
+        let key = Key::demo();
+        let params = DeidParams::new(date("2021-12-31"));
+        let whole = deidentify(&input, &params, &key).unwrap();
+        let mut streamer = EventDeidentifier::new(&participants, &whole);
+        let mut out_rows = Vec::new();
+        for chunk in events.chunks(3) {
+            let out = streamer.convert(&ServiceEvent::to_batch(chunk).unwrap()).unwrap();
+            out_rows.extend(DeidServiceEvent::from_batch(&out).unwrap());
+        }
+        assert_eq!(out_rows, whole.service_events(), "same rows as the in-memory path");
+        assert_eq!(streamer.rows(), 4);
+        let back = EventBatch::from_batch(&DeidServiceEvent::to_batch(&out_rows).unwrap()).unwrap();
+        let runs: Vec<(String, usize)> =
+            back.runs().map(|(p, r)| (p.to_owned(), r.len())).collect();
+        assert_eq!(runs.iter().map(|r| r.1).collect::<Vec<_>>(), vec![2, 1, 1]);
+        assert_eq!(runs[0].0, whole.participants()[0].pid);
+        assert_eq!(back.runs().next().unwrap().1[0].start_day, -2);
+        assert_eq!(back.runs().next().unwrap().1[0].end_day, Some(1));
+
+        let stranger = ServiceEvent { person_id: synthetic("1960-01-01"), ..events[0].clone() };
+        let err = streamer
+            .convert(&ServiceEvent::to_batch(std::slice::from_ref(&stranger)).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "service_events row 4 refers to a person who is not in participants");
+        assert!(!err.contains(&stranger.person_id));
+    }
+
+    #[test]
+    fn identifiable_batches_are_not_readmitted() {
+        let rows = vec![ServiceEvent {
+            person_id: "12345678901".into(),
+            service: Service::Gp,
+            start_date: date("2020-01-01"),
+            end_date: None,
+            quantity: None,
+            acute: None,
+        }];
+        let err = EventBatch::from_batch(&ServiceEvent::to_batch(&rows).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("identifying column"), "{err}");
+        let fake = vec![DeidServiceEvent {
+            pid: "12345678901".into(),
+            service: Service::Gp,
+            start_day: 0,
+            end_day: None,
+            quantity: None,
+            acute: None,
+        }];
+        let err = EventBatch::from_batch(&DeidServiceEvent::to_batch(&fake).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("not a 32-character pseudonym"), "{err}");
+    }
+}

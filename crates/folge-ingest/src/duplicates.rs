@@ -3,8 +3,8 @@
 //! so two outpatient visits on one day at two clinics, which differ in the extract's
 //! other columns, are both kept.
 //!
-//! Rows are compared by a 128-bit fingerprint of their cells (`SipHash`-1-3 with two
-//! finalisations; the chance that two different rows share one is about n² / 2¹²⁹, below
+//! Rows are compared by a 128-bit fingerprint of their cells (XXH3-128 over each cell's
+//! length and bytes; the chance that two different rows share one is about n² / 2¹²⁹, below
 //! 10⁻²² for 100 million rows). What is remembered decides the memory:
 //! - [`DuplicateCheck::Grouped`] (default): the fingerprints of the current person's run
 //!   of rows only. Registry extracts come sorted by person, so this finds every duplicate
@@ -16,7 +16,27 @@
 //! - [`DuplicateCheck::Off`].
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+
+/// Fingerprints are hashes already: the map uses their bits instead of hashing again.
+#[derive(Default)]
+struct Bits(u64);
+
+impl Hasher for Bits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+    fn write_u128(&mut self, value: u128) {
+        self.0 = (value as u64) ^ ((value >> 64) as u64);
+    }
+}
 
 /// How duplicate rows are found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,23 +58,26 @@ pub(crate) struct DuplicateFinder {
     group_column: Option<usize>,
     /// Hash of the current group's person cell.
     current_group: Option<u64>,
+    /// The current group's person cell, to notice a new person without hashing.
+    current_text: String,
     /// Fingerprint → first line, of the current group (grouped) or the file (all).
-    rows: HashMap<u128, u64>,
+    rows: HashMap<u128, u64, BuildHasherDefault<Bits>>,
+    /// Reused buffer of the row's cells, length-prefixed, for the fingerprint.
+    buffer: Vec<u8>,
     /// Groups already left behind (grouped mode).
     seen_groups: HashSet<u64>,
     /// Times a group came back after another one (grouped mode).
     returns: u64,
 }
 
-fn fingerprint<'a>(cells: impl Iterator<Item = &'a str>) -> u128 {
-    let mut hasher = DefaultHasher::new();
+fn fingerprint<'a>(buffer: &mut Vec<u8>, cells: impl Iterator<Item = &'a str>) -> u128 {
+    buffer.clear();
     for cell in cells {
         // The length prefix keeps ("ab", "c") apart from ("a", "bc").
-        cell.hash(&mut hasher);
+        buffer.extend_from_slice(&(cell.len() as u64).to_le_bytes());
+        buffer.extend_from_slice(cell.as_bytes());
     }
-    let first = hasher.finish();
-    hasher.write_u8(0xA5);
-    (u128::from(first) << 64) | u128::from(hasher.finish())
+    twox_hash::XxHash3_128::oneshot(buffer)
 }
 
 impl DuplicateFinder {
@@ -69,7 +92,9 @@ impl DuplicateFinder {
             mode,
             group_column,
             current_group: None,
-            rows: HashMap::new(),
+            current_text: String::new(),
+            rows: HashMap::default(),
+            buffer: Vec::new(),
             seen_groups: HashSet::new(),
             returns: 0,
         }
@@ -82,11 +107,13 @@ impl DuplicateFinder {
             return None;
         }
         if self.mode == DuplicateCheck::Grouped {
-            let cell = self.group_column.and_then(|i| record.get(i)).unwrap_or_default();
-            let mut hasher = DefaultHasher::new();
-            cell.trim().hash(&mut hasher);
-            let group = hasher.finish();
-            if self.current_group != Some(group) {
+            let cell = self.group_column.and_then(|i| record.get(i)).unwrap_or_default().trim();
+            if self.current_group.is_none() || cell != self.current_text {
+                let mut hasher = DefaultHasher::new();
+                cell.hash(&mut hasher);
+                let group = hasher.finish();
+                self.current_text.clear();
+                self.current_text.push_str(cell);
                 if let Some(previous) = self.current_group {
                     self.seen_groups.insert(previous);
                 }
@@ -97,7 +124,7 @@ impl DuplicateFinder {
                 // Clearing costs the map's capacity: after one heavy user's many rows,
                 // start small again rather than sweep a large table for every person.
                 if self.rows.capacity() > 4096 {
-                    self.rows = HashMap::new();
+                    self.rows = HashMap::default();
                 } else {
                     self.rows.clear();
                 }
@@ -105,7 +132,7 @@ impl DuplicateFinder {
         }
         // Trailing empty cells (Excel pads rows) do not make rows differ.
         let used = record.len() - record.iter().rev().take_while(|c| c.is_empty()).count();
-        match self.rows.entry(fingerprint(record.iter().take(used))) {
+        match self.rows.entry(fingerprint(&mut self.buffer, record.iter().take(used))) {
             std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(line);
@@ -152,6 +179,9 @@ mod tests {
         let mut off = DuplicateFinder::new(DuplicateCheck::Off, Some(0));
         assert_eq!(off.check(&record(&["a"]), 2), None);
         assert_eq!(off.check(&record(&["a"]), 3), None);
-        assert_ne!(fingerprint(["ab", "c"].into_iter()), fingerprint(["a", "bc"].into_iter()));
+        let mut buffer = Vec::new();
+        let ab_c = fingerprint(&mut buffer, ["ab", "c"].into_iter());
+        assert_ne!(ab_c, fingerprint(&mut buffer, ["a", "bc"].into_iter()));
+        assert_eq!(ab_c, fingerprint(&mut buffer, ["ab", "c"].into_iter()));
     }
 }

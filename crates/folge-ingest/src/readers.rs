@@ -242,6 +242,25 @@ impl<'a> Cells<'a> {
         }
     }
 
+    /// [`Cells::enrolled_person_id`], reusing the last row's result when this row has the
+    /// same id text: extracts come sorted by person, so one id repeats row after row.
+    pub(crate) fn enrolled_person_id_after(
+        &self,
+        policy: IdPolicy,
+        persons: &PersonIndex,
+        last: &mut LastId,
+    ) -> Result<String, Problem> {
+        let text = self.text("person_id").unwrap_or_default();
+        if !last.text.is_empty() && text == last.text {
+            return Ok(last.id.clone());
+        }
+        let id = self.enrolled_person_id(policy, persons)?;
+        last.text.clear();
+        last.text.push_str(text);
+        last.id.clone_from(&id);
+        Ok(id)
+    }
+
     /// The person id, validated and normalised per policy. The reason never holds the value.
     pub(crate) fn person_id(
         &self,
@@ -261,6 +280,13 @@ impl<'a> Cells<'a> {
         }
         Ok((id.normalized(), Some(id)))
     }
+}
+
+/// The last accepted person id of a stream, as written and as validated.
+#[derive(Default)]
+pub(crate) struct LastId {
+    text: String,
+    id: String,
 }
 
 /// A reason quoting a cell that runs over several lines shows only the cell's first line:
@@ -543,6 +569,7 @@ pub fn stream_service_events<R: Read>(
     sink: &mut Sink<'_, ServiceEvent>,
 ) -> Result<Streamed, IngestError> {
     let mut deaths = Vec::new();
+    let mut last = LastId::default();
     let mut streamed = read_rows(
         name,
         input,
@@ -550,7 +577,7 @@ pub fn stream_service_events<R: Read>(
         &["person_id", "service", "start_date"],
         &["end_date", "quantity", "acute", "died"],
         |cells, _| {
-            let person_id = cells.enrolled_person_id(policy, persons)?;
+            let person_id = cells.enrolled_person_id_after(policy, persons, &mut last)?;
             let died = match options.layout {
                 Layout::Npr => cells.text("died").map(npr_died).transpose()?.unwrap_or(false),
                 _ => false,
@@ -867,8 +894,9 @@ pub fn stream_service_counts<R: Read>(
     persons: &PersonIndex,
     sink: &mut Sink<'_, ServiceCount>,
 ) -> Result<Streamed, IngestError> {
+    let mut last = LastId::default();
     let parse = |cells: &Cells<'_>, _| {
-        let person_id = cells.enrolled_person_id(policy, persons)?;
+        let person_id = cells.enrolled_person_id_after(policy, persons, &mut last)?;
         let month_text = cells.required("month")?;
         let month = parse_month(month_text).ok_or_else(|| {
             problem("month", format!("`{month_text}` is not a month (expected yyyy-mm or mm.yyyy)"))
@@ -930,8 +958,9 @@ pub fn stream_process_events<R: Read>(
     persons: &PersonIndex,
     sink: &mut Sink<'_, ProcessEvent>,
 ) -> Result<Streamed, IngestError> {
+    let mut last = LastId::default();
     let parse = |cells: &Cells<'_>, _| {
-        let person_id = cells.enrolled_person_id(policy, persons)?;
+        let person_id = cells.enrolled_person_id_after(policy, persons, &mut last)?;
         let element = cells.required("element")?.to_owned();
         let date = cells.required_date("date")?;
         Ok(ProcessEvent { person_id, element, date })

@@ -23,7 +23,7 @@ use folge_ingest::{CsvOptions, IdPolicy, Ingested, Streamed};
 use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
 use folge_schema::Table;
 use folge_schema::parquet_io::{
-    ParquetSink, read_parquet, stream_parquet, write_bytes_atomic, write_parquet,
+    ParquetSink, read_ahead, read_parquet, stream_parquet, write_bytes_atomic, write_parquet,
 };
 use folge_schema::tables::{
     Coding, ComparisonRow, DeidServiceEvent, IndicatorRow, Participant, ProcessEvent, RateRow,
@@ -170,10 +170,10 @@ fn write_indicators(
 ) -> Result<(), PipelineError> {
     let file = "indicators.parquet";
     let path = dir.join(file);
-    let mut sink = ParquetSink::create(&path, IndicatorRow::schema(), metadata)?;
+    let mut sink = ParquetSink::create(&path, IndicatorRow::schema(), metadata)?.in_background();
     for start in (0..table.len()).step_by(BATCH_ROWS) {
         let rows = table.rows(start..(start + BATCH_ROWS).min(table.len()));
-        sink.write(&IndicatorRow::to_batch(&rows)?)?;
+        sink.write(IndicatorRow::to_batch(&rows)?)?;
     }
     let rows = sink.finish()?;
     let (sha256, _) = file_sha256(&path)?;
@@ -436,13 +436,14 @@ fn stream_table<T: Table>(
         return Ok(Vec::new());
     }
     let path = out.dir.join(format!("{table}.parquet"));
-    let mut sink = ParquetSink::create(&path, T::schema(), out.metadata)?;
+    // Encoded on a second thread while this one reads and validates.
+    let mut sink = ParquetSink::create(&path, T::schema(), out.metadata)?.in_background();
     let mut streamed = Vec::with_capacity(files.len());
     for f in files {
         let (name, reader, options) = tabular(f)?;
         streamed.push(stream(&name, reader, &options, policy, persons, &mut |rows| {
             let batch = T::to_batch(&rows).map_err(|e| e.to_string())?;
-            sink.write(&batch).map_err(|e| e.to_string())
+            sink.write(batch).map_err(|e| e.to_string())
         })?);
     }
     let rows = sink.finish()?;
@@ -768,9 +769,12 @@ fn stream_deid_events(
     let source = ctx.stage_file(Stage::Deid, Stage::Ingest, "service_events.parquet")?;
     let stream = stream_parquet(&source, BATCH_ROWS)?;
     let rows_in = stream.num_rows;
+    // Decoding, converting and encoding overlap: read ahead on one thread, write on another.
+    let stream = read_ahead(stream, 2);
     let file = "service_events.parquet";
     let path = dir.join(file);
-    let mut sink = ParquetSink::create(&path, DeidServiceEvent::schema(), metadata)?;
+    let mut sink =
+        ParquetSink::create(&path, DeidServiceEvent::schema(), metadata)?.in_background();
     let mut convert = folge_deid::EventDeidentifier::new(&input.participants, tables);
     let fail =
         |e: folge_deid::DeidError| PipelineError::Stage { stage: "deid", message: e.to_string() };
@@ -782,7 +786,7 @@ fn stream_deid_events(
             let hit = (format!("02_deid/{file}"), column, row_offset + row + 1, kind);
             return Err(scan_failure(dir, outputs, hit));
         }
-        sink.write(&out)?;
+        sink.write(out)?;
     }
     let rows = sink.finish()?;
     if rows != rows_in {
@@ -1053,8 +1057,10 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             stage: "analyze",
             message: e.to_string(),
         };
-        Ok(stream_parquet(&events, BATCH_ROWS)?
-            .map(move |batch| folge_deid::EventBatch::from_batch(&batch?).map_err(fail)))
+        // Decoded and checked on a second thread while this one computes.
+        let batches = stream_parquet(&events, BATCH_ROWS)?
+            .map(move |batch| folge_deid::EventBatch::from_batch(&batch?).map_err(fail));
+        Ok(read_ahead(batches, 2))
     };
     let analysis = if let Ok(analysis) =
         folge_analyze::analyze_stream(&tables, &params, batches()?)?

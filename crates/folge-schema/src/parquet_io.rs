@@ -121,6 +121,105 @@ impl Drop for ParquetSink {
     }
 }
 
+impl ParquetSink {
+    /// Move the sink to a thread of its own: encoding and compression then run beside the
+    /// caller's work (on two cores, reading and writing a table overlap). Atomicity is
+    /// kept: the file is published only by [`BackgroundSink::finish`].
+    pub fn in_background(self) -> BackgroundSink {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(2);
+        let worker = std::thread::spawn(move || {
+            let mut sink = self;
+            while let Ok(message) = rx.recv() {
+                match message {
+                    Message::Batch(batch) => sink.write(&batch)?,
+                    Message::Finish => return sink.finish(),
+                }
+            }
+            // The caller went away without finishing: dropping the sink removes its file.
+            Err(io_error(&sink.path, "abandoned before it was finished"))
+        });
+        BackgroundSink { tx: Some(tx), worker: Some(worker) }
+    }
+}
+
+enum Message {
+    Batch(RecordBatch),
+    Finish,
+}
+
+/// A [`ParquetSink`] writing on its own thread (see [`ParquetSink::in_background`]).
+/// Dropped unfinished, it waits for the thread, which removes the temp file.
+#[derive(Debug)]
+pub struct BackgroundSink {
+    tx: Option<std::sync::mpsc::SyncSender<Message>>,
+    worker: Option<std::thread::JoinHandle<Result<usize, SchemaError>>>,
+}
+
+impl BackgroundSink {
+    fn join(&mut self) -> Result<usize, SchemaError> {
+        self.tx = None;
+        match self.worker.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(SchemaError::Io {
+                path: PathBuf::new(),
+                message: "the Parquet writer thread panicked".into(),
+            }),
+            None => {
+                Err(SchemaError::Io { path: PathBuf::new(), message: "already finished".into() })
+            }
+        }
+    }
+
+    /// Queue a batch (waits while two are queued). A failed write shows here or at
+    /// [`BackgroundSink::finish`].
+    pub fn write(&mut self, batch: RecordBatch) -> Result<(), SchemaError> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(Message::Batch(batch)).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            // The writer stopped: its error says why.
+            self.join().and_then(|_| {
+                Err(SchemaError::Io { path: PathBuf::new(), message: "the writer stopped".into() })
+            })
+        }
+    }
+
+    /// Write what is queued, close, sync and move into place; returns the rows written.
+    pub fn finish(mut self) -> Result<usize, SchemaError> {
+        if let Some(tx) = &self.tx {
+            // A send error means the writer already stopped; join reports why.
+            let _ = tx.send(Message::Finish);
+        }
+        self.join()
+    }
+}
+
+impl Drop for BackgroundSink {
+    fn drop(&mut self) {
+        if self.worker.is_some() {
+            let _ = self.join();
+        }
+    }
+}
+
+/// Run an iterator on a thread of its own, `depth` items ahead of the caller (reading and
+/// decoding a Parquet file beside the work on its batches).
+pub fn read_ahead<T: Send + 'static>(
+    items: impl Iterator<Item = T> + Send + 'static,
+    depth: usize,
+) -> impl Iterator<Item = T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(depth);
+    std::thread::spawn(move || {
+        for item in items {
+            if tx.send(item).is_err() {
+                // The caller stopped reading.
+                break;
+            }
+        }
+    });
+    rx.into_iter()
+}
+
 /// Write one table to Parquet atomically, with folge's key-value metadata.
 pub fn write_parquet(
     path: &Path,
@@ -266,6 +365,45 @@ mod tests {
         let sizes: Vec<usize> = stream.map(|b| b.unwrap().num_rows()).collect();
         assert_eq!(sizes.iter().sum::<usize>(), 5);
         assert!(sizes.iter().all(|&n| n <= 2), "batches of at most the size asked: {sizes:?}");
+    }
+
+    #[test]
+    fn background_sink_publishes_on_finish_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.parquet");
+        let batch = |n: usize| {
+            let rows: Vec<ProcessEvent> = (0..n)
+                .map(|i| ProcessEvent {
+                    person_id: i.to_string(),
+                    element: "B".into(),
+                    date: chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+                })
+                .collect();
+            ProcessEvent::to_batch(&rows).unwrap()
+        };
+        let mut sink = ParquetSink::create(&path, ProcessEvent::schema(), &BTreeMap::new())
+            .unwrap()
+            .in_background();
+        sink.write(batch(4)).unwrap();
+        drop(sink);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "abandoned: nothing left");
+        let mut sink = ParquetSink::create(&path, ProcessEvent::schema(), &BTreeMap::new())
+            .unwrap()
+            .in_background();
+        for n in [3, 5, 7] {
+            sink.write(batch(n)).unwrap();
+        }
+        assert_eq!(sink.finish().unwrap(), 15);
+        let direct = dir.path().join("d.parquet");
+        let mut plain =
+            ParquetSink::create(&direct, ProcessEvent::schema(), &BTreeMap::new()).unwrap();
+        for n in [3, 5, 7] {
+            plain.write(&batch(n)).unwrap();
+        }
+        plain.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&direct).unwrap(), "same bytes");
+        let sizes: Vec<usize> = read_ahead((0..5).map(|i| i * 2), 1).collect();
+        assert_eq!(sizes, vec![0, 2, 4, 6, 8]);
     }
 
     #[test]

@@ -247,7 +247,7 @@ pub struct Subset<'a> {
     /// Scope value.
     pub value: String,
     /// Whether a person-level row belongs to it.
-    pub includes: Box<dyn Fn(&IndicatorRow) -> bool + 'a>,
+    pub includes: Box<dyn Fn(&IndicatorRow) -> bool + Send + Sync + 'a>,
 }
 
 /// Pooled totals of one arm × period within a subset: persons with exposure, value, years.

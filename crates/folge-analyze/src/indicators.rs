@@ -584,6 +584,48 @@ pub fn analyze_grouped<E>(
     Ok(builder.finish())
 }
 
+/// What one indicator contributes to the results.
+struct IndicatorResults {
+    rates: Vec<RateRow>,
+    overall: Vec<ComparisonRow>,
+    by_subset: Vec<Vec<ComparisonRow>>,
+    older_rows: Vec<ComparisonRow>,
+    concentration:
+        (Vec<folge_schema::tables::UtilisationRow>, Vec<folge_schema::tables::LorenzRow>),
+}
+
+/// `work(0..n)` shared over the machine's cores, results in index order (so the output
+/// does not depend on which thread did what).
+fn in_parallel<T: Send>(n: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(n);
+    if threads <= 1 {
+        return (0..n).map(work).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            break mine;
+                        }
+                        mine.push((i, work(i)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
+}
+
 /// Rates, comparisons and concentration from the indicator table, one indicator at a time
 /// (its person-level rows are the only ones in memory), in the order the whole-table
 /// functions give.
@@ -597,41 +639,59 @@ fn summarise(
     let subsets = subsets(&table.participants);
     // The national 30-day readmission indicator covers persons 67 and older.
     let older = aged_67_or_more(tables);
-    let mut rates = Vec::new();
-    let mut comparisons = Vec::new();
-    let mut by_subset: Vec<Vec<ComparisonRow>> = vec![Vec::new(); subsets.len()];
-    let mut older_rows = Vec::new();
-    let mut concentration = BTreeMap::new();
-    for (i, indicator) in params.indicators.iter().enumerate() {
+    // Each indicator on its own: its person-level rows, rates, comparisons overall and in
+    // every subset, and concentration. Indicators are independent, so they are shared out
+    // over the cores and put back in order.
+    let per_indicator = |i: usize| {
+        let indicator = params.indicators[i];
         let rows = table.rows_of(i);
         let id = [indicator.id()];
-        let indicator_rates = pooled_rates(&rows, params);
-        comparisons.extend(compare(&indicator_rates, &rows, &id, &params.comparisons));
-        for (s, out) in by_subset.iter_mut().enumerate() {
-            out.extend(crate::comparisons::compare_subsets(
-                &rows,
-                &id,
-                &params.comparisons,
-                &subsets[s..=s],
-                params.min_n,
-            ));
-        }
-        if *indicator == Indicator::Readmissions30d && !older.is_empty() {
+        let rates = pooled_rates(&rows, params);
+        let overall = compare(&rates, &rows, &id, &params.comparisons);
+        let by_subset: Vec<Vec<ComparisonRow>> = (0..subsets.len())
+            .map(|s| {
+                crate::comparisons::compare_subsets(
+                    &rows,
+                    &id,
+                    &params.comparisons,
+                    &subsets[s..=s],
+                    params.min_n,
+                )
+            })
+            .collect();
+        let older_rows = if indicator == Indicator::Readmissions30d && !older.is_empty() {
             let subset = crate::comparisons::Subset {
                 scope: "age",
                 value: "67+".into(),
                 includes: Box::new(|r: &IndicatorRow| older.contains(r.pid.as_str())),
             };
-            older_rows = crate::comparisons::compare_subsets(
+            crate::comparisons::compare_subsets(
                 &rows,
                 &id,
                 &params.comparisons,
                 &[subset],
                 params.min_n,
-            );
+            )
+        } else {
+            Vec::new()
+        };
+        let concentration = crate::utilisation(&rows, "before");
+        IndicatorResults { rates, overall, by_subset, older_rows, concentration }
+    };
+    let results = in_parallel(params.indicators.len(), per_indicator);
+    let mut rates = Vec::new();
+    let mut comparisons = Vec::new();
+    let mut by_subset: Vec<Vec<ComparisonRow>> = vec![Vec::new(); subsets.len()];
+    let mut older_rows = Vec::new();
+    let mut concentration = BTreeMap::new();
+    for (indicator, r) in params.indicators.iter().zip(results) {
+        rates.extend(r.rates);
+        comparisons.extend(r.overall);
+        for (out, rows) in by_subset.iter_mut().zip(r.by_subset) {
+            out.extend(rows);
         }
-        concentration.insert(indicator.id(), crate::utilisation(&rows, "before"));
-        rates.extend(indicator_rates);
+        older_rows.extend(r.older_rows);
+        concentration.insert(indicator.id(), r.concentration);
     }
     comparisons.extend(by_subset.into_iter().flatten());
     comparisons.append(&mut older_rows);

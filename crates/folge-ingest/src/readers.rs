@@ -188,6 +188,10 @@ impl<'a> Cells<'a> {
         let Some(text) = self.text(column) else {
             return Ok(None);
         };
+        // A four-digit year: nothing to note.
+        if let Some(date) = crate::values::fast_date(text) {
+            return Ok(Some(date));
+        }
         let (date, ambiguous) = parse_date_ordered(text, TWO_DIGIT_YEAR_PIVOT, self.date_order)
             .map_err(|e| problem(column, e))?;
         if !text.contains('-') && !text.split(['.', '/']).any(|p| p.len() == 4) {

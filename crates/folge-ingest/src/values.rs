@@ -42,6 +42,27 @@ pub fn parse_date(text: &str, pivot: u32) -> Result<NaiveDate, String> {
     parse_date_ordered(text, pivot, DateOrder::DayMonthYear).map(|(date, _)| date)
 }
 
+/// The two everyday layouts, `yyyy-mm-dd` and `dd.mm.yyyy`, read digit by digit without
+/// allocating (most of a registry extract's cells are dates). `None` for anything else,
+/// including impossible dates, which the general reader then explains.
+pub(crate) fn fast_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() != 10 {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range]
+            .iter()
+            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let (y, m, d) = match (b[2], b[4], b[5], b[7]) {
+        (_, b'-', _, b'-') => (num(0..4)?, num(5..7)?, num(8..10)?),
+        (b'.', _, b'.', _) => (num(6..10)?, num(3..5)?, num(0..2)?),
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(y as i32, m, d)
+}
+
 /// Parse a date: `yyyy-mm-dd`, or three parts separated by `.` or `/` — `dd.mm.yyyy`
 /// (also `yyyy.mm.dd`, where the four digits show the year) or, when no part has four
 /// digits, in `order`. The flag is `true` when the parts are all one or two digits and
@@ -148,6 +169,26 @@ mod tests {
     #[track_caller]
     fn date(text: &str, expected: &str) {
         assert_eq!(parse_date(text, 30).map(|d| d.to_string()), Ok(expected.to_owned()));
+    }
+
+    #[test]
+    fn fast_dates_agree_with_the_general_reader() {
+        for text in ["2020-02-29", "29.02.2020", "01.12.1999", "1999-12-01", "0001-01-01"] {
+            let general = parse_date_ordered(text, 30, DateOrder::DayMonthYear).unwrap().0;
+            assert_eq!(fast_date(text), Some(general), "{text}");
+        }
+        // Impossible or other layouts go to the general reader, which explains them.
+        for text in [
+            "30.02.2020",
+            "2021-02-29",
+            "1.2.2020",
+            "01/02/2020",
+            "2020-1-01",
+            "2o20-01-01",
+            "01.02.20",
+        ] {
+            assert_eq!(fast_date(text), None, "{text}");
+        }
     }
 
     #[test]

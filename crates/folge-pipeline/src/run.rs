@@ -689,11 +689,11 @@ fn scan_batch(
             continue;
         };
         let free_text = field.name() == "text";
-        // Code columns repeat a handful of values: check each value once per run.
-        let mut last_clean: Option<&str> = None;
+        // Code columns repeat a handful of values: remember up to 32 found clean.
+        let mut clean: Vec<&str> = Vec::new();
         for (row, value) in values.iter().enumerate() {
             let Some(value) = value else { continue };
-            if last_clean == Some(value) {
+            if clean.contains(&value) {
                 continue;
             }
             let kind = scrubber.find_contact(value).or_else(|| {
@@ -702,7 +702,9 @@ fn scan_batch(
             if let Some(kind) = kind {
                 return Some((field.name().clone(), row, kind));
             }
-            last_clean = Some(value);
+            if clean.len() < 32 {
+                clean.push(value);
+            }
         }
     }
     None

@@ -85,6 +85,10 @@ pub struct AnalysisParams {
     /// Bed-days of a same-day inpatient stay: 0 as SSB and NPR count liggedøgn (the
     /// default), or 0.5 as SAMDATA does.
     pub same_day_bed_days: f64,
+    /// When admission and discharge times are delivered: an episode starting less than
+    /// this many minutes after a discharge continues the stay, and a readmission starts
+    /// at least this long after it (480: the national indicator's 8 hours).
+    pub stay_gap_minutes: i64,
 }
 
 impl AnalysisParams {
@@ -101,6 +105,7 @@ impl AnalysisParams {
             min_n: 5,
             adjustment: folge_stats::Adjustment::Holm,
             same_day_bed_days: 0.0,
+            stay_gap_minutes: 8 * 60,
         }
     }
 }
@@ -140,6 +145,8 @@ struct PersonUse<'a> {
     short_stays: Vec<Stay>,
     /// Bed-days a same-day inpatient stay counts (0, or SAMDATA's 0.5).
     same_day_bed_days: f64,
+    /// Shortest gap, in minutes, between a discharge and a new stay when times are known.
+    gap: i64,
     /// Months of pre-aggregated use.
     counts: Vec<&'a DeidServiceCount>,
 }
@@ -234,9 +241,7 @@ impl PersonUse<'_> {
                 .stays
                 .windows(2)
                 .filter(|w| {
-                    w[1].acute
-                        && starts_in(w[1].start)
-                        && (1..=30).contains(&(w[1].start - w[0].end))
+                    w[1].acute && starts_in(w[1].start) && w[0].readmitted_by(&w[1], self.gap)
                 })
                 .count() as f64,
             Indicator::OutpatientVisits => count(&[Service::Outpatient]),
@@ -458,8 +463,11 @@ impl<'a> IndicatorBuilder<'a> {
                         start: e.start_day,
                         end: e.end_day.unwrap_or(e.start_day).max(e.start_day),
                         acute: e.acute.unwrap_or(false),
+                        start_minute: e.start_minute,
+                        end_minute: e.end_minute,
                     })
                     .collect(),
+                params.stay_gap_minutes,
             )
         };
         let person = PersonUse {
@@ -468,6 +476,7 @@ impl<'a> IndicatorBuilder<'a> {
             short_stays: stays_of(Service::ShortStay),
             events,
             same_day_bed_days: params.same_day_bed_days,
+            gap: params.stay_gap_minutes,
             counts: self.counts.remove(participant.pid.as_str()).unwrap_or_default(),
         };
         let last = person.last_observed();

@@ -93,6 +93,8 @@ fn main() {
             end_date: None,
             quantity: None,
             acute: None,
+            start_time: None,
+            end_time: None,
         });
     }
     for i in 0..rows - rows / 2 {

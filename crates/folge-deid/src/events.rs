@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{Int32Builder, StringBuilder};
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, RecordBatch, StringArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, RecordBatch, StringArray,
 };
 use folge_schema::column::{TextCode, date_to_date32};
 use folge_schema::tables::{DeidServiceEvent, Participant};
@@ -115,6 +115,9 @@ impl EventDeidentifier {
             Arc::new(end_day.finish()),
             pass("quantity")?,
             pass("acute")?,
+            // Times of day are not dates: they pass as they are.
+            pass("start_time")?,
+            pass("end_time")?,
         ];
         self.rows += n;
         RecordBatch::try_new(DeidServiceEvent::schema(), columns).map_err(|e| {
@@ -137,6 +140,10 @@ pub struct EventRow {
     pub quantity: Option<f64>,
     /// Acute vs elective.
     pub acute: Option<bool>,
+    /// Admission time, minutes after midnight, when delivered.
+    pub start_minute: Option<i32>,
+    /// Discharge time, minutes after midnight, when delivered.
+    pub end_minute: Option<i32>,
 }
 
 impl From<&DeidServiceEvent> for EventRow {
@@ -147,6 +154,8 @@ impl From<&DeidServiceEvent> for EventRow {
             end_day: e.end_day,
             quantity: e.quantity,
             acute: e.acute,
+            start_minute: e.start_minute,
+            end_minute: e.end_minute,
         }
     }
 }
@@ -165,10 +174,12 @@ impl EventBatch {
         check_columns(TABLE, std::slice::from_ref(batch))?;
         let pids: &StringArray = column(batch, "pid")?;
         let services: &StringArray = column(batch, "service")?;
-        let start: &arrow_array::Int32Array = column(batch, "start_day")?;
-        let end: &arrow_array::Int32Array = column(batch, "end_day")?;
+        let start: &Int32Array = column(batch, "start_day")?;
+        let end: &Int32Array = column(batch, "end_day")?;
         let quantity: &Float64Array = column(batch, "quantity")?;
         let acute: &BooleanArray = column(batch, "acute")?;
+        let start_minute: &Int32Array = column(batch, "start_minute")?;
+        let end_minute: &Int32Array = column(batch, "end_minute")?;
         let not_pseudonym = || DeidError::NotDeidentified {
             table: TABLE,
             problem: format!(
@@ -214,6 +225,8 @@ impl EventBatch {
                 end_day: (!end.is_null(i)).then(|| end.value(i)),
                 quantity: (!quantity.is_null(i)).then(|| quantity.value(i)),
                 acute: (!acute.is_null(i)).then(|| acute.value(i)),
+                start_minute: (!start_minute.is_null(i)).then(|| start_minute.value(i)),
+                end_minute: (!end_minute.is_null(i)).then(|| end_minute.value(i)),
             });
         }
         Ok(EventBatch { pids: pids.clone(), rows })
@@ -298,6 +311,8 @@ mod tests {
             end_date: end.map(date),
             quantity: None,
             acute: end.map(|_| true),
+            start_time: end.map(|_| 600),
+            end_time: end.map(|_| 480),
         })
         .collect();
         let input = Identifiable {
@@ -323,6 +338,9 @@ mod tests {
         assert_eq!(runs[0].0, whole.participants()[0].pid);
         assert_eq!(back.runs().next().unwrap().1[0].start_day, -2);
         assert_eq!(back.runs().next().unwrap().1[0].end_day, Some(1));
+        // Times of day pass through as minutes.
+        let first = back.runs().next().unwrap().1[0];
+        assert_eq!((first.start_minute, first.end_minute), (Some(600), Some(480)));
 
         let stranger = ServiceEvent { person_id: synthetic("1960-01-01"), ..events[0].clone() };
         let err = streamer
@@ -342,6 +360,8 @@ mod tests {
             end_date: None,
             quantity: None,
             acute: None,
+            start_time: None,
+            end_time: None,
         }];
         let err = EventBatch::from_batch(&ServiceEvent::to_batch(&rows).unwrap()).unwrap_err();
         assert!(err.to_string().contains("identifying column"), "{err}");
@@ -352,6 +372,8 @@ mod tests {
             end_day: None,
             quantity: None,
             acute: None,
+            start_minute: None,
+            end_minute: None,
         }];
         let err = EventBatch::from_batch(&DeidServiceEvent::to_batch(&fake).unwrap()).unwrap_err();
         assert!(err.to_string().contains("not a 32-character pseudonym"), "{err}");

@@ -369,6 +369,8 @@ pub fn deidentify(
                 end_day: e.end_date.map(|d| days(k.inclusion, d)),
                 quantity: e.quantity,
                 acute: e.acute,
+                start_minute: e.start_time,
+                end_minute: e.end_time,
             })
         })
         .collect::<Result<Vec<_>, DeidError>>()?;
@@ -520,6 +522,8 @@ mod tests {
                 end_date: Some(date("2020-03-02")),
                 quantity: None,
                 acute: Some(true),
+                start_time: None,
+                end_time: None,
             }],
             ..Identifiable::default()
         };

@@ -75,6 +75,8 @@ impl Layout {
                 ("service", &["omsorgsniva"]),
                 ("acute", &["innmateHast"]),
                 ("died", &["utTilstand"]),
+                ("start_time", &["innTid"]),
+                ("end_time", &["utTid"]),
             ],
             Layout::Kpr => &[
                 ("person_id", &["fnr"]),

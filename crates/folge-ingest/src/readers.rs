@@ -579,7 +579,7 @@ pub fn stream_service_events<R: Read>(
         input,
         options,
         &["person_id", "service", "start_date"],
-        &["end_date", "quantity", "acute", "died"],
+        &["end_date", "quantity", "acute", "died", "start_time", "end_time"],
         |cells, _| {
             let person_id = cells.enrolled_person_id_after(policy, persons, &mut last)?;
             let died = match options.layout {
@@ -626,10 +626,35 @@ pub fn stream_service_events<R: Read>(
             if quantity.is_some_and(|q| q < 0.0) {
                 return Err(problem("quantity", "is negative (expected hours or a count ≥ 0)"));
             }
+            let time = |column: &str| {
+                cells
+                    .text(column)
+                    .map(|t| crate::values::parse_time(t).map_err(|e| problem(column, e)))
+                    .transpose()
+            };
+            let (start_time, end_time) = (time("start_time")?, time("end_time")?);
+            if end_time.is_some() && end_date.is_none() {
+                return Err(problem("end_time", "is given, but end_date is empty"));
+            }
+            if let (Some(end), Some(start), Some(end_date)) = (end_time, start_time, end_date)
+                && end_date == start_date
+                && end < start
+            {
+                return Err(problem("end_time", "is before start_time on the same day"));
+            }
             if died {
                 deaths.push((person_id.clone(), end_date.unwrap_or(start_date)));
             }
-            Ok(ServiceEvent { person_id, service, start_date, end_date, quantity, acute })
+            Ok(ServiceEvent {
+                person_id,
+                service,
+                start_date,
+                end_date,
+                quantity,
+                acute,
+                start_time,
+                end_time,
+            })
         },
         sink,
     )?;
@@ -782,6 +807,8 @@ fn kpr_decision(
         end_date: Some(end_date),
         quantity,
         acute: None,
+        start_time: None,
+        end_time: None,
     })
 }
 

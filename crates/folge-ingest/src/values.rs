@@ -130,6 +130,33 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
 }
 
+/// A time of day as minutes after midnight: `HH:MM`, `HH:MM:SS` (seconds dropped),
+/// `HH.MM` or `HHMM`, hours 0–23 (one digit allowed before a separator).
+pub fn parse_time(text: &str) -> Result<i32, String> {
+    let t = text.trim();
+    let bad = || format!("`{t}` is not a time of day (expected HH:MM)");
+    let (h, rest) = match t.find([':', '.']) {
+        Some(i) => (&t[..i], &t[i + 1..]),
+        None if t.len() == 4 => (&t[..2], &t[2..]),
+        None => return Err(bad()),
+    };
+    let m = match rest.split_once(':') {
+        Some((m, sec)) if sec.len() == 2 && sec.bytes().all(|b| b.is_ascii_digit()) => m,
+        Some(_) => return Err(bad()),
+        None => rest,
+    };
+    let digits = |s: &str, max: i32| -> Option<i32> {
+        (!s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i32>().ok())
+            .flatten()
+            .filter(|v| *v <= max)
+    };
+    match (digits(h, 23), (m.len() == 2).then(|| digits(m, 59)).flatten()) {
+        (Some(h), Some(m)) => Ok(h * 60 + m),
+        _ => Err(bad()),
+    }
+}
+
 /// Parse a number: `2.5`, `2,5` (decimal comma), `1 234,5` (space or no-break space as
 /// thousands separator), `-3`.
 pub fn parse_number(text: &str) -> Result<f64, String> {
@@ -169,6 +196,23 @@ mod tests {
     #[track_caller]
     fn date(text: &str, expected: &str) {
         assert_eq!(parse_date(text, 30).map(|d| d.to_string()), Ok(expected.to_owned()));
+    }
+
+    #[test]
+    fn times_of_day() {
+        for (text, minutes) in [
+            ("00:00", 0),
+            ("8:05", 485),
+            ("23:59", 1439),
+            ("14.30", 870),
+            ("1430", 870),
+            ("07:15:42", 435),
+        ] {
+            assert_eq!(parse_time(text), Ok(minutes), "{text}");
+        }
+        for text in ["24:00", "12:60", "7", "12:5", "ab:cd", "12:30:5", ""] {
+            assert!(parse_time(text).is_err(), "{text}");
+        }
     }
 
     #[test]

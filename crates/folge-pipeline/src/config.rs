@@ -486,6 +486,12 @@ pub struct AnalyzeSection {
     /// Bed-days of a same-day inpatient stay: 0 (default, as SSB/NPR) or 0.5 (SAMDATA).
     #[serde(default)]
     pub same_day_bed_days: Option<f64>,
+    /// When admission and discharge times are delivered (NPR `innTid`/`utTid`): an
+    /// episode starting less than this many hours after a discharge continues the stay,
+    /// and a readmission starts at least this long after it. Default 8, as the national
+    /// 30-day readmission indicator; 0–48.
+    #[serde(default)]
+    pub stay_gap_hours: Option<u32>,
     /// Multiplicity adjustment within each family of comparisons: `holm` (default), `bh`
     /// (Benjamini–Hochberg) or `bonferroni`.
     #[serde(default)]
@@ -757,6 +763,9 @@ impl Pipeline {
                 )));
             }
         }
+        if config.analyze.stay_gap_hours.is_some_and(|h| h > 48) {
+            return Err(bad("`analyze.stay_gap_hours` is 0–48 hours (default 8)".into()));
+        }
         if config.analyze.same_day_bed_days.is_some_and(|d| ![0.0, 0.5].contains(&d)) {
             return Err(bad("`analyze.same_day_bed_days` is 0 (SSB, NPR) or 0.5 (SAMDATA)".into()));
         }
@@ -825,6 +834,10 @@ impl Pipeline {
             "same_day_bed_days",
             serde_json::to_value(c.analyze.same_day_bed_days).unwrap_or_default(),
         );
+        // Only when set, so the hash of pipelines that leave it out stays what it was.
+        if let Some(hours) = c.analyze.stay_gap_hours {
+            params.insert("stay_gap_hours", hours.into());
+        }
         params.insert("max_reject_share", c.ingest.max_reject_share.into());
         params.insert("suppression_threshold", c.report.suppression_threshold.into());
         // The names file names people: only its hash is a parameter.
@@ -947,6 +960,22 @@ path = "p.csv"
         let text = format!("nme = \"x\"\n{MINIMAL}");
         let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err();
         assert_eq!(err.to_string(), "t.toml line 1: unknown key `nme`; did you mean `name`?");
+    }
+
+    #[test]
+    fn stay_gap_is_checked_and_hashed_only_when_set() {
+        let plain = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
+        let text = format!("{MINIMAL}\n[analyze]\nstay_gap_hours = 6\n");
+        let six = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert_eq!(six.config.analyze.stay_gap_hours, Some(6));
+        assert_ne!(plain.params_json(), six.params_json(), "a setting that changes results");
+        let text = format!("{MINIMAL}\n[analyze]\nstay_gap_hours = 8\n");
+        let eight = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert_ne!(six.params_json(), eight.params_json());
+        assert!(!plain.params_json().contains("stay_gap_hours"), "older pipelines hash as before");
+        let text = format!("{MINIMAL}\n[analyze]\nstay_gap_hours = 49\n");
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(err.ends_with("`analyze.stay_gap_hours` is 0–48 hours (default 8)"), "{err}");
     }
 
     #[test]

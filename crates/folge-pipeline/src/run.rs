@@ -1038,6 +1038,7 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
     Ok(AnalysisParams {
         windows,
         same_day_bed_days: a.same_day_bed_days.unwrap_or(0.0),
+        stay_gap_minutes: i64::from(a.stay_gap_hours.unwrap_or(8)) * 60,
         indicators: pipeline.indicators.clone(),
         comparisons: pipeline.comparisons.clone(),
         scales: (!scales.is_empty()).then(|| folge_analyze::ScaleParams {

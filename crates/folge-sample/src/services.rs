@@ -143,6 +143,8 @@ fn person_window(
         end_date: None,
         quantity: None,
         acute,
+        start_time: None,
+        end_time: None,
     };
     let simple = [
         (Service::Outpatient, r.outpatient * effect.outpatient, Some(false)),
@@ -228,6 +230,8 @@ fn stay(
         end_date: Some(e),
         quantity: None,
         acute: Some(acute),
+        start_time: None,
+        end_time: None,
     };
     if days >= 2 && chance(rng, 0.08) {
         // Transfer between wards or hospitals on the same day: two episodes, one stay.

@@ -49,6 +49,11 @@ table! {
         pub quantity: Option<f64>,
         /// Acute (øyeblikkelig hjelp) vs elective.
         pub acute: Option<bool>,
+        /// Time of admission or contact, minutes after midnight (NPR `innTid`), when
+        /// delivered.
+        pub start_time: Option<i32>,
+        /// Time of discharge, minutes after midnight (NPR `utTid`), when delivered.
+        pub end_time: Option<i32>,
     }
 }
 
@@ -190,6 +195,10 @@ table! {
         pub quantity: Option<f64>,
         /// Acute vs elective.
         pub acute: Option<bool>,
+        /// Time of admission or contact, minutes after midnight, when delivered.
+        pub start_minute: Option<i32>,
+        /// Time of discharge, minutes after midnight, when delivered.
+        pub end_minute: Option<i32>,
     }
 }
 
@@ -575,6 +584,8 @@ mod tests {
                 end_date: Some(NaiveDate::from_ymd_opt(2020, 3, 2).unwrap()),
                 quantity: None,
                 acute: Some(true),
+                start_time: None,
+                end_time: None,
             },
             ServiceEvent {
                 person_id: "y".into(),
@@ -583,6 +594,8 @@ mod tests {
                 end_date: None,
                 quantity: Some(2.5),
                 acute: None,
+                start_time: None,
+                end_time: None,
             },
         ];
         let batch = ServiceEvent::to_batch(&rows).unwrap();

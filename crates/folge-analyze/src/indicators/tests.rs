@@ -22,6 +22,8 @@ fn event(id: &str, service: Service, start: i64, end: Option<i64>, acute: bool) 
         end_date: end.map(day),
         quantity: None,
         acute: Some(acute),
+        start_time: None,
+        end_time: None,
     }
 }
 
@@ -58,6 +60,46 @@ fn check(analysis: &Analysis, period: &str, indicator: Indicator, value: f64, ex
         .find(|r| r.period == period && r.indicator == indicator.id())
         .unwrap();
     assert_eq!((row.value, row.exposure_days), (value, exposure), "{period} {}", indicator.id());
+}
+
+/// An inpatient episode with admission and discharge times (hours after midnight).
+fn timed(id: &str, start: (i64, i32), end: (i64, i32), acute: bool) -> ServiceEvent {
+    ServiceEvent {
+        start_time: Some(start.1 * 60),
+        end_time: Some(end.1 * 60),
+        ..event(id, Service::Inpatient, start.0, Some(end.0), acute)
+    }
+}
+
+#[test]
+fn with_times_eight_hours_separate_a_transfer_from_a_readmission() {
+    let t = tables(None, |id| {
+        vec![
+            // Discharged day 10 at 08:00, acute again at 17:00 the same day: 9 hours, a
+            // new stay and a readmission (by days alone a transfer: one stay).
+            timed(id, (5, 9), (10, 8), false),
+            timed(id, (10, 17), (12, 11), true),
+            // Discharged day 20 at 22:00, admitted day 21 at 04:00: 6 hours, a transfer
+            // (elective, so not a readmission either way).
+            timed(id, (18, 10), (20, 22), false),
+            timed(id, (21, 4), (23, 9), false),
+            // An episode without times: days decide (day 24 is 1 day after day 23).
+            event(id, Service::Inpatient, 24, Some(25), true),
+        ]
+    });
+    let a = analyze(&t, &AnalysisParams::before_after(365, 365));
+    check(&a, "after", Indicator::Admissions, 4.0, 365);
+    // Day 10 (9 h after) and day 24 (1 day after the merged stay's day 23 discharge; no
+    // time on day 24, so by days).
+    check(&a, "after", Indicator::Readmissions30d, 2.0, 365);
+    // Nights: 5–10 (5), 10–12 (2), 18–23 merged (5), 24–25 (1).
+    check(&a, "after", Indicator::BedDays, 13.0, 365);
+    // A longer gap setting merges the 9-hour one too.
+    let params =
+        AnalysisParams { stay_gap_minutes: 10 * 60, ..AnalysisParams::before_after(365, 365) };
+    let a = analyze(&t, &params);
+    check(&a, "after", Indicator::Admissions, 3.0, 365);
+    check(&a, "after", Indicator::Readmissions30d, 1.0, 365);
 }
 
 #[test]

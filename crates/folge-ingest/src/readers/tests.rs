@@ -127,6 +127,38 @@ fn service_events_validate_codes_dates_and_persons() {
 }
 
 #[test]
+fn npr_admission_and_discharge_times_are_read_as_minutes() {
+    let a = id(1, 100);
+    let persons: PersonIndex = [a.clone()].into_iter().collect();
+    let input = format!(
+        "fnr;inndato;innTid;utdato;utTid;omsorgsniva;innmateHast\n\
+         {a};03.02.2020;22:15;07.02.2020;08:00;1;1\n\
+         {a};07.02.2020;17:30;09.02.2020;;1;1\n\
+         {a};10.02.2020;25:00;11.02.2020;10:00;1;1\n\
+         {a};12.02.2020;10:00;12.02.2020;09:00;1;1\n\
+         {a};13.02.2020;;;10:00;3;4\n"
+    );
+    let options = CsvOptions { layout: Layout::Npr, ..CsvOptions::default() };
+    let got = read_service_events("npr.csv", input.as_bytes(), &options, POLICY, &persons).unwrap();
+    let times: Vec<(Option<i32>, Option<i32>)> =
+        got.rows.iter().map(|e| (e.start_time, e.end_time)).collect();
+    assert_eq!(times, vec![(Some(22 * 60 + 15), Some(8 * 60)), (Some(17 * 60 + 30), None)]);
+    let reasons: Vec<String> = got
+        .rejects
+        .iter()
+        .map(|r| format!("{} {} {}", r.line, r.column.as_deref().unwrap_or("-"), r.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "4 start_time `25:00` is not a time of day (expected HH:MM)",
+            "5 end_time is before start_time on the same day",
+            "6 end_time is given, but end_date is empty",
+        ]
+    );
+}
+
+#[test]
 fn npr_extracts_map_levels_of_care_and_urgency() {
     let (a, b) = (id(1, 100), id(2, 200));
     let persons: PersonIndex = [a.clone(), b.clone()].into_iter().collect();

@@ -118,6 +118,8 @@ pub struct Analysis {
     pub indicators: IndicatorTable,
     /// One row per indicator × arm × window.
     pub rates: Vec<RateRow>,
+    /// One row per indicator × municipality × arm × window.
+    pub municipality_rates: Vec<folge_schema::tables::MunicipalityRateRow>,
     /// One row per indicator × comparison scope.
     pub comparisons: Vec<ComparisonRow>,
     /// Events whose start falls in no window (reported, not silently lost).
@@ -596,6 +598,7 @@ pub fn analyze_grouped<E>(
 /// What one indicator contributes to the results.
 struct IndicatorResults {
     rates: Vec<RateRow>,
+    municipality_rates: Vec<folge_schema::tables::MunicipalityRateRow>,
     overall: Vec<ComparisonRow>,
     by_subset: Vec<Vec<ComparisonRow>>,
     older_rows: Vec<ComparisonRow>,
@@ -685,16 +688,26 @@ fn summarise(
             Vec::new()
         };
         let concentration = crate::utilisation(&rows, "before");
-        IndicatorResults { rates, overall, by_subset, older_rows, concentration }
+        let municipality_rates = municipality_rates(&rows, params);
+        IndicatorResults {
+            rates,
+            municipality_rates,
+            overall,
+            by_subset,
+            older_rows,
+            concentration,
+        }
     };
     let results = in_parallel(params.indicators.len(), per_indicator);
     let mut rates = Vec::new();
+    let mut by_municipality = Vec::new();
     let mut comparisons = Vec::new();
     let mut by_subset: Vec<Vec<ComparisonRow>> = vec![Vec::new(); subsets.len()];
     let mut older_rows = Vec::new();
     let mut concentration = BTreeMap::new();
     for (indicator, r) in params.indicators.iter().zip(results) {
         rates.extend(r.rates);
+        by_municipality.extend(r.municipality_rates);
         comparisons.extend(r.overall);
         for (out, rows) in by_subset.iter_mut().zip(r.by_subset) {
             out.extend(rows);
@@ -715,6 +728,7 @@ fn summarise(
     Analysis {
         indicators: table,
         rates,
+        municipality_rates: by_municipality,
         comparisons,
         events_outside_windows: outside,
         events_after_observation: after_observation,
@@ -769,6 +783,45 @@ fn aged_67_or_more(tables: &Deidentified) -> std::collections::BTreeSet<&str> {
         .zip(bands)
         .filter(|(_, b)| b.is_some_and(|b| b >= 67))
         .map(|(p, _)| p.pid.as_str())
+        .collect()
+}
+
+/// Sum values and exposure per indicator × municipality × arm × window.
+fn municipality_rates(
+    rows: &[IndicatorRow],
+    params: &AnalysisParams,
+) -> Vec<folge_schema::tables::MunicipalityRateRow> {
+    /// (indicator, municipality, arm, window) → (persons, value, exposure days).
+    type Sums<'a> = BTreeMap<(usize, &'a str, Arm, usize), (i64, f64, i64)>;
+    let mut sums: Sums<'_> = BTreeMap::new();
+    for row in rows {
+        let Some(i) = params.indicators.iter().position(|x| x.id() == row.indicator) else {
+            continue;
+        };
+        let Some(w) = params.windows.iter().position(|x| x.name == row.period) else {
+            continue;
+        };
+        let entry = sums.entry((i, row.municipality.as_str(), row.arm, w)).or_default();
+        if row.exposure_days > 0 {
+            entry.0 += 1;
+        }
+        entry.1 += row.value;
+        entry.2 += i64::from(row.exposure_days);
+    }
+    sums.into_iter()
+        .map(|((i, municipality, arm, w), (n, value_total, exposure))| {
+            let person_years = exposure as f64 / DAYS_PER_YEAR;
+            folge_schema::tables::MunicipalityRateRow {
+                indicator: params.indicators[i].id().to_owned(),
+                municipality: municipality.to_owned(),
+                arm,
+                period: params.windows[w].name.clone(),
+                n,
+                value_total,
+                person_years,
+                rate_per_py: (exposure > 0).then(|| value_total / person_years),
+            }
+        })
         .collect()
 }
 

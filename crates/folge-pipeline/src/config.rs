@@ -520,6 +520,10 @@ pub struct ReportSection {
     /// Counts 1..threshold−1 are suppressed. Default 5.
     #[serde(default = "default_threshold")]
     pub suppression_threshold: u32,
+    /// Sections to include, in report order: `summary`, `methods`, `participants`, `use`,
+    /// `effects`, `municipalities`, `concentration`, `scales`, `focus_groups` (default all).
+    #[serde(default)]
+    pub sections: Option<Vec<String>>,
 }
 
 fn default_threshold() -> u32 {
@@ -528,7 +532,7 @@ fn default_threshold() -> u32 {
 
 impl Default for ReportSection {
     fn default() -> Self {
-        ReportSection { dir: None, suppression_threshold: 5 }
+        ReportSection { dir: None, suppression_threshold: 5, sections: None }
     }
 }
 
@@ -545,6 +549,8 @@ pub struct Pipeline {
     pub indicators: Vec<Indicator>,
     /// Comparisons to make.
     pub comparisons: Vec<Comparison>,
+    /// Report sections, in report order.
+    pub sections: Vec<folge_report::Section>,
 }
 
 /// Remove `.` and `name/..` lexically (no filesystem access: the path may not exist yet),
@@ -797,7 +803,17 @@ impl Pipeline {
             "analyze.comparisons",
         )
         .map_err(&bad)?;
-        Ok(Pipeline { file: file.to_owned(), base, config, indicators, comparisons })
+        let mut sections = parse_ids(
+            config.report.sections.as_deref(),
+            &folge_report::Section::ALL,
+            folge_report::Section::id,
+            "report.sections",
+        )
+        .map_err(&bad)?;
+        // Report order, whatever order the file lists them in.
+        sections.sort();
+        sections.dedup();
+        Ok(Pipeline { file: file.to_owned(), base, config, indicators, comparisons, sections })
     }
 
     /// The report folder.
@@ -840,6 +856,10 @@ impl Pipeline {
         }
         params.insert("max_reject_share", c.ingest.max_reject_share.into());
         params.insert("suppression_threshold", c.report.suppression_threshold.into());
+        if c.report.sections.is_some() {
+            let ids: Vec<&str> = self.sections.iter().map(|s| s.id()).collect();
+            params.insert("report_sections", ids.into());
+        }
         // The names file names people: only its hash is a parameter.
         let names_sha256 =
             c.deid.names_file.as_ref().and_then(|p| std::fs::read(p).ok()).map(|b| {

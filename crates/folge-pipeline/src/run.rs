@@ -1081,6 +1081,13 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let mut outputs = Vec::new();
     write_indicators(&dir, &analysis.indicators, &metadata, &mut outputs)?;
     write_table(&dir, "rates.parquet", &analysis.rates, &metadata, &mut outputs)?;
+    write_table(
+        &dir,
+        "municipality_rates.parquet",
+        &analysis.municipality_rates,
+        &metadata,
+        &mut outputs,
+    )?;
     write_table(&dir, "comparisons.parquet", &analysis.comparisons, &metadata, &mut outputs)?;
     if analysis.scales.scores.len() + analysis.scales.items.len() > 0 {
         let sc = &analysis.scales;
@@ -1120,6 +1127,9 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
 }
 
 fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+    use folge_schema::tables::{
+        ItemDistributionRow, LorenzRow, MunicipalityRateRow, ScaleScoreRow, UtilisationRow,
+    };
     let tables = load_deidentified(ctx, Stage::Report)?;
     let rates = RateRow::from_batches(&ctx.read_batches(
         Stage::Report,
@@ -1141,6 +1151,7 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         params_sha256: ctx.params_sha256.clone(),
         inputs_sha256: ctx.inputs_sha256()?,
         adjustment: adjustment(ctx.pipeline),
+        sections: ctx.pipeline.sections.clone(),
     };
     let comparisons = ComparisonRow::from_batches(&ctx.read_batches(
         Stage::Report,
@@ -1157,6 +1168,13 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     )?)?;
     let agreement =
         folge_schema::tables::AgreementRow::from_batches(&optional("agreement.parquet")?)?;
+    let municipality_rates =
+        MunicipalityRateRow::from_batches(&optional("municipality_rates.parquet")?)?;
+    let utilisation = UtilisationRow::from_batches(&optional("utilisation.parquet")?)?;
+    let lorenz = LorenzRow::from_batches(&optional("lorenz.parquet")?)?;
+    let scale_scores = ScaleScoreRow::from_batches(&optional("scales.parquet")?)?;
+    let item_distributions =
+        ItemDistributionRow::from_batches(&optional("item_distributions.parquet")?)?;
     let files = render(
         &ReportInput {
             tables: &tables,
@@ -1164,6 +1182,11 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             comparisons: &comparisons,
             code_frequencies: &code_frequencies,
             agreement: &agreement,
+            municipality_rates: &municipality_rates,
+            utilisation: &utilisation,
+            lorenz: &lorenz,
+            scale_scores: &scale_scores,
+            item_distributions: &item_distributions,
         },
         &params,
     );

@@ -9,7 +9,7 @@ use folge_schema::tables::{ComparisonRow, RateRow};
 use folge_schema::{Arm, Sex};
 
 use crate::ReportFile;
-use crate::figure::{Bar, Panel, bar_panels};
+use crate::figures::FigureOut;
 use crate::table::{Cell, ReportTable, escape};
 use folge_deid::SmallCellRule;
 
@@ -23,7 +23,7 @@ pub enum Language {
 }
 
 impl Language {
-    fn pick<'a>(self, nb: &'a str, en: &'a str) -> &'a str {
+    pub(crate) fn pick<'a>(self, nb: &'a str, en: &'a str) -> &'a str {
         match self {
             Language::Nb => nb,
             Language::En => en,
@@ -44,6 +44,74 @@ pub struct ReportInput<'a> {
     pub code_frequencies: &'a [folge_schema::tables::CodeFrequencyRow],
     /// Inter-coder agreement (empty without codings).
     pub agreement: &'a [folge_schema::tables::AgreementRow],
+    /// Rates by indicator × municipality × arm × period.
+    pub municipality_rates: &'a [folge_schema::tables::MunicipalityRateRow],
+    /// Concentration of use (top 5 %, 10 %, Gini).
+    pub utilisation: &'a [folge_schema::tables::UtilisationRow],
+    /// Lorenz curves in percent steps.
+    pub lorenz: &'a [folge_schema::tables::LorenzRow],
+    /// Scale scores per person and timepoint (drawn as means only).
+    pub scale_scores: &'a [folge_schema::tables::ScaleScoreRow],
+    /// Answers per item, timepoint, arm and response level.
+    pub item_distributions: &'a [folge_schema::tables::ItemDistributionRow],
+}
+
+/// A part of the report a pipeline can choose (`report.sections`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    /// Who took part and how many.
+    Summary,
+    /// Periods, indicators, tests, suppression, software and hashes.
+    Methods,
+    /// Table 1: participants by arm.
+    Participants,
+    /// Use before and after: figure and table of rates.
+    Use,
+    /// Pilot against comparison: the effect table.
+    Effects,
+    /// Municipalities: forest plot and the table with municipalities as columns.
+    Municipalities,
+    /// Concentration of use before inclusion: Lorenz curves.
+    Concentration,
+    /// Questionnaire scales: table, means and item answers.
+    Scales,
+    /// Focus groups: codes, their figure and heatmap, agreement.
+    FocusGroups,
+}
+
+impl Section {
+    /// Every section, in report order.
+    pub const ALL: [Section; 9] = [
+        Section::Summary,
+        Section::Methods,
+        Section::Participants,
+        Section::Use,
+        Section::Effects,
+        Section::Municipalities,
+        Section::Concentration,
+        Section::Scales,
+        Section::FocusGroups,
+    ];
+
+    /// The id used in pipeline files.
+    pub fn id(self) -> &'static str {
+        match self {
+            Section::Summary => "summary",
+            Section::Methods => "methods",
+            Section::Participants => "participants",
+            Section::Use => "use",
+            Section::Effects => "effects",
+            Section::Municipalities => "municipalities",
+            Section::Concentration => "concentration",
+            Section::Scales => "scales",
+            Section::FocusGroups => "focus_groups",
+        }
+    }
+
+    /// Parse an id.
+    pub fn parse(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.id() == id)
+    }
 }
 
 /// Report settings and provenance.
@@ -69,6 +137,8 @@ pub struct ReportParams {
     pub inputs_sha256: String,
     /// How p-values were adjusted (`holm`, `bh`, `bonferroni`), for the headings.
     pub adjustment: folge_stats::Adjustment,
+    /// Sections to include, in report order (default: all).
+    pub sections: Vec<Section>,
 }
 
 /// The headings that follow an estimate: its CI, p and adjusted p.
@@ -90,14 +160,14 @@ fn adjustment_name(adjustment: folge_stats::Adjustment) -> &'static str {
     }
 }
 
-fn arm_label(arm: Arm, lang: Language) -> &'static str {
+pub(crate) fn arm_label(arm: Arm, lang: Language) -> &'static str {
     match arm {
         Arm::Pilot => lang.pick("Pilot", "Pilot"),
         Arm::Comparison => lang.pick("Sammenligning", "Comparison"),
     }
 }
 
-fn indicator_label(i: Indicator, lang: Language) -> &'static str {
+pub(crate) fn indicator_label(i: Indicator, lang: Language) -> &'static str {
     lang.pick(i.label_nb(), i.label_en())
 }
 
@@ -212,7 +282,7 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
 }
 
 /// The rate row for an indicator × arm × period.
-fn rate<'a>(
+pub(crate) fn rate<'a>(
     rates: &'a [RateRow],
     indicator: Indicator,
     arm: Arm,
@@ -370,54 +440,6 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
 
 /// A panel with most of its bars hidden is hidden whole (the small-cell rule's series
 /// rule): the one or two bars left would only invite guessing at the rest.
-fn hide_mostly_suppressed(groups: &mut [(String, [Bar; 2])], rule: SmallCellRule) {
-    let points = groups.len() * 2;
-    let hidden = groups.iter().flat_map(|(_, b)| b).filter(|b| b.value.is_none()).count();
-    if rule.hides_series(hidden, points) {
-        for (_, bars) in groups.iter_mut() {
-            for bar in bars.iter_mut() {
-                bar.value = None;
-            }
-        }
-    }
-}
-
-fn figure_1(input: &ReportInput<'_>, params: &ReportParams) -> (String, bool) {
-    let lang = params.language;
-    let mut any_suppressed = false;
-    let panels: Vec<Panel> = params
-        .indicators
-        .iter()
-        .take(6)
-        .map(|&indicator| {
-            let mut groups = [Arm::Pilot, Arm::Comparison]
-                .map(|arm| {
-                    let bars = ["before", "after"].map(|period| {
-                        let row = rate(input.rates, indicator, arm, period);
-                        let value = shown_rate(params.rule, row);
-                        any_suppressed |=
-                            value.is_none() && row.is_some_and(|r| r.rate_per_py.is_some());
-                        Bar { value }
-                    });
-                    (arm_label(arm, lang).to_owned(), bars)
-                })
-                .to_vec();
-            hide_mostly_suppressed(&mut groups, params.rule);
-            Panel { title: indicator_label(indicator, lang).to_owned(), groups }
-        })
-        .collect();
-    let svg = bar_panels(
-        &panels,
-        [
-            lang.pick("Før inklusjon", "Before inclusion"),
-            lang.pick("Etter inklusjon", "After inclusion"),
-        ],
-        lang.pick("per personår", "per person-year"),
-        lang == Language::Nb,
-    );
-    (svg, any_suppressed)
-}
-
 const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}caption{text-align:left;font-weight:bold;margin-bottom:.4rem}\
@@ -602,17 +624,170 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
 }
 
 /// Render the whole report.
+/// The municipality comparison: indicators as rows, municipalities as columns (pilot
+/// municipalities first), each cell the municipality's rate ratio after/before; a cell
+/// whose before or after rate has a small numerator or few persons shows ":".
+fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
+    let lang = params.language;
+    let columns: Vec<(String, Arm)> = [Arm::Pilot, Arm::Comparison]
+        .into_iter()
+        .flat_map(|arm| {
+            crate::figures::municipalities(input, arm).into_iter().map(move |m| (m, arm))
+        })
+        .collect();
+    if columns.len() < 2 || input.municipality_rates.is_empty() {
+        return None;
+    }
+    let find = |indicator: Indicator, m: &str, arm: Arm, period: &str| {
+        input.municipality_rates.iter().find(|r| {
+            r.indicator == indicator.id()
+                && r.municipality == m
+                && r.arm == arm
+                && r.period == period
+        })
+    };
+    let mut rows = Vec::new();
+    for &indicator in &params.indicators {
+        let mut row = vec![Cell::Text(indicator_label(indicator, lang).to_owned())];
+        for (m, arm) in &columns {
+            let (before, after) =
+                (find(indicator, m, *arm, "before"), find(indicator, m, *arm, "after"));
+            row.push(match (before, after) {
+                (Some(b), Some(a)) => {
+                    if params.rule.hides_rate(b.value_total, b.n)
+                        || params.rule.hides_rate(a.value_total, a.n)
+                    {
+                        Cell::Suppressed
+                    } else {
+                        match (a.rate_per_py, b.rate_per_py) {
+                            (Some(a), Some(b)) if b > 0.0 => Cell::Number(a / b, 2),
+                            _ => Cell::Empty,
+                        }
+                    }
+                }
+                _ => Cell::Empty,
+            });
+        }
+        rows.push(row);
+    }
+    let mut n_row = vec![Cell::Text("n".into())];
+    for (m, arm) in &columns {
+        let n = input
+            .tables
+            .participants()
+            .iter()
+            .filter(|p| &p.municipality == m && p.arm == *arm)
+            .count();
+        n_row.push(if params.rule.hides_count(n as f64) {
+            Cell::Suppressed
+        } else {
+            Cell::Number(n as f64, 0)
+        });
+    }
+    rows.insert(0, n_row);
+    Some(ReportTable {
+        id: "table_7_municipalities".into(),
+        caption: lang
+            .pick(
+                "Tabell 7. Kommunene sammenlignet: rate etter / rate før inklusjon",
+                "Table 7. The municipalities compared: rate after / rate before inclusion",
+            )
+            .into(),
+        columns: std::iter::once(lang.pick("Indikator", "Indicator").to_owned())
+            .chain(columns.iter().map(|(m, arm)| format!("{m} ({})", arm_label(*arm, lang).to_lowercase())))
+            .collect(),
+        rows,
+        notes: vec![lang
+            .pick(
+                "Forbruk per personår etter inklusjon delt på forbruk per personår før, blant kommunens deltakere. Under 1: forbruket gikk ned.",
+                "Use per person-year after inclusion divided by use per person-year before, among the municipality's participants. Below 1: use fell.",
+            )
+            .into()],
+    })
+}
+
+/// A table or a figure of a section.
+enum Block {
+    Table(ReportTable),
+    Figure(FigureOut),
+}
+
+/// Re-number a caption's leading "Tabell N." / "Table N." to its place in the report.
+fn renumber(caption: &str, number: usize, lang: Language) -> String {
+    let word = lang.pick("Tabell", "Table");
+    let rest = caption
+        .strip_prefix(word)
+        .and_then(|r| r.trim_start().split_once(". "))
+        .filter(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
+        .map_or(caption, |(_, rest)| rest);
+    format!("{word} {number}. {rest}")
+}
+
+/// Render the report: `index.html`, each figure as SVG and PNG, each table as CSV and
+/// Markdown, and every table in `tables.xlsx`.
 pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile> {
     let lang = params.language;
-    let table_1 = participants_table(input, params);
-    let table_2 = rates_table(input, params);
-    let table_3 = comparison_table(input, params);
-    let table_4 = scales_table(input, params);
-    let table_5 = codes_table(input, params);
-    let table_6 = agreement_table(input, params);
-    let (svg, fig_suppressed) = figure_1(input, params);
+    let nb = lang == Language::Nb;
+    let has = |s: Section| params.sections.contains(&s);
     let n_pilot = input.tables.participants().iter().filter(|p| p.arm == Arm::Pilot).count();
     let n_comparison = input.tables.participants().len() - n_pilot;
+
+    // What each section shows, in order: tables and figures are numbered as they come.
+    let mut results: Vec<(Section, Vec<Block>)> = Vec::new();
+    for section in &params.sections {
+        let blocks: Vec<Block> = match section {
+            Section::Summary | Section::Methods => continue,
+            Section::Participants => vec![Block::Table(participants_table(input, params))],
+            Section::Use => vec![
+                Block::Figure(crate::figures::rates(input, params)),
+                Block::Table(rates_table(input, params)),
+            ],
+            Section::Effects => {
+                comparison_table(input, params).map(Block::Table).into_iter().collect()
+            }
+            Section::Municipalities => crate::figures::municipalities_forest(input, params)
+                .map(Block::Figure)
+                .into_iter()
+                .chain(municipality_table(input, params).map(Block::Table))
+                .collect(),
+            Section::Concentration => crate::figures::concentration(input, params)
+                .map(Block::Figure)
+                .into_iter()
+                .collect(),
+            Section::Scales => scales_table(input, params)
+                .map(Block::Table)
+                .into_iter()
+                .chain(crate::figures::scale_means(input, params).map(Block::Figure))
+                .chain(crate::figures::item_answers(input, params).map(Block::Figure))
+                .collect(),
+            Section::FocusGroups => codes_table(input, params)
+                .map(Block::Table)
+                .into_iter()
+                .chain(crate::figures::code_bars(input, params).map(Block::Figure))
+                .chain(crate::figures::code_heatmap(input, params).map(Block::Figure))
+                .chain(agreement_table(input, params).map(Block::Table))
+                .collect(),
+        };
+        if !blocks.is_empty() {
+            results.push((*section, blocks));
+        }
+    }
+    let (mut table_no, mut figure_no) = (0, 0);
+    for (_, blocks) in &mut results {
+        for block in blocks.iter_mut() {
+            match block {
+                Block::Table(t) => {
+                    table_no += 1;
+                    t.caption = renumber(&t.caption, table_no, lang);
+                }
+                Block::Figure(f) => {
+                    figure_no += 1;
+                    f.caption =
+                        format!("{} {figure_no}. {}", lang.pick("Figur", "Figure"), f.caption);
+                }
+            }
+        }
+    }
 
     let mut h = String::new();
     let title = format!("{}: {}", lang.pick("Sluttrapport", "Final report"), params.pipeline);
@@ -623,85 +798,108 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         escape(&title),
         escape(&title)
     );
-    let _ = write!(
-        h,
-        "<h2>{}</h2>\n<p>{}</p>\n",
-        lang.pick("Sammendrag", "Summary"),
-        escape(&match lang {
-            Language::Nb => format!(
-                "Evalueringen omfatter {n_pilot} personer i pilotene og {n_comparison} personer i sammenligningskommunene. Forbruk av helse- og omsorgstjenester er målt {} dager før og {} dager etter inklusjon.",
-                params.before_days, params.after_days
-            ),
-            Language::En => format!(
-                "The evaluation covers {n_pilot} persons in the pilots and {n_comparison} persons in the comparison municipalities. Use of health and care services is measured {} days before and {} days after inclusion.",
-                params.before_days, params.after_days
-            ),
-        })
-    );
-    let _ = write!(h, "<h2>{}</h2>\n<dl>\n", lang.pick("Metode", "Methods"));
-    let methods = [
-        (lang.pick("Perioder", "Periods"), match lang {
-            Language::Nb => format!("før = dag −{}…−1, etter = dag 0…{} relativt til inklusjonsdato; observasjonstid stopper ved utgang (død, flytting, trukket) og ved slutt på datauttrekket", params.before_days, params.after_days - 1),
-            Language::En => format!("before = days −{}…−1, after = days 0…{} relative to inclusion; time observed stops at exit (death, moving, withdrawal) and at the end of the data delivery", params.before_days, params.after_days - 1),
-        }),
-        (lang.pick("Sykehusopphold", "Hospital stays"), lang.pick("episoder som starter samme dag som forrige utskrivning slås sammen (overføringer); liggedøgn = utskrivningsdato − innskrivningsdato innenfor perioden", "episodes starting on the day of the previous discharge are merged (transfers); bed-days = discharge − admission date within the period").to_owned()),
-        (lang.pick("Prikking", "Suppression"), match lang {
-            Language::Nb => format!("antall 1–{} og rater med teller 1–{} eller færre enn {} personer vises som «:»", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold),
-            Language::En => format!("counts 1–{} and rates with numerator 1–{} or fewer than {} persons are shown as “:”", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold),
-        }),
-        (lang.pick("Programvare", "Software"), format!("folge {}", params.version)),
-        (lang.pick("Parametere (SHA-256)", "Parameters (SHA-256)"), params.params_sha256.clone()),
-        (lang.pick("Inndata (SHA-256)", "Inputs (SHA-256)"), params.inputs_sha256.clone()),
-    ];
-    for (term, text) in methods {
-        let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(&text));
+    if has(Section::Summary) {
+        let _ = write!(
+            h,
+            "<h2>{}</h2>\n<p>{}</p>\n",
+            lang.pick("Sammendrag", "Summary"),
+            escape(&match lang {
+                Language::Nb => format!(
+                    "Evalueringen omfatter {n_pilot} personer i pilotene og {n_comparison} personer i sammenligningskommunene. Forbruk av helse- og omsorgstjenester er målt {} dager før og {} dager etter inklusjon.",
+                    params.before_days, params.after_days
+                ),
+                Language::En => format!(
+                    "The evaluation covers {n_pilot} persons in the pilots and {n_comparison} persons in the comparison municipalities. Use of health and care services is measured {} days before and {} days after inclusion.",
+                    params.before_days, params.after_days
+                ),
+            })
+        );
     }
-    h.push_str("</dl>\n");
-    let _ = writeln!(h, "<h2>{}</h2>", lang.pick("Resultater", "Results"));
-    h.push_str(&table_1.to_html(lang == Language::Nb));
-    let mut caption = lang
-        .pick(
-            "Figur 1. Forbruk per personår før og etter inklusjon, pilot og sammenligning.",
-            "Figure 1. Use per person-year before and after inclusion, pilot and comparison.",
-        )
-        .to_owned();
-    if fig_suppressed {
-        caption.push(' ');
-        caption.push_str(lang.pick(
-            "Søyler merket «:» er skjult etter prikkeregelen.",
-            "Bars marked “:” are hidden by the small-cell rule.",
-        ));
+    if has(Section::Methods) {
+        let _ = write!(h, "<h2>{}</h2>\n<dl>\n", lang.pick("Metode", "Methods"));
+        let indicators: Vec<&str> =
+            params.indicators.iter().map(|&i| indicator_label(i, lang)).collect();
+        let methods = [
+            (lang.pick("Perioder", "Periods"), match lang {
+                Language::Nb => format!("før = dag −{}…−1, etter = dag 0…{} relativt til inklusjonsdato; observasjonstid stopper ved utgang (død, flytting, trukket) og ved slutt på datauttrekket", params.before_days, params.after_days - 1),
+                Language::En => format!("before = days −{}…−1, after = days 0…{} relative to inclusion; time observed stops at exit (death, moving, withdrawal) and at the end of the data delivery", params.before_days, params.after_days - 1),
+            }),
+            (lang.pick("Indikatorer", "Indicators"), indicators.join(", ")),
+            (lang.pick("Sykehusopphold", "Hospital stays"), lang.pick("episoder som starter senest samme dag som forrige utskrivning slås sammen (overføringer) — med inn- og utskrivningstid: som starter mindre enn 8 timer etter; liggedøgn = netter innenfor perioden; reinnleggelse = øyeblikkelig hjelp 1–30 dager (med tid: 8 timer–30 døgn) etter utskrivning", "episodes starting on or before the day of the previous discharge are merged (transfers) — with admission and discharge times: starting less than 8 hours after it; bed-days = nights within the period; readmission = acute, 1–30 days (with times: 8 hours–30 days) after discharge").to_owned()),
+            (lang.pick("Tester", "Tests"), match lang {
+                Language::Nb => format!("rateratio etter/før med eksakt konfidensintervall og p (poisson.test); pilot mot sammenligning: Poisson-modell forbruk ~ pilot × etter med personår som offset og robuste standardfeil gruppert på person; skalaer: parvis t-test og Wilcoxon, forskjell i endring med OLS og robuste standardfeil; p justert innen hver familie etter {}", adjustment_name(params.adjustment)),
+                Language::En => format!("rate ratio after/before with exact confidence interval and p (poisson.test); pilot against comparison: Poisson model use ~ pilot × after with person-years as offset and cluster-robust standard errors by person; scales: paired t-test and Wilcoxon, difference in change by OLS with robust standard errors; p adjusted within each family by {}", adjustment_name(params.adjustment)),
+            }),
+            (lang.pick("Prikking", "Suppression"), match lang {
+                Language::Nb => format!("antall 1–{} og rater med teller 1–{} eller færre enn {} personer vises som «:», også i figurene; flere celler skjules der de ellers kunne regnes ut fra summene", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold),
+                Language::En => format!("counts 1–{} and rates with numerator 1–{} or fewer than {} persons are shown as “:”, in figures too; further cells are hidden where they could otherwise be worked out from the totals", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold),
+            }),
+            (lang.pick("Programvare", "Software"), format!("folge {}", params.version)),
+            (lang.pick("Parametere (SHA-256)", "Parameters (SHA-256)"), params.params_sha256.clone()),
+            (lang.pick("Inndata (SHA-256)", "Inputs (SHA-256)"), params.inputs_sha256.clone()),
+        ];
+        for (term, text) in methods {
+            let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(&text));
+        }
+        h.push_str("</dl>\n");
     }
-    let _ = write!(
-        h,
-        "<figure id=\"figure_1_rates\">\n{svg}<figcaption>{} <a href=\"figures/figure_1_rates.svg\">SVG</a></figcaption>\n</figure>\n",
-        escape(&caption)
-    );
-    h.push_str(&table_2.to_html(lang == Language::Nb));
-    if let Some(table_3) = &table_3 {
-        h.push_str(&table_3.to_html(lang == Language::Nb));
+    let heading = |section: Section| match section {
+        Section::Participants => lang.pick("Deltakere", "Participants"),
+        Section::Use => {
+            lang.pick("Forbruk før og etter inklusjon", "Use before and after inclusion")
+        }
+        Section::Effects => lang.pick("Pilot mot sammenligning", "Pilot against comparison"),
+        Section::Municipalities => lang.pick("Kommunene", "The municipalities"),
+        Section::Concentration => lang.pick("Fordeling av forbruket", "How use is distributed"),
+        Section::Scales => lang.pick("Spørreskjema", "Questionnaires"),
+        Section::FocusGroups => lang.pick("Fokusgrupper", "Focus groups"),
+        Section::Summary | Section::Methods => "",
+    };
+    let mut files = vec![ReportFile { path: "index.html".into(), bytes: Vec::new() }];
+    let mut tables: Vec<&ReportTable> = Vec::new();
+    for (section, blocks) in &results {
+        let _ = writeln!(h, "<h2>{}</h2>", escape(heading(*section)));
+        for block in blocks {
+            match block {
+                Block::Table(t) => {
+                    h.push_str(&t.to_html(nb));
+                    tables.push(t);
+                }
+                Block::Figure(f) => {
+                    let svg = f.canvas.to_svg(&f.caption);
+                    let png = f.canvas.to_png();
+                    let png_link = if png.is_ok() {
+                        format!(" <a href=\"figures/{}.png\">PNG</a>", f.id)
+                    } else {
+                        String::new()
+                    };
+                    let _ = write!(
+                        h,
+                        "<figure id=\"{id}\">\n{svg}<figcaption>{} <a href=\"figures/{id}.svg\">SVG</a>{png_link}</figcaption>\n</figure>\n",
+                        escape(&f.caption),
+                        id = f.id
+                    );
+                    files.push(ReportFile {
+                        path: format!("figures/{}.svg", f.id),
+                        bytes: svg.into_bytes(),
+                    });
+                    if let Ok(png) = png {
+                        files
+                            .push(ReportFile { path: format!("figures/{}.png", f.id), bytes: png });
+                    }
+                }
+            }
+        }
     }
-    for table in [&table_4, &table_5, &table_6].into_iter().flatten() {
-        h.push_str(&table.to_html(lang == Language::Nb));
+    if !tables.is_empty() {
+        h.push_str("<p class=\"note\">");
+        for table in &tables {
+            let path = format!("tables/{}.csv", table.id);
+            let _ = write!(h, "<a href=\"{path}\">{}</a> ", escape(&format!("{}.csv", table.id)));
+        }
+        h.push_str("<a href=\"tables.xlsx\">tables.xlsx</a>");
+        h.push_str("</p>\n");
     }
-    let tables: Vec<&ReportTable> = [
-        Some(&table_1),
-        Some(&table_2),
-        table_3.as_ref(),
-        table_4.as_ref(),
-        table_5.as_ref(),
-        table_6.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    h.push_str("<p class=\"note\">");
-    for table in &tables {
-        let path = format!("tables/{}.csv", table.id);
-        let _ = write!(h, "<a href=\"{path}\">{}</a> ", escape(&format!("{}.csv", table.id)));
-    }
-    h.push_str("<a href=\"tables.xlsx\">tables.xlsx</a>");
-    h.push_str("</p>\n");
     if tables.iter().any(|t| t.has_suppressed()) {
         let _ = writeln!(
             h,
@@ -713,22 +911,20 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         );
     }
     h.push_str("</body>\n</html>\n");
-
-    let mut files = vec![
-        ReportFile { path: "index.html".into(), bytes: h.into_bytes() },
-        ReportFile { path: "figures/figure_1_rates.svg".into(), bytes: svg.into_bytes() },
-    ];
+    files[0].bytes = h.into_bytes();
     files.extend(tables.iter().map(|t| ReportFile {
         path: format!("tables/{}.csv", t.id),
         bytes: t.to_csv().into_bytes(),
     }));
     files.extend(tables.iter().map(|t| ReportFile {
         path: format!("tables/{}.md", t.id),
-        bytes: t.to_markdown(lang == Language::Nb).into_bytes(),
+        bytes: t.to_markdown(nb).into_bytes(),
     }));
     // Sheet names are the tables' fixed ids, so writing cannot fail on them; should the
     // writer fail anyway, the CSV files above still carry every table.
-    if let Ok(bytes) = crate::table::workbook(&tables) {
+    if !tables.is_empty()
+        && let Ok(bytes) = crate::table::workbook(&tables)
+    {
         files.push(ReportFile { path: "tables.xlsx".into(), bytes });
     }
     files
@@ -770,6 +966,11 @@ mod tests {
             comparisons: &[],
             code_frequencies: &[],
             agreement: &[],
+            municipality_rates: &[],
+            utilisation: &[],
+            lorenz: &[],
+            scale_scores: &[],
+            item_distributions: &[],
         };
         let params = ReportParams {
             pipeline: "t".into(),
@@ -782,6 +983,7 @@ mod tests {
             params_sha256: String::new(),
             inputs_sha256: String::new(),
             adjustment: folge_stats::Adjustment::Holm,
+            sections: Section::ALL.to_vec(),
         };
         let table = participants_table(&report, &params);
         let row =
@@ -793,19 +995,9 @@ mod tests {
     }
 
     #[test]
-    fn a_panel_with_most_bars_hidden_is_hidden_whole() {
-        let bar = |v: Option<f64>| Bar { value: v };
-        let mut two_hidden = vec![
-            ("pilot".to_owned(), [bar(Some(1.0)), bar(None)]),
-            ("comparison".to_owned(), [bar(Some(2.0)), bar(None)]),
-        ];
-        hide_mostly_suppressed(&mut two_hidden, SmallCellRule::default());
-        assert_eq!(two_hidden[0].1[0].value, Some(1.0), "half hidden: the rest stays");
-        let mut three_hidden = vec![
-            ("pilot".to_owned(), [bar(Some(1.0)), bar(None)]),
-            ("comparison".to_owned(), [bar(None), bar(None)]),
-        ];
-        hide_mostly_suppressed(&mut three_hidden, SmallCellRule::default());
-        assert!(three_hidden.iter().flat_map(|(_, b)| b).all(|b| b.value.is_none()));
+    fn captions_are_renumbered_in_report_order() {
+        assert_eq!(renumber("Tabell 3. Endring", 2, Language::Nb), "Tabell 2. Endring");
+        assert_eq!(renumber("Table 12. Agreement", 5, Language::En), "Table 5. Agreement");
+        assert_eq!(renumber("Tabellen", 1, Language::Nb), "Tabell 1. Tabellen");
     }
 }

@@ -7,13 +7,15 @@
 //! identifiable table cannot reach a report.
 #![warn(missing_docs)]
 
+mod canvas;
 mod figure;
+mod figures;
 mod html;
 mod table;
 
 /// The small-cell rule lives with the rest of disclosure control in `folge-deid`.
 pub use folge_deid::SmallCellRule;
-pub use html::{Language, ReportInput, ReportParams, render};
+pub use html::{Language, ReportInput, ReportParams, Section, render};
 pub use table::{Cell, ReportTable};
 
 /// One output file of the report.

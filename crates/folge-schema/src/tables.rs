@@ -325,6 +325,30 @@ table! {
 }
 
 table! {
+    /// Zone 3: an indicator's rate per person-year in one municipality, arm and period
+    /// (`municipality_rates.parquet`), with the numerator and persons the small-cell rule
+    /// needs: the project leads' comparison of municipalities.
+    pub struct MunicipalityRateRow as "municipality_rates" {
+        /// Indicator id.
+        pub indicator: String,
+        /// Municipality number.
+        pub municipality: String,
+        /// Study arm.
+        pub arm: Arm,
+        /// Period name.
+        pub period: String,
+        /// Persons with exposure in the period.
+        pub n: i64,
+        /// Sum of values (events, days or hours).
+        pub value_total: f64,
+        /// Sum of exposure, in person-years.
+        pub person_years: f64,
+        /// `value_total` / `person_years`; null when there is no exposure.
+        pub rate_per_py: Option<f64>,
+    }
+}
+
+table! {
     /// Zone 3: one comparison of a measure within a scope (`comparisons.parquet`): before
     /// vs after within an arm, or pilot vs comparison. CI and p columns are null where the
     /// method gives none.

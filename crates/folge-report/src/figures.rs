@@ -1,0 +1,597 @@
+//! The report's figures from its inputs: what each shows, and what the small-cell rule
+//! keeps out of it (a hidden value is not drawn; the caller's caption says so).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use folge_analyze::Indicator;
+use folge_schema::Arm;
+use folge_schema::tables::{ComparisonRow, MunicipalityRateRow};
+
+use crate::canvas::Canvas;
+use crate::figure::{
+    Bar, Curve, ForestRow, HBar, MeanPoint, MeansPanel, Panel, StackedBar, bar_panels, forest,
+    hbars, heatmap, lorenz, means_panels, stacked_bars,
+};
+use crate::html::{Language, ReportInput, ReportParams, arm_label, indicator_label, rate};
+
+/// A figure ready for the page: file id, caption (without its number) and drawing.
+#[derive(Debug, Clone)]
+pub struct FigureOut {
+    /// File name without extension (`figure_1_rates`).
+    pub id: &'static str,
+    /// Caption after "Figur N.".
+    pub caption: String,
+    /// The drawing.
+    pub canvas: Canvas,
+}
+
+fn suppressed_note(lang: Language, any: bool, caption: &mut String) {
+    if any {
+        caption.push(' ');
+        caption.push_str(lang.pick(
+            "Verdier merket «:» er skjult etter prikkeregelen.",
+            "Values marked “:” are hidden by the small-cell rule.",
+        ));
+    }
+}
+
+/// A panel with most of its bars hidden is hidden whole (the small-cell rule's series
+/// rule): the one or two bars left would only invite guessing at the rest.
+pub fn hide_mostly_suppressed(groups: &mut [(String, [Bar; 2])], rule: folge_deid::SmallCellRule) {
+    let points = groups.len() * 2;
+    let hidden = groups.iter().flat_map(|(_, b)| b).filter(|b| b.value.is_none()).count();
+    if rule.hides_series(hidden, points) {
+        for (_, bars) in groups.iter_mut() {
+            for bar in bars.iter_mut() {
+                *bar = Bar::default();
+            }
+        }
+    }
+}
+
+/// Rates per person-year before and after inclusion with exact Poisson 95 % CIs (counts;
+/// hours get no CI), pilot and comparison, six indicators at most.
+pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> FigureOut {
+    let lang = params.language;
+    let mut any_suppressed = false;
+    let panels: Vec<Panel> = params
+        .indicators
+        .iter()
+        .take(6)
+        .map(|&indicator| {
+            let mut groups = [Arm::Pilot, Arm::Comparison]
+                .map(|arm| {
+                    let bars = ["before", "after"].map(|period| {
+                        let row = rate(input.rates, indicator, arm, period);
+                        let hidden =
+                            row.is_some_and(|r| params.rule.hides_rate(r.value_total, r.n));
+                        any_suppressed |= hidden && row.is_some_and(|r| r.rate_per_py.is_some());
+                        match row {
+                            Some(r) if !hidden => Bar {
+                                value: r.rate_per_py,
+                                // Hours are not events: no Poisson interval.
+                                ci: (indicator != Indicator::HomeCareHours
+                                    && r.value_total.fract() == 0.0
+                                    && r.person_years > 0.0)
+                                    .then(|| {
+                                        folge_stats::poisson_rate(
+                                            r.value_total,
+                                            r.person_years,
+                                            0.95,
+                                        )
+                                        .ok()
+                                    })
+                                    .flatten()
+                                    .and_then(|t| t.ci_low.zip(t.ci_high)),
+                            },
+                            _ => Bar::default(),
+                        }
+                    });
+                    (arm_label(arm, lang).to_owned(), bars)
+                })
+                .to_vec();
+            hide_mostly_suppressed(&mut groups, params.rule);
+            Panel { title: indicator_label(indicator, lang).to_owned(), groups }
+        })
+        .collect();
+    let canvas = bar_panels(
+        &panels,
+        [
+            lang.pick("Før inklusjon", "Before inclusion"),
+            lang.pick("Etter inklusjon", "After inclusion"),
+        ],
+        lang.pick("per personår", "per person-year"),
+        lang == Language::Nb,
+    );
+    let n = |arm| input.tables.participants().iter().filter(|p| p.arm == arm).count();
+    let mut caption = match lang {
+        Language::Nb => format!(
+            "Forbruk per personår før og etter inklusjon med 95 % konfidensintervall (eksakt Poisson; timer uten intervall), pilot (n = {}) og sammenligning (n = {}).",
+            n(Arm::Pilot),
+            n(Arm::Comparison)
+        ),
+        Language::En => format!(
+            "Use per person-year before and after inclusion with 95% confidence intervals (exact Poisson; hours without), pilot (n = {}) and comparison (n = {}).",
+            n(Arm::Pilot),
+            n(Arm::Comparison)
+        ),
+    };
+    suppressed_note(lang, any_suppressed, &mut caption);
+    FigureOut { id: "figure_1_rates", caption, canvas }
+}
+
+/// Whether a municipality's before/after rates may be shown.
+fn municipality_shown(
+    rows: &[MunicipalityRateRow],
+    indicator: Indicator,
+    municipality: &str,
+    arm: Arm,
+    rule: folge_deid::SmallCellRule,
+) -> bool {
+    ["before", "after"].iter().all(|p| {
+        rows.iter()
+            .find(|r| {
+                r.indicator == indicator.id()
+                    && r.municipality == municipality
+                    && r.arm == arm
+                    && r.period == *p
+            })
+            .is_some_and(|r| !rule.hides_rate(r.value_total, r.n))
+    })
+}
+
+/// Municipalities of an arm, in number order.
+pub fn municipalities(input: &ReportInput<'_>, arm: Arm) -> Vec<String> {
+    let set: BTreeSet<String> = input
+        .tables
+        .participants()
+        .iter()
+        .filter(|p| p.arm == arm)
+        .map(|p| p.municipality.clone())
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Forest plot: the rate ratio after/before in each pilot municipality and in each arm,
+/// and the ratio of the ratios (pilot against comparison), per indicator.
+pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
+    let lang = params.language;
+    let rule = params.rule;
+    let pilots = municipalities(input, Arm::Pilot);
+    let find = |indicator: Indicator, f: &dyn Fn(&ComparisonRow) -> bool| {
+        input.comparisons.iter().find(|c| c.measure == indicator.id() && f(c))
+    };
+    let mut rows = Vec::new();
+    let mut any_suppressed = false;
+    for &indicator in params.indicators.iter().take(4) {
+        let arm_hidden = |arm: Arm| {
+            ["before", "after"].iter().any(|p| {
+                rate(input.rates, indicator, arm, p)
+                    .is_none_or(|r| rule.hides_rate(r.value_total, r.n))
+            })
+        };
+        let point = |label: String, row: Option<&ComparisonRow>, hidden: bool| {
+            let (estimate, ci, note) = match row {
+                Some(_) if hidden => (None, None, ":".to_owned()),
+                Some(r) if r.effect_size.is_some() => {
+                    (r.effect_size, r.ci_low.zip(r.ci_high), String::new())
+                }
+                Some(r) => (None, None, r.method.clone()),
+                None => (None, None, String::new()),
+            };
+            ForestRow { label, heading: false, estimate, ci, n: row.map(|r| r.n), note }
+        };
+        rows.push(ForestRow {
+            label: indicator_label(indicator, lang).to_owned(),
+            heading: true,
+            estimate: None,
+            ci: None,
+            n: None,
+            note: String::new(),
+        });
+        for arm in [Arm::Pilot, Arm::Comparison] {
+            let row = find(indicator, &|c| c.scope == "arm" && c.arm == Some(arm));
+            let hidden = arm_hidden(arm);
+            any_suppressed |= hidden;
+            rows.push(point(
+                format!("{}, {}", arm_label(arm, lang), lang.pick("alle", "all")),
+                row,
+                hidden,
+            ));
+            if arm == Arm::Pilot {
+                for m in &pilots {
+                    let row = find(indicator, &|c| {
+                        c.scope == "municipality"
+                            && c.scope_value.as_deref() == Some(m.as_str())
+                            && c.arm == Some(Arm::Pilot)
+                    });
+                    let hidden = !municipality_shown(
+                        input.municipality_rates,
+                        indicator,
+                        m,
+                        Arm::Pilot,
+                        rule,
+                    );
+                    any_suppressed |= hidden && row.is_some();
+                    rows.push(point(format!("  {m}"), row, hidden));
+                }
+            }
+        }
+        let did =
+            find(indicator, &|c| c.scope == "all" && c.effect_size_kind == "ratio_of_rate_ratios");
+        let hidden = arm_hidden(Arm::Pilot) || arm_hidden(Arm::Comparison);
+        rows.push(point(
+            lang.pick("Pilot / sammenligning", "Pilot / comparison").to_owned(),
+            did,
+            hidden,
+        ));
+    }
+    if rows.iter().all(|r| r.heading || r.estimate.is_none()) {
+        return None;
+    }
+    let canvas = forest(
+        &rows,
+        lang.pick(
+            "Ratio etter/før (logaritmisk akse; 1 = ingen endring)",
+            "Ratio after/before (log axis; 1 = no change)",
+        ),
+        lang == Language::Nb,
+    );
+    let mut caption = lang
+        .pick(
+            "Endring etter inklusjon per pilotkommune og samlet: rateratio etter/før med 95 % konfidensintervall (eksakt, poisson.test), og forholdet mellom pilotenes og sammenligningens ratio (Poisson-modell med robuste standardfeil). Under 1: forbruket gikk ned.",
+            "Change after inclusion per pilot municipality and overall: rate ratio after/before with 95% confidence interval (exact, poisson.test), and the ratio of the pilots' and the comparison's ratios (Poisson model with robust standard errors). Below 1: use fell.",
+        )
+        .to_owned();
+    suppressed_note(lang, any_suppressed, &mut caption);
+    Some(FigureOut { id: "figure_2_municipalities", caption, canvas })
+}
+
+/// The percent step of a Lorenz curve that keeps at least `threshold` persons in every
+/// step, so no point shows one person's use.
+fn lorenz_step(persons: i64, threshold: u32) -> Option<u32> {
+    [1u32, 2, 5, 10, 20, 25, 50]
+        .into_iter()
+        .find(|step| i64::from(*step) * persons >= 100 * i64::from(threshold))
+}
+
+/// Lorenz curves of use before inclusion (bed-days, hospital and municipal contacts, GP
+/// contacts, home care hours — those computed).
+pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
+    let lang = params.language;
+    let wanted = [
+        Indicator::BedDays,
+        Indicator::HospitalContacts,
+        Indicator::MunicipalContacts,
+        Indicator::GpContacts,
+        Indicator::HomeCareHours,
+    ];
+    let mut curves = Vec::new();
+    let mut notes = Vec::new();
+    for indicator in wanted.into_iter().filter(|i| params.indicators.contains(i)) {
+        let Some(shares) = input
+            .utilisation
+            .iter()
+            .find(|u| u.indicator == indicator.id() && u.period == "before")
+        else {
+            continue;
+        };
+        let Some(step) = lorenz_step(shares.n_persons, params.rule.threshold) else {
+            continue;
+        };
+        let points: Vec<(f64, f64)> = input
+            .lorenz
+            .iter()
+            .filter(|l| l.indicator == indicator.id() && l.period == "before")
+            .filter(|l| ((l.persons_share * 100.0).round() as u32).is_multiple_of(step))
+            .map(|l| (l.persons_share, l.use_share))
+            .collect();
+        if points.len() < 2 {
+            continue;
+        }
+        let top5 = input
+            .utilisation
+            .iter()
+            .find(|u| {
+                u.indicator == indicator.id()
+                    && u.period == "before"
+                    && (u.top_share - 0.05).abs() < 1e-9
+            })
+            .and_then(|u| u.share_of_use);
+        if let Some(share) = top5 {
+            let pct = crate::figure::number(share * 100.0, 0, lang == Language::Nb);
+            notes.push(match lang {
+                Language::Nb => format!(
+                    "{}: de 5 % med mest forbruk stod for {pct} %",
+                    indicator_label(indicator, lang).to_lowercase()
+                ),
+                Language::En => format!(
+                    "{}: the top 5 % of users accounted for {pct} %",
+                    indicator_label(indicator, lang).to_lowercase()
+                ),
+            });
+        }
+        curves.push(Curve { label: indicator_label(indicator, lang).to_owned(), points });
+    }
+    if curves.is_empty() {
+        return None;
+    }
+    let n = input.utilisation.iter().map(|u| u.n_persons).max().unwrap_or(0);
+    let canvas = lorenz(
+        &curves,
+        lang.pick(
+            "Andel personer (minst forbruk først)",
+            "Share of persons (lightest users first)",
+        ),
+        lang.pick("Andel av forbruket", "Share of use"),
+        lang.pick("lik fordeling", "equal use"),
+        lang == Language::Nb,
+    );
+    let caption = match lang {
+        Language::Nb => format!(
+            "Fordeling av forbruket året før inklusjon (Lorenz-kurver, n = {n}; punkter med minst {} personer per trinn). {}.",
+            params.rule.threshold,
+            notes.join("; ")
+        ),
+        Language::En => format!(
+            "Distribution of use in the year before inclusion (Lorenz curves, n = {n}; points with at least {} persons per step). {}.",
+            params.rule.threshold,
+            notes.join("; ")
+        ),
+    };
+    Some(FigureOut { id: "figure_3_concentration", caption, canvas })
+}
+
+/// Scores per (arm, timepoint) of one scale.
+type ScoresByArm = BTreeMap<(Arm, String), Vec<f64>>;
+
+/// Mean scale scores at the first and second timepoint per arm with t-based 95 % CIs; an
+/// arm with fewer persons than the small-cell threshold at a timepoint is not drawn.
+pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
+    let lang = params.language;
+    let timepoints: Vec<String> = input
+        .scale_scores
+        .iter()
+        .map(|s| s.timepoint.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if timepoints.is_empty() {
+        return None;
+    }
+    let mut by_scale: BTreeMap<(String, String), ScoresByArm> = BTreeMap::new();
+    for s in input.scale_scores {
+        if let Some(score) = s.score {
+            by_scale
+                .entry((s.instrument.clone(), s.scale.clone()))
+                .or_default()
+                .entry((s.arm, s.timepoint.clone()))
+                .or_default()
+                .push(score);
+        }
+    }
+    let mut any_suppressed = false;
+    // Each instrument's total first, then its subscales.
+    let mut scales: Vec<_> = by_scale.iter().collect();
+    scales.sort_by_key(|((instrument, scale), _)| {
+        (instrument.clone(), scale != instrument, scale.clone())
+    });
+    let panels: Vec<MeansPanel> = scales
+        .into_iter()
+        .take(6)
+        .map(|((instrument, scale), groups)| {
+            let series = [Arm::Pilot, Arm::Comparison]
+                .into_iter()
+                .map(|arm| {
+                    let points = timepoints
+                        .iter()
+                        .map(|t| {
+                            let values = groups.get(&(arm, t.clone())).cloned().unwrap_or_default();
+                            if values.len() < params.rule.threshold as usize {
+                                any_suppressed |= !values.is_empty();
+                                return MeanPoint::default();
+                            }
+                            let xs: Vec<Option<f64>> = values.iter().copied().map(Some).collect();
+                            let Ok(d) = folge_stats::describe(&xs) else {
+                                return MeanPoint::default();
+                            };
+                            // mean ± t(0.975, n − 1) · sd / √n, as t.test(x)$conf.int.
+                            let ci = d.sd.map(|sd| {
+                                let half = folge_stats::dist::qt(0.975, (d.n - 1) as f64) * sd
+                                    / (d.n as f64).sqrt();
+                                (d.mean - half, d.mean + half)
+                            });
+                            MeanPoint { mean: Some(d.mean), ci }
+                        })
+                        .collect();
+                    (arm_label(arm, lang).to_owned(), points)
+                })
+                .collect();
+            let title =
+                if instrument == scale { scale.clone() } else { format!("{instrument}: {scale}") };
+            (title, series)
+        })
+        .collect();
+    let canvas =
+        means_panels(&panels, &timepoints, lang.pick("gjennomsnitt", "mean"), lang == Language::Nb);
+    let mut caption = lang
+        .pick(
+            "Skalaskårer per måletidspunkt og gruppe: gjennomsnitt med 95 % konfidensintervall (t-fordeling), alle som svarte på tidspunktet.",
+            "Scale scores per timepoint and arm: mean with 95% confidence interval (t distribution), everyone who answered at the timepoint.",
+        )
+        .to_owned();
+    suppressed_note(lang, any_suppressed, &mut caption);
+    Some(FigureOut { id: "figure_4_scales", caption, canvas })
+}
+
+/// Answers per response level for each item, timepoint and arm, as 100 % bars; a bar with
+/// a small count at any level is not drawn (the shares would give it away).
+pub fn item_answers(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
+    let lang = params.language;
+    let rule = params.rule;
+    // Likert items: instruments answered on at most seven levels (a 0–100 slider is not).
+    let mut levels_of: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    for d in input.item_distributions {
+        levels_of
+            .entry(d.instrument.as_str())
+            .or_default()
+            .insert((d.value * 1000.0).round() as i64);
+    }
+    let likert: BTreeSet<&str> =
+        levels_of.iter().filter(|(_, l)| l.len() <= 7).map(|(i, _)| *i).collect();
+    let mut counts: BTreeMap<(String, String, String, Arm), BTreeMap<i64, i64>> = BTreeMap::new();
+    let mut levels: BTreeSet<i64> = BTreeSet::new();
+    for d in input.item_distributions.iter().filter(|d| likert.contains(d.instrument.as_str())) {
+        let level = (d.value * 1000.0).round() as i64;
+        levels.insert(level);
+        *counts
+            .entry((d.instrument.clone(), d.item.clone(), d.timepoint.clone(), d.arm))
+            .or_default()
+            .entry(level)
+            .or_default() += d.n;
+    }
+    if counts.is_empty() {
+        return None;
+    }
+    let levels: Vec<i64> = levels.into_iter().collect();
+    let mut any_suppressed = false;
+    let bars: Vec<StackedBar> = counts
+        .iter()
+        .take(40)
+        .map(|((_, item, timepoint, arm), by_level)| {
+            let total: i64 = by_level.values().sum();
+            let hidden = by_level.values().any(|&n| rule.hides_share(n as f64, total as f64));
+            any_suppressed |= hidden;
+            StackedBar {
+                label: format!("{item} {timepoint} {}", arm_label(*arm, lang)),
+                shares: (!hidden && total > 0).then(|| {
+                    levels
+                        .iter()
+                        .map(|l| by_level.get(l).copied().unwrap_or(0) as f64 / total as f64)
+                        .collect()
+                }),
+            }
+        })
+        .collect();
+    let names: Vec<String> =
+        levels.iter().map(|l| crate::figure::number(*l as f64 / 1000.0, 0, false)).collect();
+    let canvas = stacked_bars(&bars, &names, lang == Language::Nb);
+    let mut caption = lang
+        .pick(
+            "Svarfordeling per spørsmål, måletidspunkt og gruppe (andel per svaralternativ).",
+            "Answers per item, timepoint and arm (share per response level).",
+        )
+        .to_owned();
+    suppressed_note(lang, any_suppressed, &mut caption);
+    Some(FigureOut { id: "figure_5_items", caption, canvas })
+}
+
+/// Focus groups: distinct groups mentioning each code, by theme.
+pub fn code_bars(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
+    let lang = params.language;
+    let mut by_theme: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    let mut groups_total = 0;
+    for f in input.code_frequencies.iter().filter(|f| f.scope == "all") {
+        groups_total = groups_total.max(f.n_groups_in_scope);
+        by_theme
+            .entry(f.theme.clone().unwrap_or_default())
+            .or_default()
+            .push((f.code.clone(), f.n_segments));
+    }
+    if by_theme.is_empty() {
+        return None;
+    }
+    let mut bars = Vec::new();
+    for (theme, codes) in by_theme {
+        if !theme.is_empty() {
+            bars.push(HBar { label: theme, heading: true, value: None });
+        }
+        bars.extend(codes.into_iter().map(|(code, n)| HBar {
+            label: code,
+            heading: false,
+            value: Some(n as f64),
+        }));
+    }
+    let canvas = hbars(&bars, lang.pick("Segmenter kodet", "Segments coded"), lang == Language::Nb);
+    let caption = match lang {
+        Language::Nb => format!(
+            "Fokusgrupper: antall segmenter med hver kode, etter tema ({groups_total} grupper)."
+        ),
+        Language::En => {
+            format!("Focus groups: segments with each code, by theme ({groups_total} groups).")
+        }
+    };
+    Some(FigureOut { id: "figure_6_codes", caption, canvas })
+}
+
+/// Focus groups: segments per code × municipality.
+pub fn code_heatmap(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
+    let lang = params.language;
+    let rows: Vec<&folge_schema::tables::CodeFrequencyRow> =
+        input.code_frequencies.iter().filter(|f| f.scope == "municipality").collect();
+    let codes: Vec<String> =
+        rows.iter().map(|r| r.code.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let places: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.scope_value.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if codes.is_empty() || places.len() < 2 {
+        return None;
+    }
+    let values: Vec<Vec<Option<f64>>> = codes
+        .iter()
+        .map(|code| {
+            places
+                .iter()
+                .map(|place| {
+                    rows.iter()
+                        .find(|r| &r.code == code && r.scope_value.as_ref() == Some(place))
+                        .map(|r| r.n_segments as f64)
+                })
+                .collect()
+        })
+        .collect();
+    let canvas = heatmap(&codes, &places, &values, lang == Language::Nb);
+    Some(FigureOut {
+        id: "figure_7_codes_by_municipality",
+        caption: lang
+            .pick(
+                "Fokusgrupper: segmenter per kode og kommune.",
+                "Focus groups: segments per code and municipality.",
+            )
+            .to_owned(),
+        canvas,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panel_with_most_bars_hidden_is_hidden_whole() {
+        let bar = |v: Option<f64>| Bar { value: v, ci: None };
+        let mut two_hidden = vec![
+            ("pilot".to_owned(), [bar(Some(1.0)), bar(None)]),
+            ("comparison".to_owned(), [bar(Some(2.0)), bar(None)]),
+        ];
+        hide_mostly_suppressed(&mut two_hidden, folge_deid::SmallCellRule::default());
+        assert_eq!(two_hidden[0].1[0].value, Some(1.0), "half hidden: the rest stays");
+        let mut three_hidden = vec![
+            ("pilot".to_owned(), [bar(Some(1.0)), bar(None)]),
+            ("comparison".to_owned(), [bar(None), bar(None)]),
+        ];
+        hide_mostly_suppressed(&mut three_hidden, folge_deid::SmallCellRule::default());
+        assert!(three_hidden.iter().flat_map(|(_, b)| b).all(|b| b.value.is_none()));
+    }
+
+    #[test]
+    fn lorenz_steps_hold_enough_persons() {
+        assert_eq!(lorenz_step(1000, 5), Some(1));
+        assert_eq!(lorenz_step(300, 5), Some(2), "2 % of 300 = 6 persons");
+        assert_eq!(lorenz_step(60, 5), Some(10));
+        assert_eq!(lorenz_step(8, 5), None, "8 persons: not even halves hold 5");
+    }
+}

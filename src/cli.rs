@@ -40,6 +40,18 @@ pub struct DeidArg {
     pub link_table: Option<PathBuf>,
 }
 
+/// The pipeline file, and whether to print the report to PDF.
+#[derive(Debug, clap::Args)]
+pub struct ReportArg {
+    /// Pipeline file (TOML).
+    #[arg(default_value = "pipelines/sample.toml")]
+    pub pipeline: PathBuf,
+    /// Also print the report to `report.pdf` (A4) with a headless Chromium, when one is
+    /// installed (`FOLGE_CHROMIUM` names it if it is not on PATH).
+    #[arg(long)]
+    pub pdf: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every stage: ingest → deid → analyze → report (the default command).
@@ -61,8 +73,8 @@ pub enum Command {
     Analyze(PipelineArg),
     /// Write the report from `02_deid/` and `03_analyze/`.
     ///
-    /// Example: `folge report pipelines/sample.toml`
-    Report(PipelineArg),
+    /// Example: `folge report pipelines/sample.toml --pdf` (the PDF needs Chromium).
+    Report(ReportArg),
     /// Check the pipeline file, the key and every input; write nothing.
     ///
     /// Example: `folge validate pipelines/sample.toml`

@@ -173,14 +173,12 @@ fn sample_pipeline_runs_end_to_end() {
     );
     // The report shows them: per scale both arms and the difference, in every format.
     let report = tmp.path().join("report");
-    let table_4 = std::fs::read_to_string(report.join("tables/table_4_scales.csv")).unwrap();
+    let table_4 = std::fs::read_to_string(report.join("tables/table_scales.csv")).unwrap();
     assert_eq!(table_4.lines().count(), 1 + 6 * 3);
-    assert!(
-        report.join("tables/table_4_scales.md").exists() && report.join("tables.xlsx").exists()
-    );
+    assert!(report.join("tables/table_scales.md").exists() && report.join("tables.xlsx").exists());
     // Focus groups: a row per code in Table 5, and per code plus "all" in Table 6.
-    let table_5 = std::fs::read_to_string(report.join("tables/table_5_codes.csv")).unwrap();
-    let table_6 = std::fs::read_to_string(report.join("tables/table_6_agreement.csv")).unwrap();
+    let table_5 = std::fs::read_to_string(report.join("tables/table_codes.csv")).unwrap();
+    let table_6 = std::fs::read_to_string(report.join("tables/table_agreement.csv")).unwrap();
     assert_eq!((table_5.lines().count(), table_6.lines().count()), (1 + codes, 2 + codes));
     let meta = read_parquet(&run.join("03_analyze/indicators.parquet")).unwrap().metadata;
     for key in ["folge.version", "folge.pipeline", "folge.params_sha256", "folge.inputs_sha256"] {
@@ -251,9 +249,8 @@ fn sample_pipeline_runs_end_to_end() {
         !without_namespace.contains("http:") && !without_namespace.contains("https:"),
         "no network requests"
     );
-    assert!(tmp.path().join("report/figures/figure_1_rates.svg").exists());
-    let table =
-        std::fs::read_to_string(tmp.path().join("report/tables/table_2_rates.csv")).unwrap();
+    assert!(tmp.path().join("report/figures/figure_rates.svg").exists());
+    let table = std::fs::read_to_string(tmp.path().join("report/tables/table_rates.csv")).unwrap();
     assert!(table.starts_with("Indikator,Gruppe,n,"));
 
     #[cfg(unix)]
@@ -787,4 +784,124 @@ fn codings_read_alike_from_the_qdpx_project_and_the_excel_sheet() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(rows(&xlsx_dir.join("run/01_ingest/codings.parquet")), from_qdpx);
     assert!(from_qdpx >= 120);
+}
+
+/// Every figure of the sample report comes as SVG and PNG, each linked from the page.
+#[test]
+fn figures_come_as_svg_and_print_resolution_png() {
+    let dir = tempfile::tempdir().unwrap();
+    run_sample(dir.path());
+    let report = dir.path().join("report");
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    let figures: Vec<&str> =
+        html.split("<figure id=\"").skip(1).filter_map(|s| s.split('"').next()).collect();
+    for id in ["figure_rates", "figure_municipalities", "figure_concentration", "figure_scales"] {
+        assert!(figures.contains(&id), "{id} in {figures:?}");
+    }
+    for id in &figures {
+        assert!(html.contains(&format!("href=\"figures/{id}.png\"")), "{id} links its PNG");
+        let png = std::fs::read(report.join(format!("figures/{id}.png"))).unwrap();
+        let info =
+            png::Decoder::new(std::io::Cursor::new(&png)).read_info().unwrap().info().clone();
+        assert_eq!(info.pixel_dims.map(|d| d.xppu), Some(11_811), "{id}: 300 dpi");
+        assert!(info.width > 1000, "{id}: print size, {} px wide", info.width);
+        assert!(report.join(format!("figures/{id}.svg")).exists());
+    }
+    // Figures are numbered in order of appearance.
+    assert!(html.contains("Figur 1. ") && html.contains(&format!("Figur {}. ", figures.len())));
+}
+
+/// The report in a real browser (`FOLGE_BROWSER_TESTS=1`, which `.ci/run` sets after
+/// installing Chromium): the page loads without network, the PDF has pages, and the first
+/// screen shows text and the blue of the figures.
+#[test]
+fn report_renders_in_chromium_to_pdf_and_screenshot() {
+    if std::env::var("FOLGE_BROWSER_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set FOLGE_BROWSER_TESTS=1 with Chromium installed to run it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = sample_pipeline(dir.path(), "");
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = folge(&["report", pipeline.to_str().unwrap(), "--pdf"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = dir.path().join("report");
+    let pdf = std::fs::read(report.join("report.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
+    let pages = String::from_utf8_lossy(&pdf).matches("/Type /Page\n").count()
+        + String::from_utf8_lossy(&pdf).matches("/Type /Page/").count()
+        + String::from_utf8_lossy(&pdf).matches("/Type /Page ").count();
+    assert!(pdf.len() > 100_000, "a report, not an error page: {} bytes", pdf.len());
+    assert!(pages >= 3 || pdf.len() > 300_000, "several A4 pages ({pages} page objects)");
+    let shot = report.join("screenshot.png");
+    folge_pipeline::capture(&report, folge_pipeline::Capture::Screenshot, &shot).unwrap();
+    let png = std::fs::read(&shot).unwrap();
+    let mut reader = png::Decoder::new(std::io::Cursor::new(&png)).read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((frame.width, frame.height), (1280, 900));
+    let channels = frame.line_size / frame.width as usize;
+    let dark = pixels.chunks(channels).filter(|p| p[0] < 100 && p[1] < 100 && p[2] < 100).count();
+    assert!(dark > 2_000, "text drawn on the first screen: {dark} dark pixels");
+    if std::env::var("FOLGE_KEEP_SCREENSHOT").is_ok() {
+        std::fs::copy(&shot, repo().join("reports/sample/screenshot.png")).unwrap();
+    }
+}
+
+/// The sample report's tables as the project leads receive them (Markdown, which shows
+/// every cell as printed, suppression marks included): any change to a number, a rounding
+/// or a suppressed cell shows up as a snapshot diff to review.
+#[test]
+fn sample_tables_match_their_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    run_sample(dir.path());
+    let tables = dir.path().join("report/tables");
+    let mut names: Vec<String> = std::fs::read_dir(&tables)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "{names:?}");
+    for name in names {
+        let text = std::fs::read_to_string(tables.join(&name)).unwrap();
+        insta::assert_snapshot!(name.trim_end_matches(".md").to_owned(), text);
+    }
+}
+
+/// `report.sections` chooses what the report holds; a re-run without a section removes
+/// the files it wrote before, and a misspelt section is a usage error with a suggestion.
+#[test]
+fn sections_are_chosen_in_the_pipeline_and_stale_files_go() {
+    let dir = tempfile::tempdir().unwrap();
+    run_sample(dir.path());
+    let report = dir.path().join("report");
+    assert!(report.join("figures/figure_concentration.png").exists());
+    let pipeline = sample_pipeline(dir.path(), "");
+    let text = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace("[report]", "[report]\nsections = [\"use\", \"summary\", \"effects\"]");
+    std::fs::write(&pipeline, text).unwrap();
+    let out = folge(&["report", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    let summary = html.find("<h2>Sammendrag</h2>").unwrap();
+    let use_section = html.find("<h2>Forbruk før og etter inklusjon</h2>").unwrap();
+    assert!(summary < use_section, "report order, whatever order the file lists");
+    assert!(!html.contains("<h2>Metode</h2>") && !html.contains("Fokusgrupper"));
+    assert!(html.contains("Tabell 1. Forbruk"), "tables renumbered from 1");
+    assert!(!report.join("figures/figure_concentration.png").exists(), "stale figure removed");
+    assert!(!report.join("tables/table_participants.csv").exists(), "stale table removed");
+    assert!(report.join("tables/table_rates.csv").exists());
+    let text = std::fs::read_to_string(&pipeline).unwrap().replace("\"effects\"", "\"efects\"");
+    std::fs::write(&pipeline, text).unwrap();
+    let out = folge(&["report", pipeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`report.sections`: unknown id `efects`; did you mean `effects`?"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -30,7 +30,23 @@ pub fn dispatch(command: Option<Command>) -> Result<()> {
             link_table(&arg)
         }
         Command::Analyze(arg) => stage(&arg.pipeline, Stage::Analyze),
-        Command::Report(arg) => stage(&arg.pipeline, Stage::Report),
+        Command::Report(arg) => {
+            stage(&arg.pipeline, Stage::Report)?;
+            if arg.pdf {
+                let pipeline = load(&arg.pipeline)?;
+                let dir = pipeline.report_dir();
+                let bar = spinner("printing the report to PDF …".into());
+                let result = folge_pipeline::capture(
+                    &dir,
+                    folge_pipeline::Capture::Pdf,
+                    &dir.join("report.pdf"),
+                );
+                bar.finish_and_clear();
+                let pdf = result.context("the HTML report was written, but not the PDF")?;
+                eprintln!("PDF at `{}`", pdf.display());
+            }
+            Ok(())
+        }
         Command::Validate(arg) => validate(&arg.pipeline),
         Command::Sample { out, persons, seed } => sample(&out, persons, seed),
         Command::Keygen { out } => {

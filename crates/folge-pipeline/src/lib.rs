@@ -6,12 +6,14 @@
 //! This is the only crate (besides the binary) that touches the filesystem.
 #![warn(missing_docs)]
 
+mod browser;
 mod config;
 mod error;
 mod keys;
 mod manifest;
 mod run;
 
+pub use browser::{Capture, capture, find_chromium};
 pub use config::{IdKind, InputFile, InputFormat, LanguageCode, Pipeline, PipelineFile};
 pub use error::PipelineError;
 pub use keys::{

@@ -1191,6 +1191,7 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         &params,
     );
     let dir = ctx.stage_dir(Stage::Report);
+    remove_stale_report_files(&dir, &files);
     let mut outputs = Vec::new();
     for file in files {
         let path = dir.join(&file.path);
@@ -1208,6 +1209,21 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         outputs,
         notes: BTreeMap::new(),
     })
+}
+
+/// Files the previous report wrote (its `stage.json` lists them) that this one does not —
+/// a figure of a section since left out — are removed, so the folder never mixes two
+/// runs. Nothing else in the folder is touched.
+fn remove_stale_report_files(dir: &Path, files: &[folge_report::ReportFile]) {
+    let Ok(text) = std::fs::read_to_string(dir.join("stage.json")) else { return };
+    let Ok(previous) = serde_json::from_str::<StageRecord>(&text) else { return };
+    for output in previous.outputs {
+        let path = Path::new(&output.path);
+        let inside = path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+        if inside && !files.iter().any(|f| f.path == output.path) {
+            let _ = std::fs::remove_file(dir.join(path));
+        }
+    }
 }
 
 /// Assemble `manifest.json` from the stage records present and write it to the run

@@ -2,6 +2,7 @@
 //! keeps out of it (a hidden value is not drawn; the caller's caption says so).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use folge_analyze::Indicator;
 use folge_schema::Arm;
@@ -17,7 +18,7 @@ use crate::html::{Language, ReportInput, ReportParams, arm_label, indicator_labe
 /// A figure ready for the page: file id, caption (without its number) and drawing.
 #[derive(Debug, Clone)]
 pub struct FigureOut {
-    /// File name without extension (`figure_1_rates`).
+    /// File name without extension (`figure_rates`).
     pub id: &'static str,
     /// Caption after "Figur N.".
     pub caption: String,
@@ -117,7 +118,7 @@ pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> FigureOut {
         ),
     };
     suppressed_note(lang, any_suppressed, &mut caption);
-    FigureOut { id: "figure_1_rates", caption, canvas }
+    FigureOut { id: "figure_rates", caption, canvas }
 }
 
 /// Whether a municipality's before/after rates may be shown.
@@ -244,7 +245,7 @@ pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> 
         )
         .to_owned();
     suppressed_note(lang, any_suppressed, &mut caption);
-    Some(FigureOut { id: "figure_2_municipalities", caption, canvas })
+    Some(FigureOut { id: "figure_municipalities", caption, canvas })
 }
 
 /// The percent step of a Lorenz curve that keeps at least `threshold` persons in every
@@ -339,7 +340,7 @@ pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Option<F
             notes.join("; ")
         ),
     };
-    Some(FigureOut { id: "figure_3_concentration", caption, canvas })
+    Some(FigureOut { id: "figure_concentration", caption, canvas })
 }
 
 /// Scores per (arm, timepoint) of one scale.
@@ -421,15 +422,42 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fig
         )
         .to_owned();
     suppressed_note(lang, any_suppressed, &mut caption);
-    Some(FigureOut { id: "figure_4_scales", caption, canvas })
+    Some(FigureOut { id: "figure_scales", caption, canvas })
 }
 
-/// Answers per response level for each item, timepoint and arm, as 100 % bars; a bar with
-/// a small count at any level is not drawn (the shares would give it away).
+/// Merge levels answered by fewer persons than the small-cell threshold into the nearest
+/// level that has answers (toward the middle of the scale on a tie), until none is left.
+/// Each merge empties a level into one with answers, so it ends. `None` when the whole bar
+/// is a small number.
+fn merge_small_levels(counts: &[i64], rule: folge_deid::SmallCellRule) -> Option<(Vec<i64>, bool)> {
+    let total: i64 = counts.iter().sum();
+    if total == 0 || rule.hides_count(total as f64) {
+        return None;
+    }
+    let mut c = counts.to_vec();
+    let mid = (c.len() - 1) as f64 / 2.0;
+    let mut merged = false;
+    while let Some(i) = c.iter().position(|&n| n > 0 && rule.hides_count(n as f64)) {
+        // The total is not small, so another level has answers.
+        let target = (0..c.len()).filter(|&j| j != i && c[j] > 0).min_by(|&a, &b| {
+            let distance = |j: usize| i.abs_diff(j);
+            let off_middle = |j: usize| (j as f64 - mid).abs();
+            distance(a).cmp(&distance(b)).then(off_middle(a).total_cmp(&off_middle(b)))
+        })?;
+        c[target] += c[i];
+        c[i] = 0;
+        merged = true;
+    }
+    Some((c, merged))
+}
+
+/// Answers per response level for each item of the first Likert instrument (three to
+/// seven levels), by timepoint and arm, as 100 % bars. A level with few answers is merged
+/// into its neighbour toward the middle (the caption says so), so no share shows a small
+/// number.
 pub fn item_answers(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
     let lang = params.language;
     let rule = params.rule;
-    // Likert items: instruments answered on at most seven levels (a 0–100 slider is not).
     let mut levels_of: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
     for d in input.item_distributions {
         levels_of
@@ -437,53 +465,57 @@ pub fn item_answers(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fi
             .or_default()
             .insert((d.value * 1000.0).round() as i64);
     }
-    let likert: BTreeSet<&str> =
-        levels_of.iter().filter(|(_, l)| l.len() <= 7).map(|(i, _)| *i).collect();
-    let mut counts: BTreeMap<(String, String, String, Arm), BTreeMap<i64, i64>> = BTreeMap::new();
-    let mut levels: BTreeSet<i64> = BTreeSet::new();
-    for d in input.item_distributions.iter().filter(|d| likert.contains(d.instrument.as_str())) {
-        let level = (d.value * 1000.0).round() as i64;
-        levels.insert(level);
-        *counts
-            .entry((d.instrument.clone(), d.item.clone(), d.timepoint.clone(), d.arm))
-            .or_default()
-            .entry(level)
-            .or_default() += d.n;
-    }
-    if counts.is_empty() {
-        return None;
-    }
+    let (instrument, levels) = levels_of.into_iter().find(|(_, l)| (3..=7).contains(&l.len()))?;
     let levels: Vec<i64> = levels.into_iter().collect();
-    let mut any_suppressed = false;
+    let mut counts: BTreeMap<(String, String, Arm), Vec<i64>> = BTreeMap::new();
+    for d in input.item_distributions.iter().filter(|d| d.instrument == instrument) {
+        let level = (d.value * 1000.0).round() as i64;
+        let Some(k) = levels.iter().position(|l| *l == level) else { continue };
+        counts
+            .entry((d.item.clone(), d.timepoint.clone(), d.arm))
+            .or_insert_with(|| vec![0; levels.len()])[k] += d.n;
+    }
+    let (mut any_suppressed, mut any_merged) = (false, false);
     let bars: Vec<StackedBar> = counts
         .iter()
-        .take(40)
-        .map(|((_, item, timepoint, arm), by_level)| {
-            let total: i64 = by_level.values().sum();
-            let hidden = by_level.values().any(|&n| rule.hides_share(n as f64, total as f64));
-            any_suppressed |= hidden;
+        .take(48)
+        .map(|((item, timepoint, arm), by_level)| {
+            let total: i64 = by_level.iter().sum();
+            let shown = merge_small_levels(by_level, rule).filter(|_| total > 0);
+            any_suppressed |= shown.is_none();
+            any_merged |= shown.as_ref().is_some_and(|s| s.1);
             StackedBar {
                 label: format!("{item} {timepoint} {}", arm_label(*arm, lang)),
-                shares: (!hidden && total > 0).then(|| {
-                    levels
-                        .iter()
-                        .map(|l| by_level.get(l).copied().unwrap_or(0) as f64 / total as f64)
-                        .collect()
-                }),
+                shares: shown.map(|(c, _)| c.iter().map(|n| *n as f64 / total as f64).collect()),
             }
         })
         .collect();
     let names: Vec<String> =
         levels.iter().map(|l| crate::figure::number(*l as f64 / 1000.0, 0, false)).collect();
     let canvas = stacked_bars(&bars, &names, lang == Language::Nb);
-    let mut caption = lang
-        .pick(
-            "Svarfordeling per spørsmål, måletidspunkt og gruppe (andel per svaralternativ).",
-            "Answers per item, timepoint and arm (share per response level).",
-        )
-        .to_owned();
+    let mut caption = match lang {
+        Language::Nb => format!(
+            "{instrument}: svarfordeling per spørsmål, måletidspunkt og gruppe (andel per svaralternativ)."
+        ),
+        Language::En => {
+            format!("{instrument}: answers per item, timepoint and arm (share per response level).")
+        }
+    };
+    if any_merged {
+        let threshold = rule.threshold;
+        let _ = match lang {
+            Language::Nb => write!(
+                caption,
+                " Svaralternativ med færre enn {threshold} svar er slått sammen med nabo-alternativet mot midten."
+            ),
+            Language::En => write!(
+                caption,
+                " Levels with fewer than {threshold} answers are merged into the neighbouring level toward the middle."
+            ),
+        };
+    }
     suppressed_note(lang, any_suppressed, &mut caption);
-    Some(FigureOut { id: "figure_5_items", caption, canvas })
+    Some(FigureOut { id: "figure_items", caption, canvas })
 }
 
 /// Focus groups: distinct groups mentioning each code, by theme.
@@ -521,7 +553,7 @@ pub fn code_bars(input: &ReportInput<'_>, params: &ReportParams) -> Option<Figur
             format!("Focus groups: segments with each code, by theme ({groups_total} groups).")
         }
     };
-    Some(FigureOut { id: "figure_6_codes", caption, canvas })
+    Some(FigureOut { id: "figure_codes", caption, canvas })
 }
 
 /// Focus groups: segments per code × municipality.
@@ -555,7 +587,7 @@ pub fn code_heatmap(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fi
         .collect();
     let canvas = heatmap(&codes, &places, &values, lang == Language::Nb);
     Some(FigureOut {
-        id: "figure_7_codes_by_municipality",
+        id: "figure_codes_by_municipality",
         caption: lang
             .pick(
                 "Fokusgrupper: segmenter per kode og kommune.",
@@ -585,6 +617,28 @@ mod tests {
         ];
         hide_mostly_suppressed(&mut three_hidden, folge_deid::SmallCellRule::default());
         assert!(three_hidden.iter().flat_map(|(_, b)| b).all(|b| b.value.is_none()));
+    }
+
+    #[test]
+    fn small_answer_levels_merge_toward_the_middle() {
+        let rule = folge_deid::SmallCellRule::default();
+        // 2 at the bottom joins level 2; 3 at the top joins level 4.
+        assert_eq!(
+            merge_small_levels(&[2, 10, 20, 10, 3], rule),
+            Some((vec![0, 12, 20, 13, 0], true))
+        );
+        assert_eq!(
+            merge_small_levels(&[6, 10, 0, 10, 6], rule),
+            Some((vec![6, 10, 0, 10, 6], false))
+        );
+        // A cascade: 1 joins 3 (still small), which joins the middle.
+        assert_eq!(merge_small_levels(&[1, 3, 20, 9, 9], rule), Some((vec![0, 0, 24, 9, 9], true)));
+        // Two beside forty: one bar of 100 %, the two not shown apart.
+        assert_eq!(merge_small_levels(&[0, 0, 40, 2, 0], rule), Some((vec![0, 0, 42, 0, 0], true)));
+        // Small by the middle with nothing beside it joins the nearest level with answers.
+        assert_eq!(merge_small_levels(&[0, 0, 2, 0, 10], rule), Some((vec![0, 0, 0, 0, 12], true)));
+        // A bar of three answers in all is itself a small number.
+        assert_eq!(merge_small_levels(&[1, 2, 0], rule), None);
     }
 
     #[test]

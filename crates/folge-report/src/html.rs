@@ -271,7 +271,7 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
     let mut columns = vec![lang.pick("Kjennetegn", "Characteristic").to_owned()];
     columns.extend(arms.iter().map(|a| format!("n_{}", arm_label(*a, lang).to_lowercase())));
     ReportTable {
-        id: "table_1_participants".into(),
+        id: "table_participants".into(),
         caption: lang
             .pick("Tabell 1. Deltakere etter gruppe", "Table 1. Participants by arm")
             .into(),
@@ -327,7 +327,7 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
         }
     }
     ReportTable {
-        id: "table_2_rates".into(),
+        id: "table_rates".into(),
         caption: lang
             .pick("Tabell 2. Forbruk per personår før og etter inklusjon", "Table 2. Use per person-year before and after inclusion")
             .into(),
@@ -410,7 +410,7 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
         return None;
     }
     Some(ReportTable {
-        id: "table_3_pilot_vs_comparison".into(),
+        id: "table_pilot_vs_comparison".into(),
         caption: lang
             .pick(
                 "Tabell 3. Endring etter inklusjon i pilotene sammenlignet med sammenligningskommunene",
@@ -509,7 +509,7 @@ fn scales_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Report
         return None;
     }
     Some(ReportTable {
-        id: "table_4_scales".into(),
+        id: "table_scales".into(),
         caption: lang
             .pick(
                 "Tabell 4. Spørreskjema: skårer ved første og andre måling, endring og forskjell mellom gruppene",
@@ -555,7 +555,7 @@ fn codes_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportT
         })
         .collect();
     (!rows.is_empty()).then(|| ReportTable {
-        id: "table_5_codes".into(),
+        id: "table_codes".into(),
         caption: lang
             .pick("Tabell 5. Fokusgrupper: koder etter tema", "Table 5. Focus groups: codes by theme")
             .into(),
@@ -600,7 +600,7 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
         })
         .collect();
     (!rows.is_empty()).then(|| ReportTable {
-        id: "table_6_agreement".into(),
+        id: "table_agreement".into(),
         caption: lang
             .pick("Tabell 6. Samsvar mellom kodere", "Table 6. Inter-coder agreement")
             .into(),
@@ -686,7 +686,7 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
     }
     rows.insert(0, n_row);
     Some(ReportTable {
-        id: "table_7_municipalities".into(),
+        id: "table_municipalities".into(),
         caption: lang
             .pick(
                 "Tabell 7. Kommunene sammenlignet: rate etter / rate før inklusjon",
@@ -704,6 +704,57 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
             )
             .into()],
     })
+}
+
+/// The summary's main results: for the first three indicators whose rates may be shown,
+/// the change after/before in each arm and the ratio between them with its CI.
+fn headline(input: &ReportInput<'_>, params: &ReportParams) -> Vec<String> {
+    let lang = params.language;
+    let nb = lang == Language::Nb;
+    let num = |v: f64| crate::figure::number(v, 2, nb);
+    let mut lines = Vec::new();
+    for &indicator in &params.indicators {
+        if lines.len() == 3 {
+            break;
+        }
+        let shown = [Arm::Pilot, Arm::Comparison].iter().all(|&arm| {
+            ["before", "after"].iter().all(|p| {
+                rate(input.rates, indicator, arm, p)
+                    .is_some_and(|r| !params.rule.hides_rate(r.value_total, r.n))
+            })
+        });
+        let arm_ratio = |arm: Arm| {
+            input
+                .comparisons
+                .iter()
+                .find(|c| c.measure == indicator.id() && c.scope == "arm" && c.arm == Some(arm))
+                .and_then(|c| c.effect_size)
+        };
+        let did = input.comparisons.iter().find(|c| {
+            c.measure == indicator.id()
+                && c.scope == "all"
+                && c.effect_size_kind == "ratio_of_rate_ratios"
+        });
+        let (Some(p), Some(c), Some(d)) = (arm_ratio(Arm::Pilot), arm_ratio(Arm::Comparison), did)
+        else {
+            continue;
+        };
+        let (Some(e), Some(lo), Some(hi)) = (d.effect_size, d.ci_low, d.ci_high) else { continue };
+        if !shown {
+            continue;
+        }
+        lines.push(match lang {
+            Language::Nb => format!(
+                "{}: etter/før {} i pilotene og {} i sammenligningskommunene; forholdet {} (95 % KI {}–{}).",
+                indicator_label(indicator, lang), num(p), num(c), num(e), num(lo), num(hi)
+            ),
+            Language::En => format!(
+                "{}: after/before {} in the pilots and {} in the comparison municipalities; ratio {} (95% CI {}–{}).",
+                indicator_label(indicator, lang), num(p), num(c), num(e), num(lo), num(hi)
+            ),
+        });
+    }
+    lines
 }
 
 /// A table or a figure of a section.
@@ -814,6 +865,14 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 ),
             })
         );
+        let lines = headline(input, params);
+        if !lines.is_empty() {
+            h.push_str("<ul>\n");
+            for line in lines {
+                let _ = writeln!(h, "<li>{}</li>", escape(&line));
+            }
+            h.push_str("</ul>\n");
+        }
     }
     if has(Section::Methods) {
         let _ = write!(h, "<h2>{}</h2>\n<dl>\n", lang.pick("Metode", "Methods"));
@@ -935,7 +994,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_1_hides_a_second_count_so_the_first_cannot_be_worked_out() {
+    fn table_hides_a_second_count_so_the_first_cannot_be_worked_out() {
         use folge_deid::{DeidParams, Identifiable, Key, deidentify};
         use folge_schema::national_id::build;
         use folge_schema::tables::Participant;

@@ -49,7 +49,7 @@ impl Cell {
 /// A numbered table with caption and footnotes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportTable {
-    /// File stem for the CSV export (`table_1_participants`).
+    /// File stem for the CSV export (`table_participants`).
     pub id: String,
     /// Caption shown above the table ("Tabell 1. …").
     pub caption: String,
@@ -242,7 +242,7 @@ mod tests {
     fn the_workbook_holds_each_table_on_its_sheet_and_is_deterministic() {
         use calamine::{Data, Reader, Xlsx};
         let table = ReportTable {
-            id: "table_1_participants".into(),
+            id: "table_participants".into(),
             caption: "Tabell 1. Deltakere".into(),
             columns: vec!["kommune".into(), "n".into()],
             rows: vec![
@@ -254,8 +254,8 @@ mod tests {
         let bytes = workbook(&[&table]).unwrap();
         assert_eq!(bytes, workbook(&[&table]).unwrap(), "same tables, same bytes");
         let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
-        assert_eq!(book.sheet_names(), ["table_1_participants"]);
-        let range = book.worksheet_range("table_1_participants").unwrap();
+        assert_eq!(book.sheet_names(), ["table_participants"]);
+        let range = book.worksheet_range("table_participants").unwrap();
         assert_eq!(range.get_value((0, 0)), Some(&Data::String("Tabell 1. Deltakere".into())));
         assert_eq!(range.get_value((2, 1)), Some(&Data::String("n".into())));
         assert_eq!(range.get_value((3, 1)), Some(&Data::Float(12.0)), "a number, not text");

@@ -905,3 +905,33 @@ fn sections_are_chosen_in_the_pipeline_and_stale_files_go() {
         stderr(&out)
     );
 }
+
+/// `language = "en"`: the whole page in English, figures and tables included.
+#[test]
+fn the_report_can_be_in_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = sample_pipeline(dir.path(), "");
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    let text = if text.contains("\nlanguage = ") {
+        text.replace("language = \"nb\"", "language = \"en\"")
+    } else {
+        text.replacen("\n[", "\nlanguage = \"en\"\n\n[", 1)
+    };
+    std::fs::write(&pipeline, text).unwrap();
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.path().join("report/index.html")).unwrap();
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Final report: sample"));
+    for text in [
+        "<h2>Summary</h2>",
+        "<h2>Methods</h2>",
+        "Figure 1. Use per person-year",
+        "Table 1. ",
+        "Ratio after/before (log axis; 1 = no change)",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    for norwegian in ["Sammendrag", "Figur 1.", "Tabell 1.", "per personår"] {
+        assert!(!html.contains(norwegian), "{norwegian}");
+    }
+}

@@ -343,11 +343,15 @@ pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Option<F
     Some(FigureOut { id: "figure_concentration", caption, canvas })
 }
 
+/// Each person's (arm, pid) scores by timepoint, of one scale.
+type PersonScores<'a> = BTreeMap<(Arm, &'a str), BTreeMap<&'a str, f64>>;
+
 /// Scores per (arm, timepoint) of one scale.
 type ScoresByArm = BTreeMap<(Arm, String), Vec<f64>>;
 
-/// Mean scale scores at the first and second timepoint per arm with t-based 95 % CIs; an
-/// arm with fewer persons than the small-cell threshold at a timepoint is not drawn.
+/// Paired scale means: per arm, the persons with a score at every timepoint (T0 and T1),
+/// their mean at each with a t-based 95 % CI; an arm with fewer such persons than the
+/// small-cell threshold is not drawn.
 pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
     let lang = params.language;
     let timepoints: Vec<String> = input
@@ -357,21 +361,34 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fig
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    if timepoints.is_empty() {
+    if timepoints.len() < 2 {
         return None;
     }
-    let mut by_scale: BTreeMap<(String, String), ScoresByArm> = BTreeMap::new();
+    // Paired: each person's score at every timepoint, or the person is left out.
+    let mut by_person: BTreeMap<(String, String), PersonScores<'_>> = BTreeMap::new();
     for s in input.scale_scores {
         if let Some(score) = s.score {
-            by_scale
+            by_person
                 .entry((s.instrument.clone(), s.scale.clone()))
                 .or_default()
-                .entry((s.arm, s.timepoint.clone()))
+                .entry((s.arm, s.pid.as_str()))
                 .or_default()
-                .push(score);
+                .insert(s.timepoint.as_str(), score);
+        }
+    }
+    let mut by_scale: BTreeMap<(String, String), ScoresByArm> = BTreeMap::new();
+    for (scale, persons) in &by_person {
+        for ((arm, _), scores) in persons {
+            if scores.len() == timepoints.len() {
+                let groups = by_scale.entry(scale.clone()).or_default();
+                for (t, v) in scores {
+                    groups.entry((*arm, (*t).to_owned())).or_default().push(*v);
+                }
+            }
         }
     }
     let mut any_suppressed = false;
+    let mut counts: BTreeMap<Arm, usize> = BTreeMap::new();
     // Each instrument's total first, then its subscales.
     let mut scales: Vec<_> = by_scale.iter().collect();
     scales.sort_by_key(|((instrument, scale), _)| {
@@ -388,6 +405,8 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fig
                         .iter()
                         .map(|t| {
                             let values = groups.get(&(arm, t.clone())).cloned().unwrap_or_default();
+                            let n = counts.entry(arm).or_default();
+                            *n = (*n).max(values.len());
                             if values.len() < params.rule.threshold as usize {
                                 any_suppressed |= !values.is_empty();
                                 return MeanPoint::default();
@@ -413,14 +432,29 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fig
             (title, series)
         })
         .collect();
+    if panels.is_empty() {
+        return None;
+    }
     let canvas =
         means_panels(&panels, &timepoints, lang.pick("gjennomsnitt", "mean"), lang == Language::Nb);
-    let mut caption = lang
-        .pick(
-            "Skalaskårer per måletidspunkt og gruppe: gjennomsnitt med 95 % konfidensintervall (t-fordeling), alle som svarte på tidspunktet.",
-            "Scale scores per timepoint and arm: mean with 95% confidence interval (t distribution), everyone who answered at the timepoint.",
-        )
-        .to_owned();
+    let n = |arm: Arm| {
+        let n = counts.get(&arm).copied().unwrap_or(0);
+        if params.rule.hides_count(n as f64) { ":".to_owned() } else { n.to_string() }
+    };
+    let mut caption = match lang {
+        Language::Nb => format!(
+            "Skalaskårer ved {}: gjennomsnitt med 95 % konfidensintervall (t-fordeling) blant dem som svarte ved alle tidspunktene (pilot n = {}, sammenligning n = {}; flest per skala).",
+            timepoints.join(" og "),
+            n(Arm::Pilot),
+            n(Arm::Comparison)
+        ),
+        Language::En => format!(
+            "Scale scores at {}: mean with 95% confidence interval (t distribution) among those who answered at every timepoint (pilot n = {}, comparison n = {}; most per scale).",
+            timepoints.join(" and "),
+            n(Arm::Pilot),
+            n(Arm::Comparison)
+        ),
+    };
     suppressed_note(lang, any_suppressed, &mut caption);
     Some(FigureOut { id: "figure_scales", caption, canvas })
 }
@@ -493,13 +527,20 @@ pub fn item_answers(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fi
     let names: Vec<String> =
         levels.iter().map(|l| crate::figure::number(*l as f64 / 1000.0, 0, false)).collect();
     let canvas = stacked_bars(&bars, &names, lang == Language::Nb);
+    let totals: Vec<i64> = counts
+        .values()
+        .map(|c| c.iter().sum::<i64>())
+        .filter(|t| !rule.hides_count(*t as f64))
+        .collect();
+    let (low, high) =
+        (totals.iter().min().copied().unwrap_or(0), totals.iter().max().copied().unwrap_or(0));
     let mut caption = match lang {
         Language::Nb => format!(
-            "{instrument}: svarfordeling per spørsmål, måletidspunkt og gruppe (andel per svaralternativ)."
+            "{instrument}: svarfordeling per spørsmål, måletidspunkt og gruppe (andel per svaralternativ; {low}–{high} svar per søyle)."
         ),
-        Language::En => {
-            format!("{instrument}: answers per item, timepoint and arm (share per response level).")
-        }
+        Language::En => format!(
+            "{instrument}: answers per item, timepoint and arm (share per response level; {low}–{high} answers per bar)."
+        ),
     };
     if any_merged {
         let threshold = rule.threshold;

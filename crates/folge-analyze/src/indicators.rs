@@ -6,7 +6,7 @@ use folge_deid::{Deidentified, EventBatch, EventRow};
 use folge_schema::tables::{
     ComparisonRow, DeidParticipant, DeidServiceCount, IndicatorRow, RateRow,
 };
-use folge_schema::{Arm, ExitReason, Service};
+use folge_schema::{ExitReason, Service};
 
 use crate::comparisons::{Comparison, compare};
 use crate::stays::{Stay, merge_stays};
@@ -786,14 +786,31 @@ fn aged_67_or_more(tables: &Deidentified) -> std::collections::BTreeSet<&str> {
         .collect()
 }
 
-/// Sum values and exposure per indicator × municipality × arm × window.
-fn municipality_rates(
-    rows: &[IndicatorRow],
+/// Persons with exposure, value total and exposure days, summed over person rows.
+#[derive(Default)]
+struct Pool {
+    persons: i64,
+    value: f64,
+    exposure_days: i64,
+}
+
+impl Pool {
+    fn person_years(&self) -> f64 {
+        self.exposure_days as f64 / DAYS_PER_YEAR
+    }
+
+    fn rate(&self) -> Option<f64> {
+        (self.exposure_days > 0).then(|| self.value / self.person_years())
+    }
+}
+
+/// Sum person rows into pools keyed by `key(row, indicator position, window position)`.
+fn pool_by<'a, K: Ord>(
+    rows: &'a [IndicatorRow],
     params: &AnalysisParams,
-) -> Vec<folge_schema::tables::MunicipalityRateRow> {
-    /// (indicator, municipality, arm, window) → (persons, value, exposure days).
-    type Sums<'a> = BTreeMap<(usize, &'a str, Arm, usize), (i64, f64, i64)>;
-    let mut sums: Sums<'_> = BTreeMap::new();
+    key: impl Fn(&'a IndicatorRow, usize, usize) -> K,
+) -> BTreeMap<K, Pool> {
+    let mut pools: BTreeMap<K, Pool> = BTreeMap::new();
     for row in rows {
         let Some(i) = params.indicators.iter().position(|x| x.id() == row.indicator) else {
             continue;
@@ -801,59 +818,48 @@ fn municipality_rates(
         let Some(w) = params.windows.iter().position(|x| x.name == row.period) else {
             continue;
         };
-        let entry = sums.entry((i, row.municipality.as_str(), row.arm, w)).or_default();
+        let pool = pools.entry(key(row, i, w)).or_default();
         if row.exposure_days > 0 {
-            entry.0 += 1;
+            pool.persons += 1;
         }
-        entry.1 += row.value;
-        entry.2 += i64::from(row.exposure_days);
+        pool.value += row.value;
+        pool.exposure_days += i64::from(row.exposure_days);
     }
-    sums.into_iter()
-        .map(|((i, municipality, arm, w), (n, value_total, exposure))| {
-            let person_years = exposure as f64 / DAYS_PER_YEAR;
-            folge_schema::tables::MunicipalityRateRow {
-                indicator: params.indicators[i].id().to_owned(),
-                municipality: municipality.to_owned(),
-                arm,
-                period: params.windows[w].name.clone(),
-                n,
-                value_total,
-                person_years,
-                rate_per_py: (exposure > 0).then(|| value_total / person_years),
-            }
+    pools
+}
+
+/// Sum values and exposure per indicator × municipality × arm × window.
+fn municipality_rates(
+    rows: &[IndicatorRow],
+    params: &AnalysisParams,
+) -> Vec<folge_schema::tables::MunicipalityRateRow> {
+    pool_by(rows, params, |r, i, w| (i, r.municipality.as_str(), r.arm, w))
+        .into_iter()
+        .map(|((i, municipality, arm, w), pool)| folge_schema::tables::MunicipalityRateRow {
+            indicator: params.indicators[i].id().to_owned(),
+            municipality: municipality.to_owned(),
+            arm,
+            period: params.windows[w].name.clone(),
+            n: pool.persons,
+            value_total: pool.value,
+            person_years: pool.person_years(),
+            rate_per_py: pool.rate(),
         })
         .collect()
 }
 
 /// Sum values and exposure over persons per indicator × arm × window.
 fn pooled_rates(rows: &[IndicatorRow], params: &AnalysisParams) -> Vec<RateRow> {
-    let mut sums: BTreeMap<(usize, Arm, usize), (i64, f64, i64)> = BTreeMap::new();
-    for row in rows {
-        let Some(i) = params.indicators.iter().position(|x| x.id() == row.indicator) else {
-            continue;
-        };
-        let Some(w) = params.windows.iter().position(|x| x.name == row.period) else {
-            continue;
-        };
-        let entry = sums.entry((i, row.arm, w)).or_default();
-        if row.exposure_days > 0 {
-            entry.0 += 1;
-        }
-        entry.1 += row.value;
-        entry.2 += i64::from(row.exposure_days);
-    }
-    sums.into_iter()
-        .map(|((i, arm, w), (n, value_total, exposure))| {
-            let person_years = exposure as f64 / DAYS_PER_YEAR;
-            RateRow {
-                indicator: params.indicators[i].id().to_owned(),
-                arm,
-                period: params.windows[w].name.clone(),
-                n,
-                value_total,
-                person_years,
-                rate_per_py: (exposure > 0).then(|| value_total / person_years),
-            }
+    pool_by(rows, params, |r, i, w| (i, r.arm, w))
+        .into_iter()
+        .map(|((i, arm, w), pool)| RateRow {
+            indicator: params.indicators[i].id().to_owned(),
+            arm,
+            period: params.windows[w].name.clone(),
+            n: pool.persons,
+            value_total: pool.value,
+            person_years: pool.person_years(),
+            rate_per_py: pool.rate(),
         })
         .collect()
 }

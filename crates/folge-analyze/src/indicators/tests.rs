@@ -3,6 +3,7 @@
 use super::*;
 use chrono::NaiveDate;
 use folge_deid::{DeidParams, Identifiable, Key, deidentify};
+use folge_schema::Arm;
 use folge_schema::national_id::build;
 use folge_schema::tables::{Participant, ServiceEvent};
 

@@ -710,17 +710,22 @@ fn scan_batch(
     None
 }
 
+/// Delete the files a stage wrote before it failed, so the folder never mixes two runs.
+fn remove_outputs(dir: &Path, outputs: &[OutputRecord]) {
+    for output in outputs {
+        if let Some(name) = Path::new(&output.path).file_name() {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
+}
+
 /// A hit of the fail-closed scan: delete every file the stage wrote and say where.
 fn scan_failure(
     dir: &Path,
     outputs: &[OutputRecord],
     (file, column, row, kind): (String, String, usize, folge_deid::ScrubKind),
 ) -> PipelineError {
-    for output in outputs {
-        if let Some(name) = Path::new(&output.path).file_name() {
-            let _ = std::fs::remove_file(dir.join(name));
-        }
-    }
+    remove_outputs(dir, outputs);
     PipelineError::Stage {
         stage: "deid",
         message: format!(
@@ -919,7 +924,8 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let scrubber = folge_deid::scrubber_for(&input, &params);
     write_table(&dir, "participants.parquet", tables.participants(), &metadata, &mut outputs)?;
     let events =
-        stream_deid_events(ctx, &dir, &input, &tables, (&metadata, &scrubber), &mut outputs)?;
+        stream_deid_events(ctx, &dir, &input, &tables, (&metadata, &scrubber), &mut outputs)
+            .inspect_err(|_| remove_outputs(&dir, &outputs))?;
     write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
     write_table(&dir, "responses.parquet", tables.responses(), &metadata, &mut outputs)?;
     write_table(&dir, "codings.parquet", tables.codings(), &metadata, &mut outputs)?;

@@ -412,6 +412,19 @@ fn hospital_and_municipal_extracts_and_monthly_counts_read_together() {
         (&3.into(), &2.into(), &1.into())
     );
     assert!(stderr(&out).contains("kpr.csv: 3 rows read, 2 accepted, 1 rejected"));
+    // The KPR rows follow the hospital rows: persons come twice, so analyze deals them
+    // into parts by person first, and leaves no part behind.
+    assert!(
+        stderr(&out).contains("sorting them out by person in 1 part(s) first"),
+        "{}",
+        stderr(&out)
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(run.join("03_analyze"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".parts-"))
+        .collect();
+    assert!(leftovers.is_empty());
 }
 
 #[test]

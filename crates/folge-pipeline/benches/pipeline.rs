@@ -2,6 +2,9 @@
 //! and P persons (default 1 million and 20,000, then 10 million and 200,000;
 //! `FOLGE_BENCH_EVENTS` and `FOLGE_BENCH_PERSONS` override), sorted by person as extracts
 //! come. Prints each stage's wall time (from the manifest) and the peak resident memory.
+//! `FOLGE_BENCH_FILES=2` deals the rows alternately into two files, each sorted by person
+//! (a hospital and a municipal extract): every person then comes twice, and analyze sorts
+//! the events out by person in parts.
 //!
 //! Run with `cargo bench -p folge-pipeline`.
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
@@ -50,11 +53,19 @@ fn write_inputs(dir: &Path, persons: usize, events: usize) {
         writeln!(p, "{id};{municipality};{arm};01.{:02}.2020", 1 + i % 12).expect("write");
     }
     p.flush().expect("flush");
-    let mut e = BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(dir.join("events.csv")).expect("create"),
-    );
-    writeln!(e, "person_id,service,start_date,end_date,quantity,acute,kontakt_id").expect("write");
+    let files: usize =
+        std::env::var("FOLGE_BENCH_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+    let mut writers: Vec<BufWriter<std::fs::File>> = (0..files)
+        .map(|f| {
+            let mut w = BufWriter::with_capacity(
+                1 << 20,
+                std::fs::File::create(dir.join(format!("events_{f}.csv"))).expect("create"),
+            );
+            writeln!(w, "person_id,service,start_date,end_date,quantity,acute,kontakt_id")
+                .expect("write");
+            w
+        })
+        .collect();
     let services = ["gp", "outpatient", "home_nursing", "inpatient", "out_of_hours"];
     let mut state = 0x2545_f491_4f6c_dd1du64;
     for row in 0..events {
@@ -62,6 +73,7 @@ fn write_inputs(dir: &Path, persons: usize, events: usize) {
         state ^= state >> 7;
         state ^= state << 17;
         let id = &ids[row * persons / events];
+        let e = &mut writers[row % files];
         let day = 1 + (state >> 30) % 26;
         let month = 1 + (state >> 40) % 12;
         let year = 2019 + (state >> 50) % 2;
@@ -77,10 +89,15 @@ fn write_inputs(dir: &Path, persons: usize, events: usize) {
             other => writeln!(e, "{id},{other},{day:02}.{month:02}.{year},,,,{row}"),
         };
     }
-    e.flush().expect("flush");
+    for w in &mut writers {
+        w.flush().expect("flush");
+    }
+    let event_inputs: String = (0..files)
+        .map(|f| format!("[[inputs.service_events]]\npath = \"events_{f}.csv\"\n\n"))
+        .collect();
     std::fs::write(
         dir.join("bench.toml"),
-        "name = \"bench\"\noutput = \"run\"\nkey = \"demo\"\nallow_synthetic_ids = true\ndata_end = 2021-12-31\n\n[inputs.participants]\npath = \"participants.csv\"\n\n[inputs.service_events]\npath = \"events.csv\"\n\n[analyze]\ncomparisons = [\"before_after\", \"pilot_vs_comparison\"]\nindicators = [\"admissions\", \"bed_days\", \"outpatient_visits\", \"emergency_visits\", \"gp_contacts\", \"home_care_hours\"]\n",
+        format!("name = \"bench\"\noutput = \"run\"\nkey = \"demo\"\nallow_synthetic_ids = true\ndata_end = 2021-12-31\n\n[inputs.participants]\npath = \"participants.csv\"\n\n{event_inputs}[analyze]\ncomparisons = [\"before_after\", \"pilot_vs_comparison\"]\nindicators = [\"admissions\", \"bed_days\", \"outpatient_visits\", \"emergency_visits\", \"gp_contacts\", \"home_care_hours\"]\n"),
     )
     .expect("pipeline");
 }
@@ -88,7 +105,12 @@ fn write_inputs(dir: &Path, persons: usize, events: usize) {
 fn run(persons: usize, events: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     write_inputs(dir.path(), persons, events);
-    let bytes = std::fs::metadata(dir.path().join("events.csv")).map_or(0, |m| m.len());
+    let bytes: u64 = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("events_"))
+        .map(|e| e.metadata().map_or(0, |m| m.len()))
+        .sum();
     let pipeline = Pipeline::load(&dir.path().join("bench.toml")).expect("pipeline");
     let started = Instant::now();
     for stage in [Stage::Ingest, Stage::Deid, Stage::Analyze] {

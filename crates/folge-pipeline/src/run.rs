@@ -1057,6 +1057,88 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
     })
 }
 
+/// Events per part when events not grouped by person are sorted out by person first.
+const EVENTS_PER_PART: usize = 1_000_000;
+
+/// Analyze events that are not grouped by person in bounded memory: deal each person's
+/// rows into one of `parts` temporary Parquet files by a hash of the pseudonym (so every
+/// person lands whole in one part), then group one part at a time in memory. The parts
+/// live in a temporary folder inside the stage folder, removed when done or on error.
+fn analyze_in_parts(
+    tables: &Deidentified,
+    params: &AnalysisParams,
+    batches: impl Iterator<Item = Result<folge_deid::EventBatch, PipelineError>>,
+    dir: &Path,
+    parts: usize,
+) -> Result<folge_analyze::Analysis, PipelineError> {
+    use std::hash::{Hash, Hasher};
+    let temp = tempfile::Builder::new()
+        .prefix(".parts-")
+        .tempdir_in(dir)
+        .map_err(|e| PipelineError::io(dir, e))?;
+    let paths: Vec<PathBuf> =
+        (0..parts).map(|i| temp.path().join(format!("{i}.parquet"))).collect();
+    let mut sinks = paths
+        .iter()
+        .map(|p| ParquetSink::create(p, DeidServiceEvent::schema(), &BTreeMap::new()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut buffers: Vec<Vec<DeidServiceEvent>> = vec![Vec::new(); parts];
+    let flush =
+        |sink: &mut ParquetSink, rows: &mut Vec<DeidServiceEvent>| -> Result<(), PipelineError> {
+            if !rows.is_empty() {
+                sink.write(&DeidServiceEvent::to_batch(rows)?)?;
+                // A row group per write: the parts' open row groups would otherwise
+                // hold every event between them.
+                sink.flush()?;
+                rows.clear();
+            }
+            Ok(())
+        };
+    for batch in batches {
+        let batch = batch?;
+        for (pid, rows) in batch.runs() {
+            let mut hasher = std::hash::DefaultHasher::new();
+            pid.hash(&mut hasher);
+            let part = (hasher.finish() % parts as u64) as usize;
+            buffers[part].extend(rows.iter().map(|e| DeidServiceEvent {
+                pid: pid.to_owned(),
+                service: e.service,
+                start_day: e.start_day,
+                end_day: e.end_day,
+                quantity: e.quantity,
+                acute: e.acute,
+                start_minute: e.start_minute,
+                end_minute: e.end_minute,
+            }));
+            if buffers[part].len() >= BATCH_ROWS {
+                flush(&mut sinks[part], &mut buffers[part])?;
+            }
+        }
+    }
+    for (sink, rows) in sinks.iter_mut().zip(buffers.iter_mut()) {
+        flush(sink, rows)?;
+    }
+    for sink in sinks {
+        sink.finish()?;
+    }
+    let mut builder = folge_analyze::IndicatorBuilder::new(tables, params);
+    for path in &paths {
+        let mut by_person: BTreeMap<String, Vec<folge_deid::EventRow>> = BTreeMap::new();
+        for batch in stream_parquet(path, BATCH_ROWS)? {
+            let batch = folge_deid::EventBatch::from_batch(&batch?)
+                .map_err(|e| PipelineError::Stage { stage: "analyze", message: e.to_string() })?;
+            for (pid, rows) in batch.runs() {
+                by_person.entry(pid.to_owned()).or_default().extend_from_slice(rows);
+            }
+        }
+        for (pid, events) in &by_person {
+            // Each person is in one part only, whole.
+            let _ = builder.person(pid, events);
+        }
+    }
+    Ok(builder.finish())
+}
+
 fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let tables = load_deidentified(ctx, Stage::Analyze)?;
     let params = analysis_params(ctx.pipeline)?;
@@ -1076,10 +1158,14 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     {
         analysis
     } else {
+        let total = stream_parquet(&events, BATCH_ROWS)?.num_rows;
+        let parts = total.div_ceil(EVENTS_PER_PART).max(1);
         info!(
-            "service events are not grouped by person (several registry files, or an extract not sorted by person): grouping them in memory first"
+            "service events are not grouped by person (several registry files, or an extract not sorted by person): sorting them out by person in {parts} part(s) first"
         );
-        folge_analyze::analyze_grouped(&tables, &params, batches()?)?
+        let dir = ctx.stage_dir(Stage::Analyze);
+        create_dir(&dir, false)?;
+        analyze_in_parts(&tables, &params, batches()?, &dir, parts)?
     };
     let dir = ctx.stage_dir(Stage::Analyze);
     create_dir(&dir, false)?;
@@ -1319,6 +1405,77 @@ pub fn run_all(
 mod tests {
     use super::*;
     use folge_schema::tables::{DeidCoding, DeidParticipant};
+
+    /// Events in no order by person (two files one after the other, then shuffled),
+    /// dealt into parts and grouped part by part, give what the in-memory analysis gives.
+    #[test]
+    fn events_not_grouped_by_person_are_analysed_in_parts_alike() {
+        use folge_schema::national_id::build;
+        use folge_schema::{Arm, Service};
+        let day = |n: i64| {
+            chrono::NaiveDate::from_ymd_opt(2020, 6, 1).expect("date") + chrono::Duration::days(n)
+        };
+        let mut participants = Vec::new();
+        let mut events = Vec::new();
+        for p in 0..30i64 {
+            let birth = day(-30_000 + p * 7);
+            let id = (0..500).find_map(|i| build(birth, i, 0, 80)).expect("id");
+            participants.push(Participant {
+                person_id: id.clone(),
+                name: None,
+                sex: None,
+                birth_date: Some(birth),
+                municipality: if p % 2 == 0 { "4601".into() } else { "4627".into() },
+                site: None,
+                arm: if p % 2 == 0 { Arm::Pilot } else { Arm::Comparison },
+                target_group: None,
+                inclusion_date: day(p),
+                exit_date: None,
+                exit_reason: None,
+            });
+            for k in 0..(p % 9 + 3) {
+                let start = (p * 37 + k * 53) % 700 - 360;
+                let stay = k % 3 == 0;
+                events.push(folge_schema::tables::ServiceEvent {
+                    person_id: id.clone(),
+                    service: if stay { Service::Inpatient } else { Service::Gp },
+                    start_date: day(start),
+                    end_date: stay.then(|| day(start + k % 4)),
+                    quantity: None,
+                    acute: Some(k % 2 == 0),
+                    start_time: None,
+                    end_time: None,
+                });
+            }
+        }
+        let input =
+            Identifiable { participants, service_events: events, ..Identifiable::default() };
+        let tables =
+            deidentify(&input, &DeidParams::new(day(500)), &folge_deid::Key::demo()).expect("deid");
+        let params = AnalysisParams::before_after(365, 365);
+        let whole = folge_analyze::analyze(&tables, &params);
+        let mut shuffled = tables.service_events().to_vec();
+        let n = shuffled.len();
+        for i in 0..n {
+            shuffled.swap(i, (i * 7919 + 13) % n);
+        }
+        let batches: Vec<Result<folge_deid::EventBatch, PipelineError>> = shuffled
+            .chunks(11)
+            .map(|c| {
+                Ok(folge_deid::EventBatch::from_batch(
+                    &DeidServiceEvent::to_batch(c).expect("batch"),
+                )
+                .expect("zone 2"))
+            })
+            .collect();
+        let dir = tempfile::tempdir().expect("dir");
+        let parted =
+            analyze_in_parts(&tables, &params, batches.into_iter(), dir.path(), 3).expect("parts");
+        assert_eq!(whole.indicators.to_rows(), parted.indicators.to_rows());
+        assert_eq!(format!("{:?}", whole.comparisons), format!("{:?}", parted.comparisons));
+        assert_eq!(whole.events_outside_windows, parted.events_outside_windows);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "parts removed");
+    }
 
     fn participant(site: &str) -> DeidParticipant {
         DeidParticipant {

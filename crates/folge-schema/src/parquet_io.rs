@@ -102,6 +102,14 @@ impl ParquetSink {
         Ok(())
     }
 
+    /// End the current row group, so its encoded pages leave memory (a writer holds a row
+    /// group until it is full; many open sinks would otherwise hold their whole files).
+    pub fn flush(&mut self) -> Result<(), SchemaError> {
+        let writer =
+            self.writer.as_mut().ok_or_else(|| io_error(&self.path, "already finished"))?;
+        writer.flush().map_err(|e| io_error(&self.path, e))
+    }
+
     /// Close, sync and move into place; returns the rows written.
     pub fn finish(mut self) -> Result<usize, SchemaError> {
         let writer = self.writer.take().ok_or_else(|| io_error(&self.path, "already finished"))?;

@@ -9,6 +9,7 @@
 //! Run with `cargo bench -p folge-pipeline`.
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
@@ -92,9 +93,10 @@ fn write_inputs(dir: &Path, persons: usize, events: usize) {
     for w in &mut writers {
         w.flush().expect("flush");
     }
-    let event_inputs: String = (0..files)
-        .map(|f| format!("[[inputs.service_events]]\npath = \"events_{f}.csv\"\n\n"))
-        .collect();
+    let event_inputs = (0..files).fold(String::new(), |mut text, f| {
+        let _ = write!(text, "[[inputs.service_events]]\npath = \"events_{f}.csv\"\n\n");
+        text
+    });
     std::fs::write(
         dir.join("bench.toml"),
         format!("name = \"bench\"\noutput = \"run\"\nkey = \"demo\"\nallow_synthetic_ids = true\ndata_end = 2021-12-31\n\n[inputs.participants]\npath = \"participants.csv\"\n\n{event_inputs}[analyze]\ncomparisons = [\"before_after\", \"pilot_vs_comparison\"]\nindicators = [\"admissions\", \"bed_days\", \"outpatient_visits\", \"emergency_visits\", \"gp_contacts\", \"home_care_hours\"]\n"),

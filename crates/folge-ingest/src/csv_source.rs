@@ -430,6 +430,11 @@ impl<'r> CsvSource<'r> {
         &self.record
     }
 
+    /// Take the current record, leaving `spare` (whose buffers the next read reuses).
+    pub(crate) fn swap_record(&mut self, spare: &mut csv::StringRecord) {
+        std::mem::swap(&mut self.record, spare);
+    }
+
     /// 1-based line where the current record starts, or its spreadsheet row.
     pub fn line(&self) -> u64 {
         match &self.sheet {
@@ -443,11 +448,6 @@ impl<'r> CsvSource<'r> {
     /// Whether every field of the current record is empty (Excel leaves such rows).
     pub fn is_blank(&self) -> bool {
         self.record.iter().all(|f| f.trim().is_empty())
-    }
-
-    /// The current record re-joined with `;`, for the rejects table (zone 1 only).
-    pub fn raw(&self) -> String {
-        self.record.iter().collect::<Vec<_>>().join(";")
     }
 }
 

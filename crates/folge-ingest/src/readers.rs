@@ -305,14 +305,27 @@ fn one_line(reason: &str) -> String {
     format!("{first}…{tail} (the cell runs over {lines} lines: is a quote missing?)")
 }
 
+/// Records validated together on the second thread.
+const CHUNK_ROWS: usize = 4096;
+
+/// A chunk of records with what the reader knew of each (line, blank, multi-line).
+#[derive(Default)]
+struct Chunk {
+    records: Vec<csv::StringRecord>,
+    lines: Vec<u64>,
+    blank: Vec<bool>,
+    multiline: Vec<bool>,
+    len: usize,
+}
+
 /// Drive a reader over every record: blank rows and row problems become rejects.
-pub(crate) fn read_rows<R: Read, T>(
+pub(crate) fn read_rows<R: Read, T: Send>(
     name: &str,
     input: R,
     options: &CsvOptions,
     required: &[&str],
     optional: &[&str],
-    mut parse_row: impl FnMut(&Cells<'_>, u64) -> Result<T, Problem>,
+    mut parse_row: impl FnMut(&Cells<'_>, u64) -> Result<T, Problem> + Send,
     sink: &mut Sink<'_, T>,
 ) -> Result<Streamed, IngestError> {
     let mut source = CsvSource::open(name, input, options)?;
@@ -322,59 +335,149 @@ pub(crate) fn read_rows<R: Read, T>(
     let mut accepted = 0u64;
     let mut rejects = Vec::new();
     let mut read = 0u64;
-    let dates = std::cell::RefCell::new(DateNotes::default());
     let mut duplicates =
         DuplicateFinder::new(options.duplicates, columns.get("person_id").copied());
-    while source.next_record()? {
-        read += 1;
-        let line = source.line();
-        let result = if source.is_blank() {
-            Err(Problem { column: None, reason: "blank row".to_owned() })
-        } else {
-            let cells = Cells {
-                record: source.record(),
-                columns: &columns,
-                line,
-                date_order: options.date_order,
-                dates: &dates,
-            };
-            parse_row(&cells, line).and_then(|row| match duplicates.check(source.record(), line) {
-                None => Ok(row),
-                Some(first) => Err(Problem {
-                    column: None,
-                    reason: format!("duplicates the row on line {first} (every cell the same)"),
-                }),
-            })
-        };
-        match result {
-            Ok(row) => {
-                rows.push(row);
-                accepted += 1;
-                if rows.len() == BATCH_ROWS {
-                    sink(std::mem::take(&mut rows)).map_err(sink_error)?;
+    // Two threads: this one reads records (and checks duplicates, keeps rejects, feeds
+    // the sink, all in file order); a second validates them, a chunk at a time. Chunks
+    // and their records are recycled, so reading does not allocate per row.
+    let (to_worker, worker_in) = std::sync::mpsc::sync_channel::<Chunk>(2);
+    let (worker_out, from_worker) =
+        std::sync::mpsc::sync_channel::<(Chunk, Vec<Option<Result<T, Problem>>>)>(2);
+    let date_order = options.date_order;
+    let columns_ref = &columns;
+    let outcome = std::thread::scope(|scope| -> Result<DateNotes, IngestError> {
+        let worker = scope.spawn(move || {
+            let dates = std::cell::RefCell::new(DateNotes::default());
+            for chunk in worker_in {
+                let results = (0..chunk.len)
+                    .map(|k| {
+                        (!chunk.blank[k]).then(|| {
+                            let cells = Cells {
+                                record: &chunk.records[k],
+                                columns: columns_ref,
+                                line: chunk.lines[k],
+                                date_order,
+                                dates: &dates,
+                            };
+                            parse_row(&cells, chunk.lines[k])
+                        })
+                    })
+                    .collect();
+                if worker_out.send((chunk, results)).is_err() {
+                    break;
                 }
             }
-            Err(p) => {
-                // From a spreadsheet, say which cell: that is where a person will look.
-                let cell = source
-                    .sheet
-                    .as_ref()
-                    .zip(p.column.as_deref().and_then(|c| columns.get(c)))
-                    .map(|(origin, &index)| origin.cell(index, line));
-                let reason = if source.is_multiline() { one_line(&p.reason) } else { p.reason };
-                rejects.push(Reject {
-                    source: name.to_owned(),
-                    line: line as i64,
-                    column: p.column,
-                    reason: match cell {
-                        Some(cell) => format!("{reason} (cell {cell})"),
-                        None => reason,
-                    },
-                    raw: source.raw(),
-                });
+            dates.into_inner()
+        });
+        let mut spare: Vec<Chunk> = Vec::new();
+        let mut in_flight = 0usize;
+        let mut done = false;
+        let mut first_error: Option<IngestError> = None;
+        while !done || in_flight > 0 {
+            if !done && in_flight < 2 {
+                let mut chunk = spare.pop().unwrap_or_default();
+                chunk.len = 0;
+                while chunk.len < CHUNK_ROWS {
+                    match source.next_record() {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            done = true;
+                            break;
+                        }
+                        Err(e) => {
+                            first_error = Some(e);
+                            done = true;
+                            break;
+                        }
+                    }
+                    let k = chunk.len;
+                    if chunk.records.len() == k {
+                        chunk.records.push(csv::StringRecord::new());
+                        chunk.lines.push(0);
+                        chunk.blank.push(false);
+                        chunk.multiline.push(false);
+                    }
+                    chunk.lines[k] = source.line();
+                    chunk.blank[k] = source.is_blank();
+                    chunk.multiline[k] = source.is_multiline();
+                    source.swap_record(&mut chunk.records[k]);
+                    chunk.len += 1;
+                }
+                if first_error.is_some() {
+                    break;
+                }
+                if chunk.len > 0 {
+                    if to_worker.send(chunk).is_err() {
+                        break;
+                    }
+                    in_flight += 1;
+                }
+                continue;
+            }
+            let Ok((chunk, results)) = from_worker.recv() else { break };
+            in_flight -= 1;
+            for (k, result) in results.into_iter().enumerate() {
+                read += 1;
+                let (record, line) = (&chunk.records[k], chunk.lines[k]);
+                let result = match result {
+                    None => Err(Problem { column: None, reason: "blank row".to_owned() }),
+                    Some(parsed) => parsed.and_then(|row| match duplicates.check(record, line) {
+                        None => Ok(row),
+                        Some(first) => Err(Problem {
+                            column: None,
+                            reason: format!(
+                                "duplicates the row on line {first} (every cell the same)"
+                            ),
+                        }),
+                    }),
+                };
+                match result {
+                    Ok(row) => {
+                        rows.push(row);
+                        accepted += 1;
+                        if rows.len() == BATCH_ROWS
+                            && let Err(e) = sink(std::mem::take(&mut rows)).map_err(sink_error)
+                        {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                    Err(p) => {
+                        // From a spreadsheet, say which cell: that is where a person will look.
+                        let cell = source
+                            .sheet
+                            .as_ref()
+                            .zip(p.column.as_deref().and_then(|c| columns.get(c)))
+                            .map(|(origin, &index)| origin.cell(index, line));
+                        let reason =
+                            if chunk.multiline[k] { one_line(&p.reason) } else { p.reason };
+                        rejects.push(Reject {
+                            source: name.to_owned(),
+                            line: line as i64,
+                            column: p.column,
+                            reason: match cell {
+                                Some(cell) => format!("{reason} (cell {cell})"),
+                                None => reason,
+                            },
+                            // The record re-joined with `;` (zone 1 only).
+                            raw: record.iter().collect::<Vec<_>>().join(";"),
+                        });
+                    }
+                }
+            }
+            spare.push(chunk);
+            if first_error.is_some() {
+                break;
             }
         }
-    }
+        drop(to_worker);
+        drop(from_worker);
+        let dates = worker.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(dates),
+        }
+    });
+    let dates = std::cell::RefCell::new(outcome?);
     if !rows.is_empty() {
         sink(rows).map_err(sink_error)?;
     }

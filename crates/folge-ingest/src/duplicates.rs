@@ -62,12 +62,17 @@ pub(crate) struct DuplicateFinder {
     current_text: String,
     /// Fingerprint → first line, of the current group (grouped) or the file (all).
     rows: HashMap<u128, u64, BuildHasherDefault<Bits>>,
-    /// Reused buffer of the row's cells, length-prefixed, for the fingerprint.
-    buffer: Vec<u8>,
     /// Groups already left behind (grouped mode).
     seen_groups: HashSet<u64>,
     /// Times a group came back after another one (grouped mode).
     returns: u64,
+}
+
+/// A row's fingerprint: its cells, trailing empty ones left out (Excel pads rows, which
+/// does not make them differ). `buffer` is scratch space the caller reuses.
+pub(crate) fn row_fingerprint(buffer: &mut Vec<u8>, record: &csv::StringRecord) -> u128 {
+    let used = record.len() - record.iter().rev().take_while(|c| c.is_empty()).count();
+    fingerprint(buffer, record.iter().take(used))
 }
 
 fn fingerprint<'a>(buffer: &mut Vec<u8>, cells: impl Iterator<Item = &'a str>) -> u128 {
@@ -94,7 +99,6 @@ impl DuplicateFinder {
             current_group: None,
             current_text: String::new(),
             rows: HashMap::default(),
-            buffer: Vec::new(),
             seen_groups: HashSet::new(),
             returns: 0,
         }
@@ -102,7 +106,20 @@ impl DuplicateFinder {
 
     /// For an accepted row: the line of an identical earlier accepted row, or `None` (and
     /// the row is remembered).
+    #[cfg(test)]
     pub(crate) fn check(&mut self, record: &csv::StringRecord, line: u64) -> Option<u64> {
+        let print = row_fingerprint(&mut Vec::new(), record);
+        self.check_fingerprint(record, print, line)
+    }
+
+    /// [`DuplicateFinder::check`] with the row's [`row_fingerprint`] already computed
+    /// (the reader's validating thread computes it).
+    pub(crate) fn check_fingerprint(
+        &mut self,
+        record: &csv::StringRecord,
+        print: u128,
+        line: u64,
+    ) -> Option<u64> {
         if self.mode == DuplicateCheck::Off {
             return None;
         }
@@ -130,9 +147,7 @@ impl DuplicateFinder {
                 }
             }
         }
-        // Trailing empty cells (Excel pads rows) do not make rows differ.
-        let used = record.len() - record.iter().rev().take_while(|c| c.is_empty()).count();
-        match self.rows.entry(fingerprint(&mut self.buffer, record.iter().take(used))) {
+        match self.rows.entry(print) {
             std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(line);

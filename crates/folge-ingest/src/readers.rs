@@ -342,12 +342,14 @@ pub(crate) fn read_rows<R: Read, T: Send>(
     // and their records are recycled, so reading does not allocate per row.
     let (to_worker, worker_in) = std::sync::mpsc::sync_channel::<Chunk>(2);
     let (worker_out, from_worker) =
-        std::sync::mpsc::sync_channel::<(Chunk, Vec<Option<Result<T, Problem>>>)>(2);
+        std::sync::mpsc::sync_channel::<(Chunk, Vec<Option<(Result<T, Problem>, u128)>>)>(2);
     let date_order = options.date_order;
     let columns_ref = &columns;
+    let check_duplicates = options.duplicates != crate::duplicates::DuplicateCheck::Off;
     let outcome = std::thread::scope(|scope| -> Result<DateNotes, IngestError> {
         let worker = scope.spawn(move || {
             let dates = std::cell::RefCell::new(DateNotes::default());
+            let mut buffer = Vec::new();
             for chunk in worker_in {
                 let results = (0..chunk.len)
                     .map(|k| {
@@ -359,7 +361,14 @@ pub(crate) fn read_rows<R: Read, T: Send>(
                                 date_order,
                                 dates: &dates,
                             };
-                            parse_row(&cells, chunk.lines[k])
+                            let parsed = parse_row(&cells, chunk.lines[k]);
+                            // The duplicate fingerprint, for accepted rows only.
+                            let print = if parsed.is_ok() && check_duplicates {
+                                crate::duplicates::row_fingerprint(&mut buffer, &chunk.records[k])
+                            } else {
+                                0
+                            };
+                            (parsed, print)
                         })
                     })
                     .collect();
@@ -421,14 +430,16 @@ pub(crate) fn read_rows<R: Read, T: Send>(
                 let (record, line) = (&chunk.records[k], chunk.lines[k]);
                 let result = match result {
                     None => Err(Problem { column: None, reason: "blank row".to_owned() }),
-                    Some(parsed) => parsed.and_then(|row| match duplicates.check(record, line) {
-                        None => Ok(row),
-                        Some(first) => Err(Problem {
-                            column: None,
-                            reason: format!(
-                                "duplicates the row on line {first} (every cell the same)"
-                            ),
-                        }),
+                    Some((parsed, print)) => parsed.and_then(|row| {
+                        match duplicates.check_fingerprint(record, print, line) {
+                            None => Ok(row),
+                            Some(first) => Err(Problem {
+                                column: None,
+                                reason: format!(
+                                    "duplicates the row on line {first} (every cell the same)"
+                                ),
+                            }),
+                        }
                     }),
                 };
                 match result {

@@ -2,6 +2,7 @@
 //! installed: the page is already laid out for A4 (`@page`), so the browser's own print
 //! engine gives the PDF without a second layout engine in folge.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -22,6 +23,20 @@ pub fn find_chromium() -> Option<PathBuf> {
     std::env::split_paths(&path)
         .flat_map(|dir| NAMES.iter().map(move |name| dir.join(name)))
         .find(|candidate| candidate.is_file())
+}
+
+/// A `file://` URL for an absolute path, with the characters a URL cannot hold as they
+/// are percent-encoded (a report folder may have spaces or `#` in its name).
+fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for byte in path.to_string_lossy().bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-_.~".contains(&byte) {
+            url.push(char::from(byte));
+        } else {
+            let _ = write!(url, "%{byte:02X}");
+        }
+    }
+    url
 }
 
 /// What to make of the page.
@@ -72,7 +87,7 @@ pub fn capture(report_dir: &Path, what: Capture, out: &Path) -> Result<PathBuf, 
             command.arg(format!("--screenshot={}", tmp.display()));
         }
     }
-    command.arg(format!("file://{}", page.display()));
+    command.arg(file_url(&page));
     let output = command.output().map_err(|e| PipelineError::Stage {
         stage: "report",
         message: format!("could not start {}: {e}; {INSTALL}", browser.display()),
@@ -94,4 +109,18 @@ pub fn capture(report_dir: &Path, what: Capture, out: &Path) -> Result<PathBuf, 
     }
     std::fs::rename(&tmp, out).map_err(|e| PipelineError::io(out, e))?;
     Ok(out.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_urls_encode_what_a_url_cannot_hold() {
+        assert_eq!(
+            file_url(Path::new("/data/LKT rapport #2/index.html")),
+            "file:///data/LKT%20rapport%20%232/index.html"
+        );
+        assert_eq!(file_url(Path::new("/r/ø.html")), "file:///r/%C3%B8.html");
+    }
 }

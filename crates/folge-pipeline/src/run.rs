@@ -172,8 +172,7 @@ fn write_indicators(
     let path = dir.join(file);
     let mut sink = ParquetSink::create(&path, IndicatorRow::schema(), metadata)?.in_background();
     for start in (0..table.len()).step_by(BATCH_ROWS) {
-        let rows = table.rows(start..(start + BATCH_ROWS).min(table.len()));
-        sink.write(IndicatorRow::to_batch(&rows)?)?;
+        sink.write(table.batch(start..(start + BATCH_ROWS).min(table.len()))?)?;
     }
     let rows = sink.finish()?;
     let (sha256, _) = file_sha256(&path)?;

@@ -409,6 +409,12 @@ fn streamed_and_grouped_analyses_equal_the_in_memory_one() {
     };
     same(&whole, &streamed);
     assert_eq!(whole.indicators.len(), 40 * 2 * Indicator::ALL.len());
+    // Batches built column by column hold exactly the rows.
+    let rows = whole.indicators.to_rows();
+    assert_eq!(
+        whole.indicators.batch(7..200).unwrap(),
+        <IndicatorRow as folge_schema::Table>::to_batch(&rows[7..200]).unwrap()
+    );
     // Interleaved persons (two registry files one after the other) cannot be streamed;
     // grouped in memory they give the same results.
     let mut interleaved = t.service_events().to_vec();

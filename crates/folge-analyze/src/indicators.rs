@@ -320,8 +320,9 @@ fn hours_in(e: &EventRow, lo: i32, hi: i32) -> f64 {
 }
 
 /// Indicator values per person × window × indicator: the participants (sorted by
-/// pseudonym) and a dense matrix of values and exposure, so 200,000 persons × 2 windows ×
-/// 14 indicators take 45 MB instead of the 1.5 GB of as many row structs.
+/// pseudonym) and a dense matrix of values and exposure: 200,000 persons × 2 windows × 14
+/// indicators are 45 MB of values, where as many row structs, each with four strings, would
+/// take well over a gigabyte (an estimate, not a measurement).
 #[derive(Debug, Clone, Default)]
 pub struct IndicatorTable {
     participants: Vec<DeidParticipant>,

@@ -1142,6 +1142,8 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let tables = load_deidentified(ctx, Stage::Analyze)?;
     let params = analysis_params(ctx.pipeline)?;
     let events = ctx.stage_file(Stage::Analyze, Stage::Deid, "service_events.parquet")?;
+    let dir = ctx.stage_dir(Stage::Analyze);
+    create_dir(&dir, false)?;
     let batches = || -> Result<_, PipelineError> {
         let fail = |e: folge_deid::DeidError| PipelineError::Stage {
             stage: "analyze",
@@ -1162,12 +1164,8 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         info!(
             "service events are not grouped by person (several registry files, or an extract not sorted by person): sorting them out by person in {parts} part(s) first"
         );
-        let dir = ctx.stage_dir(Stage::Analyze);
-        create_dir(&dir, false)?;
         analyze_in_parts(&tables, &params, batches()?, &dir, parts)?
     };
-    let dir = ctx.stage_dir(Stage::Analyze);
-    create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);
     let mut outputs = Vec::new();
     write_indicators(&dir, &analysis.indicators, &metadata, &mut outputs)?;

@@ -13,7 +13,9 @@ use crate::figure::{
     Bar, Curve, ForestRow, HBar, MeanPoint, MeansPanel, Panel, StackedBar, bar_panels, forest,
     hbars, heatmap, lorenz, means_panels, stacked_bars,
 };
-use crate::html::{Language, ReportInput, ReportParams, arm_label, indicator_label, rate};
+use crate::html::{
+    Language, ReportInput, ReportParams, arm_label, arm_rates_shown, indicator_label, rate,
+};
 
 /// A figure ready for the page: file id, caption (without its number) and drawing.
 #[derive(Debug, Clone)]
@@ -165,12 +167,7 @@ pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> 
     let mut rows = Vec::new();
     let mut any_suppressed = false;
     for &indicator in params.indicators.iter().take(4) {
-        let arm_hidden = |arm: Arm| {
-            ["before", "after"].iter().any(|p| {
-                rate(input.rates, indicator, arm, p)
-                    .is_none_or(|r| rule.hides_rate(r.value_total, r.n))
-            })
-        };
+        let arm_hidden = |arm: Arm| !arm_rates_shown(input, indicator, arm, rule);
         let point = |label: String, row: Option<&ComparisonRow>, hidden: bool| {
             let (estimate, ci, note) = match row {
                 Some(_) if hidden => (None, None, ":".to_owned()),

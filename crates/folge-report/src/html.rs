@@ -291,6 +291,28 @@ pub(crate) fn rate<'a>(
     rates.iter().find(|r| r.indicator == indicator.id() && r.arm == arm && r.period == period)
 }
 
+/// Whether the arm's before and after rates of `indicator` both exist and pass the
+/// small-cell rule (an estimate built from them may then be shown).
+pub(crate) fn arm_rates_shown(
+    input: &ReportInput<'_>,
+    indicator: Indicator,
+    arm: Arm,
+    rule: SmallCellRule,
+) -> bool {
+    ["before", "after"].iter().all(|p| {
+        rate(input.rates, indicator, arm, p).is_some_and(|r| !rule.hides_rate(r.value_total, r.n))
+    })
+}
+
+/// The arm's rate ratio after/before of `indicator` (scope `arm`).
+fn arm_ratio(input: &ReportInput<'_>, indicator: Indicator, arm: Arm) -> Option<f64> {
+    input
+        .comparisons
+        .iter()
+        .find(|c| c.measure == indicator.id() && c.scope == "arm" && c.arm == Some(arm))
+        .and_then(|c| c.effect_size)
+}
+
 /// The shown rate, or `None` when suppressed or without exposure.
 fn shown_rate(rule: SmallCellRule, row: Option<&RateRow>) -> Option<f64> {
     let row = row?;
@@ -372,23 +394,9 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
         }) else {
             continue;
         };
-        let hidden = [Arm::Pilot, Arm::Comparison].iter().any(|&arm| {
-            ["before", "after"].iter().any(|p| {
-                rate(input.rates, indicator, arm, p)
-                    .is_none_or(|r| rule.hides_rate(r.value_total, r.n))
-            })
-        });
-        let arm_ratio = |arm: Arm| {
-            input
-                .comparisons
-                .iter()
-                .find(|c| {
-                    c.measure == indicator.id()
-                        && c.scope == "arm"
-                        && c.scope_value.as_deref() == Some(arm.code())
-                })
-                .and_then(|c| c.effect_size)
-        };
+        let hidden = [Arm::Pilot, Arm::Comparison]
+            .iter()
+            .any(|&arm| !arm_rates_shown(input, indicator, arm, rule));
         let cell = |v: Option<f64>| match v {
             _ if hidden => Cell::Suppressed,
             Some(v) => Cell::Number(v, 2),
@@ -397,8 +405,8 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
         rows.push(vec![
             Cell::Text(indicator_label(indicator, lang).to_owned()),
             Cell::Number(row.n as f64, 0),
-            cell(arm_ratio(Arm::Pilot)),
-            cell(arm_ratio(Arm::Comparison)),
+            cell(arm_ratio(input, indicator, Arm::Pilot)),
+            cell(arm_ratio(input, indicator, Arm::Comparison)),
             cell(row.effect_size),
             cell(row.ci_low),
             cell(row.ci_high),
@@ -623,7 +631,6 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
     })
 }
 
-/// Render the whole report.
 /// The municipality comparison: indicators as rows, municipalities as columns (pilot
 /// municipalities first), each cell the municipality's rate ratio after/before; a cell
 /// whose before or after rate has a small numerator or few persons shows ":".
@@ -717,26 +724,19 @@ fn headline(input: &ReportInput<'_>, params: &ReportParams) -> Vec<String> {
         if lines.len() == 3 {
             break;
         }
-        let shown = [Arm::Pilot, Arm::Comparison].iter().all(|&arm| {
-            ["before", "after"].iter().all(|p| {
-                rate(input.rates, indicator, arm, p)
-                    .is_some_and(|r| !params.rule.hides_rate(r.value_total, r.n))
-            })
-        });
-        let arm_ratio = |arm: Arm| {
-            input
-                .comparisons
-                .iter()
-                .find(|c| c.measure == indicator.id() && c.scope == "arm" && c.arm == Some(arm))
-                .and_then(|c| c.effect_size)
-        };
+        let shown = [Arm::Pilot, Arm::Comparison]
+            .iter()
+            .all(|&arm| arm_rates_shown(input, indicator, arm, params.rule));
         let did = input.comparisons.iter().find(|c| {
             c.measure == indicator.id()
                 && c.scope == "all"
                 && c.effect_size_kind == "ratio_of_rate_ratios"
         });
-        let (Some(p), Some(c), Some(d)) = (arm_ratio(Arm::Pilot), arm_ratio(Arm::Comparison), did)
-        else {
+        let (Some(p), Some(c), Some(d)) = (
+            arm_ratio(input, indicator, Arm::Pilot),
+            arm_ratio(input, indicator, Arm::Comparison),
+            did,
+        ) else {
             continue;
         };
         let (Some(e), Some(lo), Some(hi)) = (d.effect_size, d.ci_low, d.ci_high) else { continue };

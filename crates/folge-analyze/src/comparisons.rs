@@ -16,11 +16,48 @@
 //! p-values are adjusted over indicators within each family (scope, value, arm, kind of
 //! effect), by Holm's method unless the pipeline says otherwise.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use folge_schema::Arm;
 use folge_schema::tables::{ComparisonRow, IndicatorRow, RateRow};
-use folge_stats::{Adjustment, did_poisson, p_adjust, rate_ratio};
+use folge_stats::{Adjustment, did_poisson_clustered, p_adjust, rate_ratio};
+
+/// One person × period value of one indicator, borrowed from wherever the values are
+/// kept (the indicator table, or `IndicatorRow`s): what comparisons and concentration read,
+/// without a string allocated per row. `person` numbers the person for cluster-robust SEs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PersonValue<'a> {
+    pub(crate) person: usize,
+    pub(crate) pid: &'a str,
+    pub(crate) municipality: &'a str,
+    pub(crate) arm: Arm,
+    pub(crate) target_group: Option<&'a str>,
+    pub(crate) period: &'a str,
+    pub(crate) indicator: &'a str,
+    pub(crate) value: f64,
+    pub(crate) exposure_days: i32,
+}
+
+/// Views of person-level rows, persons numbered in order of first appearance.
+pub(crate) fn views(rows: &[IndicatorRow]) -> Vec<PersonValue<'_>> {
+    let mut persons: HashMap<&str, usize> = HashMap::new();
+    rows.iter()
+        .map(|r| {
+            let next = persons.len();
+            PersonValue {
+                person: *persons.entry(r.pid.as_str()).or_insert(next),
+                pid: &r.pid,
+                municipality: &r.municipality,
+                arm: r.arm,
+                target_group: r.target_group.as_deref(),
+                period: &r.period,
+                indicator: &r.indicator,
+                value: r.value,
+                exposure_days: r.exposure_days,
+            }
+        })
+        .collect()
+}
 
 /// A comparison a pipeline can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,23 +100,26 @@ fn ratio(after: Option<f64>, before: Option<f64>) -> Option<f64> {
 
 /// Person-level rows of one indicator with exposure, as the Poisson model's inputs.
 struct PersonRows {
-    unit: Vec<String>,
+    unit: Vec<usize>,
     treated: Vec<bool>,
     post: Vec<bool>,
     y: Vec<f64>,
     exposure: Vec<f64>,
 }
 
-fn person_rows(rows: &[IndicatorRow], indicator: &str) -> PersonRows {
+fn person_rows<'r, 'a: 'r>(
+    rows: impl IntoIterator<Item = &'r PersonValue<'a>>,
+    indicator: &str,
+) -> PersonRows {
     let mut out =
         PersonRows { unit: vec![], treated: vec![], post: vec![], y: vec![], exposure: vec![] };
-    for r in rows.iter().filter(|r| r.indicator == indicator && r.exposure_days > 0) {
-        let post = match r.period.as_str() {
+    for r in rows.into_iter().filter(|r| r.indicator == indicator && r.exposure_days > 0) {
+        let post = match r.period {
             "after" => true,
             "before" => false,
             _ => continue,
         };
-        out.unit.push(r.pid.clone());
+        out.unit.push(r.person);
         out.treated.push(r.arm == Arm::Pilot);
         out.post.push(post);
         out.y.push(r.value);
@@ -95,6 +135,16 @@ const LEVEL: f64 = 0.95;
 pub fn compare(
     rates: &[RateRow],
     person_level: &[IndicatorRow],
+    indicators: &[&str],
+    comparisons: &[Comparison],
+) -> Vec<ComparisonRow> {
+    compare_views(rates, &views(person_level), indicators, comparisons)
+}
+
+/// [`compare`] on borrowed person-level values.
+pub(crate) fn compare_views(
+    rates: &[RateRow],
+    person_level: &[PersonValue<'_>],
     indicators: &[&str],
     comparisons: &[Comparison],
 ) -> Vec<ComparisonRow> {
@@ -160,8 +210,14 @@ pub fn compare(
                 Option<&RateRow>,
             )| { after.zip(before).map(|(a, b)| a - b) };
             let data = person_rows(person_level, indicator);
-            let model =
-                did_poisson(&data.unit, &data.treated, &data.post, &data.y, &data.exposure, LEVEL);
+            let model = did_poisson_clustered(
+                &data.unit,
+                &data.treated,
+                &data.post,
+                &data.y,
+                &data.exposure,
+                LEVEL,
+            );
             let method = match &model {
                 Ok(_) => "ratio of rate ratios, Poisson GLM value ~ pilot * after + offset(log person-years), CR1 SE by person".to_owned(),
                 Err(e) => format!("ratio of pooled rate ratios; no CI ({e})"),
@@ -247,11 +303,11 @@ pub struct Subset<'a> {
     /// Scope value.
     pub value: String,
     /// Whether a person-level row belongs to it.
-    pub includes: Box<dyn Fn(&IndicatorRow) -> bool + Send + Sync + 'a>,
+    pub includes: Box<dyn Fn(&PersonValue<'_>) -> bool + Send + Sync + 'a>,
 }
 
 /// Pooled totals of one arm × period within a subset: persons with exposure, value, years.
-fn pool(rows: &[&IndicatorRow], arm: Arm, period: &str) -> (i64, f64, f64) {
+fn pool(rows: &[&PersonValue<'_>], arm: Arm, period: &str) -> (i64, f64, f64) {
     rows.iter()
         .filter(|r| r.arm == arm && r.period == period && r.exposure_days > 0)
         .fold((0, 0.0, 0.0), |(n, v, py), r| {
@@ -262,8 +318,8 @@ fn pool(rows: &[&IndicatorRow], arm: Arm, period: &str) -> (i64, f64, f64) {
 /// The same comparisons within each subset (a municipality, a target group, the 67+),
 /// pooled from the person-level rows. An arm with fewer than `min_n` persons gets a row
 /// with the reason and no estimate; pilot vs comparison needs both arms.
-pub fn compare_subsets(
-    person_level: &[IndicatorRow],
+pub(crate) fn compare_subsets(
+    person_level: &[PersonValue<'_>],
     indicators: &[&str],
     comparisons: &[Comparison],
     subsets: &[Subset<'_>],
@@ -272,7 +328,7 @@ pub fn compare_subsets(
     let mut rows = Vec::new();
     for subset in subsets {
         for &indicator in indicators {
-            let mine: Vec<&IndicatorRow> = person_level
+            let mine: Vec<&PersonValue<'_>> = person_level
                 .iter()
                 .filter(|r| r.indicator == indicator && (subset.includes)(r))
                 .collect();
@@ -331,10 +387,15 @@ pub fn compare_subsets(
                 rows.push(r);
                 continue;
             }
-            let owned: Vec<IndicatorRow> = mine.iter().map(|r| (*r).clone()).collect();
-            let data = person_rows(&owned, indicator);
-            match did_poisson(&data.unit, &data.treated, &data.post, &data.y, &data.exposure, LEVEL)
-            {
+            let data = person_rows(mine.iter().copied(), indicator);
+            match did_poisson_clustered(
+                &data.unit,
+                &data.treated,
+                &data.post,
+                &data.y,
+                &data.exposure,
+                LEVEL,
+            ) {
                 Ok(m) => {
                     r.effect_size = m.estimate;
                     (r.ci_low, r.ci_high, r.p_value) = (m.ci_low, m.ci_high, m.p_value);

@@ -8,7 +8,7 @@ use folge_schema::tables::{
 };
 use folge_schema::{ExitReason, Service};
 
-use crate::comparisons::{Comparison, compare};
+use crate::comparisons::{Comparison, PersonValue};
 use crate::stays::{Stay, merge_stays};
 
 /// Days in a year for person-years: the Julian year, as in rates per 365.25 days.
@@ -430,10 +430,27 @@ impl IndicatorTable {
         self.rows(0..self.len())
     }
 
-    /// The rows of one indicator (position in the table's indicators), in row order.
-    fn rows_of(&self, indicator: usize) -> Vec<IndicatorRow> {
-        (0..self.participants.len() * self.windows.len())
-            .map(|pw| self.row(pw * self.indicators.len() + indicator))
+    /// The values of one indicator (position in the table's indicators), in row order,
+    /// borrowed from the table (persons numbered by their position).
+    fn rows_of(&self, indicator: usize) -> Vec<crate::comparisons::PersonValue<'_>> {
+        let id = self.indicators[indicator].id();
+        let n_windows = self.windows.len();
+        (0..self.participants.len() * n_windows)
+            .map(|pw| {
+                let (person, window) = (pw / n_windows, pw % n_windows);
+                let p = &self.participants[person];
+                crate::comparisons::PersonValue {
+                    person,
+                    pid: &p.pid,
+                    municipality: &p.municipality,
+                    arm: p.arm,
+                    target_group: p.target_group.as_deref(),
+                    period: &self.windows[window],
+                    indicator: id,
+                    value: self.values[pw * self.indicators.len() + indicator],
+                    exposure_days: self.exposure[pw],
+                }
+            })
             .collect()
     }
 }
@@ -714,7 +731,7 @@ fn summarise(
         let rows = table.rows_of(i);
         let id = [indicator.id()];
         let rates = pooled_rates(&rows, params);
-        let overall = compare(&rates, &rows, &id, &params.comparisons);
+        let overall = crate::comparisons::compare_views(&rates, &rows, &id, &params.comparisons);
         let by_subset: Vec<Vec<ComparisonRow>> = (0..subsets.len())
             .map(|s| {
                 crate::comparisons::compare_subsets(
@@ -730,7 +747,7 @@ fn summarise(
             let subset = crate::comparisons::Subset {
                 scope: "age",
                 value: "67+".into(),
-                includes: Box::new(|r: &IndicatorRow| older.contains(r.pid.as_str())),
+                includes: Box::new(|r: &PersonValue<'_>| older.contains(r.pid)),
             };
             crate::comparisons::compare_subsets(
                 &rows,
@@ -742,7 +759,7 @@ fn summarise(
         } else {
             Vec::new()
         };
-        let concentration = crate::utilisation(&rows, "before");
+        let concentration = crate::utilisation::utilisation_of(&rows, "before");
         let municipality_rates = municipality_rates(&rows, params);
         IndicatorResults {
             rates,
@@ -807,7 +824,7 @@ fn subsets(participants: &[DeidParticipant]) -> Vec<crate::comparisons::Subset<'
         out.push(crate::comparisons::Subset {
             scope: "municipality",
             value: m,
-            includes: Box::new(move |r: &IndicatorRow| r.municipality == value),
+            includes: Box::new(move |r: &PersonValue<'_>| r.municipality == value),
         });
     }
     for g in groups {
@@ -815,7 +832,7 @@ fn subsets(participants: &[DeidParticipant]) -> Vec<crate::comparisons::Subset<'
         out.push(crate::comparisons::Subset {
             scope: "target_group",
             value: g,
-            includes: Box::new(move |r: &IndicatorRow| r.target_group.as_deref() == Some(&value)),
+            includes: Box::new(move |r: &PersonValue<'_>| r.target_group == Some(value.as_str())),
         });
     }
     out
@@ -861,9 +878,9 @@ impl Pool {
 
 /// Sum person rows into pools keyed by `key(row, indicator position, window position)`.
 fn pool_by<'a, K: Ord>(
-    rows: &'a [IndicatorRow],
+    rows: &'a [PersonValue<'a>],
     params: &AnalysisParams,
-    key: impl Fn(&'a IndicatorRow, usize, usize) -> K,
+    key: impl Fn(&'a PersonValue<'a>, usize, usize) -> K,
 ) -> BTreeMap<K, Pool> {
     let mut pools: BTreeMap<K, Pool> = BTreeMap::new();
     for row in rows {
@@ -885,10 +902,10 @@ fn pool_by<'a, K: Ord>(
 
 /// Sum values and exposure per indicator × municipality × arm × window.
 fn municipality_rates(
-    rows: &[IndicatorRow],
+    rows: &[PersonValue<'_>],
     params: &AnalysisParams,
 ) -> Vec<folge_schema::tables::MunicipalityRateRow> {
-    pool_by(rows, params, |r, i, w| (i, r.municipality.as_str(), r.arm, w))
+    pool_by(rows, params, |r, i, w| (i, r.municipality, r.arm, w))
         .into_iter()
         .map(|((i, municipality, arm, w), pool)| folge_schema::tables::MunicipalityRateRow {
             indicator: params.indicators[i].id().to_owned(),
@@ -904,7 +921,7 @@ fn municipality_rates(
 }
 
 /// Sum values and exposure over persons per indicator × arm × window.
-fn pooled_rates(rows: &[IndicatorRow], params: &AnalysisParams) -> Vec<RateRow> {
+fn pooled_rates(rows: &[PersonValue<'_>], params: &AnalysisParams) -> Vec<RateRow> {
     pool_by(rows, params, |r, i, w| (i, r.arm, w))
         .into_iter()
         .map(|((i, arm, w), pool)| RateRow {

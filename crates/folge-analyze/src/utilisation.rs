@@ -7,17 +7,27 @@ use std::collections::BTreeMap;
 
 use folge_schema::tables::{IndicatorRow, LorenzRow, UtilisationRow};
 
+use crate::comparisons::{PersonValue, views};
+
 /// The heaviest users' shares of persons reported.
 pub const TOP_SHARES: [f64; 2] = [0.05, 0.10];
 
 /// Concentration of each indicator's use in `period` (mortality is not use: left out).
 pub fn utilisation(rows: &[IndicatorRow], period: &str) -> (Vec<UtilisationRow>, Vec<LorenzRow>) {
+    utilisation_of(&views(rows), period)
+}
+
+/// [`utilisation`] on borrowed person-level values.
+pub(crate) fn utilisation_of(
+    rows: &[PersonValue<'_>],
+    period: &str,
+) -> (Vec<UtilisationRow>, Vec<LorenzRow>) {
     let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for r in rows
         .iter()
         .filter(|r| r.period == period && r.exposure_days > 0 && r.indicator != "mortality")
     {
-        values.entry(r.indicator.as_str()).or_default().push(r.value);
+        values.entry(r.indicator).or_default().push(r.value);
     }
     let (mut shares, mut curve) = (Vec::new(), Vec::new());
     for (indicator, mut v) in values {

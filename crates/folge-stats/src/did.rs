@@ -8,7 +8,7 @@
 //! from it use the t distribution with G − 1 df (as Stata's `regress, vce(cluster)`); the
 //! Poisson model's use the normal distribution (as `lmtest::coeftest` on a glm).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::dist::{pnorm, pt, qnorm, qt};
 use crate::error::check_level;
@@ -17,56 +17,76 @@ use crate::{StatResult, StatsError};
 
 const K: usize = 4;
 
-/// Design rows and cluster index of each observation.
+/// Design rows and cluster of each observation; clusters are labels `0..labels`, of which
+/// `clusters` occur.
 struct Design {
     x: Vec<[f64; K]>,
     cluster: Vec<usize>,
+    labels: usize,
     clusters: usize,
 }
 
+/// The dense cluster label of each unit, in order of first appearance.
+fn cluster_labels(unit: &[String]) -> Vec<usize> {
+    let mut ids: HashMap<&str, usize> = HashMap::with_capacity(unit.len() / 2 + 1);
+    unit.iter()
+        .map(|u| {
+            let next = ids.len();
+            *ids.entry(u.as_str()).or_insert(next)
+        })
+        .collect()
+}
+
+/// The cell of an observation: 2 · treated + post.
+fn cell(treated: bool, post: bool) -> usize {
+    2 * usize::from(treated) + usize::from(post)
+}
+
+/// The design row of a cell.
+fn cell_row(c: usize) -> [f64; K] {
+    let (t, p) = (f64::from(u8::from(c >= 2)), f64::from(u8::from(c % 2 == 1)));
+    [1.0, t, p, t * p]
+}
+
 fn design(
-    unit: &[String],
+    cluster: &[usize],
     treated: &[bool],
     post: &[bool],
     n_y: usize,
 ) -> Result<Design, StatsError> {
     for (what, len) in [("treated", treated.len()), ("post", post.len()), ("y", n_y)] {
-        if len != unit.len() {
-            return Err(StatsError::UnequalLengths { what, left: unit.len(), right: len });
+        if len != cluster.len() {
+            return Err(StatsError::UnequalLengths { what, left: cluster.len(), right: len });
         }
     }
-    let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut cluster = Vec::with_capacity(unit.len());
-    for u in unit {
-        let next = ids.len();
-        cluster.push(*ids.entry(u.as_str()).or_insert(next));
+    let labels = cluster.iter().max().map_or(0, |m| m + 1);
+    let mut seen = vec![false; labels];
+    for &g in cluster {
+        seen[g] = true;
     }
+    let clusters = seen.iter().filter(|s| **s).count();
+    let mut counts = [0usize; 4];
     let x = treated
         .iter()
         .zip(post)
         .map(|(&t, &p)| {
-            let (t, p) = (f64::from(u8::from(t)), f64::from(u8::from(p)));
-            [1.0, t, p, t * p]
+            counts[cell(t, p)] += 1;
+            cell_row(cell(t, p))
         })
         .collect::<Vec<_>>();
-    let cells =
-        |t: bool, p: bool| treated.iter().zip(post).filter(|(a, b)| **a == t && **b == p).count();
-    if [(false, false), (false, true), (true, false), (true, true)]
-        .iter()
-        .any(|&(t, p)| cells(t, p) == 0)
-    {
+    if counts.contains(&0) {
         return Err(StatsError::Invalid(
             "difference-in-differences needs observations in all four cells (treated/control × before/after)".into(),
         ));
     }
-    if ids.len() < 2 {
+    if clusters < 2 {
         return Err(StatsError::TooFew {
             what: "cluster-robust standard errors (units)",
             needed: 2,
-            got: ids.len(),
+            got: clusters,
         });
     }
-    Ok(Design { x, cluster, clusters: ids.len() })
+    Ok(Design { x, cluster: cluster.to_vec(), labels, clusters })
 }
 
 /// X'WX for weights `w`.
@@ -84,7 +104,7 @@ fn information(x: &[[f64; K]], w: &[f64]) -> Matrix {
 
 /// CR1 covariance from the bread and per-observation score contributions `x · r`.
 fn cluster_covariance(d: &Design, bread: &Matrix, residual: &[f64]) -> Matrix {
-    let mut sums = vec![[0.0; K]; d.clusters];
+    let mut sums = vec![[0.0; K]; d.labels];
     for ((row, r), g) in d.x.iter().zip(residual).zip(&d.cluster) {
         for a in 0..K {
             sums[*g][a] += row[a] * r;
@@ -117,7 +137,7 @@ pub fn did_ols(
     conf_level: f64,
 ) -> Result<StatResult, StatsError> {
     check_level(conf_level)?;
-    let d = design(unit, treated, post, y.len())?;
+    let d = design(&cluster_labels(unit), treated, post, y.len())?;
     let n = y.len();
     let xtx = information(&d.x, &vec![1.0; n]);
     let bread = invert(&xtx).ok_or_else(|| StatsError::Invalid("the design is singular".into()))?;
@@ -151,11 +171,11 @@ pub fn did_ols(
     Ok(r.with("se", se).with("se_cluster", se_cluster).with("n_clusters", d.clusters as f64))
 }
 
-/// Poisson GLM difference-in-differences with log link and offset log(exposure), fitted by
-/// IRLS (y ≥ 0: counts, or hours as a pseudo-Poisson fit): `estimate` = exp(β(treated:post)),
-/// the ratio of rate ratios; CI exp(β ± z ·
-/// `se_log_cluster`) and p from the CR1 cluster-robust SE. Matches `glm(y ~ treated * post +
-/// offset(log(exposure)), family = poisson)` with `vcovCL(fit, cluster = ~unit)`.
+/// Poisson GLM difference-in-differences with log link and offset log(exposure) (y ≥ 0:
+/// counts, or hours as a pseudo-Poisson fit): `estimate` = exp(β(treated:post)), the ratio
+/// of rate ratios; CI exp(β ± z · `se_log_cluster`) and p from the CR1 cluster-robust SE.
+/// Matches `glm(y ~ treated * post + offset(log(exposure)), family = poisson)` with
+/// `vcovCL(fit, cluster = ~unit)`.
 pub fn did_poisson(
     unit: &[String],
     treated: &[bool],
@@ -164,8 +184,28 @@ pub fn did_poisson(
     exposure: &[f64],
     conf_level: f64,
 ) -> Result<StatResult, StatsError> {
+    did_poisson_clustered(&cluster_labels(unit), treated, post, y, exposure, conf_level)
+}
+
+/// [`did_poisson`] with each observation's cluster given as a label (any `usize`; the
+/// labels need not be dense, memory grows with the largest), so callers that already
+/// number their units need not build strings.
+///
+/// The model is saturated (four parameters, four cells), so the maximum-likelihood fit is
+/// closed-form, as IRLS would converge to: each cell's fitted rate is its total events over
+/// its total exposure, μᵢ = exposureᵢ · rate of its cell, and the information X'diag(μ)X
+/// sums each cell's events. A cell with no events has no finite estimate (IRLS would
+/// diverge) and is an error.
+pub fn did_poisson_clustered(
+    cluster: &[usize],
+    treated: &[bool],
+    post: &[bool],
+    y: &[f64],
+    exposure: &[f64],
+    conf_level: f64,
+) -> Result<StatResult, StatsError> {
     check_level(conf_level)?;
-    let d = design(unit, treated, post, y.len())?;
+    let d = design(cluster, treated, post, y.len())?;
     if exposure.len() != y.len() {
         return Err(StatsError::UnequalLengths {
             what: "exposure",
@@ -182,45 +222,42 @@ pub fn did_poisson(
     if let Some(&bad) = exposure.iter().find(|e| !(**e > 0.0 && e.is_finite())) {
         return Err(StatsError::OutOfRange { what: "exposure", value: bad, range: "(0, ∞)" });
     }
-    let offset: Vec<f64> = exposure.iter().map(|e| e.ln()).collect();
-    let total_rate = y.iter().sum::<f64>() / exposure.iter().sum::<f64>();
-    if total_rate <= 0.0 {
+    let (mut events, mut time) = ([0.0f64; 4], [0.0f64; 4]);
+    for ((&t, &p), (yi, ei)) in treated.iter().zip(post).zip(y.iter().zip(exposure)) {
+        events[cell(t, p)] += yi;
+        time[cell(t, p)] += ei;
+    }
+    if events.iter().sum::<f64>() <= 0.0 {
         return Err(StatsError::Invalid("a Poisson model needs at least one event".into()));
     }
-    let mut beta = vec![total_rate.ln(), 0.0, 0.0, 0.0];
-    let mut converged = false;
-    let mut mu = vec![0.0; y.len()];
-    for _ in 0..100 {
-        for ((m, row), off) in mu.iter_mut().zip(&d.x).zip(&offset) {
-            *m = (row.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>() + off).exp();
-        }
-        let info = information(&d.x, &mu);
-        let inv = invert(&info).ok_or_else(|| {
-            StatsError::Invalid("the Poisson model cannot be fitted: a cell has no events".into())
-        })?;
-        let score: Vec<f64> = (0..K)
-            .map(|a| d.x.iter().zip(y).zip(&mu).map(|((row, yi), m)| row[a] * (yi - m)).sum())
-            .collect();
-        let step = mul_vec(&inv, &score);
-        for (b, s) in beta.iter_mut().zip(&step) {
-            *b += s;
-        }
-        if step.iter().zip(&beta).all(|(s, b)| s.abs() <= 1e-12 * (1.0 + b.abs())) {
-            converged = true;
-            break;
-        }
-    }
-    if !converged || beta.iter().any(|b| !b.is_finite() || b.abs() > 30.0) {
+    if events.contains(&0.0) {
         return Err(StatsError::Invalid(
-            "the Poisson model did not converge (a cell may have no events)".into(),
+            "the Poisson model has no finite estimate: an arm × period cell has no events".into(),
         ));
     }
-    for ((m, row), off) in mu.iter_mut().zip(&d.x).zip(&offset) {
-        *m = (row.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>() + off).exp();
+    let rate: [f64; 4] = std::array::from_fn(|c| events[c] / time[c]);
+    let log_rate = rate.map(f64::ln);
+    let beta = [
+        log_rate[0],
+        log_rate[2] - log_rate[0],
+        log_rate[1] - log_rate[0],
+        log_rate[3] - log_rate[2] - log_rate[1] + log_rate[0],
+    ];
+    if beta.iter().any(|b| !b.is_finite() || b.abs() > 30.0) {
+        return Err(StatsError::Invalid(
+            "the Poisson model has no finite estimate (a cell's rate is out of range)".into(),
+        ));
     }
-    let bread = invert(&information(&d.x, &mu))
+    // X'diag(μ)X: within a cell every row is the same and the μ sum to the cell's events.
+    let cell_rows: Vec<[f64; K]> = (0..4).map(cell_row).collect();
+    let bread = invert(&information(&cell_rows, &events))
         .ok_or_else(|| StatsError::Invalid("the Poisson information matrix is singular".into()))?;
-    let residual: Vec<f64> = y.iter().zip(&mu).map(|(yi, m)| yi - m).collect();
+    let residual: Vec<f64> = treated
+        .iter()
+        .zip(post)
+        .zip(y.iter().zip(exposure))
+        .map(|((&t, &p), (yi, ei))| yi - ei * rate[cell(t, p)])
+        .collect();
     let se_log = bread[3][3].sqrt();
     let se_cluster = cluster_covariance(&d, &bread, &residual)[3][3].sqrt();
     if se_cluster <= 0.0 || !se_cluster.is_finite() {

@@ -37,7 +37,7 @@ mod two_sample;
 pub use agreement::{KappaWeights, Level, cohen_kappa, fleiss_kappa, krippendorff_alpha};
 pub use bootstrap::{BootMethod, BootStatistic, bootstrap};
 pub use describe::{Description, describe};
-pub use did::{did_ols, did_poisson};
+pub use did::{did_ols, did_poisson, did_poisson_clustered};
 pub use error::StatsError;
 pub use multiplicity::{Adjustment, p_adjust};
 pub use paired::{complete_pairs, paired_t, wilcoxon_signed_rank};

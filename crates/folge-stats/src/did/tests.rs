@@ -93,3 +93,36 @@ fn empty_cells_and_bad_lengths_are_explained() {
     let err = did_poisson(&unit, &treated, &post, &negative, &EXPOSURE, 0.95).unwrap_err();
     assert_eq!(err.to_string(), "y: -1 is outside [0, ∞)");
 }
+
+#[test]
+fn clustered_labels_need_not_be_dense() {
+    // The same panel with units numbered 10, 13, 16, …: labels with gaps give the same fit.
+    let (unit, treated, post) = inputs();
+    let labels: Vec<usize> =
+        UNIT.iter().map(|u| 10 + 3 * u[1..].parse::<usize>().unwrap()).collect();
+    let by_name = did_poisson(&unit, &treated, &post, &Y_COUNT, &EXPOSURE, 0.95).unwrap();
+    let by_label =
+        did_poisson_clustered(&labels, &treated, &post, &Y_COUNT, &EXPOSURE, 0.95).unwrap();
+    assert_eq!(by_label.extra("n_clusters"), Some(12.0));
+    for (a, b) in [
+        (by_name.estimate, by_label.estimate),
+        (by_name.ci_low, by_label.ci_low),
+        (by_name.p_value, by_label.p_value),
+    ] {
+        close(a.unwrap(), b.unwrap(), 1e-14);
+    }
+}
+
+#[test]
+fn a_cell_without_events_has_no_estimate() {
+    // No events among treated units after: the MLE of β(treated:post) is −∞.
+    let (unit, treated, post) = inputs();
+    let mut y = Y_COUNT;
+    for (i, v) in y.iter_mut().enumerate() {
+        if TREATED[i] == 1 && POST[i] == 1 {
+            *v = 0.0;
+        }
+    }
+    let err = did_poisson(&unit, &treated, &post, &y, &EXPOSURE, 0.95).unwrap_err();
+    assert!(err.to_string().contains("no finite estimate"), "{err}");
+}

@@ -4,7 +4,8 @@
 //! come. Prints each stage's wall time (from the manifest) and the peak resident memory.
 //! `FOLGE_BENCH_FILES=2` deals the rows alternately into two files, each sorted by person
 //! (a hospital and a municipal extract): every person then comes twice, and analyze sorts
-//! the events out by person in parts.
+//! the events out by person in parts. `FOLGE_BENCH_DIR` keeps the inputs and the run in
+//! that folder (for profiling one stage with `folge ingest|deid|analyze DIR/bench.toml`).
 //!
 //! Run with `cargo bench -p folge-pipeline`.
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
@@ -28,6 +29,21 @@ fn peak_mib() -> f64 {
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// User + system CPU seconds of the whole process so far (`/proc/self/stat`, fields 14
+/// and 15, in clock ticks of 1/100 s on Linux).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 fn ids(n: usize) -> Vec<String> {
@@ -105,30 +121,37 @@ fn write_inputs(dir: &Path, persons: usize, events: usize) {
 }
 
 fn run(persons: usize, events: usize) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    write_inputs(dir.path(), persons, events);
-    let bytes: u64 = std::fs::read_dir(dir.path())
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir =
+        std::env::var_os("FOLGE_BENCH_DIR").map_or_else(|| temp.path().to_path_buf(), Into::into);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    write_inputs(&dir, persons, events);
+    let bytes: u64 = std::fs::read_dir(&dir)
         .expect("dir")
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("events_"))
         .map(|e| e.metadata().map_or(0, |m| m.len()))
         .sum();
-    let pipeline = Pipeline::load(&dir.path().join("bench.toml")).expect("pipeline");
+    let pipeline = Pipeline::load(&dir.join("bench.toml")).expect("pipeline");
     let started = Instant::now();
+    let cpu_start = cpu_seconds();
     for stage in [Stage::Ingest, Stage::Deid, Stage::Analyze] {
+        let cpu_before = cpu_seconds();
         let manifest = folge_pipeline::run_stage(&pipeline, stage).expect("stage");
         let seconds =
             manifest.stages.iter().find(|s| s.stage == stage.name()).map_or(0.0, |s| s.seconds);
         println!(
-            "  {:<8} {seconds:>7.2} s   peak RSS so far {:>7.0} MiB",
+            "  {:<8} {seconds:>7.2} s   CPU {:>6.2} s   peak RSS so far {:>7.0} MiB",
             stage.name(),
+            cpu_seconds() - cpu_before,
             peak_mib()
         );
     }
     println!(
-        "{events:>11} events, {persons:>7} persons, {:>5.0} MB CSV: raw CSV → indicators in {:.2} s (six indicators, before/after), peak RSS {:.0} MiB",
+        "{events:>11} events, {persons:>7} persons, {:>5.0} MB CSV: raw CSV → indicators in {:.2} s (six indicators, before/after), CPU {:.2} s, peak RSS {:.0} MiB",
         bytes as f64 / 1e6,
         started.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu_start,
         peak_mib()
     );
 }

@@ -165,10 +165,29 @@ struct DateNotes {
     first_ambiguous: Option<(u64, String)>,
 }
 
+/// Where each canonical column is in the file, looked up for every cell of every row:
+/// a column named by a literal is usually the very string the index was built from, so
+/// addresses are compared first and most lookups compare no text.
+pub(crate) struct ColumnIndex<'a> {
+    columns: Vec<(&'a str, usize)>,
+}
+
+impl<'a> ColumnIndex<'a> {
+    pub(crate) fn new(columns: &BTreeMap<&'a str, usize>) -> Self {
+        ColumnIndex { columns: columns.iter().map(|(k, v)| (*k, *v)).collect() }
+    }
+
+    pub(crate) fn get(&self, column: &str) -> Option<usize> {
+        let same = |(k, _): &&(&str, usize)| std::ptr::eq(*k, column);
+        let equal = |(k, _): &&(&str, usize)| *k == column;
+        self.columns.iter().find(same).or_else(|| self.columns.iter().find(equal)).map(|c| c.1)
+    }
+}
+
 /// Access to the current record's cells by canonical column.
 pub(crate) struct Cells<'a> {
     record: &'a csv::StringRecord,
-    columns: &'a BTreeMap<&'a str, usize>,
+    columns: &'a ColumnIndex<'a>,
     line: u64,
     date_order: DateOrder,
     dates: &'a std::cell::RefCell<DateNotes>,
@@ -176,7 +195,7 @@ pub(crate) struct Cells<'a> {
 
 impl<'a> Cells<'a> {
     pub(crate) fn text(&self, column: &str) -> Option<&'a str> {
-        let i = *self.columns.get(column)?;
+        let i = self.columns.get(column)?;
         self.record.get(i).map(str::trim).filter(|s| !s.is_empty())
     }
 
@@ -344,7 +363,8 @@ pub(crate) fn read_rows<R: Read, T: Send>(
     let (worker_out, from_worker) =
         std::sync::mpsc::sync_channel::<(Chunk, Vec<Option<(Result<T, Problem>, u128)>>)>(2);
     let date_order = options.date_order;
-    let columns_ref = &columns;
+    let index = ColumnIndex::new(&columns);
+    let columns_ref = &index;
     let check_duplicates = options.duplicates != crate::duplicates::DuplicateCheck::Off;
     let outcome = std::thread::scope(|scope| -> Result<DateNotes, IngestError> {
         let worker = scope.spawn(move || {

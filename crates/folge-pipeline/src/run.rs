@@ -396,23 +396,81 @@ fn csv_options(file: &InputFile) -> CsvOptions {
     }
 }
 
-/// Where ingest writes: the stage folder, the Parquet metadata, and the output records.
+/// Where ingest writes: the stage folder, the Parquet metadata without the inputs' hash
+/// (`early`; the hash is added when a file is finished), and the output records.
 struct IngestOutput<'a> {
     dir: &'a Path,
-    metadata: &'a BTreeMap<String, String>,
+    early: &'a BTreeMap<String, String>,
     outputs: &'a mut Vec<OutputRecord>,
+}
+
+/// The Parquet metadata key of the hash over every input.
+const INPUTS_SHA256_KEY: &str = "folge.inputs_sha256";
+
+/// The inputs' records with their SHA-256, computed on a thread of their own while ingest
+/// parses the files: each file is read twice either way, but the hashing no longer has to
+/// finish before the parsing starts.
+struct InputHashes {
+    worker: Option<std::thread::JoinHandle<Result<Vec<InputRecord>, PipelineError>>>,
+    inputs: Vec<InputRecord>,
+}
+
+impl InputHashes {
+    /// Open every input (a missing one is reported here, before anything is read), then
+    /// hash them in the background.
+    fn start(pipeline: &Pipeline) -> Result<Self, PipelineError> {
+        let files: Vec<(String, PathBuf)> =
+            pipeline.inputs().into_iter().map(|(t, f)| (t.to_owned(), f.path.clone())).collect();
+        for (_, path) in &files {
+            std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
+        }
+        let worker = std::thread::spawn(move || {
+            files
+                .into_iter()
+                .map(|(table, path)| {
+                    let (sha256, bytes) = file_sha256(&path)?;
+                    Ok(InputRecord {
+                        table,
+                        path,
+                        sha256,
+                        bytes,
+                        rows_read: 0,
+                        rows_accepted: 0,
+                        rows_rejected: 0,
+                    })
+                })
+                .collect()
+        });
+        Ok(InputHashes { worker: Some(worker), inputs: Vec::new() })
+    }
+
+    /// The records, waiting for the hashing to end.
+    fn inputs(&mut self) -> Result<&mut Vec<InputRecord>, PipelineError> {
+        if let Some(worker) = self.worker.take() {
+            self.inputs = worker.join().map_err(|_| {
+                PipelineError::io(Path::new("inputs"), "the thread hashing the inputs panicked")
+            })??;
+        }
+        Ok(&mut self.inputs)
+    }
+
+    /// The metadata entry that completes `early`: the hash over every input.
+    fn late_metadata(&mut self) -> Result<BTreeMap<String, String>, PipelineError> {
+        Ok(BTreeMap::from([(INPUTS_SHA256_KEY.to_owned(), inputs_sha256(self.inputs()?))]))
+    }
 }
 
 /// Stream the files of one event table into `<dir>/<table>.parquet`, one after another
 /// (or only count them when there is no output, as `validate` does). A table the
 /// pipeline does not name is written empty when `always` is set.
-fn stream_table<T: Table>(
+fn stream_table<T: Table + Send + 'static>(
     table: &str,
     files: &[&InputFile],
     stream: EventStream<T>,
     (policy, data_end, always): (IdPolicy, chrono::NaiveDate, bool),
     persons: &folge_ingest::PersonIndex,
     out: Option<&mut IngestOutput<'_>>,
+    hashes: &mut InputHashes,
 ) -> Result<Vec<Streamed>, PipelineError> {
     // An open period (a municipal decision without an end) runs to the end of data.
     let tabular = |f: &InputFile| {
@@ -435,17 +493,17 @@ fn stream_table<T: Table>(
         return Ok(Vec::new());
     }
     let path = out.dir.join(format!("{table}.parquet"));
-    // Encoded on a second thread while this one reads and validates.
-    let mut sink = ParquetSink::create(&path, T::schema(), out.metadata)?.in_background();
+    // Turned into columns and encoded on a second thread while this one reads and
+    // validates.
+    let mut sink = ParquetSink::create(&path, T::schema(), out.early)?.in_background();
     let mut streamed = Vec::with_capacity(files.len());
     for f in files {
         let (name, reader, options) = tabular(f)?;
         streamed.push(stream(&name, reader, &options, policy, persons, &mut |rows| {
-            let batch = T::to_batch(&rows).map_err(|e| e.to_string())?;
-            sink.write(batch).map_err(|e| e.to_string())
+            sink.write_with(move || T::to_batch(&rows)).map_err(|e| e.to_string())
         })?);
     }
-    let rows = sink.finish()?;
+    let rows = sink.finish_with(hashes.late_metadata()?)?;
     let (sha256, _) = file_sha256(&path)?;
     out.outputs.push(OutputRecord {
         path: format!("{}/{table}.parquet", Stage::Ingest.dir_name()),
@@ -468,24 +526,13 @@ fn read_inputs(
         national: c.id_kind == IdKind::National,
         allow_synthetic: c.allow_synthetic_ids,
     };
-    let mut inputs = Vec::new();
-    for (table, file) in pipeline.inputs() {
-        let (sha256, bytes) = file_sha256(&file.path)?;
-        inputs.push(InputRecord {
-            table: table.to_owned(),
-            path: file.path.clone(),
-            sha256,
-            bytes,
-            rows_read: 0,
-            rows_accepted: 0,
-            rows_rejected: 0,
-        });
-    }
-    let metadata = ctx.metadata(&inputs_sha256(&inputs));
+    let mut hashes = InputHashes::start(pipeline)?;
+    let mut early = ctx.metadata("");
+    early.remove(INPUTS_SHA256_KEY);
     let p = &c.inputs.participants;
     let (name, reader, options) = tabular(p)?;
     let mut participants = folge_ingest::read_participants(&name, reader, &options, policy)?;
-    let mut out = out_dir.map(|dir| IngestOutput { dir, metadata: &metadata, outputs });
+    let mut out = out_dir.map(|dir| IngestOutput { dir, early: &early, outputs });
     let persons = folge_ingest::PersonIndex::new(&participants.rows);
     let service_events = stream_table(
         "service_events",
@@ -494,6 +541,7 @@ fn read_inputs(
         (policy, c.data_end, true),
         &persons,
         out.as_mut(),
+        &mut hashes,
     )?;
     let service_counts = stream_table(
         "service_counts",
@@ -502,6 +550,7 @@ fn read_inputs(
         (policy, c.data_end, false),
         &persons,
         out.as_mut(),
+        &mut hashes,
     )?;
     let process_events = stream_table(
         "process_events",
@@ -510,6 +559,7 @@ fn read_inputs(
         (policy, c.data_end, true),
         &persons,
         out.as_mut(),
+        &mut hashes,
     )?;
     // In the order of `Pipeline::inputs`, which the input records follow.
     let events: Vec<Streamed> =
@@ -530,18 +580,14 @@ fn read_inputs(
             ));
         }
     }
+    let mut metadata = early.clone();
+    metadata.append(&mut hashes.late_metadata()?);
     if let Some(out) = out.as_mut() {
-        write_table(
-            out.dir,
-            "participants.parquet",
-            &participants.rows,
-            out.metadata,
-            out.outputs,
-        )?;
+        write_table(out.dir, "participants.parquet", &participants.rows, &metadata, out.outputs)?;
     }
     let codings = c.inputs.codings.as_ref().map(read_codings).transpose()?;
     if let (Some(out), Some(codings)) = (out.as_mut(), codings.as_ref()) {
-        write_table(out.dir, "codings.parquet", &codings.rows, out.metadata, out.outputs)?;
+        write_table(out.dir, "codings.parquet", &codings.rows, &metadata, out.outputs)?;
     }
     let questionnaires = c
         .inputs
@@ -552,12 +598,13 @@ fn read_inputs(
     if let (Some(out), false) = (out.as_mut(), c.inputs.questionnaires.is_empty()) {
         let responses: Vec<Response> =
             questionnaires.iter().flat_map(|q| q.rows.iter().cloned()).collect();
-        write_table(out.dir, "responses.parquet", &responses, out.metadata, out.outputs)?;
+        write_table(out.dir, "responses.parquet", &responses, &metadata, out.outputs)?;
     }
     let summaries = std::iter::once(&participants.summary)
         .chain(events.iter().map(|e| &e.summary))
         .chain(codings.iter().map(|c| &c.summary))
         .chain(questionnaires.iter().map(|q| &q.summary));
+    let mut inputs = std::mem::take(hashes.inputs()?);
     for (input, summary) in inputs.iter_mut().zip(summaries) {
         input.rows_read = summary.rows_read;
         input.rows_accepted = summary.rows_accepted;

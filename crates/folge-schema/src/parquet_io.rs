@@ -111,8 +111,22 @@ impl ParquetSink {
     }
 
     /// Close, sync and move into place; returns the rows written.
-    pub fn finish(mut self) -> Result<usize, SchemaError> {
-        let writer = self.writer.take().ok_or_else(|| io_error(&self.path, "already finished"))?;
+    pub fn finish(self) -> Result<usize, SchemaError> {
+        self.finish_with(&BTreeMap::new())
+    }
+
+    /// [`ParquetSink::finish`], first adding `metadata` (in key order) after the metadata
+    /// the sink was created with: for values known only once the rows are written, such
+    /// as the hash of inputs read while they were streamed.
+    pub fn finish_with(
+        mut self,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<usize, SchemaError> {
+        let mut writer =
+            self.writer.take().ok_or_else(|| io_error(&self.path, "already finished"))?;
+        for (k, v) in metadata {
+            writer.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
+        }
         let file = writer.into_inner().map_err(|e| io_error(&self.path, e))?;
         file.sync_all().map_err(|e| io_error(&self.tmp, e))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| io_error(&self.path, e))?;
@@ -140,7 +154,8 @@ impl ParquetSink {
             while let Ok(message) = rx.recv() {
                 match message {
                     Message::Batch(batch) => sink.write(&batch)?,
-                    Message::Finish => return sink.finish(),
+                    Message::Build(build) => sink.write(&build()?)?,
+                    Message::Finish(metadata) => return sink.finish_with(&metadata),
                 }
             }
             // The caller went away without finishing: dropping the sink removes its file.
@@ -150,9 +165,13 @@ impl ParquetSink {
     }
 }
 
+/// Makes a batch on the writer's thread (from rows moved there).
+type Build = Box<dyn FnOnce() -> Result<RecordBatch, SchemaError> + Send>;
+
 enum Message {
     Batch(RecordBatch),
-    Finish,
+    Build(Build),
+    Finish(BTreeMap<String, String>),
 }
 
 /// A [`ParquetSink`] writing on its own thread (see [`ParquetSink::in_background`]).
@@ -181,7 +200,20 @@ impl BackgroundSink {
     /// Queue a batch (waits while two are queued). A failed write shows here or at
     /// [`BackgroundSink::finish`].
     pub fn write(&mut self, batch: RecordBatch) -> Result<(), SchemaError> {
-        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(Message::Batch(batch)).is_ok());
+        self.send(Message::Batch(batch))
+    }
+
+    /// Queue the making of a batch, run on the writer's thread too (turning rows into
+    /// columns then leaves the caller's thread, which is reading the next rows).
+    pub fn write_with(
+        &mut self,
+        build: impl FnOnce() -> Result<RecordBatch, SchemaError> + Send + 'static,
+    ) -> Result<(), SchemaError> {
+        self.send(Message::Build(Box::new(build)))
+    }
+
+    fn send(&mut self, message: Message) -> Result<(), SchemaError> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(message).is_ok());
         if sent {
             Ok(())
         } else {
@@ -193,10 +225,15 @@ impl BackgroundSink {
     }
 
     /// Write what is queued, close, sync and move into place; returns the rows written.
-    pub fn finish(mut self) -> Result<usize, SchemaError> {
+    pub fn finish(self) -> Result<usize, SchemaError> {
+        self.finish_with(BTreeMap::new())
+    }
+
+    /// [`BackgroundSink::finish`] adding `metadata` as [`ParquetSink::finish_with`] does.
+    pub fn finish_with(mut self, metadata: BTreeMap<String, String>) -> Result<usize, SchemaError> {
         if let Some(tx) = &self.tx {
             // A send error means the writer already stopped; join reports why.
-            let _ = tx.send(Message::Finish);
+            let _ = tx.send(Message::Finish(metadata));
         }
         self.join()
     }
@@ -412,6 +449,53 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&direct).unwrap(), "same bytes");
         let sizes: Vec<usize> = read_ahead((0..5).map(|i| i * 2), 1).collect();
         assert_eq!(sizes, vec![0, 2, 4, 6, 8]);
+    }
+
+    #[test]
+    fn batches_built_on_the_writer_thread_and_late_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = |n: usize| -> Vec<ProcessEvent> {
+            (0..n)
+                .map(|i| ProcessEvent {
+                    person_id: i.to_string(),
+                    element: "C".into(),
+                    date: chrono::NaiveDate::from_ymd_opt(2022, 3, 1).unwrap(),
+                })
+                .collect()
+        };
+        let early = BTreeMap::from([("a.early".to_owned(), "1".to_owned())]);
+        let late = BTreeMap::from([("b.late".to_owned(), "2".to_owned())]);
+        let background = dir.path().join("bg.parquet");
+        let mut sink = ParquetSink::create(&background, ProcessEvent::schema(), &early)
+            .unwrap()
+            .in_background();
+        for n in [2, 3] {
+            let r = rows(n);
+            sink.write_with(move || ProcessEvent::to_batch(&r)).unwrap();
+        }
+        assert_eq!(sink.finish_with(late.clone()).unwrap(), 5);
+        let direct = dir.path().join("direct.parquet");
+        let mut plain = ParquetSink::create(&direct, ProcessEvent::schema(), &early).unwrap();
+        for n in [2, 3] {
+            plain.write(&ProcessEvent::to_batch(&rows(n)).unwrap()).unwrap();
+        }
+        plain.finish_with(&late).unwrap();
+        assert_eq!(std::fs::read(&background).unwrap(), std::fs::read(&direct).unwrap());
+        let back = read_parquet(&background).unwrap();
+        assert_eq!(
+            (back.metadata["a.early"].as_str(), back.metadata["b.late"].as_str()),
+            ("1", "2")
+        );
+        // A batch that cannot be built stops the writer, and the error reaches the caller.
+        let failing = dir.path().join("fail.parquet");
+        let mut sink =
+            ParquetSink::create(&failing, ProcessEvent::schema(), &early).unwrap().in_background();
+        sink.write_with(|| {
+            Err(SchemaError::Io { path: PathBuf::from("rows"), message: "bad".into() })
+        })
+        .unwrap();
+        assert!(sink.finish().is_err());
+        assert!(!failing.exists());
     }
 
     #[test]

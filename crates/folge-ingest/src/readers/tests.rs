@@ -560,3 +560,15 @@ fn a_files_own_service_codes_map_to_folges() {
         got.rejects[0].reason
     );
 }
+
+#[test]
+fn column_index_finds_a_column_by_address_or_by_text() {
+    let columns = BTreeMap::from([("person_id", 0), ("service", 2)]);
+    let index = ColumnIndex::new(&columns);
+    assert_eq!(index.get("service"), Some(2));
+    // Same text, another string in memory.
+    let owned = String::from("person_id");
+    assert_eq!(index.get(&owned), Some(0));
+    assert_eq!(index.get("person"), None);
+    assert_eq!(index.get("quantity"), None);
+}

@@ -620,25 +620,43 @@ pub fn analyze_stream<E>(
     batches: impl IntoIterator<Item = Result<EventBatch, E>>,
 ) -> Result<Result<Analysis, NotGrouped>, E> {
     let mut builder = IndicatorBuilder::new(tables, params);
-    // The current person's events, which may continue into the next batch.
-    let mut current: Option<(String, Vec<EventRow>)> = None;
+    // The events of the person at the end of the last batch, which may continue into the
+    // next. Everyone else is read where they lie in the batch, not copied.
+    let mut carried: Option<(String, Vec<EventRow>)> = None;
     for batch in batches {
         let batch = batch?;
-        for (pid, rows) in batch.runs() {
-            match &mut current {
-                Some((p, events)) if p == pid => events.extend_from_slice(rows),
-                _ => {
-                    if let Some((p, events)) = current.take()
-                        && let Err(e) = builder.person(&p, &events)
-                    {
-                        return Ok(Err(e));
-                    }
-                    current = Some((pid.to_owned(), rows.to_vec()));
+        let mut runs = batch.runs().peekable();
+        while let Some((pid, rows)) = runs.next() {
+            let last_in_batch = runs.peek().is_none();
+            let continued = match &mut carried {
+                Some((p, events)) if p == pid => {
+                    events.extend_from_slice(rows);
+                    true
                 }
+                _ => false,
+            };
+            if !continued
+                && let Some((p, events)) = carried.take()
+                && let Err(e) = builder.person(&p, &events)
+            {
+                return Ok(Err(e));
+            }
+            if last_in_batch {
+                if !continued {
+                    carried = Some((pid.to_owned(), rows.to_vec()));
+                }
+            } else if continued {
+                if let Some((p, events)) = carried.take()
+                    && let Err(e) = builder.person(&p, &events)
+                {
+                    return Ok(Err(e));
+                }
+            } else if let Err(e) = builder.person(pid, rows) {
+                return Ok(Err(e));
             }
         }
     }
-    if let Some((p, events)) = current
+    if let Some((p, events)) = carried
         && let Err(e) = builder.person(&p, &events)
     {
         return Ok(Err(e));

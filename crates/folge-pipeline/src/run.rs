@@ -969,22 +969,28 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let mut outputs = Vec::new();
     let scrubber = folge_deid::scrubber_for(&input, &params);
     write_table(&dir, "participants.parquet", tables.participants(), &metadata, &mut outputs)?;
-    let events =
-        stream_deid_events(ctx, &dir, &input, &tables, (&metadata, &scrubber), &mut outputs)
-            .inspect_err(|_| remove_outputs(&dir, &outputs))?;
+    // The disclosure risk of the de-identified participants, on the default
+    // quasi-identifiers (or the extract's), for the data controller: it needs only the
+    // participants, so it is worked out while the service events stream.
+    let (qis, k) = ctx.pipeline.config.extract.as_ref().map_or_else(
+        || (["age_band", "sex", "municipality", "target_group"].map(str::to_owned).to_vec(), 5),
+        |e| (e.quasi_identifiers.clone(), e.k),
+    );
+    let (events, risk) = std::thread::scope(|scope| {
+        let risk = scope.spawn(|| folge_deid::participant_risk(tables.participants(), &qis, k));
+        let events =
+            stream_deid_events(ctx, &dir, &input, &tables, (&metadata, &scrubber), &mut outputs);
+        (events, risk.join())
+    });
+    let events = events.inspect_err(|_| remove_outputs(&dir, &outputs))?;
     write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
     write_table(&dir, "responses.parquet", tables.responses(), &metadata, &mut outputs)?;
     write_table(&dir, "codings.parquet", tables.codings(), &metadata, &mut outputs)?;
     write_table(&dir, "service_counts.parquet", tables.service_counts(), &metadata, &mut outputs)?;
     scan_outputs(&dir, &outputs, &["service_events.parquet"], &scrubber)?;
     let report = tables.report();
-    // The disclosure risk of the de-identified participants, on the default
-    // quasi-identifiers (or the extract's), for the data controller.
-    let (qis, k) = ctx.pipeline.config.extract.as_ref().map_or_else(
-        || (["age_band", "sex", "municipality", "target_group"].map(str::to_owned).to_vec(), 5),
-        |e| (e.quasi_identifiers.clone(), e.k),
-    );
-    let risk = folge_deid::participant_risk(tables.participants(), &qis, k)
+    let risk = risk
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
     write_json(
         &dir.join("risk_report.json"),

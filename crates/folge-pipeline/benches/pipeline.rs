@@ -17,6 +17,10 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use folge_pipeline::{Pipeline, Stage};
+
+/// The allocator the `folge` binary uses, so the bench measures what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use folge_schema::national_id::build;
 
 fn peak_mib() -> f64 {

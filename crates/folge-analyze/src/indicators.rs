@@ -579,7 +579,15 @@ impl<'a> IndicatorBuilder<'a> {
 
     /// Persons without events get their exposure and zeros (and their monthly counts);
     /// then the rates, comparisons, concentration, scales, framework and focus groups.
-    pub fn finish(mut self) -> Analysis {
+    pub fn finish(self) -> Analysis {
+        let (tables, params) = (self.tables, self.params);
+        summarise(tables, params, self.finish_table())
+    }
+
+    /// [`IndicatorBuilder::finish`] up to the indicator table: persons without events get
+    /// their exposure and zeros. Summarise it with [`summarise`] (on tables holding the
+    /// same participants).
+    pub fn finish_table(mut self) -> Indicators {
         for i in 0..self.participants.len() {
             if !self.seen[i] {
                 self.compute(i, &[]);
@@ -592,7 +600,79 @@ impl<'a> IndicatorBuilder<'a> {
             values: self.values,
             exposure: self.exposure,
         };
-        summarise(self.tables, self.params, table, self.outside, self.after_observation)
+        Indicators {
+            table,
+            events_outside_windows: self.outside,
+            events_after_observation: self.after_observation,
+        }
+    }
+}
+
+/// Every person's indicator values and what the events left out, before rates and
+/// comparisons are made of them ([`summarise`]).
+#[derive(Debug, Clone)]
+pub struct Indicators {
+    table: IndicatorTable,
+    events_outside_windows: u64,
+    events_after_observation: u64,
+}
+
+/// Feeds batches of service events to an [`IndicatorBuilder`] one at a time, each
+/// person's events read where they lie in the batch; only a person cut by the end of a
+/// batch is held until the next. The batches must hold each person's events together.
+pub struct IndicatorStream<'a> {
+    builder: IndicatorBuilder<'a>,
+    carried: Option<(String, Vec<EventRow>)>,
+}
+
+impl std::fmt::Debug for IndicatorStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndicatorStream").field("builder", &self.builder).finish_non_exhaustive()
+    }
+}
+
+impl<'a> IndicatorStream<'a> {
+    /// Start with every participant of `tables` and no events yet.
+    pub fn new(tables: &'a Deidentified, params: &'a AnalysisParams) -> Self {
+        IndicatorStream { builder: IndicatorBuilder::new(tables, params), carried: None }
+    }
+
+    /// The next batch. `Err(NotGrouped)`: a person came back after others.
+    pub fn push(&mut self, batch: &EventBatch) -> Result<(), NotGrouped> {
+        let mut runs = batch.runs().peekable();
+        while let Some((pid, rows)) = runs.next() {
+            let last_in_batch = runs.peek().is_none();
+            let continued = match &mut self.carried {
+                Some((p, events)) if p == pid => {
+                    events.extend_from_slice(rows);
+                    true
+                }
+                _ => false,
+            };
+            if !continued && let Some((p, events)) = self.carried.take() {
+                self.builder.person(&p, &events)?;
+            }
+            if last_in_batch {
+                if !continued {
+                    self.carried = Some((pid.to_owned(), rows.to_vec()));
+                }
+            } else if continued {
+                if let Some((p, events)) = self.carried.take() {
+                    self.builder.person(&p, &events)?;
+                }
+            } else {
+                self.builder.person(pid, rows)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After the last batch: the indicator table.
+    pub fn finish(mut self) -> Result<Indicators, NotGrouped> {
+        if let Some((p, events)) = self.carried.take() {
+            self.builder.person(&p, &events)?;
+        }
+        Ok(self.builder.finish_table())
     }
 }
 
@@ -619,49 +699,13 @@ pub fn analyze_stream<E>(
     params: &AnalysisParams,
     batches: impl IntoIterator<Item = Result<EventBatch, E>>,
 ) -> Result<Result<Analysis, NotGrouped>, E> {
-    let mut builder = IndicatorBuilder::new(tables, params);
-    // The events of the person at the end of the last batch, which may continue into the
-    // next. Everyone else is read where they lie in the batch, not copied.
-    let mut carried: Option<(String, Vec<EventRow>)> = None;
+    let mut stream = IndicatorStream::new(tables, params);
     for batch in batches {
-        let batch = batch?;
-        let mut runs = batch.runs().peekable();
-        while let Some((pid, rows)) = runs.next() {
-            let last_in_batch = runs.peek().is_none();
-            let continued = match &mut carried {
-                Some((p, events)) if p == pid => {
-                    events.extend_from_slice(rows);
-                    true
-                }
-                _ => false,
-            };
-            if !continued
-                && let Some((p, events)) = carried.take()
-                && let Err(e) = builder.person(&p, &events)
-            {
-                return Ok(Err(e));
-            }
-            if last_in_batch {
-                if !continued {
-                    carried = Some((pid.to_owned(), rows.to_vec()));
-                }
-            } else if continued {
-                if let Some((p, events)) = carried.take()
-                    && let Err(e) = builder.person(&p, &events)
-                {
-                    return Ok(Err(e));
-                }
-            } else if let Err(e) = builder.person(pid, rows) {
-                return Ok(Err(e));
-            }
+        if let Err(e) = stream.push(&batch?) {
+            return Ok(Err(e));
         }
     }
-    if let Some((p, events)) = carried
-        && let Err(e) = builder.person(&p, &events)
-    {
-        return Ok(Err(e));
-    }
-    Ok(Ok(builder.finish()))
+    Ok(stream.finish().map(|indicators| summarise(tables, params, indicators)))
 }
 
 /// [`analyze`] with the service events in batches in any order: they are grouped by
@@ -730,14 +774,18 @@ fn in_parallel<T: Send>(n: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
 
 /// Rates, comparisons and concentration from the indicator table, one indicator at a time
 /// (its person-level rows are the only ones in memory), in the order the whole-table
-/// functions give.
-fn summarise(
+/// functions give; then scales, framework and focus groups from `tables`, which must hold
+/// the participants the indicators were built from.
+pub fn summarise(
     tables: &Deidentified,
     params: &AnalysisParams,
-    table: IndicatorTable,
-    outside: u64,
-    after_observation: u64,
+    indicators: Indicators,
 ) -> Analysis {
+    let Indicators {
+        table,
+        events_outside_windows: outside,
+        events_after_observation: after_observation,
+    } = indicators;
     let subsets = subsets(&table.participants);
     // The national 30-day readmission indicator covers persons 67 and older.
     let older = aged_67_or_more(tables);

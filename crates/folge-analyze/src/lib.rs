@@ -21,8 +21,8 @@ pub use comparisons::{Comparison, compare};
 pub use focus_groups::{FocusGroupResults, focus_groups};
 pub use framework::framework;
 pub use indicators::{
-    Analysis, AnalysisParams, Indicator, IndicatorBuilder, IndicatorTable, NotGrouped, Window,
-    analyze, analyze_grouped, analyze_stream,
+    Analysis, AnalysisParams, Indicator, IndicatorBuilder, IndicatorStream, IndicatorTable,
+    Indicators, NotGrouped, Window, analyze, analyze_grouped, analyze_stream, summarise,
 };
 pub use scales::{ScaleParams, ScaleResults, ScaleSpec, Scoring, scales};
 pub use stays::{Stay, merge_stays};

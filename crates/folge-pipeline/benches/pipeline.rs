@@ -1,7 +1,9 @@
 //! The whole path: raw CSV → ingest → deid → analyze (indicators) for N service events
 //! and P persons (default 1 million and 20,000, then 10 million and 200,000;
 //! `FOLGE_BENCH_EVENTS` and `FOLGE_BENCH_PERSONS` override), sorted by person as extracts
-//! come. Prints each stage's wall time (from the manifest) and the peak resident memory.
+//! come, run as `folge run` runs them (`run_stages`: deid hands the indicator table to
+//! analyze in memory). Prints each stage's wall time (from the manifest), the CPU time
+//! and the peak resident memory.
 //! `FOLGE_BENCH_FILES=2` deals the rows alternately into two files, each sorted by person
 //! (a hospital and a municipal extract): every person then comes twice, and analyze sorts
 //! the events out by person in parts. `FOLGE_BENCH_DIR` keeps the inputs and the run in
@@ -139,17 +141,13 @@ fn run(persons: usize, events: usize) {
     let pipeline = Pipeline::load(&dir.join("bench.toml")).expect("pipeline");
     let started = Instant::now();
     let cpu_start = cpu_seconds();
-    for stage in [Stage::Ingest, Stage::Deid, Stage::Analyze] {
-        let cpu_before = cpu_seconds();
-        let manifest = folge_pipeline::run_stage(&pipeline, stage).expect("stage");
+    // As `folge run` does: deid hands the indicator table to analyze in memory.
+    let stages = [Stage::Ingest, Stage::Deid, Stage::Analyze];
+    let manifest = folge_pipeline::run_stages(&pipeline, &stages).expect("stages");
+    for stage in stages {
         let seconds =
             manifest.stages.iter().find(|s| s.stage == stage.name()).map_or(0.0, |s| s.seconds);
-        println!(
-            "  {:<8} {seconds:>7.2} s   CPU {:>6.2} s   peak RSS so far {:>7.0} MiB",
-            stage.name(),
-            cpu_seconds() - cpu_before,
-            peak_mib()
-        );
+        println!("  {:<8} {seconds:>7.2} s", stage.name());
     }
     println!(
         "{events:>11} events, {persons:>7} persons, {:>5.0} MB CSV: raw CSV → indicators in {:.2} s (six indicators, before/after), CPU {:.2} s, peak RSS {:.0} MiB",

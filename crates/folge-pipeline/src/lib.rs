@@ -20,4 +20,4 @@ pub use keys::{
     KEY_FILE_ENV, check_link_table_path, resolve_key, write_key_file, write_link_table,
 };
 pub use manifest::{InputRecord, Manifest, StageRecord};
-pub use run::{Stage, Validation, run_all, run_stage, validate};
+pub use run::{Stage, Validation, run_all, run_stage, run_stages, validate};

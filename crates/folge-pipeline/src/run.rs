@@ -813,11 +813,52 @@ fn scan_outputs(
 /// written. Returns the rows (one out per row in).
 fn stream_deid_events(
     ctx: &Context<'_>,
-    dir: &Path,
-    input: &Identifiable,
-    tables: &Deidentified,
+    (dir, input, tables): (&Path, &Identifiable, &Deidentified),
     (metadata, scrubber): (&BTreeMap<String, String>, &folge_deid::Scrubber),
     outputs: &mut Vec<OutputRecord>,
+    handoff: Option<&mut Option<folge_analyze::Indicators>>,
+) -> Result<usize, PipelineError> {
+    let params = handoff.as_ref().and_then(|_| analysis_params(ctx.pipeline).ok());
+    std::thread::scope(|scope| {
+        // The indicators are built on a thread of their own from each batch as written,
+        // checked as analyze checks what it reads.
+        let (to_builder, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let builder = params.as_ref().map(|params| {
+            scope.spawn(move || {
+                let mut stream = folge_analyze::IndicatorStream::new(tables, params);
+                let mut grouped = true;
+                for batch in batches {
+                    grouped = grouped
+                        && folge_deid::EventBatch::from_batch(&batch)
+                            .is_ok_and(|b| stream.push(&b).is_ok());
+                }
+                grouped.then(|| stream.finish().ok()).flatten()
+            })
+        });
+        let to_builder = builder.is_some().then_some(to_builder);
+        let rows =
+            deid_event_batches(ctx, (dir, input, tables), (metadata, scrubber), outputs, |b| {
+                if let Some(tx) = &to_builder {
+                    // A builder that stopped has said so by its result.
+                    let _ = tx.send(b.clone());
+                }
+            });
+        drop(to_builder);
+        let built = builder.and_then(|b| b.join().ok()).flatten();
+        if let (Ok(_), Some(slot)) = (&rows, handoff) {
+            *slot = built;
+        }
+        rows
+    })
+}
+
+/// Convert, scan and write the service events, giving each converted batch to `each`.
+fn deid_event_batches(
+    ctx: &Context<'_>,
+    (dir, input, tables): (&Path, &Identifiable, &Deidentified),
+    (metadata, scrubber): (&BTreeMap<String, String>, &folge_deid::Scrubber),
+    outputs: &mut Vec<OutputRecord>,
+    mut each: impl FnMut(&RecordBatch),
 ) -> Result<usize, PipelineError> {
     let source = ctx.stage_file(Stage::Deid, Stage::Ingest, "service_events.parquet")?;
     let stream = stream_parquet(&source, BATCH_ROWS)?;
@@ -839,6 +880,7 @@ fn stream_deid_events(
             let hit = (format!("02_deid/{file}"), column, row_offset + row + 1, kind);
             return Err(scan_failure(dir, outputs, hit));
         }
+        each(&out);
         sink.write(out)?;
     }
     let rows = sink.finish()?;
@@ -937,7 +979,14 @@ fn write_extract(
     Ok(())
 }
 
-fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+/// The deid stage. With `handoff`, it also builds the indicator table from the service
+/// events as it writes them (for an analyze stage run right after, which then need not
+/// read them back); `None` is left there when it could not (the events are not grouped
+/// by person, or the analysis is misconfigured: analyze then says so itself).
+fn deid(
+    ctx: &Context<'_>,
+    handoff: Option<&mut Option<folge_analyze::Indicators>>,
+) -> Result<StageRecord, PipelineError> {
     let key = resolve_key(ctx.pipeline)?;
     let read = |file| ctx.read_batches(Stage::Deid, Stage::Ingest, file);
     let input = Identifiable {
@@ -978,8 +1027,13 @@ fn deid(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     );
     let (events, risk) = std::thread::scope(|scope| {
         let risk = scope.spawn(|| folge_deid::participant_risk(tables.participants(), &qis, k));
-        let events =
-            stream_deid_events(ctx, &dir, &input, &tables, (&metadata, &scrubber), &mut outputs);
+        let events = stream_deid_events(
+            ctx,
+            (&dir, &input, &tables),
+            (&metadata, &scrubber),
+            &mut outputs,
+            handoff,
+        );
         (events, risk.join())
     });
     let events = events.inspect_err(|_| remove_outputs(&dir, &outputs))?;
@@ -1191,7 +1245,12 @@ fn analyze_in_parts(
     Ok(builder.finish())
 }
 
-fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+/// The analyze stage; `handoff` is the indicator table the deid stage just built from the
+/// events it wrote (the same as reading them back would give).
+fn analyze_stage(
+    ctx: &Context<'_>,
+    handoff: Option<folge_analyze::Indicators>,
+) -> Result<StageRecord, PipelineError> {
     let tables = load_deidentified(ctx, Stage::Analyze)?;
     let params = analysis_params(ctx.pipeline)?;
     let events = ctx.stage_file(Stage::Analyze, Stage::Deid, "service_events.parquet")?;
@@ -1207,9 +1266,10 @@ fn analyze_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             .map(move |batch| folge_deid::EventBatch::from_batch(&batch?).map_err(fail));
         Ok(read_ahead(batches, 2))
     };
-    let analysis = if let Ok(analysis) =
-        folge_analyze::analyze_stream(&tables, &params, batches()?)?
-    {
+    let analysis = if let Some(indicators) = handoff {
+        info!("indicators built while de-identifying the service events; not read back");
+        folge_analyze::summarise(&tables, &params, indicators)
+    } else if let Ok(analysis) = folge_analyze::analyze_stream(&tables, &params, batches()?)? {
         analysis
     } else {
         let total = stream_parquet(&events, BATCH_ROWS)?.num_rows;
@@ -1415,12 +1475,18 @@ fn context(pipeline: &Pipeline) -> Context<'_> {
     Context { pipeline, params_json, params_sha256 }
 }
 
-fn execute(ctx: &Context<'_>, stage: Stage) -> Result<(), PipelineError> {
+/// Run `stage`. `handoff` carries the indicator table from deid to an analyze run right
+/// after it (`None`: each stage reads what the one before wrote).
+fn execute(
+    ctx: &Context<'_>,
+    stage: Stage,
+    handoff: Option<&mut Option<folge_analyze::Indicators>>,
+) -> Result<(), PipelineError> {
     let started = Instant::now();
     let mut record = match stage {
         Stage::Ingest => ingest(ctx)?,
-        Stage::Deid => deid(ctx)?,
-        Stage::Analyze => analyze_stage(ctx)?,
+        Stage::Deid => deid(ctx, handoff)?,
+        Stage::Analyze => analyze_stage(ctx, handoff.and_then(Option::take))?,
         Stage::Report => report_stage(ctx)?,
     };
     record.seconds = started.elapsed().as_secs_f64();
@@ -1432,7 +1498,22 @@ fn execute(ctx: &Context<'_>, stage: Stage) -> Result<(), PipelineError> {
 /// Run one stage (reading earlier stages' outputs) and update the manifest.
 pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
-    execute(&ctx, stage)?;
+    execute(&ctx, stage, None)?;
+    write_manifest(&ctx)
+}
+
+/// Run `stages` (in pipeline order, each after the one before it) and update the
+/// manifest. Deid followed by analyze hands the indicator table over in memory: the
+/// same results as running them one by one, without reading the events back.
+pub fn run_stages(pipeline: &Pipeline, stages: &[Stage]) -> Result<Manifest, PipelineError> {
+    let ctx = context(pipeline);
+    let mut handoff = None;
+    for (i, &stage) in stages.iter().enumerate() {
+        let analyze_next = stages.get(i + 1) == Some(&Stage::Analyze);
+        let slot = (stage == Stage::Analyze || (stage == Stage::Deid && analyze_next))
+            .then_some(&mut handoff);
+        execute(&ctx, stage, slot)?;
+    }
     write_manifest(&ctx)
 }
 
@@ -1444,9 +1525,11 @@ pub fn run_all(
     // A key problem is a configuration error: find it before any work is done.
     resolve_key(pipeline)?;
     let ctx = context(pipeline);
+    let mut handoff = None;
     for stage in Stage::ALL {
         on_stage(stage);
-        execute(&ctx, stage)?;
+        let slot = matches!(stage, Stage::Deid | Stage::Analyze).then_some(&mut handoff);
+        execute(&ctx, stage, slot)?;
     }
     write_manifest(&ctx)
 }

@@ -115,7 +115,7 @@ impl AnalysisParams {
 pub struct Analysis {
     /// One row per person × window × indicator, held compactly (write it with
     /// [`IndicatorTable::rows`] in chunks).
-    pub indicators: IndicatorTable,
+    pub indicators: std::sync::Arc<IndicatorTable>,
     /// One row per indicator × arm × window.
     pub rates: Vec<RateRow>,
     /// One row per indicator × municipality × arm × window.
@@ -160,9 +160,10 @@ impl PersonUse<'_> {
         p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day))
     }
 
-    /// The indicator's value in days `lo..=hi`: from events and from monthly counts.
-    fn value(&self, indicator: Indicator, lo: i32, hi: i32) -> f64 {
-        self.events_value(indicator, lo, hi) + self.monthly_value(indicator, lo, hi)
+    /// The indicator's value in days `lo..=hi` (`starts` counts the events starting in
+    /// them): from events and from monthly counts.
+    fn value(&self, indicator: Indicator, lo: i32, hi: i32, starts: &Starts) -> f64 {
+        self.events_value(indicator, lo, hi, starts) + self.monthly_value(indicator, lo, hi)
     }
 
     /// What pre-aggregated months add to an indicator: each month's amount times the share
@@ -212,13 +213,10 @@ impl PersonUse<'_> {
         }
     }
 
-    fn events_value(&self, indicator: Indicator, lo: i32, hi: i32) -> f64 {
+    fn events_value(&self, indicator: Indicator, lo: i32, hi: i32, starts: &Starts) -> f64 {
         let starts_in = |day: i32| lo <= day && day <= hi;
         let count = |services: &[Service]| {
-            self.events
-                .iter()
-                .filter(|e| services.contains(&e.service) && starts_in(e.start_day))
-                .count() as f64
+            services.iter().map(|s| f64::from(starts.by_service[*s as usize])).sum::<f64>()
         };
         let nights = |stays: &[Stay]| -> f64 {
             stays.iter().map(|s| f64::from((s.end.min(hi + 1) - s.start.max(lo)).max(0))).sum()
@@ -279,13 +277,7 @@ impl PersonUse<'_> {
                         Service::Kad,
                         Service::LongTermCare,
                     ])
-                    + self
-                        .events
-                        .iter()
-                        .filter(|e| {
-                            e.service.is_hours() && e.end_day.is_none() && starts_in(e.start_day)
-                        })
-                        .count() as f64
+                    + f64::from(starts.home_visits)
             }
             Indicator::Mortality => {
                 let p = self.participant;
@@ -294,6 +286,30 @@ impl PersonUse<'_> {
                 ))
             }
         }
+    }
+}
+
+/// How many of a person's events start inside a window, by service, and how many of
+/// them are single home-care visits (hours without an end day): counted in one pass,
+/// not once per indicator.
+struct Starts {
+    by_service: [u32; SERVICES],
+    home_visits: u32,
+}
+
+/// Every service code, as array positions.
+const SERVICES: usize = <Service as folge_schema::column::TextCode>::ALL.len();
+
+impl Starts {
+    fn count(events: &[EventRow], lo: i32, hi: i32) -> Self {
+        let mut starts = Starts { by_service: [0; SERVICES], home_visits: 0 };
+        for e in events.iter().filter(|e| lo <= e.start_day && e.start_day <= hi) {
+            starts.by_service[e.service as usize] += 1;
+            if e.service.is_hours() && e.end_day.is_none() {
+                starts.home_visits += 1;
+            }
+        }
+        starts
     }
 }
 
@@ -570,9 +586,13 @@ impl<'a> IndicatorBuilder<'a> {
             let exposure_days = (hi - window.from + 1).max(0);
             let cell = i * params.windows.len() + w;
             self.exposure[cell] = exposure_days;
+            let starts = Starts::count(events, window.from, hi);
             for (k, &indicator) in params.indicators.iter().enumerate() {
-                self.values[cell * n_ind + k] =
-                    if exposure_days > 0 { person.value(indicator, window.from, hi) } else { 0.0 };
+                self.values[cell * n_ind + k] = if exposure_days > 0 {
+                    person.value(indicator, window.from, hi, &starts)
+                } else {
+                    0.0
+                };
             }
         }
     }
@@ -601,7 +621,7 @@ impl<'a> IndicatorBuilder<'a> {
             exposure: self.exposure,
         };
         Indicators {
-            table,
+            table: std::sync::Arc::new(table),
             events_outside_windows: self.outside,
             events_after_observation: self.after_observation,
         }
@@ -612,9 +632,16 @@ impl<'a> IndicatorBuilder<'a> {
 /// comparisons are made of them ([`summarise`]).
 #[derive(Debug, Clone)]
 pub struct Indicators {
-    table: IndicatorTable,
+    table: std::sync::Arc<IndicatorTable>,
     events_outside_windows: u64,
     events_after_observation: u64,
+}
+
+impl Indicators {
+    /// The table (shared: it can be written out while [`summarise`] runs).
+    pub fn table(&self) -> std::sync::Arc<IndicatorTable> {
+        std::sync::Arc::clone(&self.table)
+    }
 }
 
 /// Feeds batches of service events to an [`IndicatorBuilder`] one at a time, each

@@ -1266,9 +1266,20 @@ fn analyze_stage(
             .map(move |batch| folge_deid::EventBatch::from_batch(&batch?).map_err(fail));
         Ok(read_ahead(batches, 2))
     };
+    let metadata = ctx.metadata(&ctx.inputs_sha256()?);
+    let mut outputs = Vec::new();
+    let handed_over = handoff.is_some();
     let analysis = if let Some(indicators) = handoff {
         info!("indicators built while de-identifying the service events; not read back");
-        folge_analyze::summarise(&tables, &params, indicators)
+        // indicators.parquet is written while the rates and comparisons are worked out.
+        let table = indicators.table();
+        let (written, analysis) = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| write_indicators(&dir, &table, &metadata, &mut outputs));
+            let analysis = folge_analyze::summarise(&tables, &params, indicators);
+            (writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), analysis)
+        });
+        written?;
+        analysis
     } else if let Ok(analysis) = folge_analyze::analyze_stream(&tables, &params, batches()?)? {
         analysis
     } else {
@@ -1279,9 +1290,9 @@ fn analyze_stage(
         );
         analyze_in_parts(&tables, &params, batches()?, &dir, parts)?
     };
-    let metadata = ctx.metadata(&ctx.inputs_sha256()?);
-    let mut outputs = Vec::new();
-    write_indicators(&dir, &analysis.indicators, &metadata, &mut outputs)?;
+    if !handed_over {
+        write_indicators(&dir, &analysis.indicators, &metadata, &mut outputs)?;
+    }
     write_table(&dir, "rates.parquet", &analysis.rates, &metadata, &mut outputs)?;
     write_table(
         &dir,

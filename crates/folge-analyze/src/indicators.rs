@@ -534,6 +534,17 @@ impl<'a> IndicatorBuilder<'a> {
             self.outside += events.len() as u64;
             return Ok(());
         };
+        self.person_at(i, events)
+    }
+
+    /// The participant number of a pseudonym (for [`IndicatorBuilder::person_at`]), if it
+    /// is a participant's.
+    pub fn index_of(&self, pid: &str) -> Option<usize> {
+        self.index.get(pid).copied()
+    }
+
+    /// [`IndicatorBuilder::person`] by participant number ([`IndicatorBuilder::index_of`]).
+    pub fn person_at(&mut self, i: usize, events: &[EventRow]) -> Result<(), NotGrouped> {
         if std::mem::replace(&mut self.seen[i], true) {
             return Err(NotGrouped);
         }

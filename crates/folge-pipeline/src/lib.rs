@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod keys;
 mod manifest;
+mod parts;
 mod run;
 
 pub use browser::{Capture, capture, find_chromium};

@@ -819,12 +819,32 @@ fn stream_deid_events(
     handoff: Option<&mut Option<folge_analyze::Indicators>>,
 ) -> Result<usize, PipelineError> {
     let params = handoff.as_ref().and_then(|_| analysis_params(ctx.pipeline).ok());
+    // A hospital and a municipal file: each person's events are apart.
+    let (files, events) = event_files(ctx);
+    let parts = (files > 1)
+        .then(|| usize::try_from(events).map_or(1, |n| n.div_ceil(EVENTS_PER_PART).max(1)));
+    if let (Some(parts), Some(_)) = (parts, &params) {
+        info!(
+            "service events come from {files} files, so a person's events are apart: dealing them into {parts} part(s) by person while de-identifying"
+        );
+    }
     std::thread::scope(|scope| {
         // The indicators are built on a thread of their own from each batch as written,
         // checked as analyze checks what it reads.
         let (to_builder, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
         let builder = params.as_ref().map(|params| {
             scope.spawn(move || {
+                if let Some(parts) = parts {
+                    // A batch failing analyze's checks, or a part that cannot be written:
+                    // no hand-off, and analyze reads the events back and says why.
+                    let checked = batches.into_iter().map(|b| {
+                        folge_deid::EventBatch::from_batch(&b).map_err(|e| PipelineError::Stage {
+                            stage: "analyze",
+                            message: e.to_string(),
+                        })
+                    });
+                    return indicators_in_parts(tables, params, checked, dir, parts).ok();
+                }
                 let mut stream = folge_analyze::IndicatorStream::new(tables, params);
                 let mut grouped = true;
                 for batch in batches {
@@ -1167,9 +1187,8 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
 const EVENTS_PER_PART: usize = 1_000_000;
 
 /// Analyze events that are not grouped by person in bounded memory: deal each person's
-/// rows into one of `parts` temporary Parquet files by a hash of the pseudonym (so every
-/// person lands whole in one part), then group one part at a time in memory. The parts
-/// live in a temporary folder inside the stage folder, removed when done or on error.
+/// rows into one of `parts` temporary files by participant number (so every person lands
+/// whole in one part), then group one part at a time in memory (see [`crate::parts`]).
 fn analyze_in_parts(
     tables: &Deidentified,
     params: &AnalysisParams,
@@ -1177,72 +1196,54 @@ fn analyze_in_parts(
     dir: &Path,
     parts: usize,
 ) -> Result<folge_analyze::Analysis, PipelineError> {
-    use std::hash::{Hash, Hasher};
-    let temp = tempfile::Builder::new()
-        .prefix(".parts-")
-        .tempdir_in(dir)
-        .map_err(|e| PipelineError::io(dir, e))?;
-    let paths: Vec<PathBuf> =
-        (0..parts).map(|i| temp.path().join(format!("{i}.parquet"))).collect();
-    let mut sinks = paths
-        .iter()
-        .map(|p| ParquetSink::create(p, DeidServiceEvent::schema(), &BTreeMap::new()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut buffers: Vec<Vec<DeidServiceEvent>> = vec![Vec::new(); parts];
-    let flush =
-        |sink: &mut ParquetSink, rows: &mut Vec<DeidServiceEvent>| -> Result<(), PipelineError> {
-            if !rows.is_empty() {
-                sink.write(&DeidServiceEvent::to_batch(rows)?)?;
-                // A row group per write: the parts' open row groups would otherwise
-                // hold every event between them.
-                sink.flush()?;
-                rows.clear();
-            }
-            Ok(())
-        };
+    let indicators = indicators_in_parts(tables, params, batches, dir, parts)?;
+    Ok(folge_analyze::summarise(tables, params, indicators))
+}
+
+/// The indicator table of [`analyze_in_parts`].
+fn indicators_in_parts(
+    tables: &Deidentified,
+    params: &AnalysisParams,
+    batches: impl Iterator<Item = Result<folge_deid::EventBatch, PipelineError>>,
+    dir: &Path,
+    parts: usize,
+) -> Result<folge_analyze::Indicators, PipelineError> {
+    let mut builder = folge_analyze::IndicatorBuilder::new(tables, params);
+    let mut dealt = crate::parts::EventParts::create(dir, parts)?;
     for batch in batches {
         let batch = batch?;
         for (pid, rows) in batch.runs() {
-            let mut hasher = std::hash::DefaultHasher::new();
-            pid.hash(&mut hasher);
-            let part = (hasher.finish() % parts as u64) as usize;
-            buffers[part].extend(rows.iter().map(|e| DeidServiceEvent {
-                pid: pid.to_owned(),
-                service: e.service,
-                start_day: e.start_day,
-                end_day: e.end_day,
-                quantity: e.quantity,
-                acute: e.acute,
-                start_minute: e.start_minute,
-                end_minute: e.end_minute,
-            }));
-            if buffers[part].len() >= BATCH_ROWS {
-                flush(&mut sinks[part], &mut buffers[part])?;
+            match builder.index_of(pid) {
+                Some(person) => dealt.push(person, rows)?,
+                // Not a participant's: counted as outside every window.
+                None => {
+                    let _ = builder.person(pid, rows);
+                }
             }
         }
     }
-    for (sink, rows) in sinks.iter_mut().zip(buffers.iter_mut()) {
-        flush(sink, rows)?;
-    }
-    for sink in sinks {
-        sink.finish()?;
-    }
-    let mut builder = folge_analyze::IndicatorBuilder::new(tables, params);
-    for path in &paths {
-        let mut by_person: BTreeMap<String, Vec<folge_deid::EventRow>> = BTreeMap::new();
-        for batch in stream_parquet(path, BATCH_ROWS)? {
-            let batch = folge_deid::EventBatch::from_batch(&batch?)
-                .map_err(|e| PipelineError::Stage { stage: "analyze", message: e.to_string() })?;
-            for (pid, rows) in batch.runs() {
-                by_person.entry(pid.to_owned()).or_default().extend_from_slice(rows);
-            }
-        }
-        for (pid, events) in &by_person {
-            // Each person is in one part only, whole.
-            let _ = builder.person(pid, events);
-        }
-    }
-    Ok(builder.finish())
+    dealt.for_each_person(|person, events| {
+        // Each person is in one part only, whole.
+        let _ = builder.person_at(person, events);
+    })?;
+    Ok(builder.finish_table())
+}
+
+/// Whether the service events came from more than one file with rows (a hospital and a
+/// municipal extract, say): a person's events are then apart in `service_events.parquet`,
+/// not grouped, and are sorted out by person in parts straight away.
+fn events_from_several_files(ctx: &Context<'_>) -> bool {
+    event_files(ctx).0 > 1
+}
+
+/// Service-event files with rows, and their rows, from the ingest stage's record.
+fn event_files(ctx: &Context<'_>) -> (usize, u64) {
+    ctx.stage_record(Stage::Ingest).map_or((0, 0), |r| {
+        r.inputs
+            .iter()
+            .filter(|i| i.table == "service_events" && i.rows_accepted > 0)
+            .fold((0, 0), |(files, rows), i| (files + 1, rows + i.rows_accepted))
+    })
 }
 
 /// The analyze stage; `handoff` is the indicator table the deid stage just built from the
@@ -1280,7 +1281,11 @@ fn analyze_stage(
         });
         written?;
         analysis
-    } else if let Ok(analysis) = folge_analyze::analyze_stream(&tables, &params, batches()?)? {
+    } else if let Some(analysis) = (!events_from_several_files(ctx))
+        .then(|| folge_analyze::analyze_stream(&tables, &params, batches()?))
+        .transpose()?
+        .and_then(Result::ok)
+    {
         analysis
     } else {
         let total = stream_parquet(&events, BATCH_ROWS)?.num_rows;

@@ -1,0 +1,208 @@
+//! Service events sorted out by person on disk, for events that do not come grouped by
+//! person (a hospital extract and a municipal one, one after the other): each person's
+//! events go to one of several temporary part files, a part is read back whole and
+//! grouped, so memory holds one part and not every event.
+//!
+//! A part holds fixed-size records: the participant's number (no pseudonym) and the
+//! event's fields, little-endian. The files live in a temporary folder inside the stage
+//! folder and are removed when the parts are dropped, on success and on error.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use folge_deid::EventRow;
+use folge_schema::Service;
+use folge_schema::column::TextCode;
+
+use crate::error::PipelineError;
+
+/// Bytes of one record: person (4), service (1), flags (1), start day (4), end day (4),
+/// quantity (8), start minute (4), end minute (4).
+const RECORD: usize = 30;
+
+const HAS_END: u8 = 1;
+const HAS_QUANTITY: u8 = 2;
+const HAS_ACUTE: u8 = 4;
+const ACUTE: u8 = 8;
+const HAS_START_MINUTE: u8 = 16;
+const HAS_END_MINUTE: u8 = 32;
+
+fn encode(person: u32, e: &EventRow) -> [u8; RECORD] {
+    let mut out = [0u8; RECORD];
+    let flag = |present: bool, bit: u8| if present { bit } else { 0 };
+    let flags = flag(e.end_day.is_some(), HAS_END)
+        | flag(e.quantity.is_some(), HAS_QUANTITY)
+        | flag(e.acute.is_some(), HAS_ACUTE)
+        | flag(e.acute == Some(true), ACUTE)
+        | flag(e.start_minute.is_some(), HAS_START_MINUTE)
+        | flag(e.end_minute.is_some(), HAS_END_MINUTE);
+    out[0..4].copy_from_slice(&person.to_le_bytes());
+    out[4] = e.service as u8;
+    out[5] = flags;
+    out[6..10].copy_from_slice(&e.start_day.to_le_bytes());
+    out[10..14].copy_from_slice(&e.end_day.unwrap_or(0).to_le_bytes());
+    out[14..22].copy_from_slice(&e.quantity.unwrap_or(0.0).to_le_bytes());
+    out[22..26].copy_from_slice(&e.start_minute.unwrap_or(0).to_le_bytes());
+    out[26..30].copy_from_slice(&e.end_minute.unwrap_or(0).to_le_bytes());
+    out
+}
+
+/// A record back; `None` for a service code this build does not know (the file was not
+/// written by it).
+fn decode(r: &[u8; RECORD]) -> Option<(u32, EventRow)> {
+    let word = |at: usize| i32::from_le_bytes([r[at], r[at + 1], r[at + 2], r[at + 3]]);
+    let flags = r[5];
+    let has = |bit: u8| flags & bit != 0;
+    let mut quantity = [0u8; 8];
+    quantity.copy_from_slice(&r[14..22]);
+    let person = u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
+    let row = EventRow {
+        service: *Service::ALL.get(usize::from(r[4]))?,
+        start_day: word(6),
+        end_day: has(HAS_END).then(|| word(10)),
+        quantity: has(HAS_QUANTITY).then(|| f64::from_le_bytes(quantity)),
+        acute: has(HAS_ACUTE).then(|| has(ACUTE)),
+        start_minute: has(HAS_START_MINUTE).then(|| word(22)),
+        end_minute: has(HAS_END_MINUTE).then(|| word(26)),
+    };
+    Some((person, row))
+}
+
+/// Events dealt into part files by participant number.
+pub(crate) struct EventParts {
+    folder: tempfile::TempDir,
+    writers: Vec<BufWriter<File>>,
+    events: Vec<u64>,
+}
+
+impl EventParts {
+    /// `parts` empty part files in a temporary folder inside `dir`.
+    pub(crate) fn create(dir: &Path, parts: usize) -> Result<Self, PipelineError> {
+        let folder = tempfile::Builder::new()
+            .prefix(".parts-")
+            .tempdir_in(dir)
+            .map_err(|e| PipelineError::io(dir, e))?;
+        let writers = (0..parts.max(1))
+            .map(|i| {
+                let path = part_path(folder.path(), i);
+                File::create(&path)
+                    .map(|f| BufWriter::with_capacity(1 << 16, f))
+                    .map_err(|e| PipelineError::io(&path, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let events = vec![0; writers.len()];
+        Ok(EventParts { folder, writers, events })
+    }
+
+    /// Add events of participant number `person`.
+    pub(crate) fn push(&mut self, person: usize, rows: &[EventRow]) -> Result<(), PipelineError> {
+        let part = person % self.writers.len();
+        let number = u32::try_from(person).map_err(|_| {
+            PipelineError::io(self.folder.path(), "more than 4 294 967 295 participants")
+        })?;
+        let writer = &mut self.writers[part];
+        for e in rows {
+            writer
+                .write_all(&encode(number, e))
+                .map_err(|err| PipelineError::io(&part_path(self.folder.path(), part), err))?;
+        }
+        self.events[part] += rows.len() as u64;
+        Ok(())
+    }
+
+    /// Read the parts back one at a time and give each participant's events, in the
+    /// order they were added, to `each` (participants in number order within a part).
+    pub(crate) fn for_each_person(
+        mut self,
+        mut each: impl FnMut(usize, &[EventRow]),
+    ) -> Result<(), PipelineError> {
+        for (part, writer) in self.writers.drain(..).enumerate() {
+            let path = part_path(self.folder.path(), part);
+            writer.into_inner().map_err(|e| PipelineError::io(&path, e.error()))?;
+            let file = File::open(&path).map_err(|e| PipelineError::io(&path, e))?;
+            let mut reader = BufReader::with_capacity(1 << 16, file);
+            let expected = usize::try_from(self.events[part]).unwrap_or(usize::MAX);
+            let mut rows: Vec<(u32, EventRow)> = Vec::with_capacity(expected);
+            let mut record = [0u8; RECORD];
+            for _ in 0..expected {
+                reader.read_exact(&mut record).map_err(|e| PipelineError::io(&path, e))?;
+                rows.push(
+                    decode(&record)
+                        .ok_or_else(|| PipelineError::io(&path, "holds an unknown service"))?,
+                );
+            }
+            // Stable: a person's events keep the order they came in.
+            rows.sort_by_key(|(person, _)| *person);
+            let events: Vec<EventRow> = rows.iter().map(|(_, e)| *e).collect();
+            let mut start = 0;
+            while start < rows.len() {
+                let person = rows[start].0;
+                let end = start + rows[start..].iter().take_while(|(p, _)| *p == person).count();
+                each(person as usize, &events[start..end]);
+                start = end;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn part_path(folder: &Path, part: usize) -> PathBuf {
+    folder.join(format!("{part}.events"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(service: Service, start: i32) -> EventRow {
+        EventRow {
+            service,
+            start_day: start,
+            end_day: None,
+            quantity: None,
+            acute: None,
+            start_minute: None,
+            end_minute: None,
+        }
+    }
+
+    #[test]
+    fn records_round_trip_every_field() {
+        let full = EventRow {
+            service: Service::Inpatient,
+            start_day: -365,
+            end_day: Some(-360),
+            quantity: Some(1.5),
+            acute: Some(false),
+            start_minute: Some(0),
+            end_minute: Some(1439),
+        };
+        for e in [full, row(Service::LongTermCare, 7), EventRow { acute: Some(true), ..full }] {
+            assert_eq!(decode(&encode(7, &e)), Some((7, e)));
+        }
+        let mut bad = encode(1, &full);
+        bad[4] = 200;
+        assert_eq!(decode(&bad), None);
+    }
+
+    #[test]
+    fn persons_come_back_whole_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut parts = EventParts::create(dir.path(), 3).unwrap();
+        // Person 4 in two pieces, apart (as a hospital file then a municipal one).
+        parts.push(4, &[row(Service::Gp, 1), row(Service::Gp, 2)]).unwrap();
+        parts.push(1, &[row(Service::Outpatient, 5)]).unwrap();
+        parts.push(4, &[row(Service::HomeHelp, 3)]).unwrap();
+        parts.push(7, &[row(Service::Kad, 9)]).unwrap();
+        let mut seen = Vec::new();
+        parts
+            .for_each_person(|p, events| {
+                seen.push((p, events.iter().map(|e| e.start_day).collect::<Vec<_>>()));
+            })
+            .unwrap();
+        seen.sort();
+        assert_eq!(seen, vec![(1, vec![5]), (4, vec![1, 2, 3]), (7, vec![9])]);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary parts removed");
+    }
+}

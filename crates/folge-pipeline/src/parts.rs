@@ -113,38 +113,80 @@ impl EventParts {
 
     /// Read the parts back one at a time and give each participant's events, in the
     /// order they were added, to `each` (participants in number order within a part).
+    /// The next part is read and sorted on a second thread while `each` works through
+    /// this one.
     pub(crate) fn for_each_person(
         mut self,
         mut each: impl FnMut(usize, &[EventRow]),
     ) -> Result<(), PipelineError> {
+        let parts = self.writers.len();
+        let mut files = Vec::with_capacity(parts);
         for (part, writer) in self.writers.drain(..).enumerate() {
             let path = part_path(self.folder.path(), part);
             writer.into_inner().map_err(|e| PipelineError::io(&path, e.error()))?;
-            let file = File::open(&path).map_err(|e| PipelineError::io(&path, e))?;
-            let mut reader = BufReader::with_capacity(1 << 16, file);
-            let expected = usize::try_from(self.events[part]).unwrap_or(usize::MAX);
-            let mut rows: Vec<(u32, EventRow)> = Vec::with_capacity(expected);
-            let mut record = [0u8; RECORD];
-            for _ in 0..expected {
-                reader.read_exact(&mut record).map_err(|e| PipelineError::io(&path, e))?;
-                rows.push(
-                    decode(&record)
-                        .ok_or_else(|| PipelineError::io(&path, "holds an unknown service"))?,
-                );
-            }
-            // Stable: a person's events keep the order they came in.
-            rows.sort_by_key(|(person, _)| *person);
-            let events: Vec<EventRow> = rows.iter().map(|(_, e)| *e).collect();
-            let mut start = 0;
-            while start < rows.len() {
-                let person = rows[start].0;
-                let end = start + rows[start..].iter().take_while(|(p, _)| *p == person).count();
-                each(person as usize, &events[start..end]);
-                start = end;
-            }
+            files.push((part, path, self.events[part]));
         }
-        Ok(())
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for (part, path, events) in files {
+                    let read = read_part(&path, events, part, parts);
+                    let failed = read.is_err();
+                    if tx.send(read).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            for read in rx {
+                let (persons, events) = read?;
+                for (person, range) in persons {
+                    each(person, &events[range]);
+                }
+            }
+            Ok(())
+        })
     }
+}
+
+/// One part's persons (number and where their events are) and events, each person's
+/// events together in the order they came: a counting sort on the person's place in the
+/// part (persons of part `p` of `n` are `p`, `p + n`, `p + 2n`, …).
+type Part = (Vec<(usize, std::ops::Range<usize>)>, Vec<EventRow>);
+
+fn read_part(path: &Path, events: u64, part: usize, parts: usize) -> Result<Part, PipelineError> {
+    let file = File::open(path).map_err(|e| PipelineError::io(path, e))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let expected = usize::try_from(events).unwrap_or(usize::MAX);
+    let mut rows: Vec<(u32, EventRow)> = Vec::with_capacity(expected);
+    let mut record = [0u8; RECORD];
+    for _ in 0..expected {
+        reader.read_exact(&mut record).map_err(|e| PipelineError::io(path, e))?;
+        rows.push(
+            decode(&record).ok_or_else(|| PipelineError::io(path, "holds an unknown service"))?,
+        );
+    }
+    let place = |person: u32| person as usize / parts;
+    let places = rows.iter().map(|(p, _)| place(*p) + 1).max().unwrap_or(0);
+    let mut starts = vec![0usize; places + 1];
+    for (p, _) in &rows {
+        starts[place(*p) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut next = starts.clone();
+    let mut sorted = vec![None; rows.len()];
+    for (p, e) in rows {
+        let slot = &mut next[place(p)];
+        sorted[*slot] = Some(e);
+        *slot += 1;
+    }
+    let events: Vec<EventRow> = sorted.into_iter().flatten().collect();
+    let persons = (0..places)
+        .filter(|&i| starts[i + 1] > starts[i])
+        .map(|i| (i * parts + part, starts[i]..starts[i + 1]))
+        .collect();
+    Ok((persons, events))
 }
 
 fn part_path(folder: &Path, part: usize) -> PathBuf {
@@ -204,5 +246,40 @@ mod tests {
         seen.sort();
         assert_eq!(seen, vec![(1, vec![5]), (4, vec![1, 2, 3]), (7, vec![9])]);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary parts removed");
+    }
+
+    #[test]
+    fn many_persons_in_pieces_over_several_parts() {
+        // 60 persons, events added in 400 pieces in a scrambled order; each event's start
+        // day is its sequence number, so a person's days must come back increasing.
+        let dir = tempfile::tempdir().unwrap();
+        let mut parts = EventParts::create(dir.path(), 7).unwrap();
+        let mut expected: Vec<Vec<i32>> = vec![Vec::new(); 60];
+        let (mut state, mut day) = (0x9e37_79b9_u32, 0);
+        for _ in 0..400 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let person = (state % 60) as usize;
+            let piece: Vec<EventRow> = (0..=state % 3)
+                .map(|_| {
+                    day += 1;
+                    expected[person].push(day);
+                    row(Service::Gp, day)
+                })
+                .collect();
+            parts.push(person, &piece).unwrap();
+        }
+        let mut got: Vec<Vec<i32>> = vec![Vec::new(); 60];
+        let mut calls = 0;
+        parts
+            .for_each_person(|p, events| {
+                calls += 1;
+                assert!(got[p].is_empty(), "person {p} given twice");
+                got[p] = events.iter().map(|e| e.start_day).collect();
+            })
+            .unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(calls, expected.iter().filter(|e| !e.is_empty()).count());
     }
 }

@@ -124,7 +124,9 @@ impl DuplicateFinder {
             return None;
         }
         if self.mode == DuplicateCheck::Grouped {
-            let cell = self.group_column.and_then(|i| record.get(i)).unwrap_or_default().trim();
+            let cell = crate::values::trim(
+                self.group_column.and_then(|i| record.get(i)).unwrap_or_default(),
+            );
             if self.current_group.is_none() || cell != self.current_text {
                 let mut hasher = DefaultHasher::new();
                 cell.hash(&mut hasher);

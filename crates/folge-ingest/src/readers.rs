@@ -196,7 +196,7 @@ pub(crate) struct Cells<'a> {
 impl<'a> Cells<'a> {
     pub(crate) fn text(&self, column: &str) -> Option<&'a str> {
         let i = self.columns.get(column)?;
-        self.record.get(i).map(str::trim).filter(|s| !s.is_empty())
+        self.record.get(i).map(crate::values::trim).filter(|s| !s.is_empty())
     }
 
     fn required(&self, column: &str) -> Result<&'a str, Problem> {

@@ -189,6 +189,15 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
     }
 }
 
+/// `str::trim`, skipped when the cell begins and ends with a visible ASCII character
+/// (as nearly every registry cell does): whitespace that is not ASCII begins and ends
+/// with bytes above 0x7f, so such a cell has nothing to trim.
+pub(crate) fn trim(cell: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    let bytes = cell.as_bytes();
+    if visible(bytes.first()) && visible(bytes.last()) { cell } else { cell.trim() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,10 @@ macro_rules! text_code {
             fn code(self) -> &'static str {
                 match self { $( $name::$variant => $code ),* }
             }
+            // A match, not a search: it runs for every row of a registry extract.
+            fn from_code(code: &str) -> Option<Self> {
+                match code { $( $code => Some($name::$variant), )* _ => None }
+            }
         }
 
         impl $name {

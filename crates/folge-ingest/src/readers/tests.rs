@@ -572,3 +572,12 @@ fn column_index_finds_a_column_by_address_or_by_text() {
     assert_eq!(index.get("person"), None);
     assert_eq!(index.get("quantity"), None);
 }
+
+#[test]
+fn cells_are_trimmed_as_str_trim_does() {
+    for cell in
+        ["", " ", "a", " a", "a ", "\ta\r", "\u{a0}4601\u{a0}", "4601\u{2003}", "x y", "æ", " ø "]
+    {
+        assert_eq!(crate::values::trim(cell), cell.trim(), "{cell:?}");
+    }
+}

@@ -107,6 +107,13 @@ struct PersonRows {
     exposure: Vec<f64>,
 }
 
+impl PersonRows {
+    /// The Poisson difference-in-differences on these rows, clustered by person.
+    fn did_poisson(&self) -> Result<folge_stats::StatResult, folge_stats::StatsError> {
+        did_poisson_clustered(&self.unit, &self.treated, &self.post, &self.y, &self.exposure, LEVEL)
+    }
+}
+
 fn person_rows<'r, 'a: 'r>(
     rows: impl IntoIterator<Item = &'r PersonValue<'a>>,
     indicator: &str,
@@ -210,14 +217,7 @@ pub(crate) fn compare_views(
                 Option<&RateRow>,
             )| { after.zip(before).map(|(a, b)| a - b) };
             let data = person_rows(person_level, indicator);
-            let model = did_poisson_clustered(
-                &data.unit,
-                &data.treated,
-                &data.post,
-                &data.y,
-                &data.exposure,
-                LEVEL,
-            );
+            let model = data.did_poisson();
             let method = match &model {
                 Ok(_) => "ratio of rate ratios, Poisson GLM value ~ pilot * after + offset(log person-years), CR1 SE by person".to_owned(),
                 Err(e) => format!("ratio of pooled rate ratios; no CI ({e})"),
@@ -388,14 +388,7 @@ pub(crate) fn compare_subsets(
                 continue;
             }
             let data = person_rows(mine.iter().copied(), indicator);
-            match did_poisson_clustered(
-                &data.unit,
-                &data.treated,
-                &data.post,
-                &data.y,
-                &data.exposure,
-                LEVEL,
-            ) {
+            match data.did_poisson() {
                 Ok(m) => {
                     r.effect_size = m.estimate;
                     (r.ci_low, r.ci_high, r.p_value) = (m.ci_low, m.ci_high, m.p_value);

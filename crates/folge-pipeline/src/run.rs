@@ -810,7 +810,9 @@ fn scan_outputs(
 
 /// Stream `01_ingest/service_events.parquet` through deid into
 /// `02_deid/service_events.parquet`, a batch at a time, scanning each batch as it is
-/// written. Returns the rows (one out per row in).
+/// written. Returns the rows (one out per row in). With `handoff`, the indicator table is
+/// built from the batches on a second thread (by person in parts when the events came
+/// from several files) and left there when the stream succeeded.
 fn stream_deid_events(
     ctx: &Context<'_>,
     (dir, input, tables): (&Path, &Identifiable, &Deidentified),

@@ -1231,14 +1231,10 @@ fn indicators_in_parts(
     Ok(builder.finish_table())
 }
 
-/// Whether the service events came from more than one file with rows (a hospital and a
-/// municipal extract, say): a person's events are then apart in `service_events.parquet`,
-/// not grouped, and are sorted out by person in parts straight away.
-fn events_from_several_files(ctx: &Context<'_>) -> bool {
-    event_files(ctx).0 > 1
-}
-
-/// Service-event files with rows, and their rows, from the ingest stage's record.
+/// Service-event files with rows, and their rows, from the ingest stage's record. More
+/// than one file (a hospital and a municipal extract, say): a person's events are apart
+/// in `service_events.parquet`, not grouped, and are sorted out by person in parts
+/// straight away.
 fn event_files(ctx: &Context<'_>) -> (usize, u64) {
     ctx.stage_record(Stage::Ingest).map_or((0, 0), |r| {
         r.inputs
@@ -1283,7 +1279,7 @@ fn analyze_stage(
         });
         written?;
         analysis
-    } else if let Some(analysis) = (!events_from_several_files(ctx))
+    } else if let Some(analysis) = (event_files(ctx).0 <= 1)
         .then(|| folge_analyze::analyze_stream(&tables, &params, batches()?))
         .transpose()?
         .and_then(Result::ok)

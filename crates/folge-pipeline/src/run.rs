@@ -139,6 +139,21 @@ impl Context<'_> {
     }
 }
 
+/// What a stage leaves in memory for the next stage of the same run, so that one need not
+/// read it back: the files are written all the same (a stage run alone reads them), and
+/// the results are the same either way, which the end-to-end tests check byte for byte.
+#[derive(Default)]
+struct Handoff {
+    /// Ingest → deid: the participant list as written to `01_ingest/participants.parquet`
+    /// (exits completed from recorded deaths).
+    participants: Option<Vec<Participant>>,
+    /// Deid → analyze: the de-identified tables as written to `02_deid/`.
+    deidentified: Option<Deidentified>,
+    /// Deid → analyze: the indicator table built from the service events as deid wrote
+    /// them.
+    indicators: Option<folge_analyze::Indicators>,
+}
+
 fn create_dir(path: &Path, private: bool) -> Result<(), PipelineError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -657,7 +672,11 @@ pub fn validate(pipeline: &Pipeline) -> Result<Validation, PipelineError> {
     Ok(Validation { inputs: result.inputs, over_limit })
 }
 
-fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+/// The ingest stage; with `give`, the participant list is left there for deid.
+fn ingest(
+    ctx: &Context<'_>,
+    give: Option<&mut Option<Vec<Participant>>>,
+) -> Result<StageRecord, PipelineError> {
     let dir = ctx.stage_dir(Stage::Ingest);
     create_dir(&dir, true)?;
     let mut outputs = Vec::new();
@@ -692,6 +711,9 @@ fn ingest(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let problems = over_limit(ctx.pipeline, &record.inputs);
     if !problems.is_empty() {
         return Err(PipelineError::Stage { stage: "ingest", message: problems.join("; ") });
+    }
+    if let Some(slot) = give {
+        *slot = Some(result.participants.rows);
     }
     Ok(record)
 }
@@ -1001,18 +1023,26 @@ fn write_extract(
     Ok(())
 }
 
-/// The deid stage. With `handoff`, it also builds the indicator table from the service
-/// events as it writes them (for an analyze stage run right after, which then need not
-/// read them back); `None` is left there when it could not (the events are not grouped
-/// by person, or the analysis is misconfigured: analyze then says so itself).
+/// The deid stage, on `participants` when ingest handed them over (else it reads them).
+/// With `give`, it also builds the indicator table from the service events as it writes
+/// them and leaves it there with the de-identified tables (for an analyze stage run right
+/// after, which then need not read them back); no indicator table is left when it could
+/// not be built (the events are not grouped by person, or the analysis is misconfigured:
+/// analyze then says so itself).
 fn deid(
     ctx: &Context<'_>,
-    handoff: Option<&mut Option<folge_analyze::Indicators>>,
+    participants: Option<Vec<Participant>>,
+    give: Option<(&mut Option<folge_analyze::Indicators>, &mut Option<Deidentified>)>,
 ) -> Result<StageRecord, PipelineError> {
     let key = resolve_key(ctx.pipeline)?;
     let read = |file| ctx.read_batches(Stage::Deid, Stage::Ingest, file);
+    let participants = match participants {
+        Some(rows) => rows,
+        None => Participant::from_batches(&read("participants.parquet")?)?,
+    };
+    let (handoff, tables_slot) = give.unzip();
     let input = Identifiable {
-        participants: Participant::from_batches(&read("participants.parquet")?)?,
+        participants,
         // Streamed below, a batch at a time.
         service_events: Vec::new(),
         process_events: ProcessEvent::from_batches(&read("process_events.parquet")?)?,
@@ -1090,6 +1120,9 @@ fn deid(
         ("key_is_demo".to_owned(), key.is_demo().into()),
         ("scrubbing".to_owned(), serde_json::to_value(report).unwrap_or_default()),
     ]);
+    if let Some(slot) = tables_slot {
+        *slot = Some(tables);
+    }
     Ok(StageRecord { stage: "deid".into(), seconds: 0.0, inputs: vec![], outputs, notes })
 }
 
@@ -1244,13 +1277,17 @@ fn event_files(ctx: &Context<'_>) -> (usize, u64) {
     })
 }
 
-/// The analyze stage; `handoff` is the indicator table the deid stage just built from the
-/// events it wrote (the same as reading them back would give).
+/// The analyze stage; `handoff` is what the deid stage just wrote, in memory: its
+/// de-identified tables, and the indicator table it built from the events it wrote (the
+/// same as reading them back would give).
 fn analyze_stage(
     ctx: &Context<'_>,
-    handoff: Option<folge_analyze::Indicators>,
+    (tables, handoff): (Option<Deidentified>, Option<folge_analyze::Indicators>),
 ) -> Result<StageRecord, PipelineError> {
-    let tables = load_deidentified(ctx, Stage::Analyze)?;
+    let tables = match tables {
+        Some(tables) => tables,
+        None => load_deidentified(ctx, Stage::Analyze)?,
+    };
     let params = analysis_params(ctx.pipeline)?;
     let events = ctx.stage_file(Stage::Analyze, Stage::Deid, "service_events.parquet")?;
     let dir = ctx.stage_dir(Stage::Analyze);
@@ -1489,18 +1526,28 @@ fn context(pipeline: &Pipeline) -> Context<'_> {
     Context { pipeline, params_json, params_sha256 }
 }
 
-/// Run `stage`. `handoff` carries the indicator table from deid to an analyze run right
-/// after it (`None`: each stage reads what the one before wrote).
+/// Run `stage`, taking what the stage before left in `handoff` and leaving there what
+/// `next` (the stage run right after it, if any) can use.
 fn execute(
     ctx: &Context<'_>,
     stage: Stage,
-    handoff: Option<&mut Option<folge_analyze::Indicators>>,
+    next: Option<Stage>,
+    handoff: &mut Handoff,
 ) -> Result<(), PipelineError> {
     let started = Instant::now();
     let mut record = match stage {
-        Stage::Ingest => ingest(ctx)?,
-        Stage::Deid => deid(ctx, handoff)?,
-        Stage::Analyze => analyze_stage(ctx, handoff.and_then(Option::take))?,
+        Stage::Ingest => {
+            ingest(ctx, (next == Some(Stage::Deid)).then_some(&mut handoff.participants))?
+        }
+        Stage::Deid => {
+            let participants = handoff.participants.take();
+            let give = (next == Some(Stage::Analyze))
+                .then_some((&mut handoff.indicators, &mut handoff.deidentified));
+            deid(ctx, participants, give)?
+        }
+        Stage::Analyze => {
+            analyze_stage(ctx, (handoff.deidentified.take(), handoff.indicators.take()))?
+        }
         Stage::Report => report_stage(ctx)?,
     };
     record.seconds = started.elapsed().as_secs_f64();
@@ -1512,21 +1559,19 @@ fn execute(
 /// Run one stage (reading earlier stages' outputs) and update the manifest.
 pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
-    execute(&ctx, stage, None)?;
+    execute(&ctx, stage, None, &mut Handoff::default())?;
     write_manifest(&ctx)
 }
 
 /// Run `stages` (in pipeline order, each after the one before it) and update the
-/// manifest. Deid followed by analyze hands the indicator table over in memory: the
+/// manifest. A stage hands what it wrote over in memory to the one right after it (ingest
+/// the participants to deid; deid its tables and the indicator table to analyze): the
 /// same results as running them one by one, without reading the events back.
 pub fn run_stages(pipeline: &Pipeline, stages: &[Stage]) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
-    let mut handoff = None;
+    let mut handoff = Handoff::default();
     for (i, &stage) in stages.iter().enumerate() {
-        let analyze_next = stages.get(i + 1) == Some(&Stage::Analyze);
-        let slot = (stage == Stage::Analyze || (stage == Stage::Deid && analyze_next))
-            .then_some(&mut handoff);
-        execute(&ctx, stage, slot)?;
+        execute(&ctx, stage, stages.get(i + 1).copied(), &mut handoff)?;
     }
     write_manifest(&ctx)
 }
@@ -1539,11 +1584,10 @@ pub fn run_all(
     // A key problem is a configuration error: find it before any work is done.
     resolve_key(pipeline)?;
     let ctx = context(pipeline);
-    let mut handoff = None;
-    for stage in Stage::ALL {
+    let mut handoff = Handoff::default();
+    for (i, &stage) in Stage::ALL.iter().enumerate() {
         on_stage(stage);
-        let slot = matches!(stage, Stage::Deid | Stage::Analyze).then_some(&mut handoff);
-        execute(&ctx, stage, slot)?;
+        execute(&ctx, stage, Stage::ALL.get(i + 1).copied(), &mut handoff)?;
     }
     write_manifest(&ctx)
 }

@@ -46,6 +46,9 @@ pub enum KeyError {
 pub struct Key {
     bytes: Vec<u8>,
     demo: bool,
+    /// HMAC with the key already absorbed (its inner and outer pads hashed once), cloned
+    /// for each pseudonym.
+    mac: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Key {
@@ -65,16 +68,23 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl Key {
+    fn new(bytes: Vec<u8>, demo: bool) -> Self {
+        // HMAC accepts keys of any length; ours are ≥ 32 bytes by construction.
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        Key { bytes, demo, mac }
+    }
+
     /// The public demo key for synthetic data.
     pub fn demo() -> Self {
-        Key { bytes: Sha256::digest(DEMO_KEY_PHRASE.as_bytes()).to_vec(), demo: true }
+        Key::new(Sha256::digest(DEMO_KEY_PHRASE.as_bytes()).to_vec(), true)
     }
 
     /// 256 fresh bits from the operating system.
     pub fn generate() -> Result<Self, KeyError> {
         let mut bytes = vec![0u8; KEY_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
-        Ok(Key { bytes, demo: false })
+        Ok(Key::new(bytes, false))
     }
 
     /// Parse key file text: hex digits, surrounding whitespace ignored.
@@ -94,7 +104,7 @@ impl Key {
         if bytes.len() < KEY_BYTES {
             return Err(KeyError::TooShort(bytes.len() * 8));
         }
-        Ok(Key { bytes, demo: false })
+        Ok(Key::new(bytes, false))
     }
 
     /// The key as hex text, for the key file.
@@ -115,9 +125,7 @@ impl Key {
 
     /// The pseudonym of a normalised id.
     pub fn pseudonym(&self, normalised_id: &str) -> String {
-        // HMAC accepts keys of any length; ours are ≥ 32 bytes by construction.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.bytes)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = self.mac.clone();
         mac.update(normalised_id.as_bytes());
         let tag = mac.finalize().into_bytes();
         hex(&tag[..PSEUDONYM_HEX_CHARS / 2])
@@ -143,7 +151,7 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        let key = Key { bytes: b"Jefe".to_vec(), demo: false };
+        let key = Key::new(b"Jefe".to_vec(), false);
         assert_eq!(
             key.pseudonym("what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c7"

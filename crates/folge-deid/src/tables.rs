@@ -1,7 +1,7 @@
 //! Zone 1 → zone 2: the de-identification of the canonical tables, and the
 //! [`Deidentified`] type that only this crate can build.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use arrow_array::RecordBatch;
 use chrono::{Datelike, NaiveDate};
@@ -325,7 +325,8 @@ pub fn deidentify(
             return Err(DeidError::DemoKeyOnRealIds { count });
         }
     }
-    let mut persons: BTreeMap<&str, PersonKey> = BTreeMap::new();
+    // Only looked up, never iterated: no order reaches an output.
+    let mut persons: HashMap<&str, PersonKey> = HashMap::with_capacity(input.participants.len());
     let mut participants = Vec::with_capacity(input.participants.len());
     for p in &input.participants {
         let pid = key.pseudonym(&p.person_id);

@@ -1067,9 +1067,7 @@ fn deid(
     let dir = ctx.stage_dir(Stage::Deid);
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);
-    let mut outputs = Vec::new();
     let scrubber = folge_deid::scrubber_for(&input, &params);
-    write_table(&dir, "participants.parquet", tables.participants(), &metadata, &mut outputs)?;
     // The disclosure risk of the de-identified participants, on the default
     // quasi-identifiers (or the extract's), for the data controller: it needs only the
     // participants, so it is worked out while the service events stream.
@@ -1077,17 +1075,29 @@ fn deid(
         || (["age_band", "sex", "municipality", "target_group"].map(str::to_owned).to_vec(), 5),
         |e| (e.quasi_identifiers.clone(), e.k),
     );
-    let (events, risk) = std::thread::scope(|scope| {
+    let mut streamed = Vec::new();
+    let (events, risk, participants) = std::thread::scope(|scope| {
         let risk = scope.spawn(|| folge_deid::participant_risk(tables.participants(), &qis, k));
+        // The participants' file is written while the events stream, too.
+        let participants = scope.spawn(|| {
+            let mut written = Vec::new();
+            let file = "participants.parquet";
+            write_table(&dir, file, tables.participants(), &metadata, &mut written)
+                .map(|()| written)
+        });
         let events = stream_deid_events(
             ctx,
             (&dir, &input, &tables),
             (&metadata, &scrubber),
-            &mut outputs,
+            &mut streamed,
             handoff,
         );
-        (events, risk.join())
+        let join = |panic| std::panic::resume_unwind(panic);
+        (events, risk.join(), participants.join().unwrap_or_else(join))
     });
+    // The participants first in the stage record, as ever.
+    let mut outputs = participants.inspect_err(|_| remove_outputs(&dir, &streamed))?;
+    outputs.append(&mut streamed);
     let events = events.inspect_err(|_| remove_outputs(&dir, &outputs))?;
     write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
     write_table(&dir, "responses.parquet", tables.responses(), &metadata, &mut outputs)?;

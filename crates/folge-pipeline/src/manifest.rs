@@ -99,11 +99,25 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// SHA-256 and size of a file, streamed.
 pub fn file_sha256(path: &Path) -> Result<(String, u64), PipelineError> {
+    let go_on = std::sync::atomic::AtomicBool::new(false);
+    let hashed = file_sha256_unless(path, &go_on)?;
+    hashed.ok_or_else(|| PipelineError::io(path, "hashing stopped"))
+}
+
+/// [`file_sha256`], given up (`None`) once `stop` is set: it is looked at before every
+/// read of 64 KiB.
+pub(crate) fn file_sha256_unless(
+    path: &Path,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Option<(String, u64)>, PipelineError> {
     let mut file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
     let mut total = 0u64;
     loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
+        }
         let n = file.read(&mut buffer).map_err(|e| PipelineError::io(path, e))?;
         if n == 0 {
             break;
@@ -111,7 +125,7 @@ pub fn file_sha256(path: &Path) -> Result<(String, u64), PipelineError> {
         hasher.update(&buffer[..n]);
         total += n as u64;
     }
-    Ok((hex(&hasher.finalize()), total))
+    Ok(Some((hex(&hasher.finalize()), total)))
 }
 
 /// One hash over every input: `table sha256` lines in input order.
@@ -121,4 +135,24 @@ pub fn inputs_sha256(inputs: &[InputRecord]) -> String {
         hasher.update(format!("{} {}\n", input.table, input.sha256).as_bytes());
     }
     hex(&hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    #[test]
+    fn a_file_hash_is_sha256_of_its_bytes_and_can_be_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input.csv");
+        // More than one read, so a stop between reads would show.
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let (sha, size) = file_sha256(&path).unwrap();
+        assert_eq!(sha, hex(&Sha256::digest(&bytes)));
+        assert_eq!(size, bytes.len() as u64);
+        assert_eq!(file_sha256_unless(&path, &AtomicBool::new(false)).unwrap(), Some((sha, size)));
+        assert_eq!(file_sha256_unless(&path, &AtomicBool::new(true)).unwrap(), None);
+    }
 }

@@ -34,7 +34,8 @@ use tracing::{info, warn};
 use crate::config::{IdKind, InputFile, InputFormat, LanguageCode};
 use crate::keys::resolve_key;
 use crate::manifest::{
-    InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, inputs_sha256, sha256_hex,
+    InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, file_sha256_unless,
+    inputs_sha256, sha256_hex,
 };
 use crate::{Pipeline, PipelineError};
 
@@ -424,10 +425,22 @@ const INPUTS_SHA256_KEY: &str = "folge.inputs_sha256";
 
 /// The inputs' records with their SHA-256, computed on a thread of their own while ingest
 /// parses the files: each file is read twice either way, but the hashing no longer has to
-/// finish before the parsing starts.
+/// finish before the parsing starts. Dropped before the records were asked for (ingest
+/// failed), it stops the thread at its next read and waits for it.
 struct InputHashes {
     worker: Option<std::thread::JoinHandle<Result<Vec<InputRecord>, PipelineError>>>,
     inputs: Vec<InputRecord>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for InputHashes {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(worker) = self.worker.take() {
+            // Its result is not wanted any more.
+            let _ = worker.join();
+        }
+    }
 }
 
 impl InputHashes {
@@ -439,11 +452,14 @@ impl InputHashes {
         for (_, path) in &files {
             std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
         }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
         let worker = std::thread::spawn(move || {
             files
                 .into_iter()
                 .map(|(table, path)| {
-                    let (sha256, bytes) = file_sha256(&path)?;
+                    let (sha256, bytes) = file_sha256_unless(&path, &stopped)?
+                        .ok_or_else(|| PipelineError::io(&path, "hashing stopped"))?;
                     Ok(InputRecord {
                         table,
                         path,
@@ -456,7 +472,7 @@ impl InputHashes {
                 })
                 .collect()
         });
-        Ok(InputHashes { worker: Some(worker), inputs: Vec::new() })
+        Ok(InputHashes { worker: Some(worker), inputs: Vec::new(), stop })
     }
 
     /// The records, waiting for the hashing to end.

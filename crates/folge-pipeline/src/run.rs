@@ -9,7 +9,9 @@
 //! <report dir>/         index.html, figures/, tables/, manifest.json
 //! ```
 //!
-//! Each stage reads only the previous stages' files, so any stage can be re-run alone.
+//! Each stage reads only the previous stages' files, so any stage can be re-run alone; run
+//! one after another, a stage is handed what the one before wrote in memory instead
+//! ([`Handoff`]), with the same results.
 
 use std::collections::BTreeMap;
 use std::fs::File;

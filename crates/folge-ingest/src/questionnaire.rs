@@ -296,7 +296,7 @@ impl QuestionnaireOptions {
         let base = match &self.timepoint_column {
             Some(column) => {
                 let raw = cells
-                    .text(column)
+                    .text_named(column)
                     .ok_or_else(|| problem(column, "is empty (expected the timepoint)"))?;
                 if self.timepoints.is_empty() {
                     raw.to_owned()
@@ -316,7 +316,7 @@ impl QuestionnaireOptions {
             }
             None => self.timepoint.clone().unwrap_or_default(),
         };
-        Ok(match self.instance_column.as_deref().and_then(|c| cells.text(c)) {
+        Ok(match self.instance_column.as_deref().and_then(|c| cells.text_named(c)) {
             Some(instance) => format!("{base}#{instance}"),
             None => base,
         })
@@ -430,7 +430,7 @@ pub fn read_questionnaire<R: Read>(
                 let person_id = cells.enrolled_person_id(policy, persons)?;
                 let timepoint = questionnaire.timepoint_of(cells)?;
                 for column in &questionnaire.complete_columns {
-                    let status = cells.text(column).unwrap_or_default();
+                    let status = cells.text_named(column).unwrap_or_default();
                     if !(status == "2" || status.eq_ignore_ascii_case("complete")) {
                         return Err(problem(
                             column,
@@ -440,16 +440,17 @@ pub fn read_questionnaire<R: Read>(
                         ));
                     }
                 }
-                let response_date = match date_column.and_then(|c| cells.text(c).map(|t| (c, t))) {
-                    None => None,
-                    // ISO date-times and `dd.mm.yyyy HH:MM` both start with the date.
-                    Some((c, t)) => {
-                        Some(parse_date(t.get(..10).unwrap_or(t), 30).map_err(|e| problem(c, e))?)
-                    }
-                };
+                let response_date =
+                    match date_column.and_then(|c| cells.text_named(c).map(|t| (c, t))) {
+                        None => None,
+                        // ISO date-times and `dd.mm.yyyy HH:MM` both start with the date.
+                        Some((c, t)) => Some(
+                            parse_date(t.get(..10).unwrap_or(t), 30).map_err(|e| problem(c, e))?,
+                        ),
+                    };
                 let mut out = Vec::with_capacity(columns.len());
                 for column in &columns {
-                    let raw = cells.text(column.name);
+                    let raw = cells.text_named(column.name);
                     let (value, text) = match column.kind {
                         ColumnKind::Scored { .. } => (scored_value(codebook, column, raw)?, None),
                         ColumnKind::FreeText | ColumnKind::Identifier => {

@@ -165,22 +165,48 @@ struct DateNotes {
     first_ambiguous: Option<(u64, String)>,
 }
 
-/// Where each canonical column is in the file, looked up for every cell of every row:
-/// a column named by a literal is usually the very string the index was built from, so
-/// addresses are compared first and most lookups compare no text.
+/// Where each canonical column is in the file, looked up for every cell of every row. A
+/// column named by a literal (`&'static str`) is answered by the literal's address and
+/// length after its first lookup, so no name is compared as text row after row (static
+/// text never changes, so one address and length always mean one name; identical literals
+/// need not share an address, so the text decides the first time). Used by one thread.
 pub(crate) struct ColumnIndex<'a> {
     columns: Vec<(&'a str, usize)>,
+    /// (address, length) of a literal asked for → its column, in a slot chosen by the
+    /// address (another literal landing there replaces it, and is looked up by text).
+    asked: [std::cell::Cell<(usize, usize, Option<usize>)>; ASKED_SLOTS],
 }
+
+/// Slots of [`ColumnIndex::asked`] (a power of two; a reader asks for about ten names).
+const ASKED_SLOTS: usize = 32;
 
 impl<'a> ColumnIndex<'a> {
     pub(crate) fn new(columns: &BTreeMap<&'a str, usize>) -> Self {
-        ColumnIndex { columns: columns.iter().map(|(k, v)| (*k, *v)).collect() }
+        ColumnIndex {
+            columns: columns.iter().map(|(k, v)| (*k, *v)).collect(),
+            // Address 0 is never a literal's.
+            asked: std::array::from_fn(|_| std::cell::Cell::new((0, 0, None))),
+        }
     }
 
+    /// The column of a name given at run time (a codebook's item), by its text.
     pub(crate) fn get(&self, column: &str) -> Option<usize> {
-        let same = |(k, _): &&(&str, usize)| std::ptr::eq(*k, column);
-        let equal = |(k, _): &&(&str, usize)| *k == column;
-        self.columns.iter().find(same).or_else(|| self.columns.iter().find(equal)).map(|c| c.1)
+        self.columns.iter().find(|(k, _)| *k == column).map(|c| c.1)
+    }
+
+    /// The column of a name given by a literal.
+    pub(crate) fn get_static(&self, column: &'static str) -> Option<usize> {
+        let (address, len) = (column.as_ptr() as usize, column.len());
+        let mix = (address ^ len.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = &self.asked[mix >> (usize::BITS - ASKED_SLOTS.trailing_zeros())];
+        match slot.get() {
+            (a, n, found) if (a, n) == (address, len) => found,
+            _ => {
+                let found = self.get(column);
+                slot.set((address, len, found));
+                found
+            }
+        }
     }
 }
 
@@ -194,16 +220,25 @@ pub(crate) struct Cells<'a> {
 }
 
 impl<'a> Cells<'a> {
-    pub(crate) fn text(&self, column: &str) -> Option<&'a str> {
-        let i = self.columns.get(column)?;
+    /// The trimmed cell of a canonical column, `None` when empty or not in the file.
+    pub(crate) fn text(&self, column: &'static str) -> Option<&'a str> {
+        self.cell(self.columns.get_static(column)?)
+    }
+
+    /// [`Cells::text`] of a column named at run time (a codebook's item or date column).
+    pub(crate) fn text_named(&self, column: &str) -> Option<&'a str> {
+        self.cell(self.columns.get(column)?)
+    }
+
+    fn cell(&self, i: usize) -> Option<&'a str> {
         self.record.get(i).map(crate::values::trim).filter(|s| !s.is_empty())
     }
 
-    fn required(&self, column: &str) -> Result<&'a str, Problem> {
+    fn required(&self, column: &'static str) -> Result<&'a str, Problem> {
         self.text(column).ok_or_else(|| problem(column, "is empty (a value is required)"))
     }
 
-    fn date(&self, column: &str) -> Result<Option<NaiveDate>, Problem> {
+    fn date(&self, column: &'static str) -> Result<Option<NaiveDate>, Problem> {
         let Some(text) = self.text(column) else {
             return Ok(None);
         };
@@ -224,14 +259,14 @@ impl<'a> Cells<'a> {
         Ok(Some(date))
     }
 
-    fn required_date(&self, column: &str) -> Result<NaiveDate, Problem> {
+    fn required_date(&self, column: &'static str) -> Result<NaiveDate, Problem> {
         self.date(column)?
             .ok_or_else(|| problem(column, "is empty (expected a date, dd.mm.yyyy or yyyy-mm-dd)"))
     }
 
     fn code<T>(
         &self,
-        column: &str,
+        column: &'static str,
         parse: fn(&str) -> Option<T>,
         expected: &str,
     ) -> Result<Option<T>, Problem> {
@@ -363,11 +398,11 @@ pub(crate) fn read_rows<R: Read, T: Send>(
     let (worker_out, from_worker) =
         std::sync::mpsc::sync_channel::<(Chunk, Vec<Option<(Result<T, Problem>, u128)>>)>(2);
     let date_order = options.date_order;
-    let index = ColumnIndex::new(&columns);
-    let columns_ref = &index;
+    let columns_ref = &columns;
     let check_duplicates = options.duplicates != crate::duplicates::DuplicateCheck::Off;
     let outcome = std::thread::scope(|scope| -> Result<DateNotes, IngestError> {
         let worker = scope.spawn(move || {
+            let index = ColumnIndex::new(columns_ref);
             let dates = std::cell::RefCell::new(DateNotes::default());
             let mut buffer = Vec::new();
             for chunk in worker_in {
@@ -376,7 +411,7 @@ pub(crate) fn read_rows<R: Read, T: Send>(
                         (!chunk.blank[k]).then(|| {
                             let cells = Cells {
                                 record: &chunk.records[k],
-                                columns: columns_ref,
+                                columns: &index,
                                 line: chunk.lines[k],
                                 date_order,
                                 dates: &dates,
@@ -760,7 +795,7 @@ pub fn stream_service_events<R: Read>(
             if quantity.is_some_and(|q| q < 0.0) {
                 return Err(problem("quantity", "is negative (expected hours or a count ≥ 0)"));
             }
-            let time = |column: &str| {
+            let time = |column: &'static str| {
                 cells
                     .text(column)
                     .map(|t| crate::values::parse_time(t).map_err(|e| problem(column, e)))
@@ -1070,7 +1105,7 @@ pub fn stream_service_counts<R: Read>(
             cells.code("service", Service::parse, &Service::expected())?.ok_or_else(|| {
                 problem("service", format!("is empty (expected one of {})", Service::expected()))
             })?;
-        let amount = |column: &str, most: f64| -> Result<Option<f64>, Problem> {
+        let amount = |column: &'static str, most: f64| -> Result<Option<f64>, Problem> {
             let Some(text) = cells.text(column) else { return Ok(None) };
             let v = parse_number(text).map_err(|e| problem(column, e))?;
             if v < 0.0 {

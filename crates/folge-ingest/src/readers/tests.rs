@@ -571,6 +571,15 @@ fn column_index_finds_a_column_by_address_or_by_text() {
     assert_eq!(index.get(&owned), Some(0));
     assert_eq!(index.get("person"), None);
     assert_eq!(index.get("quantity"), None);
+    // Literals: remembered by address and length, asked twice each; a literal that is a
+    // prefix of another at the same address is another name.
+    let leaked: &'static str = Box::leak(String::from("service_date").into_boxed_str());
+    for _ in 0..2 {
+        assert_eq!(index.get_static("person_id"), Some(0));
+        assert_eq!(index.get_static(&leaked[..7]), Some(2));
+        assert_eq!(index.get_static(leaked), None);
+        assert_eq!(index.get_static("quantity"), None);
+    }
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //! so two outpatient visits on one day at two clinics, which differ in the extract's
 //! other columns, are both kept.
 //!
-//! Rows are compared by a 128-bit fingerprint of their cells (XXH3-128 over each cell's
-//! length and bytes; the chance that two different rows share one is about n² / 2¹²⁹, below
-//! 10⁻²² for 100 million rows). What is remembered decides the memory:
+//! Rows are compared by a 128-bit fingerprint of their cells (XXH3-128 over the cells'
+//! count and lengths, then their bytes; the chance that two different rows share one is
+//! about n² / 2¹²⁹, below 10⁻²² for 100 million rows). What is remembered decides the
+//! memory:
 //! - [`DuplicateCheck::Grouped`] (default): the fingerprints of the current person's run
 //!   of rows only. Registry extracts come sorted by person, so this finds every duplicate
 //!   in memory that does not grow with the file. When a person's rows are not together,
@@ -72,16 +73,16 @@ pub(crate) struct DuplicateFinder {
 /// does not make them differ). `buffer` is scratch space the caller reuses.
 pub(crate) fn row_fingerprint(buffer: &mut Vec<u8>, record: &csv::StringRecord) -> u128 {
     let used = record.len() - record.iter().rev().take_while(|c| c.is_empty()).count();
-    fingerprint(buffer, record.iter().take(used))
-}
-
-fn fingerprint<'a>(buffer: &mut Vec<u8>, cells: impl Iterator<Item = &'a str>) -> u128 {
+    let record = record.as_byte_record();
+    // The cells lie back to back in the record: their count and lengths, then their
+    // bytes in one piece (the lengths keep ("ab", "c") apart from ("a", "bc")).
+    let end = used.checked_sub(1).and_then(|last| record.range(last)).map_or(0, |r| r.end);
     buffer.clear();
-    for cell in cells {
-        // The length prefix keeps ("ab", "c") apart from ("a", "bc").
+    buffer.extend_from_slice(&(used as u64).to_le_bytes());
+    for cell in record.iter().take(used) {
         buffer.extend_from_slice(&(cell.len() as u64).to_le_bytes());
-        buffer.extend_from_slice(cell.as_bytes());
     }
+    buffer.extend_from_slice(&record.as_slice()[..end]);
     twox_hash::XxHash3_128::oneshot(buffer)
 }
 
@@ -197,8 +198,13 @@ mod tests {
         assert_eq!(off.check(&record(&["a"]), 2), None);
         assert_eq!(off.check(&record(&["a"]), 3), None);
         let mut buffer = Vec::new();
-        let ab_c = fingerprint(&mut buffer, ["ab", "c"].into_iter());
-        assert_ne!(ab_c, fingerprint(&mut buffer, ["a", "bc"].into_iter()));
-        assert_eq!(ab_c, fingerprint(&mut buffer, ["ab", "c"].into_iter()));
+        let mut print = |cells: &[&str]| row_fingerprint(&mut buffer, &record(cells));
+        let ab_c = print(&["ab", "c"]);
+        assert_ne!(ab_c, print(&["a", "bc"]));
+        assert_ne!(ab_c, print(&["abc"]));
+        assert_ne!(ab_c, print(&["", "ab", "c"]));
+        assert_eq!(ab_c, print(&["ab", "c"]));
+        assert_eq!(ab_c, print(&["ab", "c", "", ""]), "padding");
+        assert_ne!(print(&[]), print(&["", "x"]));
     }
 }

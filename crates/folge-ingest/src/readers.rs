@@ -502,7 +502,13 @@ pub(crate) fn read_rows<R: Read, T: Send>(
                         rows.push(row);
                         accepted += 1;
                         if rows.len() == BATCH_ROWS
-                            && let Err(e) = sink(std::mem::take(&mut rows)).map_err(sink_error)
+                            // A file this long has more: the next batch starts at full
+                            // size instead of growing (and copying) from 1024 rows again.
+                            && let Err(e) = sink(std::mem::replace(
+                                &mut rows,
+                                Vec::with_capacity(BATCH_ROWS),
+                            ))
+                            .map_err(sink_error)
                         {
                             first_error.get_or_insert(e);
                         }

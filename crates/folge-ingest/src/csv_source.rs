@@ -448,7 +448,9 @@ impl<'r> CsvSource<'r> {
 
     /// Whether every field of the current record is empty (Excel leaves such rows).
     pub fn is_blank(&self) -> bool {
-        self.record.iter().all(|f| f.trim().is_empty())
+        // A field is blank when it is all white space: a data row fails at its first
+        // character.
+        self.record.iter().all(|f| f.chars().all(char::is_whitespace))
     }
 }
 

@@ -195,7 +195,11 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
 pub(crate) fn trim(cell: &str) -> &str {
     let visible = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
     let bytes = cell.as_bytes();
-    if visible(bytes.first()) && visible(bytes.last()) { cell } else { cell.trim() }
+    if bytes.is_empty() || (visible(bytes.first()) && visible(bytes.last())) {
+        cell
+    } else {
+        cell.trim()
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ fn participants_conserve_rows_and_explain_rejects() {
          {b};Ola Nordmann;M;02.03.1950;0301;pilot;31.02.2020;;\r\n\
          {b};Ola Nordmann;M;02.03.1950;0301;comparison;01.03.2020;;death\r\n\
          12345678901;X;K;;4601;pilot;01.03.2020;;\r\n\
-         ;;;;;;;;\r\n\
+         ; ;\u{a0};\t;;;;;\r\n\
          {b};Ola Nordmann;M;;4601;pilot;01.03.2020;15.06.2020;moved\r\n\
          {b};Ola Nordmann;M;;4601;pilot;01.03.2020;;\r\n"
     );

@@ -160,6 +160,21 @@ pub fn parse_time(text: &str) -> Result<i32, String> {
 /// Parse a number: `2.5`, `2,5` (decimal comma), `1 234,5` (space or no-break space as
 /// thousands separator), `-3`.
 pub fn parse_number(text: &str) -> Result<f64, String> {
+    // Plain digits with at most a decimal point (most cells of an extract) need no
+    // cleaning: parsed as they are, with the same result.
+    let t = trim(text);
+    if !t.is_empty()
+        && t.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && let Ok(v) = t.parse::<f64>()
+        && v.is_finite()
+    {
+        return Ok(v);
+    }
+    parse_number_cleaned(text)
+}
+
+/// [`parse_number`] for any text: spaces inside taken out, a decimal comma read as a point.
+fn parse_number_cleaned(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let cleaned: String = t.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
     let normal = if cleaned.contains(',') && !cleaned.contains('.') {
@@ -205,6 +220,35 @@ pub(crate) fn trim(cell: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_numbers_parse_as_the_general_reading_does() {
+        for text in [
+            "1",
+            " 2 ",
+            "0.5",
+            "12.",
+            ".5",
+            "007",
+            "1.2.3",
+            ".",
+            "2,5",
+            "1 000",
+            "1\u{a0}000,5",
+            "-1",
+            "1e3",
+            "inf",
+            "NaN",
+            "",
+            " ",
+            "9".repeat(400).as_str(),
+            "3.14159265358979",
+        ] {
+            assert_eq!(parse_number(text), parse_number_cleaned(text), "{text:?}");
+        }
+        assert_eq!(parse_number("2,5"), Ok(2.5));
+        assert_eq!(parse_number("12"), Ok(12.0));
+    }
 
     #[track_caller]
     fn date(text: &str, expected: &str) {

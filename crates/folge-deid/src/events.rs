@@ -36,6 +36,12 @@ fn column<'a, A: 'static>(batch: &'a RecordBatch, name: &'static str) -> Result<
     })
 }
 
+/// Whether row `i` of a column with these nulls holds a value (the null buffer looked at
+/// directly: `Array::is_null` is a call per cell).
+fn valid(nulls: Option<&arrow_buffer::NullBuffer>, i: usize) -> bool {
+    nulls.is_none_or(|n| n.is_valid(i))
+}
+
 /// De-identifies zone-1 service-event batches: `person_id` → the participant's pseudonym,
 /// `start_date`/`end_date` → days relative to inclusion; service, quantity and acute pass
 /// through unchanged. One output row per input row, in input order.
@@ -78,8 +84,9 @@ impl EventDeidentifier {
         let mut end_day = Int32Builder::with_capacity(n);
         // Extracts come sorted by person: look a person up once per run of rows.
         let mut current: Option<(&str, usize)> = None;
+        let (ids_nulls, start_nulls, end_nulls) = (ids.nulls(), start.nulls(), end.nulls());
         for row in 0..n {
-            if ids.is_null(row) || start.is_null(row) {
+            if !valid(ids_nulls, row) || !valid(start_nulls, row) {
                 return Err(DeidError::NotDeidentified {
                     table: TABLE,
                     problem: format!("row {}: person_id or start_date is empty", self.rows + row),
@@ -100,7 +107,7 @@ impl EventDeidentifier {
             let (pid, inclusion) = &self.keys[k];
             pids.append_value(pid);
             start_day.append_value(start.value(row) - inclusion);
-            end_day.append_option((!end.is_null(row)).then(|| end.value(row) - inclusion));
+            end_day.append_option(valid(end_nulls, row).then(|| end.value(row) - inclusion));
         }
         let pass = |name: &'static str| -> Result<ArrayRef, DeidError> {
             Ok(batch
@@ -205,6 +212,9 @@ impl EventBatch {
                 problem: "pid, service or start_day is empty".to_owned(),
             });
         }
+        let (end_nulls, quantity_nulls, acute_nulls) =
+            (end.nulls(), quantity.nulls(), acute.nulls());
+        let (start_minute_nulls, end_minute_nulls) = (start_minute.nulls(), end_minute.nulls());
         let mut rows = Vec::with_capacity(batch.num_rows());
         let mut last_pid: Option<&str> = None;
         let mut last_service: Option<(&str, Service)> = None;
@@ -234,11 +244,11 @@ impl EventBatch {
             rows.push(EventRow {
                 service,
                 start_day: start.value(i),
-                end_day: (!end.is_null(i)).then(|| end.value(i)),
-                quantity: (!quantity.is_null(i)).then(|| quantity.value(i)),
-                acute: (!acute.is_null(i)).then(|| acute.value(i)),
-                start_minute: (!start_minute.is_null(i)).then(|| start_minute.value(i)),
-                end_minute: (!end_minute.is_null(i)).then(|| end_minute.value(i)),
+                end_day: valid(end_nulls, i).then(|| end.value(i)),
+                quantity: valid(quantity_nulls, i).then(|| quantity.value(i)),
+                acute: valid(acute_nulls, i).then(|| acute.value(i)),
+                start_minute: valid(start_minute_nulls, i).then(|| start_minute.value(i)),
+                end_minute: valid(end_minute_nulls, i).then(|| end_minute.value(i)),
             });
         }
         Ok(EventBatch { pids: pids.clone(), rows })

@@ -38,6 +38,7 @@ fn column<'a, A: 'static>(batch: &'a RecordBatch, name: &'static str) -> Result<
 
 /// Whether row `i` of a column with these nulls holds a value (the null buffer looked at
 /// directly: `Array::is_null` is a call per cell).
+#[inline]
 fn valid(nulls: Option<&arrow_buffer::NullBuffer>, i: usize) -> bool {
     nulls.is_none_or(|n| n.is_valid(i))
 }

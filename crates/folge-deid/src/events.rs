@@ -7,7 +7,6 @@
 //! batch read back from disk with the same checks as [`Deidentified::from_batches`], so an
 //! identifiable file cannot be streamed into the analysis either.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{Int32Builder, StringBuilder};
@@ -19,6 +18,7 @@ use folge_schema::tables::{DeidServiceEvent, Participant};
 use folge_schema::{SchemaError, Service, Table};
 
 use crate::DeidError;
+use crate::key::IdMap;
 use crate::tables::{Deidentified, check_columns, is_pseudonym};
 
 const TABLE: &str = "service_events";
@@ -46,25 +46,35 @@ fn valid(nulls: Option<&arrow_buffer::NullBuffer>, i: usize) -> bool {
 /// De-identifies zone-1 service-event batches: `person_id` → the participant's pseudonym,
 /// `start_date`/`end_date` → days relative to inclusion; service, quantity and acute pass
 /// through unchanged. One output row per input row, in input order.
-#[derive(Debug)]
-pub struct EventDeidentifier {
+pub struct EventDeidentifier<'a> {
     /// `person_id` → position in `keys`.
-    persons: HashMap<String, usize>,
+    persons: IdMap<&'a str, usize>,
     /// (pseudonym, inclusion date as days since 1970).
-    keys: Vec<(String, i32)>,
+    keys: Vec<(&'a str, i32)>,
     /// Rows converted so far (for naming a row in an error).
     rows: usize,
 }
 
-impl EventDeidentifier {
+impl std::fmt::Debug for EventDeidentifier<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The map's keys are person ids: they are not shown.
+        f.debug_struct("EventDeidentifier")
+            .field("persons", &self.keys.len())
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl<'a> EventDeidentifier<'a> {
     /// From the zone-1 participants and the tables [`crate::deidentify`] made of them
     /// (which keeps the participants' order).
-    pub fn new(participants: &[Participant], tables: &Deidentified) -> Self {
-        let mut persons = HashMap::with_capacity(participants.len());
+    pub fn new(participants: &'a [Participant], tables: &'a Deidentified) -> Self {
+        let mut persons = IdMap::default();
+        persons.reserve(participants.len());
         let mut keys = Vec::with_capacity(participants.len());
         for (p, d) in participants.iter().zip(tables.participants()) {
-            persons.insert(p.person_id.clone(), keys.len());
-            keys.push((d.pid.clone(), date_to_date32(p.inclusion_date)));
+            persons.insert(p.person_id.as_str(), keys.len());
+            keys.push((d.pid.as_str(), date_to_date32(p.inclusion_date)));
         }
         EventDeidentifier { persons, keys, rows: 0 }
     }
@@ -105,7 +115,7 @@ impl EventDeidentifier {
                     k
                 }
             };
-            let (pid, inclusion) = &self.keys[k];
+            let (pid, inclusion) = self.keys[k];
             pids.append_value(pid);
             start_day.append_value(start.value(row) - inclusion);
             end_day.append_option(valid(end_nulls, row).then(|| end.value(row) - inclusion));

@@ -1,8 +1,6 @@
 //! Zone 1 → zone 2: the de-identification of the canonical tables, and the
 //! [`Deidentified`] type that only this crate can build.
 
-use std::collections::HashMap;
-
 use arrow_array::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use folge_schema::tables::{
@@ -11,7 +9,7 @@ use folge_schema::tables::{
 };
 use folge_schema::{NationalId, SchemaError, Table};
 
-use crate::key::{Key, PSEUDONYM_HEX_CHARS};
+use crate::key::{IdMap, Key, PSEUDONYM_HEX_CHARS};
 use crate::scrub::{ScrubCounts, Scrubber};
 
 /// Why de-identification refused or failed. Messages never contain an identifier.
@@ -348,7 +346,10 @@ pub fn deidentify(
         }
     }
     // Only looked up, never iterated: no order reaches an output.
-    let mut persons: HashMap<&str, PersonKey> = HashMap::with_capacity(input.participants.len());
+    let mut persons: IdMap<&str, PersonKey> = IdMap::default();
+    persons.reserve(input.participants.len());
+    // A band's label is made once, not once per person.
+    let mut labels: IdMap<u32, String> = IdMap::default();
     let mut participants = Vec::with_capacity(input.participants.len());
     for (p, pid) in input.participants.iter().zip(pseudonyms(key, &input.participants)) {
         let age_band = p.birth_date.map(|birth| {
@@ -356,7 +357,8 @@ pub fn deidentify(
             if (p.inclusion_date.month(), p.inclusion_date.day()) < (birth.month(), birth.day()) {
                 age -= 1;
             }
-            params.age_bands.label(age.max(0) as u32)
+            let age = age.max(0) as u32;
+            labels.entry(age).or_insert_with(|| params.age_bands.label(age)).clone()
         });
         participants.push(DeidParticipant {
             pid: pid.clone(),

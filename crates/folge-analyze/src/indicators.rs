@@ -987,11 +987,31 @@ fn pool_by<'a, K: Ord>(
     key: impl Fn(&'a PersonValue<'a>, usize, usize) -> K,
 ) -> BTreeMap<K, Pool> {
     let mut pools: BTreeMap<K, Pool> = BTreeMap::new();
+    // Rows of the indicator table name their indicator and window by the table's own
+    // strings, a handful of them: each is looked up by text once, then by address (all
+    // rows are borrowed for the whole call, so an address cannot be reused). Rows with
+    // strings of their own are looked up by text once the few remembered are used up.
+    let (mut indicators, mut windows) = (Vec::new(), Vec::new());
+    let index_of = |seen: &mut Vec<(usize, usize, Option<usize>)>,
+                    text: &str,
+                    find: &dyn Fn(&str) -> Option<usize>| {
+        let key = (text.as_ptr() as usize, text.len());
+        if let Some(&(_, _, found)) = seen.iter().find(|(a, n, _)| (*a, *n) == key) {
+            return found;
+        }
+        let found = find(text);
+        if seen.len() < 16 {
+            seen.push((key.0, key.1, found));
+        }
+        found
+    };
+    let indicator = |id: &str| params.indicators.iter().position(|x| x.id() == id);
+    let window = |name: &str| params.windows.iter().position(|x| x.name == name);
     for row in rows {
-        let Some(i) = params.indicators.iter().position(|x| x.id() == row.indicator) else {
+        let Some(i) = index_of(&mut indicators, row.indicator, &indicator) else {
             continue;
         };
-        let Some(w) = params.windows.iter().position(|x| x.name == row.period) else {
+        let Some(w) = index_of(&mut windows, row.period, &window) else {
             continue;
         };
         let pool = pools.entry(key(row, i, w)).or_default();

@@ -179,12 +179,12 @@ impl From<&DeidServiceEvent> for EventRow {
 }
 
 /// Whether two pseudonyms are equal: two of [`crate::PSEUDONYM_HEX_CHARS`] characters are
-/// compared as fixed-size arrays, in registers, with no call (a run of rows is found by
-/// comparing every row's pseudonym with the run's first); anything else as text.
+/// compared as two 128-bit integers each, in registers, with no call (a run of rows is
+/// found by comparing every row's pseudonym with the run's first); anything else as text.
 fn same_pid(a: &str, b: &str) -> bool {
     const N: usize = crate::PSEUDONYM_HEX_CHARS;
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    // Two halves each, as integers (an array comparison is a call to memcmp).
+    // (Comparing the arrays themselves is a call to memcmp.)
     let halves = |c: &[u8; N]| {
         let (low, high) = c.split_at(N / 2);
         let half = |h: &[u8]| u128::from_ne_bytes(h.try_into().unwrap_or_default());

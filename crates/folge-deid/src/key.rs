@@ -41,7 +41,7 @@ impl std::hash::Hasher for IdHasher {
     }
 }
 
-/// A hash map keyed by person id, hashed with [`IdHasher`].
+/// A hash map hashed with [`IdHasher`] (keyed by person id, or by a small number).
 pub(crate) type IdMap<K, V> =
     std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
 

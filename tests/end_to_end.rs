@@ -299,8 +299,9 @@ fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// `folge run` twice, and stage by stage: the same bytes. `run` hands deid's indicator
-/// table to analyze in memory; one stage at a time, analyze reads the events back.
+/// `folge run` twice, and stage by stage: the same bytes. `run` hands each stage's
+/// results to the next in memory (participants to deid; deid's tables and indicator
+/// table to analyze); one stage at a time, each reads what the one before wrote.
 #[test]
 fn same_inputs_same_bytes_whole_or_stage_by_stage() {
     let (a, b, c) =

@@ -376,19 +376,22 @@ mod tests {
         assert!(leftovers.is_empty());
     }
 
+    /// `n` process events of one element, persons `0`…`n-1`.
+    fn process_events(n: usize, element: &str) -> Vec<ProcessEvent> {
+        (0..n)
+            .map(|i| ProcessEvent {
+                person_id: i.to_string(),
+                element: element.into(),
+                date: chrono::NaiveDate::from_ymd_opt(2020, 5, 1).unwrap(),
+            })
+            .collect()
+    }
+
     #[test]
     fn streamed_sink_is_atomic() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.parquet");
-        let rows = |n: usize| -> Vec<ProcessEvent> {
-            (0..n)
-                .map(|i| ProcessEvent {
-                    person_id: i.to_string(),
-                    element: "A".into(),
-                    date: chrono::NaiveDate::from_ymd_opt(2020, 5, 1).unwrap(),
-                })
-                .collect()
-        };
+        let rows = |n| process_events(n, "A");
         let mut sink =
             ParquetSink::create(&path, ProcessEvent::schema(), &BTreeMap::new()).unwrap();
         sink.write(&ProcessEvent::to_batch(&rows(3)).unwrap()).unwrap();
@@ -454,15 +457,7 @@ mod tests {
     #[test]
     fn batches_built_on_the_writer_thread_and_late_metadata() {
         let dir = tempfile::tempdir().unwrap();
-        let rows = |n: usize| -> Vec<ProcessEvent> {
-            (0..n)
-                .map(|i| ProcessEvent {
-                    person_id: i.to_string(),
-                    element: "C".into(),
-                    date: chrono::NaiveDate::from_ymd_opt(2022, 3, 1).unwrap(),
-                })
-                .collect()
-        };
+        let rows = |n| process_events(n, "C");
         let early = BTreeMap::from([("a.early".to_owned(), "1".to_owned())]);
         let late = BTreeMap::from([("b.late".to_owned(), "2".to_owned())]);
         let background = dir.path().join("bg.parquet");

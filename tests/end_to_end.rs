@@ -150,7 +150,8 @@ fn sample_pipeline_runs_end_to_end() {
     let number = |name: &str| floats(&comparisons_file, name);
     let (measure, scope_value, kind) =
         (column("measure"), column("scope_value"), column("effect_size_kind"));
-    let (low, high) = (number("ci_low"), number("ci_high"));
+    // The paired t interval belongs to `diff` (d_z has none); the DiD's to both.
+    let (low, high) = (number("diff_ci_low"), number("diff_ci_high"));
     let ci = |value: Option<&str>, k: &str| {
         let i = (0..measure.len())
             .find(|&i| {

@@ -198,6 +198,8 @@ pub(crate) fn compare_views(
                     before_mean: before,
                     after_mean: after,
                     diff: after.zip(before).map(|(a, b)| a - b),
+                    diff_ci_low: None,
+                    diff_ci_high: None,
                     ci_low: test.as_ref().and_then(|t| t.ci_low),
                     ci_high: test.as_ref().and_then(|t| t.ci_high),
                     p_value: test.as_ref().and_then(|t| t.p_value),
@@ -232,6 +234,8 @@ pub(crate) fn compare_views(
                 before_mean: None,
                 after_mean: None,
                 diff: change(pilot).zip(change(comparison)).map(|(p, c)| p - c),
+                diff_ci_low: None,
+                diff_ci_high: None,
                 ci_low: model.as_ref().and_then(|m| m.ci_low),
                 ci_high: model.as_ref().and_then(|m| m.ci_high),
                 p_value: model.as_ref().and_then(|m| m.p_value),
@@ -285,6 +289,8 @@ pub(crate) fn blank_row(
         before_mean: None,
         after_mean: None,
         diff: None,
+        diff_ci_low: None,
+        diff_ci_high: None,
         ci_low: None,
         ci_high: None,
         p_value: None,
@@ -415,6 +421,8 @@ mod tests {
             value_total: value,
             person_years: py,
             rate_per_py: (py > 0.0).then(|| value / py),
+            ci_low: None,
+            ci_high: None,
         }
     }
 

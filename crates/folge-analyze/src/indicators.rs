@@ -1040,6 +1040,8 @@ fn municipality_rates(
             value_total: pool.value,
             person_years: pool.person_years(),
             rate_per_py: pool.rate(),
+            ci_low: None,
+            ci_high: None,
         })
         .collect()
 }
@@ -1056,6 +1058,8 @@ fn pooled_rates(rows: &[PersonValue<'_>], params: &AnalysisParams) -> Vec<RateRo
             value_total: pool.value,
             person_years: pool.person_years(),
             rate_per_py: pool.rate(),
+            ci_low: None,
+            ci_high: None,
         })
         .collect()
 }

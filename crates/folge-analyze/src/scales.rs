@@ -232,7 +232,12 @@ fn compare_scale(
         let x: Vec<Option<f64>> = after.iter().copied().map(Some).collect();
         let y: Vec<Option<f64>> = before.iter().copied().map(Some).collect();
         for (kind, method) in [
-            ("d_z", format!("paired t, {t1} − {t0} (t.test paired); effect size d_z")),
+            (
+                "d_z",
+                format!(
+                    "paired t, {t1} − {t0} (t.test paired); effect size d_z (no interval); the t interval is that of diff"
+                ),
+            ),
             (
                 "hodges_lehmann",
                 format!(
@@ -261,10 +266,17 @@ fn compare_scale(
             };
             match test {
                 Ok(t) => {
-                    r.ci_low = t.ci_low;
-                    r.ci_high = t.ci_high;
+                    // One meaning per column: the paired t interval is that of the mean
+                    // difference (`diff`); the Hodges–Lehmann interval is that of the
+                    // shift, which is the effect size. d_z gets no interval of its own.
+                    if kind == "d_z" {
+                        (r.diff_ci_low, r.diff_ci_high) = (t.ci_low, t.ci_high);
+                        r.effect_size = t.extra("d_z");
+                    } else {
+                        (r.ci_low, r.ci_high) = (t.ci_low, t.ci_high);
+                        r.effect_size = t.estimate;
+                    }
                     r.p_value = t.p_value;
-                    r.effect_size = if kind == "d_z" { t.extra("d_z") } else { t.estimate };
                 }
                 Err(e) => r.method = format!("{}; no estimate: {e}", r.method),
             }
@@ -309,8 +321,8 @@ fn compare_scale(
             Ok(t) => {
                 r.effect_size = t.estimate;
                 r.diff = t.estimate;
-                r.ci_low = t.ci_low;
-                r.ci_high = t.ci_high;
+                (r.ci_low, r.ci_high) = (t.ci_low, t.ci_high);
+                (r.diff_ci_low, r.diff_ci_high) = (t.ci_low, t.ci_high);
                 r.p_value = t.p_value;
             }
             Err(e) => r.method = format!("{}; no estimate: {e}", r.method),

@@ -488,8 +488,8 @@ fn scales_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Report
                 number(r.before_mean, hidden, 2),
                 number(r.after_mean, hidden, 2),
                 number(r.diff, hidden, 2),
-                number(r.ci_low, hidden, 2),
-                number(r.ci_high, hidden, 2),
+                number(r.diff_ci_low, hidden, 2),
+                number(r.diff_ci_high, hidden, 2),
                 p_cell(number(r.p_value, hidden, 3)),
                 p_cell(number(r.p_adjusted, hidden, 3)),
             ]);

@@ -321,6 +321,12 @@ table! {
         pub person_years: f64,
         /// `value_total` / `person_years`; null when there is no exposure.
         pub rate_per_py: Option<f64>,
+        /// Lower 95 % limit of `rate_per_py`: Poisson GLM `value ~ 1 + offset(log
+        /// person-years)` with CR1 cluster-robust SE by person (a person's events hang
+        /// together); null where the model gives none (no persons or no events).
+        pub ci_low: Option<f64>,
+        /// Upper 95 % limit of `rate_per_py`.
+        pub ci_high: Option<f64>,
     }
 }
 
@@ -345,6 +351,12 @@ table! {
         pub person_years: f64,
         /// `value_total` / `person_years`; null when there is no exposure.
         pub rate_per_py: Option<f64>,
+        /// Lower 95 % limit of `rate_per_py`: Poisson GLM `value ~ 1 + offset(log
+        /// person-years)` with CR1 cluster-robust SE by person (a person's events hang
+        /// together); null where the model gives none (no persons or no events).
+        pub ci_low: Option<f64>,
+        /// Upper 95 % limit of `rate_per_py`.
+        pub ci_high: Option<f64>,
     }
 }
 
@@ -370,9 +382,14 @@ table! {
         pub after_mean: Option<f64>,
         /// After − before (for pilot vs comparison: the difference in differences).
         pub diff: Option<f64>,
-        /// Lower confidence limit of the effect size.
+        /// Lower confidence limit of `diff`, where the method gives one.
+        pub diff_ci_low: Option<f64>,
+        /// Upper confidence limit of `diff`.
+        pub diff_ci_high: Option<f64>,
+        /// Lower confidence limit of `effect_size`, on its own scale (a ratio's interval
+        /// for a ratio).
         pub ci_low: Option<f64>,
-        /// Upper confidence limit of the effect size.
+        /// Upper confidence limit of `effect_size`.
         pub ci_high: Option<f64>,
         /// Two-sided p-value.
         pub p_value: Option<f64>,
@@ -420,6 +437,87 @@ table! {
         pub persons_share: f64,
         /// Their share of all use.
         pub use_share: f64,
+    }
+}
+
+table! {
+    /// Zone 3: the event-time view (`event_time.parquet`): an indicator's rate per
+    /// person-year in 30-day bins around inclusion, by arm — the picture that shows
+    /// whether the arms ran parallel before inclusion. Bin −1 holds days −30…−1, bin 0
+    /// days 0…29.
+    pub struct EventTimeRow as "event_time" {
+        /// Indicator id.
+        pub indicator: String,
+        /// Study arm.
+        pub arm: Arm,
+        /// Bin number relative to inclusion (−12 … 11).
+        pub bin: i32,
+        /// First day of the bin, relative to inclusion.
+        pub from_day: i32,
+        /// Last day of the bin.
+        pub to_day: i32,
+        /// Persons observed in the bin.
+        pub n: i64,
+        /// Sum of values (events, days or hours) in the bin.
+        pub value_total: f64,
+        /// Sum of exposure in the bin, in person-years.
+        pub person_years: f64,
+        /// `value_total` / `person_years`; null when there is no exposure.
+        pub rate_per_py: Option<f64>,
+        /// Lower 95 % limit: Poisson GLM with offset, CR1 SE by person.
+        pub ci_low: Option<f64>,
+        /// Upper 95 % limit.
+        pub ci_high: Option<f64>,
+    }
+}
+
+table! {
+    /// Zone 3: the Kaplan–Meier estimate of survival from inclusion, by arm
+    /// (`survival.parquet`), one row per day with a death (and day 0). Censored at moving
+    /// away, withdrawal and the end of data.
+    pub struct SurvivalRow as "survival" {
+        /// Study arm.
+        pub arm: Arm,
+        /// Day relative to inclusion.
+        pub day: i32,
+        /// Persons at risk on that day.
+        pub n_risk: i64,
+        /// Deaths on that day.
+        pub n_event: i64,
+        /// Persons censored after the previous row, up to and including this day.
+        pub n_censored: i64,
+        /// Kaplan–Meier survival just after that day.
+        pub survival: f64,
+        /// Lower 95 % limit (Greenwood variance, log scale: `survfit`'s default).
+        pub ci_low: Option<f64>,
+        /// Upper 95 % limit.
+        pub ci_high: Option<f64>,
+    }
+}
+
+table! {
+    /// Zone 3: covariate balance between the arms (`balance.parquet`), before and after
+    /// the balancing weights, as R's `cobalt::bal.tab` reports it: standardised mean
+    /// differences with the unweighted pooled SD as denominator.
+    pub struct BalanceRow as "balance" {
+        /// Covariate (`age_band`, `sex`, `target_group`, or `before_<indicator>`).
+        pub covariate: String,
+        /// The level of a categorical covariate; null for a numeric one.
+        pub level: Option<String>,
+        /// Pilot mean (a share for a level), unweighted.
+        pub pilot_mean: Option<f64>,
+        /// Comparison mean, unweighted.
+        pub comparison_mean: Option<f64>,
+        /// Standardised mean difference pilot − comparison, unweighted.
+        pub smd: Option<f64>,
+        /// Pilot mean with the weights; null without weights.
+        pub pilot_mean_weighted: Option<f64>,
+        /// Comparison mean with the weights.
+        pub comparison_mean_weighted: Option<f64>,
+        /// Standardised mean difference with the weights.
+        pub smd_weighted: Option<f64>,
+        /// `none`, `ipw` or `overlap`.
+        pub weighting: String,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The statistics of a pilot evaluation: descriptive statistics, paired and two-sample
-//! tests, proportions, rates with exposure, difference-in-differences, inter-rater
-//! agreement, reliability, multiplicity adjustment and the bootstrap.
+//! tests, proportions, rates with exposure, difference-in-differences, generalized linear
+//! models (Poisson with offsets and cluster-robust CR1 covariance), inter-rater agreement,
+//! reliability, multiplicity adjustment and the bootstrap.
 //!
 //! Pure: slices in, [`StatResult`] out; no Arrow, no I/O. Conventions follow R so every
 //! number can be checked line by line against it: paired methods work on `x − y`
@@ -24,6 +25,7 @@ mod describe;
 mod did;
 pub mod dist;
 mod error;
+mod glm;
 mod linalg;
 mod multiplicity;
 mod paired;
@@ -39,6 +41,9 @@ pub use bootstrap::{BootMethod, BootStatistic, bootstrap};
 pub use describe::{Description, describe};
 pub use did::{did_ols, did_poisson, did_poisson_clustered};
 pub use error::StatsError;
+pub use glm::{
+    GlmFit, cr1_sandwich, logistic_predict, logistic_regression, negbin_glm, poisson_glm,
+};
 pub use multiplicity::{Adjustment, p_adjust};
 pub use paired::{complete_pairs, paired_t, wilcoxon_signed_rank};
 pub use proportions::{mcnemar, wilson};

@@ -27,6 +27,7 @@ pub mod dist;
 mod error;
 mod glm;
 mod linalg;
+mod moments;
 mod multiplicity;
 mod paired;
 mod proportions;
@@ -44,6 +45,7 @@ pub use error::StatsError;
 pub use glm::{
     GlmFit, cr1_sandwich, logistic_predict, logistic_regression, negbin_glm, poisson_glm,
 };
+pub use moments::{BinMoments, ExposureMoments, OutcomeMoments, pretrend_ratio};
 pub use multiplicity::{Adjustment, p_adjust};
 pub use paired::{complete_pairs, paired_t, wilcoxon_signed_rank};
 pub use proportions::{mcnemar, wilson};

@@ -694,8 +694,11 @@ fn check_counts_like(m: &Model, counts: bool) -> Result<(), StatsError> {
 ///
 /// `coef` and `theta` are the joint maximum-likelihood estimates, glm.nb's (statsmodels
 /// `NegativeBinomial(y, X, offset=...)`, alpha = 1/θ); `cov_model` and `cov_cluster` are the
-/// GLM's with θ held fixed: `vcov(glm.nb(...))` and `vcovCL(glm.nb(...), cluster = ~id, type
-/// = "HC1")` (statsmodels `GLM(y, X, family=NegativeBinomial(alpha=1/θ̂), offset=...)`).
+/// GLM's with θ held fixed, with the expected information X'WX (W = μ/(1 + μ/θ)) as
+/// bread: `vcov(glm.nb(...))` and `vcovCL(glm.nb(...), cluster = ~id, type = "HC1")`, equal
+/// to statsmodels `GLM(y, X, family=NegativeBinomial(alpha=1/θ̂), offset=...)
+/// .fit(method="IRLS").bse`. (statsmodels' `cov_type="cluster"` uses the observed Hessian
+/// as bread, which differs from X'WX for this non-canonical link.)
 /// Arguments as [`poisson_glm`]; prior weights enter the likelihood of θ too, as in
 /// glm.nb. Counts only: a non-integer y is an error. Counts with no over-dispersion have
 /// θ̂ = ∞ (the Poisson model); that is an error here (θ̂ above 1e8).

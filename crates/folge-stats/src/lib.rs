@@ -1,7 +1,9 @@
 //! The statistics of a pilot evaluation: descriptive statistics, paired and two-sample
 //! tests, proportions, rates with exposure, difference-in-differences, generalized linear
-//! models (Poisson with offsets and cluster-robust CR1 covariance), inter-rater agreement,
-//! reliability, multiplicity adjustment and the bootstrap.
+//! models (Poisson and negative binomial with offsets and cluster-robust CR1 covariance,
+//! logistic regression), propensity-score balancing weights and standardised mean
+//! differences, the Kaplan–Meier estimator, inter-rater agreement, reliability,
+//! multiplicity adjustment and the bootstrap.
 //!
 //! Pure: slices in, [`StatResult`] out; no Arrow, no I/O. Conventions follow R so every
 //! number can be checked line by line against it: paired methods work on `x − y`
@@ -20,6 +22,7 @@
 )]
 
 mod agreement;
+mod balance;
 mod bootstrap;
 mod describe;
 mod did;
@@ -35,9 +38,11 @@ mod ranks;
 mod rates;
 mod reliability;
 mod result;
+mod survival;
 mod two_sample;
 
 pub use agreement::{KappaWeights, Level, cohen_kappa, fleiss_kappa, krippendorff_alpha};
+pub use balance::{BalancingWeights, balancing_weights, smd};
 pub use bootstrap::{BootMethod, BootStatistic, bootstrap};
 pub use describe::{Description, describe};
 pub use did::{did_ols, did_poisson, did_poisson_clustered};
@@ -53,4 +58,5 @@ pub use ranks::{decimals, round_to};
 pub use rates::{poisson_rate, rate_ratio};
 pub use reliability::cronbach_alpha;
 pub use result::{Extra, StatResult};
+pub use survival::{KmStep, kaplan_meier};
 pub use two_sample::{mann_whitney, welch_t};

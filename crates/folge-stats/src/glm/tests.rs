@@ -66,6 +66,10 @@ const W: [f64; 64] = [
     1.81, 1.54, 0.54, 1.61, 1.05, 0.8, 0.66, 1.51, 0.63, 1.86, 0.65, 0.88, 1.43, 0.62, 0.81, 0.51,
     1.7, 0.88, 0.73, 0.71, 1.73, 1.49, 1.36, 1.2, 1.75, 0.97, 1.62, 1.59, 0.79, 1.7, 1.28, 1.47,
 ];
+const YB: [u8; 64] = [
+    0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1, 1, 0, 0,
+    0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1, 1, 1, 1, 0, 0,
+];
 const K: usize = 5;
 
 /// `[1, treated, post, treated·post, (age − 50)/10]`, row-major.
@@ -403,6 +407,184 @@ fn exp_coef_checks_its_arguments() {
     let r = fit.exp_coef(1, 0.95, "Poisson GLM, CR1").unwrap();
     assert_eq!((r.method.as_str(), r.n), ("Poisson GLM, CR1", 64));
     close(r.extra("se").unwrap(), 0.440_693_590_891_768_96, 1e-8);
+}
+
+#[test]
+fn negative_binomial_matches_statsmodels() {
+    // theta, coef: sm.NegativeBinomial(y, X, offset=off, loglike_method='nb2')
+    //   .fit(method='newton', tol=1e-15) (score at the fit < 1e-13); theta = 1/alpha
+    // se: sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=1/theta), offset=off)
+    //   .fit(method='IRLS', tol=1e-15): the expected information (X'WX)^-1, W = mu/(1+mu/theta),
+    //   as vcov(glm.nb(...)); equal to np.linalg.inv(X.T @ (X * W[:, None])) to 1e-14.
+    // se_cl: vcovCL(glm.nb(...), cluster = ~id, type = "HC1") uses that bread too
+    //   (sandwich's bread.glm), so by hand in numpy: B = inv(X' W X),
+    //   s_g = sum_{i in g} w_i (y_i - mu_i)/(1 + mu_i/theta) x_i, 16/15 * 63/59 * B S'S B.
+    //   (statsmodels' cov_type='cluster' puts the observed Hessian in the bread, which for
+    //   the NB2 log link is not X'WX: it gives 0.308598, 0.460946, ... instead.)
+    let fit = negbin_glm(&design(), K, &Y, &offset(), None, Some(&CLUSTER)).unwrap();
+    close(fit.theta.unwrap(), 1.0 / 0.341_779_047_452_954_95, 1e-8);
+    check(
+        &fit,
+        [
+            1.092_888_441_658_388_6,
+            0.447_172_972_780_114_3,
+            -0.116_300_500_803_042_69,
+            -0.153_600_411_089_241_9,
+            0.137_183_375_118_379_36,
+        ],
+        [
+            0.246_893_093_468_085_77,
+            0.317_702_457_525_908_8,
+            0.338_218_252_664_041_93,
+            0.459_204_120_216_698_2,
+            0.077_082_543_760_985_04,
+        ],
+        [
+            0.306_953_467_625_103_1,
+            0.452_600_523_145_001_77,
+            0.313_673_330_862_152_9,
+            0.354_480_354_527_904_4,
+            0.096_736_967_135_906_39,
+        ],
+    );
+    close(fit.deviance, 72.831_743_196_133_32, 1e-8);
+    assert_eq!((fit.n, fit.n_clusters), (64, 16));
+}
+
+#[test]
+fn weighted_negative_binomial_matches_its_likelihood() {
+    // statsmodels' discrete NegativeBinomial takes no weights; glm.nb's weighted θ is the
+    // root of theta.ml's weighted score, found with scipy around GLM fits:
+    //   brentq(lambda lt: sum(w*(digamma(th+y) - digamma(th) + log(th) + 1 - log(th+mu)
+    //          - (y+th)/(mu+th))) with th = exp(lt), mu = GLM NB(alpha=1/th, var_weights=w) fit,
+    //          xtol=1e-15)
+    // then se and se_cl as in the unweighted test (IRLS bse; CR1 by hand with the expected
+    // bread), with var_weights=w; the same root-finding without weights reproduces the
+    // discrete model's θ to 1e-15.
+    let fit = negbin_glm(&design(), K, &Y, &offset(), Some(&W), Some(&CLUSTER)).unwrap();
+    close(fit.theta.unwrap(), 3.817_995_599_694_986_4, 1e-8);
+    check(
+        &fit,
+        [
+            1.020_732_148_271_867,
+            0.395_689_989_421_335_54,
+            0.070_810_053_289_878_37,
+            -0.286_903_971_339_267_87,
+            0.096_961_747_789_947_22,
+        ],
+        [
+            0.216_086_898_150_641_44,
+            0.263_313_631_242_811_43,
+            0.291_224_308_868_042_3,
+            0.391_680_343_991_392_9,
+            0.071_870_671_614_651_5,
+        ],
+        [
+            0.292_186_403_046_021_8,
+            0.412_967_018_101_507_54,
+            0.325_359_457_780_133_64,
+            0.374_672_506_759_541_06,
+            0.091_515_455_823_227_34,
+        ],
+    );
+    close(fit.deviance, 87.545_903_518_405_96, 1e-8);
+}
+
+#[test]
+fn negative_binomial_needs_counts_with_over_dispersion() {
+    let (x, off) = (design(), offset());
+    let e = negbin_glm(&x, K, &HOURS, &off, None, None).unwrap_err();
+    assert_eq!(e.to_string(), "y: 1.08 is not a count (expected a whole number ≥ 0)");
+    // Under-dispersed counts (every person 2 events a period): θ̂ = ∞.
+    let ones = vec![1.0; 64];
+    let e = negbin_glm(&ones, 1, &[2.0; 64], &[0.0; 64], None, None).unwrap_err();
+    assert!(e.to_string().contains("no over-dispersion"), "{e}");
+    let mut y = Y;
+    for i in 0..64 {
+        if TREATED[i] == 1 && POST[i] == 1 {
+            y[i] = 0.0;
+        }
+    }
+    let e = negbin_glm(&x, K, &y, &off, None, None).unwrap_err();
+    assert!(e.to_string().contains("no finite estimate"), "{e}");
+}
+
+/// `[1, treated, post, (age − 50)/10]` for the logistic model.
+fn logistic_design() -> Vec<f64> {
+    design().chunks(K).flat_map(|r| [r[0], r[1], r[2], r[4]]).collect()
+}
+
+#[test]
+fn logistic_matches_statsmodels() {
+    // sm.Logit(yb, X).fit(method='newton', tol=1e-15); deviance from
+    // sm.GLM(yb, X, family=sm.families.Binomial()).fit(method='newton', tol=1e-15)
+    let yb: Vec<bool> = YB.iter().map(|v| *v == 1).collect();
+    let x = logistic_design();
+    let fit = logistic_regression(&x, 4, &yb, None).unwrap();
+    let coef = [
+        0.206_622_675_709_378_48,
+        1.000_187_740_188_187_6,
+        -0.763_389_127_951_099_9,
+        0.548_669_173_129_114_2,
+    ];
+    let se = [
+        0.549_010_895_476_026_2,
+        0.564_466_104_945_634_2,
+        0.561_788_366_095_647,
+        0.225_734_822_557_918_16,
+    ];
+    for j in 0..4 {
+        close(fit.coef[j], coef[j], 1e-8);
+        close(fit.se(j), se[j], 1e-8);
+    }
+    close(fit.deviance, 75.208_089_857_309_91, 1e-10);
+    assert_eq!((fit.cov_cluster.as_ref(), fit.theta), (None, None));
+    // a.predict(X[:3])
+    let p = logistic_predict(&fit, &x[..12], 4);
+    for (got, want) in
+        p.iter().zip([0.739_276_137_159_631_3, 0.739_276_137_159_631_3, 0.569_257_038_940_306_9])
+    {
+        close(*got, want, 1e-8);
+    }
+    assert!(logistic_predict(&fit, &x[..12], 3).iter().all(|v| v.is_nan()));
+    assert!(logistic_predict(&fit, &x, 0).is_empty());
+    // Weighted: sm.GLM(yb, X, family=sm.families.Binomial(), var_weights=w)
+    let fit = logistic_regression(&x, 4, &yb, Some(&W)).unwrap();
+    let coef = [
+        0.163_437_711_828_494_76,
+        0.631_289_914_249_371_6,
+        -0.501_301_939_424_097_1,
+        0.508_105_647_235_020_4,
+    ];
+    let se = [
+        0.491_909_594_499_906_23,
+        0.491_290_091_930_369_5,
+        0.489_695_995_436_222_16,
+        0.208_492_359_293_780_18,
+    ];
+    for j in 0..4 {
+        close(fit.coef[j], coef[j], 1e-8);
+        close(fit.se(j), se[j], 1e-8);
+    }
+    close(fit.deviance, 97.802_153_101_037_99, 1e-10);
+}
+
+#[test]
+fn separated_logistic_outcomes_have_no_finite_estimate() {
+    let x = logistic_design();
+    // Treated persons all have the outcome: complete separation on one column.
+    let quasi: Vec<bool> = (0..64).map(|i| TREATED[i] == 1 || YB[i] == 1).collect();
+    let e = logistic_regression(&x, 4, &quasi, None).unwrap_err();
+    assert!(e.to_string().starts_with("the logistic model has no finite estimate"), "{e}");
+    // The outcome is the treatment itself.
+    let complete: Vec<bool> = TREATED.iter().map(|t| *t == 1).collect();
+    let e = logistic_regression(&x, 4, &complete, None).unwrap_err();
+    assert!(e.to_string().starts_with("the logistic model has no finite estimate"), "{e}");
+    let e = logistic_regression(&x, 4, &[true; 64], None).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the logistic model has no finite estimate: every outcome is the same"
+    );
 }
 
 /// A value that is sometimes ordinary and sometimes hostile.

@@ -1,10 +1,11 @@
 //! Benchmarks: the Wilcoxon signed-rank test (the exact distribution, and the whole test
-//! with its Hodges–Lehmann estimate and CI) and Krippendorff's alpha, at n = 1,000 and
-//! 100,000. Inputs are generated on the fly from a fixed seed. Run with
+//! with its Hodges–Lehmann estimate and CI), Krippendorff's alpha, at n = 1,000 and
+//! 100,000, and the Poisson and negative binomial GLMs at 500,000 rows × 20 columns with
+//! clusters (the size of a regional pilot's person-periods). Inputs are generated on the fly from a fixed seed. Run with
 //! `cargo bench -p folge-stats`.
 
 use divan::Bencher;
-use folge_stats::{Level, krippendorff_alpha, wilcoxon_signed_rank};
+use folge_stats::{Level, krippendorff_alpha, negbin_glm, poisson_glm, wilcoxon_signed_rank};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -75,4 +76,57 @@ fn krippendorff_ordinal(bencher: Bencher, units: usize) {
 fn krippendorff_interval(bencher: Bencher, units: usize) {
     let data = codings(units);
     bencher.bench(|| krippendorff_alpha(divan::black_box(&data), Level::Interval));
+}
+
+/// A GLM problem: `rows` × 20 design (intercept and 19 covariates, the first a treatment
+/// indicator), offsets, over-dispersed counts (exponential mixing of the mean, so θ ≈ 1)
+/// and 4 rows per cluster.
+struct GlmData {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    offset: Vec<f64>,
+    cluster: Vec<usize>,
+}
+
+const GLM_K: usize = 20;
+
+fn glm_data(rows: usize) -> GlmData {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut x = Vec::with_capacity(rows * GLM_K);
+    let (mut y, mut offset) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for _ in 0..rows {
+        let mut eta = -0.5;
+        x.push(1.0);
+        for j in 1..GLM_K {
+            let v = if j == 1 {
+                f64::from(u8::from(rng.random::<f64>() < 0.5))
+            } else {
+                rng.random::<f64>() - 0.5
+            };
+            eta += 0.1 * v;
+            x.push(v);
+        }
+        let o = (0.2 + rng.random::<f64>()).ln();
+        let mu = (eta + o).exp() * -(1.0 - rng.random::<f64>()).ln() * 3.0;
+        // A count near μ: the floor plus a Bernoulli of the fraction.
+        y.push(mu.floor() + f64::from(u8::from(rng.random::<f64>() < mu.fract())));
+        offset.push(o);
+    }
+    GlmData { x, y, offset, cluster: (0..rows).map(|i| i / 4).collect() }
+}
+
+#[divan::bench(args = [500_000], sample_count = 3)]
+fn poisson_glm_clustered(bencher: Bencher, rows: usize) {
+    let d = glm_data(rows);
+    bencher.bench(|| {
+        poisson_glm(divan::black_box(&d.x), GLM_K, &d.y, &d.offset, None, Some(&d.cluster))
+    });
+}
+
+#[divan::bench(args = [500_000], sample_count = 3)]
+fn negbin_glm_clustered(bencher: Bencher, rows: usize) {
+    let d = glm_data(rows);
+    bencher.bench(|| {
+        negbin_glm(divan::black_box(&d.x), GLM_K, &d.y, &d.offset, None, Some(&d.cluster))
+    });
 }

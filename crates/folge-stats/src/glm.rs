@@ -277,6 +277,11 @@ fn validate<'a>(
     for (i, row) in model.rows() {
         add_outer(&mut a, row, model.prior(i));
     }
+    if a.iter().any(|v| !v.is_finite()) {
+        return Err(StatsError::Invalid(
+            "the design's cross-products overflow: rescale the columns (or the weights)".into(),
+        ));
+    }
     if Cholesky::new(&a, k).is_none() {
         return Err(StatsError::Invalid(
             "the design is singular: a column is zero or a linear combination of the others (among the rows with positive weight)".into(),
@@ -288,10 +293,10 @@ fn validate<'a>(
 /// a += w · row rowᵀ, lower triangle.
 fn add_outer(a: &mut [f64], row: &[f64], w: f64) {
     let k = row.len();
-    for (p, &xp) in row.iter().enumerate() {
+    for (p, (a_row, &xp)) in a.chunks_exact_mut(k).zip(row).enumerate() {
         let wx = w * xp;
-        for (q, &xq) in row[..=p].iter().enumerate() {
-            a[p * k + q] += wx * xq;
+        for (v, &xq) in a_row[..=p].iter_mut().zip(&row[..=p]) {
+            *v += wx * xq;
         }
     }
 }
@@ -438,12 +443,6 @@ fn irls(m: &Model, family: Family, start: Option<&[f64]>) -> Result<Irls, StatsE
         step: vec![0.0; k],
         trial: vec![0.0; k],
     };
-    let singular = || {
-        no_finite_estimate(
-            family,
-            "the weighted information matrix became singular (a coefficient diverges, e.g. a cell with no events or a separated outcome)",
-        )
-    };
     let mut beta = vec![0.0; k];
     let mut iterations = 0;
     let mut dev;
@@ -463,7 +462,7 @@ fn irls(m: &Model, family: Family, start: Option<&[f64]>) -> Result<Irls, StatsE
             b.eta[i] = family.link(b.mu[i]);
         }
         accumulate(m, family, (&b.eta, &b.mu), true, &mut b.a, &mut b.rhs);
-        let chol = solvable(&b.a, &b.rhs).ok_or_else(singular)?;
+        let chol = solvable(family, &b.a, &b.rhs)?;
         chol.solve_into(&b.rhs, &mut beta);
         iterations = 1;
         let (d, _) = predict(m, family, &beta, &b.eta, &mut b.eta_new, &mut b.mu_new);
@@ -487,7 +486,7 @@ fn irls(m: &Model, family: Family, start: Option<&[f64]>) -> Result<Irls, StatsE
         }
         iterations += 1;
         accumulate(m, family, (&b.eta, &b.mu), false, &mut b.a, &mut b.rhs);
-        let chol = solvable(&b.a, &b.rhs).ok_or_else(singular)?;
+        let chol = solvable(family, &b.a, &b.rhs)?;
         chol.solve_into(&b.rhs, &mut b.step);
         // The tolerance lets the deviance sit at its rounding floor without halving.
         let ceiling = dev + 1e-12 * (dev.abs() + 0.1);
@@ -525,7 +524,7 @@ fn irls(m: &Model, family: Family, start: Option<&[f64]>) -> Result<Irls, StatsE
             if stalled >= STALLED_LIMIT {
                 return Err(no_finite_estimate(
                     family,
-                    "a coefficient diverges (the deviance no longer changes while the linear predictor keeps moving: e.g. a cell with no events or a separated outcome)",
+                    "the deviance has stopped changing while the linear predictor still moves, so a coefficient diverges (e.g. a cell with no events or a separated outcome) or the values are too extreme for the fit to settle",
                 ));
             }
         } else {
@@ -539,11 +538,19 @@ fn irls(m: &Model, family: Family, start: Option<&[f64]>) -> Result<Irls, StatsE
 }
 
 /// The factorised normal equations, when they are finite and positive definite.
-fn solvable(a: &[f64], rhs: &[f64]) -> Option<Cholesky> {
+fn solvable(family: Family, a: &[f64], rhs: &[f64]) -> Result<Cholesky, StatsError> {
     if a.iter().chain(rhs).any(|v| !v.is_finite()) {
-        return None;
+        return Err(no_finite_estimate(
+            family,
+            "the working weights overflow (values, offsets or weights too large for f64)",
+        ));
     }
-    Cholesky::new(a, rhs.len())
+    Cholesky::new(a, rhs.len()).ok_or_else(|| {
+        no_finite_estimate(
+            family,
+            "the weighted information matrix became singular, so a coefficient diverges (e.g. a cell with no events or a separated outcome)",
+        )
+    })
 }
 
 /// Covariances at the fit and the result.
@@ -714,7 +721,9 @@ pub fn negbin_glm(
     check_counts_like(&m, true)?;
     let clusters = cluster.map(|c| clusters(c, &m)).transpose()?;
     let counts = CountTable::new(&m);
-    let mut fit = irls(&m, Family::Poisson, None)?;
+    let mut fit = irls(&m, Family::Poisson, None).map_err(|e| {
+        StatsError::Invalid(format!("the negative binomial model starts from a Poisson fit: {e}"))
+    })?;
     let mut iterations = fit.iterations;
     let mut theta = theta_ml(&m, &counts, &fit.mu, None)?;
     let mut converged = false;

@@ -627,6 +627,30 @@ proptest! {
     }
 
     #[test]
+    fn negbin_and_logistic_never_panic(
+        n in 0usize..8,
+        k in 1usize..3,
+        values in proptest::collection::vec(wild(), 48),
+        weighted in any::<bool>(),
+    ) {
+        let x: Vec<f64> = values.iter().cycle().take(n * k).copied().collect();
+        let y: Vec<f64> = values.iter().rev().take(n).map(|v| v.abs().round()).collect();
+        let off: Vec<f64> = values.iter().skip(5).take(n).copied().collect();
+        let off = if off.len() == n { off } else { vec![0.0; n] };
+        let w: Vec<f64> = values.iter().skip(11).take(n).map(|v| v.abs()).collect();
+        let w = if w.len() == n { w } else { vec![1.0; n] };
+        let g: Vec<usize> = (0..n).map(|i| i % 3).collect();
+        let weights = weighted.then_some(&w[..]);
+        if let Ok(fit) = negbin_glm(&x, k, &y, &off, weights, Some(&g)) {
+            prop_assert!(fit.theta.is_some_and(|t| t > 0.0 && t.is_finite()));
+        }
+        let yb: Vec<bool> = y.iter().map(|v| *v > 2.0).collect();
+        if let Ok(fit) = logistic_regression(&x, k, &yb, weights) {
+            prop_assert!(logistic_predict(&fit, &x, k).iter().all(|p| (0.0..=1.0).contains(p)));
+        }
+    }
+
+    #[test]
     fn poisson_with_intercept_reproduces_the_total(
         rows in proptest::collection::vec((0u8..12, -2.0f64..2.0, -1.0f64..1.0, 0.2f64..3.0), 6..60),
     ) {

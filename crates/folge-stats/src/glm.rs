@@ -31,7 +31,8 @@ use crate::{StatResult, StatsError};
 /// IRLS stops when the relative change of the deviance is below this (R's `glm.control`
 /// uses 1e-8).
 const EPSILON: f64 = 1e-10;
-/// Maximum IRLS iterations (R's `glm.control(maxit = 25)`; ours is the brief's 100).
+/// Maximum IRLS iterations (R's `glm.control` has 25; more leaves room for step-halving
+/// from a poor start).
 const MAX_ITERATIONS: usize = 100;
 /// Converged: the last step moved no linear predictor by more than this.
 const ETA_TOLERANCE: f64 = 1e-6;

@@ -1,4 +1,4 @@
-//! GLMs against statsmodels 0.14 on a small seeded panel: 16 persons (clusters labelled
+//! GLMs against statsmodels 0.15 on a small seeded panel: 16 persons (clusters labelled
 //! 100, 107, …, 205) × 4 periods, 8 treated, post = periods 3–4, age, person-years, an
 //! over-dispersed count `Y`, non-integer hours `HOURS` (20 % zeros), prior weights `W` and a
 //! binary outcome `YB`, generated with numpy's `default_rng(20240611)`. The design is

@@ -1,26 +1,38 @@
-//! Comparisons of indicators: after vs before within each arm, and pilot vs comparison.
+//! Comparisons of indicators: after vs before within each arm, and pilot vs comparison,
+//! every interval from a person-level model (issue 14: persons differ a lot in how much
+//! they use, and one person's stays, days and contacts hang together, so a model that
+//! treats every event as independent gives intervals far too narrow).
 //!
-//! - `before_after` (scope `arm`): the rate ratio after/before of the pooled rates, with
-//!   the exact conditional CI and p-value of `poisson.test` when the totals are counts
-//!   (hours get the ratio without a CI). It treats each period's total as Poisson and does
-//!   not account for the same persons appearing in both periods.
-//! - `pilot_vs_comparison` (scope `all`): the ratio of the two rate ratios from a Poisson
-//!   GLM `value ~ pilot * after + offset(log(person-years))` on person × period rows with
-//!   CR1 cluster-robust SEs by person (pseudo-Poisson for hours), so within-person
-//!   correlation is accounted for. With a saturated design its estimate equals the ratio
-//!   of the pooled rate ratios.
+//! - `before_after` (scope `arm`): the rate ratio after/before from a Poisson GLM
+//!   `value ~ after + offset(log(person-years))` on the arm's person × period rows, with
+//!   CR1 cluster-robust SEs by person (`sandwich::vcovCL(fit, cluster = ~pid, type =
+//!   "HC1")`; the same as GEE with an independence working correlation). Counts, days and
+//!   hours alike: the mean model holds for any non-negative outcome and the sandwich takes
+//!   care of over-dispersion. The model is saturated, so the estimate equals the ratio of
+//!   the pooled rates. With `count_model = negative_binomial`, whole-count outcomes get a
+//!   negative binomial GLM (`MASS::glm.nb`) with the same clustered SEs.
+//! - `pilot_vs_comparison` (scope `all`): the ratio of the two rate ratios from
+//!   `value ~ pilot * after + offset(log(person-years))`, CR1 by person; optionally with
+//!   covariates (each also × after: conditional parallel trends) and balancing weights
+//!   (see `adjustment.rs`). `diff` is the difference in differences of rates, its interval
+//!   from the unadjusted model by the delta method.
+//! - Mortality is 0 before inclusion by construction (nobody dies before being included):
+//!   its before/after and difference-in-differences rows say so instead of an estimate, and
+//!   a `rate_ratio_pilot_vs_comparison` row compares the arms after inclusion
+//!   (`value ~ pilot + offset(log(person-years))`, robust SE).
 //!
 //! The same comparisons are made within subsets (each municipality, each target group,
-//! and for 30-day readmissions the 67+), pooled from the person-level rows; an arm below
-//! the minimum number of persons gets a row with the reason instead of an estimate.
-//! p-values are adjusted over indicators within each family (scope, value, arm, kind of
-//! effect), by Holm's method unless the pipeline says otherwise.
+//! and for 30-day readmissions the 67+), unadjusted; an arm below the minimum number of
+//! persons gets a row with the reason instead of an estimate. Every row without an
+//! estimate says why in `method`. p-values are adjusted over indicators within each
+//! family (scope, value, arm, kind of effect), by Holm's method unless the pipeline says
+//! otherwise.
 
 use std::collections::{BTreeMap, HashMap};
 
 use folge_schema::Arm;
-use folge_schema::tables::{ComparisonRow, IndicatorRow, RateRow};
-use folge_stats::{Adjustment, did_poisson_clustered, p_adjust, rate_ratio};
+use folge_schema::tables::{ComparisonRow, IndicatorRow};
+use folge_stats::{Adjustment, p_adjust};
 
 /// One person × period value of one indicator, borrowed from wherever the values are
 /// kept (the indicator table, or `IndicatorRow`s): what comparisons and concentration read,
@@ -86,9 +98,204 @@ impl Comparison {
     }
 }
 
-/// The pooled rate and persons of one indicator × arm × period.
-fn find<'a>(rates: &'a [RateRow], indicator: &str, arm: Arm, period: &str) -> Option<&'a RateRow> {
-    rates.iter().find(|r| r.indicator == indicator && r.arm == arm && r.period == period)
+/// The model for counts (admissions, contacts, bed-days as whole days). Days that are not
+/// whole and hours always get the Poisson model, which is valid for any non-negative
+/// outcome with a cluster-robust variance; deaths too (at most one per person).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CountModel {
+    /// Poisson GLM with log person-time offset and CR1 SE by person (the default).
+    #[default]
+    Poisson,
+    /// Negative binomial GLM (`MASS::glm.nb`: θ by maximum likelihood) with CR1 SE by
+    /// person, θ held fixed.
+    NegativeBinomial,
+}
+
+impl CountModel {
+    /// The id used in pipeline files.
+    pub fn id(self) -> &'static str {
+        match self {
+            CountModel::Poisson => "poisson",
+            CountModel::NegativeBinomial => "negative_binomial",
+        }
+    }
+
+    /// Parse an id.
+    pub fn parse(id: &str) -> Option<Self> {
+        [CountModel::Poisson, CountModel::NegativeBinomial].into_iter().find(|m| m.id() == id)
+    }
+}
+
+/// Confidence level of every interval.
+pub(crate) const LEVEL: f64 = 0.95;
+
+/// The model fitted for one comparison, with what it says about itself.
+struct Fitted {
+    fit: folge_stats::GlmFit,
+    /// `Poisson GLM` or `negative binomial GLM (θ = …)`.
+    family: String,
+}
+
+/// Fit `y ~ x + offset` with CR1 SE by `cluster`: the count model where the outcome is
+/// whole counts, the Poisson model otherwise.
+fn fit_model(
+    model: CountModel,
+    x: &[f64],
+    k: usize,
+    data: &PersonRows,
+    weights: Option<&[f64]>,
+) -> Result<Fitted, folge_stats::StatsError> {
+    let offset: Vec<f64> = data.exposure.iter().map(|e| e.ln()).collect();
+    let counts = data.y.iter().all(|v| v.fract() == 0.0);
+    if model == CountModel::NegativeBinomial && counts {
+        let fit = folge_stats::negbin_glm(x, k, &data.y, &offset, weights, Some(&data.unit))?;
+        let theta = fit.theta.map_or_else(String::new, |t| format!(" (θ = {t:.3})"));
+        return Ok(Fitted { fit, family: format!("negative binomial GLM{theta}") });
+    }
+    let fit = folge_stats::poisson_glm(x, k, &data.y, &offset, weights, Some(&data.unit))?;
+    let family = if model == CountModel::NegativeBinomial {
+        "Poisson GLM (not whole counts)".to_owned()
+    } else {
+        "Poisson GLM".to_owned()
+    };
+    Ok(Fitted { fit, family })
+}
+
+impl Fitted {
+    /// The covariance the intervals use: cluster-robust.
+    fn cov(&self) -> &[Vec<f64>] {
+        self.fit.cov_cluster.as_deref().unwrap_or(&self.fit.cov_model)
+    }
+
+    /// `exp(β_j)` with its Wald interval and p-value.
+    fn ratio(&self, j: usize) -> Option<(f64, f64, f64, f64)> {
+        let r = self.fit.exp_coef(j, LEVEL, "").ok()?;
+        Some((r.estimate?, r.ci_low?, r.ci_high?, r.p_value?))
+    }
+
+    /// `Σ sign · exp(x_c'β)` over `cells` with its delta-method interval: a difference of
+    /// rates per person-year (offset 0) and its CI.
+    fn rate_difference(&self, cells: &[(f64, Vec<f64>)]) -> Option<(f64, f64, f64)> {
+        let beta = &self.fit.coef;
+        let k = beta.len();
+        let mut value = 0.0;
+        let mut grad = vec![0.0; k];
+        for (sign, x) in cells {
+            let rate = x.iter().zip(beta).map(|(a, b)| a * b).sum::<f64>().exp();
+            value += sign * rate;
+            for (g, xi) in grad.iter_mut().zip(x) {
+                *g += sign * rate * xi;
+            }
+        }
+        let cov = self.cov();
+        let var: f64 =
+            (0..k).map(|a| (0..k).map(|b| grad[a] * cov[a][b] * grad[b]).sum::<f64>()).sum();
+        let z = folge_stats::dist::qnorm(1.0 - (1.0 - LEVEL) / 2.0);
+        (value.is_finite() && var.is_finite() && var >= 0.0)
+            .then(|| (value, value - z * var.sqrt(), value + z * var.sqrt()))
+    }
+}
+
+/// Person-level rows of one indicator with exposure, as the models' inputs.
+#[derive(Default)]
+pub(crate) struct PersonRows {
+    /// The person (index into the indicator table's participants), the cluster.
+    unit: Vec<usize>,
+    treated: Vec<bool>,
+    post: Vec<bool>,
+    y: Vec<f64>,
+    /// Person-years.
+    exposure: Vec<f64>,
+}
+
+impl PersonRows {
+    fn push(&mut self, r: &PersonValue<'_>, post: bool) {
+        self.unit.push(r.person);
+        self.treated.push(r.arm == Arm::Pilot);
+        self.post.push(post);
+        self.y.push(r.value);
+        self.exposure.push(f64::from(r.exposure_days) / DAYS_PER_YEAR);
+    }
+
+    /// Rows of `arm` only (any arm: `None`).
+    fn of_arm(&self, arm: Option<Arm>) -> PersonRows {
+        let mut out = PersonRows::default();
+        for i in 0..self.y.len() {
+            if arm.is_none_or(|a| (a == Arm::Pilot) == self.treated[i]) {
+                out.unit.push(self.unit[i]);
+                out.treated.push(self.treated[i]);
+                out.post.push(self.post[i]);
+                out.y.push(self.y[i]);
+                out.exposure.push(self.exposure[i]);
+            }
+        }
+        out
+    }
+
+    /// Rows after inclusion only.
+    fn after_only(&self) -> PersonRows {
+        let mut out = PersonRows::default();
+        for i in (0..self.y.len()).filter(|&i| self.post[i]) {
+            out.unit.push(self.unit[i]);
+            out.treated.push(self.treated[i]);
+            out.post.push(true);
+            out.y.push(self.y[i]);
+            out.exposure.push(self.exposure[i]);
+        }
+        out
+    }
+
+    fn persons(&self) -> usize {
+        self.unit.iter().collect::<std::collections::BTreeSet<_>>().len()
+    }
+}
+
+const DAYS_PER_YEAR: f64 = 365.25;
+
+/// The `before` and `after` rows of one indicator with exposure (rows of other windows and
+/// without exposure carry no information for the rate models).
+fn person_rows<'r, 'a: 'r>(
+    rows: impl IntoIterator<Item = &'r PersonValue<'a>>,
+    indicator: &str,
+) -> PersonRows {
+    let mut out = PersonRows::default();
+    for r in rows.into_iter().filter(|r| r.indicator == indicator && r.exposure_days > 0) {
+        match r.period {
+            "after" => out.push(r, true),
+            "before" => out.push(r, false),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether an indicator is 0 before inclusion by construction (nobody dies before being
+/// included), so before/after means nothing and only the arms after inclusion compare.
+pub(crate) fn zero_before_inclusion(indicator: &str) -> bool {
+    indicator == "mortality"
+}
+
+/// Covariates and balancing weights for the adjusted pilot-vs-comparison model, per person
+/// (indexed like [`PersonValue::person`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Adjusted {
+    /// Names of the covariate columns (dummies of categorical covariates), in order.
+    pub(crate) columns: Vec<String>,
+    /// `[person][column]`.
+    pub(crate) values: Vec<Vec<f64>>,
+    /// Balancing weight per person; `None`: unweighted.
+    pub(crate) weights: Option<Vec<f64>>,
+    /// What the method text says about the adjustment.
+    pub(crate) description: String,
+}
+
+/// What the comparisons of one indicator need besides its rows.
+#[derive(Clone, Copy)]
+pub(crate) struct Settings<'a> {
+    pub(crate) comparisons: &'a [Comparison],
+    pub(crate) model: CountModel,
+    pub(crate) adjusted: Option<&'a Adjusted>,
+    pub(crate) min_n: usize,
 }
 
 fn ratio(after: Option<f64>, before: Option<f64>) -> Option<f64> {
@@ -98,156 +305,269 @@ fn ratio(after: Option<f64>, before: Option<f64>) -> Option<f64> {
     }
 }
 
-/// Person-level rows of one indicator with exposure, as the Poisson model's inputs.
-struct PersonRows {
-    unit: Vec<usize>,
-    treated: Vec<bool>,
-    post: Vec<bool>,
-    y: Vec<f64>,
-    exposure: Vec<f64>,
-}
-
-impl PersonRows {
-    /// The Poisson difference-in-differences on these rows, clustered by person.
-    fn did_poisson(&self) -> Result<folge_stats::StatResult, folge_stats::StatsError> {
-        did_poisson_clustered(&self.unit, &self.treated, &self.post, &self.y, &self.exposure, LEVEL)
-    }
-}
-
-fn person_rows<'r, 'a: 'r>(
-    rows: impl IntoIterator<Item = &'r PersonValue<'a>>,
+/// After/before within one arm: `value ~ after + offset(log person-years)`, CR1 by person.
+fn before_after_row(
     indicator: &str,
-) -> PersonRows {
-    let mut out =
-        PersonRows { unit: vec![], treated: vec![], post: vec![], y: vec![], exposure: vec![] };
-    for r in rows.into_iter().filter(|r| r.indicator == indicator && r.exposure_days > 0) {
-        let post = match r.period {
-            "after" => true,
-            "before" => false,
-            _ => continue,
-        };
-        out.unit.push(r.person);
-        out.treated.push(r.arm == Arm::Pilot);
-        out.post.push(post);
-        out.y.push(r.value);
-        out.exposure.push(f64::from(r.exposure_days) / 365.25);
+    (scope, scope_value): (&str, Option<&str>),
+    arm: Arm,
+    data: &PersonRows,
+    settings: Settings<'_>,
+) -> ComparisonRow {
+    let mut r = blank_row(indicator, (scope, scope_value), Some(arm), "rate_ratio", String::new());
+    let rate = |post: bool| {
+        let (v, e) = (0..data.y.len())
+            .filter(|&i| data.post[i] == post)
+            .fold((0.0, 0.0), |(v, e), i| (v + data.y[i], e + data.exposure[i]));
+        (e > 0.0).then(|| v / e)
+    };
+    let n_of = |post: bool| {
+        data.unit
+            .iter()
+            .zip(&data.post)
+            .filter(|(_, p)| **p == post)
+            .map(|(u, _)| u)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    let n = n_of(false).max(n_of(true));
+    r.n = n as i64;
+    r.before_mean = rate(false);
+    r.after_mean = rate(true);
+    r.diff = r.after_mean.zip(r.before_mean).map(|(a, b)| a - b);
+    if zero_before_inclusion(indicator) {
+        r.method = "no estimate: deaths cannot occur before inclusion, so the before rate is 0 by construction; mortality is compared between the arms after inclusion (rate_ratio_pilot_vs_comparison)".into();
+        return r;
     }
+    if n < settings.min_n {
+        r.method = format!("no estimate: {n} persons, fewer than {}", settings.min_n);
+        return r;
+    }
+    let x: Vec<f64> = data.post.iter().flat_map(|&p| [1.0, f64::from(u8::from(p))]).collect();
+    match fit_model(settings.model, &x, 2, data, None) {
+        Ok(m) => {
+            if let Some((est, lo, hi, p)) = m.ratio(1) {
+                r.effect_size = Some(est);
+                (r.ci_low, r.ci_high, r.p_value) = (Some(lo), Some(hi), Some(p));
+            }
+            if let Some((_, lo, hi)) =
+                m.rate_difference(&[(1.0, vec![1.0, 1.0]), (-1.0, vec![1.0, 0.0])])
+            {
+                (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
+            }
+            r.method = format!(
+                "rate ratio after/before, {} value ~ after + offset(log person-years), CR1 SE by person (sandwich::vcovCL HC1); diff interval by the delta method",
+                m.family
+            );
+        }
+        Err(e) => {
+            r.effect_size = ratio(r.after_mean, r.before_mean);
+            r.method = format!("no interval: {e}");
+        }
+    }
+    r
+}
+
+/// The design row of a person-period for the pilot-vs-comparison model: intercept, pilot,
+/// after, pilot × after, then each covariate and each covariate × after.
+fn did_row(treated: bool, post: bool, covariates: &[f64], out: &mut Vec<f64>) {
+    let (t, p) = (f64::from(u8::from(treated)), f64::from(u8::from(post)));
+    out.extend([1.0, t, p, t * p]);
+    out.extend_from_slice(covariates);
+    out.extend(covariates.iter().map(|c| c * p));
+}
+
+/// Pilot vs comparison: the ratio of rate ratios from `value ~ pilot * after +
+/// offset(log person-years)` (with covariates and weights when adjusted), CR1 by person;
+/// `diff` is the difference in differences of rates, with its interval from the
+/// unadjusted model.
+fn did_row_of(
+    indicator: &str,
+    (scope, scope_value): (&str, Option<&str>),
+    data: &PersonRows,
+    settings: Settings<'_>,
+) -> ComparisonRow {
+    let mut r =
+        blank_row(indicator, (scope, scope_value), None, "ratio_of_rate_ratios", String::new());
+    let n_of = |pilot: bool| {
+        data.unit
+            .iter()
+            .zip(&data.treated)
+            .filter(|(_, t)| **t == pilot)
+            .map(|(u, _)| u)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    let (np, nc) = (n_of(true), n_of(false));
+    r.n = (np + nc) as i64;
+    if zero_before_inclusion(indicator) {
+        r.method = "no estimate: deaths cannot occur before inclusion, so there is no difference in differences; see rate_ratio_pilot_vs_comparison".into();
+        return r;
+    }
+    if np.min(nc) < settings.min_n {
+        r.method = format!(
+            "no estimate: {np} pilot and {nc} comparison persons, fewer than {} in an arm",
+            settings.min_n
+        );
+        return r;
+    }
+    let mut x = Vec::with_capacity(data.y.len() * 4);
+    for i in 0..data.y.len() {
+        did_row(data.treated[i], data.post[i], &[], &mut x);
+    }
+    let unadjusted = fit_model(settings.model, &x, 4, data, None);
+    let cell = |t: f64, p: f64| vec![1.0, t, p, t * p];
+    if let Ok(m) = &unadjusted {
+        let cells = [
+            (1.0, cell(1.0, 1.0)),
+            (-1.0, cell(1.0, 0.0)),
+            (-1.0, cell(0.0, 1.0)),
+            (1.0, cell(0.0, 0.0)),
+        ];
+        if let Some((d, lo, hi)) = m.rate_difference(&cells) {
+            (r.diff, r.diff_ci_low, r.diff_ci_high) = (Some(d), Some(lo), Some(hi));
+        }
+    }
+    let adjusted = settings.adjusted.filter(|_| scope == "all");
+    let model = match adjusted {
+        None => unadjusted.map(|m| (m, String::new())),
+        Some(adj) => {
+            let k = 4 + 2 * adj.columns.len();
+            let mut x = Vec::with_capacity(data.y.len() * k);
+            for i in 0..data.y.len() {
+                did_row(data.treated[i], data.post[i], &adj.values[data.unit[i]], &mut x);
+            }
+            let weights: Option<Vec<f64>> =
+                adj.weights.as_ref().map(|w| data.unit.iter().map(|&u| w[u]).collect());
+            fit_model(settings.model, &x, k, data, weights.as_deref())
+                .map(|m| (m, format!("; {}", adj.description)))
+        }
+    };
+    match model {
+        Ok((m, adjustment)) => {
+            if let Some((est, lo, hi, p)) = m.ratio(3) {
+                r.effect_size = Some(est);
+                (r.ci_low, r.ci_high, r.p_value) = (Some(lo), Some(hi), Some(p));
+            }
+            r.method = format!(
+                "ratio of rate ratios, {} value ~ pilot * after + offset(log person-years), CR1 SE by person (sandwich::vcovCL HC1){adjustment}",
+                m.family
+            );
+        }
+        Err(e) => r.method = format!("no estimate: {e}"),
+    }
+    r
+}
+
+/// Mortality (and any outcome that is 0 before inclusion by construction): the rate ratio
+/// pilot/comparison after inclusion, `value ~ pilot + offset(log person-years)`, robust SE.
+fn after_only_row(
+    indicator: &str,
+    (scope, scope_value): (&str, Option<&str>),
+    data: &PersonRows,
+    settings: Settings<'_>,
+) -> ComparisonRow {
+    let kind = "rate_ratio_pilot_vs_comparison";
+    let mut r = blank_row(indicator, (scope, scope_value), None, kind, String::new());
+    let after = data.after_only();
+    let n_of = |pilot: bool| after.treated.iter().filter(|t| **t == pilot).count();
+    let (np, nc) = (n_of(true), n_of(false));
+    r.n = (np + nc) as i64;
+    let rate = |pilot: bool| {
+        let (v, e) = (0..after.y.len())
+            .filter(|&i| after.treated[i] == pilot)
+            .fold((0.0, 0.0), |(v, e), i| (v + after.y[i], e + after.exposure[i]));
+        (e > 0.0).then(|| v / e)
+    };
+    // before_mean / after_mean: the comparison arm's and the pilot's rate after inclusion.
+    (r.before_mean, r.after_mean) = (rate(false), rate(true));
+    r.diff = r.after_mean.zip(r.before_mean).map(|(p, c)| p - c);
+    if np.min(nc) < settings.min_n {
+        r.method = format!(
+            "no estimate: {np} pilot and {nc} comparison persons, fewer than {} in an arm",
+            settings.min_n
+        );
+        return r;
+    }
+    let x: Vec<f64> = after.treated.iter().flat_map(|&t| [1.0, f64::from(u8::from(t))]).collect();
+    match fit_model(CountModel::Poisson, &x, 2, &after, None) {
+        Ok(m) => {
+            if let Some((est, lo, hi, p)) = m.ratio(1) {
+                r.effect_size = Some(est);
+                (r.ci_low, r.ci_high, r.p_value) = (Some(lo), Some(hi), Some(p));
+            }
+            if let Some((_, lo, hi)) =
+                m.rate_difference(&[(1.0, vec![1.0, 1.0]), (-1.0, vec![1.0, 0.0])])
+            {
+                (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
+            }
+            r.method = "rate ratio pilot/comparison after inclusion, Poisson GLM value ~ pilot + offset(log person-years), CR1 SE by person; before_mean and after_mean hold the comparison and pilot rates after inclusion (deaths cannot occur before inclusion, so there is no before/after)".into();
+        }
+        Err(e) => {
+            r.effect_size = ratio(r.after_mean, r.before_mean);
+            r.method = format!("no interval: {e}");
+        }
+    }
+    r
+}
+
+/// Every comparison of one indicator in one scope, from its person-level rows.
+fn compare_rows(
+    indicator: &str,
+    scope: (&str, Option<&str>),
+    rows: &[&PersonValue<'_>],
+    settings: Settings<'_>,
+) -> Vec<ComparisonRow> {
+    let data = person_rows(rows.iter().copied(), indicator);
+    let mut out = Vec::new();
+    let arms = [Arm::Pilot, Arm::Comparison].map(|arm| (arm, data.of_arm(Some(arm))));
+    if settings.comparisons.contains(&Comparison::BeforeAfter) {
+        for (arm, rows) in &arms {
+            // A subset without persons of an arm (a pilot municipality) has no row for it.
+            if scope.0 != "all" && rows.y.is_empty() {
+                continue;
+            }
+            let scope = if scope.0 == "all" { ("arm", Some(arm.code())) } else { scope };
+            out.push(before_after_row(indicator, scope, *arm, rows, settings));
+        }
+    }
+    if settings.comparisons.contains(&Comparison::PilotVsComparison) {
+        if scope.0 != "all" && arms.iter().any(|(_, rows)| rows.y.is_empty()) {
+            // A municipality with persons of one arm only: nothing to compare.
+            return out;
+        }
+        out.push(did_row_of(indicator, scope, &data, settings));
+        if zero_before_inclusion(indicator) {
+            out.push(after_only_row(indicator, scope, &data, settings));
+        }
+    }
+    debug_assert!(data.persons() <= rows.len());
     out
 }
 
-const LEVEL: f64 = 0.95;
-
-/// Comparisons for each indicator (in `indicators` order) from the `before` and `after`
-/// pooled rates and the person-level rows behind them.
+/// Comparisons of each indicator (in `indicators` order) over all persons: after/before in
+/// each arm (scope `arm`) and pilot vs comparison (scope `all`).
 pub fn compare(
-    rates: &[RateRow],
     person_level: &[IndicatorRow],
     indicators: &[&str],
     comparisons: &[Comparison],
+    model: CountModel,
 ) -> Vec<ComparisonRow> {
-    compare_views(rates, &views(person_level), indicators, comparisons)
+    let views = views(person_level);
+    let settings = Settings { comparisons, model, adjusted: None, min_n: 1 };
+    compare_views(&views, indicators, settings)
 }
 
 /// [`compare`] on borrowed person-level values.
 pub(crate) fn compare_views(
-    rates: &[RateRow],
     person_level: &[PersonValue<'_>],
     indicators: &[&str],
-    comparisons: &[Comparison],
+    settings: Settings<'_>,
 ) -> Vec<ComparisonRow> {
     let mut rows = Vec::new();
     for &indicator in indicators {
-        let per_arm = |arm| {
-            let before = find(rates, indicator, arm, "before");
-            let after = find(rates, indicator, arm, "after");
-            let (b, a) = (before.and_then(|r| r.rate_per_py), after.and_then(|r| r.rate_per_py));
-            let n = before.map_or(0, |r| r.n).max(after.map_or(0, |r| r.n));
-            (b, a, n, before, after)
-        };
-        let (pilot, comparison) = (per_arm(Arm::Pilot), per_arm(Arm::Comparison));
-        if comparisons.contains(&Comparison::BeforeAfter) {
-            for (arm, (before, after, n, before_row, after_row)) in
-                [(Arm::Pilot, pilot), (Arm::Comparison, comparison)]
-            {
-                let test = before_row.zip(after_row).and_then(|(b, a)| {
-                    let counts = a.value_total.fract() == 0.0 && b.value_total.fract() == 0.0;
-                    counts
-                        .then(|| {
-                            rate_ratio(
-                                a.value_total,
-                                a.person_years,
-                                b.value_total,
-                                b.person_years,
-                                LEVEL,
-                            )
-                            .ok()
-                        })
-                        .flatten()
-                });
-                let method = if test.is_some() {
-                    "rate ratio after/before of pooled rates; exact conditional CI and p (poisson.test)"
-                } else {
-                    "rate ratio after/before of pooled rates; no CI (not whole counts, or no events)"
-                };
-                rows.push(ComparisonRow {
-                    measure: indicator.to_owned(),
-                    scope: "arm".to_owned(),
-                    scope_value: Some(arm.code().to_owned()),
-                    arm: Some(arm),
-                    n,
-                    before_mean: before,
-                    after_mean: after,
-                    diff: after.zip(before).map(|(a, b)| a - b),
-                    diff_ci_low: None,
-                    diff_ci_high: None,
-                    ci_low: test.as_ref().and_then(|t| t.ci_low),
-                    ci_high: test.as_ref().and_then(|t| t.ci_high),
-                    p_value: test.as_ref().and_then(|t| t.p_value),
-                    p_adjusted: None,
-                    effect_size: ratio(after, before),
-                    effect_size_kind: "rate_ratio".to_owned(),
-                    method: method.to_owned(),
-                });
-            }
-        }
-        if comparisons.contains(&Comparison::PilotVsComparison) {
-            let change = |(before, after, ..): (
-                Option<f64>,
-                Option<f64>,
-                i64,
-                Option<&RateRow>,
-                Option<&RateRow>,
-            )| { after.zip(before).map(|(a, b)| a - b) };
-            let data = person_rows(person_level, indicator);
-            let model = data.did_poisson();
-            let method = match &model {
-                Ok(_) => "ratio of rate ratios, Poisson GLM value ~ pilot * after + offset(log person-years), CR1 SE by person".to_owned(),
-                Err(e) => format!("ratio of pooled rate ratios; no CI ({e})"),
-            };
-            let model = model.ok();
-            rows.push(ComparisonRow {
-                measure: indicator.to_owned(),
-                scope: "all".to_owned(),
-                scope_value: None,
-                arm: None,
-                n: pilot.2 + comparison.2,
-                before_mean: None,
-                after_mean: None,
-                diff: change(pilot).zip(change(comparison)).map(|(p, c)| p - c),
-                diff_ci_low: None,
-                diff_ci_high: None,
-                ci_low: model.as_ref().and_then(|m| m.ci_low),
-                ci_high: model.as_ref().and_then(|m| m.ci_high),
-                p_value: model.as_ref().and_then(|m| m.p_value),
-                p_adjusted: None,
-                effect_size: model
-                    .as_ref()
-                    .and_then(|m| m.estimate)
-                    .or_else(|| ratio(ratio(pilot.1, pilot.0), ratio(comparison.1, comparison.0))),
-                effect_size_kind: "ratio_of_rate_ratios".to_owned(),
-                method,
-            });
-        }
+        let mine: Vec<&PersonValue<'_>> =
+            person_level.iter().filter(|r| r.indicator == indicator).collect();
+        rows.extend(compare_rows(indicator, ("all", None), &mine, settings));
     }
     rows
 }
@@ -312,25 +632,16 @@ pub struct Subset<'a> {
     pub includes: Box<dyn Fn(&PersonValue<'_>) -> bool + Send + Sync + 'a>,
 }
 
-/// Pooled totals of one arm × period within a subset: persons with exposure, value, years.
-fn pool(rows: &[&PersonValue<'_>], arm: Arm, period: &str) -> (i64, f64, f64) {
-    rows.iter()
-        .filter(|r| r.arm == arm && r.period == period && r.exposure_days > 0)
-        .fold((0, 0.0, 0.0), |(n, v, py), r| {
-            (n + 1, v + r.value, py + f64::from(r.exposure_days) / 365.25)
-        })
-}
-
-/// The same comparisons within each subset (a municipality, a target group, the 67+),
-/// pooled from the person-level rows. An arm with fewer than `min_n` persons gets a row
-/// with the reason and no estimate; pilot vs comparison needs both arms.
+/// The same comparisons within each subset (a municipality, a target group, the 67+), on
+/// the person-level rows in it, unadjusted. An arm with fewer than `min_n` persons gets a
+/// row with the reason and no estimate; pilot vs comparison needs both arms.
 pub(crate) fn compare_subsets(
     person_level: &[PersonValue<'_>],
     indicators: &[&str],
-    comparisons: &[Comparison],
     subsets: &[Subset<'_>],
-    min_n: usize,
+    settings: Settings<'_>,
 ) -> Vec<ComparisonRow> {
+    let settings = Settings { adjusted: None, ..settings };
     let mut rows = Vec::new();
     for subset in subsets {
         for &indicator in indicators {
@@ -338,164 +649,16 @@ pub(crate) fn compare_subsets(
                 .iter()
                 .filter(|r| r.indicator == indicator && (subset.includes)(r))
                 .collect();
-            let blank = |arm: Option<Arm>, kind: &str, method: String| {
-                blank_row(indicator, (subset.scope, Some(&subset.value)), arm, kind, method)
-            };
-            let mut n_arm = BTreeMap::new();
-            for arm in [Arm::Pilot, Arm::Comparison] {
-                let before = pool(&mine, arm, "before");
-                let after = pool(&mine, arm, "after");
-                let n = before.0.max(after.0);
-                n_arm.insert(arm, n);
-                if n == 0 || !comparisons.contains(&Comparison::BeforeAfter) {
-                    continue;
-                }
-                let rate = |(_, v, py): (i64, f64, f64)| (py > 0.0).then(|| v / py);
-                let mut r = blank(Some(arm), "rate_ratio", String::new());
-                r.n = n;
-                r.before_mean = rate(before);
-                r.after_mean = rate(after);
-                r.diff = r.after_mean.zip(r.before_mean).map(|(a, b)| a - b);
-                if (n as usize) < min_n {
-                    r.method = format!("no estimate: {n} persons, fewer than {min_n}");
-                    rows.push(r);
-                    continue;
-                }
-                r.effect_size = ratio(r.after_mean, r.before_mean);
-                let counts = after.1.fract() == 0.0 && before.1.fract() == 0.0;
-                let test = counts
-                    .then(|| rate_ratio(after.1, after.2, before.1, before.2, LEVEL).ok())
-                    .flatten();
-                r.method = if test.is_some() {
-                    "rate ratio after/before of pooled rates; exact conditional CI and p (poisson.test)".into()
-                } else {
-                    "rate ratio after/before of pooled rates; no CI (not whole counts, or no events)".into()
-                };
-                if let Some(t) = test {
-                    (r.ci_low, r.ci_high, r.p_value) = (t.ci_low, t.ci_high, t.p_value);
-                }
-                rows.push(r);
-            }
-            if !comparisons.contains(&Comparison::PilotVsComparison) {
-                continue;
-            }
-            let (np, nc) = (n_arm[&Arm::Pilot], n_arm[&Arm::Comparison]);
-            if np == 0 || nc == 0 {
-                // A pilot municipality has no comparison persons: nothing to compare.
-                continue;
-            }
-            let mut r = blank(None, "ratio_of_rate_ratios", String::new());
-            r.n = np + nc;
-            if (np.min(nc) as usize) < min_n {
-                r.method = format!(
-                    "no estimate: {np} pilot and {nc} comparison persons, fewer than {min_n} in an arm"
-                );
-                rows.push(r);
-                continue;
-            }
-            let data = person_rows(mine.iter().copied(), indicator);
-            match data.did_poisson() {
-                Ok(m) => {
-                    r.effect_size = m.estimate;
-                    (r.ci_low, r.ci_high, r.p_value) = (m.ci_low, m.ci_high, m.p_value);
-                    r.method = "ratio of rate ratios, Poisson GLM value ~ pilot * after + offset(log person-years), CR1 SE by person".into();
-                }
-                Err(e) => r.method = format!("no estimate: {e}"),
-            }
-            rows.push(r);
+            rows.extend(compare_rows(
+                indicator,
+                (subset.scope, Some(&subset.value)),
+                &mine,
+                settings,
+            ));
         }
     }
     rows
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rate(indicator: &str, arm: Arm, period: &str, n: i64, value: f64, py: f64) -> RateRow {
-        RateRow {
-            indicator: indicator.into(),
-            arm,
-            period: period.into(),
-            n,
-            value_total: value,
-            person_years: py,
-            rate_per_py: (py > 0.0).then(|| value / py),
-            ci_low: None,
-            ci_high: None,
-        }
-    }
-
-    #[test]
-    fn ratios_and_difference_in_differences() {
-        let rates = vec![
-            rate("bed_days", Arm::Pilot, "before", 10, 40.0, 10.0),
-            rate("bed_days", Arm::Pilot, "after", 10, 20.0, 10.0),
-            rate("bed_days", Arm::Comparison, "before", 8, 30.0, 10.0),
-            rate("bed_days", Arm::Comparison, "after", 8, 30.0, 10.0),
-        ];
-        let rows = compare(&rates, &[], &["bed_days"], &Comparison::ALL);
-        assert_eq!(rows.len(), 3);
-        let pilot = &rows[0];
-        assert_eq!(
-            (pilot.before_mean, pilot.after_mean, pilot.diff, pilot.effect_size),
-            (Some(4.0), Some(2.0), Some(-2.0), Some(0.5))
-        );
-        assert_eq!(rows[1].effect_size, Some(1.0));
-        let did = &rows[2];
-        assert_eq!((did.n, did.diff, did.effect_size), (18, Some(-2.0), Some(0.5)));
-        assert_eq!(compare(&rates, &[], &["bed_days"], &[Comparison::PilotVsComparison]).len(), 1);
-    }
-
-    #[test]
-    fn person_level_model_gives_the_pooled_ratio_with_a_ci() {
-        // Four persons per arm; pilot falls from 4 to 2 events per person-year, comparison
-        // stays at 3: the saturated Poisson model's exp(β) equals (2/4)/(3/3).
-        let mut people = Vec::new();
-        let mut rates = Vec::new();
-        for (arm, before, after) in [
-            (Arm::Pilot, [3.0, 5.0, 4.0, 4.0], [1.0, 3.0, 2.0, 2.0]),
-            (Arm::Comparison, [2.0, 4.0, 3.0, 3.0], [3.0, 3.0, 4.0, 2.0]),
-        ] {
-            for (period, values) in [("before", before), ("after", after)] {
-                for (i, v) in values.iter().enumerate() {
-                    people.push(IndicatorRow {
-                        pid: format!("{}{i}", arm.code()),
-                        municipality: "4601".into(),
-                        arm,
-                        target_group: None,
-                        period: period.into(),
-                        indicator: "admissions".into(),
-                        value: *v,
-                        exposure_days: 365,
-                        rate_per_py: None,
-                    });
-                }
-                let py = 4.0 * 365.0 / 365.25;
-                rates.push(rate("admissions", arm, period, 4, values.iter().sum(), py));
-            }
-        }
-        let mut rows = compare(&rates, &people, &["admissions"], &Comparison::ALL);
-        adjust(&mut rows, Adjustment::Holm);
-        let did = rows.iter().find(|r| r.scope == "all").unwrap();
-        assert!((did.effect_size.unwrap() - 0.5).abs() < 1e-9, "{did:?}");
-        assert!(did.ci_low.unwrap() < 0.5 && did.ci_high.unwrap() > 0.5);
-        assert!(did.method.starts_with("ratio of rate ratios, Poisson GLM"));
-        let pilot = &rows[0];
-        // poisson.test(8, 4y, 16, 4y): exact conditional CI around 0.5.
-        assert!(pilot.ci_low.unwrap() < 0.5 && pilot.ci_high.unwrap() > 0.5);
-        assert!(pilot.p_adjusted.unwrap() >= pilot.p_value.unwrap());
-    }
-
-    #[test]
-    fn no_ratio_from_a_zero_before_rate() {
-        let rates = vec![
-            rate("mortality", Arm::Pilot, "before", 5, 0.0, 5.0),
-            rate("mortality", Arm::Pilot, "after", 5, 2.0, 5.0),
-        ];
-        let rows = compare(&rates, &[], &["mortality"], &[Comparison::BeforeAfter]);
-        assert_eq!(rows[0].effect_size, None);
-        assert_eq!(rows[0].diff, Some(0.4));
-        assert_eq!(rows[1].n, 0, "no comparison-arm rows");
-    }
-}
+mod tests;

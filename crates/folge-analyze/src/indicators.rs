@@ -4,11 +4,13 @@ use std::collections::BTreeMap;
 
 use folge_deid::{Deidentified, EventBatch, EventRow};
 use folge_schema::tables::{
-    ComparisonRow, DeidParticipant, DeidServiceCount, IndicatorRow, RateRow,
+    BalanceRow, ComparisonRow, DeidParticipant, DeidServiceCount, EventTimeRow, IndicatorRow,
+    RateRow, SurvivalRow,
 };
 use folge_schema::{ExitReason, Service};
 
-use crate::comparisons::{Comparison, PersonValue};
+use crate::comparisons::{Comparison, CountModel, PersonValue, Settings};
+use crate::event_time::{BIN_DAYS, BINS, EventTime, bin_from};
 use crate::stays::{Stay, merge_stays};
 
 /// Days in a year for person-years: the Julian year, as in rates per 365.25 days.
@@ -82,6 +84,11 @@ pub struct AnalysisParams {
     pub min_n: usize,
     /// How p-values are adjusted within each family of comparisons.
     pub adjustment: folge_stats::Adjustment,
+    /// The model for whole counts (Poisson or negative binomial; both with CR1 SE by
+    /// person).
+    pub count_model: CountModel,
+    /// Covariates and balancing weights for pilot vs comparison (`None`: unadjusted).
+    pub confounders: Option<crate::ConfounderAdjustment>,
     /// Bed-days of a same-day inpatient stay: 0 as SSB and NPR count liggedøgn (the
     /// default), or 0.5 as SAMDATA does.
     pub same_day_bed_days: f64,
@@ -104,6 +111,8 @@ impl AnalysisParams {
             scales: None,
             min_n: 5,
             adjustment: folge_stats::Adjustment::Holm,
+            count_model: CountModel::Poisson,
+            confounders: None,
             same_day_bed_days: 0.0,
             stay_gap_minutes: 8 * 60,
         }
@@ -137,6 +146,12 @@ pub struct Analysis {
     pub utilisation: Vec<folge_schema::tables::UtilisationRow>,
     /// The Lorenz curve of use before inclusion, in percent steps.
     pub lorenz: Vec<folge_schema::tables::LorenzRow>,
+    /// Rates per 30-day bin around inclusion, by arm (the event-time view).
+    pub event_time: Vec<EventTimeRow>,
+    /// Kaplan–Meier survival from inclusion, by arm.
+    pub survival: Vec<SurvivalRow>,
+    /// Covariate balance before and after weighting (empty when unadjusted).
+    pub balance: Vec<BalanceRow>,
 }
 
 /// One person's events, prepared once for every window.
@@ -441,6 +456,36 @@ impl IndicatorTable {
             .map_err(|source| folge_schema::SchemaError::Internal { table: "indicators", source })
     }
 
+    /// Each indicator's rate per person-year in the `before` window, per person (0 without
+    /// exposure), for the propensity score and the balance table; mortality is left out
+    /// (0 before inclusion by construction).
+    pub(crate) fn before_rates(&self) -> Vec<(&'static str, Vec<f64>)> {
+        let Some(w) = self.windows.iter().position(|w| w == "before") else {
+            return Vec::new();
+        };
+        let n_w = self.windows.len();
+        let n_ind = self.indicators.len();
+        self.indicators
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| **i != Indicator::Mortality)
+            .map(|(k, i)| {
+                let rates = (0..self.participants.len())
+                    .map(|p| {
+                        let days = self.exposure[p * n_w + w];
+                        if days > 0 {
+                            self.values[(p * n_w + w) * n_ind + k]
+                                / (f64::from(days) / DAYS_PER_YEAR)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                (i.id(), rates)
+            })
+            .collect()
+    }
+
     /// Every row.
     pub fn to_rows(&self) -> Vec<IndicatorRow> {
         self.rows(0..self.len())
@@ -491,6 +536,10 @@ pub struct IndicatorBuilder<'a> {
     exposure: Vec<i32>,
     outside: u64,
     after_observation: u64,
+    /// Sums over persons for the event-time view and the pre-trend check.
+    event_time: EventTime,
+    /// One person's values per bin × indicator (reused).
+    bin_values: Vec<f64>,
 }
 
 impl std::fmt::Debug for IndicatorBuilder<'_> {
@@ -512,7 +561,11 @@ impl<'a> IndicatorBuilder<'a> {
             counts.entry(c.pid.as_str()).or_default().push(c);
         }
         let n = participants.len();
+        let from = params.windows.iter().map(|w| w.from).min().unwrap_or(0);
+        let to = params.windows.iter().map(|w| w.to).max().unwrap_or(-1);
         IndicatorBuilder {
+            event_time: EventTime::new(params.indicators.len(), from, to),
+            bin_values: vec![0.0; BINS * params.indicators.len()],
             tables,
             params,
             index,
@@ -606,6 +659,23 @@ impl<'a> IndicatorBuilder<'a> {
                 };
             }
         }
+        // The event-time view: the same values in 30-day bins.
+        let mut bin_days = [0i32; BINS];
+        for b in (0..BINS).filter(|&b| self.event_time.active[b]) {
+            let lo = bin_from(b);
+            let hi = (lo + BIN_DAYS - 1).min(last);
+            bin_days[b] = (hi - lo + 1).max(0);
+            let values = &mut self.bin_values[b * n_ind..][..n_ind];
+            if bin_days[b] == 0 {
+                values.fill(0.0);
+                continue;
+            }
+            let starts = Starts::count(events, lo, hi);
+            for (v, &indicator) in values.iter_mut().zip(&params.indicators) {
+                *v = person.value(indicator, lo, hi, &starts);
+            }
+        }
+        self.event_time.add(participant.arm, &bin_days, &self.bin_values);
     }
 
     /// Persons without events get their exposure and zeros (and their monthly counts);
@@ -635,6 +705,7 @@ impl<'a> IndicatorBuilder<'a> {
             table: std::sync::Arc::new(table),
             events_outside_windows: self.outside,
             events_after_observation: self.after_observation,
+            event_time: self.event_time,
         }
     }
 }
@@ -646,6 +717,7 @@ pub struct Indicators {
     table: std::sync::Arc<IndicatorTable>,
     events_outside_windows: u64,
     events_after_observation: u64,
+    event_time: EventTime,
 }
 
 impl Indicators {
@@ -823,8 +895,24 @@ pub fn summarise(
         table,
         events_outside_windows: outside,
         events_after_observation: after_observation,
+        event_time,
     } = indicators;
     let subsets = subsets(&table.participants);
+    // Covariates and weights for the adjusted pilot-vs-comparison model, made once.
+    let (adjusted, balance) = match &params.confounders {
+        Some(spec) => {
+            let (adjusted, balance) =
+                crate::adjustment::prepare(spec, &table.participants, &table.before_rates());
+            (Some(adjusted), balance)
+        }
+        None => (None, Vec::new()),
+    };
+    let settings = Settings {
+        comparisons: &params.comparisons,
+        model: params.count_model,
+        adjusted: adjusted.as_ref(),
+        min_n: params.min_n,
+    };
     // The national 30-day readmission indicator covers persons 67 and older.
     let older = aged_67_or_more(tables);
     // Each indicator on its own: its person-level rows, rates, comparisons overall and in
@@ -835,17 +923,9 @@ pub fn summarise(
         let rows = table.rows_of(i);
         let id = [indicator.id()];
         let rates = pooled_rates(&rows, params);
-        let overall = crate::comparisons::compare_views(&rates, &rows, &id, &params.comparisons);
+        let overall = crate::comparisons::compare_views(&rows, &id, settings);
         let by_subset: Vec<Vec<ComparisonRow>> = (0..subsets.len())
-            .map(|s| {
-                crate::comparisons::compare_subsets(
-                    &rows,
-                    &id,
-                    &params.comparisons,
-                    &subsets[s..=s],
-                    params.min_n,
-                )
-            })
+            .map(|s| crate::comparisons::compare_subsets(&rows, &id, &subsets[s..=s], settings))
             .collect();
         let older_rows = if indicator == Indicator::Readmissions30d && !older.is_empty() {
             let subset = crate::comparisons::Subset {
@@ -853,13 +933,7 @@ pub fn summarise(
                 value: "67+".into(),
                 includes: Box::new(|r: &PersonValue<'_>| older.contains(r.pid)),
             };
-            crate::comparisons::compare_subsets(
-                &rows,
-                &id,
-                &params.comparisons,
-                &[subset],
-                params.min_n,
-            )
+            crate::comparisons::compare_subsets(&rows, &id, &[subset], settings)
         } else {
             Vec::new()
         };
@@ -891,6 +965,9 @@ pub fn summarise(
         older_rows.extend(r.older_rows);
         concentration.insert(indicator.id(), r.concentration);
     }
+    if params.comparisons.contains(&Comparison::PilotVsComparison) {
+        comparisons.extend(event_time.pretrend(&params.indicators));
+    }
     comparisons.extend(by_subset.into_iter().flatten());
     comparisons.append(&mut older_rows);
     let (mut utilisation, mut lorenz) = (Vec::new(), Vec::new());
@@ -901,6 +978,7 @@ pub fn summarise(
     let mut scales = params.scales.as_ref().map(|p| crate::scales(tables, p)).unwrap_or_default();
     comparisons.append(&mut scales.comparisons);
     crate::comparisons::adjust(&mut comparisons, params.adjustment);
+    let survival = survival(&table.participants);
     Analysis {
         indicators: table,
         rates,
@@ -913,7 +991,45 @@ pub fn summarise(
         framework: crate::framework(tables),
         utilisation,
         lorenz,
+        event_time: event_time.rows(&params.indicators),
+        survival,
+        balance,
     }
+}
+
+/// Kaplan–Meier survival from inclusion by arm: death is the event; moving away,
+/// withdrawal and the end of data censor. A person whose follow-up ends before inclusion
+/// (data ending before it) adds nothing.
+fn survival(participants: &[DeidParticipant]) -> Vec<SurvivalRow> {
+    let mut out = Vec::new();
+    for arm in [folge_schema::Arm::Pilot, folge_schema::Arm::Comparison] {
+        let (mut time, mut event) = (Vec::new(), Vec::new());
+        for p in participants.iter().filter(|p| p.arm == arm) {
+            let end = p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day));
+            if end < 0 {
+                continue;
+            }
+            time.push(f64::from(end));
+            event.push(
+                p.exit_reason == Some(ExitReason::Death)
+                    && p.exit_day.is_some_and(|d| d <= p.data_end_day),
+            );
+        }
+        let Ok(steps) = folge_stats::kaplan_meier(&time, &event, crate::comparisons::LEVEL) else {
+            continue;
+        };
+        out.extend(steps.into_iter().map(|s| SurvivalRow {
+            arm,
+            day: s.time as i32,
+            n_risk: s.n_risk as i64,
+            n_event: s.n_event as i64,
+            n_censored: s.n_censored as i64,
+            survival: s.survival,
+            ci_low: s.ci_low.is_finite().then_some(s.ci_low),
+            ci_high: s.ci_high.is_finite().then_some(s.ci_high),
+        }));
+    }
+    out
 }
 
 /// Every municipality and target group of the participants, as subsets.
@@ -968,6 +1084,8 @@ struct Pool {
     persons: i64,
     value: f64,
     exposure_days: i64,
+    /// Sums over persons for the clustered interval of the rate.
+    moments: folge_stats::BinMoments,
 }
 
 impl Pool {
@@ -977,6 +1095,12 @@ impl Pool {
 
     fn rate(&self) -> Option<f64> {
         (self.exposure_days > 0).then(|| self.value / self.person_years())
+    }
+
+    /// The rate's interval: intercept-only Poisson GLM with offset, CR1 SE by person (one
+    /// row per person in a window).
+    fn interval(&self) -> Option<(f64, f64)> {
+        self.moments.rate_interval(crate::comparisons::LEVEL)
     }
 }
 
@@ -1020,6 +1144,7 @@ fn pool_by<'a, K: Ord>(
         }
         pool.value += row.value;
         pool.exposure_days += i64::from(row.exposure_days);
+        pool.moments.add(row.value, f64::from(row.exposure_days) / DAYS_PER_YEAR);
     }
     pools
 }
@@ -1040,8 +1165,8 @@ fn municipality_rates(
             value_total: pool.value,
             person_years: pool.person_years(),
             rate_per_py: pool.rate(),
-            ci_low: None,
-            ci_high: None,
+            ci_low: pool.interval().map(|c| c.0),
+            ci_high: pool.interval().map(|c| c.1),
         })
         .collect()
 }
@@ -1058,8 +1183,8 @@ fn pooled_rates(rows: &[PersonValue<'_>], params: &AnalysisParams) -> Vec<RateRo
             value_total: pool.value,
             person_years: pool.person_years(),
             rate_per_py: pool.rate(),
-            ci_low: None,
-            ci_high: None,
+            ci_low: pool.interval().map(|c| c.0),
+            ci_high: pool.interval().map(|c| c.1),
         })
         .collect()
 }

@@ -9,7 +9,9 @@
 //! (a transfer is not a readmission), acute if any episode is.
 #![warn(missing_docs)]
 
+mod adjustment;
 mod comparisons;
+mod event_time;
 mod focus_groups;
 mod framework;
 mod indicators;
@@ -17,7 +19,9 @@ mod scales;
 mod stays;
 mod utilisation;
 
-pub use comparisons::{Comparison, compare};
+pub use adjustment::{ConfounderAdjustment, Covariate, Weighting};
+pub use comparisons::{Comparison, CountModel, compare};
+pub use event_time::{BIN_DAYS, BINS, BINS_BEFORE};
 pub use focus_groups::{FocusGroupResults, focus_groups};
 pub use framework::framework;
 pub use indicators::{

@@ -496,6 +496,27 @@ pub struct AnalyzeSection {
     /// (Benjamini–Hochberg) or `bonferroni`.
     #[serde(default)]
     pub adjustment: Option<AdjustmentCode>,
+    /// The model for whole counts: `poisson` (default) or `negative_binomial`; both with
+    /// CR1 cluster-robust SEs by person. Days that are not whole, hours and deaths always
+    /// get the Poisson model.
+    #[serde(default)]
+    pub count_model: Option<String>,
+    /// Adjusted pilot-vs-comparison estimates (unadjusted when absent).
+    #[serde(default)]
+    pub adjust: Option<AdjustSection>,
+}
+
+/// `[analyze.adjust]`: covariates and balancing weights for pilot vs comparison.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustSection {
+    /// Any of `age_band`, `sex`, `target_group` (outcome model and propensity score) and
+    /// `before_use` (each indicator's before-window rate; propensity score only).
+    #[serde(default)]
+    pub covariates: Vec<String>,
+    /// `none` (default: covariates in the outcome model only), `ipw` or `overlap`.
+    #[serde(default)]
+    pub weights: Option<String>,
 }
 
 /// `analyze.adjustment` as written.
@@ -551,6 +572,10 @@ pub struct Pipeline {
     pub comparisons: Vec<Comparison>,
     /// Report sections, in report order.
     pub sections: Vec<folge_report::Section>,
+    /// The model for whole counts.
+    pub count_model: folge_analyze::CountModel,
+    /// Covariates and weights for pilot vs comparison; `None`: unadjusted.
+    pub confounders: Option<folge_analyze::ConfounderAdjustment>,
 }
 
 /// Remove `.` and `name/..` lexically (no filesystem access: the path may not exist yet),
@@ -813,7 +838,61 @@ impl Pipeline {
         // Report order, whatever order the file lists them in.
         sections.sort();
         sections.dedup();
-        Ok(Pipeline { file: file.to_owned(), base, config, indicators, comparisons, sections })
+        let models =
+            [folge_analyze::CountModel::Poisson, folge_analyze::CountModel::NegativeBinomial];
+        let count_model = match config.analyze.count_model.as_deref() {
+            None => folge_analyze::CountModel::Poisson,
+            Some(id) => parse_ids(
+                Some(&[id.to_owned()]),
+                &models,
+                folge_analyze::CountModel::id,
+                "analyze.count_model",
+            )
+            .map_err(&bad)?[0],
+        };
+        let confounders = match &config.analyze.adjust {
+            None => None,
+            Some(adjust) => {
+                let covariates = parse_ids(
+                    Some(&adjust.covariates),
+                    &folge_analyze::Covariate::ALL,
+                    folge_analyze::Covariate::id,
+                    "analyze.adjust.covariates",
+                )
+                .map_err(&bad)?;
+                let weights = [
+                    folge_analyze::Weighting::None,
+                    folge_analyze::Weighting::Ipw,
+                    folge_analyze::Weighting::Overlap,
+                ];
+                let weighting = match adjust.weights.as_deref() {
+                    None => folge_analyze::Weighting::None,
+                    Some(id) => parse_ids(
+                        Some(&[id.to_owned()]),
+                        &weights,
+                        folge_analyze::Weighting::id,
+                        "analyze.adjust.weights",
+                    )
+                    .map_err(&bad)?[0],
+                };
+                if covariates.is_empty() {
+                    return Err(bad(
+                        "`analyze.adjust.covariates` is empty: name at least one of `age_band`, `sex`, `target_group`, `before_use`".into(),
+                    ));
+                }
+                Some(folge_analyze::ConfounderAdjustment { covariates, weighting })
+            }
+        };
+        Ok(Pipeline {
+            file: file.to_owned(),
+            base,
+            config,
+            indicators,
+            comparisons,
+            sections,
+            count_model,
+            confounders,
+        })
     }
 
     /// The report folder.
@@ -892,6 +971,13 @@ impl Pipeline {
             .insert("timepoints", serde_json::to_value(&c.analyze.timepoints).unwrap_or_default());
         params.insert("min_n", serde_json::to_value(c.analyze.min_n).unwrap_or_default());
         params.insert("adjustment", serde_json::to_value(c.analyze.adjustment).unwrap_or_default());
+        // Only when set, so the hash of pipelines that leave them out stays what it was.
+        if let Some(model) = &c.analyze.count_model {
+            params.insert("count_model", model.clone().into());
+        }
+        if let Some(adjust) = &c.analyze.adjust {
+            params.insert("adjust", serde_json::to_value(adjust).unwrap_or_default());
+        }
         let describe = |f: &InputFile| {
             // The codebook decides how answers are read: its content is a parameter.
             let content_sha256 = |path: &Option<PathBuf>| {

@@ -1243,6 +1243,8 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
         }),
         min_n: a.min_n.unwrap_or(5),
         adjustment: adjustment(pipeline),
+        count_model: pipeline.count_model,
+        confounders: pipeline.confounders.clone(),
     })
 }
 
@@ -1384,6 +1386,11 @@ fn analyze_stage(
     }
     write_table(&dir, "utilisation.parquet", &analysis.utilisation, &metadata, &mut outputs)?;
     write_table(&dir, "lorenz.parquet", &analysis.lorenz, &metadata, &mut outputs)?;
+    write_table(&dir, "event_time.parquet", &analysis.event_time, &metadata, &mut outputs)?;
+    write_table(&dir, "survival.parquet", &analysis.survival, &metadata, &mut outputs)?;
+    if params.confounders.is_some() {
+        write_table(&dir, "balance.parquet", &analysis.balance, &metadata, &mut outputs)?;
+    }
     if !tables.process_events().is_empty() {
         write_table(&dir, "framework.parquet", &analysis.framework, &metadata, &mut outputs)?;
     }

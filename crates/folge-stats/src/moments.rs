@@ -9,9 +9,10 @@
 //! "HC1")`, and `glm(y ~ pilot * t + offset(log(e)))` on person × bin rows with the same
 //! clustered variance (the tests fit both ways). The design of the trend model depends
 //! only on the arm and the bin, so the fit needs only the cell totals, and each person's
-//! score is (R0, a·R0, R1, a·R1) with R0 = Σ_b (y_b − λ_b e_b), R1 = Σ_b t_b (y_b − λ_b e_b):
-//! its outer products sum to expressions in Σ Y², Σ Y·T, Σ T², Σ Y·e_b, Σ T·e_b and
-//! Σ e_b·e_b′ over persons (Y = Σ_b y_b, T = Σ_b t_b y_b).
+//! score is `(R0, a·R0, R1, a·R1)` with `R0 = Σ_b (y_b − λ_b e_b)` and
+//! `R1 = Σ_b t_b (y_b − λ_b e_b)`: its outer products sum to expressions in `Σ Y²`,
+//! `Σ Y·T`, `Σ T²`, `Σ Y·e_b`, `Σ T·e_b` and `Σ e_b·e_b′` over persons (`Y = Σ_b y_b`,
+//! `T = Σ_b t_b y_b`).
 
 use crate::dist::{pnorm, qnorm};
 use crate::error::check_level;
@@ -74,9 +75,9 @@ impl BinMoments {
 pub struct ExposureMoments {
     /// Time of each bin (in bins: −12 … −1).
     pub t: Vec<f64>,
-    /// Σ e_b.
+    /// `Σ e_b`.
     pub e: Vec<f64>,
-    /// Σ e_b · e_b′, row-major bins × bins.
+    /// `Σ e_b · e_b′`, row-major bins × bins.
     pub e_cross: Vec<f64>,
     /// Person × bin rows with exposure (N of the model).
     pub rows: u64,
@@ -113,17 +114,17 @@ impl ExposureMoments {
 /// [`pretrend_ratio`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutcomeMoments {
-    /// Σ y_b.
+    /// `Σ y_b`.
     pub y: Vec<f64>,
-    /// Σ Y², Y = Σ_b y_b.
+    /// `Σ Y²`, `Y = Σ_b y_b`.
     pub yy: f64,
-    /// Σ Y·T, T = Σ_b t_b y_b.
+    /// `Σ Y·T`, `T = Σ_b t_b y_b`.
     pub yt: f64,
     /// Σ T².
     pub tt: f64,
-    /// Σ Y·e_b.
+    /// `Σ Y·e_b`.
     pub y_e: Vec<f64>,
-    /// Σ T·e_b.
+    /// `Σ T·e_b`.
     pub t_e: Vec<f64>,
 }
 

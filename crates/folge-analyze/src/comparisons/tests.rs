@@ -1,0 +1,175 @@
+use super::*;
+
+/// Six pilot and six comparison persons, before and after (value, days): counts with very
+/// different levels between persons, some follow-up cut short.
+const PERSONS: [(usize, Arm, f64, i32, f64, i32); 12] = [
+    (0, Arm::Pilot, 9.0, 365, 2.0, 365),
+    (1, Arm::Pilot, 0.0, 365, 1.0, 200),
+    (2, Arm::Pilot, 3.0, 365, 0.0, 365),
+    (3, Arm::Pilot, 14.0, 365, 6.0, 365),
+    (4, Arm::Pilot, 1.0, 365, 0.0, 365),
+    (5, Arm::Pilot, 2.0, 365, 3.0, 120),
+    (6, Arm::Comparison, 4.0, 365, 5.0, 365),
+    (7, Arm::Comparison, 0.0, 365, 0.0, 365),
+    (8, Arm::Comparison, 7.0, 365, 9.0, 365),
+    (9, Arm::Comparison, 1.0, 365, 2.0, 300),
+    (10, Arm::Comparison, 2.0, 365, 1.0, 365),
+    (11, Arm::Comparison, 12.0, 365, 10.0, 365),
+];
+
+fn rows(indicator: &str) -> Vec<IndicatorRow> {
+    let mut out = Vec::new();
+    for (pid, arm, bv, bd, av, ad) in PERSONS {
+        for (period, value, days) in [("before", bv, bd), ("after", av, ad)] {
+            out.push(IndicatorRow {
+                pid: format!("p{pid:02}"),
+                municipality: "4601".into(),
+                arm,
+                target_group: None,
+                period: period.into(),
+                indicator: indicator.into(),
+                value,
+                exposure_days: days,
+                rate_per_py: None,
+            });
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn close(got: Option<f64>, want: f64) {
+    let got = got.expect("a value");
+    assert!((got - want).abs() <= 1e-7 * want.abs().max(1.0), "got {got}, want {want}");
+}
+
+#[test]
+fn person_level_intervals_match_statsmodels() {
+    // statsmodels 0.15: smf.glm("y ~ after", d, family=Poisson(), offset=np.log(d.py))
+    //   .fit(cov_type="cluster", cov_kwds={"groups": d.pid}) per arm, and
+    //   smf.glm("y ~ pilot*after", …) on both; diff intervals by the delta method on
+    //   m.cov_params() (py = days / 365.25).
+    let mut out =
+        compare(&rows("admissions"), &["admissions"], &Comparison::ALL, CountModel::Poisson);
+    adjust(&mut out, Adjustment::Holm);
+    let pilot = &out[0];
+    assert_eq!((pilot.scope.as_str(), pilot.arm), ("arm", Some(Arm::Pilot)));
+    close(pilot.effect_size, 0.509_104_998_063);
+    close(pilot.ci_low, 0.208_877_309_331);
+    close(pilot.ci_high, 1.240_861_919_77);
+    close(pilot.p_value, 0.137_491_380_767);
+    close(pilot.diff, -2.374_284_285_05);
+    close(pilot.diff_ci_low, -6.084_738_563_75);
+    close(pilot.diff_ci_high, 1.336_169_993_64);
+    assert!(pilot.method.contains("CR1 SE by person"), "{}", pilot.method);
+    let comparison = &out[1];
+    close(comparison.effect_size, 1.070_226_244_27);
+    close(comparison.ci_low, 0.783_238_590_837);
+    close(comparison.ci_high, 1.462_369_484);
+    close(comparison.diff_ci_low, -1.038_003_633_29);
+    let did = &out[2];
+    assert_eq!(
+        (did.scope.as_str(), did.effect_size_kind.as_str()),
+        ("all", "ratio_of_rate_ratios")
+    );
+    close(did.effect_size, 0.475_698_480_348);
+    close(did.ci_low, 0.189_514_501_181);
+    close(did.ci_high, 1.194_046_063_99);
+    close(did.p_value, 0.113_586_972_672);
+    close(did.diff, -2.678_806_444_6);
+    close(did.diff_ci_low, -6.525_595_749_45);
+    close(did.diff_ci_high, 1.167_982_860_24);
+    assert!(pilot.p_adjusted.unwrap() >= pilot.p_value.unwrap());
+}
+
+#[test]
+fn clustered_interval_is_wider_than_the_event_level_test_when_persons_differ() {
+    // The exact conditional test treats the 29 → 12 events as independent.
+    let out = compare(
+        &rows("admissions"),
+        &["admissions"],
+        &[Comparison::BeforeAfter],
+        CountModel::Poisson,
+    );
+    let py = |days: i32| f64::from(days) / 365.25;
+    let (mut before, mut after, mut t_before, mut t_after) = (0.0, 0.0, 0.0, 0.0);
+    for (_, arm, bv, bd, av, ad) in PERSONS.iter().filter(|p| p.1 == Arm::Pilot) {
+        let _ = arm;
+        (before, t_before) = (before + bv, t_before + py(*bd));
+        (after, t_after) = (after + av, t_after + py(*ad));
+    }
+    let exact = folge_stats::rate_ratio(after, t_after, before, t_before, LEVEL).unwrap();
+    let (lo, hi) = (out[0].ci_low.unwrap(), out[0].ci_high.unwrap());
+    assert!(
+        hi.ln() - lo.ln() > exact.ci_high.unwrap().ln() - exact.ci_low.unwrap().ln(),
+        "{lo}..{hi} vs {exact:?}"
+    );
+}
+
+#[test]
+fn mortality_is_compared_between_arms_after_inclusion_only() {
+    let mut people = rows("mortality");
+    for r in &mut people {
+        r.value = if r.period == "before" {
+            0.0
+        } else {
+            f64::from(u8::from(
+                r.pid.ends_with('3') || r.pid.ends_with('8') || r.pid.ends_with('1'),
+            ))
+        };
+    }
+    let out = compare(&people, &["mortality"], &Comparison::ALL, CountModel::Poisson);
+    let kinds: Vec<&str> = out.iter().map(|r| r.effect_size_kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["rate_ratio", "rate_ratio", "ratio_of_rate_ratios", "rate_ratio_pilot_vs_comparison"]
+    );
+    for r in &out[..3] {
+        assert_eq!((r.effect_size, r.ci_low), (None, None));
+        assert!(
+            r.method.starts_with("no estimate: deaths cannot occur before inclusion"),
+            "{}",
+            r.method
+        );
+    }
+    let after = &out[3];
+    // Pilot: 2 deaths (p01, p03) over 4.24 py; comparison: 2 (p08, p11) over 5.81 py.
+    let pilot_py = (365.0 * 4.0 + 200.0 + 120.0) / 365.25;
+    let comparison_py = (365.0 * 5.0 + 300.0) / 365.25;
+    close(after.effect_size, (2.0 / pilot_py) / (2.0 / comparison_py));
+    assert!(after.ci_low.unwrap() < after.effect_size.unwrap());
+    assert!(after.ci_high.unwrap() > after.effect_size.unwrap());
+    assert!(after.method.contains("pilot/comparison after inclusion"), "{}", after.method);
+}
+
+#[test]
+fn hours_get_an_interval_too() {
+    let mut people = rows("home_care_hours");
+    for r in &mut people {
+        r.value *= 1.75;
+    }
+    let out =
+        compare(&people, &["home_care_hours"], &Comparison::ALL, CountModel::NegativeBinomial);
+    assert!(out.iter().all(|r| r.ci_low.is_some() && r.ci_high.is_some()), "{out:#?}");
+    // Not whole counts: the negative binomial model does not apply, and the method says so.
+    assert!(out[0].method.contains("Poisson GLM (not whole counts)"), "{}", out[0].method);
+}
+
+#[test]
+fn a_small_arm_says_why_it_has_no_estimate() {
+    let people = rows("admissions");
+    let views = views(&people);
+    let settings = Settings {
+        comparisons: &Comparison::ALL,
+        model: CountModel::Poisson,
+        adjusted: None,
+        min_n: 7,
+    };
+    let out = compare_views(&views, &["admissions"], settings);
+    assert!(out.iter().all(|r| r.effect_size.is_none()));
+    assert_eq!(out[0].method, "no estimate: 6 persons, fewer than 7");
+    assert_eq!(
+        out[2].method,
+        "no estimate: 6 pilot and 6 comparison persons, fewer than 7 in an arm"
+    );
+}

@@ -97,9 +97,8 @@ struct Column {
     reference: bool,
     /// Enters the outcome model (before-window use does not).
     in_outcome: bool,
-    /// What the balance table shows when it differs from the model's values: a rate per
-    /// person-year, where the propensity score takes log(1 + rate) against its long tail.
-    shown: Option<Vec<f64>>,
+    /// A number, not a 0/1 dummy.
+    numeric: bool,
 }
 
 fn categorical(
@@ -121,7 +120,7 @@ fn categorical(
             values: participants.iter().map(|p| f64::from(u8::from(&level(p) == l))).collect(),
             reference: i == 0,
             in_outcome: true,
-            shown: None,
+            numeric: false,
         })
         .collect()
 }
@@ -150,16 +149,18 @@ pub(crate) fn prepare(
             Covariate::BeforeUse => {}
         }
     }
-    // Before-window use is always in the balance table; in the propensity score when asked.
+    // Before-window use is always in the balance table; in the propensity score when asked,
+    // as log(1 + rate per person-year) against its long tail, and the balance table shows
+    // it on that scale: the scale the weights balance.
     let use_in_score = spec.covariates.contains(&Covariate::BeforeUse);
     for (id, rates) in before_use {
         columns.push(Column {
             covariate: "before_use",
-            level: Some((*id).to_owned()),
+            level: Some(format!("{id}, log(1 + rate per person-year)")),
             values: rates.iter().map(|r| r.ln_1p()).collect(),
             reference: !use_in_score,
             in_outcome: false,
-            shown: Some(rates.clone()),
+            numeric: true,
         });
     }
     let treated: Vec<bool> = participants.iter().map(|p| p.arm == Arm::Pilot).collect();
@@ -233,8 +234,8 @@ pub(crate) fn prepare(
     let balance = columns
         .iter()
         .map(|c| {
-            let binary = c.shown.is_none();
-            let values = c.shown.as_ref().unwrap_or(&c.values);
+            let binary = !c.numeric;
+            let values = &c.values;
             let mean = |arm: bool, w: Option<&[f64]>| {
                 let (s, t) = (0..n).filter(|&i| treated[i] == arm).fold((0.0, 0.0), |(s, t), i| {
                     let wi = w.map_or(1.0, |w| w[i]);
@@ -258,3 +259,6 @@ pub(crate) fn prepare(
         .collect();
     (adjusted, balance)
 }
+
+#[cfg(test)]
+mod tests;

@@ -500,9 +500,10 @@ table! {
     /// the balancing weights, as R's `cobalt::bal.tab` reports it: standardised mean
     /// differences with the unweighted pooled SD as denominator.
     pub struct BalanceRow as "balance" {
-        /// Covariate (`age_band`, `sex`, `target_group`, or `before_<indicator>`).
+        /// Covariate (`age_band`, `sex`, `target_group`, or `before_use`).
         pub covariate: String,
-        /// The level of a categorical covariate; null for a numeric one.
+        /// The level of a categorical covariate; for `before_use` the indicator and the
+        /// scale (`bed_days, log(1 + rate per person-year)`).
         pub level: Option<String>,
         /// Pilot mean (a share for a level), unweighted.
         pub pilot_mean: Option<f64>,

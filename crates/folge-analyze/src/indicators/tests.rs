@@ -434,3 +434,63 @@ fn streamed_and_grouped_analyses_equal_the_in_memory_one() {
     );
     same(&whole, &analyze_grouped(&t, &params, ok(batches(&interleaved, 5))).unwrap());
 }
+
+#[test]
+fn event_time_bins_hold_each_event_and_the_exposure_around_inclusion() {
+    // GP contacts on days −45 (bin −2: days −60…−31) and 10 (bin 0); a stay from day 35 to
+    // 38 (bin 1: 3 bed-days); death on day 100 (bin 3: days 90…119, 11 days observed).
+    let t = tables(Some(100), |id| {
+        vec![
+            event(id, Service::Gp, -45, None, false),
+            event(id, Service::Gp, 10, None, false),
+            event(id, Service::Inpatient, 35, Some(38), true),
+        ]
+    });
+    let a = analyze(&t, &AnalysisParams::before_after(365, 365));
+    let row = |indicator: Indicator, bin: i32| {
+        a.event_time
+            .iter()
+            .find(|r| r.indicator == indicator.id() && r.arm == Arm::Pilot && r.bin == bin)
+            .unwrap()
+    };
+    let month = 30.0 / 365.25;
+    for (bin, value) in [(-12, 0.0), (-2, 1.0), (-1, 0.0), (0, 1.0), (1, 0.0)] {
+        let r = row(Indicator::GpContacts, bin);
+        assert_eq!((r.value_total, r.n, r.from_day), (value, 1, bin * 30), "bin {bin}");
+        assert!((r.person_years - month).abs() < 1e-12);
+    }
+    assert_eq!(row(Indicator::BedDays, 1).value_total, 3.0);
+    let death = row(Indicator::Mortality, 3);
+    assert_eq!(death.value_total, 1.0);
+    assert!((death.person_years - 11.0 / 365.25).abs() < 1e-12, "days 90…100 observed");
+    let after_death = row(Indicator::GpContacts, 4);
+    assert_eq!((after_death.n, after_death.person_years, after_death.rate_per_py), (0, 0.0, None));
+    // One person is one cluster: rates, but no person-level interval.
+    assert_eq!(row(Indicator::GpContacts, 0).ci_low, None);
+    // Bins −12…11 for every indicator and both arms.
+    assert_eq!(a.event_time.len(), Indicator::ALL.len() * 2 * 24);
+    // The pre-trend row says why it has no estimate with one person.
+    let pretrend = a
+        .comparisons
+        .iter()
+        .find(|c| c.measure == "gp_contacts" && c.effect_size_kind == "pretrend_ratio_of_trends")
+        .unwrap();
+    assert!(pretrend.method.starts_with("no estimate: "), "{}", pretrend.method);
+    // Kaplan–Meier: one death on day 100 of one person.
+    assert_eq!(a.survival.len(), 1);
+    let s = &a.survival[0];
+    assert_eq!((s.day, s.n_risk, s.n_event, s.survival), (100, 1, 1, 0.0));
+}
+
+#[test]
+fn a_shorter_window_leaves_the_bins_outside_it_out() {
+    let t = tables(None, |_| Vec::new());
+    let a = analyze(&t, &AnalysisParams::before_after(180, 90));
+    let bins: Vec<i32> = a
+        .event_time
+        .iter()
+        .filter(|r| r.indicator == "gp_contacts" && r.arm == Arm::Pilot)
+        .map(|r| r.bin)
+        .collect();
+    assert_eq!(bins, (-6..3).collect::<Vec<_>>(), "days −180…89 hold bins −6 … 2 whole");
+}

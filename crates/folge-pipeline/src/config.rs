@@ -1104,6 +1104,49 @@ path = "p.csv"
     }
 
     #[test]
+    fn count_model_and_adjustment_are_checked_and_hashed_only_when_set() {
+        let plain = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
+        assert_eq!(plain.count_model, folge_analyze::CountModel::Poisson);
+        assert_eq!(plain.confounders, None);
+        assert!(!plain.params_json().contains("count_model"), "older pipelines hash as before");
+        let text = format!(
+            "{MINIMAL}\n[analyze]\ncount_model = \"negative_binomial\"\n[analyze.adjust]\ncovariates = [\"sex\", \"before_use\"]\nweights = \"overlap\"\n"
+        );
+        let p = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert_eq!(p.count_model, folge_analyze::CountModel::NegativeBinomial);
+        let c = p.confounders.clone().unwrap();
+        assert_eq!(
+            c.covariates,
+            [folge_analyze::Covariate::Sex, folge_analyze::Covariate::BeforeUse]
+        );
+        assert_eq!(c.weighting, folge_analyze::Weighting::Overlap);
+        assert_ne!(p.params_json(), plain.params_json());
+        for (text, want) in [
+            (
+                "[analyze]\ncount_model = \"negbin\"\n",
+                "t.toml: `analyze.count_model`: unknown id `negbin` (known: `poisson`, `negative_binomial`)",
+            ),
+            (
+                "[analyze.adjust]\ncovariates = [\"age\"]\n",
+                "t.toml: `analyze.adjust.covariates`: unknown id `age` (known: `age_band`, `sex`, `target_group`, `before_use`)",
+            ),
+            (
+                "[analyze.adjust]\ncovariates = [\"sex\"]\nweights = \"iptw\"\n",
+                "t.toml: `analyze.adjust.weights`: unknown id `iptw`; did you mean `ipw`?",
+            ),
+            (
+                "[analyze.adjust]\ncovariates = []\n",
+                "t.toml: `analyze.adjust.covariates` is empty: name at least one of `age_band`, `sex`, `target_group`, `before_use`",
+            ),
+        ] {
+            let err = Pipeline::parse(Path::new("t.toml"), &format!("{MINIMAL}\n{text}"))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(err, want);
+        }
+    }
+
+    #[test]
     fn layouts_are_checked() {
         let npr = MINIMAL.replace("path = \"p.csv\"", "path = \"p.csv\"\nlayout = \"npr\"");
         let err = Pipeline::parse(Path::new("t.toml"), &npr).unwrap_err().to_string();

@@ -244,10 +244,6 @@ impl PersonRows {
         }
         out
     }
-
-    fn persons(&self) -> usize {
-        self.unit.iter().collect::<std::collections::BTreeSet<_>>().len()
-    }
 }
 
 const DAYS_PER_YEAR: f64 = 365.25;
@@ -540,7 +536,6 @@ fn compare_rows(
             out.push(after_only_row(indicator, scope, &data, settings));
         }
     }
-    debug_assert!(data.persons() <= rows.len());
     out
 }
 

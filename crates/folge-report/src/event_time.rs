@@ -295,6 +295,17 @@ pub fn figures(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut>
         x: lang.pick("dager fra inklusjon", "days from inclusion"),
         y: lang.pick("per personår", "per person-year"),
     };
+    // What the whiskers are, when the analysis gave any.
+    let whiskers = match (lang, rows.iter().any(|r| r.ci_low.is_some())) {
+        (Language::Nb, true) => {
+            ", streken dens 95 % konfidensintervall fra en Poisson-GLM på personnivå med log personår som offset og klyngerobuste standardfeil gruppert på person (CR1)"
+        }
+        (Language::En, true) => {
+            ", the whisker its 95% confidence interval from a person-level Poisson GLM with log person-years as offset and cluster-robust standard errors by person (CR1)"
+        }
+        (Language::Nb, false) => "; analysen har ikke gitt konfidensintervall",
+        (Language::En, false) => "; the analysis gave no confidence intervals",
+    };
     let parts = panels.len().div_ceil(PER_FIGURE);
     panels
         .chunks(PER_FIGURE)
@@ -327,11 +338,11 @@ pub fn figures(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut>
                 .collect();
             let mut caption = match lang {
                 Language::Nb => format!(
-                    "Forbruk per personår i 30-dagers perioder rundt inklusjon{part}, pilot (n = {n_pilot}) og sammenligning (n = {n_comparison}).{bins_text} Punktet er raten i perioden (summen av forbruket delt på summen av personår), streken dens 95 % konfidensintervall fra en Poisson-GLM på personnivå med log personår som offset og klyngerobuste standardfeil gruppert på person (CR1). Stiplet loddrett linje: inklusjon. Parallelle trender før inklusjon — forholdet mellom pilotenes og sammenligningens trend per 30 dager i de {before_bins} periodene før (1 = parallelle; eksponenten av samspillet pilot × tid{pretrend_model}): {}.",
+                    "Forbruk per personår i 30-dagers perioder rundt inklusjon{part}, pilot (n = {n_pilot}) og sammenligning (n = {n_comparison}).{bins_text} Punktet er raten i perioden (summen av forbruket delt på summen av personår){whiskers}. Stiplet loddrett linje: inklusjon. Parallelle trender før inklusjon — forholdet mellom pilotenes og sammenligningens trend per 30 dager i de {before_bins} periodene før (1 = parallelle; eksponenten av samspillet pilot × tid{pretrend_model}): {}.",
                     checks.join("; ")
                 ),
                 Language::En => format!(
-                    "Use per person-year in 30-day bins around inclusion{part}, pilot (n = {n_pilot}) and comparison (n = {n_comparison}).{bins_text} The point is the bin's rate (total use divided by total person-years), the whisker its 95% confidence interval from a person-level Poisson GLM with log person-years as offset and cluster-robust standard errors by person (CR1). Dashed vertical line: inclusion. Parallel trends before inclusion — the ratio of the pilots' and the comparison's trend per 30 days over the {before_bins} bins before (1 = parallel; the exponent of the pilot × time interaction{pretrend_model}): {}.",
+                    "Use per person-year in 30-day bins around inclusion{part}, pilot (n = {n_pilot}) and comparison (n = {n_comparison}).{bins_text} The point is the bin's rate (total use divided by total person-years){whiskers}. Dashed vertical line: inclusion. Parallel trends before inclusion — the ratio of the pilots' and the comparison's trend per 30 days over the {before_bins} bins before (1 = parallel; the exponent of the pilot × time interaction{pretrend_model}): {}.",
                     checks.join("; ")
                 ),
             };

@@ -106,19 +106,31 @@ pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> FigureOut {
         lang == Language::Nb,
     );
     let n = |arm| input.tables.participants().iter().filter(|p| p.arm == arm).count();
+    let any_interval =
+        panels.iter().flat_map(|p| &p.groups).flat_map(|(_, bars)| bars).any(|b| b.ci.is_some());
+    let intervals = match (lang, any_interval) {
+        (Language::Nb, true) => {
+            " med 95 % konfidensintervall (Poisson-GLM på personnivå med log personår som offset og klyngerobuste standardfeil gruppert på person, CR1)"
+        }
+        (Language::En, true) => {
+            " with 95% confidence intervals (person-level Poisson GLM with log person-years as offset and cluster-robust standard errors by person, CR1)"
+        }
+        (Language::Nb, false) => " (analysen har ikke gitt konfidensintervall)",
+        (Language::En, false) => " (the analysis gave no confidence intervals)",
+    };
     let mut caption = match lang {
         Language::Nb => format!(
-            "Forbruk per personår før og etter inklusjon med 95 % konfidensintervall (Poisson-GLM på personnivå med log personår som offset og klyngerobuste standardfeil gruppert på person, CR1), pilot (n = {}) og sammenligning (n = {}).",
+            "Forbruk per personår før og etter inklusjon{intervals}, pilot (n = {}) og sammenligning (n = {}).",
             n(Arm::Pilot),
             n(Arm::Comparison)
         ),
         Language::En => format!(
-            "Use per person-year before and after inclusion with 95% confidence intervals (person-level Poisson GLM with log person-years as offset and cluster-robust standard errors by person, CR1), pilot (n = {}) and comparison (n = {}).",
+            "Use per person-year before and after inclusion{intervals}, pilot (n = {}) and comparison (n = {}).",
             n(Arm::Pilot),
             n(Arm::Comparison)
         ),
     };
-    if any_without_interval {
+    if any_without_interval && any_interval {
         caption.push(' ');
         caption.push_str(lang.pick(
             "Søyler uten strek: analysen oppga ikke noe intervall.",
@@ -862,8 +874,18 @@ mod estimate_tests {
         for r in &mut results.rates {
             (r.ci_low, r.ci_high) = (None, None);
         }
+        results.rates[0].ci_low = Some(1.0);
+        results.rates[0].ci_high = Some(2.0);
+        let figure = rates(&results.input(), &params);
+        assert_eq!(caps(&figure.canvas), 2, "one bar with an interval");
+        assert!(figure.caption.contains("Bars without a whisker: the analysis gave no interval."));
+        results.rates[0].ci_low = None;
         let figure = rates(&results.input(), &params);
         assert_eq!(caps(&figure.canvas), 0);
-        assert!(figure.caption.contains("Bars without a whisker: the analysis gave no interval."));
+        assert!(
+            figure.caption.contains("inclusion (the analysis gave no confidence intervals), pilot"),
+            "{}",
+            figure.caption
+        );
     }
 }

@@ -395,12 +395,25 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
             lang.pick("Etter/før", "After/before").into(),
         ],
         rows,
-        notes: vec![lang
-            .pick(
-                "n: personer med observasjonstid etter inklusjon. Rater er summen av hendelser delt på summen av observasjonstid (personår à 365,25 dager). 95 % konfidensintervall fra en Poisson-GLM på personnivå (forbruk ~ 1 + offset(log personår)) med klyngerobuste standardfeil gruppert på person (CR1), også for døgn og timer; tomt der analysen ikke gir noe intervall (ingen hendelser).",
-                "n: persons observed after inclusion. Rates are total events divided by total time observed (person-years of 365.25 days). 95 % confidence interval from a person-level Poisson GLM (use ~ 1 + offset(log person-years)) with cluster-robust standard errors by person (CR1), for days and hours too; empty where the analysis gives no interval (no events).",
-            )
-            .into()],
+        notes: vec![format!(
+            "{} {}",
+            lang.pick(
+                "n: personer med observasjonstid etter inklusjon. Rater er summen av hendelser delt på summen av observasjonstid (personår à 365,25 dager).",
+                "n: persons observed after inclusion. Rates are total events divided by total time observed (person-years of 365.25 days).",
+            ),
+            // Say what the intervals are only when the analysis gave some.
+            if input.rates.iter().any(|r| r.ci_low.is_some()) {
+                lang.pick(
+                    "95 % konfidensintervall fra en Poisson-GLM på personnivå (forbruk ~ 1 + offset(log personår)) med klyngerobuste standardfeil gruppert på person (CR1), også for døgn og timer; tomt der analysen ikke gir noe intervall.",
+                    "95 % confidence interval from a person-level Poisson GLM (use ~ 1 + offset(log person-years)) with cluster-robust standard errors by person (CR1), for days and hours too; empty where the analysis gives no interval.",
+                )
+            } else {
+                lang.pick(
+                    "Analysen har ikke gitt konfidensintervall for ratene.",
+                    "The analysis gave no confidence intervals for the rates.",
+                )
+            }
+        )],
         summary: None,
     }
 }
@@ -779,7 +792,9 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
         })
     };
     let mut rows = Vec::new();
-    for &indicator in &params.indicators {
+    // Deaths have no after/before ratio (nobody dies before inclusion): left out, and the
+    // note says so.
+    for &indicator in params.indicators.iter().filter(|&&i| i != Indicator::Mortality) {
         let mut row = vec![Cell::Text(indicator_label(indicator, lang).to_owned())];
         for (m, arm) in &columns {
             let (before, after) =
@@ -829,12 +844,16 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
             .chain(columns.iter().map(|(m, arm)| format!("{m} ({})", arm_label(*arm, lang).to_lowercase())))
             .collect(),
         rows,
-        notes: vec![lang
-            .pick(
-                "Forbruk per personår etter inklusjon delt på forbruk per personår før, blant kommunens deltakere. Under 1: forbruket gikk ned.",
-                "Use per person-year after inclusion divided by use per person-year before, among the municipality's participants. Below 1: use fell.",
-            )
-            .into()],
+        notes: std::iter::once(lang.pick(
+            "Forbruk per personår etter inklusjon delt på forbruk per personår før, blant kommunens deltakere. Under 1: forbruket gikk ned.",
+            "Use per person-year after inclusion divided by use per person-year before, among the municipality's participants. Below 1: use fell.",
+        ))
+        .chain(params.indicators.contains(&Indicator::Mortality).then(|| lang.pick(
+            "Dødsfall er ikke med: de sammenlignes ikke før/etter (alle lever ved inklusjon), bare mellom gruppene etter inklusjon.",
+            "Deaths are not included: they are not compared before/after (all are alive at inclusion), only between the arms after inclusion.",
+        )))
+        .map(str::to_owned)
+        .collect(),
         summary: None,
     })
 }

@@ -910,6 +910,87 @@ fn sample_tables_match_their_snapshots() {
     }
 }
 
+/// The report stage reads `event_time`, `survival` and `balance` from `03_analyze/` when
+/// analyze wrote them (the sample run above has none, and its report leaves those out).
+#[test]
+fn the_report_draws_event_time_survival_and_balance_when_analyze_wrote_them() {
+    use folge_schema::tables::{BalanceRow, EventTimeRow, SurvivalRow};
+    use folge_schema::{Arm, Table};
+    let dir = tempfile::tempdir().unwrap();
+    run_sample(dir.path());
+    let report = dir.path().join("report");
+    assert!(!report.join("figures/figure_event_time.svg").exists(), "no rows, no figure");
+    let analyze = dir.path().join("run/03_analyze");
+    let metadata = std::collections::BTreeMap::new();
+    let event_time: Vec<EventTimeRow> = [Arm::Pilot, Arm::Comparison]
+        .into_iter()
+        .flat_map(|arm| {
+            (-12..12).map(move |bin| EventTimeRow {
+                indicator: "admissions".into(),
+                arm,
+                bin,
+                from_day: bin * 30,
+                to_day: bin * 30 + 29,
+                n: 100,
+                value_total: 8.0,
+                person_years: 8.2,
+                rate_per_py: Some(8.0 / 8.2),
+                ci_low: Some(0.5),
+                ci_high: Some(1.9),
+            })
+        })
+        .collect();
+    let survival: Vec<SurvivalRow> = [(Arm::Pilot, 189), (Arm::Comparison, 111)]
+        .into_iter()
+        .flat_map(|(arm, n)| {
+            [(0, n, 0, 1.0), (40, n - 3, 2, 0.99), (200, n - 20, 3, 0.97)].map(
+                |(day, n_risk, n_event, survival)| SurvivalRow {
+                    arm,
+                    day,
+                    n_risk,
+                    n_event,
+                    n_censored: 0,
+                    survival,
+                    ci_low: Some(survival - 0.02),
+                    ci_high: Some(1.0),
+                },
+            )
+        })
+        .collect();
+    let balance = vec![BalanceRow {
+        covariate: "sex".into(),
+        level: Some("K".into()),
+        pilot_mean: Some(0.55),
+        comparison_mean: Some(0.5),
+        smd: Some(0.1),
+        pilot_mean_weighted: Some(0.52),
+        comparison_mean_weighted: Some(0.52),
+        smd_weighted: Some(0.0),
+        weighting: "overlap".into(),
+    }];
+    let write = |name: &str, batch| {
+        folge_schema::parquet_io::write_parquet(&analyze.join(name), &batch, &metadata).unwrap();
+    };
+    write("event_time.parquet", EventTimeRow::to_batch(&event_time).unwrap());
+    write("survival.parquet", SurvivalRow::to_batch(&survival).unwrap());
+    write("balance.parquet", BalanceRow::to_batch(&balance).unwrap());
+    let pipeline = sample_pipeline(dir.path(), "");
+    let out = folge(&["report", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    for part in [
+        "<figure id=\"figure_event_time\">",
+        "<figure id=\"figure_survival\">",
+        "<table id=\"table_balance\">",
+        "<table id=\"table_event_time\">",
+        "<dt>Forløp over tid</dt>",
+    ] {
+        assert!(html.contains(part), "{part}");
+    }
+    assert!(report.join("figures/figure_survival.png").exists());
+    assert!(report.join("tables/table_event_time.csv").exists());
+}
+
 /// `report.sections` chooses what the report holds; a re-run without a section removes
 /// the files it wrote before, and a misspelt section is a usage error with a suggestion.
 #[test]

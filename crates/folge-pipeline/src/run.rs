@@ -1416,7 +1416,8 @@ fn analyze_stage(
 
 fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     use folge_schema::tables::{
-        ItemDistributionRow, LorenzRow, MunicipalityRateRow, ScaleScoreRow, UtilisationRow,
+        BalanceRow, EventTimeRow, ItemDistributionRow, LorenzRow, MunicipalityRateRow,
+        ScaleScoreRow, SurvivalRow, UtilisationRow,
     };
     let tables = load_deidentified(ctx, Stage::Report)?;
     let rates = RateRow::from_batches(&ctx.read_batches(
@@ -1446,7 +1447,8 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         Stage::Analyze,
         "comparisons.parquet",
     )?)?;
-    // Focus-group tables exist only when the pipeline has codings.
+    // Focus-group tables exist only when the pipeline has codings; an absent file is an
+    // empty table.
     let optional = |file: &str| -> Result<Vec<RecordBatch>, PipelineError> {
         let path = ctx.stage_dir(Stage::Analyze).join(file);
         if path.exists() { Ok(read_parquet(&path)?.batches) } else { Ok(Vec::new()) }
@@ -1463,6 +1465,10 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
     let scale_scores = ScaleScoreRow::from_batches(&optional("scales.parquet")?)?;
     let item_distributions =
         ItemDistributionRow::from_batches(&optional("item_distributions.parquet")?)?;
+    // Written by analyze since issue 14; balance only when the pipeline adjusts.
+    let event_time = EventTimeRow::from_batches(&optional("event_time.parquet")?)?;
+    let survival = SurvivalRow::from_batches(&optional("survival.parquet")?)?;
+    let balance = BalanceRow::from_batches(&optional("balance.parquet")?)?;
     let files = render(
         &ReportInput {
             tables: &tables,
@@ -1475,6 +1481,9 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             lorenz: &lorenz,
             scale_scores: &scale_scores,
             item_distributions: &item_distributions,
+            event_time: &event_time,
+            survival: &survival,
+            balance: &balance,
         },
         &params,
     );

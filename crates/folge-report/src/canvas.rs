@@ -64,8 +64,8 @@ pub enum Shape {
     Line { x1: f64, y1: f64, x2: f64, y2: f64, colour: Colour, width: f64, dashed: bool },
     /// A filled circle (a point estimate).
     Circle { x: f64, y: f64, r: f64, fill: Colour },
-    /// Connected line segments.
-    Path { points: Vec<(f64, f64)>, colour: Colour, width: f64 },
+    /// Connected line segments, dashed (4 on, 3 off) along the whole path when `dashed`.
+    Path { points: Vec<(f64, f64)>, colour: Colour, width: f64, dashed: bool },
     /// Text on a baseline at y; `vertical` turns it 90° anticlockwise about (x, y).
     Text {
         x: f64,
@@ -182,6 +182,35 @@ fn glyph_path(text: &str, size: f64, bold: bool, start: f64) -> String {
     d
 }
 
+/// The drawn pieces of a dashed path: 4 on, 3 off, the pattern running on across corners
+/// (as SVG's `stroke-dasharray` does), so a step line with short steps stays dashed.
+fn dashes(points: &[(f64, f64)]) -> Vec<((f64, f64), (f64, f64))> {
+    const ON: f64 = 4.0;
+    const PERIOD: f64 = 7.0;
+    let mut pieces = Vec::new();
+    // Distance along the path at the start of the current segment.
+    let mut travelled = 0.0;
+    for pair in points.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let length = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+        if length == 0.0 {
+            continue;
+        }
+        let at = |t: f64| (a.0 + (b.0 - a.0) * t / length, a.1 + (b.1 - a.1) * t / length);
+        // Walk the dashes that overlap this segment.
+        let mut start = -(travelled % PERIOD);
+        while start < length {
+            let (from, to) = (start.max(0.0), (start + ON).min(length));
+            if to > from {
+                pieces.push((at(from), at(to)));
+            }
+            start += PERIOD;
+        }
+        travelled += length;
+    }
+    pieces
+}
+
 impl Canvas {
     /// An empty white figure.
     pub fn new(width: f64, height: f64) -> Self {
@@ -244,12 +273,13 @@ impl Canvas {
                         fill.hex()
                     );
                 }
-                Shape::Path { points, colour, width } => {
+                Shape::Path { points, colour, width, dashed } => {
                     let d: Vec<String> =
                         points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+                    let dash = if *dashed { r#" stroke-dasharray="4 3""# } else { "" };
                     let _ = writeln!(
                         s,
-                        r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="{width}"/>"#,
+                        r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="{width}"{dash}/>"#,
                         d.join(" "),
                         colour.hex()
                     );
@@ -331,12 +361,20 @@ impl Canvas {
                             .draw_circle((px(*x), px(*y)), r, &colour(*fill), true)
                             .map_err(err)?;
                     }
-                    Shape::Path { points, colour: c, width } => {
+                    Shape::Path { points, colour: c, width, dashed } => {
                         let style =
                             colour(*c).stroke_width((width * SCALE).round().max(1.0) as u32);
-                        let path: Vec<(i32, i32)> =
-                            points.iter().map(|(x, y)| (px(*x), px(*y))).collect();
-                        backend.draw_path(path, &style).map_err(err)?;
+                        if *dashed {
+                            for (a, b) in dashes(points) {
+                                backend
+                                    .draw_line((px(a.0), px(a.1)), (px(b.0), px(b.1)), &style)
+                                    .map_err(err)?;
+                            }
+                        } else {
+                            let path: Vec<(i32, i32)> =
+                                points.iter().map(|(x, y)| (px(*x), px(*y))).collect();
+                            backend.draw_path(path, &style).map_err(err)?;
+                        }
                     }
                     Shape::Text { x, y, text, size, bold, anchor, vertical, colour: c } => {
                         let style = if *bold { FontStyle::Bold } else { FontStyle::Normal };
@@ -439,6 +477,26 @@ mod tests {
             .filter(|&(x, y)| at(x, y)[0] < 128)
             .count();
         assert!(dark > 100, "text pixels drawn: {dark}");
+    }
+
+    #[test]
+    fn a_dashed_path_keeps_its_pattern_across_corners() {
+        // 5 along, then 5 down: the first dash (0–4 along the path) lies on the first
+        // leg; the second (7–11) starts 2 down the second leg and is cut at its end.
+        let pieces = dashes(&[(0.0, 0.0), (5.0, 0.0), (5.0, 5.0)]);
+        assert_eq!(pieces, vec![((0.0, 0.0), (4.0, 0.0)), ((5.0, 2.0), (5.0, 5.0))]);
+        let c = Canvas {
+            width: 10.0,
+            height: 10.0,
+            shapes: vec![Shape::Path {
+                points: vec![(0.0, 0.0), (5.0, 5.0)],
+                colour: INK,
+                width: 1.0,
+                dashed: true,
+            }],
+        };
+        assert!(c.to_svg("t").contains(r#"stroke-width="1" stroke-dasharray="4 3""#));
+        assert!(c.to_png().is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::canvas::{Anchor, Canvas, Colour, GRID, INK, PALETTE, Shape, text_widt
 
 /// Before (light grey) and after (Okabe–Ito blue).
 const PAIR: [Colour; 2] = [PALETTE[5], PALETTE[0]];
-const SIZE: f64 = 11.0;
+pub(crate) const SIZE: f64 = 11.0;
 
 /// One bar: a value with its 95 % CI, or `None` when suppressed (not drawn, marked ":").
 #[derive(Debug, Clone, Default)]
@@ -43,7 +43,7 @@ pub fn ticks(max: f64) -> (f64, f64) {
 }
 
 /// Decimals that show a value to about two significant digits (at most 2 decimals).
-fn decimals_for(v: f64) -> usize {
+pub(crate) fn decimals_for(v: f64) -> usize {
     if v.abs() >= 10.0 || v == 0.0 {
         0
     } else if v.abs() >= 1.0 {
@@ -54,7 +54,7 @@ fn decimals_for(v: f64) -> usize {
 }
 
 /// Decimals that show every multiple of `step` exactly (0.25 → 2, 0.5 → 1, 5 → 0).
-fn decimals_for_step(step: f64) -> usize {
+pub(crate) fn decimals_for_step(step: f64) -> usize {
     (0..=4)
         .find(|d| {
             let scaled = step * 10f64.powi(*d);
@@ -69,11 +69,17 @@ pub fn number(v: f64, decimals: usize, decimal_comma: bool) -> String {
     if decimal_comma { s.replace('.', ",") } else { s }
 }
 
-fn line(c: &mut Canvas, (x1, y1): (f64, f64), (x2, y2): (f64, f64), colour: Colour, width: f64) {
+pub(crate) fn line(
+    c: &mut Canvas,
+    (x1, y1): (f64, f64),
+    (x2, y2): (f64, f64),
+    colour: Colour,
+    width: f64,
+) {
     c.push(Shape::Line { x1, y1, x2, y2, colour, width, dashed: false });
 }
 
-fn vertical_text(c: &mut Canvas, x: f64, y: f64, text: &str, size: f64) {
+pub(crate) fn vertical_text(c: &mut Canvas, x: f64, y: f64, text: &str, size: f64) {
     c.push(Shape::Text {
         x,
         y,
@@ -86,7 +92,7 @@ fn vertical_text(c: &mut Canvas, x: f64, y: f64, text: &str, size: f64) {
     });
 }
 
-fn bold(c: &mut Canvas, x: f64, y: f64, text: &str, size: f64) {
+pub(crate) fn bold(c: &mut Canvas, x: f64, y: f64, text: &str, size: f64) {
     c.push(Shape::Text {
         x,
         y,
@@ -99,7 +105,7 @@ fn bold(c: &mut Canvas, x: f64, y: f64, text: &str, size: f64) {
     });
 }
 
-fn legend(c: &mut Canvas, y: f64, entries: &[(&str, Colour)]) {
+pub(crate) fn legend(c: &mut Canvas, y: f64, entries: &[(&str, Colour)]) {
     let mut x = 20.0;
     for (name, colour) in entries {
         c.push(Shape::Rect { x, y: y - 10.0, w: 12.0, h: 12.0, fill: *colour, stroke: Some(INK) });
@@ -109,7 +115,7 @@ fn legend(c: &mut Canvas, y: f64, entries: &[(&str, Colour)]) {
 }
 
 /// A vertical linear axis from 0 to `max` at `left`, gridlines across `width`.
-fn y_axis(
+pub(crate) fn y_axis(
     c: &mut Canvas,
     (left, top, width, height): (f64, f64, f64, f64),
     max: f64,
@@ -229,7 +235,18 @@ pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas 
     let (plot_w, row_h, top) = (300.0, 18.0, 24.0);
     let left = label_w + 36.0;
     let text_x = left + plot_w + 16.0;
-    let width = text_x + 200.0;
+    // Room for the widest estimate or reason written beside the plot.
+    let widest = rows
+        .iter()
+        .map(|r| {
+            let text = match r.estimate {
+                Some(_) => format!("0,00 (0,00–0,00) {}", r.note),
+                None => r.note.clone(),
+            };
+            text_width(&text, SIZE - 1.0, false)
+        })
+        .fold(160.0, f64::max);
+    let width = text_x + 40.0 + widest + 12.0;
     let height = top + rows.len() as f64 * row_h + 56.0;
     let mut c = Canvas::new(width, height);
     // The axis covers every CI shown, and at least 0.5–2.
@@ -303,9 +320,17 @@ pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas 
                     fill: PALETTE[0],
                     stroke: Some(INK),
                 });
-                let ci_text = ci.map_or(String::new(), |(a, b)| {
-                    format!(" ({}–{})", number(a, 2, decimal_comma), number(b, 2, decimal_comma))
-                });
+                // Without an interval, the note says why.
+                let ci_text = ci.map_or_else(
+                    || if r.note.is_empty() { String::new() } else { format!(" ({})", r.note) },
+                    |(a, b)| {
+                        format!(
+                            " ({}–{})",
+                            number(a, 2, decimal_comma),
+                            number(b, 2, decimal_comma)
+                        )
+                    },
+                );
                 c.text(
                     text_x + 40.0,
                     y + 4.0,
@@ -361,7 +386,7 @@ pub fn lorenz(
     c.text(x_of(0.62), y_of(0.66), equality, SIZE - 1.0, Anchor::End);
     for (i, curve) in curves.iter().enumerate() {
         let points = curve.points.iter().map(|&(x, y)| (x_of(x), y_of(y))).collect();
-        c.push(Shape::Path { points, colour: PALETTE[i % 5], width: 2.0 });
+        c.push(Shape::Path { points, colour: PALETTE[i % 5], width: 2.0, dashed: false });
     }
     line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(1.0), y_of(0.0)), INK, 1.0);
     line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(0.0), y_of(1.0)), INK, 1.0);
@@ -438,7 +463,7 @@ pub fn means_panels(
                 .filter_map(|(t, p)| p.mean.map(|m| (x_of(t), y_of(m))))
                 .collect();
             if line_points.len() == points.len() && line_points.len() > 1 {
-                c.push(Shape::Path { points: line_points, colour, width: 1.5 });
+                c.push(Shape::Path { points: line_points, colour, width: 1.5, dashed: false });
             }
             for (t, p) in points.iter().enumerate() {
                 match p.mean {

@@ -9,6 +9,10 @@ use folge_schema::Arm;
 use folge_schema::tables::{ComparisonRow, MunicipalityRateRow};
 
 use crate::canvas::Canvas;
+use crate::estimates::{
+    AFTER_BEFORE, BETWEEN_ARMS_AFTER, RATIO_OF_RATIOS, describe_models_briefly, missing_reason,
+    mortality_not_before_after, not_computed,
+};
 use crate::figure::{
     Bar, Curve, ForestRow, HBar, MeanPoint, MeansPanel, Panel, StackedBar, bar_panels, forest,
     hbars, heatmap, lorenz, means_panels, stacked_bars,
@@ -21,7 +25,7 @@ use crate::html::{
 #[derive(Debug, Clone)]
 pub struct FigureOut {
     /// File name without extension (`figure_rates`).
-    pub id: &'static str,
+    pub id: String,
     /// Caption after "Figur N.".
     pub caption: String,
     /// The drawing.
@@ -52,15 +56,21 @@ pub fn hide_mostly_suppressed(groups: &mut [(String, [Bar; 2])], rule: folge_dei
     }
 }
 
-/// Rates per person-year before and after inclusion with exact Poisson 95 % CIs (counts;
-/// hours get no CI), pilot and comparison, six indicators at most.
+/// The most indicators the rates figure draws (two rows of three panels); the table
+/// under it holds them all, and the caption says so when some are left out.
+const RATE_PANELS: usize = 6;
+
+/// Rates per person-year before and after inclusion with the analysis's 95 % intervals
+/// (person-level Poisson GLM, CR1 by person — for hours and days too), pilot and
+/// comparison, the first six indicators.
 pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> FigureOut {
     let lang = params.language;
     let mut any_suppressed = false;
+    let mut any_without_interval = false;
     let panels: Vec<Panel> = params
         .indicators
         .iter()
-        .take(6)
+        .take(RATE_PANELS)
         .map(|&indicator| {
             let mut groups = [Arm::Pilot, Arm::Comparison]
                 .map(|arm| {
@@ -70,23 +80,12 @@ pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> FigureOut {
                             row.is_some_and(|r| params.rule.hides_rate(r.value_total, r.n));
                         any_suppressed |= hidden && row.is_some_and(|r| r.rate_per_py.is_some());
                         match row {
-                            Some(r) if !hidden => Bar {
-                                value: r.rate_per_py,
-                                // Hours are not events: no Poisson interval.
-                                ci: (indicator != Indicator::HomeCareHours
-                                    && r.value_total.fract() == 0.0
-                                    && r.person_years > 0.0)
-                                    .then(|| {
-                                        folge_stats::poisson_rate(
-                                            r.value_total,
-                                            r.person_years,
-                                            0.95,
-                                        )
-                                        .ok()
-                                    })
-                                    .flatten()
-                                    .and_then(|t| t.ci_low.zip(t.ci_high)),
-                            },
+                            Some(r) if !hidden => {
+                                let ci = r.ci_low.zip(r.ci_high);
+                                any_without_interval |=
+                                    ci.is_none() && r.rate_per_py.is_some_and(|v| v > 0.0);
+                                Bar { value: r.rate_per_py, ci }
+                            }
                             _ => Bar::default(),
                         }
                     });
@@ -107,20 +106,53 @@ pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> FigureOut {
         lang == Language::Nb,
     );
     let n = |arm| input.tables.participants().iter().filter(|p| p.arm == arm).count();
+    let any_interval =
+        panels.iter().flat_map(|p| &p.groups).flat_map(|(_, bars)| bars).any(|b| b.ci.is_some());
+    let intervals = match (lang, any_interval) {
+        (Language::Nb, true) => {
+            " med 95 % konfidensintervall (Poisson-GLM på personnivå med log personår som offset og klyngerobuste standardfeil gruppert på person, CR1)"
+        }
+        (Language::En, true) => {
+            " with 95% confidence intervals (person-level Poisson GLM with log person-years as offset and cluster-robust standard errors by person, CR1)"
+        }
+        (Language::Nb, false) => " (analysen har ikke gitt konfidensintervall)",
+        (Language::En, false) => " (the analysis gave no confidence intervals)",
+    };
     let mut caption = match lang {
         Language::Nb => format!(
-            "Forbruk per personår før og etter inklusjon med 95 % konfidensintervall (eksakt Poisson; timer uten intervall), pilot (n = {}) og sammenligning (n = {}).",
+            "Forbruk per personår før og etter inklusjon{intervals}, pilot (n = {}) og sammenligning (n = {}).",
             n(Arm::Pilot),
             n(Arm::Comparison)
         ),
         Language::En => format!(
-            "Use per person-year before and after inclusion with 95% confidence intervals (exact Poisson; hours without), pilot (n = {}) and comparison (n = {}).",
+            "Use per person-year before and after inclusion{intervals}, pilot (n = {}) and comparison (n = {}).",
             n(Arm::Pilot),
             n(Arm::Comparison)
         ),
     };
+    if any_without_interval && any_interval {
+        caption.push(' ');
+        caption.push_str(lang.pick(
+            "Søyler uten strek: analysen oppga ikke noe intervall.",
+            "Bars without a whisker: the analysis gave no interval.",
+        ));
+    }
+    if params.indicators.len() > RATE_PANELS {
+        let _ = match lang {
+            Language::Nb => write!(
+                caption,
+                " De {RATE_PANELS} første av {} indikatorer; tabellen under har alle.",
+                params.indicators.len()
+            ),
+            Language::En => write!(
+                caption,
+                " The first {RATE_PANELS} of {} indicators; the table below has them all.",
+                params.indicators.len()
+            ),
+        };
+    }
     suppressed_note(lang, any_suppressed, &mut caption);
-    FigureOut { id: "figure_rates", caption, canvas }
+    FigureOut { id: "figure_rates".into(), caption, canvas }
 }
 
 /// Whether a municipality's before/after rates may be shown.
@@ -155,6 +187,9 @@ pub fn municipalities(input: &ReportInput<'_>, arm: Arm) -> Vec<String> {
     set.into_iter().collect()
 }
 
+/// The most indicators the forest plot draws (it grows a line per pilot municipality).
+const FOREST_INDICATORS: usize = 4;
+
 /// Forest plot: the rate ratio after/before in each pilot municipality and in each arm,
 /// and the ratio of the ratios (pilot against comparison), per indicator.
 pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
@@ -166,16 +201,28 @@ pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> 
     };
     let mut rows = Vec::new();
     let mut any_suppressed = false;
-    for &indicator in params.indicators.iter().take(4) {
+    let mut mortality_shown = false;
+    // The rows whose estimates are drawn, for the caption's models.
+    let mut within: Vec<&ComparisonRow> = Vec::new();
+    let mut between: Vec<&ComparisonRow> = Vec::new();
+    for &indicator in params.indicators.iter().take(FOREST_INDICATORS) {
         let arm_hidden = |arm: Arm| !arm_rates_shown(input, indicator, arm, rule);
         let point = |label: String, row: Option<&ComparisonRow>, hidden: bool| {
             let (estimate, ci, note) = match row {
+                // Mortality is never drawn as a before/after ratio.
+                Some(r)
+                    if indicator == Indicator::Mortality && r.effect_size_kind == AFTER_BEFORE =>
+                {
+                    (None, None, mortality_not_before_after(lang))
+                }
                 Some(_) if hidden => (None, None, ":".to_owned()),
                 Some(r) if r.effect_size.is_some() => {
-                    (r.effect_size, r.ci_low.zip(r.ci_high), String::new())
+                    let ci = r.ci_low.zip(r.ci_high);
+                    let note = if ci.is_none() { missing_reason(r, lang) } else { String::new() };
+                    (r.effect_size, ci, note)
                 }
-                Some(r) => (None, None, r.method.clone()),
-                None => (None, None, String::new()),
+                Some(r) => (None, None, missing_reason(r, lang)),
+                None => (None, None, not_computed(lang)),
             };
             ForestRow { label, heading: false, estimate, ci, n: row.map(|r| r.n), note }
         };
@@ -188,20 +235,27 @@ pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> 
             note: String::new(),
         });
         for arm in [Arm::Pilot, Arm::Comparison] {
-            let row = find(indicator, &|c| c.scope == "arm" && c.arm == Some(arm));
+            let row = find(indicator, &|c| {
+                c.scope == "arm" && c.arm == Some(arm) && c.effect_size_kind == AFTER_BEFORE
+            });
             let hidden = arm_hidden(arm);
             any_suppressed |= hidden;
-            rows.push(point(
+            let drawn = point(
                 format!("{}, {}", arm_label(arm, lang), lang.pick("alle", "all")),
                 row,
                 hidden,
-            ));
+            );
+            if drawn.estimate.is_some() {
+                within.extend(row);
+            }
+            rows.push(drawn);
             if arm == Arm::Pilot {
                 for m in &pilots {
                     let row = find(indicator, &|c| {
                         c.scope == "municipality"
                             && c.scope_value.as_deref() == Some(m.as_str())
                             && c.arm == Some(Arm::Pilot)
+                            && c.effect_size_kind == AFTER_BEFORE
                     });
                     let hidden = !municipality_shown(
                         input.municipality_rates,
@@ -211,38 +265,114 @@ pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> 
                         rule,
                     );
                     any_suppressed |= hidden && row.is_some();
-                    rows.push(point(format!("  {m}"), row, hidden));
+                    let drawn = point(format!("  {m}"), row, hidden);
+                    if drawn.estimate.is_some() {
+                        within.extend(row);
+                    }
+                    rows.push(drawn);
                 }
             }
         }
-        let did =
-            find(indicator, &|c| c.scope == "all" && c.effect_size_kind == "ratio_of_rate_ratios");
+        if indicator == Indicator::Mortality {
+            // Deaths: the arms compared after inclusion, not the change.
+            let row =
+                find(indicator, &|c| c.scope == "all" && c.effect_size_kind == BETWEEN_ARMS_AFTER);
+            let hidden = [Arm::Pilot, Arm::Comparison].iter().any(|&arm| {
+                rate(input.rates, indicator, arm, "after")
+                    .is_some_and(|r| rule.hides_rate(r.value_total, r.n))
+            });
+            let drawn = point(
+                lang.pick(
+                    "Pilot / sammenligning etter inklusjon",
+                    "Pilot / comparison after inclusion",
+                )
+                .to_owned(),
+                row,
+                hidden,
+            );
+            mortality_shown = true;
+            if drawn.estimate.is_some() {
+                between.extend(row);
+            }
+            rows.push(drawn);
+            continue;
+        }
+        let did = find(indicator, &|c| c.scope == "all" && c.effect_size_kind == RATIO_OF_RATIOS);
         let hidden = arm_hidden(Arm::Pilot) || arm_hidden(Arm::Comparison);
-        rows.push(point(
-            lang.pick("Pilot / sammenligning", "Pilot / comparison").to_owned(),
-            did,
-            hidden,
-        ));
+        let drawn =
+            point(lang.pick("Pilot / sammenligning", "Pilot / comparison").to_owned(), did, hidden);
+        if drawn.estimate.is_some() {
+            between.extend(did);
+        }
+        rows.push(drawn);
     }
     if rows.iter().all(|r| r.heading || r.estimate.is_none()) {
         return None;
     }
     let canvas = forest(
         &rows,
-        lang.pick(
-            "Ratio etter/før (logaritmisk akse; 1 = ingen endring)",
-            "Ratio after/before (log axis; 1 = no change)",
-        ),
+        if mortality_shown {
+            lang.pick(
+                "Ratio (logaritmisk akse; 1 = ingen endring eller forskjell)",
+                "Ratio (log axis; 1 = no change or difference)",
+            )
+        } else {
+            lang.pick(
+                "Ratio etter/før (logaritmisk akse; 1 = ingen endring)",
+                "Ratio after/before (log axis; 1 = no change)",
+            )
+        },
         lang == Language::Nb,
     );
-    let mut caption = lang
-        .pick(
-            "Endring etter inklusjon per pilotkommune og samlet: rateratio etter/før med 95 % konfidensintervall (eksakt, poisson.test), og forholdet mellom pilotenes og sammenligningens ratio (Poisson-modell med robuste standardfeil). Under 1: forbruket gikk ned.",
-            "Change after inclusion per pilot municipality and overall: rate ratio after/before with 95% confidence interval (exact, poisson.test), and the ratio of the pilots' and the comparison's ratios (Poisson model with robust standard errors). Below 1: use fell.",
+    let unknown = || lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned();
+    let within_models =
+        describe_models_briefly(within.iter().copied(), lang).unwrap_or_else(unknown);
+    let between_models = describe_models_briefly(
+        between.iter().copied().filter(|r| r.effect_size_kind == RATIO_OF_RATIOS),
+        lang,
+    )
+    .unwrap_or_else(unknown);
+    let mut caption = match lang {
+        Language::Nb => format!(
+            "Endring etter inklusjon per pilotkommune og samlet. To slags estimat på samme akse: rateratio etter/før i en gruppe ({within_models}), og på linjene «Pilot / sammenligning» forholdet mellom pilotenes og sammenligningens rateratio ({between_models}). Under 1: forbruket gikk ned (mer i pilotene). Alle med 95 % konfidensintervall."
+        ),
+        Language::En => format!(
+            "Change after inclusion per pilot municipality and overall. Two kinds of estimate on one axis: the rate ratio after/before within an arm ({within_models}), and on the lines “Pilot / comparison” the ratio of the pilots' and the comparison's rate ratios ({between_models}). Below 1: use fell (more in the pilots). All with 95% confidence intervals."
+        ),
+    };
+    if mortality_shown {
+        let model = describe_models_briefly(
+            between.iter().copied().filter(|r| r.effect_size_kind == BETWEEN_ARMS_AFTER),
+            lang,
         )
-        .to_owned();
+        .map_or(String::new(), |m| format!(" ({m})"));
+        let _ = match lang {
+            Language::Nb => write!(
+                caption,
+                " En tredje slags for dødsfall: rateratio pilot/sammenligning etter inklusjon{model}, ikke etter/før (alle lever ved inklusjon)."
+            ),
+            Language::En => write!(
+                caption,
+                " A third kind for deaths: the rate ratio pilot/comparison after inclusion{model}, not after/before (all are alive at inclusion)."
+            ),
+        };
+    }
+    if params.indicators.len() > FOREST_INDICATORS {
+        let _ = match lang {
+            Language::Nb => write!(
+                caption,
+                " De {FOREST_INDICATORS} første av {} indikatorer; tabellene har alle.",
+                params.indicators.len()
+            ),
+            Language::En => write!(
+                caption,
+                " The first {FOREST_INDICATORS} of {} indicators; the tables have them all.",
+                params.indicators.len()
+            ),
+        };
+    }
     suppressed_note(lang, any_suppressed, &mut caption);
-    Some(FigureOut { id: "figure_municipalities", caption, canvas })
+    Some(FigureOut { id: "figure_municipalities".into(), caption, canvas })
 }
 
 /// The percent step of a Lorenz curve that keeps at least `threshold` persons in every
@@ -337,7 +467,7 @@ pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Option<F
             notes.join("; ")
         ),
     };
-    Some(FigureOut { id: "figure_concentration", caption, canvas })
+    Some(FigureOut { id: "figure_concentration".into(), caption, canvas })
 }
 
 /// Each person's (arm, pid) scores by timepoint, of one scale.
@@ -453,7 +583,7 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fig
         ),
     };
     suppressed_note(lang, any_suppressed, &mut caption);
-    Some(FigureOut { id: "figure_scales", caption, canvas })
+    Some(FigureOut { id: "figure_scales".into(), caption, canvas })
 }
 
 /// Merge levels answered by fewer persons than the small-cell threshold into the nearest
@@ -553,7 +683,7 @@ pub fn item_answers(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fi
         };
     }
     suppressed_note(lang, any_suppressed, &mut caption);
-    Some(FigureOut { id: "figure_items", caption, canvas })
+    Some(FigureOut { id: "figure_items".into(), caption, canvas })
 }
 
 /// Focus groups: distinct groups mentioning each code, by theme.
@@ -591,7 +721,7 @@ pub fn code_bars(input: &ReportInput<'_>, params: &ReportParams) -> Option<Figur
             format!("Focus groups: segments with each code, by theme ({groups_total} groups).")
         }
     };
-    Some(FigureOut { id: "figure_codes", caption, canvas })
+    Some(FigureOut { id: "figure_codes".into(), caption, canvas })
 }
 
 /// Focus groups: segments per code × municipality.
@@ -625,7 +755,7 @@ pub fn code_heatmap(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fi
         .collect();
     let canvas = heatmap(&codes, &places, &values, lang == Language::Nb);
     Some(FigureOut {
-        id: "figure_codes_by_municipality",
+        id: "figure_codes_by_municipality".into(),
         caption: lang
             .pick(
                 "Fokusgrupper: segmenter per kode og kommune.",
@@ -685,5 +815,77 @@ mod tests {
         assert_eq!(lorenz_step(300, 5), Some(2), "2 % of 300 = 6 persons");
         assert_eq!(lorenz_step(60, 5), Some(10));
         assert_eq!(lorenz_step(8, 5), None, "8 persons: not even halves hold 5");
+    }
+}
+
+#[cfg(test)]
+mod estimate_tests {
+    use super::*;
+    use crate::canvas::{INK, Shape};
+    use crate::test_rows::{Results, params};
+
+    fn texts(c: &Canvas) -> Vec<&str> {
+        c.shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_forest_shows_deaths_between_the_arms_and_why_an_estimate_is_missing() {
+        let indicators = [Indicator::Mortality, Indicator::BedDays, Indicator::Admissions];
+        let results = Results::new(&indicators);
+        let params = params(&indicators, Language::Nb);
+        let figure = municipalities_forest(&results.input(), &params).unwrap();
+        let texts = texts(&figure.canvas);
+        assert!(texts.contains(&"sammenlignes ikke før/etter (alle lever ved inklusjon)"));
+        assert!(texts.contains(&"Pilot / sammenligning etter inklusjon"));
+        assert!(texts.contains(&"0,62 (0,53–0,73)"), "the row's own interval: {texts:?}");
+        assert!(texts.contains(&"for få personer i en gruppe (færre enn 5)"));
+        assert!(texts.contains(&"Ratio (logaritmisk akse; 1 = ingen endring eller forskjell)"));
+        let caption = &figure.caption;
+        assert!(caption.contains("To slags estimat på samme akse"), "{caption}");
+        assert!(caption.contains("En tredje slags for dødsfall"), "{caption}");
+        assert!(caption.contains("CR1"), "{caption}");
+        assert!(!caption.contains("poisson.test"), "{caption}");
+    }
+
+    #[test]
+    fn rate_bars_carry_the_analysis_intervals_hours_too() {
+        let indicators = [Indicator::HomeCareHours];
+        let mut results = Results::new(&indicators);
+        let params = params(&indicators, Language::En);
+        let caps = |c: &Canvas| {
+            c.shapes
+                .iter()
+                .filter(|s| {
+                    matches!(s, Shape::Line { x1, x2, y1, y2, colour, .. }
+                    if *colour == INK && (x2 - x1 - 6.0).abs() < 1e-9 && (y1 - y2).abs() < 1e-9)
+                })
+                .count()
+        };
+        let figure = rates(&results.input(), &params);
+        assert_eq!(caps(&figure.canvas), 4 * 2, "four bars, two caps each");
+        assert!(figure.caption.contains("cluster-robust standard errors by person, CR1"));
+        assert!(!figure.caption.contains("without a whisker"));
+        for r in &mut results.rates {
+            (r.ci_low, r.ci_high) = (None, None);
+        }
+        results.rates[0].ci_low = Some(1.0);
+        results.rates[0].ci_high = Some(2.0);
+        let figure = rates(&results.input(), &params);
+        assert_eq!(caps(&figure.canvas), 2, "one bar with an interval");
+        assert!(figure.caption.contains("Bars without a whisker: the analysis gave no interval."));
+        results.rates[0].ci_low = None;
+        let figure = rates(&results.input(), &params);
+        assert_eq!(caps(&figure.canvas), 0);
+        assert!(
+            figure.caption.contains("inclusion (the analysis gave no confidence intervals), pilot"),
+            "{}",
+            figure.caption
+        );
     }
 }

@@ -54,6 +54,12 @@ pub struct ReportInput<'a> {
     pub scale_scores: &'a [folge_schema::tables::ScaleScoreRow],
     /// Answers per item, timepoint, arm and response level.
     pub item_distributions: &'a [folge_schema::tables::ItemDistributionRow],
+    /// Rates per indicator × arm in 30-day bins around inclusion (empty: not drawn).
+    pub event_time: &'a [folge_schema::tables::EventTimeRow],
+    /// Kaplan–Meier survival by arm (empty: no survival figure).
+    pub survival: &'a [folge_schema::tables::SurvivalRow],
+    /// Covariate balance before and after weighting (empty unless the pipeline adjusts).
+    pub balance: &'a [folge_schema::tables::BalanceRow],
 }
 
 /// A part of the report a pipeline can choose (`report.sections`).
@@ -278,6 +284,7 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
         columns,
         rows,
         notes,
+        summary: None,
     }
 }
 
@@ -304,13 +311,23 @@ pub(crate) fn arm_rates_shown(
     })
 }
 
+/// The arm's comparison after/before of `indicator` (scope `arm`).
+pub(crate) fn arm_row<'a>(
+    input: &ReportInput<'a>,
+    indicator: Indicator,
+    arm: Arm,
+) -> Option<&'a ComparisonRow> {
+    input.comparisons.iter().find(|c| {
+        c.measure == indicator.id()
+            && c.scope == "arm"
+            && c.arm == Some(arm)
+            && c.effect_size_kind == crate::estimates::AFTER_BEFORE
+    })
+}
+
 /// The arm's rate ratio after/before of `indicator` (scope `arm`).
 fn arm_ratio(input: &ReportInput<'_>, indicator: Indicator, arm: Arm) -> Option<f64> {
-    input
-        .comparisons
-        .iter()
-        .find(|c| c.measure == indicator.id() && c.scope == "arm" && c.arm == Some(arm))
-        .and_then(|c| c.effect_size)
+    arm_row(input, indicator, arm).and_then(|c| c.effect_size)
 }
 
 /// The shown rate, or `None` when suppressed or without exposure.
@@ -328,24 +345,36 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
         for arm in [Arm::Pilot, Arm::Comparison] {
             let before = rate(input.rates, indicator, arm, "before");
             let after = rate(input.rates, indicator, arm, "after");
-            let cell = |row: Option<&RateRow>| match row {
-                Some(r) if rule.hides_rate(r.value_total, r.n) => Cell::Suppressed,
-                Some(r) => r.rate_per_py.map_or(Cell::Empty, |v| Cell::Number(v, 2)),
-                None => Cell::Empty,
+            // The rate and its interval: three cells, all ":" when the rate is hidden.
+            let cells = |row: Option<&RateRow>| match row {
+                Some(r) if rule.hides_rate(r.value_total, r.n) => {
+                    [Cell::Suppressed, Cell::Suppressed, Cell::Suppressed]
+                }
+                Some(r) => {
+                    let number = |v: Option<f64>| v.map_or(Cell::Empty, |v| Cell::Number(v, 2));
+                    [number(r.rate_per_py), number(r.ci_low), number(r.ci_high)]
+                }
+                None => [Cell::Empty, Cell::Empty, Cell::Empty],
             };
             let ratio = match (shown_rate(rule, before), shown_rate(rule, after)) {
+                _ if indicator == Indicator::Mortality => {
+                    Cell::Text(crate::estimates::mortality_not_before_after(lang))
+                }
                 (Some(b), Some(a)) if b > 0.0 => Cell::Number(a / b, 2),
                 (None, _) | (_, None) if before.is_some() && after.is_some() => Cell::Suppressed,
-                _ => Cell::Empty,
+                _ => arm_row(input, indicator, arm)
+                    .filter(|r| r.effect_size.is_none())
+                    .map_or(Cell::Empty, |r| Cell::Text(crate::estimates::missing_reason(r, lang))),
             };
-            rows.push(vec![
+            let mut row = vec![
                 Cell::Text(indicator_label(indicator, lang).to_owned()),
                 Cell::Text(arm_label(arm, lang).to_owned()),
                 Cell::Number(after.or(before).map_or(0.0, |r| r.n as f64), 0),
-                cell(before),
-                cell(after),
-                ratio,
-            ]);
+            ];
+            row.extend(cells(before));
+            row.extend(cells(after));
+            row.push(ratio);
+            rows.push(row);
         }
     }
     ReportTable {
@@ -358,16 +387,34 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
             lang.pick("Gruppe", "Arm").into(),
             "n".into(),
             lang.pick("Før (per personår)", "Before (per person-year)").into(),
+            lang.pick("Før: 95 % KI nedre", "Before: 95 % CI lower").into(),
+            lang.pick("Før: 95 % KI øvre", "Before: 95 % CI upper").into(),
             lang.pick("Etter (per personår)", "After (per person-year)").into(),
+            lang.pick("Etter: 95 % KI nedre", "After: 95 % CI lower").into(),
+            lang.pick("Etter: 95 % KI øvre", "After: 95 % CI upper").into(),
             lang.pick("Etter/før", "After/before").into(),
         ],
         rows,
-        notes: vec![lang
-            .pick(
+        notes: vec![format!(
+            "{} {}",
+            lang.pick(
                 "n: personer med observasjonstid etter inklusjon. Rater er summen av hendelser delt på summen av observasjonstid (personår à 365,25 dager).",
                 "n: persons observed after inclusion. Rates are total events divided by total time observed (person-years of 365.25 days).",
-            )
-            .into()],
+            ),
+            // Say what the intervals are only when the analysis gave some.
+            if input.rates.iter().any(|r| r.ci_low.is_some()) {
+                lang.pick(
+                    "95 % konfidensintervall fra en Poisson-GLM på personnivå (forbruk ~ 1 + offset(log personår)) med klyngerobuste standardfeil gruppert på person (CR1), også for døgn og timer; tomt der analysen ikke gir noe intervall.",
+                    "95 % confidence interval from a person-level Poisson GLM (use ~ 1 + offset(log person-years)) with cluster-robust standard errors by person (CR1), for days and hours too; empty where the analysis gives no interval.",
+                )
+            } else {
+                lang.pick(
+                    "Analysen har ikke gitt konfidensintervall for ratene.",
+                    "The analysis gave no confidence intervals for the rates.",
+                )
+            }
+        )],
+        summary: None,
     }
 }
 
@@ -379,43 +426,135 @@ fn p_cell(cell: Cell) -> Cell {
     }
 }
 
-/// Table 3: the pilot's change against the comparison arm's, per indicator. A ratio is
-/// suppressed when any of the four rates behind it is.
+/// An estimate's cell: the number; ":" when hidden; the reason when the row has none;
+/// empty without a row.
+fn estimate_cell(row: Option<&ComparisonRow>, hidden: bool, lang: Language) -> Cell {
+    match row {
+        Some(_) if hidden => Cell::Suppressed,
+        Some(r) => r.effect_size.map_or_else(
+            || Cell::Text(crate::estimates::missing_reason(r, lang)),
+            |v| Cell::Number(v, 2),
+        ),
+        None => Cell::Empty,
+    }
+}
+
+/// An estimate's interval and p-values (four cells). With an estimate but no interval, the
+/// lower limit's cell says why.
+fn interval_cells(row: &ComparisonRow, hidden: bool, lang: Language) -> [Cell; 4] {
+    let cell = |v: Option<f64>| match v {
+        _ if hidden => Cell::Suppressed,
+        Some(v) => Cell::Number(v, 2),
+        None => Cell::Empty,
+    };
+    let low = if !hidden && row.effect_size.is_some() && row.ci_low.is_none() {
+        Cell::Text(crate::estimates::missing_reason(row, lang))
+    } else {
+        cell(row.ci_low)
+    };
+    [low, cell(row.ci_high), p_cell(cell(row.p_value)), p_cell(cell(row.p_adjusted))]
+}
+
+/// Table 3: the pilot's change against the comparison arm's, per indicator: the ratio of
+/// the arms' after/before rate ratios; for mortality the rate ratio pilot/comparison after
+/// inclusion instead (nobody dies before inclusion), named in its own column. A ratio is
+/// suppressed when any of the rates behind it is; a missing estimate says why.
 fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
+    use crate::estimates::{BETWEEN_ARMS_AFTER, RATIO_OF_RATIOS, overall};
     let lang = params.language;
     let method = adjustment_name(params.adjustment);
     let rule = params.rule;
+    let arms = [Arm::Pilot, Arm::Comparison];
     let mut rows = Vec::new();
+    let mut used: Vec<&ComparisonRow> = Vec::new();
+    let mut mortality_shown = false;
     for &indicator in &params.indicators {
-        let Some(row) = input.comparisons.iter().find(|c| {
-            c.measure == indicator.id()
-                && c.scope == "all"
-                && c.effect_size_kind == "ratio_of_rate_ratios"
-        }) else {
+        let mut cells = vec![Cell::Text(indicator_label(indicator, lang).to_owned())];
+        if indicator == Indicator::Mortality {
+            let row = overall(input.comparisons, indicator, BETWEEN_ARMS_AFTER);
+            if row.is_none() && overall(input.comparisons, indicator, RATIO_OF_RATIOS).is_none() {
+                continue;
+            }
+            mortality_shown = true;
+            let hidden = arms.iter().any(|&arm| {
+                rate(input.rates, indicator, arm, "after")
+                    .is_some_and(|r| rule.hides_rate(r.value_total, r.n))
+            });
+            let not_before_after = crate::estimates::mortality_not_before_after(lang);
+            let n = row.map_or_else(
+                || {
+                    arms.iter()
+                        .filter_map(|&a| rate(input.rates, indicator, a, "after"))
+                        .map(|r| r.n)
+                        .sum()
+                },
+                |r| r.n,
+            );
+            cells.extend([
+                Cell::Number(n as f64, 0),
+                Cell::Text(not_before_after.clone()),
+                Cell::Text(not_before_after),
+                Cell::Text(
+                    lang.pick("rateratio etter inklusjon", "rate ratio after inclusion").into(),
+                ),
+            ]);
+            if let Some(r) = row {
+                used.push(r);
+                cells.push(estimate_cell(Some(r), hidden, lang));
+                cells.extend(interval_cells(r, hidden, lang));
+            } else {
+                cells.push(Cell::Text(crate::estimates::not_computed(lang)));
+                cells.extend([Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty]);
+            }
+            rows.push(cells);
+            continue;
+        }
+        let Some(row) = overall(input.comparisons, indicator, RATIO_OF_RATIOS) else {
             continue;
         };
-        let hidden = [Arm::Pilot, Arm::Comparison]
-            .iter()
-            .any(|&arm| !arm_rates_shown(input, indicator, arm, rule));
-        let cell = |v: Option<f64>| match v {
-            _ if hidden => Cell::Suppressed,
-            Some(v) => Cell::Number(v, 2),
-            None => Cell::Empty,
-        };
-        rows.push(vec![
-            Cell::Text(indicator_label(indicator, lang).to_owned()),
-            Cell::Number(row.n as f64, 0),
-            cell(arm_ratio(input, indicator, Arm::Pilot)),
-            cell(arm_ratio(input, indicator, Arm::Comparison)),
-            cell(row.effect_size),
-            cell(row.ci_low),
-            cell(row.ci_high),
-            p_cell(cell(row.p_value)),
-            p_cell(cell(row.p_adjusted)),
-        ]);
+        used.push(row);
+        let arm_hidden = |arm: Arm| !arm_rates_shown(input, indicator, arm, rule);
+        let hidden = arms.iter().any(|&arm| arm_hidden(arm));
+        cells.push(Cell::Number(row.n as f64, 0));
+        for arm in arms {
+            cells.push(estimate_cell(arm_row(input, indicator, arm), arm_hidden(arm), lang));
+        }
+        cells.push(Cell::Text(
+            lang.pick("forhold mellom rateratioene", "ratio of the rate ratios").into(),
+        ));
+        cells.push(estimate_cell(Some(row), hidden, lang));
+        cells.extend(interval_cells(row, hidden, lang));
+        rows.push(cells);
     }
     if rows.is_empty() {
         return None;
+    }
+    let ratio_rows = used.iter().copied().filter(|r| r.effect_size_kind == RATIO_OF_RATIOS);
+    let models = crate::estimates::describe_models(ratio_rows.clone(), lang).unwrap_or_else(|| {
+        lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned()
+    });
+    let adjusted = crate::estimates::adjustment_sentence(used.iter().copied(), lang);
+    let mut notes = vec![match lang {
+        Language::Nb => format!(
+            "Forholdet mellom ratene etter og før inklusjon i hver gruppe, og forholdet mellom disse (under 1: pilotene gikk mer ned). Konfidensintervall og p for forholdet mellom rateratioene (samspillet pilot × etter): {models}. Estimatene er {adjusted}. p justert for antall indikatorer etter {method}."
+        ),
+        Language::En => format!(
+            "Ratio of the rates after and before inclusion in each arm, and the ratio of those ratios (below 1: the pilots fell more). Confidence interval and p for the ratio of the rate ratios (the pilot × after interaction): {models}. The estimates are {adjusted}. p adjusted over indicators by {method}."
+        ),
+    }];
+    if mortality_shown {
+        let mortality_rows =
+            used.iter().copied().filter(|r| r.effect_size_kind == BETWEEN_ARMS_AFTER);
+        let model = crate::estimates::describe_models_briefly(mortality_rows, lang)
+            .map_or(String::new(), |m| format!(" ({m})"));
+        notes.push(match lang {
+            Language::Nb => format!(
+                "Dødsfall sammenlignes bare mellom gruppene etter inklusjon: rateratio pilot/sammenligning{model}. Alle lever ved inklusjon, så ingen dør i perioden før, og et forhold etter/før sier ingenting."
+            ),
+            Language::En => format!(
+                "Deaths are compared between the arms after inclusion only: rate ratio pilot/comparison{model}. Everyone is alive at inclusion, so nobody dies in the period before, and an after/before ratio says nothing."
+            ),
+        });
     }
     Some(ReportTable {
         id: "table_pilot_vs_comparison".into(),
@@ -430,19 +569,15 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
             "n".into(),
             lang.pick("Pilot: etter/før", "Pilot: after/before").into(),
             lang.pick("Sammenligning: etter/før", "Comparison: after/before").into(),
+            lang.pick("Mål", "Measure").into(),
             lang.pick("Pilot / sammenligning", "Pilot / comparison").into(),
         ]
         .into_iter()
         .chain(estimate_columns(lang, method))
         .collect(),
         rows,
-        notes: vec![format!(
-            "{}{method}.",
-            lang.pick(
-                "Forholdet mellom ratene etter og før inklusjon i hver gruppe, og forholdet mellom disse (under 1: pilotene gikk mer ned). Konfidensintervall og p fra en Poisson-modell (forbruk ~ pilot × etter, personår som offset) med robuste standardfeil gruppert på person; p justert for antall indikatorer etter ",
-                "Ratio of the rates after and before inclusion in each arm, and the ratio of those ratios (below 1: the pilots fell more). Confidence interval and p from a Poisson model (use ~ pilot × after, person-years as offset) with cluster-robust standard errors by person; p adjusted over indicators by ",
-            )
-        )],
+        notes,
+        summary: None,
     })
 }
 
@@ -543,6 +678,7 @@ fn scales_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Report
                 "Persons with a score at both measurements. Change T1 − T0 by paired t test; pilot − comparison is the difference in change (OLS score ~ pilot × T1, cluster-robust standard errors by person). p adjusted over the scales by ",
             )
         )],
+        summary: None,
     })
 }
 
@@ -580,6 +716,7 @@ fn codes_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportT
                 "A segment (meaning unit) counts once however many coders gave it the code.",
             )
             .into()],
+        summary: None,
     })
 }
 
@@ -628,6 +765,7 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
                 "Agreement on whether the code was given, in each segment coded by more than one coder. Cohen's κ for two coders (CI by Fleiss, Cohen and Everitt, not truncated at 1); Krippendorff's α (nominal) for any number of coders.",
             )
             .into()],
+        summary: None,
     })
 }
 
@@ -654,7 +792,9 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
         })
     };
     let mut rows = Vec::new();
-    for &indicator in &params.indicators {
+    // Deaths have no after/before ratio (nobody dies before inclusion): left out, and the
+    // note says so.
+    for &indicator in params.indicators.iter().filter(|&&i| i != Indicator::Mortality) {
         let mut row = vec![Cell::Text(indicator_label(indicator, lang).to_owned())];
         for (m, arm) in &columns {
             let (before, after) =
@@ -704,12 +844,17 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
             .chain(columns.iter().map(|(m, arm)| format!("{m} ({})", arm_label(*arm, lang).to_lowercase())))
             .collect(),
         rows,
-        notes: vec![lang
-            .pick(
-                "Forbruk per personår etter inklusjon delt på forbruk per personår før, blant kommunens deltakere. Under 1: forbruket gikk ned.",
-                "Use per person-year after inclusion divided by use per person-year before, among the municipality's participants. Below 1: use fell.",
-            )
-            .into()],
+        notes: std::iter::once(lang.pick(
+            "Forbruk per personår etter inklusjon delt på forbruk per personår før, blant kommunens deltakere. Under 1: forbruket gikk ned.",
+            "Use per person-year after inclusion divided by use per person-year before, among the municipality's participants. Below 1: use fell.",
+        ))
+        .chain(params.indicators.contains(&Indicator::Mortality).then(|| lang.pick(
+            "Dødsfall er ikke med: de sammenlignes ikke før/etter (alle lever ved inklusjon), bare mellom gruppene etter inklusjon.",
+            "Deaths are not included: they are not compared before/after (all are alive at inclusion), only between the arms after inclusion.",
+        )))
+        .map(str::to_owned)
+        .collect(),
+        summary: None,
     })
 }
 
@@ -793,9 +938,14 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 Block::Figure(crate::figures::rates(input, params)),
                 Block::Table(rates_table(input, params)),
             ],
-            Section::Effects => {
-                comparison_table(input, params).map(Block::Table).into_iter().collect()
-            }
+            Section::Effects => comparison_table(input, params)
+                .map(Block::Table)
+                .into_iter()
+                .chain(crate::balance::table(input, params).map(Block::Table))
+                .chain(crate::event_time::figures(input, params).into_iter().map(Block::Figure))
+                .chain(crate::survival::figure(input, params).map(Block::Figure))
+                .chain(crate::event_time::table(input, params).map(Block::Table))
+                .collect(),
             Section::Municipalities => crate::figures::municipalities_forest(input, params)
                 .map(Block::Figure)
                 .into_iter()
@@ -878,25 +1028,27 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         let _ = write!(h, "<h2>{}</h2>\n<dl>\n", lang.pick("Metode", "Methods"));
         let indicators: Vec<&str> =
             params.indicators.iter().map(|&i| indicator_label(i, lang)).collect();
-        let methods = [
+        let mut methods = vec![
             (lang.pick("Perioder", "Periods"), match lang {
                 Language::Nb => format!("før = dag −{}…−1, etter = dag 0…{} relativt til inklusjonsdato; observasjonstid stopper ved utgang (død, flytting, trukket) og ved slutt på datauttrekket", params.before_days, params.after_days - 1),
                 Language::En => format!("before = days −{}…−1, after = days 0…{} relative to inclusion; time observed stops at exit (death, moving, withdrawal) and at the end of the data delivery", params.before_days, params.after_days - 1),
             }),
             (lang.pick("Indikatorer", "Indicators"), indicators.join(", ")),
             (lang.pick("Sykehusopphold", "Hospital stays"), lang.pick("episoder som starter senest samme dag som forrige utskrivning slås sammen (overføringer) — med inn- og utskrivningstid: som starter mindre enn 8 timer etter; liggedøgn = netter innenfor perioden; reinnleggelse = øyeblikkelig hjelp 1–30 dager (med tid: 8 timer–30 døgn) etter utskrivning", "episodes starting on or before the day of the previous discharge are merged (transfers) — with admission and discharge times: starting less than 8 hours after it; bed-days = nights within the period; readmission = acute, 1–30 days (with times: 8 hours–30 days) after discharge").to_owned()),
-            (lang.pick("Tester", "Tests"), match lang {
-                Language::Nb => format!("rateratio etter/før med eksakt konfidensintervall og p (poisson.test); pilot mot sammenligning: Poisson-modell forbruk ~ pilot × etter med personår som offset og robuste standardfeil gruppert på person; skalaer: parvis t-test og Wilcoxon, forskjell i endring med OLS og robuste standardfeil; p justert innen hver familie etter {}", adjustment_name(params.adjustment)),
-                Language::En => format!("rate ratio after/before with exact confidence interval and p (poisson.test); pilot against comparison: Poisson model use ~ pilot × after with person-years as offset and cluster-robust standard errors by person; scales: paired t-test and Wilcoxon, difference in change by OLS with robust standard errors; p adjusted within each family by {}", adjustment_name(params.adjustment)),
-            }),
             (lang.pick("Prikking", "Suppression"), match lang {
-                Language::Nb => format!("antall 1–{} og rater med teller 1–{} eller færre enn {} personer vises som «:», også i figurene; flere celler skjules der de ellers kunne regnes ut fra summene", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold),
-                Language::En => format!("counts 1–{} and rates with numerator 1–{} or fewer than {} persons are shown as “:”, in figures too; further cells are hidden where they could otherwise be worked out from the totals", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold),
+                Language::Nb => format!("antall 1–{} og rater med teller 1–{} eller færre enn {} personer vises som «:», også i figurene; flere celler skjules der de ellers kunne regnes ut fra summene{}", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold, if input.survival.is_empty() { String::new() } else { format!("; en overlevelseskurve vises bare for en gruppe med minst {0} personer, og bare så lenge minst {0} er under risiko", params.rule.threshold) }),
+                Language::En => format!("counts 1–{} and rates with numerator 1–{} or fewer than {} persons are shown as “:”, in figures too; further cells are hidden where they could otherwise be worked out from the totals{}", params.rule.threshold - 1, params.rule.threshold - 1, params.rule.threshold, if input.survival.is_empty() { String::new() } else { format!("; a survival curve is drawn only for an arm of at least {0} persons, and only while at least {0} remain at risk", params.rule.threshold) }),
             }),
             (lang.pick("Programvare", "Software"), format!("folge {}", params.version)),
             (lang.pick("Parametere (SHA-256)", "Parameters (SHA-256)"), params.params_sha256.clone()),
             (lang.pick("Inndata (SHA-256)", "Inputs (SHA-256)"), params.inputs_sha256.clone()),
         ];
+        // After the hospital stays: the models, then suppression and provenance.
+        let models =
+            crate::methods::model_entries(input, params, adjustment_name(params.adjustment));
+        let models: Vec<(&str, String)> =
+            models.iter().map(|(term, text)| (term.as_str(), text.clone())).collect();
+        methods.splice(3..3, models);
         for (term, text) in methods {
             let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(&text));
         }
@@ -1030,6 +1182,9 @@ mod tests {
             lorenz: &[],
             scale_scores: &[],
             item_distributions: &[],
+            event_time: &[],
+            survival: &[],
+            balance: &[],
         };
         let params = ReportParams {
             pipeline: "t".into(),
@@ -1051,6 +1206,143 @@ mod tests {
         assert_eq!(row("Sex: Female")[1], Cell::Suppressed, "9 hidden too: 12 − 9 would give it");
         assert_eq!(row("Persons")[1], Cell::Number(12.0, 0), "the arm's total stays");
         assert!(table.notes[0].contains("secondary suppression"));
+    }
+
+    use crate::test_rows::{EIGHT, Results, params};
+
+    fn row<'a>(table: &'a ReportTable, label: &str) -> &'a Vec<Cell> {
+        table.rows.iter().find(|r| r[0] == Cell::Text(label.into())).unwrap()
+    }
+
+    #[test]
+    fn an_estimate_less_row_says_why_and_mortality_is_compared_after_inclusion_only() {
+        let results = Results::new(&EIGHT);
+        let params = params(&EIGHT, Language::Nb);
+        let table = comparison_table(&results.input(), &params).unwrap();
+        assert_eq!(table.columns[4], "Mål");
+        let bed_days = row(&table, "Liggedøgn");
+        assert_eq!(bed_days[2], Cell::Number(0.7, 2), "the arms' own ratios stay");
+        assert_eq!(bed_days[5], Cell::Text("for få personer i en gruppe (færre enn 5)".into()));
+        let deaths = row(&table, "Dødsfall");
+        let not_before_after =
+            Cell::Text("sammenlignes ikke før/etter (alle lever ved inklusjon)".into());
+        assert_eq!((&deaths[2], &deaths[3]), (&not_before_after, &not_before_after));
+        assert_eq!(deaths[4], Cell::Text("rateratio etter inklusjon".into()));
+        assert_eq!(deaths[5], Cell::Number(0.62, 2));
+        assert_eq!(deaths[6], Cell::Number(0.62 * 0.85, 2), "the row's own interval");
+        assert_eq!(
+            row(&table, "Innleggelser")[4],
+            Cell::Text("forhold mellom rateratioene".into())
+        );
+        assert!(
+            table.notes[0].contains("klyngerobuste standardfeil gruppert på person (CR1"),
+            "{}",
+            table.notes[0]
+        );
+        assert!(table.notes[0].contains("Estimatene er ujustert"), "{}", table.notes[0]);
+        assert!(
+            table.notes[1]
+                .starts_with("Dødsfall sammenlignes bare mellom gruppene etter inklusjon")
+        );
+        // Before the analysis writes the mortality row, the cell says it is not there.
+        let mut old = Results::new(&EIGHT);
+        old.comparisons.retain(|c| c.effect_size_kind != crate::estimates::BETWEEN_ARMS_AFTER);
+        old.comparisons.extend(
+            results
+                .comparisons
+                .iter()
+                .filter(|c| c.measure == "admissions" && c.scope == "all")
+                .map(|c| ComparisonRow {
+                    measure: "mortality".into(),
+                    effect_size: None,
+                    ..c.clone()
+                }),
+        );
+        let table = comparison_table(&old.input(), &params).unwrap();
+        assert_eq!(row(&table, "Dødsfall")[5], Cell::Text("ikke beregnet i analysen".into()));
+    }
+
+    #[test]
+    fn the_rates_table_shows_the_analysis_intervals() {
+        let results = Results::new(&EIGHT);
+        let params = params(&EIGHT, Language::En);
+        let table = rates_table(&results.input(), &params);
+        assert_eq!(table.columns.len(), 10);
+        assert_eq!(table.columns[4], "Before: 95 % CI lower");
+        let r = rate(&results.rates, Indicator::HomeCareHours, Arm::Pilot, "after").unwrap();
+        let hours =
+            table.rows.iter().find(|row| row[0] == Cell::Text("Home care hours".into())).unwrap();
+        assert_eq!(hours[6], Cell::Number(r.rate_per_py.unwrap(), 2));
+        assert_eq!(
+            (&hours[7], &hours[8]),
+            (&Cell::Number(r.ci_low.unwrap(), 2), &Cell::Number(r.ci_high.unwrap(), 2)),
+            "hours get an interval"
+        );
+        let deaths = row(&table, "Deaths");
+        assert_eq!(
+            deaths[9],
+            Cell::Text("not compared before/after (all alive at inclusion)".into())
+        );
+        assert_eq!(deaths[4], Cell::Empty, "no deaths before: no interval");
+    }
+
+    #[test]
+    fn the_methods_name_every_model_and_whether_it_is_adjusted() {
+        let mut results = Results::new(&EIGHT);
+        for c in &mut results.comparisons {
+            if c.measure == "admissions" && c.effect_size_kind == "ratio_of_rate_ratios" {
+                c.method = c.method.replace("Poisson GLM", "negative binomial GLM");
+            }
+        }
+        let html = |results: &Results, lang| {
+            let files = render(&results.input(), &params(&EIGHT, lang));
+            String::from_utf8(files[0].bytes.clone()).unwrap()
+        };
+        let nb = html(&results, Language::Nb);
+        for part in [
+            "sandwich::vcovCL(type = &quot;HC1&quot;)",
+            "Negativ binomisk modell (valgt i pipelinen, for overspredning) for: Innleggelser.",
+            "<dt>Justering</dt><dd>Estimatene for pilot mot sammenligning er ujustert",
+            "<dt>Dødsfall</dt><dd>Sammenlignes bare mellom gruppene etter inklusjon",
+            "<dt>Forløp over tid</dt>",
+            "<dt>Balanse</dt>",
+            "<figure id=\"figure_event_time\">",
+            "<figure id=\"figure_event_time_2\">",
+            "<figure id=\"figure_survival\">",
+            "<table id=\"table_balance\">",
+            "<details>\n<summary>Tabell ",
+        ] {
+            assert!(nb.contains(part), "{part}");
+        }
+        let en = html(&results, Language::En);
+        for part in [
+            "cluster-robust standard errors by person (CR1, as R sandwich::vcovCL",
+            "<dt>Mortality</dt><dd>Compared between the arms after inclusion only",
+            "Check of parallel trends before inclusion",
+        ] {
+            assert!(en.contains(part), "{part}");
+        }
+        for c in &mut results.comparisons {
+            c.method.push_str("; adjusted for age_band, sex with overlap weights");
+        }
+        let adjusted = html(&results, Language::En);
+        assert!(adjusted.contains("are adjusted, as the analysis states: «"), "adjusted");
+    }
+
+    /// `FOLGE_REPORT_SAMPLE_DIR=/tmp/r cargo test -p folge-report synthetic_report` writes
+    /// the report of the synthetic rows there, to look at; without it, the report renders.
+    #[test]
+    fn synthetic_report_renders_and_can_be_written_to_look_at() {
+        let results = Results::new(&EIGHT);
+        let files = render(&results.input(), &params(&EIGHT, Language::Nb));
+        assert!(files.iter().any(|f| f.path == "figures/figure_survival.png"));
+        if let Ok(dir) = std::env::var("FOLGE_REPORT_SAMPLE_DIR") {
+            for file in files {
+                let path = std::path::Path::new(&dir).join(&file.path);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, file.bytes).unwrap();
+            }
+        }
     }
 
     #[test]

@@ -7,11 +7,18 @@
 //! identifiable table cannot reach a report.
 #![warn(missing_docs)]
 
+mod balance;
 mod canvas;
+mod estimates;
+mod event_time;
 mod figure;
 mod figures;
 mod html;
+mod methods;
+mod survival;
 mod table;
+#[cfg(test)]
+mod test_rows;
 
 /// The small-cell rule lives with the rest of disclosure control in `folge-deid`.
 pub use folge_deid::SmallCellRule;

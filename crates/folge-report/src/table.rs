@@ -59,6 +59,9 @@ pub struct ReportTable {
     pub rows: Vec<Vec<Cell>>,
     /// Notes printed under the table.
     pub notes: Vec<String>,
+    /// When set, the page folds the table under this line (a long table a reader opens
+    /// when wanted); CSV, Markdown and the workbook hold it whole.
+    pub summary: Option<String>,
 }
 
 pub(crate) fn escape(text: &str) -> String {
@@ -74,7 +77,11 @@ impl ReportTable {
     /// HTML `<table>` with caption and notes; numbers right-aligned, Norwegian decimal
     /// comma when `decimal_comma`.
     pub fn to_html(&self, decimal_comma: bool) -> String {
-        let mut out = format!(
+        let mut out = self.summary.as_ref().map_or(String::new(), |s| {
+            format!("<details>\n<summary>{}: {}</summary>\n", escape(&self.caption), escape(s))
+        });
+        let _ = write!(
+            out,
             "<table id=\"{}\">\n<caption>{}</caption>\n<thead><tr>",
             escape(&self.id),
             escape(&self.caption)
@@ -97,6 +104,9 @@ impl ReportTable {
         out.push_str("</tbody>\n</table>\n");
         for note in &self.notes {
             let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(note));
+        }
+        if self.summary.is_some() {
+            out.push_str("</details>\n");
         }
         out
     }
@@ -225,6 +235,7 @@ mod tests {
                 vec![Cell::Text("b".into()), Cell::Number(2.25, 1)],
             ],
             notes: vec![],
+            summary: None,
         };
         assert_eq!(table.to_csv(), "a,n\n\"Bergen, sentrum\",:\nb,2.2\n");
         let html = table.to_html(true);
@@ -250,6 +261,7 @@ mod tests {
                 vec![Cell::Text("4631".into()), Cell::Suppressed],
             ],
             notes: vec!["Note.".into()],
+            summary: None,
         };
         let bytes = workbook(&[&table]).unwrap();
         assert_eq!(bytes, workbook(&[&table]).unwrap(), "same tables, same bytes");

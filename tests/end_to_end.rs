@@ -101,8 +101,9 @@ fn sample_pipeline_runs_end_to_end() {
     // 12 indicators × 2 periods per person; 12 × 2 arms × 2 periods pooled.
     assert_eq!(rows(&run.join("03_analyze/indicators.parquet")), persons * 2 * 12);
     assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);
-    // Per indicator: before/after in each arm, and pilot vs comparison; per PACIC scale
-    // (the total and five subscales): paired t and Wilcoxon in each arm, and the
+    // Per indicator: before/after in each arm, pilot vs comparison and the pre-trend
+    // check, and for deaths the rate ratio between the arms after inclusion; per PACIC
+    // scale (the total and five subscales): paired t and Wilcoxon in each arm, and the
     // difference in differences.
     let comparisons_file = run.join("03_analyze/comparisons.parquet");
     let (scope, scope_value, measure) = (
@@ -118,7 +119,7 @@ fn sample_pipeline_runs_end_to_end() {
         .collect();
     assert_eq!(
         scopes.iter().filter(|s| s.starts_with("all ") || s.starts_with("arm ")).count(),
-        12 * 3 + 6 * 5
+        12 * 4 + 1 + 6 * 5
     );
     for municipality in ["4601", "4631", "4624"] {
         assert!(scopes.iter().any(|s| s.starts_with(&format!("municipality {municipality} "))));
@@ -532,6 +533,53 @@ fn text_of(path: &Path) -> String {
             }
         }
         out
+    } else if path.extension().is_some_and(|e| e == "png") {
+        // Pixel data is compressed: scanning its bytes finds nothing real and, in megabytes
+        // of figures, three letters between two non-letters by chance. Text can only be in
+        // the text chunks (the figures' words are scanned in their SVG twins).
+        let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+        let mut reader = png::Decoder::new(file).read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size()];
+        reader.next_frame(&mut pixels).unwrap();
+        reader.finish().unwrap();
+        let info = reader.info();
+        let mut out = String::new();
+        for t in &info.uncompressed_latin1_text {
+            out.push_str(&t.keyword);
+            out.push('\n');
+            out.push_str(&t.text);
+            out.push('\n');
+        }
+        for t in &info.compressed_latin1_text {
+            let mut t = t.clone();
+            t.decompress_text().unwrap();
+            out.push_str(&t.keyword);
+            out.push('\n');
+            out.push_str(&t.get_text().unwrap());
+            out.push('\n');
+        }
+        for t in &info.utf8_text {
+            let mut t = t.clone();
+            t.decompress_text().unwrap();
+            out.push_str(&t.keyword);
+            out.push('\n');
+            out.push_str(&t.get_text().unwrap());
+            out.push('\n');
+        }
+        out
+    } else if path.extension().is_some_and(|e| e == "xlsx") {
+        // A workbook is a zip of XML: scan what it unpacks to, not its compressed bytes.
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        let mut out = String::new();
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+            out.push_str(&String::from_utf8_lossy(&bytes));
+            out.push('\n');
+        }
+        assert!(out.contains("<sheetData"), "{} unpacks to worksheets", path.display());
+        out
     } else {
         String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
     }
@@ -910,74 +958,54 @@ fn sample_tables_match_their_snapshots() {
     }
 }
 
-/// The report stage reads `event_time`, `survival` and `balance` from `03_analyze/` when
-/// analyze wrote them (the sample run above has none, and its report leaves those out).
+/// Analyze writes the event-time view and the survival curves on every run, and with
+/// `[analyze.adjust]` the balance table and adjusted pilot-vs-comparison estimates; the
+/// report draws and names them all.
 #[test]
-fn the_report_draws_event_time_survival_and_balance_when_analyze_wrote_them() {
-    use folge_schema::tables::{BalanceRow, EventTimeRow, SurvivalRow};
-    use folge_schema::{Arm, Table};
+fn event_time_survival_and_the_adjusted_model_reach_the_report() {
+    use folge_schema::Table;
+    use folge_schema::tables::{BalanceRow, ComparisonRow, EventTimeRow, SurvivalRow};
     let dir = tempfile::tempdir().unwrap();
-    run_sample(dir.path());
-    let report = dir.path().join("report");
-    assert!(!report.join("figures/figure_event_time.svg").exists(), "no rows, no figure");
-    let analyze = dir.path().join("run/03_analyze");
-    let metadata = std::collections::BTreeMap::new();
-    let event_time: Vec<EventTimeRow> = [Arm::Pilot, Arm::Comparison]
-        .into_iter()
-        .flat_map(|arm| {
-            (-12..12).map(move |bin| EventTimeRow {
-                indicator: "admissions".into(),
-                arm,
-                bin,
-                from_day: bin * 30,
-                to_day: bin * 30 + 29,
-                n: 100,
-                value_total: 8.0,
-                person_years: 8.2,
-                rate_per_py: Some(8.0 / 8.2),
-                ci_low: Some(0.5),
-                ci_high: Some(1.9),
-            })
-        })
-        .collect();
-    let survival: Vec<SurvivalRow> = [(Arm::Pilot, 189), (Arm::Comparison, 111)]
-        .into_iter()
-        .flat_map(|(arm, n)| {
-            [(0, n, 0, 1.0), (40, n - 3, 2, 0.99), (200, n - 20, 3, 0.97)].map(
-                |(day, n_risk, n_event, survival)| SurvivalRow {
-                    arm,
-                    day,
-                    n_risk,
-                    n_event,
-                    n_censored: 0,
-                    survival,
-                    ci_low: Some(survival - 0.02),
-                    ci_high: Some(1.0),
-                },
-            )
-        })
-        .collect();
-    let balance = vec![BalanceRow {
-        covariate: "sex".into(),
-        level: Some("K".into()),
-        pilot_mean: Some(0.55),
-        comparison_mean: Some(0.5),
-        smd: Some(0.1),
-        pilot_mean_weighted: Some(0.52),
-        comparison_mean_weighted: Some(0.52),
-        smd_weighted: Some(0.0),
-        weighting: "overlap".into(),
-    }];
-    let write = |name: &str, batch| {
-        folge_schema::parquet_io::write_parquet(&analyze.join(name), &batch, &metadata).unwrap();
-    };
-    write("event_time.parquet", EventTimeRow::to_batch(&event_time).unwrap());
-    write("survival.parquet", SurvivalRow::to_batch(&survival).unwrap());
-    write("balance.parquet", BalanceRow::to_batch(&balance).unwrap());
-    let pipeline = sample_pipeline(dir.path(), "");
-    let out = folge(&["report", pipeline.to_str().unwrap()]);
+    let pipeline = sample_pipeline(
+        dir.path(),
+        "[analyze.adjust]\ncovariates = [\"age_band\", \"sex\", \"before_use\"]\nweights = \"overlap\"\n",
+    );
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    let analyze = dir.path().join("run/03_analyze");
+    let read = |name: &str| read_parquet(&analyze.join(name)).unwrap().batches;
+    // 12 indicators × 2 arms × 24 bins of 30 days; both arms have deaths in the sample.
+    let event_time = EventTimeRow::from_batches(&read("event_time.parquet")).unwrap();
+    assert_eq!(event_time.len(), 12 * 2 * 24);
+    assert!(event_time.iter().filter(|r| r.indicator == "bed_days").all(|r| r.n > 0));
+    let survival = SurvivalRow::from_batches(&read("survival.parquet")).unwrap();
+    for arm in [folge_schema::Arm::Pilot, folge_schema::Arm::Comparison] {
+        let steps: Vec<&SurvivalRow> = survival.iter().filter(|r| r.arm == arm).collect();
+        assert!(steps.iter().any(|r| r.n_event > 0), "{arm:?}");
+        assert!(steps.windows(2).all(|w| w[1].survival <= w[0].survival && w[1].day > w[0].day));
+    }
+    // Overlap weights balance the score's covariates exactly.
+    let balance = BalanceRow::from_batches(&read("balance.parquet")).unwrap();
+    assert!(balance.iter().any(|r| r.covariate == "age_band"));
+    for row in balance.iter().filter(|r| r.covariate != "target_group") {
+        assert!(row.smd_weighted.unwrap().abs() < 1e-6, "{row:?}");
+    }
+    let comparisons = ComparisonRow::from_batches(&read("comparisons.parquet")).unwrap();
+    let did = comparisons
+        .iter()
+        .find(|r| {
+            r.measure == "bed_days"
+                && r.scope == "all"
+                && r.effect_size_kind == "ratio_of_rate_ratios"
+        })
+        .unwrap();
+    assert!(
+        did.method.contains("adjusted for age_band, sex (each also × after); overlap weights"),
+        "{}",
+        did.method
+    );
+    assert!(did.ci_low.unwrap() < did.effect_size.unwrap());
+    let html = std::fs::read_to_string(dir.path().join("report/index.html")).unwrap();
     for part in [
         "<figure id=\"figure_event_time\">",
         "<figure id=\"figure_survival\">",
@@ -987,8 +1015,8 @@ fn the_report_draws_event_time_survival_and_balance_when_analyze_wrote_them() {
     ] {
         assert!(html.contains(part), "{part}");
     }
-    assert!(report.join("figures/figure_survival.png").exists());
-    assert!(report.join("tables/table_event_time.csv").exists());
+    assert!(html.contains("justert"), "the methods say the estimates are adjusted");
+    assert!(dir.path().join("report/figures/figure_survival.png").exists());
 }
 
 /// `report.sections` chooses what the report holds; a re-run without a section removes

@@ -56,11 +56,35 @@ pub(crate) fn missing_reason(row: &ComparisonRow, lang: Language) -> String {
     }
     let method = row.method.as_str();
     let lower = method.to_lowercase();
-    let detail = ["no estimate:", "no estimate (", "no ci ("]
+    let detail = ["no estimate:", "no estimate (", "no ci (", "no interval:"]
         .iter()
         .find_map(|marker| lower.find(marker).and_then(|at| method.get(at + marker.len()..)))
         .map_or(method, |rest| rest.trim().trim_end_matches(')'));
     let detail_lower = detail.to_lowercase();
+    if detail_lower.contains("deaths cannot occur before inclusion") {
+        return lang
+            .pick(
+                "dødsfall kan ikke skje før inklusjon; dødeligheten sammenlignes mellom gruppene etter inklusjon",
+                "deaths cannot occur before inclusion; mortality is compared between the arms after inclusion",
+            )
+            .to_owned();
+    }
+    if detail_lower.contains("bins before inclusion") {
+        return lang
+            .pick(
+                "for få 30-dagers perioder før inklusjon i analysevinduet",
+                "too few 30-day bins before inclusion in the analysis window",
+            )
+            .to_owned();
+    }
+    if detail_lower.contains("every outcome is 0") || detail_lower.contains("no finite estimate") {
+        return lang
+            .pick("ingen hendelser i en gruppe eller periode", "no events in an arm or period")
+            .to_owned();
+    }
+    if detail_lower.contains("cluster-robust") && detail_lower.contains("at least") {
+        return lang.pick("for få personer", "too few persons").to_owned();
+    }
     if detail_lower.contains("fewer than") {
         let min_n = detail_lower
             .split("fewer than")
@@ -291,6 +315,28 @@ mod tests {
             effect_size: estimate,
             effect_size_kind: kind.into(),
             method: method.into(),
+        }
+    }
+
+    #[test]
+    fn the_analysis_reasons_for_deaths_bins_and_empty_cells_are_translated() {
+        for (method, nb) in [
+            (
+                "no estimate: deaths cannot occur before inclusion, so there is no trend before it",
+                "dødsfall kan ikke skje før inklusjon; dødeligheten sammenlignes mellom gruppene etter inklusjon",
+            ),
+            (
+                "no estimate: 2 30-day bins before inclusion inside the analysis window, fewer than 3",
+                "for få 30-dagers perioder før inklusjon i analysevinduet",
+            ),
+            (
+                "no interval: a count model has no finite estimate when every outcome is 0",
+                "ingen hendelser i en gruppe eller periode",
+            ),
+        ] {
+            let r = row("bed_days", RATIO_OF_RATIOS, None, method);
+            assert_eq!(missing_reason(&r, Language::Nb), nb, "{method}");
+            assert!(!missing_reason(&r, Language::En).contains("intet"));
         }
     }
 

@@ -136,18 +136,45 @@ struct Fitted {
     family: String,
 }
 
+/// A model's design: saturated in a cell factor (the design row of each cell, and each
+/// row's cell), or any rows.
+enum Design<'a> {
+    Cells(&'a [Vec<f64>], Vec<usize>),
+    Rows(Vec<f64>, usize),
+}
+
 /// Fit `y ~ x + offset` with CR1 SE by `cluster`: the count model where the outcome is
-/// whole counts, the Poisson model otherwise.
+/// whole counts, the Poisson model otherwise. An unweighted Poisson model saturated in its
+/// cells is fitted in closed form (`folge_stats::poisson_glm_cells`: the same numbers as
+/// IRLS, without an iteration per row).
 fn fit_model(
     model: CountModel,
-    x: &[f64],
-    k: usize,
+    design: &Design<'_>,
     data: &PersonRows,
     weights: Option<&[f64]>,
 ) -> Result<Fitted, folge_stats::StatsError> {
-    let offset: Vec<f64> = data.exposure.iter().map(|e| e.ln()).collect();
     let counts = data.y.iter().all(|v| v.fract() == 0.0);
-    if model == CountModel::NegativeBinomial && counts {
+    let negative_binomial = model == CountModel::NegativeBinomial && counts;
+    if let (Design::Cells(cell_x, cell), false, None) = (design, negative_binomial, weights) {
+        let fit =
+            folge_stats::poisson_glm_cells(cell_x, cell, &data.y, &data.exposure, &data.unit)?;
+        let family = if model == CountModel::NegativeBinomial {
+            "Poisson GLM (not whole counts)"
+        } else {
+            "Poisson GLM"
+        };
+        return Ok(Fitted { fit, family: family.to_owned() });
+    }
+    let expanded;
+    let (x, k) = match design {
+        Design::Rows(x, k) => (x.as_slice(), *k),
+        Design::Cells(cell_x, cell) => {
+            expanded = cell.iter().flat_map(|&c| cell_x[c].iter().copied()).collect::<Vec<_>>();
+            (expanded.as_slice(), cell_x.len())
+        }
+    };
+    let offset: Vec<f64> = data.exposure.iter().map(|e| e.ln()).collect();
+    if negative_binomial {
         let fit = folge_stats::negbin_glm(x, k, &data.y, &offset, weights, Some(&data.unit))?;
         let theta = fit.theta.map_or_else(String::new, |t| format!(" (θ = {t:.3})"));
         return Ok(Fitted { fit, family: format!("negative binomial GLM{theta}") });
@@ -338,8 +365,9 @@ fn before_after_row(
         r.method = format!("no estimate: {n} persons, fewer than {}", settings.min_n);
         return r;
     }
-    let x: Vec<f64> = data.post.iter().flat_map(|&p| [1.0, f64::from(u8::from(p))]).collect();
-    match fit_model(settings.model, &x, 2, data, None) {
+    let cell_x = two_cells();
+    let design = Design::Cells(&cell_x, data.post.iter().map(|&p| usize::from(p)).collect());
+    match fit_model(settings.model, &design, data, None) {
         Ok(m) => {
             if let Some((est, lo, hi, p)) = m.ratio(1) {
                 r.effect_size = Some(est);
@@ -361,6 +389,22 @@ fn before_after_row(
         }
     }
     r
+}
+
+/// The design rows of `value ~ b`, b = 0 or 1 (after within an arm; pilot after inclusion).
+fn two_cells() -> Vec<Vec<f64>> {
+    vec![vec![1.0, 0.0], vec![1.0, 1.0]]
+}
+
+/// The design rows of `value ~ pilot * after`, cell 2 · pilot + after.
+fn four_cells() -> Vec<Vec<f64>> {
+    (0..4)
+        .map(|c| {
+            let mut row = Vec::with_capacity(4);
+            did_row(c >= 2, c % 2 == 1, &[], &mut row);
+            row
+        })
+        .collect()
 }
 
 /// The design row of a person-period for the pilot-vs-comparison model: intercept, pilot,
@@ -406,11 +450,14 @@ fn did_row_of(
         );
         return r;
     }
-    let mut x = Vec::with_capacity(data.y.len() * 4);
-    for i in 0..data.y.len() {
-        did_row(data.treated[i], data.post[i], &[], &mut x);
-    }
-    let unadjusted = fit_model(settings.model, &x, 4, data, None);
+    let cells: Vec<usize> = data
+        .treated
+        .iter()
+        .zip(&data.post)
+        .map(|(&t, &p)| 2 * usize::from(t) + usize::from(p))
+        .collect();
+    let did_cells = four_cells();
+    let unadjusted = fit_model(settings.model, &Design::Cells(&did_cells, cells), data, None);
     let cell = |t: f64, p: f64| vec![1.0, t, p, t * p];
     if let Ok(m) = &unadjusted {
         let cells = [
@@ -434,7 +481,7 @@ fn did_row_of(
             }
             let weights: Option<Vec<f64>> =
                 adj.weights.as_ref().map(|w| data.unit.iter().map(|&u| w[u]).collect());
-            fit_model(settings.model, &x, k, data, weights.as_deref())
+            fit_model(settings.model, &Design::Rows(x, k), data, weights.as_deref())
                 .map(|m| (m, format!("; {}", adj.description)))
         }
     };
@@ -484,8 +531,9 @@ fn after_only_row(
         );
         return r;
     }
-    let x: Vec<f64> = after.treated.iter().flat_map(|&t| [1.0, f64::from(u8::from(t))]).collect();
-    match fit_model(CountModel::Poisson, &x, 2, &after, None) {
+    let cell_x = two_cells();
+    let design = Design::Cells(&cell_x, after.treated.iter().map(|&t| usize::from(t)).collect());
+    match fit_model(CountModel::Poisson, &design, &after, None) {
         Ok(m) => {
             if let Some((est, lo, hi, p)) = m.ratio(1) {
                 r.effect_size = Some(est);

@@ -1,3 +1,5 @@
+//! The balance table and overlap weights on a pilot that enrols older, more often female, heavier users.
+
 use super::*;
 use folge_schema::Sex;
 

@@ -1,3 +1,5 @@
+//! Comparisons against statsmodels values, the event-level test they replace, mortality between the arms, hours and the reasons a small arm gets.
+
 use super::*;
 
 /// Six pilot and six comparison persons, before and after (value, days): counts with very

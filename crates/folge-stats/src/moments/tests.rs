@@ -1,3 +1,5 @@
+//! Sums over persons give the person-level models' estimates and CR1 SEs.
+
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -652,7 +652,10 @@ fn the_link_table_is_written_only_where_asked_and_kept_apart() {
     let inside = tmp.path().join("run/links.csv");
     let out = folge(&["run", p, "--link-table", inside.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("inside the run or report directory"));
+    assert!(stderr(&out).contains(&format!(
+        "the link table would lie inside the run directory `{}`",
+        tmp.path().join("run").display()
+    )));
     assert!(!tmp.path().join("run").exists(), "refused before any stage ran");
     let links = tmp.path().join("controller/links.csv");
     std::fs::create_dir_all(links.parent().unwrap()).unwrap();
@@ -768,7 +771,7 @@ fn demo_key_stops_on_a_real_id_without_printing_it() {
     )
     .unwrap();
     let out = folge(&["run", pipeline.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "the key does not fit the data: configuration");
     let err = stderr(&out);
     assert!(err.contains("the demo key is public"), "{err}");
     assert!(!err.contains(&real) && !err.contains("Nordmann"));

@@ -966,7 +966,8 @@ impl Pipeline {
             "comparisons",
             self.comparisons.iter().map(|c| c.id()).collect::<Vec<_>>().into(),
         );
-        params.insert("key_is_demo", (c.key.as_deref() == Some("demo")).into());
+        // By the key's bytes: a key file holding the demo key is the demo key.
+        params.insert("key_is_demo", crate::keys::key_is_demo(self).into());
         params
             .insert("timepoints", serde_json::to_value(&c.analyze.timepoints).unwrap_or_default());
         params.insert("min_n", serde_json::to_value(c.analyze.min_n).unwrap_or_default());

@@ -34,7 +34,7 @@ use folge_schema::tables::{
 use tracing::{info, warn};
 
 use crate::config::{IdKind, InputFile, InputFormat, LanguageCode};
-use crate::keys::resolve_key;
+use crate::keys::{key_file, resolve_key};
 use crate::manifest::{
     InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, file_sha256_unless,
     inputs_sha256, sha256_hex,
@@ -68,7 +68,7 @@ impl Stage {
         }
     }
 
-    fn dir_name(self) -> &'static str {
+    pub(crate) fn dir_name(self) -> &'static str {
         match self {
             Stage::Ingest => "01_ingest",
             Stage::Deid => "02_deid",
@@ -1080,8 +1080,28 @@ fn deid(
         inclusion_quarter: section.inclusion_quarter,
         ..DeidParams::new(ctx.pipeline.config.data_end)
     };
-    let tables = deidentify(&input, &params, &key)
-        .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
+    let tables = deidentify(&input, &params, &key).map_err(|e| match e {
+        // The key does not fit the data: a configuration error, named on the key file
+        // when the demo key's bytes came from one.
+        folge_deid::DeidError::DemoKeyOnRealIds { .. } => match key_file(ctx.pipeline) {
+            Ok(Some(file)) => PipelineError::Config {
+                file,
+                line: None,
+                message: format!("this key file holds the public demo key's bytes; {e}"),
+            },
+            _ => PipelineError::Config {
+                file: ctx.pipeline.file.clone(),
+                line: None,
+                message: e.to_string(),
+            },
+        },
+        other => PipelineError::Stage { stage: "deid", message: other.to_string() },
+    })?;
+    if key.is_demo() && matches!(key_file(ctx.pipeline), Ok(Some(_))) {
+        warn!(
+            "the key file holds the public demo key's bytes: accepted for synthetic test ids only; create a key for real data with `folge keygen --out FILE`"
+        );
+    }
     let dir = ctx.stage_dir(Stage::Deid);
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);

@@ -147,13 +147,18 @@ pub enum Command {
     },
     /// Show a Parquet file's schema, row count, metadata and first rows.
     ///
+    /// An identifiable (zone-1) table — in `01_ingest/`, or with `person_id`, `name`, a
+    /// calendar date or raw rejected rows — is refused unless `--identifiable` is given.
     /// Example: `folge inspect runs/sample/03_analyze/rates.parquet --rows 5`
     Inspect {
         /// The Parquet file.
         file: PathBuf,
-        /// Rows to show.
+        /// Rows to show (0: schema and metadata only).
         #[arg(long, default_value_t = 10)]
         rows: usize,
+        /// Show the rows of an identifiable (zone-1) table, after a warning on stderr.
+        #[arg(long)]
+        identifiable: bool,
     },
 }
 

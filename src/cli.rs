@@ -35,7 +35,8 @@ pub struct DeidArg {
     pub pipeline: PathBuf,
     /// Also write the link table (koblingsnøkkel: national id → pseudonym, `;`-separated,
     /// mode 0600) to this file, for the data controller to keep apart from the data.
-    /// Never inside the run or report directory; never over an existing file.
+    /// Never inside the run directory, a stage folder or the report folder (after `..` and
+    /// symbolic links are resolved); never over an existing file.
     #[arg(long, value_name = "FILE")]
     pub link_table: Option<PathBuf>,
 }

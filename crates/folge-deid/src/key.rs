@@ -283,12 +283,12 @@ mod tests {
         check_weak(&"00".repeat(32), &KeyError::AllBytesEqual { bytes: 32 });
         check_weak(&"ff".repeat(40), &KeyError::AllBytesEqual { bytes: 40 });
         check_weak(&"0123".repeat(16), &KeyError::Repeats { bytes: 32, period: 2 });
-        let sixteen: String = (0u8..16).map(|b| format!("{:02x}", b * 13)).collect();
+        let sixteen = hex(&(0u8..16).map(|b| b * 13).collect::<Vec<_>>());
         check_weak(&sixteen.repeat(2), &KeyError::Repeats { bytes: 32, period: 16 });
         // The first 32 decimal digits of pi as bytes: no pattern repeats, but they take
         // far fewer values than random bytes do.
-        let pi: String =
-            "31415926535897932384626433832795".chars().map(|d| format!("0{d}")).collect();
+        let pi =
+            hex(&"31415926535897932384626433832795".bytes().map(|d| d - b'0').collect::<Vec<_>>());
         check_weak(&pi, &KeyError::FewValues { bytes: 32, distinct: 9 });
         assert_eq!(
             KeyError::AllBytesEqual { bytes: 32 }.to_string(),

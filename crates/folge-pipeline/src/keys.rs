@@ -84,19 +84,6 @@ fn read_key_file(path: &Path, pipeline: &Pipeline) -> Result<Key, PipelineError>
     Key::from_hex(&text).map_err(|e| key_error(path, e.to_string()))
 }
 
-/// Apply `.` and `..` to `base` by text.
-fn push_components<'a>(base: &mut PathBuf, rest: impl Iterator<Item = Component<'a>>) {
-    for component in rest {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                base.pop();
-            }
-            other => base.push(other),
-        }
-    }
-}
-
 /// Links followed at most, as Linux's `MAXSYMLINKS`.
 const MAX_LINKS: usize = 40;
 
@@ -142,7 +129,7 @@ pub(crate) fn resolved(path: &Path) -> PathBuf {
 struct Inside {
     /// Which folder, e.g. "the report folder `reports/sample`".
     folder: String,
-    /// Where the path leads, when that is not what its text says; else empty.
+    /// Where the path leads, when its text says otherwise (`..`, links); else empty.
     via: String,
 }
 
@@ -162,9 +149,7 @@ fn output_folder_holding(pipeline: &Pipeline, path: &Path) -> Option<Inside> {
     folders.push(("the research extract's folder".to_owned(), output.join("02_deid/extract")));
     let target = resolved(path);
     let (what, dir) = folders.into_iter().find(|(_, dir)| target.starts_with(resolved(dir)))?;
-    let mut plain = PathBuf::new();
-    push_components(&mut plain, std::path::absolute(path).unwrap_or_default().components());
-    let via = if plain == target {
+    let via = if std::path::absolute(path).is_ok_and(|p| p == target) {
         String::new()
     } else {
         format!(" (`{}` leads to `{}`)", path.display(), target.display())

@@ -101,7 +101,9 @@ fn sample_pipeline_runs_end_to_end() {
     // 12 indicators × 2 periods per person; 12 × 2 arms × 2 periods pooled.
     assert_eq!(rows(&run.join("03_analyze/indicators.parquet")), persons * 2 * 12);
     assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);
-    // Per indicator: before/after in each arm, and pilot vs comparison; per PACIC scale
+    // Per indicator: before/after in each arm, pilot vs comparison (the ratio of rate
+    // ratios) and the pre-trend check, plus mortality's pilot/comparison ratio after
+    // inclusion (its before/after rows say why they have no estimate); per PACIC scale
     // (the total and five subscales): paired t and Wilcoxon in each arm, and the
     // difference in differences.
     let comparisons_file = run.join("03_analyze/comparisons.parquet");
@@ -118,7 +120,7 @@ fn sample_pipeline_runs_end_to_end() {
         .collect();
     assert_eq!(
         scopes.iter().filter(|s| s.starts_with("all ") || s.starts_with("arm ")).count(),
-        12 * 3 + 6 * 5
+        12 * 4 + 1 + 6 * 5
     );
     for municipality in ["4601", "4631", "4624"] {
         assert!(scopes.iter().any(|s| s.starts_with(&format!("municipality {municipality} "))));

@@ -1,3 +1,6 @@
+//! Adjustment tests: overlap weights balance the score's covariates exactly; without weights
+//! the balance table shows the raw difference only.
+
 use super::*;
 use folge_schema::Sex;
 

@@ -1,3 +1,7 @@
+//! Comparison tests: person-level intervals against statsmodels, clustered intervals wider
+//! than the event-level test, mortality compared between arms after inclusion only, hours,
+//! and the reason a small arm has no estimate.
+
 use super::*;
 
 /// Six pilot and six comparison persons, before and after (value, days): counts with very

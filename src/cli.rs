@@ -35,7 +35,8 @@ pub struct DeidArg {
     pub pipeline: PathBuf,
     /// Also write the link table (koblingsnøkkel: national id → pseudonym, `;`-separated,
     /// mode 0600) to this file, for the data controller to keep apart from the data.
-    /// Never inside the run or report directory; never over an existing file.
+    /// Never inside the run directory, a stage folder or the report folder (after `..` and
+    /// symbolic links are resolved); never over an existing file.
     #[arg(long, value_name = "FILE")]
     pub link_table: Option<PathBuf>,
 }
@@ -147,13 +148,18 @@ pub enum Command {
     },
     /// Show a Parquet file's schema, row count, metadata and first rows.
     ///
+    /// An identifiable (zone-1) table — in `01_ingest/`, or with `person_id`, `name`, a
+    /// calendar date or raw rejected rows — is refused unless `--identifiable` is given.
     /// Example: `folge inspect runs/sample/03_analyze/rates.parquet --rows 5`
     Inspect {
         /// The Parquet file.
         file: PathBuf,
-        /// Rows to show.
+        /// Rows to show (0: schema and metadata only).
         #[arg(long, default_value_t = 10)]
         rows: usize,
+        /// Show the rows of an identifiable (zone-1) table, after a warning on stderr.
+        #[arg(long)]
+        identifiable: bool,
     },
 }
 

@@ -218,6 +218,11 @@ fn sample_pipeline_runs_end_to_end() {
         codings["rows_accepted"].as_u64().unwrap() >= 120,
         "two coders over the sample's segments"
     );
+    assert_eq!(codings["rows_rejected"], 0, "the sample's roles and municipalities are listed");
+    // Coders are people: numbered in zone 2, and agreement still pairs them.
+    let coder_labels: std::collections::BTreeSet<Option<String>> =
+        strings(&run.join("02_deid/codings.parquet"), "coder").into_iter().collect();
+    assert_eq!(coder_labels, [Some("coder 1".to_owned()), Some("coder 2".to_owned())].into());
     for input in inputs {
         let (read, ok, rejected) = (
             input["rows_read"].as_u64().unwrap(),
@@ -700,7 +705,10 @@ fn the_link_table_is_written_only_where_asked_and_kept_apart() {
     let inside = tmp.path().join("run/links.csv");
     let out = folge(&["run", p, "--link-table", inside.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("inside the run or report directory"));
+    assert!(stderr(&out).contains(&format!(
+        "the link table would lie inside the run directory `{}`",
+        tmp.path().join("run").display()
+    )));
     assert!(!tmp.path().join("run").exists(), "refused before any stage ran");
     let links = tmp.path().join("controller/links.csv");
     std::fs::create_dir_all(links.parent().unwrap()).unwrap();
@@ -791,19 +799,51 @@ fn an_unapproved_variable_or_an_expired_approval_exports_nothing() {
     assert!(!tmp.path().join("run/02_deid/extract/participants.parquet").exists());
 }
 
+/// A valid national id of a person born on `(year, month, day)`: a real one
+/// (`month_offset` 0) or a synthetic test number (80).
+fn national_id_born((year, month, day): (i32, u32, u32), month_offset: u32) -> String {
+    let born = chrono::NaiveDate::from_ymd_opt(year, month, day).unwrap();
+    (0..500).find_map(|i| folge_schema::national_id::build(born, i, 0, month_offset)).unwrap()
+}
+
+/// [`national_id_born`] on 17 May 1950.
+fn national_id(month_offset: u32) -> String {
+    national_id_born((1950, 5, 17), month_offset)
+}
+
+/// A pipeline of one participant (`id`, named Ola Nordmann) in `dir`, run directory
+/// `dir/run`, with `settings` added after `data_end`.
+fn one_person(dir: &Path, id: &str, settings: &str) -> PathBuf {
+    std::fs::write(
+        dir.join("p.csv"),
+        format!("person_id,name,municipality,arm,inclusion_date\n{id},Ola Nordmann,4601,pilot,01.03.2020\n"),
+    )
+    .unwrap();
+    let pipeline = dir.join("p.toml");
+    std::fs::write(
+        &pipeline,
+        format!("name = \"one\"\noutput = \"run\"\ndata_end = 2021-12-31\n{settings}\n[inputs.participants]\npath = \"p.csv\"\n"),
+    )
+    .unwrap();
+    pipeline
+}
+
+/// A key file holding `hex`, mode 0600.
+fn key_file(path: &Path, hex: &str) -> PathBuf {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, hex).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path.to_owned()
+}
+
 #[test]
 fn demo_key_stops_on_a_real_id_without_printing_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let real = (0..500)
-        .find_map(|i| {
-            folge_schema::national_id::build(
-                chrono::NaiveDate::from_ymd_opt(1950, 5, 17).unwrap(),
-                i,
-                0,
-                0,
-            )
-        })
-        .unwrap();
+    let real = national_id(0);
     std::fs::write(
         tmp.path().join("p.csv"),
         format!("person_id,name,municipality,arm,inclusion_date\n{real},Ola Nordmann,4601,pilot,01.03.2020\n"),
@@ -816,7 +856,7 @@ fn demo_key_stops_on_a_real_id_without_printing_it() {
     )
     .unwrap();
     let out = folge(&["run", pipeline.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "the key does not fit the data: configuration");
     let err = stderr(&out);
     assert!(err.contains("the demo key is public"), "{err}");
     assert!(!err.contains(&real) && !err.contains("Nordmann"));
@@ -842,6 +882,199 @@ fn demo_key_stops_on_a_real_id_without_printing_it() {
     let out = folge(&["run", pipeline.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("inside the run directory"));
+}
+
+#[test]
+fn the_demo_key_is_known_by_its_bytes_in_a_key_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = national_id(0);
+    let key = key_file(&tmp.path().join("keys/copied.key"), &folge_deid::Key::demo().to_hex());
+    let settings = format!("key = \"{}\"", key.display());
+    let pipeline = one_person(tmp.path(), &real, &settings);
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}: this key file holds the public demo key's bytes; the demo key is public and only allowed when every national id is a synthetic test number, but 1 of the participants' ids are not; create a key with `folge keygen --out FILE` and set `key` in the pipeline file to that file",
+            key.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(&real) && !err.contains("Nordmann"));
+    assert!(!tmp.path().join("run/02_deid").exists());
+
+    // With synthetic ids it runs, and the manifest says it is the demo key.
+    let synthetic = tempfile::tempdir().unwrap();
+    let settings = format!("key = \"{}\"\nallow_synthetic_ids = true", key.display());
+    let pipeline = one_person(synthetic.path(), &national_id(80), &settings);
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the key file holds the public demo key's bytes"));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(synthetic.path().join("run/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["key_fingerprint"], folge_deid::Key::demo().fingerprint());
+    assert_eq!(manifest["params"]["key_is_demo"], true);
+    let deid = manifest["stages"].as_array().unwrap().iter().find(|s| s["stage"] == "deid");
+    assert_eq!(deid.unwrap()["notes"]["key_is_demo"], true);
+}
+
+#[test]
+fn weak_keys_and_key_files_in_the_report_folder_are_refused_before_any_stage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().canonicalize().unwrap();
+    let with_key = |key: &Path| {
+        let pipeline = sample_pipeline(&base, "");
+        let text = std::fs::read_to_string(&pipeline)
+            .unwrap()
+            .replace("key = \"demo\"", &format!("key = \"{}\"", key.display()));
+        std::fs::write(&pipeline, text).unwrap();
+        folge(&["run", pipeline.to_str().unwrap()])
+    };
+    let zero = key_file(&base.join("keys/zero.key"), &"0".repeat(64));
+    let out = with_key(&zero);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{}: the key is not random: all its 32 bytes are the same; create a key with `folge keygen --out FILE`",
+            zero.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let in_report = base.join("report/lkt.key");
+    std::fs::create_dir_all(base.join("report")).unwrap();
+    assert!(folge(&["keygen", "--out", in_report.to_str().unwrap()]).status.success());
+    let out = with_key(&in_report);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{}: the key file lies inside the report folder `{}`; move it elsewhere so data and key are kept apart",
+            in_report.display(),
+            base.join("report").display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!base.join("run").exists(), "refused before any stage ran");
+}
+
+#[test]
+fn the_link_table_is_refused_through_dot_dot_or_a_link_into_an_output_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().canonicalize().unwrap();
+    let pipeline = sample_pipeline(&base, "");
+    let p = pipeline.to_str().unwrap();
+    let report = base.join("report");
+    let refused = |link_table: &Path| {
+        let out = folge(&["run", p, "--link-table", link_table.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(!base.join("run").exists(), "refused before any stage ran");
+        stderr(&out)
+    };
+    let via_dot_dot = base.join("controller/../report/link.csv");
+    assert_eq!(
+        refused(&via_dot_dot),
+        format!(
+            "folge: error: {}: the link table would lie inside the report folder `{}` (`{}` leads to `{}`); write it where the data controller keeps it, apart from the run and report folders\n",
+            via_dot_dot.display(),
+            report.display(),
+            via_dot_dot.display(),
+            report.join("link.csv").display()
+        )
+    );
+    #[cfg(unix)]
+    {
+        // A link to the report folder (which need not exist yet) and one into the run
+        // directory's stage folder.
+        let secure = base.join("secure");
+        std::os::unix::fs::symlink(&report, &secure).unwrap();
+        let err = refused(&secure.join("link.csv"));
+        assert!(
+            err.contains(&format!(
+                "the link table would lie inside the report folder `{}`",
+                report.display()
+            )),
+            "{err}"
+        );
+        let controller = base.join("controller");
+        std::os::unix::fs::symlink(base.join("run/01_ingest"), &controller).unwrap();
+        let err = refused(&controller.join("link.csv"));
+        assert!(
+            err.contains(&format!(
+                "the link table would lie inside the run directory `{}`",
+                base.join("run").display()
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_value_outside_a_vocabulary_is_rejected_without_showing_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = one_person(
+        tmp.path(),
+        &national_id(80),
+        "key = \"demo\"\nallow_synthetic_ids = true\n[ingest]\nmax_reject_share = 1.0\n[vocabularies]\nsites = [\"Askøy\", \"Bergen barn\"]",
+    );
+    // Two persons: one at a listed site, one whose site cell holds a name.
+    let (a, b) = (national_id(80), national_id_born((1960, 1, 2), 80));
+    std::fs::write(
+        tmp.path().join("p.csv"),
+        format!(
+            "person_id;municipality;site;arm;inclusion_date\n{a};4601;askøy;pilot;01.03.2020\n{b};4601;Trude Hansen;pilot;01.03.2020\n"
+        ),
+    )
+    .unwrap();
+    let out = folge(&["ingest", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("Trude") && !stderr(&out).contains("Hansen"));
+    let rejects = tmp.path().join("run/01_ingest/rejects.parquet");
+    let (lines, columns, reasons) = (
+        read_parquet(&rejects).unwrap().batches[0]
+            .column_by_name("line")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow_array::Int64Array>()
+            .unwrap()
+            .values()
+            .to_vec(),
+        strings(&rejects, "column"),
+        strings(&rejects, "reason"),
+    );
+    assert_eq!(lines, [3]);
+    assert_eq!(columns, [Some("site".to_owned())]);
+    assert_eq!(
+        reasons,
+        [Some(
+            "is not among the values `vocabularies.sites` lists (expected `Askøy`, `Bergen barn`); the value is not shown, as it may name a person"
+                .to_owned()
+        )]
+    );
+    let sites = strings(&tmp.path().join("run/01_ingest/participants.parquet"), "site");
+    assert_eq!(sites, [Some("Askøy".to_owned())], "stored as the list spells it");
+
+    // `folge inspect` shows the zone-1 table's rows only when asked, after a warning.
+    let participants = tmp.path().join("run/01_ingest/participants.parquet");
+    let out = folge(&["inspect", participants.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "folge: error: `{}` is an identifiable table (zone 1: it lies in a `01_ingest` folder); its rows hold national ids and names, so `folge inspect` shows them only with `--identifiable` (`--rows 0` shows the schema and metadata alone)\n",
+            participants.display()
+        )
+    );
+    let out = folge(&["inspect", participants.to_str().unwrap(), "--rows", "0"]);
+    assert!(out.status.success() && !String::from_utf8_lossy(&out.stdout).contains(&a));
+    let out = folge(&["inspect", participants.to_str().unwrap(), "--identifiable"]);
+    assert!(out.status.success());
+    assert!(stderr(&out).starts_with("folge: warning: "), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&a));
 }
 
 #[test]

@@ -61,7 +61,9 @@ pub fn dispatch(command: Option<Command>) -> Result<()> {
             );
             Ok(())
         }
-        Command::Inspect { file, rows } => inspect::inspect(&file, rows),
+        Command::Inspect { file, rows, identifiable } => {
+            inspect::inspect(&file, rows, identifiable)
+        }
         Command::CheckIds { file, column, allow_synthetic, json } => {
             if check_ids::run(file.as_deref(), column.as_deref(), allow_synthetic, json)? {
                 Ok(())

@@ -6,7 +6,9 @@
 //!
 //! The demo key (`key = "demo"` in a pipeline file) is SHA-256 of [`DEMO_KEY_PHRASE`]: it is
 //! public, so the deid stage accepts it only while every national id is a synthetic test
-//! number.
+//! number. A key is the demo key by its bytes, wherever it comes from: the demo key's hex
+//! written into a key file is the demo key too. Key text that is plainly not random (all
+//! bytes equal, few distinct byte values, a short repeating pattern) is refused.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -60,9 +62,65 @@ pub enum KeyError {
     /// Not hex text.
     #[error("the key is not 64 or more hexadecimal characters (as `folge keygen` writes it)")]
     NotHex,
+    /// Every byte is the same (all zero, all `ff`, …).
+    #[error(
+        "the key is not random: all its {bytes} bytes are the same; create a key with `folge keygen --out FILE`"
+    )]
+    AllBytesEqual {
+        /// Key length in bytes.
+        bytes: usize,
+    },
+    /// The bytes repeat a short pattern.
+    #[error(
+        "the key is not random: its {bytes} bytes repeat a pattern of {period} bytes; create a key with `folge keygen --out FILE`"
+    )]
+    Repeats {
+        /// Key length in bytes.
+        bytes: usize,
+        /// Length of the repeating pattern in bytes.
+        period: usize,
+    },
+    /// The bytes take too few distinct values to be random.
+    #[error(
+        "the key is not random: its {bytes} bytes take only {distinct} different values (a random key of 32 bytes takes about 30); create a key with `folge keygen --out FILE`"
+    )]
+    FewValues {
+        /// Key length in bytes.
+        bytes: usize,
+        /// Distinct byte values.
+        distinct: usize,
+    },
     /// The OS random source failed.
     #[error("the operating system's random source failed: {0}")]
     Random(String),
+}
+
+/// Fewest distinct byte values a key's first 32 bytes must take. 32 random bytes take
+/// 30.1 on average (256 · (1 − (255/256)^32)); fewer than 16 happens with a probability
+/// of 3 · 10^-17 (from Stirling numbers of the second kind), so a key from `folge keygen`
+/// is in practice never refused.
+const MIN_DISTINCT_BYTES: usize = 16;
+
+/// Why key bytes are plainly not random, if they are: every byte the same, a pattern of
+/// up to half the key's length repeated, or fewer than [`MIN_DISTINCT_BYTES`] distinct
+/// values among the first 32 bytes. A random 256-bit key repeats a pattern of 16 bytes
+/// with probability 2^-128.
+fn weakness(bytes: &[u8]) -> Option<KeyError> {
+    let n = bytes.len();
+    if bytes.windows(2).all(|w| w[0] == w[1]) {
+        return Some(KeyError::AllBytesEqual { bytes: n });
+    }
+    if let Some(period) = (1..=n / 2).find(|&p| bytes.iter().zip(&bytes[p..]).all(|(a, b)| a == b))
+    {
+        return Some(KeyError::Repeats { bytes: n, period });
+    }
+    let head = &bytes[..n.min(KEY_BYTES)];
+    let mut seen = [false; 256];
+    for &b in head {
+        seen[usize::from(b)] = true;
+    }
+    let distinct = seen.iter().filter(|s| **s).count();
+    (distinct < MIN_DISTINCT_BYTES).then_some(KeyError::FewValues { bytes: head.len(), distinct })
 }
 
 /// A secret pseudonymisation key. Its bytes never leave this type except through
@@ -92,27 +150,42 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The demo key's bytes.
+fn demo_bytes() -> Vec<u8> {
+    Sha256::digest(DEMO_KEY_PHRASE.as_bytes()).to_vec()
+}
+
 impl Key {
-    fn new(bytes: Vec<u8>, demo: bool) -> Self {
+    /// A key of `bytes`; it is the demo key when they are the demo key's bytes, whatever
+    /// their origin.
+    fn new(bytes: Vec<u8>) -> Self {
         // HMAC accepts keys of any length; ours are ≥ 32 bytes by construction.
         let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let demo = bytes == demo_bytes();
         Key { bytes, demo, mac }
     }
 
     /// The public demo key for synthetic data.
     pub fn demo() -> Self {
-        Key::new(Sha256::digest(DEMO_KEY_PHRASE.as_bytes()).to_vec(), true)
+        Key::new(demo_bytes())
     }
 
-    /// 256 fresh bits from the operating system.
+    /// 256 fresh bits from the operating system (drawn again in the never-seen case that
+    /// they look weak or are the demo key's, so a generated key always reads back).
     pub fn generate() -> Result<Self, KeyError> {
         let mut bytes = vec![0u8; KEY_BYTES];
-        getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
-        Ok(Key::new(bytes, false))
+        loop {
+            getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
+            if weakness(&bytes).is_none() && bytes != demo_bytes() {
+                return Ok(Key::new(bytes));
+            }
+        }
     }
 
-    /// Parse key file text: hex digits, surrounding whitespace ignored.
+    /// Parse key file text: hex digits, surrounding whitespace ignored. Refuses fewer
+    /// than 256 bits and bytes that are plainly not random; the demo key's bytes give the
+    /// demo key ([`Key::is_demo`]).
     pub fn from_hex(text: &str) -> Result<Self, KeyError> {
         let t = text.trim();
         if t.is_empty() {
@@ -129,7 +202,10 @@ impl Key {
         if bytes.len() < KEY_BYTES {
             return Err(KeyError::TooShort(bytes.len() * 8));
         }
-        Ok(Key::new(bytes, false))
+        if let Some(weak) = weakness(&bytes) {
+            return Err(weak);
+        }
+        Ok(Key::new(bytes))
     }
 
     /// The key as hex text, for the key file.
@@ -137,7 +213,8 @@ impl Key {
         hex(&self.bytes)
     }
 
-    /// Whether this is the public demo key.
+    /// Whether this is the public demo key: decided by the key's bytes, so a key file
+    /// holding them is the demo key too.
     pub fn is_demo(&self) -> bool {
         self.demo
     }
@@ -176,7 +253,7 @@ mod tests {
     #[test]
     fn hmac_matches_rfc_4231_case_2() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        let key = Key::new(b"Jefe".to_vec(), false);
+        let key = Key::new(b"Jefe".to_vec());
         assert_eq!(
             key.pseudonym("what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c7"
@@ -192,5 +269,42 @@ mod tests {
         assert_eq!(Key::from_hex("abcd").unwrap_err(), KeyError::TooShort(16));
         assert_eq!(Key::from_hex("xyz1").unwrap_err(), KeyError::NotHex);
         assert!(!format!("{key:?}").contains(&key.to_hex()));
+    }
+
+    #[track_caller]
+    fn check_weak(hex: &str, expected: &KeyError) {
+        assert_eq!(&Key::from_hex(hex).unwrap_err(), expected);
+        let message = expected.to_string();
+        assert!(message.contains("`folge keygen --out FILE`"), "{message}");
+    }
+
+    #[test]
+    fn weak_keys_are_refused() {
+        check_weak(&"00".repeat(32), &KeyError::AllBytesEqual { bytes: 32 });
+        check_weak(&"ff".repeat(40), &KeyError::AllBytesEqual { bytes: 40 });
+        check_weak(&"0123".repeat(16), &KeyError::Repeats { bytes: 32, period: 2 });
+        let sixteen = hex(&(0u8..16).map(|b| b * 13).collect::<Vec<_>>());
+        check_weak(&sixteen.repeat(2), &KeyError::Repeats { bytes: 32, period: 16 });
+        // The first 32 decimal digits of pi as bytes: no pattern repeats, but they take
+        // far fewer values than random bytes do.
+        let pi =
+            hex(&"31415926535897932384626433832795".bytes().map(|d| d - b'0').collect::<Vec<_>>());
+        check_weak(&pi, &KeyError::FewValues { bytes: 32, distinct: 9 });
+        assert_eq!(
+            KeyError::AllBytesEqual { bytes: 32 }.to_string(),
+            "the key is not random: all its 32 bytes are the same; create a key with `folge keygen --out FILE`"
+        );
+        for _ in 0..1000 {
+            let key = Key::generate().unwrap();
+            assert!(Key::from_hex(&key.to_hex()).is_ok(), "a generated key reads back");
+        }
+    }
+
+    #[test]
+    fn the_demo_key_is_known_by_its_bytes() {
+        let from_file = Key::from_hex(&format!("{}\n", Key::demo().to_hex())).unwrap();
+        assert!(from_file.is_demo());
+        assert_eq!(from_file.fingerprint(), Key::demo().fingerprint());
+        assert!(!Key::generate().unwrap().is_demo());
     }
 }

@@ -91,6 +91,9 @@ pub struct DeidParams {
     pub drop_quotes: bool,
     /// Keep the quarter of inclusion besides the year.
     pub inclusion_quarter: bool,
+    /// Keep focus-group coders' names; by default they become `coder 1`, `coder 2`, …
+    /// (numbered in the order of their sorted names).
+    pub keep_coder_names: bool,
 }
 
 impl DeidParams {
@@ -103,6 +106,7 @@ impl DeidParams {
             drop_text: Vec::new(),
             drop_quotes: false,
             inclusion_quarter: false,
+            keep_coder_names: false,
         }
     }
 }
@@ -329,6 +333,15 @@ fn pseudonyms(key: &Key, participants: &[Participant]) -> Vec<String> {
     })
 }
 
+/// Each coder's zone-2 label: `coder 1`, `coder 2`, … in the order of their sorted
+/// names, so the same delivery always numbers them alike. One coder keeps one label across
+/// every segment, so agreement statistics (which pair coders by label) are unchanged.
+fn coder_labels(codings: &[Coding]) -> std::collections::BTreeMap<&str, String> {
+    let names: std::collections::BTreeSet<&str> =
+        codings.iter().map(|c| c.coder.as_str()).collect();
+    names.into_iter().enumerate().map(|(i, name)| (name, format!("coder {}", i + 1))).collect()
+}
+
 /// De-identify the zone-1 tables. Row counts are kept: one output row per input row.
 pub fn deidentify(
     input: &Identifiable,
@@ -467,6 +480,7 @@ pub fn deidentify(
             text,
         });
     }
+    let coders = (!params.keep_coder_names).then(|| coder_labels(&input.codings));
     let codings = input
         .codings
         .iter()
@@ -474,7 +488,10 @@ pub fn deidentify(
             focus_group: c.focus_group.clone(),
             municipality: c.municipality.clone(),
             role: c.role.clone(),
-            coder: c.coder.clone(),
+            coder: coders
+                .as_ref()
+                .and_then(|labels| labels.get(c.coder.as_str()).cloned())
+                .unwrap_or_else(|| c.coder.clone()),
             segment: c.segment.clone(),
             code: c.code.clone(),
             theme: c.theme.clone(),
@@ -590,6 +607,42 @@ mod tests {
         assert!(err.to_string().contains("but 1 of the participants' ids are not"));
         assert!(!err.to_string().contains(&real));
         assert!(deidentify(&input, &params(), &Key::generate().unwrap()).is_ok());
+        // The demo key's bytes from a key file are the demo key.
+        let from_file = Key::from_hex(&Key::demo().to_hex()).unwrap();
+        assert!(matches!(
+            deidentify(&input, &params(), &from_file),
+            Err(DeidError::DemoKeyOnRealIds { count: 1 })
+        ));
+    }
+
+    #[test]
+    fn coders_become_numbered_unless_their_names_are_kept() {
+        let coding = |coder: &str, segment: &str| Coding {
+            focus_group: "FG1".into(),
+            municipality: Some("4601".into()),
+            role: Some("leder".into()),
+            coder: coder.into(),
+            segment: segment.into(),
+            code: "Tid".into(),
+            theme: None,
+            text: None,
+        };
+        let input = Identifiable {
+            codings: vec![
+                coding("Trude Hansen", "s1"),
+                coding("Anne Berg", "s1"),
+                coding("Trude Hansen", "s2"),
+            ],
+            ..Identifiable::default()
+        };
+        let coders = |params: &DeidParams| -> Vec<String> {
+            let out = deidentify(&input, params, &Key::demo()).unwrap();
+            out.codings().iter().map(|c| c.coder.clone()).collect()
+        };
+        // Numbered in the order of the sorted names: Anne Berg before Trude Hansen.
+        assert_eq!(coders(&params()), ["coder 2", "coder 1", "coder 2"]);
+        let keep = DeidParams { keep_coder_names: true, ..params() };
+        assert_eq!(coders(&keep), ["Trude Hansen", "Anne Berg", "Trude Hansen"]);
     }
 
     #[test]

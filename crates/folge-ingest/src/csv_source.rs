@@ -37,6 +37,9 @@ pub struct CsvOptions {
     /// The file's own service codes → folge's (canonical layout), e.g. a municipality's
     /// `Hjemmesykepleie` → `home_nursing`.
     pub service_codes: BTreeMap<String, folge_schema::Service>,
+    /// The values `site`, `target_group`, `municipality`, `element` and `role` may hold,
+    /// where the pipeline lists them (shared by every file of a run).
+    pub vocabularies: std::sync::Arc<crate::Vocabularies>,
 }
 
 /// The layout of an input: which headers name folge's columns and how codes map.

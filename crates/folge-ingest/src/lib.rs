@@ -15,6 +15,7 @@ mod questionnaire;
 mod readers;
 mod redcap;
 pub mod values;
+mod vocabulary;
 mod xlsx;
 
 pub use csv_source::{CsvOptions, Layout, detect_encoding, sniff_delimiter};
@@ -29,4 +30,5 @@ pub use readers::{
     read_service_events, stream_process_events, stream_service_counts, stream_service_events,
 };
 pub use redcap::{checkbox_column, codebook_from_dictionary};
+pub use vocabulary::{FRAMEWORK_ELEMENTS, Vocabularies, Vocabulary};
 pub use xlsx::{SheetOrigin, sheet_to_csv};

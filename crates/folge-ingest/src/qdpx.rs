@@ -18,13 +18,17 @@ use quick_xml::events::{BytesStart, Event};
 
 use crate::{IngestError, Ingested, SourceSummary};
 
-/// Which variables of a source hold municipality and role (first match wins).
+/// Which variables of a source hold municipality and role (first match wins), and the
+/// values they may hold.
 #[derive(Debug, Clone)]
 pub struct QdpxOptions {
     /// Variable names for the municipality.
     pub municipality_variables: Vec<String>,
     /// Variable names for the role.
     pub role_variables: Vec<String>,
+    /// The municipalities and roles the pipeline lists, if it does: a coding whose
+    /// source holds another value is rejected (the value never in the reason).
+    pub vocabularies: std::sync::Arc<crate::Vocabularies>,
 }
 
 impl Default for QdpxOptions {
@@ -36,6 +40,7 @@ impl Default for QdpxOptions {
                 "kommunenummer".into(),
             ],
             role_variables: vec!["rolle".into(), "role".into()],
+            vocabularies: std::sync::Arc::default(),
         }
     }
 }
@@ -265,14 +270,35 @@ pub fn read_qdpx<R: Read + Seek>(
             Some(Some(t)) => Some(t),
             None => None,
         };
+        let closed = |column: &str, value: Option<String>, list| match value {
+            None => Ok(None),
+            Some(v) => crate::vocabulary::closed(list, &v)
+                .map(Some)
+                .map_err(|reason| Reject { column: Some(column.to_owned()), ..reject(reason) }),
+        };
+        let vocabularies = &options.vocabularies;
+        let municipality = closed(
+            "municipality",
+            variable(src, &options.municipality_variables),
+            vocabularies.municipalities.as_ref(),
+        );
+        let role =
+            closed("role", variable(src, &options.role_variables), vocabularies.roles.as_ref());
+        let (municipality, role) = match (municipality, role) {
+            (Ok(m), Ok(r)) => (m, r),
+            (Err(e), _) | (_, Err(e)) => {
+                rejects.push(e);
+                continue;
+            }
+        };
         let coded_by = c.user.as_ref().or(sel.user.as_ref()).map_or_else(
             || "unknown".to_owned(),
             |user_guid| users.get(user_guid).cloned().unwrap_or_else(|| user_guid.clone()),
         );
         rows.push(Coding {
             focus_group: src.name.clone(),
-            municipality: variable(src, &options.municipality_variables),
-            role: variable(src, &options.role_variables),
+            municipality,
+            role,
             coder: coded_by,
             segment: sel.name.clone().unwrap_or_else(|| format!("{}-{}", sel.start, sel.end)),
             code: code.clone(),

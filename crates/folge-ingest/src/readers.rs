@@ -264,6 +264,18 @@ impl<'a> Cells<'a> {
             .ok_or_else(|| problem(column, "is empty (expected a date, dd.mm.yyyy or yyyy-mm-dd)"))
     }
 
+    /// The trimmed cell of a column with a closed vocabulary (see [`crate::Vocabulary`]):
+    /// the listed spelling, or a problem that never quotes the cell.
+    fn closed(
+        &self,
+        column: &'static str,
+        vocabulary: Option<&crate::Vocabulary>,
+    ) -> Result<Option<String>, Problem> {
+        self.text(column)
+            .map(|t| crate::vocabulary::closed(vocabulary, t).map_err(|r| problem(column, r)))
+            .transpose()
+    }
+
     fn code<T>(
         &self,
         column: &'static str,
@@ -605,7 +617,8 @@ pub fn for_each_cell<R: Read>(
 
 /// Read the participant list. Sex and birth date missing from the register are derived
 /// from the national id when it carries them; a person listed twice is rejected the
-/// second time.
+/// second time. `site`, `target_group` and `municipality` must be among the values the
+/// options' vocabularies list, where they list any.
 pub fn read_participants<R: Read>(
     name: &str,
     input: R,
@@ -613,6 +626,7 @@ pub fn read_participants<R: Read>(
     policy: IdPolicy,
 ) -> Result<Ingested<Participant>, IngestError> {
     let mut first_line: BTreeMap<String, u64> = BTreeMap::new();
+    let vocabularies = &*options.vocabularies;
     collect(|sink| {
         read_rows(
             name,
@@ -623,14 +637,24 @@ pub fn read_participants<R: Read>(
             |cells, line| {
                 let (person_id, national) = cells.person_id(policy)?;
                 let municipality = cells.required("municipality")?;
-                if municipality.len() != 4 || !municipality.bytes().all(|b| b.is_ascii_digit()) {
+                let municipality = if let Some(list) = &vocabularies.municipalities {
+                    crate::vocabulary::closed(Some(list), municipality)
+                        .map_err(|r| problem("municipality", r))?
+                } else if municipality.len() != 4
+                    || !municipality.bytes().all(|b| b.is_ascii_digit())
+                {
                     return Err(problem(
                         "municipality",
                         format!(
                             "`{municipality}` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)"
                         ),
                     ));
-                }
+                } else {
+                    municipality.to_owned()
+                };
+                let site = cells.closed("site", vocabularies.sites.as_ref())?;
+                let target_group =
+                    cells.closed("target_group", vocabularies.target_groups.as_ref())?;
                 let arm = cells.code("arm", Arm::parse, &Arm::expected())?.ok_or_else(|| {
                     problem("arm", format!("is empty (expected one of {})", Arm::expected()))
                 })?;
@@ -667,10 +691,10 @@ pub fn read_participants<R: Read>(
                     name: cells.text("name").map(str::to_owned),
                     sex,
                     birth_date,
-                    municipality: municipality.to_owned(),
-                    site: cells.text("site").map(str::to_owned),
+                    municipality,
+                    site,
                     arm,
-                    target_group: cells.text("target_group").map(str::to_owned),
+                    target_group,
                     inclusion_date,
                     exit_date,
                     exit_reason,
@@ -992,7 +1016,8 @@ fn kpr_decision(
 /// `text`) or a QDA program's export (`Layout::Maxqda`, `AtlasTi`, `Nvivo`), whose
 /// headers the layout knows. MAXQDA's segments are `begin-end` (its positions); code
 /// paths (`Theme > Code`, `Theme\Code`) split into the theme and the code; a cell
-/// listing several codes (ATLAS.ti, one per line) gives one coding per code.
+/// listing several codes (ATLAS.ti, one per line) gives one coding per code. `municipality`
+/// and `role` must be among the values the options' vocabularies list, where they list any.
 pub fn read_codings<R: Read>(
     name: &str,
     input: R,
@@ -1010,6 +1035,7 @@ pub fn read_codings<R: Read>(
         ),
     };
     let separator = layout.code_path_separator();
+    let vocabularies = &*options.vocabularies;
     let rows = collect(|sink| {
         read_rows(
             name,
@@ -1026,6 +1052,9 @@ pub fn read_codings<R: Read>(
                 };
                 let focus_group = cells.required("focus_group")?.to_owned();
                 let coder = cells.required("coder")?.to_owned();
+                let municipality =
+                    cells.closed("municipality", vocabularies.municipalities.as_ref())?;
+                let role = cells.closed("role", vocabularies.roles.as_ref())?;
                 let code_paths: Vec<&str> = if layout == Layout::AtlasTi {
                     cells
                         .required("code")?
@@ -1052,8 +1081,8 @@ pub fn read_codings<R: Read>(
                         };
                         Coding {
                             focus_group: focus_group.clone(),
-                            municipality: owned("municipality"),
-                            role: owned("role"),
+                            municipality: municipality.clone(),
+                            role: role.clone(),
                             coder: coder.clone(),
                             segment: segment.clone(),
                             code,
@@ -1155,7 +1184,8 @@ pub fn read_process_events<R: Read>(
     collect(|sink| stream_process_events(name, input, options, policy, persons, sink))
 }
 
-/// Stream the framework's step log to `sink`.
+/// Stream the framework's step log to `sink`. With a list of steps in the options'
+/// vocabularies, `element` must be one of A–E or a listed step.
 pub fn stream_process_events<R: Read>(
     name: &str,
     input: R,
@@ -1165,9 +1195,12 @@ pub fn stream_process_events<R: Read>(
     sink: &mut Sink<'_, ProcessEvent>,
 ) -> Result<Streamed, IngestError> {
     let mut last = LastId::default();
+    let steps = options.vocabularies.steps.as_ref();
     let parse = |cells: &Cells<'_>, _| {
         let person_id = cells.enrolled_person_id_after(policy, persons, &mut last)?;
-        let element = cells.required("element")?.to_owned();
+        let element = cells.required("element")?;
+        let element =
+            crate::vocabulary::closed(steps, element).map_err(|r| problem("element", r))?;
         let date = cells.required_date("date")?;
         Ok(ProcessEvent { person_id, element, date })
     };

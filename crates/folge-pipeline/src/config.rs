@@ -48,6 +48,10 @@ pub struct PipelineFile {
     /// De-identification settings.
     #[serde(default)]
     pub deid: DeidSection,
+    /// Closed vocabularies: the values `site`, `target_group`, municipality numbers,
+    /// process steps and focus-group roles may hold (any text where no list is given).
+    #[serde(default)]
+    pub vocabularies: VocabulariesSection,
     /// The research extract under a REK approval (written by deid when present).
     #[serde(default)]
     pub extract: Option<ExtractSection>,
@@ -397,6 +401,61 @@ pub struct DeidSection {
     /// Keep the quarter of inclusion (`inclusion_quarter`, 1–4) besides the year.
     #[serde(default)]
     pub inclusion_quarter: bool,
+    /// Keep focus-group coders' names in zone 2; by default they become `coder 1`,
+    /// `coder 2`, … (numbered in the order of their sorted names).
+    #[serde(default)]
+    pub keep_coder_names: bool,
+}
+
+/// The values columns may hold (`[vocabularies]`). A value outside a list rejects its
+/// row, with a reason that names the column and the list but never the value; a column
+/// without a list takes any text — lists are the safe setting, since a free value (a
+/// name typed into `site`) travels on into zone 2 and the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VocabulariesSection {
+    /// Participants' `site`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sites: Option<Vec<String>>,
+    /// Participants' `target_group`, e.g. `barn`, `eldre` or Vårdanalys groups `1`–`5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_groups: Option<Vec<String>>,
+    /// Kommunenummer (4 digits) of participants and focus groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipalities: Option<Vec<String>>,
+    /// Process steps besides the framework's elements A–E (always allowed); `[]` allows
+    /// A–E only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<String>>,
+    /// Focus-group roles, e.g. `leder`, `tjenesteyter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+}
+
+impl VocabulariesSection {
+    /// Whether any list is given.
+    fn is_empty(&self) -> bool {
+        *self == VocabulariesSection::default()
+    }
+
+    /// The lists as folge-ingest checks them.
+    fn vocabularies(&self) -> folge_ingest::Vocabularies {
+        let list = |name: &str, values: &Option<Vec<String>>| {
+            values.as_ref().map(|v| {
+                folge_ingest::Vocabulary::new(format!("vocabularies.{name}"), v.iter().cloned())
+            })
+        };
+        folge_ingest::Vocabularies {
+            sites: list("sites", &self.sites),
+            target_groups: list("target_groups", &self.target_groups),
+            municipalities: list("municipalities", &self.municipalities),
+            steps: self
+                .steps
+                .as_ref()
+                .map(|v| folge_ingest::Vocabulary::steps("vocabularies.steps", v.iter().cloned())),
+            roles: list("roles", &self.roles),
+        }
+    }
 }
 
 /// The research extract: what goes in and how it is protected.
@@ -576,6 +635,8 @@ pub struct Pipeline {
     pub count_model: folge_analyze::CountModel,
     /// Covariates and weights for pilot vs comparison; `None`: unadjusted.
     pub confounders: Option<folge_analyze::ConfounderAdjustment>,
+    /// The closed vocabularies ingest checks values against.
+    pub vocabularies: std::sync::Arc<folge_ingest::Vocabularies>,
 }
 
 /// Remove `.` and `name/..` lexically (no filesystem access: the path may not exist yet),
@@ -783,6 +844,28 @@ impl Pipeline {
                 }
             }
         }
+        let vocabularies = &config.vocabularies;
+        for (name, list) in [
+            ("sites", &vocabularies.sites),
+            ("target_groups", &vocabularies.target_groups),
+            ("municipalities", &vocabularies.municipalities),
+            ("steps", &vocabularies.steps),
+            ("roles", &vocabularies.roles),
+        ] {
+            if list.iter().flatten().any(|v| v.trim().is_empty()) {
+                return Err(bad(format!("`vocabularies.{name}` holds an empty value")));
+            }
+        }
+        if let Some(bad_number) = vocabularies
+            .municipalities
+            .iter()
+            .flatten()
+            .find(|m| m.trim().len() != 4 || !m.trim().bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(bad(format!(
+                "`vocabularies.municipalities`: `{bad_number}` is not a kommunenummer (expected 4 digits, e.g. \"0301\": keep leading zeros, and quote them)"
+            )));
+        }
         if let Some(extract) = &config.extract {
             extract.spec().check().map_err(|problem| bad(format!("`extract`: {problem}")))?;
         }
@@ -883,9 +966,11 @@ impl Pipeline {
                 Some(folge_analyze::ConfounderAdjustment { covariates, weighting })
             }
         };
+        let vocabularies = std::sync::Arc::new(config.vocabularies.vocabularies());
         Ok(Pipeline {
             file: file.to_owned(),
             base,
+            vocabularies,
             config,
             indicators,
             comparisons,
@@ -958,6 +1043,16 @@ impl Pipeline {
                 "inclusion_quarter": c.deid.inclusion_quarter,
             }),
         );
+        // Only when set, so the hash of pipelines that leave them out stays what it was.
+        if c.deid.keep_coder_names
+            && let Some(deid) = params.get_mut("deid").and_then(|d| d.as_object_mut())
+        {
+            deid.insert("keep_coder_names".into(), true.into());
+        }
+        if !c.vocabularies.is_empty() {
+            params
+                .insert("vocabularies", serde_json::to_value(&c.vocabularies).unwrap_or_default());
+        }
         params.insert(
             "indicators",
             self.indicators.iter().map(|i| i.id()).collect::<Vec<_>>().into(),
@@ -966,7 +1061,8 @@ impl Pipeline {
             "comparisons",
             self.comparisons.iter().map(|c| c.id()).collect::<Vec<_>>().into(),
         );
-        params.insert("key_is_demo", (c.key.as_deref() == Some("demo")).into());
+        // By the key's bytes: a key file holding the demo key is the demo key.
+        params.insert("key_is_demo", crate::keys::key_is_demo(self).into());
         params
             .insert("timepoints", serde_json::to_value(&c.analyze.timepoints).unwrap_or_default());
         params.insert("min_n", serde_json::to_value(c.analyze.min_n).unwrap_or_default());
@@ -1082,6 +1178,40 @@ path = "p.csv"
         let text = format!("{MINIMAL}\n[analyze]\nstay_gap_hours = 49\n");
         let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
         assert!(err.ends_with("`analyze.stay_gap_hours` is 0–48 hours (default 8)"), "{err}");
+    }
+
+    #[test]
+    fn vocabularies_are_checked_and_hashed_only_when_set() {
+        let plain = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
+        assert_eq!(*plain.vocabularies, folge_ingest::Vocabularies::default(), "open by default");
+        let text = format!(
+            "{MINIMAL}\n[vocabularies]\nsites = [\"Askøy\"]\nmunicipalities = [\"4601\", \"0301\"]\nsteps = []\n"
+        );
+        let closed = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        let v = &closed.vocabularies;
+        assert_eq!(v.sites.as_ref().and_then(|s| s.get("askøy")), Some("Askøy"));
+        assert_eq!(v.steps.as_ref().and_then(|s| s.get("E")), Some("E"), "A–E always");
+        assert!(v.steps.as_ref().is_some_and(|s| s.get("F").is_none()));
+        assert!(v.roles.is_none() && v.target_groups.is_none());
+        assert!(!plain.params_json().contains("vocabularies"), "older pipelines hash as before");
+        assert!(closed.params_json().contains(
+            r#""vocabularies":{"municipalities":["4601","0301"],"sites":["Askøy"],"steps":[]}"#
+        ));
+        let text = format!("{MINIMAL}\n[vocabularies]\nmunicipalities = [301]\n");
+        assert!(Pipeline::parse(Path::new("t.toml"), &text).is_err(), "numbers are text");
+        let text = format!("{MINIMAL}\n[vocabularies]\nmunicipalities = [\"301\"]\n");
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.toml: `vocabularies.municipalities`: `301` is not a kommunenummer (expected 4 digits, e.g. \"0301\": keep leading zeros, and quote them)"
+        );
+        let text = format!("{MINIMAL}\n[vocabularies]\nrole = [\"leder\"]\n");
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(err.ends_with("unknown key `role`; did you mean `roles`?"), "{err}");
+        let text = format!("{MINIMAL}\n[deid]\nkeep_coder_names = true\n");
+        let keep = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert!(keep.params_json().contains(r#""keep_coder_names":true"#));
+        assert!(!plain.params_json().contains("keep_coder_names"));
     }
 
     #[test]

@@ -34,7 +34,7 @@ use folge_schema::tables::{
 use tracing::{info, warn};
 
 use crate::config::{IdKind, InputFile, InputFormat, LanguageCode};
-use crate::keys::resolve_key;
+use crate::keys::{key_file, resolve_key};
 use crate::manifest::{
     InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, file_sha256_unless,
     inputs_sha256, sha256_hex,
@@ -68,7 +68,7 @@ impl Stage {
         }
     }
 
-    fn dir_name(self) -> &'static str {
+    pub(crate) fn dir_name(self) -> &'static str {
         match self {
             Stage::Ingest => "01_ingest",
             Stage::Deid => "02_deid",
@@ -332,16 +332,24 @@ fn read_questionnaire(
     Ok(folge_ingest::read_questionnaire(&name, reader, &csv, policy, persons, &codebook, &options)?)
 }
 
-/// Read the codings input: a REFI-QDA project or a long coding sheet (CSV or spreadsheet).
-fn read_codings(file: &InputFile) -> Result<Ingested<Coding>, PipelineError> {
+/// Read the codings input: a REFI-QDA project or a long coding sheet (CSV or spreadsheet),
+/// municipalities and roles checked against the pipeline's vocabularies.
+fn read_codings(
+    file: &InputFile,
+    vocabularies: &std::sync::Arc<folge_ingest::Vocabularies>,
+) -> Result<Ingested<Coding>, PipelineError> {
     let read = match file.format {
         InputFormat::Qdpx => folge_ingest::read_qdpx(
             &display_name(file),
             open(file)?,
-            &folge_ingest::QdpxOptions::default(),
+            &folge_ingest::QdpxOptions {
+                vocabularies: std::sync::Arc::clone(vocabularies),
+                ..folge_ingest::QdpxOptions::default()
+            },
         ),
         InputFormat::Csv | InputFormat::Xlsx => {
-            let (name, reader, options) = tabular(file)?;
+            let (name, reader, mut options) = tabular(file)?;
+            options.vocabularies = std::sync::Arc::clone(vocabularies);
             folge_ingest::read_codings(&name, reader, &options)
         }
     };
@@ -411,6 +419,8 @@ fn csv_options(file: &InputFile) -> CsvOptions {
         duplicates: file.duplicates(),
         date_order: file.date_order(),
         service_codes: file.service_codes(),
+        // Open; the readers of the tables with lists get the pipeline's.
+        vocabularies: std::sync::Arc::default(),
     }
 }
 
@@ -503,12 +513,13 @@ fn stream_table<T: Table + Send + 'static>(
     (policy, data_end, always): (IdPolicy, chrono::NaiveDate, bool),
     persons: &folge_ingest::PersonIndex,
     out: Option<&mut IngestOutput<'_>>,
-    hashes: &mut InputHashes,
+    (hashes, vocabularies): (&mut InputHashes, &std::sync::Arc<folge_ingest::Vocabularies>),
 ) -> Result<Vec<Streamed>, PipelineError> {
     // An open period (a municipal decision without an end) runs to the end of data.
     let tabular = |f: &InputFile| {
         tabular(f).map(|(name, reader, mut options)| {
             options.open_end = Some(data_end);
+            options.vocabularies = std::sync::Arc::clone(vocabularies);
             (name, reader, options)
         })
     };
@@ -563,7 +574,8 @@ fn read_inputs(
     let mut early = ctx.metadata("");
     early.remove(INPUTS_SHA256_KEY);
     let p = &c.inputs.participants;
-    let (name, reader, options) = tabular(p)?;
+    let (name, reader, mut options) = tabular(p)?;
+    options.vocabularies = std::sync::Arc::clone(&pipeline.vocabularies);
     let mut participants = folge_ingest::read_participants(&name, reader, &options, policy)?;
     let mut out = out_dir.map(|dir| IngestOutput { dir, early: &early, outputs });
     let persons = folge_ingest::PersonIndex::new(&participants.rows);
@@ -574,7 +586,7 @@ fn read_inputs(
         (policy, c.data_end, true),
         &persons,
         out.as_mut(),
-        &mut hashes,
+        (&mut hashes, &pipeline.vocabularies),
     )?;
     let service_counts = stream_table(
         "service_counts",
@@ -583,7 +595,7 @@ fn read_inputs(
         (policy, c.data_end, false),
         &persons,
         out.as_mut(),
-        &mut hashes,
+        (&mut hashes, &pipeline.vocabularies),
     )?;
     let process_events = stream_table(
         "process_events",
@@ -592,7 +604,7 @@ fn read_inputs(
         (policy, c.data_end, true),
         &persons,
         out.as_mut(),
-        &mut hashes,
+        (&mut hashes, &pipeline.vocabularies),
     )?;
     // In the order of `Pipeline::inputs`, which the input records follow.
     let events: Vec<Streamed> =
@@ -618,7 +630,8 @@ fn read_inputs(
     if let Some(out) = out.as_mut() {
         write_table(out.dir, "participants.parquet", &participants.rows, &metadata, out.outputs)?;
     }
-    let codings = c.inputs.codings.as_ref().map(read_codings).transpose()?;
+    let codings =
+        c.inputs.codings.as_ref().map(|f| read_codings(f, &pipeline.vocabularies)).transpose()?;
     if let (Some(out), Some(codings)) = (out.as_mut(), codings.as_ref()) {
         write_table(out.dir, "codings.parquet", &codings.rows, &metadata, out.outputs)?;
     }
@@ -1078,10 +1091,31 @@ fn deid(
         drop_text: section.drop_text.clone(),
         drop_quotes: section.drop_quotes,
         inclusion_quarter: section.inclusion_quarter,
+        keep_coder_names: section.keep_coder_names,
         ..DeidParams::new(ctx.pipeline.config.data_end)
     };
-    let tables = deidentify(&input, &params, &key)
-        .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
+    let tables = deidentify(&input, &params, &key).map_err(|e| match e {
+        // The key does not fit the data: a configuration error, named on the key file
+        // when the demo key's bytes came from one.
+        folge_deid::DeidError::DemoKeyOnRealIds { .. } => match key_file(ctx.pipeline) {
+            Ok(Some(file)) => PipelineError::Config {
+                file,
+                line: None,
+                message: format!("this key file holds the public demo key's bytes; {e}"),
+            },
+            _ => PipelineError::Config {
+                file: ctx.pipeline.file.clone(),
+                line: None,
+                message: e.to_string(),
+            },
+        },
+        other => PipelineError::Stage { stage: "deid", message: other.to_string() },
+    })?;
+    if key.is_demo() && matches!(key_file(ctx.pipeline), Ok(Some(_))) {
+        warn!(
+            "the key file holds the public demo key's bytes: accepted for synthetic test ids only; create a key for real data with `folge keygen --out FILE`"
+        );
+    }
     let dir = ctx.stage_dir(Stage::Deid);
     create_dir(&dir, false)?;
     let metadata = ctx.metadata(&ctx.inputs_sha256()?);

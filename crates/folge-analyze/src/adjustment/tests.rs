@@ -1,4 +1,5 @@
-//! The balance table and overlap weights on a pilot that enrols older, more often female, heavier users.
+//! Adjustment tests: overlap weights balance the score's covariates exactly; without weights
+//! the balance table shows the raw difference only.
 
 use super::*;
 use folge_schema::Sex;

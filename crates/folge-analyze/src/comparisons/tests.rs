@@ -1,4 +1,6 @@
-//! Comparisons against statsmodels values, the event-level test they replace, mortality between the arms, hours and the reasons a small arm gets.
+//! Comparison tests: person-level intervals against statsmodels, clustered intervals wider
+//! than the event-level test, mortality compared between arms after inclusion only, hours,
+//! and the reason a small arm has no estimate.
 
 use super::*;
 

@@ -590,3 +590,91 @@ fn cells_are_trimmed_as_str_trim_does() {
         assert_eq!(crate::values::trim(cell), cell.trim(), "{cell:?}");
     }
 }
+
+fn vocabularies() -> std::sync::Arc<crate::Vocabularies> {
+    let list = |key: &str, values: &[&str]| {
+        Some(crate::Vocabulary::new(key, values.iter().map(|v| (*v).to_owned())))
+    };
+    std::sync::Arc::new(crate::Vocabularies {
+        sites: list("vocabularies.sites", &["Bergen barn", "Askøy"]),
+        target_groups: list("vocabularies.target_groups", &["barn", "eldre"]),
+        municipalities: list("vocabularies.municipalities", &["4601", "4626"]),
+        steps: Some(crate::Vocabulary::steps("vocabularies.steps", ["Oppfølging".to_owned()])),
+        roles: list("vocabularies.roles", &["leder", "tjenesteyter"]),
+    })
+}
+
+#[test]
+fn closed_vocabularies_reject_other_values_without_showing_them() {
+    let (a, b, c, d) = (id(1, 100), id(2, 200), id(3, 300), id(4, 400));
+    let input = format!(
+        "person_id;municipality;site;target_group;arm;inclusion_date\n\
+         {a};4601;bergen barn;Barn;pilot;01.03.2020\n\
+         {b};4601;Kari Nordmann;barn;pilot;01.03.2020\n\
+         {c};Ola;Askøy;eldre;comparison;01.03.2020\n\
+         {d};4626;Askøy;Trude Hansen;comparison;01.03.2020\n"
+    );
+    let options = CsvOptions { vocabularies: vocabularies(), ..CsvOptions::default() };
+    let got = read_participants("p.csv", input.as_bytes(), &options, POLICY).unwrap();
+    // Matched without case, stored as the list spells them.
+    assert_eq!(got.rows.len(), 1);
+    assert_eq!(got.rows[0].site.as_deref(), Some("Bergen barn"));
+    assert_eq!(got.rows[0].target_group.as_deref(), Some("barn"));
+    let reasons: Vec<(i64, Option<&str>, &str)> =
+        got.rejects.iter().map(|r| (r.line, r.column.as_deref(), r.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                3,
+                Some("site"),
+                "is not among the values `vocabularies.sites` lists (expected `Bergen barn`, `Askøy`); the value is not shown, as it may name a person"
+            ),
+            (
+                4,
+                Some("municipality"),
+                "is not among the values `vocabularies.municipalities` lists (expected `4601`, `4626`); the value is not shown, as it may name a person"
+            ),
+            (
+                5,
+                Some("target_group"),
+                "is not among the values `vocabularies.target_groups` lists (expected `barn`, `eldre`); the value is not shown, as it may name a person"
+            ),
+        ]
+    );
+    for reject in &got.rejects {
+        for value in ["Kari", "Nordmann", "Ola", "Trude", "Hansen"] {
+            assert!(!reject.reason.contains(value), "{}", reject.reason);
+        }
+    }
+    // Without lists, any text is taken, as before.
+    let open =
+        read_participants("p.csv", input.as_bytes(), &CsvOptions::default(), POLICY).unwrap();
+    assert_eq!(open.rows.len(), 3, "only the municipality `Ola` fails the kommunenummer check");
+
+    let persons = PersonIndex::new(&got.rows);
+    let steps = format!(
+        "person_id;element;date\n{a};c;01.04.2020\n{a};oppfølging;01.05.2020\n{a};Kari;01.05.2020\n"
+    );
+    let got = read_process_events("s.csv", steps.as_bytes(), &options, POLICY, &persons).unwrap();
+    let elements: Vec<&str> = got.rows.iter().map(|e| e.element.as_str()).collect();
+    assert_eq!(elements, ["C", "Oppfølging"]);
+    assert_eq!((got.rejects[0].line, got.rejects[0].column.as_deref()), (4, Some("element")));
+    assert!(got.rejects[0].reason.contains("(expected `A`, `B`, `C`, `D`, `E`, `Oppfølging`)"));
+}
+
+#[test]
+fn codings_take_roles_and_municipalities_from_the_lists() {
+    let sheet = "focus_group;coder;segment;code;municipality;role\n\
+                 FG1;IH;s1;Tid;4601;Leder\n\
+                 FG1;IH;s2;Tid;4601;Ola Nordmann\n\
+                 FG1;IH;s3;Tid;Bergen;leder\n";
+    let options = CsvOptions { vocabularies: vocabularies(), ..CsvOptions::default() };
+    let got = read_codings("c.csv", sheet.as_bytes(), &options).unwrap();
+    assert_eq!(got.rows.len(), 1);
+    assert_eq!(got.rows[0].role.as_deref(), Some("leder"));
+    let columns: Vec<(i64, Option<&str>)> =
+        got.rejects.iter().map(|r| (r.line, r.column.as_deref())).collect();
+    assert_eq!(columns, [(3, Some("role")), (4, Some("municipality"))]);
+    assert!(!got.rejects[0].reason.contains("Nordmann"));
+}

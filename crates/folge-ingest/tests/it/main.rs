@@ -108,6 +108,33 @@ fn the_sample_refi_qda_project_reads_into_codings() {
 }
 
 #[test]
+fn a_refi_qda_role_outside_the_list_rejects_its_codings() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-sample/focus_groups.qdpx");
+    let file = std::fs::File::open(path).expect("sample qdpx");
+    let vocabularies = folge_ingest::Vocabularies {
+        roles: Some(folge_ingest::Vocabulary::new("vocabularies.roles", ["Leder".to_owned()])),
+        ..folge_ingest::Vocabularies::default()
+    };
+    let options = folge_ingest::QdpxOptions {
+        vocabularies: std::sync::Arc::new(vocabularies),
+        ..folge_ingest::QdpxOptions::default()
+    };
+    let got = folge_ingest::read_qdpx("focus_groups.qdpx", file, &options).expect("reads");
+    let s = &got.summary;
+    assert_eq!(s.rows_read, s.rows_accepted + s.rows_rejected);
+    assert!(s.rows_accepted > 0 && s.rows_rejected > 0, "{s:?}");
+    assert!(got.rows.iter().all(|r| r.role.as_deref() == Some("Leder")), "the listed spelling");
+    for r in &got.rejects {
+        assert_eq!(r.column.as_deref(), Some("role"));
+        assert!(r.line > 0);
+        assert_eq!(
+            r.reason,
+            "is not among the values `vocabularies.roles` lists (expected `Leder`); the value is not shown, as it may name a person"
+        );
+    }
+}
+
+#[test]
 fn unresolvable_codings_are_rejected_with_their_line() {
     let project = r#"<?xml version="1.0" encoding="utf-8"?>
 <Project xmlns="urn:QDA-XML:project:1.0" name="t">

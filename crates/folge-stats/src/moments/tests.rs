@@ -1,4 +1,5 @@
-//! Sums over persons give the person-level models' estimates and CR1 SEs.
+//! Tests of the sums-over-persons inference: the pre-trend model and a rate's CR1 interval
+//! from sums equal the person-level models they replace; no interval without events.
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

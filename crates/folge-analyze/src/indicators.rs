@@ -89,6 +89,9 @@ pub struct AnalysisParams {
     pub count_model: CountModel,
     /// Covariates and balancing weights for pilot vs comparison (`None`: unadjusted).
     pub confounders: Option<crate::ConfounderAdjustment>,
+    /// How the person-clustered variance of the saturated comparisons is estimated
+    /// (adjusted and negative binomial models always use CR1).
+    pub variance: crate::ClusterVariance,
     /// Bed-days of a same-day inpatient stay: 0 as SSB and NPR count liggedøgn (the
     /// default), or 0.5 as SAMDATA does.
     pub same_day_bed_days: f64,
@@ -113,6 +116,7 @@ impl AnalysisParams {
             adjustment: folge_stats::Adjustment::Holm,
             count_model: CountModel::Poisson,
             confounders: None,
+            variance: crate::ClusterVariance::default(),
             same_day_bed_days: 0.0,
             stay_gap_minutes: 8 * 60,
         }
@@ -910,6 +914,7 @@ pub fn summarise(
     let settings = Settings {
         comparisons: &params.comparisons,
         model: params.count_model,
+        variance: params.variance,
         adjusted: adjusted.as_ref(),
         min_n: params.min_n,
     };
@@ -1086,6 +1091,8 @@ struct Pool {
     exposure_days: i64,
     /// Sums over persons for the clustered interval of the rate.
     moments: folge_stats::BinMoments,
+    /// The jackknife over persons, summed in a second pass once the totals are known.
+    jackknife: Option<folge_stats::RateJackknife>,
 }
 
 impl Pool {
@@ -1097,10 +1104,13 @@ impl Pool {
         (self.exposure_days > 0).then(|| self.value / self.person_years())
     }
 
-    /// The rate's interval: intercept-only Poisson GLM with offset, CR1 SE by person (one
-    /// row per person in a window).
+    /// The rate's interval: intercept-only Poisson GLM with offset, SE clustered by person
+    /// (one row per person in a window) by the jackknife, or CR1 where the pipeline asks
+    /// for it or the jackknife is undefined (one person holds every event).
     fn interval(&self) -> Option<(f64, f64)> {
-        self.moments.rate_interval(crate::comparisons::LEVEL)
+        self.jackknife
+            .and_then(|j| j.interval(crate::comparisons::LEVEL))
+            .or_else(|| self.moments.rate_interval(crate::comparisons::LEVEL))
     }
 }
 
@@ -1131,6 +1141,7 @@ fn pool_by<'a, K: Ord>(
     };
     let indicator = |id: &str| params.indicators.iter().position(|x| x.id() == id);
     let window = |name: &str| params.windows.iter().position(|x| x.name == name);
+    let mut keyed = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(i) = index_of(&mut indicators, row.indicator, &indicator) else {
             continue;
@@ -1138,6 +1149,7 @@ fn pool_by<'a, K: Ord>(
         let Some(w) = index_of(&mut windows, row.period, &window) else {
             continue;
         };
+        keyed.push((row, i, w));
         let pool = pools.entry(key(row, i, w)).or_default();
         if row.exposure_days > 0 {
             pool.persons += 1;
@@ -1145,6 +1157,16 @@ fn pool_by<'a, K: Ord>(
         pool.value += row.value;
         pool.exposure_days += i64::from(row.exposure_days);
         pool.moments.add(row.value, f64::from(row.exposure_days) / DAYS_PER_YEAR);
+    }
+    if params.variance == crate::ClusterVariance::Jackknife {
+        for pool in pools.values_mut() {
+            pool.jackknife = Some(folge_stats::RateJackknife::new(pool.value, pool.person_years()));
+        }
+        for (row, i, w) in keyed {
+            if let Some(j) = pools.get_mut(&key(row, i, w)).and_then(|p| p.jackknife.as_mut()) {
+                j.add(row.value, f64::from(row.exposure_days) / DAYS_PER_YEAR);
+            }
+        }
     }
     pools
 }

@@ -20,7 +20,7 @@ mod stays;
 mod utilisation;
 
 pub use adjustment::{ConfounderAdjustment, Covariate, Weighting};
-pub use comparisons::{Comparison, CountModel, compare};
+pub use comparisons::{ClusterVariance, Comparison, CountModel, compare};
 pub use event_time::{BIN_DAYS, BINS, BINS_BEFORE};
 pub use focus_groups::{FocusGroupResults, focus_groups};
 pub use framework::framework;

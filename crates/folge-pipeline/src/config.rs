@@ -563,6 +563,11 @@ pub struct AnalyzeSection {
     /// Adjusted pilot-vs-comparison estimates (unadjusted when absent).
     #[serde(default)]
     pub adjust: Option<AdjustSection>,
+    /// How the person-clustered variance of rates and unadjusted comparisons is estimated:
+    /// `jackknife` (default: CV3, each person left out once) or `cr1` (the sandwich,
+    /// `sandwich::vcovCL(type = "HC1")`). Adjusted and negative binomial models use CR1.
+    #[serde(default)]
+    pub cluster_variance: Option<String>,
 }
 
 /// `[analyze.adjust]`: covariates and balancing weights for pilot vs comparison.
@@ -635,6 +640,8 @@ pub struct Pipeline {
     pub count_model: folge_analyze::CountModel,
     /// Covariates and weights for pilot vs comparison; `None`: unadjusted.
     pub confounders: Option<folge_analyze::ConfounderAdjustment>,
+    /// How person-clustered variances are estimated.
+    pub cluster_variance: folge_analyze::ClusterVariance,
     /// The closed vocabularies ingest checks values against.
     pub vocabularies: std::sync::Arc<folge_ingest::Vocabularies>,
 }
@@ -933,6 +940,18 @@ impl Pipeline {
             )
             .map_err(&bad)?[0],
         };
+        let variances =
+            [folge_analyze::ClusterVariance::Jackknife, folge_analyze::ClusterVariance::Cr1];
+        let cluster_variance = match config.analyze.cluster_variance.as_deref() {
+            None => folge_analyze::ClusterVariance::default(),
+            Some(id) => parse_ids(
+                Some(&[id.to_owned()]),
+                &variances,
+                folge_analyze::ClusterVariance::id,
+                "analyze.cluster_variance",
+            )
+            .map_err(&bad)?[0],
+        };
         let confounders = match &config.analyze.adjust {
             None => None,
             Some(adjust) => {
@@ -977,6 +996,7 @@ impl Pipeline {
             sections,
             count_model,
             confounders,
+            cluster_variance,
         })
     }
 
@@ -1073,6 +1093,9 @@ impl Pipeline {
         }
         if let Some(adjust) = &c.analyze.adjust {
             params.insert("adjust", serde_json::to_value(adjust).unwrap_or_default());
+        }
+        if let Some(variance) = &c.analyze.cluster_variance {
+            params.insert("cluster_variance", variance.clone().into());
         }
         let describe = |f: &InputFile| {
             // The codebook decides how answers are read: its content is a parameter.

@@ -1279,6 +1279,7 @@ fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError>
         adjustment: adjustment(pipeline),
         count_model: pipeline.count_model,
         confounders: pipeline.confounders.clone(),
+        variance: pipeline.cluster_variance,
     })
 }
 
@@ -1475,6 +1476,7 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         inputs_sha256: ctx.inputs_sha256()?,
         adjustment: adjustment(ctx.pipeline),
         sections: ctx.pipeline.sections.clone(),
+        cluster_variance: ctx.pipeline.cluster_variance,
     };
     let comparisons = ComparisonRow::from_batches(&ctx.read_batches(
         Stage::Report,

@@ -124,14 +124,54 @@ pub(crate) fn missing_reason(row: &ComparisonRow, lang: Language) -> String {
 /// A model an interval came from, as the method text names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Model {
-    PoissonGlm { clustered: bool },
-    NegativeBinomial { clustered: bool },
+    PoissonGlm { clustered: Clustering },
+    NegativeBinomial { clustered: Clustering },
     ExactPoisson,
+}
+
+/// How a model's standard errors were clustered by person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Clustering {
+    None,
+    Cr1,
+    Jackknife,
+}
+
+/// The words for the person-clustered SEs of pooled rates, as the pipeline chose them.
+pub(crate) fn rate_variance_words(
+    variance: folge_analyze::ClusterVariance,
+    lang: Language,
+    full: bool,
+) -> &'static str {
+    match (variance, full) {
+        (folge_analyze::ClusterVariance::Cr1, true) => lang.pick(
+            "klyngerobuste standardfeil gruppert på person (CR1, som R sandwich::vcovCL(type = \"HC1\"))",
+            "cluster-robust standard errors by person (CR1, as R sandwich::vcovCL(type = \"HC1\"))",
+        ),
+        (folge_analyze::ClusterVariance::Cr1, false) => lang.pick(
+            "klyngerobuste standardfeil gruppert på person, CR1",
+            "cluster-robust standard errors by person, CR1",
+        ),
+        (folge_analyze::ClusterVariance::Jackknife, true) => lang.pick(
+            "standardfeil fra jackknife over personer (hver person utelatt én gang; CV3, som R sandwich::vcovJK(center = \"estimate\"))",
+            "standard errors from the jackknife over persons (each person left out once; CV3, as R sandwich::vcovJK(center = \"estimate\"))",
+        ),
+        (folge_analyze::ClusterVariance::Jackknife, false) => lang.pick(
+            "standardfeil fra jackknife over personer, CV3",
+            "standard errors from the jackknife over persons, CV3",
+        ),
+    }
 }
 
 fn model_of(method: &str) -> Option<Model> {
     let m = method.to_lowercase();
-    let clustered = m.contains("cr1") || m.contains("cluster");
+    let clustered = if m.contains("jackknife") {
+        Clustering::Jackknife
+    } else if m.contains("cr1") || m.contains("cluster") {
+        Clustering::Cr1
+    } else {
+        Clustering::None
+    };
     if m.contains("negative binomial") {
         Some(Model::NegativeBinomial { clustered })
     } else if m.contains("poisson glm") || m.contains("poisson model") {
@@ -146,14 +186,22 @@ fn model_of(method: &str) -> Option<Model> {
 /// The words for a model: in full (family, offset, the R call of the standard errors), or
 /// briefly, for a text that has named it in full already.
 fn model_words(model: Model, lang: Language, full: bool) -> String {
-    let cluster = |clustered: bool| {
+    let cluster = |clustered: Clustering| {
         match (clustered, full) {
-        (false, _) => "",
-        (true, true) => lang.pick(
+        (Clustering::None, _) => "",
+        (Clustering::Jackknife, true) => lang.pick(
+            " og standardfeil fra jackknife over personer (CV3, som R sandwich::vcovJK(center = \"estimate\"))",
+            " and standard errors from the jackknife over persons (CV3, as R sandwich::vcovJK(center = \"estimate\"))",
+        ),
+        (Clustering::Jackknife, false) => lang.pick(
+            " med standardfeil fra jackknife over personer (CV3)",
+            " with jackknife standard errors by person (CV3)",
+        ),
+        (Clustering::Cr1, true) => lang.pick(
             " og klyngerobuste standardfeil gruppert på person (CR1, som R sandwich::vcovCL(type = \"HC1\"))",
             " and cluster-robust standard errors by person (CR1, as R sandwich::vcovCL(type = \"HC1\"))",
         ),
-        (true, false) => lang.pick(
+        (Clustering::Cr1, false) => lang.pick(
             " med robuste standardfeil gruppert på person (CR1)",
             " with cluster-robust standard errors by person (CR1)",
         ),

@@ -108,15 +108,16 @@ pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> FigureOut {
     let n = |arm| input.tables.participants().iter().filter(|p| p.arm == arm).count();
     let any_interval =
         panels.iter().flat_map(|p| &p.groups).flat_map(|(_, bars)| bars).any(|b| b.ci.is_some());
+    let words = crate::estimates::rate_variance_words(params.cluster_variance, lang, false);
     let intervals = match (lang, any_interval) {
-        (Language::Nb, true) => {
-            " med 95 % konfidensintervall (Poisson-GLM på personnivå med log personår som offset og klyngerobuste standardfeil gruppert på person, CR1)"
-        }
-        (Language::En, true) => {
-            " with 95% confidence intervals (person-level Poisson GLM with log person-years as offset and cluster-robust standard errors by person, CR1)"
-        }
-        (Language::Nb, false) => " (analysen har ikke gitt konfidensintervall)",
-        (Language::En, false) => " (the analysis gave no confidence intervals)",
+        (Language::Nb, true) => format!(
+            " med 95 % konfidensintervall (Poisson-GLM på personnivå med log personår som offset og {words})"
+        ),
+        (Language::En, true) => format!(
+            " with 95% confidence intervals (person-level Poisson GLM with log person-years as offset and {words})"
+        ),
+        (Language::Nb, false) => " (analysen har ikke gitt konfidensintervall)".to_owned(),
+        (Language::En, false) => " (the analysis gave no confidence intervals)".to_owned(),
     };
     let mut caption = match lang {
         Language::Nb => format!(
@@ -869,7 +870,20 @@ mod estimate_tests {
         };
         let figure = rates(&results.input(), &params);
         assert_eq!(caps(&figure.canvas), 4 * 2, "four bars, two caps each");
-        assert!(figure.caption.contains("cluster-robust standard errors by person, CR1"));
+        assert!(
+            figure.caption.contains("standard errors from the jackknife over persons, CV3"),
+            "the default: {}",
+            figure.caption
+        );
+        let cr1 = ReportParams {
+            cluster_variance: folge_analyze::ClusterVariance::Cr1,
+            ..params.clone()
+        };
+        assert!(
+            rates(&results.input(), &cr1)
+                .caption
+                .contains("cluster-robust standard errors by person, CR1")
+        );
         assert!(!figure.caption.contains("without a whisker"));
         for r in &mut results.rates {
             (r.ci_low, r.ci_high) = (None, None);

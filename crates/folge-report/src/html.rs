@@ -145,6 +145,8 @@ pub struct ReportParams {
     pub adjustment: folge_stats::Adjustment,
     /// Sections to include, in report order (default: all).
     pub sections: Vec<Section>,
+    /// How the pooled rates' intervals were clustered by person (the analysis's setting).
+    pub cluster_variance: folge_analyze::ClusterVariance,
 }
 
 /// The headings that follow an estimate: its CI, p and adjusted p.
@@ -403,15 +405,16 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
             ),
             // Say what the intervals are only when the analysis gave some.
             if input.rates.iter().any(|r| r.ci_low.is_some()) {
-                lang.pick(
-                    "95 % konfidensintervall fra en Poisson-GLM på personnivå (forbruk ~ 1 + offset(log personår)) med klyngerobuste standardfeil gruppert på person (CR1), også for døgn og timer; tomt der analysen ikke gir noe intervall.",
-                    "95 % confidence interval from a person-level Poisson GLM (use ~ 1 + offset(log person-years)) with cluster-robust standard errors by person (CR1), for days and hours too; empty where the analysis gives no interval.",
-                )
+                match lang {
+                    Language::Nb => format!("95 % konfidensintervall fra en Poisson-GLM på personnivå (forbruk ~ 1 + offset(log personår)) med {}, også for døgn og timer; tomt der analysen ikke gir noe intervall.", crate::estimates::rate_variance_words(params.cluster_variance, lang, true)),
+                    Language::En => format!("95 % confidence interval from a person-level Poisson GLM (use ~ 1 + offset(log person-years)) with {}, for days and hours too; empty where the analysis gives no interval.", crate::estimates::rate_variance_words(params.cluster_variance, lang, true)),
+                }
             } else {
                 lang.pick(
                     "Analysen har ikke gitt konfidensintervall for ratene.",
                     "The analysis gave no confidence intervals for the rates.",
                 )
+                .to_owned()
             }
         )],
         summary: None,
@@ -1198,6 +1201,7 @@ mod tests {
             inputs_sha256: String::new(),
             adjustment: folge_stats::Adjustment::Holm,
             sections: Section::ALL.to_vec(),
+            cluster_variance: folge_analyze::ClusterVariance::default(),
         };
         let table = participants_table(&report, &params);
         let row =

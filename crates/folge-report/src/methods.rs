@@ -34,6 +34,7 @@ pub(crate) fn model_entries(
     adjustment: &str,
 ) -> Vec<(String, String)> {
     let lang = params.language;
+    let rate_variance = crate::estimates::rate_variance_words(params.cluster_variance, lang, true);
     let none = || lang.pick("ingen estimat i analysen", "no estimate in the analysis").to_owned();
     let within = rows_of(input, AFTER_BEFORE);
     let ratios = rows_of(input, RATIO_OF_RATIOS);
@@ -66,10 +67,10 @@ pub(crate) fn model_entries(
         lang.pick("Intervaller og tester", "Intervals and tests").to_owned(),
         match lang {
             Language::Nb => format!(
-                "Rater per personår: 95 % konfidensintervall fra en Poisson-GLM på personnivå, forbruk ~ 1 + offset(log personår), med klyngerobuste standardfeil gruppert på person (CR1, som R sandwich::vcovCL(type = \"HC1\")): en persons hendelser henger sammen, og de robuste standardfeilene krever ikke at forbruket er Poisson-fordelt, så de gjelder også døgn og timer. Rateratio etter/før i hver gruppe: {within_models}. Pilot mot sammenligning, forholdet mellom gruppenes rateratio (samspillet pilot × etter i forbruk ~ pilot × etter + offset(log personår)): {ratio_models}.{nb_sentence} Skalaer: parvis t-test og Wilcoxon, forskjell i endring med OLS og robuste standardfeil. p justert innen hver familie etter {adjustment}."
+                "Rater per personår: 95 % konfidensintervall fra en Poisson-GLM på personnivå, forbruk ~ 1 + offset(log personår), med {rate_variance}: en persons hendelser henger sammen, og de robuste standardfeilene krever ikke at forbruket er Poisson-fordelt, så de gjelder også døgn og timer. Rateratio etter/før i hver gruppe: {within_models}. Pilot mot sammenligning, forholdet mellom gruppenes rateratio (samspillet pilot × etter i forbruk ~ pilot × etter + offset(log personår)): {ratio_models}.{nb_sentence} Skalaer: parvis t-test og Wilcoxon, forskjell i endring med OLS og robuste standardfeil. p justert innen hver familie etter {adjustment}."
             ),
             Language::En => format!(
-                "Rates per person-year: 95% confidence interval from a person-level Poisson GLM, use ~ 1 + offset(log person-years), with cluster-robust standard errors by person (CR1, as R sandwich::vcovCL(type = \"HC1\")): a person's events hang together, and the robust standard errors do not need use to be Poisson distributed, so they hold for days and hours too. Rate ratio after/before within each arm: {within_models}. Pilot against comparison, the ratio of the arms' rate ratios (the pilot × after interaction in use ~ pilot × after + offset(log person-years)): {ratio_models}.{nb_sentence} Scales: paired t-test and Wilcoxon, difference in change by OLS with robust standard errors. p adjusted within each family by {adjustment}."
+                "Rates per person-year: 95% confidence interval from a person-level Poisson GLM, use ~ 1 + offset(log person-years), with {rate_variance}: a person's events hang together, and the robust standard errors do not need use to be Poisson distributed, so they hold for days and hours too. Rate ratio after/before within each arm: {within_models}. Pilot against comparison, the ratio of the arms' rate ratios (the pilot × after interaction in use ~ pilot × after + offset(log person-years)): {ratio_models}.{nb_sentence} Scales: paired t-test and Wilcoxon, difference in change by OLS with robust standard errors. p adjusted within each family by {adjustment}."
             ),
         },
     )];

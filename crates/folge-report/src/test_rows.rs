@@ -332,6 +332,7 @@ pub fn params(indicators: &[Indicator], language: Language) -> ReportParams {
         inputs_sha256: String::new(),
         adjustment: folge_stats::Adjustment::Holm,
         sections: Section::ALL.to_vec(),
+        cluster_variance: folge_analyze::ClusterVariance::default(),
     }
 }
 

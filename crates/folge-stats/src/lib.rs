@@ -59,6 +59,6 @@ pub use ranks::{decimals, round_to};
 pub use rates::{poisson_rate, rate_ratio};
 pub use reliability::cronbach_alpha;
 pub use result::{Extra, StatResult};
-pub use saturated::poisson_glm_cells;
+pub use saturated::{RateJackknife, poisson_cells_jackknife, poisson_glm_cells};
 pub use survival::{KmStep, kaplan_meier};
 pub use two_sample::{mann_whitney, welch_t};

@@ -53,8 +53,12 @@ fn person_level_intervals_match_statsmodels() {
     //   .fit(cov_type="cluster", cov_kwds={"groups": d.pid}) per arm, and
     //   smf.glm("y ~ pilot*after", …) on both; diff intervals by the delta method on
     //   m.cov_params() (py = days / 365.25).
-    let mut out =
-        compare(&rows("admissions"), &["admissions"], &Comparison::ALL, CountModel::Poisson);
+    let mut out = compare(
+        &rows("admissions"),
+        &["admissions"],
+        &Comparison::ALL,
+        (CountModel::Poisson, ClusterVariance::Cr1),
+    );
     adjust(&mut out, Adjustment::Holm);
     let pilot = &out[0];
     assert_eq!((pilot.scope.as_str(), pilot.arm), ("arm", Some(Arm::Pilot)));
@@ -93,7 +97,7 @@ fn clustered_interval_is_wider_than_the_event_level_test_when_persons_differ() {
         &rows("admissions"),
         &["admissions"],
         &[Comparison::BeforeAfter],
-        CountModel::Poisson,
+        (CountModel::Poisson, ClusterVariance::Cr1),
     );
     let py = |days: i32| f64::from(days) / 365.25;
     let (mut before, mut after, mut t_before, mut t_after) = (0.0, 0.0, 0.0, 0.0);
@@ -122,7 +126,12 @@ fn mortality_is_compared_between_arms_after_inclusion_only() {
             ))
         };
     }
-    let out = compare(&people, &["mortality"], &Comparison::ALL, CountModel::Poisson);
+    let out = compare(
+        &people,
+        &["mortality"],
+        &Comparison::ALL,
+        (CountModel::Poisson, ClusterVariance::Jackknife),
+    );
     let kinds: Vec<&str> = out.iter().map(|r| r.effect_size_kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -152,8 +161,12 @@ fn hours_get_an_interval_too() {
     for r in &mut people {
         r.value *= 1.75;
     }
-    let out =
-        compare(&people, &["home_care_hours"], &Comparison::ALL, CountModel::NegativeBinomial);
+    let out = compare(
+        &people,
+        &["home_care_hours"],
+        &Comparison::ALL,
+        (CountModel::NegativeBinomial, ClusterVariance::Jackknife),
+    );
     assert!(out.iter().all(|r| r.ci_low.is_some() && r.ci_high.is_some()), "{out:#?}");
     // Not whole counts: the negative binomial model does not apply, and the method says so.
     assert!(out[0].method.contains("Poisson GLM (not whole counts)"), "{}", out[0].method);
@@ -166,6 +179,7 @@ fn a_small_arm_says_why_it_has_no_estimate() {
     let settings = Settings {
         comparisons: &Comparison::ALL,
         model: CountModel::Poisson,
+        variance: ClusterVariance::Jackknife,
         adjusted: None,
         min_n: 7,
     };
@@ -176,4 +190,26 @@ fn a_small_arm_says_why_it_has_no_estimate() {
         out[2].method,
         "no estimate: 6 pilot and 6 comparison persons, fewer than 7 in an arm"
     );
+}
+
+#[test]
+fn the_default_jackknife_matches_refitting_without_each_person() {
+    // statsmodels 0.15: the pilot arm's `y ~ after` and both arms' `y ~ pilot*after`
+    // refitted without each person; V = (G-1)/G (reps - b)'(reps - b); Wald on the log
+    // scale (sandwich::vcovJK(fit, cluster = ~pid, center = "estimate")).
+    let out = compare(
+        &rows("admissions"),
+        &["admissions"],
+        &Comparison::ALL,
+        (CountModel::Poisson, ClusterVariance::default()),
+    );
+    let pilot = &out[0];
+    close(pilot.effect_size, 0.509_104_998_063);
+    close(pilot.ci_low, 0.220_846_798_516_355_6);
+    close(pilot.ci_high, 1.173_609_492_162_479_1);
+    close(pilot.p_value, 0.113_128_190_954_478_21);
+    assert!(pilot.method.contains("cluster-jackknife (CV3) SE by person"), "{}", pilot.method);
+    let did = &out[2];
+    close(did.ci_low, 0.182_835_842_087_129_72);
+    close(did.ci_high, 1.237_662_384_038_508);
 }

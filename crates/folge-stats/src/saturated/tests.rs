@@ -79,3 +79,128 @@ fn a_cell_without_events_or_one_cluster_is_an_error() {
         .to_string();
     assert_eq!(err, "cell `2` does not exist: the design has 2 cells");
 }
+
+#[test]
+fn jackknife_equals_refitting_without_each_person() {
+    // (person, pilot, before value, before days, after value, after days); statsmodels
+    // 0.15, refitted without each person: for g in pids: smf.glm(f, d[d.pid != g],
+    // family=Poisson(), offset=np.log(d.py)).fit(tol=1e-14).params; V = (G-1)/G *
+    // (reps - b).T @ (reps - b) — sandwich::vcovJK(fit, cluster = ~pid, center = "estimate").
+    let persons = [
+        (0, 1, 9.0, 365.0, 2.0, 365.0),
+        (1, 1, 0.0, 365.0, 1.0, 200.0),
+        (2, 1, 3.0, 365.0, 0.0, 365.0),
+        (3, 1, 14.0, 365.0, 6.0, 365.0),
+        (4, 1, 1.0, 365.0, 0.0, 365.0),
+        (5, 1, 2.0, 365.0, 3.0, 120.0),
+        (6, 0, 4.0, 365.0, 5.0, 365.0),
+        (7, 0, 0.0, 365.0, 0.0, 365.0),
+        (8, 0, 7.0, 365.0, 9.0, 365.0),
+        (9, 0, 1.0, 365.0, 2.0, 300.0),
+        (10, 0, 2.0, 365.0, 1.0, 365.0),
+        (11, 0, 12.0, 365.0, 10.0, 365.0),
+    ];
+    let (mut cell, mut y, mut e, mut cluster) = (vec![], vec![], vec![], vec![]);
+    for (pid, pilot, bv, bd, av, ad) in persons {
+        for (after, v, d) in [(0, bv, bd), (1, av, ad)] {
+            cell.push(2 * pilot + after);
+            y.push(v);
+            e.push(d / 365.25);
+            cluster.push(pid);
+        }
+    }
+    let did_x = vec![
+        vec![1.0, 0.0, 0.0, 0.0],
+        vec![1.0, 0.0, 1.0, 0.0],
+        vec![1.0, 1.0, 0.0, 0.0],
+        vec![1.0, 1.0, 1.0, 1.0],
+    ];
+    let v = poisson_cells_jackknife(&did_x, &cell, &y, &e, &cluster).unwrap();
+    let want = [
+        [
+            0.249_685_803_466_211_3,
+            -0.249_685_803_466_211_6,
+            -0.058_537_769_279_319_4,
+            0.058_537_769_279_320_13,
+        ],
+        [
+            -0.249_685_803_466_211_6,
+            0.557_524_816_466_790_4,
+            0.058_537_769_279_319_855,
+            -0.142_264_973_149_398_4,
+        ],
+        [
+            -0.058_537_769_279_319_4,
+            0.058_537_769_279_319_855,
+            0.038_272_537_686_018_45,
+            -0.038_272_537_686_018_494,
+        ],
+        [
+            0.058_537_769_279_320_13,
+            -0.142_264_973_149_398_4,
+            -0.038_272_537_686_018_494,
+            0.238_011_096_821_809,
+        ],
+    ];
+    for (r, w) in v.iter().zip(want) {
+        for (a, b) in r.iter().zip(w) {
+            assert!((a - b).abs() < 1e-9, "{v:?}");
+        }
+    }
+    // The pilot arm alone, `y ~ after`.
+    let pilot: Vec<usize> = (0..cell.len()).filter(|&i| cell[i] >= 2).collect();
+    let pick = |v: &[f64]| pilot.iter().map(|&i| v[i]).collect::<Vec<_>>();
+    let cells: Vec<usize> = pilot.iter().map(|&i| cell[i] - 2).collect();
+    let clusters: Vec<usize> = pilot.iter().map(|&i| cluster[i]).collect();
+    let two = vec![vec![1.0, 0.0], vec![1.0, 1.0]];
+    let v = poisson_cells_jackknife(&two, &cells, &pick(&y), &pick(&e), &clusters).unwrap();
+    let want = [
+        [0.279_853_648_182_345_3, -0.076_115_639_881_890_31],
+        [-0.076_115_639_881_890_31, 0.181_580_508_305_264_76],
+    ];
+    for (r, w) in v.iter().zip(want) {
+        for (a, b) in r.iter().zip(w) {
+            assert!((a - b).abs() < 1e-9, "{v:?}");
+        }
+    }
+}
+
+#[test]
+fn no_jackknife_when_one_person_holds_a_cells_events() {
+    let two = vec![vec![1.0, 0.0], vec![1.0, 1.0]];
+    // Person 0 has every event after inclusion.
+    let v = poisson_cells_jackknife(
+        &two,
+        &[0, 1, 0, 1],
+        &[1.0, 3.0, 2.0, 0.0],
+        &[1.0; 4],
+        &[0, 0, 1, 1],
+    );
+    assert_eq!(v, None);
+}
+
+#[test]
+fn a_pooled_rates_jackknife_is_the_one_cell_model_s() {
+    let (_, y, e, cluster) = data(2);
+    // One row per person: sum each person's two rows.
+    let persons = cluster.len() / 2;
+    let (py, pe): (Vec<f64>, Vec<f64>) =
+        (0..persons).map(|p| (y[2 * p] + y[2 * p + 1], e[2 * p] + e[2 * p + 1])).unzip();
+    let one = vec![vec![1.0]];
+    let cells = vec![0; persons];
+    let ids: Vec<usize> = (0..persons).collect();
+    let v = poisson_cells_jackknife(&one, &cells, &py, &pe, &ids).unwrap();
+    let mut jack = RateJackknife::new(py.iter().sum(), pe.iter().sum());
+    for (a, b) in py.iter().zip(&pe) {
+        jack.add(*a, *b);
+    }
+    let (lo, hi) = jack.interval(0.95).unwrap();
+    let rate = py.iter().sum::<f64>() / pe.iter().sum::<f64>();
+    let se = v[0][0].sqrt();
+    assert!((lo - rate * (-1.959_963_984_540_054 * se).exp()).abs() < 1e-12 * rate);
+    assert!((hi - rate * (1.959_963_984_540_054 * se).exp()).abs() < 1e-12 * rate);
+    let mut alone = RateJackknife::new(3.0, 2.0);
+    alone.add(3.0, 1.0);
+    alone.add(0.0, 1.0);
+    assert_eq!(alone.interval(0.95), None, "one person holds every event");
+}

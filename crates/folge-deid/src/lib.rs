@@ -31,5 +31,5 @@ pub use scrub::{COMMON_WORD_NAMES, Hit, ScrubCounts, ScrubKind, Scrubber};
 pub use small_cells::{SmallCellRule, Suppression, suppress_table};
 pub use tables::{
     AgeBands, DeidError, DeidParams, DeidReport, Deidentified, Identifiable, deidentify,
-    scrubber_for,
+    detector_for, scrubber_for,
 };

@@ -158,7 +158,10 @@ pub(crate) fn scan_bytes(
                 let mut entry =
                     archive.by_index(i).map_err(|e| format!("cannot read an entry: {e}"))?;
                 let entry_name = entry.name().map(|n| n.to_string()).unwrap_or_default();
-                if !entry_name.ends_with(".xml") && !entry_name.ends_with(".rels") {
+                let kind = Path::new(&entry_name).extension().and_then(|e| e.to_str());
+                if !kind.is_some_and(|e| {
+                    e.eq_ignore_ascii_case("xml") || e.eq_ignore_ascii_case("rels")
+                }) {
                     continue;
                 }
                 let mut xml = String::new();

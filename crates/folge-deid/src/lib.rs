@@ -9,6 +9,7 @@
 //! read back from the deid output. Analysis and reporting accept nothing else.
 #![warn(missing_docs)]
 
+mod detect;
 mod disclosure;
 mod events;
 mod extract;
@@ -17,6 +18,7 @@ mod scrub;
 mod small_cells;
 mod tables;
 
+pub use detect::{DetectKind, Detector, fold_name, normalise};
 pub use disclosure::{
     QuasiRows, RiskReport, class_sizes, merge_small_values, risk_report, suppress_to_k,
 };
@@ -29,5 +31,5 @@ pub use scrub::{COMMON_WORD_NAMES, Hit, ScrubCounts, ScrubKind, Scrubber};
 pub use small_cells::{SmallCellRule, Suppression, suppress_table};
 pub use tables::{
     AgeBands, DeidError, DeidParams, DeidReport, Deidentified, Identifiable, deidentify,
-    scrubber_for,
+    detector_for, scrubber_for,
 };

@@ -301,6 +301,24 @@ pub fn scrubber_for(input: &Identifiable, params: &DeidParams) -> Scrubber {
     )
 }
 
+/// The fail-closed detector for an evaluation: the same names the scrubber gets (the
+/// participants', those typed into identifier items, the configured extra names), with
+/// the common-word names flagged only when capitalised. It shares no code with the
+/// scrubber (see `detect.rs`).
+pub fn detector_for(input: &Identifiable, params: &DeidParams) -> crate::Detector {
+    let identifier_texts: Vec<&str> =
+        input.responses.iter().filter(|r| r.identifier).filter_map(|r| r.text.as_deref()).collect();
+    crate::Detector::new(
+        input
+            .participants
+            .iter()
+            .filter_map(|p| p.name.as_deref())
+            .chain(identifier_texts)
+            .chain(params.extra_names.iter().map(String::as_str)),
+        crate::scrub::COMMON_WORD_NAMES.iter().copied(),
+    )
+}
+
 /// What deid knows per person while converting the other tables.
 struct PersonKey {
     pid: String,

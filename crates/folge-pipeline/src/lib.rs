@@ -9,6 +9,7 @@
 mod browser;
 mod config;
 mod error;
+mod guard;
 mod keys;
 mod manifest;
 mod parts;

@@ -40,7 +40,7 @@ fn fixed(v: f64) -> i128 {
     // Counts and whole days (nearly every value) convert exactly without rounding, which
     // is a library call on the baseline target; a whole value times 2²⁴ is exact too.
     let whole = v as i64;
-    if whole as f64 == v && whole.unsigned_abs() < 1 << 38 {
+    if whole as f64 - v == 0.0 && whole.unsigned_abs() < 1 << 38 {
         i128::from(whole) << 24
     } else {
         (v * SCALE).round() as i128

@@ -134,7 +134,7 @@ pub fn poisson_glm_cells(
 /// The cluster jackknife (CV3) covariance of [`poisson_glm_cells`]' coefficients:
 /// `(G − 1)/G · Σ_g (β̂₍₋g₎ − β̂)(β̂₍₋g₎ − β̂)'`, each `β̂₍₋g₎` the closed-form fit without
 /// cluster `g` — `sandwich::vcovJK(fit, cluster = ~id, center = "estimate")`, MacKinnon,
-/// Nielsen & Webb's CRV3, which they recommend over CR1 where a few clusters carry much
+/// Nielsen & Webb's `CRV3`, which they recommend over CR1 where a few clusters carry much
 /// of the data (a few heavy users carry most of the use). `None` where leaving a cluster
 /// out empties a cell (one person holds all of its events), or with fewer than two
 /// clusters; arguments as for [`poisson_glm_cells`], which should have succeeded.

@@ -249,6 +249,20 @@ impl Fitted {
         Some((r.estimate?, r.ci_low?, r.ci_high?, r.p_value?))
     }
 
+    /// A two-cell model's (`value ~ b`) ratio of the second cell to the first, with its
+    /// interval and p, and the interval of their difference in rates, into `r`.
+    fn fill_two_cells(&self, r: &mut ComparisonRow) {
+        if let Some((est, lo, hi, p)) = self.ratio(1) {
+            r.effect_size = Some(est);
+            (r.ci_low, r.ci_high, r.p_value) = (Some(lo), Some(hi), Some(p));
+        }
+        if let Some((_, lo, hi)) =
+            self.rate_difference(&[(1.0, vec![1.0, 1.0]), (-1.0, vec![1.0, 0.0])])
+        {
+            (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
+        }
+    }
+
     /// `Σ sign · exp(x_c'β)` over `cells` with its delta-method interval: a difference of
     /// rates per person-year (offset 0) and its CI.
     fn rate_difference(&self, cells: &[(f64, Vec<f64>)]) -> Option<(f64, f64, f64)> {
@@ -419,15 +433,7 @@ fn before_after_row(
     let design = Design::Cells(&cell_x, data.post.iter().map(|&p| usize::from(p)).collect());
     match fit_model((settings.model, settings.variance), &design, data, None) {
         Ok(m) => {
-            if let Some((est, lo, hi, p)) = m.ratio(1) {
-                r.effect_size = Some(est);
-                (r.ci_low, r.ci_high, r.p_value) = (Some(lo), Some(hi), Some(p));
-            }
-            if let Some((_, lo, hi)) =
-                m.rate_difference(&[(1.0, vec![1.0, 1.0]), (-1.0, vec![1.0, 0.0])])
-            {
-                (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
-            }
+            m.fill_two_cells(&mut r);
             r.method = format!(
                 "rate ratio after/before, {} value ~ after + offset(log person-years), {}; diff interval by the delta method",
                 m.family, m.variance
@@ -595,15 +601,7 @@ fn after_only_row(
     let design = Design::Cells(&cell_x, after.treated.iter().map(|&t| usize::from(t)).collect());
     match fit_model((CountModel::Poisson, settings.variance), &design, &after, None) {
         Ok(m) => {
-            if let Some((est, lo, hi, p)) = m.ratio(1) {
-                r.effect_size = Some(est);
-                (r.ci_low, r.ci_high, r.p_value) = (Some(lo), Some(hi), Some(p));
-            }
-            if let Some((_, lo, hi)) =
-                m.rate_difference(&[(1.0, vec![1.0, 1.0]), (-1.0, vec![1.0, 0.0])])
-            {
-                (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
-            }
+            m.fill_two_cells(&mut r);
             r.method = format!(
                 "rate ratio pilot/comparison after inclusion, Poisson GLM value ~ pilot + offset(log person-years), {}; before_mean and after_mean hold the comparison and pilot rates after inclusion (deaths cannot occur before inclusion, so there is no before/after)",
                 m.variance

@@ -256,6 +256,11 @@ impl Fitted {
             r.effect_size = Some(est);
             (r.ci_low, r.ci_high, r.p_value) = (Some(lo), Some(hi), Some(p));
         }
+        // Only the Poisson model's cells are the pooled rates `diff` is made of; a negative
+        // binomial fit's cells are not, and its interval would not belong to `diff`.
+        if !self.family.starts_with("Poisson") {
+            return;
+        }
         if let Some((_, lo, hi)) =
             self.rate_difference(&[(1.0, vec![1.0, 1.0]), (-1.0, vec![1.0, 0.0])])
         {

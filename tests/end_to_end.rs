@@ -24,12 +24,17 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The sample pipeline rewritten to read the repository's data and write into `dir`.
+/// The sample pipeline rewritten to read the repository's data (through links beside it,
+/// as a project folder would hold them) and write into `dir`.
 fn sample_pipeline(dir: &Path, extra: &str) -> PathBuf {
     let text = std::fs::read_to_string(repo().join("pipelines/sample.toml")).unwrap();
-    let data = repo().join("data-sample");
+    for (link, target) in [("data-sample", "data-sample"), ("codebooks", "pipelines/codebooks")] {
+        if !dir.join(link).exists() {
+            std::os::unix::fs::symlink(repo().join(target), dir.join(link)).unwrap();
+        }
+    }
     let text = text
-        .replace("\"../data-sample/", &format!("\"{}/", data.display()))
+        .replace("\"../data-sample/", "\"data-sample/")
         .replace(
             "output = \"../runs/sample\"",
             &format!("output = \"{}\"", dir.join("run").display()),
@@ -38,8 +43,6 @@ fn sample_pipeline(dir: &Path, extra: &str) -> PathBuf {
             "dir = \"../reports/sample\"",
             &format!("dir = \"{}\"", dir.join("report").display()),
         );
-    let codebooks = repo().join("pipelines/codebooks");
-    let text = text.replace("\"codebooks/", &format!("\"{}/", codebooks.display()));
     let path = dir.join("sample.toml");
     std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
     path
@@ -191,6 +194,14 @@ fn sample_pipeline_runs_end_to_end() {
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let inputs = manifest["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 7);
+    // Paths as the pipeline file names them: nothing of the machine's folders (a temporary
+    // folder's random name once read as a street address and stopped the run).
+    assert_eq!(manifest["pipeline_file"], "sample.toml");
+    for input in inputs {
+        assert!(input["path"].as_str().unwrap().starts_with("data-sample/"), "{input}");
+    }
+    let tmp_name = tmp.path().file_name().unwrap().to_str().unwrap();
+    assert!(!std::fs::read_to_string(run.join("manifest.json")).unwrap().contains(tmp_name));
     let submissions = |file: &str| {
         let input = inputs
             .iter()
@@ -327,7 +338,7 @@ fn same_inputs_same_bytes_whole_or_stage_by_stage() {
         all.extend(
             files(&dir.join("report")).into_iter().map(|(p, b)| (Path::new("report").join(p), b)),
         );
-        // Stage records and manifests hold timings and absolute paths by design.
+        // Stage records and manifests hold timings by design.
         all.retain(|(p, _)| !p.ends_with("stage.json") && !p.ends_with("manifest.json"));
         all
     };
@@ -1132,7 +1143,8 @@ fn codings_read_alike_from_the_qdpx_project_and_the_excel_sheet() {
             &xlsx_dir.join("run").display().to_string(),
         );
     assert!(text.contains("format = \"xlsx\""));
-    let xlsx = xlsx_dir.join("p.toml");
+    // Beside the sample pipeline, whose relative input paths it shares.
+    let xlsx = tmp.path().join("p-xlsx.toml");
     std::fs::write(&xlsx, text).unwrap();
     let out = folge(&["ingest", xlsx.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -17,7 +17,8 @@ use crate::PipelineError;
 pub struct InputRecord {
     /// Canonical table it feeds.
     pub table: String,
-    /// Path as resolved.
+    /// Path relative to the pipeline file's folder (as a pipeline file would name it), so
+    /// a record says nothing about the machine or the folders it was run in.
     pub path: PathBuf,
     /// SHA-256 of the bytes.
     pub sha256: String,
@@ -67,7 +68,7 @@ pub struct Manifest {
     pub folge_version: String,
     /// Pipeline name.
     pub pipeline: String,
-    /// Pipeline file.
+    /// Pipeline file's name (paths in the records are relative to its folder).
     pub pipeline_file: PathBuf,
     /// Parameters that determine the results.
     pub params: serde_json::Value,
@@ -81,6 +82,62 @@ pub struct Manifest {
     pub key_fingerprint: Option<String>,
     /// Stage records in stage order.
     pub stages: Vec<StageRecord>,
+}
+
+/// `path` relative to the folder `base`, lexically (`../data/x.csv` from `pipelines`):
+/// what a pipeline file in `base` would write. A relative path and an absolute one are
+/// compared through the current directory; when no relative path exists (another drive),
+/// the file name alone.
+#[must_use]
+pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    use std::path::Component;
+    let absolute = |p: &Path| {
+        if p.is_absolute() {
+            Some(p.to_path_buf())
+        } else {
+            std::env::current_dir().ok().map(|d| d.join(p))
+        }
+    };
+    let (path, base) = if path.is_absolute() == base.is_absolute() {
+        (path.to_path_buf(), base.to_path_buf())
+    } else {
+        match (absolute(path), absolute(base)) {
+            (Some(p), Some(b)) => (p, b),
+            _ => (path.to_path_buf(), base.to_path_buf()),
+        }
+    };
+    let (to, from) = (clean_components(&path), clean_components(&base));
+    let common = to.iter().zip(&from).take_while(|(a, b)| a == b).count();
+    let file_name = || path.file_name().map_or_else(|| path.clone(), PathBuf::from);
+    if from[common..].iter().any(|c| !matches!(c, Component::Normal(_)))
+        || (common == 0 && path.is_absolute())
+    {
+        return file_name();
+    }
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for c in &to[common..] {
+        out.push(c.as_os_str());
+    }
+    if out.as_os_str().is_empty() { file_name() } else { out }
+}
+
+/// `path`'s components without `.` and `name/..`.
+fn clean_components(path: &Path) -> Vec<std::path::Component<'_>> {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Lowercase hex.
@@ -154,5 +211,21 @@ mod tests {
         assert_eq!(size, bytes.len() as u64);
         assert_eq!(file_sha256_unless(&path, &AtomicBool::new(false)).unwrap(), Some((sha, size)));
         assert_eq!(file_sha256_unless(&path, &AtomicBool::new(true)).unwrap(), None);
+    }
+
+    #[test]
+    fn paths_are_recorded_relative_to_the_pipeline_folder() {
+        let rel = |p: &str, b: &str| relative_to(Path::new(p), Path::new(b));
+        assert_eq!(rel("data-sample/x.csv", "pipelines"), Path::new("../data-sample/x.csv"));
+        assert_eq!(rel("pipelines/in/x.csv", "pipelines"), Path::new("in/x.csv"));
+        assert_eq!(rel("/a/b/data/x.csv", "/a/b/pipelines"), Path::new("../data/x.csv"));
+        assert_eq!(rel("/tmp/.tmpbkbgt1/sample.toml", "/tmp/.tmpbkbgt1"), Path::new("sample.toml"));
+        assert_eq!(rel("x.csv", "."), Path::new("x.csv"));
+        assert_eq!(rel("./a/../x.csv", ""), Path::new("x.csv"));
+        // One relative, one absolute: through the current directory.
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(relative_to(&here.join("d/x.csv"), Path::new("d")), Path::new("x.csv"));
+        // A base that climbs above where it starts has no lexical answer: the name alone.
+        assert_eq!(rel("x.csv", "../elsewhere"), Path::new("x.csv"));
     }
 }

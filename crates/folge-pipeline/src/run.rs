@@ -459,6 +459,7 @@ impl InputHashes {
     /// Open every input (a missing one is reported here, before anything is read), then
     /// hash them in the background.
     fn start(pipeline: &Pipeline) -> Result<Self, PipelineError> {
+        let base = pipeline_folder(pipeline);
         let files: Vec<(String, PathBuf)> =
             pipeline.inputs().into_iter().map(|(t, f)| (t.to_owned(), f.path.clone())).collect();
         for (_, path) in &files {
@@ -474,7 +475,7 @@ impl InputHashes {
                         .ok_or_else(|| PipelineError::io(&path, "hashing stopped"))?;
                     Ok(InputRecord {
                         table,
-                        path,
+                        path: crate::manifest::relative_to(&path, &base),
                         sha256,
                         bytes,
                         rows_read: 0,
@@ -1618,7 +1619,10 @@ fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
     let manifest = Manifest {
         folge_version: VERSION.to_owned(),
         pipeline: ctx.pipeline.config.name.clone(),
-        pipeline_file: ctx.pipeline.file.clone(),
+        pipeline_file: crate::manifest::relative_to(
+            &ctx.pipeline.file,
+            &pipeline_folder(ctx.pipeline),
+        ),
         params: serde_json::from_str(&ctx.params_json).unwrap_or_default(),
         params_sha256: ctx.params_sha256.clone(),
         inputs_sha256: inputs_sha256(&inputs),
@@ -1648,6 +1652,11 @@ fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
         write_bytes_atomic(&report.join("manifest.json"), format!("{json}\n").as_bytes())?;
     }
     Ok(manifest)
+}
+
+/// The folder the pipeline file is in: records name paths relative to it.
+fn pipeline_folder(pipeline: &Pipeline) -> PathBuf {
+    pipeline.file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 fn context(pipeline: &Pipeline) -> Context<'_> {

@@ -2,7 +2,7 @@
 //! tests, proportions, rates with exposure, difference-in-differences, generalized linear
 //! models (Poisson and negative binomial with offsets and cluster-robust CR1 covariance,
 //! logistic regression), propensity-score balancing weights and standardised mean
-//! differences, the Kaplan–Meier estimator, inter-rater agreement, reliability,
+//! differences, the within-person (person fixed-effect) rate ratio, the Kaplan–Meier estimator, inter-rater agreement, reliability,
 //! multiplicity adjustment and the bootstrap.
 //!
 //! Pure: slices in, [`StatResult`] out; no Arrow, no I/O. Conventions follow R so every
@@ -29,6 +29,7 @@ mod did;
 pub mod dist;
 mod error;
 mod glm;
+mod jackknife;
 mod linalg;
 mod moments;
 mod multiplicity;
@@ -41,6 +42,7 @@ mod result;
 mod saturated;
 mod survival;
 mod two_sample;
+mod within;
 
 pub use agreement::{KappaWeights, Level, cohen_kappa, fleiss_kappa, krippendorff_alpha};
 pub use balance::{BalancingWeights, balancing_weights, smd};
@@ -51,6 +53,7 @@ pub use error::StatsError;
 pub use glm::{
     GlmFit, cr1_sandwich, logistic_predict, logistic_regression, negbin_glm, poisson_glm,
 };
+pub use jackknife::JackknifeMoves;
 pub use moments::{BinMoments, ExposureMoments, OutcomeMoments, pretrend_ratio};
 pub use multiplicity::{Adjustment, p_adjust};
 pub use paired::{complete_pairs, paired_t, wilcoxon_signed_rank};
@@ -60,5 +63,9 @@ pub use rates::{poisson_rate, rate_ratio};
 pub use reliability::cronbach_alpha;
 pub use result::{Extra, StatResult};
 pub use saturated::{RateJackknife, poisson_cells_jackknife, poisson_glm_cells};
-pub use survival::{KmStep, kaplan_meier};
+pub use survival::{KmInterval, KmStep, kaplan_meier, kaplan_meier_with};
 pub use two_sample::{mann_whitney, welch_t};
+pub use within::{
+    TwoWindows, WithinPersonFit, WithinPersonGlm, within_person_glm, within_person_rate_ratio,
+    within_person_ratio_of_ratios,
+};

@@ -220,8 +220,8 @@ pub fn poisson_cells_jackknife(
 pub struct RateJackknife {
     total_y: f64,
     total_e: f64,
-    sum_sq: f64,
-    persons: u64,
+    /// Each person's move of the log rate.
+    moves: crate::JackknifeMoves,
     /// Leaving a person out left no events (one person holds them all).
     undefined: bool,
 }
@@ -229,7 +229,12 @@ pub struct RateJackknife {
 impl RateJackknife {
     /// For a pool with `total_y` events over `total_e` exposure.
     pub fn new(total_y: f64, total_e: f64) -> Self {
-        RateJackknife { total_y, total_e, sum_sq: 0.0, persons: 0, undefined: false }
+        RateJackknife {
+            total_y,
+            total_e,
+            moves: crate::JackknifeMoves::default(),
+            undefined: false,
+        }
     }
 
     /// One person's value and exposure (a person without exposure has no row).
@@ -237,29 +242,27 @@ impl RateJackknife {
         if e <= 0.0 {
             return;
         }
-        self.persons += 1;
         let (rest_y, rest_e) = (self.total_y - y, self.total_e - e);
         if rest_y <= 1e-9 * self.total_y || rest_e <= 0.0 {
+            self.moves.clusters += 1;
             self.undefined = true;
             return;
         }
-        let d = (rest_y / rest_e).ln() - (self.total_y / self.total_e).ln();
-        self.sum_sq += d * d;
+        self.moves.add((rest_y / rest_e).ln() - (self.total_y / self.total_e).ln());
     }
 
-    /// The rate with its Wald interval on the log scale from the jackknife variance
-    /// `(G − 1)/G Σ_g (log λ₍₋g₎ − log λ)²`; `None` without events, with fewer than two
+    /// The rate with its interval on the log scale from the jackknife variance
+    /// `(G − 1)/G Σ_g (log λ₍₋g₎ − log λ)²`, with the small-sample t and the acceleration
+    /// of [`crate::JackknifeMoves::interval`]; `None` without events, with fewer than two
     /// persons, or where leaving one out leaves no events.
     pub fn interval(&self, conf_level: f64) -> Option<(f64, f64)> {
-        if self.undefined || self.persons < 2 || self.total_y <= 0.0 || self.total_e <= 0.0 {
+        if self.undefined || self.moves.clusters < 2 || self.total_y <= 0.0 || self.total_e <= 0.0 {
             return None;
         }
         crate::error::check_level(conf_level).ok()?;
-        let g = self.persons as f64;
-        let se = ((g - 1.0) / g * self.sum_sq).sqrt();
-        let rate = self.total_y / self.total_e;
-        let z = crate::dist::qnorm(1.0 - (1.0 - conf_level) / 2.0);
-        let (lo, hi) = (rate * (-z * se).exp(), rate * (z * se).exp());
+        let log_rate = (self.total_y / self.total_e).ln();
+        let (lo, hi) = self.moves.interval(log_rate, conf_level)?;
+        let (lo, hi) = (lo.exp(), hi.exp());
         (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
     }
 }

@@ -1,5 +1,7 @@
 //! Time to event: the Kaplan–Meier estimate of the survival curve with Greenwood standard
-//! errors and log-transformed confidence limits, as R's `survival::survfit` gives them.
+//! errors and log-transformed confidence limits, as R's `survival::survfit` gives them, or
+//! log-log-transformed ones (`survfit(conf.type = "log-log")`, Stata's `sts list`,
+//! lifelines' default), which keep their coverage where S is near 1 and few have died.
 
 use crate::StatsError;
 use crate::dist::qnorm;
@@ -21,10 +23,22 @@ pub struct KmStep {
     /// Greenwood standard error of ln S(t), √Σ d/(n(n − d)) (survfit's `std.err`; the SE of
     /// S itself, summary.survfit's, is `survival · std_err`). Infinite once S = 0.
     pub std_err: f64,
-    /// Lower confidence limit, S · exp(−z · `std_err`).
+    /// Lower confidence limit: S · exp(−z · `std_err`) ([`KmInterval::Log`]) or
+    /// S^exp(−z · `std_err` / ln S) ([`KmInterval::LogLog`]).
     pub ci_low: f64,
-    /// Upper confidence limit, S · exp(z · `std_err`), at most 1.
+    /// Upper confidence limit: S · exp(z · `std_err`), at most 1, or S^exp(z · `std_err` /
+    /// ln S).
     pub ci_high: f64,
+}
+
+/// How the confidence limits of S(t) are made from the Greenwood SE of ln S.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KmInterval {
+    /// Symmetric on ln S, the upper limit cut at 1: `survfit`'s default `conf.type = "log"`.
+    #[default]
+    Log,
+    /// Symmetric on ln(−ln S): `conf.type = "log-log"`. Limits (1, 1) while S = 1.
+    LogLog,
 }
 
 /// Kaplan–Meier estimate as R `survfit(Surv(time, event) ~ 1, conf.int = conf_level)` with
@@ -40,6 +54,16 @@ pub fn kaplan_meier(
     time: &[f64],
     event: &[bool],
     conf_level: f64,
+) -> Result<Vec<KmStep>, StatsError> {
+    kaplan_meier_with(time, event, conf_level, KmInterval::Log)
+}
+
+/// [`kaplan_meier`] with the limits `interval` asks for.
+pub fn kaplan_meier_with(
+    time: &[f64],
+    event: &[bool],
+    conf_level: f64,
+    interval: KmInterval,
 ) -> Result<Vec<KmStep>, StatsError> {
     check_level(conf_level)?;
     if time.len() != event.len() {
@@ -72,10 +96,20 @@ pub fn kaplan_meier(
             greenwood += if n_event < at_risk { d / (n * (n - d)) } else { f64::INFINITY };
         }
         let std_err = greenwood.sqrt();
-        let (ci_low, ci_high) = if survival > 0.0 {
-            (survival * (-z * std_err).exp(), (survival * (z * std_err).exp()).min(1.0))
-        } else {
-            (0.0, 0.0)
+        let (ci_low, ci_high) = match interval {
+            _ if survival <= 0.0 => (0.0, 0.0),
+            KmInterval::Log => {
+                (survival * (-z * std_err).exp(), (survival * (z * std_err).exp()).min(1.0))
+            }
+            KmInterval::LogLog if survival >= 1.0 => (1.0, 1.0),
+            KmInterval::LogLog => {
+                let log_s = survival.ln();
+                // ln S < 0: the larger exponent gives the lower limit.
+                (
+                    survival.powf((-z * std_err / log_s).exp()),
+                    survival.powf((z * std_err / log_s).exp()),
+                )
+            }
         };
         steps.push(KmStep {
             time: t + 0.0,
@@ -185,5 +219,32 @@ mod tests {
         assert!(kaplan_meier(&[1.0], &[true, false], 0.95).is_err());
         assert!(kaplan_meier(&[1.0], &[true], 1.5).is_err());
         assert_eq!(kaplan_meier(&[-0.0, 0.0], &[true, false], 0.95).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn log_log_limits_match_lifelines() {
+        // lifelines 0.30 KaplanMeierFitter().fit(time, event, alpha=0.05)
+        //   .confidence_interval_ (the exponential Greenwood, log(−log) limits).
+        let time = [2.0, 3.0, 3.0, 5.0, 6.0, 6.0, 6.0, 8.0, 9.0, 10.0, 12.0, 12.0];
+        let event = [true, true, false, true, true, true, false, false, true, false, true, true];
+        let km = kaplan_meier_with(&time, &event, 0.95, KmInterval::LogLog).unwrap();
+        let want = [
+            (0.538_977_180_570_741, 0.987_825_565_400_458),
+            (0.481_714_942_195_379, 0.955_509_365_728_065),
+            (0.390_676_127_607_782, 0.908_623_869_404_062),
+            (0.236_900_207_733_180, 0.786_701_466_387_592),
+            (0.236_900_207_733_180, 0.786_701_466_387_592),
+            (0.120_396_637_586_007, 0.696_247_945_286_937),
+            (0.120_396_637_586_007, 0.696_247_945_286_937),
+            (0.0, 0.0),
+        ];
+        for (step, (low, high)) in km.iter().zip(want) {
+            assert!((step.ci_low - low).abs() < 1e-12, "{step:?}");
+            assert!((step.ci_high - high).abs() < 1e-12, "{step:?}");
+        }
+        // Before the first death S = 1 and so are both limits.
+        let first =
+            &kaplan_meier_with(&[1.0, 2.0], &[false, true], 0.95, KmInterval::LogLog).unwrap()[0];
+        assert_eq!((first.survival, first.ci_low, first.ci_high), (1.0, 1.0, 1.0));
     }
 }

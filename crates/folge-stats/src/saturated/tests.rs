@@ -196,9 +196,17 @@ fn a_pooled_rates_jackknife_is_the_one_cell_model_s() {
     }
     let (lo, hi) = jack.interval(0.95).unwrap();
     let rate = py.iter().sum::<f64>() / pe.iter().sum::<f64>();
-    let se = v[0][0].sqrt();
-    assert!((lo - rate * (-1.959_963_984_540_054 * se).exp()).abs() < 1e-12 * rate);
-    assert!((hi - rate * (1.959_963_984_540_054 * se).exp()).abs() < 1e-12 * rate);
+    // The same variance as the one-cell model's jackknife; the interval around the log
+    // rate is the moves' (t with Pan & Wall's df, the acceleration).
+    let mut moves = crate::JackknifeMoves::default();
+    for (a, b) in py.iter().zip(&pe) {
+        let (total_y, total_e): (f64, f64) = (py.iter().sum(), pe.iter().sum());
+        moves.add(((total_y - a) / (total_e - b)).ln() - rate.ln());
+    }
+    assert!((moves.se().unwrap() - v[0][0].sqrt()).abs() < 1e-12);
+    let (log_lo, log_hi) = moves.interval(rate.ln(), 0.95).unwrap();
+    assert!((lo - log_lo.exp()).abs() < 1e-12 * rate);
+    assert!((hi - log_hi.exp()).abs() < 1e-12 * rate);
     let mut alone = RateJackknife::new(3.0, 2.0);
     alone.add(3.0, 1.0);
     alone.add(0.0, 1.0);

@@ -1048,8 +1048,11 @@ fn observe(analysis: &Analysis) -> BTreeMap<Quantity, Estimate> {
             continue;
         };
         let q = Quantity::new(&r.measure, kind, r.arm);
-        let off_pooled =
-            kind != Kind::Pretrend && differs(kind, r.effect_size, from_totals(&totals, &q));
+        // A within-person ratio is not meant to be the pooled one: its truth is its own.
+        // (Its `diff` is the pooled one.)
+        let off_pooled = kind != Kind::Pretrend
+            && !within_person(&r.method)
+            && differs(kind, r.effect_size, from_totals(&totals, &q));
         let estimate = Estimate {
             value: r.effect_size,
             interval: r.ci_low.zip(r.ci_high),
@@ -1131,6 +1134,8 @@ struct Chunk {
     /// The chunk's own estimates of every `comparisons` quantity (effect sizes and
     /// `diff`s), with the study's model.
     estimates: BTreeMap<Quantity, f64>,
+    /// Quantities estimated within persons (person fixed effects) in this chunk.
+    within_person: std::collections::BTreeSet<Quantity>,
     events: usize,
 }
 
@@ -1149,6 +1154,16 @@ struct Truth {
     /// Scenario `confounded`: the comparisons between the arms have the truth of no
     /// effect (1, or 0 for differences), not the pooled values, which confounding moves.
     causal_null: bool,
+    /// Ratios estimated within persons in every chunk (after/before, pilot vs comparison):
+    /// their truth is the model's own estimand (see [`Truth::model`]), not a ratio of
+    /// pooled rates.
+    within_person: std::collections::BTreeSet<Quantity>,
+}
+
+/// Whether a comparison's `method` says its estimate is within persons (fixed effects):
+/// after/before within an arm, and the ratio of the arms' ratios.
+fn within_person(method: &str) -> bool {
+    method.starts_with("within-person") || method.starts_with("ratio of the arms' within-person")
 }
 
 /// Chunks the truth population is simulated in: memory stays bounded, and their spread
@@ -1174,6 +1189,9 @@ impl Truth {
 
     /// A quantity's value on the whole truth population (see [`Truth::value`]).
     fn pooled(&self, q: &Quantity) -> Option<f64> {
+        if self.within_person.contains(q) {
+            return self.model(q).map(|(m, _)| m);
+        }
         match q.kind {
             Kind::Pretrend => Some(1.0),
             Kind::EventTime => bin_rate(&self.bins, q),
@@ -1189,6 +1207,9 @@ impl Truth {
     fn mc_se(&self, q: &Quantity) -> Option<f64> {
         if q.kind == Kind::Survival {
             return self.survival.get(&(q.arm?, q.at?)).and_then(|s| s.1);
+        }
+        if self.within_person.contains(q) {
+            return self.model(q).map(|(_, se)| se);
         }
         let values: Option<Vec<f64>> = self
             .chunks
@@ -1250,7 +1271,16 @@ fn truth(settings: &Settings) -> Result<Truth, String> {
         let input = simulate(&mut rng, per_chunk, settings.scenario);
         let events = input.service_events.len();
         let (analysis, exits) = deid_and_analyze(&input, &params)?;
-        let estimates = observe(&analysis)
+        let observed = observe(&analysis);
+        let within_person = observed
+            .iter()
+            .filter(|(q, e)| {
+                within_person(&e.method)
+                    && matches!(q.kind, Kind::RateRatio | Kind::RatioOfRateRatios)
+            })
+            .map(|(q, _)| q.clone())
+            .collect();
+        let estimates = observed
             .into_iter()
             .filter(|(q, _)| q.kind.is_comparison())
             .filter_map(|(q, e)| Some((q, e.value?)))
@@ -1260,6 +1290,7 @@ fn truth(settings: &Settings) -> Result<Truth, String> {
             bins: bin_totals(&analysis.event_time),
             exits,
             estimates,
+            within_person,
             events,
         })
     })?;
@@ -1295,6 +1326,11 @@ fn truth(settings: &Settings) -> Result<Truth, String> {
             truth.survival.insert((arm, day), (s, se));
         }
     }
+    truth.within_person = chunks
+        .iter()
+        .map(|c| c.within_person.clone())
+        .reduce(|a, b| a.intersection(&b).cloned().collect())
+        .unwrap_or_default();
     truth.chunks = chunks.into_iter().map(|c| Chunk { exits: Vec::new(), ..c }).collect();
     Ok(truth)
 }
@@ -1718,7 +1754,7 @@ fn header(settings: &Settings, truth: &Truth, replicates: &Replicates) -> String
     );
     let _ = writeln!(
         s,
-        "Truths: ratios, rates and differences are folge's Poisson point estimates from the truth population's pooled totals (ratios and differences of pooled rates); the pre-trend ratio is 1 by construction (before inclusion each arm's process is stationary, and the arms differ in nothing but labels unless the scenario is `confounded`; checked below); under `confounded` the comparisons between the arms have the truth of no effect; event-time truths are the population's pooled bin rates, survival truths its Kaplan–Meier curve.\n"
+        "Truths: ratios, rates and differences are folge's Poisson point estimates from the truth population's pooled totals (ratios and differences of pooled rates), except the after/before ratios within an arm and their ratio between the arms, which are within-person (person fixed-effect) ratios: their truth is that model's estimate on the truth population's chunks, averaged on the log scale (not 1 even under no effect: the generator's deaths follow hospital stays, so a person's last weeks are busier than their before window); the pre-trend ratio is 1 by construction (before inclusion each arm's process is stationary, and the arms differ in nothing but labels unless the scenario is `confounded`; checked below); under `confounded` the comparisons between the arms have the truth of no effect; event-time truths are the population's pooled bin rates, survival truths its Kaplan–Meier curve.\n"
     );
     let _ = writeln!(
         s,

@@ -1002,8 +1002,8 @@ pub fn summarise(
     }
 }
 
-/// Kaplan–Meier survival from inclusion by arm: death is the event; moving away,
-/// withdrawal and the end of data censor. A person whose follow-up ends before inclusion
+/// Kaplan–Meier survival from inclusion by arm (log-log limits): death is the event;
+/// moving away, withdrawal and the end of data censor. A person whose follow-up ends before inclusion
 /// (data ending before it) adds nothing.
 fn survival(participants: &[DeidParticipant]) -> Vec<SurvivalRow> {
     let mut out = Vec::new();
@@ -1020,7 +1020,12 @@ fn survival(participants: &[DeidParticipant]) -> Vec<SurvivalRow> {
                     && p.exit_day.is_some_and(|d| d <= p.data_end_day),
             );
         }
-        let Ok(steps) = folge_stats::kaplan_meier(&time, &event, crate::comparisons::LEVEL) else {
+        let Ok(steps) = folge_stats::kaplan_meier_with(
+            &time,
+            &event,
+            crate::comparisons::LEVEL,
+            folge_stats::KmInterval::LogLog,
+        ) else {
             continue;
         };
         out.extend(steps.into_iter().map(|s| SurvivalRow {

@@ -77,6 +77,14 @@ pub(crate) fn missing_reason(row: &ComparisonRow, lang: Language) -> String {
             )
             .to_owned();
     }
+    if detail_lower.contains("within-person") && detail_lower.contains("at least") {
+        return lang
+            .pick(
+                "for få personer med tid og forbruk både før og etter",
+                "too few persons with time and use both before and after",
+            )
+            .to_owned();
+    }
     if detail_lower.contains("every outcome is 0") || detail_lower.contains("no finite estimate") {
         return lang
             .pick("ingen hendelser i en gruppe eller periode", "no events in an arm or period")
@@ -124,8 +132,16 @@ pub(crate) fn missing_reason(row: &ComparisonRow, lang: Language) -> String {
 /// A model an interval came from, as the method text names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Model {
-    PoissonGlm { clustered: Clustering },
-    NegativeBinomial { clustered: Clustering },
+    /// The within-person rate ratio: Poisson with a fixed effect per person.
+    WithinPerson {
+        clustered: Clustering,
+    },
+    PoissonGlm {
+        clustered: Clustering,
+    },
+    NegativeBinomial {
+        clustered: Clustering,
+    },
     ExactPoisson,
 }
 
@@ -172,7 +188,9 @@ fn model_of(method: &str) -> Option<Model> {
     } else {
         Clustering::None
     };
-    if m.contains("negative binomial") {
+    if m.contains("fixed effect per person") {
+        Some(Model::WithinPerson { clustered })
+    } else if m.contains("negative binomial") {
         Some(Model::NegativeBinomial { clustered })
     } else if m.contains("poisson glm") || m.contains("poisson model") {
         Some(Model::PoissonGlm { clustered })
@@ -222,6 +240,20 @@ fn model_words(model: Model, lang: Language, full: bool) -> String {
         }
     };
     match model {
+        Model::WithinPerson { clustered } => {
+            let family = if full {
+                lang.pick(
+                    "Poisson-GLM med fast effekt per person og log personår som offset (hver person sammenlignet med seg selv før og etter, så hvem som bruker mye og hvem som faller fra tidlig, flytter ikke estimatet)",
+                    "Poisson GLM with a fixed effect per person and log person-years as offset (each person compared with themself before and after, so who uses much and who leaves early do not move the estimate)",
+                )
+            } else {
+                lang.pick(
+                    "Poisson-GLM med fast effekt per person",
+                    "Poisson GLM with a fixed effect per person",
+                )
+            };
+            format!("{family}{}", cluster(clustered))
+        }
         Model::PoissonGlm { clustered } => format!("{}{}", family(true), cluster(clustered)),
         Model::NegativeBinomial { clustered } => {
             format!("{}{}", family(false), cluster(clustered))
@@ -411,6 +443,16 @@ mod tests {
         assert_eq!(
             missing_reason(&death, Language::En),
             "not compared before/after (all alive at inclusion)"
+        );
+        let within = row(
+            "gp_contacts",
+            AFTER_BEFORE,
+            None,
+            "no estimate of the within-person rate ratio: the within-person rate ratio (persons with time and a value in both windows) needs at least 2 usable values, got 1",
+        );
+        assert_eq!(
+            missing_reason(&within, Language::En),
+            "too few persons with time and use both before and after"
         );
         let odd = row("gp_contacts", RATIO_OF_RATIOS, None, "no estimate: separation in arm x");
         assert_eq!(missing_reason(&odd, Language::Nb), "intet estimat: separation in arm x");

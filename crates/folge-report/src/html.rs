@@ -394,7 +394,7 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
             lang.pick("Etter (per personår)", "After (per person-year)").into(),
             lang.pick("Etter: 95 % KI nedre", "After: 95 % CI lower").into(),
             lang.pick("Etter: 95 % KI øvre", "After: 95 % CI upper").into(),
-            lang.pick("Etter/før", "After/before").into(),
+            lang.pick("Etter/før (samlede rater)", "After/before (pooled rates)").into(),
         ],
         rows,
         notes: vec![format!(
@@ -537,12 +537,24 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
         lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned()
     });
     let adjusted = crate::estimates::adjustment_sentence(used.iter().copied(), lang);
+    // Within-person ratios (the default) are not the ratios of table 2's pooled rates.
+    let within = used.iter().any(|r| r.method.contains("within-person"));
+    let ratios = match (lang, within) {
+        (Language::Nb, true) => {
+            "Forholdet mellom forbruket etter og før inklusjon i hver gruppe, beregnet innen person (hver person sammenlignet med seg selv; det kan derfor avvike fra forholdet mellom de samlede ratene i tabell 2, som synker når personer med mye forbruk dør eller flytter tidlig)"
+        }
+        (Language::En, true) => {
+            "Ratio of use after to before inclusion in each arm, estimated within persons (each person compared with themself; it can therefore differ from the ratio of table 2's pooled rates, which falls when heavy users die or move early)"
+        }
+        (Language::Nb, false) => "Forholdet mellom ratene etter og før inklusjon i hver gruppe",
+        (Language::En, false) => "Ratio of the rates after and before inclusion in each arm",
+    };
     let mut notes = vec![match lang {
         Language::Nb => format!(
-            "Forholdet mellom ratene etter og før inklusjon i hver gruppe, og forholdet mellom disse (under 1: pilotene gikk mer ned). Konfidensintervall og p for forholdet mellom rateratioene (samspillet pilot × etter): {models}. Estimatene er {adjusted}. p justert for antall indikatorer etter {method}."
+            "{ratios}, og forholdet mellom disse (under 1: pilotene gikk mer ned). Konfidensintervall og p for forholdet mellom rateratioene (samspillet pilot × etter): {models}. Estimatene er {adjusted}. p justert for antall indikatorer etter {method}."
         ),
         Language::En => format!(
-            "Ratio of the rates after and before inclusion in each arm, and the ratio of those ratios (below 1: the pilots fell more). Confidence interval and p for the ratio of the rate ratios (the pilot × after interaction): {models}. The estimates are {adjusted}. p adjusted over indicators by {method}."
+            "{ratios}, and the ratio of those ratios (below 1: the pilots fell more). Confidence interval and p for the ratio of the rate ratios (the pilot × after interaction): {models}. The estimates are {adjusted}. p adjusted over indicators by {method}."
         ),
     }];
     if mortality_shown {

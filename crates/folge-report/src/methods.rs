@@ -91,8 +91,8 @@ pub(crate) fn model_entries(
             String::new()
         } else {
             lang.pick(
-                ", og overlevelse etter inklusjon med Kaplan–Meier-kurver per gruppe (95 % intervall med Greenwood-varians på log-skala, som R survfit; sensurert ved flytting, utmelding og slutt på data)",
-                ", and survival after inclusion by Kaplan–Meier curves per arm (95% interval with Greenwood variance on the log scale, as R survfit; censored at moving away, withdrawal and the end of data)",
+                ", og overlevelse etter inklusjon med Kaplan–Meier-kurver per gruppe (95 % intervall med Greenwood-varians på log-log-skala, som R survfit(conf.type = \"log-log\"); sensurert ved flytting, utmelding og slutt på data)",
+                ", and survival after inclusion by Kaplan–Meier curves per arm (95% interval with Greenwood variance on the log-log scale, as R survfit(conf.type = \"log-log\"); censored at moving away, withdrawal and the end of data)",
             )
             .to_owned()
         };

@@ -1,5 +1,5 @@
 //! The Kaplan–Meier figure: survival from inclusion by arm as step lines, the 95 %
-//! interval (Greenwood, log scale, as R's `survfit`) as dashed steps, numbers at risk
+//! interval (Greenwood, log-log scale, as R's `survfit(conf.type = "log-log")`) as dashed steps, numbers at risk
 //! under the axis. The small-cell rule: an arm with fewer persons than the threshold is
 //! not drawn, and a curve stops where fewer than the threshold remain at risk (the
 //! caption says both).
@@ -289,11 +289,11 @@ pub fn figure(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOu
     );
     let mut caption = match lang {
         Language::Nb => format!(
-            "Overlevelse etter inklusjon (Kaplan–Meier), pilot (n = {}) og sammenligning (n = {}); stiplet: 95 % konfidensintervall (Greenwood-varians på log-skala, som R survfit). Sensurert ved flytting, utmelding og slutt på data.",
+            "Overlevelse etter inklusjon (Kaplan–Meier), pilot (n = {}) og sammenligning (n = {}); stiplet: 95 % konfidensintervall (Greenwood-varians på log-log-skala, som R survfit). Sensurert ved flytting, utmelding og slutt på data.",
             counts[0], counts[1]
         ),
         Language::En => format!(
-            "Survival after inclusion (Kaplan–Meier), pilot (n = {}) and comparison (n = {}); dashed: 95% confidence interval (Greenwood variance on the log scale, as R survfit). Censored at moving away, withdrawal and the end of data.",
+            "Survival after inclusion (Kaplan–Meier), pilot (n = {}) and comparison (n = {}); dashed: 95% confidence interval (Greenwood variance on the log-log scale, as R survfit). Censored at moving away, withdrawal and the end of data.",
             counts[0], counts[1]
         ),
     };
@@ -437,7 +437,7 @@ mod tests {
         let caption = &figure.caption;
         for part in [
             "Kaplan–Meier",
-            "Greenwood-varians på log-skala, som R survfit",
+            "Greenwood-varians på log-log-skala, som R survfit",
             "pilot (n = 40) og sammenligning (n = 30)",
             "rateratio pilot/sammenligning: 0,62 (95 % KI 0,53–0,73; p = 0,012)",
             // The last comparison persons were included late: few remain after a while.

@@ -71,7 +71,7 @@ pub fn people(pilot: u16, comparison: u16) -> Deidentified {
 }
 
 /// Kaplan–Meier rows per arm from the participants, as `survival.parquet` holds them:
-/// day 0 and each day with a death, Greenwood log-scale limits.
+/// day 0 and each day with a death, Greenwood log-log limits.
 pub fn survival(tables: &Deidentified) -> Vec<SurvivalRow> {
     let mut rows = Vec::new();
     for arm in [Arm::Pilot, Arm::Comparison] {
@@ -99,7 +99,17 @@ pub fn survival(tables: &Deidentified) -> Vec<SurvivalRow> {
             if n_event > 0 {
                 greenwood += n_event as f64 / (n_risk * (n_risk - n_event)) as f64;
             }
-            let half = 1.96 * greenwood.sqrt();
+            let se = greenwood.sqrt();
+            // Log-log limits, as analyze writes them (S = 1: both 1).
+            let (ci_low, ci_high) = if survival >= 1.0 {
+                (1.0, 1.0)
+            } else {
+                let log_s = f64::ln(survival);
+                (
+                    f64::powf(survival, (-1.96 * se / log_s).exp()),
+                    f64::powf(survival, (1.96 * se / log_s).exp()),
+                )
+            };
             rows.push(SurvivalRow {
                 arm,
                 day,
@@ -107,8 +117,8 @@ pub fn survival(tables: &Deidentified) -> Vec<SurvivalRow> {
                 n_event,
                 n_censored,
                 survival,
-                ci_low: Some(survival * (-half).exp()),
-                ci_high: Some((survival * half.exp()).min(1.0)),
+                ci_low: Some(ci_low),
+                ci_high: Some(ci_high),
             });
         }
     }

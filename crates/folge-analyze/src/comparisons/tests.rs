@@ -49,10 +49,13 @@ fn close(got: Option<f64>, want: f64) {
 
 #[test]
 fn person_level_intervals_match_statsmodels() {
-    // statsmodels 0.15: smf.glm("y ~ after", d, family=Poisson(), offset=np.log(d.py))
-    //   .fit(cov_type="cluster", cov_kwds={"groups": d.pid}) per arm, and
-    //   smf.glm("y ~ pilot*after", …) on both; diff intervals by the delta method on
-    //   m.cov_params() (py = days / 365.25).
+    // statsmodels 0.15, ratios: smf.glm("y ~ C(pid) + after", d, family=Poisson(),
+    //   offset=np.log(d.py)) per arm and smf.glm("y ~ C(pid) + after + after:pilot", …) on
+    //   both, persons with no value in either window left out (p07), fitted to tol 1e-14,
+    //   .fit(cov_type="cluster", cov_kwds={"groups": d.pid, "use_correction": False,
+    //   "df_correction": False}) × √(G/(G−1)); Wald on the log scale. Diffs: the pooled
+    //   smf.glm("y ~ after", …) and smf.glm("y ~ pilot*after", …) with cov_type="cluster",
+    //   intervals by the delta method on m.cov_params() (py = days / 365.25).
     let mut out = compare(
         &rows("admissions"),
         &["admissions"],
@@ -62,28 +65,28 @@ fn person_level_intervals_match_statsmodels() {
     adjust(&mut out, Adjustment::Holm);
     let pilot = &out[0];
     assert_eq!((pilot.scope.as_str(), pilot.arm), ("arm", Some(Arm::Pilot)));
-    close(pilot.effect_size, 0.509_104_998_063);
-    close(pilot.ci_low, 0.208_877_309_331);
-    close(pilot.ci_high, 1.240_861_919_77);
-    close(pilot.p_value, 0.137_491_380_767);
+    close(pilot.effect_size, 0.466_382_009_971);
+    close(pilot.ci_low, 0.210_942_209_941);
+    close(pilot.ci_high, 1.031_145_825_602);
+    close(pilot.p_value, 0.059_538_032_652);
     close(pilot.diff, -2.374_284_285_05);
     close(pilot.diff_ci_low, -6.084_738_563_75);
     close(pilot.diff_ci_high, 1.336_169_993_64);
     assert!(pilot.method.contains("CR1 SE by person"), "{}", pilot.method);
     let comparison = &out[1];
-    close(comparison.effect_size, 1.070_226_244_27);
-    close(comparison.ci_low, 0.783_238_590_837);
-    close(comparison.ci_high, 1.462_369_484);
+    close(comparison.effect_size, 1.050_042_673_445);
+    close(comparison.ci_low, 0.785_716_095_594);
+    close(comparison.ci_high, 1.403_292_642_519);
     close(comparison.diff_ci_low, -1.038_003_633_29);
     let did = &out[2];
     assert_eq!(
         (did.scope.as_str(), did.effect_size_kind.as_str()),
         ("all", "ratio_of_rate_ratios")
     );
-    close(did.effect_size, 0.475_698_480_348);
-    close(did.ci_low, 0.189_514_501_181);
-    close(did.ci_high, 1.194_046_063_99);
-    close(did.p_value, 0.113_586_972_672);
+    close(did.effect_size, 0.444_155_291_747);
+    close(did.ci_low, 0.198_202_908_896);
+    close(did.ci_high, 0.995_312_956_231);
+    close(did.p_value, 0.048_680_902_219);
     close(did.diff, -2.678_806_444_6);
     close(did.diff_ci_low, -6.525_595_749_45);
     close(did.diff_ci_high, 1.167_982_860_24);
@@ -168,8 +171,17 @@ fn hours_get_an_interval_too() {
         (CountModel::NegativeBinomial, ClusterVariance::Jackknife),
     );
     assert!(out.iter().all(|r| r.ci_low.is_some() && r.ci_high.is_some()), "{out:#?}");
-    // Not whole counts: the negative binomial model does not apply, and the method says so.
-    assert!(out[0].method.contains("Poisson GLM (not whole counts)"), "{}", out[0].method);
+    // Not whole counts: the negative binomial model does not apply; the within-person
+    // Poisson model does, and the method says so.
+    assert!(out[0].method.contains("fixed effect per person"), "{}", out[0].method);
+    // Whole counts take the negative binomial model of the pooled rates.
+    let counts = compare(
+        &rows("admissions"),
+        &["admissions"],
+        &Comparison::ALL,
+        (CountModel::NegativeBinomial, ClusterVariance::Jackknife),
+    );
+    assert!(counts[0].method.contains("negative binomial GLM"), "{}", counts[0].method);
 }
 
 #[test]
@@ -194,9 +206,9 @@ fn a_small_arm_says_why_it_has_no_estimate() {
 
 #[test]
 fn the_default_jackknife_matches_refitting_without_each_person() {
-    // statsmodels 0.15: the pilot arm's `y ~ after` and both arms' `y ~ pilot*after`
-    // refitted without each person; V = (G-1)/G (reps - b)'(reps - b); Wald on the log
-    // scale (sandwich::vcovJK(fit, cluster = ~pid, center = "estimate")).
+    // statsmodels 0.15: the pilot arm's `y ~ C(pid) + after` and both arms' `y ~ C(pid) +
+    // after + after:pilot` refitted without each person; V = (G-1)/G (reps - b)'(reps - b);
+    // Wald on the log scale (sandwich::vcovJK(fit, cluster = ~pid, center = "estimate")).
     let out = compare(
         &rows("admissions"),
         &["admissions"],
@@ -204,12 +216,12 @@ fn the_default_jackknife_matches_refitting_without_each_person() {
         (CountModel::Poisson, ClusterVariance::default()),
     );
     let pilot = &out[0];
-    close(pilot.effect_size, 0.509_104_998_063);
-    close(pilot.ci_low, 0.220_846_798_516_355_6);
-    close(pilot.ci_high, 1.173_609_492_162_479_1);
-    close(pilot.p_value, 0.113_128_190_954_478_21);
+    close(pilot.effect_size, 0.466_382_009_971);
+    close(pilot.ci_low, 0.211_416_493_576);
+    close(pilot.ci_high, 1.028_832_592_697);
+    close(pilot.p_value, 0.058_818_459_397);
     assert!(pilot.method.contains("cluster-jackknife (CV3) SE by person"), "{}", pilot.method);
     let did = &out[2];
-    close(did.ci_low, 0.182_835_842_087_129_72);
-    close(did.ci_high, 1.237_662_384_038_508);
+    close(did.ci_low, 0.179_292_192_830);
+    close(did.ci_high, 1.100_292_879_867);
 }

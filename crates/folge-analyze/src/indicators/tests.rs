@@ -232,8 +232,8 @@ fn subsets_compare_within_and_small_ones_say_why() {
     assert!((row.before_mean.unwrap() - 2.0 / (365.0 / 365.25)).abs() < 1e-9);
     assert_eq!((row.effect_size, row.p_value), (None, None));
     assert_eq!(row.method, "no estimate: 1 persons, fewer than 5");
-    // With min_n 1 the same row gets its ratio, but one person is one cluster: no
-    // person-level interval, and the row says why.
+    // With min_n 1 the same row is tried, but one person is one cluster: no
+    // person-level estimate, and the row says why.
     let params = AnalysisParams { min_n: 1, ..AnalysisParams::before_after(365, 365) };
     let a = analyze(&t, &params);
     let row = a
@@ -242,9 +242,14 @@ fn subsets_compare_within_and_small_ones_say_why() {
         .find(|c| c.measure == "gp_contacts" && c.scope == "target_group")
         .unwrap();
     assert_eq!(row.scope_value.as_deref(), Some("eldre"));
-    assert!((row.effect_size.unwrap() - 0.5).abs() < 1e-9);
-    assert_eq!((row.p_value, row.ci_low), (None, None));
-    assert!(row.method.starts_with("no interval: "), "{}", row.method);
+    assert!((row.after_mean.unwrap() / row.before_mean.unwrap() - 0.5).abs() < 1e-9);
+    assert_eq!((row.effect_size, row.p_value, row.ci_low), (None, None, None));
+    assert!(
+        row.method.starts_with("no estimate of the within-person rate ratio: ")
+            && row.method.contains("needs at least 2"),
+        "{}",
+        row.method
+    );
     // No comparison persons in this municipality: no pilot-vs-comparison row for it.
     assert!(!a.comparisons.iter().any(|c| c.scope == "municipality" && c.arm.is_none()));
 }

@@ -155,7 +155,7 @@ fn unresolvable_codings_are_rejected_with_their_line() {
     assert_eq!(
         reasons,
         [
-            "t.qdpx:project.qde line 11: selection 3–99 lies outside its transcript",
+            "t.qdpx:project.qde line 11: the selection 3–99 lies outside its transcript of 10 characters",
             "t.qdpx:project.qde line 14: the coding refers to a code that is not in the codebook",
         ]
     );
@@ -379,4 +379,5 @@ fn answers_outside_the_scale_reject_the_submission() {
     );
 }
 
+mod hostile;
 mod questionnaires;

@@ -19,7 +19,7 @@
 //! "hjelp fra Per" and "Per Hansen" do not. Both outcomes are counted as borderline hits
 //! for the report.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
@@ -230,10 +230,13 @@ impl Scrubber {
     /// Every span to replace in `text`, in order, not overlapping, with the borderline
     /// counts of the name rule.
     pub fn find(&self, text: &str) -> (Vec<Hit>, ScrubCounts) {
-        let mut hits: Vec<Hit> = Vec::new();
+        // Spans taken so far, by start. They never overlap, so the one starting last
+        // before `end` is the only one that can overlap `start..end`: each check is a
+        // lookup, not a pass over every hit (which made a long answer quadratic).
+        let mut hits: BTreeMap<usize, (usize, ScrubKind)> = BTreeMap::new();
         let mut counts = ScrubCounts::default();
-        let taken = |hits: &[Hit], start: usize, end: usize| {
-            hits.iter().any(|h| start < h.end && h.start < end)
+        let taken = |hits: &BTreeMap<usize, (usize, ScrubKind)>, start: usize, end: usize| {
+            hits.range(..end).next_back().is_some_and(|(_, &(e, _))| start < e)
         };
         // Ids, phones and addresses all hold digits, and e-mail an `@`: text without
         // either (most comments) skips the patterns.
@@ -246,7 +249,7 @@ impl Scrubber {
             }
             for m in pattern.find_iter(text) {
                 if !taken(&hits, m.start(), m.end()) {
-                    hits.push(Hit { kind: *kind, start: m.start(), end: m.end() });
+                    hits.insert(m.start(), (m.end(), *kind));
                 }
             }
         }
@@ -289,11 +292,12 @@ impl Scrubber {
                     counts.borderline_scrubbed += 1;
                 }
                 if !taken(&hits, start, end) {
-                    hits.push(Hit { kind: ScrubKind::Name, start, end });
+                    hits.insert(start, (end, ScrubKind::Name));
                 }
             }
         }
-        hits.sort_by_key(|h| h.start);
+        let hits: Vec<Hit> =
+            hits.into_iter().map(|(start, (end, kind))| Hit { kind, start, end }).collect();
         for hit in &hits {
             counts.add(hit.kind);
         }

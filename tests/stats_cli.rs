@@ -124,6 +124,16 @@ fn bad_input_exits_2_with_a_sentence() {
             r#"{"x": ["a"], "y": ["b"], "weights": "cubic"}"#,
             "`weights` is `cubic`, expected one of",
         ),
+        // Extreme values: a sentence and exit 2, not a panic (exit 101) as before.
+        (
+            "paired-t",
+            r#"{"x":[1e300,2e300,4e300],"y":[1,2,3]}"#,
+            "the paired t test: the values are too large or too small to compute with in double precision",
+        ),
+        ("welch-t", r#"{"x":[1e300,-1e300,4e300],"y":[1,2,3]}"#, "too large or too small"),
+        ("describe", r#"{"x":[1e308,1e308]}"#, "describe: the values are too large"),
+        ("mcnemar", r#"{"table":[[1e16,4],[4e300,6]]}"#, "is not a count"),
+        ("bootstrap", r#"{"x":[1,2,3],"reps":1e300}"#, "`reps` must be at most 1000000"),
     ] {
         let out = stats(method, input);
         assert_eq!(out.status.code(), Some(2), "{method} {input}");

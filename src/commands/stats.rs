@@ -154,6 +154,9 @@ fn choice<T: Copy>(key: &str, value: &str, options: &[(&str, T)]) -> Result<T> {
     })
 }
 
+/// Most bootstrap replicates `folge stats` draws (each is a resample of the data).
+const MAX_REPS: f64 = 1_000_000.0;
+
 /// Run a method on parsed input.
 fn compute(method: StatsMethod, input: &Input) -> Result<StatResult> {
     let level = input.conf_level()?;
@@ -322,6 +325,14 @@ fn compute(method: StatsMethod, input: &Input) -> Result<StatResult> {
             if reps.fract() != 0.0 || reps < 0.0 || seed.fract() != 0.0 || seed < 0.0 {
                 return Err(usage("`reps` and `seed` must be whole numbers ≥ 0"));
             }
+            if reps > MAX_REPS {
+                return Err(usage(format!(
+                    "`reps` must be at most {MAX_REPS} (R's default is 2000)"
+                )));
+            }
+            if seed > u64::MAX as f64 {
+                return Err(usage("`seed` must be below 2^64"));
+            }
             let y =
                 if statistic == BootStatistic::MeanDiff { Some(input.numbers("y")?) } else { None };
             folge_stats::bootstrap(
@@ -335,7 +346,8 @@ fn compute(method: StatsMethod, input: &Input) -> Result<StatResult> {
             )
         }
     };
-    Ok(r?)
+    // NaN from finite input means the values left f64's range on the way.
+    Ok(r?.finite()?)
 }
 
 fn number_json(v: Option<f64>) -> Value {
@@ -515,4 +527,172 @@ pub fn run(
         println!("{}", to_json(&result));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum as _;
+    use proptest::prelude::*;
+
+    /// A number as JSON: ordinary, whole, extreme (huge, tiny, subnormal), or null — which
+    /// is what NaN and the infinities become in JSON.
+    fn number() -> impl Strategy<Value = Value> + Clone {
+        prop_oneof![
+            4 => (-10.0..10.0f64).prop_map(|v| json!(v)),
+            3 => (0u32..12).prop_map(|v| json!(v)),
+            2 => prop::sample::select(vec![
+                0.0, -0.0, 0.5, 1.0, 1e300, -1e300, 2e300, 4e300, f64::MAX, f64::MIN, 1e154,
+                -1e154, 1e-300, -1e-300, 1e-154, 5e-324, f64::MIN_POSITIVE, 1e15, 9e15, 1e17,
+                f64::NAN, f64::INFINITY, f64::NEG_INFINITY,
+            ])
+            .prop_map(Value::from),
+            1 => Just(Value::Null),
+        ]
+    }
+
+    /// Anything a key might wrongly hold.
+    fn junk() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            number(),
+            any::<bool>().prop_map(Value::Bool),
+            "[a-z]{0,3}".prop_map(Value::String),
+            Just(json!([])),
+            Just(json!({})),
+            Just(json!([[1, 2], [3]])),
+        ]
+    }
+
+    fn array(len: usize, item: impl Strategy<Value = Value>) -> impl Strategy<Value = Value> {
+        prop::collection::vec(item, len).prop_map(Value::Array)
+    }
+
+    fn label() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            4 => "[a-c]".prop_map(Value::String),
+            2 => (0u32..3).prop_map(|v| json!(v)),
+            1 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::Bool),
+        ]
+    }
+
+    fn flag() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            4 => (0u32..2).prop_map(|v| json!(v)),
+            2 => any::<bool>().prop_map(Value::Bool),
+            1 => Just(json!(2)),
+            1 => Just(Value::Null),
+        ]
+    }
+
+    fn choice(options: &'static [&'static str]) -> impl Strategy<Value = Value> {
+        prop_oneof![
+            4 => prop::sample::select(options).prop_map(|s| json!(s)),
+            1 => junk(),
+        ]
+    }
+
+    /// An input object close enough to valid to reach the methods: arrays of one length
+    /// (sometimes another), every key a method reads, each left out now and then or
+    /// replaced by junk.
+    fn input() -> impl Strategy<Value = Map<String, Value>> {
+        (0usize..12, 0usize..3, 1usize..5).prop_flat_map(|(n, skew, k)| {
+            let m = if skew == 0 { n + 1 } else { n };
+            let keys: Vec<(&'static str, BoxedStrategy<Value>)> = vec![
+                ("x", array(n, number()).boxed()),
+                ("y", array(m, number()).boxed()),
+                ("p", array(n, number()).boxed()),
+                ("exposure", prop_oneof![array(m, number()), number()].boxed()),
+                ("unit", array(n, label()).boxed()),
+                ("treated", array(n, flag()).boxed()),
+                ("post", array(m, flag()).boxed()),
+                ("matrix", array(n, array(k, number())).boxed()),
+                ("table", array(2, array(2, number())).boxed()),
+                ("successes", number().boxed()),
+                ("n", number().boxed()),
+                ("events", number().boxed()),
+                ("events1", number().boxed()),
+                ("exposure1", number().boxed()),
+                ("events0", number().boxed()),
+                ("exposure0", number().boxed()),
+                ("conf_level", prop_oneof![4 => Just(json!(0.95)), 1 => number()].boxed()),
+                ("weights", choice(&["none", "linear", "quadratic"]).boxed()),
+                ("level", choice(&["nominal", "ordinal", "interval", "ratio"]).boxed()),
+                ("method", choice(&["holm", "bh", "bonferroni", "percentile", "bca"]).boxed()),
+                ("statistic", choice(&["mean", "median", "mean-diff"]).boxed()),
+                (
+                    "reps",
+                    prop_oneof![4 => (0u32..50).prop_map(|v| json!(v)), 1 => number()].boxed(),
+                ),
+                ("seed", number().boxed()),
+                (
+                    "exact",
+                    prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool)].boxed(),
+                ),
+                (
+                    "correct",
+                    prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool)].boxed(),
+                ),
+            ];
+            keys.into_iter()
+                .map(|(key, value)| {
+                    prop_oneof![
+                        8 => value.prop_map(Some),
+                        1 => Just(None),
+                        1 => junk().prop_map(Some),
+                    ]
+                    .prop_map(move |v| v.map(|v| (key.to_owned(), v)))
+                })
+                .collect::<Vec<_>>()
+                .prop_map(|pairs| pairs.into_iter().flatten().collect::<Map<String, Value>>())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        /// `folge stats` never panics: every method on any input gives a result whose
+        /// JSON holds numbers or nulls, or a sentence that exits 2.
+        #[test]
+        fn any_input_gives_a_result_or_a_sentence(
+            method in prop::sample::select(StatsMethod::value_variants()),
+            object in input(),
+        ) {
+            let shown = Value::Object(object.clone()).to_string();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                compute(method, &Input(object))
+            }));
+            let Ok(outcome) = outcome else {
+                panic!("`folge stats {method:?}` panicked on {shown}");
+            };
+            match outcome {
+                Ok(result) => {
+                    let json = to_json(&result).to_string();
+                    prop_assert!(!json.contains("NaN") && !json.contains("inf"), "{json}");
+                }
+                Err(e) => {
+                    let message = format!("{e:#}");
+                    prop_assert_eq!(crate::commands::exit_code(&e), 2, "{} on {}: {}", format!("{method:?}"), shown, message);
+                    prop_assert!(!message.is_empty());
+                    prop_assert!(!message.contains("Some(") && !message.contains("NaN"), "{}", message);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn overflowing_values_are_a_sentence_not_a_panic() {
+        let object = |text: &str| match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => Input(map),
+            other => panic!("{other:?}"),
+        };
+        let err =
+            compute(StatsMethod::PairedT, &object(r#"{"x":[1e300,2e300,4e300],"y":[1,2,3]}"#))
+                .unwrap_err();
+        assert_eq!(crate::commands::exit_code(&err), 2);
+        assert_eq!(
+            format!("{err:#}"),
+            "the paired t test: the values are too large or too small to compute with in double precision (rescale them, e.g. to thousands or millionths)"
+        );
+    }
 }

@@ -205,6 +205,7 @@ pub fn krippendorff_alpha(
     matrix: &[Vec<Option<f64>>],
     level: Level,
 ) -> Result<StatResult, StatsError> {
+    crate::error::check_finite("matrix", matrix.iter().flatten().flatten())?;
     let coders = matrix.len();
     if coders < 2 {
         return Err(StatsError::TooFew {

@@ -82,6 +82,8 @@ pub fn bootstrap(
     conf_level: f64,
 ) -> Result<StatResult, StatsError> {
     check_level(conf_level)?;
+    crate::error::check_finite("x", x.iter().flatten())?;
+    crate::error::check_finite("y", y.unwrap_or_default().iter().flatten())?;
     let a: Vec<f64> = x.iter().flatten().copied().collect();
     let b: Vec<f64> = y.unwrap_or_default().iter().flatten().copied().collect();
     if a.len() < 2 {

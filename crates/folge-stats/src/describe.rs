@@ -73,6 +73,7 @@ pub(crate) fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
 
 /// Describe `x`; `None` entries are missing.
 pub fn describe(x: &[Option<f64>]) -> Result<Description, StatsError> {
+    crate::error::check_finite("x", x.iter().flatten())?;
     let values: Vec<f64> = x.iter().flatten().copied().collect();
     if values.is_empty() {
         return Err(StatsError::TooFew { what: "describe", needed: 1, got: 0 });
@@ -80,6 +81,9 @@ pub fn describe(x: &[Option<f64>]) -> Result<Description, StatsError> {
     let n = values.len();
     let m = mean(&values);
     let var = (n > 1).then(|| variance(&values));
+    if !m.is_finite() || var.is_some_and(|v| !v.is_finite()) {
+        return Err(StatsError::Overflow { what: "describe".into() });
+    }
     let mut sorted = values.clone();
     sorted.sort_by(f64::total_cmp);
     let r1 = var.filter(|v| *v > 0.0).map(|_| {

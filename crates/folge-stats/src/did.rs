@@ -137,6 +137,7 @@ pub fn did_ols(
     conf_level: f64,
 ) -> Result<StatResult, StatsError> {
     check_level(conf_level)?;
+    crate::error::check_finite("y", y)?;
     let d = design(&cluster_labels(unit), treated, post, y.len())?;
     let n = y.len();
     let xtx = information(&d.x, &vec![1.0; n]);
@@ -205,6 +206,8 @@ pub fn did_poisson_clustered(
     conf_level: f64,
 ) -> Result<StatResult, StatsError> {
     check_level(conf_level)?;
+    crate::error::check_finite("y", y)?;
+    crate::error::check_finite("exposure", exposure)?;
     let d = design(cluster, treated, post, y.len())?;
     if exposure.len() != y.len() {
         return Err(StatsError::UnequalLengths {

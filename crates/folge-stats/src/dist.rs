@@ -3,8 +3,23 @@
 //! small p-values keep their digits), quantiles by bisection to machine precision, and the
 //! noncentral t CDF (Lenth 1989, AS 243), which statrs lacks.
 
-use statrs::function::beta::beta_reg;
-use statrs::function::gamma::{gamma_lr, gamma_ur, ln_gamma};
+use statrs::function::gamma::ln_gamma;
+
+/// statrs' regularised incomplete beta `I_x(a, b)`, NaN where its arguments are out of range
+/// (statrs panics there; extreme input must give an error, not a crash).
+fn beta_reg(a: f64, b: f64, x: f64) -> f64 {
+    statrs::function::beta::checked_beta_reg(a, b, x).unwrap_or(f64::NAN)
+}
+
+/// statrs' upper regularised incomplete gamma Q(a, x), NaN where it is undefined.
+fn gamma_ur(a: f64, x: f64) -> f64 {
+    statrs::function::gamma::checked_gamma_ur(a, x).unwrap_or(f64::NAN)
+}
+
+/// statrs' lower regularised incomplete gamma P(a, x), NaN where it is undefined.
+fn gamma_lr(a: f64, x: f64) -> f64 {
+    statrs::function::gamma::checked_gamma_lr(a, x).unwrap_or(f64::NAN)
+}
 
 /// Standard normal CDF, `pnorm(z)`: Φ(z) = ½ Q(½, z²/2) for z < 0 through the regularised
 /// incomplete gamma function, which keeps ~15 significant digits far into the tails
@@ -52,7 +67,7 @@ pub fn pchisq_upper(x: f64, df: f64) -> f64 {
 /// Gamma quantile with shape `a` and rate 1, `qgamma(p, a)`.
 pub fn qgamma(p: f64, a: f64) -> f64 {
     let mut hi = a + 10.0 * a.sqrt() + 10.0;
-    while gamma_lr(a, hi) < p {
+    while gamma_lr(a, hi) < p && hi < f64::MAX / 2.0 {
         hi *= 2.0;
     }
     invert(|x| gamma_lr(a, x), p, 0.0, hi, true)

@@ -23,6 +23,8 @@ pub fn complete_pairs(
             right: y.len(),
         });
     }
+    crate::error::check_finite("paired x", x.iter().flatten())?;
+    crate::error::check_finite("paired y", y.iter().flatten())?;
     let d: Vec<f64> = x.iter().zip(y).filter_map(|(a, b)| Some((*a)? - (*b)?)).collect();
     let dropped = x.len() - d.len();
     Ok((d, dropped))
@@ -46,6 +48,9 @@ pub fn paired_t(
     }
     let m = mean(&d);
     let var = variance(&d);
+    if !(m.is_finite() && var.is_finite()) {
+        return Err(StatsError::Overflow { what: "the paired t test".into() });
+    }
     if var <= 0.0 {
         return Err(StatsError::ZeroVariance("the paired t test (all differences are equal)"));
     }

@@ -8,6 +8,7 @@ use crate::{Extra, StatResult, StatsError};
 /// `alpha_if_dropped` lists alpha without each item. Matches R's `psych::alpha(x)$total$raw_alpha`
 /// and `pingouin.cronbach_alpha`.
 pub fn cronbach_alpha(matrix: &[Vec<Option<f64>>]) -> Result<StatResult, StatsError> {
+    crate::error::check_finite("matrix", matrix.iter().flatten().flatten())?;
     let k = matrix.first().map_or(0, Vec::len);
     if k < 2 {
         return Err(StatsError::TooFew { what: "Cronbach's alpha (items)", needed: 2, got: k });

@@ -64,6 +64,20 @@ impl StatResult {
         })
     }
 
+    /// The result, or [`StatsError::Overflow`] when its estimate, statistic, p-value or
+    /// interval came out NaN: finite input that leaves f64's range on the way (values near
+    /// 1e300 squared) gives NaN, never a meaningful answer. Infinite values stay (a rate
+    /// ratio over zero events is infinite, as in R).
+    pub fn finite(self) -> Result<Self, crate::StatsError> {
+        let main =
+            [self.estimate, self.statistic, self.df, self.p_value, self.ci_low, self.ci_high];
+        if main.iter().flatten().any(|v| v.is_nan()) {
+            Err(crate::StatsError::Overflow { what: self.method })
+        } else {
+            Ok(self)
+        }
+    }
+
     /// Set the CI.
     #[must_use]
     pub fn ci(mut self, (low, high): (f64, f64)) -> Self {

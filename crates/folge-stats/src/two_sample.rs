@@ -3,7 +3,7 @@
 
 use crate::describe::{mean, variance};
 use crate::dist::{pnorm, pt, qt};
-use crate::error::check_level;
+use crate::error::{check_finite, check_level};
 use crate::ranks::{midranks, precision, round_to, tie_sum};
 use crate::{StatResult, StatsError};
 
@@ -19,6 +19,8 @@ pub fn welch_t(
     conf_level: f64,
 ) -> Result<StatResult, StatsError> {
     check_level(conf_level)?;
+    check_finite("x", x.iter().flatten())?;
+    check_finite("y", y.iter().flatten())?;
     let (a, b) = (present(x), present(y));
     for (v, what) in [(&a, "Welch's t test (x)"), (&b, "Welch's t test (y)")] {
         if v.len() < 2 {
@@ -88,6 +90,8 @@ pub fn mann_whitney(
     exact: Option<bool>,
     correct: bool,
 ) -> Result<StatResult, StatsError> {
+    check_finite("x", x.iter().flatten())?;
+    check_finite("y", y.iter().flatten())?;
     let digits = precision(x.iter().chain(y).flatten().copied());
     let a: Vec<f64> = present(x).into_iter().map(|v| round_to(v, digits)).collect();
     let b: Vec<f64> = present(y).into_iter().map(|v| round_to(v, digits)).collect();

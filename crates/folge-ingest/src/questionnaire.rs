@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use folge_schema::shown;
 use folge_schema::tables::Response;
 
 use crate::IngestError;
@@ -307,7 +308,8 @@ impl QuestionnaireOptions {
                         problem(
                             column,
                             format!(
-                                "`{raw}` is not a known timepoint (expected one of {})",
+                                "`{}` is not a known timepoint (expected one of {})",
+                                shown(raw),
                                 known.join(", ")
                             ),
                         )
@@ -362,7 +364,8 @@ fn scored_value(
                 problem(
                     column.name,
                     format!(
-                        "`{text}` is not a tick-box answer (expected 1/0, Ja or empty, Checked/Unchecked)"
+                        "`{}` is not a tick-box answer (expected 1/0, Ja or empty, Checked/Unchecked)",
+                        shown(text)
                     ),
                 )
             })?
@@ -376,7 +379,10 @@ fn scored_value(
                 } else {
                     problem(
                         column.name,
-                        format!("`{text}` is neither a number nor an answer label of this item"),
+                        format!(
+                            "`{}` is neither a number nor an answer label of this item",
+                            shown(text)
+                        ),
                     )
                 }
             })?,
@@ -394,7 +400,11 @@ fn scored_value(
         };
         return Err(problem(
             column.name,
-            format!("{value} is outside the `{}` scale {scale}", instrument.name),
+            format!(
+                "{} is outside the `{}` scale {scale}",
+                shown(&value.to_string()),
+                instrument.name
+            ),
         ));
     }
     Ok(Some(value))
@@ -435,7 +445,8 @@ pub fn read_questionnaire<R: Read>(
                         return Err(problem(
                             column,
                             format!(
-                                "the form is not marked Complete (expected 2, found `{status}`), and this pipeline takes complete forms only"
+                                "the form is not marked Complete (expected 2, found `{}`), and this pipeline takes complete forms only",
+                                shown(status)
                             ),
                         ));
                     }
@@ -472,7 +483,8 @@ pub fn read_questionnaire<R: Read>(
                     return Err(problem(
                         "person_id",
                         format!(
-                            "duplicates the submission on line {first} (same person, timepoint `{timepoint}`)"
+                            "duplicates the submission on line {first} (same person, timepoint `{}`)",
+                            shown(&timepoint)
                         ),
                     ));
                 }

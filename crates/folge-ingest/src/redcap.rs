@@ -11,6 +11,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use folge_schema::shown;
+
 use crate::IngestError;
 use crate::csv_source::{CsvOptions, CsvSource};
 use crate::questionnaire::{Codebook, Instrument, Item};
@@ -93,7 +95,7 @@ pub fn codebook_from_dictionary<R: Read>(
         }
         let form = cell(FORM);
         if form.is_empty() {
-            return Err(bad(format!("field `{field}`: `{FORM}` is empty")));
+            return Err(bad(format!("field `{}`: `{FORM}` is empty", shown(field))));
         }
         let position = if let Some(p) = instruments.iter().position(|i| i.name == form) {
             p
@@ -125,7 +127,9 @@ pub fn codebook_from_dictionary<R: Read>(
             for (code, label) in pairs {
                 let value = parse_number(code).map_err(|_| {
                     bad(format!(
-                        "field `{field}`: choice code `{code}` is not a number (folge stores answers as numbers)"
+                        "field `{}`: choice code `{}` is not a number (folge stores answers as numbers)",
+                        shown(field),
+                        shown(code)
                     ))
                 })?;
                 item.min = Some(item.min.map_or(value, |m: f64| m.min(value)));
@@ -133,7 +137,11 @@ pub fn codebook_from_dictionary<R: Read>(
                 item.labels.insert(label.clone(), value);
             }
             if pairs.is_empty() {
-                return Err(bad(format!("field `{field}`: a `{field_type}` field has no choices")));
+                return Err(bad(format!(
+                    "field `{}`: a `{}` field has no choices",
+                    shown(field),
+                    shown(&field_type)
+                )));
             }
             Ok(item)
         };
@@ -165,7 +173,10 @@ pub fn codebook_from_dictionary<R: Read>(
             "checkbox" => {
                 let options = choices(cell(CHOICES));
                 if options.is_empty() {
-                    return Err(bad(format!("field `{field}`: a checkbox field has no choices")));
+                    return Err(bad(format!(
+                        "field `{}`: a checkbox field has no choices",
+                        shown(field)
+                    )));
                 }
                 for (code, label) in options {
                     let mut item = Item::named(checkbox_column(field, &code));
@@ -189,7 +200,7 @@ pub fn codebook_from_dictionary<R: Read>(
                     } else {
                         parse_number(text)
                             .map(Some)
-                            .map_err(|e| bad(format!("field `{field}`: `{column}` {e}")))
+                            .map_err(|e| bad(format!("field `{}`: `{column}` {e}", shown(field))))
                     }
                 };
                 let mut item = Item::named(field);
@@ -204,7 +215,9 @@ pub fn codebook_from_dictionary<R: Read>(
             "text" | "notes" => instrument.free_text.push(field.to_owned()),
             other => {
                 return Err(bad(format!(
-                    "field `{field}` has field type `{other}`, which folge does not know (expected radio, dropdown, yesno, truefalse, checkbox, slider, text, notes, calc, file or descriptive)"
+                    "field `{}` has field type `{}`, which folge does not know (expected radio, dropdown, yesno, truefalse, checkbox, slider, text, notes, calc, file or descriptive)",
+                    shown(field),
+                    shown(other)
                 )));
             }
         }

@@ -3,6 +3,7 @@
 //! file that used to pass silently, hang or exhaust memory is shown to be refused cleanly.
 //! Rows read = accepted + rejected in every case that reads.
 
+use std::fmt::Write as _;
 use std::io::{Cursor, Write as _};
 
 use folge_ingest::{IngestError, Ingested, QdpxOptions, read_qdpx};
@@ -195,13 +196,11 @@ fn qdpx_a_second_project_file_is_an_error_not_a_replacement() {
 fn qdpx_nesting_is_bounded() {
     // 30,000 nested codes took 14 GB before the bound.
     let depth = 30_000;
-    let codes = format!(
-        "{}{}",
-        (0..depth)
-            .map(|i| format!(r#"<Code guid="c{i}" name="k{i}" isCodable="true">"#))
-            .collect::<String>(),
-        "</Code>".repeat(depth)
-    );
+    let mut codes = String::new();
+    for i in 0..depth {
+        let _ = write!(codes, r#"<Code guid="c{i}" name="k{i}" isCodable="true">"#);
+    }
+    codes.push_str(&"</Code>".repeat(depth));
     let xml = project("").replace(r#"<Code guid="c1" name="Kode" isCodable="true"/>"#, &codes);
     assert_eq!(
         error(read_project(&xml)),
@@ -284,4 +283,71 @@ fn qdpx_a_project_of_20000_selections_reads_whole() {
     assert!(reasons.iter().all(|r| r.contains("is not a whole number")), "{reasons:?}");
     assert_eq!(got.rows[12_345].segment, "s12357");
     assert_eq!(got.rows[12_345].text.as_deref(), Some("Koordinatoren på Øyane har vært til hjelp"));
+}
+
+fn participants(text: &str) -> Result<Ingested<folge_schema::tables::Participant>, IngestError> {
+    let policy = folge_ingest::IdPolicy { national: true, allow_synthetic: true };
+    folge_ingest::read_participants(
+        "inputs.participants",
+        text.as_bytes(),
+        &folge_ingest::CsvOptions::default(),
+        policy,
+    )
+}
+
+#[track_caller]
+fn participants_error(text: &str) -> String {
+    match participants(text) {
+        Ok(got) => panic!("read {} participants, expected an error", got.rows.len()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn participants_without_a_header_line_are_not_echoed() {
+    // The first line is a person: its id and name must not be listed as "found" columns.
+    let message = participants_error(
+        "01835010089,Kari Nordmann,4601,pilot,01.03.2020\n02846020260,Ola Hansen,4601,comparison,01.03.2020\n",
+    );
+    assert_eq!(
+        message,
+        "inputs.participants: the first line looks like data, not a header (it holds a date, a number or an id where column names should be); expected a header line naming the columns `person_id`, `municipality`, `arm`, `inclusion_date`"
+    );
+    assert!(!message.contains("01835010089") && !message.contains("Kari"));
+}
+
+#[test]
+fn participants_with_a_header_only_are_an_error_unless_allowed() {
+    let header = "person_id,municipality,arm,inclusion_date\n";
+    assert_eq!(
+        participants_error(header),
+        "inputs.participants: the file has a header line but no data rows (set `allow_empty = true` on this input if an empty delivery is expected)"
+    );
+    let options = folge_ingest::CsvOptions { allow_empty: true, ..Default::default() };
+    let policy = folge_ingest::IdPolicy { national: true, allow_synthetic: true };
+    let got =
+        folge_ingest::read_participants("p", header.as_bytes(), &options, policy).expect("allowed");
+    assert_eq!((got.summary.rows_read, got.rows.len()), (0, 0));
+}
+
+#[test]
+fn header_cells_in_messages_are_escaped_cut_and_not_listed_when_they_hold_ids() {
+    // A control byte and 900 kB of header: listed escaped, cut, and at most 20 columns.
+    let mut header =
+        vec!["person_id".to_owned(), "kommune\u{1b}[31m".to_owned(), "y".repeat(900_000)];
+    header.extend((0..30).map(|i| format!("c{i}")));
+    let message = participants_error(&format!("{}\n", header.join(",")));
+    assert_eq!(
+        message,
+        format!(
+            "inputs.participants: required column `municipality` is missing; found `person_id`, `kommune\\x1b[31m`, `{}…`, {}, and 13 more",
+            "y".repeat(60),
+            (0..17).map(|i| format!("`c{i}`")).collect::<Vec<_>>().join(", ")
+        )
+    );
+    // A header cell holding an id (a sheet with a person's id as a column name) is a sign
+    // of data: nothing of the line is listed.
+    let message = participants_error("person_id,kommune,id 01835010089\n");
+    assert!(message.contains("the first line looks like data"), "{message}");
+    assert!(!message.contains("01835010089"));
 }

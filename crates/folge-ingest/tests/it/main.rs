@@ -1,7 +1,10 @@
 //! folge-ingest's integration tests: the malformed-input corpus. Each `tests/malformed/X.csv`
 //! has `X.expected` holding either the exact file-level error or, for files that read, the
 //! conservation line and every reject as `line L, column C: reason`. Service events are
-//! read against a participant list of the first id in `ids.txt`.
+//! read against a participant list of the first id in `ids.txt`. The hostile files of
+//! issue 15 are here too (a header only, no header, extra values, an unclosed quote on the
+//! last line, control bytes, long values, ids in the wrong column); those that are easier
+//! made in code (REFI-QDA archives, participant lists, questionnaires) are in `hostile.rs`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -70,6 +73,8 @@ fn no_reject_reason_or_error_carries_an_id() {
         for id in ids.lines() {
             assert!(!text.contains(id), "{name}: {text}");
         }
+        // Raw control bytes (ESC, NUL) never reach a message or a stored reason.
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{name}: {text:?}");
     }
 }
 

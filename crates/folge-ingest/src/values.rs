@@ -5,15 +5,19 @@
 use chrono::NaiveDate;
 use folge_schema::shown;
 
-/// The order of a date's parts when none of them has four digits (`03.04.05`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The order of a date's parts when none of them has four digits (`03.04.05`); written
+/// `dmy`, `ymd` or `mdy` in a codebook.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 pub enum DateOrder {
     /// `dd.mm.yy`, as Norwegian offices write it.
     #[default]
+    #[serde(rename = "dmy")]
     DayMonthYear,
     /// `yy.mm.dd`.
+    #[serde(rename = "ymd")]
     YearMonthDay,
     /// `mm.dd.yy` (US software).
+    #[serde(rename = "mdy")]
     MonthDayYear,
 }
 
@@ -120,6 +124,37 @@ pub fn parse_date_ordered(
         // A four-digit middle part, or a part of three or more than four digits.
         _ => Err(bad()),
     }
+}
+
+/// A date answer as survey tools export it: a date, or a date-time whose time is dropped
+/// (`2020-03-01 12:30`, `2020-03-01T12:30`); parts separated by `-`, `.` or `/`. A
+/// four-digit first part is the year (`yyyy-mm-dd`); a four-digit last part is the year
+/// after day and month in `order` (REDCap's `date_mdy` exports `03-31-2020`); otherwise
+/// the parts are read in `order` with the two-digit-year pivot 30.
+pub fn parse_answer_date(text: &str, order: DateOrder) -> Result<NaiveDate, String> {
+    let t = text.trim();
+    let bad = || {
+        format!(
+            "`{}` is not a date (expected yyyy-mm-dd, or day, month and year as {})",
+            shown(t),
+            order.pattern()
+        )
+    };
+    let date = t.split([' ', 'T']).next().unwrap_or_default();
+    let parts: Vec<&str> = date.split(['-', '.', '/']).collect();
+    let [a, b, c] = parts.as_slice() else { return Err(bad()) };
+    if a.len() == 4 {
+        return ymd(a, b, c).ok_or_else(bad);
+    }
+    if c.len() == 4 {
+        return match order {
+            DateOrder::MonthDayYear => ymd(c, a, b),
+            DateOrder::DayMonthYear | DateOrder::YearMonthDay => ymd(c, b, a),
+        }
+        .ok_or_else(bad);
+    }
+    let dotted = format!("{a}.{b}.{c}");
+    parse_date_ordered(&dotted, 30, order).map(|(d, _)| d).map_err(|_| bad())
 }
 
 fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
@@ -257,6 +292,23 @@ mod tests {
     #[track_caller]
     fn date(text: &str, expected: &str) {
         assert_eq!(parse_date(text, 30).map(|d| d.to_string()), Ok(expected.to_owned()));
+    }
+
+    #[test]
+    fn answer_dates_in_the_shapes_survey_tools_export() {
+        let read = |t: &str, order| parse_answer_date(t, order).map(|d| d.to_string());
+        let dmy = DateOrder::DayMonthYear;
+        assert_eq!(read("2020-12-31", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("2020-12-31 10:15", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("2020-12-31T10:15:00", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("31-12-2020", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("31.12.20", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("12/31/2020", DateOrder::MonthDayYear).as_deref(), Ok("2020-12-31"));
+        assert_eq!(
+            read("31/12/2020", DateOrder::MonthDayYear).unwrap_err(),
+            "`31/12/2020` is not a date (expected yyyy-mm-dd, or day, month and year as mm.dd.yy)"
+        );
+        assert!(read("snart", dmy).is_err());
     }
 
     #[test]

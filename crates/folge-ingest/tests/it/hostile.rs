@@ -351,3 +351,60 @@ fn header_cells_in_messages_are_escaped_cut_and_not_listed_when_they_hold_ids() 
     assert!(message.contains("the first line looks like data"), "{message}");
     assert!(!message.contains("01835010089"));
 }
+
+#[test]
+fn redcap_dates_are_dates_not_text_and_contact_fields_are_identifiers() {
+    let dictionary = "Variable / Field Name,Form Name,Section Header,Field Type,Field Label,\"Choices, Calculations, OR Slider Labels\",Field Note,Text Validation Type OR Show Slider Number,Text Validation Min,Text Validation Max,Identifier?,Branching Logic (Show field only if...),Required Field?,Custom Alignment,Question Number (surveys only),Matrix Group Name,Matrix Ranking?,Field Annotation\n\
+        record_id,besok,,text,ID,,,,,,,,,,,,,\n\
+        fnr,besok,,text,Fødselsnummer,,,,,,y,,,,,,,\n\
+        besok_dato,besok,,text,Besøksdato,,,date_dmy,,,,,,,,,,\n\
+        neste,besok,,text,Neste time,,,datetime_mdy,,,,,,,,,,\n\
+        tlf,besok,,text,Telefon,,,phone,,,,,,,,,,\n";
+    let codebook =
+        folge_ingest::codebook_from_dictionary("dd", dictionary.as_bytes(), "fnr").expect("dd");
+    let export = "record_id,redcap_event_name,fnr,besok_dato,neste,tlf,besok_complete\n\
+        1,t0_arm_1,01835010089,2020-03-15,03-31-2020 14:00,912 34 567,2\n\
+        2,t0_arm_1,02846020260,15.03.2020,,,2\n\
+        3,t1_arm_1,01835010089,31.02.2020,,,2\n";
+    let persons: folge_ingest::PersonIndex =
+        ["01835010089", "02846020260"].map(str::to_owned).into_iter().collect();
+    let got = folge_ingest::read_questionnaire(
+        "inputs.questionnaires.besok",
+        export.as_bytes(),
+        &folge_ingest::CsvOptions {
+            columns: [("person_id".to_owned(), "fnr".to_owned())].into_iter().collect(),
+            ..Default::default()
+        },
+        folge_ingest::IdPolicy { national: true, allow_synthetic: true },
+        &persons,
+        &codebook,
+        &folge_ingest::QuestionnaireOptions {
+            timepoint_column: Some("redcap_event_name".into()),
+            ..Default::default()
+        },
+    )
+    .expect("reads");
+    let s = &got.summary;
+    assert_eq!((s.rows_read, s.rows_accepted, s.rows_rejected), (3, 2, 1));
+    assert_eq!(
+        got.rejects[0].reason,
+        "`31.02.2020` is not a date (expected yyyy-mm-dd, or day, month and year as dd.mm.yy)"
+    );
+    let answer = |item: &str, line: usize| {
+        got.rows.iter().filter(|r| r.item == item).nth(line).expect("row").clone()
+    };
+    let first = answer("besok_dato", 0);
+    assert_eq!(
+        (first.value_date.map(|d| d.to_string()), first.text, first.value),
+        (Some("2020-03-15".into()), None, None),
+        "a date, never text: a calendar date would give the inclusion date away"
+    );
+    assert_eq!(
+        answer("besok_dato", 1).value_date.map(|d| d.to_string()).as_deref(),
+        Some("2020-03-15")
+    );
+    assert_eq!(answer("neste", 0).value_date.map(|d| d.to_string()).as_deref(), Some("2020-03-31"));
+    let phone = answer("tlf", 0);
+    assert!(phone.identifier, "a phone-validated field is an identifier");
+    assert!(got.rows.iter().all(|r| r.text.as_deref().is_none_or(|t| !t.contains("2020"))));
+}

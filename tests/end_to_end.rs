@@ -116,9 +116,11 @@ fn sample_pipeline_runs_end_to_end() {
             format!("{} {} {}", or_dash(&scope[i]), or_dash(&scope_value[i]), or_dash(&measure[i]))
         })
         .collect();
+    // Per indicator also the pre-trend check (scope `all`), and for mortality the
+    // pilot-vs-comparison rate after inclusion.
     assert_eq!(
         scopes.iter().filter(|s| s.starts_with("all ") || s.starts_with("arm ")).count(),
-        12 * 3 + 6 * 5
+        12 * 3 + 12 + 1 + 6 * 5
     );
     for municipality in ["4601", "4631", "4624"] {
         assert!(scopes.iter().any(|s| s.starts_with(&format!("municipality {municipality} "))));
@@ -204,9 +206,12 @@ fn sample_pipeline_runs_end_to_end() {
         ["run/manifest.json", "run/02_deid/extract/manifest.json", "report/manifest.json"]
     {
         let text = std::fs::read_to_string(tmp.path().join(manifest)).unwrap_or_default();
+        assert!(!text.contains("data-sample"), "{manifest} holds an input's path");
         for file in std::fs::read_dir(repo().join("data-sample")).unwrap() {
             let name = file.unwrap().file_name().to_string_lossy().into_owned();
-            assert!(!text.contains(&name), "{manifest} names `{name}`");
+            for quoted in [format!("/{name}"), format!("\"{name}\"")] {
+                assert!(!text.contains(&quoted), "{manifest} names `{name}`");
+            }
         }
     }
     // PACIC: 20 items, 1 free-text comment and 3 checkbox options per submission; EQ-5D

@@ -1,3 +1,6 @@
+//! Adjustment tests: overlap weights balance the score's covariates exactly; the balance
+//! table without weights shows the raw differences.
+
 use super::*;
 use folge_schema::Sex;
 

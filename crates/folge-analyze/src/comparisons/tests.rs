@@ -1,3 +1,6 @@
+//! Comparison tests: person-level intervals against statsmodels, mortality between arms
+//! after inclusion only, and rows that say why they have no estimate.
+
 use super::*;
 
 /// Six pilot and six comparison persons, before and after (value, days): counts with very

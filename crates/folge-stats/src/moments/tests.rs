@@ -1,3 +1,6 @@
+//! Clustered Poisson inference from sums over persons checked against the person-level
+//! GLM it stands for (pre-trend ratio, a rate's interval).
+
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

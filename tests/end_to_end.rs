@@ -120,6 +120,8 @@ fn sample_pipeline_runs_end_to_end() {
             format!("{} {} {}", or_dash(&scope[i]), or_dash(&scope_value[i]), or_dash(&measure[i]))
         })
         .collect();
+    // Per indicator also the pre-trend check (scope `all`), and for mortality the
+    // pilot-vs-comparison rate after inclusion.
     assert_eq!(
         scopes.iter().filter(|s| s.starts_with("all ") || s.starts_with("arm ")).count(),
         12 * 4 + 1 + 6 * 5
@@ -194,24 +196,33 @@ fn sample_pipeline_runs_end_to_end() {
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let inputs = manifest["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 7);
-    // Paths as the pipeline file names them: nothing of the machine's folders (a temporary
+    // The pipeline file by its name only: nothing of the machine's folders (a temporary
     // folder's random name once read as a street address and stopped the run).
     assert_eq!(manifest["pipeline_file"], "sample.toml");
-    for input in inputs {
-        assert!(input["path"].as_str().unwrap().starts_with("data-sample/"), "{input}");
-    }
     let tmp_name = tmp.path().file_name().unwrap().to_str().unwrap();
     assert!(!std::fs::read_to_string(run.join("manifest.json")).unwrap().contains(tmp_name));
-    let submissions = |file: &str| {
-        let input = inputs
-            .iter()
-            .find(|i| i["table"] == "responses" && i["path"].as_str().unwrap().ends_with(file))
-            .unwrap();
-        assert_eq!(input["rows_rejected"], 0, "{file}");
+    let submissions = |name: &str| {
+        let role = format!("inputs.questionnaires.{name}");
+        let input = inputs.iter().find(|i| i["table"] == "responses" && i["role"] == role).unwrap();
+        assert_eq!(input["rows_rejected"], 0, "{name}");
         input["rows_accepted"].as_u64().unwrap()
     };
-    let pacic = submissions("nettskjema_pacic_T0.csv") + submissions("nettskjema_pacic_T1.csv");
-    let eq5d = submissions("redcap_eq5d_data.csv");
+    let pacic = submissions("pacic_t0") + submissions("pacic_t1");
+    let eq5d = submissions("eq5d");
+    // Inputs are named by their role and hash, never by file name (which may name a
+    // person): no manifest holds one, the research extract's included.
+    for manifest in
+        ["run/manifest.json", "run/02_deid/extract/manifest.json", "report/manifest.json"]
+    {
+        let text = std::fs::read_to_string(tmp.path().join(manifest)).unwrap_or_default();
+        assert!(!text.contains("data-sample"), "{manifest} holds an input's path");
+        for file in std::fs::read_dir(repo().join("data-sample")).unwrap() {
+            let name = file.unwrap().file_name().to_string_lossy().into_owned();
+            for quoted in [format!("/{name}"), format!("\"{name}\"")] {
+                assert!(!text.contains(&quoted), "{manifest} names `{name}`");
+            }
+        }
+    }
     // PACIC: 20 items, 1 free-text comment and 3 checkbox options per submission; EQ-5D
     // from REDCap: 5 dimensions, the VAS, 3 checkbox choices and a comment.
     assert_eq!(rows(&run.join("01_ingest/responses.parquet")) as u64, pacic * 24 + eq5d * 10);
@@ -436,13 +447,19 @@ fn hospital_and_municipal_extracts_and_monthly_counts_read_together() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["path"].as_str().unwrap().ends_with("kpr.csv"))
+        .find(|i| i["role"] == "inputs.service_events[1]")
         .unwrap();
     assert_eq!(
         (&kpr_input["rows_read"], &kpr_input["rows_accepted"], &kpr_input["rows_rejected"]),
         (&3.into(), &2.into(), &1.into())
     );
-    assert!(stderr(&out).contains("kpr.csv: 3 rows read, 2 accepted, 1 rejected"));
+    let log = stderr(&out);
+    assert!(
+        log.lines().any(|l| l.contains("inputs.service_events[1] (")
+            && l.ends_with("3 rows read, 2 accepted, 1 rejected")),
+        "{log}"
+    );
+    assert!(!log.contains("kpr.csv"), "the log names inputs by role: {log}");
     // The KPR rows follow the hospital rows: persons come twice, so deid deals them into
     // parts by person as it writes them and hands analyze the indicators; analyze run on
     // its own reads them back and deals them itself; the same bytes either way, and no
@@ -1361,4 +1378,124 @@ fn the_report_can_be_in_english() {
     for norwegian in ["Sammendrag", "Figur 1.", "Tabell 1.", "per personår"] {
         assert!(!html.contains(norwegian), "{norwegian}");
     }
+}
+
+/// The sample pipeline with `participants.csv` replaced by `text` (in a file named after
+/// a person, as deliveries sometimes are) and `extra` appended.
+fn with_participants(dir: &Path, text: &str, extra: &str) -> PathBuf {
+    let file = dir.join("Kari Nordmann deltakere.csv");
+    std::fs::write(&file, text).unwrap();
+    let pipeline = sample_pipeline(dir, extra);
+    let sample = repo().join("data-sample/participants.csv");
+    let toml = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace(&sample.display().to_string(), &file.display().to_string());
+    std::fs::write(&pipeline, toml).unwrap();
+    pipeline
+}
+
+#[test]
+fn hostile_inputs_stop_with_a_sentence_that_names_the_input_by_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = std::fs::read_to_string(repo().join("data-sample/participants.csv")).unwrap();
+    let (header, data) = sample.split_once('\n').unwrap();
+    let validate = |pipeline: &Path| folge(&["validate", pipeline.to_str().unwrap()]);
+
+    // A header and no rows: an error, not a run on nothing.
+    let out = validate(&with_participants(tmp.path(), &format!("{header}\n"), ""));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("inputs.participants: the file has a header line but no data rows (set `allow_empty = true`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("Kari"), "the file's name is not shown");
+
+    // No header line: the first person is not echoed as the "columns found".
+    let out = validate(&with_participants(tmp.path(), data, ""));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("inputs.participants: the first line looks like data, not a header"),
+        "{err}"
+    );
+    let first: Vec<&str> = data.lines().next().unwrap().split(';').collect();
+    assert!(!err.contains(first[0]) && !err.contains(first[1]), "{err}");
+
+    // A REFI-QDA project whose root is not `Project`.
+    let qdpx = tmp.path().join("codebook.qdpx");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&qdpx).unwrap());
+        zip.start_file("project.qde", zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(
+            &mut zip,
+            br#"<?xml version="1.0"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes/></CodeBook>"#,
+        )
+        .unwrap();
+        zip.finish().unwrap();
+    }
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let toml = std::fs::read_to_string(&pipeline).unwrap().replace(
+        &repo().join("data-sample/focus_groups.qdpx").display().to_string(),
+        &qdpx.display().to_string(),
+    );
+    std::fs::write(&pipeline, toml).unwrap();
+    let out = validate(&pipeline);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "inputs.codings:project.qde line 1: the root element is `CodeBook`, not `Project`"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn validate_shows_the_first_reject_reasons_with_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = std::fs::read_to_string(repo().join("data-sample/participants.csv")).unwrap();
+    // One person's municipality is wrong (line 3 of the file).
+    let mut lines: Vec<String> = sample.lines().map(str::to_owned).collect();
+    let fields: Vec<&str> = lines[2].split(';').collect();
+    let mut fields: Vec<String> = fields.into_iter().map(str::to_owned).collect();
+    fields[4] = "46O1".into();
+    lines[2] = fields.join(";");
+    let text = format!("{}\n", lines.join("\n"));
+    let out = folge(&["validate", with_participants(tmp.path(), &text, "").to_str().unwrap()]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "  line 3, column municipality: `46O1` is not a kommunenummer (expected 4 digits"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("rejects.parquet") || err.contains("`folge ingest` writes them all"));
+
+    // Over the limit: validate fails, and says the reasons are above (it writes no table).
+    let strict = with_participants(tmp.path(), &text, "");
+    let toml = std::fs::read_to_string(&strict)
+        .unwrap()
+        .replace("max_reject_share = 0.01", "max_reject_share = 0.0");
+    std::fs::write(&strict, toml).unwrap();
+    let out = folge(&["validate", strict.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("  line 3, column municipality: `46O1`"), "{err}");
+    assert!(err.contains("the first rejected rows and why are listed above"), "{err}");
+    assert!(!err.contains("see 01_ingest/rejects.parquet"), "{err}");
+
+    // An empty step log the pipeline expects reads as an empty table.
+    let empty = tmp.path().join("steps.csv");
+    std::fs::write(&empty, "person_id,element,date\n").unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let toml = std::fs::read_to_string(&pipeline).unwrap().replace(
+        &format!("path = \"{}\"", repo().join("data-sample/process_events.csv").display()),
+        &format!("path = \"{}\"\nallow_empty = true", empty.display()),
+    );
+    std::fs::write(&pipeline, toml).unwrap();
+    let out = folge(&["validate", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("inputs.process_events: 0 rows read"), "{}", stderr(&out));
 }

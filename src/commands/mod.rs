@@ -180,14 +180,23 @@ fn link_table(arg: &DeidArg) -> Result<()> {
 fn validate(path: &Path) -> Result<()> {
     let pipeline = load(path)?;
     let validation = folge_pipeline::validate(&pipeline)?;
-    for input in &validation.inputs {
+    for (input, rejects) in validation.inputs.iter().zip(&validation.rejects) {
         eprintln!(
             "{}: {} rows read, {} accepted, {} rejected",
-            input.path.display(),
-            input.rows_read,
-            input.rows_accepted,
-            input.rows_rejected
+            input.role, input.rows_read, input.rows_accepted, input.rows_rejected
         );
+        // validate writes no rejects table: the first reasons are shown here.
+        for reject in rejects {
+            let column =
+                reject.column.as_deref().map(|c| format!(", column {c}")).unwrap_or_default();
+            eprintln!("  line {}{column}: {}", reject.line, reject.reason);
+        }
+        let more = input.rows_rejected.saturating_sub(rejects.len() as u64);
+        if more > 0 {
+            eprintln!(
+                "  … and {more} more rejected rows (`folge ingest` writes them all to 01_ingest/rejects.parquet)"
+            );
+        }
     }
     if !validation.over_limit.is_empty() {
         anyhow::bail!("{}", validation.over_limit.join("; "));

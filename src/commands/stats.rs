@@ -7,6 +7,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use folge_schema::shown;
 use folge_stats::{
     Adjustment, BootMethod, BootStatistic, Extra, KappaWeights, Level, StatResult, StatsError,
 };
@@ -37,7 +38,10 @@ impl Input {
             .map(|(i, v)| match v {
                 Value::Null => Ok(None),
                 Value::Number(n) => Ok(n.as_f64()),
-                other => Err(usage(format!("`{key}[{i}]` is {other}, expected a number or null"))),
+                other => Err(usage(format!(
+                    "`{key}[{i}]` is {}, expected a number or null",
+                    shown(&other.to_string())
+                ))),
             })
             .collect()
     }
@@ -68,7 +72,10 @@ impl Input {
                 Value::String(s) => Ok(Some(s.clone())),
                 Value::Number(n) => Ok(Some(n.to_string())),
                 Value::Bool(b) => Ok(Some(b.to_string())),
-                other => Err(usage(format!("`{key}[{i}]` is {other}, expected a label"))),
+                other => Err(usage(format!(
+                    "`{key}[{i}]` is {}, expected a label",
+                    shown(&other.to_string())
+                ))),
             })
             .collect()
     }
@@ -85,9 +92,10 @@ impl Input {
                 Value::Bool(b) => Ok(*b),
                 Value::Number(n) if n.as_f64() == Some(0.0) => Ok(false),
                 Value::Number(n) if n.as_f64() == Some(1.0) => Ok(true),
-                other => {
-                    Err(usage(format!("`{key}[{i}]` is {other}, expected 0, 1, true or false")))
-                }
+                other => Err(usage(format!(
+                    "`{key}[{i}]` is {}, expected 0, 1, true or false",
+                    shown(&other.to_string())
+                ))),
             })
             .collect()
     }
@@ -107,7 +115,8 @@ impl Input {
                         Value::Null => Ok(None),
                         Value::Number(n) => Ok(n.as_f64()),
                         other => Err(usage(format!(
-                            "`{key}[{r}][{c}]` is {other}, expected a number or null"
+                            "`{key}[{r}][{c}]` is {}, expected a number or null",
+                            shown(&other.to_string())
                         ))),
                     })
                     .collect()
@@ -125,7 +134,10 @@ impl Input {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(usage(format!("`{key}` is {other}, expected true, false or null"))),
+            Some(other) => Err(usage(format!(
+                "`{key}` is {}, expected true, false or null",
+                shown(&other.to_string())
+            ))),
         }
     }
 
@@ -133,7 +145,9 @@ impl Input {
         match self.get(key) {
             None => Ok(default),
             Some(Value::String(s)) => Ok(s),
-            Some(other) => Err(usage(format!("`{key}` is {other}, expected text"))),
+            Some(other) => {
+                Err(usage(format!("`{key}` is {}, expected text", shown(&other.to_string()))))
+            }
         }
     }
 
@@ -150,7 +164,7 @@ impl Input {
 fn choice<T: Copy>(key: &str, value: &str, options: &[(&str, T)]) -> Result<T> {
     options.iter().find(|(name, _)| *name == value).map(|(_, v)| *v).ok_or_else(|| {
         let names: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
-        usage(format!("`{key}` is `{value}`, expected one of {}", names.join(", ")))
+        usage(format!("`{key}` is `{}`, expected one of {}", shown(value), names.join(", ")))
     })
 }
 
@@ -436,7 +450,12 @@ fn csv_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<Option<f64>>>> {
                 usage(format!(
                     "`{}` has no column `{c}`; found {}",
                     path.display(),
-                    header.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
+                    header
+                        .iter()
+                        .take(20)
+                        .map(|h| format!("`{}`", shown(h)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })
         })

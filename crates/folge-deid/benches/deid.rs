@@ -112,6 +112,7 @@ fn main() {
             value: None,
             text: (!text.is_empty()).then_some(text),
             identifier: false,
+            value_date: None,
         });
     }
     let params = DeidParams::new(NaiveDate::from_ymd_opt(2021, 12, 31).expect("date"));

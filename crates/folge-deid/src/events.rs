@@ -251,7 +251,10 @@ impl EventBatch {
                         DeidError::Schema(SchemaError::BadColumn {
                             table: TABLE,
                             column: "service",
-                            problem: format!("`{code}` is not a service code"),
+                            problem: format!(
+                                "`{}` is not a service code",
+                                folge_schema::shown(code)
+                            ),
                         })
                     })?;
                     last_service = Some((code, s));

@@ -496,6 +496,7 @@ pub fn deidentify(
             item: r.item.clone(),
             value: r.value,
             text,
+            value_day: r.value_date.map(|d| days(k.inclusion, d)),
         });
     }
     let coders = (!params.keep_coder_names).then(|| coder_labels(&input.codings));
@@ -594,9 +595,23 @@ mod tests {
                 start_time: None,
                 end_time: None,
             }],
+            // A date answer (a REDCap date field) becomes a day like every other date.
+            responses: vec![Response {
+                person_id: id.clone(),
+                timepoint: "T0".into(),
+                response_date: Some(date("2020-03-05")),
+                instrument: "besok".into(),
+                item: "besok_dato".into(),
+                value: None,
+                text: None,
+                identifier: false,
+                value_date: Some(date("2020-02-20")),
+            }],
             ..Identifiable::default()
         };
         let out = deidentify(&input, &params(), &Key::demo()).unwrap();
+        let r = &out.responses()[0];
+        assert_eq!((r.response_day, r.value_day, r.text.as_deref()), (Some(4), Some(-10), None));
         let p = &out.participants()[0];
         // 69 on 2020-03-01: the birthday (03-02) has not yet come.
         assert_eq!(p.age_band.as_deref(), Some("67-79"));

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 
+use folge_schema::shown;
 use folge_schema::suggest::closest;
 
 use crate::IngestError;
@@ -32,6 +33,8 @@ pub struct CsvOptions {
     pub open_end: Option<chrono::NaiveDate>,
     /// How duplicate rows are found.
     pub duplicates: crate::DuplicateCheck,
+    /// A file with a header but no data rows reads as an empty table instead of an error.
+    pub allow_empty: bool,
     /// How dates whose parts are all one or two digits are read (`03.04.05`).
     pub date_order: crate::values::DateOrder,
     /// The file's own service codes → folge's (canonical layout), e.g. a municipality's
@@ -159,6 +162,36 @@ pub fn sniff_delimiter(header_line: &[u8]) -> u8 {
         .map_or(b',', |(d, _)| *d)
 }
 
+/// Header cells as a message lists them: each [`shown`], at most [`LISTED`], then how many
+/// more (a header line of 900 kB is not echoed whole).
+pub(crate) fn listed(cells: &[String]) -> String {
+    let mut out: Vec<String> =
+        cells.iter().take(LISTED).map(|c| format!("`{}`", shown(c))).collect();
+    if cells.len() > LISTED {
+        out.push(format!("and {} more", cells.len() - LISTED));
+    }
+    out.join(", ")
+}
+
+/// Header cells a message lists at most.
+const LISTED: usize = 20;
+
+/// Whether a header cell is a value rather than a column name: a date, a number, or a
+/// digit run as long as an id or a phone number.
+fn looks_like_data(cell: &str) -> bool {
+    crate::values::fast_date(cell).is_some()
+        || crate::values::parse_date(cell, 30).is_ok()
+        || cell.chars().filter(char::is_ascii_digit).count() >= folge_schema::shown::MASK_DIGITS
+}
+
+/// Whether a header line is a row of values: a cell that is a date or holds an id-length
+/// digit run, or mostly numbers (a header may have a numeric column name or two).
+fn header_is_data(header: &[String]) -> bool {
+    let cells: Vec<&String> = header.iter().filter(|h| !h.is_empty()).collect();
+    let numbers = cells.iter().filter(|h| crate::values::parse_number(h).is_ok()).count();
+    cells.iter().any(|h| looks_like_data(h)) || (numbers > 0 && 2 * numbers >= cells.len())
+}
+
 /// Turns CRLF into LF while streaming. The csv crate reports a record's line one too low
 /// after a CRLF terminator (it records the position between `\r` and `\n`), and Excel on
 /// Windows writes CRLF, so line numbers in error messages would be off by one without
@@ -258,6 +291,11 @@ pub(crate) struct CsvSource<'r> {
     multiline: bool,
     /// Where the current record starts (kept past the end of the file).
     start_line: u64,
+    /// The current record has a cell holding a line break or the delimiter, read while an
+    /// odd number of quotes had passed: at the end of the file that is a quoted cell
+    /// left open, even on one line.
+    open_quote: bool,
+    delimiter: u8,
 }
 
 impl<'r> CsvSource<'r> {
@@ -324,6 +362,8 @@ impl<'r> CsvSource<'r> {
             record: csv::StringRecord::new(),
             multiline: false,
             start_line: 0,
+            open_quote: false,
+            delimiter,
         };
         if !source.next_record()? {
             return Err(IngestError::Empty { source_name: name.to_owned() });
@@ -361,8 +401,23 @@ impl<'r> CsvSource<'r> {
                     map.insert(column, i);
                 }
                 None if is_required => {
-                    let found: Vec<String> = self.header.iter().map(|h| format!("`{h}`")).collect();
-                    let names: Vec<String> = wanted.iter().map(|w| format!("`{w}`")).collect();
+                    // A header of values is a file without its header line: its cells are
+                    // a person's id and name, so they are not listed.
+                    if header_is_data(&self.header) {
+                        let expected: Vec<String> = required
+                            .iter()
+                            .map(|c| match self.renames.get(*c).and_then(|n| n.first()) {
+                                Some(name) => format!("`{}`", shown(name)),
+                                None => format!("`{c}`"),
+                            })
+                            .collect();
+                        return Err(IngestError::HeaderLooksLikeData {
+                            source_name: self.name.clone(),
+                            expected: expected.join(", "),
+                        });
+                    }
+                    let names: Vec<String> =
+                        wanted.iter().map(|w| format!("`{}`", shown(w))).collect();
                     let names = match names.split_last() {
                         Some((last, rest)) if !rest.is_empty() => {
                             format!("{} or {last}", rest.join(", "))
@@ -371,16 +426,16 @@ impl<'r> CsvSource<'r> {
                     };
                     let wanted = wanted[0];
                     let column = if wanted == column {
-                        format!("`{column}`")
+                        format!("`{}`", shown(column))
                     } else {
                         format!("{names} (folge's `{column}`)")
                     };
                     return Err(IngestError::MissingColumn {
                         source_name: self.name.clone(),
                         column,
-                        found: found.join(", "),
+                        found: listed(&self.header),
                         closest: closest(wanted, self.header.iter().map(String::as_str))
-                            .map(str::to_owned),
+                            .map(|c| shown(c).to_string()),
                     });
                 }
                 None => {}
@@ -398,7 +453,12 @@ impl<'r> CsvSource<'r> {
             let start = self.record.position().map_or(0, csv::Position::line);
             self.multiline = self.reader.position().line() > start + 1;
             self.start_line = self.line();
-        } else if self.multiline && self.reader.get_ref().quotes_odd {
+            // Only looked at while the quotes are odd (rarely, and always at the end of a
+            // file whose last cell is left open).
+            self.open_quote = self.reader.get_ref().quotes_odd
+                && memchr::memchr3(b'\n', b'\r', self.delimiter, self.record.as_slice().as_bytes())
+                    .is_some();
+        } else if (self.multiline || self.open_quote) && self.reader.get_ref().quotes_odd {
             return Err(IngestError::Read {
                 source_name: self.name.clone(),
                 line: self.start_line,
@@ -408,6 +468,11 @@ impl<'r> CsvSource<'r> {
         Ok(read)
     }
 
+    /// Columns in the header (trailing empty ones Excel adds left out).
+    pub fn header_len(&self) -> usize {
+        self.header.len()
+    }
+
     /// Whether the current record spans more than one line.
     pub fn is_multiline(&self) -> bool {
         self.multiline
@@ -415,7 +480,13 @@ impl<'r> CsvSource<'r> {
 
     fn read_record(&mut self) -> Result<bool, IngestError> {
         self.reader.read_record(&mut self.record).map_err(|e| {
-            let line = e.position().map_or(0, csv::Position::line);
+            let Some(line) = e.position().map(csv::Position::line) else {
+                // An error of the file as a whole (reading it failed): no line to name.
+                return IngestError::File {
+                    source_name: self.name.clone(),
+                    message: format!("cannot be read: {}", shown(&e.to_string())),
+                };
+            };
             match e.kind() {
                 csv::ErrorKind::Utf8 { .. } => {
                     IngestError::Encoding { source_name: self.name.clone(), line }
@@ -423,7 +494,7 @@ impl<'r> CsvSource<'r> {
                 _ => IngestError::Read {
                     source_name: self.name.clone(),
                     line,
-                    message: e.to_string(),
+                    message: shown(&e.to_string()).to_string(),
                 },
             }
         })

@@ -11,6 +11,26 @@ pub enum IngestError {
         /// Display name of the input.
         source_name: String,
     },
+    /// The file has a header but no data rows, and the pipeline does not say that is
+    /// expected.
+    #[error(
+        "{source_name}: the file has a header line but no data rows (set `allow_empty = true` on this input if an empty delivery is expected)"
+    )]
+    NoRows {
+        /// Display name of the input.
+        source_name: String,
+    },
+    /// The first line holds values, not column names: the header line is missing. The
+    /// cells are not shown (they are a person's id and name).
+    #[error(
+        "{source_name}: the first line looks like data, not a header (it holds a date, a number or an id where column names should be); expected a header line naming the columns {expected}"
+    )]
+    HeaderLooksLikeData {
+        /// Display name of the input.
+        source_name: String,
+        /// The required columns, backticked and comma-separated.
+        expected: String,
+    },
     /// A required column is missing from the header.
     #[error(
         "{source_name}: required column {column} is missing; found {found}{}",
@@ -44,7 +64,15 @@ pub enum IngestError {
         /// What failed.
         message: String,
     },
-    /// The CSV parser or the reader failed.
+    /// The file as a whole cannot be read (not a zip, no project, a limit exceeded).
+    #[error("{source_name}: {message}")]
+    File {
+        /// Display name of the input.
+        source_name: String,
+        /// What is wrong, as a sentence.
+        message: String,
+    },
+    /// The CSV parser or the reader failed at a line.
     #[error("{source_name} line {line}: {message}")]
     Read {
         /// Display name of the input.

@@ -23,7 +23,9 @@ pub use duplicates::DuplicateCheck;
 pub use encoding_rs::Encoding;
 pub use error::IngestError;
 pub use qdpx::{QdpxOptions, read_qdpx};
-pub use questionnaire::{Codebook, Instrument, Item, QuestionnaireOptions, read_questionnaire};
+pub use questionnaire::{
+    Codebook, DateItem, Instrument, Item, QuestionnaireOptions, read_questionnaire,
+};
 pub use readers::{
     BATCH_ROWS, ExitCompletion, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed,
     complete_exits, for_each_cell, read_codings, read_participants, read_process_events,

@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use folge_schema::shown;
 use folge_schema::tables::Response;
 
 use crate::IngestError;
@@ -22,7 +23,7 @@ use crate::csv_source::CsvOptions;
 use crate::readers::{
     Cells, IdPolicy, Ingested, PersonIndex, Problem, collect, problem, read_rows,
 };
-use crate::values::{parse_date, parse_number};
+use crate::values::{DateOrder, parse_answer_date, parse_date, parse_number};
 
 /// One scored item: a column of the export. In a codebook it is written as its column
 /// name (`"pacic_1"`), or as a table when it needs its own scale or labels
@@ -46,6 +47,44 @@ impl Item {
     /// An item that takes its scale from its instrument.
     pub fn named(name: impl Into<String>) -> Self {
         Item { name: name.into(), min: None, max: None, checkbox: false, labels: BTreeMap::new() }
+    }
+}
+
+/// A column holding a date (REDCap's fields with date validation): kept as a date in zone
+/// 1 and passed on by deid as days relative to inclusion, like every other date — never as
+/// text, since a calendar date beside `response_day` would give the inclusion date away.
+/// Written as its column name (`"visit_date"`, read day first) or as a table with the
+/// order of its parts (`{ name = "visit_date", order = "mdy" }`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "DateSpec")]
+pub struct DateItem {
+    /// Column name in the export.
+    pub name: String,
+    /// Order of day, month and year when the year does not come first.
+    pub order: DateOrder,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum DateSpec {
+    Name(String),
+    Table(DateTable),
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DateTable {
+    name: String,
+    #[serde(default)]
+    order: DateOrder,
+}
+
+impl From<DateSpec> for DateItem {
+    fn from(spec: DateSpec) -> Self {
+        match spec {
+            DateSpec::Name(name) => DateItem { name, order: DateOrder::default() },
+            DateSpec::Table(t) => DateItem { name: t.name, order: t.order },
+        }
     }
 }
 
@@ -119,6 +158,10 @@ pub struct Instrument {
     /// zone 1 with `identifier = true`, never passed on by the deid stage.
     #[serde(default)]
     pub identifiers: Vec<String>,
+    /// Columns holding dates: read as dates (`value_date`) and passed on as days
+    /// relative to inclusion.
+    #[serde(default)]
+    pub dates: Vec<DateItem>,
     /// Named subscales: item lists (used when scoring).
     #[serde(default)]
     pub subscales: BTreeMap<String, Vec<String>>,
@@ -161,6 +204,7 @@ enum ColumnKind<'c> {
     Scored { item: &'c Item, min: Option<f64>, max: Option<f64>, checkbox: bool },
     FreeText,
     Identifier,
+    Date(DateOrder),
 }
 
 /// One column to read, with its instrument.
@@ -184,6 +228,7 @@ impl Codebook {
                 .map(|i| i.name.as_str())
                 .chain(instrument.free_text.iter().map(String::as_str))
                 .chain(instrument.identifiers.iter().map(String::as_str))
+                .chain(instrument.dates.iter().map(|d| d.name.as_str()))
             {
                 if !seen.insert(column) {
                     return Err(format!("column `{column}` is listed twice"));
@@ -259,6 +304,11 @@ impl Codebook {
                 name: c,
                 kind: ColumnKind::Identifier,
             }));
+            out.extend(instrument.dates.iter().map(|d| Column {
+                instrument,
+                name: &d.name,
+                kind: ColumnKind::Date(d.order),
+            }));
         }
         out
     }
@@ -307,7 +357,8 @@ impl QuestionnaireOptions {
                         problem(
                             column,
                             format!(
-                                "`{raw}` is not a known timepoint (expected one of {})",
+                                "`{}` is not a known timepoint (expected one of {})",
+                                shown(raw),
                                 known.join(", ")
                             ),
                         )
@@ -362,7 +413,8 @@ fn scored_value(
                 problem(
                     column.name,
                     format!(
-                        "`{text}` is not a tick-box answer (expected 1/0, Ja or empty, Checked/Unchecked)"
+                        "`{}` is not a tick-box answer (expected 1/0, Ja or empty, Checked/Unchecked)",
+                        shown(text)
                     ),
                 )
             })?
@@ -376,7 +428,10 @@ fn scored_value(
                 } else {
                     problem(
                         column.name,
-                        format!("`{text}` is neither a number nor an answer label of this item"),
+                        format!(
+                            "`{}` is neither a number nor an answer label of this item",
+                            shown(text)
+                        ),
                     )
                 }
             })?,
@@ -394,7 +449,11 @@ fn scored_value(
         };
         return Err(problem(
             column.name,
-            format!("{value} is outside the `{}` scale {scale}", instrument.name),
+            format!(
+                "{} is outside the `{}` scale {scale}",
+                shown(&value.to_string()),
+                instrument.name
+            ),
         ));
     }
     Ok(Some(value))
@@ -435,7 +494,8 @@ pub fn read_questionnaire<R: Read>(
                         return Err(problem(
                             column,
                             format!(
-                                "the form is not marked Complete (expected 2, found `{status}`), and this pipeline takes complete forms only"
+                                "the form is not marked Complete (expected 2, found `{}`), and this pipeline takes complete forms only",
+                                shown(status)
                             ),
                         ));
                     }
@@ -451,12 +511,23 @@ pub fn read_questionnaire<R: Read>(
                 let mut out = Vec::with_capacity(columns.len());
                 for column in &columns {
                     let raw = cells.text_named(column.name);
-                    let (value, text) = match column.kind {
-                        ColumnKind::Scored { .. } => (scored_value(codebook, column, raw)?, None),
+                    let (mut value_date, mut value, mut text) = (None, None, None);
+                    match column.kind {
+                        ColumnKind::Scored { .. } => value = scored_value(codebook, column, raw)?,
                         ColumnKind::FreeText | ColumnKind::Identifier => {
-                            (None, raw.map(str::to_owned))
+                            text = raw.map(str::to_owned);
                         }
-                    };
+                        ColumnKind::Date(order) => {
+                            let missing = |t: &&str| {
+                                codebook.missing_text.iter().any(|m| m.eq_ignore_ascii_case(t))
+                            };
+                            value_date = raw
+                                .filter(|t| !missing(t))
+                                .map(|t| parse_answer_date(t, order))
+                                .transpose()
+                                .map_err(|e| problem(column.name, e))?;
+                        }
+                    }
                     out.push(Response {
                         person_id: person_id.clone(),
                         timepoint: timepoint.clone(),
@@ -466,13 +537,15 @@ pub fn read_questionnaire<R: Read>(
                         value,
                         text,
                         identifier: matches!(column.kind, ColumnKind::Identifier),
+                        value_date,
                     });
                 }
                 if let Some(first) = first_submission.get(&(person_id.clone(), timepoint.clone())) {
                     return Err(problem(
                         "person_id",
                         format!(
-                            "duplicates the submission on line {first} (same person, timepoint `{timepoint}`)"
+                            "duplicates the submission on line {first} (same person, timepoint `{}`)",
+                            shown(&timepoint)
                         ),
                     ));
                 }

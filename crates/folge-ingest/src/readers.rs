@@ -7,7 +7,7 @@ use std::io::Read;
 
 use chrono::NaiveDate;
 use folge_schema::tables::{Coding, Participant, ProcessEvent, Reject, ServiceCount, ServiceEvent};
-use folge_schema::{Arm, ExitReason, NationalId, Service, Sex};
+use folge_schema::{Arm, ExitReason, NationalId, Service, Sex, shown};
 
 use crate::IngestError;
 use crate::csv_source::{CsvOptions, CsvSource, Layout};
@@ -287,7 +287,7 @@ impl<'a> Cells<'a> {
                 parse(t).ok_or_else(|| {
                     problem(
                         column,
-                        format!("`{t}` is not a known code (expected one of {expected})"),
+                        format!("`{}` is not a known code (expected one of {expected})", shown(t)),
                     )
                 })
             })
@@ -359,16 +359,34 @@ pub(crate) struct LastId {
     id: String,
 }
 
-/// A reason quoting a cell that runs over several lines shows only the cell's first line:
-/// the rest may be other rows swallowed by a stray quote, and those hold ids.
-fn one_line(reason: &str) -> String {
-    let Some((first, _)) = reason.split_once('\n') else {
-        return reason.to_owned();
-    };
-    let last = reason.rsplit('\n').next().unwrap_or_default();
-    let tail = last.find('`').map_or("", |i| &last[i..]);
-    let lines = reason.lines().count();
-    format!("{first}…{tail} (the cell runs over {lines} lines: is a quote missing?)")
+/// The reason for a rejected cell that runs over several lines: in a column that holds a
+/// date, a code or a number, a line break means a quote opened in it was not closed where
+/// it should have been (so "not a date" would mislead). Only the cell's first line is
+/// shown: the rest are other rows swallowed by the quote, and those hold ids.
+fn unclosed_quote(cell: &str) -> String {
+    let first = cell.split('\n').next().unwrap_or_default();
+    format!(
+        "a quoted cell is not closed on its line: it runs over {} lines, taking in the rows after it (`{}`…; expected a closing `\"`)",
+        cell.split('\n').count(),
+        shown(first)
+    )
+}
+
+/// A row with values beyond the header's last column: the extra values would be dropped
+/// (a delimiter inside an unquoted value shifts the row). Empty cells past the header (Excel
+/// writes them) are not values.
+fn extra_fields(record: &csv::StringRecord, header_len: usize) -> Option<Problem> {
+    if record.len() <= header_len {
+        return None;
+    }
+    let found =
+        (0..record.len()).rev().find(|&i| !record[i].trim().is_empty()).map_or(0, |i| i + 1);
+    (found > header_len).then(|| Problem {
+        column: None,
+        reason: format!(
+            "has {found} values where the header has {header_len} columns (is a delimiter inside a value that is not quoted?)"
+        ),
+    })
 }
 
 /// Records validated together on the second thread.
@@ -410,6 +428,7 @@ pub(crate) fn read_rows<R: Read, T: Send>(
     let (worker_out, from_worker) =
         std::sync::mpsc::sync_channel::<(Chunk, Vec<Option<(Result<T, Problem>, u128)>>)>(2);
     let date_order = options.date_order;
+    let header_len = source.header_len();
     let columns_ref = &columns;
     let check_duplicates = options.duplicates != crate::duplicates::DuplicateCheck::Off;
     let outcome = std::thread::scope(|scope| -> Result<DateNotes, IngestError> {
@@ -421,6 +440,9 @@ pub(crate) fn read_rows<R: Read, T: Send>(
                 let results = (0..chunk.len)
                     .map(|k| {
                         (!chunk.blank[k]).then(|| {
+                            if let Some(problem) = extra_fields(&chunk.records[k], header_len) {
+                                return (Err(problem), 0);
+                            }
                             let cells = Cells {
                                 record: &chunk.records[k],
                                 columns: &index,
@@ -532,8 +554,17 @@ pub(crate) fn read_rows<R: Read, T: Send>(
                             .as_ref()
                             .zip(p.column.as_deref().and_then(|c| columns.get(c)))
                             .map(|(origin, &index)| origin.cell(index, line));
-                        let reason =
-                            if chunk.multiline[k] { one_line(&p.reason) } else { p.reason };
+                        let value = p
+                            .column
+                            .as_deref()
+                            .and_then(|c| columns.get(c))
+                            .and_then(|&i| record.get(i));
+                        let reason = match value {
+                            Some(value) if chunk.multiline[k] && value.contains('\n') => {
+                                unclosed_quote(value)
+                            }
+                            _ => p.reason,
+                        };
                         rejects.push(Reject {
                             source: name.to_owned(),
                             line: line as i64,
@@ -562,6 +593,9 @@ pub(crate) fn read_rows<R: Read, T: Send>(
         }
     });
     let dates = std::cell::RefCell::new(outcome?);
+    if read == 0 && !options.allow_empty {
+        return Err(IngestError::NoRows { source_name: name.to_owned() });
+    }
     if !rows.is_empty() {
         sink(rows).map_err(sink_error)?;
     }
@@ -646,7 +680,8 @@ pub fn read_participants<R: Read>(
                     return Err(problem(
                         "municipality",
                         format!(
-                            "`{municipality}` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)"
+                            "`{}` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)",
+                            shown(municipality)
                         ),
                     ));
                 } else {
@@ -877,7 +912,10 @@ fn canonical_service(code: &str, mapped: &BTreeMap<String, Service>) -> Result<S
         let own: Vec<String> = mapped.keys().map(|k| format!("`{k}`")).collect();
         expected = format!("{expected}, or this file's codes {}", own.join(", "));
     }
-    Err(problem("service", format!("`{code}` is not a known code (expected one of {expected})")))
+    Err(problem(
+        "service",
+        format!("`{}` is not a known code (expected one of {expected})", shown(code)),
+    ))
 }
 
 /// NPR's `utTilstand` (state at discharge): 1 levende → alive; 2 død, 3 suicid → died.
@@ -887,7 +925,10 @@ fn npr_died(code: &str) -> Result<bool, Problem> {
         "2" | "3" => Ok(true),
         other => Err(problem(
             "died",
-            format!("`{other}` is not an utTilstand code (expected 1 levende, 2 død or 3 suicid)"),
+            format!(
+                "`{}` is not an utTilstand code (expected 1 levende, 2 død or 3 suicid)",
+                shown(other)
+            ),
         )),
     }
 }
@@ -907,7 +948,10 @@ fn npr_service(code: &str) -> Result<Service, Problem> {
         )),
         other => Err(problem(
             "service",
-            format!("`{other}` is not an omsorgsnivå (expected 1 døgn, 2 dag or 3 poliklinisk)"),
+            format!(
+                "`{}` is not an omsorgsnivå (expected 1 døgn, 2 dag or 3 poliklinisk)",
+                shown(other)
+            ),
         )),
     }
 }
@@ -918,9 +962,10 @@ fn npr_acute(code: &str) -> Result<bool, Problem> {
     match code {
         "1" | "2" | "3" => Ok(true),
         "4" | "5" => Ok(false),
-        other => {
-            Err(problem("acute", format!("`{other}` is not an innmateHast code (expected 1–5)")))
-        }
+        other => Err(problem(
+            "acute",
+            format!("`{}` is not an innmateHast code (expected 1–5)", shown(other)),
+        )),
     }
 }
 
@@ -956,7 +1001,8 @@ fn kpr_service(code: &str) -> Result<Service, Problem> {
         other => Err(problem(
             "service",
             format!(
-                "`{other}` is not a KPR tjenestekode (expected 1–3, 15, 18–21 or another code from KPR's list)"
+                "`{}` is not a KPR tjenestekode (expected 1–3, 15, 18–21 or another code from KPR's list)",
+                shown(other)
             ),
         )),
     }
@@ -990,7 +1036,8 @@ fn kpr_decision(
             return Err(problem(
                 "quantity",
                 format!(
-                    "{per_week} hours a week is outside 0–{HOURS_PER_WEEK} (expected hours per week)"
+                    "{} hours a week is outside 0–{HOURS_PER_WEEK} (expected hours per week)",
+                    shown(&per_week.to_string())
                 ),
             ));
         }
@@ -1134,7 +1181,10 @@ pub fn stream_service_counts<R: Read>(
         let person_id = cells.enrolled_person_id_after(policy, persons, &mut last)?;
         let month_text = cells.required("month")?;
         let month = parse_month(month_text).ok_or_else(|| {
-            problem("month", format!("`{month_text}` is not a month (expected yyyy-mm or mm.yyyy)"))
+            problem(
+                "month",
+                format!("`{}` is not a month (expected yyyy-mm or mm.yyyy)", shown(month_text)),
+            )
         })?;
         let service =
             cells.code("service", Service::parse, &Service::expected())?.ok_or_else(|| {
@@ -1147,7 +1197,10 @@ pub fn stream_service_counts<R: Read>(
                 return Err(problem(column, "is negative (expected an amount ≥ 0)"));
             }
             if v > most {
-                return Err(problem(column, format!("{v} is more than one month holds ({most})")));
+                return Err(problem(
+                    column,
+                    format!("{} is more than one month holds ({most})", shown(&v.to_string())),
+                ));
             }
             Ok(Some(v))
         };

@@ -4,17 +4,22 @@
 //! fields become items scaled by their choice codes (with the labels, so label exports
 //! read too); checkbox fields become one tick-box item per choice, named as REDCap
 //! exports them (`field___code`); numeric text fields take their validation min/max;
-//! other text and notes fields are free text; fields marked `Identifier? = y` are
+//! text fields with date validation (`date_dmy`, `date_ymd`, `date_mdy`, `datetime_*`)
+//! are dates, passed on by deid as days relative to inclusion like every other date;
+//! other text and notes fields are free text; fields marked `Identifier? = y`, and text
+//! fields validated as a phone number or an e-mail address whatever that column says, are
 //! identifiers (kept in zone 1, never passed on by deid). Descriptive, file and calc
 //! fields hold no answers and are skipped.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use folge_schema::shown;
+
 use crate::IngestError;
 use crate::csv_source::{CsvOptions, CsvSource};
-use crate::questionnaire::{Codebook, Instrument, Item};
-use crate::values::parse_number;
+use crate::questionnaire::{Codebook, DateItem, Instrument, Item};
+use crate::values::{DateOrder, parse_number};
 
 /// The dictionary columns folge reads, as REDCap names them.
 const FIELD: &str = "Variable / Field Name";
@@ -36,6 +41,30 @@ const NUMERIC_VALIDATIONS: [&str; 7] = [
     "number_2dp_comma_decimal",
     "number_comma_decimal",
 ];
+
+/// The order of day, month and year of a date-validated field (`date_mdy`,
+/// `datetime_seconds_dmy`, …), or `None` when the field is not a date.
+fn date_validation(validation: &str) -> Option<DateOrder> {
+    let v = validation.to_ascii_lowercase();
+    if !(v.starts_with("date_") || v.starts_with("datetime_")) {
+        return None;
+    }
+    Some(if v.ends_with("_mdy") {
+        DateOrder::MonthDayYear
+    } else if v.ends_with("_ymd") {
+        DateOrder::YearMonthDay
+    } else {
+        DateOrder::DayMonthYear
+    })
+}
+
+/// Whether a text validation says the field holds a phone number or an e-mail address
+/// (`phone`, `phone_australia`, `email`): such a field identifies the respondent even
+/// when the project did not mark it `Identifier? = y`.
+fn contact_validation(validation: &str) -> bool {
+    let v = validation.to_ascii_lowercase();
+    v.starts_with("phone") || v == "email"
+}
 
 /// The column REDCap writes for one checkbox choice: `field___code`, the code lowercased
 /// and a minus sign written as `_` (code `-1` → `field____1`).
@@ -93,7 +122,7 @@ pub fn codebook_from_dictionary<R: Read>(
         }
         let form = cell(FORM);
         if form.is_empty() {
-            return Err(bad(format!("field `{field}`: `{FORM}` is empty")));
+            return Err(bad(format!("field `{}`: `{FORM}` is empty", shown(field))));
         }
         let position = if let Some(p) = instruments.iter().position(|i| i.name == form) {
             p
@@ -109,6 +138,7 @@ pub fn codebook_from_dictionary<R: Read>(
                 reverse: Vec::new(),
                 free_text: Vec::new(),
                 identifiers: Vec::new(),
+                dates: Vec::new(),
                 subscales: BTreeMap::new(),
                 // A REDCap form mixes scales (levels, a VAS, tick boxes): its items are
                 // reported, not summed into one score.
@@ -118,14 +148,17 @@ pub fn codebook_from_dictionary<R: Read>(
             instruments.len() - 1
         };
         let instrument = &mut instruments[position];
-        let identifier = cell(IDENTIFIER).eq_ignore_ascii_case("y");
         let field_type = cell(FIELD_TYPE).to_ascii_lowercase();
+        let identifier = cell(IDENTIFIER).eq_ignore_ascii_case("y")
+            || (field_type == "text" && contact_validation(cell(VALIDATION)));
         let coded = |pairs: &[(String, String)]| -> Result<Item, IngestError> {
             let mut item = Item::named(field);
             for (code, label) in pairs {
                 let value = parse_number(code).map_err(|_| {
                     bad(format!(
-                        "field `{field}`: choice code `{code}` is not a number (folge stores answers as numbers)"
+                        "field `{}`: choice code `{}` is not a number (folge stores answers as numbers)",
+                        shown(field),
+                        shown(code)
                     ))
                 })?;
                 item.min = Some(item.min.map_or(value, |m: f64| m.min(value)));
@@ -133,7 +166,11 @@ pub fn codebook_from_dictionary<R: Read>(
                 item.labels.insert(label.clone(), value);
             }
             if pairs.is_empty() {
-                return Err(bad(format!("field `{field}`: a `{field_type}` field has no choices")));
+                return Err(bad(format!(
+                    "field `{}`: a `{}` field has no choices",
+                    shown(field),
+                    shown(&field_type)
+                )));
             }
             Ok(item)
         };
@@ -165,7 +202,10 @@ pub fn codebook_from_dictionary<R: Read>(
             "checkbox" => {
                 let options = choices(cell(CHOICES));
                 if options.is_empty() {
-                    return Err(bad(format!("field `{field}`: a checkbox field has no choices")));
+                    return Err(bad(format!(
+                        "field `{}`: a checkbox field has no choices",
+                        shown(field)
+                    )));
                 }
                 for (code, label) in options {
                     let mut item = Item::named(checkbox_column(field, &code));
@@ -189,7 +229,7 @@ pub fn codebook_from_dictionary<R: Read>(
                     } else {
                         parse_number(text)
                             .map(Some)
-                            .map_err(|e| bad(format!("field `{field}`: `{column}` {e}")))
+                            .map_err(|e| bad(format!("field `{}`: `{column}` {e}", shown(field))))
                     }
                 };
                 let mut item = Item::named(field);
@@ -201,16 +241,28 @@ pub fn codebook_from_dictionary<R: Read>(
                 }
                 instrument.items.push(item);
             }
+            "text" if date_validation(cell(VALIDATION)).is_some() => {
+                instrument.dates.push(DateItem {
+                    name: field.to_owned(),
+                    order: date_validation(cell(VALIDATION)).unwrap_or_default(),
+                });
+            }
             "text" | "notes" => instrument.free_text.push(field.to_owned()),
             other => {
                 return Err(bad(format!(
-                    "field `{field}` has field type `{other}`, which folge does not know (expected radio, dropdown, yesno, truefalse, checkbox, slider, text, notes, calc, file or descriptive)"
+                    "field `{}` has field type `{}`, which folge does not know (expected radio, dropdown, yesno, truefalse, checkbox, slider, text, notes, calc, file or descriptive)",
+                    shown(field),
+                    shown(other)
                 )));
             }
         }
     }
-    instruments
-        .retain(|i| !(i.items.is_empty() && i.free_text.is_empty() && i.identifiers.is_empty()));
+    instruments.retain(|i| {
+        !(i.items.is_empty()
+            && i.free_text.is_empty()
+            && i.identifiers.is_empty()
+            && i.dates.is_empty())
+    });
     if instruments.is_empty() {
         return Err(IngestError::Read {
             source_name: name.to_owned(),
@@ -264,6 +316,35 @@ mod tests {
         assert_eq!(baseline.items[6].min, Some(f64::NEG_INFINITY), "an open number");
         assert_eq!(baseline.free_text, ["kommentar"]);
         assert_eq!(baseline.identifiers, ["navn"], "fnr is the person id, not an item");
+    }
+
+    #[test]
+    fn date_fields_are_dates_and_contact_fields_identifiers() {
+        let text = format!(
+            "{HEADER}\n\
+             record_id,besok,,text,ID,,,,,,,,,,,,,\n\
+             besok_dato,besok,,text,Besøksdato,,,date_dmy,,,,,,,,,,\n\
+             neste,besok,,text,Neste time,,,datetime_seconds_mdy,,,,,,,,,,\n\
+             start,besok,,text,Start,,,date_ymd,,,,,,,,,,\n\
+             tlf,besok,,text,Telefon,,,phone,,,,,,,,,,\n\
+             epost,besok,,text,E-post,,,email,,,n,,,,,,,\n\
+             merknad,besok,,text,Merknad,,,,,,,,,,,,,\n"
+        );
+        let codebook = codebook_from_dictionary("dd.csv", text.as_bytes(), "fnr").unwrap();
+        codebook.check().unwrap();
+        let besok = &codebook.instruments[0];
+        let dates: Vec<(&str, DateOrder)> =
+            besok.dates.iter().map(|d| (d.name.as_str(), d.order)).collect();
+        assert_eq!(
+            dates,
+            [
+                ("besok_dato", DateOrder::DayMonthYear),
+                ("neste", DateOrder::MonthDayYear),
+                ("start", DateOrder::YearMonthDay)
+            ]
+        );
+        assert_eq!(besok.identifiers, ["tlf", "epost"], "phone and e-mail identify, `n` or not");
+        assert_eq!(besok.free_text, ["merknad"]);
     }
 
     #[test]

@@ -3,16 +3,21 @@
 //! thousands separators, and yes/no flags. Errors say what was expected.
 
 use chrono::NaiveDate;
+use folge_schema::shown;
 
-/// The order of a date's parts when none of them has four digits (`03.04.05`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The order of a date's parts when none of them has four digits (`03.04.05`); written
+/// `dmy`, `ymd` or `mdy` in a codebook.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 pub enum DateOrder {
     /// `dd.mm.yy`, as Norwegian offices write it.
     #[default]
+    #[serde(rename = "dmy")]
     DayMonthYear,
     /// `yy.mm.dd`.
+    #[serde(rename = "ymd")]
     YearMonthDay,
     /// `mm.dd.yy` (US software).
+    #[serde(rename = "mdy")]
     MonthDayYear,
 }
 
@@ -74,7 +79,7 @@ pub fn parse_date_ordered(
     order: DateOrder,
 ) -> Result<(NaiveDate, bool), String> {
     let t = text.trim();
-    let bad = || format!("`{t}` is not a date (expected dd.mm.yyyy or yyyy-mm-dd)");
+    let bad = || format!("`{}` is not a date (expected dd.mm.yyyy or yyyy-mm-dd)", shown(t));
     if let Some((y, rest)) = t.split_once('-') {
         let (m, d) = rest.split_once('-').ok_or_else(bad)?;
         if y.len() != 4 {
@@ -121,6 +126,37 @@ pub fn parse_date_ordered(
     }
 }
 
+/// A date answer as survey tools export it: a date, or a date-time whose time is dropped
+/// (`2020-03-01 12:30`, `2020-03-01T12:30`); parts separated by `-`, `.` or `/`. A
+/// four-digit first part is the year (`yyyy-mm-dd`); a four-digit last part is the year
+/// after day and month in `order` (REDCap's `date_mdy` exports `03-31-2020`); otherwise
+/// the parts are read in `order` with the two-digit-year pivot 30.
+pub fn parse_answer_date(text: &str, order: DateOrder) -> Result<NaiveDate, String> {
+    let t = text.trim();
+    let bad = || {
+        format!(
+            "`{}` is not a date (expected yyyy-mm-dd, or day, month and year as {})",
+            shown(t),
+            order.pattern()
+        )
+    };
+    let date = t.split([' ', 'T']).next().unwrap_or_default();
+    let parts: Vec<&str> = date.split(['-', '.', '/']).collect();
+    let [a, b, c] = parts.as_slice() else { return Err(bad()) };
+    if a.len() == 4 {
+        return ymd(a, b, c).ok_or_else(bad);
+    }
+    if c.len() == 4 {
+        return match order {
+            DateOrder::MonthDayYear => ymd(c, a, b),
+            DateOrder::DayMonthYear | DateOrder::YearMonthDay => ymd(c, b, a),
+        }
+        .ok_or_else(bad);
+    }
+    let dotted = format!("{a}.{b}.{c}");
+    parse_date_ordered(&dotted, 30, order).map(|(d, _)| d).map_err(|_| bad())
+}
+
 fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
     let all_digits =
         |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
@@ -134,7 +170,7 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
 /// `HH.MM` or `HHMM`, hours 0–23 (one digit allowed before a separator).
 pub fn parse_time(text: &str) -> Result<i32, String> {
     let t = text.trim();
-    let bad = || format!("`{t}` is not a time of day (expected HH:MM)");
+    let bad = || format!("`{}` is not a time of day (expected HH:MM)", shown(t));
     let (h, rest) = match t.find([':', '.']) {
         Some(i) => (&t[..i], &t[i + 1..]),
         None if t.len() == 4 => (&t[..2], &t[2..]),
@@ -184,7 +220,7 @@ fn parse_number_cleaned(text: &str) -> Result<f64, String> {
     };
     match normal.parse::<f64>() {
         Ok(v) if v.is_finite() && !normal.contains(['e', 'E', 'i', 'n', 'N']) => Ok(v),
-        _ => Err(format!("`{t}` is not a number (expected e.g. 2,5 or 2.5)")),
+        _ => Err(format!("`{}` is not a number (expected e.g. 2,5 or 2.5)", shown(t))),
     }
 }
 
@@ -200,7 +236,10 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
         Ok(false)
     } else {
         let other = t.to_lowercase();
-        Err(format!("`{other}` is not a yes/no value (expected 1/0, ja/nei or true/false)"))
+        Err(format!(
+            "`{}` is not a yes/no value (expected 1/0, ja/nei or true/false)",
+            shown(&other)
+        ))
     }
 }
 
@@ -253,6 +292,23 @@ mod tests {
     #[track_caller]
     fn date(text: &str, expected: &str) {
         assert_eq!(parse_date(text, 30).map(|d| d.to_string()), Ok(expected.to_owned()));
+    }
+
+    #[test]
+    fn answer_dates_in_the_shapes_survey_tools_export() {
+        let read = |t: &str, order| parse_answer_date(t, order).map(|d| d.to_string());
+        let dmy = DateOrder::DayMonthYear;
+        assert_eq!(read("2020-12-31", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("2020-12-31 10:15", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("2020-12-31T10:15:00", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("31-12-2020", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("31.12.20", dmy).as_deref(), Ok("2020-12-31"));
+        assert_eq!(read("12/31/2020", DateOrder::MonthDayYear).as_deref(), Ok("2020-12-31"));
+        assert_eq!(
+            read("31/12/2020", DateOrder::MonthDayYear).unwrap_err(),
+            "`31/12/2020` is not a date (expected yyyy-mm-dd, or day, month and year as mm.dd.yy)"
+        );
+        assert!(read("snart", dmy).is_err());
     }
 
     #[test]

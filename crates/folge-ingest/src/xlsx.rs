@@ -7,6 +7,7 @@
 use std::io::{Read, Seek};
 
 use calamine::{Data, DataType, Reader};
+use folge_schema::shown;
 
 use crate::IngestError;
 
@@ -62,8 +63,7 @@ pub fn sheet_to_csv<R: Read + Seek + Clone>(
     input: R,
     sheet: Option<&str>,
 ) -> Result<(Vec<u8>, SheetOrigin), IngestError> {
-    let fail =
-        |message: String| IngestError::Read { source_name: name.to_owned(), line: 0, message };
+    let fail = |message: String| IngestError::File { source_name: name.to_owned(), message };
     let mut book = calamine::open_workbook_auto_from_rs(input)
         .map_err(|e| fail(format!("is not a spreadsheet calamine can read: {e}")))?;
     let names = book.sheet_names();
@@ -74,11 +74,15 @@ pub fn sheet_to_csv<R: Read + Seek + Clone>(
         }),
     }
     .ok_or_else(|| {
-        let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-        fail(format!("has no sheet `{}`; sheets: {}", sheet.unwrap_or("1"), list.join(", ")))
+        fail(format!(
+            "has no sheet `{}`; sheets: {}",
+            shown(sheet.unwrap_or("1")),
+            crate::csv_source::listed(&names)
+        ))
     })?;
-    let range =
-        book.worksheet_range(&chosen).map_err(|e| fail(format!("sheet `{chosen}`: {e}")))?;
+    let range = book
+        .worksheet_range(&chosen)
+        .map_err(|e| fail(format!("sheet `{}`: {}", shown(&chosen), shown(&e.to_string()))))?;
     let (row, column) = range.start().unwrap_or((0, 0));
     let mut writer = csv::Writer::from_writer(Vec::new());
     for cells in range.rows() {

@@ -178,6 +178,36 @@ pub struct Inputs {
     pub questionnaires: BTreeMap<String, InputFile>,
 }
 
+impl Inputs {
+    /// Name every input by its place in the pipeline file: `inputs.<table>`, with its
+    /// position (from 0) when the table has several files, and the questionnaire's name.
+    fn set_roles(&mut self) {
+        self.participants.role = "inputs.participants".into();
+        for (table, files) in [
+            ("service_events", &mut self.service_events),
+            ("service_counts", &mut self.service_counts),
+        ] {
+            let several = files.len() > 1;
+            for (i, f) in files.iter_mut().enumerate() {
+                f.role = if several {
+                    format!("inputs.{table}[{i}]")
+                } else {
+                    format!("inputs.{table}")
+                };
+            }
+        }
+        if let Some(f) = &mut self.process_events {
+            f.role = "inputs.process_events".into();
+        }
+        if let Some(f) = &mut self.codings {
+            f.role = "inputs.codings".into();
+        }
+        for (name, f) in &mut self.questionnaires {
+            f.role = format!("inputs.questionnaires.{name}");
+        }
+    }
+}
+
 /// One input table or an array of them. Written as a visitor rather than an untagged
 /// enum so that a typo inside a single table still gets serde's "unknown field" error,
 /// which the loader turns into a did-you-mean with the line.
@@ -269,6 +299,15 @@ pub struct InputFile {
     /// (`{ Hjemmesykepleie = "home_nursing", Legevakt = "out_of_hours" }`).
     #[serde(default)]
     pub service_codes: BTreeMap<String, String>,
+    /// A delivery with no data rows (a header only, a project without codings) is
+    /// expected: it reads as an empty table instead of stopping ingest.
+    #[serde(default)]
+    pub allow_empty: bool,
+    /// The input's place in the pipeline file (`inputs.participants`,
+    /// `inputs.service_events[1]`), set at load: messages, logs and manifests name an input
+    /// by it, never by its file name (people name files after persons).
+    #[serde(skip)]
+    pub role: String,
 }
 
 /// `date_order` as written in a pipeline file.
@@ -771,6 +810,7 @@ impl Pipeline {
             input.codebook = input.codebook.as_deref().map(&resolve);
             input.redcap_dictionary = input.redcap_dictionary.as_deref().map(&resolve);
         }
+        config.inputs.set_roles();
         for (name, q) in &config.inputs.questionnaires {
             let redcap = q.redcap_dictionary.is_some();
             if q.codebook.is_some() == redcap {
@@ -1334,6 +1374,15 @@ layout = \"kpr\"
             p.config.inputs.service_events.iter().map(InputFile::layout).collect();
         assert_eq!(layouts, [folge_ingest::Layout::Npr, folge_ingest::Layout::Kpr]);
         assert_eq!(p.inputs().len(), 3);
+        // Inputs are named by their place in the pipeline file, never by file name.
+        let roles: Vec<&str> = p.inputs().iter().map(|(_, f)| f.role.as_str()).collect();
+        assert_eq!(
+            roles,
+            ["inputs.participants", "inputs.service_events[0]", "inputs.service_events[1]"]
+        );
+        let one = Pipeline::parse(Path::new("/x/t.toml"), &format!("{MINIMAL}\n[inputs.service_events]\npath = \"Kari Nordmann.csv\"\nallow_empty = true\n")).unwrap();
+        let events = &one.config.inputs.service_events[0];
+        assert_eq!((events.role.as_str(), events.allow_empty), ("inputs.service_events", true));
         let typo = format!(
             "{MINIMAL}
 [inputs.service_events]

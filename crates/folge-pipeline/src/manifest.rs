@@ -1,4 +1,5 @@
-//! The run's manifest: what went in (each input's path, SHA-256, size and row counts),
+//! The run's manifest: what went in (each input's role in the pipeline file, SHA-256, size
+//! and row counts — never its file name, which may name a person),
 //! with which parameters and key (fingerprint only), what came out, and how long each
 //! stage took. Each stage writes its own record (`<stage dir>/stage.json`); the run's
 //! `manifest.json` is assembled from them, so running one stage again updates it.
@@ -17,9 +18,8 @@ use crate::PipelineError;
 pub struct InputRecord {
     /// Canonical table it feeds.
     pub table: String,
-    /// Path relative to the pipeline file's folder (as a pipeline file would name it), so
-    /// a record says nothing about the machine or the folders it was run in.
-    pub path: PathBuf,
+    /// Its place in the pipeline file (`inputs.service_events[1]`).
+    pub role: String,
     /// SHA-256 of the bytes.
     pub sha256: String,
     /// Size in bytes.
@@ -68,7 +68,7 @@ pub struct Manifest {
     pub folge_version: String,
     /// Pipeline name.
     pub pipeline: String,
-    /// Pipeline file's name (paths in the records are relative to its folder).
+    /// The pipeline file's name (the folders it lies in are not recorded).
     pub pipeline_file: PathBuf,
     /// Parameters that determine the results.
     pub params: serde_json::Value,

@@ -263,6 +263,7 @@ fn load_codebook(path: &Path) -> Result<folge_ingest::Codebook, PipelineError> {
 /// Build a codebook from a REDCap data dictionary; a bad one is a configuration error.
 fn load_redcap_dictionary(
     path: &Path,
+    role: &str,
     person_id_field: &str,
 ) -> Result<folge_ingest::Codebook, PipelineError> {
     let file = File::open(path).map_err(|e| PipelineError::Config {
@@ -270,7 +271,7 @@ fn load_redcap_dictionary(
         line: None,
         message: format!("cannot read the REDCap data dictionary: {e}"),
     })?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = format!("{role}.redcap_dictionary");
     let config = |e: folge_ingest::IngestError| PipelineError::Config {
         file: path.to_owned(),
         line: None,
@@ -300,7 +301,7 @@ fn read_questionnaire(
     let (mut codebook, mut options) = match (&file.codebook, &file.redcap_dictionary) {
         (Some(path), _) => (load_codebook(path)?, folge_ingest::QuestionnaireOptions::default()),
         (None, Some(path)) => {
-            let codebook = load_redcap_dictionary(path, person_id_field)?;
+            let codebook = load_redcap_dictionary(path, &file.role, person_id_field)?;
             let options = folge_ingest::QuestionnaireOptions {
                 timepoint_column: Some("redcap_event_name".into()),
                 instance_column: Some("redcap_repeat_instance".into()),
@@ -340,10 +341,11 @@ fn read_codings(
 ) -> Result<Ingested<Coding>, PipelineError> {
     let read = match file.format {
         InputFormat::Qdpx => folge_ingest::read_qdpx(
-            &display_name(file),
+            &file.role,
             open(file)?,
             &folge_ingest::QdpxOptions {
                 vocabularies: std::sync::Arc::clone(vocabularies),
+                allow_empty: file.allow_empty,
                 ..folge_ingest::QdpxOptions::default()
             },
         ),
@@ -373,25 +375,18 @@ fn tabular(
                 PipelineError::io(&input.path, format!("cannot open the input: {e}"))
             })?;
             let (csv, origin) = folge_ingest::sheet_to_csv(
-                &display_name(input),
+                &input.role,
                 std::io::Cursor::new(bytes),
                 input.sheet.as_deref(),
             )?;
-            let name = format!("{}, sheet {}", display_name(input), origin.sheet);
+            let name = format!("{}, sheet `{}`", input.role, folge_schema::shown(&origin.sheet));
             options.sheet = Some(origin);
             Ok((name, Box::new(std::io::Cursor::new(csv)), options))
         }
         InputFormat::Csv | InputFormat::Qdpx => {
-            Ok((display_name(input), Box::new(open(input)?), options))
+            Ok((input.role.clone(), Box::new(open(input)?), options))
         }
     }
-}
-
-fn display_name(input: &InputFile) -> String {
-    input
-        .path
-        .file_name()
-        .map_or_else(|| input.path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// A streaming reader of an event table: rows must name a person in the participant list.
@@ -421,6 +416,7 @@ fn csv_options(file: &InputFile) -> CsvOptions {
         service_codes: file.service_codes(),
         // Open; the readers of the tables with lists get the pipeline's.
         vocabularies: std::sync::Arc::default(),
+        allow_empty: file.allow_empty,
     }
 }
 
@@ -459,10 +455,12 @@ impl InputHashes {
     /// Open every input (a missing one is reported here, before anything is read), then
     /// hash them in the background.
     fn start(pipeline: &Pipeline) -> Result<Self, PipelineError> {
-        let base = pipeline_folder(pipeline);
-        let files: Vec<(String, PathBuf)> =
-            pipeline.inputs().into_iter().map(|(t, f)| (t.to_owned(), f.path.clone())).collect();
-        for (_, path) in &files {
+        let files: Vec<(String, String, PathBuf)> = pipeline
+            .inputs()
+            .into_iter()
+            .map(|(t, f)| (t.to_owned(), f.role.clone(), f.path.clone()))
+            .collect();
+        for (_, _, path) in &files {
             std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
         }
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -470,12 +468,12 @@ impl InputHashes {
         let worker = std::thread::spawn(move || {
             files
                 .into_iter()
-                .map(|(table, path)| {
+                .map(|(table, role, path)| {
                     let (sha256, bytes) = file_sha256_unless(&path, &stopped)?
                         .ok_or_else(|| PipelineError::io(&path, "hashing stopped"))?;
                     Ok(InputRecord {
                         table,
-                        path: crate::manifest::relative_to(&path, &base),
+                        role,
                         sha256,
                         bytes,
                         rows_read: 0,
@@ -676,17 +674,22 @@ pub struct Validation {
     pub inputs: Vec<InputRecord>,
     /// Inputs whose rejected share exceeds the pipeline's limit.
     pub over_limit: Vec<String>,
+    /// The first [`VALIDATE_REJECTS`] rejected rows of each input, in the order of
+    /// `inputs` (line, column and reason; never the row itself).
+    pub rejects: Vec<Vec<Reject>>,
 }
 
-fn over_limit(pipeline: &Pipeline, inputs: &[InputRecord]) -> Vec<String> {
+/// Inputs whose rejected share is over the limit, each as a sentence ending in `see`
+/// (where the reasons are).
+fn over_limit(pipeline: &Pipeline, inputs: &[InputRecord], see: &str) -> Vec<String> {
     let max = pipeline.config.ingest.max_reject_share;
     inputs
         .iter()
         .filter(|i| i.rows_read > 0 && i.rows_rejected as f64 / i.rows_read as f64 > max)
         .map(|i| {
             format!(
-                "{}: {} of {} rows rejected ({:.1} %), more than the limit of {:.1} % (`ingest.max_reject_share`); see 01_ingest/rejects.parquet",
-                i.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                "{}: {} of {} rows rejected ({:.1} %), more than the limit of {:.1} % (`ingest.max_reject_share`); {see}",
+                i.role,
                 i.rows_rejected,
                 i.rows_read,
                 100.0 * i.rows_rejected as f64 / i.rows_read as f64,
@@ -696,12 +699,23 @@ fn over_limit(pipeline: &Pipeline, inputs: &[InputRecord]) -> Vec<String> {
         .collect()
 }
 
+/// Rejected rows `folge validate` shows of each input (it writes no rejects table).
+pub const VALIDATE_REJECTS: usize = 5;
+
 /// Check the configuration, the key and every input without writing anything.
 pub fn validate(pipeline: &Pipeline) -> Result<Validation, PipelineError> {
     resolve_key(pipeline)?;
     let result = read_inputs(&context(pipeline), None, &mut Vec::new())?;
-    let over_limit = over_limit(pipeline, &result.inputs);
-    Ok(Validation { inputs: result.inputs, over_limit })
+    let over_limit =
+        over_limit(pipeline, &result.inputs, "the first rejected rows and why are listed above");
+    let first =
+        |rejects: &[Reject]| rejects.iter().take(VALIDATE_REJECTS).cloned().collect::<Vec<_>>();
+    let rejects = std::iter::once(first(&result.participants.rejects))
+        .chain(result.events.iter().map(|e| first(&e.rejects)))
+        .chain(result.codings.iter().map(|c| first(&c.rejects)))
+        .chain(result.questionnaires.iter().map(|q| first(&q.rejects)))
+        .collect();
+    Ok(Validation { inputs: result.inputs, over_limit, rejects })
 }
 
 /// The ingest stage; with `give`, the participant list is left there for deid.
@@ -726,8 +740,9 @@ fn ingest(
     write_table(&dir, "rejects.parquet", &rejects, &metadata, &mut outputs)?;
     for i in &result.inputs {
         info!(
-            "{}: {} rows read, {} accepted, {} rejected",
-            i.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            "{} ({}…): {} rows read, {} accepted, {} rejected",
+            i.role,
+            &i.sha256[..12],
             i.rows_read,
             i.rows_accepted,
             i.rows_rejected
@@ -740,7 +755,8 @@ fn ingest(
         outputs,
         notes: BTreeMap::new(),
     };
-    let problems = over_limit(ctx.pipeline, &record.inputs);
+    let problems =
+        over_limit(ctx.pipeline, &record.inputs, "see 01_ingest/rejects.parquet for why");
     if !problems.is_empty() {
         return Err(PipelineError::Stage { stage: "ingest", message: problems.join("; ") });
     }

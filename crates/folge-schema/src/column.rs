@@ -204,7 +204,7 @@ impl<T: TextCode> ScalarColumn for T {
                 None => Ok(None),
                 Some(s) => Self::from_code(s).map(Some).ok_or_else(|| {
                     let allowed: Vec<&str> = Self::ALL.iter().map(|c| c.code()).collect();
-                    format!("`{s}` is not one of {}", allowed.join(", "))
+                    format!("`{}` is not one of {}", crate::shown(s), allowed.join(", "))
                 }),
             })
             .collect()

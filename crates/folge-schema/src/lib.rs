@@ -11,6 +11,7 @@ pub mod domain;
 mod error;
 pub mod national_id;
 pub mod parquet_io;
+pub mod shown;
 pub mod suggest;
 pub mod tables;
 
@@ -18,3 +19,4 @@ pub use column::{ColumnValue, Table};
 pub use domain::{Arm, ExitReason, Service, Sex};
 pub use error::SchemaError;
 pub use national_id::{IdError, IdKind, NationalId};
+pub use shown::shown;

@@ -108,6 +108,9 @@ table! {
         /// The item identifies the respondent (a name, phone or address field; REDCap's
         /// `Identifier? = y`): kept in zone 1 only, never passed on by deid.
         pub identifier: bool,
+        /// A date answer (a REDCap field with date validation): a calendar date, so it
+        /// leaves zone 1 only as days relative to inclusion (`value_day`).
+        pub value_date: Option<NaiveDate>,
     }
 }
 
@@ -254,6 +257,8 @@ table! {
         /// Free text, scrubbed (`[NAVN]`, `[TLF]`, …), or null when dropped by
         /// configuration.
         pub text: Option<String>,
+        /// A date answer as days relative to inclusion (inclusion = day 0).
+        pub value_day: Option<i32>,
     }
 }
 

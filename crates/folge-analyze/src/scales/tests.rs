@@ -37,6 +37,7 @@ fn answer(p: &Participant, timepoint: &str, item: &str, value: Option<f64>) -> R
         value,
         text: None,
         identifier: false,
+        value_date: None,
     }
 }
 

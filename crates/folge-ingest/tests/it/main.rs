@@ -1,7 +1,10 @@
 //! folge-ingest's integration tests: the malformed-input corpus. Each `tests/malformed/X.csv`
 //! has `X.expected` holding either the exact file-level error or, for files that read, the
 //! conservation line and every reject as `line L, column C: reason`. Service events are
-//! read against a participant list of the first id in `ids.txt`.
+//! read against a participant list of the first id in `ids.txt`. The hostile files of
+//! issue 15 are here too (a header only, no header, extra values, an unclosed quote on the
+//! last line, control bytes, long values, ids in the wrong column); those that are easier
+//! made in code (REFI-QDA archives, participant lists, questionnaires) are in `hostile.rs`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -70,6 +73,8 @@ fn no_reject_reason_or_error_carries_an_id() {
         for id in ids.lines() {
             assert!(!text.contains(id), "{name}: {text}");
         }
+        // Raw control bytes (ESC, NUL) never reach a message or a stored reason.
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{name}: {text:?}");
     }
 }
 
@@ -182,7 +187,7 @@ fn unresolvable_codings_are_rejected_with_their_line() {
     assert_eq!(
         reasons,
         [
-            "t.qdpx:project.qde line 11: selection 3–99 lies outside its transcript",
+            "t.qdpx:project.qde line 11: the selection 3–99 lies outside its transcript of 10 characters",
             "t.qdpx:project.qde line 14: the coding refers to a code that is not in the codebook",
         ]
     );
@@ -276,6 +281,7 @@ fn pacic() -> folge_ingest::Codebook {
                 reverse: vec![],
                 free_text: vec!["kommentar".into()],
                 identifiers: vec![],
+                dates: vec![],
                 subscales: std::collections::BTreeMap::new(),
                 score: None,
                 min_answered: None,
@@ -293,6 +299,7 @@ fn pacic() -> folge_ingest::Codebook {
                 reverse: vec![],
                 free_text: vec![],
                 identifiers: vec![],
+                dates: vec![],
                 subscales: std::collections::BTreeMap::new(),
                 score: None,
                 min_answered: None,
@@ -406,4 +413,5 @@ fn answers_outside_the_scale_reject_the_submission() {
     );
 }
 
+mod hostile;
 mod questionnaires;

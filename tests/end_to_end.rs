@@ -1501,3 +1501,172 @@ fn validate_shows_the_first_reject_reasons_with_line_and_column() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("inputs.process_events: 0 rows read"), "{}", stderr(&out));
 }
+
+/// Text as the planted-identifier test compares it, by rules of its own (not folge's
+/// detector or scrubber): lower case, invisible characters and combining marks removed,
+/// full-width digits made ASCII, Norwegian letters and their spellings folded (`ø`, `oe`
+/// → `o`; `æ`, `ae` → `a`; `å`, `aa` → `a`).
+fn folded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            // Invisible characters and combining marks.
+            '\u{ad}'
+            | '\u{200b}'..='\u{200d}'
+            | '\u{2060}'
+            | '\u{feff}'
+            | '\u{300}'..='\u{36f}' => {}
+            '０'..='９' => out.push(char::from(b'0' + (c as u32 - '０' as u32) as u8)),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out.replace(['ø', 'ö'], "o")
+        .replace("oe", "o")
+        .replace(['æ', 'ä'], "a")
+        .replace("ae", "a")
+        .replace('å', "a")
+        .replace("aa", "a")
+}
+
+/// What of a planted identifier must not be found in an output: its digits (in any
+/// grouping), a folded word, or a folded phrase.
+enum Core {
+    Digits(String),
+    Words(Vec<&'static str>),
+    Exact(&'static str),
+}
+
+/// A generated adversarial delivery: every variant of issue 15 that a scrubber can miss —
+/// national ids split and dotted, phones in every grouping, e-mails spelt out, addresses
+/// in lower case and over a line break, names folded, decomposed, split by invisible
+/// characters, with digits glued on, as initials and at the start of a sentence — planted
+/// into the free-text fields of the questionnaires (Nettskjema's comment and REDCap's),
+/// using the sample's own people. The run succeeds and no output holds any of them
+/// (checked with this file's own folding, not folge's code).
+#[test]
+fn planted_identifiers_in_every_free_text_field_reach_no_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data-sample");
+    std::fs::create_dir(&data).unwrap();
+    for entry in std::fs::read_dir(repo().join("data-sample")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), data.join(entry.file_name())).unwrap();
+    }
+    let participants = std::fs::read_to_string(data.join("participants.csv")).unwrap();
+    let people: Vec<(String, String)> = participants
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.trim_start_matches('\u{feff}').split(';').collect();
+            (f[0].to_owned(), f[1].to_owned())
+        })
+        .collect();
+    let name = |full: &str| people.iter().find(|p| p.1 == full).unwrap().0.clone();
+    let id = |i: usize| people[i].0.clone();
+    let split = |id: &str, sep: &str| format!("{}{sep}{}", &id[..6], &id[6..]);
+    let dotted = |id: &str| format!("{}.{}.{} {}", &id[..2], &id[2..4], &id[4..6], &id[6..]);
+    let grouped =
+        |id: &str| format!("{} {} {} {} {}", &id[..2], &id[2..4], &id[4..6], &id[6..9], &id[9..]);
+    let full_width = |id: &str| {
+        id.chars().map(|c| char::from_u32('０' as u32 + (c as u32 - '0' as u32)).unwrap()).collect()
+    };
+    // (what is written, what must not be found: digits, or folded words/phrases)
+    let mut planted: Vec<(String, Core)> = vec![
+        (dotted(&id(0)), Core::Digits(id(0))),
+        (split(&id(1), "\n"), Core::Digits(id(1))),
+        (split(&id(2), "\r\n"), Core::Digits(id(2))),
+        (split(&id(3), "\u{a0}"), Core::Digits(id(3))),
+        (split(&id(4), "  "), Core::Digits(id(4))),
+        (grouped(&id(5)), Core::Digits(id(5))),
+        (format!("fnr{}", id(6)), Core::Digits(id(6))),
+        (full_width(&id(7)), Core::Digits(id(7))),
+        ("ring 9123 4505".into(), Core::Digits("91234505".into())),
+        ("+47 9123 4510".into(), Core::Digits("91234510".into())),
+        ("912.34.506".into(), Core::Digits("91234506".into())),
+        ("91 234 507".into(), Core::Digits("91234507".into())),
+        ("tlf91234508".into(), Core::Digits("91234508".into())),
+        ("4791234512".into(), Core::Digits("91234512".into())),
+        ("olanordmann at nav dot no".into(), Core::Words(vec!["olanordmann"])),
+        ("kari.vik(at)nav.no".into(), Core::Exact("kari.vik")),
+        ("per.berg @ nav.no".into(), Core::Exact("per.berg")),
+        ("lise.dal@gmail".into(), Core::Exact("lise.dal")),
+        ("bor i storgata 5".into(), Core::Words(vec!["storgata"])),
+        ("Kalfarveien 31\n5018 Bergen".into(), Core::Words(vec!["kalfarveien"])),
+        ("N-5179 Godvik".into(), Core::Words(vec!["godvik"])),
+        ("gnr. 12 bnr. 34".into(), Core::Words(vec!["bnr"])),
+        ("Solveig Oevreboe ringte".into(), Core::Words(vec!["ovrebo", "solveig"])),
+        ("Nyga\u{30a}rd kom".into(), Core::Words(vec!["nygard"])),
+        ("Ha\u{30a}kon var her".into(), Core::Words(vec!["hakon"])),
+        ("Sø\u{ad}rensen og Søren\u{200b}sen".into(), Core::Words(vec!["sorensen"])),
+        ("Karlsen2 sa".into(), Core::Words(vec!["karlsen2", "karlsen"])),
+        ("M.K. ringte".into(), Core::Exact("m.k.")),
+        ("Turid A. kom".into(), Core::Words(vec!["turid"])),
+        ("Rune og jeg fikk en plan.".into(), Core::Exact("rune og jeg")),
+    ];
+    // The people those names belong to are in the sample (the scrubber knows them).
+    for full in ["Solveig Øvrebø", "Arne Nygård", "Håkon Kristiansen", "Aksel Sørensen"] {
+        assert!(!name(full).is_empty(), "{full}");
+    }
+    // Plant one variant into each of the first comments of PACIC T0 and of REDCap.
+    let plant = |file: &str, column: &str, quote: char, delimiter: char, from: usize| {
+        let path = data.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter as u8)
+            .quote(quote as u8)
+            .from_reader(text.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let at = headers.iter().position(|h| h == column).unwrap();
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter as u8)
+            .quote_style(csv::QuoteStyle::Always)
+            .from_writer(Vec::new());
+        writer.write_record(&headers).unwrap();
+        let mut count = 0;
+        for (i, record) in reader.records().enumerate() {
+            let mut fields: Vec<String> = record.unwrap().iter().map(str::to_owned).collect();
+            if let Some((variant, _)) = planted.get(from + i).filter(|_| i < 15) {
+                fields[at] = format!("Notat: {variant} — takk.");
+                count += 1;
+            }
+            writer.write_record(&fields).unwrap();
+        }
+        std::fs::write(&path, writer.into_inner().unwrap()).unwrap();
+        count
+    };
+    let first = plant("nettskjema_pacic_T0.csv", "kommentar", '"', ';', 0);
+    let second = plant("redcap_eq5d_data.csv", "kommentar", '"', ',', first);
+    assert_eq!(first + second, planted.len().min(30), "every variant is planted once");
+    planted.truncate(first + second);
+
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The scans can fail: zone 1 holds the planted text.
+    let answers = folded(&text_of(&tmp.path().join("run/01_ingest/responses.parquet")));
+    assert!(answers.contains("olanordmann") && answers.contains("kalfarveien"));
+
+    let mut scanned = vec![("stderr".to_owned(), stderr(&out))];
+    for dir in ["run/02_deid", "run/03_analyze", "report"] {
+        for (rel, _) in files(&tmp.path().join(dir)) {
+            let path = tmp.path().join(dir).join(&rel);
+            scanned.push((path.display().to_string(), text_of(&path)));
+        }
+    }
+    for manifest in ["run/manifest.json", "run/02_deid/extract/manifest.json"] {
+        scanned
+            .push((manifest.into(), std::fs::read_to_string(tmp.path().join(manifest)).unwrap()));
+    }
+    for (file, text) in &scanned {
+        let folded = folded(text);
+        let digits: String = folded.chars().filter(char::is_ascii_digit).collect();
+        for (variant, core) in &planted {
+            let found = match core {
+                Core::Digits(d) => digits.contains(d.as_str()),
+                Core::Words(words) => words.iter().any(|w| has_word(&folded, w)),
+                Core::Exact(e) => folded.contains(e),
+            };
+            assert!(!found, "planted {variant:?} reached {file}");
+        }
+    }
+}

@@ -286,7 +286,7 @@ impl Scrubber {
             (
                 ScrubKind::NationalId,
                 regex(
-                    r"(?i)\b(?:fnr|pnr|f\.nr)?[.:]?[ ]?\d{2}[ .\-/\x{a0}]?\d{2}[ .\-/\x{a0}]?\d{2}(?:[ .\-/\x{a0}\t]|\r?\n){0,2}\d{3}[ .\-\x{a0}]{0,2}\d{2}\b",
+                    r"(?i)\b(?:(?:fnr|pnr|f\.nr)[.:]?[ ]?)?\d{2}[ .\-/\x{a0}]?\d{2}[ .\-/\x{a0}]?\d{2}(?:[ .\-/\x{a0}\t]|\r?\n){0,2}\d{3}[ .\-\x{a0}]{0,2}\d{2}\b",
                 ),
             ),
             // Phones as 4-4, 3-2-3, 2-3-3, with dots or no-break spaces, glued to `tlf` or
@@ -363,8 +363,10 @@ impl Scrubber {
             hits.range(..end).next_back().is_some_and(|(_, &(e, _))| start < e)
         };
         // Ids, phones and addresses all hold digits, and e-mail an `@`: text without
-        // either (most comments) skips the patterns.
-        let digits = text.bytes().any(|b| b.is_ascii_digit());
+        // either (most comments) skips the patterns. Digits of any script count (`\d`
+        // matches full-width `０`–`９` too: an id written in them is an id).
+        let digits = text.bytes().any(|b| b.is_ascii_digit())
+            || (!text.is_ascii() && text.chars().any(char::is_numeric));
         let at = text.contains('@');
         for (kind, pattern) in &self.patterns {
             let possible = match kind {
@@ -512,7 +514,9 @@ mod tests {
         let s = register();
         let tagged = |text: &str| {
             let out = s.scrub(text).0;
-            !out.chars().any(|c| c.is_ascii_digit() || c == '@')
+            // Any digit, full-width ones included: an ASCII-only check would pass the
+            // full-width id without looking at it.
+            !out.chars().any(|c| c.is_numeric() || c == '@')
                 && ["kari", "nordmann", "ødegård", "odegard", "oedegaard", "lise", "at nav"]
                     .iter()
                     .all(|w| !out.to_lowercase().contains(w))
@@ -550,6 +554,10 @@ mod tests {
         ] {
             assert!(tagged(text), "{text:?} -> {:?}", s.scrub(text).0);
         }
+        // The text before an id stays as written.
+        check(&s, "Notat: 01.01.80 12343 ok", "Notat: [FNR] ok");
+        check(&s, "fnr: 01018012343", "fnr: [FNR]");
+        check(&s, "Notat: ０１０１８０１２３４７ ok", "Notat: [FNR] ok");
         check(&s, "K.N. ringte", "[NAVN] ringte");
         check(&s, "Takk til Kari N. for hjelpen", "Takk til [NAVN] for hjelpen");
         check(&s, "Per og jeg fikk en plan.", "[NAVN] og jeg fikk en plan.");

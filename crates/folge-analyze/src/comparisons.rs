@@ -597,6 +597,15 @@ fn four_cells() -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Each row's cell of `value ~ pilot * after`: 2 · pilot + after.
+fn did_cell_of_rows(data: &PersonRows) -> Vec<usize> {
+    data.treated
+        .iter()
+        .zip(&data.post)
+        .map(|(&t, &p)| 2 * usize::from(t) + usize::from(p))
+        .collect()
+}
+
 /// The design row of a person-period for the pilot-vs-comparison model: intercept, pilot,
 /// after, pilot × after, then each covariate and each covariate × after.
 fn did_row(treated: bool, post: bool, covariates: &[f64], out: &mut Vec<f64>) {
@@ -640,12 +649,7 @@ fn did_row_of(
         );
         return r;
     }
-    let cells: Vec<usize> = data
-        .treated
-        .iter()
-        .zip(&data.post)
-        .map(|(&t, &p)| 2 * usize::from(t) + usize::from(p))
-        .collect();
+    let cells = did_cell_of_rows(data);
     let did_cells = four_cells();
     // The pooled rates' difference in differences gets its interval from the pooled
     // Poisson model.
@@ -776,12 +780,7 @@ fn pooled_did(
     settings: Settings<'_>,
     adjusted: Option<&Adjusted>,
 ) {
-    let cells: Vec<usize> = data
-        .treated
-        .iter()
-        .zip(&data.post)
-        .map(|(&t, &p)| 2 * usize::from(t) + usize::from(p))
-        .collect();
+    let cells = did_cell_of_rows(data);
     let did_cells = four_cells();
     let model = match adjusted {
         None => fit_model(

@@ -687,7 +687,7 @@ pub struct Pipeline {
 
 /// Remove `.` and `name/..` lexically (no filesystem access: the path may not exist yet),
 /// so messages show `reports/sample`, not `pipelines/../reports/sample`.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out: Vec<Component<'_>> = Vec::new();
     for component in path.components() {

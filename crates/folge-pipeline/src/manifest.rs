@@ -106,7 +106,9 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
             _ => (path.to_path_buf(), base.to_path_buf()),
         }
     };
-    let (to, from) = (clean_components(&path), clean_components(&base));
+    let (path, base) = (crate::config::normalize(&path), crate::config::normalize(&base));
+    let to: Vec<_> = path.components().filter(|c| !matches!(c, Component::CurDir)).collect();
+    let from: Vec<_> = base.components().filter(|c| !matches!(c, Component::CurDir)).collect();
     let common = to.iter().zip(&from).take_while(|(a, b)| a == b).count();
     let file_name = || path.file_name().map_or_else(|| path.clone(), PathBuf::from);
     if from[common..].iter().any(|c| !matches!(c, Component::Normal(_)))
@@ -122,22 +124,6 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
         out.push(c.as_os_str());
     }
     if out.as_os_str().is_empty() { file_name() } else { out }
-}
-
-/// `path`'s components without `.` and `name/..`.
-fn clean_components(path: &Path) -> Vec<std::path::Component<'_>> {
-    use std::path::Component;
-    let mut out: Vec<Component<'_>> = Vec::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Lowercase hex.

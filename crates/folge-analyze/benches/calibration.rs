@@ -1680,7 +1680,7 @@ fn model_text(settings: &Settings) -> String {
     };
     let variance = match settings.cluster_variance {
         ClusterVariance::Jackknife => {
-            "SEs clustered by person: the jackknife (CV3) for pooled rates and the saturated Poisson comparisons, CR1 for negative binomial and adjusted models, event-time bins and the pre-trend ratio"
+            "SEs clustered by person: the jackknife (CV3) for pooled rates, the within-person comparisons (adjusted too) and mortality between the arms, CR1 for the negative binomial model, adjusted mortality, event-time bins and the pre-trend ratio"
         }
         ClusterVariance::Cr1 => "SEs clustered by person: CR1",
     };

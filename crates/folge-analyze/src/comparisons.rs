@@ -474,14 +474,17 @@ fn before_after_row(
         }
         return r;
     }
-    // The pooled rates' difference gets its interval from the pooled Poisson model.
-    if let Ok(m) = fit_model((CountModel::Poisson, settings.variance), &design, data, None) {
+    let windows = two_windows(data);
+    // The pooled rates' difference: its own jackknife, or (CR1, or the jackknife undefined)
+    // the delta method from the pooled Poisson model.
+    let jackknifed = settings.variance == ClusterVariance::Jackknife
+        && jackknife_diff_interval(&mut r, &windows);
+    if !jackknifed
+        && let Ok(m) = fit_model((CountModel::Poisson, settings.variance), &design, data, None)
+    {
         m.fill_diff(&mut r);
     }
-    if settings.variance == ClusterVariance::Jackknife {
-        jackknife_diff_interval(&mut r, data);
-    }
-    match folge_stats::within_person_rate_ratio(&two_windows(data)) {
+    match folge_stats::within_person_rate_ratio(&windows) {
         Ok(fit) => {
             let (se, variance) = match (settings.variance, fit.se_jackknife) {
                 (ClusterVariance::Jackknife, Some(se)) => (se, JACKKNIFE_WITHIN),
@@ -501,56 +504,33 @@ fn before_after_row(
     r
 }
 
-/// The interval of `r.diff` — a difference of pooled rates after − before (or any
-/// difference of the arms' changes) — from the cluster jackknife of the difference itself: each
-/// person left out in turn, the pooled rates recomputed from the totals less theirs
-/// (exact, one pass), with the small-sample t and the skewness correction of
-/// `folge_stats::JackknifeMoves`. The symmetric interval from the delta method missed 8–10 %
-/// for contacts and hours in the calibration study, almost all on one side: a few heavy
-/// users make the difference skewed. Left as it is when a person holds all of a cell's
-/// time.
-fn jackknife_diff_interval(r: &mut ComparisonRow, data: &PersonRows) {
-    let Some(diff) = r.diff else { return };
-    // Per person: arm and (value, years) before and after; totals per arm × period.
-    let mut index: HashMap<usize, usize> = HashMap::new();
-    let mut persons: Vec<(bool, [[f64; 2]; 2])> = Vec::new();
-    let mut totals = [[[0.0f64; 2]; 2]; 2];
-    for i in 0..data.y.len() {
-        let at = *index.entry(data.unit[i]).or_insert_with(|| {
-            persons.push((data.treated[i], [[0.0; 2]; 2]));
-            persons.len() - 1
-        });
-        let period = usize::from(data.post[i]);
-        persons[at].1[period][0] += data.y[i];
-        persons[at].1[period][1] += data.exposure[i];
-        let arm = usize::from(data.treated[i]);
-        totals[arm][period][0] += data.y[i];
-        totals[arm][period][1] += data.exposure[i];
-    }
-    let arms: Vec<usize> =
-        (0..2).filter(|&a| totals[a][0][1] > 0.0 || totals[a][1][1] > 0.0).collect();
-    // The pilot's change minus the comparison's; within an arm, its change.
-    let sign = |arm: usize| if arms.len() == 2 && arm == 0 { -1.0 } else { 1.0 };
-    let change = |t: &[[f64; 2]; 2]| -> Option<f64> {
-        (t[0][1] > 0.0 && t[1][1] > 0.0).then(|| t[1][0] / t[1][1] - t[0][0] / t[0][1])
-    };
+/// The interval of `r.diff`, the pooled rates' difference after − before within an arm,
+/// from the cluster jackknife of the difference itself: each person left out in turn, the
+/// pooled rates recomputed from the totals less theirs (exact, one pass), with the
+/// small-sample t and the skewness correction of `folge_stats::JackknifeMoves`. The
+/// symmetric interval from the delta method missed 8–10 % for contacts and hours in the
+/// calibration study, almost all on one side: a few heavy users make the difference
+/// skewed. `false` (nothing set) when a person holds all of a window's time.
+fn jackknife_diff_interval(r: &mut ComparisonRow, windows: &[folge_stats::TwoWindows]) -> bool {
+    let Some(diff) = r.diff else { return false };
+    let total = windows.iter().fold([0.0; 4], |t, w| {
+        [t[0] + w.before, t[1] + w.before_years, t[2] + w.after, t[3] + w.after_years]
+    });
     let mut moves = folge_stats::JackknifeMoves::default();
-    for (treated, own) in &persons {
-        let arm = usize::from(*treated);
-        let mut left = totals;
-        for period in 0..2 {
-            left[arm][period][0] -= own[period][0];
-            left[arm][period][1] -= own[period][1];
+    for w in windows {
+        let (before_years, after_years) = (total[1] - w.before_years, total[3] - w.after_years);
+        if before_years <= 0.0 || after_years <= 0.0 {
+            return false;
         }
-        let mut value = 0.0;
-        for &a in &arms {
-            let Some(c) = change(&left[a]) else { return };
-            value += sign(a) * c;
-        }
-        moves.add(value - diff);
+        let change = (total[2] - w.after) / after_years - (total[0] - w.before) / before_years;
+        moves.add(change - diff);
     }
-    if let Some((lo, hi)) = moves.interval(diff, LEVEL) {
-        (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
+    match moves.interval(diff, LEVEL) {
+        Some((lo, hi)) => {
+            (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
+            true
+        }
+        None => false,
     }
 }
 

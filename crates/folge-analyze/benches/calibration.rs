@@ -815,7 +815,8 @@ enum Kind {
     RatioOfRateRatios,
     /// Pilot/comparison after inclusion (`rate_ratio_pilot_vs_comparison`, mortality).
     ArmsAfter,
-    /// Ratio of the arms' 30-day trends before inclusion (`pretrend_ratio_of_trends`).
+    /// The placebo difference in differences over the before bins
+    /// (`pretrend_ratio_of_trends`).
     Pretrend,
     /// A pooled rate (`rates`).
     Rate,
@@ -975,29 +976,6 @@ fn from_totals(totals: &Totals, q: &Quantity) -> Option<f64> {
 fn bin_rate(bins: &BinTotals, q: &Quantity) -> Option<f64> {
     let &(v, py) = bins.get(&(q.indicator.clone(), q.arm?, q.at?))?;
     (py > 0.0).then(|| v / py)
-}
-
-/// The pre-trend ratio of one indicator from pooled bin totals: exp(β) of pilot × bin in
-/// the Poisson GLM `value ~ pilot * bin + offset(log person-years)` on the arm × bin cells
-/// before inclusion — the person × bin model's point estimate, since grouping cells keeps
-/// the Poisson likelihood's score. `None` without events (mortality).
-fn pretrend_from_bins(bins: &BinTotals, indicator: &str) -> Option<f64> {
-    let (mut x, mut y, mut offset) = (Vec::new(), Vec::new(), Vec::new());
-    for (arm, a) in [(Arm::Pilot, 1.0), (Arm::Comparison, 0.0)] {
-        for bin in -(BINS_BEFORE as i32)..0 {
-            let Some(&(v, py)) = bins.get(&(indicator.to_owned(), arm, bin)) else {
-                continue;
-            };
-            if py > 0.0 {
-                let t = f64::from(bin);
-                x.extend([1.0, a, t, a * t]);
-                y.push(v);
-                offset.push(py.ln());
-            }
-        }
-    }
-    let fit = folge_stats::poisson_glm(&x, 4, &y, &offset, None, None).ok()?;
-    fit.coef.get(3).map(|b| b.exp())
 }
 
 /// Kaplan–Meier survival of `arm` at each of `days` (the step function: the last step at
@@ -1208,14 +1186,13 @@ impl Truth {
         if q.kind == Kind::Survival {
             return self.survival.get(&(q.arm?, q.at?)).and_then(|s| s.1);
         }
-        if self.within_person.contains(q) {
+        if self.within_person.contains(q) || q.kind == Kind::Pretrend {
             return self.model(q).map(|(_, se)| se);
         }
         let values: Option<Vec<f64>> = self
             .chunks
             .iter()
             .map(|c| match q.kind {
-                Kind::Pretrend => pretrend_from_bins(&c.bins, &q.indicator),
                 Kind::EventTime => bin_rate(&c.bins, q),
                 _ => from_totals(&c.totals, q),
             })
@@ -1238,9 +1215,10 @@ impl Truth {
         Some((value, scaled_se(q.kind, &values)?))
     }
 
-    /// The pre-trend ratio of the whole population (the Poisson model on its pooled bins).
-    fn pretrend(&self, indicator: &str) -> Option<f64> {
-        pretrend_from_bins(&self.bins, indicator)
+    /// The pre-trend ratio of the whole population: the placebo difference in differences
+    /// on its chunks, averaged on the log scale.
+    fn pretrend(&self, q: &Quantity) -> Option<f64> {
+        self.model(q).map(|(m, _)| m)
     }
 }
 
@@ -1680,7 +1658,7 @@ fn model_text(settings: &Settings) -> String {
     };
     let variance = match settings.cluster_variance {
         ClusterVariance::Jackknife => {
-            "SEs clustered by person: the jackknife (CV3) for pooled rates, the within-person comparisons (adjusted too) and mortality between the arms, CR1 for the negative binomial model, adjusted mortality, event-time bins and the pre-trend ratio"
+            "SEs clustered by person: the jackknife (CV3) for pooled rates, the within-person comparisons (adjusted too) and mortality between the arms, the pre-trend check; CR1 for the negative binomial model, adjusted mortality and event-time bins"
         }
         ClusterVariance::Cr1 => "SEs clustered by person: CR1",
     };
@@ -1754,7 +1732,7 @@ fn header(settings: &Settings, truth: &Truth, replicates: &Replicates) -> String
     );
     let _ = writeln!(
         s,
-        "Truths: ratios, rates and differences are folge's Poisson point estimates from the truth population's pooled totals (ratios and differences of pooled rates), except the after/before ratios within an arm and their ratio between the arms, which are within-person (person fixed-effect) ratios: their truth is that model's estimate on the truth population's chunks, averaged on the log scale (not 1 even under no effect: the generator's deaths follow hospital stays, so a person's last weeks are busier than their before window); the pre-trend ratio is 1 by construction (before inclusion each arm's process is stationary, and the arms differ in nothing but labels unless the scenario is `confounded`; checked below); under `confounded` the comparisons between the arms have the truth of no effect; event-time truths are the population's pooled bin rates, survival truths its Kaplan–Meier curve.\n"
+        "Truths: ratios, rates and differences are folge's Poisson point estimates from the truth population's pooled totals (ratios and differences of pooled rates), except the after/before ratios within an arm and their ratio between the arms, which are within-person (person fixed-effect) ratios: their truth is that model's estimate on the truth population's chunks, averaged on the log scale (not 1 even under no effect: the generator's deaths follow hospital stays, so a person's last weeks are busier than their before window); the pre-trend ratio (a placebo difference in differences: second half of the before bins against the first, within person) is 1 by construction (before inclusion each arm's process is stationary, and the arms differ in nothing but labels unless the scenario is `confounded`; checked below); under `confounded` the comparisons between the arms have the truth of no effect; event-time truths are the population's pooled bin rates, survival truths its Kaplan–Meier curve.\n"
     );
     let _ = writeln!(
         s,
@@ -2051,7 +2029,7 @@ fn report(settings: &Settings, truth: &Truth, replicates: &Replicates) -> String
     s.push_str("| indicator | estimate | MC SE log | z = ln(estimate) / SE |\n|---|---|---|---|\n");
     let mut largest = 0.0f64;
     for q in keys.iter().filter(|q| q.kind == Kind::Pretrend) {
-        let estimate = truth.pretrend(&q.indicator);
+        let estimate = truth.pretrend(q);
         let se = truth.mc_se(q);
         let z = estimate.zip(se).filter(|(e, se)| *e > 0.0 && *se > 0.0).map(|(e, se)| e.ln() / se);
         largest = largest.max(z.map_or(0.0, f64::abs));

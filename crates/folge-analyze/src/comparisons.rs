@@ -11,8 +11,9 @@
 //!   in anyone's use when heavy users die or move sooner than others (their short
 //!   after-windows weigh little in the pooled after rate). Counts, days and hours alike:
 //!   the estimating equation holds for any non-negative outcome. `before_mean`/`after_mean`
-//!   remain the pooled rates and `diff` their difference, its interval from the pooled
-//!   Poisson GLM `value ~ after + offset(log(person-years))` by the delta method. With
+//!   remain the pooled rates and `diff` their difference, its interval from the cluster
+//!   jackknife of the difference (with CR1, the pooled Poisson GLM `value ~ after +
+//!   offset(log(person-years))` by the delta method). With
 //!   `count_model = negative_binomial`, whole-count outcomes get a negative binomial GLM of
 //!   the pooled rates (`MASS::glm.nb`) with CR1 SEs instead.
 //! - `pilot_vs_comparison` (scope `all`): the ratio of the arms' within-person rate
@@ -179,6 +180,20 @@ const CR1_NO_JACKKNIFE_WITHIN: &str =
     "CR1 SE by person (no jackknife: one person holds all of a window's use)";
 const CR1_NO_JACKKNIFE: &str =
     "CR1 SE by person (sandwich::vcovCL HC1; no jackknife: leaving one person out empties a cell)";
+
+/// The SE a within-person fit's interval uses, and its words for `method`: the jackknife
+/// unless CR1 is asked for or the jackknife is undefined.
+pub(crate) fn within_se(
+    variance: ClusterVariance,
+    se_cr1: f64,
+    se_jackknife: Option<f64>,
+) -> (f64, &'static str) {
+    match (variance, se_jackknife) {
+        (ClusterVariance::Jackknife, Some(se)) => (se, JACKKNIFE_WITHIN),
+        (ClusterVariance::Jackknife, None) => (se_cr1, CR1_NO_JACKKNIFE_WITHIN),
+        (ClusterVariance::Cr1, _) => (se_cr1, CR1_WITHIN),
+    }
+}
 
 /// A model's design: saturated in a cell factor (the design row of each cell, and each
 /// row's cell), or any rows.
@@ -484,16 +499,17 @@ fn before_after_row(
     {
         m.fill_diff(&mut r);
     }
+    let diff_interval = if jackknifed {
+        "its interval from the cluster jackknife of the difference (t with Pan & Wall's df, the acceleration)"
+    } else {
+        "its interval by the delta method"
+    };
     match folge_stats::within_person_rate_ratio(&windows) {
         Ok(fit) => {
-            let (se, variance) = match (settings.variance, fit.se_jackknife) {
-                (ClusterVariance::Jackknife, Some(se)) => (se, JACKKNIFE_WITHIN),
-                (ClusterVariance::Jackknife, None) => (fit.se_cr1, CR1_NO_JACKKNIFE_WITHIN),
-                (ClusterVariance::Cr1, _) => (fit.se_cr1, CR1_WITHIN),
-            };
+            let (se, variance) = within_se(settings.variance, fit.se_cr1, fit.se_jackknife);
             fill_log_ratio(&mut r, fit.log_ratio, se);
             r.method = format!(
-                "within-person rate ratio after/before, Poisson GLM with a fixed effect per person, value ~ after + person + offset(log person-years) ({} persons with time and use in both windows; each compared with themself, so who uses much and who leaves early do not move it), {variance}; before_mean and after_mean are the pooled rates, diff their difference with its interval by the delta method",
+                "within-person rate ratio after/before, Poisson GLM with a fixed effect per person, value ~ after + person + offset(log person-years) ({} persons with time and use in both windows; each compared with themself, so who uses much and who leaves early do not move it), {variance}; before_mean and after_mean are the pooled rates, diff their difference, {diff_interval}",
                 fit.informative
             );
         }
@@ -720,11 +736,7 @@ fn within_person_did(
     };
     match fitted {
         Ok((beta, se_cr1, se_jackknife, informative, adjustment)) => {
-            let (se, words) = match (variance, se_jackknife) {
-                (ClusterVariance::Jackknife, Some(se)) => (se, JACKKNIFE_WITHIN),
-                (ClusterVariance::Jackknife, None) => (se_cr1, CR1_NO_JACKKNIFE_WITHIN),
-                (ClusterVariance::Cr1, _) => (se_cr1, CR1_WITHIN),
-            };
+            let (se, words) = within_se(variance, se_cr1, se_jackknife);
             fill_log_ratio(r, beta, se);
             let covariates = if adjusted.is_some() { " + after:covariates" } else { "" };
             let diff = if adjusted.is_some() {
@@ -742,7 +754,7 @@ fn within_person_did(
 
 /// `exp(β)` with its Wald interval and p from `se` into `r` (nothing when `se` is not a
 /// finite positive number).
-fn fill_log_ratio(r: &mut ComparisonRow, beta: f64, se: f64) {
+pub(crate) fn fill_log_ratio(r: &mut ComparisonRow, beta: f64, se: f64) {
     if se > 0.0 && se.is_finite() && beta.is_finite() {
         let z = folge_stats::dist::qnorm(1.0 - (1.0 - LEVEL) / 2.0);
         r.effect_size = Some(beta.exp());

@@ -971,7 +971,7 @@ pub fn summarise(
         concentration.insert(indicator.id(), r.concentration);
     }
     if params.comparisons.contains(&Comparison::PilotVsComparison) {
-        comparisons.extend(event_time.pretrend(&params.indicators));
+        comparisons.extend(event_time.pretrend(&params.indicators, params.variance));
     }
     comparisons.extend(by_subset.into_iter().flatten());
     comparisons.append(&mut older_rows);

@@ -16,7 +16,8 @@ pub(crate) const AFTER_BEFORE: &str = "rate_ratio";
 pub(crate) const RATIO_OF_RATIOS: &str = "ratio_of_rate_ratios";
 /// `effect_size_kind` of mortality: rate ratio pilot/comparison after inclusion.
 pub(crate) const BETWEEN_ARMS_AFTER: &str = "rate_ratio_pilot_vs_comparison";
-/// `effect_size_kind` of the pre-trend check: the ratio of the arms' 30-day trends.
+/// `effect_size_kind` of the pre-trend check: a placebo difference in differences over the
+/// bins before inclusion.
 pub(crate) const PRETREND: &str = "pretrend_ratio_of_trends";
 
 /// The row of `indicator` in scope `all` with this kind of estimate.

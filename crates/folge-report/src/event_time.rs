@@ -338,11 +338,11 @@ pub fn figures(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut>
                 .collect();
             let mut caption = match lang {
                 Language::Nb => format!(
-                    "Forbruk per personår i 30-dagers perioder rundt inklusjon{part}, pilot (n = {n_pilot}) og sammenligning (n = {n_comparison}).{bins_text} Punktet er raten i perioden (summen av forbruket delt på summen av personår){whiskers}. Stiplet loddrett linje: inklusjon. Parallelle trender før inklusjon — forholdet mellom pilotenes og sammenligningens trend per 30 dager i de {before_bins} periodene før (1 = parallelle; eksponenten av samspillet pilot × tid{pretrend_model}): {}.",
+                    "Forbruk per personår i 30-dagers perioder rundt inklusjon{part}, pilot (n = {n_pilot}) og sammenligning (n = {n_comparison}).{bins_text} Punktet er raten i perioden (summen av forbruket delt på summen av personår){whiskers}. Stiplet loddrett linje: inklusjon. Parallelle trender før inklusjon — en placebo-forskjell-i-forskjeller: forholdet mellom pilotenes og sammenligningens endring fra første til andre halvdel av de {before_bins} periodene før, innen person (1 = parallelle{pretrend_model}): {}.",
                     checks.join("; ")
                 ),
                 Language::En => format!(
-                    "Use per person-year in 30-day bins around inclusion{part}, pilot (n = {n_pilot}) and comparison (n = {n_comparison}).{bins_text} The point is the bin's rate (total use divided by total person-years){whiskers}. Dashed vertical line: inclusion. Parallel trends before inclusion — the ratio of the pilots' and the comparison's trend per 30 days over the {before_bins} bins before (1 = parallel; the exponent of the pilot × time interaction{pretrend_model}): {}.",
+                    "Use per person-year in 30-day bins around inclusion{part}, pilot (n = {n_pilot}) and comparison (n = {n_comparison}).{bins_text} The point is the bin's rate (total use divided by total person-years){whiskers}. Dashed vertical line: inclusion. Parallel trends before inclusion — a placebo difference in differences: the ratio of the pilots' and the comparison's change from the first to the second half of the {before_bins} bins before, within person (1 = parallel{pretrend_model}): {}.",
                     checks.join("; ")
                 ),
             };
@@ -513,12 +513,16 @@ mod tests {
                 .contains("Periode 0 er dag 0 til 29 etter inklusjon, periode −1 dag −30 til −1."),
             "{caption}"
         );
-        assert!(caption.contains("CR1"), "{caption}");
+        assert!(
+            caption.contains("(1 = parallelle; Poisson-GLM med fast effekt per person med standardfeil fra jackknife over personer (CV3))"),
+            "{caption}"
+        );
         assert!(
             caption.contains("øyeblikkelig hjelp-innleggelser 1,02 (95 % KI 0,87–1,20; p = 0,012)"),
             "{caption}"
         );
-        assert!(caption.contains("i de 12 periodene før"), "{caption}");
+        assert!(caption.contains("placebo-forskjell-i-forskjeller"), "{caption}");
+        assert!(caption.contains("første til andre halvdel av de 12 periodene før"), "{caption}");
         // Mortality has no pre-trend row: the caption says so instead of leaving it out.
         assert!(
             figures[1].caption.contains("dødsfall ikke beregnet i analysen"),

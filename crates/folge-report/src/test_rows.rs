@@ -17,7 +17,7 @@ use crate::html::{Language, ReportInput, ReportParams, Section};
 pub const WITHIN: &str = "rate ratio after/before, Poisson GLM value ~ after + offset(log person-years), CR1 SE by person";
 pub const DID: &str = "ratio of rate ratios, Poisson GLM value ~ pilot * after + offset(log person-years), CR1 SE by person";
 pub const DEATHS: &str = "rate ratio pilot/comparison after inclusion, Poisson GLM value ~ pilot + offset(log person-years), CR1 SE by person";
-pub const PRETREND_METHOD: &str = "ratio of 30-day trends pilot/comparison, Poisson GLM value ~ pilot * bin + offset(log person-years) over bins -12..-1, CR1 SE by person";
+pub const PRETREND_METHOD: &str = "pre-trend check (a placebo difference in differences before inclusion): ratio pilot/comparison of the within-person rate ratios of the last 6 30-day bins before inclusion (days -180…-1) to the 6 before them (days -360…-181), Poisson GLM with a fixed effect per person (40 persons with time in both halves and use), cluster-jackknife (CV3) SE by person (each person left out in turn; refitted where that moves the estimate by more than 0.001, one Newton step elsewhere); 1 means the arms ran parallel";
 
 fn date(s: &str) -> NaiveDate {
     s.parse().expect("a date")

@@ -2,8 +2,9 @@
 //! tests, proportions, rates with exposure, difference-in-differences, generalized linear
 //! models (Poisson and negative binomial with offsets and cluster-robust CR1 covariance,
 //! logistic regression), propensity-score balancing weights and standardised mean
-//! differences, the within-person (person fixed-effect) rate ratio, the Kaplan–Meier estimator, inter-rater agreement, reliability,
-//! multiplicity adjustment and the bootstrap.
+//! differences, the within-person (person fixed-effect) rate ratio, cluster-jackknife
+//! intervals, the Kaplan–Meier estimator,
+//! inter-rater agreement, reliability, multiplicity adjustment and the bootstrap.
 //!
 //! Pure: slices in, [`StatResult`] out; no Arrow, no I/O. Conventions follow R so every
 //! number can be checked line by line against it: paired methods work on `x − y`
@@ -54,7 +55,7 @@ pub use glm::{
     GlmFit, cr1_sandwich, logistic_predict, logistic_regression, negbin_glm, poisson_glm,
 };
 pub use jackknife::JackknifeMoves;
-pub use moments::{BinMoments, ExposureMoments, OutcomeMoments, pretrend_ratio};
+pub use moments::BinMoments;
 pub use multiplicity::{Adjustment, p_adjust};
 pub use paired::{complete_pairs, paired_t, wilcoxon_signed_rank};
 pub use proportions::{mcnemar, wilson};

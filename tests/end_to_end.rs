@@ -1670,3 +1670,556 @@ fn planted_identifiers_in_every_free_text_field_reach_no_output() {
         }
     }
 }
+
+/// A copy of `data-sample/` in `dir`, for tests that plant values into the inputs.
+fn copy_sample(dir: &Path) -> PathBuf {
+    let data = dir.join("data-sample");
+    std::fs::create_dir(&data).unwrap();
+    for entry in std::fs::read_dir(repo().join("data-sample")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), data.join(entry.file_name())).unwrap();
+    }
+    data
+}
+
+/// The sample's participants whose every name part can be looked for in outputs: three
+/// letters or more, not a common word (`Dag`, `per uke`) and not a word of a site label
+/// (`Haukeland voksne`), as (national id, full name).
+fn plantable_people() -> Vec<(String, String)> {
+    let words = name_words();
+    let text = std::fs::read_to_string(repo().join("data-sample/participants.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.trim_start_matches('\u{feff}').split(';').collect();
+            (f[0].to_owned(), f[1].to_owned())
+        })
+        .filter(|(_, name)| {
+            name.split([' ', '-']).all(|part| {
+                let part = part.to_lowercase();
+                words.contains(&part) && !folge_deid::COMMON_WORD_NAMES.contains(&part.as_str())
+            })
+        })
+        .collect()
+}
+
+/// A national id disguised as people type it into a cell: `dd.mm.yy nnnnn`.
+fn disguised(id: &str) -> String {
+    format!("{}.{}.{} {}", &id[..2], &id[2..4], &id[4..6], &id[6..])
+}
+
+/// One planted cell: the input (as the pipeline names it in rejects), the file's line
+/// (1-based, the header is line 1), the column and the value written there.
+#[derive(Debug, Clone)]
+struct Plant {
+    role: &'static str,
+    line: u64,
+    column: &'static str,
+    value: String,
+}
+
+/// Rewrite a CSV file of the copied sample, giving `edit` each data record's line and
+/// cells by column name. A byte-order mark, CRLF line ends and quoting of every field are
+/// kept as found.
+fn rewrite_csv(path: &Path, delimiter: u8, mut edit: impl FnMut(u64, &mut Vec<(String, String)>)) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let (bom, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text.as_str()),
+    };
+    let quote_all = body.starts_with('"');
+    let terminator =
+        if body.contains("\r\n") { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') };
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(body.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .quote_style(if quote_all { csv::QuoteStyle::Always } else { csv::QuoteStyle::Necessary })
+        .terminator(terminator)
+        .from_writer(Vec::new());
+    writer.write_record(&headers).unwrap();
+    // No cell of the sample spans lines: record i is on line i + 2.
+    for (line, record) in (2..).zip(reader.records()) {
+        let record = record.unwrap();
+        let mut cells: Vec<(String, String)> =
+            headers.iter().zip(record.iter()).map(|(h, v)| (h.to_owned(), v.to_owned())).collect();
+        edit(line, &mut cells);
+        writer.write_record(cells.iter().map(|(_, v)| v)).unwrap();
+    }
+    let out = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+    std::fs::write(path, format!("{bom}{out}")).unwrap();
+}
+
+/// Plant values into a CSV input: for each `(column, value)`, the next data line after
+/// line `after` whose person (in `person_column`) `takes` accepts; the plants made.
+fn plant_csv(
+    data: &Path,
+    (file, role, delimiter): (&str, &'static str, u8),
+    (person_column, after): (&str, u64),
+    takes: &dyn Fn(&str) -> bool,
+    values: &[(&'static str, String)],
+) -> Vec<Plant> {
+    let mut plants = Vec::new();
+    let mut next = values.iter();
+    rewrite_csv(&data.join(file), delimiter, |line, cells| {
+        let person = cells.iter().find(|(h, _)| h == person_column).map(|(_, v)| v.clone());
+        if line <= after || !person.is_some_and(|p| takes(&p)) {
+            return;
+        }
+        if let Some((column, value)) = next.next() {
+            let cell = cells.iter_mut().find(|(h, _)| h == column).unwrap();
+            cell.1.clone_from(value);
+            plants.push(Plant { role, line, column, value: value.clone() });
+        }
+    });
+    assert_eq!(plants.len(), values.len(), "{file}: every value planted");
+    plants
+}
+
+/// The last line planted in an input.
+fn last_line(plants: &[Plant], role: &str) -> u64 {
+    plants.iter().filter(|p| p.role == role).map(|p| p.line).max().unwrap_or(0)
+}
+
+/// Rewrite `project.qde` inside the copied sample's REFI-QDA project.
+fn rewrite_qdpx(data: &Path, edit: impl FnOnce(String) -> String) {
+    let path = data.join("focus_groups.qdpx");
+    let bytes = std::fs::read(&path).unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut edit = Some(edit);
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().unwrap().to_string();
+        let mut contents = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut contents).unwrap();
+        if Path::new(&name).extension().is_some_and(|e| e.eq_ignore_ascii_case("qde")) {
+            let text = String::from_utf8(contents).unwrap();
+            contents = (edit.take().unwrap())(text).into_bytes();
+        }
+        writer.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut writer, &contents).unwrap();
+    }
+    assert!(edit.is_none(), "the project has a .qde");
+    std::fs::write(&path, writer.finish().unwrap().into_inner()).unwrap();
+}
+
+/// `xml` with the first `from` after `after` replaced by `to` (which must be found).
+fn replace_after(xml: &str, after: &str, from: &str, to: &str) -> String {
+    let start = xml.find(after).unwrap();
+    let at = start + xml[start..].find(from).unwrap();
+    format!("{}{to}{}", &xml[..at], &xml[at + from.len()..])
+}
+
+/// The text of every zone-2 and zone-3 file, the report, both manifests (when written)
+/// and the given logs, each with its name.
+fn outputs_and_logs(dir: &Path, logs: &[(&str, &Output)]) -> Vec<(String, String)> {
+    let mut scanned: Vec<(String, String)> =
+        logs.iter().map(|(name, out)| ((*name).to_owned(), stderr(out))).collect();
+    for sub in ["run/02_deid", "run/03_analyze", "report"] {
+        if !dir.join(sub).exists() {
+            continue;
+        }
+        for (rel, _) in files(&dir.join(sub)) {
+            let path = dir.join(sub).join(&rel);
+            scanned.push((path.display().to_string(), text_of(&path)));
+        }
+    }
+    for manifest in ["run/manifest.json", "run/02_deid/extract/manifest.json"] {
+        if let Ok(text) = std::fs::read_to_string(dir.join(manifest)) {
+            scanned.push((manifest.to_owned(), text));
+        }
+    }
+    scanned
+}
+
+/// Whether `text` (already folded) holds a planted value: its digits in any grouping when
+/// it is an id, else any part of the name as a whole word, folded by this file's rules.
+fn holds_planted(folded_text: &str, digits: &str, value: &str) -> bool {
+    if value.chars().any(char::is_alphabetic) {
+        value.split([' ', '-']).any(|part| has_word(folded_text, &folded(part)))
+    } else {
+        digits.contains(&value.chars().filter(char::is_ascii_digit).collect::<String>())
+    }
+}
+
+#[track_caller]
+fn assert_no_planted_value(scanned: &[(String, String)], values: &[String]) {
+    for (file, text) in scanned {
+        let folded_text = folded(text);
+        let digits: String = folded_text.chars().filter(char::is_ascii_digit).collect();
+        for value in values {
+            assert!(
+                !holds_planted(&folded_text, &digits, value),
+                "planted {value:?} reached {file}"
+            );
+        }
+    }
+}
+
+/// Issue 15, every string column: a participant's name (or, in some cells, a national id
+/// typed as `dd.mm.yy nnnnn`) planted into every string column of every input the sample
+/// pipeline reads, besides the free text (which the test above covers). Each column has
+/// one of four fates, asserted here, and in every case no output, manifest or log line
+/// (at `FOLGE_LOG=debug`) holds the value, by this file's own folding:
+///
+/// - **rejected at ingest**: closed vocabularies (`site`, `target_group`, municipality,
+///   process `element`, focus-group `role` and `municipality`), codes (`sex`, `arm`,
+///   `exit_reason`, `service`, `acute`, REDCap's event), ids, dates and numbers (answers,
+///   tick boxes): the row is a reject naming line and column, never the value — in the
+///   reasons `folge validate` prints too;
+/// - **replaced by deid**: coders become `coder 1`, `coder 2`;
+/// - **not carried**: columns folge does not read (`kontakt_id`, `$submission_id`,
+///   `$answer_time_ms`, `record_id`, `eq5d_complete` here, the dictionary's labels and
+///   notes, the project's name) and `name`, which deid drops;
+/// - **fail-closed**: columns that take any text (code labels, themes, focus-group and
+///   selection names, coders kept by `keep_coder_names`, REDCap form names, which become
+///   the instrument): the re-scan stops the run at deid, exit 1, naming each table,
+///   column, row and kind but no value, and leaves no zone-2 or zone-3 file behind.
+#[test]
+fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_run() {
+    let people = plantable_people();
+    assert!(people.len() >= 60, "{}", people.len());
+    let name = |i: usize| people[i].1.clone();
+    let id = |i: usize| disguised(&people[i].0);
+
+    // 1. Rejected, replaced or not carried: the run succeeds.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = copy_sample(tmp.path());
+    // The last twelve participants' rows each get one planted cell and are rejected; the
+    // other inputs are planted on rows of persons who stay.
+    let participants = std::fs::read_to_string(data.join("participants.csv")).unwrap();
+    let rejected_persons: Vec<String> = participants
+        .lines()
+        .skip(1)
+        .map(|l| l.trim_start_matches('\u{feff}').split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .split_off(participants.lines().count() - 1 - 12);
+    let rejected = rejected_persons.clone();
+    let last_twelve = move |p: &str| rejected.contains(&p.to_owned());
+    let kept = |p: &str| !rejected_persons.contains(&p.to_owned());
+    let mut rejected_plants = plant_csv(
+        &data,
+        ("participants.csv", "inputs.participants", b';'),
+        ("person_id", 0),
+        &last_twelve,
+        &[
+            ("person_id", name(0)),
+            ("sex", name(1)),
+            ("birth_date", id(2)),
+            ("municipality", name(3)),
+            ("site", name(4)),
+            ("arm", name(5)),
+            ("target_group", id(6)),
+            ("inclusion_date", name(7)),
+            ("exit_date", id(8)),
+            ("exit_reason", name(9)),
+            ("site", id(10)),
+            ("municipality", id(11)),
+        ],
+    );
+    rejected_plants.extend(plant_csv(
+        &data,
+        ("service_events.csv", "inputs.service_events", b','),
+        ("person_id", 0),
+        &kept,
+        &[
+            ("person_id", name(12)),
+            ("service", name(13)),
+            ("start_date", name(14)),
+            ("end_date", id(15)),
+            ("quantity", name(16)),
+            ("acute", name(17)),
+            ("service", id(18)),
+        ],
+    ));
+    rejected_plants.extend(plant_csv(
+        &data,
+        ("process_events.csv", "inputs.process_events", b','),
+        ("person_id", 0),
+        &kept,
+        &[("element", name(19)), ("element", id(20)), ("date", name(21)), ("person_id", id(22))],
+    ));
+    rejected_plants.extend(plant_csv(
+        &data,
+        ("nettskjema_pacic_T0.csv", "inputs.questionnaires.pacic_t0", b';'),
+        ("fodselsnummer", 0),
+        &kept,
+        &[
+            ("$created", name(23)),
+            ("pacic_1", name(24)),
+            ("pacic_2", id(25)),
+            ("kontakt.fastlege", name(26)),
+            ("fodselsnummer", name(27)),
+        ],
+    ));
+    rejected_plants.extend(plant_csv(
+        &data,
+        ("redcap_eq5d_data.csv", "inputs.questionnaires.eq5d", b','),
+        ("fnr", 0),
+        &kept,
+        &[
+            ("redcap_event_name", name(28)),
+            ("redcap_event_name", id(29)),
+            ("eq_mob", name(30)),
+            ("eq_vas", name(31)),
+            ("hjelp___1", id(32)),
+            ("fnr", name(33)),
+        ],
+    ));
+    // Columns folge does not read, in rows that are otherwise accepted.
+    let mut not_carried = plant_csv(
+        &data,
+        ("service_events.csv", "inputs.service_events", b','),
+        ("person_id", last_line(&rejected_plants, "inputs.service_events")),
+        &kept,
+        &[("kontakt_id", name(34)), ("kontakt_id", id(35))],
+    );
+    not_carried.extend(plant_csv(
+        &data,
+        ("nettskjema_pacic_T1.csv", "inputs.questionnaires.pacic_t1", b';'),
+        ("fodselsnummer", 0),
+        &kept,
+        &[("$submission_id", name(36)), ("$answer_time_ms", id(37))],
+    ));
+    not_carried.extend(plant_csv(
+        &data,
+        ("redcap_eq5d_data.csv", "inputs.questionnaires.eq5d", b','),
+        ("fnr", last_line(&rejected_plants, "inputs.questionnaires.eq5d")),
+        &kept,
+        &[("record_id", name(38)), ("eq5d_complete", name(39))],
+    ));
+    not_carried.extend(plant_csv(
+        &data,
+        ("redcap_eq5d_dictionary.csv", "inputs.questionnaires.eq5d.redcap_dictionary", b','),
+        ("Form Name", 0),
+        &|_| true,
+        &[
+            ("Field Label", name(40)),
+            ("Section Header", name(41)),
+            ("Field Note", id(42)),
+            ("Field Annotation", name(43)),
+        ],
+    ));
+    // The name column is read, and only used to scrub free text: deid drops it.
+    let participants_kept = plant_csv(
+        &data,
+        ("participants.csv", "inputs.participants", b';'),
+        ("person_id", 0),
+        &kept,
+        &[("name", id(44))],
+    );
+    // The focus groups: coders' names (become `coder 1`, `coder 2`), a municipality
+    // variable holding a name and a role variable holding an id (the sources' codings
+    // are rejected), the project's own name (not read).
+    let (coder_a, coder_b, municipality, role, project) =
+        (name(45), name(46), name(47), id(48), name(49));
+    let mut rolle_guid = String::new();
+    rewrite_qdpx(&data, |xml| {
+        let at = xml.find("name=\"rolle\"").unwrap();
+        let guid_at = xml[..at].rfind("guid=\"").unwrap() + 6;
+        rolle_guid = xml[guid_at..guid_at + 36].to_owned();
+        let xml = xml
+            .replace("name=\"Coder IH\"", &format!("name=\"{coder_a}\""))
+            .replace("name=\"Coder ML\"", &format!("name=\"{coder_b}\""))
+            .replace("name=\"LKT fokusgrupper\"", &format!("name=\"{project}\""));
+        let xml = replace_after(
+            &xml,
+            "name=\"FG1\"",
+            "<TextValue>4601</TextValue>",
+            &format!("<TextValue>{municipality}</TextValue>"),
+        );
+        let role_value = format!("<VariableRef targetGUID=\"{rolle_guid}\"/><TextValue>");
+        let start = xml.find("name=\"FG2\"").unwrap();
+        let at = start + xml[start..].find(&role_value).unwrap() + role_value.len();
+        let end = at + xml[at..].find('<').unwrap();
+        format!("{}{role}{}", &xml[..at], &xml[end..])
+    });
+    assert_eq!(rolle_guid.len(), 36);
+
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let toml = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace("max_reject_share = 0.01", "max_reject_share = 1.0");
+    std::fs::write(&pipeline, toml).unwrap();
+    let validate = folge(&["validate", pipeline.to_str().unwrap()]);
+    assert!(validate.status.success(), "{}", stderr(&validate));
+    let run = Command::new(env!("CARGO_BIN_EXE_folge"))
+        .args(["run", pipeline.to_str().unwrap()])
+        .env("FOLGE_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    // Every rejected plant is a reject of its line and column, whose reason holds no
+    // planted value (nor does anything the run wrote past zone 1, or either log).
+    let rejects = tmp.path().join("run/01_ingest/rejects.parquet");
+    let file = read_parquet(&rejects).unwrap();
+    let mut found: Vec<(String, i64, Option<String>, String)> = Vec::new();
+    for batch in &file.batches {
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone()
+        };
+        let (sources, columns, reasons) = (column("source"), column("column"), column("reason"));
+        let lines = batch
+            .column_by_name("line")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow_array::Int64Array>()
+            .unwrap()
+            .clone();
+        for i in 0..batch.num_rows() {
+            found.push((
+                sources.value(i).to_owned(),
+                lines.value(i),
+                columns.is_valid(i).then(|| columns.value(i).to_owned()),
+                reasons.value(i).to_owned(),
+            ));
+        }
+    }
+    let canonical = |column: &str| match column {
+        "fodselsnummer" | "fnr" => "person_id".to_owned(),
+        other => other.to_owned(),
+    };
+    for plant in &rejected_plants {
+        let reject = found
+            .iter()
+            .find(|r| r.0 == plant.role && r.1 == plant.line as i64)
+            .unwrap_or_else(|| panic!("no reject for {plant:?}"));
+        assert_eq!(reject.2.as_deref(), Some(canonical(plant.column).as_str()), "{plant:?}");
+        let reason = folded(&reject.3);
+        let digits: String = reason.chars().filter(char::is_ascii_digit).collect();
+        assert!(!holds_planted(&reason, &digits, &plant.value), "{plant:?}: {}", reject.3);
+    }
+    let participant_rejects = found.iter().filter(|r| r.0 == "inputs.participants").count();
+    assert_eq!(participant_rejects, 12, "the participants' plants and nothing else");
+    // Each planted source's codings are all rejected for the planted variable.
+    let rejected_for = |column: &str| {
+        found
+            .iter()
+            .filter(|r| r.0.starts_with("inputs.codings") && r.2.as_deref() == Some(column))
+            .count()
+    };
+    let qde = {
+        let mut archive = zip::ZipArchive::new(
+            std::fs::File::open(repo().join("data-sample/focus_groups.qdpx")).unwrap(),
+        )
+        .unwrap();
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name("project.qde").unwrap(), &mut xml)
+            .unwrap();
+        xml
+    };
+    let codings_in = |source: &str| {
+        let start = qde.find(&format!("name=\"{source}\"")).unwrap();
+        let end = start + qde[start..].find("</TextSource>").unwrap();
+        qde[start..end].matches("<Coding ").count()
+    };
+    assert!(codings_in("FG1") >= 10 && codings_in("FG2") >= 10);
+    assert_eq!(rejected_for("municipality"), codings_in("FG1"));
+    assert_eq!(rejected_for("role"), codings_in("FG2"));
+    let ingested = tmp.path().join("run/01_ingest/codings.parquet");
+    let groups = strings(&ingested, "focus_group");
+    assert!(!groups.iter().any(|g| matches!(g.as_deref(), Some("FG1" | "FG2"))), "{groups:?}");
+    assert_eq!(
+        groups.len() + codings_in("FG1") + codings_in("FG2"),
+        qde.matches("<Coding ").count()
+    );
+    // Columns not read leave their rows accepted, and so does a name typed as an id.
+    for plant in not_carried.iter().chain(&participants_kept) {
+        assert!(!found.iter().any(|r| r.0 == plant.role && r.1 == plant.line as i64), "{plant:?}");
+    }
+    // Coders are replaced.
+    let mut coders = strings(&tmp.path().join("run/02_deid/codings.parquet"), "coder");
+    coders.sort();
+    coders.dedup();
+    assert_eq!(coders, [Some("coder 1".to_owned()), Some("coder 2".to_owned())]);
+    // The scans can fail: zone 1 holds planted values.
+    let zone1 = folded(&format!(
+        "{}\n{}",
+        text_of(&ingested),
+        text_of(&tmp.path().join("run/01_ingest/participants.parquet"))
+    ));
+    let digits: String = zone1.chars().filter(char::is_ascii_digit).collect();
+    for value in [&coder_a, &coder_b, &participants_kept[0].value] {
+        assert!(holds_planted(&zone1, &digits, value), "{value:?} is in zone 1");
+    }
+    let values: Vec<String> = rejected_plants
+        .iter()
+        .chain(&not_carried)
+        .chain(&participants_kept)
+        .map(|p| p.value.clone())
+        .chain([coder_a, coder_b, municipality, role, project])
+        .collect();
+    let scanned = outputs_and_logs(
+        tmp.path(),
+        &[("folge run's log", &run), ("folge validate's log", &validate)],
+    );
+    assert!(scanned.len() >= 40, "{}", scanned.len());
+    assert_no_planted_value(&scanned, &values);
+
+    // 2. Columns that take any text: the deid re-scan fails closed on every one of them.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = copy_sample(tmp.path());
+    let (code, theme, group, segment, coder, form) =
+        (name(50), name(51), name(52), id(53), name(54), name(55));
+    rewrite_qdpx(&data, |xml| {
+        xml.replace("name=\"Felles plan\"", &format!("name=\"{code}\""))
+            .replace("name=\"Samhandling\"", &format!("name=\"{theme}\""))
+            .replace("name=\"FG3\"", &format!("name=\"{group}\""))
+            .replace("name=\"FG1-03\"", &format!("name=\"{segment}\""))
+            .replace("name=\"Coder IH\"", &format!("name=\"{coder}\""))
+    });
+    rewrite_csv(&data.join("redcap_eq5d_dictionary.csv"), b',', |_, cells| {
+        let cell = cells.iter_mut().find(|(h, _)| h == "Form Name").unwrap();
+        cell.1.clone_from(&form);
+    });
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let toml = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace("[deid]\n", "[deid]\nkeep_coder_names = true\n");
+    assert!(toml.contains("keep_coder_names = true"));
+    std::fs::write(&pipeline, toml).unwrap();
+    let run = folge(&["run", pipeline.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let err = stderr(&run);
+    let places: Vec<&str> = err.split("; ").collect();
+    for (file, column, kind) in [
+        ("02_deid/responses.parquet", "instrument", "person's name"),
+        ("02_deid/codings.parquet", "focus_group", "person's name"),
+        ("02_deid/codings.parquet", "coder", "person's name"),
+        ("02_deid/codings.parquet", "segment", "national id"),
+        ("02_deid/codings.parquet", "code", "person's name"),
+        ("02_deid/codings.parquet", "theme", "person's name"),
+    ] {
+        let place = format!("`{file}`, column `{column}`, row ");
+        let said = places.iter().find(|p| p.contains(&place));
+        assert!(
+            said.is_some_and(|p| p.contains(&format!("holds what looks like a {kind}"))),
+            "{place} {kind}: {err}"
+        );
+    }
+    assert!(err.contains("deid: ") && err.contains("(the values are not shown)"), "{err}");
+    assert!(files(&tmp.path().join("run/02_deid")).is_empty(), "deid's files are deleted");
+    assert!(!tmp.path().join("run/03_analyze").exists() && !tmp.path().join("report").exists());
+    // The scans can fail: zone 1 holds every planted value.
+    let zone1 = folded(&format!(
+        "{}\n{}",
+        text_of(&tmp.path().join("run/01_ingest/codings.parquet")),
+        text_of(&tmp.path().join("run/01_ingest/responses.parquet"))
+    ));
+    let digits: String = zone1.chars().filter(char::is_ascii_digit).collect();
+    let values = [code, theme, group, segment, coder, form];
+    for value in &values {
+        assert!(holds_planted(&zone1, &digits, value), "{value:?} is in zone 1");
+    }
+    assert_no_planted_value(&outputs_and_logs(tmp.path(), &[("folge run's log", &run)]), &values);
+}

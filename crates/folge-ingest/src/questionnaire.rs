@@ -15,8 +15,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use folge_schema::shown;
 use folge_schema::tables::Response;
+use folge_schema::{shown, shown_cell};
 
 use crate::IngestError;
 use crate::csv_source::CsvOptions;
@@ -357,8 +357,8 @@ impl QuestionnaireOptions {
                         problem(
                             column,
                             format!(
-                                "`{}` is not a known timepoint (expected one of {})",
-                                shown(raw),
+                                "{} is not a known timepoint (expected one of {})",
+                                shown_cell(raw),
                                 known.join(", ")
                             ),
                         )
@@ -373,6 +373,9 @@ impl QuestionnaireOptions {
         })
     }
 }
+
+/// REDCap's form statuses besides Complete (label exports), shown in a reason as they are.
+const REDCAP_STATUSES: [&str; 2] = ["Incomplete", "Unverified"];
 
 /// Tick-box cell texts, compared case-insensitively (Nettskjema legacy `Ja`, REDCap
 /// label exports `Checked`/`Unchecked`).
@@ -413,8 +416,8 @@ fn scored_value(
                 problem(
                     column.name,
                     format!(
-                        "`{}` is not a tick-box answer (expected 1/0, Ja or empty, Checked/Unchecked)",
-                        shown(text)
+                        "{} is not a tick-box answer (expected 1/0, Ja or empty, Checked/Unchecked)",
+                        shown_cell(text)
                     ),
                 )
             })?
@@ -429,8 +432,8 @@ fn scored_value(
                     problem(
                         column.name,
                         format!(
-                            "`{}` is neither a number nor an answer label of this item",
-                            shown(text)
+                            "{} is neither a number nor an answer label of this item",
+                            shown_cell(text)
                         ),
                     )
                 }
@@ -491,11 +494,16 @@ pub fn read_questionnaire<R: Read>(
                 for column in &questionnaire.complete_columns {
                     let status = cells.text_named(column).unwrap_or_default();
                     if !(status == "2" || status.eq_ignore_ascii_case("complete")) {
+                        // REDCap's other statuses are shown; any other text is not.
+                        let found =
+                            match REDCAP_STATUSES.iter().find(|s| s.eq_ignore_ascii_case(status)) {
+                                Some(known) => format!("`{known}`"),
+                                None => shown_cell(status).to_string(),
+                            };
                         return Err(problem(
                             column,
                             format!(
-                                "the form is not marked Complete (expected 2, found `{}`), and this pipeline takes complete forms only",
-                                shown(status)
+                                "the form is not marked Complete (expected 2, found {found}), and this pipeline takes complete forms only"
                             ),
                         ));
                     }

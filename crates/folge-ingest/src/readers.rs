@@ -7,7 +7,7 @@ use std::io::Read;
 
 use chrono::NaiveDate;
 use folge_schema::tables::{Coding, Participant, ProcessEvent, Reject, ServiceCount, ServiceEvent};
-use folge_schema::{Arm, ExitReason, NationalId, Service, Sex, shown};
+use folge_schema::{Arm, ExitReason, NationalId, Service, Sex, shown, shown_cell};
 
 use crate::IngestError;
 use crate::csv_source::{CsvOptions, CsvSource, Layout};
@@ -287,7 +287,10 @@ impl<'a> Cells<'a> {
                 parse(t).ok_or_else(|| {
                     problem(
                         column,
-                        format!("`{}` is not a known code (expected one of {expected})", shown(t)),
+                        format!(
+                            "{} is not a known code (expected one of {expected})",
+                            shown_cell(t)
+                        ),
                     )
                 })
             })
@@ -362,13 +365,18 @@ pub(crate) struct LastId {
 /// The reason for a rejected cell that runs over several lines: in a column that holds a
 /// date, a code or a number, a line break means a quote opened in it was not closed where
 /// it should have been (so "not a date" would mislead). Only the cell's first line is
-/// shown: the rest are other rows swallowed by the quote, and those hold ids.
+/// shown, and only when it holds no letters: the rest are other rows swallowed by the
+/// quote, and those hold ids; letters may be a name.
 fn unclosed_quote(cell: &str) -> String {
     let first = cell.split('\n').next().unwrap_or_default();
+    let start = if first.chars().any(char::is_alphabetic) {
+        String::new()
+    } else {
+        format!("{}…; ", shown_cell(first))
+    };
     format!(
-        "a quoted cell is not closed on its line: it runs over {} lines, taking in the rows after it (`{}`…; expected a closing `\"`)",
+        "a quoted cell is not closed on its line: it runs over {} lines, taking in the rows after it ({start}expected a closing `\"`)",
         cell.split('\n').count(),
-        shown(first)
     )
 }
 
@@ -680,8 +688,8 @@ pub fn read_participants<R: Read>(
                     return Err(problem(
                         "municipality",
                         format!(
-                            "`{}` is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)",
-                            shown(municipality)
+                            "{} is not a kommunenummer (expected 4 digits, e.g. 0301: keep leading zeros)",
+                            shown_cell(municipality)
                         ),
                     ));
                 } else {
@@ -914,7 +922,7 @@ fn canonical_service(code: &str, mapped: &BTreeMap<String, Service>) -> Result<S
     }
     Err(problem(
         "service",
-        format!("`{}` is not a known code (expected one of {expected})", shown(code)),
+        format!("{} is not a known code (expected one of {expected})", shown_cell(code)),
     ))
 }
 
@@ -926,8 +934,8 @@ fn npr_died(code: &str) -> Result<bool, Problem> {
         other => Err(problem(
             "died",
             format!(
-                "`{}` is not an utTilstand code (expected 1 levende, 2 død or 3 suicid)",
-                shown(other)
+                "{} is not an utTilstand code (expected 1 levende, 2 død or 3 suicid)",
+                shown_cell(other)
             ),
         )),
     }
@@ -949,8 +957,8 @@ fn npr_service(code: &str) -> Result<Service, Problem> {
         other => Err(problem(
             "service",
             format!(
-                "`{}` is not an omsorgsnivå (expected 1 døgn, 2 dag or 3 poliklinisk)",
-                shown(other)
+                "{} is not an omsorgsnivå (expected 1 døgn, 2 dag or 3 poliklinisk)",
+                shown_cell(other)
             ),
         )),
     }
@@ -964,7 +972,7 @@ fn npr_acute(code: &str) -> Result<bool, Problem> {
         "4" | "5" => Ok(false),
         other => Err(problem(
             "acute",
-            format!("`{}` is not an innmateHast code (expected 1–5)", shown(other)),
+            format!("{} is not an innmateHast code (expected 1–5)", shown_cell(other)),
         )),
     }
 }
@@ -1001,8 +1009,8 @@ fn kpr_service(code: &str) -> Result<Service, Problem> {
         other => Err(problem(
             "service",
             format!(
-                "`{}` is not a KPR tjenestekode (expected 1–3, 15, 18–21 or another code from KPR's list)",
-                shown(other)
+                "{} is not a KPR tjenestekode (expected 1–3, 15, 18–21 or another code from KPR's list)",
+                shown_cell(other)
             ),
         )),
     }
@@ -1183,7 +1191,7 @@ pub fn stream_service_counts<R: Read>(
         let month = parse_month(month_text).ok_or_else(|| {
             problem(
                 "month",
-                format!("`{}` is not a month (expected yyyy-mm or mm.yyyy)", shown(month_text)),
+                format!("{} is not a month (expected yyyy-mm or mm.yyyy)", shown_cell(month_text)),
             )
         })?;
         let service =

@@ -3,7 +3,7 @@
 //! thousands separators, and yes/no flags. Errors say what was expected.
 
 use chrono::NaiveDate;
-use folge_schema::shown;
+use folge_schema::shown_cell;
 
 /// The order of a date's parts when none of them has four digits (`03.04.05`); written
 /// `dmy`, `ymd` or `mdy` in a codebook.
@@ -79,7 +79,7 @@ pub fn parse_date_ordered(
     order: DateOrder,
 ) -> Result<(NaiveDate, bool), String> {
     let t = text.trim();
-    let bad = || format!("`{}` is not a date (expected dd.mm.yyyy or yyyy-mm-dd)", shown(t));
+    let bad = || format!("{} is not a date (expected dd.mm.yyyy or yyyy-mm-dd)", shown_cell(t));
     if let Some((y, rest)) = t.split_once('-') {
         let (m, d) = rest.split_once('-').ok_or_else(bad)?;
         if y.len() != 4 {
@@ -135,8 +135,8 @@ pub fn parse_answer_date(text: &str, order: DateOrder) -> Result<NaiveDate, Stri
     let t = text.trim();
     let bad = || {
         format!(
-            "`{}` is not a date (expected yyyy-mm-dd, or day, month and year as {})",
-            shown(t),
+            "{} is not a date (expected yyyy-mm-dd, or day, month and year as {})",
+            shown_cell(t),
             order.pattern()
         )
     };
@@ -170,7 +170,7 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
 /// `HH.MM` or `HHMM`, hours 0–23 (one digit allowed before a separator).
 pub fn parse_time(text: &str) -> Result<i32, String> {
     let t = text.trim();
-    let bad = || format!("`{}` is not a time of day (expected HH:MM)", shown(t));
+    let bad = || format!("{} is not a time of day (expected HH:MM)", shown_cell(t));
     let (h, rest) = match t.find([':', '.']) {
         Some(i) => (&t[..i], &t[i + 1..]),
         None if t.len() == 4 => (&t[..2], &t[2..]),
@@ -220,7 +220,7 @@ fn parse_number_cleaned(text: &str) -> Result<f64, String> {
     };
     match normal.parse::<f64>() {
         Ok(v) if v.is_finite() && !normal.contains(['e', 'E', 'i', 'n', 'N']) => Ok(v),
-        _ => Err(format!("`{}` is not a number (expected e.g. 2,5 or 2.5)", shown(t))),
+        _ => Err(format!("{} is not a number (expected e.g. 2,5 or 2.5)", shown_cell(t))),
     }
 }
 
@@ -237,8 +237,8 @@ pub fn parse_bool(text: &str) -> Result<bool, String> {
     } else {
         let other = t.to_lowercase();
         Err(format!(
-            "`{}` is not a yes/no value (expected 1/0, ja/nei or true/false)",
-            shown(&other)
+            "{} is not a yes/no value (expected 1/0, ja/nei or true/false)",
+            shown_cell(&other)
         ))
     }
 }

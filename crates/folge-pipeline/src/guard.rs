@@ -22,29 +22,50 @@ pub(crate) fn scan_batch(
     batch: &RecordBatch,
     detector: &Detector,
 ) -> Option<(String, usize, DetectKind)> {
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        if field.name() == "pid" {
+    string_columns(batch).find_map(|(name, values)| {
+        scan_column(values, detector).map(|(row, kind)| (name.to_owned(), row, kind))
+    })
+}
+
+/// Every string column (but `pid`) of `batch` holding an identifier, each once with the
+/// 0-based row and kind of its first hit: a failed re-scan names all of them, so one
+/// run shows every column to mend, not one column a run.
+pub(crate) fn scan_batch_columns(
+    batch: &RecordBatch,
+    detector: &Detector,
+) -> Vec<(String, usize, DetectKind)> {
+    string_columns(batch)
+        .filter_map(|(name, values)| {
+            scan_column(values, detector).map(|(row, kind)| (name.to_owned(), row, kind))
+        })
+        .collect()
+}
+
+/// The string columns of `batch` but `pid`, by name.
+fn string_columns(batch: &RecordBatch) -> impl Iterator<Item = (&str, &StringArray)> {
+    batch.schema_ref().fields().iter().zip(batch.columns()).filter_map(|(field, column)| {
+        let values = column.as_any().downcast_ref::<StringArray>()?;
+        (field.name() != "pid").then_some((field.name().as_str(), values))
+    })
+}
+
+/// The 0-based row and kind of the first value of a column holding an identifier.
+fn scan_column(values: &StringArray, detector: &Detector) -> Option<(usize, DetectKind)> {
+    // Code columns repeat a handful of values: remember up to 32 found clean.
+    let mut clean: Vec<&str> = Vec::new();
+    for row in 0..values.len() {
+        if values.is_null(row) {
             continue;
         }
-        let Some(values) = column.as_any().downcast_ref::<StringArray>() else {
+        let value = values.value(row);
+        if clean.contains(&value) {
             continue;
-        };
-        // Code columns repeat a handful of values: remember up to 32 found clean.
-        let mut clean: Vec<&str> = Vec::new();
-        for row in 0..values.len() {
-            if values.is_null(row) {
-                continue;
-            }
-            let value = values.value(row);
-            if clean.contains(&value) {
-                continue;
-            }
-            if let Some(kind) = detector.detect(value) {
-                return Some((field.name().clone(), row, kind));
-            }
-            if clean.len() < 32 {
-                clean.push(value);
-            }
+        }
+        if let Some(kind) = detector.detect(value) {
+            return Some((row, kind));
+        }
+        if clean.len() < 32 {
+            clean.push(value);
         }
     }
     None
@@ -187,11 +208,24 @@ pub(crate) fn failure(
     place: &str,
     kind: DetectKind,
 ) -> PipelineError {
+    failures(stage, &[(file.to_owned(), place.to_owned(), kind)])
+}
+
+/// The failure of the re-scan at several places (file, place, kind), each named; the
+/// values are not.
+pub(crate) fn failures(stage: &'static str, hits: &[(String, Place, DetectKind)]) -> PipelineError {
+    let places: Vec<String> = hits
+        .iter()
+        .map(|(file, place, kind)| {
+            format!("`{file}`, {place}, holds what looks like a {}", kind.name())
+        })
+        .collect();
+    let shown = if hits.len() > 1 { "the values are not shown" } else { "the value is not shown" };
     PipelineError::Stage {
         stage,
         message: format!(
-            "`{file}`, {place}, holds what looks like a {} (the value is not shown); every file the stage wrote was deleted (report this as a bug in folge, or add the phrase to a closed vocabulary if it names no one)",
-            kind.name()
+            "{} ({shown}); every file the stage wrote was deleted (report this as a bug in folge, or add the phrase to a closed vocabulary if it names no one)",
+            places.join("; ")
         ),
     }
 }

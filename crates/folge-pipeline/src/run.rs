@@ -886,7 +886,9 @@ fn scan_failure(
 /// Fail closed: read back every file the stage wrote and look in every text column (the
 /// pseudonym aside) with the detector (`folge_deid::Detector`, not the scrubber's
 /// patterns) for ids, phones, e-mail and postal addresses, names and initials. A hit
-/// deletes the stage's outputs and names the place and kind, never the value.
+/// deletes the stage's outputs and names the place and kind, never the value; every file
+/// is read to its end first, so the failure names each column that holds something (its
+/// first row), and one run shows all there is to mend.
 /// `scanned` files were checked batch by batch as they were written and are not read again.
 fn scan_outputs(
     dir: &Path,
@@ -894,21 +896,30 @@ fn scan_outputs(
     scanned: &[&str],
     detector: &folge_deid::Detector,
 ) -> Result<(), PipelineError> {
+    let mut hits: Vec<(String, guard::Place, folge_deid::DetectKind)> = Vec::new();
     for output in outputs {
         let Some(file) = Path::new(&output.path).file_name() else { continue };
         if scanned.iter().any(|s| output.path.ends_with(s)) {
             continue;
         }
+        let mut found: Vec<String> = Vec::new();
         let mut row_offset = 0;
         for batch in read_parquet(&dir.join(file))?.batches {
-            if let Some((column, row, kind)) = guard::scan_batch(&batch, detector) {
-                let hit = (output.path.clone(), column, row_offset + row + 1, kind);
-                return Err(scan_failure(dir, outputs, hit));
+            for (column, row, kind) in guard::scan_batch_columns(&batch, detector) {
+                if !found.contains(&column) {
+                    let place = format!("column `{column}`, row {}", row_offset + row + 1);
+                    hits.push((output.path.clone(), place, kind));
+                    found.push(column);
+                }
             }
             row_offset += batch.num_rows();
         }
     }
-    Ok(())
+    if hits.is_empty() {
+        return Ok(());
+    }
+    remove_outputs(dir, outputs);
+    Err(guard::failures("deid", &hits))
 }
 
 /// Stream `01_ingest/service_events.parquet` through deid into
@@ -1904,5 +1915,47 @@ mod tests {
         ] {
             fails_at("Haukeland", quote, text, kind, quote);
         }
+    }
+
+    #[test]
+    fn the_deid_scan_names_every_column_that_holds_something() {
+        // A name in a site, in a code, in a theme and in the quote; a national id in a
+        // segment: one failure names all five places, in file and column order, and
+        // none of the values.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut outputs, meta) = (Vec::new(), BTreeMap::new());
+        let participants = [participant("Haukeland"), participant("Nordmann")];
+        write_table(dir.path(), "participants.parquet", &participants, &meta, &mut outputs)
+            .unwrap();
+        let codings = [
+            coding("[NAVN] ringte"),
+            DeidCoding {
+                segment: "01.01.80 10018".into(),
+                code: "Rune Berg".into(),
+                theme: Some("Samhandling/Kari".into()),
+                ..coding("Kari sa det")
+            },
+        ];
+        write_table(dir.path(), "codings.parquet", &codings, &meta, &mut outputs).unwrap();
+        let detector = folge_deid::Detector::new(["Kari Nordmann", "Rune Berg"], ["rune"]);
+        let message = scan_outputs(dir.path(), &outputs, &[], &detector).unwrap_err().to_string();
+        // Outputs are named as the stage records them, inside its folder.
+        let folder = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+        let message = message.replace(&format!("{folder}/"), "");
+        let places = [
+            "`participants.parquet`, column `site`, row 2, holds what looks like a person's name",
+            "`codings.parquet`, column `segment`, row 2, holds what looks like a national id",
+            "`codings.parquet`, column `code`, row 2, holds what looks like a person's name",
+            "`codings.parquet`, column `theme`, row 2, holds what looks like a person's name",
+            "`codings.parquet`, column `text`, row 2, holds what looks like a person's name",
+        ];
+        assert!(
+            message.contains(&format!("{} (the values are not shown)", places.join("; "))),
+            "{message}"
+        );
+        for value in ["Nordmann", "10018", "Rune", "Kari"] {
+            assert!(!message.contains(value), "{message}");
+        }
+        assert!(!dir.path().join("participants.parquet").exists(), "the outputs are deleted");
     }
 }

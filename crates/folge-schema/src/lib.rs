@@ -19,4 +19,4 @@ pub use column::{ColumnValue, Table};
 pub use domain::{Arm, ExitReason, Service, Sex};
 pub use error::SchemaError;
 pub use national_id::{IdError, IdKind, NationalId};
-pub use shown::shown;
+pub use shown::{shown, shown_cell};

@@ -10,6 +10,12 @@
 //!   (`010180 12345`, `912.34.567`) — are masked as `[11 digits]`; a date alone
 //!   (`01.02.2020`, `2020-02-01`) stays readable;
 //! - the result is cut to [`MAX_CHARS`] characters with an ellipsis.
+//!
+//! A cell of a column that holds codes, dates or numbers is quoted through [`shown_cell`]:
+//! when it holds a letter it is not shown at all, since a name typed into the wrong cell
+//! (`Kari Nordmann` as a sex, a date or a service code) would otherwise reach the terminal
+//! and the stored reason; the column and the expected values say enough to find it, and
+//! the row itself stays in the identifiable zone.
 
 use std::fmt::{self, Write as _};
 
@@ -23,6 +29,28 @@ pub const MASK_DIGITS: usize = 8;
 /// A value as a message shows it: see the module docs. Format it inside backticks.
 pub fn shown(value: &str) -> Shown<'_> {
     Shown(value)
+}
+
+/// What a message says of a cell that should hold a code, a date or a number: the value
+/// in backticks, made safe by [`shown`], when it holds no letter (`` `31.02.2020` ``,
+/// `` `[11 digits]` ``); otherwise only that it held text, never the text. Format it
+/// without backticks.
+pub fn shown_cell(value: &str) -> ShownCell<'_> {
+    ShownCell(value)
+}
+
+/// A cell made safe for a message ([`shown_cell`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ShownCell<'a>(&'a str);
+
+impl fmt::Display for ShownCell<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.chars().any(char::is_alphabetic) {
+            f.write_str("a text (not shown, as it may name a person)")
+        } else {
+            write!(f, "`{}`", shown(self.0))
+        }
+    }
 }
 
 /// A value made safe for a message ([`shown`]).
@@ -176,6 +204,25 @@ mod tests {
     #[track_caller]
     fn check(value: &str, expected: &str) {
         assert_eq!(shown(value).to_string(), expected, "{value:?}");
+    }
+
+    #[track_caller]
+    fn check_cell(value: &str, expected: &str) {
+        assert_eq!(shown_cell(value).to_string(), expected, "{value:?}");
+    }
+
+    #[test]
+    fn a_cell_with_letters_is_not_shown() {
+        let withheld = "a text (not shown, as it may name a person)";
+        check_cell("Kari Nordmann", withheld);
+        check_cell("Ødegård", withheld);
+        check_cell("pilott", withheld);
+        check_cell("K.N.", withheld);
+        check_cell("Ｋari", withheld);
+        check_cell("31.02.2020", "`31.02.2020`");
+        check_cell("2,5,3", "`2,5,3`");
+        check_cell("01.01.80 12343", "`[11 digits]`");
+        check_cell("1\u{1b}", "`1\\x1b`");
     }
 
     #[test]

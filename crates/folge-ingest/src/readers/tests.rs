@@ -116,12 +116,12 @@ fn service_events_validate_codes_dates_and_persons() {
     assert_eq!(
         reasons,
         vec![
-            "4 service: `inpatiant` is not a known code (expected one of inpatient, day_treatment, outpatient, hospital_emergency, out_of_hours, gp, home_nursing, home_help, short_stay, kad, long_term_care)",
+            "4 service: a text (not shown, as it may name a person) is not a known code (expected one of inpatient, day_treatment, outpatient, hospital_emergency, out_of_hours, gp, home_nursing, home_help, short_stay, kad, long_term_care)",
             "5 end_date: 2020-03-04 is before start_date 2020-03-05",
             "6 end_date: is empty, but a `inpatient` stay needs a discharge date",
             "7 person_id: is not in the participant list",
             "8 quantity: is negative (expected hours or a count ≥ 0)",
-            "9 acute: `kanskje` is not a yes/no value (expected 1/0, ja/nei or true/false)",
+            "9 acute: a text (not shown, as it may name a person) is not a yes/no value (expected 1/0, ja/nei or true/false)",
         ]
     );
 }

@@ -262,7 +262,7 @@ fn spreadsheet_rejects_name_sheet_row_and_cell_and_dates_come_from_serials() {
         (
             "h.xlsx, sheet Hendelser",
             4,
-            "`mye` is not a number (expected e.g. 2,5 or 2.5) (cell E4)"
+            "a text (not shown, as it may name a person) is not a number (expected e.g. 2,5 or 2.5) (cell E4)"
         )
     );
 }
@@ -408,7 +408,7 @@ fn answers_outside_the_scale_reject_the_submission() {
         reasons,
         [
             "3 pacic_5: 7 is outside the `pacic` scale 1–5",
-            "4 pacic_5: `tre` is not a number (expected e.g. 2,5 or 2.5)"
+            "4 pacic_5: a text (not shown, as it may name a person) is not a number (expected e.g. 2,5 or 2.5)"
         ]
     );
 }

@@ -152,7 +152,11 @@ fn a_redcap_label_export_reads_to_the_same_codes() {
     let r = &got.rejects[0];
     assert_eq!(
         (r.line, r.column.as_deref(), r.reason.as_str()),
-        (4, Some("eq_mob"), "`Nivå 9` is neither a number nor an answer label of this item")
+        (
+            4,
+            Some("eq_mob"),
+            "a text (not shown, as it may name a person) is neither a number nor an answer label of this item"
+        )
     );
     assert_eq!(got.summary.rows_accepted, 3);
 }
@@ -215,7 +219,7 @@ fn nettskjemas_legacy_export_reads_with_ja_tick_boxes() {
         reasons,
         [
             "4 person_id: duplicates the submission on line 2 (same person, timepoint `T0`)",
-            "5 Inklusjon_2: `Kanskje` is not a tick-box answer (expected 1/0, Ja or empty, Checked/Unchecked)",
+            "5 Inklusjon_2: a text (not shown, as it may name a person) is not a tick-box answer (expected 1/0, Ja or empty, Checked/Unchecked)",
             "6 trivsel_1: 6 is outside the `trivsel` scale 1–5",
         ]
     );

@@ -14,6 +14,7 @@ mod keys;
 mod manifest;
 mod parts;
 mod run;
+mod run_dir;
 
 pub use browser::{Capture, capture, find_chromium};
 pub use config::{IdKind, InputFile, InputFormat, LanguageCode, Pipeline, PipelineFile};

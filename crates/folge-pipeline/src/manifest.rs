@@ -59,6 +59,11 @@ pub struct StageRecord {
     /// Stage-specific counts and notes (never identifiers).
     #[serde(default)]
     pub notes: BTreeMap<String, serde_json::Value>,
+    /// Why the stage failed its checks after it had written everything (ingest: more rows
+    /// rejected than the limit), so its outputs are there to look at but no stage reads
+    /// them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// The run manifest.

@@ -85,7 +85,7 @@ impl Context<'_> {
         self.dir.stage(stage)
     }
 
-    fn metadata(&self, inputs_sha256: &str) -> BTreeMap<String, String> {
+    fn metadata(&self, _stage: Stage, inputs_sha256: &str) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("folge.version".to_owned(), VERSION.to_owned()),
             ("folge.pipeline".to_owned(), self.pipeline.config.name.clone()),
@@ -154,7 +154,7 @@ struct Handoff {
     indicators: Option<folge_analyze::Indicators>,
 }
 
-fn create_dir(path: &Path, private: bool) -> Result<(), PipelineError> {
+pub(crate) fn create_dir(path: &Path, private: bool) -> Result<(), PipelineError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -560,7 +560,7 @@ fn read_inputs(
         allow_synthetic: c.allow_synthetic_ids,
     };
     let mut hashes = InputHashes::start(pipeline)?;
-    let mut early = ctx.metadata("");
+    let mut early = ctx.metadata(Stage::Ingest, "");
     early.remove(INPUTS_SHA256_KEY);
     let p = &c.inputs.participants;
     let (name, reader, mut options) = tabular(p)?;
@@ -705,16 +705,17 @@ pub fn validate(pipeline: &Pipeline) -> Result<Validation, PipelineError> {
     Ok(Validation { inputs: result.inputs, over_limit, rejects })
 }
 
-/// The ingest stage; with `give`, the participant list is left there for deid.
+/// The ingest stage, writing into `dir`; with `give`, the participant list is left there
+/// for deid. More rejected rows than the limit fail it after everything is written: the
+/// record says why (and the rejects are there to look at), and no stage reads it.
 fn ingest(
     ctx: &Context<'_>,
+    dir: &Path,
     give: Option<&mut Option<Vec<Participant>>>,
 ) -> Result<StageRecord, PipelineError> {
-    let dir = ctx.stage_dir(Stage::Ingest);
-    create_dir(&dir, true)?;
     let mut outputs = Vec::new();
-    let result = read_inputs(ctx, Some(&dir), &mut outputs)?;
-    let metadata = ctx.metadata(&inputs_sha256(&result.inputs));
+    let result = read_inputs(ctx, Some(dir), &mut outputs)?;
+    let metadata = ctx.metadata(Stage::Ingest, &inputs_sha256(&result.inputs));
     let rejects: Vec<Reject> = result
         .participants
         .rejects
@@ -724,7 +725,7 @@ fn ingest(
         .chain(result.questionnaires.iter().flat_map(|q| &q.rejects))
         .cloned()
         .collect();
-    write_table((&dir, Stage::Ingest), &rejects, &metadata, &mut outputs)?;
+    write_table((dir, Stage::Ingest), &rejects, &metadata, &mut outputs)?;
     for i in &result.inputs {
         info!(
             "{} ({}…): {} rows read, {} accepted, {} rejected",
@@ -735,22 +736,20 @@ fn ingest(
             i.rows_rejected
         );
     }
-    let record = StageRecord {
+    let see = format!("see {} for why", shown(Stage::Ingest, &parquet::<Reject>()));
+    let problems = over_limit(ctx.pipeline, &result.inputs, &see);
+    let failed = (!problems.is_empty()).then(|| problems.join("; "));
+    if let (Some(slot), None) = (give, &failed) {
+        *slot = Some(result.participants.rows);
+    }
+    Ok(StageRecord {
         stage: "ingest".into(),
         seconds: 0.0,
         inputs: result.inputs,
         outputs,
         notes: BTreeMap::new(),
-    };
-    let see = format!("see {} for why", shown(Stage::Ingest, &parquet::<Reject>()));
-    let problems = over_limit(ctx.pipeline, &record.inputs, &see);
-    if !problems.is_empty() {
-        return Err(PipelineError::Stage { stage: "ingest", message: problems.join("; ") });
-    }
-    if let Some(slot) = give {
-        *slot = Some(result.participants.rows);
-    }
-    Ok(record)
+        failed,
+    })
 }
 
 /// The configured extra names: one per line, `#` comments and blank lines skipped.
@@ -827,9 +826,12 @@ fn stage_detector(ctx: &Context<'_>) -> Result<folge_deid::Detector, PipelineErr
 }
 
 /// Fail closed after analyze: every string column of every table it wrote, read back.
-fn scan_analyze_outputs(ctx: &Context<'_>, outputs: &[OutputRecord]) -> Result<(), PipelineError> {
+fn scan_analyze_outputs(
+    ctx: &Context<'_>,
+    dir: &Path,
+    outputs: &[OutputRecord],
+) -> Result<(), PipelineError> {
     let detector = stage_detector(ctx)?;
-    let dir = ctx.stage_dir(Stage::Analyze);
     for output in outputs {
         let Some(file) = Path::new(&output.path).file_name() else { continue };
         let path = dir.join(file);
@@ -837,7 +839,7 @@ fn scan_analyze_outputs(ctx: &Context<'_>, outputs: &[OutputRecord]) -> Result<(
             continue;
         }
         if let Some((place, kind)) = guard::scan_parquet(&path, &detector)? {
-            remove_outputs(&dir, outputs);
+            remove_outputs(dir, outputs);
             return Err(guard::failure("analyze", &output.path, &place, kind));
         }
     }
@@ -1088,6 +1090,7 @@ fn write_extract(
 /// analyze then says so itself).
 fn deid(
     ctx: &Context<'_>,
+    dir: &Path,
     participants: Option<Vec<Participant>>,
     give: Option<(&mut Option<folge_analyze::Indicators>, &mut Option<Deidentified>)>,
 ) -> Result<StageRecord, PipelineError> {
@@ -1144,9 +1147,7 @@ fn deid(
             "the key file holds the public demo key's bytes: accepted for synthetic test ids only; create a key for real data with `folge keygen --out FILE`"
         );
     }
-    let dir = ctx.stage_dir(Stage::Deid);
-    create_dir(&dir, false)?;
-    let metadata = ctx.metadata(&ctx.inputs_sha256()?);
+    let metadata = ctx.metadata(Stage::Deid, &ctx.inputs_sha256()?);
     let detector = run_detector(ctx.pipeline, folge_deid::detector_for(&input, &params));
     // The disclosure risk of the de-identified participants, on the default
     // quasi-identifiers (or the extract's), for the data controller: it needs only the
@@ -1161,12 +1162,12 @@ fn deid(
         // The participants' file is written while the events stream, too.
         let participants = scope.spawn(|| {
             let mut written = Vec::new();
-            write_table((&dir, Stage::Deid), tables.participants(), &metadata, &mut written)
+            write_table((dir, Stage::Deid), tables.participants(), &metadata, &mut written)
                 .map(|()| written)
         });
         let events = stream_deid_events(
             ctx,
-            (&dir, &input, &tables),
+            (dir, &input, &tables),
             (&metadata, &detector),
             &mut streamed,
             handoff,
@@ -1175,15 +1176,15 @@ fn deid(
         (events, risk.join(), participants.join().unwrap_or_else(join))
     });
     // The participants first in the stage record, as ever.
-    let mut outputs = participants.inspect_err(|_| remove_outputs(&dir, &streamed))?;
+    let mut outputs = participants.inspect_err(|_| remove_outputs(dir, &streamed))?;
     outputs.append(&mut streamed);
-    let events = events.inspect_err(|_| remove_outputs(&dir, &outputs))?;
-    let out = (dir.as_path(), Stage::Deid);
+    let events = events.inspect_err(|_| remove_outputs(dir, &outputs))?;
+    let out = (dir, Stage::Deid);
     write_table(out, tables.process_events(), &metadata, &mut outputs)?;
     write_table(out, tables.responses(), &metadata, &mut outputs)?;
     write_table(out, tables.codings(), &metadata, &mut outputs)?;
     write_table(out, tables.service_counts(), &metadata, &mut outputs)?;
-    scan_outputs(&dir, &outputs, &[&parquet::<DeidServiceEvent>()], &detector)?;
+    scan_outputs(dir, &outputs, &[&parquet::<DeidServiceEvent>()], &detector)?;
     let report = tables.report();
     let risk = risk
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -1213,7 +1214,14 @@ fn deid(
     if let Some(slot) = tables_slot {
         *slot = Some(tables);
     }
-    Ok(StageRecord { stage: "deid".into(), seconds: 0.0, inputs: vec![], outputs, notes })
+    Ok(StageRecord {
+        stage: "deid".into(),
+        seconds: 0.0,
+        inputs: vec![],
+        outputs,
+        notes,
+        failed: None,
+    })
 }
 
 fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, PipelineError> {
@@ -1375,6 +1383,7 @@ fn event_files(ctx: &Context<'_>) -> (usize, u64) {
 /// same as reading them back would give).
 fn analyze_stage(
     ctx: &Context<'_>,
+    dir: &Path,
     (tables, handoff): (Option<Deidentified>, Option<folge_analyze::Indicators>),
 ) -> Result<StageRecord, PipelineError> {
     let tables = match tables {
@@ -1383,8 +1392,6 @@ fn analyze_stage(
     };
     let params = analysis_params(ctx.pipeline)?;
     let events = ctx.stage_file(Stage::Analyze, Stage::Deid, &parquet::<DeidServiceEvent>())?;
-    let dir = ctx.stage_dir(Stage::Analyze);
-    create_dir(&dir, false)?;
     let batches = || -> Result<_, PipelineError> {
         let fail = |e: folge_deid::DeidError| PipelineError::Stage {
             stage: "analyze",
@@ -1395,7 +1402,7 @@ fn analyze_stage(
             .map(move |batch| folge_deid::EventBatch::from_batch(&batch?).map_err(fail));
         Ok(read_ahead(batches, 2))
     };
-    let metadata = ctx.metadata(&ctx.inputs_sha256()?);
+    let metadata = ctx.metadata(Stage::Analyze, &ctx.inputs_sha256()?);
     let mut outputs = Vec::new();
     let handed_over = handoff.is_some();
     let analysis = if let Some(indicators) = handoff {
@@ -1403,7 +1410,7 @@ fn analyze_stage(
         // indicators.parquet is written while the rates and comparisons are worked out.
         let table = indicators.table();
         let (written, analysis) = std::thread::scope(|scope| {
-            let writer = scope.spawn(|| write_indicators(&dir, &table, &metadata, &mut outputs));
+            let writer = scope.spawn(|| write_indicators(dir, &table, &metadata, &mut outputs));
             let analysis = folge_analyze::summarise(&tables, &params, indicators);
             (writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), analysis)
         });
@@ -1421,12 +1428,12 @@ fn analyze_stage(
         info!(
             "service events are not grouped by person (several registry files, or an extract not sorted by person): sorting them out by person in {parts} part(s) first"
         );
-        analyze_in_parts(&tables, &params, batches()?, &dir, parts)?
+        analyze_in_parts(&tables, &params, batches()?, dir, parts)?
     };
     if !handed_over {
-        write_indicators(&dir, &analysis.indicators, &metadata, &mut outputs)?;
+        write_indicators(dir, &analysis.indicators, &metadata, &mut outputs)?;
     }
-    let out = (dir.as_path(), Stage::Analyze);
+    let out = (dir, Stage::Analyze);
     write_table(out, &analysis.rates, &metadata, &mut outputs)?;
     write_table(out, &analysis.municipality_rates, &metadata, &mut outputs)?;
     write_table(out, &analysis.comparisons, &metadata, &mut outputs)?;
@@ -1469,10 +1476,17 @@ fn analyze_stage(
         ("events_outside_windows".to_owned(), analysis.events_outside_windows.into()),
         ("events_after_observation".to_owned(), analysis.events_after_observation.into()),
     ]);
-    Ok(StageRecord { stage: "analyze".into(), seconds: 0.0, inputs: vec![], outputs, notes })
+    Ok(StageRecord {
+        stage: "analyze".into(),
+        seconds: 0.0,
+        inputs: vec![],
+        outputs,
+        notes,
+        failed: None,
+    })
 }
 
-fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+fn report_stage(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, PipelineError> {
     use folge_schema::tables::{
         AgreementRow, BalanceRow, CodeFrequencyRow, EventTimeRow, ItemDistributionRow, LorenzRow,
         MunicipalityRateRow, ScaleScoreRow, SurvivalRow, UtilisationRow,
@@ -1540,7 +1554,6 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         },
         &params,
     );
-    let dir = ctx.stage_dir(Stage::Report);
     // Fail closed before anything is written: every text the report holds.
     let detector = stage_detector(ctx)?;
     for file in &files {
@@ -1551,7 +1564,6 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             return Err(guard::failure("report", &file.path, &place, kind));
         }
     }
-    remove_stale_report_files(&dir, &files);
     let mut outputs = Vec::new();
     for file in files {
         let path = dir.join(&file.path);
@@ -1561,36 +1573,43 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         write_bytes_atomic(&path, &file.bytes)?;
         outputs.push(OutputRecord { path: file.path, sha256: sha256_hex(&file.bytes), rows: None });
     }
-    info!("report written to {}", dir.join("index.html").display());
+    info!("report written to {}", ctx.stage_dir(Stage::Report).join("index.html").display());
     Ok(StageRecord {
         stage: "report".into(),
         seconds: 0.0,
         inputs: vec![],
         outputs,
         notes: BTreeMap::new(),
+        failed: None,
     })
 }
 
-/// Files the previous report wrote (its `stage.json` lists them) that this one does not —
-/// a figure of a section since left out — are removed, so the folder never mixes two
-/// runs. Nothing else in the folder is touched.
-fn remove_stale_report_files(dir: &Path, files: &[folge_report::ReportFile]) {
-    let Ok(text) = std::fs::read_to_string(dir.join(RECORD)) else { return };
-    let Ok(previous) = serde_json::from_str::<StageRecord>(&text) else { return };
-    for output in previous.outputs {
-        let path = Path::new(&output.path);
-        let inside = path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
-        if inside && !files.iter().any(|f| f.path == output.path) {
-            let _ = std::fs::remove_file(dir.join(path));
-        }
+/// Assemble `manifest.json` from the stage records present and write it to the run
+/// directory (and the extract's folder). The report folder's copy is written by the report
+/// stage, into the report it publishes.
+fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
+    let (manifest, json) = manifest(ctx, None)?;
+    write_bytes_atomic(&ctx.dir.manifest(), json.as_bytes())?;
+    let extract = ctx.dir.extract();
+    if ctx.pipeline.config.extract.is_some() && extract.exists() {
+        write_bytes_atomic(&extract.join(MANIFEST), json.as_bytes())?;
     }
+    Ok(manifest)
 }
 
-/// Assemble `manifest.json` from the stage records present and write it to the run
-/// directory (and the report folder, when the report exists).
-fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
-    let stages: Vec<StageRecord> =
-        Stage::ALL.iter().filter_map(|s| ctx.stage_record(*s).ok()).collect();
+/// The manifest of the stage records present (the report's being `report`, when given),
+/// and its JSON, scanned like every output.
+fn manifest(
+    ctx: &Context<'_>,
+    report: Option<&StageRecord>,
+) -> Result<(Manifest, String), PipelineError> {
+    let stages: Vec<StageRecord> = Stage::ALL
+        .iter()
+        .filter_map(|s| match (s, report) {
+            (Stage::Report, Some(record)) => Some(record.clone()),
+            _ => ctx.stage_record(*s).ok(),
+        })
+        .collect();
     let inputs =
         stages.iter().find(|s| s.stage == "ingest").map(|s| s.inputs.clone()).unwrap_or_default();
     let key_fingerprint = stages
@@ -1622,16 +1641,7 @@ fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
     {
         return Err(guard::failure("manifest", MANIFEST, &place, kind));
     }
-    write_bytes_atomic(&ctx.dir.manifest(), format!("{json}\n").as_bytes())?;
-    let extract = ctx.dir.extract();
-    if ctx.pipeline.config.extract.is_some() && extract.exists() {
-        write_bytes_atomic(&extract.join(MANIFEST), format!("{json}\n").as_bytes())?;
-    }
-    let report = ctx.stage_dir(Stage::Report);
-    if ctx.dir.record(Stage::Report).exists() {
-        write_bytes_atomic(&report.join(MANIFEST), format!("{json}\n").as_bytes())?;
-    }
-    Ok(manifest)
+    Ok((manifest, format!("{json}\n")))
 }
 
 /// The folder the pipeline file is in: records name paths relative to it.
@@ -1654,33 +1664,46 @@ fn execute(
     handoff: &mut Handoff,
 ) -> Result<(), PipelineError> {
     let started = Instant::now();
+    // Written into a staging folder, published only when complete and checked.
+    let staging = ctx.dir.begin(stage)?;
+    let dir = staging.path();
     let mut record = match stage {
         Stage::Ingest => {
-            ingest(ctx, (next == Some(Stage::Deid)).then_some(&mut handoff.participants))?
+            ingest(ctx, dir, (next == Some(Stage::Deid)).then_some(&mut handoff.participants))?
         }
         Stage::Deid => {
             let participants = handoff.participants.take();
             let give = (next == Some(Stage::Analyze))
                 .then_some((&mut handoff.indicators, &mut handoff.deidentified));
-            deid(ctx, participants, give)?
+            deid(ctx, dir, participants, give)?
         }
         Stage::Analyze => {
             let record =
-                analyze_stage(ctx, (handoff.deidentified.take(), handoff.indicators.take()))?;
-            scan_analyze_outputs(ctx, &record.outputs)?;
+                analyze_stage(ctx, dir, (handoff.deidentified.take(), handoff.indicators.take()))?;
+            scan_analyze_outputs(ctx, dir, &record.outputs)?;
             record
         }
-        Stage::Report => report_stage(ctx)?,
+        Stage::Report => report_stage(ctx, dir)?,
     };
     record.seconds = started.elapsed().as_secs_f64();
-    let dir = ctx.stage_dir(stage);
-    create_dir(&dir, stage == Stage::Ingest)?;
-    write_stage_record(&dir, &record)
+    write_stage_record(dir, &record)?;
+    if stage == Stage::Report {
+        // The report's manifest is part of the report: one run's, published with it.
+        let (_, json) = manifest(ctx, Some(&record))?;
+        write_bytes_atomic(&dir.join(MANIFEST), json.as_bytes())?;
+    }
+    ctx.dir.publish(stage, staging)?;
+    write_manifest(ctx)?;
+    match record.failed {
+        Some(message) => Err(PipelineError::Stage { stage: stage.name(), message }),
+        None => Ok(()),
+    }
 }
 
 /// Run one stage (reading earlier stages' outputs) and update the manifest.
 pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
+    ctx.dir.clean_leftovers();
     execute(&ctx, stage, None, &mut Handoff::default())?;
     write_manifest(&ctx)
 }
@@ -1691,6 +1714,7 @@ pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, Pipeline
 /// same results as running them one by one, without reading the events back.
 pub fn run_stages(pipeline: &Pipeline, stages: &[Stage]) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
+    ctx.dir.clean_leftovers();
     let mut handoff = Handoff::default();
     for (i, &stage) in stages.iter().enumerate() {
         execute(&ctx, stage, stages.get(i + 1).copied(), &mut handoff)?;
@@ -1706,6 +1730,7 @@ pub fn run_all(
     // A key problem is a configuration error: find it before any work is done.
     resolve_key(pipeline)?;
     let ctx = context(pipeline);
+    ctx.dir.clean_leftovers();
     let mut handoff = Handoff::default();
     for (i, &stage) in Stage::ALL.iter().enumerate() {
         on_stage(stage);

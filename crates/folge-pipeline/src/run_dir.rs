@@ -9,13 +9,22 @@
 //! <output>/manifest.json
 //! <report dir>/   (default <output>/04_report)
 //! ```
+//!
+//! A stage is published all or nothing: it writes into a staging folder beside its own
+//! (`.02_deid.staging-<pid>`), and only once it has finished and passed its checks are the
+//! stages after it retired (their outputs were made from the folder being replaced;
+//! latest first) and the new folder swapped in: the old one renamed away
+//! (`.02_deid.old-<pid>`), the new one renamed in, the old one deleted. A reader sees the
+//! old complete folder, none, or the new complete folder, and the present stages always
+//! form a chain, each made from the one before. What a killed run leaves beside the
+//! folders goes when the next run starts ([`RunDir::clean_leftovers`]).
 
 use std::path::{Path, PathBuf};
 
 use folge_schema::Table;
 
-use crate::Pipeline;
-use crate::run::Stage;
+use crate::run::{Stage, create_dir};
+use crate::{Pipeline, PipelineError, StageRecord};
 
 /// A stage's record, in its folder.
 pub(crate) const RECORD: &str = "stage.json";
@@ -25,6 +34,9 @@ pub(crate) const MANIFEST: &str = "manifest.json";
 pub(crate) const EXTRACT: &str = "extract";
 /// Deid's disclosure-risk report, in `02_deid/` (and the extract's, in `extract/`).
 pub(crate) const RISK_REPORT: &str = "risk_report.json";
+/// The report printed by `folge report --pdf`, beside the report it was printed from (a
+/// new report does not keep it).
+const REPORT_PDF: &str = "report.pdf";
 
 impl Stage {
     /// The stage's folder in the run directory (the report's only by default).
@@ -91,6 +103,221 @@ impl RunDir {
     pub(crate) fn extract(&self) -> PathBuf {
         self.stage(Stage::Deid).join(EXTRACT)
     }
+
+    /// A fresh, empty staging folder for `stage` beside its folder (mode 0700 for
+    /// ingest's), removed when dropped unless published.
+    pub(crate) fn begin(&self, stage: Stage) -> Result<Staging, PipelineError> {
+        let target = resolved(&self.stage(stage));
+        let dir = beside(&target, "staging");
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_dir(parent, false)?;
+        }
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
+        }
+        create_dir(&dir, stage == Stage::Ingest)?;
+        Ok(Staging { dir, target, report: stage == Stage::Report, published: false })
+    }
+
+    /// Publish `staging` as `stage`'s folder: the stages after it are retired first
+    /// (latest first, the run's manifest with them), then the folder is swapped in.
+    pub(crate) fn publish(&self, stage: Stage, staging: Staging) -> Result<(), PipelineError> {
+        for later in Stage::ALL.into_iter().rev().filter(|s| *s > stage) {
+            self.retire(later)?;
+        }
+        remove_if_there(&self.manifest())?;
+        staging.swap()
+    }
+
+    /// Retire a stage's outputs: its folder goes; the report folder is replaced by one
+    /// that keeps only the files folge did not write there.
+    fn retire(&self, stage: Stage) -> Result<(), PipelineError> {
+        let target = resolved(&self.stage(stage));
+        if stage == Stage::Report {
+            // A folder without a record holds no report of folge's.
+            if !target.join(RECORD).exists() {
+                return Ok(());
+            }
+            return self.begin(Stage::Report)?.swap();
+        }
+        if !target.exists() {
+            return Ok(());
+        }
+        let old = beside(&target, "old");
+        std::fs::rename(&target, &old).map_err(|e| PipelineError::io(&target, e))?;
+        std::fs::remove_dir_all(&old).map_err(|e| PipelineError::io(&old, e))
+    }
+
+    /// Remove what killed or failed runs left: staging and retired folders beside each
+    /// stage folder and the report folder, temporary files of atomic writes (`.<file>.tmp-<pid>`)
+    /// in the run directory, the stage folders, the extract and the report folder, and part
+    /// folders (`.parts-…`) in the stage folders. Called with the run directory locked, so
+    /// none of them belongs to a live run.
+    pub(crate) fn clean_leftovers(&self) {
+        let own = std::process::id().to_string();
+        let remove = |path: &Path| {
+            let gone = if path.is_dir() {
+                std::fs::remove_dir_all(path)
+            } else {
+                std::fs::remove_file(path)
+            };
+            if gone.is_ok() {
+                tracing::info!("removed `{}`, left by a run that did not finish", path.display());
+            }
+        };
+        let mut folders = vec![self.output.clone(), self.extract()];
+        for stage in Stage::ALL {
+            let target = resolved(&self.stage(stage));
+            let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+                continue;
+            };
+            let name = name.to_string_lossy();
+            for entry in entries(parent) {
+                if swap_pid(&entry, &name).is_some_and(|pid| pid != own) {
+                    remove(&parent.join(&entry));
+                }
+            }
+            folders.push(target);
+        }
+        for folder in folders {
+            for entry in entries(&folder) {
+                let temporary = entry.rsplit_once(".tmp-").is_some_and(|(_, pid)| pid != own)
+                    && entry.starts_with('.');
+                if temporary || entry.starts_with(".parts-") {
+                    remove(&folder.join(&entry));
+                }
+            }
+        }
+    }
+}
+
+/// The names in a folder (none when it cannot be read).
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// The process id in `.<folder>.staging-<pid>` or `.<folder>.old-<pid>`.
+fn swap_pid<'a>(entry: &'a str, folder: &str) -> Option<&'a str> {
+    let rest = entry.strip_prefix('.')?.strip_prefix(folder)?.strip_prefix('.')?;
+    let pid = rest.strip_prefix("staging-").or_else(|| rest.strip_prefix("old-"))?;
+    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(pid)
+}
+
+fn remove_if_there(path: &Path) -> Result<(), PipelineError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PipelineError::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// `dir` itself, or where it leads when it is a symbolic link: a stage folder may be a
+/// link to a secure area elsewhere, and is swapped there, the link kept.
+fn resolved(dir: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
+        }
+        _ => dir.to_owned(),
+    }
+}
+
+/// `.<name>.<what>-<pid>` beside `dir`: a folder of this process that readers never open.
+fn beside(dir: &Path, what: &str) -> PathBuf {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// A stage's new folder while the stage writes into it; removed when dropped unless it
+/// was published, so a failed stage leaves the previous folder as it was.
+pub(crate) struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    report: bool,
+    published: bool,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl Staging {
+    /// Where the stage writes.
+    pub(crate) fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Swap the staging folder in: the old folder renamed away, the new one renamed in,
+    /// the old one deleted. A report folder keeps the files folge did not write there.
+    fn swap(mut self) -> Result<(), PipelineError> {
+        let had = std::fs::symlink_metadata(&self.target).is_ok();
+        if self.report && had {
+            carry_foreign(&self.target, &self.dir)?;
+        }
+        let old = beside(&self.target, "old");
+        if had {
+            std::fs::rename(&self.target, &old).map_err(|e| PipelineError::io(&self.target, e))?;
+        }
+        if let Err(e) = std::fs::rename(&self.dir, &self.target) {
+            if had {
+                let _ = std::fs::rename(&old, &self.target);
+            }
+            return Err(PipelineError::io(&self.target, e));
+        }
+        self.published = true;
+        if had && let Err(e) = std::fs::remove_dir_all(&old) {
+            tracing::warn!("could not remove `{}` ({e}); the next run removes it", old.display());
+        }
+        // Best effort: the renames reach the disk before the stage is reported done.
+        if let Some(parent) = self.target.parent()
+            && let Ok(folder) = std::fs::File::open(parent)
+        {
+            let _ = folder.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Link (or copy) into `to` the files of the report folder `from` that folge did not
+/// write: not listed in its record, not the record, the manifest, the printed report or
+/// a temporary file. Nothing a user put beside a report is lost when it is replaced.
+fn carry_foreign(from: &Path, to: &Path) -> Result<(), PipelineError> {
+    let listed: Vec<String> = std::fs::read_to_string(from.join(RECORD))
+        .ok()
+        .and_then(|text| serde_json::from_str::<StageRecord>(&text).ok())
+        .map(|r| r.outputs.into_iter().map(|o| o.path).collect())
+        .unwrap_or_default();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        for entry in entries(&from.join(&relative)) {
+            let path = relative.join(&entry);
+            let shown = path.to_string_lossy().replace('\\', "/");
+            let source = from.join(&path);
+            if [RECORD, MANIFEST, REPORT_PDF].contains(&shown.as_str())
+                || listed.contains(&shown)
+                || (entry.starts_with('.') && entry.contains(".tmp-"))
+            {
+                continue;
+            }
+            let target = to.join(&path);
+            if source.is_dir() {
+                stack.push(path);
+            } else if !target.exists() {
+                if let Some(parent) = target.parent() {
+                    create_dir(parent, false)?;
+                }
+                std::fs::hard_link(&source, &target)
+                    .or_else(|_| std::fs::copy(&source, &target).map(|_| ()))
+                    .map_err(|e| PipelineError::io(&source, e))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

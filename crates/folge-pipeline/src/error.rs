@@ -34,6 +34,15 @@ pub enum PipelineError {
         /// The missing file.
         path: PathBuf,
     },
+    /// An earlier stage's outputs were made from other inputs or parameters than the
+    /// pipeline file now implies: re-make them first.
+    #[error("{message}")]
+    Stale {
+        /// The stage that was asked for.
+        stage: &'static str,
+        /// What changed and which command re-makes it.
+        message: String,
+    },
     /// Reading or writing a file failed.
     #[error("`{}`: {message}", path.display())]
     Io {
@@ -47,7 +56,7 @@ pub enum PipelineError {
 impl PipelineError {
     /// Whether this is a usage/configuration error (exit code 2) rather than a failed run.
     pub fn is_config(&self) -> bool {
-        matches!(self, PipelineError::Config { .. })
+        matches!(self, PipelineError::Config { .. } | PipelineError::Stale { .. })
     }
 
     pub(crate) fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {

@@ -40,6 +40,7 @@ use crate::manifest::{
     InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, file_sha256_unless,
     inputs_sha256, sha256_hex,
 };
+use crate::provenance::Provenance;
 use crate::run_dir::{EXTRACT, MANIFEST, RECORD, RISK_REPORT, RunDir, parquet, shown};
 use crate::{Pipeline, PipelineError, guard};
 
@@ -76,6 +77,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 struct Context<'a> {
     pipeline: &'a Pipeline,
     dir: RunDir,
+    provenance: Provenance<'a>,
     params_json: String,
     params_sha256: String,
 }
@@ -85,11 +87,14 @@ impl Context<'_> {
         self.dir.stage(stage)
     }
 
-    fn metadata(&self, _stage: Stage, inputs_sha256: &str) -> BTreeMap<String, String> {
+    /// The Parquet metadata of `stage`'s tables: the parameters' hash is the one over the
+    /// parameters of this stage and those before it, so a stage that is not made again
+    /// keeps its bytes.
+    fn metadata(&self, stage: Stage, inputs_sha256: &str) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("folge.version".to_owned(), VERSION.to_owned()),
             ("folge.pipeline".to_owned(), self.pipeline.config.name.clone()),
-            ("folge.params_sha256".to_owned(), self.params_sha256.clone()),
+            ("folge.params_sha256".to_owned(), self.provenance.params_sha256(stage).to_owned()),
             ("folge.inputs_sha256".to_owned(), inputs_sha256.to_owned()),
         ])
     }
@@ -749,6 +754,7 @@ fn ingest(
         outputs,
         notes: BTreeMap::new(),
         failed,
+        made_from: None,
     })
 }
 
@@ -1221,6 +1227,7 @@ fn deid(
         outputs,
         notes,
         failed: None,
+        made_from: None,
     })
 }
 
@@ -1483,6 +1490,7 @@ fn analyze_stage(
         outputs,
         notes,
         failed: None,
+        made_from: None,
     })
 }
 
@@ -1581,6 +1589,7 @@ fn report_stage(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, PipelineEr
         outputs,
         notes: BTreeMap::new(),
         failed: None,
+        made_from: None,
     })
 }
 
@@ -1652,7 +1661,13 @@ fn pipeline_folder(pipeline: &Pipeline) -> PathBuf {
 fn context(pipeline: &Pipeline) -> Context<'_> {
     let params_json = pipeline.params_json();
     let params_sha256 = sha256_hex(params_json.as_bytes());
-    Context { pipeline, dir: RunDir::new(pipeline), params_json, params_sha256 }
+    Context {
+        pipeline,
+        dir: RunDir::new(pipeline),
+        provenance: Provenance::new(pipeline),
+        params_json,
+        params_sha256,
+    }
 }
 
 /// Run `stage`, taking what the stage before left in `handoff` and leaving there what
@@ -1664,6 +1679,7 @@ fn execute(
     handoff: &mut Handoff,
 ) -> Result<(), PipelineError> {
     let started = Instant::now();
+    let mut made_from = ctx.provenance.made_from(stage);
     // Written into a staging folder, published only when complete and checked.
     let staging = ctx.dir.begin(stage)?;
     let dir = staging.path();
@@ -1686,6 +1702,13 @@ fn execute(
         Stage::Report => report_stage(ctx, dir)?,
     };
     record.seconds = started.elapsed().as_secs_f64();
+    made_from.inputs_sha256 = match stage {
+        Stage::Ingest => inputs_sha256(&record.inputs),
+        _ => ctx.inputs_sha256()?,
+    };
+    made_from.key_fingerprint =
+        record.notes.get("key_fingerprint").and_then(|v| v.as_str()).map(str::to_owned);
+    record.made_from = Some(made_from);
     write_stage_record(dir, &record)?;
     if stage == Stage::Report {
         // The report's manifest is part of the report: one run's, published with it.
@@ -1700,10 +1723,13 @@ fn execute(
     }
 }
 
-/// Run one stage (reading earlier stages' outputs) and update the manifest.
+/// Run one stage (reading earlier stages' outputs) and update the manifest. Earlier
+/// stages' outputs made from other inputs or parameters than the pipeline file now implies
+/// are refused ([`PipelineError::Stale`]).
 pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
     ctx.dir.clean_leftovers();
+    ctx.provenance.check_before(stage)?;
     execute(&ctx, stage, None, &mut Handoff::default())?;
     write_manifest(&ctx)
 }
@@ -1715,6 +1741,9 @@ pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, Pipeline
 pub fn run_stages(pipeline: &Pipeline, stages: &[Stage]) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
     ctx.dir.clean_leftovers();
+    if let Some(first) = stages.first() {
+        ctx.provenance.check_before(*first)?;
+    }
     let mut handoff = Handoff::default();
     for (i, &stage) in stages.iter().enumerate() {
         execute(&ctx, stage, stages.get(i + 1).copied(), &mut handoff)?;
@@ -1722,7 +1751,10 @@ pub fn run_stages(pipeline: &Pipeline, stages: &[Stage]) -> Result<Manifest, Pip
     write_manifest(&ctx)
 }
 
-/// Run every stage in order; `on_stage` is told as each one starts.
+/// Run every stage in order, but for those there already and made from the same inputs,
+/// parameters and earlier stages as the pipeline file now implies (the log says which;
+/// the result is byte for byte that of running them all); `on_stage` is told as each one
+/// starts.
 pub fn run_all(
     pipeline: &Pipeline,
     on_stage: &mut dyn FnMut(Stage),
@@ -1733,6 +1765,16 @@ pub fn run_all(
     ctx.dir.clean_leftovers();
     let mut handoff = Handoff::default();
     for (i, &stage) in Stage::ALL.iter().enumerate() {
+        if ctx.provenance.up_to_date(stage) {
+            info!(
+                "{} is up to date (made from the same inputs and parameters): not made again",
+                match stage {
+                    Stage::Report => "the report",
+                    other => other.dir_name(),
+                }
+            );
+            continue;
+        }
         on_stage(stage);
         execute(&ctx, stage, Stage::ALL.get(i + 1).copied(), &mut handoff)?;
     }

@@ -89,6 +89,15 @@ impl RunDir {
         self.stage(stage).join(RECORD)
     }
 
+    /// A file a record of `stage` names (relative to the run directory, or to the report
+    /// folder for the report's).
+    pub(crate) fn recorded(&self, stage: Stage, path: &str) -> PathBuf {
+        match stage {
+            Stage::Report => self.report.join(path),
+            _ => self.output.join(path),
+        }
+    }
+
     /// The file of table `T` written by `stage`.
     pub(crate) fn table<T: Table>(&self, stage: Stage) -> PathBuf {
         self.stage(stage).join(parquet::<T>())

@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod guard;
 mod keys;
+mod lock;
 mod manifest;
 mod parts;
 mod provenance;

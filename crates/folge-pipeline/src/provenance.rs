@@ -202,7 +202,7 @@ impl<'a> Provenance<'a> {
             for (role, sha256) in self.current_inputs() {
                 match (sha256, recorded.get(role.as_str())) {
                     (None, _) => {
-                        warn!("{role} cannot be read here, so {it} is not checked against it")
+                        warn!("{role} cannot be read here, so {it} is not checked against it");
                     }
                     (Some(now), Some(then)) if now == then => {}
                     _ => changed.push(format!("`{role}`")),
@@ -250,9 +250,11 @@ impl<'a> Provenance<'a> {
         })
     }
 
-    /// Whether `stage` is there and is what the pipeline file now implies.
+    /// Whether `stage` is there and is what the pipeline file now implies (ingest only
+    /// when every input can be read: one that cannot is for ingest to report).
     pub(crate) fn up_to_date(&self, stage: Stage) -> bool {
-        self.record(stage).is_some_and(|record| self.stale(stage, &record).is_none())
+        let inputs = stage != Stage::Ingest || self.current_inputs().iter().all(|i| i.1.is_some());
+        inputs && self.record(stage).is_some_and(|record| self.stale(stage, &record).is_none())
     }
 
     /// Refuse to make `stage` from earlier stages' outputs that are not what the pipeline

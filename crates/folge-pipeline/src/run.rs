@@ -11,7 +11,9 @@
 //!
 //! Each stage reads only the previous stages' files, so any stage can be re-run alone; run
 //! one after another, a stage is handed what the one before wrote in memory instead
-//! ([`Handoff`]), with the same results.
+//! ([`Handoff`]), with the same results. Where the files are, and how a stage is published
+//! all or nothing, is `crate::run_dir`'s; what a stage was made from, `crate::provenance`'s;
+//! one run at a time, `crate::lock`'s.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -1728,6 +1730,8 @@ fn execute(
 /// are refused ([`PipelineError::Stale`]).
 pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
+    // One run at a time; what runs killed before left is removed under the lock.
+    let _locks = ctx.dir.lock()?;
     ctx.dir.clean_leftovers();
     ctx.provenance.check_before(stage)?;
     execute(&ctx, stage, None, &mut Handoff::default())?;
@@ -1740,6 +1744,8 @@ pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, Pipeline
 /// same results as running them one by one, without reading the events back.
 pub fn run_stages(pipeline: &Pipeline, stages: &[Stage]) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
+    // One run at a time; what runs killed before left is removed under the lock.
+    let _locks = ctx.dir.lock()?;
     ctx.dir.clean_leftovers();
     if let Some(first) = stages.first() {
         ctx.provenance.check_before(*first)?;
@@ -1762,6 +1768,8 @@ pub fn run_all(
     // A key problem is a configuration error: find it before any work is done.
     resolve_key(pipeline)?;
     let ctx = context(pipeline);
+    // One run at a time; what runs killed before left is removed under the lock.
+    let _locks = ctx.dir.lock()?;
     ctx.dir.clean_leftovers();
     let mut handoff = Handoff::default();
     for (i, &stage) in Stage::ALL.iter().enumerate() {

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use folge_schema::Table;
 
+use crate::lock::{self, RunLock};
 use crate::run::{Stage, create_dir};
 use crate::{Pipeline, PipelineError, StageRecord};
 
@@ -113,6 +114,20 @@ impl RunDir {
         self.stage(Stage::Deid).join(EXTRACT)
     }
 
+    /// Lock the run directory, then the report folder (always in this order), for as long
+    /// as the locks are held: a second run is refused, naming the process that holds them.
+    pub(crate) fn lock(&self) -> Result<[RunLock; 2], PipelineError> {
+        let run = lock::acquire(
+            &lock::run_lock_path(&self.output),
+            &format!("the run directory `{}`", self.output.display()),
+        )?;
+        let report = lock::acquire(
+            &lock::report_lock_path(&self.report),
+            &format!("the report folder `{}`", self.report.display()),
+        )?;
+        Ok([run, report])
+    }
+
     /// A fresh, empty staging folder for `stage` beside its folder (mode 0700 for
     /// ingest's), removed when dropped unless published.
     pub(crate) fn begin(&self, stage: Stage) -> Result<Staging, PipelineError> {
@@ -188,12 +203,16 @@ impl RunDir {
             }
             folders.push(target);
         }
-        for folder in folders {
+        while let Some(folder) = folders.pop() {
             for entry in entries(&folder) {
+                let path = folder.join(&entry);
                 let temporary = entry.rsplit_once(".tmp-").is_some_and(|(_, pid)| pid != own)
                     && entry.starts_with('.');
                 if temporary || entry.starts_with(".parts-") {
-                    remove(&folder.join(&entry));
+                    remove(&path);
+                } else if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                    // The report's `tables/` and `figures/`.
+                    folders.push(path);
                 }
             }
         }

@@ -1060,6 +1060,12 @@ impl Pipeline {
     /// Parameters that determine the results, as canonical JSON (sorted keys, no paths, so
     /// the same evaluation hashes alike on every machine).
     pub fn params_json(&self) -> String {
+        serde_json::to_string(&self.params()).unwrap_or_default()
+    }
+
+    /// The parameters of [`Pipeline::params_json`] by name, each stage's share taken by
+    /// `crate::provenance`.
+    pub(crate) fn params(&self) -> BTreeMap<&'static str, serde_json::Value> {
         let c = &self.config;
         let mut params: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
         params.insert("name", c.name.clone().into());
@@ -1187,7 +1193,7 @@ impl Pipeline {
             inputs.insert(format!("questionnaires.{name}"), describe(f));
         }
         params.insert("inputs", serde_json::to_value(inputs).unwrap_or_default());
-        serde_json::to_string(&params).unwrap_or_default()
+        params
     }
 }
 

@@ -34,6 +34,23 @@ pub enum PipelineError {
         /// The missing file.
         path: PathBuf,
     },
+    /// An earlier stage's outputs were made from other inputs or parameters than the
+    /// pipeline file now implies: re-make them first.
+    #[error("{message}")]
+    Stale {
+        /// The stage that was asked for.
+        stage: &'static str,
+        /// What changed and which command re-makes it.
+        message: String,
+    },
+    /// Another folge process is working on the run directory or the report folder.
+    #[error("{what} is in use by {}; wait for it to end (or stop it) and run again", holder.map_or_else(|| "another folge process".to_owned(), |pid| format!("folge process {pid}")))]
+    Busy {
+        /// The folder, as a phrase naming it and its path.
+        what: String,
+        /// The process holding it, when its lock file says.
+        holder: Option<u32>,
+    },
     /// Reading or writing a file failed.
     #[error("`{}`: {message}", path.display())]
     Io {
@@ -47,7 +64,10 @@ pub enum PipelineError {
 impl PipelineError {
     /// Whether this is a usage/configuration error (exit code 2) rather than a failed run.
     pub fn is_config(&self) -> bool {
-        matches!(self, PipelineError::Config { .. })
+        matches!(
+            self,
+            PipelineError::Config { .. } | PipelineError::Stale { .. } | PipelineError::Busy { .. }
+        )
     }
 
     pub(crate) fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {

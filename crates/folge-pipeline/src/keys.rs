@@ -146,7 +146,8 @@ fn output_folder_holding(pipeline: &Pipeline, path: &Path) -> Option<Inside> {
         let dir = output.join(stage.dir_name());
         folders.push((format!("the stage folder `{}`", stage.dir_name()), dir));
     }
-    folders.push(("the research extract's folder".to_owned(), output.join("02_deid/extract")));
+    let extract = crate::run_dir::RunDir::new(pipeline).extract();
+    folders.push(("the research extract's folder".to_owned(), extract));
     let target = resolved(path);
     let (what, dir) = folders.into_iter().find(|(_, dir)| target.starts_with(resolved(dir)))?;
     let via = if std::path::absolute(path).is_ok_and(|p| p == target) {
@@ -205,7 +206,8 @@ pub fn check_link_table_path(pipeline: &Pipeline, path: &Path) -> Result<(), Pip
 pub fn write_link_table(pipeline: &Pipeline, path: &Path) -> Result<usize, PipelineError> {
     check_link_table_path(pipeline, path)?;
     let key = resolve_key(pipeline)?;
-    let participants_file = pipeline.config.output.join("01_ingest/participants.parquet");
+    let participants_file = crate::run_dir::RunDir::new(pipeline)
+        .table::<folge_schema::tables::Participant>(Stage::Ingest);
     if !participants_file.exists() {
         return Err(PipelineError::MissingStageOutput {
             stage: "deid",

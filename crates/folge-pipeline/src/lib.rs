@@ -11,9 +11,12 @@ mod config;
 mod error;
 mod guard;
 mod keys;
+mod lock;
 mod manifest;
 mod parts;
+mod provenance;
 mod run;
+mod run_dir;
 
 pub use browser::{Capture, capture, find_chromium};
 pub use config::{IdKind, InputFile, InputFormat, LanguageCode, Pipeline, PipelineFile};
@@ -21,5 +24,5 @@ pub use error::PipelineError;
 pub use keys::{
     KEY_FILE_ENV, check_link_table_path, resolve_key, write_key_file, write_link_table,
 };
-pub use manifest::{InputRecord, Manifest, StageRecord};
+pub use manifest::{InputRecord, MadeFrom, Manifest, StageRecord};
 pub use run::{Stage, Validation, run_all, run_stage, run_stages, validate};

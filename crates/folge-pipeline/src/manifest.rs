@@ -59,6 +59,35 @@ pub struct StageRecord {
     /// Stage-specific counts and notes (never identifiers).
     #[serde(default)]
     pub notes: BTreeMap<String, serde_json::Value>,
+    /// Why the stage failed its checks after it had written everything (ingest: more rows
+    /// rejected than the limit), so its outputs are there to look at but no stage reads
+    /// them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// What the stage was made from; a stage reads an earlier stage's outputs only when
+    /// this is what the pipeline file now implies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_from: Option<MadeFrom>,
+}
+
+/// What a stage was made from (never a file name or a value of the data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MadeFrom {
+    /// folge's version.
+    pub folge_version: String,
+    /// The parameters that concern this stage, by name.
+    pub params: serde_json::Value,
+    /// SHA-256 over the parameters of this stage and every stage before it (what its
+    /// Parquet files carry as `folge.params_sha256`).
+    pub params_sha256: String,
+    /// SHA-256 over the inputs (by table and hash; ingest lists them in `inputs`).
+    pub inputs_sha256: String,
+    /// SHA-256 of the key's SHA-256, for deid (its pseudonyms depend on the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprint: Option<String>,
+    /// SHA-256 of the record (`stage.json`) of the stage before, as it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_sha256: Option<String>,
 }
 
 /// The run manifest.

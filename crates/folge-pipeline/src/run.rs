@@ -11,7 +11,9 @@
 //!
 //! Each stage reads only the previous stages' files, so any stage can be re-run alone; run
 //! one after another, a stage is handed what the one before wrote in memory instead
-//! ([`Handoff`]), with the same results.
+//! ([`Handoff`]), with the same results. Where the files are, and how a stage is published
+//! all or nothing, is `crate::run_dir`'s; what a stage was made from, `crate::provenance`'s;
+//! one run at a time, `crate::lock`'s.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -28,8 +30,9 @@ use folge_schema::parquet_io::{
     ParquetSink, read_ahead, read_parquet, stream_parquet, write_bytes_atomic, write_parquet,
 };
 use folge_schema::tables::{
-    Coding, ComparisonRow, DeidServiceEvent, IndicatorRow, Participant, ProcessEvent, RateRow,
-    Reject, Response,
+    Coding, ComparisonRow, DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse,
+    DeidServiceCount, DeidServiceEvent, IndicatorRow, Participant, ProcessEvent, RateRow, Reject,
+    Response, ServiceCount, ServiceEvent,
 };
 use tracing::{info, warn};
 
@@ -39,6 +42,8 @@ use crate::manifest::{
     InputRecord, Manifest, OutputRecord, StageRecord, file_sha256, file_sha256_unless,
     inputs_sha256, sha256_hex,
 };
+use crate::provenance::Provenance;
+use crate::run_dir::{EXTRACT, MANIFEST, RECORD, RISK_REPORT, RunDir, parquet, shown};
 use crate::{Pipeline, PipelineError, guard};
 
 /// A stage of the pipeline, in order.
@@ -67,44 +72,37 @@ impl Stage {
             Stage::Report => "report",
         }
     }
-
-    pub(crate) fn dir_name(self) -> &'static str {
-        match self {
-            Stage::Ingest => "01_ingest",
-            Stage::Deid => "02_deid",
-            Stage::Analyze => "03_analyze",
-            Stage::Report => "04_report",
-        }
-    }
 }
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 struct Context<'a> {
     pipeline: &'a Pipeline,
+    dir: RunDir,
+    provenance: Provenance<'a>,
     params_json: String,
     params_sha256: String,
 }
 
 impl Context<'_> {
     fn stage_dir(&self, stage: Stage) -> PathBuf {
-        match stage {
-            Stage::Report => self.pipeline.report_dir(),
-            _ => self.pipeline.config.output.join(stage.dir_name()),
-        }
+        self.dir.stage(stage)
     }
 
-    fn metadata(&self, inputs_sha256: &str) -> BTreeMap<String, String> {
+    /// The Parquet metadata of `stage`'s tables: the parameters' hash is the one over the
+    /// parameters of this stage and those before it, so a stage that is not made again
+    /// keeps its bytes.
+    fn metadata(&self, stage: Stage, inputs_sha256: &str) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("folge.version".to_owned(), VERSION.to_owned()),
             ("folge.pipeline".to_owned(), self.pipeline.config.name.clone()),
-            ("folge.params_sha256".to_owned(), self.params_sha256.clone()),
+            ("folge.params_sha256".to_owned(), self.provenance.params_sha256(stage).to_owned()),
             ("folge.inputs_sha256".to_owned(), inputs_sha256.to_owned()),
         ])
     }
 
     fn stage_record(&self, stage: Stage) -> Result<StageRecord, PipelineError> {
-        let path = self.stage_dir(stage).join("stage.json");
+        let path = self.dir.record(stage);
         let needs = stage.name();
         let text = std::fs::read_to_string(&path).map_err(|_| {
             PipelineError::MissingStageOutput { stage: needs, needs, path: path.clone() }
@@ -131,14 +129,20 @@ impl Context<'_> {
         Ok(path)
     }
 
-    /// Read a table written by an earlier stage.
-    fn read_batches(
+    /// Read table `T` written by the earlier stage `needs`.
+    fn read_table<T: Table>(
         &self,
         stage: Stage,
         needs: Stage,
-        file: &str,
     ) -> Result<Vec<RecordBatch>, PipelineError> {
-        Ok(read_parquet(&self.stage_file(stage, needs, file)?)?.batches)
+        Ok(read_parquet(&self.stage_file(stage, needs, &parquet::<T>())?)?.batches)
+    }
+
+    /// Read table `T` that the earlier stage `needs` writes only for some pipelines
+    /// (responses, codings, focus-group results): empty when it is not there.
+    fn optional_table<T: Table>(&self, needs: Stage) -> Result<Vec<RecordBatch>, PipelineError> {
+        let path = self.dir.table::<T>(needs);
+        if path.exists() { Ok(read_parquet(&path)?.batches) } else { Ok(Vec::new()) }
     }
 }
 
@@ -157,7 +161,7 @@ struct Handoff {
     indicators: Option<folge_analyze::Indicators>,
 }
 
-fn create_dir(path: &Path, private: bool) -> Result<(), PipelineError> {
+pub(crate) fn create_dir(path: &Path, private: bool) -> Result<(), PipelineError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -186,8 +190,8 @@ fn write_indicators(
     metadata: &BTreeMap<String, String>,
     outputs: &mut Vec<OutputRecord>,
 ) -> Result<(), PipelineError> {
-    let file = "indicators.parquet";
-    let path = dir.join(file);
+    let file = parquet::<IndicatorRow>();
+    let path = dir.join(&file);
     let mut sink = ParquetSink::create(&path, IndicatorRow::schema(), metadata)?.in_background();
     for start in (0..table.len()).step_by(BATCH_ROWS) {
         sink.write(table.batch(start..(start + BATCH_ROWS).min(table.len()))?)?;
@@ -195,38 +199,31 @@ fn write_indicators(
     let rows = sink.finish()?;
     let (sha256, _) = file_sha256(&path)?;
     outputs.push(OutputRecord {
-        path: format!("{}/{file}", Stage::Analyze.dir_name()),
+        path: shown(Stage::Analyze, &file),
         sha256,
         rows: Some(rows as u64),
     });
     Ok(())
 }
 
-/// Write a table and record it.
+/// Write table `T` into `dir`, the folder of `stage`, and record it.
 fn write_table<T: Table>(
-    dir: &Path,
-    file: &str,
+    (dir, stage): (&Path, Stage),
     rows: &[T],
     metadata: &BTreeMap<String, String>,
     outputs: &mut Vec<OutputRecord>,
 ) -> Result<(), PipelineError> {
-    let path = dir.join(file);
+    let file = parquet::<T>();
+    let path = dir.join(&file);
     write_parquet(&path, &T::to_batch(rows)?, metadata)?;
     let (sha256, _) = file_sha256(&path)?;
-    outputs.push(OutputRecord {
-        path: format!(
-            "{}/{file}",
-            dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-        ),
-        sha256,
-        rows: Some(rows.len() as u64),
-    });
+    outputs.push(OutputRecord { path: shown(stage, &file), sha256, rows: Some(rows.len() as u64) });
     Ok(())
 }
 
 fn write_stage_record(dir: &Path, record: &StageRecord) -> Result<(), PipelineError> {
     let json = serde_json::to_string_pretty(record).map_err(|e| PipelineError::io(dir, e))?;
-    Ok(write_bytes_atomic(&dir.join("stage.json"), format!("{json}\n").as_bytes())?)
+    Ok(write_bytes_atomic(&dir.join(RECORD), format!("{json}\n").as_bytes())?)
 }
 
 /// What ingest read: the participants (small, in memory), the other tables' reports
@@ -506,7 +503,6 @@ impl InputHashes {
 /// (or only count them when there is no output, as `validate` does). A table the
 /// pipeline does not name is written empty when `always` is set.
 fn stream_table<T: Table + Send + 'static>(
-    table: &str,
     files: &[&InputFile],
     stream: EventStream<T>,
     (policy, data_end, always): (IdPolicy, chrono::NaiveDate, bool),
@@ -535,7 +531,8 @@ fn stream_table<T: Table + Send + 'static>(
     if files.is_empty() && !always {
         return Ok(Vec::new());
     }
-    let path = out.dir.join(format!("{table}.parquet"));
+    let file = parquet::<T>();
+    let path = out.dir.join(&file);
     // Turned into columns and encoded on a second thread while this one reads and
     // validates.
     let mut sink = ParquetSink::create(&path, T::schema(), out.early)?.in_background();
@@ -549,7 +546,7 @@ fn stream_table<T: Table + Send + 'static>(
     let rows = sink.finish_with(hashes.late_metadata()?)?;
     let (sha256, _) = file_sha256(&path)?;
     out.outputs.push(OutputRecord {
-        path: format!("{}/{table}.parquet", Stage::Ingest.dir_name()),
+        path: shown(Stage::Ingest, &file),
         sha256,
         rows: Some(rows as u64),
     });
@@ -570,7 +567,7 @@ fn read_inputs(
         allow_synthetic: c.allow_synthetic_ids,
     };
     let mut hashes = InputHashes::start(pipeline)?;
-    let mut early = ctx.metadata("");
+    let mut early = ctx.metadata(Stage::Ingest, "");
     early.remove(INPUTS_SHA256_KEY);
     let p = &c.inputs.participants;
     let (name, reader, mut options) = tabular(p)?;
@@ -579,7 +576,6 @@ fn read_inputs(
     let mut out = out_dir.map(|dir| IngestOutput { dir, early: &early, outputs });
     let persons = folge_ingest::PersonIndex::new(&participants.rows);
     let service_events = stream_table(
-        "service_events",
         &c.inputs.service_events.iter().collect::<Vec<_>>(),
         folge_ingest::stream_service_events,
         (policy, c.data_end, true),
@@ -588,7 +584,6 @@ fn read_inputs(
         (&mut hashes, &pipeline.vocabularies),
     )?;
     let service_counts = stream_table(
-        "service_counts",
         &c.inputs.service_counts.iter().collect::<Vec<_>>(),
         folge_ingest::stream_service_counts,
         (policy, c.data_end, false),
@@ -597,7 +592,6 @@ fn read_inputs(
         (&mut hashes, &pipeline.vocabularies),
     )?;
     let process_events = stream_table(
-        "process_events",
         &c.inputs.process_events.iter().collect::<Vec<_>>(),
         folge_ingest::stream_process_events,
         (policy, c.data_end, true),
@@ -627,12 +621,12 @@ fn read_inputs(
     let mut metadata = early.clone();
     metadata.append(&mut hashes.late_metadata()?);
     if let Some(out) = out.as_mut() {
-        write_table(out.dir, "participants.parquet", &participants.rows, &metadata, out.outputs)?;
+        write_table((out.dir, Stage::Ingest), &participants.rows, &metadata, out.outputs)?;
     }
     let codings =
         c.inputs.codings.as_ref().map(|f| read_codings(f, &pipeline.vocabularies)).transpose()?;
     if let (Some(out), Some(codings)) = (out.as_mut(), codings.as_ref()) {
-        write_table(out.dir, "codings.parquet", &codings.rows, &metadata, out.outputs)?;
+        write_table((out.dir, Stage::Ingest), &codings.rows, &metadata, out.outputs)?;
     }
     let questionnaires = c
         .inputs
@@ -643,7 +637,7 @@ fn read_inputs(
     if let (Some(out), false) = (out.as_mut(), c.inputs.questionnaires.is_empty()) {
         let responses: Vec<Response> =
             questionnaires.iter().flat_map(|q| q.rows.iter().cloned()).collect();
-        write_table(out.dir, "responses.parquet", &responses, &metadata, out.outputs)?;
+        write_table((out.dir, Stage::Ingest), &responses, &metadata, out.outputs)?;
     }
     let summaries = std::iter::once(&participants.summary)
         .chain(events.iter().map(|e| &e.summary))
@@ -718,16 +712,17 @@ pub fn validate(pipeline: &Pipeline) -> Result<Validation, PipelineError> {
     Ok(Validation { inputs: result.inputs, over_limit, rejects })
 }
 
-/// The ingest stage; with `give`, the participant list is left there for deid.
+/// The ingest stage, writing into `dir`; with `give`, the participant list is left there
+/// for deid. More rejected rows than the limit fail it after everything is written: the
+/// record says why (and the rejects are there to look at), and no stage reads it.
 fn ingest(
     ctx: &Context<'_>,
+    dir: &Path,
     give: Option<&mut Option<Vec<Participant>>>,
 ) -> Result<StageRecord, PipelineError> {
-    let dir = ctx.stage_dir(Stage::Ingest);
-    create_dir(&dir, true)?;
     let mut outputs = Vec::new();
-    let result = read_inputs(ctx, Some(&dir), &mut outputs)?;
-    let metadata = ctx.metadata(&inputs_sha256(&result.inputs));
+    let result = read_inputs(ctx, Some(dir), &mut outputs)?;
+    let metadata = ctx.metadata(Stage::Ingest, &inputs_sha256(&result.inputs));
     let rejects: Vec<Reject> = result
         .participants
         .rejects
@@ -737,7 +732,7 @@ fn ingest(
         .chain(result.questionnaires.iter().flat_map(|q| &q.rejects))
         .cloned()
         .collect();
-    write_table(&dir, "rejects.parquet", &rejects, &metadata, &mut outputs)?;
+    write_table((dir, Stage::Ingest), &rejects, &metadata, &mut outputs)?;
     for i in &result.inputs {
         info!(
             "{} ({}…): {} rows read, {} accepted, {} rejected",
@@ -748,29 +743,21 @@ fn ingest(
             i.rows_rejected
         );
     }
-    let record = StageRecord {
+    let see = format!("see {} for why", shown(Stage::Ingest, &parquet::<Reject>()));
+    let problems = over_limit(ctx.pipeline, &result.inputs, &see);
+    let failed = (!problems.is_empty()).then(|| problems.join("; "));
+    if let (Some(slot), None) = (give, &failed) {
+        *slot = Some(result.participants.rows);
+    }
+    Ok(StageRecord {
         stage: "ingest".into(),
         seconds: 0.0,
         inputs: result.inputs,
         outputs,
         notes: BTreeMap::new(),
-    };
-    let problems =
-        over_limit(ctx.pipeline, &record.inputs, "see 01_ingest/rejects.parquet for why");
-    if !problems.is_empty() {
-        return Err(PipelineError::Stage { stage: "ingest", message: problems.join("; ") });
-    }
-    if let Some(slot) = give {
-        *slot = Some(result.participants.rows);
-    }
-    Ok(record)
-}
-
-/// Read a zone-1 table that only some pipelines have (responses, codings): empty when
-/// ingest did not write it.
-fn optional_batches(ctx: &Context<'_>, file: &str) -> Result<Vec<RecordBatch>, PipelineError> {
-    let path = ctx.stage_dir(Stage::Ingest).join(file);
-    if path.exists() { Ok(read_parquet(&path)?.batches) } else { Ok(Vec::new()) }
+        failed,
+        made_from: None,
+    })
 }
 
 /// The configured extra names: one per line, `#` comments and blank lines skipped.
@@ -803,7 +790,6 @@ fn run_detector(pipeline: &Pipeline, detector: folge_deid::Detector) -> folge_de
 /// (and identifier items' text from `01_ingest/responses.parquet`) and the configured extra
 /// names. Without the identifiable zone on this machine it looks for everything but names.
 fn stage_detector(ctx: &Context<'_>) -> Result<folge_deid::Detector, PipelineError> {
-    let ingest = ctx.stage_dir(Stage::Ingest);
     let mut names: Vec<String> = extra_names(ctx.pipeline)?;
     let strings =
         |path: &Path, column: &str, only_flagged: bool| -> Result<Vec<String>, PipelineError> {
@@ -831,14 +817,15 @@ fn stage_detector(ctx: &Context<'_>) -> Result<folge_deid::Detector, PipelineErr
             }
             Ok(out)
         };
-    let participants = ingest.join("participants.parquet");
+    let participants = ctx.dir.table::<Participant>(Stage::Ingest);
     if !participants.exists() {
         warn!(
-            "01_ingest/participants.parquet is not here: the re-scan looks for ids, phones, e-mail and postal addresses, but no names"
+            "{} is not here: the re-scan looks for ids, phones, e-mail and postal addresses, but no names",
+            shown(Stage::Ingest, &parquet::<Participant>())
         );
     }
     names.extend(strings(&participants, "name", false)?);
-    names.extend(strings(&ingest.join("responses.parquet"), "text", true)?);
+    names.extend(strings(&ctx.dir.table::<Response>(Stage::Ingest), "text", true)?);
     let detector = folge_deid::Detector::new(
         names.iter().map(String::as_str),
         folge_deid::COMMON_WORD_NAMES.iter().copied(),
@@ -847,9 +834,12 @@ fn stage_detector(ctx: &Context<'_>) -> Result<folge_deid::Detector, PipelineErr
 }
 
 /// Fail closed after analyze: every string column of every table it wrote, read back.
-fn scan_analyze_outputs(ctx: &Context<'_>, outputs: &[OutputRecord]) -> Result<(), PipelineError> {
+fn scan_analyze_outputs(
+    ctx: &Context<'_>,
+    dir: &Path,
+    outputs: &[OutputRecord],
+) -> Result<(), PipelineError> {
     let detector = stage_detector(ctx)?;
-    let dir = ctx.stage_dir(Stage::Analyze);
     for output in outputs {
         let Some(file) = Path::new(&output.path).file_name() else { continue };
         let path = dir.join(file);
@@ -857,7 +847,7 @@ fn scan_analyze_outputs(ctx: &Context<'_>, outputs: &[OutputRecord]) -> Result<(
             continue;
         }
         if let Some((place, kind)) = guard::scan_parquet(&path, &detector)? {
-            remove_outputs(&dir, outputs);
+            remove_outputs(dir, outputs);
             return Err(guard::failure("analyze", &output.path, &place, kind));
         }
     }
@@ -996,13 +986,13 @@ fn deid_event_batches(
     outputs: &mut Vec<OutputRecord>,
     mut each: impl FnMut(&RecordBatch),
 ) -> Result<usize, PipelineError> {
-    let source = ctx.stage_file(Stage::Deid, Stage::Ingest, "service_events.parquet")?;
+    let source = ctx.stage_file(Stage::Deid, Stage::Ingest, &parquet::<ServiceEvent>())?;
     let stream = stream_parquet(&source, BATCH_ROWS)?;
     let rows_in = stream.num_rows;
     // Decoding, converting and encoding overlap: read ahead on one thread, write on another.
     let stream = read_ahead(stream, 2);
-    let file = "service_events.parquet";
-    let path = dir.join(file);
+    let file = parquet::<DeidServiceEvent>();
+    let path = dir.join(&file);
     let mut sink =
         ParquetSink::create(&path, DeidServiceEvent::schema(), metadata)?.in_background();
     let mut convert = folge_deid::EventDeidentifier::new(&input.participants, tables);
@@ -1013,7 +1003,7 @@ fn deid_event_batches(
         let out = convert.convert(&batch?).map_err(fail)?;
         if let Some((column, row, kind)) = guard::scan_batch(&out, detector) {
             drop(sink);
-            let hit = (format!("02_deid/{file}"), column, row_offset + row + 1, kind);
+            let hit = (shown(Stage::Deid, &file), column, row_offset + row + 1, kind);
             return Err(scan_failure(dir, outputs, hit));
         }
         each(&out);
@@ -1027,11 +1017,7 @@ fn deid_event_batches(
         });
     }
     let (sha256, _) = file_sha256(&path)?;
-    outputs.push(OutputRecord {
-        path: format!("{}/{file}", Stage::Deid.dir_name()),
-        sha256,
-        rows: Some(rows as u64),
-    });
+    outputs.push(OutputRecord { path: shown(Stage::Deid, &file), sha256, rows: Some(rows as u64) });
     Ok(rows)
 }
 
@@ -1059,8 +1045,8 @@ fn write_extract(
 ) -> Result<(), PipelineError> {
     let spec = section.spec();
     // Streamed service events are read back only when the extract exports some.
-    let events = if spec.exports_table("service_events") {
-        read_parquet(&dir.with_file_name("service_events.parquet"))?.batches
+    let events = if spec.exports_table(DeidServiceEvent::NAME) {
+        read_parquet(&dir.with_file_name(parquet::<DeidServiceEvent>()))?.batches
     } else {
         Vec::new()
     };
@@ -1072,7 +1058,7 @@ fn write_extract(
         let file = format!("{table}.parquet");
         write_parquet(&dir.join(&file), batch, metadata)?;
         outputs.push(OutputRecord {
-            path: format!("extract/{file}"),
+            path: format!("{EXTRACT}/{file}"),
             sha256: String::new(),
             rows: None,
         });
@@ -1091,7 +1077,7 @@ fn write_extract(
     let bytes = codebook.into_inner().map_err(|e| PipelineError::io(dir, e.to_string()))?;
     write_bytes_atomic(&dir.join("codebook.csv"), &bytes)?;
     write_json(
-        &dir.join("risk_report.json"),
+        &dir.join(RISK_REPORT),
         &serde_json::json!({
             "rek_reference": spec.reference, "rek_end_date": spec.end_date.to_string(),
             "k": spec.k, "before": extract.risk_before, "extract": extract.risk_after,
@@ -1123,27 +1109,30 @@ fn write_extract(
 /// analyze then says so itself).
 fn deid(
     ctx: &Context<'_>,
+    dir: &Path,
     participants: Option<Vec<Participant>>,
     give: Option<(&mut Option<folge_analyze::Indicators>, &mut Option<Deidentified>)>,
 ) -> Result<StageRecord, PipelineError> {
     let key = resolve_key(ctx.pipeline)?;
-    let read = |file| ctx.read_batches(Stage::Deid, Stage::Ingest, file);
     let participants = match participants {
         Some(rows) => rows,
-        None => Participant::from_batches(&read("participants.parquet")?)?,
+        None => {
+            Participant::from_batches(&ctx.read_table::<Participant>(Stage::Deid, Stage::Ingest)?)?
+        }
     };
     let (handoff, tables_slot) = give.unzip();
     let input = Identifiable {
         participants,
         // Streamed below, a batch at a time.
         service_events: Vec::new(),
-        process_events: ProcessEvent::from_batches(&read("process_events.parquet")?)?,
-        responses: Response::from_batches(&optional_batches(ctx, "responses.parquet")?)?,
-        codings: Coding::from_batches(&optional_batches(ctx, "codings.parquet")?)?,
-        service_counts: folge_schema::tables::ServiceCount::from_batches(&optional_batches(
-            ctx,
-            "service_counts.parquet",
-        )?)?,
+        process_events: ProcessEvent::from_batches(
+            &ctx.read_table::<ProcessEvent>(Stage::Deid, Stage::Ingest)?,
+        )?,
+        responses: Response::from_batches(&ctx.optional_table::<Response>(Stage::Ingest)?)?,
+        codings: Coding::from_batches(&ctx.optional_table::<Coding>(Stage::Ingest)?)?,
+        service_counts: ServiceCount::from_batches(
+            &ctx.optional_table::<ServiceCount>(Stage::Ingest)?,
+        )?,
     };
     let section = &ctx.pipeline.config.deid;
     let params = DeidParams {
@@ -1177,9 +1166,7 @@ fn deid(
             "the key file holds the public demo key's bytes: accepted for synthetic test ids only; create a key for real data with `folge keygen --out FILE`"
         );
     }
-    let dir = ctx.stage_dir(Stage::Deid);
-    create_dir(&dir, false)?;
-    let metadata = ctx.metadata(&ctx.inputs_sha256()?);
+    let metadata = ctx.metadata(Stage::Deid, &ctx.inputs_sha256()?);
     let detector = run_detector(ctx.pipeline, folge_deid::detector_for(&input, &params));
     // The disclosure risk of the de-identified participants, on the default
     // quasi-identifiers (or the extract's), for the data controller: it needs only the
@@ -1194,13 +1181,12 @@ fn deid(
         // The participants' file is written while the events stream, too.
         let participants = scope.spawn(|| {
             let mut written = Vec::new();
-            let file = "participants.parquet";
-            write_table(&dir, file, tables.participants(), &metadata, &mut written)
+            write_table((dir, Stage::Deid), tables.participants(), &metadata, &mut written)
                 .map(|()| written)
         });
         let events = stream_deid_events(
             ctx,
-            (&dir, &input, &tables),
+            (dir, &input, &tables),
             (&metadata, &detector),
             &mut streamed,
             handoff,
@@ -1209,24 +1195,25 @@ fn deid(
         (events, risk.join(), participants.join().unwrap_or_else(join))
     });
     // The participants first in the stage record, as ever.
-    let mut outputs = participants.inspect_err(|_| remove_outputs(&dir, &streamed))?;
+    let mut outputs = participants.inspect_err(|_| remove_outputs(dir, &streamed))?;
     outputs.append(&mut streamed);
-    let events = events.inspect_err(|_| remove_outputs(&dir, &outputs))?;
-    write_table(&dir, "process_events.parquet", tables.process_events(), &metadata, &mut outputs)?;
-    write_table(&dir, "responses.parquet", tables.responses(), &metadata, &mut outputs)?;
-    write_table(&dir, "codings.parquet", tables.codings(), &metadata, &mut outputs)?;
-    write_table(&dir, "service_counts.parquet", tables.service_counts(), &metadata, &mut outputs)?;
-    scan_outputs(&dir, &outputs, &["service_events.parquet"], &detector)?;
+    let events = events.inspect_err(|_| remove_outputs(dir, &outputs))?;
+    let out = (dir, Stage::Deid);
+    write_table(out, tables.process_events(), &metadata, &mut outputs)?;
+    write_table(out, tables.responses(), &metadata, &mut outputs)?;
+    write_table(out, tables.codings(), &metadata, &mut outputs)?;
+    write_table(out, tables.service_counts(), &metadata, &mut outputs)?;
+    scan_outputs(dir, &outputs, &[&parquet::<DeidServiceEvent>()], &detector)?;
     let report = tables.report();
     let risk = risk
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
     write_json(
-        &dir.join("risk_report.json"),
+        &dir.join(RISK_REPORT),
         &serde_json::json!({ "participants": risk, "free_text": report }),
     )?;
     if let Some(section) = &ctx.pipeline.config.extract {
-        write_extract(&dir.join("extract"), &tables, section, &metadata, &detector)?;
+        write_extract(&dir.join(EXTRACT), &tables, section, &metadata, &detector)?;
     }
     info!(
         "de-identified {} persons, {} service events, {} answers and {} codings; free text: {} replacements in answers, {} in quotes; {} identifier items dropped",
@@ -1246,22 +1233,30 @@ fn deid(
     if let Some(slot) = tables_slot {
         *slot = Some(tables);
     }
-    Ok(StageRecord { stage: "deid".into(), seconds: 0.0, inputs: vec![], outputs, notes })
+    Ok(StageRecord {
+        stage: "deid".into(),
+        seconds: 0.0,
+        inputs: vec![],
+        outputs,
+        notes,
+        failed: None,
+        made_from: None,
+    })
 }
 
 fn load_deidentified(ctx: &Context<'_>, stage: Stage) -> Result<Deidentified, PipelineError> {
-    let read = |file| ctx.read_batches(stage, Stage::Deid, file);
     let fail = |e: folge_deid::DeidError| PipelineError::Stage {
         stage: stage.name(),
         message: e.to_string(),
     };
     // Read in table order, so a missing deid output is named the way deid writes them.
     // Service events are streamed by the stage that needs them, not loaded here.
-    let participants = read("participants.parquet")?;
-    ctx.stage_file(stage, Stage::Deid, "service_events.parquet")?;
-    let process_events = read("process_events.parquet")?;
-    let (responses, codings) = (read("responses.parquet")?, read("codings.parquet")?);
-    let counts = read("service_counts.parquet")?;
+    let participants = ctx.read_table::<DeidParticipant>(stage, Stage::Deid)?;
+    ctx.stage_file(stage, Stage::Deid, &parquet::<DeidServiceEvent>())?;
+    let process_events = ctx.read_table::<DeidProcessEvent>(stage, Stage::Deid)?;
+    let responses = ctx.read_table::<DeidResponse>(stage, Stage::Deid)?;
+    let codings = ctx.read_table::<DeidCoding>(stage, Stage::Deid)?;
+    let counts = ctx.read_table::<DeidServiceCount>(stage, Stage::Deid)?;
     Deidentified::from_batches(&participants, &[], &process_events)
         .and_then(|t| t.with_text_tables(&responses, &codings))
         .and_then(|t| t.with_service_counts(&counts))
@@ -1408,6 +1403,7 @@ fn event_files(ctx: &Context<'_>) -> (usize, u64) {
 /// same as reading them back would give).
 fn analyze_stage(
     ctx: &Context<'_>,
+    dir: &Path,
     (tables, handoff): (Option<Deidentified>, Option<folge_analyze::Indicators>),
 ) -> Result<StageRecord, PipelineError> {
     let tables = match tables {
@@ -1415,9 +1411,7 @@ fn analyze_stage(
         None => load_deidentified(ctx, Stage::Analyze)?,
     };
     let params = analysis_params(ctx.pipeline)?;
-    let events = ctx.stage_file(Stage::Analyze, Stage::Deid, "service_events.parquet")?;
-    let dir = ctx.stage_dir(Stage::Analyze);
-    create_dir(&dir, false)?;
+    let events = ctx.stage_file(Stage::Analyze, Stage::Deid, &parquet::<DeidServiceEvent>())?;
     let batches = || -> Result<_, PipelineError> {
         let fail = |e: folge_deid::DeidError| PipelineError::Stage {
             stage: "analyze",
@@ -1428,7 +1422,7 @@ fn analyze_stage(
             .map(move |batch| folge_deid::EventBatch::from_batch(&batch?).map_err(fail));
         Ok(read_ahead(batches, 2))
     };
-    let metadata = ctx.metadata(&ctx.inputs_sha256()?);
+    let metadata = ctx.metadata(Stage::Analyze, &ctx.inputs_sha256()?);
     let mut outputs = Vec::new();
     let handed_over = handoff.is_some();
     let analysis = if let Some(indicators) = handoff {
@@ -1436,7 +1430,7 @@ fn analyze_stage(
         // indicators.parquet is written while the rates and comparisons are worked out.
         let table = indicators.table();
         let (written, analysis) = std::thread::scope(|scope| {
-            let writer = scope.spawn(|| write_indicators(&dir, &table, &metadata, &mut outputs));
+            let writer = scope.spawn(|| write_indicators(dir, &table, &metadata, &mut outputs));
             let analysis = folge_analyze::summarise(&tables, &params, indicators);
             (writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), analysis)
         });
@@ -1454,25 +1448,20 @@ fn analyze_stage(
         info!(
             "service events are not grouped by person (several registry files, or an extract not sorted by person): sorting them out by person in {parts} part(s) first"
         );
-        analyze_in_parts(&tables, &params, batches()?, &dir, parts)?
+        analyze_in_parts(&tables, &params, batches()?, dir, parts)?
     };
     if !handed_over {
-        write_indicators(&dir, &analysis.indicators, &metadata, &mut outputs)?;
+        write_indicators(dir, &analysis.indicators, &metadata, &mut outputs)?;
     }
-    write_table(&dir, "rates.parquet", &analysis.rates, &metadata, &mut outputs)?;
-    write_table(
-        &dir,
-        "municipality_rates.parquet",
-        &analysis.municipality_rates,
-        &metadata,
-        &mut outputs,
-    )?;
-    write_table(&dir, "comparisons.parquet", &analysis.comparisons, &metadata, &mut outputs)?;
+    let out = (dir, Stage::Analyze);
+    write_table(out, &analysis.rates, &metadata, &mut outputs)?;
+    write_table(out, &analysis.municipality_rates, &metadata, &mut outputs)?;
+    write_table(out, &analysis.comparisons, &metadata, &mut outputs)?;
     if analysis.scales.scores.len() + analysis.scales.items.len() > 0 {
         let sc = &analysis.scales;
-        write_table(&dir, "scales.parquet", &sc.scores, &metadata, &mut outputs)?;
-        write_table(&dir, "scale_reliability.parquet", &sc.reliability, &metadata, &mut outputs)?;
-        write_table(&dir, "item_distributions.parquet", &sc.items, &metadata, &mut outputs)?;
+        write_table(out, &sc.scores, &metadata, &mut outputs)?;
+        write_table(out, &sc.reliability, &metadata, &mut outputs)?;
+        write_table(out, &sc.items, &metadata, &mut outputs)?;
         if sc.scores_missing > 0 {
             info!(
                 "{} scale scores left empty: fewer items answered than the codebook's minimum share",
@@ -1480,22 +1469,22 @@ fn analyze_stage(
             );
         }
     }
-    write_table(&dir, "utilisation.parquet", &analysis.utilisation, &metadata, &mut outputs)?;
-    write_table(&dir, "lorenz.parquet", &analysis.lorenz, &metadata, &mut outputs)?;
-    write_table(&dir, "event_time.parquet", &analysis.event_time, &metadata, &mut outputs)?;
-    write_table(&dir, "survival.parquet", &analysis.survival, &metadata, &mut outputs)?;
+    write_table(out, &analysis.utilisation, &metadata, &mut outputs)?;
+    write_table(out, &analysis.lorenz, &metadata, &mut outputs)?;
+    write_table(out, &analysis.event_time, &metadata, &mut outputs)?;
+    write_table(out, &analysis.survival, &metadata, &mut outputs)?;
     if params.confounders.is_some() {
-        write_table(&dir, "balance.parquet", &analysis.balance, &metadata, &mut outputs)?;
+        write_table(out, &analysis.balance, &metadata, &mut outputs)?;
     }
     if !tables.process_events().is_empty() {
-        write_table(&dir, "framework.parquet", &analysis.framework, &metadata, &mut outputs)?;
+        write_table(out, &analysis.framework, &metadata, &mut outputs)?;
     }
     let fg = &analysis.focus_groups;
     if !tables.codings().is_empty() {
-        write_table(&dir, "code_frequencies.parquet", &fg.frequencies, &metadata, &mut outputs)?;
-        write_table(&dir, "code_cooccurrence.parquet", &fg.cooccurrence, &metadata, &mut outputs)?;
-        write_table(&dir, "agreement.parquet", &fg.agreement, &metadata, &mut outputs)?;
-        write_table(&dir, "quotes.parquet", &fg.quotes, &metadata, &mut outputs)?;
+        write_table(out, &fg.frequencies, &metadata, &mut outputs)?;
+        write_table(out, &fg.cooccurrence, &metadata, &mut outputs)?;
+        write_table(out, &fg.agreement, &metadata, &mut outputs)?;
+        write_table(out, &fg.quotes, &metadata, &mut outputs)?;
     }
     if analysis.events_outside_windows > 0 || analysis.events_after_observation > 0 {
         info!(
@@ -1507,20 +1496,24 @@ fn analyze_stage(
         ("events_outside_windows".to_owned(), analysis.events_outside_windows.into()),
         ("events_after_observation".to_owned(), analysis.events_after_observation.into()),
     ]);
-    Ok(StageRecord { stage: "analyze".into(), seconds: 0.0, inputs: vec![], outputs, notes })
+    Ok(StageRecord {
+        stage: "analyze".into(),
+        seconds: 0.0,
+        inputs: vec![],
+        outputs,
+        notes,
+        failed: None,
+        made_from: None,
+    })
 }
 
-fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
+fn report_stage(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, PipelineError> {
     use folge_schema::tables::{
-        BalanceRow, EventTimeRow, ItemDistributionRow, LorenzRow, MunicipalityRateRow,
-        ScaleScoreRow, SurvivalRow, UtilisationRow,
+        AgreementRow, BalanceRow, CodeFrequencyRow, EventTimeRow, ItemDistributionRow, LorenzRow,
+        MunicipalityRateRow, ScaleScoreRow, SurvivalRow, UtilisationRow,
     };
     let tables = load_deidentified(ctx, Stage::Report)?;
-    let rates = RateRow::from_batches(&ctx.read_batches(
-        Stage::Report,
-        Stage::Analyze,
-        "rates.parquet",
-    )?)?;
+    let rates = RateRow::from_batches(&ctx.read_table::<RateRow>(Stage::Report, Stage::Analyze)?)?;
     let c = &ctx.pipeline.config;
     let params = ReportParams {
         pipeline: c.name.clone(),
@@ -1539,33 +1532,31 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         sections: ctx.pipeline.sections.clone(),
         cluster_variance: ctx.pipeline.cluster_variance,
     };
-    let comparisons = ComparisonRow::from_batches(&ctx.read_batches(
-        Stage::Report,
-        Stage::Analyze,
-        "comparisons.parquet",
-    )?)?;
+    let comparisons = ComparisonRow::from_batches(
+        &ctx.read_table::<ComparisonRow>(Stage::Report, Stage::Analyze)?,
+    )?;
     // Focus-group tables exist only when the pipeline has codings; an absent file is an
     // empty table.
-    let optional = |file: &str| -> Result<Vec<RecordBatch>, PipelineError> {
-        let path = ctx.stage_dir(Stage::Analyze).join(file);
-        if path.exists() { Ok(read_parquet(&path)?.batches) } else { Ok(Vec::new()) }
-    };
-    let code_frequencies = folge_schema::tables::CodeFrequencyRow::from_batches(&optional(
-        "code_frequencies.parquet",
-    )?)?;
+    let code_frequencies =
+        CodeFrequencyRow::from_batches(&ctx.optional_table::<CodeFrequencyRow>(Stage::Analyze)?)?;
     let agreement =
-        folge_schema::tables::AgreementRow::from_batches(&optional("agreement.parquet")?)?;
-    let municipality_rates =
-        MunicipalityRateRow::from_batches(&optional("municipality_rates.parquet")?)?;
-    let utilisation = UtilisationRow::from_batches(&optional("utilisation.parquet")?)?;
-    let lorenz = LorenzRow::from_batches(&optional("lorenz.parquet")?)?;
-    let scale_scores = ScaleScoreRow::from_batches(&optional("scales.parquet")?)?;
-    let item_distributions =
-        ItemDistributionRow::from_batches(&optional("item_distributions.parquet")?)?;
+        AgreementRow::from_batches(&ctx.optional_table::<AgreementRow>(Stage::Analyze)?)?;
+    let municipality_rates = MunicipalityRateRow::from_batches(
+        &ctx.optional_table::<MunicipalityRateRow>(Stage::Analyze)?,
+    )?;
+    let utilisation =
+        UtilisationRow::from_batches(&ctx.optional_table::<UtilisationRow>(Stage::Analyze)?)?;
+    let lorenz = LorenzRow::from_batches(&ctx.optional_table::<LorenzRow>(Stage::Analyze)?)?;
+    let scale_scores =
+        ScaleScoreRow::from_batches(&ctx.optional_table::<ScaleScoreRow>(Stage::Analyze)?)?;
+    let item_distributions = ItemDistributionRow::from_batches(
+        &ctx.optional_table::<ItemDistributionRow>(Stage::Analyze)?,
+    )?;
     // Written by analyze since issue 14; balance only when the pipeline adjusts.
-    let event_time = EventTimeRow::from_batches(&optional("event_time.parquet")?)?;
-    let survival = SurvivalRow::from_batches(&optional("survival.parquet")?)?;
-    let balance = BalanceRow::from_batches(&optional("balance.parquet")?)?;
+    let event_time =
+        EventTimeRow::from_batches(&ctx.optional_table::<EventTimeRow>(Stage::Analyze)?)?;
+    let survival = SurvivalRow::from_batches(&ctx.optional_table::<SurvivalRow>(Stage::Analyze)?)?;
+    let balance = BalanceRow::from_batches(&ctx.optional_table::<BalanceRow>(Stage::Analyze)?)?;
     let files = render(
         &ReportInput {
             tables: &tables,
@@ -1584,7 +1575,6 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         },
         &params,
     );
-    let dir = ctx.stage_dir(Stage::Report);
     // Fail closed before anything is written: every text the report holds.
     let detector = stage_detector(ctx)?;
     for file in &files {
@@ -1595,7 +1585,6 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
             return Err(guard::failure("report", &file.path, &place, kind));
         }
     }
-    remove_stale_report_files(&dir, &files);
     let mut outputs = Vec::new();
     for file in files {
         let path = dir.join(&file.path);
@@ -1605,36 +1594,44 @@ fn report_stage(ctx: &Context<'_>) -> Result<StageRecord, PipelineError> {
         write_bytes_atomic(&path, &file.bytes)?;
         outputs.push(OutputRecord { path: file.path, sha256: sha256_hex(&file.bytes), rows: None });
     }
-    info!("report written to {}", dir.join("index.html").display());
+    info!("report written to {}", ctx.stage_dir(Stage::Report).join("index.html").display());
     Ok(StageRecord {
         stage: "report".into(),
         seconds: 0.0,
         inputs: vec![],
         outputs,
         notes: BTreeMap::new(),
+        failed: None,
+        made_from: None,
     })
 }
 
-/// Files the previous report wrote (its `stage.json` lists them) that this one does not —
-/// a figure of a section since left out — are removed, so the folder never mixes two
-/// runs. Nothing else in the folder is touched.
-fn remove_stale_report_files(dir: &Path, files: &[folge_report::ReportFile]) {
-    let Ok(text) = std::fs::read_to_string(dir.join("stage.json")) else { return };
-    let Ok(previous) = serde_json::from_str::<StageRecord>(&text) else { return };
-    for output in previous.outputs {
-        let path = Path::new(&output.path);
-        let inside = path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
-        if inside && !files.iter().any(|f| f.path == output.path) {
-            let _ = std::fs::remove_file(dir.join(path));
-        }
+/// Assemble `manifest.json` from the stage records present and write it to the run
+/// directory (and the extract's folder). The report folder's copy is written by the report
+/// stage, into the report it publishes.
+fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
+    let (manifest, json) = manifest(ctx, None)?;
+    write_bytes_atomic(&ctx.dir.manifest(), json.as_bytes())?;
+    let extract = ctx.dir.extract();
+    if ctx.pipeline.config.extract.is_some() && extract.exists() {
+        write_bytes_atomic(&extract.join(MANIFEST), json.as_bytes())?;
     }
+    Ok(manifest)
 }
 
-/// Assemble `manifest.json` from the stage records present and write it to the run
-/// directory (and the report folder, when the report exists).
-fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
-    let stages: Vec<StageRecord> =
-        Stage::ALL.iter().filter_map(|s| ctx.stage_record(*s).ok()).collect();
+/// The manifest of the stage records present (the report's being `report`, when given),
+/// and its JSON, scanned like every output.
+fn manifest(
+    ctx: &Context<'_>,
+    report: Option<&StageRecord>,
+) -> Result<(Manifest, String), PipelineError> {
+    let stages: Vec<StageRecord> = Stage::ALL
+        .iter()
+        .filter_map(|s| match (s, report) {
+            (Stage::Report, Some(record)) => Some(record.clone()),
+            _ => ctx.stage_record(*s).ok(),
+        })
+        .collect();
     let inputs =
         stages.iter().find(|s| s.stage == "ingest").map(|s| s.inputs.clone()).unwrap_or_default();
     let key_fingerprint = stages
@@ -1661,24 +1658,12 @@ fn write_manifest(ctx: &Context<'_>) -> Result<Manifest, PipelineError> {
         .map_err(|e| PipelineError::io(&ctx.pipeline.config.output, e))?;
     // The manifest goes beside the report and the extract: scanned like them.
     let detector = stage_detector(ctx)?;
-    if let Some((place, kind)) = guard::scan_bytes("manifest.json", json.as_bytes(), &detector)
+    if let Some((place, kind)) = guard::scan_bytes(MANIFEST, json.as_bytes(), &detector)
         .map_err(|e| PipelineError::Stage { stage: "manifest", message: e })?
     {
-        return Err(guard::failure("manifest", "manifest.json", &place, kind));
+        return Err(guard::failure("manifest", MANIFEST, &place, kind));
     }
-    write_bytes_atomic(
-        &ctx.pipeline.config.output.join("manifest.json"),
-        format!("{json}\n").as_bytes(),
-    )?;
-    let extract = ctx.stage_dir(Stage::Deid).join("extract");
-    if ctx.pipeline.config.extract.is_some() && extract.exists() {
-        write_bytes_atomic(&extract.join("manifest.json"), format!("{json}\n").as_bytes())?;
-    }
-    let report = ctx.stage_dir(Stage::Report);
-    if report.join("stage.json").exists() {
-        write_bytes_atomic(&report.join("manifest.json"), format!("{json}\n").as_bytes())?;
-    }
-    Ok(manifest)
+    Ok((manifest, format!("{json}\n")))
 }
 
 /// The folder the pipeline file is in: records name paths relative to it.
@@ -1689,7 +1674,13 @@ fn pipeline_folder(pipeline: &Pipeline) -> PathBuf {
 fn context(pipeline: &Pipeline) -> Context<'_> {
     let params_json = pipeline.params_json();
     let params_sha256 = sha256_hex(params_json.as_bytes());
-    Context { pipeline, params_json, params_sha256 }
+    Context {
+        pipeline,
+        dir: RunDir::new(pipeline),
+        provenance: Provenance::new(pipeline),
+        params_json,
+        params_sha256,
+    }
 }
 
 /// Run `stage`, taking what the stage before left in `handoff` and leaving there what
@@ -1701,33 +1692,59 @@ fn execute(
     handoff: &mut Handoff,
 ) -> Result<(), PipelineError> {
     let started = Instant::now();
+    let mut made_from = ctx.provenance.made_from(stage);
+    // Written into a staging folder, published only when complete and checked.
+    let staging = ctx.dir.begin(stage)?;
+    let dir = staging.path();
     let mut record = match stage {
         Stage::Ingest => {
-            ingest(ctx, (next == Some(Stage::Deid)).then_some(&mut handoff.participants))?
+            ingest(ctx, dir, (next == Some(Stage::Deid)).then_some(&mut handoff.participants))?
         }
         Stage::Deid => {
             let participants = handoff.participants.take();
             let give = (next == Some(Stage::Analyze))
                 .then_some((&mut handoff.indicators, &mut handoff.deidentified));
-            deid(ctx, participants, give)?
+            deid(ctx, dir, participants, give)?
         }
         Stage::Analyze => {
             let record =
-                analyze_stage(ctx, (handoff.deidentified.take(), handoff.indicators.take()))?;
-            scan_analyze_outputs(ctx, &record.outputs)?;
+                analyze_stage(ctx, dir, (handoff.deidentified.take(), handoff.indicators.take()))?;
+            scan_analyze_outputs(ctx, dir, &record.outputs)?;
             record
         }
-        Stage::Report => report_stage(ctx)?,
+        Stage::Report => report_stage(ctx, dir)?,
     };
     record.seconds = started.elapsed().as_secs_f64();
-    let dir = ctx.stage_dir(stage);
-    create_dir(&dir, stage == Stage::Ingest)?;
-    write_stage_record(&dir, &record)
+    made_from.inputs_sha256 = match stage {
+        Stage::Ingest => inputs_sha256(&record.inputs),
+        _ => ctx.inputs_sha256()?,
+    };
+    made_from.key_fingerprint =
+        record.notes.get("key_fingerprint").and_then(|v| v.as_str()).map(str::to_owned);
+    record.made_from = Some(made_from);
+    write_stage_record(dir, &record)?;
+    if stage == Stage::Report {
+        // The report's manifest is part of the report: one run's, published with it.
+        let (_, json) = manifest(ctx, Some(&record))?;
+        write_bytes_atomic(&dir.join(MANIFEST), json.as_bytes())?;
+    }
+    ctx.dir.publish(stage, staging)?;
+    write_manifest(ctx)?;
+    match record.failed {
+        Some(message) => Err(PipelineError::Stage { stage: stage.name(), message }),
+        None => Ok(()),
+    }
 }
 
-/// Run one stage (reading earlier stages' outputs) and update the manifest.
+/// Run one stage (reading earlier stages' outputs) and update the manifest. Earlier
+/// stages' outputs made from other inputs or parameters than the pipeline file now implies
+/// are refused ([`PipelineError::Stale`]).
 pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
+    // One run at a time; what runs killed before left is removed under the lock.
+    let _locks = ctx.dir.lock()?;
+    ctx.dir.clean_leftovers();
+    ctx.provenance.check_before(stage)?;
     execute(&ctx, stage, None, &mut Handoff::default())?;
     write_manifest(&ctx)
 }
@@ -1738,6 +1755,12 @@ pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, Pipeline
 /// same results as running them one by one, without reading the events back.
 pub fn run_stages(pipeline: &Pipeline, stages: &[Stage]) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
+    // One run at a time; what runs killed before left is removed under the lock.
+    let _locks = ctx.dir.lock()?;
+    ctx.dir.clean_leftovers();
+    if let Some(first) = stages.first() {
+        ctx.provenance.check_before(*first)?;
+    }
     let mut handoff = Handoff::default();
     for (i, &stage) in stages.iter().enumerate() {
         execute(&ctx, stage, stages.get(i + 1).copied(), &mut handoff)?;
@@ -1745,7 +1768,10 @@ pub fn run_stages(pipeline: &Pipeline, stages: &[Stage]) -> Result<Manifest, Pip
     write_manifest(&ctx)
 }
 
-/// Run every stage in order; `on_stage` is told as each one starts.
+/// Run every stage in order, but for those there already and made from the same inputs,
+/// parameters and earlier stages as the pipeline file now implies (the log says which;
+/// the result is byte for byte that of running them all); `on_stage` is told as each one
+/// starts.
 pub fn run_all(
     pipeline: &Pipeline,
     on_stage: &mut dyn FnMut(Stage),
@@ -1753,8 +1779,21 @@ pub fn run_all(
     // A key problem is a configuration error: find it before any work is done.
     resolve_key(pipeline)?;
     let ctx = context(pipeline);
+    // One run at a time; what runs killed before left is removed under the lock.
+    let _locks = ctx.dir.lock()?;
+    ctx.dir.clean_leftovers();
     let mut handoff = Handoff::default();
     for (i, &stage) in Stage::ALL.iter().enumerate() {
+        if ctx.provenance.up_to_date(stage) {
+            info!(
+                "{} is up to date (made from the same inputs and parameters): not made again",
+                match stage {
+                    Stage::Report => "the report",
+                    other => other.dir_name(),
+                }
+            );
+            continue;
+        }
         on_stage(stage);
         execute(&ctx, stage, Stage::ALL.get(i + 1).copied(), &mut handoff)?;
     }
@@ -1764,7 +1803,6 @@ pub fn run_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use folge_schema::tables::{DeidCoding, DeidParticipant};
 
     /// Events in no order by person (two files one after the other, then shuffled),
     /// dealt into parts and grouped part by part, give what the in-memory analysis gives.
@@ -1872,9 +1910,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut outputs = Vec::new();
         let meta = BTreeMap::new();
-        write_table(dir.path(), "participants.parquet", &[participant(site)], &meta, &mut outputs)
-            .unwrap();
-        write_table(dir.path(), "codings.parquet", &[coding(quote)], &meta, &mut outputs).unwrap();
+        let out = (dir.path(), Stage::Deid);
+        write_table(out, &[participant(site)], &meta, &mut outputs).unwrap();
+        write_table(out, &[coding(quote)], &meta, &mut outputs).unwrap();
         let detector = folge_deid::Detector::new(["Kari Nordmann", "Rune Berg"], ["rune"])
             .allow(["Nordmann sykehus"]);
         let result = scan_outputs(dir.path(), &outputs, &[], &detector);

@@ -1,0 +1,383 @@
+//! The run directory's catalog (as Kedro's `catalog.yml` is a project's): every stage's
+//! folder, every table's file — named by its `table!` definition (`Table::NAME`), never by
+//! a literal in a stage driver —, the stage records, the manifest and the report folder.
+//!
+//! ```text
+//! <output>/01_ingest/<table>.parquet, stage.json
+//! <output>/02_deid/<table>.parquet, risk_report.json, extract/, stage.json
+//! <output>/03_analyze/<table>.parquet, stage.json
+//! <output>/manifest.json
+//! <report dir>/   (default <output>/04_report)
+//! ```
+//!
+//! A stage is published all or nothing: it writes into a staging folder beside its own
+//! (`.02_deid.staging-<pid>`), and only once it has finished and passed its checks are the
+//! stages after it retired (their outputs were made from the folder being replaced;
+//! latest first) and the new folder swapped in: the old one renamed away
+//! (`.02_deid.old-<pid>`), the new one renamed in, the old one deleted. A reader sees the
+//! old complete folder, none, or the new complete folder, and the present stages always
+//! form a chain, each made from the one before. What a killed run leaves beside the
+//! folders goes when the next run starts ([`RunDir::clean_leftovers`]).
+
+use std::path::{Path, PathBuf};
+
+use folge_schema::Table;
+
+use crate::lock::{self, RunLock};
+use crate::run::{Stage, create_dir};
+use crate::{Pipeline, PipelineError, StageRecord};
+
+/// A stage's record, in its folder.
+pub(crate) const RECORD: &str = "stage.json";
+/// The run's manifest, in the run directory (and copies beside the report and extract).
+pub(crate) const MANIFEST: &str = "manifest.json";
+/// The research extract's folder, in `02_deid/`.
+pub(crate) const EXTRACT: &str = "extract";
+/// Deid's disclosure-risk report, in `02_deid/` (and the extract's, in `extract/`).
+pub(crate) const RISK_REPORT: &str = "risk_report.json";
+/// The report printed by `folge report --pdf`, beside the report it was printed from (a
+/// new report does not keep it).
+const REPORT_PDF: &str = "report.pdf";
+
+impl Stage {
+    /// The stage's folder in the run directory (the report's only by default).
+    pub(crate) fn dir_name(self) -> &'static str {
+        match self {
+            Stage::Ingest => "01_ingest",
+            Stage::Deid => "02_deid",
+            Stage::Analyze => "03_analyze",
+            Stage::Report => "04_report",
+        }
+    }
+}
+
+/// The file a table is stored in: `<Table::NAME>.parquet`.
+pub(crate) fn parquet<T: Table>() -> String {
+    format!("{}.parquet", T::NAME)
+}
+
+/// How records and messages name a file of a stage: `02_deid/participants.parquet`
+/// (the report's files relative to the report folder).
+pub(crate) fn shown(stage: Stage, file: &str) -> String {
+    match stage {
+        Stage::Report => file.to_owned(),
+        _ => format!("{}/{file}", stage.dir_name()),
+    }
+}
+
+/// Where one pipeline's run writes.
+#[derive(Debug, Clone)]
+pub(crate) struct RunDir {
+    output: PathBuf,
+    report: PathBuf,
+}
+
+impl RunDir {
+    pub(crate) fn new(pipeline: &Pipeline) -> Self {
+        RunDir { output: pipeline.config.output.clone(), report: pipeline.report_dir() }
+    }
+
+    /// A stage's folder as readers see it (the report folder for the report).
+    pub(crate) fn stage(&self, stage: Stage) -> PathBuf {
+        match stage {
+            Stage::Report => self.report.clone(),
+            _ => self.output.join(stage.dir_name()),
+        }
+    }
+
+    /// A stage's record.
+    pub(crate) fn record(&self, stage: Stage) -> PathBuf {
+        self.stage(stage).join(RECORD)
+    }
+
+    /// A file a record of `stage` names (relative to the run directory, or to the report
+    /// folder for the report's).
+    pub(crate) fn recorded(&self, stage: Stage, path: &str) -> PathBuf {
+        match stage {
+            Stage::Report => self.report.join(path),
+            _ => self.output.join(path),
+        }
+    }
+
+    /// The file of table `T` written by `stage`.
+    pub(crate) fn table<T: Table>(&self, stage: Stage) -> PathBuf {
+        self.stage(stage).join(parquet::<T>())
+    }
+
+    /// The run's manifest.
+    pub(crate) fn manifest(&self) -> PathBuf {
+        self.output.join(MANIFEST)
+    }
+
+    /// The research extract's folder.
+    pub(crate) fn extract(&self) -> PathBuf {
+        self.stage(Stage::Deid).join(EXTRACT)
+    }
+
+    /// Lock the run directory, then the report folder (always in this order), for as long
+    /// as the locks are held: a second run is refused, naming the process that holds them.
+    pub(crate) fn lock(&self) -> Result<[RunLock; 2], PipelineError> {
+        let run = lock::acquire(
+            &lock::run_lock_path(&self.output),
+            &format!("the run directory `{}`", self.output.display()),
+        )?;
+        let report = lock::acquire(
+            &lock::report_lock_path(&self.report),
+            &format!("the report folder `{}`", self.report.display()),
+        )?;
+        Ok([run, report])
+    }
+
+    /// A fresh, empty staging folder for `stage` beside its folder (mode 0700 for
+    /// ingest's), removed when dropped unless published.
+    pub(crate) fn begin(&self, stage: Stage) -> Result<Staging, PipelineError> {
+        let target = resolved(&self.stage(stage));
+        let dir = beside(&target, "staging");
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_dir(parent, false)?;
+        }
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
+        }
+        create_dir(&dir, stage == Stage::Ingest)?;
+        Ok(Staging { dir, target, report: stage == Stage::Report, published: false })
+    }
+
+    /// Publish `staging` as `stage`'s folder: the stages after it are retired first
+    /// (latest first, the run's manifest with them), then the folder is swapped in.
+    pub(crate) fn publish(&self, stage: Stage, staging: Staging) -> Result<(), PipelineError> {
+        for later in Stage::ALL.into_iter().rev().filter(|s| *s > stage) {
+            self.retire(later)?;
+        }
+        remove_if_there(&self.manifest())?;
+        staging.swap()
+    }
+
+    /// Retire a stage's outputs: its folder goes; the report folder is replaced by one
+    /// that keeps only the files folge did not write there.
+    fn retire(&self, stage: Stage) -> Result<(), PipelineError> {
+        let target = resolved(&self.stage(stage));
+        if stage == Stage::Report {
+            // A folder without a record holds no report of folge's.
+            if !target.join(RECORD).exists() {
+                return Ok(());
+            }
+            return self.begin(Stage::Report)?.swap();
+        }
+        if !target.exists() {
+            return Ok(());
+        }
+        let old = beside(&target, "old");
+        std::fs::rename(&target, &old).map_err(|e| PipelineError::io(&target, e))?;
+        std::fs::remove_dir_all(&old).map_err(|e| PipelineError::io(&old, e))
+    }
+
+    /// Remove what killed or failed runs left: staging and retired folders beside each
+    /// stage folder and the report folder, temporary files of atomic writes (`.<file>.tmp-<pid>`)
+    /// in the run directory, the stage folders, the extract and the report folder, and part
+    /// folders (`.parts-…`) in the stage folders. Called with the run directory locked, so
+    /// none of them belongs to a live run.
+    pub(crate) fn clean_leftovers(&self) {
+        let own = std::process::id().to_string();
+        let remove = |path: &Path| {
+            let gone = if path.is_dir() {
+                std::fs::remove_dir_all(path)
+            } else {
+                std::fs::remove_file(path)
+            };
+            if gone.is_ok() {
+                tracing::info!("removed `{}`, left by a run that did not finish", path.display());
+            }
+        };
+        let mut folders = vec![self.output.clone(), self.extract()];
+        for stage in Stage::ALL {
+            let target = resolved(&self.stage(stage));
+            let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+                continue;
+            };
+            let name = name.to_string_lossy();
+            for entry in entries(parent) {
+                if swap_pid(&entry, &name).is_some_and(|pid| pid != own) {
+                    remove(&parent.join(&entry));
+                }
+            }
+            folders.push(target);
+        }
+        while let Some(folder) = folders.pop() {
+            for entry in entries(&folder) {
+                let path = folder.join(&entry);
+                let temporary = entry.rsplit_once(".tmp-").is_some_and(|(_, pid)| pid != own)
+                    && entry.starts_with('.');
+                if temporary || entry.starts_with(".parts-") {
+                    remove(&path);
+                } else if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                    // The report's `tables/` and `figures/`.
+                    folders.push(path);
+                }
+            }
+        }
+    }
+}
+
+/// The names in a folder (none when it cannot be read).
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// The process id in `.<folder>.staging-<pid>` or `.<folder>.old-<pid>`.
+fn swap_pid<'a>(entry: &'a str, folder: &str) -> Option<&'a str> {
+    let rest = entry.strip_prefix('.')?.strip_prefix(folder)?.strip_prefix('.')?;
+    let pid = rest.strip_prefix("staging-").or_else(|| rest.strip_prefix("old-"))?;
+    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(pid)
+}
+
+fn remove_if_there(path: &Path) -> Result<(), PipelineError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PipelineError::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// `dir` itself, or where it leads when it is a symbolic link: a stage folder may be a
+/// link to a secure area elsewhere, and is swapped there, the link kept.
+fn resolved(dir: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
+        }
+        _ => dir.to_owned(),
+    }
+}
+
+/// `.<name>.<what>-<pid>` beside `dir`: a folder of this process that readers never open.
+fn beside(dir: &Path, what: &str) -> PathBuf {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// A stage's new folder while the stage writes into it; removed when dropped unless it
+/// was published, so a failed stage leaves the previous folder as it was.
+pub(crate) struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    report: bool,
+    published: bool,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl Staging {
+    /// Where the stage writes.
+    pub(crate) fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Swap the staging folder in: the old folder renamed away, the new one renamed in,
+    /// the old one deleted. A report folder keeps the files folge did not write there.
+    fn swap(mut self) -> Result<(), PipelineError> {
+        let had = std::fs::symlink_metadata(&self.target).is_ok();
+        if self.report && had {
+            carry_foreign(&self.target, &self.dir)?;
+        }
+        let old = beside(&self.target, "old");
+        if had {
+            std::fs::rename(&self.target, &old).map_err(|e| PipelineError::io(&self.target, e))?;
+        }
+        if let Err(e) = std::fs::rename(&self.dir, &self.target) {
+            if had {
+                let _ = std::fs::rename(&old, &self.target);
+            }
+            return Err(PipelineError::io(&self.target, e));
+        }
+        self.published = true;
+        if had && let Err(e) = std::fs::remove_dir_all(&old) {
+            tracing::warn!("could not remove `{}` ({e}); the next run removes it", old.display());
+        }
+        // Best effort: the renames reach the disk before the stage is reported done.
+        if let Some(parent) = self.target.parent()
+            && let Ok(folder) = std::fs::File::open(parent)
+        {
+            let _ = folder.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Link (or copy) into `to` the files of the report folder `from` that folge did not
+/// write: not listed in its record, not the record, the manifest, the printed report or
+/// a temporary file. Nothing a user put beside a report is lost when it is replaced.
+fn carry_foreign(from: &Path, to: &Path) -> Result<(), PipelineError> {
+    let listed: Vec<String> = std::fs::read_to_string(from.join(RECORD))
+        .ok()
+        .and_then(|text| serde_json::from_str::<StageRecord>(&text).ok())
+        .map(|r| r.outputs.into_iter().map(|o| o.path).collect())
+        .unwrap_or_default();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        for entry in entries(&from.join(&relative)) {
+            let path = relative.join(&entry);
+            let shown = path.to_string_lossy().replace('\\', "/");
+            let source = from.join(&path);
+            if [RECORD, MANIFEST, REPORT_PDF].contains(&shown.as_str())
+                || listed.contains(&shown)
+                || (entry.starts_with('.') && entry.contains(".tmp-"))
+            {
+                continue;
+            }
+            let target = to.join(&path);
+            if source.is_dir() {
+                stack.push(path);
+            } else if !target.exists() {
+                if let Some(parent) = target.parent() {
+                    create_dir(parent, false)?;
+                }
+                std::fs::hard_link(&source, &target)
+                    .or_else(|_| std::fs::copy(&source, &target).map(|_| ()))
+                    .map_err(|e| PipelineError::io(&source, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use folge_schema::tables::{DeidParticipant, Participant, RateRow};
+
+    #[test]
+    fn files_are_named_by_their_table_definitions() {
+        let pipeline = crate::Pipeline::parse(
+            Path::new("/p/t.toml"),
+            "name = \"t\"\noutput = \"run\"\ndata_end = \"2021-12-31\"\n[inputs.participants]\npath = \"p.csv\"\n",
+        )
+        .unwrap();
+        let dir = RunDir::new(&pipeline);
+        assert_eq!(
+            dir.table::<Participant>(Stage::Ingest),
+            Path::new("/p/run/01_ingest/participants.parquet")
+        );
+        assert_eq!(
+            dir.table::<DeidParticipant>(Stage::Deid),
+            Path::new("/p/run/02_deid/participants.parquet")
+        );
+        assert_eq!(
+            dir.table::<RateRow>(Stage::Analyze),
+            Path::new("/p/run/03_analyze/rates.parquet")
+        );
+        assert_eq!(dir.record(Stage::Report), Path::new("/p/run/04_report/stage.json"));
+        assert_eq!(
+            shown(Stage::Deid, &parquet::<DeidParticipant>()),
+            "02_deid/participants.parquet"
+        );
+        assert_eq!(shown(Stage::Report, "index.html"), "index.html");
+    }
+}

@@ -3,7 +3,7 @@
 //! models (Poisson and negative binomial with offsets and cluster-robust CR1 covariance,
 //! logistic regression), propensity-score balancing weights and standardised mean
 //! differences, the within-person (person fixed-effect) rate ratio, cluster-jackknife
-//! intervals, the bootstrap-t of a change in pooled rates, the Kaplan–Meier estimator,
+//! intervals, the Kaplan–Meier estimator,
 //! inter-rater agreement, reliability, multiplicity adjustment and the bootstrap.
 //!
 //! Pure: slices in, [`StatResult`] out; no Arrow, no I/O. Conventions follow R so every
@@ -25,7 +25,6 @@
 mod agreement;
 mod balance;
 mod bootstrap;
-mod bootstrap_t;
 mod describe;
 mod did;
 pub mod dist;
@@ -49,7 +48,6 @@ mod within;
 pub use agreement::{KappaWeights, Level, cohen_kappa, fleiss_kappa, krippendorff_alpha};
 pub use balance::{BalancingWeights, balancing_weights, smd};
 pub use bootstrap::{BootMethod, BootStatistic, bootstrap};
-pub use bootstrap_t::{BOOTSTRAP_T_RESAMPLES, rate_change_interval};
 pub use describe::{Description, describe};
 pub use did::{did_ols, did_poisson, did_poisson_clustered};
 pub use error::StatsError;

@@ -2208,7 +2208,15 @@ fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_
         );
     }
     assert!(err.contains("deid: ") && err.contains("(the values are not shown)"), "{err}");
-    assert!(files(&tmp.path().join("run/02_deid")).is_empty(), "deid's files are deleted");
+    // Nothing of deid is published (its staging folder is deleted with what it held).
+    let deid = tmp.path().join("run/02_deid");
+    assert!(!deid.exists() || files(&deid).is_empty(), "deid's files are deleted");
+    let staged: Vec<String> = std::fs::read_dir(tmp.path().join("run"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("02_deid") && name != "02_deid")
+        .collect();
+    assert!(staged.is_empty(), "{staged:?}");
     assert!(!tmp.path().join("run/03_analyze").exists() && !tmp.path().join("report").exists());
     // The scans can fail: zone 1 holds every planted value.
     let zone1 = folded(&format!(

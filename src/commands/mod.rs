@@ -34,13 +34,8 @@ pub fn dispatch(command: Option<Command>) -> Result<()> {
             stage(&arg.pipeline, Stage::Report)?;
             if arg.pdf {
                 let pipeline = load(&arg.pipeline)?;
-                let dir = pipeline.report_dir();
                 let bar = spinner("printing the report to PDF …".into());
-                let result = folge_pipeline::capture(
-                    &dir,
-                    folge_pipeline::Capture::Pdf,
-                    &dir.join("report.pdf"),
-                );
+                let result = folge_pipeline::print_report_pdf(&pipeline);
                 bar.finish_and_clear();
                 let pdf = result.context("the HTML report was written, but not the PDF")?;
                 eprintln!("PDF at `{}`", pdf.display());

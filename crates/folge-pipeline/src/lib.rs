@@ -25,4 +25,4 @@ pub use keys::{
     KEY_FILE_ENV, check_link_table_path, resolve_key, write_key_file, write_link_table,
 };
 pub use manifest::{InputRecord, MadeFrom, Manifest, StageRecord};
-pub use run::{Stage, Validation, run_all, run_stage, run_stages, validate};
+pub use run::{Stage, Validation, print_report_pdf, run_all, run_stage, run_stages, validate};

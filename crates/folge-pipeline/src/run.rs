@@ -1749,6 +1749,16 @@ pub fn run_stage(pipeline: &Pipeline, stage: Stage) -> Result<Manifest, Pipeline
     write_manifest(&ctx)
 }
 
+/// Print the report folder's `index.html` to `report.pdf` beside it (A4, headless
+/// Chromium), under the run's lock: no report can be swapped in while it prints, so the
+/// PDF is always of the report it lies beside (a later report does not keep it).
+pub fn print_report_pdf(pipeline: &Pipeline) -> Result<PathBuf, PipelineError> {
+    let ctx = context(pipeline);
+    let _locks = ctx.dir.lock()?;
+    let dir = ctx.stage_dir(Stage::Report);
+    crate::capture(&dir, crate::Capture::Pdf, &dir.join("report.pdf"))
+}
+
 /// Run `stages` (in pipeline order, each after the one before it) and update the
 /// manifest. A stage hands what it wrote over in memory to the one right after it (ingest
 /// the participants to deid; deid its tables and the indicator table to analyze): the

@@ -11,9 +11,10 @@
 //!   in anyone's use when heavy users die or move sooner than others (their short
 //!   after-windows weigh little in the pooled after rate). Counts, days and hours alike:
 //!   the estimating equation holds for any non-negative outcome. `before_mean`/`after_mean`
-//!   remain the pooled rates and `diff` their difference, its interval from the cluster
-//!   jackknife of the difference (with CR1, the pooled Poisson GLM `value ~ after +
-//!   offset(log(person-years))` by the delta method). With
+//!   remain the pooled rates and `diff` their difference, its interval the profile interval
+//!   on the two pooled rates' log scale from their cluster-jackknife covariance
+//!   (`folge_stats::rate_difference_profile`; with CR1, the pooled Poisson GLM `value ~
+//!   after + offset(log(person-years))` by the delta method). With
 //!   `count_model = negative_binomial`, whole-count outcomes get a negative binomial GLM of
 //!   the pooled rates (`MASS::glm.nb`) with CR1 SEs instead.
 //! - `pilot_vs_comparison` (scope `all`): the ratio of the arms' within-person rate
@@ -492,18 +493,17 @@ fn before_after_row(
     let windows = two_windows(data);
     // The pooled rates' difference: its own jackknife, or (CR1, or the jackknife undefined)
     // the delta method from the pooled Poisson model.
-    let jackknifed = settings.variance == ClusterVariance::Jackknife
-        && jackknife_diff_interval(&mut r, &windows);
-    if !jackknifed
+    let jackknifed = if settings.variance == ClusterVariance::Jackknife {
+        jackknife_diff_interval(&mut r, &windows)
+    } else {
+        None
+    };
+    if jackknifed.is_none()
         && let Ok(m) = fit_model((CountModel::Poisson, settings.variance), &design, data, None)
     {
         m.fill_diff(&mut r);
     }
-    let diff_interval = if jackknifed {
-        "its interval from the cluster jackknife of the difference (t with Pan & Wall's df, the acceleration)"
-    } else {
-        "its interval by the delta method"
-    };
+    let diff_interval = jackknifed.unwrap_or("its interval by the delta method");
     match folge_stats::within_person_rate_ratio(&windows) {
         Ok(fit) => {
             let (se, variance) = within_se(settings.variance, fit.se_cr1, fit.se_jackknife);
@@ -521,33 +521,68 @@ fn before_after_row(
 }
 
 /// The interval of `r.diff`, the pooled rates' difference after − before within an arm,
-/// from the cluster jackknife of the difference itself: each person left out in turn, the
-/// pooled rates recomputed from the totals less theirs (exact, one pass), with the
-/// small-sample t and the skewness correction of `folge_stats::JackknifeMoves`. The
-/// symmetric interval from the delta method missed 8–10 % for contacts and hours in the
-/// calibration study, almost all on one side: a few heavy users make the difference
-/// skewed. `false` (nothing set) when a person holds all of a window's time.
-fn jackknife_diff_interval(r: &mut ComparisonRow, windows: &[folge_stats::TwoWindows]) -> bool {
-    let Some(diff) = r.diff else { return false };
+/// from the cluster jackknife: each person left out in turn, the pooled rates recomputed
+/// from the totals less theirs (exact, one pass). The jackknife covariance of the two log
+/// rates gives the profile interval of `folge_stats::rate_difference_profile`, with
+/// Student's t on Pan & Wall's df of the difference's own moves. Pooled rates of
+/// heavy-tailed use are right-skewed and their SE grows with them, so the interval is
+/// built on their log scale: the symmetric jackknife-t on the difference scale, even with
+/// the acceleration, missed 7.2–7.6 % for contacts and hours in the calibration study,
+/// nearly all on the side of a sample lacking the heaviest users. Where a rate or a
+/// left-out rate is 0 (no log scale), the jackknife-t with the acceleration
+/// (`folge_stats::JackknifeMoves`). `None` (nothing set) when a person holds all of a
+/// window's time; otherwise the words for `method`.
+fn jackknife_diff_interval(
+    r: &mut ComparisonRow,
+    windows: &[folge_stats::TwoWindows],
+) -> Option<&'static str> {
+    let diff = r.diff?;
     let total = windows.iter().fold([0.0; 4], |t, w| {
         [t[0] + w.before, t[1] + w.before_years, t[2] + w.after, t[3] + w.after_years]
     });
+    let (rate_before, rate_after) = (total[0] / total[1], total[2] / total[3]);
     let mut moves = folge_stats::JackknifeMoves::default();
+    let mut log_moves = Some([[0.0; 2]; 2]);
     for w in windows {
         let (before_years, after_years) = (total[1] - w.before_years, total[3] - w.after_years);
         if before_years <= 0.0 || after_years <= 0.0 {
-            return false;
+            return None;
         }
-        let change = (total[2] - w.after) / after_years - (total[0] - w.before) / before_years;
-        moves.add(change - diff);
+        let (before, after) =
+            ((total[0] - w.before) / before_years, (total[2] - w.after) / after_years);
+        moves.add(after - before - diff);
+        log_moves = log_moves.filter(|_| before > 0.0 && after > 0.0).map(|mut s| {
+            let m = [(before / rate_before).ln(), (after / rate_after).ln()];
+            for (i, row) in s.iter_mut().enumerate() {
+                for (j, cell) in row.iter_mut().enumerate() {
+                    *cell += m[i] * m[j];
+                }
+            }
+            s
+        });
     }
-    match moves.interval(diff, LEVEL) {
-        Some((lo, hi)) => {
-            (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
-            true
-        }
-        None => false,
+    let g = windows.len() as f64;
+    let profile =
+        log_moves.filter(|_| rate_before > 0.0 && rate_after > 0.0 && g >= 2.0).and_then(|s| {
+            let cov = s.map(|row| row.map(|v| v * (g - 1.0) / g));
+            let p = 1.0 - (1.0 - LEVEL) / 2.0;
+            let crit = match moves.df() {
+                Some(df) if df.is_finite() && df > 0.0 => folge_stats::dist::qt(p, df),
+                _ => folge_stats::dist::qnorm(p),
+            };
+            folge_stats::rate_difference_profile((rate_before.ln(), rate_after.ln()), cov, crit)
+        });
+    if let Some((lo, hi)) = profile {
+        (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
+        return Some(
+            "its interval the profile interval on the log scale of the two pooled rates (their cluster-jackknife covariance, t with Pan & Wall's df)",
+        );
     }
+    let (lo, hi) = moves.interval(diff, LEVEL)?;
+    (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
+    Some(
+        "its interval from the cluster jackknife of the difference (t with Pan & Wall's df, the acceleration)",
+    )
 }
 
 /// Each person's before and after windows (sums and person-years), in order of first

@@ -3,7 +3,7 @@
 //! models (Poisson and negative binomial with offsets and cluster-robust CR1 covariance,
 //! logistic regression), propensity-score balancing weights and standardised mean
 //! differences, the within-person (person fixed-effect) rate ratio, cluster-jackknife
-//! intervals, the Kaplan–Meier estimator,
+//! intervals, the profile interval of a difference of two rates on their log scale, the Kaplan–Meier estimator,
 //! inter-rater agreement, reliability, multiplicity adjustment and the bootstrap.
 //!
 //! Pure: slices in, [`StatResult`] out; no Arrow, no I/O. Conventions follow R so every
@@ -35,6 +35,7 @@ mod linalg;
 mod moments;
 mod multiplicity;
 mod paired;
+mod profile;
 mod proportions;
 mod ranks;
 mod rates;
@@ -58,6 +59,7 @@ pub use jackknife::JackknifeMoves;
 pub use moments::BinMoments;
 pub use multiplicity::{Adjustment, p_adjust};
 pub use paired::{complete_pairs, paired_t, wilcoxon_signed_rank};
+pub use profile::rate_difference_profile;
 pub use proportions::{mcnemar, wilson};
 pub use ranks::{decimals, round_to};
 pub use rates::{poisson_rate, rate_ratio};

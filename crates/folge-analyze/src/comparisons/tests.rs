@@ -229,8 +229,9 @@ fn the_default_jackknife_matches_refitting_without_each_person() {
 #[test]
 fn a_within_arm_diff_interval_is_the_jackknife_of_the_whole_comparison_rerun() {
     // The pilot arm's diff, and the same comparison run again without each person: the
-    // interval is the one those leave-one-out diffs give (t with Pan & Wall's df and the
-    // acceleration, folge_stats::JackknifeMoves), not the delta method's.
+    // interval is the profile interval on the log scale of the two pooled rates, with the
+    // covariance those leave-one-out rates give and t on Pan & Wall's df of the
+    // leave-one-out diffs (folge_stats::rate_difference_profile), not the delta method's.
     let all = rows("admissions");
     let settings = (CountModel::Poisson, ClusterVariance::Jackknife);
     let pilot = |rows: &[IndicatorRow]| {
@@ -241,15 +242,32 @@ fn a_within_arm_diff_interval_is_the_jackknife_of_the_whole_comparison_rerun() {
     };
     let full = pilot(&all);
     let diff = full.diff.unwrap();
+    let (before, after) = (full.before_mean.unwrap(), full.after_mean.unwrap());
     let mut moves = folge_stats::JackknifeMoves::default();
+    let mut cov = [[0.0; 2]; 2];
+    let mut g = 0.0;
     for (pid, arm, ..) in PERSONS {
         if arm == Arm::Pilot {
             let without: Vec<IndicatorRow> =
                 all.iter().filter(|r| r.pid != format!("p{pid:02}")).cloned().collect();
-            moves.add(pilot(&without).diff.unwrap() - diff);
+            let rerun = pilot(&without);
+            moves.add(rerun.diff.unwrap() - diff);
+            let m = [
+                (rerun.before_mean.unwrap() / before).ln(),
+                (rerun.after_mean.unwrap() / after).ln(),
+            ];
+            for i in 0..2 {
+                for j in 0..2 {
+                    cov[i][j] += m[i] * m[j];
+                }
+            }
+            g += 1.0;
         }
     }
-    let (lo, hi) = moves.interval(diff, LEVEL).unwrap();
+    let cov = cov.map(|row| row.map(|v| v * (g - 1.0) / g));
+    let crit = folge_stats::dist::qt(0.975, moves.df().unwrap());
+    let (lo, hi) =
+        folge_stats::rate_difference_profile((before.ln(), after.ln()), cov, crit).unwrap();
     close(full.diff_ci_low, lo);
     close(full.diff_ci_high, hi);
     // Skewed: one heavy user; the interval is not symmetric around the diff.

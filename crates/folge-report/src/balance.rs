@@ -4,14 +4,14 @@
 
 use folge_schema::Arm;
 
-use crate::html::{Language, ReportInput, ReportParams};
+use crate::input::{Language, ReportInput, ReportParams};
 use crate::table::{Cell, ReportTable};
 
 /// The covariate as a reader knows it.
 fn covariate_label(covariate: &str, lang: Language) -> String {
     if let Some(indicator) = covariate.strip_prefix("before_") {
         let name = folge_analyze::Indicator::parse(indicator)
-            .map_or(indicator, |i| crate::html::indicator_label(i, lang));
+            .map_or(indicator, |i| crate::input::indicator_label(i, lang));
         return format!("{name} {}", lang.pick("(per personår før)", "(per person-year before)"));
     }
     match covariate {

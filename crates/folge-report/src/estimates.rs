@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use folge_analyze::Indicator;
 use folge_schema::tables::ComparisonRow;
 
-use crate::html::Language;
+use crate::input::Language;
 
 /// `effect_size_kind` of a within-arm comparison: rate ratio after/before.
 pub(crate) const AFTER_BEFORE: &str = "rate_ratio";

@@ -18,7 +18,7 @@ use crate::estimates::{
 };
 use crate::figure::{SIZE, bold, legend, line, number, vertical_text, y_axis};
 use crate::figures::FigureOut;
-use crate::html::{Language, ReportInput, ReportParams, arm_label, indicator_label, rate};
+use crate::input::{Language, ReportInput, ReportParams, arm_label, indicator_label, rate};
 use crate::table::{Cell, ReportTable};
 
 /// Panels per figure: three rows of two, so a figure fits an A4 page.

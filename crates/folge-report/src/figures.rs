@@ -17,7 +17,7 @@ use crate::figure::{
     Bar, Curve, ForestRow, HBar, MeanPoint, MeansPanel, Panel, StackedBar, bar_panels, forest,
     hbars, heatmap, lorenz, means_panels, stacked_bars,
 };
-use crate::html::{
+use crate::input::{
     Language, ReportInput, ReportParams, arm_label, arm_rates_shown, indicator_label, rate,
 };
 

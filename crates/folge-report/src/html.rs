@@ -4,150 +4,17 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use folge_analyze::Indicator;
-use folge_deid::Deidentified;
 use folge_schema::tables::{ComparisonRow, RateRow};
 use folge_schema::{Arm, Sex};
 
 use crate::ReportFile;
 use crate::figures::FigureOut;
+use crate::input::{
+    Language, ReportInput, ReportParams, Section, arm_label, arm_rates_shown, arm_row,
+    indicator_label, rate,
+};
 use crate::table::{Cell, ReportTable, escape};
 use folge_deid::SmallCellRule;
-
-/// Report language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    /// Norsk bokmål (default).
-    Nb,
-    /// English.
-    En,
-}
-
-impl Language {
-    pub(crate) fn pick<'a>(self, nb: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Language::Nb => nb,
-            Language::En => en,
-        }
-    }
-}
-
-/// What the report is made from: de-identified tables and aggregated results only.
-#[derive(Debug, Clone, Copy)]
-pub struct ReportInput<'a> {
-    /// De-identified tables (for the description of participants).
-    pub tables: &'a Deidentified,
-    /// Rates by indicator × arm × period.
-    pub rates: &'a [RateRow],
-    /// Comparisons (rate ratios, pilot vs comparison).
-    pub comparisons: &'a [ComparisonRow],
-    /// Focus-group code frequencies (empty without codings).
-    pub code_frequencies: &'a [folge_schema::tables::CodeFrequencyRow],
-    /// Inter-coder agreement (empty without codings).
-    pub agreement: &'a [folge_schema::tables::AgreementRow],
-    /// Rates by indicator × municipality × arm × period.
-    pub municipality_rates: &'a [folge_schema::tables::MunicipalityRateRow],
-    /// Concentration of use (top 5 %, 10 %, Gini).
-    pub utilisation: &'a [folge_schema::tables::UtilisationRow],
-    /// Lorenz curves in percent steps.
-    pub lorenz: &'a [folge_schema::tables::LorenzRow],
-    /// Scale scores per person and timepoint (drawn as means only).
-    pub scale_scores: &'a [folge_schema::tables::ScaleScoreRow],
-    /// Answers per item, timepoint, arm and response level.
-    pub item_distributions: &'a [folge_schema::tables::ItemDistributionRow],
-    /// Rates per indicator × arm in 30-day bins around inclusion (empty: not drawn).
-    pub event_time: &'a [folge_schema::tables::EventTimeRow],
-    /// Kaplan–Meier survival by arm (empty: no survival figure).
-    pub survival: &'a [folge_schema::tables::SurvivalRow],
-    /// Covariate balance before and after weighting (empty unless the pipeline adjusts).
-    pub balance: &'a [folge_schema::tables::BalanceRow],
-}
-
-/// A part of the report a pipeline can choose (`report.sections`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Section {
-    /// Who took part and how many.
-    Summary,
-    /// Periods, indicators, tests, suppression, software and hashes.
-    Methods,
-    /// Table 1: participants by arm.
-    Participants,
-    /// Use before and after: figure and table of rates.
-    Use,
-    /// Pilot against comparison: the effect table.
-    Effects,
-    /// Municipalities: forest plot and the table with municipalities as columns.
-    Municipalities,
-    /// Concentration of use before inclusion: Lorenz curves.
-    Concentration,
-    /// Questionnaire scales: table, means and item answers.
-    Scales,
-    /// Focus groups: codes, their figure and heatmap, agreement.
-    FocusGroups,
-}
-
-impl Section {
-    /// Every section, in report order.
-    pub const ALL: [Section; 9] = [
-        Section::Summary,
-        Section::Methods,
-        Section::Participants,
-        Section::Use,
-        Section::Effects,
-        Section::Municipalities,
-        Section::Concentration,
-        Section::Scales,
-        Section::FocusGroups,
-    ];
-
-    /// The id used in pipeline files.
-    pub fn id(self) -> &'static str {
-        match self {
-            Section::Summary => "summary",
-            Section::Methods => "methods",
-            Section::Participants => "participants",
-            Section::Use => "use",
-            Section::Effects => "effects",
-            Section::Municipalities => "municipalities",
-            Section::Concentration => "concentration",
-            Section::Scales => "scales",
-            Section::FocusGroups => "focus_groups",
-        }
-    }
-
-    /// Parse an id.
-    pub fn parse(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.id() == id)
-    }
-}
-
-/// Report settings and provenance.
-#[derive(Debug, Clone)]
-pub struct ReportParams {
-    /// Pipeline name (title and folder).
-    pub pipeline: String,
-    /// Language.
-    pub language: Language,
-    /// Small-cell rule.
-    pub rule: SmallCellRule,
-    /// Days in the before window.
-    pub before_days: u32,
-    /// Days in the after window.
-    pub after_days: u32,
-    /// Indicators, in report order.
-    pub indicators: Vec<Indicator>,
-    /// folge version.
-    pub version: String,
-    /// SHA-256 of the parameters.
-    pub params_sha256: String,
-    /// SHA-256 over the input files.
-    pub inputs_sha256: String,
-    /// How p-values were adjusted (`holm`, `bh`, `bonferroni`), for the headings.
-    pub adjustment: folge_stats::Adjustment,
-    /// Sections to include, in report order (default: all).
-    pub sections: Vec<Section>,
-    /// How the pooled rates' intervals were clustered by person (the analysis's setting).
-    pub cluster_variance: folge_analyze::ClusterVariance,
-}
 
 /// The headings that follow an estimate: its CI, p and adjusted p.
 fn estimate_columns(lang: Language, method: &str) -> [String; 4] {
@@ -166,17 +33,6 @@ fn adjustment_name(adjustment: folge_stats::Adjustment) -> &'static str {
         folge_stats::Adjustment::BenjaminiHochberg => "Benjamini–Hochberg",
         folge_stats::Adjustment::Bonferroni => "Bonferroni",
     }
-}
-
-pub(crate) fn arm_label(arm: Arm, lang: Language) -> &'static str {
-    match arm {
-        Arm::Pilot => lang.pick("Pilot", "Pilot"),
-        Arm::Comparison => lang.pick("Sammenligning", "Comparison"),
-    }
-}
-
-pub(crate) fn indicator_label(i: Indicator, lang: Language) -> &'static str {
-    lang.pick(i.label_nb(), i.label_en())
 }
 
 /// Table 1: who the participants are, by arm (counts; 1–4 suppressed, and further cells
@@ -288,43 +144,6 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
         notes,
         summary: None,
     }
-}
-
-/// The rate row for an indicator × arm × period.
-pub(crate) fn rate<'a>(
-    rates: &'a [RateRow],
-    indicator: Indicator,
-    arm: Arm,
-    period: &str,
-) -> Option<&'a RateRow> {
-    rates.iter().find(|r| r.indicator == indicator.id() && r.arm == arm && r.period == period)
-}
-
-/// Whether the arm's before and after rates of `indicator` both exist and pass the
-/// small-cell rule (an estimate built from them may then be shown).
-pub(crate) fn arm_rates_shown(
-    input: &ReportInput<'_>,
-    indicator: Indicator,
-    arm: Arm,
-    rule: SmallCellRule,
-) -> bool {
-    ["before", "after"].iter().all(|p| {
-        rate(input.rates, indicator, arm, p).is_some_and(|r| !rule.hides_rate(r.value_total, r.n))
-    })
-}
-
-/// The arm's comparison after/before of `indicator` (scope `arm`).
-pub(crate) fn arm_row<'a>(
-    input: &ReportInput<'a>,
-    indicator: Indicator,
-    arm: Arm,
-) -> Option<&'a ComparisonRow> {
-    input.comparisons.iter().find(|c| {
-        c.measure == indicator.id()
-            && c.scope == "arm"
-            && c.arm == Some(arm)
-            && c.effect_size_kind == crate::estimates::AFTER_BEFORE
-    })
 }
 
 /// The arm's rate ratio after/before of `indicator` (scope `arm`).

@@ -14,6 +14,7 @@ mod event_time;
 mod figure;
 mod figures;
 mod html;
+mod input;
 mod methods;
 mod survival;
 mod table;
@@ -22,7 +23,8 @@ mod test_rows;
 
 /// The small-cell rule lives with the rest of disclosure control in `folge-deid`.
 pub use folge_deid::SmallCellRule;
-pub use html::{Language, ReportInput, ReportParams, Section, render};
+pub use html::render;
+pub use input::{Language, ReportInput, ReportParams, Section};
 pub use table::{Cell, ReportTable};
 
 /// One output file of the report.

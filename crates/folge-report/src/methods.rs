@@ -11,7 +11,7 @@ use crate::estimates::{
     AFTER_BEFORE, BETWEEN_ARMS_AFTER, PRETREND, RATIO_OF_RATIOS, adjustment_sentence,
     describe_models_briefly, negative_binomial_measures,
 };
-use crate::html::{Language, ReportInput, ReportParams, indicator_label};
+use crate::input::{Language, ReportInput, ReportParams, indicator_label};
 
 /// The rows of one kind of estimate over the pipeline's indicators (scope `all`, or
 /// `arm` for after/before), mortality's after/before rows left out.

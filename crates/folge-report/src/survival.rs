@@ -13,7 +13,7 @@ use crate::canvas::{Anchor, Canvas, Colour, GRID, INK, PALETTE, Shape, text_widt
 use crate::estimates::{BETWEEN_ARMS_AFTER, overall, p_text};
 use crate::figure::{SIZE, legend, line, number, vertical_text};
 use crate::figures::FigureOut;
-use crate::html::{Language, ReportInput, ReportParams, arm_label};
+use crate::input::{Language, ReportInput, ReportParams, arm_label};
 
 const ARMS: [Arm; 2] = [Arm::Pilot, Arm::Comparison];
 /// Pilot blue, comparison orange, as in the event-time figure.
@@ -334,7 +334,7 @@ pub fn figure(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOu
         overall(input.comparisons, folge_analyze::Indicator::Mortality, BETWEEN_ARMS_AFTER)
     {
         let hidden = ARMS.iter().any(|&arm| {
-            crate::html::rate(input.rates, folge_analyze::Indicator::Mortality, arm, "after")
+            crate::input::rate(input.rates, folge_analyze::Indicator::Mortality, arm, "after")
                 .is_some_and(|r| rule.hides_rate(r.value_total, r.n))
         });
         let text = match (hidden, row.effect_size) {

@@ -11,7 +11,7 @@ use folge_schema::tables::{
 use folge_schema::{Arm, ExitReason, Sex};
 
 use crate::SmallCellRule;
-use crate::html::{Language, ReportInput, ReportParams, Section};
+use crate::input::{Language, ReportInput, ReportParams, Section};
 
 /// The method texts the analysis writes (issue 14).
 pub const WITHIN: &str = "rate ratio after/before, Poisson GLM value ~ after + offset(log person-years), CR1 SE by person";

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use arrow_array::{Array, StringArray};
-use folge_schema::parquet_io::read_parquet;
+use folge_pipeline::parquet_io::read_parquet;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

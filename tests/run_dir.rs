@@ -168,7 +168,7 @@ fn coherent(dir: &Path, when: &str) {
                 let path = format!("{stage}/{name}");
                 assert!(listed.contains(&path), "{when}: `{path}` is not in its record");
                 let meta =
-                    folge_schema::parquet_io::read_parquet(&folder.join(&name)).unwrap().metadata;
+                    folge_pipeline::parquet_io::read_parquet(&folder.join(&name)).unwrap().metadata;
                 let hash = meta.get("folge.inputs_sha256").cloned().unwrap_or_default();
                 if !hash.is_empty() {
                     let first = inputs_sha256.get_or_insert(hash.clone());
@@ -343,7 +343,7 @@ fn a_changed_parameter_or_input_is_refused_downstream_and_run_remakes_only_what_
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!(
-            "03_analyze was made with other analysis parameters than `{p}` now gives (`before_days`); run `folge analyze {p}` first (or `folge run {p}`)"
+            "03_analyze was made with other analysis parameters than `{p}` now gives (`periods.before_days`); run `folge analyze {p}` first (or `folge run {p}`)"
         )),
         "{}",
         stderr(&out)

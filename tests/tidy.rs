@@ -63,3 +63,42 @@ fn every_crate_is_documented() {
         assert!(manifest.contains("publish = false"), "{name} is publishable");
     }
 }
+
+/// The crates that transform data do no file I/O: a table comes in as rows or batches and
+/// goes out the same way, so where a file is written (atomically, staged, locked, scanned)
+/// is folge-pipeline's alone. Code under `#[cfg(test)]` may write files to look at.
+#[test]
+fn stage_crates_do_no_file_io() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut offending = Vec::new();
+    for krate in [
+        "folge-schema",
+        "folge-ingest",
+        "folge-deid",
+        "folge-analyze",
+        "folge-report",
+        "folge-stats",
+    ] {
+        let mut files = Vec::new();
+        rust_files(&root.join("crates").join(krate).join("src"), &mut files);
+        assert!(!files.is_empty(), "{krate} has no sources");
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                let line = line.trim_start();
+                if line.starts_with("//") {
+                    continue;
+                }
+                if ["std::fs", "File::open", "File::create", "OpenOptions"]
+                    .iter()
+                    .any(|needle| line.contains(needle))
+                {
+                    let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+                    offending.push(format!("{shown}:{}: {line}", n + 1));
+                }
+            }
+        }
+    }
+    assert!(offending.is_empty(), "file I/O outside folge-pipeline:\n{}", offending.join("\n"));
+}

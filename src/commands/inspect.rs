@@ -92,7 +92,7 @@ fn identifiable_because(path: &Path, schema: &arrow_schema::Schema) -> Option<St
 /// Print the file; an identifiable table's rows only with `identifiable`, and then after a
 /// warning on stderr.
 pub fn inspect(path: &Path, rows: usize, identifiable: bool) -> Result<()> {
-    let contents = folge_schema::parquet_io::read_parquet(path)?;
+    let contents = folge_pipeline::parquet_io::read_parquet(path)?;
     if rows > 0
         && contents.num_rows > 0
         && let Some(because) = identifiable_because(path, &contents.schema)

@@ -206,7 +206,7 @@ fn sample(out: &Path, persons: usize, seed: u64) -> Result<()> {
     let files = folge_sample::generate(&config)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create `{}`", out.display()))?;
     for file in &files {
-        folge_schema::parquet_io::write_bytes_atomic(&out.join(file.name), &file.bytes)?;
+        folge_pipeline::parquet_io::write_bytes_atomic(&out.join(file.name), &file.bytes)?;
         eprintln!("{:<28} {:>9} bytes  {}", file.name, file.bytes.len(), file.description);
     }
     Ok(())

@@ -12,7 +12,6 @@
 //! Run with `cargo bench -p folge-ingest`.
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
-use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
@@ -21,7 +20,6 @@ use chrono::NaiveDate;
 use folge_ingest::{CsvOptions, IdPolicy, PersonIndex, stream_service_events};
 use folge_schema::Table;
 use folge_schema::national_id::build;
-use folge_schema::parquet_io::ParquetSink;
 use folge_schema::tables::ServiceEvent;
 
 const PERSONS: usize = 100_000;
@@ -119,14 +117,24 @@ fn run(dir: &Path, ids: &[String], rows: usize, shuffled: bool) {
     let started = Instant::now();
     let file = std::fs::File::open(&csv).expect("open");
     let parquet = dir.join("events.parquet");
-    let mut sink =
-        ParquetSink::create(&parquet, ServiceEvent::schema(), &BTreeMap::new()).expect("sink");
+    // As the ingest stage writes (Snappy); its atomic rename is not part of the cost.
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .build();
+    let mut sink = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet).expect("create"),
+        ServiceEvent::schema(),
+        Some(properties),
+    )
+    .expect("sink");
+    let mut written = 0usize;
     stream_service_events("events.csv", file, &options, policy, &persons, &mut |batch| {
+        written += batch.len();
         sink.write(&ServiceEvent::to_batch(&batch).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())
     })
     .expect("read");
-    let written = sink.finish().expect("finish");
+    sink.close().expect("finish");
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{rows:>11} rows, {:>6.0} MB: … + Parquet      {:>6.2} s  {:>10.0} rows/s  peak RSS {:>7.1} MiB",

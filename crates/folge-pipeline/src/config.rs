@@ -472,11 +472,6 @@ pub struct VocabulariesSection {
 }
 
 impl VocabulariesSection {
-    /// Whether any list is given.
-    fn is_empty(&self) -> bool {
-        *self == VocabulariesSection::default()
-    }
-
     /// The lists as folge-ingest checks them.
     fn vocabularies(&self) -> folge_ingest::Vocabularies {
         let list = |name: &str, values: &Option<Vec<String>>| {
@@ -565,7 +560,7 @@ impl ExtractSection {
 }
 
 /// Analysis settings.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnalyzeSection {
     /// Indicator ids to compute; all when absent.
@@ -575,25 +570,25 @@ pub struct AnalyzeSection {
     #[serde(default)]
     pub comparisons: Option<Vec<String>>,
     /// The two questionnaire timepoints whose scale scores are compared. Default T0, T1.
-    #[serde(default)]
-    pub timepoints: Option<[String; 2]>,
+    #[serde(default = "default_timepoints")]
+    pub timepoints: [String; 2],
     /// Fewest persons behind an estimate; smaller groups get a row with the reason.
     /// Default 5.
-    #[serde(default)]
-    pub min_n: Option<usize>,
+    #[serde(default = "default_min_n")]
+    pub min_n: usize,
     /// Bed-days of a same-day inpatient stay: 0 (default, as SSB/NPR) or 0.5 (SAMDATA).
     #[serde(default)]
-    pub same_day_bed_days: Option<f64>,
+    pub same_day_bed_days: f64,
     /// When admission and discharge times are delivered (NPR `innTid`/`utTid`): an
     /// episode starting less than this many hours after a discharge continues the stay,
     /// and a readmission starts at least this long after it. Default 8, as the national
     /// 30-day readmission indicator; 0–48.
-    #[serde(default)]
-    pub stay_gap_hours: Option<u32>,
+    #[serde(default = "default_stay_gap_hours")]
+    pub stay_gap_hours: u32,
     /// Multiplicity adjustment within each family of comparisons: `holm` (default), `bh`
     /// (Benjamini–Hochberg) or `bonferroni`.
     #[serde(default)]
-    pub adjustment: Option<AdjustmentCode>,
+    pub adjustment: AdjustmentCode,
     /// The model for whole counts: `poisson` (default) or `negative_binomial`; both with
     /// CR1 cluster-robust SEs by person. Days that are not whole, hours and deaths always
     /// get the Poisson model.
@@ -607,6 +602,35 @@ pub struct AnalyzeSection {
     /// `sandwich::vcovCL(type = "HC1")`). Adjusted and negative binomial models use CR1.
     #[serde(default)]
     pub cluster_variance: Option<String>,
+}
+
+fn default_timepoints() -> [String; 2] {
+    ["T0".into(), "T1".into()]
+}
+
+fn default_min_n() -> usize {
+    5
+}
+
+fn default_stay_gap_hours() -> u32 {
+    8
+}
+
+impl Default for AnalyzeSection {
+    fn default() -> Self {
+        AnalyzeSection {
+            indicators: None,
+            comparisons: None,
+            timepoints: default_timepoints(),
+            min_n: default_min_n(),
+            same_day_bed_days: 0.0,
+            stay_gap_hours: default_stay_gap_hours(),
+            adjustment: AdjustmentCode::default(),
+            count_model: None,
+            adjust: None,
+            cluster_variance: None,
+        }
+    }
 }
 
 /// `[analyze.adjust]`: covariates and balancing weights for pilot vs comparison.
@@ -623,10 +647,11 @@ pub struct AdjustSection {
 }
 
 /// `analyze.adjustment` as written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AdjustmentCode {
     /// Holm's step-down.
+    #[default]
     Holm,
     /// Benjamini–Hochberg false discovery rate.
     Bh,
@@ -924,10 +949,10 @@ impl Pipeline {
                 )));
             }
         }
-        if config.analyze.stay_gap_hours.is_some_and(|h| h > 48) {
+        if config.analyze.stay_gap_hours > 48 {
             return Err(bad("`analyze.stay_gap_hours` is 0–48 hours (default 8)".into()));
         }
-        if config.analyze.same_day_bed_days.is_some_and(|d| ![0.0, 0.5].contains(&d)) {
+        if ![0.0, 0.5].contains(&config.analyze.same_day_bed_days) {
             return Err(bad("`analyze.same_day_bed_days` is 0 (SSB, NPR) or 0.5 (SAMDATA)".into()));
         }
         if config.periods.before_days == 0 || config.periods.after_days == 0 {
@@ -1063,138 +1088,108 @@ impl Pipeline {
         serde_json::to_string(&self.params()).unwrap_or_default()
     }
 
-    /// The parameters of [`Pipeline::params_json`] by name, each stage's share taken by
-    /// `crate::provenance`.
-    pub(crate) fn params(&self) -> BTreeMap<&'static str, serde_json::Value> {
-        let c = &self.config;
-        let mut params: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
-        params.insert("name", c.name.clone().into());
-        params.insert("id_kind", serde_json::to_value(c.id_kind).unwrap_or_default());
-        params.insert("allow_synthetic_ids", c.allow_synthetic_ids.into());
-        params.insert("data_end", c.data_end.to_string().into());
-        params.insert("language", serde_json::to_value(c.language).unwrap_or_default());
-        params.insert("before_days", c.periods.before_days.into());
-        params.insert("after_days", c.periods.after_days.into());
-        params.insert("windows", serde_json::to_value(&c.periods.windows).unwrap_or_default());
-        params.insert(
-            "same_day_bed_days",
-            serde_json::to_value(c.analyze.same_day_bed_days).unwrap_or_default(),
-        );
-        // Only when set, so the hash of pipelines that leave it out stays what it was.
-        if let Some(hours) = c.analyze.stay_gap_hours {
-            params.insert("stay_gap_hours", hours.into());
-        }
-        params.insert("max_reject_share", c.ingest.max_reject_share.into());
-        params.insert("suppression_threshold", c.report.suppression_threshold.into());
-        if c.report.sections.is_some() {
-            let ids: Vec<&str> = self.sections.iter().map(|s| s.id()).collect();
-            params.insert("report_sections", ids.into());
-        }
-        // The names file names people: only its hash is a parameter.
-        let names_sha256 =
-            c.deid.names_file.as_ref().and_then(|p| std::fs::read(p).ok()).map(|b| {
-                use sha2::Digest;
-                sha2::Sha256::digest(&b).iter().fold(String::new(), |mut s, byte| {
-                    use std::fmt::Write as _;
-                    let _ = write!(s, "{byte:02x}");
-                    s
-                })
-            });
-        params.insert("extract", serde_json::to_value(&c.extract).unwrap_or_default());
-        params.insert(
-            "deid",
-            serde_json::json!({
-                "names_file_sha256": names_sha256, "drop_text": c.deid.drop_text,
-                "drop_quotes": c.deid.drop_quotes, "age_bands": c.deid.age_bands,
-                "inclusion_quarter": c.deid.inclusion_quarter,
-            }),
-        );
-        // Only when set, so the hash of pipelines that leave them out stays what it was.
-        if c.deid.keep_coder_names
-            && let Some(deid) = params.get_mut("deid").and_then(|d| d.as_object_mut())
-        {
-            deid.insert("keep_coder_names".into(), true.into());
-        }
-        if !c.vocabularies.is_empty() {
-            params
-                .insert("vocabularies", serde_json::to_value(&c.vocabularies).unwrap_or_default());
-        }
-        params.insert(
-            "indicators",
-            self.indicators.iter().map(|i| i.id()).collect::<Vec<_>>().into(),
-        );
-        params.insert(
-            "comparisons",
-            self.comparisons.iter().map(|c| c.id()).collect::<Vec<_>>().into(),
-        );
-        // By the key's bytes: a key file holding the demo key is the demo key.
-        params.insert("key_is_demo", crate::keys::key_is_demo(self).into());
-        params
-            .insert("timepoints", serde_json::to_value(&c.analyze.timepoints).unwrap_or_default());
-        params.insert("min_n", serde_json::to_value(c.analyze.min_n).unwrap_or_default());
-        params.insert("adjustment", serde_json::to_value(c.analyze.adjustment).unwrap_or_default());
-        // Only when set, so the hash of pipelines that leave them out stays what it was.
-        if let Some(model) = &c.analyze.count_model {
-            params.insert("count_model", model.clone().into());
-        }
-        if let Some(adjust) = &c.analyze.adjust {
-            params.insert("adjust", serde_json::to_value(adjust).unwrap_or_default());
-        }
-        if let Some(variance) = &c.analyze.cluster_variance {
-            params.insert("cluster_variance", variance.clone().into());
-        }
-        let describe = |f: &InputFile| {
-            // The codebook decides how answers are read: its content is a parameter.
-            let content_sha256 = |path: &Option<PathBuf>| {
-                path.as_ref().and_then(|p| std::fs::read(p).ok()).map(|bytes| {
-                    use sha2::Digest;
-                    sha2::Sha256::digest(&bytes).iter().fold(String::new(), |mut s, b| {
-                        use std::fmt::Write as _;
-                        let _ = write!(s, "{b:02x}");
-                        s
-                    })
-                })
-            };
-            let codebook = content_sha256(&f.codebook);
-            let dictionary = content_sha256(&f.redcap_dictionary);
-            serde_json::json!({
-                "format": f.format, "delimiter": f.delimiter.map(String::from), "encoding": f.encoding,
-                "layout": f.layout, "columns": f.columns, "sheet": f.sheet,
-                "date_order": f.date_order, "duplicates": f.duplicates,
-                "service_codes": f.service_codes,
-                "timepoint": f.timepoint, "date_column": f.date_column, "codebook_sha256": codebook,
-                "redcap_dictionary_sha256": dictionary, "timepoint_column": f.timepoint_column,
-                "timepoints": f.timepoints, "missing_text": f.missing_text,
-                "require_complete": f.require_complete,
-            })
+    /// The parameters of [`Pipeline::params_json`], derived from the validated pipeline
+    /// file itself so that no setting can be left out of the hash: every key of every
+    /// section, defaults resolved (a setting written as its default hashes as one left
+    /// out), named as in the file (`periods.before_days`, `analyze.min_n`; whole
+    /// sections for `inputs`, `deid`, `extract` and `vocabularies`). Paths are not
+    /// parameters (the same evaluation hashes alike on every machine); the files whose
+    /// content decides results (codebooks, REDCap dictionaries, the names file) are there
+    /// by their SHA-256; the ids of indicators, comparisons, sections and models as
+    /// validated; whether the key is the demo key. `crate::provenance` gives each to the
+    /// stage that reads it first.
+    pub(crate) fn params(&self) -> BTreeMap<String, serde_json::Value> {
+        use serde_json::Value;
+        let mut root = match serde_json::to_value(&self.config) {
+            Ok(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
         };
-        let mut inputs: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-        let i = &c.inputs;
-        for (table, file) in [
-            ("participants", Some(&i.participants)),
-            ("process_events", i.process_events.as_ref()),
-            ("codings", i.codings.as_ref()),
-        ] {
-            if let Some(f) = file {
-                inputs.insert(table.to_owned(), describe(f));
+        // Paths: not parameters; content that decides results, by its hash.
+        root.remove("output");
+        root.remove("key");
+        if let Some(Value::Object(report)) = root.get_mut("report") {
+            report.remove("dir");
+        }
+        if let Some(Value::Object(deid)) = root.get_mut("deid") {
+            let names = self.config.deid.names_file.as_ref().and_then(|p| content_sha256(p));
+            deid.remove("names_file");
+            deid.insert("names_file_sha256".into(), names.into());
+        }
+        if let Some(inputs) = root.get_mut("inputs") {
+            without_paths(inputs);
+        }
+        // As validated.
+        if let Some(Value::Object(analyze)) = root.get_mut("analyze") {
+            analyze.insert(
+                "indicators".into(),
+                self.indicators.iter().map(|i| i.id()).collect::<Vec<_>>().into(),
+            );
+            analyze.insert(
+                "comparisons".into(),
+                self.comparisons.iter().map(|c| c.id()).collect::<Vec<_>>().into(),
+            );
+            analyze.insert("count_model".into(), self.count_model.id().into());
+            analyze.insert("cluster_variance".into(), self.cluster_variance.id().into());
+        }
+        if let Some(Value::Object(report)) = root.get_mut("report") {
+            report.insert(
+                "sections".into(),
+                self.sections.iter().map(|s| s.id()).collect::<Vec<_>>().into(),
+            );
+        }
+        // By the key's bytes: a key file holding the demo key is the demo key.
+        root.insert("key_is_demo".into(), crate::keys::key_is_demo(self).into());
+        let mut params = BTreeMap::new();
+        for (name, value) in root {
+            match value {
+                Value::Object(section) if FLATTENED.contains(&name.as_str()) => {
+                    for (key, value) in section {
+                        params.insert(format!("{name}.{key}"), value);
+                    }
+                }
+                value => {
+                    params.insert(name, value);
+                }
             }
         }
-        for (table, files) in
-            [("service_events", &i.service_events), ("service_counts", &i.service_counts)]
-        {
-            if !files.is_empty() {
-                inputs.insert(
-                    table.to_owned(),
-                    serde_json::Value::Array(files.iter().map(describe).collect()),
-                );
-            }
-        }
-        for (name, f) in &i.questionnaires {
-            inputs.insert(format!("questionnaires.{name}"), describe(f));
-        }
-        params.insert("inputs", serde_json::to_value(inputs).unwrap_or_default());
         params
     }
+}
+
+/// The sections whose keys are parameters of their own (the others are one parameter).
+const FLATTENED: &[&str] = &["periods", "ingest", "analyze", "report"];
+
+/// Each input file's settings without its path, and the files that decide how it is read
+/// (`codebook`, `redcap_dictionary`) by their content's SHA-256, wherever in `inputs` they
+/// are (an input is an object with a `path`).
+fn without_paths(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) if map.contains_key("path") => {
+            map.remove("path");
+            for key in ["codebook", "redcap_dictionary"] {
+                let hash = map
+                    .remove(key)
+                    .and_then(|v| v.as_str().map(PathBuf::from))
+                    .and_then(|p| content_sha256(&p));
+                map.insert(format!("{key}_sha256"), hash.into());
+            }
+        }
+        Value::Object(map) => map.values_mut().for_each(without_paths),
+        Value::Array(items) => items.iter_mut().for_each(without_paths),
+        _ => {}
+    }
+}
+
+/// The SHA-256 of a file's content; `None` when it cannot be read (ingest says so).
+fn content_sha256(path: &Path) -> Option<String> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).ok()?;
+    Some(sha2::Sha256::digest(&bytes).iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    }))
 }
 
 #[cfg(test)]
@@ -1234,16 +1229,17 @@ path = "p.csv"
     }
 
     #[test]
-    fn stay_gap_is_checked_and_hashed_only_when_set() {
+    fn stay_gap_is_checked_and_hashed_with_its_default_resolved() {
         let plain = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
         let text = format!("{MINIMAL}\n[analyze]\nstay_gap_hours = 6\n");
         let six = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
-        assert_eq!(six.config.analyze.stay_gap_hours, Some(6));
+        assert_eq!(six.config.analyze.stay_gap_hours, 6);
         assert_ne!(plain.params_json(), six.params_json(), "a setting that changes results");
         let text = format!("{MINIMAL}\n[analyze]\nstay_gap_hours = 8\n");
         let eight = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
         assert_ne!(six.params_json(), eight.params_json());
-        assert!(!plain.params_json().contains("stay_gap_hours"), "older pipelines hash as before");
+        assert_eq!(plain.params_json(), eight.params_json(), "the default, written or not");
+        assert!(plain.params_json().contains(r#""analyze.stay_gap_hours":8"#));
         let text = format!("{MINIMAL}\n[analyze]\nstay_gap_hours = 49\n");
         let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
         assert!(err.ends_with("`analyze.stay_gap_hours` is 0–48 hours (default 8)"), "{err}");
@@ -1262,7 +1258,7 @@ path = "p.csv"
         assert_eq!(v.steps.as_ref().and_then(|s| s.get("E")), Some("E"), "A–E always");
         assert!(v.steps.as_ref().is_some_and(|s| s.get("F").is_none()));
         assert!(v.roles.is_none() && v.target_groups.is_none());
-        assert!(!plain.params_json().contains("vocabularies"), "older pipelines hash as before");
+        assert!(plain.params_json().contains(r#""vocabularies":{}"#), "open lists hash alike");
         assert!(closed.params_json().contains(
             r#""vocabularies":{"municipalities":["4601","0301"],"sites":["Askøy"],"steps":[]}"#
         ));
@@ -1280,7 +1276,30 @@ path = "p.csv"
         let text = format!("{MINIMAL}\n[deid]\nkeep_coder_names = true\n");
         let keep = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
         assert!(keep.params_json().contains(r#""keep_coder_names":true"#));
-        assert!(!plain.params_json().contains("keep_coder_names"));
+        assert!(plain.params_json().contains(r#""keep_coder_names":false"#));
+    }
+
+    #[test]
+    fn every_setting_of_every_section_is_a_parameter() {
+        // Derived, not listed: a key added to a section is in the hash without anyone
+        // remembering to add it.
+        let p = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
+        let params = p.params();
+        let config = serde_json::to_value(&p.config).unwrap();
+        for section in FLATTENED {
+            for key in config[section].as_object().unwrap().keys() {
+                if *section == "report" && key == "dir" {
+                    continue; // a path
+                }
+                assert!(params.contains_key(&format!("{section}.{key}")), "{section}.{key}");
+            }
+        }
+        for key in config.as_object().unwrap().keys() {
+            let kept = params.contains_key(key)
+                || params.keys().any(|k| k.starts_with(&format!("{key}.")));
+            assert_eq!(kept, !["output", "key"].contains(&key.as_str()), "{key}");
+        }
+        assert!(!p.params_json().contains("p.csv"), "no paths");
     }
 
     #[test]
@@ -1303,11 +1322,14 @@ path = "p.csv"
     }
 
     #[test]
-    fn count_model_and_adjustment_are_checked_and_hashed_only_when_set() {
+    fn count_model_and_adjustment_are_checked_and_hashed_as_validated() {
         let plain = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
         assert_eq!(plain.count_model, folge_analyze::CountModel::Poisson);
         assert_eq!(plain.confounders, None);
-        assert!(!plain.params_json().contains("count_model"), "older pipelines hash as before");
+        assert!(plain.params_json().contains(r#""analyze.count_model":"poisson""#), "resolved");
+        let written = format!("{MINIMAL}\n[analyze]\ncount_model = \"poisson\"\n");
+        let written = Pipeline::parse(Path::new("t.toml"), &written).unwrap();
+        assert_eq!(written.params_json(), plain.params_json(), "the default, written or not");
         let text = format!(
             "{MINIMAL}\n[analyze]\ncount_model = \"negative_binomial\"\n[analyze.adjust]\ncovariates = [\"sex\", \"before_use\"]\nweights = \"overlap\"\n"
         );

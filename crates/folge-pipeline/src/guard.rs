@@ -236,7 +236,7 @@ pub(crate) fn scan_parquet(
     detector: &Detector,
 ) -> Result<Option<(Place, DetectKind)>, PipelineError> {
     let mut offset = 0;
-    for batch in folge_schema::parquet_io::read_parquet(path)?.batches {
+    for batch in crate::parquet_io::read_parquet(path)?.batches {
         if let Some((column, row, kind)) = scan_batch(&batch, detector) {
             return Ok(Some((format!("column `{column}`, row {}", offset + row + 1), kind)));
         }

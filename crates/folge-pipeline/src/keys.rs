@@ -216,7 +216,7 @@ pub fn write_link_table(pipeline: &Pipeline, path: &Path) -> Result<usize, Pipel
         });
     }
     let participants = folge_schema::tables::Participant::from_batches(
-        &folge_schema::parquet_io::read_parquet(&participants_file)?.batches,
+        &crate::parquet_io::read_parquet(&participants_file)?.batches,
     )?;
     let mut text = String::from("person_id;pid\n");
     for p in &participants {

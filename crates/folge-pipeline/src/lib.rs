@@ -13,10 +13,11 @@ mod guard;
 mod keys;
 mod lock;
 mod manifest;
+pub mod parquet_io;
 mod parts;
 mod provenance;
-mod run;
 mod run_dir;
+mod stages;
 
 pub use browser::{Capture, capture, find_chromium};
 pub use config::{IdKind, InputFile, InputFormat, LanguageCode, Pipeline, PipelineFile};
@@ -25,4 +26,4 @@ pub use keys::{
     KEY_FILE_ENV, check_link_table_path, resolve_key, write_key_file, write_link_table,
 };
 pub use manifest::{InputRecord, MadeFrom, Manifest, StageRecord};
-pub use run::{Stage, Validation, print_report_pdf, run_all, run_stage, run_stages, validate};
+pub use stages::{Stage, Validation, print_report_pdf, run_all, run_stage, run_stages, validate};

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use tracing::info;
 
 use crate::PipelineError;
-use crate::run::create_dir;
+use crate::stages::create_dir;
 
 /// A held lock; let go of when dropped (the file is emptied first).
 pub(crate) struct RunLock {

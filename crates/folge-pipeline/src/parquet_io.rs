@@ -15,7 +15,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-use crate::SchemaError;
+use folge_schema::SchemaError;
 
 fn io_error(path: &Path, message: impl std::fmt::Display) -> SchemaError {
     SchemaError::Io { path: path.to_owned(), message: message.to_string() }
@@ -348,8 +348,8 @@ impl Iterator for ParquetStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Table;
-    use crate::tables::ProcessEvent;
+    use folge_schema::Table;
+    use folge_schema::tables::ProcessEvent;
 
     #[test]
     fn parquet_round_trip_is_deterministic_and_keeps_metadata() {

@@ -17,41 +17,23 @@ use serde_json::Value;
 use tracing::warn;
 
 use crate::manifest::{MadeFrom, StageRecord, file_sha256, sha256_hex};
-use crate::run::Stage;
 use crate::run_dir::RunDir;
+use crate::stages::Stage;
 use crate::{Pipeline, PipelineError};
 
-/// The parameters de-identification reads first.
-const DEID: &[&str] = &["deid", "extract", "key_is_demo"];
-/// The parameters analysis reads first.
-const ANALYZE: &[&str] = &[
-    "before_days",
-    "after_days",
-    "windows",
-    "same_day_bed_days",
-    "stay_gap_hours",
-    "indicators",
-    "comparisons",
-    "timepoints",
-    "min_n",
-    "adjustment",
-    "count_model",
-    "adjust",
-    "cluster_variance",
-];
-/// The parameters only the report reads.
-const REPORT: &[&str] = &["language", "suppression_threshold", "report_sections"];
-
-/// The stage that reads `parameter` first.
+/// The stage that reads `parameter` (a name of [`Pipeline::params`]) first, by the section
+/// it is in, so that a new setting belongs to its section's stage without a list to keep:
+/// periods and analysis settings to analysis; de-identification, the extract and the key
+/// to deid; report settings and the language to the report; everything else (the inputs,
+/// ingest settings, vocabularies, the name, ids, the data's end) to ingest, so that a
+/// setting no section claims re-makes every stage rather than none.
 fn owner(parameter: &str) -> Stage {
-    if DEID.contains(&parameter) {
-        Stage::Deid
-    } else if ANALYZE.contains(&parameter) {
-        Stage::Analyze
-    } else if REPORT.contains(&parameter) {
-        Stage::Report
-    } else {
-        Stage::Ingest
+    let section = parameter.split('.').next().unwrap_or(parameter);
+    match section {
+        "periods" | "analyze" => Stage::Analyze,
+        "deid" | "extract" | "key_is_demo" => Stage::Deid,
+        "report" | "language" => Stage::Report,
+        _ => Stage::Ingest,
     }
 }
 
@@ -86,7 +68,7 @@ impl StageParams {
     fn of(pipeline: &Pipeline) -> Self {
         let mut own: [serde_json::Map<String, Value>; 4] = Default::default();
         for (name, value) in pipeline.params() {
-            own[owner(name) as usize].insert(name.to_owned(), value);
+            own[owner(&name) as usize].insert(name, value);
         }
         let own = own.map(Value::Object);
         let mut chained: [String; 4] = Default::default();
@@ -292,7 +274,10 @@ mod tests {
         };
         let all: usize = Stage::ALL.iter().map(|s| names(*s).len()).sum();
         assert_eq!(all, a.params().len(), "each parameter in exactly one stage");
-        assert!(names(Stage::Analyze).contains(&"before_days".to_owned()));
+        assert!(names(Stage::Analyze).contains(&"periods.before_days".to_owned()));
+        assert!(names(Stage::Analyze).contains(&"analyze.min_n".to_owned()));
+        assert!(names(Stage::Deid).contains(&"deid".to_owned()));
+        assert!(names(Stage::Report).contains(&"report.suppression_threshold".to_owned()));
         assert!(names(Stage::Report).contains(&"language".to_owned()));
         assert!(names(Stage::Ingest).contains(&"inputs".to_owned()));
         // An analysis parameter changes the hashes of analyze and report, not earlier ones.

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use folge_schema::Table;
 
 use crate::lock::{self, RunLock};
-use crate::run::{Stage, create_dir};
+use crate::stages::{Stage, create_dir};
 use crate::{Pipeline, PipelineError, StageRecord};
 
 /// A stage's record, in its folder.

@@ -1,6 +1,6 @@
 //! Canonical tables of folge's data contract (`shared/data-contract.md`) as typed Rust rows
-//! and Arrow schemas, the domain's enums (services, arms, sexes, exit reasons), Norwegian
-//! national id validation, and Parquet reading and atomic writing with folge's metadata.
+//! and Arrow schemas, the domain's enums (services, arms, sexes, exit reasons) and Norwegian
+//! national id validation. No file I/O: Parquet files are folge-pipeline's (`parquet_io`).
 //!
 //! Every stage speaks these types, so a column name is spelled in exactly one place.
 #![warn(missing_docs)]
@@ -10,7 +10,6 @@ pub mod column;
 pub mod domain;
 mod error;
 pub mod national_id;
-pub mod parquet_io;
 pub mod shown;
 pub mod suggest;
 pub mod tables;

@@ -1,0 +1,393 @@
+//! The analysis stage: indicators, comparisons, scales and focus-group statistics from the
+//! de-identified tables, written to `03_analyze/`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::parquet_io::{ParquetSink, read_ahead, stream_parquet};
+use folge_analyze::AnalysisParams;
+use folge_deid::Deidentified;
+use folge_schema::Table;
+use folge_schema::tables::{
+    DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceCount,
+    DeidServiceEvent, IndicatorRow,
+};
+use tracing::info;
+
+use crate::manifest::{OutputRecord, StageRecord, file_sha256};
+use crate::run_dir::{parquet, shown};
+use crate::{Pipeline, PipelineError};
+
+use super::ingest::load_codebook;
+use super::{BATCH_ROWS, Context, Stage, write_table};
+
+pub(super) fn load_deidentified(
+    ctx: &Context<'_>,
+    stage: Stage,
+) -> Result<Deidentified, PipelineError> {
+    let fail = |e: folge_deid::DeidError| PipelineError::Stage {
+        stage: stage.name(),
+        message: e.to_string(),
+    };
+    // Read in table order, so a missing deid output is named the way deid writes them.
+    // Service events are streamed by the stage that needs them, not loaded here.
+    let participants = ctx.read_table::<DeidParticipant>(stage, Stage::Deid)?;
+    ctx.stage_file(stage, Stage::Deid, &parquet::<DeidServiceEvent>())?;
+    let process_events = ctx.read_table::<DeidProcessEvent>(stage, Stage::Deid)?;
+    let responses = ctx.read_table::<DeidResponse>(stage, Stage::Deid)?;
+    let codings = ctx.read_table::<DeidCoding>(stage, Stage::Deid)?;
+    let counts = ctx.read_table::<DeidServiceCount>(stage, Stage::Deid)?;
+    Deidentified::from_batches(&participants, &[], &process_events)
+        .and_then(|t| t.with_text_tables(&responses, &codings))
+        .and_then(|t| t.with_service_counts(&counts))
+        .map_err(fail)
+}
+
+/// The scales of every questionnaire's codebook (each instrument once): its total and its
+/// subscales, unless the codebook says `score = "none"`. REDCap-built codebooks score
+/// nothing.
+pub(super) fn scale_specs(
+    pipeline: &Pipeline,
+) -> Result<Vec<folge_analyze::ScaleSpec>, PipelineError> {
+    let mut specs: Vec<folge_analyze::ScaleSpec> = Vec::new();
+    for file in pipeline.config.inputs.questionnaires.values() {
+        let Some(path) = &file.codebook else { continue };
+        for instrument in load_codebook(path)?.instruments {
+            let scoring = match instrument.scoring() {
+                "mean" => folge_analyze::Scoring::Mean,
+                "sum" => folge_analyze::Scoring::Sum,
+                _ => continue,
+            };
+            let (Some(min), Some(max)) = (instrument.min, instrument.max) else { continue };
+            if specs.iter().any(|s| s.instrument == instrument.name) {
+                continue;
+            }
+            let items: Vec<String> = instrument.items.iter().map(|i| i.name.clone()).collect();
+            let scales = std::iter::once((instrument.name.clone(), items))
+                .chain(instrument.subscales.clone());
+            for (scale, items) in scales {
+                specs.push(folge_analyze::ScaleSpec {
+                    instrument: instrument.name.clone(),
+                    scale,
+                    items,
+                    reverse: instrument.reverse.clone(),
+                    min,
+                    max,
+                    scoring,
+                    min_share: instrument.min_answered.unwrap_or(0.5),
+                });
+            }
+        }
+    }
+    Ok(specs)
+}
+
+/// The pipeline's multiplicity adjustment (Holm unless it says otherwise).
+pub(super) fn adjustment(pipeline: &Pipeline) -> folge_stats::Adjustment {
+    match pipeline.config.analyze.adjustment {
+        crate::config::AdjustmentCode::Holm => folge_stats::Adjustment::Holm,
+        crate::config::AdjustmentCode::Bh => folge_stats::Adjustment::BenjaminiHochberg,
+        crate::config::AdjustmentCode::Bonferroni => folge_stats::Adjustment::Bonferroni,
+    }
+}
+
+pub(super) fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, PipelineError> {
+    let periods = &pipeline.config.periods;
+    let a = &pipeline.config.analyze;
+    let [t0, t1] = a.timepoints.clone();
+    let scales = scale_specs(pipeline)?;
+    let mut windows = AnalysisParams::before_after(periods.before_days, periods.after_days).windows;
+    windows.extend(periods.windows.iter().map(|w| folge_analyze::Window {
+        name: w.name.clone(),
+        from: w.from,
+        to: w.to,
+    }));
+    Ok(AnalysisParams {
+        windows,
+        same_day_bed_days: a.same_day_bed_days,
+        stay_gap_minutes: i64::from(a.stay_gap_hours) * 60,
+        indicators: pipeline.indicators.clone(),
+        comparisons: pipeline.comparisons.clone(),
+        scales: (!scales.is_empty()).then_some(folge_analyze::ScaleParams {
+            scales,
+            timepoints: (t0, t1),
+            min_n: a.min_n,
+        }),
+        min_n: a.min_n,
+        adjustment: adjustment(pipeline),
+        count_model: pipeline.count_model,
+        confounders: pipeline.confounders.clone(),
+        variance: pipeline.cluster_variance,
+    })
+}
+
+/// Events per part when events not grouped by person are sorted out by person first.
+pub(super) const EVENTS_PER_PART: usize = 1_000_000;
+
+/// Analyze events that are not grouped by person in bounded memory: deal each person's
+/// rows into one of `parts` temporary files by participant number (so every person lands
+/// whole in one part), then group one part at a time in memory (see [`crate::parts`]).
+pub(super) fn analyze_in_parts(
+    tables: &Deidentified,
+    params: &AnalysisParams,
+    batches: impl Iterator<Item = Result<folge_deid::EventBatch, PipelineError>>,
+    dir: &Path,
+    parts: usize,
+) -> Result<folge_analyze::Analysis, PipelineError> {
+    let indicators = indicators_in_parts(tables, params, batches, dir, parts)?;
+    Ok(folge_analyze::summarise(tables, params, indicators))
+}
+
+/// The indicator table of [`analyze_in_parts`].
+pub(super) fn indicators_in_parts(
+    tables: &Deidentified,
+    params: &AnalysisParams,
+    batches: impl Iterator<Item = Result<folge_deid::EventBatch, PipelineError>>,
+    dir: &Path,
+    parts: usize,
+) -> Result<folge_analyze::Indicators, PipelineError> {
+    let mut builder = folge_analyze::IndicatorBuilder::new(tables, params);
+    let mut dealt = crate::parts::EventParts::create(dir, parts)?;
+    for batch in batches {
+        let batch = batch?;
+        for (pid, rows) in batch.runs() {
+            match builder.index_of(pid) {
+                Some(person) => dealt.push(person, rows)?,
+                // Not a participant's: counted as outside every window.
+                None => {
+                    let _ = builder.person(pid, rows);
+                }
+            }
+        }
+    }
+    dealt.for_each_person(|person, events| {
+        // Each person is in one part only, whole.
+        let _ = builder.person_at(person, events);
+    })?;
+    Ok(builder.finish_table())
+}
+
+/// Service-event files with rows, and their rows, from the ingest stage's record. More
+/// than one file (a hospital and a municipal extract, say): a person's events are apart
+/// in `service_events.parquet`, not grouped, and are sorted out by person in parts
+/// straight away.
+pub(super) fn event_files(ctx: &Context<'_>) -> (usize, u64) {
+    ctx.stage_record(Stage::Ingest).map_or((0, 0), |r| {
+        r.inputs
+            .iter()
+            .filter(|i| i.table == "service_events" && i.rows_accepted > 0)
+            .fold((0, 0), |(files, rows), i| (files + 1, rows + i.rows_accepted))
+    })
+}
+
+/// The analyze stage; `handoff` is what the deid stage just wrote, in memory: its
+/// de-identified tables, and the indicator table it built from the events it wrote (the
+/// same as reading them back would give).
+pub(super) fn run(
+    ctx: &Context<'_>,
+    dir: &Path,
+    (tables, handoff): (Option<Deidentified>, Option<folge_analyze::Indicators>),
+) -> Result<StageRecord, PipelineError> {
+    let tables = match tables {
+        Some(tables) => tables,
+        None => load_deidentified(ctx, Stage::Analyze)?,
+    };
+    let params = analysis_params(ctx.pipeline)?;
+    let events = ctx.stage_file(Stage::Analyze, Stage::Deid, &parquet::<DeidServiceEvent>())?;
+    let batches = || -> Result<_, PipelineError> {
+        let fail = |e: folge_deid::DeidError| PipelineError::Stage {
+            stage: "analyze",
+            message: e.to_string(),
+        };
+        // Decoded and checked on a second thread while this one computes.
+        let batches = stream_parquet(&events, BATCH_ROWS)?
+            .map(move |batch| folge_deid::EventBatch::from_batch(&batch?).map_err(fail));
+        Ok(read_ahead(batches, 2))
+    };
+    let metadata = ctx.metadata(Stage::Analyze, &ctx.inputs_sha256()?);
+    let mut outputs = Vec::new();
+    let handed_over = handoff.is_some();
+    let analysis = if let Some(indicators) = handoff {
+        info!("indicators built while de-identifying the service events; not read back");
+        // indicators.parquet is written while the rates and comparisons are worked out.
+        let table = indicators.table();
+        let (written, analysis) = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| write_indicators(dir, &table, &metadata, &mut outputs));
+            let analysis = folge_analyze::summarise(&tables, &params, indicators);
+            (writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), analysis)
+        });
+        written?;
+        analysis
+    } else if let Some(analysis) = (event_files(ctx).0 <= 1)
+        .then(|| folge_analyze::analyze_stream(&tables, &params, batches()?))
+        .transpose()?
+        .and_then(Result::ok)
+    {
+        analysis
+    } else {
+        let total = stream_parquet(&events, BATCH_ROWS)?.num_rows;
+        let parts = total.div_ceil(EVENTS_PER_PART).max(1);
+        info!(
+            "service events are not grouped by person (several registry files, or an extract not sorted by person): sorting them out by person in {parts} part(s) first"
+        );
+        analyze_in_parts(&tables, &params, batches()?, dir, parts)?
+    };
+    if !handed_over {
+        write_indicators(dir, &analysis.indicators, &metadata, &mut outputs)?;
+    }
+    let out = (dir, Stage::Analyze);
+    write_table(out, &analysis.rates, &metadata, &mut outputs)?;
+    write_table(out, &analysis.municipality_rates, &metadata, &mut outputs)?;
+    write_table(out, &analysis.comparisons, &metadata, &mut outputs)?;
+    if analysis.scales.scores.len() + analysis.scales.items.len() > 0 {
+        let sc = &analysis.scales;
+        write_table(out, &sc.scores, &metadata, &mut outputs)?;
+        write_table(out, &sc.reliability, &metadata, &mut outputs)?;
+        write_table(out, &sc.items, &metadata, &mut outputs)?;
+        if sc.scores_missing > 0 {
+            info!(
+                "{} scale scores left empty: fewer items answered than the codebook's minimum share",
+                sc.scores_missing
+            );
+        }
+    }
+    write_table(out, &analysis.utilisation, &metadata, &mut outputs)?;
+    write_table(out, &analysis.lorenz, &metadata, &mut outputs)?;
+    write_table(out, &analysis.event_time, &metadata, &mut outputs)?;
+    write_table(out, &analysis.survival, &metadata, &mut outputs)?;
+    if params.confounders.is_some() {
+        write_table(out, &analysis.balance, &metadata, &mut outputs)?;
+    }
+    if !tables.process_events().is_empty() {
+        write_table(out, &analysis.framework, &metadata, &mut outputs)?;
+    }
+    let fg = &analysis.focus_groups;
+    if !tables.codings().is_empty() {
+        write_table(out, &fg.frequencies, &metadata, &mut outputs)?;
+        write_table(out, &fg.cooccurrence, &metadata, &mut outputs)?;
+        write_table(out, &fg.agreement, &metadata, &mut outputs)?;
+        write_table(out, &fg.quotes, &metadata, &mut outputs)?;
+    }
+    if analysis.events_outside_windows > 0 || analysis.events_after_observation > 0 {
+        info!(
+            "{} service events start outside every window and {} after exit or the end of data; they are not counted in any indicator",
+            analysis.events_outside_windows, analysis.events_after_observation
+        );
+    }
+    let notes = BTreeMap::from([
+        ("events_outside_windows".to_owned(), analysis.events_outside_windows.into()),
+        ("events_after_observation".to_owned(), analysis.events_after_observation.into()),
+    ]);
+    Ok(StageRecord {
+        stage: "analyze".into(),
+        seconds: 0.0,
+        inputs: vec![],
+        outputs,
+        notes,
+        failed: None,
+        made_from: None,
+    })
+}
+
+/// Write the person-level indicators in batches (the compact table expands to rows one
+/// batch at a time) and record the file.
+fn write_indicators(
+    dir: &Path,
+    table: &folge_analyze::IndicatorTable,
+    metadata: &BTreeMap<String, String>,
+    outputs: &mut Vec<OutputRecord>,
+) -> Result<(), PipelineError> {
+    let file = parquet::<IndicatorRow>();
+    let path = dir.join(&file);
+    let mut sink = ParquetSink::create(&path, IndicatorRow::schema(), metadata)?.in_background();
+    for start in (0..table.len()).step_by(BATCH_ROWS) {
+        sink.write(table.batch(start..(start + BATCH_ROWS).min(table.len()))?)?;
+    }
+    let rows = sink.finish()?;
+    let (sha256, _) = file_sha256(&path)?;
+    outputs.push(OutputRecord {
+        path: shown(Stage::Analyze, &file),
+        sha256,
+        rows: Some(rows as u64),
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use folge_deid::{DeidParams, Identifiable, deidentify};
+    use folge_schema::tables::Participant;
+
+    use super::*;
+
+    /// Events in no order by person (two files one after the other, then shuffled),
+    /// dealt into parts and grouped part by part, give what the in-memory analysis gives.
+    #[test]
+    fn events_not_grouped_by_person_are_analysed_in_parts_alike() {
+        use folge_schema::national_id::build;
+        use folge_schema::{Arm, Service};
+        let day = |n: i64| {
+            chrono::NaiveDate::from_ymd_opt(2020, 6, 1).expect("date") + chrono::Duration::days(n)
+        };
+        let mut participants = Vec::new();
+        let mut events = Vec::new();
+        for p in 0..30i64 {
+            let birth = day(-30_000 + p * 7);
+            let id = (0..500).find_map(|i| build(birth, i, 0, 80)).expect("id");
+            participants.push(Participant {
+                person_id: id.clone(),
+                name: None,
+                sex: None,
+                birth_date: Some(birth),
+                municipality: if p % 2 == 0 { "4601".into() } else { "4627".into() },
+                site: None,
+                arm: if p % 2 == 0 { Arm::Pilot } else { Arm::Comparison },
+                target_group: None,
+                inclusion_date: day(p),
+                exit_date: None,
+                exit_reason: None,
+            });
+            for k in 0..(p % 9 + 3) {
+                let start = (p * 37 + k * 53) % 700 - 360;
+                let stay = k % 3 == 0;
+                events.push(folge_schema::tables::ServiceEvent {
+                    person_id: id.clone(),
+                    service: if stay { Service::Inpatient } else { Service::Gp },
+                    start_date: day(start),
+                    end_date: stay.then(|| day(start + k % 4)),
+                    quantity: None,
+                    acute: Some(k % 2 == 0),
+                    start_time: None,
+                    end_time: None,
+                });
+            }
+        }
+        let input =
+            Identifiable { participants, service_events: events, ..Identifiable::default() };
+        let tables =
+            deidentify(&input, &DeidParams::new(day(500)), &folge_deid::Key::demo()).expect("deid");
+        let params = AnalysisParams::before_after(365, 365);
+        let whole = folge_analyze::analyze(&tables, &params);
+        let mut shuffled = tables.service_events().to_vec();
+        let n = shuffled.len();
+        for i in 0..n {
+            shuffled.swap(i, (i * 7919 + 13) % n);
+        }
+        let batches: Vec<Result<folge_deid::EventBatch, PipelineError>> = shuffled
+            .chunks(11)
+            .map(|c| {
+                Ok(folge_deid::EventBatch::from_batch(
+                    &DeidServiceEvent::to_batch(c).expect("batch"),
+                )
+                .expect("zone 2"))
+            })
+            .collect();
+        let dir = tempfile::tempdir().expect("dir");
+        let parted =
+            analyze_in_parts(&tables, &params, batches.into_iter(), dir.path(), 3).expect("parts");
+        assert_eq!(whole.indicators.to_rows(), parted.indicators.to_rows());
+        assert_eq!(format!("{:?}", whole.comparisons), format!("{:?}", parted.comparisons));
+        assert_eq!(whole.events_outside_windows, parted.events_outside_windows);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "parts removed");
+    }
+}

@@ -1,0 +1,556 @@
+//! The ingest stage: every input read, validated and written to `01_ingest/` (rows in = rows
+//! out + rows rejected), the REDCap conventions, and `folge validate`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::parquet_io::ParquetSink;
+use folge_ingest::{CsvOptions, IdPolicy, Ingested, Streamed};
+use folge_schema::Table;
+use folge_schema::tables::{Coding, Participant, Reject, Response};
+use tracing::{info, warn};
+
+use crate::config::{IdKind, InputFile, InputFormat};
+use crate::keys::resolve_key;
+use crate::manifest::{
+    InputRecord, OutputRecord, StageRecord, file_sha256, file_sha256_unless, inputs_sha256,
+};
+use crate::run_dir::{parquet, shown};
+use crate::{Pipeline, PipelineError};
+
+use super::{Context, Stage, context, write_table};
+
+/// What ingest read: the participants (small, in memory), the other tables' reports
+/// (their rows were streamed to Parquet, or only counted), and the input records.
+pub(super) struct IngestResult {
+    participants: Ingested<Participant>,
+    events: Vec<Streamed>,
+    codings: Option<Ingested<Coding>>,
+    questionnaires: Vec<Ingested<Response>>,
+    inputs: Vec<InputRecord>,
+}
+
+/// Load a questionnaire's codebook; a bad one is a configuration error with its line.
+pub(super) fn load_codebook(path: &Path) -> Result<folge_ingest::Codebook, PipelineError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message: format!("cannot read the codebook: {e}"),
+    })?;
+    let codebook: folge_ingest::Codebook =
+        toml::from_str(&text).map_err(|e| PipelineError::Config {
+            file: path.to_owned(),
+            line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            message: e.message().trim().to_owned(),
+        })?;
+    codebook.check().map_err(|message| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message,
+    })?;
+    Ok(codebook)
+}
+
+/// Build a codebook from a REDCap data dictionary; a bad one is a configuration error.
+pub(super) fn load_redcap_dictionary(
+    path: &Path,
+    role: &str,
+    person_id_field: &str,
+) -> Result<folge_ingest::Codebook, PipelineError> {
+    let file = File::open(path).map_err(|e| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message: format!("cannot read the REDCap data dictionary: {e}"),
+    })?;
+    let name = format!("{role}.redcap_dictionary");
+    let config = |e: folge_ingest::IngestError| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message: e
+            .to_string()
+            .strip_prefix(&format!("{name} "))
+            .unwrap_or(&e.to_string())
+            .to_owned(),
+    };
+    let codebook =
+        folge_ingest::codebook_from_dictionary(&name, file, person_id_field).map_err(config)?;
+    codebook.check().map_err(|message| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message,
+    })?;
+    Ok(codebook)
+}
+
+/// Melt one questionnaire export into responses.
+pub(super) fn read_questionnaire(
+    file: &InputFile,
+    policy: IdPolicy,
+    persons: &folge_ingest::PersonIndex,
+) -> Result<Ingested<Response>, PipelineError> {
+    let person_id_field = file.columns.get("person_id").map_or("person_id", String::as_str);
+    let (mut codebook, mut options) = match (&file.codebook, &file.redcap_dictionary) {
+        (Some(path), _) => (load_codebook(path)?, folge_ingest::QuestionnaireOptions::default()),
+        (None, Some(path)) => {
+            let codebook = load_redcap_dictionary(path, &file.role, person_id_field)?;
+            let options = folge_ingest::QuestionnaireOptions {
+                timepoint_column: Some("redcap_event_name".into()),
+                instance_column: Some("redcap_repeat_instance".into()),
+                complete_columns: if file.require_complete {
+                    codebook.instruments.iter().map(|i| format!("{}_complete", i.name)).collect()
+                } else {
+                    Vec::new()
+                },
+                ..folge_ingest::QuestionnaireOptions::default()
+            };
+            (codebook, options)
+        }
+        // Checked when the pipeline file is loaded.
+        (None, None) => {
+            return Err(PipelineError::Stage {
+                stage: "ingest",
+                message: "a questionnaire has neither a codebook nor a REDCap dictionary".into(),
+            });
+        }
+    };
+    codebook.missing_text.extend(file.missing_text.iter().cloned());
+    if file.timepoint.is_some() || file.timepoint_column.is_some() {
+        options.timepoint.clone_from(&file.timepoint);
+        options.timepoint_column.clone_from(&file.timepoint_column);
+    }
+    options.timepoints.clone_from(&file.timepoints);
+    options.date_column.clone_from(&file.date_column);
+    let (name, reader, csv) = tabular(file)?;
+    Ok(folge_ingest::read_questionnaire(&name, reader, &csv, policy, persons, &codebook, &options)?)
+}
+
+/// Read the codings input: a REFI-QDA project or a long coding sheet (CSV or spreadsheet),
+/// municipalities and roles checked against the pipeline's vocabularies.
+pub(super) fn read_codings(
+    file: &InputFile,
+    vocabularies: &std::sync::Arc<folge_ingest::Vocabularies>,
+) -> Result<Ingested<Coding>, PipelineError> {
+    let read = match file.format {
+        InputFormat::Qdpx => folge_ingest::read_qdpx(
+            &file.role,
+            open(file)?,
+            &folge_ingest::QdpxOptions {
+                vocabularies: std::sync::Arc::clone(vocabularies),
+                allow_empty: file.allow_empty,
+                ..folge_ingest::QdpxOptions::default()
+            },
+        ),
+        InputFormat::Csv | InputFormat::Xlsx => {
+            let (name, reader, mut options) = tabular(file)?;
+            options.vocabularies = std::sync::Arc::clone(vocabularies);
+            folge_ingest::read_codings(&name, reader, &options)
+        }
+    };
+    Ok(read?)
+}
+
+pub(super) fn open(input: &InputFile) -> Result<File, PipelineError> {
+    File::open(&input.path)
+        .map_err(|e| PipelineError::io(&input.path, format!("cannot open the input: {e}")))
+}
+
+/// A tabular input ready for the readers: its display name, the text to read, and the
+/// options. A spreadsheet's sheet is converted to CSV text first, and named with it.
+pub(super) fn tabular(
+    input: &InputFile,
+) -> Result<(String, Box<dyn std::io::Read>, CsvOptions), PipelineError> {
+    let mut options = csv_options(input);
+    match input.format {
+        InputFormat::Xlsx => {
+            let bytes = std::fs::read(&input.path).map_err(|e| {
+                PipelineError::io(&input.path, format!("cannot open the input: {e}"))
+            })?;
+            let (csv, origin) = folge_ingest::sheet_to_csv(
+                &input.role,
+                std::io::Cursor::new(bytes),
+                input.sheet.as_deref(),
+            )?;
+            let name = format!("{}, sheet `{}`", input.role, folge_schema::shown(&origin.sheet));
+            options.sheet = Some(origin);
+            Ok((name, Box::new(std::io::Cursor::new(csv)), options))
+        }
+        InputFormat::Csv | InputFormat::Qdpx => {
+            Ok((input.role.clone(), Box::new(open(input)?), options))
+        }
+    }
+}
+
+/// A streaming reader of an event table: rows must name a person in the participant list.
+type EventStream<T> = fn(
+    &str,
+    Box<dyn std::io::Read>,
+    &CsvOptions,
+    IdPolicy,
+    &folge_ingest::PersonIndex,
+    &mut folge_ingest::Sink<'_, T>,
+) -> Result<Streamed, folge_ingest::IngestError>;
+
+pub(super) fn csv_options(file: &InputFile) -> CsvOptions {
+    CsvOptions {
+        delimiter: file.delimiter.map(|d| d as u8),
+        // Checked when the pipeline file was loaded.
+        encoding: file
+            .encoding
+            .as_deref()
+            .and_then(|l| folge_ingest::Encoding::for_label(l.as_bytes())),
+        columns: file.columns.clone(),
+        layout: file.layout(),
+        sheet: None,
+        open_end: None,
+        duplicates: file.duplicates(),
+        date_order: file.date_order(),
+        service_codes: file.service_codes(),
+        // Open; the readers of the tables with lists get the pipeline's.
+        vocabularies: std::sync::Arc::default(),
+        allow_empty: file.allow_empty,
+    }
+}
+
+/// Where ingest writes: the stage folder, the Parquet metadata without the inputs' hash
+/// (`early`; the hash is added when a file is finished), and the output records.
+pub(super) struct IngestOutput<'a> {
+    dir: &'a Path,
+    early: &'a BTreeMap<String, String>,
+    outputs: &'a mut Vec<OutputRecord>,
+}
+
+/// The Parquet metadata key of the hash over every input.
+pub(super) const INPUTS_SHA256_KEY: &str = "folge.inputs_sha256";
+
+/// The inputs' records with their SHA-256, computed on a thread of their own while ingest
+/// parses the files: each file is read twice either way, but the hashing no longer has to
+/// finish before the parsing starts. Dropped before the records were asked for (ingest
+/// failed), it stops the thread at its next read and waits for it.
+pub(super) struct InputHashes {
+    worker: Option<std::thread::JoinHandle<Result<Vec<InputRecord>, PipelineError>>>,
+    inputs: Vec<InputRecord>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for InputHashes {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(worker) = self.worker.take() {
+            // Its result is not wanted any more.
+            let _ = worker.join();
+        }
+    }
+}
+
+impl InputHashes {
+    /// Open every input (a missing one is reported here, before anything is read), then
+    /// hash them in the background.
+    fn start(pipeline: &Pipeline) -> Result<Self, PipelineError> {
+        let files: Vec<(String, String, PathBuf)> = pipeline
+            .inputs()
+            .into_iter()
+            .map(|(t, f)| (t.to_owned(), f.role.clone(), f.path.clone()))
+            .collect();
+        for (_, _, path) in &files {
+            std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
+        }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let worker = std::thread::spawn(move || {
+            files
+                .into_iter()
+                .map(|(table, role, path)| {
+                    let (sha256, bytes) = file_sha256_unless(&path, &stopped)?
+                        .ok_or_else(|| PipelineError::io(&path, "hashing stopped"))?;
+                    Ok(InputRecord {
+                        table,
+                        role,
+                        sha256,
+                        bytes,
+                        rows_read: 0,
+                        rows_accepted: 0,
+                        rows_rejected: 0,
+                    })
+                })
+                .collect()
+        });
+        Ok(InputHashes { worker: Some(worker), inputs: Vec::new(), stop })
+    }
+
+    /// The records, waiting for the hashing to end.
+    fn inputs(&mut self) -> Result<&mut Vec<InputRecord>, PipelineError> {
+        if let Some(worker) = self.worker.take() {
+            self.inputs = worker.join().map_err(|_| {
+                PipelineError::io(Path::new("inputs"), "the thread hashing the inputs panicked")
+            })??;
+        }
+        Ok(&mut self.inputs)
+    }
+
+    /// The metadata entry that completes `early`: the hash over every input.
+    fn late_metadata(&mut self) -> Result<BTreeMap<String, String>, PipelineError> {
+        Ok(BTreeMap::from([(INPUTS_SHA256_KEY.to_owned(), inputs_sha256(self.inputs()?))]))
+    }
+}
+
+/// Stream the files of one event table into `<dir>/<table>.parquet`, one after another
+/// (or only count them when there is no output, as `validate` does). A table the
+/// pipeline does not name is written empty when `always` is set.
+pub(super) fn stream_table<T: Table + Send + 'static>(
+    files: &[&InputFile],
+    stream: EventStream<T>,
+    (policy, data_end, always): (IdPolicy, chrono::NaiveDate, bool),
+    persons: &folge_ingest::PersonIndex,
+    out: Option<&mut IngestOutput<'_>>,
+    (hashes, vocabularies): (&mut InputHashes, &std::sync::Arc<folge_ingest::Vocabularies>),
+) -> Result<Vec<Streamed>, PipelineError> {
+    // An open period (a municipal decision without an end) runs to the end of data.
+    let tabular = |f: &InputFile| {
+        tabular(f).map(|(name, reader, mut options)| {
+            options.open_end = Some(data_end);
+            options.vocabularies = std::sync::Arc::clone(vocabularies);
+            (name, reader, options)
+        })
+    };
+    let Some(out) = out else {
+        return files
+            .iter()
+            .map(|f| {
+                let (name, reader, options) = tabular(f)?;
+                stream(&name, reader, &options, policy, persons, &mut |_| Ok(()))
+                    .map_err(PipelineError::from)
+            })
+            .collect();
+    };
+    if files.is_empty() && !always {
+        return Ok(Vec::new());
+    }
+    let file = parquet::<T>();
+    let path = out.dir.join(&file);
+    // Turned into columns and encoded on a second thread while this one reads and
+    // validates.
+    let mut sink = ParquetSink::create(&path, T::schema(), out.early)?.in_background();
+    let mut streamed = Vec::with_capacity(files.len());
+    for f in files {
+        let (name, reader, options) = tabular(f)?;
+        streamed.push(stream(&name, reader, &options, policy, persons, &mut |rows| {
+            sink.write_with(move || T::to_batch(&rows)).map_err(|e| e.to_string())
+        })?);
+    }
+    let rows = sink.finish_with(hashes.late_metadata()?)?;
+    let (sha256, _) = file_sha256(&path)?;
+    out.outputs.push(OutputRecord {
+        path: shown(Stage::Ingest, &file),
+        sha256,
+        rows: Some(rows as u64),
+    });
+    Ok(streamed)
+}
+
+/// Hash the inputs, read participants, stream the event tables (into `01_ingest/` when
+/// `out_dir` is given), and fill in each input's row counts.
+pub(super) fn read_inputs(
+    ctx: &Context<'_>,
+    out_dir: Option<&Path>,
+    outputs: &mut Vec<OutputRecord>,
+) -> Result<IngestResult, PipelineError> {
+    let pipeline = ctx.pipeline;
+    let c = &pipeline.config;
+    let policy = IdPolicy {
+        national: c.id_kind == IdKind::National,
+        allow_synthetic: c.allow_synthetic_ids,
+    };
+    let mut hashes = InputHashes::start(pipeline)?;
+    let mut early = ctx.metadata(Stage::Ingest, "");
+    early.remove(INPUTS_SHA256_KEY);
+    let p = &c.inputs.participants;
+    let (name, reader, mut options) = tabular(p)?;
+    options.vocabularies = std::sync::Arc::clone(&pipeline.vocabularies);
+    let mut participants = folge_ingest::read_participants(&name, reader, &options, policy)?;
+    let mut out = out_dir.map(|dir| IngestOutput { dir, early: &early, outputs });
+    let persons = folge_ingest::PersonIndex::new(&participants.rows);
+    let service_events = stream_table(
+        &c.inputs.service_events.iter().collect::<Vec<_>>(),
+        folge_ingest::stream_service_events,
+        (policy, c.data_end, true),
+        &persons,
+        out.as_mut(),
+        (&mut hashes, &pipeline.vocabularies),
+    )?;
+    let service_counts = stream_table(
+        &c.inputs.service_counts.iter().collect::<Vec<_>>(),
+        folge_ingest::stream_service_counts,
+        (policy, c.data_end, false),
+        &persons,
+        out.as_mut(),
+        (&mut hashes, &pipeline.vocabularies),
+    )?;
+    let process_events = stream_table(
+        &c.inputs.process_events.iter().collect::<Vec<_>>(),
+        folge_ingest::stream_process_events,
+        (policy, c.data_end, true),
+        &persons,
+        out.as_mut(),
+        (&mut hashes, &pipeline.vocabularies),
+    )?;
+    // In the order of `Pipeline::inputs`, which the input records follow.
+    let events: Vec<Streamed> =
+        service_events.into_iter().chain(service_counts).chain(process_events).collect();
+    // Deaths recorded at discharge complete the participant list before it is written.
+    let deaths: Vec<(String, chrono::NaiveDate)> =
+        events.iter().flat_map(|e| e.deaths.iter().cloned()).collect();
+    if !deaths.is_empty() {
+        let exits = folge_ingest::complete_exits(&mut participants.rows, &deaths);
+        info!(
+            "deaths recorded in service use: {} completed a participant's missing exit, {} agreed with the participant list",
+            exits.completed, exits.agreed
+        );
+        if exits.disagreed > 0 {
+            participants.warnings.push(format!(
+                "{} deaths recorded in service use disagree with the participant list's exit (another exit or day, or before inclusion); the participant list is kept",
+                exits.disagreed
+            ));
+        }
+    }
+    let mut metadata = early.clone();
+    metadata.append(&mut hashes.late_metadata()?);
+    if let Some(out) = out.as_mut() {
+        write_table((out.dir, Stage::Ingest), &participants.rows, &metadata, out.outputs)?;
+    }
+    let codings =
+        c.inputs.codings.as_ref().map(|f| read_codings(f, &pipeline.vocabularies)).transpose()?;
+    if let (Some(out), Some(codings)) = (out.as_mut(), codings.as_ref()) {
+        write_table((out.dir, Stage::Ingest), &codings.rows, &metadata, out.outputs)?;
+    }
+    let questionnaires = c
+        .inputs
+        .questionnaires
+        .values()
+        .map(|f| read_questionnaire(f, policy, &persons))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let (Some(out), false) = (out.as_mut(), c.inputs.questionnaires.is_empty()) {
+        let responses: Vec<Response> =
+            questionnaires.iter().flat_map(|q| q.rows.iter().cloned()).collect();
+        write_table((out.dir, Stage::Ingest), &responses, &metadata, out.outputs)?;
+    }
+    let summaries = std::iter::once(&participants.summary)
+        .chain(events.iter().map(|e| &e.summary))
+        .chain(codings.iter().map(|c| &c.summary))
+        .chain(questionnaires.iter().map(|q| &q.summary));
+    let mut inputs = std::mem::take(hashes.inputs()?);
+    for (input, summary) in inputs.iter_mut().zip(summaries) {
+        input.rows_read = summary.rows_read;
+        input.rows_accepted = summary.rows_accepted;
+        input.rows_rejected = summary.rows_rejected;
+    }
+    for warning in participants
+        .warnings
+        .iter()
+        .chain(events.iter().flat_map(|e| &e.warnings))
+        .chain(codings.iter().flat_map(|c| &c.warnings))
+        .chain(questionnaires.iter().flat_map(|q| &q.warnings))
+    {
+        warn!("{warning}");
+    }
+    Ok(IngestResult { participants, events, codings, questionnaires, inputs })
+}
+
+/// What `folge validate` found.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// Per-input counts.
+    pub inputs: Vec<InputRecord>,
+    /// Inputs whose rejected share exceeds the pipeline's limit.
+    pub over_limit: Vec<String>,
+    /// The first [`VALIDATE_REJECTS`] rejected rows of each input, in the order of
+    /// `inputs` (line, column and reason; never the row itself).
+    pub rejects: Vec<Vec<Reject>>,
+}
+
+/// Inputs whose rejected share is over the limit, each as a sentence ending in `see`
+/// (where the reasons are).
+pub(super) fn over_limit(pipeline: &Pipeline, inputs: &[InputRecord], see: &str) -> Vec<String> {
+    let max = pipeline.config.ingest.max_reject_share;
+    inputs
+        .iter()
+        .filter(|i| i.rows_read > 0 && i.rows_rejected as f64 / i.rows_read as f64 > max)
+        .map(|i| {
+            format!(
+                "{}: {} of {} rows rejected ({:.1} %), more than the limit of {:.1} % (`ingest.max_reject_share`); {see}",
+                i.role,
+                i.rows_rejected,
+                i.rows_read,
+                100.0 * i.rows_rejected as f64 / i.rows_read as f64,
+                100.0 * max
+            )
+        })
+        .collect()
+}
+
+/// Rejected rows `folge validate` shows of each input (it writes no rejects table).
+pub const VALIDATE_REJECTS: usize = 5;
+
+/// Check the configuration, the key and every input without writing anything.
+pub fn validate(pipeline: &Pipeline) -> Result<Validation, PipelineError> {
+    resolve_key(pipeline)?;
+    let result = read_inputs(&context(pipeline), None, &mut Vec::new())?;
+    let over_limit =
+        over_limit(pipeline, &result.inputs, "the first rejected rows and why are listed above");
+    let first =
+        |rejects: &[Reject]| rejects.iter().take(VALIDATE_REJECTS).cloned().collect::<Vec<_>>();
+    let rejects = std::iter::once(first(&result.participants.rejects))
+        .chain(result.events.iter().map(|e| first(&e.rejects)))
+        .chain(result.codings.iter().map(|c| first(&c.rejects)))
+        .chain(result.questionnaires.iter().map(|q| first(&q.rejects)))
+        .collect();
+    Ok(Validation { inputs: result.inputs, over_limit, rejects })
+}
+
+/// The ingest stage, writing into `dir`; with `give`, the participant list is left there
+/// for deid. More rejected rows than the limit fail it after everything is written: the
+/// record says why (and the rejects are there to look at), and no stage reads it.
+pub(super) fn run(
+    ctx: &Context<'_>,
+    dir: &Path,
+    give: Option<&mut Option<Vec<Participant>>>,
+) -> Result<StageRecord, PipelineError> {
+    let mut outputs = Vec::new();
+    let result = read_inputs(ctx, Some(dir), &mut outputs)?;
+    let metadata = ctx.metadata(Stage::Ingest, &inputs_sha256(&result.inputs));
+    let rejects: Vec<Reject> = result
+        .participants
+        .rejects
+        .iter()
+        .chain(result.events.iter().flat_map(|e| &e.rejects))
+        .chain(result.codings.iter().flat_map(|c| &c.rejects))
+        .chain(result.questionnaires.iter().flat_map(|q| &q.rejects))
+        .cloned()
+        .collect();
+    write_table((dir, Stage::Ingest), &rejects, &metadata, &mut outputs)?;
+    for i in &result.inputs {
+        info!(
+            "{} ({}…): {} rows read, {} accepted, {} rejected",
+            i.role,
+            &i.sha256[..12],
+            i.rows_read,
+            i.rows_accepted,
+            i.rows_rejected
+        );
+    }
+    let see = format!("see {} for why", shown(Stage::Ingest, &parquet::<Reject>()));
+    let problems = over_limit(ctx.pipeline, &result.inputs, &see);
+    let failed = (!problems.is_empty()).then(|| problems.join("; "));
+    if let (Some(slot), None) = (give, &failed) {
+        *slot = Some(result.participants.rows);
+    }
+    Ok(StageRecord {
+        stage: "ingest".into(),
+        seconds: 0.0,
+        inputs: result.inputs,
+        outputs,
+        notes: BTreeMap::new(),
+        failed,
+        made_from: None,
+    })
+}

@@ -1,0 +1,118 @@
+//! The report stage: the HTML report with its figures and tables, staged and swapped in
+//! with its manifest.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::parquet_io::write_bytes_atomic;
+use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
+use folge_schema::Table;
+use folge_schema::tables::{ComparisonRow, RateRow};
+use tracing::info;
+
+use crate::config::LanguageCode;
+use crate::manifest::{OutputRecord, StageRecord, sha256_hex};
+use crate::{PipelineError, guard};
+
+use super::analyze::{adjustment, load_deidentified};
+use super::deid::stage_detector;
+use super::{Context, Stage, VERSION, create_dir};
+
+pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, PipelineError> {
+    use folge_schema::tables::{
+        AgreementRow, BalanceRow, CodeFrequencyRow, EventTimeRow, ItemDistributionRow, LorenzRow,
+        MunicipalityRateRow, ScaleScoreRow, SurvivalRow, UtilisationRow,
+    };
+    let tables = load_deidentified(ctx, Stage::Report)?;
+    let rates = RateRow::from_batches(&ctx.read_table::<RateRow>(Stage::Report, Stage::Analyze)?)?;
+    let c = &ctx.pipeline.config;
+    let params = ReportParams {
+        pipeline: c.name.clone(),
+        language: match c.language {
+            LanguageCode::Nb => Language::Nb,
+            LanguageCode::En => Language::En,
+        },
+        rule: SmallCellRule { threshold: c.report.suppression_threshold },
+        before_days: c.periods.before_days,
+        after_days: c.periods.after_days,
+        indicators: ctx.pipeline.indicators.clone(),
+        version: VERSION.to_owned(),
+        params_sha256: ctx.params_sha256.clone(),
+        inputs_sha256: ctx.inputs_sha256()?,
+        adjustment: adjustment(ctx.pipeline),
+        sections: ctx.pipeline.sections.clone(),
+        cluster_variance: ctx.pipeline.cluster_variance,
+    };
+    let comparisons = ComparisonRow::from_batches(
+        &ctx.read_table::<ComparisonRow>(Stage::Report, Stage::Analyze)?,
+    )?;
+    // Focus-group tables exist only when the pipeline has codings; an absent file is an
+    // empty table.
+    let code_frequencies =
+        CodeFrequencyRow::from_batches(&ctx.optional_table::<CodeFrequencyRow>(Stage::Analyze)?)?;
+    let agreement =
+        AgreementRow::from_batches(&ctx.optional_table::<AgreementRow>(Stage::Analyze)?)?;
+    let municipality_rates = MunicipalityRateRow::from_batches(
+        &ctx.optional_table::<MunicipalityRateRow>(Stage::Analyze)?,
+    )?;
+    let utilisation =
+        UtilisationRow::from_batches(&ctx.optional_table::<UtilisationRow>(Stage::Analyze)?)?;
+    let lorenz = LorenzRow::from_batches(&ctx.optional_table::<LorenzRow>(Stage::Analyze)?)?;
+    let scale_scores =
+        ScaleScoreRow::from_batches(&ctx.optional_table::<ScaleScoreRow>(Stage::Analyze)?)?;
+    let item_distributions = ItemDistributionRow::from_batches(
+        &ctx.optional_table::<ItemDistributionRow>(Stage::Analyze)?,
+    )?;
+    // Written by analyze since issue 14; balance only when the pipeline adjusts.
+    let event_time =
+        EventTimeRow::from_batches(&ctx.optional_table::<EventTimeRow>(Stage::Analyze)?)?;
+    let survival = SurvivalRow::from_batches(&ctx.optional_table::<SurvivalRow>(Stage::Analyze)?)?;
+    let balance = BalanceRow::from_batches(&ctx.optional_table::<BalanceRow>(Stage::Analyze)?)?;
+    let files = render(
+        &ReportInput {
+            tables: &tables,
+            rates: &rates,
+            comparisons: &comparisons,
+            code_frequencies: &code_frequencies,
+            agreement: &agreement,
+            municipality_rates: &municipality_rates,
+            utilisation: &utilisation,
+            lorenz: &lorenz,
+            scale_scores: &scale_scores,
+            item_distributions: &item_distributions,
+            event_time: &event_time,
+            survival: &survival,
+            balance: &balance,
+        },
+        &params,
+    );
+    // Fail closed before anything is written: every text the report holds.
+    let detector = stage_detector(ctx)?;
+    for file in &files {
+        let hit = guard::scan_bytes(&file.path, &file.bytes, &detector).map_err(|e| {
+            PipelineError::Stage { stage: "report", message: format!("`{}`: {e}", file.path) }
+        })?;
+        if let Some((place, kind)) = hit {
+            return Err(guard::failure("report", &file.path, &place, kind));
+        }
+    }
+    let mut outputs = Vec::new();
+    for file in files {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            create_dir(parent, false)?;
+        }
+        write_bytes_atomic(&path, &file.bytes)?;
+        outputs.push(OutputRecord { path: file.path, sha256: sha256_hex(&file.bytes), rows: None });
+    }
+    info!("report written to {}", ctx.stage_dir(Stage::Report).join("index.html").display());
+    Ok(StageRecord {
+        stage: "report".into(),
+        seconds: 0.0,
+        inputs: vec![],
+        outputs,
+        notes: BTreeMap::new(),
+        failed: None,
+        made_from: None,
+    })
+}

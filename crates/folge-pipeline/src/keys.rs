@@ -227,7 +227,7 @@ pub fn write_link_table(pipeline: &Pipeline, path: &Path) -> Result<usize, Pipel
     for p in &participants {
         text.push_str(&p.person_id);
         text.push(';');
-        text.push_str(&key.pseudonym(&p.person_id));
+        text.push_str(&key.pseudonym(&p.person_id).to_string());
         text.push('\n');
     }
     let mut file = create_private(path, "a link table")?;

@@ -1,5 +1,6 @@
 //! The `folge` binary: parses the command line, sets up logging, runs a command and turns
-//! its outcome into an exit code (0 ok, 1 failed run, 2 bad usage or configuration).
+//! its outcome into an exit code (0 ok, 1 failed run, 2 bad usage or configuration, 70 a
+//! bug in folge).
 
 mod cli;
 mod commands;
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
     match commands::dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("folge: error: {err:#}");
+            eprintln!("folge: error: {}", commands::message(&err));
             ExitCode::from(commands::exit_code(&err))
         }
     }

@@ -215,7 +215,7 @@ fn coherent(dir: &Path, when: &str) {
     );
 }
 
-/// Staging and retired folders, temporary files and part folders under `dir`.
+/// Staging, old and retired folders, temporary files and part folders under `dir`.
 fn leftovers(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -225,6 +225,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if name.contains(".staging-")
                 || name.contains(".old-")
+                || name.contains(".retired-")
                 || name.contains(".tmp-")
                 || name.starts_with(".parts-")
             {

@@ -96,14 +96,43 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Exit code for an error: 2 for usage and configuration, 1 for a failed run.
+/// Exit code of a bug in folge: `EX_SOFTWARE` of BSD's `sysexits.h` ("an internal
+/// software error has been detected").
+pub const EXIT_BUG: u8 = 70;
+
+/// Exit code for an error: 70 for a bug in folge, 2 for usage and configuration, 1 for a
+/// failed run.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|e| e.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_bug)) {
+        return EXIT_BUG;
+    }
     let config = err.chain().any(|e| {
         e.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_config)
             || e.downcast_ref::<UsageError>().is_some()
             || e.downcast_ref::<folge_stats::StatsError>().is_some()
     });
     if config { 2 } else { 1 }
+}
+
+/// The message of `err` as anyhow's `{:#}` gives it (each context, then its cause, joined
+/// by `: `), less every cause whose text the error before it already ends with: folge's
+/// errors keep the error they were made from as their `source()` and end their message
+/// with its text, which would otherwise be printed twice.
+pub fn message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    let mut previous: Option<String> = None;
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let said = previous.as_deref().is_some_and(|p| !text.is_empty() && p.ends_with(&text));
+        if !said {
+            if previous.is_some() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+        previous = Some(text);
+    }
+    message
 }
 
 fn load(path: &Path) -> Result<Pipeline> {
@@ -210,4 +239,51 @@ fn sample(out: &Path, persons: usize, seed: u64) -> Result<()> {
         eprintln!("{:<28} {:>9} bytes  {}", file.name, file.bytes.len(), file.description);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io_error() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")
+    }
+
+    #[track_caller]
+    fn check(err: &anyhow::Error, code: u8, text: &str) {
+        assert_eq!((exit_code(err), message(err).as_str()), (code, text));
+    }
+
+    #[test]
+    fn bugs_config_errors_and_failed_runs_have_their_own_exit_codes() {
+        let internal = folge_schema::SchemaError::Internal {
+            table: "rates",
+            source: arrow_schema::ArrowError::InvalidArgumentError("columns differ".into()),
+        };
+        check(
+            &anyhow::Error::from(PipelineError::from(internal)).context("stage `analyze` failed"),
+            EXIT_BUG,
+            "stage `analyze` failed: a bug in folge (please report it, with this message): internal error building `rates`: Invalid argument error: columns differ",
+        );
+        let stale = PipelineError::Stale { stage: "report", message: "run it".into() };
+        check(&anyhow::Error::from(stale).context("failed"), 2, "failed: run it");
+        let io = folge_schema::SchemaError::Io {
+            path: "a.parquet".into(),
+            message: io_error().to_string(),
+            source: Some(Box::new(io_error())),
+        };
+        check(
+            &anyhow::Error::from(PipelineError::from(io)).context("stage `deid` failed"),
+            1,
+            "stage `deid` failed: `a.parquet`: no such file",
+        );
+    }
+
+    #[test]
+    fn a_cause_is_printed_once_and_other_chains_as_before() {
+        // A context whose text does not end with its cause's: both, as `{:#}` prints them.
+        let err = anyhow::Error::from(io_error()).context("cannot read `x`");
+        assert_eq!(message(&err), format!("{err:#}"));
+        assert_eq!(message(&err), "cannot read `x`: no such file");
+    }
 }

@@ -1,8 +1,9 @@
 //! Pseudonymisation keys and keyed pseudonyms.
 //!
-//! A pseudonym is HMAC-SHA256(key, normalised id), its first 128 bits as 32 lowercase hex
-//! characters: the same person gets the same pseudonym in every table and every run with
-//! the same key, and nobody without the key can recompute or reverse it.
+//! A pseudonym is HMAC-SHA256(key, normalised id), its first 128 bits: a [`Pseudonym`],
+//! written (and stored in `pid` columns) as 32 lowercase hex characters. The same person
+//! gets the same pseudonym in every table and every run with the same key, and nobody
+//! without the key can recompute or reverse it.
 //!
 //! The demo key (`key = "demo"` in a pipeline file) is SHA-256 of [`DEMO_KEY_PHRASE`]: it is
 //! public, so the deid stage accepts it only while every national id is a synthetic test
@@ -18,6 +19,81 @@ pub const DEMO_KEY_PHRASE: &str = "folge demo key: synthetic test data only";
 
 /// Length of a pseudonym in hex characters (128 bits).
 pub const PSEUDONYM_HEX_CHARS: usize = 32;
+
+/// A person's pseudonym: the first 128 bits of HMAC-SHA256(key, normalised id). As a value
+/// of its own it compares, hashes and sorts as 16 bytes; it is shown (and stored in `pid`
+/// columns) as 32 lowercase hex characters, which [`str::parse`] reads back (either case).
+/// Bytes order as the hex text does, so sorting either gives the same order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pseudonym([u8; PSEUDONYM_HEX_CHARS / 2]);
+
+impl Pseudonym {
+    /// The pseudonym of these 128 bits.
+    pub fn from_bytes(bytes: [u8; PSEUDONYM_HEX_CHARS / 2]) -> Self {
+        Pseudonym(bytes)
+    }
+
+    /// Its 128 bits.
+    pub fn as_bytes(&self) -> &[u8; PSEUDONYM_HEX_CHARS / 2] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Pseudonym {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
+
+impl std::fmt::Debug for Pseudonym {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pseudonym({self})")
+    }
+}
+
+/// Why text is not a pseudonym. The text itself is never shown: a `pid` column that holds
+/// no pseudonyms may hold national ids.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PseudonymError {
+    /// Not 32 characters long.
+    #[error(
+        "not a pseudonym: {chars} characters where a pseudonym has {PSEUDONYM_HEX_CHARS} hexadecimal ones"
+    )]
+    Length {
+        /// The text's length in characters.
+        chars: usize,
+    },
+    /// A character that is not a hex digit.
+    #[error(
+        "not a pseudonym: character {position} is not a hexadecimal digit (a pseudonym is {PSEUDONYM_HEX_CHARS} of 0-9 and a-f)"
+    )]
+    NotHex {
+        /// 1-based position of the first such character.
+        position: usize,
+    },
+}
+
+impl std::str::FromStr for Pseudonym {
+    type Err = PseudonymError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let digit = |(i, b): (usize, &u8)| {
+            char::from(*b).to_digit(16).ok_or(PseudonymError::NotHex { position: i + 1 })
+        };
+        if text.len() != PSEUDONYM_HEX_CHARS {
+            return Err(PseudonymError::Length { chars: text.chars().count() });
+        }
+        let mut bytes = [0u8; PSEUDONYM_HEX_CHARS / 2];
+        for (k, pair) in text.as_bytes().chunks_exact(2).enumerate() {
+            let high = digit((2 * k, &pair[0]))?;
+            let low = digit((2 * k + 1, &pair[1]))?;
+            // Two hex digits: at most 255.
+            bytes[k] = (high * 16 + low) as u8;
+        }
+        Ok(Pseudonym(bytes))
+    }
+}
 
 /// Key bytes required (256 bits).
 const KEY_BYTES: usize = 32;
@@ -226,11 +302,13 @@ impl Key {
     }
 
     /// The pseudonym of a normalised id.
-    pub fn pseudonym(&self, normalised_id: &str) -> String {
+    pub fn pseudonym(&self, normalised_id: &str) -> Pseudonym {
         let mut mac = self.mac.clone();
         mac.update(normalised_id.as_bytes());
         let tag = mac.finalize().into_bytes();
-        hex(&tag[..PSEUDONYM_HEX_CHARS / 2])
+        let mut bytes = [0u8; PSEUDONYM_HEX_CHARS / 2];
+        bytes.copy_from_slice(&tag[..PSEUDONYM_HEX_CHARS / 2]);
+        Pseudonym(bytes)
     }
 }
 
@@ -242,7 +320,7 @@ mod tests {
     fn pseudonyms_are_keyed_stable_and_128_bit() {
         let demo = Key::demo();
         let p = demo.pseudonym("01010750160");
-        assert_eq!(p.len(), PSEUDONYM_HEX_CHARS);
+        assert_eq!(p.to_string().len(), PSEUDONYM_HEX_CHARS);
         assert_eq!(p, Key::demo().pseudonym("01010750160"));
         assert_ne!(p, demo.pseudonym("15076500565"));
         let other = Key::generate().unwrap();
@@ -255,8 +333,48 @@ mod tests {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
         let key = Key::new(b"Jefe".to_vec());
         assert_eq!(
-            key.pseudonym("what do ya want for nothing?"),
+            key.pseudonym("what do ya want for nothing?").to_string(),
             "5bdcc146bf60754e6a042426089575c7"
+        );
+    }
+
+    #[test]
+    fn a_pseudonym_reads_back_from_its_hex_text_and_sorts_as_it() {
+        let key = Key::demo();
+        let mut pseudonyms: Vec<Pseudonym> =
+            (0..200).map(|i| key.pseudonym(&format!("{i:011}"))).collect();
+        for p in &pseudonyms {
+            let text = p.to_string();
+            assert!(text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            assert_eq!(text.parse::<Pseudonym>(), Ok(*p));
+            assert_eq!(text.to_uppercase().parse::<Pseudonym>(), Ok(*p));
+        }
+        let mut texts: Vec<String> = pseudonyms.iter().map(ToString::to_string).collect();
+        pseudonyms.sort();
+        texts.sort();
+        assert_eq!(pseudonyms.iter().map(ToString::to_string).collect::<Vec<_>>(), texts);
+    }
+
+    #[test]
+    fn text_that_is_not_a_pseudonym_is_refused_without_being_shown() {
+        let id = "01010750160";
+        let err = id.parse::<Pseudonym>().unwrap_err();
+        assert_eq!(err, PseudonymError::Length { chars: 11 });
+        assert_eq!(
+            err.to_string(),
+            "not a pseudonym: 11 characters where a pseudonym has 32 hexadecimal ones"
+        );
+        let err =
+            format!("{}x{}", "0".repeat(20), "0".repeat(11)).parse::<Pseudonym>().unwrap_err();
+        assert_eq!(err, PseudonymError::NotHex { position: 21 });
+        assert_eq!(
+            err.to_string(),
+            "not a pseudonym: character 21 is not a hexadecimal digit (a pseudonym is 32 of 0-9 and a-f)"
+        );
+        // 32 bytes but fewer characters: counted as characters.
+        assert_eq!(
+            format!("{}æ", "0".repeat(30)).parse::<Pseudonym>(),
+            Err(PseudonymError::NotHex { position: 31 })
         );
     }
 

@@ -26,7 +26,7 @@ pub use events::{EventBatch, EventDeidentifier, EventRow};
 pub use extract::{
     CodebookRow, Extract, ExtractChanges, ExtractSpec, extract, participant_risk, risk_markdown,
 };
-pub use key::{DEMO_KEY_PHRASE, Key, KeyError, PSEUDONYM_HEX_CHARS};
+pub use key::{DEMO_KEY_PHRASE, Key, KeyError, PSEUDONYM_HEX_CHARS, Pseudonym, PseudonymError};
 pub use scrub::{COMMON_WORD_NAMES, Hit, ScrubCounts, ScrubKind, Scrubber};
 pub use small_cells::{SmallCellRule, Suppression, suppress_table};
 pub use tables::{

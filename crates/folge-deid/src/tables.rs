@@ -9,7 +9,7 @@ use folge_schema::tables::{
 };
 use folge_schema::{NationalId, SchemaError, Table};
 
-use crate::key::{IdMap, Key, PSEUDONYM_HEX_CHARS};
+use crate::key::{IdMap, Key, PSEUDONYM_HEX_CHARS, Pseudonym};
 use crate::scrub::{ScrubCounts, Scrubber};
 
 /// Why de-identification refused or failed. Messages never contain an identifier.
@@ -276,7 +276,7 @@ pub(crate) fn check_columns(table: &'static str, batches: &[RecordBatch]) -> Res
 }
 
 pub(crate) fn is_pseudonym(pid: &str) -> bool {
-    pid.len() == PSEUDONYM_HEX_CHARS && pid.bytes().all(|b| b.is_ascii_hexdigit())
+    pid.parse::<Pseudonym>().is_ok()
 }
 
 /// The scrubber for an evaluation's free text: the participants' names, the names typed
@@ -331,8 +331,8 @@ fn days(from: NaiveDate, to: NaiveDate) -> i32 {
 
 /// Every participant's pseudonym, in order; a long list is shared out over the cores (an
 /// HMAC each).
-fn pseudonyms(key: &Key, participants: &[Participant]) -> Vec<String> {
-    let of = |part: &[Participant]| -> Vec<String> {
+fn pseudonyms(key: &Key, participants: &[Participant]) -> Vec<Pseudonym> {
+    let of = |part: &[Participant]| -> Vec<Pseudonym> {
         part.iter().map(|p| key.pseudonym(&p.person_id)).collect()
     };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -344,7 +344,7 @@ fn pseudonyms(key: &Key, participants: &[Participant]) -> Vec<String> {
             .chunks(participants.len().div_ceil(threads))
             .map(|part| scope.spawn(move || of(part)))
             .collect();
-        let join = |part: std::thread::ScopedJoinHandle<'_, Vec<String>>| {
+        let join = |part: std::thread::ScopedJoinHandle<'_, Vec<Pseudonym>>| {
             part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         };
         parts.into_iter().flat_map(join).collect()
@@ -383,6 +383,8 @@ pub fn deidentify(
     let mut labels: IdMap<u32, String> = IdMap::default();
     let mut participants = Vec::with_capacity(input.participants.len());
     for (p, pid) in input.participants.iter().zip(pseudonyms(key, &input.participants)) {
+        // The `pid` column's text, made once per person.
+        let pid = pid.to_string();
         let age_band = p.birth_date.map(|birth| {
             let mut age = p.inclusion_date.year() - birth.year();
             if (p.inclusion_date.month(), p.inclusion_date.day()) < (birth.month(), birth.day()) {
@@ -575,7 +577,7 @@ mod tests {
         let key = Key::demo();
         let list: Vec<Participant> =
             (0..10_007).map(|i| person(format!("id-{i}"), "1950-03-02")).collect();
-        let one_by_one: Vec<String> = list.iter().map(|p| key.pseudonym(&p.person_id)).collect();
+        let one_by_one: Vec<Pseudonym> = list.iter().map(|p| key.pseudonym(&p.person_id)).collect();
         assert_eq!(pseudonyms(&key, &list), one_by_one);
         assert_eq!(pseudonyms(&key, &list[..3]), one_by_one[..3]);
     }

@@ -130,8 +130,7 @@ fn run(dir: &Path, ids: &[String], rows: usize, shuffled: bool) {
     let mut written = 0usize;
     stream_service_events("events.csv", file, &options, policy, &persons, &mut |batch| {
         written += batch.len();
-        sink.write(&ServiceEvent::to_batch(&batch).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())
+        Ok(sink.write(&ServiceEvent::to_batch(&batch)?)?)
     })
     .expect("read");
     sink.close().expect("finish");

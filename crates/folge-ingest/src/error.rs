@@ -1,6 +1,11 @@
 //! File-level ingest errors: problems that stop the stage (row-level problems become
 //! rejects instead). Messages name the file and line, never an identifier's value.
 
+/// Why a [`Sink`](crate::Sink) refused rows (writing Parquet failed, say): kept as the
+/// source of [`IngestError::Sink`], so the cause stays reachable through
+/// [`std::error::Error::source`].
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A problem with a whole input file.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -57,12 +62,12 @@ pub enum IngestError {
         line: u64,
     },
     /// Where the rows were going failed (e.g. writing Parquet).
-    #[error("{source_name}: {message}")]
+    #[error("{source_name}: {source}")]
     Sink {
         /// Display name of the input.
         source_name: String,
-        /// What failed.
-        message: String,
+        /// What failed, as the sink said it.
+        source: SinkError,
     },
     /// The file as a whole cannot be read (not a zip, no project, a limit exceeded).
     #[error("{source_name}: {message}")]

@@ -21,7 +21,7 @@ mod xlsx;
 pub use csv_source::{CsvOptions, Layout, detect_encoding, sniff_delimiter};
 pub use duplicates::DuplicateCheck;
 pub use encoding_rs::Encoding;
-pub use error::IngestError;
+pub use error::{IngestError, SinkError};
 pub use qdpx::{QdpxOptions, read_qdpx};
 pub use questionnaire::{
     Codebook, DateItem, Instrument, Item, QuestionnaireOptions, read_questionnaire,

@@ -9,10 +9,10 @@ use chrono::NaiveDate;
 use folge_schema::tables::{Coding, Participant, ProcessEvent, Reject, ServiceCount, ServiceEvent};
 use folge_schema::{Arm, ExitReason, NationalId, Service, Sex, shown, shown_cell};
 
-use crate::IngestError;
 use crate::csv_source::{CsvOptions, CsvSource, Layout};
 use crate::duplicates::DuplicateFinder;
 use crate::values::{DateOrder, parse_bool, parse_date_ordered, parse_number};
+use crate::{IngestError, SinkError};
 
 /// The participant list's ids, for checking that every event names an enrolled person.
 /// Membership is asked once per row of a registry extract, so 11-digit national ids are
@@ -120,8 +120,9 @@ pub struct Streamed {
 /// held in memory whole.
 pub const BATCH_ROWS: usize = 65_536;
 
-/// Where streamed rows go: `Err` stops reading and names what failed.
-pub type Sink<'s, T> = dyn FnMut(Vec<T>) -> Result<(), String> + 's;
+/// Where streamed rows go: `Err` stops reading and names what failed (it becomes the
+/// source of [`IngestError::Sink`]).
+pub type Sink<'s, T> = dyn FnMut(Vec<T>) -> Result<(), SinkError> + 's;
 
 /// Collect a streamed source into memory (small tables, tests).
 pub(crate) fn collect<T>(
@@ -422,7 +423,7 @@ pub(crate) fn read_rows<R: Read, T: Send>(
 ) -> Result<Streamed, IngestError> {
     let mut source = CsvSource::open(name, input, options)?;
     let columns = source.columns(required, optional)?;
-    let sink_error = |message: String| IngestError::Sink { source_name: name.to_owned(), message };
+    let sink_error = |source: SinkError| IngestError::Sink { source_name: name.to_owned(), source };
     let mut rows = Vec::with_capacity(BATCH_ROWS.min(1024));
     let mut accepted = 0u64;
     let mut rejects = Vec::new();

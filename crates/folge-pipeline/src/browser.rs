@@ -54,12 +54,14 @@ pub enum Capture {
 pub fn capture(report_dir: &Path, what: Capture, out: &Path) -> Result<PathBuf, PipelineError> {
     let page = report_dir.join("index.html");
     let page = page.canonicalize().map_err(|e| PipelineError::io(&page, e))?;
-    let browser = find_chromium().ok_or_else(|| PipelineError::Stage {
-        stage: "report",
-        message: format!(
-            "no Chromium found to print the report with: {INSTALL}; the HTML report is at {}",
-            page.display()
-        ),
+    let browser = find_chromium().ok_or_else(|| {
+        PipelineError::stage(
+            "report",
+            format!(
+                "no Chromium found to print the report with: {INSTALL}; the HTML report is at {}",
+                page.display()
+            ),
+        )
     })?;
     let profile = tempfile::tempdir().map_err(|e| PipelineError::io(Path::new("temp dir"), e))?;
     let dir = out.parent().unwrap_or(report_dir);
@@ -88,24 +90,27 @@ pub fn capture(report_dir: &Path, what: Capture, out: &Path) -> Result<PathBuf, 
         }
     }
     command.arg(file_url(&page));
-    let output = command.output().map_err(|e| PipelineError::Stage {
-        stage: "report",
-        message: format!("could not start {}: {e}; {INSTALL}", browser.display()),
+    let output = command.output().map_err(|e| {
+        // The cause is in the middle of the message: said, not kept (see `error.rs`).
+        PipelineError::stage(
+            "report",
+            format!("could not start {}: {e}; {INSTALL}", browser.display()),
+        )
     })?;
     let written = std::fs::metadata(&tmp).map_or(0, |m| m.len());
     if !output.status.success() || written == 0 {
         let _ = std::fs::remove_file(&tmp);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
-        return Err(PipelineError::Stage {
-            stage: "report",
-            message: format!(
+        return Err(PipelineError::stage(
+            "report",
+            format!(
                 "{} did not write {} ({}; its last words: {last})",
                 browser.display(),
                 out.display(),
                 output.status
             ),
-        });
+        ));
     }
     std::fs::rename(&tmp, out).map_err(|e| PipelineError::io(out, e))?;
     Ok(out.to_owned())

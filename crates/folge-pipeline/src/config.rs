@@ -784,17 +784,14 @@ fn config_error(file: &Path, text: &str, err: &toml::de::Error) -> PipelineError
     } else {
         message
     };
-    PipelineError::Config { file: file.to_owned(), line, message: detail }
+    PipelineError::config(file, line, detail)
 }
 
 impl Pipeline {
     /// Read and validate a pipeline file.
     pub fn load(file: &Path) -> Result<Self, PipelineError> {
-        let text = std::fs::read_to_string(file).map_err(|e| PipelineError::Config {
-            file: file.to_owned(),
-            line: None,
-            message: format!("cannot read the pipeline file: {e}"),
-        })?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| PipelineError::config_because(file, "cannot read the pipeline file", e))?;
         Self::parse(file, &text)
     }
 
@@ -802,8 +799,7 @@ impl Pipeline {
     pub fn parse(file: &Path, text: &str) -> Result<Self, PipelineError> {
         let mut config: PipelineFile =
             toml::from_str(text).map_err(|e| config_error(file, text, &e))?;
-        let bad =
-            |message: String| PipelineError::Config { file: file.to_owned(), line: None, message };
+        let bad = |message: String| PipelineError::config(file, None, message);
         let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
         let resolve =

@@ -221,13 +221,13 @@ pub(crate) fn failures(stage: &'static str, hits: &[(String, Place, DetectKind)]
         })
         .collect();
     let shown = if hits.len() > 1 { "the values are not shown" } else { "the value is not shown" };
-    PipelineError::Stage {
+    PipelineError::stage(
         stage,
-        message: format!(
+        format!(
             "{} ({shown}); every file the stage wrote was deleted (report this as a bug in folge, or add the phrase to a closed vocabulary if it names no one)",
             places.join("; ")
         ),
-    }
+    )
 }
 
 /// Scan a Parquet file written by a stage, string column by string column.

@@ -15,7 +15,7 @@ use crate::{Pipeline, PipelineError, Stage};
 pub const KEY_FILE_ENV: &str = "FOLGE_KEY_FILE";
 
 fn key_error(path: &Path, message: impl Into<String>) -> PipelineError {
-    PipelineError::Config { file: path.to_owned(), line: None, message: message.into() }
+    PipelineError::config(path, None, message)
 }
 
 /// Where the pipeline's key comes from: `None` for `key = "demo"`, else the key file (the
@@ -54,7 +54,7 @@ pub(crate) fn key_is_demo(pipeline: &Pipeline) -> bool {
 
 fn read_key_file(path: &Path, pipeline: &Pipeline) -> Result<Key, PipelineError> {
     let meta = std::fs::metadata(path)
-        .map_err(|e| key_error(path, format!("cannot read the key file: {e}")))?;
+        .map_err(|e| PipelineError::config_because(path, "cannot read the key file", e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -80,8 +80,13 @@ fn read_key_file(path: &Path, pipeline: &Pipeline) -> Result<Key, PipelineError>
         ));
     }
     let text = std::fs::read_to_string(path)
-        .map_err(|e| key_error(path, format!("cannot read the key file: {e}")))?;
-    Key::from_hex(&text).map_err(|e| key_error(path, e.to_string()))
+        .map_err(|e| PipelineError::config_because(path, "cannot read the key file", e))?;
+    Key::from_hex(&text).map_err(|e| PipelineError::Config {
+        file: path.to_owned(),
+        line: None,
+        message: e.to_string(),
+        source: Some(Box::new(e)),
+    })
 }
 
 /// Links followed at most, as Linux's `MAXSYMLINKS`.
@@ -222,7 +227,7 @@ pub fn write_link_table(pipeline: &Pipeline, path: &Path) -> Result<usize, Pipel
     for p in &participants {
         text.push_str(&p.person_id);
         text.push(';');
-        text.push_str(&key.pseudonym(&p.person_id));
+        text.push_str(&key.pseudonym(&p.person_id).to_string());
         text.push('\n');
     }
     let mut file = create_private(path, "a link table")?;
@@ -234,8 +239,7 @@ pub fn write_link_table(pipeline: &Pipeline, path: &Path) -> Result<usize, Pipel
 
 /// Write a new random key to `path` with mode 0600; refuses to overwrite.
 pub fn write_key_file(path: &Path) -> Result<Key, PipelineError> {
-    let key = Key::generate()
-        .map_err(|e| PipelineError::Stage { stage: "keygen", message: e.to_string() })?;
+    let key = Key::generate().map_err(|e| PipelineError::stage_failed("keygen", e))?;
     let mut file = create_private(path, "a key (keys lost are pseudonyms lost)")?;
     std::io::Write::write_all(&mut file, format!("{}\n", key.to_hex()).as_bytes())
         .map_err(|e| PipelineError::io(path, e))?;

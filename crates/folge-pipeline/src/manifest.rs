@@ -173,7 +173,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 pub fn file_sha256(path: &Path) -> Result<(String, u64), PipelineError> {
     let go_on = std::sync::atomic::AtomicBool::new(false);
     let hashed = file_sha256_unless(path, &go_on)?;
-    hashed.ok_or_else(|| PipelineError::io(path, "hashing stopped"))
+    hashed.ok_or_else(|| PipelineError::io_message(path, "hashing stopped"))
 }
 
 /// [`file_sha256`], given up (`None`) once `stop` is set: it is looked at before every

@@ -17,8 +17,18 @@ use parquet::file::properties::WriterProperties;
 
 use folge_schema::SchemaError;
 
-fn io_error(path: &Path, message: impl std::fmt::Display) -> SchemaError {
-    SchemaError::Io { path: path.to_owned(), message: message.to_string() }
+/// Reading or writing `path` failed with `cause` (I/O, Parquet), kept as the source.
+fn io_error(path: &Path, cause: impl std::error::Error + Send + Sync + 'static) -> SchemaError {
+    SchemaError::Io {
+        path: path.to_owned(),
+        message: cause.to_string(),
+        source: Some(Box::new(cause)),
+    }
+}
+
+/// Something is wrong with `path`, said in words.
+fn io_message(path: &Path, message: &str) -> SchemaError {
+    SchemaError::Io { path: path.to_owned(), message: message.to_owned(), source: None }
 }
 
 /// Write `path` atomically: `write` fills a temp file beside it, which is synced and
@@ -49,7 +59,7 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), SchemaError> 
 
 fn temp_path(path: &Path) -> Result<PathBuf, SchemaError> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().ok_or_else(|| io_error(path, "is not a file path"))?;
+    let file_name = path.file_name().ok_or_else(|| io_message(path, "is not a file path"))?;
     Ok(dir.join(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id())))
 }
 
@@ -96,7 +106,7 @@ impl ParquetSink {
     /// Append a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), SchemaError> {
         let writer =
-            self.writer.as_mut().ok_or_else(|| io_error(&self.path, "already finished"))?;
+            self.writer.as_mut().ok_or_else(|| io_message(&self.path, "already finished"))?;
         writer.write(batch).map_err(|e| io_error(&self.path, e))?;
         self.rows += batch.num_rows();
         Ok(())
@@ -106,7 +116,7 @@ impl ParquetSink {
     /// group until it is full; many open sinks would otherwise hold their whole files).
     pub fn flush(&mut self) -> Result<(), SchemaError> {
         let writer =
-            self.writer.as_mut().ok_or_else(|| io_error(&self.path, "already finished"))?;
+            self.writer.as_mut().ok_or_else(|| io_message(&self.path, "already finished"))?;
         writer.flush().map_err(|e| io_error(&self.path, e))
     }
 
@@ -123,7 +133,7 @@ impl ParquetSink {
         metadata: &BTreeMap<String, String>,
     ) -> Result<usize, SchemaError> {
         let mut writer =
-            self.writer.take().ok_or_else(|| io_error(&self.path, "already finished"))?;
+            self.writer.take().ok_or_else(|| io_message(&self.path, "already finished"))?;
         for (k, v) in metadata {
             writer.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
         }
@@ -159,7 +169,7 @@ impl ParquetSink {
                 }
             }
             // The caller went away without finishing: dropping the sink removes its file.
-            Err(io_error(&sink.path, "abandoned before it was finished"))
+            Err(io_message(&sink.path, "abandoned before it was finished"))
         });
         BackgroundSink { tx: Some(tx), worker: Some(worker) }
     }
@@ -187,13 +197,8 @@ impl BackgroundSink {
         self.tx = None;
         match self.worker.take().map(std::thread::JoinHandle::join) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err(SchemaError::Io {
-                path: PathBuf::new(),
-                message: "the Parquet writer thread panicked".into(),
-            }),
-            None => {
-                Err(SchemaError::Io { path: PathBuf::new(), message: "already finished".into() })
-            }
+            Some(Err(_)) => Err(io_message(Path::new(""), "the Parquet writer thread panicked")),
+            None => Err(io_message(Path::new(""), "already finished")),
         }
     }
 
@@ -218,9 +223,7 @@ impl BackgroundSink {
             Ok(())
         } else {
             // The writer stopped: its error says why.
-            self.join().and_then(|_| {
-                Err(SchemaError::Io { path: PathBuf::new(), message: "the writer stopped".into() })
-            })
+            self.join().and_then(|_| Err(io_message(Path::new(""), "the writer stopped")))
         }
     }
 
@@ -485,10 +488,7 @@ mod tests {
         let failing = dir.path().join("fail.parquet");
         let mut sink =
             ParquetSink::create(&failing, ProcessEvent::schema(), &early).unwrap().in_background();
-        sink.write_with(|| {
-            Err(SchemaError::Io { path: PathBuf::from("rows"), message: "bad".into() })
-        })
-        .unwrap();
+        sink.write_with(|| Err(io_message(Path::new("rows"), "bad"))).unwrap();
         assert!(sink.finish().is_err());
         assert!(!failing.exists());
     }
@@ -497,9 +497,7 @@ mod tests {
     fn failed_write_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.csv");
-        let result = write_atomic(&path, |_| {
-            Err(SchemaError::Io { path: PathBuf::from("x"), message: "boom".into() })
-        });
+        let result = write_atomic(&path, |_| Err(io_message(Path::new("x"), "boom")));
         assert!(result.is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

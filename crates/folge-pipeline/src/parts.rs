@@ -99,7 +99,7 @@ impl EventParts {
     pub(crate) fn push(&mut self, person: usize, rows: &[EventRow]) -> Result<(), PipelineError> {
         let part = person % self.writers.len();
         let number = u32::try_from(person).map_err(|_| {
-            PipelineError::io(self.folder.path(), "more than 4 294 967 295 participants")
+            PipelineError::io_message(self.folder.path(), "more than 4 294 967 295 participants")
         })?;
         let writer = &mut self.writers[part];
         for e in rows {
@@ -123,7 +123,7 @@ impl EventParts {
         let mut files = Vec::with_capacity(parts);
         for (part, writer) in self.writers.drain(..).enumerate() {
             let path = part_path(self.folder.path(), part);
-            writer.into_inner().map_err(|e| PipelineError::io(&path, e.error()))?;
+            writer.into_inner().map_err(|e| PipelineError::io(&path, e.into_error()))?;
             files.push((part, path, self.events[part]));
         }
         std::thread::scope(|scope| {
@@ -162,7 +162,8 @@ fn read_part(path: &Path, events: u64, part: usize, parts: usize) -> Result<Part
     for _ in 0..expected {
         reader.read_exact(&mut record).map_err(|e| PipelineError::io(path, e))?;
         rows.push(
-            decode(&record).ok_or_else(|| PipelineError::io(path, "holds an unknown service"))?,
+            decode(&record)
+                .ok_or_else(|| PipelineError::io_message(path, "holds an unknown service"))?,
         );
     }
     let place = |person: u32| person as usize / parts;

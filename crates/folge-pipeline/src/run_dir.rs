@@ -13,11 +13,15 @@
 //! A stage is published all or nothing: it writes into a staging folder beside its own
 //! (`.02_deid.staging-<pid>`), and only once it has finished and passed its checks are the
 //! stages after it retired (their outputs were made from the folder being replaced;
-//! latest first) and the new folder swapped in: the old one renamed away
-//! (`.02_deid.old-<pid>`), the new one renamed in, the old one deleted. A reader sees the
-//! old complete folder, none, or the new complete folder, and the present stages always
-//! form a chain, each made from the one before. What a killed run leaves beside the
-//! folders goes when the next run starts ([`RunDir::clean_leftovers`]).
+//! latest first: each renamed to `.03_analyze.retired-<pid>`, then deleted) and the new
+//! folder swapped in: the old one renamed away (`.02_deid.old-<pid>`), the new one renamed
+//! in, the old one deleted. A reader sees the old complete folder, none, or the new
+//! complete folder, and the present stages always form a chain, each made from the one
+//! before. When the next run starts ([`RunDir::clean_leftovers`]), a run killed between the
+//! two renames has its old folder renamed back — it is complete, and made from the stages
+//! before it, which the swap did not touch —, and everything else a killed run left beside
+//! the folders goes (a retired folder is never restored: a kill may have cut its deletion
+//! short).
 
 use std::path::{Path, PathBuf};
 
@@ -132,7 +136,7 @@ impl RunDir {
     /// ingest's), removed when dropped unless published.
     pub(crate) fn begin(&self, stage: Stage) -> Result<Staging, PipelineError> {
         let target = resolved(&self.stage(stage));
-        let dir = beside(&target, "staging");
+        let dir = beside(&target, STAGING);
         if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_dir(parent, false)?;
         }
@@ -167,18 +171,64 @@ impl RunDir {
         if !target.exists() {
             return Ok(());
         }
-        let old = beside(&target, "old");
-        std::fs::rename(&target, &old).map_err(|e| PipelineError::io(&target, e))?;
-        std::fs::remove_dir_all(&old).map_err(|e| PipelineError::io(&old, e))
+        // Not `old`: a retired folder is never restored (see `restore_interrupted_swaps`).
+        let retired = beside(&target, RETIRED);
+        std::fs::rename(&target, &retired).map_err(|e| PipelineError::io(&target, e))?;
+        std::fs::remove_dir_all(&retired).map_err(|e| PipelineError::io(&retired, e))
     }
 
-    /// Remove what killed or failed runs left: staging and retired folders beside each
-    /// stage folder and the report folder, temporary files of atomic writes (`.<file>.tmp-<pid>`)
-    /// in the run directory, the stage folders, the extract and the report folder, and part
-    /// folders (`.parts-…`) in the stage folders. Called with the run directory locked, so
-    /// none of them belongs to a live run.
+    /// Put back the folder of a stage whose swap was cut short between its two renames (a
+    /// run killed there): the stage folder is missing and its old folder lies beside it,
+    /// complete (it is deleted only once the new one is in) and made from the stages before
+    /// it (a swap touches no other stage; the ones after it were retired first). With more
+    /// than one old folder (runs killed there twice, which the restore rules out), none is
+    /// chosen: the stage is then missing, as the issue allows, and they are removed.
+    fn restore_interrupted_swaps(&self, own: &str) {
+        for stage in Stage::ALL {
+            let target = resolved(&self.stage(stage));
+            let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+                continue;
+            };
+            if std::fs::symlink_metadata(&target).is_ok() {
+                continue;
+            }
+            let name = name.to_string_lossy();
+            let old: Vec<String> = entries(parent)
+                .into_iter()
+                .filter(|e| {
+                    swap_leftover(e, &name).is_some_and(|(what, pid)| what == OLD && pid != own)
+                })
+                .collect();
+            let [old] = old.as_slice() else {
+                continue;
+            };
+            let old = parent.join(old);
+            match std::fs::rename(&old, &target) {
+                Ok(()) => tracing::info!(
+                    "`{}` was missing: a run was stopped while swapping in a new one; the previous one (`{}`) is restored",
+                    target.display(),
+                    old.display()
+                ),
+                Err(e) => tracing::warn!(
+                    "`{}` is missing and the previous one (`{}`) could not be restored ({e}); it is removed",
+                    target.display(),
+                    old.display()
+                ),
+            }
+        }
+    }
+
+    /// Recover from killed or failed runs: first a stage folder whose swap was cut short
+    /// between its two renames is restored from its old folder
+    /// (`restore_interrupted_swaps`); then what such runs left is removed: staging, old
+    /// and retired folders beside each stage folder and the report folder, temporary files
+    /// of atomic writes (`.<file>.tmp-<pid>`) in the run directory, the stage folders, the
+    /// extract and the report folder, and part folders (`.parts-…`) in the stage folders.
+    /// Called with the run directory locked, before anything else, so none of them belongs
+    /// to a live run.
     pub(crate) fn clean_leftovers(&self) {
         let own = std::process::id().to_string();
+        self.restore_interrupted_swaps(&own);
         let remove = |path: &Path| {
             let gone = if path.is_dir() {
                 std::fs::remove_dir_all(path)
@@ -197,7 +247,7 @@ impl RunDir {
             };
             let name = name.to_string_lossy();
             for entry in entries(parent) {
-                if swap_pid(&entry, &name).is_some_and(|pid| pid != own) {
+                if swap_leftover(&entry, &name).is_some_and(|(_, pid)| pid != own) {
                     remove(&parent.join(&entry));
                 }
             }
@@ -226,11 +276,21 @@ fn entries(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The process id in `.<folder>.staging-<pid>` or `.<folder>.old-<pid>`.
-fn swap_pid<'a>(entry: &'a str, folder: &str) -> Option<&'a str> {
+/// A stage's new folder while it is written: `.<folder>.staging-<pid>`.
+const STAGING: &str = "staging";
+/// A stage's previous folder while the new one is swapped in: `.<folder>.old-<pid>`.
+const OLD: &str = "old";
+/// A later stage's folder on its way out: `.<folder>.retired-<pid>`.
+const RETIRED: &str = "retired";
+
+/// What `entry` is beside `folder` (staging, old or retired) and the process id it
+/// names: `.<folder>.<what>-<pid>`.
+fn swap_leftover<'a>(entry: &'a str, folder: &str) -> Option<(&'static str, &'a str)> {
     let rest = entry.strip_prefix('.')?.strip_prefix(folder)?.strip_prefix('.')?;
-    let pid = rest.strip_prefix("staging-").or_else(|| rest.strip_prefix("old-"))?;
-    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(pid)
+    [STAGING, OLD, RETIRED].into_iter().find_map(|what| {
+        let pid = rest.strip_prefix(what)?.strip_prefix('-')?;
+        (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some((what, pid))
+    })
 }
 
 fn remove_if_there(path: &Path) -> Result<(), PipelineError> {
@@ -241,20 +301,29 @@ fn remove_if_there(path: &Path) -> Result<(), PipelineError> {
 }
 
 /// `dir` itself, or where it leads when it is a symbolic link: a stage folder may be a
-/// link to a secure area elsewhere, and is swapped there, the link kept.
+/// link to a secure area elsewhere, and is swapped there, the link kept. A link left
+/// dangling (its folder renamed away by a swap cut short) leads where it points.
 fn resolved(dir: &Path) -> PathBuf {
     match std::fs::symlink_metadata(dir) {
-        Ok(m) if m.file_type().is_symlink() => {
-            std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
-        }
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(dir).unwrap_or_else(|_| {
+            std::fs::read_link(dir).map_or_else(
+                |_| dir.to_owned(),
+                |to| dir.parent().map_or_else(|| to.clone(), |parent| parent.join(&to)),
+            )
+        }),
         _ => dir.to_owned(),
     }
 }
 
 /// `.<name>.<what>-<pid>` beside `dir`: a folder of this process that readers never open.
 fn beside(dir: &Path, what: &str) -> PathBuf {
+    beside_of(dir, what, std::process::id())
+}
+
+/// `.<name>.<what>-<pid>` beside `dir`, for process `pid`.
+fn beside_of(dir: &Path, what: &str, pid: u32) -> PathBuf {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+    dir.with_file_name(format!(".{name}.{what}-{pid}"))
 }
 
 /// A stage's new folder while the stage writes into it; removed when dropped unless it
@@ -282,12 +351,14 @@ impl Staging {
 
     /// Swap the staging folder in: the old folder renamed away, the new one renamed in,
     /// the old one deleted. A report folder keeps the files folge did not write there.
+    /// Killed between the two renames, the stage has no folder; the next run renames the
+    /// old one back ([`RunDir::clean_leftovers`]).
     fn swap(mut self) -> Result<(), PipelineError> {
         let had = std::fs::symlink_metadata(&self.target).is_ok();
         if self.report && had {
             carry_foreign(&self.target, &self.dir)?;
         }
-        let old = beside(&self.target, "old");
+        let old = beside(&self.target, OLD);
         if had {
             std::fs::rename(&self.target, &old).map_err(|e| PipelineError::io(&self.target, e))?;
         }
@@ -352,6 +423,122 @@ fn carry_foreign(from: &Path, to: &Path) -> Result<(), PipelineError> {
 mod tests {
     use super::*;
     use folge_schema::tables::{DeidParticipant, Participant, RateRow};
+
+    fn pipeline(dir: &Path) -> Pipeline {
+        Pipeline::parse(
+            &dir.join("t.toml"),
+            "name = \"t\"\noutput = \"run\"\ndata_end = \"2021-12-31\"\n[inputs.participants]\npath = \"p.csv\"\n",
+        )
+        .unwrap()
+    }
+
+    /// A folder holding `files` (name, text).
+    fn folder(dir: &Path, files: &[(&str, &str)]) {
+        std::fs::create_dir_all(dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+    }
+
+    /// The files of `dir` and their text, sorted (none when it is not there).
+    fn contents(dir: &Path) -> Vec<(String, String)> {
+        let mut files: Vec<(String, String)> = entries(dir)
+            .into_iter()
+            .map(|name| {
+                let text = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
+                (name, text)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// The state `folge run` leaves when killed between the two renames of publishing
+    /// `02_deid` again (`Staging::swap`): the stages after it retired (`03_analyze`'s deletion
+    /// cut short), `02_deid` renamed away, its new folder not yet renamed in. The next run
+    /// puts the old `02_deid` back before anything else and removes the rest.
+    #[test]
+    fn a_swap_killed_between_its_renames_is_undone_by_the_next_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(&pipeline(tmp.path()));
+        let killed = std::process::id() + 1;
+        let ingest = dir.stage(Stage::Ingest);
+        let deid = dir.stage(Stage::Deid);
+        let analyze = dir.stage(Stage::Analyze);
+        folder(&ingest, &[(RECORD, "ingest"), ("participants.parquet", "i")]);
+        let previous = [("participants.parquet", "old"), (RECORD, "deid, made from ingest")];
+        folder(&beside_of(&deid, OLD, killed), &previous);
+        folder(
+            &beside_of(&deid, STAGING, killed),
+            &[(RECORD, "deid, new"), ("participants.parquet", "new")],
+        );
+        folder(&beside_of(&analyze, RETIRED, killed), &[("rates.parquet", "half deleted")]);
+        assert!(!deid.exists() && !analyze.exists());
+
+        dir.clean_leftovers();
+        let expected: Vec<(String, String)> =
+            previous.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect();
+        assert_eq!(contents(&deid), expected, "the previous 02_deid is back, whole");
+        assert!(!analyze.exists(), "a retired folder is never restored");
+        let mut left = entries(&dir.output);
+        left.sort();
+        assert_eq!(left, ["01_ingest", "02_deid"], "nothing else is left");
+        assert_eq!(contents(&ingest).len(), 2, "earlier stages are not touched");
+
+        // Killed after the second rename: the new folder is in, the old one goes.
+        folder(&beside_of(&deid, OLD, killed), &[("participants.parquet", "older")]);
+        dir.clean_leftovers();
+        assert_eq!(contents(&deid), expected);
+        let mut left = entries(&dir.output);
+        left.sort();
+        assert_eq!(left, ["01_ingest", "02_deid"]);
+    }
+
+    /// The report folder is swapped the same way, also when retired (its foreign files
+    /// kept): cut short between the renames, the previous report comes back.
+    #[test]
+    fn a_report_swap_killed_between_its_renames_is_undone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(&pipeline(tmp.path()));
+        let report = dir.stage(Stage::Report);
+        let dead = std::process::id() + 1;
+        folder(&beside_of(&report, OLD, dead), &[(RECORD, "report"), ("index.html", "old")]);
+        folder(&beside_of(&report, STAGING, dead), &[("notes.txt", "a user's")]);
+        dir.clean_leftovers();
+        assert_eq!(
+            contents(&report),
+            [("index.html", "old"), (RECORD, "report")]
+                .map(|(n, t)| (n.to_owned(), t.to_owned()))
+                .to_vec()
+        );
+        assert_eq!(entries(report.parent().unwrap()), ["04_report"]);
+    }
+
+    /// A stage folder that is a link to a secure area is swapped where the link leads:
+    /// cut short, the link dangles, and the old folder is found and put back there.
+    #[test]
+    fn a_linked_stage_folder_is_restored_where_the_link_leads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(&pipeline(tmp.path()));
+        let secure = tmp.path().join("secure/ingest");
+        std::fs::create_dir_all(&dir.output).unwrap();
+        std::os::unix::fs::symlink(&secure, dir.stage(Stage::Ingest)).unwrap();
+        let dead = std::process::id() + 1;
+        folder(&beside_of(&secure, OLD, dead), &[(RECORD, "ingest")]);
+        dir.clean_leftovers();
+        assert_eq!(contents(&dir.stage(Stage::Ingest)), [(RECORD.to_owned(), "ingest".to_owned())]);
+        assert_eq!(entries(&tmp.path().join("secure")), ["ingest"]);
+    }
+
+    #[test]
+    fn leftovers_are_known_by_their_names() {
+        assert_eq!(swap_leftover(".02_deid.old-12", "02_deid"), Some((OLD, "12")));
+        assert_eq!(swap_leftover(".02_deid.staging-7", "02_deid"), Some((STAGING, "7")));
+        assert_eq!(swap_leftover(".02_deid.retired-7", "02_deid"), Some((RETIRED, "7")));
+        for other in [".02_deid.old-", ".02_deid.old-1x", "02_deid.old-1", ".03_analyze.old-1"] {
+            assert_eq!(swap_leftover(other, "02_deid"), None, "{other}");
+        }
+    }
 
     #[test]
     fn files_are_named_by_their_table_definitions() {

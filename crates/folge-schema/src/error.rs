@@ -25,7 +25,8 @@ pub enum SchemaError {
         /// What was expected.
         problem: String,
     },
-    /// Arrow refused to assemble a batch (a bug in folge: columns are built from the schema).
+    /// Arrow refused to assemble a batch (a bug in folge: columns are built from the
+    /// schema); `folge-pipeline` reports it as one.
     #[error("internal error building `{table}`: {source}")]
     Internal {
         /// Table name.
@@ -38,7 +39,19 @@ pub enum SchemaError {
     Io {
         /// The file.
         path: PathBuf,
-        /// What failed.
+        /// What failed: the cause's own text when there is one.
         message: String,
+        /// The error that failed (I/O, Parquet, Arrow), when there was one: `message` ends
+        /// with its text, so a chain printed without repeats reads as before.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+impl SchemaError {
+    /// Whether this is folge's own bug ([`SchemaError::Internal`]) rather than a table or a
+    /// file that does not fit.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, SchemaError::Internal { .. })
+    }
 }

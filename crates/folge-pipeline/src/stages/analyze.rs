@@ -25,10 +25,7 @@ pub(super) fn load_deidentified(
     ctx: &Context<'_>,
     stage: Stage,
 ) -> Result<Deidentified, PipelineError> {
-    let fail = |e: folge_deid::DeidError| PipelineError::Stage {
-        stage: stage.name(),
-        message: e.to_string(),
-    };
+    let fail = |e: folge_deid::DeidError| PipelineError::stage_failed(stage.name(), e);
     // Read in table order, so a missing deid output is named the way deid writes them.
     // Service events are streamed by the stage that needs them, not loaded here.
     let participants = ctx.read_table::<DeidParticipant>(stage, Stage::Deid)?;
@@ -195,10 +192,7 @@ pub(super) fn run(
     let params = analysis_params(ctx.pipeline)?;
     let events = ctx.stage_file(Stage::Analyze, Stage::Deid, &parquet::<DeidServiceEvent>())?;
     let batches = || -> Result<_, PipelineError> {
-        let fail = |e: folge_deid::DeidError| PipelineError::Stage {
-            stage: "analyze",
-            message: e.to_string(),
-        };
+        let fail = |e: folge_deid::DeidError| PipelineError::stage_failed("analyze", e);
         // Decoded and checked on a second thread while this one computes.
         let batches = stream_parquet(&events, BATCH_ROWS)?
             .map(move |batch| folge_deid::EventBatch::from_batch(&batch?).map_err(fail));

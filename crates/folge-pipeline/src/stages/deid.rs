@@ -28,10 +28,8 @@ pub(super) fn extra_names(pipeline: &Pipeline) -> Result<Vec<String>, PipelineEr
     let Some(path) = &pipeline.config.deid.names_file else {
         return Ok(Vec::new());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Config {
-        file: path.clone(),
-        line: None,
-        message: format!("cannot read the names file (`deid.names_file`): {e}"),
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        PipelineError::config_because(path, "cannot read the names file (`deid.names_file`)", e)
     })?;
     Ok(text
         .lines()
@@ -210,10 +208,8 @@ pub(super) fn stream_deid_events(
                     // A batch failing analyze's checks, or a part that cannot be written:
                     // no hand-off, and analyze reads the events back and says why.
                     let checked = batches.into_iter().map(|b| {
-                        folge_deid::EventBatch::from_batch(&b).map_err(|e| PipelineError::Stage {
-                            stage: "analyze",
-                            message: e.to_string(),
-                        })
+                        folge_deid::EventBatch::from_batch(&b)
+                            .map_err(|e| PipelineError::stage_failed("analyze", e))
                     });
                     return indicators_in_parts(tables, params, checked, dir, parts).ok();
                 }
@@ -262,8 +258,7 @@ pub(super) fn deid_event_batches(
     let mut sink =
         ParquetSink::create(&path, DeidServiceEvent::schema(), metadata)?.in_background();
     let mut convert = folge_deid::EventDeidentifier::new(&input.participants, tables);
-    let fail =
-        |e: folge_deid::DeidError| PipelineError::Stage { stage: "deid", message: e.to_string() };
+    let fail = |e: folge_deid::DeidError| PipelineError::stage_failed("deid", e);
     for batch in stream {
         let row_offset = convert.rows();
         let out = convert.convert(&batch?).map_err(fail)?;
@@ -277,10 +272,9 @@ pub(super) fn deid_event_batches(
     }
     let rows = sink.finish()?;
     if rows != rows_in {
-        return Err(PipelineError::Stage {
-            stage: "deid",
-            message: format!("{rows_in} service events read but {rows} written"),
-        });
+        return Err(PipelineError::bug(format!(
+            "deid: {rows_in} service events read but {rows} written"
+        )));
     }
     let (sha256, _) = file_sha256(&path)?;
     outputs.push(OutputRecord { path: shown(Stage::Deid, &file), sha256, rows: Some(rows as u64) });
@@ -317,7 +311,7 @@ pub(super) fn write_extract(
         Vec::new()
     };
     let extract = folge_deid::extract(tables, &events, &spec, today())
-        .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
+        .map_err(|e| PipelineError::stage_failed("deid", e))?;
     create_dir(dir, false)?;
     let mut outputs = Vec::new();
     for (table, batch) in &extract.tables {
@@ -340,7 +334,7 @@ pub(super) fn write_extract(
             .write_record([&row.table, &row.variable, &row.kind, &row.meaning, &row.allowed_values])
             .map_err(io)?;
     }
-    let bytes = codebook.into_inner().map_err(|e| PipelineError::io(dir, e.to_string()))?;
+    let bytes = codebook.into_inner().map_err(|e| PipelineError::io(dir, e.into_error()))?;
     write_bytes_atomic(&dir.join("codebook.csv"), &bytes)?;
     write_json(
         &dir.join(RISK_REPORT),
@@ -418,14 +412,16 @@ pub(super) fn run(
                 file,
                 line: None,
                 message: format!("this key file holds the public demo key's bytes; {e}"),
+                source: Some(Box::new(e)),
             },
             _ => PipelineError::Config {
                 file: ctx.pipeline.file.clone(),
                 line: None,
                 message: e.to_string(),
+                source: Some(Box::new(e)),
             },
         },
-        other => PipelineError::Stage { stage: "deid", message: other.to_string() },
+        other => PipelineError::stage_failed("deid", other),
     })?;
     if key.is_demo() && matches!(key_file(ctx.pipeline), Ok(Some(_))) {
         warn!(
@@ -473,7 +469,7 @@ pub(super) fn run(
     let report = tables.report();
     let risk = risk
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        .map_err(|e| PipelineError::Stage { stage: "deid", message: e.to_string() })?;
+        .map_err(|e| PipelineError::stage_failed("deid", e))?;
     write_json(
         &dir.join(RISK_REPORT),
         &serde_json::json!({ "participants": risk, "free_text": report }),

@@ -33,22 +33,15 @@ pub(super) struct IngestResult {
 
 /// Load a questionnaire's codebook; a bad one is a configuration error with its line.
 pub(super) fn load_codebook(path: &Path) -> Result<folge_ingest::Codebook, PipelineError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Config {
-        file: path.to_owned(),
-        line: None,
-        message: format!("cannot read the codebook: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| PipelineError::config_because(path, "cannot read the codebook", e))?;
     let codebook: folge_ingest::Codebook =
-        toml::from_str(&text).map_err(|e| PipelineError::Config {
-            file: path.to_owned(),
-            line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
-            message: e.message().trim().to_owned(),
+        toml::from_str(&text).map_err(|e: toml::de::Error| {
+            // TOML's message without its excerpt: no source kept (see `error.rs`).
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            PipelineError::config(path, line, e.message().trim())
         })?;
-    codebook.check().map_err(|message| PipelineError::Config {
-        file: path.to_owned(),
-        line: None,
-        message,
-    })?;
+    codebook.check().map_err(|message| PipelineError::config(path, None, message))?;
     Ok(codebook)
 }
 
@@ -58,28 +51,25 @@ pub(super) fn load_redcap_dictionary(
     role: &str,
     person_id_field: &str,
 ) -> Result<folge_ingest::Codebook, PipelineError> {
-    let file = File::open(path).map_err(|e| PipelineError::Config {
-        file: path.to_owned(),
-        line: None,
-        message: format!("cannot read the REDCap data dictionary: {e}"),
+    let file = File::open(path).map_err(|e| {
+        PipelineError::config_because(path, "cannot read the REDCap data dictionary", e)
     })?;
     let name = format!("{role}.redcap_dictionary");
-    let config = |e: folge_ingest::IngestError| PipelineError::Config {
-        file: path.to_owned(),
-        line: None,
-        message: e
-            .to_string()
-            .strip_prefix(&format!("{name} "))
-            .unwrap_or(&e.to_string())
-            .to_owned(),
+    let config = |e: folge_ingest::IngestError| {
+        // The message without the input's name (the file is named): it ends as the
+        // error's text does, so the error is kept as the source.
+        let text = e.to_string();
+        let message = text.strip_prefix(&format!("{name} ")).unwrap_or(&text).to_owned();
+        PipelineError::Config {
+            file: path.to_owned(),
+            line: None,
+            message,
+            source: Some(Box::new(e)),
+        }
     };
     let codebook =
         folge_ingest::codebook_from_dictionary(&name, file, person_id_field).map_err(config)?;
-    codebook.check().map_err(|message| PipelineError::Config {
-        file: path.to_owned(),
-        line: None,
-        message,
-    })?;
+    codebook.check().map_err(|message| PipelineError::config(path, None, message))?;
     Ok(codebook)
 }
 
@@ -108,10 +98,9 @@ pub(super) fn read_questionnaire(
         }
         // Checked when the pipeline file is loaded.
         (None, None) => {
-            return Err(PipelineError::Stage {
-                stage: "ingest",
-                message: "a questionnaire has neither a codebook nor a REDCap dictionary".into(),
-            });
+            return Err(PipelineError::bug(
+                "a questionnaire has neither a codebook nor a REDCap dictionary",
+            ));
         }
     };
     codebook.missing_text.extend(file.missing_text.iter().cloned());
@@ -152,7 +141,7 @@ pub(super) fn read_codings(
 
 pub(super) fn open(input: &InputFile) -> Result<File, PipelineError> {
     File::open(&input.path)
-        .map_err(|e| PipelineError::io(&input.path, format!("cannot open the input: {e}")))
+        .map_err(|e| PipelineError::io_because(&input.path, "cannot open the input", e))
 }
 
 /// A tabular input ready for the readers: its display name, the text to read, and the
@@ -163,9 +152,8 @@ pub(super) fn tabular(
     let mut options = csv_options(input);
     match input.format {
         InputFormat::Xlsx => {
-            let bytes = std::fs::read(&input.path).map_err(|e| {
-                PipelineError::io(&input.path, format!("cannot open the input: {e}"))
-            })?;
+            let bytes = std::fs::read(&input.path)
+                .map_err(|e| PipelineError::io_because(&input.path, "cannot open the input", e))?;
             let (csv, origin) = folge_ingest::sheet_to_csv(
                 &input.role,
                 std::io::Cursor::new(bytes),
@@ -262,7 +250,7 @@ impl InputHashes {
                 .into_iter()
                 .map(|(table, role, path)| {
                     let (sha256, bytes) = file_sha256_unless(&path, &stopped)?
-                        .ok_or_else(|| PipelineError::io(&path, "hashing stopped"))?;
+                        .ok_or_else(|| PipelineError::io_message(&path, "hashing stopped"))?;
                     Ok(InputRecord {
                         table,
                         role,
@@ -281,9 +269,9 @@ impl InputHashes {
     /// The records, waiting for the hashing to end.
     fn inputs(&mut self) -> Result<&mut Vec<InputRecord>, PipelineError> {
         if let Some(worker) = self.worker.take() {
-            self.inputs = worker.join().map_err(|_| {
-                PipelineError::io(Path::new("inputs"), "the thread hashing the inputs panicked")
-            })??;
+            self.inputs = worker
+                .join()
+                .map_err(|_| PipelineError::bug("the thread hashing the inputs panicked"))??;
         }
         Ok(&mut self.inputs)
     }
@@ -335,7 +323,7 @@ pub(super) fn stream_table<T: Table + Send + 'static>(
     for f in files {
         let (name, reader, options) = tabular(f)?;
         streamed.push(stream(&name, reader, &options, policy, persons, &mut |rows| {
-            sink.write_with(move || T::to_batch(&rows)).map_err(|e| e.to_string())
+            sink.write_with(move || T::to_batch(&rows)).map_err(folge_ingest::SinkError::from)
         })?);
     }
     let rows = sink.finish_with(hashes.late_metadata()?)?;

@@ -104,7 +104,7 @@ impl Context<'_> {
             PipelineError::MissingStageOutput { stage: needs, needs, path: path.clone() }
         })?;
         serde_json::from_str(&text)
-            .map_err(|e| PipelineError::io(&path, format!("is not a stage record: {e}")))
+            .map_err(|e| PipelineError::io_because(&path, "is not a stage record", e))
     }
 
     fn inputs_sha256(&self) -> Result<String, PipelineError> {
@@ -251,7 +251,7 @@ fn manifest(
     // The manifest goes beside the report and the extract: scanned like them.
     let detector = stage_detector(ctx)?;
     if let Some((place, kind)) = guard::scan_bytes(MANIFEST, json.as_bytes(), &detector)
-        .map_err(|e| PipelineError::Stage { stage: "manifest", message: e })?
+        .map_err(|e| PipelineError::stage("manifest", e))?
     {
         return Err(guard::failure("manifest", MANIFEST, &place, kind));
     }
@@ -323,7 +323,7 @@ fn execute(
     ctx.dir.publish(stage, staging)?;
     write_manifest(ctx)?;
     match record.failed {
-        Some(message) => Err(PipelineError::Stage { stage: stage.name(), message }),
+        Some(message) => Err(PipelineError::stage(stage.name(), message)),
         None => Ok(()),
     }
 }

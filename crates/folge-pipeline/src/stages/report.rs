@@ -89,9 +89,8 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
     // Fail closed before anything is written: every text the report holds.
     let detector = stage_detector(ctx)?;
     for file in &files {
-        let hit = guard::scan_bytes(&file.path, &file.bytes, &detector).map_err(|e| {
-            PipelineError::Stage { stage: "report", message: format!("`{}`: {e}", file.path) }
-        })?;
+        let hit = guard::scan_bytes(&file.path, &file.bytes, &detector)
+            .map_err(|e| PipelineError::stage("report", format!("`{}`: {e}", file.path)))?;
         if let Some((place, kind)) = hit {
             return Err(guard::failure("report", &file.path, &place, kind));
         }

@@ -89,6 +89,8 @@ fn data_lines(file: &str) -> usize {
 
 #[test]
 fn sample_pipeline_runs_end_to_end() {
+    use folge_schema::tables::{DeidParticipant, DeidServiceEvent, StayRow};
+    use folge_schema::{Service, Table};
     let tmp = tempfile::tempdir().unwrap();
     run_sample(tmp.path());
     let run = tmp.path().join("run");
@@ -101,6 +103,34 @@ fn sample_pipeline_runs_end_to_end() {
     assert_eq!(rows(&run.join("02_deid/participants.parquet")), persons);
     assert_eq!(rows(&run.join("02_deid/service_events.parquet")), data_lines("service_events.csv"));
     assert_eq!(rows(&run.join("02_deid/process_events.parquet")), data_lines("process_events.csv"));
+    // Merged stays: every inpatient and short-stay episode of a participant is in exactly
+    // one stay (the episodes column adds up to them), a stay ends on or after it starts,
+    // and the rows come by pseudonym.
+    let stays = StayRow::from_batches(
+        &read_parquet(&run.join("03_analyze/stays.parquet")).unwrap().batches,
+    )
+    .unwrap();
+    let events = DeidServiceEvent::from_batches(
+        &read_parquet(&run.join("02_deid/service_events.parquet")).unwrap().batches,
+    )
+    .unwrap();
+    let participants: std::collections::BTreeSet<String> = DeidParticipant::from_batches(
+        &read_parquet(&run.join("02_deid/participants.parquet")).unwrap().batches,
+    )
+    .unwrap()
+    .into_iter()
+    .map(|p| p.pid)
+    .collect();
+    for service in [Service::Inpatient, Service::ShortStay] {
+        let episodes =
+            events.iter().filter(|e| e.service == service && participants.contains(&e.pid)).count();
+        let merged: i64 =
+            stays.iter().filter(|s| s.service == service).map(|s| i64::from(s.episodes)).sum();
+        assert_eq!(merged, episodes as i64, "{service:?}");
+    }
+    assert!(stays.iter().any(|s| s.episodes > 1), "the sample has transfers");
+    assert!(stays.iter().all(|s| s.discharge_day >= s.admission_day && s.episodes >= 1));
+    assert!(stays.windows(2).all(|w| w[0].pid <= w[1].pid));
     // 12 indicators × 2 periods per person; 12 × 2 arms × 2 periods pooled.
     assert_eq!(rows(&run.join("03_analyze/indicators.parquet")), persons * 2 * 12);
     assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use folge_deid::{Deidentified, EventBatch, EventRow};
 use folge_schema::tables::{
     BalanceRow, ComparisonRow, DeidParticipant, DeidServiceCount, EventTimeRow, IndicatorRow,
-    RateRow, SurvivalRow,
+    RateRow, StayRow, SurvivalRow,
 };
 use folge_schema::{ExitReason, Service};
 
@@ -156,6 +156,9 @@ pub struct Analysis {
     pub survival: Vec<SurvivalRow>,
     /// Covariate balance before and after weighting (empty when unadjusted).
     pub balance: Vec<BalanceRow>,
+    /// Every participant's merged hospital and municipal short-term stays, by pseudonym
+    /// then service and admission.
+    pub stays: Vec<StayRow>,
 }
 
 /// One person's events, prepared once for every window.
@@ -544,6 +547,8 @@ pub struct IndicatorBuilder<'a> {
     event_time: EventTime,
     /// One person's values per bin × indicator (reused).
     bin_values: Vec<f64>,
+    /// Each participant's merged stays, hospital then municipal short-term.
+    stays: Vec<Vec<(Service, Stay)>>,
 }
 
 impl std::fmt::Debug for IndicatorBuilder<'_> {
@@ -570,6 +575,7 @@ impl<'a> IndicatorBuilder<'a> {
         IndicatorBuilder {
             event_time: EventTime::new(params.indicators.len(), from, to),
             bin_values: vec![0.0; BINS * params.indicators.len()],
+            stays: vec![Vec::new(); n],
             tables,
             params,
             index,
@@ -623,15 +629,22 @@ impl<'a> IndicatorBuilder<'a> {
                         acute: e.acute.unwrap_or(false),
                         start_minute: e.start_minute,
                         end_minute: e.end_minute,
+                        episodes: 1,
                     })
                     .collect(),
                 params.stay_gap_minutes,
             )
         };
+        let (stays, short_stays) = (stays_of(Service::Inpatient), stays_of(Service::ShortStay));
+        self.stays[i] = stays
+            .iter()
+            .map(|s| (Service::Inpatient, *s))
+            .chain(short_stays.iter().map(|s| (Service::ShortStay, *s)))
+            .collect();
         let person = PersonUse {
             participant,
-            stays: stays_of(Service::Inpatient),
-            short_stays: stays_of(Service::ShortStay),
+            stays,
+            short_stays,
             events,
             same_day_bed_days: params.same_day_bed_days,
             gap: params.stay_gap_minutes,
@@ -698,6 +711,21 @@ impl<'a> IndicatorBuilder<'a> {
                 self.compute(i, &[]);
             }
         }
+        let stays = self
+            .participants
+            .iter()
+            .zip(&self.stays)
+            .flat_map(|(p, stays)| {
+                stays.iter().map(|(service, s)| StayRow {
+                    pid: p.pid.clone(),
+                    service: *service,
+                    admission_day: s.start,
+                    discharge_day: s.end,
+                    acute: s.acute,
+                    episodes: i32::try_from(s.episodes).unwrap_or(i32::MAX),
+                })
+            })
+            .collect();
         let table = IndicatorTable {
             participants: self.participants.iter().map(|p| (*p).clone()).collect(),
             windows: self.params.windows.iter().map(|w| w.name.clone()).collect(),
@@ -710,6 +738,7 @@ impl<'a> IndicatorBuilder<'a> {
             events_outside_windows: self.outside,
             events_after_observation: self.after_observation,
             event_time: self.event_time,
+            stays,
         }
     }
 }
@@ -722,6 +751,7 @@ pub struct Indicators {
     events_outside_windows: u64,
     events_after_observation: u64,
     event_time: EventTime,
+    stays: Vec<StayRow>,
 }
 
 impl Indicators {
@@ -900,6 +930,7 @@ pub fn summarise(
         events_outside_windows: outside,
         events_after_observation: after_observation,
         event_time,
+        stays,
     } = indicators;
     let subsets = subsets(&table.participants);
     // Covariates and weights for the adjusted pilot-vs-comparison model, made once.
@@ -999,6 +1030,7 @@ pub fn summarise(
         event_time: event_time.rows(&params.indicators),
         survival,
         balance,
+        stays,
     }
 }
 

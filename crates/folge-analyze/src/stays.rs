@@ -20,12 +20,14 @@ pub struct Stay {
     pub start_minute: Option<i32>,
     /// Discharge time, minutes after midnight, when delivered.
     pub end_minute: Option<i32>,
+    /// Episodes merged into the stay (1 for an episode).
+    pub episodes: u32,
 }
 
 impl Stay {
     /// A stay known by its days only.
     pub fn days(start: i32, end: i32, acute: bool) -> Self {
-        Stay { start, end, acute, start_minute: None, end_minute: None }
+        Stay { start, end, acute, start_minute: None, end_minute: None, episodes: 1 }
     }
 
     /// Minutes from this stay's discharge to `next`'s admission, when both times are
@@ -64,6 +66,7 @@ pub fn merge_stays(mut episodes: Vec<Stay>, gap_minutes: i64) -> Vec<Stay> {
                     running.end_minute = e.end_minute;
                 }
                 running.acute |= e.acute;
+                running.episodes += e.episodes;
             }
             _ => stays.push(e),
         }
@@ -86,6 +89,7 @@ mod tests {
             acute,
             start_minute: Some(start.1),
             end_minute: Some(end.1),
+            episodes: 1,
         }
     }
 
@@ -101,7 +105,8 @@ mod tests {
             ],
             480,
         );
-        assert_eq!(merged, vec![s(0, 5, true), s(10, 12, true), s(13, 14, false)]);
+        let two = |stay: Stay| Stay { episodes: 2, ..stay };
+        assert_eq!(merged, vec![two(s(0, 5, true)), two(s(10, 12, true)), s(13, 14, false)]);
     }
 
     #[test]
@@ -111,7 +116,7 @@ mod tests {
         let b = timed((4, 300), (6, 720), true);
         assert_eq!(a.minutes_to(&b), Some(7 * 60));
         let merged = merge_stays(vec![b, a], 480);
-        assert_eq!(merged, vec![timed((0, 600), (6, 720), true)]);
+        assert_eq!(merged, vec![Stay { episodes: 2, ..timed((0, 600), (6, 720), true) }]);
         // Discharged day 10 at 08:00, back at 17:00 the same day (9 h): a new stay, and
         // a readmission, which days alone (0 days apart) would merge and not count.
         let c = timed((9, 60), (10, 480), false);

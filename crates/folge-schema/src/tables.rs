@@ -309,6 +309,28 @@ table! {
 }
 
 table! {
+    /// Person level, pseudonymised (zone-2 content, written by analysis, which merges with
+    /// its `stay_gap_hours`): one hospital stay (NPR's sykehusopphold) or municipal
+    /// short-term stay after merging transfers (`stays.parquet`) — the stays the
+    /// admissions, readmissions and bed-day indicators count. Every delivered episode is
+    /// in one stay.
+    pub struct StayRow as "stays" {
+        /// Pseudonym.
+        pub pid: String,
+        /// `inpatient` or `short_stay`.
+        pub service: Service,
+        /// Admission day (inclusion = day 0).
+        pub admission_day: i32,
+        /// Discharge day (≥ admission day).
+        pub discharge_day: i32,
+        /// Acute (øyeblikkelig hjelp) if any merged episode was.
+        pub acute: bool,
+        /// Episodes merged into the stay (1: no transfer).
+        pub episodes: i32,
+    }
+}
+
+table! {
     /// Zone 3: an indicator's rate per person-year for one arm and period, over all persons
     /// of that arm (`rates.parquet`): the before/after picture the report draws.
     pub struct RateRow as "rates" {

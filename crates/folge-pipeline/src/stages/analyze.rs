@@ -249,6 +249,7 @@ pub(super) fn run(
     write_table(out, &analysis.lorenz, &metadata, &mut outputs)?;
     write_table(out, &analysis.event_time, &metadata, &mut outputs)?;
     write_table(out, &analysis.survival, &metadata, &mut outputs)?;
+    write_table(out, &analysis.stays, &metadata, &mut outputs)?;
     if params.confounders.is_some() {
         write_table(out, &analysis.balance, &metadata, &mut outputs)?;
     }

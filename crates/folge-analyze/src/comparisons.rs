@@ -45,9 +45,36 @@ use folge_schema::Arm;
 use folge_schema::tables::{ComparisonRow, IndicatorRow};
 use folge_stats::{Adjustment, p_adjust};
 
+use crate::Indicator;
+
+/// Which side of inclusion a window is, as the comparisons read it: the `before` and
+/// `after` windows, or another named window (which no before/after comparison reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Period {
+    /// The window named `before`.
+    Before,
+    /// The window named `after`.
+    After,
+    /// Any other window.
+    Other,
+}
+
+impl Period {
+    /// The kind of the window named `name`.
+    pub(crate) fn of(name: &str) -> Self {
+        match name {
+            "before" => Period::Before,
+            "after" => Period::After,
+            _ => Period::Other,
+        }
+    }
+}
+
 /// One person × period value of one indicator, borrowed from wherever the values are
 /// kept (the indicator table, or `IndicatorRow`s): what comparisons and concentration read,
-/// without a string allocated per row. `person` numbers the person for cluster-robust SEs.
+/// without a string allocated per row. The indicator is its enum and the window its
+/// position (with its kind), resolved once per table, never a string compared per row.
+/// `person` numbers the person for cluster-robust SEs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PersonValue<'a> {
     pub(crate) person: usize,
@@ -55,29 +82,37 @@ pub(crate) struct PersonValue<'a> {
     pub(crate) municipality: &'a str,
     pub(crate) arm: Arm,
     pub(crate) target_group: Option<&'a str>,
-    pub(crate) period: &'a str,
-    pub(crate) indicator: &'a str,
+    /// The window's position in the analysis windows (for rows read back, in order of
+    /// first appearance).
+    pub(crate) window: usize,
+    pub(crate) period: Period,
+    pub(crate) indicator: Indicator,
     pub(crate) value: f64,
     pub(crate) exposure_days: i32,
 }
 
-/// Views of person-level rows, persons numbered in order of first appearance.
+/// Views of person-level rows, persons and windows numbered in order of first appearance;
+/// rows of an indicator folge does not know are left out.
 pub(crate) fn views(rows: &[IndicatorRow]) -> Vec<PersonValue<'_>> {
     let mut persons: HashMap<&str, usize> = HashMap::new();
+    let mut windows: HashMap<&str, usize> = HashMap::new();
     rows.iter()
-        .map(|r| {
+        .filter_map(|r| {
+            let indicator = Indicator::parse(&r.indicator)?;
             let next = persons.len();
-            PersonValue {
+            let next_window = windows.len();
+            Some(PersonValue {
                 person: *persons.entry(r.pid.as_str()).or_insert(next),
                 pid: &r.pid,
                 municipality: &r.municipality,
                 arm: r.arm,
                 target_group: r.target_group.as_deref(),
-                period: &r.period,
-                indicator: &r.indicator,
+                window: *windows.entry(r.period.as_str()).or_insert(next_window),
+                period: Period::of(&r.period),
+                indicator,
                 value: r.value,
                 exposure_days: r.exposure_days,
-            }
+            })
         })
         .collect()
 }
@@ -381,14 +416,14 @@ const DAYS_PER_YEAR: f64 = 365.25;
 /// without exposure carry no information for the rate models).
 fn person_rows<'r, 'a: 'r>(
     rows: impl IntoIterator<Item = &'r PersonValue<'a>>,
-    indicator: &str,
+    indicator: Indicator,
 ) -> PersonRows {
     let mut out = PersonRows::default();
     for r in rows.into_iter().filter(|r| r.indicator == indicator && r.exposure_days > 0) {
         match r.period {
-            "after" => out.push(r, true),
-            "before" => out.push(r, false),
-            _ => {}
+            Period::After => out.push(r, true),
+            Period::Before => out.push(r, false),
+            Period::Other => {}
         }
     }
     out
@@ -396,8 +431,8 @@ fn person_rows<'r, 'a: 'r>(
 
 /// Whether an indicator is 0 before inclusion by construction (nobody dies before being
 /// included), so before/after means nothing and only the arms after inclusion compare.
-pub(crate) fn zero_before_inclusion(indicator: &str) -> bool {
-    indicator == "mortality"
+pub(crate) fn zero_before_inclusion(indicator: Indicator) -> bool {
+    indicator == Indicator::Mortality
 }
 
 /// Covariates and balancing weights for the adjusted pilot-vs-comparison model, per person
@@ -461,7 +496,7 @@ fn before_after_row(
     r.before_mean = rate(false);
     r.after_mean = rate(true);
     r.diff = r.after_mean.zip(r.before_mean).map(|(a, b)| a - b);
-    if zero_before_inclusion(indicator) {
+    if Indicator::parse(indicator).is_some_and(zero_before_inclusion) {
         r.method = "no estimate: deaths cannot occur before inclusion, so the before rate is 0 by construction; mortality is compared between the arms after inclusion (rate_ratio_pilot_vs_comparison)".into();
         return r;
     }
@@ -669,7 +704,7 @@ fn did_row_of(
     };
     let (np, nc) = (n_of(true), n_of(false));
     r.n = (np + nc) as i64;
-    if zero_before_inclusion(indicator) {
+    if Indicator::parse(indicator).is_some_and(zero_before_inclusion) {
         r.method = "no estimate: deaths cannot occur before inclusion, so there is no difference in differences; see rate_ratio_pilot_vs_comparison".into();
         return r;
     }
@@ -938,12 +973,13 @@ fn adjusted_after_only(r: &mut ComparisonRow, after: &PersonRows, adj: &Adjusted
 
 /// Every comparison of one indicator in one scope, from its person-level rows.
 fn compare_rows(
-    indicator: &str,
+    measure: Indicator,
     scope: (&str, Option<&str>),
     rows: &[&PersonValue<'_>],
     settings: Settings<'_>,
 ) -> Vec<ComparisonRow> {
-    let data = person_rows(rows.iter().copied(), indicator);
+    let data = person_rows(rows.iter().copied(), measure);
+    let indicator = measure.id();
     let mut out = Vec::new();
     let arms = [Arm::Pilot, Arm::Comparison].map(|arm| (arm, data.of_arm(Some(arm))));
     if settings.comparisons.contains(&Comparison::BeforeAfter) {
@@ -962,7 +998,7 @@ fn compare_rows(
             return out;
         }
         out.push(did_row_of(indicator, scope, &data, settings));
-        if zero_before_inclusion(indicator) {
+        if zero_before_inclusion(measure) {
             out.push(after_only_row(indicator, scope, &data, settings));
         }
     }
@@ -979,13 +1015,15 @@ pub fn compare(
 ) -> Vec<ComparisonRow> {
     let views = views(person_level);
     let settings = Settings { comparisons, model, variance, adjusted: None, min_n: 1 };
-    compare_views(&views, indicators, settings)
+    let indicators: Vec<Indicator> =
+        indicators.iter().filter_map(|id| Indicator::parse(id)).collect();
+    compare_views(&views, &indicators, settings)
 }
 
 /// [`compare`] on borrowed person-level values.
 pub(crate) fn compare_views(
     person_level: &[PersonValue<'_>],
-    indicators: &[&str],
+    indicators: &[Indicator],
     settings: Settings<'_>,
 ) -> Vec<ComparisonRow> {
     let mut rows = Vec::new();
@@ -1062,7 +1100,7 @@ pub struct Subset<'a> {
 /// row with the reason and no estimate; pilot vs comparison needs both arms.
 pub(crate) fn compare_subsets(
     person_level: &[PersonValue<'_>],
-    indicators: &[&str],
+    indicators: &[Indicator],
     subsets: &[Subset<'_>],
     settings: Settings<'_>,
 ) -> Vec<ComparisonRow> {

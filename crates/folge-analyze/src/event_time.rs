@@ -216,7 +216,7 @@ impl EventTime {
                 };
                 let (pilot, comparison) = (sorted(0), sorted(1));
                 r.n = (pilot.len() + comparison.len()) as i64;
-                if zero_before_inclusion(indicator.id()) {
+                if zero_before_inclusion(*indicator) {
                     r.method = "no estimate: deaths cannot occur before inclusion, so there is no trend before it".into();
                 } else if early.is_empty() {
                     r.method = format!(

@@ -9,7 +9,7 @@ use folge_schema::tables::{
 };
 use folge_schema::{ExitReason, Service};
 
-use crate::comparisons::{Comparison, CountModel, PersonValue, Settings};
+use crate::comparisons::{Comparison, CountModel, Period, PersonValue, Settings};
 use crate::event_time::{BIN_DAYS, BINS, EventTime, bin_from};
 use crate::stays::{Stay, merge_stays};
 
@@ -501,8 +501,9 @@ impl IndicatorTable {
     /// The values of one indicator (position in the table's indicators), in row order,
     /// borrowed from the table (persons numbered by their position).
     fn rows_of(&self, indicator: usize) -> Vec<crate::comparisons::PersonValue<'_>> {
-        let id = self.indicators[indicator].id();
+        let measure = self.indicators[indicator];
         let n_windows = self.windows.len();
+        let periods: Vec<Period> = self.windows.iter().map(|w| Period::of(w)).collect();
         (0..self.participants.len() * n_windows)
             .map(|pw| {
                 let (person, window) = (pw / n_windows, pw % n_windows);
@@ -513,8 +514,9 @@ impl IndicatorTable {
                     municipality: &p.municipality,
                     arm: p.arm,
                     target_group: p.target_group.as_deref(),
-                    period: &self.windows[window],
-                    indicator: id,
+                    window,
+                    period: periods[window],
+                    indicator: measure,
                     value: self.values[pw * self.indicators.len() + indicator],
                     exposure_days: self.exposure[pw],
                 }
@@ -957,7 +959,7 @@ pub fn summarise(
     let per_indicator = |i: usize| {
         let indicator = params.indicators[i];
         let rows = table.rows_of(i);
-        let id = [indicator.id()];
+        let id = [indicator];
         let rates = pooled_rates(&rows, params);
         let overall = crate::comparisons::compare_views(&rows, &id, settings);
         let by_subset: Vec<Vec<ComparisonRow>> = (0..subsets.len())
@@ -973,7 +975,10 @@ pub fn summarise(
         } else {
             Vec::new()
         };
-        let concentration = crate::utilisation::utilisation_of(&rows, "before");
+        let before = params.windows.iter().position(|w| w.name == "before");
+        let concentration = before.map_or_else(Default::default, |w| {
+            crate::utilisation::utilisation_of(&rows, (w, "before"))
+        });
         let municipality_rates = municipality_rates(&rows, params);
         IndicatorResults {
             rates,
@@ -1158,34 +1163,13 @@ fn pool_by<'a, K: Ord>(
     key: impl Fn(&'a PersonValue<'a>, usize, usize) -> K,
 ) -> BTreeMap<K, Pool> {
     let mut pools: BTreeMap<K, Pool> = BTreeMap::new();
-    // Rows of the indicator table name their indicator and window by the table's own
-    // strings, a handful of them: each is looked up by text once, then by address (all
-    // rows are borrowed for the whole call, so an address cannot be reused). Rows with
-    // strings of their own are looked up by text once the few remembered are used up.
-    let (mut indicators, mut windows) = (Vec::new(), Vec::new());
-    let index_of = |seen: &mut Vec<(usize, usize, Option<usize>)>,
-                    text: &str,
-                    find: &dyn Fn(&str) -> Option<usize>| {
-        let key = (text.as_ptr() as usize, text.len());
-        if let Some(&(_, _, found)) = seen.iter().find(|(a, n, _)| (*a, *n) == key) {
-            return found;
-        }
-        let found = find(text);
-        if seen.len() < 16 {
-            seen.push((key.0, key.1, found));
-        }
-        found
-    };
-    let indicator = |id: &str| params.indicators.iter().position(|x| x.id() == id);
-    let window = |name: &str| params.windows.iter().position(|x| x.name == name);
     let mut keyed = Vec::with_capacity(rows.len());
     for row in rows {
-        let Some(i) = index_of(&mut indicators, row.indicator, &indicator) else {
+        // The indicator by its enum among a dozen, the window by its position.
+        let Some(i) = params.indicators.iter().position(|x| *x == row.indicator) else {
             continue;
         };
-        let Some(w) = index_of(&mut windows, row.period, &window) else {
-            continue;
-        };
+        let w = row.window;
         keyed.push((row, i, w));
         let pool = pools.entry(key(row, i, w)).or_default();
         if row.exposure_days > 0 {

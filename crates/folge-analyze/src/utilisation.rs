@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use folge_schema::tables::{IndicatorRow, LorenzRow, UtilisationRow};
 
+use crate::Indicator;
 use crate::comparisons::{PersonValue, views};
 
 /// The heaviest users' shares of persons reported.
@@ -14,20 +15,24 @@ pub const TOP_SHARES: [f64; 2] = [0.05, 0.10];
 
 /// Concentration of each indicator's use in `period` (mortality is not use: left out).
 pub fn utilisation(rows: &[IndicatorRow], period: &str) -> (Vec<UtilisationRow>, Vec<LorenzRow>) {
-    utilisation_of(&views(rows), period)
+    let in_period: Vec<IndicatorRow> =
+        rows.iter().filter(|r| r.period == period).cloned().collect();
+    // One window left: the first (and only) one the views number.
+    utilisation_of(&views(&in_period), (0, period))
 }
 
-/// [`utilisation`] on borrowed person-level values.
+/// [`utilisation`] on borrowed person-level values, over the rows of `window` (its
+/// position and name).
 pub(crate) fn utilisation_of(
     rows: &[PersonValue<'_>],
-    period: &str,
+    (window, period): (usize, &str),
 ) -> (Vec<UtilisationRow>, Vec<LorenzRow>) {
+    // By id, so the output's order is the ids' (as ever).
     let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for r in rows
-        .iter()
-        .filter(|r| r.period == period && r.exposure_days > 0 && r.indicator != "mortality")
-    {
-        values.entry(r.indicator).or_default().push(r.value);
+    for r in rows.iter().filter(|r| {
+        r.window == window && r.exposure_days > 0 && r.indicator != Indicator::Mortality
+    }) {
+        values.entry(r.indicator.id()).or_default().push(r.value);
     }
     let (mut shares, mut curve) = (Vec::new(), Vec::new());
     for (indicator, mut v) in values {

@@ -195,7 +195,7 @@ fn a_small_arm_says_why_it_has_no_estimate() {
         adjusted: None,
         min_n: 7,
     };
-    let out = compare_views(&views, &["admissions"], settings);
+    let out = compare_views(&views, &[crate::Indicator::Admissions], settings);
     assert!(out.iter().all(|r| r.effect_size.is_none()));
     assert_eq!(out[0].method, "no estimate: 6 persons, fewer than 7");
     assert_eq!(

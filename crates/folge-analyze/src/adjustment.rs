@@ -11,8 +11,9 @@
 
 use std::collections::BTreeSet;
 
+use folge_deid::rows::DeidParticipant;
 use folge_schema::Arm;
-use folge_schema::tables::{BalanceRow, DeidParticipant};
+use folge_schema::tables::BalanceRow;
 use folge_stats::BalancingWeights;
 
 use crate::comparisons::Adjusted;

@@ -11,9 +11,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use folge_schema::tables::{
-    AgreementRow, CodeCooccurrenceRow, CodeFrequencyRow, DeidCoding, QuoteRow,
-};
+use folge_deid::rows::DeidCoding;
+use folge_schema::tables::{AgreementRow, CodeCooccurrenceRow, CodeFrequencyRow, QuoteRow};
 
 /// Everything the focus-group analysis gives.
 #[derive(Debug, Clone, Default)]
@@ -251,16 +250,12 @@ mod tests {
         segment: &str,
         code: &str,
     ) -> DeidCoding {
-        DeidCoding {
-            focus_group: group.into(),
-            municipality: Some(municipality.into()),
-            role: Some("leder".into()),
-            coder: coder.into(),
-            segment: segment.into(),
-            code: code.into(),
-            theme: Some("Samhandling".into()),
-            text: Some(format!("sitat {segment}")),
-        }
+        let mut c = DeidCoding::for_tests(group, coder, segment, code);
+        c.municipality = Some(municipality.into());
+        c.role = Some("leder".into());
+        c.theme = Some("Samhandling".into());
+        c.text = Some(format!("sitat {segment}"));
+        c
     }
 
     /// Two coders over four segments of two groups. On `plan` they agree on s1 (both),

@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use folge_deid::Deidentified;
+use folge_deid::rows::DeidParticipant;
 use folge_schema::Arm;
-use folge_schema::tables::{DeidParticipant, FrameworkRow};
+use folge_schema::tables::FrameworkRow;
 
 fn last_observed(p: &DeidParticipant) -> i32 {
     p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day))

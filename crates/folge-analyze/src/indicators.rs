@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use folge_deid::rows::{DeidParticipant, DeidServiceCount};
 use folge_deid::{Deidentified, EventBatch, EventRow};
 use folge_schema::tables::{
-    BalanceRow, ComparisonRow, DeidParticipant, DeidServiceCount, EventTimeRow, IndicatorRow,
-    RateRow, StayRow, SurvivalRow,
+    BalanceRow, ComparisonRow, EventTimeRow, IndicatorRow, RateRow, StayRow, SurvivalRow,
 };
 use folge_schema::{ExitReason, Service};
 

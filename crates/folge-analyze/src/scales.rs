@@ -17,9 +17,10 @@
 use std::collections::BTreeMap;
 
 use folge_deid::Deidentified;
+use folge_deid::rows::DeidParticipant;
 use folge_schema::Arm;
 use folge_schema::tables::{
-    ComparisonRow, DeidParticipant, ItemDistributionRow, ScaleReliabilityRow, ScaleScoreRow,
+    ComparisonRow, ItemDistributionRow, ScaleReliabilityRow, ScaleScoreRow,
 };
 
 /// How a scale's items make a score.

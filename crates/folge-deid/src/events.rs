@@ -9,12 +9,13 @@
 
 use std::sync::Arc;
 
+use crate::rows::DeidServiceEvent;
 use arrow_array::builder::{Int32Builder, StringBuilder};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, RecordBatch, StringArray,
 };
 use folge_schema::column::{TextCode, date_to_date32};
-use folge_schema::tables::{DeidServiceEvent, Participant};
+use folge_schema::tables::Participant;
 use folge_schema::{SchemaError, Service, Table};
 
 use crate::DeidError;

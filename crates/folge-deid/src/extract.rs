@@ -9,13 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::rows::{DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceEvent};
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use folge_schema::Table;
-use folge_schema::tables::{
-    DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceEvent,
-};
 
 use crate::disclosure::{RiskReport, merge_small_values, risk_report, suppress_to_k};
 use crate::tables::{DeidError, Deidentified};

@@ -14,6 +14,7 @@ mod disclosure;
 mod events;
 mod extract;
 mod key;
+pub mod rows;
 mod scrub;
 mod small_cells;
 mod tables;

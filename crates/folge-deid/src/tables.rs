@@ -1,11 +1,13 @@
 //! Zone 1 → zone 2: the de-identification of the canonical tables, and the
 //! [`Deidentified`] type that only this crate can build.
 
+use crate::rows::{
+    DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceCount, DeidServiceEvent,
+};
 use arrow_array::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use folge_schema::tables::{
-    Coding, DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceCount,
-    DeidServiceEvent, Participant, ProcessEvent, Response, ServiceCount, ServiceEvent,
+    Coding, Participant, ProcessEvent, Response, ServiceCount, ServiceEvent,
 };
 use folge_schema::{NationalId, SchemaError, Table};
 

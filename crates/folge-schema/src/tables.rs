@@ -1,6 +1,7 @@
 //! The canonical tables of the data contract, one row struct each. Zone 1 (identifiable,
-//! ingest output), zone 2 (de-identified: `pid`, relative days) and zone 3 (analysis
-//! results). Column names are the field names and are fixed by `shared/data-contract.md`.
+//! ingest output) and zone 3 (analysis results); zone 2 (de-identified: `pid`, relative
+//! days) is folge-deid's (`folge_deid::rows`), which alone can build its rows. Column names
+//! are the field names and are fixed by `shared/data-contract.md`.
 
 use chrono::NaiveDate;
 
@@ -150,137 +151,6 @@ table! {
         pub reason: String,
         /// The raw row as read (identifiable: zone 1 only).
         pub raw: String,
-    }
-}
-
-table! {
-    /// Zone 2: a participant after de-identification.
-    pub struct DeidParticipant as "participants" {
-        /// Keyed pseudonym.
-        pub pid: String,
-        /// Sex.
-        pub sex: Option<Sex>,
-        /// Age at inclusion, banded.
-        pub age_band: Option<String>,
-        /// Kommunenummer.
-        pub municipality: String,
-        /// Pilot unit.
-        pub site: Option<String>,
-        /// Study arm.
-        pub arm: Arm,
-        /// Target group.
-        pub target_group: Option<String>,
-        /// Year of inclusion.
-        pub inclusion_year: i32,
-        /// Quarter of inclusion (1–4), when the pipeline keeps it (`deid.inclusion_quarter`).
-        pub inclusion_quarter: Option<i32>,
-        /// Exit, in days after inclusion.
-        pub exit_day: Option<i32>,
-        /// Why follow-up ended.
-        pub exit_reason: Option<ExitReason>,
-        /// End of data delivery, in days after this person's inclusion.
-        pub data_end_day: i32,
-    }
-}
-
-table! {
-    /// Zone 2: a service event, dates as days relative to inclusion.
-    pub struct DeidServiceEvent as "service_events" {
-        /// Keyed pseudonym.
-        pub pid: String,
-        /// Service code.
-        pub service: Service,
-        /// Contact or admission day (inclusion = day 0).
-        pub start_day: i32,
-        /// Discharge day.
-        pub end_day: Option<i32>,
-        /// Hours for home nursing/help.
-        pub quantity: Option<f64>,
-        /// Acute vs elective.
-        pub acute: Option<bool>,
-        /// Time of admission or contact, minutes after midnight, when delivered.
-        pub start_minute: Option<i32>,
-        /// Time of discharge, minutes after midnight, when delivered.
-        pub end_minute: Option<i32>,
-    }
-}
-
-table! {
-    /// Zone 2: a month of pre-aggregated service use, its first and last day relative to
-    /// inclusion.
-    pub struct DeidServiceCount as "service_counts" {
-        /// Keyed pseudonym.
-        pub pid: String,
-        /// Service code.
-        pub service: Service,
-        /// The month's first day (inclusion = day 0).
-        pub start_day: i32,
-        /// The month's last day.
-        pub end_day: i32,
-        /// Contacts or stays begun in the month.
-        pub count: Option<f64>,
-        /// Days in the month.
-        pub days: Option<f64>,
-        /// Hours in the month.
-        pub hours: Option<f64>,
-    }
-}
-
-table! {
-    /// Zone 2: a framework step, day relative to inclusion.
-    pub struct DeidProcessEvent as "process_events" {
-        /// Keyed pseudonym.
-        pub pid: String,
-        /// Element.
-        pub element: String,
-        /// Day documented (inclusion = day 0).
-        pub day: i32,
-    }
-}
-
-table! {
-    /// Zone 2: a questionnaire answer, the date as a day relative to inclusion and free
-    /// text scrubbed. Items that identify the respondent are not carried over.
-    pub struct DeidResponse as "responses" {
-        /// Keyed pseudonym.
-        pub pid: String,
-        /// `T0`, `T1`, …
-        pub timepoint: String,
-        /// Day the form was submitted (inclusion = day 0).
-        pub response_day: Option<i32>,
-        /// Instrument name.
-        pub instrument: String,
-        /// Item.
-        pub item: String,
-        /// The answer.
-        pub value: Option<f64>,
-        /// Free text, scrubbed (`[NAVN]`, `[TLF]`, …), or null when dropped by
-        /// configuration.
-        pub text: Option<String>,
-        /// A date answer as days relative to inclusion (inclusion = day 0).
-        pub value_day: Option<i32>,
-    }
-}
-
-table! {
-    /// Zone 2: a coded focus-group segment with its quote scrubbed.
-    pub struct DeidCoding as "codings" {
-        /// Focus group.
-        pub focus_group: String,
-        /// Kommunenummer of the group.
-        pub municipality: Option<String>,
-        /// Participants' role.
-        pub role: Option<String>,
-        /// Who coded the segment.
-        pub coder: String,
-        /// Segment id.
-        pub segment: String,
-        /// Code name.
-        pub code: String,
-        /// Code path above the code.
-        pub theme: Option<String>,
-        /// The quote, scrubbed, or null when quotes are dropped by configuration.
-        pub text: Option<String>,
     }
 }
 
@@ -768,7 +638,19 @@ mod tests {
             vec![batch.column(0).clone(), batch.column(0).clone(), batch.column(1).clone()],
         )
         .unwrap();
-        let err = DeidProcessEvent::from_batch(&renamed).unwrap_err();
+        // A table shaped like zone 2's process events (declared by folge-deid).
+        crate::table! {
+            /// Steps by day.
+            pub struct Steps as "process_events" {
+                /// Pseudonym.
+                pub pid: String,
+                /// Element.
+                pub element: String,
+                /// Day.
+                pub day: i32,
+            }
+        }
+        let err = Steps::from_batch(&renamed).unwrap_err();
         assert_eq!(
             err.to_string(),
             "table `process_events`, column `day`: expected Int32, found Int64"

@@ -12,20 +12,11 @@ fn participants() -> (Vec<DeidParticipant>, Vec<(&'static str, Vec<f64>)>) {
         let pilot = i % 2 == 0;
         let old = if pilot { i % 3 != 0 } else { i % 5 == 0 };
         let female = if pilot { i % 6 != 0 } else { i % 7 < 3 };
-        people.push(DeidParticipant {
-            pid: format!("{i:032x}"),
-            sex: Some(if female { Sex::Female } else { Sex::Male }),
-            age_band: Some(if old { "80+" } else { "67-79" }.to_owned()),
-            municipality: "4601".into(),
-            site: None,
-            arm: if pilot { Arm::Pilot } else { Arm::Comparison },
-            target_group: None,
-            inclusion_year: 2022,
-            inclusion_quarter: None,
-            exit_day: None,
-            exit_reason: None,
-            data_end_day: 400,
-        });
+        let arm = if pilot { Arm::Pilot } else { Arm::Comparison };
+        let mut person = DeidParticipant::for_tests(&format!("{i:032x}"), arm);
+        person.sex = Some(if female { Sex::Female } else { Sex::Male });
+        person.age_band = Some(if old { "80+" } else { "67-79" }.to_owned());
+        people.push(person);
         use_before.push(f64::from(i % 9) * if pilot { 1.5 } else { 1.0 });
     }
     (people, vec![("admissions", use_before)])

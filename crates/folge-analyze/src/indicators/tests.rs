@@ -384,12 +384,12 @@ fn many() -> Deidentified {
     deidentify(&input, &DeidParams::new(day(500)), &Key::demo()).unwrap()
 }
 
-fn batches(events: &[folge_schema::tables::DeidServiceEvent], size: usize) -> Vec<EventBatch> {
+fn batches(events: &[folge_deid::rows::DeidServiceEvent], size: usize) -> Vec<EventBatch> {
     use folge_schema::Table;
     events
         .chunks(size)
         .map(|c| {
-            EventBatch::from_batch(&folge_schema::tables::DeidServiceEvent::to_batch(c).unwrap())
+            EventBatch::from_batch(&folge_deid::rows::DeidServiceEvent::to_batch(c).unwrap())
                 .unwrap()
         })
         .collect()

@@ -7,11 +7,11 @@ use std::path::Path;
 use crate::parquet_io::{ParquetSink, read_ahead, stream_parquet};
 use folge_analyze::AnalysisParams;
 use folge_deid::Deidentified;
-use folge_schema::Table;
-use folge_schema::tables::{
-    DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceCount,
-    DeidServiceEvent, IndicatorRow,
+use folge_deid::rows::{
+    DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceCount, DeidServiceEvent,
 };
+use folge_schema::Table;
+use folge_schema::tables::IndicatorRow;
 use tracing::info;
 
 use crate::manifest::{OutputRecord, StageRecord, file_sha256};

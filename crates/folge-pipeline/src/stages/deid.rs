@@ -8,10 +8,11 @@ use crate::parquet_io::{
     ParquetSink, read_ahead, read_parquet, stream_parquet, write_bytes_atomic, write_parquet,
 };
 use arrow_array::RecordBatch;
+use folge_deid::rows::DeidServiceEvent;
 use folge_deid::{AgeBands, DeidParams, Deidentified, Identifiable, deidentify};
 use folge_schema::Table;
 use folge_schema::tables::{
-    Coding, DeidServiceEvent, Participant, ProcessEvent, Response, ServiceCount, ServiceEvent,
+    Coding, Participant, ProcessEvent, Response, ServiceCount, ServiceEvent,
 };
 use tracing::{info, warn};
 
@@ -508,38 +509,21 @@ pub(super) fn run(
 
 #[cfg(test)]
 mod tests {
-    use folge_schema::tables::{DeidCoding, DeidParticipant};
+    use folge_deid::rows::{DeidCoding, DeidParticipant};
 
     use super::*;
 
     fn participant(site: &str) -> DeidParticipant {
-        DeidParticipant {
-            pid: "0".repeat(32),
-            sex: None,
-            age_band: None,
-            municipality: "4601".into(),
-            site: Some(site.into()),
-            arm: folge_schema::Arm::Pilot,
-            target_group: None,
-            inclusion_year: 2020,
-            inclusion_quarter: None,
-            exit_day: None,
-            exit_reason: None,
-            data_end_day: 100,
-        }
+        let mut p = DeidParticipant::for_tests(&"0".repeat(32), folge_schema::Arm::Pilot);
+        p.site = Some(site.into());
+        (p.inclusion_year, p.data_end_day) = (2020, 100);
+        p
     }
 
     fn coding(text: &str) -> DeidCoding {
-        DeidCoding {
-            focus_group: "FG1".into(),
-            municipality: None,
-            role: None,
-            coder: "IH".into(),
-            segment: "1".into(),
-            code: "Tillit".into(),
-            theme: None,
-            text: Some(text.into()),
-        }
+        let mut c = DeidCoding::for_tests("FG1", "IH", "1", "Tillit");
+        c.text = Some(text.into());
+        c
     }
 
     /// Write the two tables the way the deid stage does and scan them with the detector.
@@ -602,15 +586,13 @@ mod tests {
         let participants = [participant("Haukeland"), participant("Nordmann")];
         let out = (dir.path(), Stage::Deid);
         write_table(out, &participants, &meta, &mut outputs).unwrap();
-        let codings = [
-            coding("[NAVN] ringte"),
-            DeidCoding {
-                segment: "01.01.80 10018".into(),
-                code: "Rune Berg".into(),
-                theme: Some("Samhandling/Kari".into()),
-                ..coding("Kari sa det")
-            },
-        ];
+        let codings = [coding("[NAVN] ringte"), {
+            let mut c = coding("Kari sa det");
+            c.segment = "01.01.80 10018".into();
+            c.code = "Rune Berg".into();
+            c.theme = Some("Samhandling/Kari".into());
+            c
+        }];
         write_table(out, &codings, &meta, &mut outputs).unwrap();
         let detector = folge_deid::Detector::new(["Kari Nordmann", "Rune Berg"], ["rune"]);
         let message = scan_outputs(dir.path(), &outputs, &[], &detector).unwrap_err().to_string();

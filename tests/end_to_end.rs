@@ -89,7 +89,8 @@ fn data_lines(file: &str) -> usize {
 
 #[test]
 fn sample_pipeline_runs_end_to_end() {
-    use folge_schema::tables::{DeidParticipant, DeidServiceEvent, StayRow};
+    use folge_deid::rows::{DeidParticipant, DeidServiceEvent};
+    use folge_schema::tables::StayRow;
     use folge_schema::{Service, Table};
     let tmp = tempfile::tempdir().unwrap();
     run_sample(tmp.path());
@@ -392,6 +393,21 @@ fn same_inputs_same_bytes_whole_or_stage_by_stage() {
             assert!(ba == bb, "{} differs in {how}", pa.display());
         }
     }
+}
+
+#[test]
+fn with_no_pipeline_file_outside_the_project_folge_says_what_to_do() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_folge")).current_dir(elsewhere.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("no pipeline file was named")
+            && said.contains("pipelines/sample.toml")
+            && said.contains("folge run path/to/evaluation.toml"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -2082,6 +2098,12 @@ fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", stderr(&run));
+    // `FOLGE_LOG=debug` says more than the default: what each stage decided, staged, read
+    // and wrote (and this test checks all of it for planted values below).
+    let log = stderr(&run);
+    for said in ["ingest: to be made", "deid: staging in", "02_deid/participants.parquet: wrote"] {
+        assert!(log.contains(said), "{said} not in\n{log}");
+    }
 
     // Every rejected plant is a reject of its line and column, whose reason holds no
     // planted value (nor does anything the run wrote past zone 1, or either log).

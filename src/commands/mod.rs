@@ -135,7 +135,18 @@ pub fn message(err: &anyhow::Error) -> String {
     message
 }
 
+/// The pipeline file a command uses when none is named: the bundled sample.
+const SAMPLE: &str = "pipelines/sample.toml";
+
 fn load(path: &Path) -> Result<Pipeline> {
+    if path == Path::new(SAMPLE) && !path.exists() {
+        // Run outside the project's folder with no pipeline file named: say what folge
+        // looked for and why, and what to do, rather than "cannot read".
+        return Err(UsageError(format!(
+            "no pipeline file was named, and the bundled sample (`{SAMPLE}`, used when none is) is not in this folder; name one, e.g. `folge run path/to/evaluation.toml`, or run folge from the project's folder to use the sample (`folge --help` lists the commands)"
+        ))
+        .into());
+    }
     Ok(Pipeline::load(path)?)
 }
 

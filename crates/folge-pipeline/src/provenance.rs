@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::manifest::{MadeFrom, StageRecord, file_sha256, sha256_hex};
 use crate::run_dir::RunDir;
@@ -236,7 +236,16 @@ impl<'a> Provenance<'a> {
     /// when every input can be read: one that cannot is for ingest to report).
     pub(crate) fn up_to_date(&self, stage: Stage) -> bool {
         let inputs = stage != Stage::Ingest || self.current_inputs().iter().all(|i| i.1.is_some());
-        inputs && self.record(stage).is_some_and(|record| self.stale(stage, &record).is_none())
+        let why = match self.record(stage) {
+            None => Some(format!("{} is not there", outputs_of(stage))),
+            Some(record) => self.stale(stage, &record),
+        };
+        match (&why, inputs) {
+            (Some(why), _) => debug!("{}: to be made: {why}", stage.name()),
+            (None, false) => debug!("{}: to be made: an input cannot be read here", stage.name()),
+            (None, true) => debug!("{}: up to date with the pipeline file", stage.name()),
+        }
+        inputs && why.is_none()
     }
 
     /// Refuse to make `stage` from earlier stages' outputs that are not what the pipeline

@@ -144,6 +144,7 @@ impl RunDir {
             std::fs::remove_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
         }
         create_dir(&dir, stage == Stage::Ingest)?;
+        tracing::debug!("{}: staging in {}", stage.name(), dir.display());
         Ok(Staging { dir, target, report: stage == Stage::Report, published: false })
     }
 
@@ -154,6 +155,11 @@ impl RunDir {
             self.retire(later)?;
         }
         remove_if_there(&self.manifest())?;
+        tracing::debug!(
+            "{}: swapping the staged folder in as {}",
+            stage.name(),
+            staging.target.display()
+        );
         staging.swap()
     }
 
@@ -422,7 +428,8 @@ fn carry_foreign(from: &Path, to: &Path) -> Result<(), PipelineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use folge_schema::tables::{DeidParticipant, Participant, RateRow};
+    use folge_deid::rows::DeidParticipant;
+    use folge_schema::tables::{Participant, RateRow};
 
     fn pipeline(dir: &Path) -> Pipeline {
         Pipeline::parse(

@@ -24,7 +24,7 @@ use arrow_array::RecordBatch;
 use folge_deid::Deidentified;
 use folge_schema::Table;
 use folge_schema::tables::Participant;
-use tracing::info;
+use tracing::{debug, info};
 
 use crate::keys::resolve_key;
 use crate::manifest::{
@@ -131,7 +131,13 @@ impl Context<'_> {
         stage: Stage,
         needs: Stage,
     ) -> Result<Vec<RecordBatch>, PipelineError> {
-        Ok(read_parquet(&self.stage_file(stage, needs, &parquet::<T>())?)?.batches)
+        let batches = read_parquet(&self.stage_file(stage, needs, &parquet::<T>())?)?.batches;
+        debug!(
+            "{}: read {} rows",
+            shown(needs, &parquet::<T>()),
+            batches.iter().map(RecordBatch::num_rows).sum::<usize>()
+        );
+        Ok(batches)
     }
 
     /// Read table `T` that the earlier stage `needs` writes only for some pipelines
@@ -188,7 +194,8 @@ fn write_table<T: Table>(
     let file = parquet::<T>();
     let path = dir.join(&file);
     write_parquet(&path, &T::to_batch(rows)?, metadata)?;
-    let (sha256, _) = file_sha256(&path)?;
+    let (sha256, bytes) = file_sha256(&path)?;
+    debug!("{}: wrote {} rows, {bytes} bytes", shown(stage, &file), rows.len());
     outputs.push(OutputRecord { path: shown(stage, &file), sha256, rows: Some(rows.len() as u64) });
     Ok(())
 }

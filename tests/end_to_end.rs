@@ -411,6 +411,26 @@ fn with_no_pipeline_file_outside_the_project_folge_says_what_to_do() {
 }
 
 #[test]
+fn every_missing_input_is_named_by_its_place_in_one_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let text = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replacen("data-sample/service_events.csv", "data-sample/kari_nordmann.csv", 1)
+        .replace("data-sample/process_events.csv", "data-sample/steps_gone.csv");
+    std::fs::write(&pipeline, text).unwrap();
+    let out = folge(&["validate", pipeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "a configuration error: {}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("`inputs.service_events`: there is no file at its `path`")
+            && said.contains("`inputs.process_events`: there is no file at its `path`"),
+        "{said}"
+    );
+    assert!(!said.contains("kari") && !said.contains("steps_gone"), "no file name: {said}");
+}
+
+#[test]
 fn validate_passes_and_a_typo_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
     let pipeline = sample_pipeline(tmp.path(), "");

@@ -411,6 +411,45 @@ struct Chunk {
     len: usize,
 }
 
+/// The input's `columns = { canonical = "header" }` renames name columns this reader reads:
+/// one written the wrong way round (`{ innDato = "start_date" }`) is recognised and the
+/// right order given, and an unknown column is named with the closest known one — rather
+/// than the file seeming to lack a column its header has.
+fn check_renames(
+    name: &str,
+    options: &CsvOptions,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<(), IngestError> {
+    let known = || required.iter().chain(optional).copied();
+    let mut problems = Vec::new();
+    for (key, header) in &options.columns {
+        if known().any(|c| c == key) {
+            continue;
+        }
+        let backwards = known().any(|c| c == header);
+        let closest = folge_schema::suggest::closest(key, known());
+        let (key, header) = (shown(key), shown(header));
+        problems.push(if backwards {
+            format!(
+                "`columns = {{ {key} = \"{header}\" }}` is the wrong way round: the key is folge's column and the value the file's header, so write `columns = {{ {header} = \"{key}\" }}`"
+            )
+        } else {
+            let closest = closest.map(|c| format!("; did you mean `{c}`?")).unwrap_or_default();
+            let list: Vec<String> = known().map(|c| format!("`{c}`")).collect();
+            format!(
+                "`columns` renames `{key}`, which is not a column this input reads (its columns: {}){closest}",
+                list.join(", ")
+            )
+        });
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(IngestError::File { source_name: name.to_owned(), message: problems.join("; ") })
+    }
+}
+
 /// Drive a reader over every record: blank rows and row problems become rejects.
 pub(crate) fn read_rows<R: Read, T: Send>(
     name: &str,
@@ -421,6 +460,7 @@ pub(crate) fn read_rows<R: Read, T: Send>(
     mut parse_row: impl FnMut(&Cells<'_>, u64) -> Result<T, Problem> + Send,
     sink: &mut Sink<'_, T>,
 ) -> Result<Streamed, IngestError> {
+    check_renames(name, options, required, optional)?;
     let mut source = CsvSource::open(name, input, options)?;
     let columns = source.columns(required, optional)?;
     let sink_error = |source: SinkError| IngestError::Sink { source_name: name.to_owned(), source };

@@ -219,6 +219,23 @@ fn npr_extracts_map_levels_of_care_and_urgency() {
             .len(),
         1
     );
+    // A rename written the wrong way round is recognised and turned the right way; an
+    // unknown column is named with the closest known one; both in one message.
+    let wrong = CsvOptions {
+        columns: [
+            ("innDato".to_owned(), "start_date".to_owned()),
+            ("servce".to_owned(), "tjeneste".to_owned()),
+        ]
+        .into_iter()
+        .collect(),
+        ..CsvOptions::default()
+    };
+    let csv = format!("person_id,tjeneste,innDato\n{a},gp,2020-02-01\n");
+    let err = read_service_events("r.csv", csv.as_bytes(), &wrong, POLICY, &persons).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "r.csv: `columns = { innDato = \"start_date\" }` is the wrong way round: the key is folge's column and the value the file's header, so write `columns = { start_date = \"innDato\" }`; `columns` renames `servce`, which is not a column this input reads (its columns: `person_id`, `service`, `start_date`, `end_date`, `quantity`, `acute`, `died`, `start_time`, `end_time`); did you mean `service`?"
+    );
 }
 
 #[test]

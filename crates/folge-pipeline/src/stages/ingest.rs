@@ -240,8 +240,32 @@ impl InputHashes {
             .into_iter()
             .map(|(t, f)| (t.to_owned(), f.role.clone(), f.path.clone()))
             .collect();
-        for (_, _, path) in &files {
-            std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
+        // Every input that cannot be opened, in one message, each by its place in the
+        // pipeline file (never its file name, which may say whose data it is).
+        let missing: Vec<String> = files
+            .iter()
+            .filter_map(|(_, role, path)| {
+                std::fs::File::open(path).err().map(|e| {
+                    let why = match e.kind() {
+                        std::io::ErrorKind::NotFound => "there is no file at its `path`".to_owned(),
+                        std::io::ErrorKind::PermissionDenied => {
+                            "its file may not be read by this user".to_owned()
+                        }
+                        _ => format!("its file cannot be opened ({e})"),
+                    };
+                    format!("`{role}`: {why}")
+                })
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(PipelineError::config(
+                &pipeline.file,
+                None,
+                format!(
+                    "{} (paths are relative to the pipeline file's folder)",
+                    missing.join("; ")
+                ),
+            ));
         }
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = std::sync::Arc::clone(&stop);

@@ -799,7 +799,8 @@ impl Pipeline {
     pub fn parse(file: &Path, text: &str) -> Result<Self, PipelineError> {
         let mut config: PipelineFile =
             toml::from_str(text).map_err(|e| config_error(file, text, &e))?;
-        let bad = |message: String| PipelineError::config(file, None, message);
+        // Every problem found, reported together (a pipeline file is fixed in one go).
+        let mut problems: Vec<String> = Vec::new();
         let base = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
         let resolve =
@@ -813,9 +814,9 @@ impl Pipeline {
         if let Some(bands) = &config.deid.age_bands
             && (bands.is_empty() || bands.windows(2).any(|w| w[0] >= w[1]))
         {
-            return Err(bad(
+            problems.push(
                 "`deid.age_bands` must list rising upper bounds, e.g. [5, 12, 17, 66, 79]".into(),
-            ));
+            );
         }
         let duplicates = config.ingest.duplicates;
         config.inputs.participants.duplicates.get_or_insert(duplicates);
@@ -835,24 +836,24 @@ impl Pipeline {
         for (name, q) in &config.inputs.questionnaires {
             let redcap = q.redcap_dictionary.is_some();
             if q.codebook.is_some() == redcap {
-                return Err(bad(format!(
+                problems.push(format!(
                     "`inputs.questionnaires.{name}` needs either `codebook` (a TOML file of instruments) or `redcap_dictionary` (REDCap's data dictionary CSV)"
-                )));
+                ));
             }
             if !redcap && q.timepoint.is_none() == q.timepoint_column.is_none() {
-                return Err(bad(format!(
+                problems.push(format!(
                     "`inputs.questionnaires.{name}` needs either `timepoint` (e.g. \"T0\", one file per timepoint) or `timepoint_column`"
-                )));
+                ));
             }
             if q.timepoint.is_some() && q.timepoint_column.is_some() {
-                return Err(bad(format!(
+                problems.push(format!(
                     "`inputs.questionnaires.{name}`: give `timepoint` or `timepoint_column`, not both"
-                )));
+                ));
             }
             if q.require_complete && !redcap {
-                return Err(bad(format!(
+                problems.push(format!(
                     "`inputs.questionnaires.{name}.require_complete` needs `redcap_dictionary` (it reads REDCap's `<form>_complete` columns)"
-                )));
+                ));
             }
         }
         if let Some(key) = &config.key
@@ -868,26 +869,26 @@ impl Pipeline {
             .chain(config.inputs.codings.iter().map(|f| ("codings", f)))
         {
             if input.format == InputFormat::Qdpx && table != "codings" {
-                return Err(bad(format!(
+                problems.push(format!(
                     "`inputs.{table}.format = \"qdpx\"`: REFI-QDA projects hold codings only"
-                )));
+                ));
             }
             match (table, input.layout.as_deref()) {
                 (_, None | Some("canonical"))
                 | ("service_events", Some("npr" | "kpr"))
                 | ("codings", Some("maxqda" | "atlasti" | "nvivo")) => {}
                 (_, Some(other)) => {
-                    return Err(bad(format!(
+                    problems.push(format!(
                         "`inputs.{table}.layout = \"{other}\"`: known layouts are `canonical`; for service_events `npr` and `kpr`; for codings `maxqda`, `atlasti` and `nvivo`"
-                    )));
+                    ));
                 }
             }
             if !input.service_codes.is_empty()
                 && (table != "service_events" || input.layout() != folge_ingest::Layout::Canonical)
             {
-                return Err(bad(format!(
+                problems.push(format!(
                     "`inputs.{table}.service_codes` maps a service-use file's own codes, and only in the canonical layout (NPR and KPR codes are built in)"
-                )));
+                ));
             }
             for (own, code) in &input.service_codes {
                 if folge_schema::Service::parse(code).is_none() {
@@ -897,18 +898,18 @@ impl Pipeline {
                             || format!(" (expected one of {known})"),
                             |c| format!("; did you mean `{c}`?"),
                         );
-                    return Err(bad(format!(
+                    problems.push(format!(
                         "`inputs.{table}.service_codes`: `{own}` maps to `{code}`, which is not a folge service{hint}"
-                    )));
+                    ));
                 }
             }
             if let Some(label) = &input.encoding
                 && folge_ingest::Encoding::for_label(label.as_bytes()).is_none()
             {
                 {
-                    return Err(bad(format!(
+                    problems.push(format!(
                         "`encoding = \"{label}\"` is not an encoding folge knows (try `utf-8` or `windows-1252`)"
-                    )));
+                    ));
                 }
             }
         }
@@ -921,7 +922,7 @@ impl Pipeline {
             ("roles", &vocabularies.roles),
         ] {
             if list.iter().flatten().any(|v| v.trim().is_empty()) {
-                return Err(bad(format!("`vocabularies.{name}` holds an empty value")));
+                problems.push(format!("`vocabularies.{name}` holds an empty value"));
             }
         }
         if let Some(bad_number) = vocabularies
@@ -930,40 +931,41 @@ impl Pipeline {
             .flatten()
             .find(|m| m.trim().len() != 4 || !m.trim().bytes().all(|b| b.is_ascii_digit()))
         {
-            return Err(bad(format!(
+            problems.push(format!(
                 "`vocabularies.municipalities`: `{bad_number}` is not a kommunenummer (expected 4 digits, e.g. \"0301\": keep leading zeros, and quote them)"
-            )));
+            ));
         }
-        if let Some(extract) = &config.extract {
-            extract.spec().check().map_err(|problem| bad(format!("`extract`: {problem}")))?;
+        if let Some(extract) = &config.extract
+            && let Err(problem) = extract.spec().check()
+        {
+            problems.push(format!("`extract`: {problem}"));
         }
         for w in &config.periods.windows {
             if w.from > w.to || ["before", "after"].contains(&w.name.as_str()) {
-                return Err(bad(format!(
+                problems.push(format!(
                     "`periods.windows`: `{}` needs `from` ≤ `to` and a name other than `before` and `after`",
                     w.name
-                )));
+                ));
             }
         }
         if config.analyze.stay_gap_hours > 48 {
-            return Err(bad("`analyze.stay_gap_hours` is 0–48 hours (default 8)".into()));
+            problems.push("`analyze.stay_gap_hours` is 0–48 hours (default 8)".into());
         }
         if ![0.0, 0.5].contains(&config.analyze.same_day_bed_days) {
-            return Err(bad("`analyze.same_day_bed_days` is 0 (SSB, NPR) or 0.5 (SAMDATA)".into()));
+            problems.push("`analyze.same_day_bed_days` is 0 (SSB, NPR) or 0.5 (SAMDATA)".into());
         }
         if config.periods.before_days == 0 || config.periods.after_days == 0 {
-            return Err(bad(
-                "`periods.before_days` and `periods.after_days` must be at least 1".into()
-            ));
+            problems
+                .push("`periods.before_days` and `periods.after_days` must be at least 1".into());
         }
         if !(0.0..=1.0).contains(&config.ingest.max_reject_share) {
-            return Err(bad(format!(
+            problems.push(format!(
                 "`ingest.max_reject_share` is {}, expected a share from 0 to 1",
                 config.ingest.max_reject_share
-            )));
+            ));
         }
         if config.report.suppression_threshold == 0 {
-            return Err(bad("`report.suppression_threshold` must be at least 1".into()));
+            problems.push("`report.suppression_threshold` must be at least 1".into());
         }
         let indicators = parse_ids(
             config.analyze.indicators.as_deref(),
@@ -971,21 +973,30 @@ impl Pipeline {
             Indicator::id,
             "analyze.indicators",
         )
-        .map_err(&bad)?;
+        .unwrap_or_else(|e| {
+            problems.push(e);
+            Vec::new()
+        });
         let comparisons = parse_ids(
             config.analyze.comparisons.as_deref(),
             &Comparison::ALL,
             Comparison::id,
             "analyze.comparisons",
         )
-        .map_err(&bad)?;
+        .unwrap_or_else(|e| {
+            problems.push(e);
+            Vec::new()
+        });
         let mut sections = parse_ids(
             config.report.sections.as_deref(),
             &folge_report::Section::ALL,
             folge_report::Section::id,
             "report.sections",
         )
-        .map_err(&bad)?;
+        .unwrap_or_else(|e| {
+            problems.push(e);
+            Vec::new()
+        });
         // Report order, whatever order the file lists them in.
         sections.sort();
         sections.dedup();
@@ -999,7 +1010,13 @@ impl Pipeline {
                 folge_analyze::CountModel::id,
                 "analyze.count_model",
             )
-            .map_err(&bad)?[0],
+            .map_or_else(
+                |e| {
+                    problems.push(e);
+                    folge_analyze::CountModel::Poisson
+                },
+                |m| m[0],
+            ),
         };
         let variances =
             [folge_analyze::ClusterVariance::Jackknife, folge_analyze::ClusterVariance::Cr1];
@@ -1011,7 +1028,13 @@ impl Pipeline {
                 folge_analyze::ClusterVariance::id,
                 "analyze.cluster_variance",
             )
-            .map_err(&bad)?[0],
+            .map_or_else(
+                |e| {
+                    problems.push(e);
+                    folge_analyze::ClusterVariance::default()
+                },
+                |v| v[0],
+            ),
         };
         let confounders = match &config.analyze.adjust {
             None => None,
@@ -1021,8 +1044,12 @@ impl Pipeline {
                     &folge_analyze::Covariate::ALL,
                     folge_analyze::Covariate::id,
                     "analyze.adjust.covariates",
-                )
-                .map_err(&bad)?;
+                );
+                // An unknown id is the problem; its list is not also "empty".
+                let covariates = covariates.unwrap_or_else(|e| {
+                    problems.push(e);
+                    vec![folge_analyze::Covariate::ALL[0]]
+                });
                 let weights = [
                     folge_analyze::Weighting::None,
                     folge_analyze::Weighting::Ipw,
@@ -1036,16 +1063,34 @@ impl Pipeline {
                         folge_analyze::Weighting::id,
                         "analyze.adjust.weights",
                     )
-                    .map_err(&bad)?[0],
+                    .map_or_else(
+                        |e| {
+                            problems.push(e);
+                            folge_analyze::Weighting::None
+                        },
+                        |w| w[0],
+                    ),
                 };
                 if covariates.is_empty() {
-                    return Err(bad(
+                    problems.push(
                         "`analyze.adjust.covariates` is empty: name at least one of `age_band`, `sex`, `target_group`, `before_use`".into(),
-                    ));
+                    );
                 }
                 Some(folge_analyze::ConfounderAdjustment { covariates, weighting })
             }
         };
+        match problems.len() {
+            0 => {}
+            1 => return Err(PipelineError::config(file, None, problems.remove(0))),
+            n => {
+                let list: Vec<String> = problems.iter().map(|p| format!("\n  - {p}")).collect();
+                return Err(PipelineError::config(
+                    file,
+                    None,
+                    format!("{n} problems:{}", list.concat()),
+                ));
+            }
+        }
         let vocabularies = std::sync::Arc::new(config.vocabularies.vocabularies());
         Ok(Pipeline {
             file: file.to_owned(),
@@ -1296,6 +1341,19 @@ path = "p.csv"
             assert_eq!(kept, !["output", "key"].contains(&key.as_str()), "{key}");
         }
         assert!(!p.params_json().contains("p.csv"), "no paths");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = format!(
+            "{MINIMAL}\n[analyze]\nindicators = [\"bed_day\"]\nstay_gap_hours = 49\ncount_model = \"negbin\"\n[report]\nsuppression_threshold = 0\n"
+        );
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err();
+        assert!(err.is_config());
+        assert_eq!(
+            err.to_string(),
+            "t.toml: 4 problems:\n  - `analyze.stay_gap_hours` is 0–48 hours (default 8)\n  - `report.suppression_threshold` must be at least 1\n  - `analyze.indicators`: unknown id `bed_day`; did you mean `bed_days`?\n  - `analyze.count_model`: unknown id `negbin` (known: `poisson`, `negative_binomial`)"
+        );
     }
 
     #[test]

@@ -1192,6 +1192,45 @@ fn figures_come_as_svg_and_print_resolution_png() {
     }
     // Figures are numbered in order of appearance.
     assert!(html.contains("Figur 1. ") && html.contains(&format!("Figur {}. ", figures.len())));
+    // Nothing silently cut: every indicator of the analysis is in every figure about
+    // indicators, every municipality in the forest plots, every item in the answer bars
+    // or their caption's list of items not drawn.
+    let analyze = dir.path().join("run/03_analyze");
+    let svgs = |prefix: &str| -> String {
+        figures
+            .iter()
+            .filter(|id| id.starts_with(prefix))
+            .map(|id| std::fs::read_to_string(report.join(format!("figures/{id}.svg"))).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let word = |text: &str, needle: &str| {
+        let letter = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        text.match_indices(needle).any(|(at, _)| {
+            !letter(text[..at].chars().next_back())
+                && !letter(text[at + needle.len()..].chars().next())
+        })
+    };
+    let distinct = |file: &str, column: &str| -> std::collections::BTreeSet<String> {
+        strings(&analyze.join(file), column).into_iter().flatten().collect()
+    };
+    let indicators = distinct("rates.parquet", "indicator");
+    assert_eq!(indicators.len(), 12);
+    for prefix in ["figure_rates", "figure_municipalities", "figure_event_time"] {
+        let text = svgs(prefix);
+        for id in &indicators {
+            let label = folge_analyze::Indicator::parse(id).unwrap().label_nb();
+            assert!(text.contains(label), "{prefix}: {label}");
+        }
+    }
+    let forest = svgs("figure_municipalities");
+    for m in distinct("municipality_rates.parquet", "municipality") {
+        assert!(word(&forest, &m) && word(&html, &m), "municipality {m}");
+    }
+    let items = svgs("figure_items");
+    for item in distinct("item_distributions.parquet", "item") {
+        assert!(word(&items, &item) && word(&html, &item), "item {item}");
+    }
 }
 
 /// The report in a real browser (`FOLGE_BROWSER_TESTS=1`, which `.ci/run` sets after

@@ -768,10 +768,11 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         let blocks: Vec<Block> = match section {
             Section::Summary | Section::Methods => continue,
             Section::Participants => vec![Block::Table(participants_table(input, params))],
-            Section::Use => vec![
-                Block::Figure(crate::figures::rates(input, params)),
-                Block::Table(rates_table(input, params)),
-            ],
+            Section::Use => crate::figures::rates(input, params)
+                .into_iter()
+                .map(Block::Figure)
+                .chain([Block::Table(rates_table(input, params))])
+                .collect(),
             Section::Effects => comparison_table(input, params)
                 .map(Block::Table)
                 .into_iter()
@@ -781,19 +782,20 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 .chain(crate::event_time::table(input, params).map(Block::Table))
                 .collect(),
             Section::Municipalities => crate::figures::municipalities_forest(input, params)
-                .map(Block::Figure)
                 .into_iter()
+                .map(Block::Figure)
                 .chain(municipality_table(input, params).map(Block::Table))
                 .collect(),
             Section::Concentration => crate::figures::concentration(input, params)
-                .map(Block::Figure)
                 .into_iter()
+                .map(Block::Figure)
                 .collect(),
             Section::Scales => scales_table(input, params)
                 .map(Block::Table)
                 .into_iter()
-                .chain(crate::figures::scale_means(input, params).map(Block::Figure))
-                .chain(crate::figures::item_answers(input, params).map(Block::Figure))
+                .chain(crate::figures::scale_means(input, params).into_iter().map(Block::Figure))
+                .chain(crate::items::figures(input, params).into_iter().map(Block::Figure))
+                .chain(crate::items::table(input, params).map(Block::Table))
                 .collect(),
             Section::FocusGroups => codes_table(input, params)
                 .map(Block::Table)
@@ -1033,6 +1035,7 @@ mod tests {
             adjustment: folge_stats::Adjustment::Holm,
             sections: Section::ALL.to_vec(),
             cluster_variance: folge_analyze::ClusterVariance::default(),
+            instruments: Vec::new(),
         };
         let table = participants_table(&report, &params);
         let row =
@@ -1176,6 +1179,71 @@ mod tests {
                 let path = std::path::Path::new(&dir).join(&file.path);
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
                 std::fs::write(path, file.bytes).unwrap();
+            }
+        }
+    }
+
+    /// Whether `needle` stands in `text` as a whole word (`pacic_1` not inside `pacic_10`).
+    fn has_word(text: &str, needle: &str) -> bool {
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        text.match_indices(needle).any(|(at, _)| {
+            !word(text[..at].chars().next_back()) && !word(text[at + needle.len()..].chars().next())
+        })
+    }
+
+    /// The SVG text (invisible copies of every label, and the caption as its title) of the
+    /// figures whose file name starts with `prefix`, all parts together.
+    fn figure_text(files: &[ReportFile], prefix: &str) -> String {
+        let text: Vec<String> = files
+            .iter()
+            .filter(|f| {
+                let path = std::path::Path::new(&f.path);
+                f.path.starts_with(&format!("figures/{prefix}"))
+                    && path.extension().is_some_and(|e| e == "svg")
+            })
+            .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+            .collect();
+        assert!(!text.is_empty(), "no figure {prefix}");
+        text.join("\n")
+    }
+
+    /// Nothing silently cut: every indicator of the analysis is in every figure about
+    /// indicators, every municipality in the forest plots, every item in the answer bars
+    /// or in their caption's list of items not drawn, and everything in the page.
+    #[test]
+    fn every_item_indicator_and_municipality_of_the_analysis_is_in_the_report() {
+        let indicators = Indicator::ALL;
+        let results = Results::new(indicators);
+        for lang in [Language::Nb, Language::En] {
+            let files = render(&results.input(), &params(indicators, lang));
+            let html = String::from_utf8(files[0].bytes.clone()).unwrap();
+            let analysed: std::collections::BTreeSet<&str> =
+                results.rates.iter().map(|r| r.indicator.as_str()).collect();
+            assert_eq!(analysed.len(), indicators.len());
+            for prefix in ["figure_rates", "figure_municipalities", "figure_event_time"] {
+                let text = figure_text(&files, prefix);
+                for indicator in indicators {
+                    let label = escape(indicator_label(*indicator, lang));
+                    assert!(text.contains(&label), "{prefix}: {label}");
+                }
+            }
+            let lorenz = figure_text(&files, "figure_concentration");
+            for u in &results.utilisation {
+                let indicator = Indicator::parse(&u.indicator).unwrap();
+                assert!(
+                    lorenz.contains(&escape(indicator_label(indicator, lang))),
+                    "{indicator:?}"
+                );
+            }
+            let forest = figure_text(&files, "figure_municipalities");
+            for m in results.municipality_rates.iter().map(|r| r.municipality.as_str()) {
+                assert!(has_word(&forest, m), "forest: {m}");
+                assert!(has_word(&html, m), "page: {m}");
+            }
+            let items = figure_text(&files, "figure_items");
+            for d in &results.item_distributions {
+                assert!(has_word(&items, &d.item), "answer bars or their caption: {}", d.item);
+                assert!(has_word(&html, &d.item), "page: {}", d.item);
             }
         }
     }

@@ -15,6 +15,7 @@ mod figure;
 mod figures;
 mod html;
 mod input;
+mod items;
 mod methods;
 mod survival;
 mod table;
@@ -24,7 +25,7 @@ mod test_rows;
 /// The small-cell rule lives with the rest of disclosure control in `folge-deid`.
 pub use folge_deid::SmallCellRule;
 pub use html::render;
-pub use input::{Language, ReportInput, ReportParams, Section};
+pub use input::{Instrument, InstrumentItem, Language, ReportInput, ReportParams, Section};
 pub use table::{Cell, ReportTable};
 
 /// One output file of the report.

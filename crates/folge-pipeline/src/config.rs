@@ -673,6 +673,15 @@ pub struct ReportSection {
     /// `effects`, `municipalities`, `concentration`, `scales`, `focus_groups` (default all).
     #[serde(default)]
     pub sections: Option<Vec<String>>,
+    /// Names shown for kommunenummer (`{ "4601" = "Bergen" }`), over the table folge
+    /// ships (`folge_report::MUNICIPALITY_NAMES`); a number without a name shows as
+    /// itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub municipality_names: BTreeMap<String, String>,
+    /// Labels shown for the participants' target groups (`{ "4" = "Sammensatte behov" }`);
+    /// a value without one shows as itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub target_groups: BTreeMap<String, String>,
 }
 
 fn default_threshold() -> u32 {
@@ -681,7 +690,13 @@ fn default_threshold() -> u32 {
 
 impl Default for ReportSection {
     fn default() -> Self {
-        ReportSection { dir: None, suppression_threshold: 5, sections: None }
+        ReportSection {
+            dir: None,
+            suppression_threshold: 5,
+            sections: None,
+            municipality_names: BTreeMap::new(),
+            target_groups: BTreeMap::new(),
+        }
     }
 }
 
@@ -968,6 +983,25 @@ impl Pipeline {
         }
         if config.report.suppression_threshold == 0 {
             return Err(bad("`report.suppression_threshold` must be at least 1".into()));
+        }
+        if let Some(bad_number) = config
+            .report
+            .municipality_names
+            .keys()
+            .find(|m| m.len() != 4 || !m.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(bad(format!(
+                "`report.municipality_names`: `{bad_number}` is not a kommunenummer (expected 4 digits, e.g. \"0301\": keep leading zeros, and quote them)"
+            )));
+        }
+        if let Some(known) = &vocabularies.target_groups
+            && let Some(unknown) = config.report.target_groups.keys().find(|g| !known.contains(g))
+        {
+            let hint = closest(unknown, known.iter().map(String::as_str))
+                .map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+            return Err(bad(format!(
+                "`report.target_groups`: `{unknown}` is not in `vocabularies.target_groups`{hint}"
+            )));
         }
         let indicators = parse_ids(
             config.analyze.indicators.as_deref(),
@@ -1318,6 +1352,30 @@ path = "p.csv"
         assert_eq!(
             err,
             "t.toml: `analyze.comparisons`: unknown id `dif` (known: `before_after`, `pilot_vs_comparison`)"
+        );
+    }
+
+    #[test]
+    fn report_labels_are_checked_and_hashed_only_when_given() {
+        let plain = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
+        assert!(!plain.params_json().contains("municipality_names"), "absent: hash unchanged");
+        let text = format!(
+            "{MINIMAL}\n[vocabularies]\ntarget_groups = [\"eldre\", \"4\"]\n[report.municipality_names]\n\"4631\" = \"Alver\"\n[report.target_groups]\n\"4\" = \"Gruppe 4\"\n"
+        );
+        let p = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert_eq!(p.config.report.municipality_names["4631"], "Alver");
+        assert!(p.params_json().contains(r#""report.target_groups":{"4":"Gruppe 4"}"#));
+        let err = Pipeline::parse(Path::new("t.toml"), &text.replace("\"4631\" =", "\"463\" ="))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`report.municipality_names`: `463` is not a kommunenummer"), "{err}");
+        let err =
+            Pipeline::parse(Path::new("t.toml"), &text.replace("\"4\" = \"G", "\"eldr\" = \"G"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("`report.target_groups`: `eldr` is not in `vocabularies.target_groups`; did you mean `eldre`?"),
+            "{err}"
         );
     }
 

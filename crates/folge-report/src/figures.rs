@@ -295,7 +295,7 @@ fn forest_group<'a>(
             });
             let hidden = !municipality_shown(input.municipality_rates, indicator, m, arm, rule);
             group.suppressed |= hidden && row.is_some();
-            let drawn = point(format!("  {m}"), row, hidden);
+            let drawn = point(format!("  {}", params.municipality(m)), row, hidden);
             if drawn.estimate.is_some() {
                 group.within.extend(row);
             }
@@ -787,7 +787,8 @@ pub fn code_heatmap(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fi
                 .collect()
         })
         .collect();
-    let canvas = heatmap(&codes, &places, &values, lang == Language::Nb);
+    let names: Vec<String> = places.iter().map(|m| params.municipality(m)).collect();
+    let canvas = heatmap(&codes, &names, &values, lang == Language::Nb);
     Some(FigureOut {
         id: "figure_codes_by_municipality".into(),
         caption: lang

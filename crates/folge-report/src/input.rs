@@ -145,6 +145,10 @@ pub struct ReportParams {
     /// The questionnaires' instruments as their codebooks give them (item order, answer
     /// range); empty: items are shown in natural order (`q2` before `q10`).
     pub instruments: Vec<Instrument>,
+    /// Names for kommunenummer over those folge ships ([`crate::MUNICIPALITY_NAMES`]).
+    pub municipality_names: std::collections::BTreeMap<String, String>,
+    /// Labels for the participants' target groups; a value without one shows as itself.
+    pub target_groups: std::collections::BTreeMap<String, String>,
 }
 
 /// A questionnaire instrument as its codebook gives it: its items in order with their
@@ -196,6 +200,18 @@ pub(crate) fn natural_key(text: &str) -> Vec<NaturalPart> {
 }
 
 impl ReportParams {
+    /// A municipality as tables and figures show it: "Bergen (4601)", or the number
+    /// alone when no name is known.
+    pub(crate) fn municipality(&self, number: &str) -> String {
+        crate::municipalities::municipality_name(number, &self.municipality_names)
+            .map_or_else(|| number.to_owned(), |name| format!("{name} ({number})"))
+    }
+
+    /// A target group as tables show it: the pipeline's label, or the value itself.
+    pub(crate) fn target_group(&self, value: &str) -> String {
+        self.target_groups.get(value).cloned().unwrap_or_else(|| value.to_owned())
+    }
+
     /// The instrument's codebook, when the pipeline gave it.
     pub(crate) fn instrument(&self, name: &str) -> Option<&Instrument> {
         self.instruments.iter().find(|i| i.name == name)

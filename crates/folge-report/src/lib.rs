@@ -17,6 +17,7 @@ mod html;
 mod input;
 mod items;
 mod methods;
+mod municipalities;
 mod survival;
 mod table;
 #[cfg(test)]
@@ -26,6 +27,7 @@ mod test_rows;
 pub use folge_deid::SmallCellRule;
 pub use html::render;
 pub use input::{Instrument, InstrumentItem, Language, ReportInput, ReportParams, Section};
+pub use municipalities::{MUNICIPALITY_NAMES, municipality_name};
 pub use table::{Cell, ReportTable};
 
 /// One output file of the report.

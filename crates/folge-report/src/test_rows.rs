@@ -452,6 +452,8 @@ pub fn params(indicators: &[Indicator], language: Language) -> ReportParams {
         sections: Section::ALL.to_vec(),
         cluster_variance: folge_analyze::ClusterVariance::default(),
         instruments: Vec::new(),
+        municipality_names: std::collections::BTreeMap::new(),
+        target_groups: std::collections::BTreeMap::new(),
     }
 }
 

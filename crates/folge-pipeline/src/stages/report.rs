@@ -93,6 +93,8 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
         sections: ctx.pipeline.sections.clone(),
         cluster_variance: ctx.pipeline.cluster_variance,
         instruments: instruments(ctx.pipeline),
+        municipality_names: c.report.municipality_names.clone(),
+        target_groups: c.report.target_groups.clone(),
     };
     let comparisons = ComparisonRow::from_batches(
         &ctx.read_table::<ComparisonRow>(Stage::Report, Stage::Analyze)?,
@@ -137,8 +139,16 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
         },
         &params,
     );
-    // Fail closed before anything is written: every text the report holds.
-    let detector = stage_detector(ctx)?;
+    // Fail closed before anything is written: every text the report holds. The labels the
+    // pipeline file and folge give the report (municipality names, target-group labels)
+    // are allowed, as the closed vocabularies are: they are settings, not data.
+    let report = &c.report;
+    let labels = folge_report::MUNICIPALITY_NAMES
+        .iter()
+        .map(|(_, name)| *name)
+        .chain(report.municipality_names.values().map(String::as_str))
+        .chain(report.target_groups.values().map(String::as_str));
+    let detector = stage_detector(ctx)?.allow(labels);
     for file in &files {
         let hit = guard::scan_bytes(&file.path, &file.bytes, &detector).map_err(|e| {
             PipelineError::Stage { stage: "report", message: format!("`{}`: {e}", file.path) }

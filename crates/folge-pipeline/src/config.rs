@@ -85,6 +85,26 @@ fn date_text<S: serde::Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&date.to_string())
 }
 
+/// An optional [`date`].
+fn optional_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    date(d).map(Some)
+}
+
+#[expect(
+    clippy::ref_option,
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's serialize_with passes a reference"
+)]
+fn optional_date_text<S: serde::Serializer>(
+    date: &Option<NaiveDate>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match date {
+        Some(date) => s.serialize_str(&date.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
 fn default_id_kind() -> IdKind {
     IdKind::National
 }
@@ -682,6 +702,31 @@ pub struct ReportSection {
     /// a value without one shows as itself.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub target_groups: BTreeMap<String, String>,
+    /// Title on the first page and in the page's (and so the PDF's) metadata; default
+    /// "Sluttrapport: <name>" ("Final report: <name>" in English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Subtitle under the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
+    /// Authors, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    /// The organisation the report is from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// The report's date (a TOML date, `2022-06-15`); none is printed without it (a
+    /// report holds no timestamp of its run).
+    #[serde(
+        default,
+        deserialize_with = "optional_date",
+        serialize_with = "optional_date_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub date: Option<NaiveDate>,
+    /// The report's own version (`"1.0"`, `"utkast 2"`), not folge's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 fn default_threshold() -> u32 {
@@ -696,6 +741,12 @@ impl Default for ReportSection {
             sections: None,
             municipality_names: BTreeMap::new(),
             target_groups: BTreeMap::new(),
+            title: None,
+            subtitle: None,
+            authors: Vec::new(),
+            organisation: None,
+            date: None,
+            version: None,
         }
     }
 }
@@ -1377,6 +1428,24 @@ path = "p.csv"
             err.contains("`report.target_groups`: `eldr` is not in `vocabularies.target_groups`; did you mean `eldre`?"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_front_matter_is_read_with_its_date() {
+        let text = format!(
+            "{MINIMAL}\n[report]\ntitle = \"Evaluering av LKT\"\nauthors = [\"A\", \"B\"]\ndate = 2022-06-15\nversion = \"1.0\"\n"
+        );
+        let p = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert_eq!(p.config.report.title.as_deref(), Some("Evaluering av LKT"));
+        assert_eq!(p.config.report.authors, ["A", "B"]);
+        assert_eq!(p.config.report.date, NaiveDate::from_ymd_opt(2022, 6, 15));
+        assert!(p.params_json().contains(r#""report.date":"2022-06-15""#));
+        let plain = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
+        assert!(!plain.params_json().contains("report.title"), "absent: hash unchanged");
+        let err = Pipeline::parse(Path::new("t.toml"), &text.replace("2022-06-15", "\"juni\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`juni` is not a date"), "{err}");
     }
 
     #[test]

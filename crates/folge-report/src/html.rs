@@ -513,6 +513,7 @@ const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:6
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}caption{text-align:left;font-weight:bold;margin-bottom:.4rem}\
 th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}td.var{font-weight:bold}td.level{padding-left:1.6rem}\
+.front{margin-bottom:2rem}.front .organisation{color:#555;margin:0}.front h1{font-size:2rem;margin:.4rem 0}.front .subtitle{font-size:1.2rem;margin:.2rem 0 1rem}.front .authors{font-weight:bold;margin:.2rem 0}.front .dated{color:#555;margin:.2rem 0}\
 figure{margin:1rem 0}figcaption{font-size:.9rem;margin-top:.3rem}.note{font-size:.8rem;color:#555}\
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}\
 @media print{@page{size:A4;margin:18mm}body{margin:0;max-width:none}figure,table{break-inside:avoid}a{color:inherit}}";
@@ -872,6 +873,62 @@ fn renumber(caption: &str, number: usize, lang: Language) -> String {
     format!("{word} {number}. {rest}")
 }
 
+/// The page's `<meta>` for its front matter: author(s), subtitle as description, date and
+/// the program that made it; Chromium's PDF takes its title and these from the page.
+fn front_meta(params: &ReportParams) -> String {
+    let front = &params.front;
+    let mut out = String::new();
+    let mut meta = |name: &str, content: &str| {
+        let _ = writeln!(out, "<meta name=\"{name}\" content=\"{}\">", escape(content));
+    };
+    if !front.authors.is_empty() {
+        meta("author", &front.authors.join(", "));
+    }
+    if let Some(subtitle) = &front.subtitle {
+        meta("description", subtitle);
+    }
+    if let Some(organisation) = &front.organisation {
+        meta("publisher", organisation);
+    }
+    if let Some(date) = front.date {
+        meta("dcterms.date", &date.to_string());
+    }
+    if let Some(version) = &front.version {
+        meta("version", version);
+    }
+    meta("generator", &format!("folge {}", params.version));
+    out
+}
+
+/// The first page: organisation, title, subtitle, authors, date and version, as the
+/// pipeline file gives them (the title at least).
+fn front_page(params: &ReportParams, title: &str) -> String {
+    let lang = params.language;
+    let front = &params.front;
+    let mut out = String::from("<header class=\"front\">\n");
+    if let Some(organisation) = &front.organisation {
+        let _ = writeln!(out, "<p class=\"organisation\">{}</p>", escape(organisation));
+    }
+    let _ = writeln!(out, "<h1>{}</h1>", escape(title));
+    if let Some(subtitle) = &front.subtitle {
+        let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", escape(subtitle));
+    }
+    if !front.authors.is_empty() {
+        let _ = writeln!(out, "<p class=\"authors\">{}</p>", escape(&front.authors.join(", ")));
+    }
+    let dated: Vec<String> = front
+        .date
+        .map(|d| crate::input::long_date(d, lang))
+        .into_iter()
+        .chain(front.version.as_ref().map(|v| format!("{} {v}", lang.pick("Versjon", "Version"))))
+        .collect();
+    if !dated.is_empty() {
+        let _ = writeln!(out, "<p class=\"dated\">{}</p>", escape(&dated.join(" · ")));
+    }
+    out.push_str("</header>\n");
+    out
+}
+
 /// Render the report: `index.html`, each figure as SVG and PNG, each table as CSV and
 /// Markdown, and every table in `tables.xlsx`.
 pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile> {
@@ -951,13 +1008,14 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     }
 
     let mut h = String::new();
-    let title = format!("{}: {}", lang.pick("Sluttrapport", "Final report"), params.pipeline);
+    let title = params.title();
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n{}<style>{STYLE}</style>\n</head>\n<body>\n{}",
         lang.pick("nb", "en"),
         escape(&title),
-        escape(&title)
+        front_meta(params),
+        front_page(params, &title),
     );
     if has(Section::Summary) {
         let _ = write!(
@@ -1162,6 +1220,7 @@ mod tests {
             instruments: Vec::new(),
             municipality_names: BTreeMap::new(),
             target_groups: BTreeMap::new(),
+            front: crate::FrontMatter::default(),
         };
         let table = participants_table(&report, &params);
         let row =
@@ -1387,6 +1446,41 @@ mod tests {
         assert_eq!(band_quantile(&bands, 0.2), Some("0-5"), "2 of 10 reach 20 %");
         assert_eq!(band_quantile(&bands, 0.75), Some("80+"));
         assert_eq!(band_quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn the_front_matter_is_on_the_first_page_and_in_the_metadata() {
+        let results = Results::new(&EIGHT);
+        let page = |params: &ReportParams| {
+            String::from_utf8(render(&results.input(), params)[0].bytes.clone()).unwrap()
+        };
+        let plain = page(&params(&EIGHT, Language::Nb));
+        assert!(plain.contains("<title>Sluttrapport: test</title>"), "the default title");
+        assert!(plain.contains("<h1>Sluttrapport: test</h1>"));
+        assert!(!plain.contains("name=\"author\""));
+        let mut with_front = params(&EIGHT, Language::Nb);
+        with_front.front = crate::FrontMatter {
+            title: Some("Evaluering av LKT".into()),
+            subtitle: Some("Sluttrapport til styringsgruppen".into()),
+            authors: vec!["Torunn Sæbø".into(), "Eirik Lunde".into()],
+            organisation: Some("Helse Bergen HF".into()),
+            date: chrono::NaiveDate::from_ymd_opt(2022, 6, 15),
+            version: Some("1.0".into()),
+        };
+        let html = page(&with_front);
+        for part in [
+            "<title>Evaluering av LKT</title>",
+            "<meta name=\"author\" content=\"Torunn Sæbø, Eirik Lunde\">",
+            "<meta name=\"description\" content=\"Sluttrapport til styringsgruppen\">",
+            "<meta name=\"dcterms.date\" content=\"2022-06-15\">",
+            "<header class=\"front\">\n<p class=\"organisation\">Helse Bergen HF</p>\n<h1>Evaluering av LKT</h1>",
+            "<p class=\"authors\">Torunn Sæbø, Eirik Lunde</p>",
+            "<p class=\"dated\">15. juni 2022 · Versjon 1.0</p>",
+        ] {
+            assert!(html.contains(part), "{part}");
+        }
+        with_front.language = Language::En;
+        assert!(page(&with_front).contains("<p class=\"dated\">15 June 2022 · Version 1.0</p>"));
     }
 
     #[test]

@@ -149,6 +149,65 @@ pub struct ReportParams {
     pub municipality_names: std::collections::BTreeMap<String, String>,
     /// Labels for the participants' target groups; a value without one shows as itself.
     pub target_groups: std::collections::BTreeMap<String, String>,
+    /// Title, authors and the rest of the first page.
+    pub front: FrontMatter,
+}
+
+/// The first page: what the report is, who wrote it, for whom and when. Shown at the
+/// top of the page and in its `<title>` and `<meta>` (which a printed PDF takes as its
+/// metadata).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrontMatter {
+    /// Title; `None`: "Sluttrapport: <pipeline>".
+    pub title: Option<String>,
+    /// Subtitle.
+    pub subtitle: Option<String>,
+    /// Authors, in order.
+    pub authors: Vec<String>,
+    /// The organisation the report is from.
+    pub organisation: Option<String>,
+    /// The report's date.
+    pub date: Option<chrono::NaiveDate>,
+    /// The report's own version.
+    pub version: Option<String>,
+}
+
+/// A date as the report's language writes it: "15. juni 2022", "15 June 2022".
+pub(crate) fn long_date(date: chrono::NaiveDate, lang: Language) -> String {
+    use chrono::Datelike;
+    const NB: [&str; 12] = [
+        "januar",
+        "februar",
+        "mars",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+    ];
+    const EN: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = date.month0() as usize;
+    match lang {
+        Language::Nb => format!("{}. {} {}", date.day(), NB[month], date.year()),
+        Language::En => format!("{} {} {}", date.day(), EN[month], date.year()),
+    }
 }
 
 /// A questionnaire instrument as its codebook gives it: its items in order with their
@@ -200,6 +259,13 @@ pub(crate) fn natural_key(text: &str) -> Vec<NaturalPart> {
 }
 
 impl ReportParams {
+    /// The report's title: the pipeline's, or "Sluttrapport: <pipeline>".
+    pub(crate) fn title(&self) -> String {
+        self.front.title.clone().unwrap_or_else(|| {
+            format!("{}: {}", self.language.pick("Sluttrapport", "Final report"), self.pipeline)
+        })
+    }
+
     /// A municipality as tables and figures show it: "Bergen (4601)", or the number
     /// alone when no name is known.
     pub(crate) fn municipality(&self, number: &str) -> String {

@@ -26,7 +26,9 @@ mod test_rows;
 /// The small-cell rule lives with the rest of disclosure control in `folge-deid`.
 pub use folge_deid::SmallCellRule;
 pub use html::render;
-pub use input::{Instrument, InstrumentItem, Language, ReportInput, ReportParams, Section};
+pub use input::{
+    FrontMatter, Instrument, InstrumentItem, Language, ReportInput, ReportParams, Section,
+};
 pub use municipalities::{MUNICIPALITY_NAMES, municipality_name};
 pub use table::{Cell, ReportTable};
 

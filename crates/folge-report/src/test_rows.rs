@@ -454,6 +454,7 @@ pub fn params(indicators: &[Indicator], language: Language) -> ReportParams {
         instruments: Vec::new(),
         municipality_names: std::collections::BTreeMap::new(),
         target_groups: std::collections::BTreeMap::new(),
+        front: crate::FrontMatter::default(),
     }
 }
 

@@ -95,6 +95,14 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
         instruments: instruments(ctx.pipeline),
         municipality_names: c.report.municipality_names.clone(),
         target_groups: c.report.target_groups.clone(),
+        front: folge_report::FrontMatter {
+            title: c.report.title.clone(),
+            subtitle: c.report.subtitle.clone(),
+            authors: c.report.authors.clone(),
+            organisation: c.report.organisation.clone(),
+            date: c.report.date,
+            version: c.report.version.clone(),
+        },
     };
     let comparisons = ComparisonRow::from_batches(
         &ctx.read_table::<ComparisonRow>(Stage::Report, Stage::Analyze)?,
@@ -140,14 +148,22 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
         &params,
     );
     // Fail closed before anything is written: every text the report holds. The labels the
-    // pipeline file and folge give the report (municipality names, target-group labels)
-    // are allowed, as the closed vocabularies are: they are settings, not data.
+    // pipeline file and folge give the report (municipality names, target-group labels,
+    // the front matter: title, authors, …) are allowed, as the closed vocabularies are:
+    // they are settings, not data.
     let report = &c.report;
     let labels = folge_report::MUNICIPALITY_NAMES
         .iter()
         .map(|(_, name)| *name)
         .chain(report.municipality_names.values().map(String::as_str))
-        .chain(report.target_groups.values().map(String::as_str));
+        .chain(report.target_groups.values().map(String::as_str))
+        .chain(
+            [&report.title, &report.subtitle, &report.organisation, &report.version]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        )
+        .chain(report.authors.iter().map(String::as_str));
     let detector = stage_detector(ctx)?.allow(labels);
     for file in &files {
         let hit = guard::scan_bytes(&file.path, &file.bytes, &detector).map_err(|e| {

@@ -507,16 +507,29 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
     })
 }
 
-/// A panel with most of its bars hidden is hidden whole (the small-cell rule's series
-/// rule): the one or two bars left would only invite guessing at the rest.
+/// The page's style. On screen a column of 60rem. In print (A4, as `folge report --pdf`
+/// prints it): the front matter alone on the first page; page numbers "3 / 16" in the
+/// bottom margin (a CSS page-margin box, which Chromium prints); a section heading never
+/// ends a page (it and the section's first table or figure are one `.keep` block, and
+/// headings avoid a break after them); figures, tables with their notes, and method
+/// entries are not split (the methods' list is plain blocks in print: Chromium moves a
+/// grid that cannot be split whole to the next page); the links to a figure's files and to the tables' CSV files are
+/// for the screen only; a table folded on the page stays folded, its line saying where the
+/// whole table is.
 const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}caption{text-align:left;font-weight:bold;margin-bottom:.4rem}\
 th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}td.var{font-weight:bold}td.level{padding-left:1.6rem}\
 .front{margin-bottom:2rem}.front .organisation{color:#555;margin:0}.front h1{font-size:2rem;margin:.4rem 0}.front .subtitle{font-size:1.2rem;margin:.2rem 0 1rem}.front .authors{font-weight:bold;margin:.2rem 0}.front .dated{color:#555;margin:.2rem 0}\
-figure{margin:1rem 0}figcaption{font-size:.9rem;margin-top:.3rem}.note{font-size:.8rem;color:#555}\
-dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}\
-@media print{@page{size:A4;margin:18mm}body{margin:0;max-width:none}figure,table{break-inside:avoid}a{color:inherit}}";
+figure{margin:1rem 0}figure svg{max-width:100%;height:auto}figcaption{font-size:.9rem;margin-top:.3rem}.note{font-size:.8rem;color:#555}\
+dl{display:grid;grid-template-columns:12rem auto;gap:.2rem 1rem;margin:.2rem 0}dt{font-weight:bold}\
+@page{size:A4;margin:16mm 16mm 18mm;@bottom-center{content:counter(page) ' / ' counter(pages);font-family:'DejaVu Sans',Arial,sans-serif;font-size:8pt;color:#555}}\
+@media print{body{margin:0;padding:0;max-width:none;font-size:10pt}\
+.front{break-after:page;padding-top:60mm}.front h1{font-size:2.2rem}\
+h1,h2,h3,caption,summary,dt{break-after:avoid}h2{margin-top:1.2rem}\
+.keep,figure,table,.table,dd,li{break-inside:avoid}dl{display:block}dt{margin-top:.4rem}dd{margin:0 0 0 1.5rem}\
+figure svg{max-height:200mm;width:auto}\
+.screen{display:none}a{color:inherit;text-decoration:none}}";
 
 /// Table 4: questionnaire scales — the mean at T0 and T1 per arm with the paired change,
 /// its CI and p, and the pilot's change against the comparison's. A row whose arm has
@@ -1020,7 +1033,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     if has(Section::Summary) {
         let _ = write!(
             h,
-            "<h2>{}</h2>\n<p>{}</p>\n",
+            "<section>\n<div class=\"keep\">\n<h2>{}</h2>\n<p>{}</p>\n</div>\n",
             lang.pick("Sammendrag", "Summary"),
             escape(&match lang {
                 Language::Nb => format!(
@@ -1041,9 +1054,15 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
             }
             h.push_str("</ul>\n");
         }
+        h.push_str("</section>\n");
     }
     if has(Section::Methods) {
-        let _ = write!(h, "<h2>{}</h2>\n<dl>\n", lang.pick("Metode", "Methods"));
+        // The heading and the first entry are one block in print.
+        let _ = write!(
+            h,
+            "<section>\n<div class=\"keep\">\n<h2>{}</h2>\n<dl>\n",
+            lang.pick("Metode", "Methods")
+        );
         let indicators: Vec<&str> =
             params.indicators.iter().map(|&i| indicator_label(i, lang)).collect();
         let mut methods = vec![
@@ -1067,10 +1086,13 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         let models: Vec<(&str, String)> =
             models.iter().map(|(term, text)| (term.as_str(), text.clone())).collect();
         methods.splice(3..3, models);
-        for (term, text) in methods {
+        for (k, (term, text)) in methods.into_iter().enumerate() {
+            if k == 1 {
+                h.push_str("</dl>\n</div>\n<dl>\n");
+            }
             let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(&text));
         }
-        h.push_str("</dl>\n");
+        h.push_str("</dl>\n</section>\n");
     }
     let heading = |section: Section| match section {
         Section::Participants => lang.pick("Deltakere", "Participants"),
@@ -1087,8 +1109,14 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     let mut files = vec![ReportFile { path: "index.html".into(), bytes: Vec::new() }];
     let mut tables: Vec<&ReportTable> = Vec::new();
     for (section, blocks) in &results {
-        let _ = writeln!(h, "<h2>{}</h2>", escape(heading(*section)));
-        for block in blocks {
+        // The heading and the section's first table or figure are one block in print, so
+        // a page never ends with the heading.
+        let _ =
+            writeln!(h, "<section>\n<div class=\"keep\">\n<h2>{}</h2>", escape(heading(*section)));
+        for (k, block) in blocks.iter().enumerate() {
+            if k == 1 {
+                h.push_str("</div>\n");
+            }
             match block {
                 Block::Table(t) => {
                     h.push_str(&t.to_html(nb));
@@ -1102,9 +1130,10 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                     } else {
                         String::new()
                     };
+                    // The figure's files are links for the screen; print has the figure.
                     let _ = write!(
                         h,
-                        "<figure id=\"{id}\">\n{svg}<figcaption>{} <a href=\"figures/{id}.svg\">SVG</a>{png_link}</figcaption>\n</figure>\n",
+                        "<figure id=\"{id}\">\n{svg}<figcaption>{} <span class=\"screen\"><a href=\"figures/{id}.svg\">SVG</a>{png_link}</span></figcaption>\n</figure>\n",
                         escape(&f.caption),
                         id = f.id
                     );
@@ -1119,9 +1148,13 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 }
             }
         }
+        if blocks.len() == 1 {
+            h.push_str("</div>\n");
+        }
+        h.push_str("</section>\n");
     }
     if !tables.is_empty() {
-        h.push_str("<p class=\"note\">");
+        h.push_str("<p class=\"note screen\">");
         for table in &tables {
             let path = format!("tables/{}.csv", table.id);
             let _ = write!(h, "<a href=\"{path}\">{}</a> ", escape(&format!("{}.csv", table.id)));
@@ -1481,6 +1514,32 @@ mod tests {
         }
         with_front.language = Language::En;
         assert!(page(&with_front).contains("<p class=\"dated\">15 June 2022 · Version 1.0</p>"));
+    }
+
+    #[test]
+    fn print_keeps_headings_with_their_content_numbers_pages_and_drops_screen_links() {
+        let results = Results::new(&EIGHT);
+        let files = render(&results.input(), &params(&EIGHT, Language::Nb));
+        let html = String::from_utf8(files[0].bytes.clone()).unwrap();
+        assert!(html.contains("@bottom-center{content:counter(page) ' / ' counter(pages)"));
+        assert!(html.contains("<section>\n<div class=\"keep\">\n<h2>Deltakere</h2>\n<div class=\"table\">\n<table id=\"table_participants\">"));
+        assert!(
+            html.contains(
+                "<section>\n<div class=\"keep\">\n<h2>Metode</h2>\n<dl>\n<dt>Perioder</dt>"
+            )
+        );
+        assert!(
+            html.contains("<span class=\"screen\"><a href=\"figures/figure_rates.svg\">SVG</a>")
+        );
+        assert!(
+            html.contains("<p class=\"note screen\"><a href=\"tables/table_participants.csv\">")
+        );
+        // Every heading opens a kept block, and every kept block closes before its section.
+        assert_eq!(html.matches("<h2>").count(), html.matches("<div class=\"keep\">").count());
+        for section in html.split("<section>").skip(1) {
+            let section = section.split("</section>").next().unwrap();
+            assert_eq!(section.matches("<div").count(), section.matches("</div>").count());
+        }
     }
 
     #[test]

@@ -341,10 +341,12 @@ pub fn table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTab
         notes,
         summary: Some(match lang {
             Language::Nb => format!(
-                "n, gjennomsnitt og median per spørsmål, tidspunkt og gruppe ({count} rader)"
+                "n, gjennomsnitt og median per spørsmål, tidspunkt og gruppe ({count} rader; også som CSV og i tables.xlsx)"
             ),
             Language::En => {
-                format!("n, mean and median per item, timepoint and arm ({count} rows)")
+                format!(
+                    "n, mean and median per item, timepoint and arm ({count} rows; also as CSV and in tables.xlsx)"
+                )
             }
         }),
     })

@@ -128,9 +128,17 @@ impl ReportTable {
     /// HTML `<table>` with caption and notes; numbers right-aligned, Norwegian decimal
     /// comma when `decimal_comma`.
     pub fn to_html(&self, decimal_comma: bool) -> String {
-        let mut out = self.summary.as_ref().map_or(String::new(), |s| {
-            format!("<details>\n<summary>{}: {}</summary>\n", escape(&self.caption), escape(s))
-        });
+        // A table and its notes are one block, which print does not split; a folded table
+        // shows its line only in print, which says where it is whole.
+        let mut out = String::from("<div class=\"table\">\n");
+        if let Some(s) = &self.summary {
+            let _ = write!(
+                out,
+                "<details>\n<summary>{}: {}</summary>\n",
+                escape(&self.caption),
+                escape(s)
+            );
+        }
         let _ = write!(
             out,
             "<table id=\"{}\">\n<caption>{}</caption>\n<thead><tr>",
@@ -163,6 +171,7 @@ impl ReportTable {
         if self.summary.is_some() {
             out.push_str("</details>\n");
         }
+        out.push_str("</div>\n");
         out
     }
 

@@ -1301,6 +1301,10 @@ fn pdf_pages_read_like_a_report(pdf: &Path, html: &str) {
         info.lines().any(|l| l.starts_with("Title:") && l.ends_with("Sluttrapport: sample")),
         "the page's title is the PDF's: {info}"
     );
+    assert!(
+        info.lines().any(|l| l.starts_with("Author:") && l.ends_with("Torunn Sæbø, Eirik Lunde")),
+        "the sample's authors in the PDF: {info}"
+    );
     // Every page as a PNG, with ink on it.
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new("pdftoppm")

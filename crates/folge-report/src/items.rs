@@ -243,11 +243,19 @@ pub fn figures(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut>
     figures
 }
 
-/// The value at probability `p` of sorted values, as R's `quantile(x, p)` (type 7).
+/// The value at probability `p` of sorted values, as R's `quantile(x, p, type = 2)` —
+/// the inverse of the empirical distribution, averaged where it is flat, as gtsummary
+/// computes medians and quartiles —, so an answer scale's quartile is an answer or halfway
+/// between two.
 fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * p;
-    let (low, high) = (h.floor() as usize, h.ceil() as usize);
-    sorted[low] + (h - h.floor()) * (sorted[high] - sorted[low])
+    let n = sorted.len();
+    let np = n as f64 * p;
+    let j = np.floor() as usize;
+    if np - np.floor() > 1e-9 || j == 0 {
+        sorted[j.min(n - 1)]
+    } else {
+        f64::midpoint(sorted[j - 1], sorted[j.min(n - 1)])
+    }
 }
 
 /// Every item of every instrument, per timepoint and arm: respondents, mean and median
@@ -305,8 +313,8 @@ pub fn table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTab
     let count = rows.len();
     let mut notes = vec![lang
         .pick(
-            "Svar slik de ble gitt (før eventuell omvendt skåring). Median (første–tredje kvartil) som Rs quantile(type = 7).",
-            "Answers as given (before any reverse scoring). Median (first–third quartile) as R's quantile(type = 7).",
+            "Svar slik de ble gitt (før eventuell omvendt skåring). Median (første–tredje kvartil) som Rs quantile(type = 2), som gtsummary.",
+            "Answers as given (before any reverse scoring). Median (first–third quartile) as R's quantile(type = 2), as gtsummary.",
         )
         .to_owned()];
     if any_hidden {
@@ -399,6 +407,21 @@ mod tests {
                 }
                 seen
             })
+    }
+
+    #[track_caller]
+    fn check(x: &[f64], expected: [f64; 3]) {
+        let got = [0.25, 0.5, 0.75].map(|p| quantile(x, p));
+        assert!(got.iter().zip(expected).all(|(g, e)| (g - e).abs() < 1e-12), "{got:?}");
+    }
+
+    #[test]
+    fn quartiles_are_rs_type_2() {
+        // quantile(c(1, 2, 3, 4), c(.25, .5, .75), type = 2) = 1.5, 2.5, 3.5
+        check(&[1.0, 2.0, 3.0, 4.0], [1.5, 2.5, 3.5]);
+        // quantile(c(1, 2, 2, 3, 5), c(.25, .5, .75), type = 2) = 2, 2, 3
+        check(&[1.0, 2.0, 2.0, 3.0, 5.0], [2.0, 2.0, 3.0]);
+        check(&[7.0], [7.0, 7.0, 7.0]);
     }
 
     #[test]

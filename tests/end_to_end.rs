@@ -1258,6 +1258,45 @@ fn figures_come_as_svg_and_print_resolution_png() {
     }
     // Figures are numbered in order of appearance.
     assert!(html.contains("Figur 1. ") && html.contains(&format!("Figur {}. ", figures.len())));
+    // Nothing silently cut: every indicator of the analysis is in every figure about
+    // indicators, every municipality in the forest plots, every item in the answer bars
+    // or their caption's list of items not drawn.
+    let analyze = dir.path().join("run/03_analyze");
+    let svgs = |prefix: &str| -> String {
+        figures
+            .iter()
+            .filter(|id| id.starts_with(prefix))
+            .map(|id| std::fs::read_to_string(report.join(format!("figures/{id}.svg"))).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let word = |text: &str, needle: &str| {
+        let letter = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        text.match_indices(needle).any(|(at, _)| {
+            !letter(text[..at].chars().next_back())
+                && !letter(text[at + needle.len()..].chars().next())
+        })
+    };
+    let distinct = |file: &str, column: &str| -> std::collections::BTreeSet<String> {
+        strings(&analyze.join(file), column).into_iter().flatten().collect()
+    };
+    let indicators = distinct("rates.parquet", "indicator");
+    assert_eq!(indicators.len(), 12);
+    for prefix in ["figure_rates", "figure_municipalities", "figure_event_time"] {
+        let text = svgs(prefix);
+        for id in &indicators {
+            let label = folge_analyze::Indicator::parse(id).unwrap().label_nb();
+            assert!(text.contains(label), "{prefix}: {label}");
+        }
+    }
+    let forest = svgs("figure_municipalities");
+    for m in distinct("municipality_rates.parquet", "municipality") {
+        assert!(word(&forest, &m) && word(&html, &m), "municipality {m}");
+    }
+    let items = svgs("figure_items");
+    for item in distinct("item_distributions.parquet", "item") {
+        assert!(word(&items, &item) && word(&html, &item), "item {item}");
+    }
 }
 
 /// The report in a real browser (`FOLGE_BROWSER_TESTS=1`, which `.ci/run` sets after
@@ -1283,6 +1322,8 @@ fn report_renders_in_chromium_to_pdf_and_screenshot() {
         + String::from_utf8_lossy(&pdf).matches("/Type /Page ").count();
     assert!(pdf.len() > 100_000, "a report, not an error page: {} bytes", pdf.len());
     assert!(pages >= 3 || pdf.len() > 300_000, "several A4 pages ({pages} page objects)");
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    pdf_pages_read_like_a_report(&report.join("report.pdf"), &html);
     let shot = report.join("screenshot.png");
     folge_pipeline::capture(&report, folge_pipeline::Capture::Screenshot, &shot).unwrap();
     let png = std::fs::read(&shot).unwrap();
@@ -1295,6 +1336,90 @@ fn report_renders_in_chromium_to_pdf_and_screenshot() {
     assert!(dark > 2_000, "text drawn on the first screen: {dark} dark pixels");
     if std::env::var("FOLGE_KEEP_SCREENSHOT").is_ok() {
         std::fs::copy(&shot, repo().join("reports/sample/screenshot.png")).unwrap();
+    }
+}
+
+/// Whether a command-line tool runs here.
+fn installed(tool: &str) -> bool {
+    Command::new(tool).arg("-v").output().is_ok()
+}
+
+/// The printed report, page by page (poppler-utils' `pdfinfo`, `pdftoppm`, `pdftotext`;
+/// skipped with a message when they are not installed): every page renders to a PNG with
+/// something on it, every page ends with its number "k / n" in the bottom margin, and no
+/// page ends with a section heading whose content starts on the next.
+fn pdf_pages_read_like_a_report(pdf: &Path, html: &str) {
+    if !["pdfinfo", "pdftoppm", "pdftotext"].iter().all(|t| installed(t)) {
+        eprintln!(
+            "skipped the PDF page checks: pdfinfo, pdftoppm and pdftotext not installed (Debian: `apt-get install poppler-utils`)"
+        );
+        return;
+    }
+    let info = Command::new("pdfinfo").arg(pdf).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    let pages: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(pages >= 3, "{pages} pages");
+    assert!(
+        info.lines().any(|l| l.starts_with("Title:") && l.ends_with("Sluttrapport: sample")),
+        "the page's title is the PDF's: {info}"
+    );
+    assert!(
+        info.lines().any(|l| l.starts_with("Author:") && l.ends_with("Torunn Sæbø, Eirik Lunde")),
+        "the sample's authors in the PDF: {info}"
+    );
+    // Every page as a PNG, with ink on it.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("pdftoppm")
+        .args(["-r", "30", "-png"])
+        .arg(pdf)
+        .arg(dir.path().join("page"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut images: Vec<PathBuf> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    images.sort();
+    assert_eq!(images.len(), pages, "a PNG per page");
+    for image in &images {
+        let png = std::fs::read(image).unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(&png)).read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut pixels).unwrap();
+        let channels = frame.line_size / frame.width as usize;
+        let ink = pixels.chunks(channels).filter(|p| p[0] < 128).count();
+        assert!(ink > 50, "{} is blank", image.display());
+    }
+    // The section headings, as the page writes them.
+    let headings: Vec<String> = html
+        .split("<h2>")
+        .skip(1)
+        .filter_map(|s| s.split("</h2>").next())
+        .map(|h| h.replace("&amp;", "&"))
+        .collect();
+    assert!(headings.len() >= 5, "{headings:?}");
+    for page in 1..=pages {
+        let out = Command::new("pdftotext")
+            .args(["-layout", "-f", &page.to_string(), "-l", &page.to_string()])
+            .arg(pdf)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        assert_eq!(
+            lines.last().copied(),
+            Some(format!("{page} / {pages}").as_str()),
+            "page {page} ends with its number"
+        );
+        let last = lines.iter().rev().nth(1).copied().unwrap_or_default();
+        assert!(
+            !headings.iter().any(|h| h == last),
+            "page {page} ends with the heading `{last}`, its content on the next page"
+        );
     }
 }
 

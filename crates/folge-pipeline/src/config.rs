@@ -85,6 +85,26 @@ fn date_text<S: serde::Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&date.to_string())
 }
 
+/// An optional [`date`].
+fn optional_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    date(d).map(Some)
+}
+
+#[expect(
+    clippy::ref_option,
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's serialize_with passes a reference"
+)]
+fn optional_date_text<S: serde::Serializer>(
+    date: &Option<NaiveDate>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match date {
+        Some(date) => s.serialize_str(&date.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
 fn default_id_kind() -> IdKind {
     IdKind::National
 }
@@ -673,6 +693,40 @@ pub struct ReportSection {
     /// `effects`, `municipalities`, `concentration`, `scales`, `focus_groups` (default all).
     #[serde(default)]
     pub sections: Option<Vec<String>>,
+    /// Names shown for kommunenummer (`{ "4601" = "Bergen" }`), over the table folge
+    /// ships (`folge_report::MUNICIPALITY_NAMES`); a number without a name shows as
+    /// itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub municipality_names: BTreeMap<String, String>,
+    /// Labels shown for the participants' target groups (`{ "4" = "Sammensatte behov" }`);
+    /// a value without one shows as itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub target_groups: BTreeMap<String, String>,
+    /// Title on the first page and in the page's (and so the PDF's) metadata; default
+    /// "Sluttrapport: <name>" ("Final report: <name>" in English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Subtitle under the title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
+    /// Authors, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    /// The organisation the report is from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// The report's date (a TOML date, `2022-06-15`); none is printed without it (a
+    /// report holds no timestamp of its run).
+    #[serde(
+        default,
+        deserialize_with = "optional_date",
+        serialize_with = "optional_date_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub date: Option<NaiveDate>,
+    /// The report's own version (`"1.0"`, `"utkast 2"`), not folge's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 fn default_threshold() -> u32 {
@@ -681,7 +735,19 @@ fn default_threshold() -> u32 {
 
 impl Default for ReportSection {
     fn default() -> Self {
-        ReportSection { dir: None, suppression_threshold: 5, sections: None }
+        ReportSection {
+            dir: None,
+            suppression_threshold: 5,
+            sections: None,
+            municipality_names: BTreeMap::new(),
+            target_groups: BTreeMap::new(),
+            title: None,
+            subtitle: None,
+            authors: Vec::new(),
+            organisation: None,
+            date: None,
+            version: None,
+        }
     }
 }
 
@@ -966,6 +1032,25 @@ impl Pipeline {
         }
         if config.report.suppression_threshold == 0 {
             problems.push("`report.suppression_threshold` must be at least 1".into());
+        }
+        if let Some(bad_number) = config
+            .report
+            .municipality_names
+            .keys()
+            .find(|m| m.len() != 4 || !m.bytes().all(|b| b.is_ascii_digit()))
+        {
+            problems.push(format!(
+                "`report.municipality_names`: `{bad_number}` is not a kommunenummer (expected 4 digits, e.g. \"0301\": keep leading zeros, and quote them)"
+            ));
+        }
+        if let Some(known) = &vocabularies.target_groups
+            && let Some(unknown) = config.report.target_groups.keys().find(|g| !known.contains(g))
+        {
+            let hint = closest(unknown, known.iter().map(String::as_str))
+                .map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+            problems.push(format!(
+                "`report.target_groups`: `{unknown}` is not in `vocabularies.target_groups`{hint}"
+            ));
         }
         let indicators = parse_ids(
             config.analyze.indicators.as_deref(),
@@ -1373,6 +1458,48 @@ path = "p.csv"
             err,
             "t.toml: `analyze.comparisons`: unknown id `dif` (known: `before_after`, `pilot_vs_comparison`)"
         );
+    }
+
+    #[test]
+    fn report_labels_are_checked_and_hashed_only_when_given() {
+        let plain = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
+        assert!(!plain.params_json().contains("municipality_names"), "absent: hash unchanged");
+        let text = format!(
+            "{MINIMAL}\n[vocabularies]\ntarget_groups = [\"eldre\", \"4\"]\n[report.municipality_names]\n\"4631\" = \"Alver\"\n[report.target_groups]\n\"4\" = \"Gruppe 4\"\n"
+        );
+        let p = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert_eq!(p.config.report.municipality_names["4631"], "Alver");
+        assert!(p.params_json().contains(r#""report.target_groups":{"4":"Gruppe 4"}"#));
+        let err = Pipeline::parse(Path::new("t.toml"), &text.replace("\"4631\" =", "\"463\" ="))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`report.municipality_names`: `463` is not a kommunenummer"), "{err}");
+        let err =
+            Pipeline::parse(Path::new("t.toml"), &text.replace("\"4\" = \"G", "\"eldr\" = \"G"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("`report.target_groups`: `eldr` is not in `vocabularies.target_groups`; did you mean `eldre`?"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_front_matter_is_read_with_its_date() {
+        let text = format!(
+            "{MINIMAL}\n[report]\ntitle = \"Evaluering av LKT\"\nauthors = [\"A\", \"B\"]\ndate = 2022-06-15\nversion = \"1.0\"\n"
+        );
+        let p = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
+        assert_eq!(p.config.report.title.as_deref(), Some("Evaluering av LKT"));
+        assert_eq!(p.config.report.authors, ["A", "B"]);
+        assert_eq!(p.config.report.date, NaiveDate::from_ymd_opt(2022, 6, 15));
+        assert!(p.params_json().contains(r#""report.date":"2022-06-15""#));
+        let plain = Pipeline::parse(Path::new("t.toml"), MINIMAL).unwrap();
+        assert!(!plain.params_json().contains("report.title"), "absent: hash unchanged");
+        let err = Pipeline::parse(Path::new("t.toml"), &text.replace("2022-06-15", "\"juni\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`juni` is not a date"), "{err}");
     }
 
     #[test]

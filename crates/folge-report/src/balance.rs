@@ -55,7 +55,10 @@ pub fn table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTab
             };
             vec![
                 Cell::Text(covariate_label(&b.covariate, lang)),
-                Cell::Text(b.level.clone().unwrap_or_default()),
+                Cell::Text(match (b.covariate.as_str(), &b.level) {
+                    ("target_group", Some(level)) => params.target_group(level),
+                    (_, level) => level.clone().unwrap_or_default(),
+                }),
                 value(b.pilot_mean, 2),
                 value(b.comparison_mean, 2),
                 value(b.smd, 2),
@@ -98,6 +101,15 @@ pub fn table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTab
                 "A level held by fewer than {threshold} persons (or by all but fewer than {threshold}) in an arm shows “:” across its row."
             ),
         });
+    }
+    if input.balance.iter().any(|b| b.level.is_none()) {
+        notes.push(
+            lang.pick(
+                "Tomt nivå: kovariaten er et tall (gjennomsnittet vises), ikke en kategori.",
+                "Blank level: the covariate is a number (its mean is shown), not a category.",
+            )
+            .to_owned(),
+        );
     }
     let unweighted = lang.pick("uvektet", "unweighted");
     let weighted = lang.pick("vektet", "weighted");

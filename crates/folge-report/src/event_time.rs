@@ -564,8 +564,12 @@ mod tests {
         assert_eq!(table.columns.len(), 11);
         assert_eq!(table.rows[0][2], Cell::Text("−360…−331".into()));
         let html = table.to_html(false);
-        assert!(html.starts_with("<details>\n<summary>Table 8."), "{html:.80}");
-        assert!(html.ends_with("</details>\n"));
+        assert!(
+            html.starts_with("<div class=\"table\">\n<details>\n<summary>Table 8."),
+            "{html:.80}"
+        );
+        assert!(html.ends_with("</details>\n</div>\n"));
+        assert!(html.contains("also as CSV and in tables.xlsx)</summary>"), "where it is whole");
         assert!(table.to_csv().lines().count() == 8 * 24 + 1, "the CSV holds every row");
         let no_rows = figures(&Results::new(&[]).input(), &params);
         assert!(no_rows.is_empty());

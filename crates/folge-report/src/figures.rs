@@ -14,8 +14,8 @@ use crate::estimates::{
     mortality_not_before_after, not_computed,
 };
 use crate::figure::{
-    Bar, Curve, ForestRow, HBar, MeanPoint, MeansPanel, Panel, StackedBar, bar_panels, forest,
-    hbars, heatmap, lorenz, means_panels, stacked_bars,
+    Bar, Curve, ForestRow, HBar, MeanPoint, MeansPanel, Panel, bar_panels, forest, hbars, heatmap,
+    lorenz, means_panels,
 };
 use crate::input::{
     Language, ReportInput, ReportParams, arm_label, arm_rates_shown, indicator_label, rate,
@@ -32,7 +32,7 @@ pub struct FigureOut {
     pub canvas: Canvas,
 }
 
-fn suppressed_note(lang: Language, any: bool, caption: &mut String) {
+pub(crate) fn suppressed_note(lang: Language, any: bool, caption: &mut String) {
     if any {
         caption.push(' ');
         caption.push_str(lang.pick(
@@ -56,33 +56,56 @@ pub fn hide_mostly_suppressed(groups: &mut [(String, [Bar; 2])], rule: folge_dei
     }
 }
 
-/// The most indicators the rates figure draws (two rows of three panels); the table
-/// under it holds them all, and the caption says so when some are left out.
+/// The most panels a figure of rates holds (two rows of three, half an A4 page); more
+/// indicators go on to further figures, each named "part k of n".
 const RATE_PANELS: usize = 6;
+
+/// How many of `n` things go in each of the fewest parts of at most `most`, as even as
+/// they go (12 by 6: 6 and 6; 11 by 6: 6 and 5; 8 by 6: 4 and 4).
+pub(crate) fn even_chunk(n: usize, most: usize) -> usize {
+    let parts = n.div_ceil(most.max(1)).max(1);
+    n.div_ceil(parts).max(1)
+}
+
+/// " (del 2 av 3)" for the second of three figures of one kind; nothing for a lone one.
+pub(crate) fn part_text(k: usize, parts: usize, lang: Language) -> String {
+    if parts < 2 {
+        return String::new();
+    }
+    match lang {
+        Language::Nb => format!(" (del {} av {parts})", k + 1),
+        Language::En => format!(" (part {} of {parts})", k + 1),
+    }
+}
+
+/// The file id of the `k`th figure of one kind: `figure_rates`, `figure_rates_2`, …
+pub(crate) fn part_id(base: &str, k: usize) -> String {
+    if k == 0 { base.to_owned() } else { format!("{base}_{}", k + 1) }
+}
 
 /// Rates per person-year before and after inclusion with the analysis's 95 % intervals
 /// (person-level Poisson GLM, CR1 by person — for hours and days too), pilot and
-/// comparison, the first six indicators.
-pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> FigureOut {
+/// comparison: every indicator of the pipeline, in its order, six panels to a figure.
+pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut> {
     let lang = params.language;
-    let mut any_suppressed = false;
-    let mut any_without_interval = false;
-    let panels: Vec<Panel> = params
+    // Each indicator's panel, whether a value in it is hidden, and whether a bar in it
+    // lacks an interval.
+    let drawn: Vec<(Panel, bool, bool)> = params
         .indicators
         .iter()
-        .take(RATE_PANELS)
         .map(|&indicator| {
+            let (mut suppressed, mut without_interval) = (false, false);
             let mut groups = [Arm::Pilot, Arm::Comparison]
                 .map(|arm| {
                     let bars = ["before", "after"].map(|period| {
                         let row = rate(input.rates, indicator, arm, period);
                         let hidden =
                             row.is_some_and(|r| params.rule.hides_rate(r.value_total, r.n));
-                        any_suppressed |= hidden && row.is_some_and(|r| r.rate_per_py.is_some());
+                        suppressed |= hidden && row.is_some_and(|r| r.rate_per_py.is_some());
                         match row {
                             Some(r) if !hidden => {
                                 let ci = r.ci_low.zip(r.ci_high);
-                                any_without_interval |=
+                                without_interval |=
                                     ci.is_none() && r.rate_per_py.is_some_and(|v| v > 0.0);
                                 Bar { value: r.rate_per_py, ci }
                             }
@@ -93,67 +116,67 @@ pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> FigureOut {
                 })
                 .to_vec();
             hide_mostly_suppressed(&mut groups, params.rule);
-            Panel { title: indicator_label(indicator, lang).to_owned(), groups }
+            let panel = Panel { title: indicator_label(indicator, lang).to_owned(), groups };
+            (panel, suppressed, without_interval)
         })
         .collect();
-    let canvas = bar_panels(
-        &panels,
-        [
-            lang.pick("Før inklusjon", "Before inclusion"),
-            lang.pick("Etter inklusjon", "After inclusion"),
-        ],
-        lang.pick("per personår", "per person-year"),
-        lang == Language::Nb,
-    );
     let n = |arm| input.tables.participants().iter().filter(|p| p.arm == arm).count();
-    let any_interval =
-        panels.iter().flat_map(|p| &p.groups).flat_map(|(_, bars)| bars).any(|b| b.ci.is_some());
     let words = crate::estimates::rate_variance_words(params.cluster_variance, lang, false);
-    let intervals = match (lang, any_interval) {
-        (Language::Nb, true) => format!(
-            " med 95 % konfidensintervall (Poisson-GLM på personnivå med log personår som offset og {words})"
-        ),
-        (Language::En, true) => format!(
-            " with 95% confidence intervals (person-level Poisson GLM with log person-years as offset and {words})"
-        ),
-        (Language::Nb, false) => " (analysen har ikke gitt konfidensintervall)".to_owned(),
-        (Language::En, false) => " (the analysis gave no confidence intervals)".to_owned(),
-    };
-    let mut caption = match lang {
-        Language::Nb => format!(
-            "Forbruk per personår før og etter inklusjon{intervals}, pilot (n = {}) og sammenligning (n = {}).",
-            n(Arm::Pilot),
-            n(Arm::Comparison)
-        ),
-        Language::En => format!(
-            "Use per person-year before and after inclusion{intervals}, pilot (n = {}) and comparison (n = {}).",
-            n(Arm::Pilot),
-            n(Arm::Comparison)
-        ),
-    };
-    if any_without_interval && any_interval {
-        caption.push(' ');
-        caption.push_str(lang.pick(
-            "Søyler uten strek: analysen oppga ikke noe intervall.",
-            "Bars without a whisker: the analysis gave no interval.",
-        ));
-    }
-    if params.indicators.len() > RATE_PANELS {
-        let _ = match lang {
-            Language::Nb => write!(
-                caption,
-                " De {RATE_PANELS} første av {} indikatorer; tabellen under har alle.",
-                params.indicators.len()
-            ),
-            Language::En => write!(
-                caption,
-                " The first {RATE_PANELS} of {} indicators; the table below has them all.",
-                params.indicators.len()
-            ),
-        };
-    }
-    suppressed_note(lang, any_suppressed, &mut caption);
-    FigureOut { id: "figure_rates".into(), caption, canvas }
+    let chunk = even_chunk(drawn.len(), RATE_PANELS);
+    let parts = drawn.len().div_ceil(chunk);
+    drawn
+        .chunks(chunk)
+        .enumerate()
+        .map(|(k, part)| {
+            let panels: Vec<Panel> = part.iter().map(|(p, ..)| p.clone()).collect();
+            let canvas = bar_panels(
+                &panels,
+                [
+                    lang.pick("Før inklusjon", "Before inclusion"),
+                    lang.pick("Etter inklusjon", "After inclusion"),
+                ],
+                lang.pick("per personår", "per person-year"),
+                lang == Language::Nb,
+            );
+            let any_interval = panels
+                .iter()
+                .flat_map(|p| &p.groups)
+                .flat_map(|(_, bars)| bars)
+                .any(|b| b.ci.is_some());
+            let intervals = match (lang, any_interval) {
+                (Language::Nb, true) => format!(
+                    " med 95 % konfidensintervall (Poisson-GLM på personnivå med log personår som offset og {words})"
+                ),
+                (Language::En, true) => format!(
+                    " with 95% confidence intervals (person-level Poisson GLM with log person-years as offset and {words})"
+                ),
+                (Language::Nb, false) => " (analysen har ikke gitt konfidensintervall)".to_owned(),
+                (Language::En, false) => " (the analysis gave no confidence intervals)".to_owned(),
+            };
+            let part_words = part_text(k, parts, lang);
+            let mut caption = match lang {
+                Language::Nb => format!(
+                    "Forbruk per personår før og etter inklusjon{part_words}{intervals}, pilot (n = {}) og sammenligning (n = {}).",
+                    n(Arm::Pilot),
+                    n(Arm::Comparison)
+                ),
+                Language::En => format!(
+                    "Use per person-year before and after inclusion{part_words}{intervals}, pilot (n = {}) and comparison (n = {}).",
+                    n(Arm::Pilot),
+                    n(Arm::Comparison)
+                ),
+            };
+            if any_interval && part.iter().any(|(_, _, without)| *without) {
+                caption.push(' ');
+                caption.push_str(lang.pick(
+                    "Søyler uten strek: analysen oppga ikke noe intervall.",
+                    "Bars without a whisker: the analysis gave no interval.",
+                ));
+            }
+            suppressed_note(lang, part.iter().any(|(_, hidden, _)| *hidden), &mut caption);
+            FigureOut { id: part_id("figure_rates", k), caption, canvas }
+        })
+        .collect()
 }
 
 /// Whether a municipality's before/after rates may be shown.
@@ -188,143 +211,192 @@ pub fn municipalities(input: &ReportInput<'_>, arm: Arm) -> Vec<String> {
     set.into_iter().collect()
 }
 
-/// The most indicators the forest plot draws (it grows a line per pilot municipality).
+/// The most indicators a forest plot holds: each grows a line per municipality, so four
+/// fill about half an A4 page; more go on to further figures.
 const FOREST_INDICATORS: usize = 4;
 
-/// Forest plot: the rate ratio after/before in each pilot municipality and in each arm,
-/// and the ratio of the ratios (pilot against comparison), per indicator.
-pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
+/// One indicator's lines of the forest plot, and what the caption needs to know of them.
+struct ForestGroup<'a> {
+    rows: Vec<ForestRow>,
+    /// Within-arm rows drawn, for the caption's models.
+    within: Vec<&'a ComparisonRow>,
+    /// Between-arm rows drawn (ratio of ratios, deaths after inclusion).
+    between: Vec<&'a ComparisonRow>,
+    /// Deaths: the arms compared after inclusion.
+    mortality: bool,
+    /// A line is hidden by the small-cell rule.
+    suppressed: bool,
+}
+
+/// The forest plot's lines for one indicator: the arm's change after/before overall and
+/// in each of its municipalities (pilot, then comparison), and the pilot's change against
+/// the comparison's.
+fn forest_group<'a>(
+    input: &ReportInput<'a>,
+    params: &ReportParams,
+    indicator: Indicator,
+    municipalities_of: &[(Arm, Vec<String>)],
+) -> ForestGroup<'a> {
     let lang = params.language;
     let rule = params.rule;
-    let pilots = municipalities(input, Arm::Pilot);
-    let find = |indicator: Indicator, f: &dyn Fn(&ComparisonRow) -> bool| {
+    let find = |f: &dyn Fn(&ComparisonRow) -> bool| {
         input.comparisons.iter().find(|c| c.measure == indicator.id() && f(c))
     };
-    let mut rows = Vec::new();
-    let mut any_suppressed = false;
-    let mut mortality_shown = false;
-    // The rows whose estimates are drawn, for the caption's models.
-    let mut within: Vec<&ComparisonRow> = Vec::new();
-    let mut between: Vec<&ComparisonRow> = Vec::new();
-    for &indicator in params.indicators.iter().take(FOREST_INDICATORS) {
-        let arm_hidden = |arm: Arm| !arm_rates_shown(input, indicator, arm, rule);
-        let point = |label: String, row: Option<&ComparisonRow>, hidden: bool| {
-            let (estimate, ci, note) = match row {
-                // Mortality is never drawn as a before/after ratio.
-                Some(r)
-                    if indicator == Indicator::Mortality && r.effect_size_kind == AFTER_BEFORE =>
-                {
-                    (None, None, mortality_not_before_after(lang))
-                }
-                Some(_) if hidden => (None, None, ":".to_owned()),
-                Some(r) if r.effect_size.is_some() => {
-                    let ci = r.ci_low.zip(r.ci_high);
-                    let note = if ci.is_none() { missing_reason(r, lang) } else { String::new() };
-                    (r.effect_size, ci, note)
-                }
-                Some(r) => (None, None, missing_reason(r, lang)),
-                None => (None, None, not_computed(lang)),
-            };
-            ForestRow { label, heading: false, estimate, ci, n: row.map(|r| r.n), note }
+    let arm_hidden = |arm: Arm| !arm_rates_shown(input, indicator, arm, rule);
+    let point = |label: String, row: Option<&ComparisonRow>, hidden: bool| {
+        let (estimate, ci, note) = match row {
+            // Mortality is never drawn as a before/after ratio.
+            Some(r) if indicator == Indicator::Mortality && r.effect_size_kind == AFTER_BEFORE => {
+                (None, None, mortality_not_before_after(lang))
+            }
+            Some(_) if hidden => (None, None, ":".to_owned()),
+            Some(r) if r.effect_size.is_some() => {
+                let ci = r.ci_low.zip(r.ci_high);
+                let note = if ci.is_none() { missing_reason(r, lang) } else { String::new() };
+                (r.effect_size, ci, note)
+            }
+            Some(r) => (None, None, missing_reason(r, lang)),
+            None => (None, None, not_computed(lang)),
         };
-        rows.push(ForestRow {
+        ForestRow { label, heading: false, estimate, ci, n: row.map(|r| r.n), note }
+    };
+    let mut group = ForestGroup {
+        rows: vec![ForestRow {
             label: indicator_label(indicator, lang).to_owned(),
             heading: true,
             estimate: None,
             ci: None,
             n: None,
             note: String::new(),
-        });
-        for arm in [Arm::Pilot, Arm::Comparison] {
-            let row = find(indicator, &|c| {
-                c.scope == "arm" && c.arm == Some(arm) && c.effect_size_kind == AFTER_BEFORE
-            });
-            let hidden = arm_hidden(arm);
-            any_suppressed |= hidden;
-            let drawn = point(
-                format!("{}, {}", arm_label(arm, lang), lang.pick("alle", "all")),
-                row,
-                hidden,
-            );
-            if drawn.estimate.is_some() {
-                within.extend(row);
-            }
-            rows.push(drawn);
-            if arm == Arm::Pilot {
-                for m in &pilots {
-                    let row = find(indicator, &|c| {
-                        c.scope == "municipality"
-                            && c.scope_value.as_deref() == Some(m.as_str())
-                            && c.arm == Some(Arm::Pilot)
-                            && c.effect_size_kind == AFTER_BEFORE
-                    });
-                    let hidden = !municipality_shown(
-                        input.municipality_rates,
-                        indicator,
-                        m,
-                        Arm::Pilot,
-                        rule,
-                    );
-                    any_suppressed |= hidden && row.is_some();
-                    let drawn = point(format!("  {m}"), row, hidden);
-                    if drawn.estimate.is_some() {
-                        within.extend(row);
-                    }
-                    rows.push(drawn);
-                }
-            }
-        }
-        if indicator == Indicator::Mortality {
-            // Deaths: the arms compared after inclusion, not the change.
-            let row =
-                find(indicator, &|c| c.scope == "all" && c.effect_size_kind == BETWEEN_ARMS_AFTER);
-            let hidden = [Arm::Pilot, Arm::Comparison].iter().any(|&arm| {
-                rate(input.rates, indicator, arm, "after")
-                    .is_some_and(|r| rule.hides_rate(r.value_total, r.n))
-            });
-            let drawn = point(
-                lang.pick(
-                    "Pilot / sammenligning etter inklusjon",
-                    "Pilot / comparison after inclusion",
-                )
-                .to_owned(),
-                row,
-                hidden,
-            );
-            mortality_shown = true;
-            if drawn.estimate.is_some() {
-                between.extend(row);
-            }
-            rows.push(drawn);
-            continue;
-        }
-        let did = find(indicator, &|c| c.scope == "all" && c.effect_size_kind == RATIO_OF_RATIOS);
-        let hidden = arm_hidden(Arm::Pilot) || arm_hidden(Arm::Comparison);
+        }],
+        within: Vec::new(),
+        between: Vec::new(),
+        mortality: false,
+        suppressed: false,
+    };
+    for (arm, municipalities) in municipalities_of {
+        let arm = *arm;
+        let row =
+            find(&|c| c.scope == "arm" && c.arm == Some(arm) && c.effect_size_kind == AFTER_BEFORE);
+        let hidden = arm_hidden(arm);
+        group.suppressed |= hidden;
         let drawn =
-            point(lang.pick("Pilot / sammenligning", "Pilot / comparison").to_owned(), did, hidden);
+            point(format!("{}, {}", arm_label(arm, lang), lang.pick("alle", "all")), row, hidden);
         if drawn.estimate.is_some() {
-            between.extend(did);
+            group.within.extend(row);
         }
-        rows.push(drawn);
+        group.rows.push(drawn);
+        for m in municipalities {
+            let row = find(&|c| {
+                c.scope == "municipality"
+                    && c.scope_value.as_deref() == Some(m.as_str())
+                    && c.arm == Some(arm)
+                    && c.effect_size_kind == AFTER_BEFORE
+            });
+            let hidden = !municipality_shown(input.municipality_rates, indicator, m, arm, rule);
+            group.suppressed |= hidden && row.is_some();
+            let drawn = point(format!("  {}", params.municipality(m)), row, hidden);
+            if drawn.estimate.is_some() {
+                group.within.extend(row);
+            }
+            group.rows.push(drawn);
+        }
     }
-    if rows.iter().all(|r| r.heading || r.estimate.is_none()) {
-        return None;
+    if indicator == Indicator::Mortality {
+        // Deaths: the arms compared after inclusion, not the change.
+        let row = find(&|c| c.scope == "all" && c.effect_size_kind == BETWEEN_ARMS_AFTER);
+        let hidden = [Arm::Pilot, Arm::Comparison].iter().any(|&arm| {
+            rate(input.rates, indicator, arm, "after")
+                .is_some_and(|r| rule.hides_rate(r.value_total, r.n))
+        });
+        let drawn = point(
+            lang.pick(
+                "Pilot / sammenligning etter inklusjon",
+                "Pilot / comparison after inclusion",
+            )
+            .to_owned(),
+            row,
+            hidden,
+        );
+        group.mortality = true;
+        if drawn.estimate.is_some() {
+            group.between.extend(row);
+        }
+        group.rows.push(drawn);
+        return group;
     }
-    let canvas = forest(
-        &rows,
-        if mortality_shown {
-            lang.pick(
-                "Ratio (logaritmisk akse; 1 = ingen endring eller forskjell)",
-                "Ratio (log axis; 1 = no change or difference)",
-            )
-        } else {
-            lang.pick(
-                "Ratio etter/før (logaritmisk akse; 1 = ingen endring)",
-                "Ratio after/before (log axis; 1 = no change)",
-            )
-        },
-        lang == Language::Nb,
-    );
+    let did = find(&|c| c.scope == "all" && c.effect_size_kind == RATIO_OF_RATIOS);
+    let hidden = arm_hidden(Arm::Pilot) || arm_hidden(Arm::Comparison);
+    let drawn =
+        point(lang.pick("Pilot / sammenligning", "Pilot / comparison").to_owned(), did, hidden);
+    if drawn.estimate.is_some() {
+        group.between.extend(did);
+    }
+    group.rows.push(drawn);
+    group
+}
+
+/// Forest plots: the rate ratio after/before in each arm and each of its municipalities,
+/// and the ratio of the ratios (pilot against comparison), for every indicator of the
+/// pipeline in its order, four indicators to a figure. Municipalities the analysis gave
+/// no estimate for are drawn with the reason.
+pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut> {
+    let lang = params.language;
+    // Every municipality of each arm, so none is left out of the plot.
+    let municipalities_of: Vec<(Arm, Vec<String>)> =
+        [Arm::Pilot, Arm::Comparison].map(|arm| (arm, municipalities(input, arm))).to_vec();
+    let groups: Vec<ForestGroup<'_>> = params
+        .indicators
+        .iter()
+        .map(|&indicator| forest_group(input, params, indicator, &municipalities_of))
+        .collect();
+    if groups.iter().flat_map(|g| &g.rows).all(|r| r.heading || r.estimate.is_none()) {
+        return Vec::new();
+    }
+    let chunk = even_chunk(groups.len(), FOREST_INDICATORS);
+    let parts = groups.len().div_ceil(chunk);
+    groups
+        .chunks(chunk)
+        .enumerate()
+        .map(|(k, part)| {
+            let rows: Vec<ForestRow> = part.iter().flat_map(|g| g.rows.clone()).collect();
+            let within: Vec<&ComparisonRow> =
+                part.iter().flat_map(|g| g.within.iter().copied()).collect();
+            let between: Vec<&ComparisonRow> =
+                part.iter().flat_map(|g| g.between.iter().copied()).collect();
+            let mortality_shown = part.iter().any(|g| g.mortality);
+            let canvas = forest(
+                &rows,
+                if mortality_shown {
+                    lang.pick(
+                        "Ratio (logaritmisk akse; 1 = ingen endring eller forskjell)",
+                        "Ratio (log axis; 1 = no change or difference)",
+                    )
+                } else {
+                    lang.pick(
+                        "Ratio etter/før (logaritmisk akse; 1 = ingen endring)",
+                        "Ratio after/before (log axis; 1 = no change)",
+                    )
+                },
+                lang == Language::Nb,
+            );
+            let caption = forest_caption(&within, &between, mortality_shown, lang, k, parts);
+            let mut caption = caption;
+            suppressed_note(lang, part.iter().any(|g| g.suppressed), &mut caption);
+            FigureOut { id: part_id("figure_municipalities", k), caption, canvas }
+        })
+        .collect()
+}
+
+/// The forest plot's caption: what each kind of estimate on the axis is, and its model.
+fn forest_caption(
+    within: &[&ComparisonRow],
+    between: &[&ComparisonRow],
+    mortality_shown: bool,
+    lang: Language,
+    k: usize,
+    parts: usize,
+) -> String {
     let unknown = || lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned();
     let within_models =
         describe_models_briefly(within.iter().copied(), lang).unwrap_or_else(unknown);
@@ -333,12 +405,13 @@ pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> 
         lang,
     )
     .unwrap_or_else(unknown);
+    let part = part_text(k, parts, lang);
     let mut caption = match lang {
         Language::Nb => format!(
-            "Endring etter inklusjon per pilotkommune og samlet. To slags estimat på samme akse: rateratio etter/før i en gruppe ({within_models}), og på linjene «Pilot / sammenligning» forholdet mellom pilotenes og sammenligningens rateratio ({between_models}). Under 1: forbruket gikk ned (mer i pilotene). Alle med 95 % konfidensintervall."
+            "Endring etter inklusjon per kommune og samlet{part}. To slags estimat på samme akse: rateratio etter/før i en gruppe ({within_models}), og på linjene «Pilot / sammenligning» forholdet mellom pilotenes og sammenligningens rateratio ({between_models}). Under 1: forbruket gikk ned (mer i pilotene). Alle med 95 % konfidensintervall."
         ),
         Language::En => format!(
-            "Change after inclusion per pilot municipality and overall. Two kinds of estimate on one axis: the rate ratio after/before within an arm ({within_models}), and on the lines “Pilot / comparison” the ratio of the pilots' and the comparison's rate ratios ({between_models}). Below 1: use fell (more in the pilots). All with 95% confidence intervals."
+            "Change after inclusion per municipality and overall{part}. Two kinds of estimate on one axis: the rate ratio after/before within an arm ({within_models}), and on the lines “Pilot / comparison” the ratio of the pilots' and the comparison's rate ratios ({between_models}). Below 1: use fell (more in the pilots). All with 95% confidence intervals."
         ),
     };
     if mortality_shown {
@@ -358,22 +431,7 @@ pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> 
             ),
         };
     }
-    if params.indicators.len() > FOREST_INDICATORS {
-        let _ = match lang {
-            Language::Nb => write!(
-                caption,
-                " De {FOREST_INDICATORS} første av {} indikatorer; tabellene har alle.",
-                params.indicators.len()
-            ),
-            Language::En => write!(
-                caption,
-                " The first {FOREST_INDICATORS} of {} indicators; the tables have them all.",
-                params.indicators.len()
-            ),
-        };
-    }
-    suppressed_note(lang, any_suppressed, &mut caption);
-    Some(FigureOut { id: "figure_municipalities".into(), caption, canvas })
+    caption
 }
 
 /// The percent step of a Lorenz curve that keeps at least `threshold` persons in every
@@ -384,20 +442,19 @@ fn lorenz_step(persons: i64, threshold: u32) -> Option<u32> {
         .find(|step| i64::from(*step) * persons >= 100 * i64::from(threshold))
 }
 
-/// Lorenz curves of use before inclusion (bed-days, hospital and municipal contacts, GP
-/// contacts, home care hours — those computed).
-pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
+/// The most curves one Lorenz chart holds: five stay apart in the palette.
+const LORENZ_CURVES: usize = 5;
+
+/// Lorenz curves of use before inclusion: every indicator the analysis measured the
+/// concentration of, in the pipeline's order, at most five to a chart. An indicator
+/// that cannot be drawn (nobody used it, or too few persons for steps of at least the
+/// small-cell threshold) is named in the caption with the reason.
+pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut> {
     let lang = params.language;
-    let wanted = [
-        Indicator::BedDays,
-        Indicator::HospitalContacts,
-        Indicator::MunicipalContacts,
-        Indicator::GpContacts,
-        Indicator::HomeCareHours,
-    ];
-    let mut curves = Vec::new();
-    let mut notes = Vec::new();
-    for indicator in wanted.into_iter().filter(|i| params.indicators.contains(i)) {
+    let nb = lang == Language::Nb;
+    let mut curves: Vec<(Curve, String)> = Vec::new();
+    let mut not_drawn: Vec<String> = Vec::new();
+    for &indicator in &params.indicators {
         let Some(shares) = input
             .utilisation
             .iter()
@@ -405,7 +462,13 @@ pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Option<F
         else {
             continue;
         };
+        let label = indicator_label(indicator, lang);
         let Some(step) = lorenz_step(shares.n_persons, params.rule.threshold) else {
+            not_drawn.push(format!(
+                "{} ({})",
+                label.to_lowercase(),
+                lang.pick("for få personer", "too few persons")
+            ));
             continue;
         };
         let points: Vec<(f64, f64)> = input
@@ -416,6 +479,11 @@ pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Option<F
             .map(|l| (l.persons_share, l.use_share))
             .collect();
         if points.len() < 2 {
+            not_drawn.push(format!(
+                "{} ({})",
+                label.to_lowercase(),
+                lang.pick("ingen brukte tjenesten", "nobody used the service")
+            ));
             continue;
         }
         let top5 = input
@@ -427,48 +495,68 @@ pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Option<F
                     && (u.top_share - 0.05).abs() < 1e-9
             })
             .and_then(|u| u.share_of_use);
+        let mut note = label.to_lowercase();
         if let Some(share) = top5 {
-            let pct = crate::figure::number(share * 100.0, 0, lang == Language::Nb);
-            notes.push(match lang {
-                Language::Nb => format!(
-                    "{}: de 5 % med mest forbruk stod for {pct} %",
-                    indicator_label(indicator, lang).to_lowercase()
-                ),
-                Language::En => format!(
-                    "{}: the top 5 % of users accounted for {pct} %",
-                    indicator_label(indicator, lang).to_lowercase()
-                ),
-            });
+            let pct = crate::figure::number(share * 100.0, 0, nb);
+            let _ = match lang {
+                Language::Nb => write!(note, ": de 5 % med mest forbruk stod for {pct} %"),
+                Language::En => write!(note, ": the top 5 % of users accounted for {pct} %"),
+            };
         }
-        curves.push(Curve { label: indicator_label(indicator, lang).to_owned(), points });
+        if let Some(gini) = shares.gini {
+            let _ = write!(
+                note,
+                "{} Gini {}",
+                if top5.is_some() { "," } else { ":" },
+                crate::figure::number(gini, 2, nb)
+            );
+        }
+        curves.push((Curve { label: label.to_owned(), points }, note));
     }
     if curves.is_empty() {
-        return None;
+        return Vec::new();
     }
     let n = input.utilisation.iter().map(|u| u.n_persons).max().unwrap_or(0);
-    let canvas = lorenz(
-        &curves,
-        lang.pick(
-            "Andel personer (minst forbruk først)",
-            "Share of persons (lightest users first)",
-        ),
-        lang.pick("Andel av forbruket", "Share of use"),
-        lang.pick("lik fordeling", "equal use"),
-        lang == Language::Nb,
-    );
-    let caption = match lang {
-        Language::Nb => format!(
-            "Fordeling av forbruket året før inklusjon (Lorenz-kurver, n = {n}; punkter med minst {} personer per trinn). {}.",
-            params.rule.threshold,
-            notes.join("; ")
-        ),
-        Language::En => format!(
-            "Distribution of use in the year before inclusion (Lorenz curves, n = {n}; points with at least {} persons per step). {}.",
-            params.rule.threshold,
-            notes.join("; ")
-        ),
-    };
-    Some(FigureOut { id: "figure_concentration".into(), caption, canvas })
+    let chunk = even_chunk(curves.len(), LORENZ_CURVES);
+    let parts = curves.len().div_ceil(chunk);
+    curves
+        .chunks(chunk)
+        .enumerate()
+        .map(|(k, part)| {
+            let drawn: Vec<Curve> = part.iter().map(|(c, _)| c.clone()).collect();
+            let notes: Vec<&str> = part.iter().map(|(_, n)| n.as_str()).collect();
+            let canvas = lorenz(
+                &drawn,
+                lang.pick(
+                    "Andel personer (minst forbruk først)",
+                    "Share of persons (lightest users first)",
+                ),
+                lang.pick("Andel av forbruket", "Share of use"),
+                lang.pick("lik fordeling", "equal use"),
+                nb,
+            );
+            let part_words = part_text(k, parts, lang);
+            let mut caption = match lang {
+                Language::Nb => format!(
+                    "Fordeling av forbruket året før inklusjon{part_words} (Lorenz-kurver, n = {n}; punkter med minst {} personer per trinn). {}.",
+                    params.rule.threshold,
+                    notes.join("; ")
+                ),
+                Language::En => format!(
+                    "Distribution of use in the year before inclusion{part_words} (Lorenz curves, n = {n}; points with at least {} persons per step). {}.",
+                    params.rule.threshold,
+                    notes.join("; ")
+                ),
+            };
+            if k == 0 && !not_drawn.is_empty() {
+                let _ = match lang {
+                    Language::Nb => write!(caption, " Ikke vist: {}.", not_drawn.join(", ")),
+                    Language::En => write!(caption, " Not shown: {}.", not_drawn.join(", ")),
+                };
+            }
+            FigureOut { id: part_id("figure_concentration", k), caption, canvas }
+        })
+        .collect()
 }
 
 /// Each person's (arm, pid) scores by timepoint, of one scale.
@@ -477,10 +565,14 @@ type PersonScores<'a> = BTreeMap<(Arm, &'a str), BTreeMap<&'a str, f64>>;
 /// Scores per (arm, timepoint) of one scale.
 type ScoresByArm = BTreeMap<(Arm, String), Vec<f64>>;
 
+/// The most scale panels a figure holds (two rows of three).
+const SCALE_PANELS: usize = 6;
+
 /// Paired scale means: per arm, the persons with a score at every timepoint (T0 and T1),
 /// their mean at each with a t-based 95 % CI; an arm with fewer such persons than the
-/// small-cell threshold is not drawn.
-pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
+/// small-cell threshold is not drawn. Every scale, six panels to a figure; a scale nobody
+/// has a score for at every timepoint is named in the caption.
+pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut> {
     let lang = params.language;
     let timepoints: Vec<String> = input
         .scale_scores
@@ -490,7 +582,7 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fig
         .into_iter()
         .collect();
     if timepoints.len() < 2 {
-        return None;
+        return Vec::new();
     }
     // Paired: each person's score at every timepoint, or the person is left out.
     let mut by_person: BTreeMap<(String, String), PersonScores<'_>> = BTreeMap::new();
@@ -515,28 +607,28 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fig
             }
         }
     }
-    let mut any_suppressed = false;
-    let mut counts: BTreeMap<Arm, usize> = BTreeMap::new();
     // Each instrument's total first, then its subscales.
     let mut scales: Vec<_> = by_scale.iter().collect();
     scales.sort_by_key(|((instrument, scale), _)| {
         (instrument.clone(), scale != instrument, scale.clone())
     });
-    let panels: Vec<MeansPanel> = scales
+    // Each scale's panel, the most persons per arm in it, and whether a point is hidden.
+    let drawn: Vec<(MeansPanel, [usize; 2], bool)> = scales
         .into_iter()
-        .take(6)
         .map(|((instrument, scale), groups)| {
+            let mut counts = [0usize; 2];
+            let mut suppressed = false;
             let series = [Arm::Pilot, Arm::Comparison]
                 .into_iter()
-                .map(|arm| {
+                .enumerate()
+                .map(|(a, arm)| {
                     let points = timepoints
                         .iter()
                         .map(|t| {
                             let values = groups.get(&(arm, t.clone())).cloned().unwrap_or_default();
-                            let n = counts.entry(arm).or_default();
-                            *n = (*n).max(values.len());
+                            counts[a] = counts[a].max(values.len());
                             if values.len() < params.rule.threshold as usize {
-                                any_suppressed |= !values.is_empty();
+                                suppressed |= !values.is_empty();
                                 return MeanPoint::default();
                             }
                             let xs: Vec<Option<f64>> = values.iter().copied().map(Some).collect();
@@ -557,134 +649,75 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fig
                 .collect();
             let title =
                 if instrument == scale { scale.clone() } else { format!("{instrument}: {scale}") };
-            (title, series)
+            ((title, series), counts, suppressed)
         })
         .collect();
-    if panels.is_empty() {
-        return None;
+    if drawn.is_empty() {
+        return Vec::new();
     }
-    let canvas =
-        means_panels(&panels, &timepoints, lang.pick("gjennomsnitt", "mean"), lang == Language::Nb);
-    let n = |arm: Arm| {
-        let n = counts.get(&arm).copied().unwrap_or(0);
-        if params.rule.hides_count(n as f64) { ":".to_owned() } else { n.to_string() }
-    };
-    let mut caption = match lang {
-        Language::Nb => format!(
-            "Skalaskårer ved {}: gjennomsnitt med 95 % konfidensintervall (t-fordeling) blant dem som svarte ved alle tidspunktene (pilot n = {}, sammenligning n = {}; flest per skala).",
-            timepoints.join(" og "),
-            n(Arm::Pilot),
-            n(Arm::Comparison)
-        ),
-        Language::En => format!(
-            "Scale scores at {}: mean with 95% confidence interval (t distribution) among those who answered at every timepoint (pilot n = {}, comparison n = {}; most per scale).",
-            timepoints.join(" and "),
-            n(Arm::Pilot),
-            n(Arm::Comparison)
-        ),
-    };
-    suppressed_note(lang, any_suppressed, &mut caption);
-    Some(FigureOut { id: "figure_scales".into(), caption, canvas })
-}
-
-/// Merge levels answered by fewer persons than the small-cell threshold into the nearest
-/// level that has answers (toward the middle of the scale on a tie), until none is left.
-/// Each merge empties a level into one with answers, so it ends. `None` when the whole bar
-/// is a small number.
-fn merge_small_levels(counts: &[i64], rule: folge_deid::SmallCellRule) -> Option<(Vec<i64>, bool)> {
-    let total: i64 = counts.iter().sum();
-    if total == 0 || rule.hides_count(total as f64) {
-        return None;
-    }
-    let mut c = counts.to_vec();
-    let mid = (c.len() - 1) as f64 / 2.0;
-    let mut merged = false;
-    while let Some(i) = c.iter().position(|&n| n > 0 && rule.hides_count(n as f64)) {
-        // The total is not small, so another level has answers.
-        let target = (0..c.len()).filter(|&j| j != i && c[j] > 0).min_by(|&a, &b| {
-            let distance = |j: usize| i.abs_diff(j);
-            let off_middle = |j: usize| (j as f64 - mid).abs();
-            distance(a).cmp(&distance(b)).then(off_middle(a).total_cmp(&off_middle(b)))
-        })?;
-        c[target] += c[i];
-        c[i] = 0;
-        merged = true;
-    }
-    Some((c, merged))
-}
-
-/// Answers per response level for each item of the first Likert instrument (three to
-/// seven levels), by timepoint and arm, as 100 % bars. A level with few answers is merged
-/// into its neighbour toward the middle (the caption says so), so no share shows a small
-/// number.
-pub fn item_answers(input: &ReportInput<'_>, params: &ReportParams) -> Option<FigureOut> {
-    let lang = params.language;
-    let rule = params.rule;
-    let mut levels_of: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
-    for d in input.item_distributions {
-        levels_of
-            .entry(d.instrument.as_str())
-            .or_default()
-            .insert((d.value * 1000.0).round() as i64);
-    }
-    let (instrument, levels) = levels_of.into_iter().find(|(_, l)| (3..=7).contains(&l.len()))?;
-    let levels: Vec<i64> = levels.into_iter().collect();
-    let mut counts: BTreeMap<(String, String, Arm), Vec<i64>> = BTreeMap::new();
-    for d in input.item_distributions.iter().filter(|d| d.instrument == instrument) {
-        let level = (d.value * 1000.0).round() as i64;
-        let Some(k) = levels.iter().position(|l| *l == level) else { continue };
-        counts
-            .entry((d.item.clone(), d.timepoint.clone(), d.arm))
-            .or_insert_with(|| vec![0; levels.len()])[k] += d.n;
-    }
-    let (mut any_suppressed, mut any_merged) = (false, false);
-    let bars: Vec<StackedBar> = counts
+    let unpaired: Vec<String> = input
+        .scale_scores
         .iter()
-        .take(48)
-        .map(|((item, timepoint, arm), by_level)| {
-            let total: i64 = by_level.iter().sum();
-            let shown = merge_small_levels(by_level, rule).filter(|_| total > 0);
-            any_suppressed |= shown.is_none();
-            any_merged |= shown.as_ref().is_some_and(|s| s.1);
-            StackedBar {
-                label: format!("{item} {timepoint} {}", arm_label(*arm, lang)),
-                shares: shown.map(|(c, _)| c.iter().map(|n| *n as f64 / total as f64).collect()),
+        .map(|s| (s.instrument.clone(), s.scale.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|key| !by_scale.contains_key(key))
+        .map(
+            |(instrument, scale)| {
+                if instrument == scale { scale } else { format!("{instrument}: {scale}") }
+            },
+        )
+        .collect();
+    let chunk = even_chunk(drawn.len(), SCALE_PANELS);
+    let parts = drawn.len().div_ceil(chunk);
+    drawn
+        .chunks(chunk)
+        .enumerate()
+        .map(|(k, part)| {
+            let panels: Vec<MeansPanel> = part.iter().map(|(p, ..)| p.clone()).collect();
+            let canvas = means_panels(
+                &panels,
+                &timepoints,
+                lang.pick("gjennomsnitt", "mean"),
+                lang == Language::Nb,
+            );
+            let n = |a: usize| {
+                let n = part.iter().map(|(_, c, _)| c[a]).max().unwrap_or(0);
+                if params.rule.hides_count(n as f64) { ":".to_owned() } else { n.to_string() }
+            };
+            let part_words = part_text(k, parts, lang);
+            let mut caption = match lang {
+                Language::Nb => format!(
+                    "Skalaskårer ved {}{part_words}: gjennomsnitt med 95 % konfidensintervall (t-fordeling) blant dem som svarte ved alle tidspunktene (pilot n = {}, sammenligning n = {}; flest per skala).",
+                    timepoints.join(" og "),
+                    n(0),
+                    n(1)
+                ),
+                Language::En => format!(
+                    "Scale scores at {}{part_words}: mean with 95% confidence interval (t distribution) among those who answered at every timepoint (pilot n = {}, comparison n = {}; most per scale).",
+                    timepoints.join(" and "),
+                    n(0),
+                    n(1)
+                ),
+            };
+            if k == 0 && !unpaired.is_empty() {
+                let _ = match lang {
+                    Language::Nb => write!(
+                        caption,
+                        " Ikke vist (ingen med skår ved alle tidspunktene): {}.",
+                        unpaired.join(", ")
+                    ),
+                    Language::En => write!(
+                        caption,
+                        " Not shown (nobody with a score at every timepoint): {}.",
+                        unpaired.join(", ")
+                    ),
+                };
             }
+            suppressed_note(lang, part.iter().any(|(.., s)| *s), &mut caption);
+            FigureOut { id: part_id("figure_scales", k), caption, canvas }
         })
-        .collect();
-    let names: Vec<String> =
-        levels.iter().map(|l| crate::figure::number(*l as f64 / 1000.0, 0, false)).collect();
-    let canvas = stacked_bars(&bars, &names, lang == Language::Nb);
-    let totals: Vec<i64> = counts
-        .values()
-        .map(|c| c.iter().sum::<i64>())
-        .filter(|t| !rule.hides_count(*t as f64))
-        .collect();
-    let (low, high) =
-        (totals.iter().min().copied().unwrap_or(0), totals.iter().max().copied().unwrap_or(0));
-    let mut caption = match lang {
-        Language::Nb => format!(
-            "{instrument}: svarfordeling per spørsmål, måletidspunkt og gruppe (andel per svaralternativ; {low}–{high} svar per søyle)."
-        ),
-        Language::En => format!(
-            "{instrument}: answers per item, timepoint and arm (share per response level; {low}–{high} answers per bar)."
-        ),
-    };
-    if any_merged {
-        let threshold = rule.threshold;
-        let _ = match lang {
-            Language::Nb => write!(
-                caption,
-                " Svaralternativ med færre enn {threshold} svar er slått sammen med nabo-alternativet mot midten."
-            ),
-            Language::En => write!(
-                caption,
-                " Levels with fewer than {threshold} answers are merged into the neighbouring level toward the middle."
-            ),
-        };
-    }
-    suppressed_note(lang, any_suppressed, &mut caption);
-    Some(FigureOut { id: "figure_items".into(), caption, canvas })
+        .collect()
 }
 
 /// Focus groups: distinct groups mentioning each code, by theme.
@@ -754,7 +787,8 @@ pub fn code_heatmap(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fi
                 .collect()
         })
         .collect();
-    let canvas = heatmap(&codes, &places, &values, lang == Language::Nb);
+    let names: Vec<String> = places.iter().map(|m| params.municipality(m)).collect();
+    let canvas = heatmap(&codes, &names, &values, lang == Language::Nb);
     Some(FigureOut {
         id: "figure_codes_by_municipality".into(),
         caption: lang
@@ -789,28 +823,6 @@ mod tests {
     }
 
     #[test]
-    fn small_answer_levels_merge_toward_the_middle() {
-        let rule = folge_deid::SmallCellRule::default();
-        // 2 at the bottom joins level 2; 3 at the top joins level 4.
-        assert_eq!(
-            merge_small_levels(&[2, 10, 20, 10, 3], rule),
-            Some((vec![0, 12, 20, 13, 0], true))
-        );
-        assert_eq!(
-            merge_small_levels(&[6, 10, 0, 10, 6], rule),
-            Some((vec![6, 10, 0, 10, 6], false))
-        );
-        // A cascade: 1 joins 3 (still small), which joins the middle.
-        assert_eq!(merge_small_levels(&[1, 3, 20, 9, 9], rule), Some((vec![0, 0, 24, 9, 9], true)));
-        // Two beside forty: one bar of 100 %, the two not shown apart.
-        assert_eq!(merge_small_levels(&[0, 0, 40, 2, 0], rule), Some((vec![0, 0, 42, 0, 0], true)));
-        // Small by the middle with nothing beside it joins the nearest level with answers.
-        assert_eq!(merge_small_levels(&[0, 0, 2, 0, 10], rule), Some((vec![0, 0, 0, 0, 12], true)));
-        // A bar of three answers in all is itself a small number.
-        assert_eq!(merge_small_levels(&[1, 2, 0], rule), None);
-    }
-
-    #[test]
     fn lorenz_steps_hold_enough_persons() {
         assert_eq!(lorenz_step(1000, 5), Some(1));
         assert_eq!(lorenz_step(300, 5), Some(2), "2 % of 300 = 6 persons");
@@ -840,7 +852,8 @@ mod estimate_tests {
         let indicators = [Indicator::Mortality, Indicator::BedDays, Indicator::Admissions];
         let results = Results::new(&indicators);
         let params = params(&indicators, Language::Nb);
-        let figure = municipalities_forest(&results.input(), &params).unwrap();
+        let figures = municipalities_forest(&results.input(), &params);
+        let figure = &figures[0];
         let texts = texts(&figure.canvas);
         assert!(texts.contains(&"sammenlignes ikke før/etter (alle lever ved inklusjon)"));
         assert!(texts.contains(&"Pilot / sammenligning etter inklusjon"));
@@ -868,7 +881,7 @@ mod estimate_tests {
                 })
                 .count()
         };
-        let figure = rates(&results.input(), &params);
+        let figure = rates(&results.input(), &params).remove(0);
         assert_eq!(caps(&figure.canvas), 4 * 2, "four bars, two caps each");
         assert!(
             figure.caption.contains("standard errors from the jackknife over persons, CV3"),
@@ -880,7 +893,7 @@ mod estimate_tests {
             ..params.clone()
         };
         assert!(
-            rates(&results.input(), &cr1)
+            rates(&results.input(), &cr1)[0]
                 .caption
                 .contains("cluster-robust standard errors by person, CR1")
         );
@@ -890,11 +903,11 @@ mod estimate_tests {
         }
         results.rates[0].ci_low = Some(1.0);
         results.rates[0].ci_high = Some(2.0);
-        let figure = rates(&results.input(), &params);
+        let figure = rates(&results.input(), &params).remove(0);
         assert_eq!(caps(&figure.canvas), 2, "one bar with an interval");
         assert!(figure.caption.contains("Bars without a whisker: the analysis gave no interval."));
         results.rates[0].ci_low = None;
-        let figure = rates(&results.input(), &params);
+        let figure = rates(&results.input(), &params).remove(0);
         assert_eq!(caps(&figure.canvas), 0);
         assert!(
             figure.caption.contains("inclusion (the analysis gave no confidence intervals), pilot"),

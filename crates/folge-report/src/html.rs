@@ -35,105 +35,187 @@ fn adjustment_name(adjustment: folge_stats::Adjustment) -> &'static str {
     }
 }
 
-/// Table 1: who the participants are, by arm (counts; 1–4 suppressed, and further cells
-/// hidden per section so that none of those can be worked out from the arm totals).
+/// One variable of Table 1: its heading and its levels' counts per arm (pilot,
+/// comparison), in the order shown; the last level may be "Mangler" (values missing).
+struct Variable {
+    heading: String,
+    levels: Vec<(String, [u64; 2])>,
+}
+
+/// A value's leading number, for sorting age bands (0-5, 6-12, 13-17, …) and numbered
+/// target groups by number, not text.
+fn leading_number(value: &str) -> u32 {
+    value.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0)
+}
+
+/// The level a share `p` of the persons falls in, levels in order (the inverse of the
+/// empirical distribution: R's `quantile(type = 1)`); `None` without persons.
+fn band_quantile(levels: &[(String, u64)], p: f64) -> Option<&str> {
+    let total: u64 = levels.iter().map(|(_, n)| n).sum();
+    let mut cumulative = 0;
+    levels.iter().find_map(|(band, n)| {
+        cumulative += n;
+        (total > 0 && cumulative as f64 >= p * total as f64).then_some(band.as_str())
+    })
+}
+
+/// Table 1, as gtsummary's `tbl_summary(by = arm)` lays it out: "Pilot, N = 189" headings,
+/// each variable a bold row with its levels under it as `n (%)` (percent of the arm's N),
+/// a "Mangler" level where values are missing, median (IQR) of the age bands, municipality
+/// and target-group names. Counts 1–4 are ":", and further cells are hidden per variable
+/// so that none of those can be worked out from the arm totals.
 fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
     let lang = params.language;
     let arms = [Arm::Pilot, Arm::Comparison];
-    // Keyed by (section, leading number, text) so age bands sort 0-5, 6-12, 13-17, …
-    let mut counts: BTreeMap<(usize, u32, String), [u64; 2]> = BTreeMap::new();
-    let unknown = lang.pick("Ukjent", "Unknown").to_owned();
-    for p in input.tables.participants() {
-        let a = usize::from(p.arm == Arm::Comparison);
-        let sex = match p.sex {
-            Some(Sex::Female) => lang.pick("Kvinne", "Female").to_owned(),
-            Some(Sex::Male) => lang.pick("Mann", "Male").to_owned(),
-            None => unknown.clone(),
-        };
-        for key in [
-            (0, String::new()),
-            (1, sex),
-            (2, p.age_band.clone().unwrap_or_else(|| unknown.clone())),
-            (3, p.target_group.clone().unwrap_or_else(|| unknown.clone())),
-            (4, p.municipality.clone()),
-        ] {
-            let (section, value) = key;
-            let leading = value
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-                .parse()
-                .unwrap_or(0);
-            counts.entry((section, leading, value)).or_default()[a] += 1;
-        }
+    let people = input.tables.participants();
+    let missing = lang.pick("Mangler", "Unknown").to_owned();
+    let index = |arm: Arm| usize::from(arm == Arm::Comparison);
+    let mut n_arm = [0u64; 2];
+    for p in people {
+        n_arm[index(p.arm)] += 1;
     }
-    let headings = [
-        lang.pick("Antall personer", "Persons"),
-        lang.pick("Kjønn", "Sex"),
-        lang.pick("Aldersgruppe ved inklusjon", "Age band at inclusion"),
-        lang.pick("Målgruppe", "Target group"),
-        lang.pick("Kommune (kommunenummer)", "Municipality (number)"),
-    ];
-    // Each section is a category × arm table whose column totals are the persons row:
-    // secondary suppression per section, so no hidden count follows from the others.
-    let keys: Vec<&(usize, u32, String)> = counts.keys().collect();
-    let mut hidden: BTreeMap<&(usize, u32, String), [bool; 2]> = BTreeMap::new();
-    let mut persons_hidden = [false; 2];
-    let mut secondary = 0;
-    for section in 1..headings.len() {
-        let members: Vec<&(usize, u32, String)> =
-            keys.iter().copied().filter(|k| k.0 == section).collect();
-        let cells: Vec<Vec<u64>> = members.iter().map(|k| counts[*k].to_vec()).collect();
-        if cells.is_empty() {
-            continue;
-        }
-        let s = folge_deid::suppress_table(params.rule, &cells);
-        secondary += s.secondary;
-        for (k, row) in members.iter().zip(&s.cells) {
-            hidden.insert(k, [row[0], row[1]]);
-        }
-        for (hidden, total) in persons_hidden.iter_mut().zip(&s.column_totals) {
-            *hidden |= total;
-        }
-    }
-    for (k, n) in &counts {
-        if k.0 == 0 {
-            for (hidden, &count) in persons_hidden.iter_mut().zip(n) {
-                *hidden |= params.rule.hides_count(count as f64);
+    // Counts per level and arm, levels sorted by `key`; missing values last.
+    let count = |value: &dyn Fn(&folge_deid::rows::DeidParticipant) -> Option<String>,
+                 key: &dyn Fn(&str) -> (u32, String),
+                 label: &dyn Fn(&str) -> String|
+     -> Vec<(String, [u64; 2])> {
+        let mut known: BTreeMap<((u32, String), String), [u64; 2]> = BTreeMap::new();
+        let mut unknown = [0u64; 2];
+        for p in people {
+            match value(p) {
+                Some(v) => known.entry((key(&v), v)).or_default()[index(p.arm)] += 1,
+                None => unknown[index(p.arm)] += 1,
             }
         }
-    }
-    let rows = counts
+        let mut levels: Vec<(String, [u64; 2])> =
+            known.into_iter().map(|((_, v), n)| (label(&v), n)).collect();
+        if unknown != [0, 0] {
+            levels.push((missing.clone(), unknown));
+        }
+        levels
+    };
+    let by_number = |v: &str| (leading_number(v), v.to_owned());
+    let sex_label = |code: &str| match code {
+        "0" => lang.pick("Kvinne", "Female").to_owned(),
+        _ => lang.pick("Mann", "Male").to_owned(),
+    };
+    let sex = count(
+        &|p| match p.sex {
+            Some(Sex::Female) => Some("0".into()),
+            Some(Sex::Male) => Some("1".into()),
+            None => None,
+        },
+        &by_number,
+        &sex_label,
+    );
+    let age = count(&|p| p.age_band.clone(), &by_number, &|v| v.to_owned());
+    let target = count(&|p| p.target_group.clone(), &by_number, &|v| params.target_group(v));
+    let municipality = count(&|p| Some(p.municipality.clone()), &|v| (0, v.to_owned()), &|v| {
+        params.municipality(v)
+    });
+    let variables = [
+        Variable { heading: lang.pick("Kjønn", "Sex").into(), levels: sex },
+        Variable {
+            heading: lang.pick("Aldersgruppe ved inklusjon", "Age band at inclusion").into(),
+            levels: age,
+        },
+        Variable { heading: lang.pick("Målgruppe", "Target group").into(), levels: target },
+        Variable { heading: lang.pick("Kommune", "Municipality").into(), levels: municipality },
+    ];
+    // Each variable is a level × arm table whose column totals are the arms' N: secondary
+    // suppression per variable, so no hidden count follows from the others.
+    let mut n_hidden = n_arm.map(|n| params.rule.hides_count(n as f64));
+    let mut secondary = 0;
+    let hidden: Vec<Vec<[bool; 2]>> = variables
         .iter()
-        .map(|(key, n)| {
-            let (section, _, value) = key;
-            let label = if value.is_empty() {
-                headings[*section].to_owned()
-            } else {
-                format!("{}: {value}", headings[*section])
-            };
-            let mask = if *section == 0 { persons_hidden } else { hidden[key] };
-            let mut row = vec![Cell::Text(label)];
-            row.extend(
-                n.iter()
-                    .zip(mask)
-                    .map(|(&c, h)| if h { Cell::Suppressed } else { Cell::Number(c as f64, 0) }),
-            );
-            row
+        .map(|v| {
+            let cells: Vec<Vec<u64>> = v.levels.iter().map(|(_, n)| n.to_vec()).collect();
+            if cells.is_empty() {
+                return Vec::new();
+            }
+            let s = folge_deid::suppress_table(params.rule, &cells);
+            secondary += s.secondary;
+            for (hidden, total) in n_hidden.iter_mut().zip(&s.column_totals) {
+                *hidden |= total;
+            }
+            s.cells.iter().map(|row| [row[0], row[1]]).collect()
         })
         .collect();
-    let notes = if secondary > 0 {
-        vec![lang
+    let cell = |n: u64, a: usize, hidden: bool| {
+        if hidden {
+            Cell::Suppressed
+        } else if n_hidden[a] || n_arm[a] == 0 {
+            // A share of a hidden N would give the N away.
+            Cell::Number(n as f64, 0)
+        } else {
+            Cell::CountShare(n, 100.0 * n as f64 / n_arm[a] as f64)
+        }
+    };
+    let mut rows = Vec::new();
+    for (k, (variable, hidden)) in variables.iter().zip(&hidden).enumerate() {
+        rows.push(vec![Cell::Heading(variable.heading.clone()), Cell::Empty, Cell::Empty]);
+        if k == 1 {
+            // Median (IQR) of the age bands, among persons with a band.
+            let mut row = vec![Cell::Level("Median (IQR)".into())];
+            for a in 0..2 {
+                let known: Vec<(String, u64)> = variable
+                    .levels
+                    .iter()
+                    .filter(|(band, _)| *band != missing)
+                    .map(|(band, n)| (band.clone(), n[a]))
+                    .collect();
+                let persons: u64 = known.iter().map(|(_, n)| n).sum();
+                row.push(
+                    match (
+                        band_quantile(&known, 0.5),
+                        band_quantile(&known, 0.25),
+                        band_quantile(&known, 0.75),
+                    ) {
+                        _ if persons == 0 => {
+                            Cell::Text(lang.pick("ingen kjent", "none known").into())
+                        }
+                        _ if params.rule.hides_count(persons as f64) => Cell::Suppressed,
+                        (Some(median), Some(q1), Some(q3)) => {
+                            Cell::Text(format!("{median} ({q1}, {q3})"))
+                        }
+                        _ => Cell::Suppressed,
+                    },
+                );
+            }
+            rows.push(row);
+        }
+        for ((label, n), h) in variable.levels.iter().zip(hidden) {
+            rows.push(vec![Cell::Level(label.clone()), cell(n[0], 0, h[0]), cell(n[1], 1, h[1])]);
+        }
+    }
+    let mut notes = vec![lang
+        .pick(
+            "n (%): antall og andel av alle i gruppen (N). Median (IQR) for alder: aldersgruppen medianen og første og tredje kvartil faller i, blant dem med kjent alder; de avidentifiserte dataene har alder bare i grupper (kvantil som R quantile(type = 1)).",
+            "n (%): count and share of everyone in the arm (N). Median (IQR) of age: the age band the median and the first and third quartiles fall in, among those with a known age; the de-identified data hold age in bands only (quantile as R quantile(type = 1)).",
+        )
+        .to_owned()];
+    if variables.iter().any(|v| v.levels.iter().any(|(l, _)| *l == missing)) {
+        notes.push(
+            lang.pick(
+                "Mangler: verdien er ikke oppgitt i deltakerlisten.",
+                "Unknown: the value is not given in the participant list.",
+            )
+            .to_owned(),
+        );
+    }
+    if secondary > 0 {
+        notes.push(lang
             .pick(
                 "Noen tall er også skjult for at de skjulte ikke skal kunne regnes ut fra summene (sekundær prikking).",
                 "Some further counts are hidden so that the hidden ones cannot be worked out from the totals (secondary suppression).",
             )
-            .to_owned()]
-    } else {
-        vec![]
-    };
+            .to_owned());
+    }
     let mut columns = vec![lang.pick("Kjennetegn", "Characteristic").to_owned()];
-    columns.extend(arms.iter().map(|a| format!("n_{}", arm_label(*a, lang).to_lowercase())));
+    columns.extend(arms.iter().enumerate().map(|(a, arm)| {
+        let n = if n_hidden[a] { ":".to_owned() } else { n_arm[a].to_string() };
+        format!("{}, N = {n}", arm_label(*arm, lang))
+    }));
     ReportTable {
         id: "table_participants".into(),
         caption: lang
@@ -198,7 +280,7 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
             rows.push(row);
         }
     }
-    ReportTable {
+    let mut table = ReportTable {
         id: "table_rates".into(),
         caption: lang
             .pick("Tabell 2. Forbruk per personår før og etter inklusjon", "Table 2. Use per person-year before and after inclusion")
@@ -237,7 +319,17 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
             }
         )],
         summary: None,
+    };
+    if table.has_blank() {
+        table.notes.push(
+            lang.pick(
+                "Tomme celler: intervallet mangler der analysen ikke gir noe (ingen hendelser i perioden), og forholdet etter/før der raten før er 0 eller en rate mangler.",
+                "Blank cells: no interval where the analysis gives none (no events in the period), and no after/before ratio where the rate before is 0 or a rate is missing.",
+            )
+            .to_owned(),
+        );
     }
+    table
 }
 
 /// A p-value cell: three decimals, and "<0.001" below that (as journals print it).
@@ -415,15 +507,29 @@ fn comparison_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
     })
 }
 
-/// A panel with most of its bars hidden is hidden whole (the small-cell rule's series
-/// rule): the one or two bars left would only invite guessing at the rest.
+/// The page's style. On screen a column of 60rem. In print (A4, as `folge report --pdf`
+/// prints it): the front matter alone on the first page; page numbers "3 / 16" in the
+/// bottom margin (a CSS page-margin box, which Chromium prints); a section heading never
+/// ends a page (it and the section's first table or figure are one `.keep` block, and
+/// headings avoid a break after them); figures, tables with their notes, and method
+/// entries are not split (the methods' list is plain blocks in print: Chromium moves a
+/// grid that cannot be split whole to the next page); the links to a figure's files and to the tables' CSV files are
+/// for the screen only; a table folded on the page stays folded, its line saying where the
+/// whole table is.
 const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}\
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}caption{text-align:left;font-weight:bold;margin-bottom:.4rem}\
-th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}\
-figure{margin:1rem 0}figcaption{font-size:.9rem;margin-top:.3rem}.note{font-size:.8rem;color:#555}\
-dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}\
-@media print{@page{size:A4;margin:18mm}body{margin:0;max-width:none}figure,table{break-inside:avoid}a{color:inherit}}";
+th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}td.var{font-weight:bold}td.level{padding-left:1.6rem}\
+.front{margin-bottom:2rem}.front .organisation{color:#555;margin:0}.front h1{font-size:2rem;margin:.4rem 0}.front .subtitle{font-size:1.2rem;margin:.2rem 0 1rem}.front .authors{font-weight:bold;margin:.2rem 0}.front .dated{color:#555;margin:.2rem 0}\
+figure{margin:1rem 0}figure svg{max-width:100%;height:auto}figcaption{font-size:.9rem;margin-top:.3rem}.note{font-size:.8rem;color:#555}\
+dl{display:grid;grid-template-columns:12rem auto;gap:.2rem 1rem;margin:.2rem 0}dt{font-weight:bold}\
+@page{size:A4;margin:16mm 16mm 18mm;@bottom-center{content:counter(page) ' / ' counter(pages);font-family:'DejaVu Sans',Arial,sans-serif;font-size:8pt;color:#555}}\
+@media print{body{margin:0;padding:0;max-width:none;font-size:10pt}\
+.front{break-after:page;padding-top:60mm}.front h1{font-size:2.2rem}\
+h1,h2,h3,caption,summary,dt{break-after:avoid}h2{margin-top:1.2rem}\
+.keep,figure,table,.table,dd,li{break-inside:avoid}dl{display:block}dt{margin-top:.4rem}dd{margin:0 0 0 1.5rem}\
+figure svg{max-height:200mm;width:auto}\
+.screen{display:none}a{color:inherit;text-decoration:none}}";
 
 /// Table 4: questionnaire scales — the mean at T0 and T1 per arm with the paired change,
 /// its CI and p, and the pilot's change against the comparison's. A row whose arm has
@@ -485,7 +591,7 @@ fn scales_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Report
     if rows.is_empty() {
         return None;
     }
-    Some(ReportTable {
+    let mut table = ReportTable {
         id: "table_scales".into(),
         caption: lang
             .pick(
@@ -508,12 +614,22 @@ fn scales_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Report
         notes: vec![format!(
             "{}{method}.",
             lang.pick(
-                "Personer med skår ved begge målinger. Endring T1 − T0 med paret t-test; pilot − sammenligning er forskjellen i endring (OLS skår ~ pilot × T1, robuste standardfeil gruppert på person). p justert over skalaene etter ",
-                "Persons with a score at both measurements. Change T1 − T0 by paired t test; pilot − comparison is the difference in change (OLS score ~ pilot × T1, cluster-robust standard errors by person). p adjusted over the scales by ",
+                "n på linjene for hver gruppe: personer med skår ved begge målinger; endring T1 − T0 med paret t-test. n på linjene pilot − sammenligning: alle med skår ved minst én måling, som modellen bruker; forskjellen i endring (OLS skår ~ pilot × T1, robuste standardfeil gruppert på person). p justert over skalaene etter ",
+                "n on each arm's lines: persons with a score at both measurements; change T1 − T0 by paired t test. n on the lines pilot − comparison: everyone with a score at one measurement or more, as the model uses them; the difference in change (OLS score ~ pilot × T1, cluster-robust standard errors by person). p adjusted over the scales by ",
             )
         )],
         summary: None,
-    })
+    };
+    if table.has_blank() {
+        table.notes.push(
+            lang.pick(
+                "Tomme celler: T0 og T1 står tomme på linjene pilot − sammenligning, som viser forskjellen i endring mellom gruppene; ellers mangler verdien der analysen ikke har gitt den.",
+                "Blank cells: T0 and T1 are blank on the lines pilot − comparison, which show the difference in change between the arms; elsewhere the analysis did not give the value.",
+            )
+            .to_owned(),
+        );
+    }
+    Some(table)
 }
 
 /// Table 5: focus-group codes — segments per code and "mentioned in k of n groups".
@@ -544,12 +660,16 @@ fn codes_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportT
             lang.pick("Nevnt i grupper", "Mentioned in groups").into(),
         ],
         rows,
-        notes: vec![lang
-            .pick(
-                "Et segment (meningsbærende enhet) telles én gang uansett hvor mange kodere som ga det koden.",
-                "A segment (meaning unit) counts once however many coders gave it the code.",
-            )
-            .into()],
+        notes: std::iter::once(lang.pick(
+            "Et segment (meningsbærende enhet) telles én gang uansett hvor mange kodere som ga det koden.",
+            "A segment (meaning unit) counts once however many coders gave it the code.",
+        ))
+        .chain(input.code_frequencies.iter().any(|f| f.scope == "all" && f.theme.as_deref().is_none_or(str::is_empty)).then(|| lang.pick(
+            "Tomt tema: koden står ikke under noe tema i kodeboken.",
+            "Blank theme: the code is under no theme in the codebook.",
+        )))
+        .map(str::to_owned)
+        .collect(),
         summary: None,
     })
 }
@@ -558,6 +678,9 @@ fn codes_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportT
 fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
     let lang = params.language;
     let number = |v: Option<f64>, d: usize| v.map_or(Cell::Empty, |v| Cell::Number(v, d));
+    // κ and α lie in [−1, 1] and agreement in [0, 100] %: an interval reaching past that
+    // (the Fleiss–Cohen–Everitt limits can) is clipped to the range.
+    let kappa = |v: Option<f64>| number(v.map(|v| v.clamp(-1.0, 1.0)), 2);
     let rows: Vec<Vec<Cell>> = input
         .agreement
         .iter()
@@ -570,14 +693,15 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
             vec![
                 Cell::Text(code),
                 Cell::Number(a.n_units as f64, 0),
-                number(a.percent_agreement.map(|p| 100.0 * p), 1),
-                number(a.cohen_kappa, 2),
-                number(a.kappa_ci_low, 2),
-                number(a.kappa_ci_high, 2),
-                number(a.krippendorff_alpha, 2),
+                number(a.percent_agreement.map(|p| (100.0 * p).clamp(0.0, 100.0)), 1),
+                kappa(a.cohen_kappa),
+                kappa(a.kappa_ci_low),
+                kappa(a.kappa_ci_high),
+                kappa(a.krippendorff_alpha),
             ]
         })
         .collect();
+    let blank = rows.iter().flatten().any(|c| *c == Cell::Empty);
     (!rows.is_empty()).then(|| ReportTable {
         id: "table_agreement".into(),
         caption: lang
@@ -593,12 +717,16 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
             "Krippendorffs α".into(),
         ],
         rows,
-        notes: vec![lang
-            .pick(
-                "Samsvar om koden er gitt eller ikke i hvert segment som flere kodere kodet. Cohens κ for to kodere (KI etter Fleiss, Cohen og Everitt, ikke avkortet ved 1); Krippendorffs α (nominal) for alle kodere.",
-                "Agreement on whether the code was given, in each segment coded by more than one coder. Cohen's κ for two coders (CI by Fleiss, Cohen and Everitt, not truncated at 1); Krippendorff's α (nominal) for any number of coders.",
-            )
-            .into()],
+        notes: std::iter::once(lang.pick(
+            "Samsvar om koden er gitt eller ikke i hvert segment som flere kodere kodet. Cohens κ for to kodere (KI etter Fleiss, Cohen og Everitt, avkortet til κ-ets område −1 til 1); Krippendorffs α (nominal) for alle kodere.",
+            "Agreement on whether the code was given, in each segment coded by more than one coder. Cohen's κ for two coders (CI by Fleiss, Cohen and Everitt, clipped to κ's range −1 to 1); Krippendorff's α (nominal) for any number of coders.",
+        ))
+        .chain(blank.then(|| lang.pick(
+            "Tom celle: kan ikke beregnes for koden (for eksempel når koderne bare brukte den ene kategorien, eller bare én koder kodet segmentene).",
+            "Blank cell: cannot be computed for the code (for instance when the coders used one category only, or one coder coded the segments).",
+        )))
+        .map(str::to_owned)
+        .collect(),
         summary: None,
     })
 }
@@ -666,6 +794,7 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
         });
     }
     rows.insert(0, n_row);
+    let blank = rows.iter().flatten().any(|c| *c == Cell::Empty);
     Some(ReportTable {
         id: "table_municipalities".into(),
         caption: lang
@@ -675,7 +804,7 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
             )
             .into(),
         columns: std::iter::once(lang.pick("Indikator", "Indicator").to_owned())
-            .chain(columns.iter().map(|(m, arm)| format!("{m} ({})", arm_label(*arm, lang).to_lowercase())))
+            .chain(columns.iter().map(|(m, arm)| format!("{}, {}", params.municipality(m), arm_label(*arm, lang).to_lowercase())))
             .collect(),
         rows,
         notes: std::iter::once(lang.pick(
@@ -685,6 +814,10 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
         .chain(params.indicators.contains(&Indicator::Mortality).then(|| lang.pick(
             "Dødsfall er ikke med: de sammenlignes ikke før/etter (alle lever ved inklusjon), bare mellom gruppene etter inklusjon.",
             "Deaths are not included: they are not compared before/after (all are alive at inclusion), only between the arms after inclusion.",
+        )))
+        .chain(blank.then(|| lang.pick(
+            "Tom celle: raten før er 0 eller mangler i kommunen, så forholdet kan ikke beregnes.",
+            "Blank cell: the rate before is 0 or missing in the municipality, so the ratio cannot be computed.",
         )))
         .map(str::to_owned)
         .collect(),
@@ -753,6 +886,62 @@ fn renumber(caption: &str, number: usize, lang: Language) -> String {
     format!("{word} {number}. {rest}")
 }
 
+/// The page's `<meta>` for its front matter: author(s), subtitle as description, date and
+/// the program that made it; Chromium's PDF takes its title and these from the page.
+fn front_meta(params: &ReportParams) -> String {
+    let front = &params.front;
+    let mut out = String::new();
+    let mut meta = |name: &str, content: &str| {
+        let _ = writeln!(out, "<meta name=\"{name}\" content=\"{}\">", escape(content));
+    };
+    if !front.authors.is_empty() {
+        meta("author", &front.authors.join(", "));
+    }
+    if let Some(subtitle) = &front.subtitle {
+        meta("description", subtitle);
+    }
+    if let Some(organisation) = &front.organisation {
+        meta("publisher", organisation);
+    }
+    if let Some(date) = front.date {
+        meta("dcterms.date", &date.to_string());
+    }
+    if let Some(version) = &front.version {
+        meta("version", version);
+    }
+    meta("generator", &format!("folge {}", params.version));
+    out
+}
+
+/// The first page: organisation, title, subtitle, authors, date and version, as the
+/// pipeline file gives them (the title at least).
+fn front_page(params: &ReportParams, title: &str) -> String {
+    let lang = params.language;
+    let front = &params.front;
+    let mut out = String::from("<header class=\"front\">\n");
+    if let Some(organisation) = &front.organisation {
+        let _ = writeln!(out, "<p class=\"organisation\">{}</p>", escape(organisation));
+    }
+    let _ = writeln!(out, "<h1>{}</h1>", escape(title));
+    if let Some(subtitle) = &front.subtitle {
+        let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", escape(subtitle));
+    }
+    if !front.authors.is_empty() {
+        let _ = writeln!(out, "<p class=\"authors\">{}</p>", escape(&front.authors.join(", ")));
+    }
+    let dated: Vec<String> = front
+        .date
+        .map(|d| crate::input::long_date(d, lang))
+        .into_iter()
+        .chain(front.version.as_ref().map(|v| format!("{} {v}", lang.pick("Versjon", "Version"))))
+        .collect();
+    if !dated.is_empty() {
+        let _ = writeln!(out, "<p class=\"dated\">{}</p>", escape(&dated.join(" · ")));
+    }
+    out.push_str("</header>\n");
+    out
+}
+
 /// Render the report: `index.html`, each figure as SVG and PNG, each table as CSV and
 /// Markdown, and every table in `tables.xlsx`.
 pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile> {
@@ -768,10 +957,11 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         let blocks: Vec<Block> = match section {
             Section::Summary | Section::Methods => continue,
             Section::Participants => vec![Block::Table(participants_table(input, params))],
-            Section::Use => vec![
-                Block::Figure(crate::figures::rates(input, params)),
-                Block::Table(rates_table(input, params)),
-            ],
+            Section::Use => crate::figures::rates(input, params)
+                .into_iter()
+                .map(Block::Figure)
+                .chain([Block::Table(rates_table(input, params))])
+                .collect(),
             Section::Effects => comparison_table(input, params)
                 .map(Block::Table)
                 .into_iter()
@@ -781,19 +971,20 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 .chain(crate::event_time::table(input, params).map(Block::Table))
                 .collect(),
             Section::Municipalities => crate::figures::municipalities_forest(input, params)
-                .map(Block::Figure)
                 .into_iter()
+                .map(Block::Figure)
                 .chain(municipality_table(input, params).map(Block::Table))
                 .collect(),
             Section::Concentration => crate::figures::concentration(input, params)
-                .map(Block::Figure)
                 .into_iter()
+                .map(Block::Figure)
                 .collect(),
             Section::Scales => scales_table(input, params)
                 .map(Block::Table)
                 .into_iter()
-                .chain(crate::figures::scale_means(input, params).map(Block::Figure))
-                .chain(crate::figures::item_answers(input, params).map(Block::Figure))
+                .chain(crate::figures::scale_means(input, params).into_iter().map(Block::Figure))
+                .chain(crate::items::figures(input, params).into_iter().map(Block::Figure))
+                .chain(crate::items::table(input, params).map(Block::Table))
                 .collect(),
             Section::FocusGroups => codes_table(input, params)
                 .map(Block::Table)
@@ -812,6 +1003,11 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         for block in blocks.iter_mut() {
             match block {
                 Block::Table(t) => {
+                    // Every blank explained: a table without a note of its own on its
+                    // blank cells gets the general one.
+                    if t.has_blank() && !t.explains_blanks() {
+                        t.notes.push(crate::table::blank_note(nb).to_owned());
+                    }
                     table_no += 1;
                     t.caption = renumber(&t.caption, table_no, lang);
                 }
@@ -825,18 +1021,19 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     }
 
     let mut h = String::new();
-    let title = format!("{}: {}", lang.pick("Sluttrapport", "Final report"), params.pipeline);
+    let title = params.title();
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n{}<style>{STYLE}</style>\n</head>\n<body>\n{}",
         lang.pick("nb", "en"),
         escape(&title),
-        escape(&title)
+        front_meta(params),
+        front_page(params, &title),
     );
     if has(Section::Summary) {
         let _ = write!(
             h,
-            "<h2>{}</h2>\n<p>{}</p>\n",
+            "<section>\n<div class=\"keep\">\n<h2>{}</h2>\n<p>{}</p>\n</div>\n",
             lang.pick("Sammendrag", "Summary"),
             escape(&match lang {
                 Language::Nb => format!(
@@ -857,9 +1054,15 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
             }
             h.push_str("</ul>\n");
         }
+        h.push_str("</section>\n");
     }
     if has(Section::Methods) {
-        let _ = write!(h, "<h2>{}</h2>\n<dl>\n", lang.pick("Metode", "Methods"));
+        // The heading and the first entry are one block in print.
+        let _ = write!(
+            h,
+            "<section>\n<div class=\"keep\">\n<h2>{}</h2>\n<dl>\n",
+            lang.pick("Metode", "Methods")
+        );
         let indicators: Vec<&str> =
             params.indicators.iter().map(|&i| indicator_label(i, lang)).collect();
         let mut methods = vec![
@@ -883,10 +1086,13 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         let models: Vec<(&str, String)> =
             models.iter().map(|(term, text)| (term.as_str(), text.clone())).collect();
         methods.splice(3..3, models);
-        for (term, text) in methods {
+        for (k, (term, text)) in methods.into_iter().enumerate() {
+            if k == 1 {
+                h.push_str("</dl>\n</div>\n<dl>\n");
+            }
             let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(term), escape(&text));
         }
-        h.push_str("</dl>\n");
+        h.push_str("</dl>\n</section>\n");
     }
     let heading = |section: Section| match section {
         Section::Participants => lang.pick("Deltakere", "Participants"),
@@ -903,8 +1109,14 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     let mut files = vec![ReportFile { path: "index.html".into(), bytes: Vec::new() }];
     let mut tables: Vec<&ReportTable> = Vec::new();
     for (section, blocks) in &results {
-        let _ = writeln!(h, "<h2>{}</h2>", escape(heading(*section)));
-        for block in blocks {
+        // The heading and the section's first table or figure are one block in print, so
+        // a page never ends with the heading.
+        let _ =
+            writeln!(h, "<section>\n<div class=\"keep\">\n<h2>{}</h2>", escape(heading(*section)));
+        for (k, block) in blocks.iter().enumerate() {
+            if k == 1 {
+                h.push_str("</div>\n");
+            }
             match block {
                 Block::Table(t) => {
                     h.push_str(&t.to_html(nb));
@@ -918,9 +1130,10 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                     } else {
                         String::new()
                     };
+                    // The figure's files are links for the screen; print has the figure.
                     let _ = write!(
                         h,
-                        "<figure id=\"{id}\">\n{svg}<figcaption>{} <a href=\"figures/{id}.svg\">SVG</a>{png_link}</figcaption>\n</figure>\n",
+                        "<figure id=\"{id}\">\n{svg}<figcaption>{} <span class=\"screen\"><a href=\"figures/{id}.svg\">SVG</a>{png_link}</span></figcaption>\n</figure>\n",
                         escape(&f.caption),
                         id = f.id
                     );
@@ -935,9 +1148,13 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 }
             }
         }
+        if blocks.len() == 1 {
+            h.push_str("</div>\n");
+        }
+        h.push_str("</section>\n");
     }
     if !tables.is_empty() {
-        h.push_str("<p class=\"note\">");
+        h.push_str("<p class=\"note screen\">");
         for table in &tables {
             let path = format!("tables/{}.csv", table.id);
             let _ = write!(h, "<a href=\"{path}\">{}</a> ", escape(&format!("{}.csv", table.id)));
@@ -968,7 +1185,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     // Sheet names are the tables' fixed ids, so writing cannot fail on them; should the
     // writer fail anyway, the CSV files above still carry every table.
     if !tables.is_empty()
-        && let Ok(bytes) = crate::table::workbook(&tables)
+        && let Ok(bytes) = crate::table::workbook(&tables, nb)
     {
         files.push(ReportFile { path: "tables.xlsx".into(), bytes });
     }
@@ -1033,14 +1250,23 @@ mod tests {
             adjustment: folge_stats::Adjustment::Holm,
             sections: Section::ALL.to_vec(),
             cluster_variance: folge_analyze::ClusterVariance::default(),
+            instruments: Vec::new(),
+            municipality_names: BTreeMap::new(),
+            target_groups: BTreeMap::new(),
+            front: crate::FrontMatter::default(),
         };
         let table = participants_table(&report, &params);
         let row =
-            |label: &str| table.rows.iter().find(|r| r[0] == Cell::Text(label.into())).unwrap();
-        assert_eq!(row("Sex: Male")[1], Cell::Suppressed, "3 is small");
-        assert_eq!(row("Sex: Female")[1], Cell::Suppressed, "9 hidden too: 12 − 9 would give it");
-        assert_eq!(row("Persons")[1], Cell::Number(12.0, 0), "the arm's total stays");
-        assert!(table.notes[0].contains("secondary suppression"));
+            |label: &str| table.rows.iter().find(|r| r[0] == Cell::Level(label.into())).unwrap();
+        assert_eq!(row("Male")[1], Cell::Suppressed, "3 is small");
+        assert_eq!(row("Female")[1], Cell::Suppressed, "9 hidden too: 12 − 9 would give it");
+        assert_eq!(table.columns[1..], ["Pilot, N = 12", "Comparison, N = 15"], "N stays");
+        assert!(table.notes.iter().any(|n| n.contains("secondary suppression")));
+        assert_eq!(row("Median (IQR)")[1], Cell::Text("none known".into()), "no birth dates");
+        assert_eq!(row("Unknown")[2], Cell::CountShare(15, 100.0));
+        assert_eq!(table.rows[0], [Cell::Heading("Sex".into()), Cell::Empty, Cell::Empty]);
+        assert!(!table.has_blank(), "a variable's heading row is layout, not a blank");
+        assert_eq!(row("Bergen (4601)")[2], Cell::CountShare(15, 100.0), "named");
     }
 
     use crate::test_rows::{EIGHT, Results, params};
@@ -1119,6 +1345,7 @@ mod tests {
             Cell::Text("not compared before/after (all alive at inclusion)".into())
         );
         assert_eq!(deaths[4], Cell::Empty, "no deaths before: no interval");
+        assert!(table.notes.iter().any(|n| n.starts_with("Blank cells: no interval")), "explained");
     }
 
     #[test]
@@ -1177,6 +1404,141 @@ mod tests {
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
                 std::fs::write(path, file.bytes).unwrap();
             }
+        }
+    }
+
+    /// Whether `needle` stands in `text` as a whole word (`pacic_1` not inside `pacic_10`).
+    fn has_word(text: &str, needle: &str) -> bool {
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        text.match_indices(needle).any(|(at, _)| {
+            !word(text[..at].chars().next_back()) && !word(text[at + needle.len()..].chars().next())
+        })
+    }
+
+    /// The SVG text (invisible copies of every label, and the caption as its title) of the
+    /// figures whose file name starts with `prefix`, all parts together.
+    fn figure_text(files: &[ReportFile], prefix: &str) -> String {
+        let text: Vec<String> = files
+            .iter()
+            .filter(|f| {
+                let path = std::path::Path::new(&f.path);
+                f.path.starts_with(&format!("figures/{prefix}"))
+                    && path.extension().is_some_and(|e| e == "svg")
+            })
+            .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+            .collect();
+        assert!(!text.is_empty(), "no figure {prefix}");
+        text.join("\n")
+    }
+
+    /// Nothing silently cut: every indicator of the analysis is in every figure about
+    /// indicators, every municipality in the forest plots, every item in the answer bars
+    /// or in their caption's list of items not drawn, and everything in the page.
+    #[test]
+    fn every_item_indicator_and_municipality_of_the_analysis_is_in_the_report() {
+        let indicators = Indicator::ALL;
+        let results = Results::new(indicators);
+        for lang in [Language::Nb, Language::En] {
+            let files = render(&results.input(), &params(indicators, lang));
+            let html = String::from_utf8(files[0].bytes.clone()).unwrap();
+            let analysed: std::collections::BTreeSet<&str> =
+                results.rates.iter().map(|r| r.indicator.as_str()).collect();
+            assert_eq!(analysed.len(), indicators.len());
+            for prefix in ["figure_rates", "figure_municipalities", "figure_event_time"] {
+                let text = figure_text(&files, prefix);
+                for indicator in indicators {
+                    let label = escape(indicator_label(*indicator, lang));
+                    assert!(text.contains(&label), "{prefix}: {label}");
+                }
+            }
+            let lorenz = figure_text(&files, "figure_concentration");
+            for u in &results.utilisation {
+                let indicator = Indicator::parse(&u.indicator).unwrap();
+                assert!(
+                    lorenz.contains(&escape(indicator_label(indicator, lang))),
+                    "{indicator:?}"
+                );
+            }
+            let forest = figure_text(&files, "figure_municipalities");
+            for m in results.municipality_rates.iter().map(|r| r.municipality.as_str()) {
+                assert!(has_word(&forest, m), "forest: {m}");
+                assert!(has_word(&html, m), "page: {m}");
+            }
+            let items = figure_text(&files, "figure_items");
+            for d in &results.item_distributions {
+                assert!(has_word(&items, &d.item), "answer bars or their caption: {}", d.item);
+                assert!(has_word(&html, &d.item), "page: {}", d.item);
+            }
+        }
+    }
+
+    #[test]
+    fn age_band_quantiles_are_the_bands_they_fall_in() {
+        let bands = [("0-5".to_owned(), 2), ("67-79".to_owned(), 5), ("80+".to_owned(), 3)];
+        assert_eq!(band_quantile(&bands, 0.5), Some("67-79"));
+        assert_eq!(band_quantile(&bands, 0.2), Some("0-5"), "2 of 10 reach 20 %");
+        assert_eq!(band_quantile(&bands, 0.75), Some("80+"));
+        assert_eq!(band_quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn the_front_matter_is_on_the_first_page_and_in_the_metadata() {
+        let results = Results::new(&EIGHT);
+        let page = |params: &ReportParams| {
+            String::from_utf8(render(&results.input(), params)[0].bytes.clone()).unwrap()
+        };
+        let plain = page(&params(&EIGHT, Language::Nb));
+        assert!(plain.contains("<title>Sluttrapport: test</title>"), "the default title");
+        assert!(plain.contains("<h1>Sluttrapport: test</h1>"));
+        assert!(!plain.contains("name=\"author\""));
+        let mut with_front = params(&EIGHT, Language::Nb);
+        with_front.front = crate::FrontMatter {
+            title: Some("Evaluering av LKT".into()),
+            subtitle: Some("Sluttrapport til styringsgruppen".into()),
+            authors: vec!["Torunn Sæbø".into(), "Eirik Lunde".into()],
+            organisation: Some("Helse Bergen HF".into()),
+            date: chrono::NaiveDate::from_ymd_opt(2022, 6, 15),
+            version: Some("1.0".into()),
+        };
+        let html = page(&with_front);
+        for part in [
+            "<title>Evaluering av LKT</title>",
+            "<meta name=\"author\" content=\"Torunn Sæbø, Eirik Lunde\">",
+            "<meta name=\"description\" content=\"Sluttrapport til styringsgruppen\">",
+            "<meta name=\"dcterms.date\" content=\"2022-06-15\">",
+            "<header class=\"front\">\n<p class=\"organisation\">Helse Bergen HF</p>\n<h1>Evaluering av LKT</h1>",
+            "<p class=\"authors\">Torunn Sæbø, Eirik Lunde</p>",
+            "<p class=\"dated\">15. juni 2022 · Versjon 1.0</p>",
+        ] {
+            assert!(html.contains(part), "{part}");
+        }
+        with_front.language = Language::En;
+        assert!(page(&with_front).contains("<p class=\"dated\">15 June 2022 · Version 1.0</p>"));
+    }
+
+    #[test]
+    fn print_keeps_headings_with_their_content_numbers_pages_and_drops_screen_links() {
+        let results = Results::new(&EIGHT);
+        let files = render(&results.input(), &params(&EIGHT, Language::Nb));
+        let html = String::from_utf8(files[0].bytes.clone()).unwrap();
+        assert!(html.contains("@bottom-center{content:counter(page) ' / ' counter(pages)"));
+        assert!(html.contains("<section>\n<div class=\"keep\">\n<h2>Deltakere</h2>\n<div class=\"table\">\n<table id=\"table_participants\">"));
+        assert!(
+            html.contains(
+                "<section>\n<div class=\"keep\">\n<h2>Metode</h2>\n<dl>\n<dt>Perioder</dt>"
+            )
+        );
+        assert!(
+            html.contains("<span class=\"screen\"><a href=\"figures/figure_rates.svg\">SVG</a>")
+        );
+        assert!(
+            html.contains("<p class=\"note screen\"><a href=\"tables/table_participants.csv\">")
+        );
+        // Every heading opens a kept block, and every kept block closes before its section.
+        assert_eq!(html.matches("<h2>").count(), html.matches("<div class=\"keep\">").count());
+        for section in html.split("<section>").skip(1) {
+            let section = section.split("</section>").next().unwrap();
+            assert_eq!(section.matches("<div").count(), section.matches("</div>").count());
         }
     }
 

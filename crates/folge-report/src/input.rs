@@ -142,6 +142,159 @@ pub struct ReportParams {
     pub sections: Vec<Section>,
     /// How the pooled rates' intervals were clustered by person (the analysis's setting).
     pub cluster_variance: folge_analyze::ClusterVariance,
+    /// The questionnaires' instruments as their codebooks give them (item order, answer
+    /// range); empty: items are shown in natural order (`q2` before `q10`).
+    pub instruments: Vec<Instrument>,
+    /// Names for kommunenummer over those folge ships ([`crate::MUNICIPALITY_NAMES`]).
+    pub municipality_names: std::collections::BTreeMap<String, String>,
+    /// Labels for the participants' target groups; a value without one shows as itself.
+    pub target_groups: std::collections::BTreeMap<String, String>,
+    /// Title, authors and the rest of the first page.
+    pub front: FrontMatter,
+}
+
+/// The first page: what the report is, who wrote it, for whom and when. Shown at the
+/// top of the page and in its `<title>` and `<meta>` (which a printed PDF takes as its
+/// metadata).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrontMatter {
+    /// Title; `None`: "Sluttrapport: <pipeline>".
+    pub title: Option<String>,
+    /// Subtitle.
+    pub subtitle: Option<String>,
+    /// Authors, in order.
+    pub authors: Vec<String>,
+    /// The organisation the report is from.
+    pub organisation: Option<String>,
+    /// The report's date.
+    pub date: Option<chrono::NaiveDate>,
+    /// The report's own version.
+    pub version: Option<String>,
+}
+
+/// A date as the report's language writes it: "15. juni 2022", "15 June 2022".
+pub(crate) fn long_date(date: chrono::NaiveDate, lang: Language) -> String {
+    use chrono::Datelike;
+    const NB: [&str; 12] = [
+        "januar",
+        "februar",
+        "mars",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+    ];
+    const EN: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = date.month0() as usize;
+    match lang {
+        Language::Nb => format!("{}. {} {}", date.day(), NB[month], date.year()),
+        Language::En => format!("{} {} {}", date.day(), EN[month], date.year()),
+    }
+}
+
+/// A questionnaire instrument as its codebook gives it: its items in order with their
+/// answer ranges. The report shows items in this order and draws answer bars on the
+/// item's range.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Instrument {
+    /// Name (`pacic`), as in the analysis tables.
+    pub name: String,
+    /// Items in the codebook's order.
+    pub items: Vec<InstrumentItem>,
+}
+
+/// One item of an [`Instrument`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstrumentItem {
+    /// Name, as in the analysis tables.
+    pub name: String,
+    /// Lowest valid answer (the item's own, else its instrument's).
+    pub min: Option<f64>,
+    /// Highest valid answer.
+    pub max: Option<f64>,
+}
+
+/// A text cut into runs of digits (compared as numbers) and of other characters, so
+/// `pacic_2` sorts before `pacic_10`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum NaturalPart {
+    Text(String),
+    Number(u128, usize),
+}
+
+/// The natural sort key of `text`.
+pub(crate) fn natural_key(text: &str) -> Vec<NaturalPart> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let digit = first.is_ascii_digit();
+        let end = rest.find(|c: char| c.is_ascii_digit() != digit).unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(end);
+        parts.push(match run.parse::<u128>() {
+            // Equal numbers with more leading zeros after: `q01` after `q1`.
+            Ok(n) if digit => NaturalPart::Number(n, run.len()),
+            _ => NaturalPart::Text(run.to_owned()),
+        });
+        rest = tail;
+    }
+    parts
+}
+
+impl ReportParams {
+    /// The report's title: the pipeline's, or "Sluttrapport: <pipeline>".
+    pub(crate) fn title(&self) -> String {
+        self.front.title.clone().unwrap_or_else(|| {
+            format!("{}: {}", self.language.pick("Sluttrapport", "Final report"), self.pipeline)
+        })
+    }
+
+    /// A municipality as tables and figures show it: "Bergen (4601)", or the number
+    /// alone when no name is known.
+    pub(crate) fn municipality(&self, number: &str) -> String {
+        crate::municipalities::municipality_name(number, &self.municipality_names)
+            .map_or_else(|| number.to_owned(), |name| format!("{name} ({number})"))
+    }
+
+    /// A target group as tables show it: the pipeline's label, or the value itself.
+    pub(crate) fn target_group(&self, value: &str) -> String {
+        self.target_groups.get(value).cloned().unwrap_or_else(|| value.to_owned())
+    }
+
+    /// The instrument's codebook, when the pipeline gave it.
+    pub(crate) fn instrument(&self, name: &str) -> Option<&Instrument> {
+        self.instruments.iter().find(|i| i.name == name)
+    }
+
+    /// Where an instrument goes: the codebooks' order, then others by name.
+    pub(crate) fn instrument_rank(&self, name: &str) -> (usize, Vec<NaturalPart>) {
+        let place = self.instruments.iter().position(|i| i.name == name);
+        (place.unwrap_or(usize::MAX), natural_key(name))
+    }
+
+    /// Where an item goes within its instrument: the codebook's order, then natural order.
+    pub(crate) fn item_rank(&self, instrument: &str, item: &str) -> (usize, Vec<NaturalPart>) {
+        let place =
+            self.instrument(instrument).and_then(|i| i.items.iter().position(|x| x.name == item));
+        (place.unwrap_or(usize::MAX), natural_key(item))
+    }
 }
 
 pub(crate) fn arm_label(arm: Arm, lang: Language) -> &'static str {

@@ -15,7 +15,9 @@ mod figure;
 mod figures;
 mod html;
 mod input;
+mod items;
 mod methods;
+mod municipalities;
 mod survival;
 mod table;
 #[cfg(test)]
@@ -24,7 +26,10 @@ mod test_rows;
 /// The small-cell rule lives with the rest of disclosure control in `folge-deid`.
 pub use folge_deid::SmallCellRule;
 pub use html::render;
-pub use input::{Language, ReportInput, ReportParams, Section};
+pub use input::{
+    FrontMatter, Instrument, InstrumentItem, Language, ReportInput, ReportParams, Section,
+};
+pub use municipalities::{MUNICIPALITY_NAMES, municipality_name};
 pub use table::{Cell, ReportTable};
 
 /// One output file of the report.

@@ -17,6 +17,13 @@ pub enum Cell {
     Suppressed,
     /// No value.
     Empty,
+    /// A variable's name heading the rows of its levels (bold; the row's other cells
+    /// empty), as gtsummary's tables have them.
+    Heading(String),
+    /// A level under a [`Cell::Heading`], indented.
+    Level(String),
+    /// A count with its share of the column in percent: `45 (24 %)`.
+    CountShare(u64, f64),
 }
 
 impl Cell {
@@ -31,7 +38,7 @@ impl Cell {
 
     fn display(&self, decimal_comma: bool) -> String {
         match self {
-            Cell::Text(t) => t.clone(),
+            Cell::Text(t) | Cell::Heading(t) | Cell::Level(t) => t.clone(),
             Cell::Number(v, decimals) => {
                 let s = format!("{v:.decimals$}");
                 if decimal_comma { s.replace('.', ",") } else { s }
@@ -42,6 +49,15 @@ impl Cell {
             }
             Cell::Suppressed => ":".to_owned(),
             Cell::Empty => String::new(),
+            Cell::CountShare(n, percent) => {
+                // Whole percents; a share that would round to 0 shows as "<1".
+                let p = if *percent > 0.0 && *percent < 0.5 {
+                    "<1".to_owned()
+                } else {
+                    format!("{percent:.0}")
+                };
+                if decimal_comma { format!("{n} ({p} %)") } else { format!("{n} ({p}%)") }
+            }
         }
     }
 }
@@ -64,6 +80,25 @@ pub struct ReportTable {
     pub summary: Option<String>,
 }
 
+/// What ":" means, in the report's language.
+pub(crate) fn suppressed_note(nb: bool) -> &'static str {
+    if nb {
+        ": = skjult etter prikkeregelen (små tall)."
+    } else {
+        ": = suppressed by the small-cell rule."
+    }
+}
+
+/// The footnote a table with a blank cell gets when it has none of its own: what a blank
+/// means, in the report's language.
+pub(crate) fn blank_note(nb: bool) -> &'static str {
+    if nb {
+        "Tom celle: ingen verdi fra analysen for denne raden (den kan ikke beregnes, eller analysen har ikke gitt den)."
+    } else {
+        "Blank cell: no value from the analysis for this row (it cannot be computed, or the analysis did not give it)."
+    }
+}
+
 pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -74,12 +109,36 @@ impl ReportTable {
         self.rows.iter().flatten().any(|c| *c == Cell::Suppressed)
     }
 
+    /// Whether a cell is blank where a value could stand (the empty cells beside a
+    /// variable's heading are layout, not blanks).
+    pub fn has_blank(&self) -> bool {
+        self.rows
+            .iter()
+            .filter(|row| !matches!(row.first(), Some(Cell::Heading(_))))
+            .flatten()
+            .any(|c| matches!(c, Cell::Empty) || matches!(c, Cell::Text(t) if t.is_empty()))
+    }
+
+    /// Whether a note of the table says what its blank cells mean (such notes begin
+    /// "Tom"/"Tomme" in Norwegian, "Blank" in English).
+    pub fn explains_blanks(&self) -> bool {
+        self.notes.iter().any(|n| n.starts_with("Tom") || n.starts_with("Blank"))
+    }
+
     /// HTML `<table>` with caption and notes; numbers right-aligned, Norwegian decimal
     /// comma when `decimal_comma`.
     pub fn to_html(&self, decimal_comma: bool) -> String {
-        let mut out = self.summary.as_ref().map_or(String::new(), |s| {
-            format!("<details>\n<summary>{}: {}</summary>\n", escape(&self.caption), escape(s))
-        });
+        // A table and its notes are one block, which print does not split; a folded table
+        // shows its line only in print, which says where it is whole.
+        let mut out = String::from("<div class=\"table\">\n");
+        if let Some(s) = &self.summary {
+            let _ = write!(
+                out,
+                "<details>\n<summary>{}: {}</summary>\n",
+                escape(&self.caption),
+                escape(s)
+            );
+        }
         let _ = write!(
             out,
             "<table id=\"{}\">\n<caption>{}</caption>\n<thead><tr>",
@@ -94,7 +153,11 @@ impl ReportTable {
             out.push_str("<tr>");
             for cell in row {
                 let class = match cell {
-                    Cell::Number(..) | Cell::Below(_) | Cell::Suppressed => " class=\"num\"",
+                    Cell::Number(..) | Cell::Below(_) | Cell::Suppressed | Cell::CountShare(..) => {
+                        " class=\"num\""
+                    }
+                    Cell::Heading(_) => " class=\"var\"",
+                    Cell::Level(_) => " class=\"level\"",
                     _ => "",
                 };
                 let _ = write!(out, "<td{class}>{}</td>", escape(&cell.display(decimal_comma)));
@@ -108,6 +171,7 @@ impl ReportTable {
         if self.summary.is_some() {
             out.push_str("</details>\n");
         }
+        out.push_str("</div>\n");
         out
     }
 
@@ -132,11 +196,14 @@ impl ReportTable {
     }
 
     /// A Markdown (pipe) table under its caption, numbers right-aligned, notes below; for
-    /// pasting into Word or a Markdown report.
-    pub fn to_markdown(&self, decimal_comma: bool) -> String {
+    /// pasting into Word or a Markdown report. `nb`: decimal comma and the notes in
+    /// Norwegian.
+    pub fn to_markdown(&self, nb: bool) -> String {
         let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
         let numeric = |c: usize| {
-            self.rows.iter().any(|r| matches!(r.get(c), Some(Cell::Number(..) | Cell::Below(_))))
+            self.rows.iter().any(|r| {
+                matches!(r.get(c), Some(Cell::Number(..) | Cell::Below(_) | Cell::CountShare(..)))
+            })
         };
         let mut out = format!("**{}**\n\n", cell(&self.caption));
         let headings: Vec<String> = self.columns.iter().map(|c| cell(c)).collect();
@@ -145,14 +212,20 @@ impl ReportTable {
             (0..self.columns.len()).map(|c| if numeric(c) { "---:" } else { "---" }).collect();
         let _ = writeln!(out, "|{}|", rule.join("|"));
         for row in &self.rows {
-            let cells: Vec<String> = row.iter().map(|c| cell(&c.display(decimal_comma))).collect();
+            let cells: Vec<String> = row
+                .iter()
+                .map(|c| match c {
+                    Cell::Heading(t) => format!("**{}**", cell(t)),
+                    other => cell(&other.display(nb)),
+                })
+                .collect();
             let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
         for note in &self.notes {
             let _ = write!(out, "\n{}\n", cell(note));
         }
         if self.has_suppressed() {
-            out.push_str("\n: = suppressed by the small-cell rule / skjult etter prikkeregelen\n");
+            let _ = write!(out, "\n{}\n", suppressed_note(nb));
         }
         out
     }
@@ -160,15 +233,17 @@ impl ReportTable {
 
 /// Every table in one workbook, a sheet each (named by the table's id, cut to Excel's 31
 /// characters): the caption, the headings, the rows — numbers as numbers with their
-/// decimals, suppressed cells as ":" — and the notes. The document's creation time is
-/// fixed, so the same tables give the same bytes.
-pub fn workbook(tables: &[&ReportTable]) -> Result<Vec<u8>, String> {
+/// decimals, suppressed cells as ":", variables bold and their levels indented — and the
+/// notes, in the report's language (`nb`). The document's creation time is fixed, so the
+/// same tables give the same bytes.
+pub fn workbook(tables: &[&ReportTable], nb: bool) -> Result<Vec<u8>, String> {
     use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
     let error = |e: rust_xlsxwriter::XlsxError| e.to_string();
     let mut book = Workbook::new();
     let epoch = ExcelDateTime::from_ymd(2000, 1, 1).map_err(error)?;
     book.set_properties(&DocProperties::new().set_creation_datetime(&epoch));
     let bold = Format::new().set_bold();
+    let indented = Format::new().set_indent(1);
     for table in tables {
         let sheet = book.add_worksheet();
         let name: String = table.id.chars().take(31).collect();
@@ -194,6 +269,16 @@ pub fn workbook(tables: &[&ReportTable]) -> Result<Vec<u8>, String> {
                             .map_err(error)?;
                     }
                     Cell::Empty => {}
+                    Cell::Heading(t) => {
+                        sheet
+                            .write_string_with_format(excel_row, column, t, &bold)
+                            .map_err(error)?;
+                    }
+                    Cell::Level(t) => {
+                        sheet
+                            .write_string_with_format(excel_row, column, t, &indented)
+                            .map_err(error)?;
+                    }
                     other => {
                         sheet
                             .write_string(excel_row, column, other.display(false))
@@ -208,13 +293,7 @@ pub fn workbook(tables: &[&ReportTable]) -> Result<Vec<u8>, String> {
             note_row += 1;
         }
         if table.has_suppressed() {
-            sheet
-                .write_string(
-                    note_row,
-                    0,
-                    ": = suppressed by the small-cell rule / skjult etter prikkeregelen",
-                )
-                .map_err(error)?;
+            sheet.write_string(note_row, 0, suppressed_note(nb)).map_err(error)?;
         }
     }
     book.save_to_buffer().map_err(error)
@@ -245,7 +324,7 @@ mod tests {
         assert!(table.has_suppressed());
         assert_eq!(
             table.to_markdown(true),
-            "**Tabell 1. <x>**\n\n| a | n |\n|---|---:|\n| Bergen, sentrum | : |\n| b | 2,2 |\n\n: = suppressed by the small-cell rule / skjult etter prikkeregelen\n"
+            "**Tabell 1. <x>**\n\n| a | n |\n|---|---:|\n| Bergen, sentrum | : |\n| b | 2,2 |\n\n: = skjult etter prikkeregelen (små tall).\n"
         );
     }
 
@@ -263,8 +342,8 @@ mod tests {
             notes: vec!["Note.".into()],
             summary: None,
         };
-        let bytes = workbook(&[&table]).unwrap();
-        assert_eq!(bytes, workbook(&[&table]).unwrap(), "same tables, same bytes");
+        let bytes = workbook(&[&table], true).unwrap();
+        assert_eq!(bytes, workbook(&[&table], true).unwrap(), "same tables, same bytes");
         let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
         assert_eq!(book.sheet_names(), ["table_participants"]);
         let range = book.worksheet_range("table_participants").unwrap();

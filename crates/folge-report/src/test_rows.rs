@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 use folge_analyze::Indicator;
 use folge_deid::{DeidParams, Deidentified, Identifiable, Key, deidentify};
 use folge_schema::tables::{
-    BalanceRow, ComparisonRow, EventTimeRow, Participant, RateRow, SurvivalRow,
+    BalanceRow, ComparisonRow, EventTimeRow, ItemDistributionRow, LorenzRow, MunicipalityRateRow,
+    Participant, RateRow, SurvivalRow, UtilisationRow,
 };
 use folge_schema::{Arm, ExitReason, Sex};
 
@@ -207,6 +208,21 @@ pub fn comparisons(indicators: &[Indicator]) -> Vec<ComparisonRow> {
             } else {
                 comparison(indicator, ("arm", Some(arm)), AFTER_BEFORE, Some(ratio), WITHIN)
             });
+            // Each arm's one municipality, its ratio a little off the arm's.
+            if indicator != Indicator::Mortality {
+                let municipality = if arm == Arm::Pilot { "4601" } else { "4624" };
+                rows.push(ComparisonRow {
+                    scope: "municipality".into(),
+                    scope_value: Some(municipality.into()),
+                    ..comparison(
+                        indicator,
+                        ("municipality", Some(arm)),
+                        AFTER_BEFORE,
+                        Some(ratio * 1.05),
+                        WITHIN,
+                    )
+                });
+            }
         }
         if indicator == Indicator::Mortality {
             rows.push(comparison(indicator, ("all", None), BETWEEN_ARMS_AFTER, Some(0.62), DEATHS));
@@ -284,6 +300,88 @@ pub fn balance() -> Vec<BalanceRow> {
     ]
 }
 
+/// Answers per item as analyze counts them, items in text order (`pacic_1`, `pacic_10`,
+/// …): the 20 PACIC items (1–5), two EQ-5D items (a level 1–5 and a visual analogue scale
+/// 0–100) and three tick boxes, two of which a small number ticked in the pilots.
+pub fn item_distributions() -> Vec<ItemDistributionRow> {
+    let mut rows = Vec::new();
+    let mut push = |instrument: &str, item: &str, arm: Arm, counts: &[(f64, i64)]| {
+        for timepoint in ["T0", "T1"] {
+            for &(value, n) in counts.iter().filter(|(_, n)| *n > 0) {
+                rows.push(ItemDistributionRow {
+                    instrument: instrument.into(),
+                    item: item.into(),
+                    timepoint: timepoint.into(),
+                    arm,
+                    value,
+                    n,
+                });
+            }
+        }
+    };
+    let mut pacic: Vec<String> = (1..=20).map(|k| format!("pacic_{k}")).collect();
+    pacic.sort();
+    for item in &pacic {
+        push("pacic", item, Arm::Pilot, &[(1.0, 2), (2.0, 5), (3.0, 8), (4.0, 10), (5.0, 5)]);
+        push("pacic", item, Arm::Comparison, &[(1.0, 1), (2.0, 4), (3.0, 6), (4.0, 8), (5.0, 6)]);
+    }
+    for arm in [Arm::Pilot, Arm::Comparison] {
+        push("eq5d", "eq5d_mobility", arm, &[(1.0, 6), (2.0, 8), (3.0, 8), (4.0, 5), (5.0, 3)]);
+        push("eq5d", "eq5d_vas", arm, &[(40.0, 6), (60.0, 10), (80.0, 14)]);
+        push("kontakt", "kontakt.fastlege", arm, &[(0.0, 10), (1.0, 20)]);
+        push("kontakt", "kontakt.hjemmesykepleie", arm, &[(0.0, 20), (1.0, 10)]);
+        let sykehus = if arm == Arm::Pilot { 2 } else { 9 };
+        push("kontakt", "kontakt.sykehus", arm, &[(0.0, 30 - sykehus), (1.0, sykehus)]);
+    }
+    rows
+}
+
+/// Municipality rates as analyze writes them: each arm's one municipality (pilot `4601`,
+/// comparison `4624`), its rates those of the arm.
+pub fn municipality_rates(rates: &[RateRow]) -> Vec<MunicipalityRateRow> {
+    rates
+        .iter()
+        .map(|r| MunicipalityRateRow {
+            indicator: r.indicator.clone(),
+            municipality: if r.arm == Arm::Pilot { "4601" } else { "4624" }.into(),
+            arm: r.arm,
+            period: r.period.clone(),
+            n: r.n,
+            value_total: r.value_total,
+            person_years: r.person_years,
+            rate_per_py: r.rate_per_py,
+            ci_low: r.ci_low,
+            ci_high: r.ci_high,
+        })
+        .collect()
+}
+
+/// Concentration of use before inclusion for every indicator but deaths: 40 persons, the
+/// top 5 % holding 30 % of the use, a straight-ish Lorenz curve in 1 % steps.
+pub fn utilisation(indicators: &[Indicator]) -> (Vec<UtilisationRow>, Vec<LorenzRow>) {
+    let (mut shares, mut curve) = (Vec::new(), Vec::new());
+    for indicator in indicators.iter().filter(|i| **i != Indicator::Mortality) {
+        for (top, share) in [(0.05, 0.3), (0.1, 0.45)] {
+            shares.push(UtilisationRow {
+                indicator: indicator.id().into(),
+                period: "before".into(),
+                top_share: top,
+                n_top: (top * 40.0_f64).ceil() as i64,
+                n_persons: 40,
+                share_of_use: Some(share),
+                gini: Some(0.41),
+            });
+        }
+        curve.extend((0..=100).map(|k| LorenzRow {
+            indicator: indicator.id().into(),
+            period: "before".into(),
+            persons_share: f64::from(k) / 100.0,
+            use_share: (f64::from(k) / 100.0).powi(2),
+        }));
+    }
+    (shares, curve)
+}
+
 /// Everything the report reads, owned, for [`Self::input`] to lend.
 #[derive(Debug)]
 pub struct Results {
@@ -293,14 +391,24 @@ pub struct Results {
     pub event_time: Vec<EventTimeRow>,
     pub survival: Vec<SurvivalRow>,
     pub balance: Vec<BalanceRow>,
+    pub municipality_rates: Vec<MunicipalityRateRow>,
+    pub item_distributions: Vec<ItemDistributionRow>,
+    pub utilisation: Vec<UtilisationRow>,
+    pub lorenz: Vec<LorenzRow>,
 }
 
 impl Results {
     /// 40 pilot and 30 comparison persons, every result table filled.
     pub fn new(indicators: &[Indicator]) -> Self {
         let tables = people(40, 30);
+        let rates = rates(indicators, [40, 30]);
+        let (utilisation, lorenz) = utilisation(indicators);
         Results {
-            rates: rates(indicators, [40, 30]),
+            municipality_rates: municipality_rates(&rates),
+            item_distributions: item_distributions(),
+            utilisation,
+            lorenz,
+            rates,
             comparisons: comparisons(indicators),
             event_time: event_time(indicators, &[]),
             survival: survival(&tables),
@@ -316,11 +424,11 @@ impl Results {
             comparisons: &self.comparisons,
             code_frequencies: &[],
             agreement: &[],
-            municipality_rates: &[],
-            utilisation: &[],
-            lorenz: &[],
+            municipality_rates: &self.municipality_rates,
+            utilisation: &self.utilisation,
+            lorenz: &self.lorenz,
             scale_scores: &[],
-            item_distributions: &[],
+            item_distributions: &self.item_distributions,
             event_time: &self.event_time,
             survival: &self.survival,
             balance: &self.balance,
@@ -343,6 +451,10 @@ pub fn params(indicators: &[Indicator], language: Language) -> ReportParams {
         adjustment: folge_stats::Adjustment::Holm,
         sections: Section::ALL.to_vec(),
         cluster_variance: folge_analyze::ClusterVariance::default(),
+        instruments: Vec::new(),
+        municipality_names: std::collections::BTreeMap::new(),
+        target_groups: std::collections::BTreeMap::new(),
+        front: crate::FrontMatter::default(),
     }
 }
 

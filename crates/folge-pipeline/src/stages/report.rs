@@ -18,6 +18,56 @@ use super::analyze::{adjustment, load_deidentified};
 use super::deid::stage_detector;
 use super::{Context, Stage, VERSION, create_dir};
 
+/// The questionnaires' instruments as their codebooks give them (item order and answer
+/// range), each once, in the order of the questionnaire inputs' names. A codebook
+/// that cannot be read here (a REDCap dictionary left on the machine that ingested) is
+/// logged and left out: the report then shows that instrument's items in natural order.
+fn instruments(pipeline: &crate::config::Pipeline) -> Vec<folge_report::Instrument> {
+    let mut out: Vec<folge_report::Instrument> = Vec::new();
+    for file in pipeline.config.inputs.questionnaires.values() {
+        let person_id_field = file.columns.get("person_id").map_or("person_id", String::as_str);
+        let codebook = match (&file.codebook, &file.redcap_dictionary) {
+            (Some(path), _) => super::ingest::load_codebook(path),
+            (None, Some(path)) => {
+                super::ingest::load_redcap_dictionary(path, &file.role, person_id_field)
+            }
+            (None, None) => continue,
+        };
+        let codebook = match codebook {
+            Ok(codebook) => codebook,
+            Err(e) => {
+                tracing::warn!(
+                    "{}: items shown in natural order, the codebook could not be read: {e}",
+                    file.role
+                );
+                continue;
+            }
+        };
+        for instrument in codebook.instruments {
+            if out.iter().any(|i| i.name == instrument.name) {
+                continue;
+            }
+            out.push(folge_report::Instrument {
+                name: instrument.name.clone(),
+                items: instrument
+                    .items
+                    .iter()
+                    .map(|item| {
+                        // A tick box answers 0 or 1.
+                        let (min, max) = if item.checkbox || instrument.checkbox {
+                            (Some(0.0), Some(1.0))
+                        } else {
+                            (item.min.or(instrument.min), item.max.or(instrument.max))
+                        };
+                        folge_report::InstrumentItem { name: item.name.clone(), min, max }
+                    })
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
 pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, PipelineError> {
     use folge_schema::tables::{
         AgreementRow, BalanceRow, CodeFrequencyRow, EventTimeRow, ItemDistributionRow, LorenzRow,
@@ -42,6 +92,17 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
         adjustment: adjustment(ctx.pipeline),
         sections: ctx.pipeline.sections.clone(),
         cluster_variance: ctx.pipeline.cluster_variance,
+        instruments: instruments(ctx.pipeline),
+        municipality_names: c.report.municipality_names.clone(),
+        target_groups: c.report.target_groups.clone(),
+        front: folge_report::FrontMatter {
+            title: c.report.title.clone(),
+            subtitle: c.report.subtitle.clone(),
+            authors: c.report.authors.clone(),
+            organisation: c.report.organisation.clone(),
+            date: c.report.date,
+            version: c.report.version.clone(),
+        },
     };
     let comparisons = ComparisonRow::from_batches(
         &ctx.read_table::<ComparisonRow>(Stage::Report, Stage::Analyze)?,
@@ -86,8 +147,24 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
         },
         &params,
     );
-    // Fail closed before anything is written: every text the report holds.
-    let detector = stage_detector(ctx)?;
+    // Fail closed before anything is written: every text the report holds. The labels the
+    // pipeline file and folge give the report (municipality names, target-group labels,
+    // the front matter: title, authors, …) are allowed, as the closed vocabularies are:
+    // they are settings, not data.
+    let report = &c.report;
+    let labels = folge_report::MUNICIPALITY_NAMES
+        .iter()
+        .map(|(_, name)| *name)
+        .chain(report.municipality_names.values().map(String::as_str))
+        .chain(report.target_groups.values().map(String::as_str))
+        .chain(
+            [&report.title, &report.subtitle, &report.organisation, &report.version]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        )
+        .chain(report.authors.iter().map(String::as_str));
+    let detector = stage_detector(ctx)?.allow(labels);
     for file in &files {
         let hit = guard::scan_bytes(&file.path, &file.bytes, &detector)
             .map_err(|e| PipelineError::stage("report", format!("`{}`: {e}", file.path)))?;

@@ -311,7 +311,10 @@ fn sample_pipeline_runs_end_to_end() {
     );
     assert!(tmp.path().join("report/figures/figure_rates.svg").exists());
     let table = std::fs::read_to_string(tmp.path().join("report/tables/table_rates.csv")).unwrap();
-    assert!(table.starts_with("Indikator,Gruppe,n,"));
+    // A Norwegian report's CSV as a Norwegian-locale Excel opens it: `;` and decimal commas.
+    assert!(table.starts_with("Indikator;Gruppe;n;"), "{table}");
+    let second = table.lines().nth(1).unwrap();
+    assert!(second.contains(',') && !second.contains('.'), "{second}");
 
     #[cfg(unix)]
     {

@@ -727,6 +727,11 @@ pub struct ReportSection {
     /// The report's own version (`"1.0"`, `"utkast 2"`), not folge's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// How `tables/*.csv` are written: `nb`, `;` between fields and a decimal comma (as a
+    /// Norwegian-locale Excel opens them), or `en`, `,` and a decimal point. Default: the
+    /// report's `language`.
+    #[serde(default)]
+    pub csv: Option<LanguageCode>,
 }
 
 fn default_threshold() -> u32 {
@@ -747,6 +752,7 @@ impl Default for ReportSection {
             organisation: None,
             date: None,
             version: None,
+            csv: None,
         }
     }
 }
@@ -876,6 +882,8 @@ impl Pipeline {
             config.report.dir.as_deref().map_or_else(|| config.output.join("04_report"), resolve),
         );
         config.inputs.participants.path = resolve(&config.inputs.participants.path);
+        // Resolved once: the CSV tables follow the report's language unless told.
+        config.report.csv.get_or_insert(config.language);
         config.deid.names_file = config.deid.names_file.as_deref().map(&resolve);
         if let Some(bands) = &config.deid.age_bands
             && (bands.is_empty() || bands.windows(2).any(|w| w[0] >= w[1]))

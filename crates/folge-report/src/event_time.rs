@@ -570,7 +570,7 @@ mod tests {
         );
         assert!(html.ends_with("</details>\n</div>\n"));
         assert!(html.contains("also as CSV and in tables.xlsx)</summary>"), "where it is whole");
-        assert!(table.to_csv().lines().count() == 8 * 24 + 1, "the CSV holds every row");
+        assert!(table.to_csv(false).lines().count() == 8 * 24 + 1, "the CSV holds every row");
         let no_rows = figures(&Results::new(&[]).input(), &params);
         assert!(no_rows.is_empty());
     }

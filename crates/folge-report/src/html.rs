@@ -335,7 +335,7 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
 /// A p-value cell: three decimals, and "<0.001" below that (as journals print it).
 fn p_cell(cell: Cell) -> Cell {
     match cell {
-        Cell::Number(v, _) if v < 0.001 => Cell::Below(0.001),
+        Cell::Number(v, _) if v < 0.001 => Cell::Below(v, 0.001),
         other => other.rounded(3),
     }
 }
@@ -1176,7 +1176,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     files[0].bytes = h.into_bytes();
     files.extend(tables.iter().map(|t| ReportFile {
         path: format!("tables/{}.csv", t.id),
-        bytes: t.to_csv().into_bytes(),
+        bytes: t.to_csv(params.csv_decimal_comma).into_bytes(),
     }));
     files.extend(tables.iter().map(|t| ReportFile {
         path: format!("tables/{}.md", t.id),
@@ -1254,6 +1254,7 @@ mod tests {
             municipality_names: BTreeMap::new(),
             target_groups: BTreeMap::new(),
             front: crate::FrontMatter::default(),
+            csv_decimal_comma: false,
         };
         let table = participants_table(&report, &params);
         let row =

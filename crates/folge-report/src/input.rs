@@ -151,6 +151,9 @@ pub struct ReportParams {
     pub target_groups: std::collections::BTreeMap<String, String>,
     /// Title, authors and the rest of the first page.
     pub front: FrontMatter,
+    /// `tables/*.csv` with `;` and a decimal comma (a Norwegian-locale Excel's CSV), not
+    /// `,` and a decimal point.
+    pub csv_decimal_comma: bool,
 }
 
 /// The first page: what the report is, who wrote it, for whom and when. Shown at the

@@ -11,8 +11,9 @@ pub enum Cell {
     Text(String),
     /// A number shown with this many decimals.
     Number(f64, usize),
-    /// A value below a display limit, shown as `<limit` (p < 0.001).
-    Below(f64),
+    /// A value below a display limit, shown as `<limit` (p < 0.001): the value, the limit.
+    /// A workbook keeps the value as a number, shown `<limit` by its number format.
+    Below(f64, f64),
     /// Hidden by the small-cell rule.
     Suppressed,
     /// No value.
@@ -43,7 +44,7 @@ impl Cell {
                 let s = format!("{v:.decimals$}");
                 if decimal_comma { s.replace('.', ",") } else { s }
             }
-            Cell::Below(limit) => {
+            Cell::Below(_, limit) => {
                 let s = format!("<{limit}");
                 if decimal_comma { s.replace('.', ",") } else { s }
             }
@@ -153,9 +154,10 @@ impl ReportTable {
             out.push_str("<tr>");
             for cell in row {
                 let class = match cell {
-                    Cell::Number(..) | Cell::Below(_) | Cell::Suppressed | Cell::CountShare(..) => {
-                        " class=\"num\""
-                    }
+                    Cell::Number(..)
+                    | Cell::Below(..)
+                    | Cell::Suppressed
+                    | Cell::CountShare(..) => " class=\"num\"",
                     Cell::Heading(_) => " class=\"var\"",
                     Cell::Level(_) => " class=\"level\"",
                     _ => "",
@@ -175,10 +177,13 @@ impl ReportTable {
         out
     }
 
-    /// CSV with a header row, `,`-separated, decimal point, quoted where needed.
-    pub fn to_csv(&self) -> String {
+    /// CSV with a header row, quoted where needed: `,`-separated with a decimal point, or
+    /// with `decimal_comma` `;`-separated with a decimal comma, as Excel in a Norwegian
+    /// locale reads CSV (it opens the other as text in one column).
+    pub fn to_csv(&self, decimal_comma: bool) -> String {
+        let separator = if decimal_comma { ';' } else { ',' };
         let quote = |s: &str| {
-            if s.contains([',', '"', '\n']) {
+            if s.contains([separator, '"', '\n']) {
                 format!("\"{}\"", s.replace('"', "\"\""))
             } else {
                 s.to_owned()
@@ -186,11 +191,11 @@ impl ReportTable {
         };
         let mut out = String::new();
         let line = |cells: Vec<String>| {
-            cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n"
+            cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(&separator.to_string()) + "\n"
         };
         out.push_str(&line(self.columns.clone()));
         for row in &self.rows {
-            out.push_str(&line(row.iter().map(|c| c.display(false)).collect()));
+            out.push_str(&line(row.iter().map(|c| c.display(decimal_comma)).collect()));
         }
         out
     }
@@ -202,7 +207,7 @@ impl ReportTable {
         let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
         let numeric = |c: usize| {
             self.rows.iter().any(|r| {
-                matches!(r.get(c), Some(Cell::Number(..) | Cell::Below(_) | Cell::CountShare(..)))
+                matches!(r.get(c), Some(Cell::Number(..) | Cell::Below(..) | Cell::CountShare(..)))
             })
         };
         let mut out = format!("**{}**\n\n", cell(&self.caption));
@@ -268,6 +273,19 @@ pub fn workbook(tables: &[&ReportTable], nb: bool) -> Result<Vec<u8>, String> {
                             .write_number_with_format(excel_row, column, *v, &format)
                             .map_err(error)?;
                     }
+                    Cell::Below(v, limit) => {
+                        // A number (a p-value sorts and filters as one), shown `<0,001`
+                        // below the limit and with the limit's decimals above it.
+                        let decimals = format!("{limit}").split('.').nth(1).map_or(0, str::len);
+                        let shown = format!("{limit}");
+                        let shown = if nb { shown.replace('.', ",") } else { shown };
+                        let pattern =
+                            format!("[<{limit}]\"<{shown}\";0.{}", "0".repeat(decimals.max(1)));
+                        let format = Format::new().set_num_format(&pattern);
+                        sheet
+                            .write_number_with_format(excel_row, column, *v, &format)
+                            .map_err(error)?;
+                    }
                     Cell::Empty => {}
                     Cell::Heading(t) => {
                         sheet
@@ -316,7 +334,10 @@ mod tests {
             notes: vec![],
             summary: None,
         };
-        assert_eq!(table.to_csv(), "a,n\n\"Bergen, sentrum\",:\nb,2.2\n");
+        assert_eq!(table.to_csv(false), "a,n\n\"Bergen, sentrum\",:\nb,2.2\n");
+        // As a Norwegian-locale Excel reads CSV: `;` and a decimal comma; a comma in a
+        // text needs no quotes there, a `;` does.
+        assert_eq!(table.to_csv(true), "a;n\nBergen, sentrum;:\nb;2,2\n");
         let html = table.to_html(true);
         assert!(html.contains("<td class=\"num\">:</td>"));
         assert!(html.contains("<td class=\"num\">2,2</td>"));
@@ -334,10 +355,10 @@ mod tests {
         let table = ReportTable {
             id: "table_participants".into(),
             caption: "Tabell 1. Deltakere".into(),
-            columns: vec!["kommune".into(), "n".into()],
+            columns: vec!["kommune".into(), "n".into(), "p".into()],
             rows: vec![
-                vec![Cell::Text("4601".into()), Cell::Number(12.0, 0)],
-                vec![Cell::Text("4631".into()), Cell::Suppressed],
+                vec![Cell::Text("4601".into()), Cell::Number(12.0, 0), Cell::Below(0.000_2, 0.001)],
+                vec![Cell::Text("4631".into()), Cell::Suppressed, Cell::Number(0.042, 3)],
             ],
             notes: vec!["Note.".into()],
             summary: None,
@@ -351,6 +372,17 @@ mod tests {
         assert_eq!(range.get_value((2, 1)), Some(&Data::String("n".into())));
         assert_eq!(range.get_value((3, 1)), Some(&Data::Float(12.0)), "a number, not text");
         assert_eq!(range.get_value((4, 1)), Some(&Data::String(":".into())));
+        // A p-value below 0.001 stays a number (the table shows "<0,001"), so the column
+        // sorts and filters as numbers; its format says how it is shown.
+        assert_eq!(range.get_value((3, 2)), Some(&Data::Float(0.000_2)));
+        assert_eq!(range.get_value((4, 2)), Some(&Data::Float(0.042)));
+        let mut styles = Vec::new();
+        let mut sheet =
+            zip::ZipArchive::new(std::io::Cursor::new(workbook(&[&table], true).unwrap())).unwrap();
+        std::io::Read::read_to_end(&mut sheet.by_name("xl/styles.xml").unwrap(), &mut styles)
+            .unwrap();
+        let styles = String::from_utf8(styles).unwrap();
+        assert!(styles.contains("[&lt;0.001]&quot;&lt;0,001&quot;;0.000"), "{styles}");
         assert_eq!(range.get_value((6, 0)), Some(&Data::String("Note.".into())));
     }
 }

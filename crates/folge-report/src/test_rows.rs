@@ -455,6 +455,7 @@ pub fn params(indicators: &[Indicator], language: Language) -> ReportParams {
         municipality_names: std::collections::BTreeMap::new(),
         target_groups: std::collections::BTreeMap::new(),
         front: crate::FrontMatter::default(),
+        csv_decimal_comma: language == Language::Nb,
     }
 }
 

@@ -103,6 +103,7 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
             date: c.report.date,
             version: c.report.version.clone(),
         },
+        csv_decimal_comma: c.report.csv.unwrap_or(c.language) == LanguageCode::Nb,
     };
     let comparisons = ComparisonRow::from_batches(
         &ctx.read_table::<ComparisonRow>(Stage::Report, Stage::Analyze)?,

@@ -406,7 +406,7 @@ fn with_no_pipeline_file_outside_the_project_folge_says_what_to_do() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let said = stderr(&out);
     assert!(
-        said.contains("no pipeline file was named")
+        said.contains("when no pipeline file is named")
             && said.contains("pipelines/sample.toml")
             && said.contains("folge run path/to/evaluation.toml"),
         "{said}"

@@ -143,7 +143,7 @@ fn load(path: &Path) -> Result<Pipeline> {
         // Run outside the project's folder with no pipeline file named: say what folge
         // looked for and why, and what to do, rather than "cannot read".
         return Err(UsageError(format!(
-            "no pipeline file was named, and the bundled sample (`{SAMPLE}`, used when none is) is not in this folder; name one, e.g. `folge run path/to/evaluation.toml`, or run folge from the project's folder to use the sample (`folge --help` lists the commands)"
+            "`{SAMPLE}` (the bundled sample, which folge uses when no pipeline file is named) is not in this folder; name your pipeline file, e.g. `folge run path/to/evaluation.toml`, or run folge from the project's folder to use the sample (`folge --help` lists the commands)"
         ))
         .into());
     }

@@ -469,12 +469,13 @@ fn ratio(after: Option<f64>, before: Option<f64>) -> Option<f64> {
 /// After/before within one arm: the within-person rate ratio (person fixed effects), and
 /// the pooled rates with their difference.
 fn before_after_row(
-    indicator: &str,
+    measure: Indicator,
     (scope, scope_value): (&str, Option<&str>),
     arm: Arm,
     data: &PersonRows,
     settings: Settings<'_>,
 ) -> ComparisonRow {
+    let indicator = measure.id();
     let mut r = blank_row(indicator, (scope, scope_value), Some(arm), "rate_ratio", String::new());
     let rate = |post: bool| {
         let (v, e) = (0..data.y.len())
@@ -496,7 +497,7 @@ fn before_after_row(
     r.before_mean = rate(false);
     r.after_mean = rate(true);
     r.diff = r.after_mean.zip(r.before_mean).map(|(a, b)| a - b);
-    if Indicator::parse(indicator).is_some_and(zero_before_inclusion) {
+    if zero_before_inclusion(measure) {
         r.method = "no estimate: deaths cannot occur before inclusion, so the before rate is 0 by construction; mortality is compared between the arms after inclusion (rate_ratio_pilot_vs_comparison)".into();
         return r;
     }
@@ -686,11 +687,12 @@ fn did_row(treated: bool, post: bool, covariates: &[f64], out: &mut Vec<f64>) {
 /// `diff` is the difference in differences of rates, with its interval from the
 /// unadjusted model.
 fn did_row_of(
-    indicator: &str,
+    measure: Indicator,
     (scope, scope_value): (&str, Option<&str>),
     data: &PersonRows,
     settings: Settings<'_>,
 ) -> ComparisonRow {
+    let indicator = measure.id();
     let mut r =
         blank_row(indicator, (scope, scope_value), None, "ratio_of_rate_ratios", String::new());
     let n_of = |pilot: bool| {
@@ -704,7 +706,7 @@ fn did_row_of(
     };
     let (np, nc) = (n_of(true), n_of(false));
     r.n = (np + nc) as i64;
-    if Indicator::parse(indicator).is_some_and(zero_before_inclusion) {
+    if zero_before_inclusion(measure) {
         r.method = "no estimate: deaths cannot occur before inclusion, so there is no difference in differences; see rate_ratio_pilot_vs_comparison".into();
         return r;
     }
@@ -989,7 +991,7 @@ fn compare_rows(
                 continue;
             }
             let scope = if scope.0 == "all" { ("arm", Some(arm.code())) } else { scope };
-            out.push(before_after_row(indicator, scope, *arm, rows, settings));
+            out.push(before_after_row(measure, scope, *arm, rows, settings));
         }
     }
     if settings.comparisons.contains(&Comparison::PilotVsComparison) {
@@ -997,7 +999,7 @@ fn compare_rows(
             // A municipality with persons of one arm only: nothing to compare.
             return out;
         }
-        out.push(did_row_of(indicator, scope, &data, settings));
+        out.push(did_row_of(measure, scope, &data, settings));
         if zero_before_inclusion(measure) {
             out.push(after_only_row(indicator, scope, &data, settings));
         }

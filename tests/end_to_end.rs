@@ -115,7 +115,7 @@ fn sample_pipeline_runs_end_to_end() {
         &read_parquet(&run.join("02_deid/service_events.parquet")).unwrap().batches,
     )
     .unwrap();
-    let participants: std::collections::BTreeSet<String> = DeidParticipant::from_batches(
+    let participants: std::collections::BTreeSet<folge_schema::Pseudonym> = DeidParticipant::from_batches(
         &read_parquet(&run.join("02_deid/participants.parquet")).unwrap().batches,
     )
     .unwrap()

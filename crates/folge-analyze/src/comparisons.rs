@@ -41,7 +41,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use folge_schema::Arm;
+use folge_schema::{Arm, Pseudonym};
 use folge_schema::tables::{ComparisonRow, IndicatorRow};
 use folge_stats::{Adjustment, p_adjust};
 
@@ -78,7 +78,7 @@ impl Period {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PersonValue<'a> {
     pub(crate) person: usize,
-    pub(crate) pid: &'a str,
+    pub(crate) pid: Pseudonym,
     pub(crate) municipality: &'a str,
     pub(crate) arm: Arm,
     pub(crate) target_group: Option<&'a str>,
@@ -94,7 +94,7 @@ pub(crate) struct PersonValue<'a> {
 /// Views of person-level rows, persons and windows numbered in order of first appearance;
 /// rows of an indicator folge does not know are left out.
 pub(crate) fn views(rows: &[IndicatorRow]) -> Vec<PersonValue<'_>> {
-    let mut persons: HashMap<&str, usize> = HashMap::new();
+    let mut persons: HashMap<Pseudonym, usize> = HashMap::new();
     let mut windows: HashMap<&str, usize> = HashMap::new();
     rows.iter()
         .filter_map(|r| {
@@ -102,8 +102,8 @@ pub(crate) fn views(rows: &[IndicatorRow]) -> Vec<PersonValue<'_>> {
             let next = persons.len();
             let next_window = windows.len();
             Some(PersonValue {
-                person: *persons.entry(r.pid.as_str()).or_insert(next),
-                pid: &r.pid,
+                person: *persons.entry(r.pid).or_insert(next),
+                pid: r.pid,
                 municipality: &r.municipality,
                 arm: r.arm,
                 target_group: r.target_group.as_deref(),

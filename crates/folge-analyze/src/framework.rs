@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use folge_deid::Deidentified;
 use folge_deid::rows::DeidParticipant;
-use folge_schema::Arm;
+use folge_schema::{Arm, Pseudonym};
 use folge_schema::tables::FrameworkRow;
 
 fn last_observed(p: &DeidParticipant) -> i32 {
@@ -16,16 +16,16 @@ fn last_observed(p: &DeidParticipant) -> i32 {
 
 /// Process indicators for every element found in the step log.
 pub fn framework(tables: &Deidentified) -> Vec<FrameworkRow> {
-    let people: BTreeMap<&str, &DeidParticipant> =
-        tables.participants().iter().map(|p| (p.pid.as_str(), p)).collect();
+    let people: BTreeMap<Pseudonym, &DeidParticipant> =
+        tables.participants().iter().map(|p| (p.pid, p)).collect();
     // First documented day per person × element, within the person's observation.
-    let mut first: BTreeMap<(&str, &str), i32> = BTreeMap::new();
+    let mut first: BTreeMap<(Pseudonym, &str), i32> = BTreeMap::new();
     for e in tables.process_events() {
-        let Some(p) = people.get(e.pid.as_str()) else { continue };
+        let Some(p) = people.get(&e.pid) else { continue };
         if e.day > last_observed(p) {
             continue;
         }
-        let day = first.entry((e.pid.as_str(), e.element.as_str())).or_insert(e.day);
+        let day = first.entry((e.pid, e.element.as_str())).or_insert(e.day);
         *day = (*day).min(e.day);
     }
     let elements: BTreeSet<&str> = first.keys().map(|(_, element)| *element).collect();
@@ -47,7 +47,7 @@ pub fn framework(tables: &Deidentified) -> Vec<FrameworkRow> {
                 }
                 let days: Vec<Option<f64>> = persons
                     .iter()
-                    .filter_map(|p| first.get(&(p.pid.as_str(), element)))
+                    .filter_map(|p| first.get(&(p.pid, element)))
                     .map(|&d| Some(f64::from(d)))
                     .collect();
                 let described = folge_stats::describe(&days).ok();

@@ -7,7 +7,7 @@ use folge_deid::{Deidentified, EventBatch, EventRow};
 use folge_schema::tables::{
     BalanceRow, ComparisonRow, EventTimeRow, IndicatorRow, RateRow, StayRow, SurvivalRow,
 };
-use folge_schema::{ExitReason, Service};
+use folge_schema::{ExitReason, Pseudonym, Service};
 
 use crate::comparisons::{Comparison, CountModel, Period, PersonValue, Settings};
 use crate::event_time::{BIN_DAYS, BINS, EventTime, bin_from};
@@ -391,7 +391,7 @@ impl IndicatorTable {
         let exposure_days = self.exposure[person * self.windows.len() + window];
         let value = self.values[index];
         IndicatorRow {
-            pid: p.pid.clone(),
+            pid: p.pid,
             municipality: p.municipality.clone(),
             arm: p.arm,
             target_group: p.target_group.clone(),
@@ -432,13 +432,14 @@ impl IndicatorTable {
             Float64Builder::with_capacity(n),
         );
         let per_person = self.windows.len() * self.indicators.len();
+        let mut hex = [0u8; folge_schema::pseudonym::PSEUDONYM_HEX_CHARS];
         for index in range {
             let (person, rest) = (index / per_person, index % per_person);
             let (window, k) = (rest / self.indicators.len(), rest % self.indicators.len());
             let p = &self.participants[person];
             let days = self.exposure[person * self.windows.len() + window];
             let v = self.values[index];
-            pid.append_value(&p.pid);
+            pid.append_value(p.pid.write_hex(&mut hex));
             municipality.append_value(&p.municipality);
             arm.append_value(p.arm.code());
             group.append_option(p.target_group.as_deref());
@@ -510,7 +511,7 @@ impl IndicatorTable {
                 let p = &self.participants[person];
                 crate::comparisons::PersonValue {
                     person,
-                    pid: &p.pid,
+                    pid: p.pid,
                     municipality: &p.municipality,
                     arm: p.arm,
                     target_group: p.target_group.as_deref(),
@@ -538,8 +539,8 @@ pub struct IndicatorBuilder<'a> {
     tables: &'a Deidentified,
     params: &'a AnalysisParams,
     participants: Vec<&'a DeidParticipant>,
-    index: std::collections::HashMap<&'a str, usize>,
-    counts: BTreeMap<&'a str, Vec<&'a DeidServiceCount>>,
+    index: std::collections::HashMap<Pseudonym, usize>,
+    counts: BTreeMap<Pseudonym, Vec<&'a DeidServiceCount>>,
     seen: Vec<bool>,
     values: Vec<f64>,
     exposure: Vec<i32>,
@@ -565,11 +566,11 @@ impl<'a> IndicatorBuilder<'a> {
     /// Start with every participant of `tables` and no events yet.
     pub fn new(tables: &'a Deidentified, params: &'a AnalysisParams) -> Self {
         let mut participants: Vec<&DeidParticipant> = tables.participants().iter().collect();
-        participants.sort_by(|a, b| a.pid.cmp(&b.pid));
-        let index = participants.iter().enumerate().map(|(i, p)| (p.pid.as_str(), i)).collect();
-        let mut counts: BTreeMap<&str, Vec<&DeidServiceCount>> = BTreeMap::new();
+        participants.sort_by_key(|p| p.pid);
+        let index = participants.iter().enumerate().map(|(i, p)| (p.pid, i)).collect();
+        let mut counts: BTreeMap<Pseudonym, Vec<&DeidServiceCount>> = BTreeMap::new();
         for c in tables.service_counts() {
-            counts.entry(c.pid.as_str()).or_default().push(c);
+            counts.entry(c.pid).or_default().push(c);
         }
         let n = participants.len();
         let from = params.windows.iter().map(|w| w.from).min().unwrap_or(0);
@@ -595,7 +596,7 @@ impl<'a> IndicatorBuilder<'a> {
     /// participant's cannot occur (deid links every event to a participant); its events
     /// are counted as outside every window rather than dropped.
     pub fn person(&mut self, pid: &str, events: &[EventRow]) -> Result<(), NotGrouped> {
-        let Some(&i) = self.index.get(pid) else {
+        let Some(i) = self.index_of(pid) else {
             self.outside += events.len() as u64;
             return Ok(());
         };
@@ -605,7 +606,7 @@ impl<'a> IndicatorBuilder<'a> {
     /// The participant number of a pseudonym (for [`IndicatorBuilder::person_at`]), if it
     /// is a participant's.
     pub fn index_of(&self, pid: &str) -> Option<usize> {
-        self.index.get(pid).copied()
+        self.index.get(&pid.parse::<Pseudonym>().ok()?).copied()
     }
 
     /// [`IndicatorBuilder::person`] by participant number ([`IndicatorBuilder::index_of`]).
@@ -650,7 +651,7 @@ impl<'a> IndicatorBuilder<'a> {
             events,
             same_day_bed_days: params.same_day_bed_days,
             gap: params.stay_gap_minutes,
-            counts: self.counts.remove(participant.pid.as_str()).unwrap_or_default(),
+            counts: self.counts.remove(&participant.pid).unwrap_or_default(),
         };
         let last = person.last_observed();
         for e in events {
@@ -719,7 +720,7 @@ impl<'a> IndicatorBuilder<'a> {
             .zip(&self.stays)
             .flat_map(|(p, stays)| {
                 stays.iter().map(|(service, s)| StayRow {
-                    pid: p.pid.clone(),
+                    pid: p.pid,
                     service: *service,
                     admission_day: s.start,
                     discharge_day: s.end,
@@ -825,14 +826,19 @@ impl<'a> IndicatorStream<'a> {
 /// Compute every indicator for every person and window, and the pooled rates, from the
 /// service events held in `tables`.
 pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
-    let mut by_person: BTreeMap<&str, Vec<EventRow>> = BTreeMap::new();
+    let mut by_person: BTreeMap<Pseudonym, Vec<EventRow>> = BTreeMap::new();
     for e in tables.service_events() {
-        by_person.entry(e.pid.as_str()).or_default().push(EventRow::from(e));
+        by_person.entry(e.pid).or_default().push(EventRow::from(e));
     }
     let mut builder = IndicatorBuilder::new(tables, params);
     for (pid, events) in by_person {
         // Grouped by the map: each pseudonym comes once.
-        let _ = builder.person(pid, &events);
+        match builder.index.get(&pid) {
+            Some(&i) => {
+                let _ = builder.person_at(i, &events);
+            }
+            None => builder.outside += events.len() as u64,
+        }
     }
     builder.finish()
 }
@@ -969,7 +975,7 @@ pub fn summarise(
             let subset = crate::comparisons::Subset {
                 scope: "age",
                 value: "67+".into(),
-                includes: Box::new(|r: &PersonValue<'_>| older.contains(r.pid)),
+                includes: Box::new(|r: &PersonValue<'_>| older.contains(&r.pid)),
             };
             crate::comparisons::compare_subsets(&rows, &id, &[subset], settings)
         } else {
@@ -1107,7 +1113,7 @@ fn subsets(participants: &[DeidParticipant]) -> Vec<crate::comparisons::Subset<'
 
 /// Pids whose age band starts at 67 or above (`67-79`, `80+`). Empty when no band starts
 /// at 67, since the subgroup could then not be formed exactly.
-fn aged_67_or_more(tables: &Deidentified) -> std::collections::BTreeSet<&str> {
+fn aged_67_or_more(tables: &Deidentified) -> std::collections::BTreeSet<Pseudonym> {
     let lower = |band: &str| -> Option<u32> {
         band.split(['-', '+']).next().and_then(|n| n.trim().parse().ok())
     };
@@ -1121,7 +1127,7 @@ fn aged_67_or_more(tables: &Deidentified) -> std::collections::BTreeSet<&str> {
         .iter()
         .zip(bands)
         .filter(|(_, b)| b.is_some_and(|b| b >= 67))
-        .map(|(p, _)| p.pid.as_str())
+        .map(|(p, _)| p.pid)
         .collect()
 }
 

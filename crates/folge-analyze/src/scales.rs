@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use folge_deid::Deidentified;
 use folge_deid::rows::DeidParticipant;
-use folge_schema::Arm;
+use folge_schema::{Arm, Pseudonym};
 use folge_schema::tables::{
     ComparisonRow, ItemDistributionRow, ScaleReliabilityRow, ScaleScoreRow,
 };
@@ -86,23 +86,23 @@ type ItemCounts<'a> = BTreeMap<(&'a str, &'a str, &'a str, Arm, u64), (f64, i64)
 
 /// Score every scale and compare the timepoints.
 pub fn scales(tables: &Deidentified, params: &ScaleParams) -> ScaleResults {
-    let people: BTreeMap<&str, &DeidParticipant> =
-        tables.participants().iter().map(|p| (p.pid.as_str(), p)).collect();
+    let people: BTreeMap<Pseudonym, &DeidParticipant> =
+        tables.participants().iter().map(|p| (p.pid, p)).collect();
     // (pid, timepoint, instrument, item) → value; free text and nulls left out.
-    let mut answers: BTreeMap<(&str, &str, &str, &str), f64> = BTreeMap::new();
-    let mut respondents: std::collections::BTreeSet<(&str, &str, &str)> =
+    let mut answers: BTreeMap<(Pseudonym, &str, &str, &str), f64> = BTreeMap::new();
+    let mut respondents: std::collections::BTreeSet<(Pseudonym, &str, &str)> =
         std::collections::BTreeSet::new();
     for r in tables.responses() {
-        respondents.insert((r.pid.as_str(), r.timepoint.as_str(), r.instrument.as_str()));
+        respondents.insert((r.pid, r.timepoint.as_str(), r.instrument.as_str()));
         if let Some(v) = r.value {
-            answers.insert((&r.pid, &r.timepoint, &r.instrument, &r.item), v);
+            answers.insert((r.pid, &r.timepoint, &r.instrument, &r.item), v);
         }
     }
     let mut out = ScaleResults::default();
     // Item distributions over every scored answer.
     let mut counts: ItemCounts<'_> = BTreeMap::new();
     for (&(pid, timepoint, instrument, item), &value) in &answers {
-        if let Some(p) = people.get(pid) {
+        if let Some(p) = people.get(&pid) {
             let entry = counts
                 .entry((instrument, item, timepoint, p.arm, value.to_bits()))
                 .or_insert((value, 0));
@@ -125,12 +125,12 @@ pub fn scales(tables: &Deidentified, params: &ScaleParams) -> ScaleResults {
         let needed = (spec.min_share * spec.items.len() as f64).ceil() as usize;
         // Scores, and per timepoint the complete item rows for alpha.
         let mut by_timepoint: BTreeMap<&str, Vec<Vec<Option<f64>>>> = BTreeMap::new();
-        let mut scored: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+        let mut scored: BTreeMap<(Pseudonym, &str), f64> = BTreeMap::new();
         for &(pid, timepoint, instrument) in &respondents {
             if instrument != spec.instrument {
                 continue;
             }
-            let Some(p) = people.get(pid) else { continue };
+            let Some(p) = people.get(&pid) else { continue };
             let values: Vec<Option<f64>> = spec
                 .items
                 .iter()
@@ -156,7 +156,7 @@ pub fn scales(tables: &Deidentified, params: &ScaleParams) -> ScaleResults {
             }
             by_timepoint.entry(timepoint).or_default().push(values);
             out.scores.push(ScaleScoreRow {
-                pid: pid.to_owned(),
+                pid,
                 municipality: p.municipality.clone(),
                 arm: p.arm,
                 target_group: p.target_group.clone(),
@@ -210,18 +210,18 @@ fn mean(v: &[f64]) -> Option<f64> {
 
 fn compare_scale(
     spec: &ScaleSpec,
-    scored: &BTreeMap<(&str, &str), f64>,
-    people: &BTreeMap<&str, &DeidParticipant>,
+    scored: &BTreeMap<(Pseudonym, &str), f64>,
+    people: &BTreeMap<Pseudonym, &DeidParticipant>,
     params: &ScaleParams,
 ) -> Vec<ComparisonRow> {
     let (t0, t1) = (params.timepoints.0.as_str(), params.timepoints.1.as_str());
     // Persons scored at both timepoints, by arm.
-    let mut pairs: BTreeMap<Arm, Vec<(&str, f64, f64)>> = BTreeMap::new();
+    let mut pairs: BTreeMap<Arm, Vec<(Pseudonym, f64, f64)>> = BTreeMap::new();
     for (&(pid, timepoint), &first) in scored {
         if timepoint != t0 {
             continue;
         }
-        if let (Some(&second), Some(p)) = (scored.get(&(pid, t1)), people.get(pid)) {
+        if let (Some(&second), Some(p)) = (scored.get(&(pid, t1)), people.get(&pid)) {
             pairs.entry(p.arm).or_default().push((pid, first, second));
         }
     }
@@ -287,7 +287,7 @@ fn compare_scale(
     // Pilot vs comparison: every score at either timepoint, clustered by person.
     let (mut unit, mut treated, mut post, mut y) = (vec![], vec![], vec![], vec![]);
     for (&(pid, timepoint), &score) in scored {
-        let Some(p) = people.get(pid) else { continue };
+        let Some(p) = people.get(&pid) else { continue };
         let is_post = if timepoint == t0 {
             false
         } else if timepoint == t1 {
@@ -295,7 +295,8 @@ fn compare_scale(
         } else {
             continue;
         };
-        unit.push(pid.to_owned());
+        // Cluster labels for the sandwich: any text that is one per person.
+        unit.push(pid.to_string());
         treated.push(p.arm == Arm::Pilot);
         post.push(is_post);
         y.push(score);

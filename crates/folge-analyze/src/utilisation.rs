@@ -87,7 +87,7 @@ mod tests {
 
     fn row(pid: usize, value: f64) -> IndicatorRow {
         IndicatorRow {
-            pid: format!("{pid}"),
+            pid: folge_schema::Pseudonym::from_bytes((pid as u128).to_be_bytes()),
             municipality: "4601".into(),
             arm: Arm::Pilot,
             target_group: None,

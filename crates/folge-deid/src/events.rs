@@ -20,7 +20,7 @@ use folge_schema::{SchemaError, Service, Table};
 
 use crate::DeidError;
 use crate::key::IdMap;
-use crate::tables::{Deidentified, check_columns, is_pseudonym};
+use crate::tables::{Deidentified, check_columns};
 
 const TABLE: &str = "service_events";
 
@@ -51,7 +51,7 @@ pub struct EventDeidentifier<'a> {
     /// `person_id` → position in `keys`.
     persons: IdMap<&'a str, usize>,
     /// (pseudonym, inclusion date as days since 1970).
-    keys: Vec<(&'a str, i32)>,
+    keys: Vec<(String, i32)>,
     /// Rows converted so far (for naming a row in an error).
     rows: usize,
 }
@@ -75,7 +75,7 @@ impl<'a> EventDeidentifier<'a> {
         let mut keys = Vec::with_capacity(participants.len());
         for (p, d) in participants.iter().zip(tables.participants()) {
             persons.insert(p.person_id.as_str(), keys.len());
-            keys.push((d.pid.as_str(), date_to_date32(p.inclusion_date)));
+            keys.push((d.pid.to_string(), date_to_date32(p.inclusion_date)));
         }
         EventDeidentifier { persons, keys, rows: 0 }
     }
@@ -116,7 +116,7 @@ impl<'a> EventDeidentifier<'a> {
                     k
                 }
             };
-            let (pid, inclusion) = self.keys[k];
+            let (pid, inclusion) = &self.keys[k];
             pids.append_value(pid);
             start_day.append_value(start.value(row) - inclusion);
             end_day.append_option(valid(end_nulls, row).then(|| end.value(row) - inclusion));
@@ -239,7 +239,7 @@ impl EventBatch {
         for i in 0..batch.num_rows() {
             let pid = pids.value(i);
             if !last_pid.is_some_and(|last| same_pid(last, pid)) {
-                if !is_pseudonym(pid) {
+                if pid.parse::<crate::Pseudonym>().is_err() {
                     return Err(not_pseudonym());
                 }
                 last_pid = Some(pid);
@@ -378,7 +378,7 @@ mod tests {
         let runs: Vec<(String, usize)> =
             back.runs().map(|(p, r)| (p.to_owned(), r.len())).collect();
         assert_eq!(runs.iter().map(|r| r.1).collect::<Vec<_>>(), vec![2, 1, 1]);
-        assert_eq!(runs[0].0, whole.participants()[0].pid);
+        assert_eq!(runs[0].0, whole.participants()[0].pid.to_string());
         assert_eq!(back.runs().next().unwrap().1[0].start_day, -2);
         assert_eq!(back.runs().next().unwrap().1[0].end_day, Some(1));
         // Times of day pass through as minutes.
@@ -420,7 +420,7 @@ mod tests {
         let err = EventBatch::from_batch(&ServiceEvent::to_batch(&rows).unwrap()).unwrap_err();
         assert!(err.to_string().contains("identifying column"), "{err}");
         let fake = vec![DeidServiceEvent {
-            pid: "12345678901".into(),
+            pid: crate::Pseudonym::from_bytes([7; 16]),
             service: Service::Gp,
             start_day: 0,
             end_day: None,
@@ -429,7 +429,11 @@ mod tests {
             start_minute: None,
             end_minute: None,
         }];
-        let err = EventBatch::from_batch(&DeidServiceEvent::to_batch(&fake).unwrap()).unwrap_err();
+        let fake = crate::tables::tests::with_pid_text(
+            &DeidServiceEvent::to_batch(&fake).unwrap(),
+            "12345678901",
+        );
+        let err = EventBatch::from_batch(&fake).unwrap_err();
         assert!(err.to_string().contains("not a 32-character pseudonym"), "{err}");
     }
 }

@@ -17,83 +17,7 @@ use sha2::{Digest, Sha256};
 /// The public phrase the demo key is derived from.
 pub const DEMO_KEY_PHRASE: &str = "folge demo key: synthetic test data only";
 
-/// Length of a pseudonym in hex characters (128 bits).
-pub const PSEUDONYM_HEX_CHARS: usize = 32;
-
-/// A person's pseudonym: the first 128 bits of HMAC-SHA256(key, normalised id). As a value
-/// of its own it compares, hashes and sorts as 16 bytes; it is shown (and stored in `pid`
-/// columns) as 32 lowercase hex characters, which [`str::parse`] reads back (either case).
-/// Bytes order as the hex text does, so sorting either gives the same order.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Pseudonym([u8; PSEUDONYM_HEX_CHARS / 2]);
-
-impl Pseudonym {
-    /// The pseudonym of these 128 bits.
-    pub fn from_bytes(bytes: [u8; PSEUDONYM_HEX_CHARS / 2]) -> Self {
-        Pseudonym(bytes)
-    }
-
-    /// Its 128 bits.
-    pub fn as_bytes(&self) -> &[u8; PSEUDONYM_HEX_CHARS / 2] {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for Pseudonym {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&hex(&self.0))
-    }
-}
-
-impl std::fmt::Debug for Pseudonym {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Pseudonym({self})")
-    }
-}
-
-/// Why text is not a pseudonym. The text itself is never shown: a `pid` column that holds
-/// no pseudonyms may hold national ids.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PseudonymError {
-    /// Not 32 characters long.
-    #[error(
-        "not a pseudonym: {chars} characters where a pseudonym has {PSEUDONYM_HEX_CHARS} hexadecimal ones"
-    )]
-    Length {
-        /// The text's length in characters.
-        chars: usize,
-    },
-    /// A character that is not a hex digit.
-    #[error(
-        "not a pseudonym: character {position} is not a hexadecimal digit (a pseudonym is {PSEUDONYM_HEX_CHARS} of 0-9 and a-f)"
-    )]
-    NotHex {
-        /// 1-based position of the first such character.
-        position: usize,
-    },
-}
-
-impl std::str::FromStr for Pseudonym {
-    type Err = PseudonymError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let digit = |(i, b): (usize, &u8)| {
-            char::from(*b).to_digit(16).ok_or(PseudonymError::NotHex { position: i + 1 })
-        };
-        if text.len() != PSEUDONYM_HEX_CHARS {
-            return Err(PseudonymError::Length { chars: text.chars().count() });
-        }
-        let mut bytes = [0u8; PSEUDONYM_HEX_CHARS / 2];
-        for (k, pair) in text.as_bytes().chunks_exact(2).enumerate() {
-            let high = digit((2 * k, &pair[0]))?;
-            let low = digit((2 * k + 1, &pair[1]))?;
-            // Two hex digits: at most 255.
-            bytes[k] = (high * 16 + low) as u8;
-        }
-        Ok(Pseudonym(bytes))
-    }
-}
+pub use folge_schema::pseudonym::{PSEUDONYM_HEX_CHARS, Pseudonym, PseudonymError};
 
 /// Key bytes required (256 bits).
 const KEY_BYTES: usize = 32;
@@ -308,7 +232,7 @@ impl Key {
         let tag = mac.finalize().into_bytes();
         let mut bytes = [0u8; PSEUDONYM_HEX_CHARS / 2];
         bytes.copy_from_slice(&tag[..PSEUDONYM_HEX_CHARS / 2]);
-        Pseudonym(bytes)
+        Pseudonym::from_bytes(bytes)
     }
 }
 

@@ -5,14 +5,14 @@
 //! the stage's Parquet files (`Table::from_batches`), which [`crate::Deidentified`] checks
 //! again.
 
-use folge_schema::{Arm, ExitReason, Service, Sex, table};
+use folge_schema::{Arm, ExitReason, Pseudonym, Service, Sex, table};
 
 table! {
     /// Zone 2: a participant after de-identification.
     #[non_exhaustive]
     pub struct DeidParticipant as "participants" {
         /// Keyed pseudonym.
-        pub pid: String,
+        pub pid: Pseudonym,
         /// Sex.
         pub sex: Option<Sex>,
         /// Age at inclusion, banded.
@@ -43,7 +43,7 @@ table! {
     #[non_exhaustive]
     pub struct DeidServiceEvent as "service_events" {
         /// Keyed pseudonym.
-        pub pid: String,
+        pub pid: Pseudonym,
         /// Service code.
         pub service: Service,
         /// Contact or admission day (inclusion = day 0).
@@ -67,7 +67,7 @@ table! {
     #[non_exhaustive]
     pub struct DeidServiceCount as "service_counts" {
         /// Keyed pseudonym.
-        pub pid: String,
+        pub pid: Pseudonym,
         /// Service code.
         pub service: Service,
         /// The month's first day (inclusion = day 0).
@@ -88,7 +88,7 @@ table! {
     #[non_exhaustive]
     pub struct DeidProcessEvent as "process_events" {
         /// Keyed pseudonym.
-        pub pid: String,
+        pub pid: Pseudonym,
         /// Element.
         pub element: String,
         /// Day documented (inclusion = day 0).
@@ -102,7 +102,7 @@ table! {
     #[non_exhaustive]
     pub struct DeidResponse as "responses" {
         /// Keyed pseudonym.
-        pub pid: String,
+        pub pid: Pseudonym,
         /// `T0`, `T1`, …
         pub timepoint: String,
         /// Day the form was submitted (inclusion = day 0).
@@ -149,15 +149,15 @@ table! {
 /// only dev-dependencies turn on: the binary is built without it.
 #[cfg(feature = "test-rows")]
 mod test_rows {
-    use super::{Arm, DeidCoding, DeidParticipant};
+    use super::{Arm, DeidCoding, DeidParticipant, Pseudonym};
 
     impl DeidParticipant {
         /// A participant with `pid` in `arm`, municipality 4601, included in 2022, data to
         /// day 400, nothing else known; set other fields on the result.
         #[must_use]
-        pub fn for_tests(pid: &str, arm: Arm) -> Self {
+        pub fn for_tests(pid: Pseudonym, arm: Arm) -> Self {
             DeidParticipant {
-                pid: pid.to_owned(),
+                pid,
                 sex: None,
                 age_band: None,
                 municipality: "4601".into(),

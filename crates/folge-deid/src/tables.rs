@@ -11,7 +11,7 @@ use folge_schema::tables::{
 };
 use folge_schema::{NationalId, SchemaError, Table};
 
-use crate::key::{IdMap, Key, PSEUDONYM_HEX_CHARS, Pseudonym};
+use crate::key::{IdMap, Key, Pseudonym};
 use crate::scrub::{ScrubCounts, Scrubber};
 
 /// Why de-identification refused or failed. Messages never contain an identifier.
@@ -206,21 +206,6 @@ impl Deidentified {
             service_counts: Vec::new(),
             report: DeidReport::default(),
         };
-        let bad = tables
-            .participants
-            .iter()
-            .map(|p| ("participants", p.pid.as_str()))
-            .chain(tables.service_events.iter().map(|e| ("service_events", e.pid.as_str())))
-            .chain(tables.process_events.iter().map(|e| ("process_events", e.pid.as_str())))
-            .find(|(_, pid)| !is_pseudonym(pid));
-        if let Some((table, _)) = bad {
-            return Err(DeidError::NotDeidentified {
-                table,
-                problem: format!(
-                    "`pid` holds a value that is not a {PSEUDONYM_HEX_CHARS}-character pseudonym"
-                ),
-            });
-        }
         Ok(tables)
     }
 
@@ -228,14 +213,6 @@ impl Deidentified {
     pub fn with_service_counts(mut self, counts: &[RecordBatch]) -> Result<Self, DeidError> {
         check_columns("service_counts", counts)?;
         self.service_counts = DeidServiceCount::from_batches(counts)?;
-        if self.service_counts.iter().any(|c| !is_pseudonym(&c.pid)) {
-            return Err(DeidError::NotDeidentified {
-                table: "service_counts",
-                problem: format!(
-                    "`pid` holds a value that is not a {PSEUDONYM_HEX_CHARS}-character pseudonym"
-                ),
-            });
-        }
         Ok(self)
     }
 
@@ -249,14 +226,6 @@ impl Deidentified {
         check_columns("codings", codings)?;
         self.responses = DeidResponse::from_batches(responses)?;
         self.codings = DeidCoding::from_batches(codings)?;
-        if self.responses.iter().any(|r| !is_pseudonym(&r.pid)) {
-            return Err(DeidError::NotDeidentified {
-                table: "responses",
-                problem: format!(
-                    "`pid` holds a value that is not a {PSEUDONYM_HEX_CHARS}-character pseudonym"
-                ),
-            });
-        }
         Ok(self)
     }
 }
@@ -275,10 +244,6 @@ pub(crate) fn check_columns(table: &'static str, batches: &[RecordBatch]) -> Res
         }
     }
     Ok(())
-}
-
-pub(crate) fn is_pseudonym(pid: &str) -> bool {
-    pid.parse::<Pseudonym>().is_ok()
 }
 
 /// The scrubber for an evaluation's free text: the participants' names, the names typed
@@ -323,7 +288,7 @@ pub fn detector_for(input: &Identifiable, params: &DeidParams) -> crate::Detecto
 
 /// What deid knows per person while converting the other tables.
 struct PersonKey {
-    pid: String,
+    pid: Pseudonym,
     inclusion: NaiveDate,
 }
 
@@ -385,8 +350,6 @@ pub fn deidentify(
     let mut labels: IdMap<u32, String> = IdMap::default();
     let mut participants = Vec::with_capacity(input.participants.len());
     for (p, pid) in input.participants.iter().zip(pseudonyms(key, &input.participants)) {
-        // The `pid` column's text, made once per person.
-        let pid = pid.to_string();
         let age_band = p.birth_date.map(|birth| {
             let mut age = p.inclusion_date.year() - birth.year();
             if (p.inclusion_date.month(), p.inclusion_date.day()) < (birth.month(), birth.day()) {
@@ -396,7 +359,7 @@ pub fn deidentify(
             labels.entry(age).or_insert_with(|| params.age_bands.label(age)).clone()
         });
         participants.push(DeidParticipant {
-            pid: pid.clone(),
+            pid,
             sex: p.sex,
             age_band,
             municipality: p.municipality.clone(),
@@ -422,7 +385,7 @@ pub fn deidentify(
         .map(|(row, e)| {
             let k = person("service_events", row, &e.person_id)?;
             Ok(DeidServiceEvent {
-                pid: k.pid.clone(),
+                pid: k.pid,
                 service: e.service,
                 start_day: days(k.inclusion, e.start_date),
                 end_day: e.end_date.map(|d| days(k.inclusion, d)),
@@ -440,7 +403,7 @@ pub fn deidentify(
         .map(|(row, e)| {
             let k = person("process_events", row, &e.person_id)?;
             Ok(DeidProcessEvent {
-                pid: k.pid.clone(),
+                pid: k.pid,
                 element: e.element.clone(),
                 day: days(k.inclusion, e.date),
             })
@@ -461,7 +424,7 @@ pub fn deidentify(
             )?;
             let next = first.checked_add_months(chrono::Months::new(1)).unwrap_or(first);
             Ok(DeidServiceCount {
-                pid: k.pid.clone(),
+                pid: k.pid,
                 service: c.service,
                 start_day: days(k.inclusion, first),
                 end_day: days(k.inclusion, next) - 1,
@@ -493,7 +456,7 @@ pub fn deidentify(
             None => None,
         };
         responses.push(DeidResponse {
-            pid: k.pid.clone(),
+            pid: k.pid,
             timepoint: r.timepoint.clone(),
             response_day: r.response_date.map(|d| days(k.inclusion, d)),
             instrument: r.instrument.clone(),
@@ -541,7 +504,7 @@ pub fn deidentify(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use folge_schema::national_id::build;
     use folge_schema::{Arm, Service, Sex};
@@ -627,7 +590,7 @@ mod tests {
         let e = &out.service_events()[0];
         assert_eq!((e.start_day, e.end_day), (-2, Some(1)));
         assert_eq!(e.pid, p.pid);
-        assert_ne!(p.pid, id);
+        assert_ne!(p.pid.to_string(), id);
     }
 
     #[test]
@@ -706,8 +669,20 @@ mod tests {
         let mut rows = out.participants().to_vec();
         let ok = DeidParticipant::to_batch(&rows).unwrap();
         assert!(Deidentified::from_batches(&[ok], &[], &[]).is_ok());
-        rows[0].pid = "not-a-pseudonym".into();
-        let bad = DeidParticipant::to_batch(&rows).unwrap();
-        assert!(Deidentified::from_batches(&[bad], &[], &[]).is_err());
+        // A `pid` column that holds a national id: the typed column refuses it, unshown.
+        let id = synthetic("1950-03-02");
+        let bad = with_pid_text(&DeidParticipant::to_batch(&rows).unwrap(), &id);
+        let err = Deidentified::from_batches(&[bad], &[], &[]).unwrap_err().to_string();
+        assert!(err.contains("not a pseudonym"), "{err}");
+        assert!(!err.contains(&id), "{err}");
+        rows.clear();
+    }
+
+    /// The batch with every `pid` replaced by `text` (what no row type can hold).
+    pub(crate) fn with_pid_text(batch: &RecordBatch, text: &str) -> RecordBatch {
+        let at = batch.schema().index_of("pid").unwrap();
+        let mut columns = batch.columns().to_vec();
+        columns[at] = std::sync::Arc::new(arrow_array::StringArray::from(vec![text; batch.num_rows()]));
+        RecordBatch::try_new(batch.schema(), columns).unwrap()
     }
 }

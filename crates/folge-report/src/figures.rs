@@ -560,7 +560,7 @@ pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figu
 }
 
 /// Each person's (arm, pid) scores by timepoint, of one scale.
-type PersonScores<'a> = BTreeMap<(Arm, &'a str), BTreeMap<&'a str, f64>>;
+type PersonScores<'a> = BTreeMap<(Arm, folge_schema::Pseudonym), BTreeMap<&'a str, f64>>;
 
 /// Scores per (arm, timepoint) of one scale.
 type ScoresByArm = BTreeMap<(Arm, String), Vec<f64>>;
@@ -591,7 +591,7 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
             by_person
                 .entry((s.instrument.clone(), s.scale.clone()))
                 .or_default()
-                .entry((s.arm, s.pid.as_str()))
+                .entry((s.arm, s.pid))
                 .or_default()
                 .insert(s.timepoint.as_str(), score);
         }

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 
-use crate::{Arm, ExitReason, Service, Sex, table};
+use crate::{Arm, ExitReason, Pseudonym, Service, Sex, table};
 
 table! {
     /// Zone 1: one enrolled person (pilot or comparison).
@@ -158,7 +158,7 @@ table! {
     /// Zone 3: one indicator for one person in one period (`indicators.parquet`).
     pub struct IndicatorRow as "indicators" {
         /// Pseudonym.
-        pub pid: String,
+        pub pid: Pseudonym,
         /// Kommunenummer.
         pub municipality: String,
         /// Study arm.
@@ -186,7 +186,7 @@ table! {
     /// in one stay.
     pub struct StayRow as "stays" {
         /// Pseudonym.
-        pub pid: String,
+        pub pid: Pseudonym,
         /// `inpatient` or `short_stay`.
         pub service: Service,
         /// Admission day (inclusion = day 0).
@@ -450,7 +450,7 @@ table! {
     /// Zone 3: one person's score on one scale at one timepoint (`scales.parquet`).
     pub struct ScaleScoreRow as "scales" {
         /// Pseudonym.
-        pub pid: String,
+        pub pid: Pseudonym,
         /// Kommunenummer.
         pub municipality: String,
         /// Study arm.

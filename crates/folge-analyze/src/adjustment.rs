@@ -138,14 +138,15 @@ pub(crate) fn prepare(
     for &c in &spec.covariates {
         match c {
             Covariate::AgeBand => {
-                columns.extend(categorical(c, participants, |p| p.age_band.clone()));
+                columns.extend(categorical(c, participants, |p| p.age_band().map(str::to_owned)));
             }
             Covariate::Sex => {
                 columns
-                    .extend(categorical(c, participants, |p| p.sex.map(|s| s.code().to_owned())));
+                    .extend(categorical(c, participants, |p| p.sex().map(|s| s.code().to_owned())));
             }
             Covariate::TargetGroup => {
-                columns.extend(categorical(c, participants, |p| p.target_group.clone()));
+                columns
+                    .extend(categorical(c, participants, |p| p.target_group().map(str::to_owned)));
             }
             Covariate::BeforeUse => {}
         }
@@ -164,7 +165,7 @@ pub(crate) fn prepare(
             numeric: true,
         });
     }
-    let treated: Vec<bool> = participants.iter().map(|p| p.arm == Arm::Pilot).collect();
+    let treated: Vec<bool> = participants.iter().map(|p| p.arm() == Arm::Pilot).collect();
     let n = participants.len();
     let mut notes = Vec::new();
     let weights = match spec.weighting {

@@ -39,11 +39,10 @@ pub fn focus_groups(codings: &[DeidCoding]) -> FocusGroupResults {
         BTreeMap::new();
     let mut themes: BTreeMap<&str, Option<&str>> = BTreeMap::new();
     for c in codings {
-        let entry = segments
-            .entry((c.focus_group.as_str(), c.segment.as_str()))
-            .or_insert_with(|| (c, BTreeMap::new()));
-        entry.1.entry(c.code.as_str()).or_default().insert(c.coder.as_str());
-        themes.entry(c.code.as_str()).or_insert(c.theme.as_deref());
+        let entry =
+            segments.entry((c.focus_group(), c.segment())).or_insert_with(|| (c, BTreeMap::new()));
+        entry.1.entry(c.code()).or_default().insert(c.coder());
+        themes.entry(c.code()).or_insert(c.theme());
     }
     FocusGroupResults {
         frequencies: frequencies(&segments, &themes),
@@ -65,11 +64,8 @@ fn frequencies(
     segments: &Segments<'_>,
     themes: &BTreeMap<&str, Option<&str>>,
 ) -> Vec<CodeFrequencyRow> {
-    let scopes: [Scope; 3] = [
-        ("all", |_| None),
-        ("municipality", |c| c.municipality.as_deref()),
-        ("role", |c| c.role.as_deref()),
-    ];
+    let scopes: [Scope; 3] =
+        [("all", |_| None), ("municipality", |c| c.municipality()), ("role", |c| c.role())];
     let mut rows = Vec::new();
     for (scope, value_of) in scopes {
         // Groups in each scope value, and per code × value: segments and groups.
@@ -123,17 +119,21 @@ fn cooccurrence(segments: &Segments<'_>) -> Vec<CodeCooccurrenceRow> {
 }
 
 fn agreement(codings: &[DeidCoding], themes: &BTreeMap<&str, Option<&str>>) -> Vec<AgreementRow> {
-    let coders: Vec<&str> =
-        codings.iter().map(|c| c.coder.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
+    let coders: Vec<&str> = codings
+        .iter()
+        .map(folge_deid::rows::DeidCoding::coder)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     // Per coder: the segments they coded and, per segment, their codes.
     let mut coded: BTreeMap<&str, BTreeMap<Segment<'_>, BTreeSet<&str>>> = BTreeMap::new();
     for c in codings {
         coded
-            .entry(c.coder.as_str())
+            .entry(c.coder())
             .or_default()
-            .entry((c.focus_group.as_str(), c.segment.as_str()))
+            .entry((c.focus_group(), c.segment()))
             .or_default()
-            .insert(c.code.as_str());
+            .insert(c.code());
     }
     // Units: segments coded by at least two coders.
     let mut seen_by: BTreeMap<Segment<'_>, usize> = BTreeMap::new();
@@ -226,13 +226,13 @@ fn quotes(segments: &Segments<'_>, themes: &BTreeMap<&str, Option<&str>>) -> Vec
         for (code, coders) in codes {
             rows.push(QuoteRow {
                 focus_group: (*group).to_owned(),
-                municipality: first.municipality.clone(),
-                role: first.role.clone(),
+                municipality: first.municipality().map(str::to_owned),
+                role: first.role().map(str::to_owned),
                 segment: (*segment).to_owned(),
                 theme: themes.get(code).copied().flatten().map(str::to_owned),
                 code: (*code).to_owned(),
                 n_coders: coders.len() as i64,
-                text: first.text.clone(),
+                text: first.text().map(str::to_owned),
             });
         }
     }

@@ -7,30 +7,30 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use folge_deid::Deidentified;
 use folge_deid::rows::DeidParticipant;
-use folge_schema::{Arm, Pseudonym};
 use folge_schema::tables::FrameworkRow;
+use folge_schema::{Arm, Pseudonym};
 
 fn last_observed(p: &DeidParticipant) -> i32 {
-    p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day))
+    p.exit_day().map_or(p.data_end_day(), |exit| exit.min(p.data_end_day()))
 }
 
 /// Process indicators for every element found in the step log.
 pub fn framework(tables: &Deidentified) -> Vec<FrameworkRow> {
     let people: BTreeMap<Pseudonym, &DeidParticipant> =
-        tables.participants().iter().map(|p| (p.pid, p)).collect();
+        tables.participants().iter().map(|p| (p.pid(), p)).collect();
     // First documented day per person × element, within the person's observation.
     let mut first: BTreeMap<(Pseudonym, &str), i32> = BTreeMap::new();
     for e in tables.process_events() {
-        let Some(p) = people.get(&e.pid) else { continue };
-        if e.day > last_observed(p) {
+        let Some(p) = people.get(&e.pid()) else { continue };
+        if e.day() > last_observed(p) {
             continue;
         }
-        let day = first.entry((e.pid, e.element.as_str())).or_insert(e.day);
-        *day = (*day).min(e.day);
+        let day = first.entry((e.pid(), e.element())).or_insert(e.day());
+        *day = (*day).min(e.day());
     }
     let elements: BTreeSet<&str> = first.keys().map(|(_, element)| *element).collect();
     let municipalities: BTreeSet<&str> =
-        tables.participants().iter().map(|p| p.municipality.as_str()).collect();
+        tables.participants().iter().map(folge_deid::rows::DeidParticipant::municipality).collect();
     let mut rows = Vec::new();
     for element in elements {
         for arm in [Arm::Pilot, Arm::Comparison] {
@@ -40,14 +40,14 @@ pub fn framework(tables: &Deidentified) -> Vec<FrameworkRow> {
                 let persons: Vec<&DeidParticipant> = tables
                     .participants()
                     .iter()
-                    .filter(|p| p.arm == arm && value.is_none_or(|m| p.municipality == m))
+                    .filter(|p| p.arm() == arm && value.is_none_or(|m| p.municipality() == m))
                     .collect();
                 if persons.is_empty() {
                     continue;
                 }
                 let days: Vec<Option<f64>> = persons
                     .iter()
-                    .filter_map(|p| first.get(&(p.pid, element)))
+                    .filter_map(|p| first.get(&(p.pid(), element)))
                     .map(|&d| Some(f64::from(d)))
                     .collect();
                 let described = folge_stats::describe(&days).ok();

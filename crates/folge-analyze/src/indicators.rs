@@ -179,7 +179,7 @@ impl PersonUse<'_> {
     /// Last observed day: the exit day is observed; data end cuts too.
     fn last_observed(&self) -> i32 {
         let p = self.participant;
-        p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day))
+        p.exit_day().map_or(p.data_end_day(), |exit| exit.min(p.data_end_day()))
     }
 
     /// The indicator's value in days `lo..=hi` (`starts` counts the events starting in
@@ -197,24 +197,28 @@ impl PersonUse<'_> {
         let amount = |services: &[Service], field: fn(&DeidServiceCount) -> Option<f64>| {
             self.counts
                 .iter()
-                .filter(|c| services.contains(&c.service))
+                .filter(|c| services.contains(&c.service()))
                 .map(|c| {
-                    let shared = (c.end_day.min(hi) - c.start_day.max(lo) + 1).max(0);
-                    let month = (c.end_day - c.start_day + 1).max(1);
+                    let shared = (c.end_day().min(hi) - c.start_day().max(lo) + 1).max(0);
+                    let month = (c.end_day() - c.start_day() + 1).max(1);
                     field(c).unwrap_or(0.0) * f64::from(shared) / f64::from(month)
                 })
                 .sum::<f64>()
         };
-        let count = |c: &DeidServiceCount| c.count;
+        let count = |c: &DeidServiceCount| c.count();
         match indicator {
             Indicator::Admissions => amount(&[S::Inpatient], count),
-            Indicator::BedDays => amount(&[S::Inpatient], |c| c.days),
+            Indicator::BedDays => amount(&[S::Inpatient], folge_deid::rows::DeidServiceCount::days),
             Indicator::OutpatientVisits => amount(&[S::Outpatient], count),
             Indicator::DayTreatments => amount(&[S::DayTreatment], count),
             Indicator::EmergencyVisits => amount(&[S::HospitalEmergency, S::OutOfHours], count),
             Indicator::GpContacts => amount(&[S::Gp], count),
-            Indicator::HomeCareHours => amount(&[S::HomeNursing, S::HomeHelp], |c| c.hours),
-            Indicator::ShortStayDays => amount(&[S::ShortStay], |c| c.days),
+            Indicator::HomeCareHours => {
+                amount(&[S::HomeNursing, S::HomeHelp], folge_deid::rows::DeidServiceCount::hours)
+            }
+            Indicator::ShortStayDays => {
+                amount(&[S::ShortStay], folge_deid::rows::DeidServiceCount::days)
+            }
             Indicator::KadStays => amount(&[S::Kad], count),
             Indicator::HospitalContacts => {
                 amount(&[S::Inpatient, S::DayTreatment, S::Outpatient, S::HospitalEmergency], count)
@@ -304,7 +308,8 @@ impl PersonUse<'_> {
             Indicator::Mortality => {
                 let p = self.participant;
                 f64::from(u8::from(
-                    p.exit_reason == Some(ExitReason::Death) && p.exit_day.is_some_and(starts_in),
+                    p.exit_reason() == Some(ExitReason::Death)
+                        && p.exit_day().is_some_and(starts_in),
                 ))
             }
         }
@@ -391,10 +396,10 @@ impl IndicatorTable {
         let exposure_days = self.exposure[person * self.windows.len() + window];
         let value = self.values[index];
         IndicatorRow {
-            pid: p.pid,
-            municipality: p.municipality.clone(),
-            arm: p.arm,
-            target_group: p.target_group.clone(),
+            pid: p.pid(),
+            municipality: p.municipality().to_owned(),
+            arm: p.arm(),
+            target_group: p.target_group().map(str::to_owned),
             period: self.windows[window].clone(),
             indicator: self.indicators[indicator].id().to_owned(),
             value,
@@ -439,10 +444,10 @@ impl IndicatorTable {
             let p = &self.participants[person];
             let days = self.exposure[person * self.windows.len() + window];
             let v = self.values[index];
-            pid.append_value(p.pid.write_hex(&mut hex));
-            municipality.append_value(&p.municipality);
-            arm.append_value(p.arm.code());
-            group.append_option(p.target_group.as_deref());
+            pid.append_value(p.pid().write_hex(&mut hex));
+            municipality.append_value(p.municipality());
+            arm.append_value(p.arm().code());
+            group.append_option(p.target_group());
             period.append_value(&self.windows[window]);
             indicator.append_value(self.indicators[k].id());
             value.append_value(v);
@@ -511,10 +516,10 @@ impl IndicatorTable {
                 let p = &self.participants[person];
                 crate::comparisons::PersonValue {
                     person,
-                    pid: p.pid,
-                    municipality: &p.municipality,
-                    arm: p.arm,
-                    target_group: p.target_group.as_deref(),
+                    pid: p.pid(),
+                    municipality: p.municipality(),
+                    arm: p.arm(),
+                    target_group: p.target_group(),
                     window,
                     period: periods[window],
                     indicator: measure,
@@ -566,11 +571,11 @@ impl<'a> IndicatorBuilder<'a> {
     /// Start with every participant of `tables` and no events yet.
     pub fn new(tables: &'a Deidentified, params: &'a AnalysisParams) -> Self {
         let mut participants: Vec<&DeidParticipant> = tables.participants().iter().collect();
-        participants.sort_by_key(|p| p.pid);
-        let index = participants.iter().enumerate().map(|(i, p)| (p.pid, i)).collect();
+        participants.sort_by_key(|p| p.pid());
+        let index = participants.iter().enumerate().map(|(i, p)| (p.pid(), i)).collect();
         let mut counts: BTreeMap<Pseudonym, Vec<&DeidServiceCount>> = BTreeMap::new();
         for c in tables.service_counts() {
-            counts.entry(c.pid).or_default().push(c);
+            counts.entry(c.pid()).or_default().push(c);
         }
         let n = participants.len();
         let from = params.windows.iter().map(|w| w.from).min().unwrap_or(0);
@@ -651,7 +656,7 @@ impl<'a> IndicatorBuilder<'a> {
             events,
             same_day_bed_days: params.same_day_bed_days,
             gap: params.stay_gap_minutes,
-            counts: self.counts.remove(&participant.pid).unwrap_or_default(),
+            counts: self.counts.remove(&participant.pid()).unwrap_or_default(),
         };
         let last = person.last_observed();
         for e in events {
@@ -695,7 +700,7 @@ impl<'a> IndicatorBuilder<'a> {
                 *v = person.value(indicator, lo, hi, &starts);
             }
         }
-        self.event_time.add(participant.arm, &bin_days, &self.bin_values);
+        self.event_time.add(participant.arm(), &bin_days, &self.bin_values);
     }
 
     /// Persons without events get their exposure and zeros (and their monthly counts);
@@ -720,7 +725,7 @@ impl<'a> IndicatorBuilder<'a> {
             .zip(&self.stays)
             .flat_map(|(p, stays)| {
                 stays.iter().map(|(service, s)| StayRow {
-                    pid: p.pid,
+                    pid: p.pid(),
                     service: *service,
                     admission_day: s.start,
                     discharge_day: s.end,
@@ -828,7 +833,7 @@ impl<'a> IndicatorStream<'a> {
 pub fn analyze(tables: &Deidentified, params: &AnalysisParams) -> Analysis {
     let mut by_person: BTreeMap<Pseudonym, Vec<EventRow>> = BTreeMap::new();
     for e in tables.service_events() {
-        by_person.entry(e.pid).or_default().push(EventRow::from(e));
+        by_person.entry(e.pid()).or_default().push(EventRow::from(e));
     }
     let mut builder = IndicatorBuilder::new(tables, params);
     for (pid, events) in by_person {
@@ -1052,15 +1057,15 @@ fn survival(participants: &[DeidParticipant]) -> Vec<SurvivalRow> {
     let mut out = Vec::new();
     for arm in [folge_schema::Arm::Pilot, folge_schema::Arm::Comparison] {
         let (mut time, mut event) = (Vec::new(), Vec::new());
-        for p in participants.iter().filter(|p| p.arm == arm) {
-            let end = p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day));
+        for p in participants.iter().filter(|p| p.arm() == arm) {
+            let end = p.exit_day().map_or(p.data_end_day(), |exit| exit.min(p.data_end_day()));
             if end < 0 {
                 continue;
             }
             time.push(f64::from(end));
             event.push(
-                p.exit_reason == Some(ExitReason::Death)
-                    && p.exit_day.is_some_and(|d| d <= p.data_end_day),
+                p.exit_reason() == Some(ExitReason::Death)
+                    && p.exit_day().is_some_and(|d| d <= p.data_end_day()),
             );
         }
         let Ok(steps) = folge_stats::kaplan_meier_with(
@@ -1088,9 +1093,9 @@ fn survival(participants: &[DeidParticipant]) -> Vec<SurvivalRow> {
 /// Every municipality and target group of the participants, as subsets.
 fn subsets(participants: &[DeidParticipant]) -> Vec<crate::comparisons::Subset<'static>> {
     let municipalities: std::collections::BTreeSet<String> =
-        participants.iter().map(|r| r.municipality.clone()).collect();
+        participants.iter().map(|r| r.municipality().to_owned()).collect();
     let groups: std::collections::BTreeSet<String> =
-        participants.iter().filter_map(|r| r.target_group.clone()).collect();
+        participants.iter().filter_map(|r| r.target_group().map(str::to_owned)).collect();
     let mut out: Vec<crate::comparisons::Subset<'static>> = Vec::new();
     for m in municipalities {
         let value = m.clone();
@@ -1118,7 +1123,7 @@ fn aged_67_or_more(tables: &Deidentified) -> std::collections::BTreeSet<Pseudony
         band.split(['-', '+']).next().and_then(|n| n.trim().parse().ok())
     };
     let bands: Vec<Option<u32>> =
-        tables.participants().iter().map(|p| p.age_band.as_deref().and_then(lower)).collect();
+        tables.participants().iter().map(|p| p.age_band().and_then(lower)).collect();
     if !bands.contains(&Some(67)) {
         return std::collections::BTreeSet::new();
     }
@@ -1127,7 +1132,7 @@ fn aged_67_or_more(tables: &Deidentified) -> std::collections::BTreeSet<Pseudony
         .iter()
         .zip(bands)
         .filter(|(_, b)| b.is_some_and(|b| b >= 67))
-        .map(|(p, _)| p.pid)
+        .map(|(p, _)| p.pid())
         .collect()
 }
 

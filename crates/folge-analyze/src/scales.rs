@@ -18,10 +18,10 @@ use std::collections::BTreeMap;
 
 use folge_deid::Deidentified;
 use folge_deid::rows::DeidParticipant;
-use folge_schema::{Arm, Pseudonym};
 use folge_schema::tables::{
     ComparisonRow, ItemDistributionRow, ScaleReliabilityRow, ScaleScoreRow,
 };
+use folge_schema::{Arm, Pseudonym};
 
 /// How a scale's items make a score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,15 +87,15 @@ type ItemCounts<'a> = BTreeMap<(&'a str, &'a str, &'a str, Arm, u64), (f64, i64)
 /// Score every scale and compare the timepoints.
 pub fn scales(tables: &Deidentified, params: &ScaleParams) -> ScaleResults {
     let people: BTreeMap<Pseudonym, &DeidParticipant> =
-        tables.participants().iter().map(|p| (p.pid, p)).collect();
+        tables.participants().iter().map(|p| (p.pid(), p)).collect();
     // (pid, timepoint, instrument, item) → value; free text and nulls left out.
     let mut answers: BTreeMap<(Pseudonym, &str, &str, &str), f64> = BTreeMap::new();
     let mut respondents: std::collections::BTreeSet<(Pseudonym, &str, &str)> =
         std::collections::BTreeSet::new();
     for r in tables.responses() {
-        respondents.insert((r.pid, r.timepoint.as_str(), r.instrument.as_str()));
-        if let Some(v) = r.value {
-            answers.insert((r.pid, &r.timepoint, &r.instrument, &r.item), v);
+        respondents.insert((r.pid(), r.timepoint(), r.instrument()));
+        if let Some(v) = r.value() {
+            answers.insert((r.pid(), r.timepoint(), r.instrument(), r.item()), v);
         }
     }
     let mut out = ScaleResults::default();
@@ -104,7 +104,7 @@ pub fn scales(tables: &Deidentified, params: &ScaleParams) -> ScaleResults {
     for (&(pid, timepoint, instrument, item), &value) in &answers {
         if let Some(p) = people.get(&pid) {
             let entry = counts
-                .entry((instrument, item, timepoint, p.arm, value.to_bits()))
+                .entry((instrument, item, timepoint, p.arm(), value.to_bits()))
                 .or_insert((value, 0));
             entry.1 += 1;
         }
@@ -157,9 +157,9 @@ pub fn scales(tables: &Deidentified, params: &ScaleParams) -> ScaleResults {
             by_timepoint.entry(timepoint).or_default().push(values);
             out.scores.push(ScaleScoreRow {
                 pid,
-                municipality: p.municipality.clone(),
-                arm: p.arm,
-                target_group: p.target_group.clone(),
+                municipality: p.municipality().to_owned(),
+                arm: p.arm(),
+                target_group: p.target_group().map(str::to_owned),
                 timepoint: timepoint.to_owned(),
                 instrument: spec.instrument.clone(),
                 scale: spec.scale.clone(),
@@ -222,7 +222,7 @@ fn compare_scale(
             continue;
         }
         if let (Some(&second), Some(p)) = (scored.get(&(pid, t1)), people.get(&pid)) {
-            pairs.entry(p.arm).or_default().push((pid, first, second));
+            pairs.entry(p.arm()).or_default().push((pid, first, second));
         }
     }
     let mut rows = Vec::new();
@@ -297,7 +297,7 @@ fn compare_scale(
         };
         // Cluster labels for the sandwich: any text that is one per person.
         unit.push(pid.to_string());
-        treated.push(p.arm == Arm::Pilot);
+        treated.push(p.arm() == Arm::Pilot);
         post.push(is_post);
         y.push(score);
     }

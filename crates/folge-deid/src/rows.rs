@@ -1,63 +1,69 @@
 //! The zone-2 tables (de-identified: keyed pseudonyms, days relative to inclusion, text
 //! scrubbed), declared here and not in folge-schema so that only de-identification builds
-//! their rows: they are `#[non_exhaustive]`, so no other crate can fill one with a struct
-//! literal (and unscrubbed text). Other crates read their fields, and read them back from
-//! the stage's Parquet files (`Table::from_batches`), which [`crate::Deidentified`] checks
-//! again.
+//! their rows. They are `read_only` tables: their fields are this crate's, and other crates
+//! read a row through one accessor per field (`row.text()`), so no other crate can fill a
+//! row with unscrubbed text, build one, or change one it was handed. They read them back
+//! from the stage's Parquet files (`Table::from_batches`), which [`crate::Deidentified`]
+//! checks again; a `pid` column reads only [`Pseudonym`]s.
+//!
+//! Other crates' tests build rows by hand (a scan test plants what de-identification would
+//! never write): the `test-rows` feature, which only dev-dependencies turn on, adds the
+//! constructors below and makes the fields public. The binary is built without it, so
+//! `cargo build --release` is where a non-test use of a field fails to compile.
 
 use folge_schema::{Arm, ExitReason, Pseudonym, Service, Sex, table};
 
 table! {
     /// Zone 2: a participant after de-identification.
     #[non_exhaustive]
-    pub struct DeidParticipant as "participants" {
+    pub struct DeidParticipant as "participants" read_only {
         /// Keyed pseudonym.
-        pub pid: Pseudonym,
+        pid: Pseudonym,
         /// Sex.
-        pub sex: Option<Sex>,
+        sex: Option<Sex>,
         /// Age at inclusion, banded.
-        pub age_band: Option<String>,
+        age_band: Option<String>,
         /// Kommunenummer.
-        pub municipality: String,
+        municipality: String,
         /// Pilot unit.
-        pub site: Option<String>,
+        site: Option<String>,
         /// Study arm.
-        pub arm: Arm,
+        arm: Arm,
         /// Target group.
-        pub target_group: Option<String>,
+        target_group: Option<String>,
         /// Year of inclusion.
-        pub inclusion_year: i32,
+        inclusion_year: i32,
         /// Quarter of inclusion (1–4), when the pipeline keeps it (`deid.inclusion_quarter`).
-        pub inclusion_quarter: Option<i32>,
+        inclusion_quarter: Option<i32>,
         /// Exit, in days after inclusion.
-        pub exit_day: Option<i32>,
+        exit_day: Option<i32>,
         /// Why follow-up ended.
-        pub exit_reason: Option<ExitReason>,
+        exit_reason: Option<ExitReason>,
         /// End of data delivery, in days after this person's inclusion.
-        pub data_end_day: i32,
+        data_end_day: i32,
     }
 }
 
 table! {
     /// Zone 2: a service event, dates as days relative to inclusion.
     #[non_exhaustive]
-    pub struct DeidServiceEvent as "service_events" {
+    pub struct DeidServiceEvent as "service_events" read_only {
         /// Keyed pseudonym.
-        pub pid: Pseudonym,
+        pid: Pseudonym,
         /// Service code.
-        pub service: Service,
+        service: Service,
         /// Contact or admission day (inclusion = day 0).
-        pub start_day: i32,
+        start_day: i32,
         /// Discharge day.
-        pub end_day: Option<i32>,
+        end_day: Option<i32>,
         /// Hours for home nursing/help.
-        pub quantity: Option<f64>,
+        quantity: Option<f64>,
         /// Acute vs elective.
-        pub acute: Option<bool>,
+        acute: Option<bool>,
         /// Time of admission or contact, minutes after midnight, when delivered.
-        pub start_minute: Option<i32>,
+        start_minute: Option<i32>,
         /// Time of discharge, minutes after midnight, when delivered.
-        pub end_minute: Option<i32>,
+        end_minute: Option<i32>,
     }
 }
 
@@ -65,34 +71,34 @@ table! {
     /// Zone 2: a month of pre-aggregated service use, its first and last day relative to
     /// inclusion.
     #[non_exhaustive]
-    pub struct DeidServiceCount as "service_counts" {
+    pub struct DeidServiceCount as "service_counts" read_only {
         /// Keyed pseudonym.
-        pub pid: Pseudonym,
+        pid: Pseudonym,
         /// Service code.
-        pub service: Service,
+        service: Service,
         /// The month's first day (inclusion = day 0).
-        pub start_day: i32,
+        start_day: i32,
         /// The month's last day.
-        pub end_day: i32,
+        end_day: i32,
         /// Contacts or stays begun in the month.
-        pub count: Option<f64>,
+        count: Option<f64>,
         /// Days in the month.
-        pub days: Option<f64>,
+        days: Option<f64>,
         /// Hours in the month.
-        pub hours: Option<f64>,
+        hours: Option<f64>,
     }
 }
 
 table! {
     /// Zone 2: a framework step, day relative to inclusion.
     #[non_exhaustive]
-    pub struct DeidProcessEvent as "process_events" {
+    pub struct DeidProcessEvent as "process_events" read_only {
         /// Keyed pseudonym.
-        pub pid: Pseudonym,
+        pid: Pseudonym,
         /// Element.
-        pub element: String,
+        element: String,
         /// Day documented (inclusion = day 0).
-        pub day: i32,
+        day: i32,
     }
 }
 
@@ -100,47 +106,47 @@ table! {
     /// Zone 2: a questionnaire answer, the date as a day relative to inclusion and free
     /// text scrubbed. Items that identify the respondent are not carried over.
     #[non_exhaustive]
-    pub struct DeidResponse as "responses" {
+    pub struct DeidResponse as "responses" read_only {
         /// Keyed pseudonym.
-        pub pid: Pseudonym,
+        pid: Pseudonym,
         /// `T0`, `T1`, …
-        pub timepoint: String,
+        timepoint: String,
         /// Day the form was submitted (inclusion = day 0).
-        pub response_day: Option<i32>,
+        response_day: Option<i32>,
         /// Instrument name.
-        pub instrument: String,
+        instrument: String,
         /// Item.
-        pub item: String,
+        item: String,
         /// The answer.
-        pub value: Option<f64>,
+        value: Option<f64>,
         /// Free text, scrubbed (`[NAVN]`, `[TLF]`, …), or null when dropped by
         /// configuration.
-        pub text: Option<String>,
+        text: Option<String>,
         /// A date answer as days relative to inclusion (inclusion = day 0).
-        pub value_day: Option<i32>,
+        value_day: Option<i32>,
     }
 }
 
 table! {
     /// Zone 2: a coded focus-group segment with its quote scrubbed.
     #[non_exhaustive]
-    pub struct DeidCoding as "codings" {
+    pub struct DeidCoding as "codings" read_only {
         /// Focus group.
-        pub focus_group: String,
+        focus_group: String,
         /// Kommunenummer of the group.
-        pub municipality: Option<String>,
+        municipality: Option<String>,
         /// Participants' role.
-        pub role: Option<String>,
+        role: Option<String>,
         /// Who coded the segment.
-        pub coder: String,
+        coder: String,
         /// Segment id.
-        pub segment: String,
+        segment: String,
         /// Code name.
-        pub code: String,
+        code: String,
         /// Code path above the code.
-        pub theme: Option<String>,
+        theme: Option<String>,
         /// The quote, scrubbed, or null when quotes are dropped by configuration.
-        pub text: Option<String>,
+        text: Option<String>,
     }
 }
 

@@ -148,12 +148,31 @@ fn scan_lines(text: &str, detector: &Detector, what: &str) -> Option<(Place, Det
     detector.detect(text).map(|kind| (format!("{what}s taken together"), kind))
 }
 
+/// An output folge wrote that the re-scan cannot read back (JSON that does not parse, a
+/// workbook that does not open): a bug in folge, with the reader's error as its source.
+/// The reader's message says where, never what (no file content).
+#[derive(Debug, thiserror::Error)]
+#[error("`{file}` cannot be read back to be scanned: {what}")]
+pub(crate) struct Unreadable {
+    file: String,
+    what: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
 /// The first identifier in one output file (by its name's extension), with its place.
 pub(crate) fn scan_bytes(
     name: &str,
     bytes: &[u8],
     detector: &Detector,
-) -> Result<Option<(Place, DetectKind)>, String> {
+) -> Result<Option<(Place, DetectKind)>, Unreadable> {
+    let unreadable = |what: String| {
+        move |e: Box<dyn std::error::Error + Send + Sync>| Unreadable {
+            file: name.to_owned(),
+            what: format!("{what}: {e}"),
+            source: e,
+        }
+    };
     let extension = Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or("");
     let text = || String::from_utf8_lossy(bytes).into_owned();
     Ok(match extension {
@@ -161,7 +180,7 @@ pub(crate) fn scan_bytes(
         "csv" | "md" | "txt" | "tsv" => scan_lines(&text(), detector, "line"),
         "json" => {
             let value: serde_json::Value = serde_json::from_slice(bytes)
-                .map_err(|e| format!("cannot read it back as JSON: {e}"))?;
+                .map_err(|e| unreadable("not JSON".into())(e.into()))?;
             let mut strings = Vec::new();
             json_strings(&value, &mut strings);
             strings
@@ -174,10 +193,11 @@ pub(crate) fn scan_bytes(
             .find_map(|t| detector.detect(t).map(|k| ("a text chunk".to_owned(), k))),
         "xlsx" => {
             let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-                .map_err(|e| format!("cannot open it back as a workbook: {e}"))?;
+                .map_err(|e| unreadable("not a workbook".into())(e.into()))?;
             for i in 0..archive.len() {
-                let mut entry =
-                    archive.by_index(i).map_err(|e| format!("cannot read an entry: {e}"))?;
+                let mut entry = archive
+                    .by_index(i)
+                    .map_err(|e| unreadable(format!("entry {}", i + 1))(e.into()))?;
                 let entry_name = entry.name().map(|n| n.to_string()).unwrap_or_default();
                 let kind = Path::new(&entry_name).extension().and_then(|e| e.to_str());
                 if !kind.is_some_and(|e| {
@@ -188,7 +208,7 @@ pub(crate) fn scan_bytes(
                 let mut xml = String::new();
                 entry
                     .read_to_string(&mut xml)
-                    .map_err(|e| format!("cannot read entry `{entry_name}`: {e}"))?;
+                    .map_err(|e| unreadable(format!("entry `{entry_name}`"))(e.into()))?;
                 if let Some((place, kind)) = scan_lines(&markup_text(&xml), detector, "text line") {
                     return Ok(Some((format!("entry `{entry_name}`, {place}"), kind)));
                 }
@@ -260,6 +280,19 @@ mod tests {
         let json = br#"{"rows": 91234567, "path": "ring 912 34 567"}"#;
         let hit = scan_bytes("manifest.json", json, &detector).unwrap();
         assert_eq!(hit.map(|h| h.1), Some(DetectKind::Phone));
-        assert_eq!(scan_bytes("manifest.json", br#"{"rows": 91234567}"#, &detector), Ok(None));
+        assert!(matches!(
+            scan_bytes("manifest.json", br#"{"rows": 91234567}"#, &detector),
+            Ok(None)
+        ));
+        // What folge wrote but cannot read back is a bug of folge's, the reader's error kept.
+        let err = scan_bytes("tables.xlsx", b"not a zip", &detector).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("`tables.xlsx` cannot be read back to be scanned: not a workbook: "),
+            "{err}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+        let bug = PipelineError::bug_from(err);
+        assert!(bug.is_bug(), "{bug}");
     }
 }

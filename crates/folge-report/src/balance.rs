@@ -34,7 +34,7 @@ pub fn table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTab
         return None;
     }
     let persons =
-        |arm: Arm| input.tables.participants().iter().filter(|p| p.arm == arm).count() as f64;
+        |arm: Arm| input.tables.participants().iter().filter(|p| p.arm() == arm).count() as f64;
     let (n_pilot, n_comparison) = (persons(Arm::Pilot), persons(Arm::Comparison));
     let number =
         |v: Option<f64>, decimals: usize| v.map_or(Cell::Empty, |v| Cell::Number(v, decimals));

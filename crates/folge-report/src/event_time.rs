@@ -260,7 +260,7 @@ pub fn figures(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut>
     if panels.is_empty() {
         return Vec::new();
     }
-    let n = |arm| input.tables.participants().iter().filter(|p| p.arm == arm).count();
+    let n = |arm| input.tables.participants().iter().filter(|p| p.arm() == arm).count();
     let (n_pilot, n_comparison) = (n(Arm::Pilot), n(Arm::Comparison));
     let before_bins = bins.keys().filter(|b| **b < 0).count();
     let day_range = |bin: i32| {

@@ -120,7 +120,7 @@ pub fn rates(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut> {
             (panel, suppressed, without_interval)
         })
         .collect();
-    let n = |arm| input.tables.participants().iter().filter(|p| p.arm == arm).count();
+    let n = |arm| input.tables.participants().iter().filter(|p| p.arm() == arm).count();
     let words = crate::estimates::rate_variance_words(params.cluster_variance, lang, false);
     let chunk = even_chunk(drawn.len(), RATE_PANELS);
     let parts = drawn.len().div_ceil(chunk);
@@ -205,8 +205,8 @@ pub fn municipalities(input: &ReportInput<'_>, arm: Arm) -> Vec<String> {
         .tables
         .participants()
         .iter()
-        .filter(|p| p.arm == arm)
-        .map(|p| p.municipality.clone())
+        .filter(|p| p.arm() == arm)
+        .map(|p| p.municipality().to_owned())
         .collect();
     set.into_iter().collect()
 }

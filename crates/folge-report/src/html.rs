@@ -72,7 +72,7 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
     let index = |arm: Arm| usize::from(arm == Arm::Comparison);
     let mut n_arm = [0u64; 2];
     for p in people {
-        n_arm[index(p.arm)] += 1;
+        n_arm[index(p.arm())] += 1;
     }
     // Counts per level and arm, levels sorted by `key`; missing values last.
     let count = |value: &dyn Fn(&folge_deid::rows::DeidParticipant) -> Option<String>,
@@ -83,8 +83,8 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
         let mut unknown = [0u64; 2];
         for p in people {
             match value(p) {
-                Some(v) => known.entry((key(&v), v)).or_default()[index(p.arm)] += 1,
-                None => unknown[index(p.arm)] += 1,
+                Some(v) => known.entry((key(&v), v)).or_default()[index(p.arm())] += 1,
+                None => unknown[index(p.arm())] += 1,
             }
         }
         let mut levels: Vec<(String, [u64; 2])> =
@@ -100,7 +100,7 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
         _ => lang.pick("Mann", "Male").to_owned(),
     };
     let sex = count(
-        &|p| match p.sex {
+        &|p| match p.sex() {
             Some(Sex::Female) => Some("0".into()),
             Some(Sex::Male) => Some("1".into()),
             None => None,
@@ -108,11 +108,13 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
         &by_number,
         &sex_label,
     );
-    let age = count(&|p| p.age_band.clone(), &by_number, &|v| v.to_owned());
-    let target = count(&|p| p.target_group.clone(), &by_number, &|v| params.target_group(v));
-    let municipality = count(&|p| Some(p.municipality.clone()), &|v| (0, v.to_owned()), &|v| {
-        params.municipality(v)
-    });
+    let age = count(&|p| p.age_band().map(str::to_owned), &by_number, &|v| v.to_owned());
+    let target =
+        count(&|p| p.target_group().map(str::to_owned), &by_number, &|v| params.target_group(v));
+    let municipality =
+        count(&|p| Some(p.municipality().to_owned()), &|v| (0, v.to_owned()), &|v| {
+            params.municipality(v)
+        });
     let variables = [
         Variable { heading: lang.pick("Kjønn", "Sex").into(), levels: sex },
         Variable {
@@ -785,7 +787,7 @@ fn municipality_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<
             .tables
             .participants()
             .iter()
-            .filter(|p| &p.municipality == m && p.arm == *arm)
+            .filter(|p| p.municipality() == m && p.arm() == *arm)
             .count();
         n_row.push(if params.rule.hides_count(n as f64) {
             Cell::Suppressed
@@ -948,7 +950,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     let lang = params.language;
     let nb = lang == Language::Nb;
     let has = |s: Section| params.sections.contains(&s);
-    let n_pilot = input.tables.participants().iter().filter(|p| p.arm == Arm::Pilot).count();
+    let n_pilot = input.tables.participants().iter().filter(|p| p.arm() == Arm::Pilot).count();
     let n_comparison = input.tables.participants().len() - n_pilot;
 
     // What each section shows, in order: tables and figures are numbered as they come.

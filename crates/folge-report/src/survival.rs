@@ -178,8 +178,8 @@ fn follow_up_ends(input: &ReportInput<'_>, arm: Arm) -> Vec<i32> {
         .tables
         .participants()
         .iter()
-        .filter(|p| p.arm == arm)
-        .map(|p| p.exit_day.map_or(p.data_end_day, |e| e.min(p.data_end_day)))
+        .filter(|p| p.arm() == arm)
+        .map(|p| p.exit_day().map_or(p.data_end_day(), |e| e.min(p.data_end_day())))
         .collect()
 }
 

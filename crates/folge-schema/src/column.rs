@@ -225,8 +225,71 @@ pub fn read_named<T: ColumnValue>(
     })
 }
 
+/// A field's value as a read-only accessor returns it: a copy of a small value, `&str`
+/// for text (what [`table!`]'s `read_only` tables hand out instead of their fields).
+pub trait Read {
+    /// What the accessor returns.
+    type Out<'a>
+    where
+        Self: 'a;
+    /// Read the field.
+    fn read(&self) -> Self::Out<'_>;
+}
+
+macro_rules! read_copy {
+    ($($t:ty),*) => {$(
+        impl Read for $t {
+            type Out<'a> = $t;
+            fn read(&self) -> $t {
+                *self
+            }
+        }
+        impl Read for Option<$t> {
+            type Out<'a> = Option<$t>;
+            fn read(&self) -> Option<$t> {
+                *self
+            }
+        }
+    )*};
+}
+
+read_copy!(
+    i32,
+    i64,
+    f64,
+    bool,
+    NaiveDate,
+    crate::Arm,
+    crate::Service,
+    crate::Sex,
+    crate::ExitReason,
+    crate::Pseudonym
+);
+
+impl Read for String {
+    type Out<'a> = &'a str;
+    fn read(&self) -> &str {
+        self
+    }
+}
+
+impl Read for Option<String> {
+    type Out<'a> = Option<&'a str>;
+    fn read(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
+
 /// Declare a canonical table: the row struct, and its [`Table`] implementation with one
 /// Arrow column per field, named like the field.
+///
+/// `pub struct Name as "table" { pub field: Type, … }` gives public fields.
+/// `pub struct Name as "table" read_only { field: Type, … }` gives fields only the
+/// declaring crate can reach, and a public accessor per field (`row.field()`, through
+/// [`column::Read`](crate::column::Read): copies of small values, `&str` for text), so no
+/// other crate can build or change a row. The declaring crate's feature `test-rows`, when
+/// on, makes the fields public for other crates' tests; a build without it (the binary)
+/// has no way in.
 #[macro_export]
 macro_rules! table {
     (
@@ -241,6 +304,41 @@ macro_rules! table {
             $( $(#[doc = $fdoc])* pub $field: $ty ),*
         }
 
+        $crate::table!(@impl $name $table { $( $(#[doc = $fdoc])* $field : $ty ),* });
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident as $table:literal read_only {
+            $( $(#[doc = $fdoc:literal])* $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        #[cfg(not(feature = "test-rows"))]
+        pub struct $name {
+            $( $(#[doc = $fdoc])* pub(crate) $field: $ty ),*
+        }
+
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        #[cfg(feature = "test-rows")]
+        pub struct $name {
+            $( $(#[doc = $fdoc])* pub $field: $ty ),*
+        }
+
+        impl $name {
+            $(
+                $(#[doc = $fdoc])*
+                #[must_use]
+                pub fn $field(&self) -> <$ty as $crate::column::Read>::Out<'_> {
+                    $crate::column::Read::read(&self.$field)
+                }
+            )*
+        }
+
+        $crate::table!(@impl $name $table { $( $(#[doc = $fdoc])* $field : $ty ),* });
+    };
+    (@impl $name:ident $table:literal { $( $(#[doc = $fdoc:literal])* $field:ident : $ty:ty ),* }) => {
         impl $crate::Table for $name {
             const NAME: &'static str = $table;
 

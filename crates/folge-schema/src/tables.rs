@@ -656,4 +656,49 @@ mod tests {
             "table `process_events`, column `day`: expected Int32, found Int64"
         );
     }
+
+    /// A `read_only` table: accessors hand out copies and `&str`, and the table converts
+    /// like any other.
+    #[expect(
+        unexpected_cfgs,
+        reason = "the macro tests the declaring crate's `test-rows` feature, which folge-schema has not"
+    )]
+    mod read_only {
+        use crate::{Arm, Pseudonym, Table};
+
+        crate::table! {
+            /// A note per person.
+            pub struct Note as "notes" read_only {
+                /// Pseudonym.
+                pid: Pseudonym,
+                /// Arm.
+                arm: Arm,
+                /// Heading.
+                heading: String,
+                /// Text, when written.
+                text: Option<String>,
+                /// Day.
+                day: Option<i32>,
+            }
+        }
+
+        #[test]
+        fn accessors_read_and_rows_round_trip() {
+            let pid = Pseudonym::from_bytes([9; 16]);
+            let note = Note {
+                pid,
+                arm: Arm::Pilot,
+                heading: "h".into(),
+                text: Some("t".into()),
+                day: None,
+            };
+            // The types are the point: copies of small values, `&str` for text.
+            let read: (Pseudonym, Arm, &str, Option<&str>, Option<i32>) =
+                (note.pid(), note.arm(), note.heading(), note.text(), note.day());
+            assert_eq!(read, (pid, Arm::Pilot, "h", Some("t"), None));
+            let batch = Note::to_batch(std::slice::from_ref(&note)).unwrap();
+            assert_eq!(Note::from_batch(&batch).unwrap(), [note]);
+            assert_eq!(Note::column_docs()[3], ("text", "Text, when written.".to_owned()));
+        }
+    }
 }

@@ -257,8 +257,8 @@ fn manifest(
         .map_err(|e| PipelineError::io(&ctx.pipeline.config.output, e))?;
     // The manifest goes beside the report and the extract: scanned like them.
     let detector = stage_detector(ctx)?;
-    if let Some((place, kind)) = guard::scan_bytes(MANIFEST, json.as_bytes(), &detector)
-        .map_err(|e| PipelineError::stage("manifest", e))?
+    if let Some((place, kind)) =
+        guard::scan_bytes(MANIFEST, json.as_bytes(), &detector).map_err(PipelineError::bug_from)?
     {
         return Err(guard::failure("manifest", MANIFEST, &place, kind));
     }

@@ -168,7 +168,7 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
     let detector = stage_detector(ctx)?.allow(labels);
     for file in &files {
         let hit = guard::scan_bytes(&file.path, &file.bytes, &detector)
-            .map_err(|e| PipelineError::stage("report", format!("`{}`: {e}", file.path)))?;
+            .map_err(PipelineError::bug_from)?;
         if let Some((place, kind)) = hit {
             return Err(guard::failure("report", &file.path, &place, kind));
         }

@@ -121,11 +121,13 @@ fn sample_pipeline_runs_end_to_end() {
         )
         .unwrap()
         .into_iter()
-        .map(|p| p.pid)
+        .map(|p| p.pid())
         .collect();
     for service in [Service::Inpatient, Service::ShortStay] {
-        let episodes =
-            events.iter().filter(|e| e.service == service && participants.contains(&e.pid)).count();
+        let episodes = events
+            .iter()
+            .filter(|e| e.service() == service && participants.contains(&e.pid()))
+            .count();
         let merged: i64 =
             stays.iter().filter(|s| s.service == service).map(|s| i64::from(s.episodes)).sum();
         assert_eq!(merged, episodes as i64, "{service:?}");
@@ -133,6 +135,27 @@ fn sample_pipeline_runs_end_to_end() {
     assert!(stays.iter().any(|s| s.episodes > 1), "the sample has transfers");
     assert!(stays.iter().all(|s| s.discharge_day >= s.admission_day && s.episodes >= 1));
     assert!(stays.windows(2).all(|w| w[0].pid <= w[1].pid));
+    // The data dictionary describes every column of every table in 03_analyze/, no more.
+    let mut described = std::collections::BTreeSet::new();
+    let mut codebook = csv::Reader::from_path(run.join("03_analyze/codebook.csv")).unwrap();
+    for row in codebook.records() {
+        let row = row.unwrap();
+        assert!(!row[4].is_empty() && !row[5].is_empty(), "{row:?}");
+        described.insert(format!("{}.{}", &row[0], &row[1]));
+    }
+    let mut columns = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(run.join("03_analyze")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "parquet") {
+            let table = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            for field in read_parquet(&path).unwrap().schema.fields() {
+                columns.insert(format!("{table}.{}", field.name()));
+            }
+        }
+    }
+    assert_eq!(described, columns);
+    let md = std::fs::read_to_string(run.join("03_analyze/codebook.md")).unwrap();
+    assert!(md.contains("| `bed_days` | Bed-days | bed-days | Liggedøgn | liggedøgn |"), "{md}");
     // 12 indicators × 2 periods per person; 12 × 2 arms × 2 periods pooled.
     assert_eq!(rows(&run.join("03_analyze/indicators.parquet")), persons * 2 * 12);
     assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);

@@ -21,6 +21,9 @@ pub trait Table: Sized {
     fn schema() -> SchemaRef;
     /// Each column's meaning, from the row struct's doc comments (for codebooks).
     fn column_docs() -> Vec<(&'static str, String)>;
+    /// The closed set of codes each column holds, in their natural order, where its type
+    /// has one (an [`Arm`](crate::Arm): `pilot`, `comparison`); `None` for open columns.
+    fn column_categories() -> Vec<(&'static str, Option<&'static [&'static str]>)>;
     /// Rows → one record batch.
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, SchemaError>;
     /// One record batch → rows. Extra columns are ignored (the contract lets tables grow);
@@ -49,6 +52,10 @@ pub trait ColumnValue: Sized {
         Self: 'a;
     /// Read every value of the column; `Err` says what was expected.
     fn read_column(array: &dyn Array) -> Result<Vec<Self>, String>;
+    /// The codes the column can hold, in order, when the type is a closed set of codes.
+    fn categories() -> Option<&'static [&'static str]> {
+        None
+    }
 }
 
 /// A Rust type stored as a non-null value of a simple Arrow type; `Option<T>` then works
@@ -62,6 +69,10 @@ pub trait ScalarColumn: Sized + Clone {
         Self: 'a;
     /// Read a column, nulls as `None`.
     fn read_column(array: &dyn Array) -> Result<Vec<Option<Self>>, String>;
+    /// The codes the column can hold, in order, when the type is a closed set of codes.
+    fn categories() -> Option<&'static [&'static str]> {
+        None
+    }
 }
 
 impl<T: ScalarColumn> ColumnValue for T {
@@ -74,6 +85,9 @@ impl<T: ScalarColumn> ColumnValue for T {
         Self: 'a,
     {
         <T as ScalarColumn>::to_array(values.map(Some))
+    }
+    fn categories() -> Option<&'static [&'static str]> {
+        <T as ScalarColumn>::categories()
     }
     fn read_column(array: &dyn Array) -> Result<Vec<Self>, String> {
         <T as ScalarColumn>::read_column(array)?
@@ -99,6 +113,9 @@ impl<T: ScalarColumn> ColumnValue for Option<T> {
     }
     fn read_column(array: &dyn Array) -> Result<Vec<Self>, String> {
         <T as ScalarColumn>::read_column(array)
+    }
+    fn categories() -> Option<&'static [&'static str]> {
+        <T as ScalarColumn>::categories()
     }
 }
 
@@ -182,6 +199,8 @@ impl ScalarColumn for NaiveDate {
 pub trait TextCode: Sized + Copy + 'static {
     /// Every code, in canonical order.
     const ALL: &'static [Self];
+    /// Every code's text, in canonical order (what a codebook lists).
+    const CODES: &'static [&'static str];
     /// The code as stored.
     fn code(self) -> &'static str;
     /// Parse a stored code.
@@ -193,6 +212,9 @@ pub trait TextCode: Sized + Copy + 'static {
 impl<T: TextCode> ScalarColumn for T {
     fn data_type() -> DataType {
         DataType::Utf8
+    }
+    fn categories() -> Option<&'static [&'static str]> {
+        Some(T::CODES)
     }
     fn to_array<'a>(values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
         Arc::new(values.map(|v| v.map(|c| c.code())).collect::<StringArray>())
@@ -344,6 +366,10 @@ macro_rules! table {
 
             fn column_docs() -> Vec<(&'static str, String)> {
                 vec![ $( (stringify!($field), concat!($($fdoc),*).trim().to_owned()) ),* ]
+            }
+
+            fn column_categories() -> Vec<(&'static str, Option<&'static [&'static str]>)> {
+                vec![ $( (stringify!($field), <$ty as $crate::ColumnValue>::categories()) ),* ]
             }
 
             fn schema() -> ::arrow_schema::SchemaRef {

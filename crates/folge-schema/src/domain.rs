@@ -14,6 +14,7 @@ macro_rules! text_code {
 
         impl TextCode for $name {
             const ALL: &'static [Self] = &[$( $name::$variant ),*];
+            const CODES: &'static [&'static str] = &[$( $code ),*];
             fn code(self) -> &'static str {
                 match self { $( $name::$variant => $code ),* }
             }

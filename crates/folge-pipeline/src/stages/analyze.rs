@@ -269,6 +269,12 @@ pub(super) fn run(
             analysis.events_outside_windows, analysis.events_after_observation
         );
     }
+    let vocabulary = super::codebook::Vocabulary {
+        periods: params.windows.iter().map(|w| w.name.clone()).collect(),
+        timepoints: ctx.pipeline.config.analyze.timepoints.to_vec(),
+        indicators: params.indicators.clone(),
+    };
+    super::codebook::write(dir, &mut outputs, &vocabulary)?;
     let notes = BTreeMap::from([
         ("events_outside_windows".to_owned(), analysis.events_outside_windows.into()),
         ("events_after_observation".to_owned(), analysis.events_after_observation.into()),

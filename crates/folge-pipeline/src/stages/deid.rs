@@ -98,7 +98,8 @@ pub(super) fn stage_detector(ctx: &Context<'_>) -> Result<folge_deid::Detector, 
     Ok(run_detector(ctx.pipeline, detector))
 }
 
-/// Fail closed after analyze: every string column of every table it wrote, read back.
+/// Fail closed after analyze: every string column of every table it wrote, read back, and
+/// the codebook's text.
 pub(super) fn scan_analyze_outputs(
     ctx: &Context<'_>,
     dir: &Path,
@@ -108,10 +109,14 @@ pub(super) fn scan_analyze_outputs(
     for output in outputs {
         let Some(file) = Path::new(&output.path).file_name() else { continue };
         let path = dir.join(file);
-        if path.extension().is_none_or(|e| e != "parquet") {
-            continue;
-        }
-        if let Some((place, kind)) = guard::scan_parquet(&path, &detector)? {
+        let hit = if path.extension().is_some_and(|e| e == "parquet") {
+            guard::scan_parquet(&path, &detector)?
+        } else {
+            // The codebook: made from definitions and settings, scanned all the same.
+            let bytes = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
+            guard::scan_bytes(&output.path, &bytes, &detector).map_err(PipelineError::bug_from)?
+        };
+        if let Some((place, kind)) = hit {
             remove_outputs(dir, outputs);
             return Err(guard::failure("analyze", &output.path, &place, kind));
         }

@@ -35,6 +35,7 @@ use crate::run_dir::{MANIFEST, RECORD, RunDir, parquet, shown};
 use crate::{Pipeline, PipelineError, guard};
 
 mod analyze;
+mod codebook;
 mod deid;
 mod ingest;
 mod report;

@@ -1300,6 +1300,37 @@ fn figures_come_as_svg_and_print_resolution_png() {
     for item in distinct("item_distributions.parquet", "item") {
         assert!(word(&items, &item) && word(&html, &item), "item {item}");
     }
+    // Every other result analyze writes has its place (issue 17): each framework step and
+    // pilot municipality in the implementation table, each scale's α, the EQ-5D VAS, each
+    // theme's quotes, the 67+, every input in the data flow, and the limitations.
+    let section = |id: &str| {
+        let at = html.find(&format!("<table id=\"{id}\">")).unwrap_or_else(|| panic!("{id}"));
+        html[at..at + html[at..].find("</table>").unwrap()].to_owned()
+    };
+    let implementation = section("table_implementation");
+    for element in distinct("framework.parquet", "element") {
+        assert!(implementation.contains(&format!("{element}: ")), "framework step {element}");
+    }
+    for m in distinct("framework.parquet", "scope_value") {
+        assert!(word(&implementation, &m), "framework municipality {m}");
+    }
+    let reliability = section("table_reliability");
+    for scale in distinct("scale_reliability.parquet", "scale") {
+        assert!(reliability.contains(&scale.replace('_', " ")), "reliability of {scale}");
+    }
+    assert!(section("table_eq5d_vas").contains("T1"), "the VAS at T1");
+    let quotes = section("table_quotes");
+    for theme in distinct("quotes.parquet", "theme") {
+        let top = theme.split('/').next().unwrap_or(&theme).trim();
+        assert!(quotes.contains(top), "quotes of theme {theme}");
+    }
+    assert!(section("table_subgroup_67").contains("67 år og eldre"));
+    let inputs = section("table_inputs");
+    for role in ["inputs.participants", "inputs.service_events", "inputs.questionnaires.eq5d"] {
+        assert!(inputs.contains(role), "input {role}");
+    }
+    assert!(section("table_data_flow").contains("ved både T0 og T1"));
+    assert!(html.contains("<h2>Begrensninger</h2>") && html.contains("Frafall i spørreskjemaene"));
 }
 
 /// The report in a real browser (`FOLGE_BROWSER_TESTS=1`, which `.ci/run` sets after

@@ -17,7 +17,7 @@ use crate::table::{Cell, ReportTable, escape};
 use folge_deid::SmallCellRule;
 
 /// The headings that follow an estimate: its CI, p and adjusted p.
-fn estimate_columns(lang: Language, method: &str) -> [String; 4] {
+pub(crate) fn estimate_columns(lang: Language, method: &str) -> [String; 4] {
     [
         lang.pick("95 % KI nedre", "95 % CI lower").into(),
         lang.pick("95 % KI øvre", "95 % CI upper").into(),
@@ -27,7 +27,7 @@ fn estimate_columns(lang: Language, method: &str) -> [String; 4] {
 }
 
 /// The adjustment's name as the report writes it.
-fn adjustment_name(adjustment: folge_stats::Adjustment) -> &'static str {
+pub(crate) fn adjustment_name(adjustment: folge_stats::Adjustment) -> &'static str {
     match adjustment {
         folge_stats::Adjustment::Holm => "Holm",
         folge_stats::Adjustment::BenjaminiHochberg => "Benjamini–Hochberg",
@@ -333,7 +333,7 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
 }
 
 /// A p-value cell: three decimals, and "<0.001" below that (as journals print it).
-fn p_cell(cell: Cell) -> Cell {
+pub(crate) fn p_cell(cell: Cell) -> Cell {
     match cell {
         Cell::Number(v, _) if v < 0.001 => Cell::Below(v, 0.001),
         other => other.rounded(3),
@@ -342,7 +342,7 @@ fn p_cell(cell: Cell) -> Cell {
 
 /// An estimate's cell: the number; ":" when hidden; the reason when the row has none;
 /// empty without a row.
-fn estimate_cell(row: Option<&ComparisonRow>, hidden: bool, lang: Language) -> Cell {
+pub(crate) fn estimate_cell(row: Option<&ComparisonRow>, hidden: bool, lang: Language) -> Cell {
     match row {
         Some(_) if hidden => Cell::Suppressed,
         Some(r) => r.effect_size.map_or_else(
@@ -355,7 +355,7 @@ fn estimate_cell(row: Option<&ComparisonRow>, hidden: bool, lang: Language) -> C
 
 /// An estimate's interval and p-values (four cells). With an estimate but no interval, the
 /// lower limit's cell says why.
-fn interval_cells(row: &ComparisonRow, hidden: bool, lang: Language) -> [Cell; 4] {
+pub(crate) fn interval_cells(row: &ComparisonRow, hidden: bool, lang: Language) -> [Cell; 4] {
     let cell = |v: Option<f64>| match v {
         _ if hidden => Cell::Suppressed,
         Some(v) => Cell::Number(v, 2),
@@ -873,6 +873,8 @@ fn headline(input: &ReportInput<'_>, params: &ReportParams) -> Vec<String> {
 enum Block {
     Table(ReportTable),
     Figure(FigureOut),
+    /// Paragraphs of text (the limitations).
+    Text(Vec<String>),
 }
 
 /// Re-number a caption's leading "Tabell N." / "Table N." to its place in the report.
@@ -956,7 +958,15 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     for section in &params.sections {
         let blocks: Vec<Block> = match section {
             Section::Summary | Section::Methods => continue,
+            Section::DataFlow => crate::data_flow::inputs_table(input, params)
+                .map(Block::Table)
+                .into_iter()
+                .chain([Block::Table(crate::data_flow::persons_table(input, params))])
+                .collect(),
             Section::Participants => vec![Block::Table(participants_table(input, params))],
+            Section::Implementation => {
+                crate::implementation::table(input, params).map(Block::Table).into_iter().collect()
+            }
             Section::Use => crate::figures::rates(input, params)
                 .into_iter()
                 .map(Block::Figure)
@@ -965,6 +975,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
             Section::Effects => comparison_table(input, params)
                 .map(Block::Table)
                 .into_iter()
+                .chain(crate::subgroups::table(input, params).map(Block::Table))
                 .chain(crate::balance::table(input, params).map(Block::Table))
                 .chain(crate::event_time::figures(input, params).into_iter().map(Block::Figure))
                 .chain(crate::survival::figure(input, params).map(Block::Figure))
@@ -985,6 +996,9 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 .chain(crate::figures::scale_means(input, params).into_iter().map(Block::Figure))
                 .chain(crate::items::figures(input, params).into_iter().map(Block::Figure))
                 .chain(crate::items::table(input, params).map(Block::Table))
+                .chain(crate::questionnaires::reliability_table(input, params).map(Block::Table))
+                .chain(crate::questionnaires::eq5d_levels_table(input, params).map(Block::Table))
+                .chain(crate::questionnaires::eq5d_vas_table(input, params).map(Block::Table))
                 .collect(),
             Section::FocusGroups => codes_table(input, params)
                 .map(Block::Table)
@@ -992,7 +1006,22 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 .chain(crate::figures::code_bars(input, params).map(Block::Figure))
                 .chain(crate::figures::code_heatmap(input, params).map(Block::Figure))
                 .chain(agreement_table(input, params).map(Block::Table))
+                .chain(crate::quotes::table(input, params).map(Block::Table))
                 .collect(),
+            Section::Limitations => {
+                // Written last, from what the sections before it show.
+                let suppressed = results
+                    .iter()
+                    .flat_map(|(_, blocks)| blocks)
+                    .filter_map(|b| match b {
+                        Block::Table(t) => Some(t),
+                        _ => None,
+                    })
+                    .flat_map(|t| t.rows.iter().flatten())
+                    .filter(|c| **c == Cell::Suppressed)
+                    .count();
+                vec![Block::Text(crate::limitations::paragraphs(input, params, suppressed))]
+            }
         };
         if !blocks.is_empty() {
             results.push((*section, blocks));
@@ -1011,6 +1040,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                     table_no += 1;
                     t.caption = renumber(&t.caption, table_no, lang);
                 }
+                Block::Text(_) => {}
                 Block::Figure(f) => {
                     figure_no += 1;
                     f.caption =
@@ -1095,7 +1125,10 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         h.push_str("</dl>\n</section>\n");
     }
     let heading = |section: Section| match section {
+        Section::DataFlow => lang.pick("Datagrunnlag", "Data"),
         Section::Participants => lang.pick("Deltakere", "Participants"),
+        Section::Implementation => lang.pick("Gjennomføring", "Implementation"),
+        Section::Limitations => lang.pick("Begrensninger", "Limitations"),
         Section::Use => {
             lang.pick("Forbruk før og etter inklusjon", "Use before and after inclusion")
         }
@@ -1121,6 +1154,11 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 Block::Table(t) => {
                     h.push_str(&t.to_html(nb));
                     tables.push(t);
+                }
+                Block::Text(paragraphs) => {
+                    for p in paragraphs {
+                        let _ = writeln!(h, "<p>{}</p>", escape(p));
+                    }
                 }
                 Block::Figure(f) => {
                     let svg = f.canvas.to_svg(&f.caption);
@@ -1236,6 +1274,12 @@ mod tests {
             event_time: &[],
             survival: &[],
             balance: &[],
+            framework: &[],
+            reliability: &[],
+            item_summaries: &[],
+            quotes: &[],
+            subgroup_rates: &[],
+            inputs: &[],
         };
         let params = ReportParams {
             pipeline: "t".into(),
@@ -1532,9 +1576,7 @@ mod tests {
         assert!(
             html.contains("<span class=\"screen\"><a href=\"figures/figure_rates.svg\">SVG</a>")
         );
-        assert!(
-            html.contains("<p class=\"note screen\"><a href=\"tables/table_participants.csv\">")
-        );
+        assert!(html.contains("<p class=\"note screen\"><a href=\"tables/table_data_flow.csv\">"));
         // Every heading opens a kept block, and every kept block closes before its section.
         assert_eq!(html.matches("<h2>").count(), html.matches("<div class=\"keep\">").count());
         for section in html.split("<section>").skip(1) {

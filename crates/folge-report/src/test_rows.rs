@@ -432,6 +432,12 @@ impl Results {
             event_time: &self.event_time,
             survival: &self.survival,
             balance: &self.balance,
+            framework: &[],
+            reliability: &[],
+            item_summaries: &[],
+            quotes: &[],
+            subgroup_rates: &[],
+            inputs: &[],
         }
     }
 }

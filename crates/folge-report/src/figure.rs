@@ -228,8 +228,38 @@ pub struct ForestRow {
     pub note: String,
 }
 
-/// A forest plot of ratios on a log axis, the line of no effect (1) dashed.
-pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas {
+/// The side of the smallest and the largest box of a forest plot, in points.
+const BOX_SIDES: (f64, f64) = (3.0, 11.0);
+
+/// Each row's box side, by precision: the box's area is proportional to the estimate's
+/// weight 1/SE² on the log scale (SE from the 95 % interval, (ln hi − ln lo) / 2·1.96), as
+/// in meta-analysis forest plots (R `meta::forest`, `forestplot`), the most precise row
+/// the largest; a row without an interval gets the middle size.
+fn box_sides(rows: &[ForestRow]) -> Vec<f64> {
+    let weight = |r: &ForestRow| {
+        r.ci.filter(|(a, b)| *a > 0.0 && *b > *a).map(|(a, b)| {
+            let se = (b.ln() - a.ln()) / (2.0 * 1.959_964);
+            1.0 / (se * se)
+        })
+    };
+    let max = rows.iter().filter_map(weight).fold(0.0, f64::max);
+    rows.iter()
+        .map(|r| match weight(r) {
+            Some(w) if max > 0.0 => BOX_SIDES.0 + (BOX_SIDES.1 - BOX_SIDES.0) * (w / max).sqrt(),
+            _ => f64::midpoint(BOX_SIDES.0, BOX_SIDES.1),
+        })
+        .collect()
+}
+
+/// A forest plot of ratios on a log axis, the line of no effect (1) dashed, boxes sized by
+/// precision; `sides` labels the two sides of the line under the axis ("← favours pilot",
+/// "favours comparison →").
+pub fn forest(
+    rows: &[ForestRow],
+    x_label: &str,
+    sides: Option<(&str, &str)>,
+    decimal_comma: bool,
+) -> Canvas {
     let label_w =
         rows.iter().map(|r| text_width(&r.label, SIZE, r.heading) + 12.0).fold(120.0, f64::max);
     let (plot_w, row_h, top) = (300.0, 18.0, 24.0);
@@ -247,7 +277,9 @@ pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas 
         })
         .fold(160.0, f64::max);
     let width = text_x + 40.0 + widest + 12.0;
-    let height = top + rows.len() as f64 * row_h + 56.0;
+    let sides_h = if sides.is_some() { 16.0 } else { 0.0 };
+    let height = top + rows.len() as f64 * row_h + 56.0 + sides_h;
+    let box_side = box_sides(rows);
     let mut c = Canvas::new(width, height);
     // The axis covers every CI shown, and at least 0.5–2.
     let shown: Vec<f64> = rows
@@ -288,7 +320,12 @@ pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas 
         dashed: true,
     });
     line(&mut c, (left, bottom), (left + plot_w, bottom), INK, 1.0);
-    c.text(left + plot_w / 2.0, bottom + 32.0, x_label, SIZE, Anchor::Middle);
+    if let Some((below, above)) = sides {
+        // Each label reads away from the line of no effect.
+        c.text(x_of(1.0) - 6.0, bottom + 30.0, below, SIZE - 1.0, Anchor::End);
+        c.text(x_of(1.0) + 6.0, bottom + 30.0, above, SIZE - 1.0, Anchor::Start);
+    }
+    c.text(left + plot_w / 2.0, bottom + 32.0 + sides_h, x_label, SIZE, Anchor::Middle);
     c.text(text_x, top - 8.0, "n", SIZE - 1.0, Anchor::Start);
     c.text(
         text_x + 40.0,
@@ -312,11 +349,12 @@ pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas 
                 if let Some((a, b)) = ci {
                     line(&mut c, (x_of(a), y), (x_of(b), y), INK, 1.2);
                 }
+                let side = box_side[i];
                 c.push(Shape::Rect {
-                    x: x_of(e) - 3.5,
-                    y: y - 3.5,
-                    w: 7.0,
-                    h: 7.0,
+                    x: x_of(e) - side / 2.0,
+                    y: y - side / 2.0,
+                    w: side,
+                    h: side,
                     fill: PALETTE[0],
                     stroke: Some(INK),
                 });
@@ -737,13 +775,34 @@ mod tests {
             row("Lindås", Some(0.6)),
             row("Os", None),
         ];
-        let c = forest(&rows, "Ratio", false);
+        let c = forest(&rows, "Ratio", Some(("← favours pilot", "favours comparison →")), false);
         let squares = c
             .shapes
             .iter()
             .filter(|s| matches!(s, Shape::Rect { fill, .. } if *fill == PALETTE[0]))
             .count();
         assert_eq!(squares, 2, "estimates drawn for two rows");
+        // Precision-weighted: Lindås's interval is as wide on the log scale as the others',
+        // so its box is as large; a row twice as precise gets the largest box.
+        let sides_of = |c: &Canvas| -> Vec<f64> {
+            c.shapes
+                .iter()
+                .filter_map(|s| match s {
+                    Shape::Rect { w, fill, .. } if *fill == PALETTE[0] => Some(*w),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert!(sides_of(&c).iter().all(|s| (s - BOX_SIDES.1).abs() < 1e-6), "{:?}", sides_of(&c));
+        let wide = ForestRow { ci: Some((0.7 * 0.64, 0.7 / 0.64)), ..row("Bred", Some(0.7)) };
+        let c2 = forest(&[rows[1].clone(), wide], "Ratio", None, false);
+        let s = sides_of(&c2);
+        assert!((s[0] - BOX_SIDES.1).abs() < 1e-9 && s[1] < s[0], "{s:?}");
+        assert!(
+            c.shapes
+                .iter()
+                .any(|s| matches!(s, Shape::Text { text, .. } if text == "← favours pilot"))
+        );
         assert!(
             c.shapes.iter().any(|s| matches!(s, Shape::Line { dashed: true, .. })),
             "line of no effect"

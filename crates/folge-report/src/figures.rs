@@ -10,7 +10,7 @@ use folge_schema::tables::{ComparisonRow, MunicipalityRateRow};
 
 use crate::canvas::Canvas;
 use crate::estimates::{
-    AFTER_BEFORE, BETWEEN_ARMS_AFTER, RATIO_OF_RATIOS, describe_models_briefly, missing_reason,
+    AFTER_BEFORE, RATIO_OF_RATIOS, describe_models_briefly, missing_reason,
     mortality_not_before_after, not_computed,
 };
 use crate::figure::{
@@ -218,19 +218,41 @@ const FOREST_INDICATORS: usize = 4;
 /// One indicator's lines of the forest plot, and what the caption needs to know of them.
 struct ForestGroup<'a> {
     rows: Vec<ForestRow>,
-    /// Within-arm rows drawn, for the caption's models.
-    within: Vec<&'a ComparisonRow>,
-    /// Between-arm rows drawn (ratio of ratios, deaths after inclusion).
-    between: Vec<&'a ComparisonRow>,
-    /// Deaths: the arms compared after inclusion.
-    mortality: bool,
+    /// Rows drawn, for the caption's models.
+    drawn: Vec<&'a ComparisonRow>,
     /// A line is hidden by the small-cell rule.
     suppressed: bool,
 }
 
+/// A forest line for `row`: its estimate and interval, ":" when hidden, else the reason
+/// it has none.
+fn forest_point(
+    label: String,
+    indicator: Indicator,
+    row: Option<&ComparisonRow>,
+    hidden: bool,
+    lang: Language,
+) -> ForestRow {
+    let (estimate, ci, note) = match row {
+        // Mortality is never drawn as a before/after ratio.
+        Some(r) if indicator == Indicator::Mortality && r.effect_size_kind == AFTER_BEFORE => {
+            (None, None, mortality_not_before_after(lang))
+        }
+        Some(_) if hidden => (None, None, ":".to_owned()),
+        Some(r) if r.effect_size.is_some() => {
+            let ci = r.ci_low.zip(r.ci_high);
+            let note = if ci.is_none() { missing_reason(r, lang) } else { String::new() };
+            (r.effect_size, ci, note)
+        }
+        Some(r) => (None, None, missing_reason(r, lang)),
+        None => (None, None, not_computed(lang)),
+    };
+    ForestRow { label, heading: false, estimate, ci, n: row.map(|r| r.n), note }
+}
+
 /// The forest plot's lines for one indicator: the arm's change after/before overall and
-/// in each of its municipalities (pilot, then comparison), and the pilot's change against
-/// the comparison's.
+/// in each of its municipalities (pilot, then comparison). One kind of estimate only; the
+/// arms are compared in [`pilot_vs_comparison_forest`].
 fn forest_group<'a>(
     input: &ReportInput<'a>,
     params: &ReportParams,
@@ -242,24 +264,6 @@ fn forest_group<'a>(
     let find = |f: &dyn Fn(&ComparisonRow) -> bool| {
         input.comparisons.iter().find(|c| c.measure == indicator.id() && f(c))
     };
-    let arm_hidden = |arm: Arm| !arm_rates_shown(input, indicator, arm, rule);
-    let point = |label: String, row: Option<&ComparisonRow>, hidden: bool| {
-        let (estimate, ci, note) = match row {
-            // Mortality is never drawn as a before/after ratio.
-            Some(r) if indicator == Indicator::Mortality && r.effect_size_kind == AFTER_BEFORE => {
-                (None, None, mortality_not_before_after(lang))
-            }
-            Some(_) if hidden => (None, None, ":".to_owned()),
-            Some(r) if r.effect_size.is_some() => {
-                let ci = r.ci_low.zip(r.ci_high);
-                let note = if ci.is_none() { missing_reason(r, lang) } else { String::new() };
-                (r.effect_size, ci, note)
-            }
-            Some(r) => (None, None, missing_reason(r, lang)),
-            None => (None, None, not_computed(lang)),
-        };
-        ForestRow { label, heading: false, estimate, ci, n: row.map(|r| r.n), note }
-    };
     let mut group = ForestGroup {
         rows: vec![ForestRow {
             label: indicator_label(indicator, lang).to_owned(),
@@ -269,23 +273,21 @@ fn forest_group<'a>(
             n: None,
             note: String::new(),
         }],
-        within: Vec::new(),
-        between: Vec::new(),
-        mortality: false,
+        drawn: Vec::new(),
         suppressed: false,
     };
     for (arm, municipalities) in municipalities_of {
         let arm = *arm;
         let row =
             find(&|c| c.scope == "arm" && c.arm == Some(arm) && c.effect_size_kind == AFTER_BEFORE);
-        let hidden = arm_hidden(arm);
+        let hidden = !arm_rates_shown(input, indicator, arm, rule);
         group.suppressed |= hidden;
-        let drawn =
-            point(format!("{}, {}", arm_label(arm, lang), lang.pick("alle", "all")), row, hidden);
-        if drawn.estimate.is_some() {
-            group.within.extend(row);
+        let label = format!("{}, {}", arm_label(arm, lang), lang.pick("alle", "all"));
+        let line = forest_point(label, indicator, row, hidden, lang);
+        if line.estimate.is_some() {
+            group.drawn.extend(row);
         }
-        group.rows.push(drawn);
+        group.rows.push(line);
         for m in municipalities {
             let row = find(&|c| {
                 c.scope == "municipality"
@@ -295,51 +297,21 @@ fn forest_group<'a>(
             });
             let hidden = !municipality_shown(input.municipality_rates, indicator, m, arm, rule);
             group.suppressed |= hidden && row.is_some();
-            let drawn = point(format!("  {}", params.municipality(m)), row, hidden);
-            if drawn.estimate.is_some() {
-                group.within.extend(row);
+            let line =
+                forest_point(format!("  {}", params.municipality(m)), indicator, row, hidden, lang);
+            if line.estimate.is_some() {
+                group.drawn.extend(row);
             }
-            group.rows.push(drawn);
+            group.rows.push(line);
         }
     }
-    if indicator == Indicator::Mortality {
-        // Deaths: the arms compared after inclusion, not the change.
-        let row = find(&|c| c.scope == "all" && c.effect_size_kind == BETWEEN_ARMS_AFTER);
-        let hidden = [Arm::Pilot, Arm::Comparison].iter().any(|&arm| {
-            rate(input.rates, indicator, arm, "after")
-                .is_some_and(|r| rule.hides_rate(r.value_total, r.n))
-        });
-        let drawn = point(
-            lang.pick(
-                "Pilot / sammenligning etter inklusjon",
-                "Pilot / comparison after inclusion",
-            )
-            .to_owned(),
-            row,
-            hidden,
-        );
-        group.mortality = true;
-        if drawn.estimate.is_some() {
-            group.between.extend(row);
-        }
-        group.rows.push(drawn);
-        return group;
-    }
-    let did = find(&|c| c.scope == "all" && c.effect_size_kind == RATIO_OF_RATIOS);
-    let hidden = arm_hidden(Arm::Pilot) || arm_hidden(Arm::Comparison);
-    let drawn =
-        point(lang.pick("Pilot / sammenligning", "Pilot / comparison").to_owned(), did, hidden);
-    if drawn.estimate.is_some() {
-        group.between.extend(did);
-    }
-    group.rows.push(drawn);
     group
 }
 
-/// Forest plots: the rate ratio after/before in each arm and each of its municipalities,
-/// and the ratio of the ratios (pilot against comparison), for every indicator of the
-/// pipeline in its order, four indicators to a figure. Municipalities the analysis gave
-/// no estimate for are drawn with the reason.
+/// Forest plots of one kind of estimate: the rate ratio after/before in each arm and each
+/// of its municipalities, for every indicator of the pipeline in its order, four
+/// indicators to a figure. Municipalities the analysis gave no estimate for are drawn
+/// with the reason; deaths, which have no after/before ratio, say so on their lines.
 pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut> {
     let lang = params.language;
     // Every municipality of each arm, so none is left out of the plot.
@@ -355,83 +327,147 @@ pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> 
     }
     let chunk = even_chunk(groups.len(), FOREST_INDICATORS);
     let parts = groups.len().div_ceil(chunk);
+    let unknown = || lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned();
     groups
         .chunks(chunk)
         .enumerate()
         .map(|(k, part)| {
             let rows: Vec<ForestRow> = part.iter().flat_map(|g| g.rows.clone()).collect();
-            let within: Vec<&ComparisonRow> =
-                part.iter().flat_map(|g| g.within.iter().copied()).collect();
-            let between: Vec<&ComparisonRow> =
-                part.iter().flat_map(|g| g.between.iter().copied()).collect();
-            let mortality_shown = part.iter().any(|g| g.mortality);
+            let drawn: Vec<&ComparisonRow> =
+                part.iter().flat_map(|g| g.drawn.iter().copied()).collect();
             let canvas = forest(
                 &rows,
-                if mortality_shown {
-                    lang.pick(
-                        "Ratio (logaritmisk akse; 1 = ingen endring eller forskjell)",
-                        "Ratio (log axis; 1 = no change or difference)",
-                    )
-                } else {
-                    lang.pick(
-                        "Ratio etter/før (logaritmisk akse; 1 = ingen endring)",
-                        "Ratio after/before (log axis; 1 = no change)",
-                    )
-                },
+                lang.pick(
+                    "Rateratio etter/før (logaritmisk akse; 1 = ingen endring)",
+                    "Rate ratio after/before (log axis; 1 = no change)",
+                ),
+                Some((
+                    lang.pick("← mindre forbruk etter", "← less use after"),
+                    lang.pick("mer forbruk etter →", "more use after →"),
+                )),
                 lang == Language::Nb,
             );
-            let caption = forest_caption(&within, &between, mortality_shown, lang, k, parts);
-            let mut caption = caption;
+            let models = describe_models_briefly(drawn.iter().copied(), lang).unwrap_or_else(unknown);
+            let part_words = part_text(k, parts, lang);
+            let mut caption = match lang {
+                Language::Nb => format!(
+                    "Endring etter inklusjon per kommune og samlet{part_words}. Én slags estimat: rateratio etter/før i en gruppe, innen person ({models}), med 95 % konfidensintervall; boksens areal er etter presisjonen (1/SE²). Under 1: forbruket gikk ned. Pilot mot sammenligning står i en egen figur."
+                ),
+                Language::En => format!(
+                    "Change after inclusion per municipality and overall{part_words}. One kind of estimate: the rate ratio after/before within an arm, within person ({models}), with 95% confidence intervals; each box's area follows its precision (1/SE²). Below 1: use fell. Pilot against comparison is in a figure of its own."
+                ),
+            };
             suppressed_note(lang, part.iter().any(|g| g.suppressed), &mut caption);
             FigureOut { id: part_id("figure_municipalities", k), caption, canvas }
         })
         .collect()
 }
 
-/// The forest plot's caption: what each kind of estimate on the axis is, and its model.
-fn forest_caption(
-    within: &[&ComparisonRow],
-    between: &[&ComparisonRow],
-    mortality_shown: bool,
-    lang: Language,
-    k: usize,
-    parts: usize,
-) -> String {
-    let unknown = || lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned();
-    let within_models =
-        describe_models_briefly(within.iter().copied(), lang).unwrap_or_else(unknown);
-    let between_models = describe_models_briefly(
-        between.iter().copied().filter(|r| r.effect_size_kind == RATIO_OF_RATIOS),
-        lang,
-    )
-    .unwrap_or_else(unknown);
-    let part = part_text(k, parts, lang);
+/// Which way an indicator is better, as `shared/domain.md` gives it: fewer (↓), more
+/// (↑, outpatient visits: a goal in Stavanger), or neither (context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Better {
+    Fewer,
+    More,
+    Context,
+}
+
+pub(crate) fn better(indicator: Indicator) -> Better {
+    match indicator {
+        Indicator::Admissions
+        | Indicator::AcuteAdmissions
+        | Indicator::BedDays
+        | Indicator::Readmissions30d
+        | Indicator::EmergencyVisits
+        | Indicator::Mortality => Better::Fewer,
+        Indicator::OutpatientVisits => Better::More,
+        Indicator::DayTreatments
+        | Indicator::GpContacts
+        | Indicator::HomeCareHours
+        | Indicator::ShortStayDays
+        | Indicator::KadStays
+        | Indicator::HospitalContacts
+        | Indicator::MunicipalContacts => Better::Context,
+    }
+}
+
+/// The forest plot of pilot against comparison, one kind of estimate: the ratio of the
+/// arms' within-person rate ratios after/before, one line per indicator of the pipeline,
+/// "favours pilot" left of 1 and "favours comparison" right of it — for an indicator where
+/// fewer is better; the label of one where more is better, or that is context, says so.
+/// Deaths, compared after inclusion only, say where they are.
+pub fn pilot_vs_comparison_forest(
+    input: &ReportInput<'_>,
+    params: &ReportParams,
+) -> Option<FigureOut> {
+    use crate::estimates::overall;
+    let lang = params.language;
+    let rule = params.rule;
+    let mut rows = Vec::new();
+    let mut drawn: Vec<&ComparisonRow> = Vec::new();
+    let mut suppressed = false;
+    for &indicator in &params.indicators {
+        let mut label = indicator_label(indicator, lang).to_owned();
+        match better(indicator) {
+            Better::Fewer => {}
+            Better::More => label.push_str(lang.pick(" (mer er målet)", " (more is the goal)")),
+            Better::Context => label.push_str(lang.pick(" (kontekst)", " (context)")),
+        }
+        if indicator == Indicator::Mortality {
+            rows.push(ForestRow {
+                label,
+                heading: false,
+                estimate: None,
+                ci: None,
+                n: None,
+                note: lang
+                    .pick(
+                        "sammenlignes etter inklusjon: se effekttabellen og overlevelseskurven",
+                        "compared after inclusion: see the effect table and the survival curve",
+                    )
+                    .to_owned(),
+            });
+            continue;
+        }
+        let row = overall(input.comparisons, indicator, RATIO_OF_RATIOS);
+        let hidden = [Arm::Pilot, Arm::Comparison]
+            .iter()
+            .any(|&arm| !arm_rates_shown(input, indicator, arm, rule));
+        suppressed |= hidden && row.is_some();
+        let line = forest_point(label, indicator, row, hidden, lang);
+        if line.estimate.is_some() {
+            drawn.extend(row);
+        }
+        rows.push(line);
+    }
+    if rows.iter().all(|r| r.estimate.is_none()) {
+        return None;
+    }
+    let canvas = forest(
+        &rows,
+        lang.pick(
+            "Forholdet mellom rateratioene, pilot / sammenligning (logaritmisk akse; 1 = lik endring)",
+            "Ratio of the rate ratios, pilot / comparison (log axis; 1 = the same change)",
+        ),
+        Some((
+            lang.pick("← til fordel for pilotene", "← favours pilot"),
+            lang.pick("til fordel for sammenligningen →", "favours comparison →"),
+        )),
+        lang == Language::Nb,
+    );
+    let models = describe_models_briefly(drawn.iter().copied(), lang).unwrap_or_else(|| {
+        lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned()
+    });
     let mut caption = match lang {
         Language::Nb => format!(
-            "Endring etter inklusjon per kommune og samlet{part}. To slags estimat på samme akse: rateratio etter/før i en gruppe ({within_models}), og på linjene «Pilot / sammenligning» forholdet mellom pilotenes og sammenligningens rateratio ({between_models}). Under 1: forbruket gikk ned (mer i pilotene). Alle med 95 % konfidensintervall."
+            "Pilot mot sammenligning per indikator. Én slags estimat: forholdet mellom pilotenes og sammenligningens rateratio etter/før ({models}), med 95 % konfidensintervall; boksens areal er etter presisjonen (1/SE²). Under 1: forbruket gikk mer ned (eller mindre opp) i pilotene — til fordel for pilotene der mindre forbruk er målet. For indikatorer merket «mer er målet» er sidene byttet, og de merket «kontekst» er verken for eller mot. Dødsfall har ikke noe forhold etter/før og sammenlignes mellom gruppene etter inklusjon (effekttabellen og overlevelseskurven)."
         ),
         Language::En => format!(
-            "Change after inclusion per municipality and overall{part}. Two kinds of estimate on one axis: the rate ratio after/before within an arm ({within_models}), and on the lines “Pilot / comparison” the ratio of the pilots' and the comparison's rate ratios ({between_models}). Below 1: use fell (more in the pilots). All with 95% confidence intervals."
+            "Pilot against comparison per indicator. One kind of estimate: the ratio of the pilots' and the comparison's rate ratios after/before ({models}), with 95% confidence intervals; each box's area follows its precision (1/SE²). Below 1: use fell more (or rose less) in the pilots — in the pilots' favour where less use is the goal. For indicators marked “more is the goal” the sides swap, and those marked “context” favour neither. Deaths have no after/before ratio and are compared between the arms after inclusion (the effect table and the survival curve)."
         ),
     };
-    if mortality_shown {
-        let model = describe_models_briefly(
-            between.iter().copied().filter(|r| r.effect_size_kind == BETWEEN_ARMS_AFTER),
-            lang,
-        )
-        .map_or(String::new(), |m| format!(" ({m})"));
-        let _ = match lang {
-            Language::Nb => write!(
-                caption,
-                " En tredje slags for dødsfall: rateratio pilot/sammenligning etter inklusjon{model}, ikke etter/før (alle lever ved inklusjon)."
-            ),
-            Language::En => write!(
-                caption,
-                " A third kind for deaths: the rate ratio pilot/comparison after inclusion{model}, not after/before (all are alive at inclusion)."
-            ),
-        };
-    }
-    caption
+    suppressed_note(lang, suppressed, &mut caption);
+    Some(FigureOut { id: "figure_pilot_vs_comparison".into(), caption, canvas })
 }
 
 /// The percent step of a Lorenz curve that keeps at least `threshold` persons in every
@@ -848,23 +884,42 @@ mod estimate_tests {
     }
 
     #[test]
-    fn the_forest_shows_deaths_between_the_arms_and_why_an_estimate_is_missing() {
-        let indicators = [Indicator::Mortality, Indicator::BedDays, Indicator::Admissions];
+    fn the_forests_hold_one_kind_of_estimate_each_and_say_why_one_is_missing() {
+        let indicators = [
+            Indicator::Mortality,
+            Indicator::BedDays,
+            Indicator::Admissions,
+            Indicator::GpContacts,
+        ];
         let results = Results::new(&indicators);
         let params = params(&indicators, Language::Nb);
         let figures = municipalities_forest(&results.input(), &params);
         let figure = &figures[0];
         let texts = texts(&figure.canvas);
         assert!(texts.contains(&"sammenlignes ikke før/etter (alle lever ved inklusjon)"));
-        assert!(texts.contains(&"Pilot / sammenligning etter inklusjon"));
-        assert!(texts.contains(&"0,62 (0,53–0,73)"), "the row's own interval: {texts:?}");
-        assert!(texts.contains(&"for få personer i en gruppe (færre enn 5)"));
-        assert!(texts.contains(&"Ratio (logaritmisk akse; 1 = ingen endring eller forskjell)"));
+        assert!(!texts.contains(&"Pilot / sammenligning"), "between the arms: its own figure");
+        assert!(texts.contains(&"Rateratio etter/før (logaritmisk akse; 1 = ingen endring)"));
+        assert!(texts.contains(&"← mindre forbruk etter"));
         let caption = &figure.caption;
-        assert!(caption.contains("To slags estimat på samme akse"), "{caption}");
-        assert!(caption.contains("En tredje slags for dødsfall"), "{caption}");
+        assert!(caption.contains("Én slags estimat: rateratio etter/før"), "{caption}");
         assert!(caption.contains("CR1"), "{caption}");
         assert!(!caption.contains("poisson.test"), "{caption}");
+        let between = pilot_vs_comparison_forest(&results.input(), &params).unwrap();
+        let texts = self::texts(&between.canvas);
+        assert!(texts.contains(&"← til fordel for pilotene"));
+        assert!(texts.contains(&"til fordel for sammenligningen →"));
+        assert!(texts.contains(&"Fastlegekontakter (kontekst)"), "{texts:?}");
+        assert!(texts.contains(&"0,58 (0,49–0,68)"), "the row's own interval: {texts:?}");
+        assert!(texts.contains(&"for få personer i en gruppe (færre enn 5)"), "{texts:?}");
+        assert!(
+            texts
+                .contains(&"sammenlignes etter inklusjon: se effekttabellen og overlevelseskurven")
+        );
+        assert!(
+            between.caption.contains("Én slags estimat: forholdet mellom"),
+            "{}",
+            between.caption
+        );
     }
 
     #[test]

@@ -975,6 +975,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
             Section::Effects => comparison_table(input, params)
                 .map(Block::Table)
                 .into_iter()
+                .chain(crate::figures::pilot_vs_comparison_forest(input, params).map(Block::Figure))
                 .chain(crate::subgroups::table(input, params).map(Block::Table))
                 .chain(crate::balance::table(input, params).map(Block::Table))
                 .chain(crate::event_time::figures(input, params).into_iter().map(Block::Figure))

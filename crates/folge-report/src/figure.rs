@@ -386,59 +386,69 @@ pub fn forest(
 /// A named curve of (x, y) points, both in 0..=1.
 #[derive(Debug, Clone)]
 pub struct Curve {
-    /// Legend label.
-    pub label: String,
     /// Points in order.
     pub points: Vec<(f64, f64)>,
 }
 
-/// Lorenz curves: cumulative share of use against cumulative share of persons, lightest
-/// users first, with the line of equal use.
-pub fn lorenz(
-    curves: &[Curve],
-    x_label: &str,
-    y_label: &str,
-    equality: &str,
+/// One panel of Lorenz curves: its title, a line under it (the Gini per curve), and the
+/// curves, each in the colour of its place in `series`.
+#[derive(Debug, Clone)]
+pub struct LorenzPanel {
+    /// Title (the indicator).
+    pub title: String,
+    /// Under the title (each curve's Gini).
+    pub subtitle: String,
+    /// (index into the series, curve).
+    pub curves: Vec<(usize, Curve)>,
+}
+
+/// Lorenz curves as small multiples, three panels to a row, each with the line of equal
+/// use, the series (the arms) in fixed colours and one legend for all.
+pub fn lorenz_panels(
+    panels: &[LorenzPanel],
+    series: &[&str],
+    (x_label, y_label): (&str, &str),
     decimal_comma: bool,
 ) -> Canvas {
-    let (left, top, size) = (56.0, 16.0, 300.0);
-    let mut c =
-        Canvas::new(left + size + 24.0, top + size + 60.0 + 18.0 * curves.len().div_ceil(2) as f64);
-    let (x_of, y_of) = (|v: f64| left + v * size, |v: f64| top + size - v * size);
-    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        line(&mut c, (x_of(0.0), y_of(t)), (x_of(1.0), y_of(t)), GRID, 1.0);
-        line(&mut c, (x_of(t), y_of(0.0)), (x_of(t), y_of(1.0)), GRID, 1.0);
-        let pct = format!("{} %", number(t * 100.0, 0, decimal_comma));
-        c.text(x_of(0.0) - 4.0, y_of(t) + 4.0, pct.clone(), SIZE - 1.0, Anchor::End);
-        c.text(x_of(t), y_of(0.0) + 14.0, pct, SIZE - 1.0, Anchor::Middle);
+    let (panel_w, panel_h, per_row) = (230.0, 250.0, 3usize);
+    let rows = panels.len().div_ceil(per_row).max(1);
+    let mut c = Canvas::new(panel_w * per_row as f64 + 20.0, panel_h * rows as f64 + 56.0);
+    for (i, panel) in panels.iter().enumerate() {
+        let ox = 20.0 + (i % per_row) as f64 * panel_w;
+        let oy = (i / per_row) as f64 * panel_h;
+        let (left, top, size) = (ox + 40.0, oy + 40.0, panel_w - 60.0);
+        bold(&mut c, ox + 4.0, oy + 14.0, &panel.title, SIZE);
+        c.text(ox + 4.0, oy + 28.0, panel.subtitle.as_str(), SIZE - 1.5, Anchor::Start);
+        let (x_of, y_of) = (|v: f64| left + v * size, |v: f64| top + size - v * size);
+        for t in [0.0, 0.5, 1.0] {
+            line(&mut c, (x_of(0.0), y_of(t)), (x_of(1.0), y_of(t)), GRID, 1.0);
+            line(&mut c, (x_of(t), y_of(0.0)), (x_of(t), y_of(1.0)), GRID, 1.0);
+            let pct = format!("{} %", number(t * 100.0, 0, decimal_comma));
+            c.text(x_of(0.0) - 4.0, y_of(t) + 4.0, pct.clone(), SIZE - 2.0, Anchor::End);
+            c.text(x_of(t), y_of(0.0) + 12.0, pct, SIZE - 2.0, Anchor::Middle);
+        }
+        c.push(Shape::Line {
+            x1: x_of(0.0),
+            y1: y_of(0.0),
+            x2: x_of(1.0),
+            y2: y_of(1.0),
+            colour: INK,
+            width: 1.0,
+            dashed: true,
+        });
+        for (k, curve) in &panel.curves {
+            let points = curve.points.iter().map(|&(x, y)| (x_of(x), y_of(y))).collect();
+            c.push(Shape::Path { points, colour: PALETTE[k % 5], width: 2.0, dashed: false });
+        }
+        line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(1.0), y_of(0.0)), INK, 1.0);
+        line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(0.0), y_of(1.0)), INK, 1.0);
     }
-    c.push(Shape::Line {
-        x1: x_of(0.0),
-        y1: y_of(0.0),
-        x2: x_of(1.0),
-        y2: y_of(1.0),
-        colour: INK,
-        width: 1.0,
-        dashed: true,
-    });
-    c.text(x_of(0.62), y_of(0.66), equality, SIZE - 1.0, Anchor::End);
-    for (i, curve) in curves.iter().enumerate() {
-        let points = curve.points.iter().map(|&(x, y)| (x_of(x), y_of(y))).collect();
-        c.push(Shape::Path { points, colour: PALETTE[i % 5], width: 2.0, dashed: false });
-    }
-    line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(1.0), y_of(0.0)), INK, 1.0);
-    line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(0.0), y_of(1.0)), INK, 1.0);
-    c.text(x_of(0.5), y_of(0.0) + 32.0, x_label, SIZE, Anchor::Middle);
-    vertical_text(&mut c, 14.0, y_of(0.5), y_label, SIZE);
-    for (row, pair) in curves.chunks(2).enumerate() {
-        let y = y_of(0.0) + 54.0 + row as f64 * 18.0;
-        let entries: Vec<(&str, Colour)> = pair
-            .iter()
-            .enumerate()
-            .map(|(k, cv)| (cv.label.as_str(), PALETTE[(row * 2 + k) % 5]))
-            .collect();
-        legend(&mut c, y, &entries);
-    }
+    let bottom = rows as f64 * panel_h;
+    c.text(20.0 + panel_w * per_row as f64 / 2.0, bottom + 8.0, x_label, SIZE, Anchor::Middle);
+    vertical_text(&mut c, 12.0, bottom / 2.0, y_label, SIZE);
+    let entries: Vec<(&str, Colour)> =
+        series.iter().enumerate().map(|(k, name)| (*name, PALETTE[k % 5])).collect();
+    legend(&mut c, bottom + 34.0, &entries);
     c
 }
 

@@ -15,7 +15,7 @@ use crate::estimates::{
 };
 use crate::figure::{
     Bar, Curve, ForestRow, HBar, MeanPoint, MeansPanel, Panel, bar_panels, forest, hbars, heatmap,
-    lorenz, means_panels,
+    means_panels,
 };
 use crate::input::{
     Language, ReportInput, ReportParams, arm_label, arm_rates_shown, indicator_label, rate,
@@ -478,110 +478,130 @@ fn lorenz_step(persons: i64, threshold: u32) -> Option<u32> {
         .find(|step| i64::from(*step) * persons >= 100 * i64::from(threshold))
 }
 
-/// The most curves one Lorenz chart holds: five stay apart in the palette.
-const LORENZ_CURVES: usize = 5;
+/// The most indicators one figure of Lorenz panels holds: two rows of three.
+const LORENZ_PANELS: usize = 6;
 
-/// Lorenz curves of use before inclusion: every indicator the analysis measured the
-/// concentration of, in the pipeline's order, at most five to a chart. An indicator
-/// that cannot be drawn (nobody used it, or too few persons for steps of at least the
-/// small-cell threshold) is named in the caption with the reason.
+/// Lorenz curves of use before inclusion by arm: a panel for every indicator the analysis
+/// measured the concentration of, in the pipeline's order, six to a figure, the pilot's
+/// and the comparison's curve in each with their Gini coefficients (and the top 5 %'s
+/// share) under the title. An arm too small for steps of at least the small-cell
+/// threshold, or an indicator nobody used, is named in the caption with the reason.
+/// Without per-arm rows (an analysis from before they were written) both arms are one
+/// curve.
 pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut> {
     let lang = params.language;
     let nb = lang == Language::Nb;
-    let mut curves: Vec<(Curve, String)> = Vec::new();
+    let by_arm = input.utilisation.iter().any(|u| u.arm.is_some());
+    let groups: Vec<Option<Arm>> =
+        if by_arm { vec![Some(Arm::Pilot), Some(Arm::Comparison)] } else { vec![None] };
+    let series: Vec<&str> = groups
+        .iter()
+        .map(|g| g.map_or(lang.pick("Alle", "All"), |arm| arm_label(arm, lang)))
+        .collect();
+    let mut panels: Vec<crate::figure::LorenzPanel> = Vec::new();
     let mut not_drawn: Vec<String> = Vec::new();
     for &indicator in &params.indicators {
-        let Some(shares) = input
-            .utilisation
-            .iter()
-            .find(|u| u.indicator == indicator.id() && u.period == "before")
-        else {
-            continue;
-        };
         let label = indicator_label(indicator, lang);
-        let Some(step) = lorenz_step(shares.n_persons, params.rule.threshold) else {
-            not_drawn.push(format!(
-                "{} ({})",
-                label.to_lowercase(),
-                lang.pick("for få personer", "too few persons")
-            ));
-            continue;
-        };
-        let points: Vec<(f64, f64)> = input
-            .lorenz
-            .iter()
-            .filter(|l| l.indicator == indicator.id() && l.period == "before")
-            .filter(|l| ((l.persons_share * 100.0).round() as u32).is_multiple_of(step))
-            .map(|l| (l.persons_share, l.use_share))
-            .collect();
-        if points.len() < 2 {
-            not_drawn.push(format!(
-                "{} ({})",
-                label.to_lowercase(),
-                lang.pick("ingen brukte tjenesten", "nobody used the service")
-            ));
-            continue;
-        }
-        let top5 = input
-            .utilisation
-            .iter()
-            .find(|u| {
+        let of = |arm: Option<Arm>, top: f64| {
+            input.utilisation.iter().find(|u| {
                 u.indicator == indicator.id()
                     && u.period == "before"
-                    && (u.top_share - 0.05).abs() < 1e-9
+                    && u.arm == arm
+                    && (u.top_share - top).abs() < 1e-9
             })
-            .and_then(|u| u.share_of_use);
-        let mut note = label.to_lowercase();
-        if let Some(share) = top5 {
-            let pct = crate::figure::number(share * 100.0, 0, nb);
-            let _ = match lang {
-                Language::Nb => write!(note, ": de 5 % med mest forbruk stod for {pct} %"),
-                Language::En => write!(note, ": the top 5 % of users accounted for {pct} %"),
+        };
+        if of(None, 0.05).is_none() && groups.iter().all(|&g| of(g, 0.05).is_none()) {
+            continue;
+        }
+        let mut curves = Vec::new();
+        let mut ginis = Vec::new();
+        for (k, &group) in groups.iter().enumerate() {
+            let Some(shares) = of(group, 0.05) else { continue };
+            let name = series[k];
+            let Some(step) = lorenz_step(shares.n_persons, params.rule.threshold) else {
+                not_drawn.push(format!(
+                    "{} {} ({})",
+                    label.to_lowercase(),
+                    name.to_lowercase(),
+                    lang.pick("for få personer", "too few persons")
+                ));
+                continue;
             };
-        }
-        if let Some(gini) = shares.gini {
-            let _ = write!(
-                note,
-                "{} Gini {}",
-                if top5.is_some() { "," } else { ":" },
-                crate::figure::number(gini, 2, nb)
+            let points: Vec<(f64, f64)> = input
+                .lorenz
+                .iter()
+                .filter(|l| l.indicator == indicator.id() && l.period == "before" && l.arm == group)
+                .filter(|l| ((l.persons_share * 100.0).round() as u32).is_multiple_of(step))
+                .map(|l| (l.persons_share, l.use_share))
+                .collect();
+            if points.len() < 2 {
+                not_drawn.push(format!(
+                    "{} {} ({})",
+                    label.to_lowercase(),
+                    name.to_lowercase(),
+                    lang.pick("ingen brukte tjenesten", "nobody used the service")
+                ));
+                continue;
+            }
+            let mut gini = format!(
+                "{name}: Gini {}",
+                shares.gini.map_or_else(|| "–".to_owned(), |g| crate::figure::number(g, 2, nb))
             );
+            if let Some(share) = shares.share_of_use {
+                let _ =
+                    write!(gini, ", topp 5 % {} %", crate::figure::number(share * 100.0, 0, nb));
+            }
+            ginis.push(if nb { gini } else { gini.replace("topp", "top") });
+            curves.push((k, Curve { points }));
         }
-        curves.push((Curve { label: label.to_owned(), points }, note));
+        if !curves.is_empty() {
+            panels.push(crate::figure::LorenzPanel {
+                title: label.to_owned(),
+                subtitle: ginis.join(" · "),
+                curves,
+            });
+        }
     }
-    if curves.is_empty() {
+    if panels.is_empty() {
         return Vec::new();
     }
-    let n = input.utilisation.iter().map(|u| u.n_persons).max().unwrap_or(0);
-    let chunk = even_chunk(curves.len(), LORENZ_CURVES);
-    let parts = curves.len().div_ceil(chunk);
-    curves
+    let n_of = |arm: Option<Arm>| {
+        input.utilisation.iter().filter(|u| u.arm == arm).map(|u| u.n_persons).max().unwrap_or(0)
+    };
+    let persons: Vec<String> = groups
+        .iter()
+        .zip(&series)
+        .map(|(&g, name)| format!("{} n = {}", name.to_lowercase(), n_of(g)))
+        .collect();
+    let chunk = even_chunk(panels.len(), LORENZ_PANELS);
+    let parts = panels.len().div_ceil(chunk);
+    panels
         .chunks(chunk)
         .enumerate()
         .map(|(k, part)| {
-            let drawn: Vec<Curve> = part.iter().map(|(c, _)| c.clone()).collect();
-            let notes: Vec<&str> = part.iter().map(|(_, n)| n.as_str()).collect();
-            let canvas = lorenz(
-                &drawn,
-                lang.pick(
-                    "Andel personer (minst forbruk først)",
-                    "Share of persons (lightest users first)",
+            let canvas = crate::figure::lorenz_panels(
+                part,
+                &series,
+                (
+                    lang.pick(
+                        "Andel personer (minst forbruk først)",
+                        "Share of persons (lightest users first)",
+                    ),
+                    lang.pick("Andel av forbruket", "Share of use"),
                 ),
-                lang.pick("Andel av forbruket", "Share of use"),
-                lang.pick("lik fordeling", "equal use"),
                 nb,
             );
             let part_words = part_text(k, parts, lang);
             let mut caption = match lang {
                 Language::Nb => format!(
-                    "Fordeling av forbruket året før inklusjon{part_words} (Lorenz-kurver, n = {n}; punkter med minst {} personer per trinn). {}.",
+                    "Fordeling av forbruket året før inklusjon, per gruppe{part_words} (Lorenz-kurver: andel av forbruket hos den andelen personer som bruker minst; {}; punkter med minst {} personer per trinn). Stiplet: lik fordeling. Gini-koeffisienten under hver tittel (0 = alle bruker like mye, 1 = én person bruker alt) og andelen de 5 % med mest forbruk stod for.",
+                    persons.join(", "),
                     params.rule.threshold,
-                    notes.join("; ")
                 ),
                 Language::En => format!(
-                    "Distribution of use in the year before inclusion{part_words} (Lorenz curves, n = {n}; points with at least {} persons per step). {}.",
+                    "Distribution of use in the year before inclusion, by arm{part_words} (Lorenz curves: the share of use held by the lightest users; {}; points with at least {} persons per step). Dashed: equal use. The Gini coefficient under each title (0 = everyone uses the same, 1 = one person uses all) and the share the top 5 % of users accounted for.",
+                    persons.join(", "),
                     params.rule.threshold,
-                    notes.join("; ")
                 ),
             };
             if k == 0 && !not_drawn.is_empty() {
@@ -919,6 +939,40 @@ mod estimate_tests {
             between.caption.contains("Én slags estimat: forholdet mellom"),
             "{}",
             between.caption
+        );
+    }
+
+    #[test]
+    fn lorenz_curves_by_arm_with_each_arms_gini() {
+        let indicators = [Indicator::BedDays, Indicator::Mortality, Indicator::GpContacts];
+        let mut results = Results::new(&indicators);
+        let params = params(&indicators, Language::Nb);
+        let figure = concentration(&results.input(), &params).remove(0);
+        let paths =
+            |c: &Canvas| c.shapes.iter().filter(|s| matches!(s, Shape::Path { .. })).count();
+        assert_eq!(paths(&figure.canvas), 2 * 2, "two indicators (not deaths), two arms each");
+        let texts = texts(&figure.canvas);
+        assert!(
+            texts.contains(
+                &"Pilot: Gini 0,38, topp 5 % 30 % · Sammenligning: Gini 0,45, topp 5 % 30 %"
+            ),
+            "{texts:?}"
+        );
+        assert!(
+            figure.caption.contains("pilot n = 40, sammenligning n = 30"),
+            "{}",
+            figure.caption
+        );
+        // An arm too small for steps of 5 persons is named, not drawn.
+        for u in results.utilisation.iter_mut().filter(|u| u.arm == Some(Arm::Comparison)) {
+            u.n_persons = 4;
+        }
+        let figure = concentration(&results.input(), &params).remove(0);
+        assert_eq!(paths(&figure.canvas), 2);
+        assert!(
+            figure.caption.contains("Ikke vist: liggedøgn sammenligning (for få personer)"),
+            "{}",
+            figure.caption
         );
     }
 

@@ -340,6 +340,8 @@ table! {
         pub indicator: String,
         /// Period (`before`: use before inclusion).
         pub period: String,
+        /// The arm the persons are in; null for both arms together.
+        pub arm: Option<Arm>,
         /// The heaviest users' share of persons: 0.05, 0.10.
         pub top_share: f64,
         /// Persons in that top group (the share of persons, rounded up).
@@ -361,6 +363,8 @@ table! {
         pub indicator: String,
         /// Period.
         pub period: String,
+        /// The arm the persons are in; null for both arms together.
+        pub arm: Option<Arm>,
         /// Share of persons, lightest users first (0, 0.01, …, 1).
         pub persons_share: f64,
         /// Their share of all use.

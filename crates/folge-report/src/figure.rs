@@ -548,8 +548,13 @@ pub fn stacked_bars(bars: &[StackedBar], levels: &[String], decimal_comma: bool)
         bars.iter().map(|b| text_width(&b.label, SIZE, false) + 12.0).fold(80.0, f64::max);
     let (left, top, plot_w, row_h) = (label_w + 12.0, 12.0, 380.0, 20.0);
     let bottom = top + bars.len() as f64 * row_h;
-    let mut c =
-        Canvas::new(left + plot_w + 24.0, bottom + 62.0 + 18.0 * (levels.len().div_ceil(5) as f64));
+    let width = left + plot_w + 24.0;
+    // As many legend entries to a line as fit (five at most): answer labels are longer
+    // than codes.
+    let entry_w =
+        levels.iter().map(|l| 17.0 + text_width(l, SIZE, false) + 24.0).fold(0.0, f64::max);
+    let per_row = (((width - 20.0) / entry_w.max(1.0)).floor() as usize).clamp(1, 5);
+    let mut c = Canvas::new(width, bottom + 62.0 + 18.0 * (levels.len().div_ceil(per_row) as f64));
     // A diverging-free sequential use of the palette: the first five colours, then grey.
     let colour = |k: usize| PALETTE[k.min(PALETTE.len() - 1)];
     for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
@@ -587,9 +592,12 @@ pub fn stacked_bars(bars: &[StackedBar], levels: &[String], decimal_comma: bool)
             None => c.text(left + 4.0, y + row_h / 2.0 + 4.0, ":", SIZE, Anchor::Start),
         }
     }
-    for (row, chunk) in levels.chunks(5).enumerate() {
-        let entries: Vec<(&str, Colour)> =
-            chunk.iter().enumerate().map(|(k, l)| (l.as_str(), colour(row * 5 + k))).collect();
+    for (row, chunk) in levels.chunks(per_row).enumerate() {
+        let entries: Vec<(&str, Colour)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, l)| (l.as_str(), colour(row * per_row + k)))
+            .collect();
         legend(&mut c, bottom + 40.0 + row as f64 * 18.0, &entries);
     }
     c

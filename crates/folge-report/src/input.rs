@@ -273,6 +273,9 @@ pub struct InstrumentItem {
     pub min: Option<f64>,
     /// Highest valid answer.
     pub max: Option<f64>,
+    /// The answers' labels from the codebook (`1` → "Nesten aldri"), by code; empty when
+    /// the codebook gives none (the answers are then shown as their codes).
+    pub labels: Vec<(f64, String)>,
 }
 
 /// A text cut into runs of digits (compared as numbers) and of other characters, so

@@ -59,7 +59,15 @@ fn instruments(pipeline: &crate::config::Pipeline) -> Vec<folge_report::Instrume
                         } else {
                             (item.min.or(instrument.min), item.max.or(instrument.max))
                         };
-                        folge_report::InstrumentItem { name: item.name.clone(), min, max }
+                        // Each code's label, the item's own before its instrument's.
+                        let mut labels: Vec<(f64, String)> = Vec::new();
+                        for (label, &code) in item.labels.iter().chain(&instrument.labels) {
+                            if !labels.iter().any(|(c, _)| c.to_bits() == code.to_bits()) {
+                                labels.push((code, label.clone()));
+                            }
+                        }
+                        labels.sort_by(|a, b| a.0.total_cmp(&b.0));
+                        folge_report::InstrumentItem { name: item.name.clone(), min, max, labels }
                     })
                     .collect(),
             });

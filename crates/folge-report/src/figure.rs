@@ -667,22 +667,53 @@ pub fn hbars(bars: &[HBar], x_label: &str, decimal_comma: bool) -> Canvas {
     c
 }
 
-/// A heatmap of counts: rows × columns, darker for more, the count written in each cell.
+/// The heatmap's colour for a share of its largest value: white to Okabe–Ito blue.
+fn heat(share: f64) -> Colour {
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * share).round() as u8;
+    Colour(mix(255, PALETTE[0].0), mix(255, PALETTE[0].1), mix(255, PALETTE[0].2))
+}
+
+/// A heatmap of counts: rows × columns, darker for more, the count written in each cell,
+/// and under it a colour legend from 0 to the largest count, titled `legend_title`.
 pub fn heatmap(
     rows: &[String],
     columns: &[String],
     values: &[Vec<Option<f64>>],
+    legend_title: &str,
     decimal_comma: bool,
 ) -> Canvas {
     let label_w = rows.iter().map(|r| text_width(r, SIZE, false) + 12.0).fold(80.0, f64::max);
     let cell_w =
         columns.iter().map(|c| text_width(c, SIZE - 1.0, false) + 10.0).fold(48.0, f64::max);
     let (left, top, cell_h) = (label_w + 8.0, 28.0, 20.0);
+    let legend_w = 5.0 * 36.0;
     let mut c = Canvas::new(
-        left + cell_w * columns.len() as f64 + 16.0,
-        top + cell_h * rows.len() as f64 + 16.0,
+        (left + cell_w * columns.len() as f64 + 16.0).max(left + legend_w + 16.0),
+        top + cell_h * rows.len() as f64 + 70.0,
     );
     let max = values.iter().flatten().flatten().copied().fold(0.0, f64::max).max(1.0);
+    // The legend: five swatches from 0 to the largest count, each labelled with its count.
+    let legend_y = top + cell_h * rows.len() as f64 + 20.0;
+    c.text(left, legend_y, legend_title, SIZE - 1.0, Anchor::Start);
+    for k in 0..5 {
+        let share = f64::from(k) / 4.0;
+        let x = left + f64::from(k) * 36.0;
+        c.push(Shape::Rect {
+            x,
+            y: legend_y + 6.0,
+            w: 36.0,
+            h: 12.0,
+            fill: heat(share),
+            stroke: Some(GRID),
+        });
+        c.text(
+            x + 18.0,
+            legend_y + 32.0,
+            number(share * max, 0, decimal_comma),
+            SIZE - 2.0,
+            Anchor::Middle,
+        );
+    }
     for (j, name) in columns.iter().enumerate() {
         c.text(
             left + cell_w * (j as f64 + 0.5),
@@ -699,11 +730,8 @@ pub fn heatmap(
             let x = left + j as f64 * cell_w;
             let value = values.get(i).and_then(|r| r.get(j)).copied().flatten();
             let share = value.map_or(0.0, |v| v / max);
-            // White to Okabe–Ito blue; the count switches to white on dark cells.
-            let mix =
-                |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * share).round() as u8;
-            let fill =
-                Colour(mix(255, PALETTE[0].0), mix(255, PALETTE[0].1), mix(255, PALETTE[0].2));
+            // The count switches to white on dark cells.
+            let fill = heat(share);
             c.push(Shape::Rect { x, y, w: cell_w, h: cell_h, fill, stroke: Some(GRID) });
             let text = value.map_or(String::new(), |v| number(v, 0, decimal_comma));
             let colour = if share > 0.55 { Colour(255, 255, 255) } else { INK };
@@ -848,8 +876,13 @@ mod tests {
             })
             .sum();
         assert!((widths - 380.0).abs() < 1e-9, "{widths}");
-        let h =
-            heatmap(&["a".into()], &["x".into(), "y".into()], &[vec![Some(1.0), Some(4.0)]], false);
+        let h = heatmap(
+            &["a".into()],
+            &["x".into(), "y".into()],
+            &[vec![Some(1.0), Some(4.0)]],
+            "n",
+            false,
+        );
         let fills: Vec<Colour> = h
             .shapes
             .iter()
@@ -858,7 +891,11 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(fills[1], PALETTE[0], "the largest count is full blue");
-        assert!(fills[0].0 > fills[1].0, "a smaller count is lighter");
+        // The legend's five swatches first, white to the largest count's blue, then the cells.
+        assert_eq!(fills.len(), 5 + 2);
+        assert_eq!((fills[0], fills[4]), (Colour(255, 255, 255), PALETTE[0]), "legend");
+        assert_eq!(fills[6], PALETTE[0], "the largest count is full blue");
+        assert!(fills[5].0 > fills[6].0, "a smaller count is lighter");
+        assert!(h.shapes.iter().any(|s| matches!(s, Shape::Text { text, .. } if text == "n")));
     }
 }

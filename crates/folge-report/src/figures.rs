@@ -844,13 +844,19 @@ pub fn code_heatmap(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fi
         })
         .collect();
     let names: Vec<String> = places.iter().map(|m| params.municipality(m)).collect();
-    let canvas = heatmap(&codes, &names, &values, lang == Language::Nb);
+    let canvas = heatmap(
+        &codes,
+        &names,
+        &values,
+        lang.pick("Segmenter med koden", "Segments with the code"),
+        lang == Language::Nb,
+    );
     Some(FigureOut {
         id: "figure_codes_by_municipality".into(),
         caption: lang
             .pick(
-                "Fokusgrupper: segmenter per kode og kommune.",
-                "Focus groups: segments per code and municipality.",
+                "Fokusgrupper: segmenter per kode og kommune; mørkere celle, flere segmenter (fargeskala under).",
+                "Focus groups: segments per code and municipality; the darker the cell, the more segments (colour scale below).",
             )
             .to_owned(),
         canvas,

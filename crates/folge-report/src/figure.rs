@@ -464,9 +464,13 @@ pub struct MeanPoint {
 /// One panel of means per timepoint and arm: (title, [(arm label, points per timepoint)]).
 pub type MeansPanel = (String, Vec<(String, Vec<MeanPoint>)>);
 
+/// The vertical axis of a means panel: from 0 (`None`), or over a scale's answer range
+/// (`Some((low, high))`, ticks on every whole answer when there are at most ten).
+pub type MeansAxis = Option<(f64, f64)>;
+
 /// Means with 95 % CIs at each timepoint, one line per arm, a panel per scale.
 pub fn means_panels(
-    panels: &[MeansPanel],
+    panels: &[(MeansPanel, MeansAxis)],
     timepoints: &[String],
     y_label: &str,
     decimal_comma: bool,
@@ -475,7 +479,7 @@ pub fn means_panels(
     let rows = panels.len().div_ceil(per_row).max(1);
     let mut c = Canvas::new(panel_w * per_row as f64, panel_h * rows as f64 + 40.0);
     let mut names: Vec<&str> = Vec::new();
-    for (i, (title, series)) in panels.iter().enumerate() {
+    for (i, ((title, series), range)) in panels.iter().enumerate() {
         let ox = (i % per_row) as f64 * panel_w;
         let oy = (i / per_row) as f64 * panel_h;
         let (left, top, plot_w, plot_h) = (ox + 48.0, oy + 28.0, panel_w - 62.0, panel_h - 70.0);
@@ -485,7 +489,32 @@ pub fn means_panels(
             .flat_map(|(_, p)| p)
             .filter_map(|p| p.ci.map(|c| c.1).or(p.mean))
             .fold(0.0, f64::max);
-        let (axis_max, _) = y_axis(&mut c, (left, top, plot_w, plot_h), max, decimal_comma);
+        let (axis_min, axis_max) = match *range {
+            Some((low, high)) if high > low => {
+                // Gridlines and labels on the scale's answers (1, 2, …, 5).
+                let whole = high - low <= 10.0 && low.fract() == 0.0 && high.fract() == 0.0;
+                let ticks: Vec<f64> = if whole {
+                    (0..=((high - low) as usize)).map(|k| low + k as f64).collect()
+                } else {
+                    (0..=4).map(|k| low + (high - low) * f64::from(k) / 4.0).collect()
+                };
+                for t in ticks {
+                    let y = top + plot_h - (t - low) / (high - low) * plot_h;
+                    line(&mut c, (left, y), (left + plot_w, y), GRID, 1.0);
+                    let decimals = usize::from(!whole);
+                    c.text(
+                        left - 4.0,
+                        y + 4.0,
+                        number(t, decimals, decimal_comma),
+                        SIZE - 1.0,
+                        Anchor::End,
+                    );
+                }
+                line(&mut c, (left, top), (left, top + plot_h), INK, 1.0);
+                (low, high)
+            }
+            _ => (0.0, y_axis(&mut c, (left, top, plot_w, plot_h), max, decimal_comma).0),
+        };
         vertical_text(&mut c, ox + 12.0, top + plot_h / 2.0, y_label, 10.0);
         let step = plot_w / timepoints.len().max(1) as f64;
         for (t, name) in timepoints.iter().enumerate() {
@@ -497,7 +526,9 @@ pub fn means_panels(
                 Anchor::Middle,
             );
         }
-        let y_of = |v: f64| top + plot_h - v.min(axis_max) / axis_max * plot_h;
+        let y_of = |v: f64| {
+            top + plot_h - (v.clamp(axis_min, axis_max) - axis_min) / (axis_max - axis_min) * plot_h
+        };
         for (s, (arm, points)) in series.iter().enumerate() {
             if !names.contains(&arm.as_str()) {
                 names.push(arm);
@@ -753,6 +784,40 @@ pub fn heatmap(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scale_means_sit_on_the_scales_own_range() {
+        let point = |m: f64| MeanPoint { mean: Some(m), ci: Some((m - 0.5, m + 0.5)) };
+        let panel: MeansPanel =
+            ("PACIC (total)".into(), vec![("Pilot".into(), vec![point(3.0), point(5.0)])]);
+        let tps = ["T0".to_owned(), "T1".to_owned()];
+        let c = means_panels(&[(panel.clone(), Some((1.0, 5.0)))], &tps, "mean", false);
+        let texts: Vec<&str> = c
+            .shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        for answer in ["1", "2", "3", "4", "5"] {
+            assert!(texts.contains(&answer), "{answer} on the axis: {texts:?}");
+        }
+        assert!(!texts.contains(&"0"), "no 0 on a 1–5 scale: {texts:?}");
+        // 3 is the middle of 1–5, and 5 the top: the plot runs from y 28 to 28 + 130.
+        let ys: Vec<f64> = c
+            .shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Circle { y, .. } => Some(*y),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ys, [28.0 + 65.0, 28.0]);
+        // Without a range the axis starts at 0.
+        let c = means_panels(&[(panel, None)], &tps, "mean", false);
+        assert!(c.shapes.iter().any(|s| matches!(s, Shape::Text { text, .. } if text == "0")));
+    }
 
     #[test]
     fn nice_ticks() {

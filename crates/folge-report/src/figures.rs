@@ -14,8 +14,8 @@ use crate::estimates::{
     mortality_not_before_after, not_computed,
 };
 use crate::figure::{
-    Bar, Curve, ForestRow, HBar, MeanPoint, MeansPanel, Panel, bar_panels, forest, hbars, heatmap,
-    means_panels,
+    Bar, Curve, ForestRow, HBar, MeanPoint, MeansAxis, MeansPanel, Panel, bar_panels, forest,
+    hbars, heatmap, means_panels,
 };
 use crate::input::{
     Language, ReportInput, ReportParams, arm_label, arm_rates_shown, indicator_label, rate,
@@ -669,12 +669,12 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
         (instrument.clone(), scale != instrument, scale.clone())
     });
     // Each scale's panel, the most persons per arm in it, and whether a point is hidden.
-    let drawn: Vec<(MeansPanel, [usize; 2], bool)> = scales
+    let drawn: Vec<((MeansPanel, MeansAxis), [usize; 2], bool)> = scales
         .into_iter()
         .map(|((instrument, scale), groups)| {
             let mut counts = [0usize; 2];
             let mut suppressed = false;
-            let series = [Arm::Pilot, Arm::Comparison]
+            let series: Vec<(String, Vec<MeanPoint>)> = [Arm::Pilot, Arm::Comparison]
                 .into_iter()
                 .enumerate()
                 .map(|(a, arm)| {
@@ -703,9 +703,18 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
                     (arm_label(arm, lang).to_owned(), points)
                 })
                 .collect();
-            let title =
-                if instrument == scale { scale.clone() } else { format!("{instrument}: {scale}") };
-            ((title, series), counts, suppressed)
+            let title = scale_title(instrument, scale, lang);
+            // The axis over the answers' range when the codebook gives it and every mean
+            // and interval lies in it (a sum score does not); else from 0.
+            let range = answer_range(params, instrument).filter(|&(low, high)| {
+                series.iter().flat_map(|(_, p)| p).all(|p| {
+                    p.mean
+                        .into_iter()
+                        .chain(p.ci.into_iter().flat_map(|c| [c.0, c.1]))
+                        .all(|v| (low - 1e-9..=high + 1e-9).contains(&v))
+                })
+            });
+            (((title, series), range), counts, suppressed)
         })
         .collect();
     if drawn.is_empty() {
@@ -718,11 +727,7 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
         .collect::<BTreeSet<_>>()
         .into_iter()
         .filter(|key| !by_scale.contains_key(key))
-        .map(
-            |(instrument, scale)| {
-                if instrument == scale { scale } else { format!("{instrument}: {scale}") }
-            },
-        )
+        .map(|(instrument, scale)| scale_title(&instrument, &scale, lang))
         .collect();
     let chunk = even_chunk(drawn.len(), SCALE_PANELS);
     let parts = drawn.len().div_ceil(chunk);
@@ -730,7 +735,8 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
         .chunks(chunk)
         .enumerate()
         .map(|(k, part)| {
-            let panels: Vec<MeansPanel> = part.iter().map(|(p, ..)| p.clone()).collect();
+            let panels: Vec<(MeansPanel, MeansAxis)> =
+                part.iter().map(|(p, ..)| p.clone()).collect();
             let canvas = means_panels(
                 &panels,
                 &timepoints,
@@ -756,6 +762,31 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
                     n(1)
                 ),
             };
+            let ranges: Vec<String> = part
+                .iter()
+                .filter(|(((_, _), range), ..)| range.is_some())
+                .filter_map(|(((title, _), _), ..)| {
+                    let instrument = title.split([' ', ':']).next()?.to_lowercase();
+                    range_words(params, &instrument, lang == Language::Nb)
+                        .map(|w| format!("{} ({w})", instrument.to_uppercase()))
+                })
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if !ranges.is_empty() {
+                let _ = match lang {
+                    Language::Nb => write!(
+                        caption,
+                        " Aksen går over skalaens svarområde: {}.",
+                        ranges.join("; ")
+                    ),
+                    Language::En => write!(
+                        caption,
+                        " The axis spans the scale's answers: {}.",
+                        ranges.join("; ")
+                    ),
+                };
+            }
             if k == 0 && !unpaired.is_empty() {
                 let _ = match lang {
                     Language::Nb => write!(
@@ -774,6 +805,40 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
             FigureOut { id: part_id("figure_scales", k), caption, canvas }
         })
         .collect()
+}
+
+/// A scale as the report names it: "PACIC (total)", "PACIC: delivery system".
+pub(crate) fn scale_title(instrument: &str, scale: &str, lang: Language) -> String {
+    if instrument == scale {
+        format!("{} ({})", instrument.to_uppercase(), lang.pick("total", "total"))
+    } else {
+        format!("{}: {}", instrument.to_uppercase(), scale.replace('_', " "))
+    }
+}
+
+/// The answer range of an instrument's items from its codebook, when every item has one.
+fn answer_range(params: &ReportParams, instrument: &str) -> Option<(f64, f64)> {
+    let items = &params.instrument(instrument)?.items;
+    let low = items.iter().map(|i| i.min).collect::<Option<Vec<f64>>>()?;
+    let high = items.iter().map(|i| i.max).collect::<Option<Vec<f64>>>()?;
+    let low = low.into_iter().reduce(f64::min)?;
+    let high = high.into_iter().reduce(f64::max)?;
+    (high > low).then_some((low, high))
+}
+
+/// The answers' labels at the ends of an instrument's range, from its codebook: "1 =
+/// Nesten aldri, 5 = Nesten alltid".
+fn range_words(params: &ReportParams, instrument: &str, nb: bool) -> Option<String> {
+    let (low, high) = answer_range(params, instrument)?;
+    let labels = &params.instrument(instrument)?.items.first()?.labels;
+    let at = |v: f64| labels.iter().find(|(code, _)| (code - v).abs() < 1e-9).map(|(_, l)| l);
+    Some(format!(
+        "{} = {}, {} = {}",
+        crate::figure::number(low, 0, nb),
+        at(low)?,
+        crate::figure::number(high, 0, nb),
+        at(high)?
+    ))
 }
 
 /// Focus groups: distinct groups mentioning each code, by theme.

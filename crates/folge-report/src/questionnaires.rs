@@ -41,11 +41,7 @@ pub(crate) fn reliability_table(
     let mut any_hidden = false;
     let mut weak = false;
     for r in rows_in {
-        let label = if r.scale == r.instrument {
-            format!("{} ({})", r.instrument.to_uppercase(), lang.pick("total", "total"))
-        } else {
-            format!("{}: {}", r.instrument.to_uppercase(), r.scale.replace('_', " "))
-        };
+        let label = crate::figures::scale_title(&r.instrument, &r.scale, lang);
         let hidden = params.rule.hides_count(r.n as f64);
         any_hidden |= hidden;
         let alpha = match r.cronbach_alpha {

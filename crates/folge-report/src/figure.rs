@@ -396,8 +396,8 @@ pub struct Curve {
 pub struct LorenzPanel {
     /// Title (the indicator).
     pub title: String,
-    /// Under the title (each curve's Gini).
-    pub subtitle: String,
+    /// Lines under the title (each curve's Gini), in the curves' colours' order.
+    pub subtitle: Vec<String>,
     /// (index into the series, curve).
     pub curves: Vec<(usize, Curve)>,
 }
@@ -410,15 +410,17 @@ pub fn lorenz_panels(
     (x_label, y_label): (&str, &str),
     decimal_comma: bool,
 ) -> Canvas {
-    let (panel_w, panel_h, per_row) = (230.0, 250.0, 3usize);
+    let (panel_w, panel_h, per_row) = (250.0, 264.0, 3usize);
     let rows = panels.len().div_ceil(per_row).max(1);
     let mut c = Canvas::new(panel_w * per_row as f64 + 20.0, panel_h * rows as f64 + 56.0);
     for (i, panel) in panels.iter().enumerate() {
         let ox = 20.0 + (i % per_row) as f64 * panel_w;
         let oy = (i / per_row) as f64 * panel_h;
-        let (left, top, size) = (ox + 40.0, oy + 40.0, panel_w - 60.0);
+        let (left, top, size) = (ox + 40.0, oy + 54.0, panel_w - 80.0);
         bold(&mut c, ox + 4.0, oy + 14.0, &panel.title, SIZE);
-        c.text(ox + 4.0, oy + 28.0, panel.subtitle.as_str(), SIZE - 1.5, Anchor::Start);
+        for (k, text) in panel.subtitle.iter().enumerate() {
+            c.text(ox + 4.0, oy + 28.0 + 13.0 * k as f64, text.as_str(), SIZE - 1.5, Anchor::Start);
+        }
         let (x_of, y_of) = (|v: f64| left + v * size, |v: f64| top + size - v * size);
         for t in [0.0, 0.5, 1.0] {
             line(&mut c, (x_of(0.0), y_of(t)), (x_of(1.0), y_of(t)), GRID, 1.0);
@@ -737,13 +739,17 @@ pub fn heatmap(
             fill: heat(share),
             stroke: Some(GRID),
         });
-        c.text(
-            x + 18.0,
-            legend_y + 32.0,
-            number(share * max, 0, decimal_comma),
-            SIZE - 2.0,
-            Anchor::Middle,
-        );
+        // Labels at the ends and the middle, where the count is exact enough to read.
+        if k % 2 == 0 {
+            let decimals = usize::from((share * max).fract() != 0.0);
+            c.text(
+                x + 18.0,
+                legend_y + 32.0,
+                number(share * max, decimals, decimal_comma),
+                SIZE - 2.0,
+                Anchor::Middle,
+            );
+        }
     }
     for (j, name) in columns.iter().enumerate() {
         c.text(

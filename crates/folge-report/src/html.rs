@@ -866,6 +866,104 @@ fn headline(input: &ReportInput<'_>, params: &ReportParams) -> Vec<String> {
             ),
         });
     }
+    lines.extend(summary_beyond_use(input, params));
+    lines
+}
+
+/// The summary's lines on what is not service use: how far the framework's steps were
+/// documented in the pilots, how many answered the questionnaires at each timepoint, and
+/// which focus-group codes the most groups used. Each only when the run has it, and a
+/// share or count the small-cell rule hides is left out.
+fn summary_beyond_use(input: &ReportInput<'_>, params: &ReportParams) -> Vec<String> {
+    let lang = params.language;
+    let rule = params.rule;
+    let mut lines = Vec::new();
+    let steps: Vec<String> = input
+        .framework
+        .iter()
+        .filter(|r| r.arm == Arm::Pilot && r.scope == "all")
+        .filter(|r| !rule.hides_share(r.n_documented as f64, r.n_persons as f64))
+        .filter_map(|r| {
+            let share = r.share? * 100.0;
+            let days = r
+                .days_median
+                .filter(|_| r.n_documented >= i64::from(rule.threshold))
+                .map_or(String::new(), |d| {
+                    format!(
+                        ", {} {}",
+                        crate::figure::number(
+                            d,
+                            usize::from(d.fract() != 0.0),
+                            lang == Language::Nb
+                        ),
+                        lang.pick("dager", "days")
+                    )
+                });
+            Some(format!("{} {share:.0} %{days}", r.element))
+        })
+        .collect();
+    if !steps.is_empty() {
+        lines.push(match lang {
+            Language::Nb => format!(
+                "Gjennomføring: andel av pilotpasientene med hvert trinn i rammeverket dokumentert, og median dager fra inklusjon: {}.",
+                steps.join("; ")
+            ),
+            Language::En => format!(
+                "Implementation: share of the pilots' patients with each step of the framework documented, and median days from inclusion: {}.",
+                steps.join("; ")
+            ),
+        });
+    }
+    let answered = crate::questionnaires::respondents(input);
+    let mut timepoints: Vec<&String> = answered
+        .keys()
+        .map(|(t, _)| t)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    timepoints.sort_by_key(|t| crate::input::natural_key(t));
+    let counts: Vec<String> = timepoints
+        .iter()
+        .map(|t| {
+            let n = |arm: Arm| answered.get(&((*t).clone(), arm)).copied().unwrap_or(0);
+            let shown = |n: usize| {
+                if rule.hides_count(n as f64) { ":".to_owned() } else { n.to_string() }
+            };
+            format!("{t} {} / {}", shown(n(Arm::Pilot)), shown(n(Arm::Comparison)))
+        })
+        .collect();
+    if !counts.is_empty() {
+        lines.push(match lang {
+            Language::Nb => format!(
+                "Spørreskjema: personer som svarte i pilotene / sammenligningskommunene: {}.",
+                counts.join(", ")
+            ),
+            Language::En => format!(
+                "Questionnaires: persons who answered in the pilots / the comparison municipalities: {}.",
+                counts.join(", ")
+            ),
+        });
+    }
+    let mut codes: Vec<&folge_schema::tables::CodeFrequencyRow> =
+        input.code_frequencies.iter().filter(|f| f.scope == "all").collect();
+    codes.sort_by(|a, b| {
+        b.n_groups.cmp(&a.n_groups).then(b.n_segments.cmp(&a.n_segments)).then(a.code.cmp(&b.code))
+    });
+    if let Some(groups) = codes.first().map(|c| c.n_groups_in_scope) {
+        let top: Vec<String> = codes
+            .iter()
+            .take(3)
+            .map(|c| format!("«{}» ({} {} {groups})", c.code, c.n_groups, lang.pick("av", "of")))
+            .collect();
+        lines.push(match lang {
+            Language::Nb => {
+                format!("Fokusgrupper ({groups}): kodene flest grupper brukte: {}.", top.join(", "))
+            }
+            Language::En => {
+                format!("Focus groups ({groups}): the codes most groups used: {}.", top.join(", "))
+            }
+        });
+    }
     lines
 }
 
@@ -1525,6 +1623,48 @@ mod tests {
         assert_eq!(band_quantile(&bands, 0.2), Some("0-5"), "2 of 10 reach 20 %");
         assert_eq!(band_quantile(&bands, 0.75), Some("80+"));
         assert_eq!(band_quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn the_summary_covers_implementation_questionnaires_and_focus_groups() {
+        use folge_schema::tables::{CodeFrequencyRow, FrameworkRow};
+        let indicators = [Indicator::Admissions];
+        let results = crate::test_rows::Results::new(&indicators);
+        let step = |element: &str, documented: i64| FrameworkRow {
+            element: element.into(),
+            arm: Arm::Pilot,
+            scope: "all".into(),
+            scope_value: None,
+            n_persons: 40,
+            n_documented: documented,
+            share: Some(documented as f64 / 40.0),
+            days_median: Some(21.0),
+            days_q1: None,
+            days_q3: None,
+        };
+        // C: 38 of 40, "all but 2", is hidden.
+        let framework = [step("A", 30), step("C", 38)];
+        let code = |code: &str, groups: i64| CodeFrequencyRow {
+            theme: None,
+            code: code.into(),
+            scope: "all".into(),
+            scope_value: None,
+            n_segments: 9,
+            n_groups: groups,
+            n_groups_in_scope: 4,
+        };
+        let codes = [code("Tid", 2), code("Felles plan", 4)];
+        let input =
+            ReportInput { framework: &framework, code_frequencies: &codes, ..results.input() };
+        let params = crate::test_rows::params(&indicators, Language::Nb);
+        let lines = headline(&input, &params);
+        assert!(
+            lines.iter().any(
+                |l| l.contains("dokumentert, og median dager fra inklusjon: A 75 %, 21 dager.")
+            ),
+            "{lines:?}"
+        );
+        assert!(lines.iter().any(|l| l == "Fokusgrupper (4): kodene flest grupper brukte: «Felles plan» (4 av 4), «Tid» (2 av 4)."), "{lines:?}");
     }
 
     #[test]

@@ -1717,7 +1717,9 @@ mod tests {
         assert!(
             html.contains("<span class=\"screen\"><a href=\"figures/figure_rates.svg\">SVG</a>")
         );
-        assert!(html.contains("<p class=\"note screen\"><a href=\"tables/table_data_flow.csv\">"));
+        assert!(
+            html.contains("<p class=\"note screen\"><a href=\"tables/table_participants.csv\">")
+        );
         // Every heading opens a kept block, and every kept block closes before its section.
         assert_eq!(html.matches("<h2>").count(), html.matches("<div class=\"keep\">").count());
         for section in html.split("<section>").skip(1) {

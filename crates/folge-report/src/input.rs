@@ -91,11 +91,11 @@ pub enum Section {
     Summary,
     /// Periods, indicators, tests, suppression, software and hashes.
     Methods,
+    /// Table 1: participants by arm.
+    Participants,
     /// From the inputs to the analysis: rows read and rejected, persons per arm, with
     /// answers at each timepoint, analysed.
     DataFlow,
-    /// Table 1: participants by arm.
-    Participants,
     /// Implementation: the framework's steps A–E documented, and days to each.
     Implementation,
     /// Use before and after: figure and table of rates.
@@ -119,8 +119,8 @@ impl Section {
     pub const ALL: [Section; 12] = [
         Section::Summary,
         Section::Methods,
-        Section::DataFlow,
         Section::Participants,
+        Section::DataFlow,
         Section::Implementation,
         Section::Use,
         Section::Effects,

@@ -1324,6 +1324,48 @@ fn figures_come_as_svg_and_print_resolution_png() {
     for item in distinct("item_distributions.parquet", "item") {
         assert!(word(&items, &item) && word(&html, &item), "item {item}");
     }
+    // Every other result analyze writes has its place (issue 17): each framework step and
+    // pilot municipality in the implementation table, each scale's α, the EQ-5D VAS, each
+    // theme's quotes, the 67+, every input in the data flow, and the limitations.
+    let section = |id: &str| {
+        let at = html.find(&format!("<table id=\"{id}\">")).unwrap_or_else(|| panic!("{id}"));
+        html[at..at + html[at..].find("</table>").unwrap()].to_owned()
+    };
+    let implementation = section("table_implementation");
+    for element in distinct("framework.parquet", "element") {
+        assert!(implementation.contains(&format!("{element}: ")), "framework step {element}");
+    }
+    // Every municipality of an arm that documented steps (the comparison does not use the
+    // framework, and the table's note says so).
+    let framework = analyze.join("framework.parquet");
+    let documented: std::collections::BTreeSet<String> = strings(&framework, "arm")
+        .into_iter()
+        .zip(strings(&framework, "scope_value"))
+        .filter_map(|(arm, m)| (arm.as_deref() == Some("pilot")).then_some(m).flatten())
+        .collect();
+    assert_eq!(documented.len(), 3);
+    for m in documented {
+        assert!(word(&implementation, &m), "framework municipality {m}");
+    }
+    assert!(html.contains("Sammenligningskommunene har ingen dokumenterte trinn"));
+    let reliability = section("table_reliability");
+    for scale in distinct("scale_reliability.parquet", "scale") {
+        let shown = scale.replace('_', " ");
+        assert!(reliability.to_lowercase().contains(&shown), "reliability of {scale}");
+    }
+    assert!(section("table_eq5d_vas").contains("T1"), "the VAS at T1");
+    let quotes = section("table_quotes");
+    for theme in distinct("quotes.parquet", "theme") {
+        let top = theme.split('/').next().unwrap_or(&theme).trim();
+        assert!(quotes.contains(top), "quotes of theme {theme}");
+    }
+    assert!(section("table_subgroup_67").contains("67 år og eldre"));
+    let inputs = section("table_inputs");
+    for role in ["inputs.participants", "inputs.service_events", "inputs.questionnaires.eq5d"] {
+        assert!(inputs.contains(role), "input {role}");
+    }
+    assert!(section("table_data_flow").contains("ved både T0 og T1"));
+    assert!(html.contains("<h2>Begrensninger</h2>") && html.contains("Frafall i spørreskjemaene"));
 }
 
 /// The report in a real browser (`FOLGE_BROWSER_TESTS=1`, which `.ci/run` sets after
@@ -1552,7 +1594,8 @@ fn sections_are_chosen_in_the_pipeline_and_stale_files_go() {
     let summary = html.find("<h2>Sammendrag</h2>").unwrap();
     let use_section = html.find("<h2>Forbruk før og etter inklusjon</h2>").unwrap();
     assert!(summary < use_section, "report order, whatever order the file lists");
-    assert!(!html.contains("<h2>Metode</h2>") && !html.contains("Fokusgrupper"));
+    // The summary names the focus groups' codes; their section is not there.
+    assert!(!html.contains("<h2>Metode</h2>") && !html.contains("<h2>Fokusgrupper</h2>"));
     assert!(html.contains("Tabell 1. Forbruk"), "tables renumbered from 1");
     assert!(!report.join("figures/figure_concentration.png").exists(), "stale figure removed");
     assert!(!report.join("tables/table_participants.csv").exists(), "stale table removed");
@@ -1589,7 +1632,9 @@ fn the_report_can_be_in_english() {
         "<h2>Methods</h2>",
         "Figure 1. Use per person-year",
         "Table 1. ",
-        "Ratio after/before (log axis; 1 = no change)",
+        "Rate ratio after/before (log axis; 1 = no change)",
+        "← favours pilot",
+        "<h2>Limitations</h2>",
     ] {
         assert!(html.contains(text), "{text}");
     }

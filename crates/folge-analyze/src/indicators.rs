@@ -135,6 +135,9 @@ pub struct Analysis {
     pub municipality_rates: Vec<folge_schema::tables::MunicipalityRateRow>,
     /// One row per indicator × comparison scope.
     pub comparisons: Vec<ComparisonRow>,
+    /// Rates within the subgroups compared on their own (the 67+ for 30-day
+    /// readmissions), per arm and window.
+    pub subgroup_rates: Vec<folge_schema::tables::SubgroupRateRow>,
     /// Events whose start falls in no window (reported, not silently lost).
     pub events_outside_windows: u64,
     /// Events inside a window but after the person's exit or the end of data.
@@ -893,6 +896,7 @@ struct IndicatorResults {
     overall: Vec<ComparisonRow>,
     by_subset: Vec<Vec<ComparisonRow>>,
     older_rows: Vec<ComparisonRow>,
+    older_rates: Vec<folge_schema::tables::SubgroupRateRow>,
     concentration:
         (Vec<folge_schema::tables::UtilisationRow>, Vec<folge_schema::tables::LorenzRow>),
 }
@@ -976,16 +980,35 @@ pub fn summarise(
         let by_subset: Vec<Vec<ComparisonRow>> = (0..subsets.len())
             .map(|s| crate::comparisons::compare_subsets(&rows, &id, &subsets[s..=s], settings))
             .collect();
-        let older_rows = if indicator == Indicator::Readmissions30d && !older.is_empty() {
-            let subset = crate::comparisons::Subset {
-                scope: "age",
-                value: "67+".into(),
-                includes: Box::new(|r: &PersonValue<'_>| older.contains(&r.pid)),
+        let (older_rows, older_rates) =
+            if indicator == Indicator::Readmissions30d && !older.is_empty() {
+                let subset = crate::comparisons::Subset {
+                    scope: "age",
+                    value: "67+".into(),
+                    includes: Box::new(|r: &PersonValue<'_>| older.contains(&r.pid)),
+                };
+                let mine: Vec<PersonValue<'_>> =
+                    rows.iter().filter(|r| older.contains(&r.pid)).copied().collect();
+                let rates = pooled_rates(&mine, params)
+                    .into_iter()
+                    .map(|r| folge_schema::tables::SubgroupRateRow {
+                        scope: subset.scope.to_owned(),
+                        scope_value: subset.value.clone(),
+                        indicator: r.indicator,
+                        arm: r.arm,
+                        period: r.period,
+                        n: r.n,
+                        value_total: r.value_total,
+                        person_years: r.person_years,
+                        rate_per_py: r.rate_per_py,
+                        ci_low: r.ci_low,
+                        ci_high: r.ci_high,
+                    })
+                    .collect();
+                (crate::comparisons::compare_subsets(&rows, &id, &[subset], settings), rates)
+            } else {
+                (Vec::new(), Vec::new())
             };
-            crate::comparisons::compare_subsets(&rows, &id, &[subset], settings)
-        } else {
-            Vec::new()
-        };
         let before = params.windows.iter().position(|w| w.name == "before");
         let concentration = before.map_or_else(Default::default, |w| {
             crate::utilisation::utilisation_of(&rows, (w, "before"))
@@ -997,6 +1020,7 @@ pub fn summarise(
             overall,
             by_subset,
             older_rows,
+            older_rates,
             concentration,
         }
     };
@@ -1006,6 +1030,7 @@ pub fn summarise(
     let mut comparisons = Vec::new();
     let mut by_subset: Vec<Vec<ComparisonRow>> = vec![Vec::new(); subsets.len()];
     let mut older_rows = Vec::new();
+    let mut subgroup_rates = Vec::new();
     let mut concentration = BTreeMap::new();
     for (indicator, r) in params.indicators.iter().zip(results) {
         rates.extend(r.rates);
@@ -1015,6 +1040,7 @@ pub fn summarise(
             out.extend(rows);
         }
         older_rows.extend(r.older_rows);
+        subgroup_rates.extend(r.older_rates);
         concentration.insert(indicator.id(), r.concentration);
     }
     if params.comparisons.contains(&Comparison::PilotVsComparison) {
@@ -1036,6 +1062,7 @@ pub fn summarise(
         rates,
         municipality_rates: by_municipality,
         comparisons,
+        subgroup_rates,
         events_outside_windows: outside,
         events_after_observation: after_observation,
         focus_groups: crate::focus_groups(tables.codings()),

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use folge_deid::Deidentified;
 use folge_deid::rows::DeidParticipant;
 use folge_schema::tables::{
-    ComparisonRow, ItemDistributionRow, ScaleReliabilityRow, ScaleScoreRow,
+    ComparisonRow, ItemDistributionRow, ItemSummaryRow, ScaleReliabilityRow, ScaleScoreRow,
 };
 use folge_schema::{Arm, Pseudonym};
 
@@ -73,6 +73,8 @@ pub struct ScaleResults {
     pub reliability: Vec<ScaleReliabilityRow>,
     /// Answers per item, timepoint and arm.
     pub items: Vec<ItemDistributionRow>,
+    /// Mean and median of each item's answers per timepoint and arm, with intervals.
+    pub summaries: Vec<ItemSummaryRow>,
     /// T0 → T1 comparisons.
     pub comparisons: Vec<ComparisonRow>,
     /// Scores left null because too few items were answered.
@@ -83,6 +85,39 @@ const LEVEL: f64 = 0.95;
 
 /// Answers per (instrument, item, timepoint, arm, value's bits): the value and its count.
 type ItemCounts<'a> = BTreeMap<(&'a str, &'a str, &'a str, Arm, u64), (f64, i64)>;
+
+/// The mean and median of every item's answers per timepoint and arm, with their 95 %
+/// intervals (`folge_stats::location`), in the order of instrument, item, timepoint, arm.
+fn item_summaries(
+    answers: &BTreeMap<(&str, &str, &str, &str), f64>,
+    people: &BTreeMap<&str, &DeidParticipant>,
+) -> Vec<ItemSummaryRow> {
+    let mut groups: BTreeMap<(&str, &str, &str, Arm), Vec<Option<f64>>> = BTreeMap::new();
+    for (&(pid, timepoint, instrument, item), &value) in answers {
+        if let Some(p) = people.get(pid) {
+            groups.entry((instrument, item, timepoint, p.arm)).or_default().push(Some(value));
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|((instrument, item, timepoint, arm), values)| {
+            let l = folge_stats::location(&values).ok()?;
+            Some(ItemSummaryRow {
+                instrument: instrument.to_owned(),
+                item: item.to_owned(),
+                timepoint: timepoint.to_owned(),
+                arm,
+                n: l.n as i64,
+                mean: l.mean,
+                mean_ci_low: l.mean_ci.map(|c| c.0),
+                mean_ci_high: l.mean_ci.map(|c| c.1),
+                median: l.median,
+                median_ci_low: l.median_ci.map(|c| c.0),
+                median_ci_high: l.median_ci.map(|c| c.1),
+            })
+        })
+        .collect()
+}
 
 /// Score every scale and compare the timepoints.
 pub fn scales(tables: &Deidentified, params: &ScaleParams) -> ScaleResults {
@@ -120,6 +155,7 @@ pub fn scales(tables: &Deidentified, params: &ScaleParams) -> ScaleResults {
             n,
         })
         .collect();
+    out.summaries = item_summaries(&answers, &people);
     let mut comparisons = Vec::new();
     for spec in &params.scales {
         let needed = (spec.min_share * spec.items.len() as f64).ceil() as usize;

@@ -1,10 +1,11 @@
 //! How concentrated service use is before inclusion: the share of all use held by the
 //! top 5 % and 10 % of persons, the Gini coefficient, and the Lorenz curve in percent
 //! steps. Over persons with exposure in the period, each person's value in it (bed-days,
-//! contacts, hours).
+//! contacts, hours): for both arms together (`arm` null), then for each arm.
 
 use std::collections::BTreeMap;
 
+use folge_schema::Arm;
 use folge_schema::tables::{IndicatorRow, LorenzRow, UtilisationRow};
 
 use crate::Indicator;
@@ -27,15 +28,17 @@ pub(crate) fn utilisation_of(
     rows: &[PersonValue<'_>],
     (window, period): (usize, &str),
 ) -> (Vec<UtilisationRow>, Vec<LorenzRow>) {
-    // By id, so the output's order is the ids' (as ever).
-    let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    // By id, then both arms together before each arm (None sorts first).
+    let mut values: BTreeMap<(&str, Option<Arm>), Vec<f64>> = BTreeMap::new();
     for r in rows.iter().filter(|r| {
         r.window == window && r.exposure_days > 0 && r.indicator != Indicator::Mortality
     }) {
-        values.entry(r.indicator.id()).or_default().push(r.value);
+        for arm in [None, Some(r.arm)] {
+            values.entry((r.indicator.id(), arm)).or_default().push(r.value);
+        }
     }
     let (mut shares, mut curve) = (Vec::new(), Vec::new());
-    for (indicator, mut v) in values {
+    for ((indicator, arm), mut v) in values {
         v.sort_by(f64::total_cmp);
         let n = v.len();
         let total: f64 = v.iter().sum();
@@ -53,6 +56,7 @@ pub(crate) fn utilisation_of(
             shares.push(UtilisationRow {
                 indicator: indicator.to_owned(),
                 period: period.to_owned(),
+                arm,
                 top_share: top,
                 n_top: n_top as i64,
                 n_persons: n as i64,
@@ -71,6 +75,7 @@ pub(crate) fn utilisation_of(
                 curve.push(LorenzRow {
                     indicator: indicator.to_owned(),
                     period: period.to_owned(),
+                    arm,
                     persons_share: f64::from(percent) / 100.0,
                     use_share: cumulative[k] / total,
                 });
@@ -83,7 +88,6 @@ pub(crate) fn utilisation_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use folge_schema::Arm;
 
     fn row(pid: usize, value: f64) -> IndicatorRow {
         IndicatorRow {
@@ -114,6 +118,10 @@ mod tests {
         // Σ_{i=1}^{18} (2i − 21) = −36, then 17·30 + 19·50 = 1460; (1460 − 36) / (20·98).
         let expected = (1460.0 - 36.0) / (20.0 * 98.0);
         assert!((shares[0].gini.unwrap() - expected).abs() < 1e-12);
+        // Both arms together first, then the one arm all twenty are in: the same numbers.
+        assert_eq!((shares.len(), shares[0].arm, shares[2].arm), (4, None, Some(Arm::Pilot)));
+        assert_eq!(shares[0].gini, shares[2].gini);
+        let curve: Vec<LorenzRow> = curve.into_iter().filter(|c| c.arm.is_none()).collect();
         assert_eq!(curve.len(), 101);
         assert_eq!((curve[0].use_share, curve[100].use_share), (0.0, 1.0));
         // The lightest 90 % (18 persons) hold 18 of 98.

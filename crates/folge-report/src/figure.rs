@@ -228,8 +228,38 @@ pub struct ForestRow {
     pub note: String,
 }
 
-/// A forest plot of ratios on a log axis, the line of no effect (1) dashed.
-pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas {
+/// The side of the smallest and the largest box of a forest plot, in points.
+const BOX_SIDES: (f64, f64) = (3.0, 11.0);
+
+/// Each row's box side, by precision: the box's area is proportional to the estimate's
+/// weight 1/SE² on the log scale (SE from the 95 % interval, (ln hi − ln lo) / 2·1.96), as
+/// in meta-analysis forest plots (R `meta::forest`, `forestplot`), the most precise row
+/// the largest; a row without an interval gets the middle size.
+fn box_sides(rows: &[ForestRow]) -> Vec<f64> {
+    let weight = |r: &ForestRow| {
+        r.ci.filter(|(a, b)| *a > 0.0 && *b > *a).map(|(a, b)| {
+            let se = (b.ln() - a.ln()) / (2.0 * 1.959_964);
+            1.0 / (se * se)
+        })
+    };
+    let max = rows.iter().filter_map(weight).fold(0.0, f64::max);
+    rows.iter()
+        .map(|r| match weight(r) {
+            Some(w) if max > 0.0 => BOX_SIDES.0 + (BOX_SIDES.1 - BOX_SIDES.0) * (w / max).sqrt(),
+            _ => f64::midpoint(BOX_SIDES.0, BOX_SIDES.1),
+        })
+        .collect()
+}
+
+/// A forest plot of ratios on a log axis, the line of no effect (1) dashed, boxes sized by
+/// precision; `sides` labels the two sides of the line under the axis ("← favours pilot",
+/// "favours comparison →").
+pub fn forest(
+    rows: &[ForestRow],
+    x_label: &str,
+    sides: Option<(&str, &str)>,
+    decimal_comma: bool,
+) -> Canvas {
     let label_w =
         rows.iter().map(|r| text_width(&r.label, SIZE, r.heading) + 12.0).fold(120.0, f64::max);
     let (plot_w, row_h, top) = (300.0, 18.0, 24.0);
@@ -247,7 +277,9 @@ pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas 
         })
         .fold(160.0, f64::max);
     let width = text_x + 40.0 + widest + 12.0;
-    let height = top + rows.len() as f64 * row_h + 56.0;
+    let sides_h = if sides.is_some() { 16.0 } else { 0.0 };
+    let height = top + rows.len() as f64 * row_h + 56.0 + sides_h;
+    let box_side = box_sides(rows);
     let mut c = Canvas::new(width, height);
     // The axis covers every CI shown, and at least 0.5–2.
     let shown: Vec<f64> = rows
@@ -288,7 +320,12 @@ pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas 
         dashed: true,
     });
     line(&mut c, (left, bottom), (left + plot_w, bottom), INK, 1.0);
-    c.text(left + plot_w / 2.0, bottom + 32.0, x_label, SIZE, Anchor::Middle);
+    if let Some((below, above)) = sides {
+        // Each label reads away from the line of no effect.
+        c.text(x_of(1.0) - 6.0, bottom + 30.0, below, SIZE - 1.0, Anchor::End);
+        c.text(x_of(1.0) + 6.0, bottom + 30.0, above, SIZE - 1.0, Anchor::Start);
+    }
+    c.text(left + plot_w / 2.0, bottom + 32.0 + sides_h, x_label, SIZE, Anchor::Middle);
     c.text(text_x, top - 8.0, "n", SIZE - 1.0, Anchor::Start);
     c.text(
         text_x + 40.0,
@@ -312,11 +349,12 @@ pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas 
                 if let Some((a, b)) = ci {
                     line(&mut c, (x_of(a), y), (x_of(b), y), INK, 1.2);
                 }
+                let side = box_side[i];
                 c.push(Shape::Rect {
-                    x: x_of(e) - 3.5,
-                    y: y - 3.5,
-                    w: 7.0,
-                    h: 7.0,
+                    x: x_of(e) - side / 2.0,
+                    y: y - side / 2.0,
+                    w: side,
+                    h: side,
                     fill: PALETTE[0],
                     stroke: Some(INK),
                 });
@@ -348,59 +386,71 @@ pub fn forest(rows: &[ForestRow], x_label: &str, decimal_comma: bool) -> Canvas 
 /// A named curve of (x, y) points, both in 0..=1.
 #[derive(Debug, Clone)]
 pub struct Curve {
-    /// Legend label.
-    pub label: String,
     /// Points in order.
     pub points: Vec<(f64, f64)>,
 }
 
-/// Lorenz curves: cumulative share of use against cumulative share of persons, lightest
-/// users first, with the line of equal use.
-pub fn lorenz(
-    curves: &[Curve],
-    x_label: &str,
-    y_label: &str,
-    equality: &str,
+/// One panel of Lorenz curves: its title, a line under it (the Gini per curve), and the
+/// curves, each in the colour of its place in `series`.
+#[derive(Debug, Clone)]
+pub struct LorenzPanel {
+    /// Title (the indicator).
+    pub title: String,
+    /// Lines under the title (each curve's Gini), in the curves' colours' order.
+    pub subtitle: Vec<String>,
+    /// (index into the series, curve).
+    pub curves: Vec<(usize, Curve)>,
+}
+
+/// Lorenz curves as small multiples, three panels to a row, each with the line of equal
+/// use, the series (the arms) in fixed colours and one legend for all.
+pub fn lorenz_panels(
+    panels: &[LorenzPanel],
+    series: &[&str],
+    (x_label, y_label): (&str, &str),
     decimal_comma: bool,
 ) -> Canvas {
-    let (left, top, size) = (56.0, 16.0, 300.0);
-    let mut c =
-        Canvas::new(left + size + 24.0, top + size + 60.0 + 18.0 * curves.len().div_ceil(2) as f64);
-    let (x_of, y_of) = (|v: f64| left + v * size, |v: f64| top + size - v * size);
-    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        line(&mut c, (x_of(0.0), y_of(t)), (x_of(1.0), y_of(t)), GRID, 1.0);
-        line(&mut c, (x_of(t), y_of(0.0)), (x_of(t), y_of(1.0)), GRID, 1.0);
-        let pct = format!("{} %", number(t * 100.0, 0, decimal_comma));
-        c.text(x_of(0.0) - 4.0, y_of(t) + 4.0, pct.clone(), SIZE - 1.0, Anchor::End);
-        c.text(x_of(t), y_of(0.0) + 14.0, pct, SIZE - 1.0, Anchor::Middle);
+    let (panel_w, panel_h, per_row) = (250.0, 264.0, 3usize);
+    let rows = panels.len().div_ceil(per_row).max(1);
+    let mut c = Canvas::new(panel_w * per_row as f64 + 20.0, panel_h * rows as f64 + 56.0);
+    for (i, panel) in panels.iter().enumerate() {
+        let ox = 20.0 + (i % per_row) as f64 * panel_w;
+        let oy = (i / per_row) as f64 * panel_h;
+        let (left, top, size) = (ox + 40.0, oy + 54.0, panel_w - 80.0);
+        bold(&mut c, ox + 4.0, oy + 14.0, &panel.title, SIZE);
+        for (k, text) in panel.subtitle.iter().enumerate() {
+            c.text(ox + 4.0, oy + 28.0 + 13.0 * k as f64, text.as_str(), SIZE - 1.5, Anchor::Start);
+        }
+        let (x_of, y_of) = (|v: f64| left + v * size, |v: f64| top + size - v * size);
+        for t in [0.0, 0.5, 1.0] {
+            line(&mut c, (x_of(0.0), y_of(t)), (x_of(1.0), y_of(t)), GRID, 1.0);
+            line(&mut c, (x_of(t), y_of(0.0)), (x_of(t), y_of(1.0)), GRID, 1.0);
+            let pct = format!("{} %", number(t * 100.0, 0, decimal_comma));
+            c.text(x_of(0.0) - 4.0, y_of(t) + 4.0, pct.clone(), SIZE - 2.0, Anchor::End);
+            c.text(x_of(t), y_of(0.0) + 12.0, pct, SIZE - 2.0, Anchor::Middle);
+        }
+        c.push(Shape::Line {
+            x1: x_of(0.0),
+            y1: y_of(0.0),
+            x2: x_of(1.0),
+            y2: y_of(1.0),
+            colour: INK,
+            width: 1.0,
+            dashed: true,
+        });
+        for (k, curve) in &panel.curves {
+            let points = curve.points.iter().map(|&(x, y)| (x_of(x), y_of(y))).collect();
+            c.push(Shape::Path { points, colour: PALETTE[k % 5], width: 2.0, dashed: false });
+        }
+        line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(1.0), y_of(0.0)), INK, 1.0);
+        line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(0.0), y_of(1.0)), INK, 1.0);
     }
-    c.push(Shape::Line {
-        x1: x_of(0.0),
-        y1: y_of(0.0),
-        x2: x_of(1.0),
-        y2: y_of(1.0),
-        colour: INK,
-        width: 1.0,
-        dashed: true,
-    });
-    c.text(x_of(0.62), y_of(0.66), equality, SIZE - 1.0, Anchor::End);
-    for (i, curve) in curves.iter().enumerate() {
-        let points = curve.points.iter().map(|&(x, y)| (x_of(x), y_of(y))).collect();
-        c.push(Shape::Path { points, colour: PALETTE[i % 5], width: 2.0, dashed: false });
-    }
-    line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(1.0), y_of(0.0)), INK, 1.0);
-    line(&mut c, (x_of(0.0), y_of(0.0)), (x_of(0.0), y_of(1.0)), INK, 1.0);
-    c.text(x_of(0.5), y_of(0.0) + 32.0, x_label, SIZE, Anchor::Middle);
-    vertical_text(&mut c, 14.0, y_of(0.5), y_label, SIZE);
-    for (row, pair) in curves.chunks(2).enumerate() {
-        let y = y_of(0.0) + 54.0 + row as f64 * 18.0;
-        let entries: Vec<(&str, Colour)> = pair
-            .iter()
-            .enumerate()
-            .map(|(k, cv)| (cv.label.as_str(), PALETTE[(row * 2 + k) % 5]))
-            .collect();
-        legend(&mut c, y, &entries);
-    }
+    let bottom = rows as f64 * panel_h;
+    c.text(20.0 + panel_w * per_row as f64 / 2.0, bottom + 8.0, x_label, SIZE, Anchor::Middle);
+    vertical_text(&mut c, 12.0, bottom / 2.0, y_label, SIZE);
+    let entries: Vec<(&str, Colour)> =
+        series.iter().enumerate().map(|(k, name)| (*name, PALETTE[k % 5])).collect();
+    legend(&mut c, bottom + 34.0, &entries);
     c
 }
 
@@ -416,9 +466,13 @@ pub struct MeanPoint {
 /// One panel of means per timepoint and arm: (title, [(arm label, points per timepoint)]).
 pub type MeansPanel = (String, Vec<(String, Vec<MeanPoint>)>);
 
+/// The vertical axis of a means panel: from 0 (`None`), or over a scale's answer range
+/// (`Some((low, high))`, ticks on every whole answer when there are at most ten).
+pub type MeansAxis = Option<(f64, f64)>;
+
 /// Means with 95 % CIs at each timepoint, one line per arm, a panel per scale.
 pub fn means_panels(
-    panels: &[MeansPanel],
+    panels: &[(MeansPanel, MeansAxis)],
     timepoints: &[String],
     y_label: &str,
     decimal_comma: bool,
@@ -427,7 +481,7 @@ pub fn means_panels(
     let rows = panels.len().div_ceil(per_row).max(1);
     let mut c = Canvas::new(panel_w * per_row as f64, panel_h * rows as f64 + 40.0);
     let mut names: Vec<&str> = Vec::new();
-    for (i, (title, series)) in panels.iter().enumerate() {
+    for (i, ((title, series), range)) in panels.iter().enumerate() {
         let ox = (i % per_row) as f64 * panel_w;
         let oy = (i / per_row) as f64 * panel_h;
         let (left, top, plot_w, plot_h) = (ox + 48.0, oy + 28.0, panel_w - 62.0, panel_h - 70.0);
@@ -437,7 +491,32 @@ pub fn means_panels(
             .flat_map(|(_, p)| p)
             .filter_map(|p| p.ci.map(|c| c.1).or(p.mean))
             .fold(0.0, f64::max);
-        let (axis_max, _) = y_axis(&mut c, (left, top, plot_w, plot_h), max, decimal_comma);
+        let (axis_min, axis_max) = match *range {
+            Some((low, high)) if high > low => {
+                // Gridlines and labels on the scale's answers (1, 2, …, 5).
+                let whole = high - low <= 10.0 && low.fract() == 0.0 && high.fract() == 0.0;
+                let ticks: Vec<f64> = if whole {
+                    (0..=((high - low) as usize)).map(|k| low + k as f64).collect()
+                } else {
+                    (0..=4).map(|k| low + (high - low) * f64::from(k) / 4.0).collect()
+                };
+                for t in ticks {
+                    let y = top + plot_h - (t - low) / (high - low) * plot_h;
+                    line(&mut c, (left, y), (left + plot_w, y), GRID, 1.0);
+                    let decimals = usize::from(!whole);
+                    c.text(
+                        left - 4.0,
+                        y + 4.0,
+                        number(t, decimals, decimal_comma),
+                        SIZE - 1.0,
+                        Anchor::End,
+                    );
+                }
+                line(&mut c, (left, top), (left, top + plot_h), INK, 1.0);
+                (low, high)
+            }
+            _ => (0.0, y_axis(&mut c, (left, top, plot_w, plot_h), max, decimal_comma).0),
+        };
         vertical_text(&mut c, ox + 12.0, top + plot_h / 2.0, y_label, 10.0);
         let step = plot_w / timepoints.len().max(1) as f64;
         for (t, name) in timepoints.iter().enumerate() {
@@ -449,7 +528,9 @@ pub fn means_panels(
                 Anchor::Middle,
             );
         }
-        let y_of = |v: f64| top + plot_h - v.min(axis_max) / axis_max * plot_h;
+        let y_of = |v: f64| {
+            top + plot_h - (v.clamp(axis_min, axis_max) - axis_min) / (axis_max - axis_min) * plot_h
+        };
         for (s, (arm, points)) in series.iter().enumerate() {
             if !names.contains(&arm.as_str()) {
                 names.push(arm);
@@ -500,8 +581,13 @@ pub fn stacked_bars(bars: &[StackedBar], levels: &[String], decimal_comma: bool)
         bars.iter().map(|b| text_width(&b.label, SIZE, false) + 12.0).fold(80.0, f64::max);
     let (left, top, plot_w, row_h) = (label_w + 12.0, 12.0, 380.0, 20.0);
     let bottom = top + bars.len() as f64 * row_h;
-    let mut c =
-        Canvas::new(left + plot_w + 24.0, bottom + 62.0 + 18.0 * (levels.len().div_ceil(5) as f64));
+    let width = left + plot_w + 24.0;
+    // As many legend entries to a line as fit (five at most): answer labels are longer
+    // than codes.
+    let entry_w =
+        levels.iter().map(|l| 17.0 + text_width(l, SIZE, false) + 24.0).fold(0.0, f64::max);
+    let per_row = (((width - 20.0) / entry_w.max(1.0)).floor() as usize).clamp(1, 5);
+    let mut c = Canvas::new(width, bottom + 62.0 + 18.0 * (levels.len().div_ceil(per_row) as f64));
     // A diverging-free sequential use of the palette: the first five colours, then grey.
     let colour = |k: usize| PALETTE[k.min(PALETTE.len() - 1)];
     for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
@@ -539,9 +625,12 @@ pub fn stacked_bars(bars: &[StackedBar], levels: &[String], decimal_comma: bool)
             None => c.text(left + 4.0, y + row_h / 2.0 + 4.0, ":", SIZE, Anchor::Start),
         }
     }
-    for (row, chunk) in levels.chunks(5).enumerate() {
-        let entries: Vec<(&str, Colour)> =
-            chunk.iter().enumerate().map(|(k, l)| (l.as_str(), colour(row * 5 + k))).collect();
+    for (row, chunk) in levels.chunks(per_row).enumerate() {
+        let entries: Vec<(&str, Colour)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, l)| (l.as_str(), colour(row * per_row + k)))
+            .collect();
         legend(&mut c, bottom + 40.0 + row as f64 * 18.0, &entries);
     }
     c
@@ -611,22 +700,57 @@ pub fn hbars(bars: &[HBar], x_label: &str, decimal_comma: bool) -> Canvas {
     c
 }
 
-/// A heatmap of counts: rows × columns, darker for more, the count written in each cell.
+/// The heatmap's colour for a share of its largest value: white to Okabe–Ito blue.
+fn heat(share: f64) -> Colour {
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * share).round() as u8;
+    Colour(mix(255, PALETTE[0].0), mix(255, PALETTE[0].1), mix(255, PALETTE[0].2))
+}
+
+/// A heatmap of counts: rows × columns, darker for more, the count written in each cell,
+/// and under it a colour legend from 0 to the largest count, titled `legend_title`.
 pub fn heatmap(
     rows: &[String],
     columns: &[String],
     values: &[Vec<Option<f64>>],
+    legend_title: &str,
     decimal_comma: bool,
 ) -> Canvas {
     let label_w = rows.iter().map(|r| text_width(r, SIZE, false) + 12.0).fold(80.0, f64::max);
     let cell_w =
         columns.iter().map(|c| text_width(c, SIZE - 1.0, false) + 10.0).fold(48.0, f64::max);
     let (left, top, cell_h) = (label_w + 8.0, 28.0, 20.0);
+    let legend_w = 5.0 * 36.0;
     let mut c = Canvas::new(
-        left + cell_w * columns.len() as f64 + 16.0,
-        top + cell_h * rows.len() as f64 + 16.0,
+        (left + cell_w * columns.len() as f64 + 16.0).max(left + legend_w + 16.0),
+        top + cell_h * rows.len() as f64 + 70.0,
     );
     let max = values.iter().flatten().flatten().copied().fold(0.0, f64::max).max(1.0);
+    // The legend: five swatches from 0 to the largest count, each labelled with its count.
+    let legend_y = top + cell_h * rows.len() as f64 + 20.0;
+    c.text(left, legend_y, legend_title, SIZE - 1.0, Anchor::Start);
+    for k in 0..5 {
+        let share = f64::from(k) / 4.0;
+        let x = left + f64::from(k) * 36.0;
+        c.push(Shape::Rect {
+            x,
+            y: legend_y + 6.0,
+            w: 36.0,
+            h: 12.0,
+            fill: heat(share),
+            stroke: Some(GRID),
+        });
+        // Labels at the ends and the middle, where the count is exact enough to read.
+        if k % 2 == 0 {
+            let decimals = usize::from((share * max).fract() != 0.0);
+            c.text(
+                x + 18.0,
+                legend_y + 32.0,
+                number(share * max, decimals, decimal_comma),
+                SIZE - 2.0,
+                Anchor::Middle,
+            );
+        }
+    }
     for (j, name) in columns.iter().enumerate() {
         c.text(
             left + cell_w * (j as f64 + 0.5),
@@ -643,11 +767,8 @@ pub fn heatmap(
             let x = left + j as f64 * cell_w;
             let value = values.get(i).and_then(|r| r.get(j)).copied().flatten();
             let share = value.map_or(0.0, |v| v / max);
-            // White to Okabe–Ito blue; the count switches to white on dark cells.
-            let mix =
-                |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * share).round() as u8;
-            let fill =
-                Colour(mix(255, PALETTE[0].0), mix(255, PALETTE[0].1), mix(255, PALETTE[0].2));
+            // The count switches to white on dark cells.
+            let fill = heat(share);
             c.push(Shape::Rect { x, y, w: cell_w, h: cell_h, fill, stroke: Some(GRID) });
             let text = value.map_or(String::new(), |v| number(v, 0, decimal_comma));
             let colour = if share > 0.55 { Colour(255, 255, 255) } else { INK };
@@ -669,6 +790,40 @@ pub fn heatmap(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scale_means_sit_on_the_scales_own_range() {
+        let point = |m: f64| MeanPoint { mean: Some(m), ci: Some((m - 0.5, m + 0.5)) };
+        let panel: MeansPanel =
+            ("PACIC (total)".into(), vec![("Pilot".into(), vec![point(3.0), point(5.0)])]);
+        let tps = ["T0".to_owned(), "T1".to_owned()];
+        let c = means_panels(&[(panel.clone(), Some((1.0, 5.0)))], &tps, "mean", false);
+        let texts: Vec<&str> = c
+            .shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        for answer in ["1", "2", "3", "4", "5"] {
+            assert!(texts.contains(&answer), "{answer} on the axis: {texts:?}");
+        }
+        assert!(!texts.contains(&"0"), "no 0 on a 1–5 scale: {texts:?}");
+        // 3 is the middle of 1–5, and 5 the top: the plot runs from y 28 to 28 + 130.
+        let ys: Vec<f64> = c
+            .shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Circle { y, .. } => Some(*y),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ys, [28.0 + 65.0, 28.0]);
+        // Without a range the axis starts at 0.
+        let c = means_panels(&[(panel, None)], &tps, "mean", false);
+        assert!(c.shapes.iter().any(|s| matches!(s, Shape::Text { text, .. } if text == "0")));
+    }
 
     #[test]
     fn nice_ticks() {
@@ -737,13 +892,34 @@ mod tests {
             row("Lindås", Some(0.6)),
             row("Os", None),
         ];
-        let c = forest(&rows, "Ratio", false);
+        let c = forest(&rows, "Ratio", Some(("← favours pilot", "favours comparison →")), false);
         let squares = c
             .shapes
             .iter()
             .filter(|s| matches!(s, Shape::Rect { fill, .. } if *fill == PALETTE[0]))
             .count();
         assert_eq!(squares, 2, "estimates drawn for two rows");
+        // Precision-weighted: Lindås's interval is as wide on the log scale as the others',
+        // so its box is as large; a row twice as precise gets the largest box.
+        let sides_of = |c: &Canvas| -> Vec<f64> {
+            c.shapes
+                .iter()
+                .filter_map(|s| match s {
+                    Shape::Rect { w, fill, .. } if *fill == PALETTE[0] => Some(*w),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert!(sides_of(&c).iter().all(|s| (s - BOX_SIDES.1).abs() < 1e-6), "{:?}", sides_of(&c));
+        let wide = ForestRow { ci: Some((0.7 * 0.64, 0.7 / 0.64)), ..row("Bred", Some(0.7)) };
+        let c2 = forest(&[rows[1].clone(), wide], "Ratio", None, false);
+        let s = sides_of(&c2);
+        assert!((s[0] - BOX_SIDES.1).abs() < 1e-9 && s[1] < s[0], "{s:?}");
+        assert!(
+            c.shapes
+                .iter()
+                .any(|s| matches!(s, Shape::Text { text, .. } if text == "← favours pilot"))
+        );
         assert!(
             c.shapes.iter().any(|s| matches!(s, Shape::Line { dashed: true, .. })),
             "line of no effect"
@@ -771,8 +947,13 @@ mod tests {
             })
             .sum();
         assert!((widths - 380.0).abs() < 1e-9, "{widths}");
-        let h =
-            heatmap(&["a".into()], &["x".into(), "y".into()], &[vec![Some(1.0), Some(4.0)]], false);
+        let h = heatmap(
+            &["a".into()],
+            &["x".into(), "y".into()],
+            &[vec![Some(1.0), Some(4.0)]],
+            "n",
+            false,
+        );
         let fills: Vec<Colour> = h
             .shapes
             .iter()
@@ -781,7 +962,11 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(fills[1], PALETTE[0], "the largest count is full blue");
-        assert!(fills[0].0 > fills[1].0, "a smaller count is lighter");
+        // The legend's five swatches first, white to the largest count's blue, then the cells.
+        assert_eq!(fills.len(), 5 + 2);
+        assert_eq!((fills[0], fills[4]), (Colour(255, 255, 255), PALETTE[0]), "legend");
+        assert_eq!(fills[6], PALETTE[0], "the largest count is full blue");
+        assert!(fills[5].0 > fills[6].0, "a smaller count is lighter");
+        assert!(h.shapes.iter().any(|s| matches!(s, Shape::Text { text, .. } if text == "n")));
     }
 }

@@ -10,12 +10,12 @@ use folge_schema::tables::{ComparisonRow, MunicipalityRateRow};
 
 use crate::canvas::Canvas;
 use crate::estimates::{
-    AFTER_BEFORE, BETWEEN_ARMS_AFTER, RATIO_OF_RATIOS, describe_models_briefly, missing_reason,
+    AFTER_BEFORE, RATIO_OF_RATIOS, describe_models_briefly, missing_reason,
     mortality_not_before_after, not_computed,
 };
 use crate::figure::{
-    Bar, Curve, ForestRow, HBar, MeanPoint, MeansPanel, Panel, bar_panels, forest, hbars, heatmap,
-    lorenz, means_panels,
+    Bar, Curve, ForestRow, HBar, MeanPoint, MeansAxis, MeansPanel, Panel, bar_panels, forest,
+    hbars, heatmap, means_panels,
 };
 use crate::input::{
     Language, ReportInput, ReportParams, arm_label, arm_rates_shown, indicator_label, rate,
@@ -218,19 +218,41 @@ const FOREST_INDICATORS: usize = 4;
 /// One indicator's lines of the forest plot, and what the caption needs to know of them.
 struct ForestGroup<'a> {
     rows: Vec<ForestRow>,
-    /// Within-arm rows drawn, for the caption's models.
-    within: Vec<&'a ComparisonRow>,
-    /// Between-arm rows drawn (ratio of ratios, deaths after inclusion).
-    between: Vec<&'a ComparisonRow>,
-    /// Deaths: the arms compared after inclusion.
-    mortality: bool,
+    /// Rows drawn, for the caption's models.
+    drawn: Vec<&'a ComparisonRow>,
     /// A line is hidden by the small-cell rule.
     suppressed: bool,
 }
 
+/// A forest line for `row`: its estimate and interval, ":" when hidden, else the reason
+/// it has none.
+fn forest_point(
+    label: String,
+    indicator: Indicator,
+    row: Option<&ComparisonRow>,
+    hidden: bool,
+    lang: Language,
+) -> ForestRow {
+    let (estimate, ci, note) = match row {
+        // Mortality is never drawn as a before/after ratio.
+        Some(r) if indicator == Indicator::Mortality && r.effect_size_kind == AFTER_BEFORE => {
+            (None, None, mortality_not_before_after(lang))
+        }
+        Some(_) if hidden => (None, None, ":".to_owned()),
+        Some(r) if r.effect_size.is_some() => {
+            let ci = r.ci_low.zip(r.ci_high);
+            let note = if ci.is_none() { missing_reason(r, lang) } else { String::new() };
+            (r.effect_size, ci, note)
+        }
+        Some(r) => (None, None, missing_reason(r, lang)),
+        None => (None, None, not_computed(lang)),
+    };
+    ForestRow { label, heading: false, estimate, ci, n: row.map(|r| r.n), note }
+}
+
 /// The forest plot's lines for one indicator: the arm's change after/before overall and
-/// in each of its municipalities (pilot, then comparison), and the pilot's change against
-/// the comparison's.
+/// in each of its municipalities (pilot, then comparison). One kind of estimate only; the
+/// arms are compared in [`pilot_vs_comparison_forest`].
 fn forest_group<'a>(
     input: &ReportInput<'a>,
     params: &ReportParams,
@@ -242,24 +264,6 @@ fn forest_group<'a>(
     let find = |f: &dyn Fn(&ComparisonRow) -> bool| {
         input.comparisons.iter().find(|c| c.measure == indicator.id() && f(c))
     };
-    let arm_hidden = |arm: Arm| !arm_rates_shown(input, indicator, arm, rule);
-    let point = |label: String, row: Option<&ComparisonRow>, hidden: bool| {
-        let (estimate, ci, note) = match row {
-            // Mortality is never drawn as a before/after ratio.
-            Some(r) if indicator == Indicator::Mortality && r.effect_size_kind == AFTER_BEFORE => {
-                (None, None, mortality_not_before_after(lang))
-            }
-            Some(_) if hidden => (None, None, ":".to_owned()),
-            Some(r) if r.effect_size.is_some() => {
-                let ci = r.ci_low.zip(r.ci_high);
-                let note = if ci.is_none() { missing_reason(r, lang) } else { String::new() };
-                (r.effect_size, ci, note)
-            }
-            Some(r) => (None, None, missing_reason(r, lang)),
-            None => (None, None, not_computed(lang)),
-        };
-        ForestRow { label, heading: false, estimate, ci, n: row.map(|r| r.n), note }
-    };
     let mut group = ForestGroup {
         rows: vec![ForestRow {
             label: indicator_label(indicator, lang).to_owned(),
@@ -269,23 +273,21 @@ fn forest_group<'a>(
             n: None,
             note: String::new(),
         }],
-        within: Vec::new(),
-        between: Vec::new(),
-        mortality: false,
+        drawn: Vec::new(),
         suppressed: false,
     };
     for (arm, municipalities) in municipalities_of {
         let arm = *arm;
         let row =
             find(&|c| c.scope == "arm" && c.arm == Some(arm) && c.effect_size_kind == AFTER_BEFORE);
-        let hidden = arm_hidden(arm);
+        let hidden = !arm_rates_shown(input, indicator, arm, rule);
         group.suppressed |= hidden;
-        let drawn =
-            point(format!("{}, {}", arm_label(arm, lang), lang.pick("alle", "all")), row, hidden);
-        if drawn.estimate.is_some() {
-            group.within.extend(row);
+        let label = format!("{}, {}", arm_label(arm, lang), lang.pick("alle", "all"));
+        let line = forest_point(label, indicator, row, hidden, lang);
+        if line.estimate.is_some() {
+            group.drawn.extend(row);
         }
-        group.rows.push(drawn);
+        group.rows.push(line);
         for m in municipalities {
             let row = find(&|c| {
                 c.scope == "municipality"
@@ -295,51 +297,21 @@ fn forest_group<'a>(
             });
             let hidden = !municipality_shown(input.municipality_rates, indicator, m, arm, rule);
             group.suppressed |= hidden && row.is_some();
-            let drawn = point(format!("  {}", params.municipality(m)), row, hidden);
-            if drawn.estimate.is_some() {
-                group.within.extend(row);
+            let line =
+                forest_point(format!("  {}", params.municipality(m)), indicator, row, hidden, lang);
+            if line.estimate.is_some() {
+                group.drawn.extend(row);
             }
-            group.rows.push(drawn);
+            group.rows.push(line);
         }
     }
-    if indicator == Indicator::Mortality {
-        // Deaths: the arms compared after inclusion, not the change.
-        let row = find(&|c| c.scope == "all" && c.effect_size_kind == BETWEEN_ARMS_AFTER);
-        let hidden = [Arm::Pilot, Arm::Comparison].iter().any(|&arm| {
-            rate(input.rates, indicator, arm, "after")
-                .is_some_and(|r| rule.hides_rate(r.value_total, r.n))
-        });
-        let drawn = point(
-            lang.pick(
-                "Pilot / sammenligning etter inklusjon",
-                "Pilot / comparison after inclusion",
-            )
-            .to_owned(),
-            row,
-            hidden,
-        );
-        group.mortality = true;
-        if drawn.estimate.is_some() {
-            group.between.extend(row);
-        }
-        group.rows.push(drawn);
-        return group;
-    }
-    let did = find(&|c| c.scope == "all" && c.effect_size_kind == RATIO_OF_RATIOS);
-    let hidden = arm_hidden(Arm::Pilot) || arm_hidden(Arm::Comparison);
-    let drawn =
-        point(lang.pick("Pilot / sammenligning", "Pilot / comparison").to_owned(), did, hidden);
-    if drawn.estimate.is_some() {
-        group.between.extend(did);
-    }
-    group.rows.push(drawn);
     group
 }
 
-/// Forest plots: the rate ratio after/before in each arm and each of its municipalities,
-/// and the ratio of the ratios (pilot against comparison), for every indicator of the
-/// pipeline in its order, four indicators to a figure. Municipalities the analysis gave
-/// no estimate for are drawn with the reason.
+/// Forest plots of one kind of estimate: the rate ratio after/before in each arm and each
+/// of its municipalities, for every indicator of the pipeline in its order, four
+/// indicators to a figure. Municipalities the analysis gave no estimate for are drawn
+/// with the reason; deaths, which have no after/before ratio, say so on their lines.
 pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut> {
     let lang = params.language;
     // Every municipality of each arm, so none is left out of the plot.
@@ -355,83 +327,147 @@ pub fn municipalities_forest(input: &ReportInput<'_>, params: &ReportParams) -> 
     }
     let chunk = even_chunk(groups.len(), FOREST_INDICATORS);
     let parts = groups.len().div_ceil(chunk);
+    let unknown = || lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned();
     groups
         .chunks(chunk)
         .enumerate()
         .map(|(k, part)| {
             let rows: Vec<ForestRow> = part.iter().flat_map(|g| g.rows.clone()).collect();
-            let within: Vec<&ComparisonRow> =
-                part.iter().flat_map(|g| g.within.iter().copied()).collect();
-            let between: Vec<&ComparisonRow> =
-                part.iter().flat_map(|g| g.between.iter().copied()).collect();
-            let mortality_shown = part.iter().any(|g| g.mortality);
+            let drawn: Vec<&ComparisonRow> =
+                part.iter().flat_map(|g| g.drawn.iter().copied()).collect();
             let canvas = forest(
                 &rows,
-                if mortality_shown {
-                    lang.pick(
-                        "Ratio (logaritmisk akse; 1 = ingen endring eller forskjell)",
-                        "Ratio (log axis; 1 = no change or difference)",
-                    )
-                } else {
-                    lang.pick(
-                        "Ratio etter/før (logaritmisk akse; 1 = ingen endring)",
-                        "Ratio after/before (log axis; 1 = no change)",
-                    )
-                },
+                lang.pick(
+                    "Rateratio etter/før (logaritmisk akse; 1 = ingen endring)",
+                    "Rate ratio after/before (log axis; 1 = no change)",
+                ),
+                Some((
+                    lang.pick("← mindre forbruk etter", "← less use after"),
+                    lang.pick("mer forbruk etter →", "more use after →"),
+                )),
                 lang == Language::Nb,
             );
-            let caption = forest_caption(&within, &between, mortality_shown, lang, k, parts);
-            let mut caption = caption;
+            let models = describe_models_briefly(drawn.iter().copied(), lang).unwrap_or_else(unknown);
+            let part_words = part_text(k, parts, lang);
+            let mut caption = match lang {
+                Language::Nb => format!(
+                    "Endring etter inklusjon per kommune og samlet{part_words}. Én slags estimat: rateratio etter/før i en gruppe, innen person ({models}), med 95 % konfidensintervall; boksens areal er etter presisjonen (1/SE²). Under 1: forbruket gikk ned. Pilot mot sammenligning står i en egen figur."
+                ),
+                Language::En => format!(
+                    "Change after inclusion per municipality and overall{part_words}. One kind of estimate: the rate ratio after/before within an arm, within person ({models}), with 95% confidence intervals; each box's area follows its precision (1/SE²). Below 1: use fell. Pilot against comparison is in a figure of its own."
+                ),
+            };
             suppressed_note(lang, part.iter().any(|g| g.suppressed), &mut caption);
             FigureOut { id: part_id("figure_municipalities", k), caption, canvas }
         })
         .collect()
 }
 
-/// The forest plot's caption: what each kind of estimate on the axis is, and its model.
-fn forest_caption(
-    within: &[&ComparisonRow],
-    between: &[&ComparisonRow],
-    mortality_shown: bool,
-    lang: Language,
-    k: usize,
-    parts: usize,
-) -> String {
-    let unknown = || lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned();
-    let within_models =
-        describe_models_briefly(within.iter().copied(), lang).unwrap_or_else(unknown);
-    let between_models = describe_models_briefly(
-        between.iter().copied().filter(|r| r.effect_size_kind == RATIO_OF_RATIOS),
-        lang,
-    )
-    .unwrap_or_else(unknown);
-    let part = part_text(k, parts, lang);
+/// Which way an indicator is better, as `shared/domain.md` gives it: fewer (↓), more
+/// (↑, outpatient visits: a goal in Stavanger), or neither (context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Better {
+    Fewer,
+    More,
+    Context,
+}
+
+pub(crate) fn better(indicator: Indicator) -> Better {
+    match indicator {
+        Indicator::Admissions
+        | Indicator::AcuteAdmissions
+        | Indicator::BedDays
+        | Indicator::Readmissions30d
+        | Indicator::EmergencyVisits
+        | Indicator::Mortality => Better::Fewer,
+        Indicator::OutpatientVisits => Better::More,
+        Indicator::DayTreatments
+        | Indicator::GpContacts
+        | Indicator::HomeCareHours
+        | Indicator::ShortStayDays
+        | Indicator::KadStays
+        | Indicator::HospitalContacts
+        | Indicator::MunicipalContacts => Better::Context,
+    }
+}
+
+/// The forest plot of pilot against comparison, one kind of estimate: the ratio of the
+/// arms' within-person rate ratios after/before, one line per indicator of the pipeline,
+/// "favours pilot" left of 1 and "favours comparison" right of it — for an indicator where
+/// fewer is better; the label of one where more is better, or that is context, says so.
+/// Deaths, compared after inclusion only, say where they are.
+pub fn pilot_vs_comparison_forest(
+    input: &ReportInput<'_>,
+    params: &ReportParams,
+) -> Option<FigureOut> {
+    use crate::estimates::overall;
+    let lang = params.language;
+    let rule = params.rule;
+    let mut rows = Vec::new();
+    let mut drawn: Vec<&ComparisonRow> = Vec::new();
+    let mut suppressed = false;
+    for &indicator in &params.indicators {
+        let mut label = indicator_label(indicator, lang).to_owned();
+        match better(indicator) {
+            Better::Fewer => {}
+            Better::More => label.push_str(lang.pick(" (mer er målet)", " (more is the goal)")),
+            Better::Context => label.push_str(lang.pick(" (kontekst)", " (context)")),
+        }
+        if indicator == Indicator::Mortality {
+            rows.push(ForestRow {
+                label,
+                heading: false,
+                estimate: None,
+                ci: None,
+                n: None,
+                note: lang
+                    .pick(
+                        "sammenlignes etter inklusjon: se effekttabellen og overlevelseskurven",
+                        "compared after inclusion: see the effect table and the survival curve",
+                    )
+                    .to_owned(),
+            });
+            continue;
+        }
+        let row = overall(input.comparisons, indicator, RATIO_OF_RATIOS);
+        let hidden = [Arm::Pilot, Arm::Comparison]
+            .iter()
+            .any(|&arm| !arm_rates_shown(input, indicator, arm, rule));
+        suppressed |= hidden && row.is_some();
+        let line = forest_point(label, indicator, row, hidden, lang);
+        if line.estimate.is_some() {
+            drawn.extend(row);
+        }
+        rows.push(line);
+    }
+    if rows.iter().all(|r| r.estimate.is_none()) {
+        return None;
+    }
+    let canvas = forest(
+        &rows,
+        lang.pick(
+            "Forholdet mellom rateratioene, pilot / sammenligning (logaritmisk akse; 1 = lik endring)",
+            "Ratio of the rate ratios, pilot / comparison (log axis; 1 = the same change)",
+        ),
+        Some((
+            lang.pick("← til fordel for pilotene", "← favours pilot"),
+            lang.pick("til fordel for sammenligningen →", "favours comparison →"),
+        )),
+        lang == Language::Nb,
+    );
+    let models = describe_models_briefly(drawn.iter().copied(), lang).unwrap_or_else(|| {
+        lang.pick("ingen modell ga estimat", "no model gave an estimate").to_owned()
+    });
     let mut caption = match lang {
         Language::Nb => format!(
-            "Endring etter inklusjon per kommune og samlet{part}. To slags estimat på samme akse: rateratio etter/før i en gruppe ({within_models}), og på linjene «Pilot / sammenligning» forholdet mellom pilotenes og sammenligningens rateratio ({between_models}). Under 1: forbruket gikk ned (mer i pilotene). Alle med 95 % konfidensintervall."
+            "Pilot mot sammenligning per indikator. Én slags estimat: forholdet mellom pilotenes og sammenligningens rateratio etter/før ({models}), med 95 % konfidensintervall; boksens areal er etter presisjonen (1/SE²). Under 1: forbruket gikk mer ned (eller mindre opp) i pilotene — til fordel for pilotene der mindre forbruk er målet. For indikatorer merket «mer er målet» er sidene byttet, og de merket «kontekst» er verken for eller mot. Dødsfall har ikke noe forhold etter/før og sammenlignes mellom gruppene etter inklusjon (effekttabellen og overlevelseskurven)."
         ),
         Language::En => format!(
-            "Change after inclusion per municipality and overall{part}. Two kinds of estimate on one axis: the rate ratio after/before within an arm ({within_models}), and on the lines “Pilot / comparison” the ratio of the pilots' and the comparison's rate ratios ({between_models}). Below 1: use fell (more in the pilots). All with 95% confidence intervals."
+            "Pilot against comparison per indicator. One kind of estimate: the ratio of the pilots' and the comparison's rate ratios after/before ({models}), with 95% confidence intervals; each box's area follows its precision (1/SE²). Below 1: use fell more (or rose less) in the pilots — in the pilots' favour where less use is the goal. For indicators marked “more is the goal” the sides swap, and those marked “context” favour neither. Deaths have no after/before ratio and are compared between the arms after inclusion (the effect table and the survival curve)."
         ),
     };
-    if mortality_shown {
-        let model = describe_models_briefly(
-            between.iter().copied().filter(|r| r.effect_size_kind == BETWEEN_ARMS_AFTER),
-            lang,
-        )
-        .map_or(String::new(), |m| format!(" ({m})"));
-        let _ = match lang {
-            Language::Nb => write!(
-                caption,
-                " En tredje slags for dødsfall: rateratio pilot/sammenligning etter inklusjon{model}, ikke etter/før (alle lever ved inklusjon)."
-            ),
-            Language::En => write!(
-                caption,
-                " A third kind for deaths: the rate ratio pilot/comparison after inclusion{model}, not after/before (all are alive at inclusion)."
-            ),
-        };
-    }
-    caption
+    suppressed_note(lang, suppressed, &mut caption);
+    Some(FigureOut { id: "figure_pilot_vs_comparison".into(), caption, canvas })
 }
 
 /// The percent step of a Lorenz curve that keeps at least `threshold` persons in every
@@ -442,110 +478,130 @@ fn lorenz_step(persons: i64, threshold: u32) -> Option<u32> {
         .find(|step| i64::from(*step) * persons >= 100 * i64::from(threshold))
 }
 
-/// The most curves one Lorenz chart holds: five stay apart in the palette.
-const LORENZ_CURVES: usize = 5;
+/// The most indicators one figure of Lorenz panels holds: two rows of three.
+const LORENZ_PANELS: usize = 6;
 
-/// Lorenz curves of use before inclusion: every indicator the analysis measured the
-/// concentration of, in the pipeline's order, at most five to a chart. An indicator
-/// that cannot be drawn (nobody used it, or too few persons for steps of at least the
-/// small-cell threshold) is named in the caption with the reason.
+/// Lorenz curves of use before inclusion by arm: a panel for every indicator the analysis
+/// measured the concentration of, in the pipeline's order, six to a figure, the pilot's
+/// and the comparison's curve in each with their Gini coefficients (and the top 5 %'s
+/// share) under the title. An arm too small for steps of at least the small-cell
+/// threshold, or an indicator nobody used, is named in the caption with the reason.
+/// Without per-arm rows (an analysis from before they were written) both arms are one
+/// curve.
 pub fn concentration(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut> {
     let lang = params.language;
     let nb = lang == Language::Nb;
-    let mut curves: Vec<(Curve, String)> = Vec::new();
+    let by_arm = input.utilisation.iter().any(|u| u.arm.is_some());
+    let groups: Vec<Option<Arm>> =
+        if by_arm { vec![Some(Arm::Pilot), Some(Arm::Comparison)] } else { vec![None] };
+    let series: Vec<&str> = groups
+        .iter()
+        .map(|g| g.map_or(lang.pick("Alle", "All"), |arm| arm_label(arm, lang)))
+        .collect();
+    let mut panels: Vec<crate::figure::LorenzPanel> = Vec::new();
     let mut not_drawn: Vec<String> = Vec::new();
     for &indicator in &params.indicators {
-        let Some(shares) = input
-            .utilisation
-            .iter()
-            .find(|u| u.indicator == indicator.id() && u.period == "before")
-        else {
-            continue;
-        };
         let label = indicator_label(indicator, lang);
-        let Some(step) = lorenz_step(shares.n_persons, params.rule.threshold) else {
-            not_drawn.push(format!(
-                "{} ({})",
-                label.to_lowercase(),
-                lang.pick("for få personer", "too few persons")
-            ));
-            continue;
-        };
-        let points: Vec<(f64, f64)> = input
-            .lorenz
-            .iter()
-            .filter(|l| l.indicator == indicator.id() && l.period == "before")
-            .filter(|l| ((l.persons_share * 100.0).round() as u32).is_multiple_of(step))
-            .map(|l| (l.persons_share, l.use_share))
-            .collect();
-        if points.len() < 2 {
-            not_drawn.push(format!(
-                "{} ({})",
-                label.to_lowercase(),
-                lang.pick("ingen brukte tjenesten", "nobody used the service")
-            ));
-            continue;
-        }
-        let top5 = input
-            .utilisation
-            .iter()
-            .find(|u| {
+        let of = |arm: Option<Arm>, top: f64| {
+            input.utilisation.iter().find(|u| {
                 u.indicator == indicator.id()
                     && u.period == "before"
-                    && (u.top_share - 0.05).abs() < 1e-9
+                    && u.arm == arm
+                    && (u.top_share - top).abs() < 1e-9
             })
-            .and_then(|u| u.share_of_use);
-        let mut note = label.to_lowercase();
-        if let Some(share) = top5 {
-            let pct = crate::figure::number(share * 100.0, 0, nb);
-            let _ = match lang {
-                Language::Nb => write!(note, ": de 5 % med mest forbruk stod for {pct} %"),
-                Language::En => write!(note, ": the top 5 % of users accounted for {pct} %"),
+        };
+        if of(None, 0.05).is_none() && groups.iter().all(|&g| of(g, 0.05).is_none()) {
+            continue;
+        }
+        let mut curves = Vec::new();
+        let mut ginis = Vec::new();
+        for (k, &group) in groups.iter().enumerate() {
+            let Some(shares) = of(group, 0.05) else { continue };
+            let name = series[k];
+            let Some(step) = lorenz_step(shares.n_persons, params.rule.threshold) else {
+                not_drawn.push(format!(
+                    "{} {} ({})",
+                    label.to_lowercase(),
+                    name.to_lowercase(),
+                    lang.pick("for få personer", "too few persons")
+                ));
+                continue;
             };
-        }
-        if let Some(gini) = shares.gini {
-            let _ = write!(
-                note,
-                "{} Gini {}",
-                if top5.is_some() { "," } else { ":" },
-                crate::figure::number(gini, 2, nb)
+            let points: Vec<(f64, f64)> = input
+                .lorenz
+                .iter()
+                .filter(|l| l.indicator == indicator.id() && l.period == "before" && l.arm == group)
+                .filter(|l| ((l.persons_share * 100.0).round() as u32).is_multiple_of(step))
+                .map(|l| (l.persons_share, l.use_share))
+                .collect();
+            if points.len() < 2 {
+                not_drawn.push(format!(
+                    "{} {} ({})",
+                    label.to_lowercase(),
+                    name.to_lowercase(),
+                    lang.pick("ingen brukte tjenesten", "nobody used the service")
+                ));
+                continue;
+            }
+            let mut gini = format!(
+                "{name}: Gini {}",
+                shares.gini.map_or_else(|| "–".to_owned(), |g| crate::figure::number(g, 2, nb))
             );
+            if let Some(share) = shares.share_of_use {
+                let _ =
+                    write!(gini, ", topp 5 % {} %", crate::figure::number(share * 100.0, 0, nb));
+            }
+            ginis.push(if nb { gini } else { gini.replace("topp", "top") });
+            curves.push((k, Curve { points }));
         }
-        curves.push((Curve { label: label.to_owned(), points }, note));
+        if !curves.is_empty() {
+            panels.push(crate::figure::LorenzPanel {
+                title: label.to_owned(),
+                subtitle: ginis,
+                curves,
+            });
+        }
     }
-    if curves.is_empty() {
+    if panels.is_empty() {
         return Vec::new();
     }
-    let n = input.utilisation.iter().map(|u| u.n_persons).max().unwrap_or(0);
-    let chunk = even_chunk(curves.len(), LORENZ_CURVES);
-    let parts = curves.len().div_ceil(chunk);
-    curves
+    let n_of = |arm: Option<Arm>| {
+        input.utilisation.iter().filter(|u| u.arm == arm).map(|u| u.n_persons).max().unwrap_or(0)
+    };
+    let persons: Vec<String> = groups
+        .iter()
+        .zip(&series)
+        .map(|(&g, name)| format!("{} n = {}", name.to_lowercase(), n_of(g)))
+        .collect();
+    let chunk = even_chunk(panels.len(), LORENZ_PANELS);
+    let parts = panels.len().div_ceil(chunk);
+    panels
         .chunks(chunk)
         .enumerate()
         .map(|(k, part)| {
-            let drawn: Vec<Curve> = part.iter().map(|(c, _)| c.clone()).collect();
-            let notes: Vec<&str> = part.iter().map(|(_, n)| n.as_str()).collect();
-            let canvas = lorenz(
-                &drawn,
-                lang.pick(
-                    "Andel personer (minst forbruk først)",
-                    "Share of persons (lightest users first)",
+            let canvas = crate::figure::lorenz_panels(
+                part,
+                &series,
+                (
+                    lang.pick(
+                        "Andel personer (minst forbruk først)",
+                        "Share of persons (lightest users first)",
+                    ),
+                    lang.pick("Andel av forbruket", "Share of use"),
                 ),
-                lang.pick("Andel av forbruket", "Share of use"),
-                lang.pick("lik fordeling", "equal use"),
                 nb,
             );
             let part_words = part_text(k, parts, lang);
             let mut caption = match lang {
                 Language::Nb => format!(
-                    "Fordeling av forbruket året før inklusjon{part_words} (Lorenz-kurver, n = {n}; punkter med minst {} personer per trinn). {}.",
+                    "Fordeling av forbruket året før inklusjon, per gruppe{part_words} (Lorenz-kurver: andel av forbruket hos den andelen personer som bruker minst; {}; punkter med minst {} personer per trinn). Stiplet: lik fordeling. Hver gruppes Gini-koeffisient under tittelen (0 = alle bruker like mye, 1 = én person bruker alt) og andelen de 5 % med mest forbruk stod for.",
+                    persons.join(", "),
                     params.rule.threshold,
-                    notes.join("; ")
                 ),
                 Language::En => format!(
-                    "Distribution of use in the year before inclusion{part_words} (Lorenz curves, n = {n}; points with at least {} persons per step). {}.",
+                    "Distribution of use in the year before inclusion, by arm{part_words} (Lorenz curves: the share of use held by the lightest users; {}; points with at least {} persons per step). Dashed: equal use. Each arm's Gini coefficient under the title (0 = everyone uses the same, 1 = one person uses all) and the share the top 5 % of users accounted for.",
+                    persons.join(", "),
                     params.rule.threshold,
-                    notes.join("; ")
                 ),
             };
             if k == 0 && !not_drawn.is_empty() {
@@ -613,12 +669,12 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
         (instrument.clone(), scale != instrument, scale.clone())
     });
     // Each scale's panel, the most persons per arm in it, and whether a point is hidden.
-    let drawn: Vec<(MeansPanel, [usize; 2], bool)> = scales
+    let drawn: Vec<((MeansPanel, MeansAxis), [usize; 2], bool)> = scales
         .into_iter()
         .map(|((instrument, scale), groups)| {
             let mut counts = [0usize; 2];
             let mut suppressed = false;
-            let series = [Arm::Pilot, Arm::Comparison]
+            let series: Vec<(String, Vec<MeanPoint>)> = [Arm::Pilot, Arm::Comparison]
                 .into_iter()
                 .enumerate()
                 .map(|(a, arm)| {
@@ -647,9 +703,18 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
                     (arm_label(arm, lang).to_owned(), points)
                 })
                 .collect();
-            let title =
-                if instrument == scale { scale.clone() } else { format!("{instrument}: {scale}") };
-            ((title, series), counts, suppressed)
+            let title = scale_title(instrument, scale, lang);
+            // The axis over the answers' range when the codebook gives it and every mean
+            // and interval lies in it (a sum score does not); else from 0.
+            let range = answer_range(params, instrument).filter(|&(low, high)| {
+                series.iter().flat_map(|(_, p)| p).all(|p| {
+                    p.mean
+                        .into_iter()
+                        .chain(p.ci.into_iter().flat_map(|c| [c.0, c.1]))
+                        .all(|v| (low - 1e-9..=high + 1e-9).contains(&v))
+                })
+            });
+            (((title, series), range), counts, suppressed)
         })
         .collect();
     if drawn.is_empty() {
@@ -662,11 +727,7 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
         .collect::<BTreeSet<_>>()
         .into_iter()
         .filter(|key| !by_scale.contains_key(key))
-        .map(
-            |(instrument, scale)| {
-                if instrument == scale { scale } else { format!("{instrument}: {scale}") }
-            },
-        )
+        .map(|(instrument, scale)| scale_title(&instrument, &scale, lang))
         .collect();
     let chunk = even_chunk(drawn.len(), SCALE_PANELS);
     let parts = drawn.len().div_ceil(chunk);
@@ -674,7 +735,8 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
         .chunks(chunk)
         .enumerate()
         .map(|(k, part)| {
-            let panels: Vec<MeansPanel> = part.iter().map(|(p, ..)| p.clone()).collect();
+            let panels: Vec<(MeansPanel, MeansAxis)> =
+                part.iter().map(|(p, ..)| p.clone()).collect();
             let canvas = means_panels(
                 &panels,
                 &timepoints,
@@ -700,6 +762,31 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
                     n(1)
                 ),
             };
+            let ranges: Vec<String> = part
+                .iter()
+                .filter(|(((_, _), range), ..)| range.is_some())
+                .filter_map(|(((title, _), _), ..)| {
+                    let instrument = title.split([' ', ':']).next()?.to_lowercase();
+                    range_words(params, &instrument, lang == Language::Nb)
+                        .map(|w| format!("{} ({w})", instrument.to_uppercase()))
+                })
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if !ranges.is_empty() {
+                let _ = match lang {
+                    Language::Nb => write!(
+                        caption,
+                        " Aksen går over skalaens svarområde: {}.",
+                        ranges.join("; ")
+                    ),
+                    Language::En => write!(
+                        caption,
+                        " The axis spans the scale's answers: {}.",
+                        ranges.join("; ")
+                    ),
+                };
+            }
             if k == 0 && !unpaired.is_empty() {
                 let _ = match lang {
                     Language::Nb => write!(
@@ -718,6 +805,40 @@ pub fn scale_means(input: &ReportInput<'_>, params: &ReportParams) -> Vec<Figure
             FigureOut { id: part_id("figure_scales", k), caption, canvas }
         })
         .collect()
+}
+
+/// A scale as the report names it: "PACIC (total)", "PACIC: delivery system".
+pub(crate) fn scale_title(instrument: &str, scale: &str, lang: Language) -> String {
+    if instrument == scale {
+        format!("{} ({})", instrument.to_uppercase(), lang.pick("total", "total"))
+    } else {
+        format!("{}: {}", instrument.to_uppercase(), scale.replace('_', " "))
+    }
+}
+
+/// The answer range of an instrument's items from its codebook, when every item has one.
+fn answer_range(params: &ReportParams, instrument: &str) -> Option<(f64, f64)> {
+    let items = &params.instrument(instrument)?.items;
+    let low = items.iter().map(|i| i.min).collect::<Option<Vec<f64>>>()?;
+    let high = items.iter().map(|i| i.max).collect::<Option<Vec<f64>>>()?;
+    let low = low.into_iter().reduce(f64::min)?;
+    let high = high.into_iter().reduce(f64::max)?;
+    (high > low).then_some((low, high))
+}
+
+/// The answers' labels at the ends of an instrument's range, from its codebook: "1 =
+/// Nesten aldri, 5 = Nesten alltid".
+fn range_words(params: &ReportParams, instrument: &str, nb: bool) -> Option<String> {
+    let (low, high) = answer_range(params, instrument)?;
+    let labels = &params.instrument(instrument)?.items.first()?.labels;
+    let at = |v: f64| labels.iter().find(|(code, _)| (code - v).abs() < 1e-9).map(|(_, l)| l);
+    Some(format!(
+        "{} = {}, {} = {}",
+        crate::figure::number(low, 0, nb),
+        at(low)?,
+        crate::figure::number(high, 0, nb),
+        at(high)?
+    ))
 }
 
 /// Focus groups: distinct groups mentioning each code, by theme.
@@ -788,13 +909,19 @@ pub fn code_heatmap(input: &ReportInput<'_>, params: &ReportParams) -> Option<Fi
         })
         .collect();
     let names: Vec<String> = places.iter().map(|m| params.municipality(m)).collect();
-    let canvas = heatmap(&codes, &names, &values, lang == Language::Nb);
+    let canvas = heatmap(
+        &codes,
+        &names,
+        &values,
+        lang.pick("Segmenter med koden", "Segments with the code"),
+        lang == Language::Nb,
+    );
     Some(FigureOut {
         id: "figure_codes_by_municipality".into(),
         caption: lang
             .pick(
-                "Fokusgrupper: segmenter per kode og kommune.",
-                "Focus groups: segments per code and municipality.",
+                "Fokusgrupper: segmenter per kode og kommune; mørkere celle, flere segmenter (fargeskala under).",
+                "Focus groups: segments per code and municipality; the darker the cell, the more segments (colour scale below).",
             )
             .to_owned(),
         canvas,
@@ -848,23 +975,75 @@ mod estimate_tests {
     }
 
     #[test]
-    fn the_forest_shows_deaths_between_the_arms_and_why_an_estimate_is_missing() {
-        let indicators = [Indicator::Mortality, Indicator::BedDays, Indicator::Admissions];
+    fn the_forests_hold_one_kind_of_estimate_each_and_say_why_one_is_missing() {
+        let indicators = [
+            Indicator::Mortality,
+            Indicator::BedDays,
+            Indicator::Admissions,
+            Indicator::GpContacts,
+        ];
         let results = Results::new(&indicators);
         let params = params(&indicators, Language::Nb);
         let figures = municipalities_forest(&results.input(), &params);
         let figure = &figures[0];
         let texts = texts(&figure.canvas);
         assert!(texts.contains(&"sammenlignes ikke før/etter (alle lever ved inklusjon)"));
-        assert!(texts.contains(&"Pilot / sammenligning etter inklusjon"));
-        assert!(texts.contains(&"0,62 (0,53–0,73)"), "the row's own interval: {texts:?}");
-        assert!(texts.contains(&"for få personer i en gruppe (færre enn 5)"));
-        assert!(texts.contains(&"Ratio (logaritmisk akse; 1 = ingen endring eller forskjell)"));
+        assert!(!texts.contains(&"Pilot / sammenligning"), "between the arms: its own figure");
+        assert!(texts.contains(&"Rateratio etter/før (logaritmisk akse; 1 = ingen endring)"));
+        assert!(texts.contains(&"← mindre forbruk etter"));
         let caption = &figure.caption;
-        assert!(caption.contains("To slags estimat på samme akse"), "{caption}");
-        assert!(caption.contains("En tredje slags for dødsfall"), "{caption}");
+        assert!(caption.contains("Én slags estimat: rateratio etter/før"), "{caption}");
         assert!(caption.contains("CR1"), "{caption}");
         assert!(!caption.contains("poisson.test"), "{caption}");
+        let between = pilot_vs_comparison_forest(&results.input(), &params).unwrap();
+        let texts = self::texts(&between.canvas);
+        assert!(texts.contains(&"← til fordel for pilotene"));
+        assert!(texts.contains(&"til fordel for sammenligningen →"));
+        assert!(texts.contains(&"Fastlegekontakter (kontekst)"), "{texts:?}");
+        assert!(texts.contains(&"0,58 (0,49–0,68)"), "the row's own interval: {texts:?}");
+        assert!(texts.contains(&"for få personer i en gruppe (færre enn 5)"), "{texts:?}");
+        assert!(
+            texts
+                .contains(&"sammenlignes etter inklusjon: se effekttabellen og overlevelseskurven")
+        );
+        assert!(
+            between.caption.contains("Én slags estimat: forholdet mellom"),
+            "{}",
+            between.caption
+        );
+    }
+
+    #[test]
+    fn lorenz_curves_by_arm_with_each_arms_gini() {
+        let indicators = [Indicator::BedDays, Indicator::Mortality, Indicator::GpContacts];
+        let mut results = Results::new(&indicators);
+        let params = params(&indicators, Language::Nb);
+        let figure = concentration(&results.input(), &params).remove(0);
+        let paths =
+            |c: &Canvas| c.shapes.iter().filter(|s| matches!(s, Shape::Path { .. })).count();
+        assert_eq!(paths(&figure.canvas), 2 * 2, "two indicators (not deaths), two arms each");
+        let texts = texts(&figure.canvas);
+        assert!(
+            texts.contains(&"Pilot: Gini 0,38, topp 5 % 30 %")
+                && texts.contains(&"Sammenligning: Gini 0,45, topp 5 % 30 %"),
+            "{texts:?}"
+        );
+        assert!(
+            figure.caption.contains("pilot n = 40, sammenligning n = 30"),
+            "{}",
+            figure.caption
+        );
+        // An arm too small for steps of 5 persons is named, not drawn.
+        for u in results.utilisation.iter_mut().filter(|u| u.arm == Some(Arm::Comparison)) {
+            u.n_persons = 4;
+        }
+        let figure = concentration(&results.input(), &params).remove(0);
+        assert_eq!(paths(&figure.canvas), 2);
+        assert!(
+            figure.caption.contains("Ikke vist: liggedøgn sammenligning (for få personer)"),
+            "{}",
+            figure.caption
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::table::{Cell, ReportTable, escape};
 use folge_deid::SmallCellRule;
 
 /// The headings that follow an estimate: its CI, p and adjusted p.
-fn estimate_columns(lang: Language, method: &str) -> [String; 4] {
+pub(crate) fn estimate_columns(lang: Language, method: &str) -> [String; 4] {
     [
         lang.pick("95 % KI nedre", "95 % CI lower").into(),
         lang.pick("95 % KI øvre", "95 % CI upper").into(),
@@ -27,7 +27,7 @@ fn estimate_columns(lang: Language, method: &str) -> [String; 4] {
 }
 
 /// The adjustment's name as the report writes it.
-fn adjustment_name(adjustment: folge_stats::Adjustment) -> &'static str {
+pub(crate) fn adjustment_name(adjustment: folge_stats::Adjustment) -> &'static str {
     match adjustment {
         folge_stats::Adjustment::Holm => "Holm",
         folge_stats::Adjustment::BenjaminiHochberg => "Benjamini–Hochberg",
@@ -335,7 +335,7 @@ fn rates_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportTable {
 }
 
 /// A p-value cell: three decimals, and "<0.001" below that (as journals print it).
-fn p_cell(cell: Cell) -> Cell {
+pub(crate) fn p_cell(cell: Cell) -> Cell {
     match cell {
         Cell::Number(v, _) if v < 0.001 => Cell::Below(v, 0.001),
         other => other.rounded(3),
@@ -344,7 +344,7 @@ fn p_cell(cell: Cell) -> Cell {
 
 /// An estimate's cell: the number; ":" when hidden; the reason when the row has none;
 /// empty without a row.
-fn estimate_cell(row: Option<&ComparisonRow>, hidden: bool, lang: Language) -> Cell {
+pub(crate) fn estimate_cell(row: Option<&ComparisonRow>, hidden: bool, lang: Language) -> Cell {
     match row {
         Some(_) if hidden => Cell::Suppressed,
         Some(r) => r.effect_size.map_or_else(
@@ -357,7 +357,7 @@ fn estimate_cell(row: Option<&ComparisonRow>, hidden: bool, lang: Language) -> C
 
 /// An estimate's interval and p-values (four cells). With an estimate but no interval, the
 /// lower limit's cell says why.
-fn interval_cells(row: &ComparisonRow, hidden: bool, lang: Language) -> [Cell; 4] {
+pub(crate) fn interval_cells(row: &ComparisonRow, hidden: bool, lang: Language) -> [Cell; 4] {
     let cell = |v: Option<f64>| match v {
         _ if hidden => Cell::Suppressed,
         Some(v) => Cell::Number(v, 2),
@@ -868,6 +868,104 @@ fn headline(input: &ReportInput<'_>, params: &ReportParams) -> Vec<String> {
             ),
         });
     }
+    lines.extend(summary_beyond_use(input, params));
+    lines
+}
+
+/// The summary's lines on what is not service use: how far the framework's steps were
+/// documented in the pilots, how many answered the questionnaires at each timepoint, and
+/// which focus-group codes the most groups used. Each only when the run has it, and a
+/// share or count the small-cell rule hides is left out.
+fn summary_beyond_use(input: &ReportInput<'_>, params: &ReportParams) -> Vec<String> {
+    let lang = params.language;
+    let rule = params.rule;
+    let mut lines = Vec::new();
+    let steps: Vec<String> = input
+        .framework
+        .iter()
+        .filter(|r| r.arm == Arm::Pilot && r.scope == "all")
+        .filter(|r| !rule.hides_share(r.n_documented as f64, r.n_persons as f64))
+        .filter_map(|r| {
+            let share = r.share? * 100.0;
+            let days = r
+                .days_median
+                .filter(|_| r.n_documented >= i64::from(rule.threshold))
+                .map_or(String::new(), |d| {
+                    format!(
+                        ", {} {}",
+                        crate::figure::number(
+                            d,
+                            usize::from(d.fract() != 0.0),
+                            lang == Language::Nb
+                        ),
+                        lang.pick("dager", "days")
+                    )
+                });
+            Some(format!("{} {share:.0} %{days}", r.element))
+        })
+        .collect();
+    if !steps.is_empty() {
+        lines.push(match lang {
+            Language::Nb => format!(
+                "Gjennomføring: andel av pilotpasientene med hvert trinn i rammeverket dokumentert, og median dager fra inklusjon: {}.",
+                steps.join("; ")
+            ),
+            Language::En => format!(
+                "Implementation: share of the pilots' patients with each step of the framework documented, and median days from inclusion: {}.",
+                steps.join("; ")
+            ),
+        });
+    }
+    let answered = crate::questionnaires::respondents(input);
+    let mut timepoints: Vec<&String> = answered
+        .keys()
+        .map(|(t, _)| t)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    timepoints.sort_by_key(|t| crate::input::natural_key(t));
+    let counts: Vec<String> = timepoints
+        .iter()
+        .map(|t| {
+            let n = |arm: Arm| answered.get(&((*t).clone(), arm)).copied().unwrap_or(0);
+            let shown = |n: usize| {
+                if rule.hides_count(n as f64) { ":".to_owned() } else { n.to_string() }
+            };
+            format!("{t} {} / {}", shown(n(Arm::Pilot)), shown(n(Arm::Comparison)))
+        })
+        .collect();
+    if !counts.is_empty() {
+        lines.push(match lang {
+            Language::Nb => format!(
+                "Spørreskjema: personer som svarte i pilotene / sammenligningskommunene: {}.",
+                counts.join(", ")
+            ),
+            Language::En => format!(
+                "Questionnaires: persons who answered in the pilots / the comparison municipalities: {}.",
+                counts.join(", ")
+            ),
+        });
+    }
+    let mut codes: Vec<&folge_schema::tables::CodeFrequencyRow> =
+        input.code_frequencies.iter().filter(|f| f.scope == "all").collect();
+    codes.sort_by(|a, b| {
+        b.n_groups.cmp(&a.n_groups).then(b.n_segments.cmp(&a.n_segments)).then(a.code.cmp(&b.code))
+    });
+    if let Some(groups) = codes.first().map(|c| c.n_groups_in_scope) {
+        let top: Vec<String> = codes
+            .iter()
+            .take(3)
+            .map(|c| format!("«{}» ({} {} {groups})", c.code, c.n_groups, lang.pick("av", "of")))
+            .collect();
+        lines.push(match lang {
+            Language::Nb => {
+                format!("Fokusgrupper ({groups}): kodene flest grupper brukte: {}.", top.join(", "))
+            }
+            Language::En => {
+                format!("Focus groups ({groups}): the codes most groups used: {}.", top.join(", "))
+            }
+        });
+    }
     lines
 }
 
@@ -875,6 +973,8 @@ fn headline(input: &ReportInput<'_>, params: &ReportParams) -> Vec<String> {
 enum Block {
     Table(ReportTable),
     Figure(FigureOut),
+    /// Paragraphs of text (the limitations).
+    Text(Vec<String>),
 }
 
 /// Re-number a caption's leading "Tabell N." / "Table N." to its place in the report.
@@ -958,7 +1058,15 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
     for section in &params.sections {
         let blocks: Vec<Block> = match section {
             Section::Summary | Section::Methods => continue,
+            Section::DataFlow => crate::data_flow::inputs_table(input, params)
+                .map(Block::Table)
+                .into_iter()
+                .chain([Block::Table(crate::data_flow::persons_table(input, params))])
+                .collect(),
             Section::Participants => vec![Block::Table(participants_table(input, params))],
+            Section::Implementation => {
+                crate::implementation::table(input, params).map(Block::Table).into_iter().collect()
+            }
             Section::Use => crate::figures::rates(input, params)
                 .into_iter()
                 .map(Block::Figure)
@@ -967,6 +1075,8 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
             Section::Effects => comparison_table(input, params)
                 .map(Block::Table)
                 .into_iter()
+                .chain(crate::figures::pilot_vs_comparison_forest(input, params).map(Block::Figure))
+                .chain(crate::subgroups::table(input, params).map(Block::Table))
                 .chain(crate::balance::table(input, params).map(Block::Table))
                 .chain(crate::event_time::figures(input, params).into_iter().map(Block::Figure))
                 .chain(crate::survival::figure(input, params).map(Block::Figure))
@@ -987,6 +1097,9 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 .chain(crate::figures::scale_means(input, params).into_iter().map(Block::Figure))
                 .chain(crate::items::figures(input, params).into_iter().map(Block::Figure))
                 .chain(crate::items::table(input, params).map(Block::Table))
+                .chain(crate::questionnaires::reliability_table(input, params).map(Block::Table))
+                .chain(crate::questionnaires::eq5d_levels_table(input, params).map(Block::Table))
+                .chain(crate::questionnaires::eq5d_vas_table(input, params).map(Block::Table))
                 .collect(),
             Section::FocusGroups => codes_table(input, params)
                 .map(Block::Table)
@@ -994,7 +1107,22 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 .chain(crate::figures::code_bars(input, params).map(Block::Figure))
                 .chain(crate::figures::code_heatmap(input, params).map(Block::Figure))
                 .chain(agreement_table(input, params).map(Block::Table))
+                .chain(crate::quotes::table(input, params).map(Block::Table))
                 .collect(),
+            Section::Limitations => {
+                // Written last, from what the sections before it show.
+                let suppressed = results
+                    .iter()
+                    .flat_map(|(_, blocks)| blocks)
+                    .filter_map(|b| match b {
+                        Block::Table(t) => Some(t),
+                        _ => None,
+                    })
+                    .flat_map(|t| t.rows.iter().flatten())
+                    .filter(|c| **c == Cell::Suppressed)
+                    .count();
+                vec![Block::Text(crate::limitations::paragraphs(input, params, suppressed))]
+            }
         };
         if !blocks.is_empty() {
             results.push((*section, blocks));
@@ -1013,6 +1141,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                     table_no += 1;
                     t.caption = renumber(&t.caption, table_no, lang);
                 }
+                Block::Text(_) => {}
                 Block::Figure(f) => {
                     figure_no += 1;
                     f.caption =
@@ -1097,7 +1226,10 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         h.push_str("</dl>\n</section>\n");
     }
     let heading = |section: Section| match section {
+        Section::DataFlow => lang.pick("Datagrunnlag", "Data"),
         Section::Participants => lang.pick("Deltakere", "Participants"),
+        Section::Implementation => lang.pick("Gjennomføring", "Implementation"),
+        Section::Limitations => lang.pick("Begrensninger", "Limitations"),
         Section::Use => {
             lang.pick("Forbruk før og etter inklusjon", "Use before and after inclusion")
         }
@@ -1123,6 +1255,11 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 Block::Table(t) => {
                     h.push_str(&t.to_html(nb));
                     tables.push(t);
+                }
+                Block::Text(paragraphs) => {
+                    for p in paragraphs {
+                        let _ = writeln!(h, "<p>{}</p>", escape(p));
+                    }
                 }
                 Block::Figure(f) => {
                     let svg = f.canvas.to_svg(&f.caption);
@@ -1238,6 +1375,12 @@ mod tests {
             event_time: &[],
             survival: &[],
             balance: &[],
+            framework: &[],
+            reliability: &[],
+            item_summaries: &[],
+            quotes: &[],
+            subgroup_rates: &[],
+            inputs: &[],
         };
         let params = ReportParams {
             pipeline: "t".into(),
@@ -1482,6 +1625,48 @@ mod tests {
         assert_eq!(band_quantile(&bands, 0.2), Some("0-5"), "2 of 10 reach 20 %");
         assert_eq!(band_quantile(&bands, 0.75), Some("80+"));
         assert_eq!(band_quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn the_summary_covers_implementation_questionnaires_and_focus_groups() {
+        use folge_schema::tables::{CodeFrequencyRow, FrameworkRow};
+        let indicators = [Indicator::Admissions];
+        let results = crate::test_rows::Results::new(&indicators);
+        let step = |element: &str, documented: i64| FrameworkRow {
+            element: element.into(),
+            arm: Arm::Pilot,
+            scope: "all".into(),
+            scope_value: None,
+            n_persons: 40,
+            n_documented: documented,
+            share: Some(documented as f64 / 40.0),
+            days_median: Some(21.0),
+            days_q1: None,
+            days_q3: None,
+        };
+        // C: 38 of 40, "all but 2", is hidden.
+        let framework = [step("A", 30), step("C", 38)];
+        let code = |code: &str, groups: i64| CodeFrequencyRow {
+            theme: None,
+            code: code.into(),
+            scope: "all".into(),
+            scope_value: None,
+            n_segments: 9,
+            n_groups: groups,
+            n_groups_in_scope: 4,
+        };
+        let codes = [code("Tid", 2), code("Felles plan", 4)];
+        let input =
+            ReportInput { framework: &framework, code_frequencies: &codes, ..results.input() };
+        let params = crate::test_rows::params(&indicators, Language::Nb);
+        let lines = headline(&input, &params);
+        assert!(
+            lines.iter().any(
+                |l| l.contains("dokumentert, og median dager fra inklusjon: A 75 %, 21 dager.")
+            ),
+            "{lines:?}"
+        );
+        assert!(lines.iter().any(|l| l == "Fokusgrupper (4): kodene flest grupper brukte: «Felles plan» (4 av 4), «Tid» (2 av 4)."), "{lines:?}");
     }
 
     #[test]

@@ -55,6 +55,33 @@ pub struct ReportInput<'a> {
     pub survival: &'a [folge_schema::tables::SurvivalRow],
     /// Covariate balance before and after weighting (empty unless the pipeline adjusts).
     pub balance: &'a [folge_schema::tables::BalanceRow],
+    /// The framework's steps: share documented and days to each, by arm and municipality
+    /// (empty without a step log).
+    pub framework: &'a [folge_schema::tables::FrameworkRow],
+    /// Cronbach's alpha per scale and timepoint (empty without scales).
+    pub reliability: &'a [folge_schema::tables::ScaleReliabilityRow],
+    /// Mean and median of each item's answers with intervals (EQ-5D's VAS).
+    pub item_summaries: &'a [folge_schema::tables::ItemSummaryRow],
+    /// Coded quotes, scrubbed by deid (empty without codings).
+    pub quotes: &'a [folge_schema::tables::QuoteRow],
+    /// Rates in the subgroups compared on their own (the 67+ for 30-day readmissions).
+    pub subgroup_rates: &'a [folge_schema::tables::SubgroupRateRow],
+    /// Rows each input gave and lost, as ingest counted them (empty: not known).
+    pub inputs: &'a [InputCount],
+}
+
+/// One input file as ingest counted it, named by its place in the pipeline file
+/// (`inputs.service_events[1]`), never by its file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputCount {
+    /// Its place in the pipeline file.
+    pub role: String,
+    /// The canonical table it feeds (`participants`, `responses`, …).
+    pub table: String,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows rejected (kept in `01_ingest/rejects.parquet`).
+    pub rows_rejected: u64,
 }
 
 /// A part of the report a pipeline can choose (`report.sections`).
@@ -66,6 +93,11 @@ pub enum Section {
     Methods,
     /// Table 1: participants by arm.
     Participants,
+    /// From the inputs to the analysis: rows read and rejected, persons per arm, with
+    /// answers at each timepoint, analysed.
+    DataFlow,
+    /// Implementation: the framework's steps A–E documented, and days to each.
+    Implementation,
     /// Use before and after: figure and table of rates.
     Use,
     /// Pilot against comparison: the effect table.
@@ -76,22 +108,27 @@ pub enum Section {
     Concentration,
     /// Questionnaire scales: table, means and item answers.
     Scales,
-    /// Focus groups: codes, their figure and heatmap, agreement.
+    /// Focus groups: codes, their figure and heatmap, agreement, selected quotes.
     FocusGroups,
+    /// What limits the results, from what the run knows.
+    Limitations,
 }
 
 impl Section {
     /// Every section, in report order.
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 12] = [
         Section::Summary,
         Section::Methods,
         Section::Participants,
+        Section::DataFlow,
+        Section::Implementation,
         Section::Use,
         Section::Effects,
         Section::Municipalities,
         Section::Concentration,
         Section::Scales,
         Section::FocusGroups,
+        Section::Limitations,
     ];
 
     /// The id used in pipeline files.
@@ -99,13 +136,16 @@ impl Section {
         match self {
             Section::Summary => "summary",
             Section::Methods => "methods",
+            Section::DataFlow => "data_flow",
             Section::Participants => "participants",
+            Section::Implementation => "implementation",
             Section::Use => "use",
             Section::Effects => "effects",
             Section::Municipalities => "municipalities",
             Section::Concentration => "concentration",
             Section::Scales => "scales",
             Section::FocusGroups => "focus_groups",
+            Section::Limitations => "limitations",
         }
     }
 
@@ -233,6 +273,9 @@ pub struct InstrumentItem {
     pub min: Option<f64>,
     /// Highest valid answer.
     pub max: Option<f64>,
+    /// The answers' labels from the codebook (`1` → "Nesten aldri"), by code; empty when
+    /// the codebook gives none (the answers are then shown as their codes).
+    pub labels: Vec<(f64, String)>,
 }
 
 /// A text cut into runs of digits (compared as numbers) and of other characters, so

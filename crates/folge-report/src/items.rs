@@ -189,8 +189,31 @@ pub fn figures(input: &ReportInput<'_>, params: &ReportParams) -> Vec<FigureOut>
                     });
                 }
             }
-            let names: Vec<String> =
-                levels.iter().map(|l| number(*l as f64 / 1000.0, 0, false)).collect();
+            // The codebook's answer labels, when it gives one for every level: "1 Nesten
+            // aldri"; else the codes.
+            let labels = params
+                .instrument(name)
+                .and_then(|i| i.items.iter().find(|x| x.name == answers[part[0]].0))
+                .map(|x| x.labels.as_slice())
+                .unwrap_or_default();
+            let label_of = |l: i64| {
+                labels.iter().find(|(code, _)| level(*code) == l).map(|(_, text)| text.as_str())
+            };
+            let labelled = levels.iter().all(|&l| label_of(l).is_some());
+            let names: Vec<String> = levels
+                .iter()
+                .map(|&l| {
+                    let code = number(l as f64 / 1000.0, 0, false);
+                    match label_of(l) {
+                        // "Nivå 1" says its code already.
+                        Some(text) if labelled && text.split_whitespace().any(|w| w == code) => {
+                            text.to_owned()
+                        }
+                        Some(text) if labelled => format!("{code} {text}"),
+                        _ => code,
+                    }
+                })
+                .collect();
             let canvas = stacked_bars(&bars, &names, lang == Language::Nb);
             let (low, high) = (
                 totals.iter().min().copied().unwrap_or(0),
@@ -449,11 +472,41 @@ mod tests {
         items.reverse();
         let items = items
             .into_iter()
-            .map(|name| InstrumentItem { name, min: Some(1.0), max: Some(5.0) })
+            .map(|name| InstrumentItem {
+                name,
+                min: Some(1.0),
+                max: Some(5.0),
+                labels: [
+                    "Almost never",
+                    "Generally not",
+                    "Sometimes",
+                    "Most of the time",
+                    "Almost always",
+                ]
+                .iter()
+                .enumerate()
+                .map(|(k, l)| (k as f64 + 1.0, (*l).to_owned()))
+                .collect(),
+            })
             .collect();
         params.instruments = vec![Instrument { name: "pacic".into(), items }];
         let reordered = super::figures(&results.input(), &params);
         assert_eq!(labels(&reordered[0])[0], "pacic_20", "codebook instruments first, in order");
+        // The legend names the answers by the codebook's labels, not by their codes.
+        let legend: Vec<&str> = reordered[0]
+            .canvas
+            .shapes
+            .iter()
+            .filter_map(|s| match s {
+                crate::canvas::Shape::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            legend.contains(&"1 Almost never") && legend.contains(&"5 Almost always"),
+            "{legend:?}"
+        );
+        assert!(!legend.contains(&"1"), "{legend:?}");
     }
 
     #[test]

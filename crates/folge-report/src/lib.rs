@@ -9,15 +9,21 @@
 
 mod balance;
 mod canvas;
+mod data_flow;
 mod estimates;
 mod event_time;
 mod figure;
 mod figures;
 mod html;
+mod implementation;
 mod input;
 mod items;
+mod limitations;
 mod methods;
 mod municipalities;
+mod questionnaires;
+mod quotes;
+mod subgroups;
 mod survival;
 mod table;
 #[cfg(test)]
@@ -27,7 +33,8 @@ mod test_rows;
 pub use folge_deid::SmallCellRule;
 pub use html::render;
 pub use input::{
-    FrontMatter, Instrument, InstrumentItem, Language, ReportInput, ReportParams, Section,
+    FrontMatter, InputCount, Instrument, InstrumentItem, Language, ReportInput, ReportParams,
+    Section,
 };
 pub use municipalities::{MUNICIPALITY_NAMES, municipality_name};
 pub use table::{Cell, ReportTable};

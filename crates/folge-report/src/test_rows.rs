@@ -361,23 +361,32 @@ pub fn municipality_rates(rates: &[RateRow]) -> Vec<MunicipalityRateRow> {
 pub fn utilisation(indicators: &[Indicator]) -> (Vec<UtilisationRow>, Vec<LorenzRow>) {
     let (mut shares, mut curve) = (Vec::new(), Vec::new());
     for indicator in indicators.iter().filter(|i| **i != Indicator::Mortality) {
-        for (top, share) in [(0.05, 0.3), (0.1, 0.45)] {
-            shares.push(UtilisationRow {
+        // Both arms together, then each: 70 = 40 + 30 persons.
+        for (arm, persons, gini, power) in [
+            (None, 70, 0.41, 2),
+            (Some(Arm::Pilot), 40, 0.38, 2),
+            (Some(Arm::Comparison), 30, 0.45, 3),
+        ] {
+            for (top, share) in [(0.05, 0.3), (0.1, 0.45)] {
+                shares.push(UtilisationRow {
+                    indicator: indicator.id().into(),
+                    period: "before".into(),
+                    arm,
+                    top_share: top,
+                    n_top: (top * f64::from(persons)).ceil() as i64,
+                    n_persons: i64::from(persons),
+                    share_of_use: Some(share),
+                    gini: Some(gini),
+                });
+            }
+            curve.extend((0..=100).map(|k| LorenzRow {
                 indicator: indicator.id().into(),
                 period: "before".into(),
-                top_share: top,
-                n_top: (top * 40.0_f64).ceil() as i64,
-                n_persons: 40,
-                share_of_use: Some(share),
-                gini: Some(0.41),
-            });
+                arm,
+                persons_share: f64::from(k) / 100.0,
+                use_share: (f64::from(k) / 100.0).powi(power),
+            }));
         }
-        curve.extend((0..=100).map(|k| LorenzRow {
-            indicator: indicator.id().into(),
-            period: "before".into(),
-            persons_share: f64::from(k) / 100.0,
-            use_share: (f64::from(k) / 100.0).powi(2),
-        }));
     }
     (shares, curve)
 }
@@ -432,6 +441,12 @@ impl Results {
             event_time: &self.event_time,
             survival: &self.survival,
             balance: &self.balance,
+            framework: &[],
+            reliability: &[],
+            item_summaries: &[],
+            quotes: &[],
+            subgroup_rates: &[],
+            inputs: &[],
         }
     }
 }

@@ -258,6 +258,37 @@ table! {
 }
 
 table! {
+    /// Zone 3: an indicator's rate per person-year within a subgroup the analysis compares
+    /// on its own (`subgroup_rates.parquet`; the 67+ for 30-day readmissions, as the
+    /// national indicator counts them), by arm and period, with the numerator and persons
+    /// the small-cell rule needs.
+    pub struct SubgroupRateRow as "subgroup_rates" {
+        /// The subgroup's scope, as in `comparisons.scope` (`age`).
+        pub scope: String,
+        /// The subgroup, as in `comparisons.scope_value` (`67+`).
+        pub scope_value: String,
+        /// Indicator id.
+        pub indicator: String,
+        /// Study arm.
+        pub arm: Arm,
+        /// Period name.
+        pub period: String,
+        /// Persons with exposure in the period.
+        pub n: i64,
+        /// Sum of values (events, days or hours).
+        pub value_total: f64,
+        /// Sum of exposure, in person-years.
+        pub person_years: f64,
+        /// `value_total` / `person_years`; null when there is no exposure.
+        pub rate_per_py: Option<f64>,
+        /// Lower 95 % limit of `rate_per_py`, as in `rates`.
+        pub ci_low: Option<f64>,
+        /// Upper 95 % limit of `rate_per_py`.
+        pub ci_high: Option<f64>,
+    }
+}
+
+table! {
     /// Zone 3: one comparison of a measure within a scope (`comparisons.parquet`): before
     /// vs after within an arm, or pilot vs comparison. CI and p columns are null where the
     /// method gives none.
@@ -309,6 +340,8 @@ table! {
         pub indicator: String,
         /// Period (`before`: use before inclusion).
         pub period: String,
+        /// The arm the persons are in; null for both arms together.
+        pub arm: Option<Arm>,
         /// The heaviest users' share of persons: 0.05, 0.10.
         pub top_share: f64,
         /// Persons in that top group (the share of persons, rounded up).
@@ -330,6 +363,8 @@ table! {
         pub indicator: String,
         /// Period.
         pub period: String,
+        /// The arm the persons are in; null for both arms together.
+        pub arm: Option<Arm>,
         /// Share of persons, lightest users first (0, 0.01, …, 1).
         pub persons_share: f64,
         /// Their share of all use.
@@ -506,6 +541,37 @@ table! {
         pub value: f64,
         /// Respondents giving it.
         pub n: i64,
+    }
+}
+
+table! {
+    /// Zone 3: where an item's answers lie (`item_summaries`), per item, timepoint and arm:
+    /// the mean and the median with 95 % intervals (`folge_stats::location`) — for an
+    /// answer on a long range such as EQ-5D's VAS (0–100), which answer bars do not show.
+    pub struct ItemSummaryRow as "item_summaries" {
+        /// Instrument.
+        pub instrument: String,
+        /// Item.
+        pub item: String,
+        /// Timepoint.
+        pub timepoint: String,
+        /// Study arm.
+        pub arm: Arm,
+        /// Respondents with an answer.
+        pub n: i64,
+        /// Mean of the answers (as given, not reverse scored).
+        pub mean: f64,
+        /// Lower 95 % limit of the mean (Student's t, R's `t.test`); null for n < 2.
+        pub mean_ci_low: Option<f64>,
+        /// Upper 95 % limit of the mean.
+        pub mean_ci_high: Option<f64>,
+        /// Median.
+        pub median: f64,
+        /// Lower 95 % limit of the median: the order statistic x₍L₎, L = `qbinom(0.025,
+        /// n, 0.5)`; null when n is too small for any (n ≤ 5).
+        pub median_ci_low: Option<f64>,
+        /// Upper 95 % limit of the median, x₍n−L+1₎.
+        pub median_ci_high: Option<f64>,
     }
 }
 

@@ -105,9 +105,66 @@ pub fn describe(x: &[Option<f64>]) -> Result<Description, StatsError> {
     })
 }
 
+/// A location estimate with its 95 % interval: the mean with Student's t interval, the
+/// median with the distribution-free interval from order statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Location {
+    /// Non-missing values.
+    pub n: usize,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Lower and upper limit of the mean: mean ± t(1 − α/2, n − 1) · sd/√n, as R's
+    /// `t.test(x)$conf.int`; `None` for n < 2.
+    pub mean_ci: Option<(f64, f64)>,
+    /// Median (R's `median`).
+    pub median: f64,
+    /// Lower and upper limit of the median: the order statistics x₍L₎ and x₍n−L+1₎ with
+    /// L = `qbinom(α/2, n, 0.5)` (Lehmann 1975; R's `asbio::ci.median`,
+    /// `compareGroups`' exact median interval), whose coverage is at least the level;
+    /// `None` when L = 0 (n ≤ 5 at 95 %), where no such interval reaches the level.
+    pub median_ci: Option<(f64, f64)>,
+}
+
+/// The mean and the median of `x` (`None` entries are missing) with 95 % intervals.
+pub fn location(x: &[Option<f64>]) -> Result<Location, StatsError> {
+    const ALPHA: f64 = 0.05;
+    let d = describe(x)?;
+    let mut sorted: Vec<f64> = x.iter().flatten().copied().collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let mean_ci = d.sd.map(|sd| {
+        let half = crate::dist::qt(1.0 - ALPHA / 2.0, (n - 1) as f64) * sd / (n as f64).sqrt();
+        (d.mean - half, d.mean + half)
+    });
+    // qbinom(α/2, n, 0.5): the smallest L with P(X ≤ L) ≥ α/2.
+    let size = n as u64;
+    let low = (0..=size).find(|&k| crate::dist::pbinom(k as i64, size, 0.5) >= ALPHA / 2.0);
+    let median_ci = low
+        .filter(|&l| l >= 1 && (l as usize) < n - l as usize + 1)
+        .map(|l| (sorted[l as usize - 1], sorted[n - l as usize]));
+    Ok(Location { n, mean: d.mean, mean_ci, median: d.median, median_ci })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn location_intervals_match_t_test_and_the_order_statistics() {
+        // R: t.test(1:20)$conf.int → 7.731189 13.268811; qbinom(0.025, 20, 0.5) = 6, so
+        // the median's interval is x(6), x(15) = 6, 15.
+        let x: Vec<Option<f64>> = (1..=20).map(|v| Some(f64::from(v))).collect();
+        let l = location(&x).unwrap();
+        let (lo, hi) = l.mean_ci.unwrap();
+        assert!((lo - 7.731_189).abs() < 1e-6 && (hi - 13.268_811).abs() < 1e-6, "{lo} {hi}");
+        assert_eq!((l.mean, l.median, l.median_ci), (10.5, 10.5, Some((6.0, 15.0))));
+        // qbinom(0.025, 10, 0.5) = 2: x(2), x(9), in sorted order whatever the input's.
+        let x = [9.0, 1.0, 8.0, 2.0, 7.0, 3.0, 6.0, 4.0, 5.0, 10.0].map(Some);
+        assert_eq!(location(&x).unwrap().median_ci, Some((2.0, 9.0)));
+        // n = 5: qbinom(0.025, 5, 0.5) = 0, no interval reaches 95 %; n = 1: no t interval.
+        assert_eq!(location(&[1.0, 2.0, 3.0, 4.0, 5.0].map(Some)).unwrap().median_ci, None);
+        assert_eq!(location(&[Some(3.0)]).unwrap().mean_ci, None);
+    }
 
     /// Log relative error: correct significant digits (NIST's LRE).
     fn lre(got: f64, certified: f64) -> f64 {

@@ -49,7 +49,7 @@ mod within;
 pub use agreement::{KappaWeights, Level, cohen_kappa, fleiss_kappa, krippendorff_alpha};
 pub use balance::{BalancingWeights, balancing_weights, smd};
 pub use bootstrap::{BootMethod, BootStatistic, bootstrap};
-pub use describe::{Description, describe};
+pub use describe::{Description, Location, describe, location};
 pub use did::{did_ols, did_poisson, did_poisson_clustered};
 pub use error::StatsError;
 pub use glm::{

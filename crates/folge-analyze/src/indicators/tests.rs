@@ -499,3 +499,60 @@ fn a_shorter_window_leaves_the_bins_outside_it_out() {
         .collect();
     assert_eq!(bins, (-6..3).collect::<Vec<_>>(), "days −180…89 hold bins −6 … 2 whole");
 }
+
+#[test]
+fn the_67_and_older_get_readmission_rates_of_their_own() {
+    // Two pilot persons, 75 and 30 at inclusion: readmissions after inclusion 1 and 2.
+    let person = |birth: &str| {
+        let id = (0..500).find_map(|i| build(date(birth), i, 0, 80)).unwrap();
+        let participant = Participant {
+            person_id: id.clone(),
+            name: None,
+            sex: None,
+            birth_date: Some(date(birth)),
+            municipality: "4624".into(),
+            site: None,
+            arm: Arm::Pilot,
+            target_group: None,
+            inclusion_date: day(0),
+            exit_date: None,
+            exit_reason: None,
+        };
+        (id, participant)
+    };
+    let (old, old_person) = person("1945-03-01");
+    let (young, young_person) = person("1990-03-01");
+    let mut events = vec![
+        event(&old, Service::Inpatient, 2, Some(5), true),
+        event(&old, Service::Inpatient, 15, Some(16), true),
+    ];
+    events.extend([
+        event(&young, Service::Inpatient, 2, Some(5), true),
+        event(&young, Service::Inpatient, 15, Some(16), true),
+        event(&young, Service::Inpatient, 30, Some(31), true),
+    ]);
+    let input = Identifiable {
+        participants: vec![old_person, young_person],
+        service_events: events,
+        ..Identifiable::default()
+    };
+    let t = deidentify(&input, &DeidParams::new(day(500)), &Key::demo()).unwrap();
+    let a = analyze(&t, &AnalysisParams::before_after(365, 365));
+    let readmissions = |r: &&folge_schema::tables::SubgroupRateRow| {
+        r.indicator == "readmissions_30d" && r.period == "after" && r.arm == Arm::Pilot
+    };
+    let older = a.subgroup_rates.iter().find(readmissions).unwrap();
+    assert_eq!(
+        (older.scope.as_str(), older.scope_value.as_str(), older.n, older.value_total),
+        ("age", "67+", 1, 1.0)
+    );
+    assert!((older.rate_per_py.unwrap() - 1.0 / (365.0 / 365.25)).abs() < 1e-12);
+    let everyone = a
+        .rates
+        .iter()
+        .find(|r| r.indicator == "readmissions_30d" && r.period == "after" && r.arm == Arm::Pilot)
+        .unwrap();
+    assert_eq!((everyone.n, everyone.value_total), (2, 3.0));
+    // Only readmissions has the subgroup, as the national indicator.
+    assert!(a.subgroup_rates.iter().all(|r| r.indicator == "readmissions_30d"));
+}

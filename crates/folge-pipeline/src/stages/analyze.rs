@@ -233,11 +233,15 @@ pub(super) fn run(
     write_table(out, &analysis.rates, &metadata, &mut outputs)?;
     write_table(out, &analysis.municipality_rates, &metadata, &mut outputs)?;
     write_table(out, &analysis.comparisons, &metadata, &mut outputs)?;
+    if !analysis.subgroup_rates.is_empty() {
+        write_table(out, &analysis.subgroup_rates, &metadata, &mut outputs)?;
+    }
     if analysis.scales.scores.len() + analysis.scales.items.len() > 0 {
         let sc = &analysis.scales;
         write_table(out, &sc.scores, &metadata, &mut outputs)?;
         write_table(out, &sc.reliability, &metadata, &mut outputs)?;
         write_table(out, &sc.items, &metadata, &mut outputs)?;
+        write_table(out, &sc.summaries, &metadata, &mut outputs)?;
         if sc.scores_missing > 0 {
             info!(
                 "{} scale scores left empty: fewer items answered than the codebook's minimum share",

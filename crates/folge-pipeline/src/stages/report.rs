@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::parquet_io::write_bytes_atomic;
-use folge_report::{Language, ReportInput, ReportParams, SmallCellRule, render};
+use folge_report::{InputCount, Language, ReportInput, ReportParams, SmallCellRule, render};
 use folge_schema::Table;
 use folge_schema::tables::{ComparisonRow, RateRow};
 use tracing::info;
@@ -59,7 +59,15 @@ fn instruments(pipeline: &crate::config::Pipeline) -> Vec<folge_report::Instrume
                         } else {
                             (item.min.or(instrument.min), item.max.or(instrument.max))
                         };
-                        folge_report::InstrumentItem { name: item.name.clone(), min, max }
+                        // Each code's label, the item's own before its instrument's.
+                        let mut labels: Vec<(f64, String)> = Vec::new();
+                        for (label, &code) in item.labels.iter().chain(&instrument.labels) {
+                            if !labels.iter().any(|(c, _)| c.to_bits() == code.to_bits()) {
+                                labels.push((code, label.clone()));
+                            }
+                        }
+                        labels.sort_by(|a, b| a.0.total_cmp(&b.0));
+                        folge_report::InstrumentItem { name: item.name.clone(), min, max, labels }
                     })
                     .collect(),
             });
@@ -70,8 +78,9 @@ fn instruments(pipeline: &crate::config::Pipeline) -> Vec<folge_report::Instrume
 
 pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, PipelineError> {
     use folge_schema::tables::{
-        AgreementRow, BalanceRow, CodeFrequencyRow, EventTimeRow, ItemDistributionRow, LorenzRow,
-        MunicipalityRateRow, ScaleScoreRow, SurvivalRow, UtilisationRow,
+        AgreementRow, BalanceRow, CodeFrequencyRow, EventTimeRow, FrameworkRow,
+        ItemDistributionRow, ItemSummaryRow, LorenzRow, MunicipalityRateRow, QuoteRow,
+        ScaleReliabilityRow, ScaleScoreRow, SubgroupRateRow, SurvivalRow, UtilisationRow,
     };
     let tables = load_deidentified(ctx, Stage::Report)?;
     let rates = RateRow::from_batches(&ctx.read_table::<RateRow>(Stage::Report, Stage::Analyze)?)?;
@@ -130,6 +139,30 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
         EventTimeRow::from_batches(&ctx.optional_table::<EventTimeRow>(Stage::Analyze)?)?;
     let survival = SurvivalRow::from_batches(&ctx.optional_table::<SurvivalRow>(Stage::Analyze)?)?;
     let balance = BalanceRow::from_batches(&ctx.optional_table::<BalanceRow>(Stage::Analyze)?)?;
+    // The implementation, reliability, EQ-5D, quotes and 67+ sections: each table exists
+    // only when the pipeline has what it is made from.
+    let framework =
+        FrameworkRow::from_batches(&ctx.optional_table::<FrameworkRow>(Stage::Analyze)?)?;
+    let reliability = ScaleReliabilityRow::from_batches(
+        &ctx.optional_table::<ScaleReliabilityRow>(Stage::Analyze)?,
+    )?;
+    let item_summaries =
+        ItemSummaryRow::from_batches(&ctx.optional_table::<ItemSummaryRow>(Stage::Analyze)?)?;
+    let quotes = QuoteRow::from_batches(&ctx.optional_table::<QuoteRow>(Stage::Analyze)?)?;
+    let subgroup_rates =
+        SubgroupRateRow::from_batches(&ctx.optional_table::<SubgroupRateRow>(Stage::Analyze)?)?;
+    // Rows each input gave and lost, from ingest's record (roles, never file names).
+    let inputs: Vec<InputCount> = ctx
+        .stage_record(Stage::Ingest)?
+        .inputs
+        .into_iter()
+        .map(|i| InputCount {
+            role: i.role,
+            table: i.table,
+            rows_read: i.rows_read,
+            rows_rejected: i.rows_rejected,
+        })
+        .collect();
     let files = render(
         &ReportInput {
             tables: &tables,
@@ -145,6 +178,12 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
             event_time: &event_time,
             survival: &survival,
             balance: &balance,
+            framework: &framework,
+            reliability: &reliability,
+            item_summaries: &item_summaries,
+            quotes: &quotes,
+            subgroup_rates: &subgroup_rates,
+            inputs: &inputs,
         },
         &params,
     );

@@ -89,13 +89,13 @@ type ItemCounts<'a> = BTreeMap<(&'a str, &'a str, &'a str, Arm, u64), (f64, i64)
 /// The mean and median of every item's answers per timepoint and arm, with their 95 %
 /// intervals (`folge_stats::location`), in the order of instrument, item, timepoint, arm.
 fn item_summaries(
-    answers: &BTreeMap<(&str, &str, &str, &str), f64>,
-    people: &BTreeMap<&str, &DeidParticipant>,
+    answers: &BTreeMap<(Pseudonym, &str, &str, &str), f64>,
+    people: &BTreeMap<Pseudonym, &DeidParticipant>,
 ) -> Vec<ItemSummaryRow> {
     let mut groups: BTreeMap<(&str, &str, &str, Arm), Vec<Option<f64>>> = BTreeMap::new();
     for (&(pid, timepoint, instrument, item), &value) in answers {
-        if let Some(p) = people.get(pid) {
-            groups.entry((instrument, item, timepoint, p.arm)).or_default().push(Some(value));
+        if let Some(p) = people.get(&pid) {
+            groups.entry((instrument, item, timepoint, p.arm())).or_default().push(Some(value));
         }
     }
     groups

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use folge_schema::{Arm, ExitReason};
+use folge_schema::{Arm, ExitReason, Pseudonym};
 
 use crate::input::{Language, ReportInput, ReportParams, rate};
 use crate::table::{Cell, ReportTable};
@@ -58,7 +58,7 @@ pub(crate) fn inputs_table(input: &ReportInput<'_>, params: &ReportParams) -> Op
 }
 
 /// Persons scored at the first and at the second timepoint, per instrument and arm.
-type Scored<'a> = BTreeMap<(&'a str, Arm), (BTreeSet<&'a str>, BTreeSet<&'a str>)>;
+type Scored<'a> = BTreeMap<(&'a str, Arm), (BTreeSet<Pseudonym>, BTreeSet<Pseudonym>)>;
 
 /// One step of the persons' flow: its label and persons per arm.
 struct Step {
@@ -76,7 +76,7 @@ pub(crate) fn persons_table(input: &ReportInput<'_>, params: &ReportParams) -> R
     let participants = input.tables.participants();
     let mut steps = vec![Step {
         label: lang.pick("Inkludert", "Included").into(),
-        counts: per_arm(&|arm| participants.iter().filter(|p| p.arm == arm).count()),
+        counts: per_arm(&|arm| participants.iter().filter(|p| p.arm() == arm).count()),
     }];
     // Observed before and after inclusion: the persons behind the rates (the first
     // indicator's; every indicator has the same exposure).
@@ -105,7 +105,10 @@ pub(crate) fn persons_table(input: &ReportInput<'_>, params: &ReportParams) -> R
         (ExitReason::Withdrew, "Trakk seg", "Withdrew"),
     ] {
         let counts = per_arm(&|arm| {
-            participants.iter().filter(|p| p.arm == arm && p.exit_reason == Some(reason)).count()
+            participants
+                .iter()
+                .filter(|p| p.arm() == arm && p.exit_reason() == Some(reason))
+                .count()
         });
         if counts.iter().any(|&n| n > 0) {
             steps.push(Step { label: lang.pick(nb_label, en_label).into(), counts });
@@ -143,9 +146,9 @@ pub(crate) fn persons_table(input: &ReportInput<'_>, params: &ReportParams) -> R
         {
             let entry = scored.entry((s.instrument.as_str(), s.arm)).or_default();
             if s.timepoint == **first {
-                entry.0.insert(s.pid.as_str());
+                entry.0.insert(s.pid);
             } else if s.timepoint == **second {
-                entry.1.insert(s.pid.as_str());
+                entry.1.insert(s.pid);
             }
         }
         let instruments: BTreeSet<&str> = scored.keys().map(|(i, _)| *i).collect();
@@ -226,17 +229,17 @@ pub(crate) fn both_timepoints(
     first: &str,
     second: &str,
 ) -> BTreeMap<Arm, usize> {
-    let arm_of: BTreeMap<&str, Arm> =
-        input.tables.participants().iter().map(|p| (p.pid.as_str(), p.arm)).collect();
-    let mut at: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
+    let arm_of: BTreeMap<Pseudonym, Arm> =
+        input.tables.participants().iter().map(|p| (p.pid(), p.arm())).collect();
+    let mut at: BTreeMap<Pseudonym, (bool, bool)> = BTreeMap::new();
     for r in input.tables.responses() {
-        let entry = at.entry(r.pid.as_str()).or_default();
-        entry.0 |= r.timepoint == first;
-        entry.1 |= r.timepoint == second;
+        let entry = at.entry(r.pid()).or_default();
+        entry.0 |= r.timepoint() == first;
+        entry.1 |= r.timepoint() == second;
     }
     let mut out = BTreeMap::new();
     for (pid, (a, b)) in at {
-        if let (true, true, Some(&arm)) = (a, b, arm_of.get(pid)) {
+        if let (true, true, Some(&arm)) = (a, b, arm_of.get(&pid)) {
             *out.entry(arm).or_insert(0) += 1;
         }
     }

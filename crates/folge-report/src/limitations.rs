@@ -31,7 +31,7 @@ pub(crate) fn paragraphs(
     let rule = params.rule;
     let mut out = Vec::new();
     let participants = input.tables.participants();
-    let n = |arm: Arm| participants.iter().filter(|p| p.arm == arm).count();
+    let n = |arm: Arm| participants.iter().filter(|p| p.arm() == arm).count();
     let (n_pilot, n_comparison) = (n(Arm::Pilot), n(Arm::Comparison));
 
     // Not randomised, and adjusted or not.

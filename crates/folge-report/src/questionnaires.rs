@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use folge_schema::Arm;
+use folge_schema::{Arm, Pseudonym};
 
 use crate::input::{Language, ReportInput, ReportParams, arm_label};
 use crate::table::{Cell, ReportTable};
@@ -355,12 +355,13 @@ pub(crate) fn eq5d_vas_table(
 /// Persons with answers to any questionnaire at each timepoint, by arm: the attrition
 /// from the first timepoint to the next (for the data flow and the limitations).
 pub(crate) fn respondents(input: &ReportInput<'_>) -> BTreeMap<(String, Arm), usize> {
-    let arm_of: BTreeMap<&str, Arm> =
-        input.tables.participants().iter().map(|p| (p.pid.as_str(), p.arm)).collect();
-    let mut persons: BTreeMap<(String, Arm), std::collections::BTreeSet<&str>> = BTreeMap::new();
+    let arm_of: BTreeMap<Pseudonym, Arm> =
+        input.tables.participants().iter().map(|p| (p.pid(), p.arm())).collect();
+    let mut persons: BTreeMap<(String, Arm), std::collections::BTreeSet<Pseudonym>> =
+        BTreeMap::new();
     for r in input.tables.responses() {
-        if let Some(&arm) = arm_of.get(r.pid.as_str()) {
-            persons.entry((r.timepoint.clone(), arm)).or_default().insert(r.pid.as_str());
+        if let Some(&arm) = arm_of.get(&r.pid()) {
+            persons.entry((r.timepoint().to_owned(), arm)).or_default().insert(r.pid());
         }
     }
     persons.into_iter().map(|(k, v)| (k, v.len())).collect()

@@ -13,8 +13,9 @@ use folge_analyze::Indicator;
 use folge_schema::Table;
 use folge_schema::tables::{
     AgreementRow, BalanceRow, CodeCooccurrenceRow, CodeFrequencyRow, ComparisonRow, EventTimeRow,
-    FrameworkRow, IndicatorRow, ItemDistributionRow, LorenzRow, MunicipalityRateRow, QuoteRow,
-    RateRow, ScaleReliabilityRow, ScaleScoreRow, StayRow, SurvivalRow, UtilisationRow,
+    FrameworkRow, IndicatorRow, ItemDistributionRow, ItemSummaryRow, LorenzRow,
+    MunicipalityRateRow, QuoteRow, RateRow, ScaleReliabilityRow, ScaleScoreRow, StayRow,
+    SubgroupRateRow, SurvivalRow, UtilisationRow,
 };
 
 use crate::PipelineError;

@@ -59,7 +59,7 @@ pub use jackknife::JackknifeMoves;
 pub use moments::BinMoments;
 pub use multiplicity::{Adjustment, p_adjust};
 pub use paired::{complete_pairs, paired_t, wilcoxon_signed_rank};
-pub use profile::rate_difference_profile;
+pub use profile::{rate_difference_mover, rate_difference_profile};
 pub use proportions::{mcnemar, wilson};
 pub use ranks::{decimals, round_to};
 pub use rates::{poisson_rate, rate_ratio};

@@ -140,6 +140,41 @@ impl Profile {
     }
 }
 
+/// The MOVER interval (method of variance estimates recovery; Zou & Donner 2008, Zou
+/// 2008) of `e^{a₂} − e^{a₁}` from each rate's own interval on the log scale
+/// (`e^{âᵢ ± crit·√Vᵢᵢ}`) and the correlation `ρ` of the log rates:
+///
+/// `L = D̂ − √((r₂ − l₂)² + (u₁ − r₁)² − 2ρ(r₂ − l₂)(u₁ − r₁))`,
+/// `U = D̂ + √((u₂ − r₂)² + (r₁ − l₁)² − 2ρ(u₂ − r₂)(r₁ − l₁))`.
+///
+/// Each side recovers the variance of the difference from the distances to the limits on
+/// the side that moves the difference that way, so it keeps each rate's log-scale skew
+/// side by side, where the profile interval spreads it over the whole ellipse. Same
+/// inputs as [`rate_difference_profile`]; `None` when an input is not finite or a
+/// variance is not positive.
+#[must_use]
+pub fn rate_difference_mover(
+    log_rates: (f64, f64),
+    cov: [[f64; 2]; 2],
+    crit: f64,
+) -> Option<(f64, f64)> {
+    let (a1, a2) = log_rates;
+    let finite = [a1, a2, crit, cov[0][0], cov[1][1], cov[0][1]].iter().all(|v| v.is_finite());
+    if !finite || cov[0][0] <= 0.0 || cov[1][1] <= 0.0 {
+        return None;
+    }
+    let rho = (cov[0][1] / (cov[0][0] * cov[1][1]).sqrt()).clamp(-1.0, 1.0);
+    let limits = |a: f64, v: f64| {
+        let half = crit * v.sqrt();
+        ((a - half).exp(), a.exp(), (a + half).exp())
+    };
+    let (l1, r1, u1) = limits(a1, cov[0][0]);
+    let (l2, r2, u2) = limits(a2, cov[1][1]);
+    let d = r2 - r1;
+    let side = |x: f64, y: f64| (x * x + y * y - 2.0 * rho * x * y).max(0.0).sqrt();
+    Some((d - side(r2 - l2, u1 - r1), d + side(u2 - r2, r1 - l1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +210,33 @@ mod tests {
         assert_eq!(rate_difference_profile((0.0, 0.0), [[1.0, 1.0], [1.0, 1.0]], 1.96), None);
         assert_eq!(rate_difference_profile((0.0, 0.0), [[0.0, 0.0], [0.0, 1.0]], 1.96), None);
         assert_eq!(rate_difference_profile((f64::NAN, 0.0), [[1.0, 0.0], [0.0, 1.0]], 1.96), None);
+    }
+
+    #[test]
+    fn mover_is_wald_when_symmetric_and_keeps_each_sides_skew() {
+        // Uncorrelated, and log intervals narrow enough to be near symmetric: the Wald
+        // interval of the difference (delta method).
+        let (a1, a2) = (1.0_f64.ln(), 2.0_f64.ln());
+        let v = 1e-8;
+        let (lo, hi) = rate_difference_mover((a1, a2), [[v, 0.0], [0.0, v]], 1.96).unwrap();
+        let half = 1.96 * (v * (1.0 + 4.0)).sqrt();
+        assert!((lo - (1.0 - half)).abs() < 1e-3 * half && (hi - (1.0 + half)).abs() < 1e-3 * half);
+        // By hand (Zou & Donner's formulas), ρ = 0.8, log-scale SEs 0.2 and 0.25, z = 1.96.
+        let cov = [[0.04, 0.8 * 0.2 * 0.25], [0.8 * 0.2 * 0.25, 0.0625]];
+        let (lo, hi) = rate_difference_mover((3.0_f64.ln(), 4.0_f64.ln()), cov, 1.96).unwrap();
+        let (l1, u1) = (3.0 * (-1.96 * 0.2_f64).exp(), 3.0 * (1.96 * 0.2_f64).exp());
+        let (l2, u2) = (4.0 * (-1.96 * 0.25_f64).exp(), 4.0 * (1.96 * 0.25_f64).exp());
+        let low =
+            1.0 - ((4.0 - l2).powi(2) + (u1 - 3.0).powi(2) - 1.6 * (4.0 - l2) * (u1 - 3.0)).sqrt();
+        let high =
+            1.0 + ((u2 - 4.0).powi(2) + (3.0 - l1).powi(2) - 1.6 * (u2 - 4.0) * (3.0 - l1)).sqrt();
+        assert!((lo - low).abs() < 1e-12 && (hi - high).abs() < 1e-12, "{lo} {hi}");
+        // Right-skewed rates: the upper side is the longer one.
+        assert!(hi - 1.0 > 1.0 - lo);
+        // Correlation narrows it: the same rates, less correlated, give a wider interval.
+        let loose = [[0.04, 0.2 * 0.2 * 0.25], [0.2 * 0.2 * 0.25, 0.0625]];
+        let (lo2, hi2) = rate_difference_mover((3.0_f64.ln(), 4.0_f64.ln()), loose, 1.96).unwrap();
+        assert!(lo2 < lo && hi2 > hi);
+        assert_eq!(rate_difference_mover((0.0, 0.0), [[0.0, 0.0], [0.0, 1.0]], 1.96), None);
     }
 }

@@ -232,9 +232,10 @@ fn the_default_jackknife_matches_refitting_without_each_person() {
 #[test]
 fn a_within_arm_diff_interval_is_the_jackknife_of_the_whole_comparison_rerun() {
     // The pilot arm's diff, and the same comparison run again without each person: the
-    // interval is the profile interval on the log scale of the two pooled rates, with the
-    // covariance those leave-one-out rates give and t on Pan & Wall's df of the
-    // leave-one-out diffs (folge_stats::rate_difference_profile), not the delta method's.
+    // interval is the MOVER interval from the two pooled rates' own intervals on their log
+    // scale, with the covariance those leave-one-out rates give and t on Pan & Wall's df
+    // of the leave-one-out diffs (folge_stats::rate_difference_mover), not the delta
+    // method's.
     let all = rows("admissions");
     let settings = (CountModel::Poisson, ClusterVariance::Jackknife);
     let pilot = |rows: &[IndicatorRow]| {
@@ -270,7 +271,7 @@ fn a_within_arm_diff_interval_is_the_jackknife_of_the_whole_comparison_rerun() {
     let cov = cov.map(|row| row.map(|v| v * (g - 1.0) / g));
     let crit = folge_stats::dist::qt(0.975, moves.df().unwrap());
     let (lo, hi) =
-        folge_stats::rate_difference_profile((before.ln(), after.ln()), cov, crit).unwrap();
+        folge_stats::rate_difference_mover((before.ln(), after.ln()), cov, crit).unwrap();
     close(full.diff_ci_low, lo);
     close(full.diff_ci_high, hi);
     // Skewed: one heavy user; the interval is not symmetric around the diff.

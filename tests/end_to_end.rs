@@ -115,13 +115,14 @@ fn sample_pipeline_runs_end_to_end() {
         &read_parquet(&run.join("02_deid/service_events.parquet")).unwrap().batches,
     )
     .unwrap();
-    let participants: std::collections::BTreeSet<folge_schema::Pseudonym> = DeidParticipant::from_batches(
-        &read_parquet(&run.join("02_deid/participants.parquet")).unwrap().batches,
-    )
-    .unwrap()
-    .into_iter()
-    .map(|p| p.pid)
-    .collect();
+    let participants: std::collections::BTreeSet<folge_schema::Pseudonym> =
+        DeidParticipant::from_batches(
+            &read_parquet(&run.join("02_deid/participants.parquet")).unwrap().batches,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|p| p.pid)
+        .collect();
     for service in [Service::Inpatient, Service::ShortStay] {
         let episodes =
             events.iter().filter(|e| e.service == service && participants.contains(&e.pid)).count();

@@ -41,8 +41,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use folge_schema::{Arm, Pseudonym};
 use folge_schema::tables::{ComparisonRow, IndicatorRow};
+use folge_schema::{Arm, Pseudonym};
 use folge_stats::{Adjustment, p_adjust};
 
 use crate::Indicator;

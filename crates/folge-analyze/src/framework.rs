@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use folge_deid::Deidentified;
 use folge_deid::rows::DeidParticipant;
-use folge_schema::{Arm, Pseudonym};
 use folge_schema::tables::FrameworkRow;
+use folge_schema::{Arm, Pseudonym};
 
 fn last_observed(p: &DeidParticipant) -> i32 {
     p.exit_day.map_or(p.data_end_day, |exit| exit.min(p.data_end_day))

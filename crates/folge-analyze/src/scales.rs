@@ -18,10 +18,10 @@ use std::collections::BTreeMap;
 
 use folge_deid::Deidentified;
 use folge_deid::rows::DeidParticipant;
-use folge_schema::{Arm, Pseudonym};
 use folge_schema::tables::{
     ComparisonRow, ItemDistributionRow, ScaleReliabilityRow, ScaleScoreRow,
 };
+use folge_schema::{Arm, Pseudonym};
 
 /// How a scale's items make a score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

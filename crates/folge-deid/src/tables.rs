@@ -682,7 +682,8 @@ pub(crate) mod tests {
     pub(crate) fn with_pid_text(batch: &RecordBatch, text: &str) -> RecordBatch {
         let at = batch.schema().index_of("pid").unwrap();
         let mut columns = batch.columns().to_vec();
-        columns[at] = std::sync::Arc::new(arrow_array::StringArray::from(vec![text; batch.num_rows()]));
+        columns[at] =
+            std::sync::Arc::new(arrow_array::StringArray::from(vec![text; batch.num_rows()]));
         RecordBatch::try_new(batch.schema(), columns).unwrap()
     }
 }

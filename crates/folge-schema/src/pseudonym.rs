@@ -101,7 +101,6 @@ impl std::str::FromStr for Pseudonym {
     }
 }
 
-
 impl ScalarColumn for Pseudonym {
     fn data_type() -> DataType {
         DataType::Utf8
@@ -118,9 +117,10 @@ impl ScalarColumn for Pseudonym {
         Arc::new(array.finish())
     }
     fn read_column(array: &dyn Array) -> Result<Vec<Option<Self>>, String> {
-        let strings = array.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
-            format!("expected {}, found {}", DataType::Utf8, array.data_type())
-        })?;
+        let strings = array
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| format!("expected {}, found {}", DataType::Utf8, array.data_type()))?;
         strings
             .iter()
             .enumerate()
@@ -161,6 +161,9 @@ mod tests {
         assert!(problem.starts_with("row 1: not a pseudonym"), "{problem}");
         assert!(!problem.contains(id), "{problem}");
         let nulls: ArrayRef = Arc::new(StringArray::from(vec![None::<&str>]));
-        assert_eq!(<Option<Pseudonym> as ColumnValue>::read_column(nulls.as_ref()).unwrap(), [None]);
+        assert_eq!(
+            <Option<Pseudonym> as ColumnValue>::read_column(nulls.as_ref()).unwrap(),
+            [None]
+        );
     }
 }

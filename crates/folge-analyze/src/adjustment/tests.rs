@@ -13,7 +13,8 @@ fn participants() -> (Vec<DeidParticipant>, Vec<(&'static str, Vec<f64>)>) {
         let old = if pilot { i % 3 != 0 } else { i % 5 == 0 };
         let female = if pilot { i % 6 != 0 } else { i % 7 < 3 };
         let arm = if pilot { Arm::Pilot } else { Arm::Comparison };
-        let mut person = DeidParticipant::for_tests(Pseudonym::from_bytes(u128::from(i).to_be_bytes()), arm);
+        let mut person =
+            DeidParticipant::for_tests(Pseudonym::from_bytes(u128::from(i).to_be_bytes()), arm);
         person.sex = Some(if female { Sex::Female } else { Sex::Male });
         person.age_band = Some(if old { "80+" } else { "67-79" }.to_owned());
         people.push(person);

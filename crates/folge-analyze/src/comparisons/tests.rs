@@ -129,9 +129,7 @@ fn mortality_is_compared_between_arms_after_inclusion_only() {
         r.value = if r.period == "before" {
             0.0
         } else {
-            f64::from(u8::from(
-                [1, 3, 8, 11].map(test_pid).contains(&r.pid),
-            ))
+            f64::from(u8::from([1, 3, 8, 11].map(test_pid).contains(&r.pid)))
         };
     }
     let out = compare(

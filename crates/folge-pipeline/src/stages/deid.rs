@@ -514,7 +514,10 @@ mod tests {
     use super::*;
 
     fn participant(site: &str) -> DeidParticipant {
-        let mut p = DeidParticipant::for_tests(folge_schema::Pseudonym::from_bytes([0; 16]), folge_schema::Arm::Pilot);
+        let mut p = DeidParticipant::for_tests(
+            folge_schema::Pseudonym::from_bytes([0; 16]),
+            folge_schema::Arm::Pilot,
+        );
         p.site = Some(site.into());
         (p.inclusion_year, p.data_end_day) = (2020, 100);
         p

@@ -1343,6 +1343,109 @@ fn report_renders_in_chromium_to_pdf_and_screenshot() {
     }
 }
 
+/// Whether the export test can run: ReadStat for `folge export` (`available`: the export
+/// did not stop for want of it) and Python with pyreadstat to read the files back. Absent,
+/// the test is skipped with a message, unless `FOLGE_EXPORT_TESTS=1` (which `.ci/run` sets
+/// after installing both), where their absence fails it.
+fn export_tools_or_skip(available: bool) -> bool {
+    let pyreadstat = Command::new("python3")
+        .args(["-c", "import pyreadstat, pyarrow"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if available && pyreadstat {
+        return true;
+    }
+    let missing = if available {
+        "pyreadstat (pip install pyreadstat pyarrow)"
+    } else {
+        "ReadStat (apt install libreadstat1)"
+    };
+    assert!(
+        std::env::var("FOLGE_EXPORT_TESTS").as_deref() != Ok("1"),
+        "FOLGE_EXPORT_TESTS=1 but {missing} is not installed"
+    );
+    eprintln!("skipped: {missing} is not installed (FOLGE_EXPORT_TESTS=1 makes this a failure)");
+    false
+}
+
+/// `folge export` writes the REK extract and every results table as Stata and SPSS files
+/// that read back (pyreadstat, `tests/export/read_back.py`) as the Parquet they were made
+/// from — labels, value labels, missing and special missing values —, the same bytes each
+/// time; it refuses (exit 2) what is not made or not up to date, and a re-made analysis
+/// takes the old export away.
+#[test]
+fn export_writes_stata_and_spss_files_that_read_back_as_the_parquet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let p = pipeline.to_str().unwrap();
+    let out = folge(&["export", p]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains(&format!("01_ingest is not there; run `folge run {p}` first, then export")),
+        "{}",
+        stderr(&out)
+    );
+    let out = folge(&["run", p]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Without ReadStat: a sentence that says what to install (exit 2), nothing written.
+    let out = Command::new(env!("CARGO_BIN_EXE_folge"))
+        .args(["export", p])
+        .env("FOLGE_READSTAT", tmp.path().join("no-such-library.so"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("install libreadstat1 (Debian/Ubuntu: `apt install libreadstat1`) to write .dta/.sav files"), "{}", stderr(&out));
+    let export = tmp.path().join("run/export");
+    assert!(!export.exists());
+
+    let out = folge(&["export", p]);
+    let available = !stderr(&out).contains("ReadStat is not installed");
+    if !export_tools_or_skip(available) {
+        return;
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("20 Stata files in"), "{}", stderr(&out));
+    let read_back = Command::new("python3")
+        .arg(repo().join("tests/export/read_back.py"))
+        .arg(tmp.path().join("run"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&read_back.stdout).into_owned() + &stderr(&read_back);
+    assert!(read_back.status.success(), "{said}");
+    assert!(said.contains("read back 40 files") && said.contains(" passed, 0 failed"), "{said}");
+
+    // The same bytes again; one format alone leaves the other as it was.
+    let before = files(&export);
+    assert_eq!(before.len(), 40);
+    let out = folge(&["export", p, "--format", "dta"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("SPSS"), "{}", stderr(&out));
+    let after = files(&export);
+    assert_eq!(before.len(), after.len());
+    for ((pa, ba), (pb, bb)) in before.iter().zip(&after) {
+        assert_eq!(pa, pb);
+        assert!(ba == bb, "{} differs from the first export", pa.display());
+    }
+
+    // Other analysis parameters: the analysis is stale, and so would the export be.
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    std::fs::write(&pipeline, text.replace("before_days = 365", "before_days = 300")).unwrap();
+    let out = folge(&["export", p]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("03_analyze was made with other analysis parameters")
+            && stderr(&out).contains(&format!(
+                "run `folge analyze {p}` first (or `folge run {p}`), then export"
+            )),
+        "{}",
+        stderr(&out)
+    );
+    let out = folge(&["analyze", p]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!export.exists(), "the export of the old analysis is gone with it");
+}
+
 /// Whether a command-line tool runs here.
 fn installed(tool: &str) -> bool {
     Command::new(tool).arg("-v").output().is_ok()

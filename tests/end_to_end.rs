@@ -1349,14 +1349,14 @@ fn report_renders_in_chromium_to_pdf_and_screenshot() {
 /// after installing both), where their absence fails it.
 fn export_tools_or_skip(available: bool) -> bool {
     let pyreadstat = Command::new("python3")
-        .args(["-c", "import pyreadstat, pyarrow"])
+        .args(["-c", "import pyreadstat, pyarrow, pandas, polars"])
         .output()
         .is_ok_and(|o| o.status.success());
     if available && pyreadstat {
         return true;
     }
     let missing = if available {
-        "pyreadstat (pip install pyreadstat pyarrow)"
+        "pyreadstat (pip install pyreadstat pyarrow pandas polars)"
     } else {
         "ReadStat (apt install libreadstat1)"
     };
@@ -1414,6 +1414,35 @@ fn export_writes_stata_and_spss_files_that_read_back_as_the_parquet() {
     let said = String::from_utf8_lossy(&read_back.stdout).into_owned() + &stderr(&read_back);
     assert!(read_back.status.success(), "{said}");
     assert!(said.contains("read back 40 files") && said.contains(" passed, 0 failed"), "{said}");
+
+    // The Python recipes of docs/recipes.md, run as written (but for the run folder):
+    // each prints the report's pooled bed-day rate of the pilot after inclusion.
+    let rates = tmp.path().join("run/03_analyze/rates.parquet");
+    let (indicator, arm, period) =
+        (strings(&rates, "indicator"), strings(&rates, "arm"), strings(&rates, "period"));
+    let row = (0..indicator.len())
+        .find(|&i| {
+            indicator[i].as_deref() == Some("bed_days")
+                && arm[i].as_deref() == Some("pilot")
+                && period[i].as_deref() == Some("after")
+        })
+        .unwrap();
+    let expected = format!("{:.2}", floats(&rates, "rate_per_py")[row].unwrap());
+    let recipes = std::fs::read_to_string(repo().join("docs/recipes.md")).unwrap();
+    let snippets: Vec<&str> =
+        recipes.split("```python\n").skip(1).map(|s| s.split("```").next().unwrap()).collect();
+    assert_eq!(snippets.len(), 2, "pandas and polars");
+    let run = tmp.path().join("run");
+    for snippet in snippets {
+        let code = snippet.replace("\"runs/sample\"", &format!("{:?}", run.to_str().unwrap()));
+        let out = Command::new("python3").args(["-c", &code]).output().unwrap();
+        let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{code}\n{}", stderr(&out));
+        assert!(
+            !printed.is_empty() && printed.lines().all(|l| l.ends_with(&format!(": {expected}"))),
+            "{printed}"
+        );
+    }
 
     // The same bytes again; one format alone leaves the other as it was.
     let before = files(&export);

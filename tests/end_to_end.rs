@@ -1368,6 +1368,24 @@ fn export_tools_or_skip(available: bool) -> bool {
     false
 }
 
+/// Whether R with haven and dplyr is here for the export test's R checks; absent, they are
+/// skipped with a message, unless `FOLGE_EXPORT_TESTS=1` (`.ci/run` installs Debian's
+/// r-cran-haven and r-cran-dplyr).
+fn r_haven_or_skip() -> bool {
+    let here = Command::new("Rscript")
+        .args(["-e", "suppressMessages({library(haven); library(dplyr)})"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        assert!(
+            std::env::var("FOLGE_EXPORT_TESTS").as_deref() != Ok("1"),
+            "FOLGE_EXPORT_TESTS=1 but R with haven and dplyr is not installed (apt install r-cran-haven r-cran-dplyr)"
+        );
+        eprintln!("skipped the R checks: R with haven and dplyr is not installed");
+    }
+    here
+}
+
 /// `folge export` writes the REK extract and every results table as Stata and SPSS files
 /// that read back (pyreadstat, `tests/export/read_back.py`) as the Parquet they were made
 /// from — labels, value labels, missing and special missing values —, the same bytes each
@@ -1442,6 +1460,53 @@ fn export_writes_stata_and_spss_files_that_read_back_as_the_parquet() {
             !printed.is_empty() && printed.lines().all(|l| l.ends_with(&format!(": {expected}"))),
             "{printed}"
         );
+    }
+
+    // R's haven reads every file with the Parquet's rows, every variable labelled, arm's
+    // labels, and the special missing values (tests/export/read_back.R); the haven recipe
+    // prints the report's number.
+    if r_haven_or_skip() {
+        let out = Command::new("Rscript")
+            .arg(repo().join("tests/export/read_back.R"))
+            .arg(&run)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let lines = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(lines.lines().count(), 40, "{lines}");
+        let mut special = std::collections::BTreeMap::new();
+        for line in lines.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let (path, rows_read, unlabelled, arm) = (f[0], f[1], f[3], f[4]);
+            let (folder, stem) = path.split_once('/').unwrap().1.split_once('/').unwrap();
+            let stem = stem.rsplit_once('.').unwrap().0;
+            let parquet = match folder {
+                "extract" => run.join("02_deid/extract"),
+                _ => run.join("03_analyze"),
+            }
+            .join(format!("{stem}.parquet"));
+            assert_eq!(rows_read, rows(&parquet).to_string(), "{line}");
+            assert_eq!(unlabelled, "0", "{line}");
+            assert_ne!(arm, "FALSE", "{line}");
+            let counts: (usize, usize) = (f[5].parse().unwrap(), f[6].parse().unwrap());
+            special.insert(path.to_owned(), counts);
+        }
+        for format in ["stata/extract/participants.dta", "spss/extract/participants.sav"] {
+            assert!(special[format].0 > 0, "{format}: suppressed cells read as such");
+        }
+        for format in ["stata/results/comparisons.dta", "spss/results/comparisons.sav"] {
+            assert!(special[format].1 > 0, "{format}: not estimable read as such");
+        }
+        let recipe = recipes.split("```r\n").find(|s| s.contains("read_dta")).unwrap();
+        let code = recipe
+            .split("```")
+            .next()
+            .unwrap()
+            .replace("\"runs/sample\"", &format!("{:?}", run.to_str().unwrap()));
+        let out = Command::new("Rscript").args(["-e", &code]).output().unwrap();
+        let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{code}\n{}", stderr(&out));
+        assert!(printed.contains(&format!("haven: {expected}")), "{printed}");
     }
 
     // The same bytes again; one format alone leaves the other as it was.

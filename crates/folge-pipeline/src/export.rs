@@ -87,32 +87,39 @@ pub fn export(pipeline: &Pipeline, formats: &[Format]) -> Result<Vec<Exported>, 
         ReadStat::load().map_err(|e| PipelineError::Unavailable { message: e.to_string() })?;
     let sources = sources(pipeline, &dir)?;
     let suppressed = suppressed_cells(&dir, &sources)?;
-    let mut exported = Vec::new();
     let mut formats = formats.to_vec();
     formats.sort();
     formats.dedup();
-    for format in formats {
-        let staging = dir.begin_export(format_folder(format))?;
-        for source in &sources {
-            let contents = read_parquet(&source.path)?;
-            let dataset = dataset(source, &contents.batches, &contents.metadata, &suppressed)?;
+    let staged = formats
+        .iter()
+        .map(|f| Ok((*f, dir.begin_export(format_folder(*f))?)))
+        .collect::<Result<Vec<_>, PipelineError>>()?;
+    // Each table is read and described once, and written in every format asked for.
+    for source in &sources {
+        let contents = read_parquet(&source.path)?;
+        let dataset = dataset(source, &contents.batches, &contents.metadata, &suppressed)?;
+        for (format, staging) in &staged {
             let bytes = readstat
-                .write(format, &dataset)
+                .write(*format, &dataset)
                 .map_err(|e| PipelineError::stage_failed("export", e))?;
             let folder = staging.path().join(source.folder);
             crate::stages::create_dir(&folder, false)?;
             let file = format!("{}.{}", source.name, format.extension());
             write_bytes_atomic(&folder.join(&file), &bytes)?;
             debug!(
-                "export: {}/{file}: {} rows, {} variables, {} bytes",
+                "export: {}/{}/{file}: {} rows, {} variables, {} bytes",
+                format_folder(*format),
                 source.folder,
                 contents.num_rows,
                 dataset.variables.len(),
                 bytes.len()
             );
         }
-        let target = dir.export().join(format_folder(format));
+    }
+    let mut exported = Vec::new();
+    for (format, staging) in staged {
         staging.publish_export()?;
+        let target = dir.export().join(format_folder(format));
         debug!("export: {} files ({}) in `{}`", format.program(), sources.len(), target.display());
         exported.push(Exported { format, dir: target, files: sources.len() });
     }

@@ -77,6 +77,7 @@ functions! {
     variable_set_label = "readstat_variable_set_label": unsafe extern "C" fn(*mut c_void, *const c_char),
     variable_set_label_set = "readstat_variable_set_label_set": unsafe extern "C" fn(*mut c_void, *mut c_void),
     variable_set_measure = "readstat_variable_set_measure": unsafe extern "C" fn(*mut c_void, c_int),
+    variable_set_display_width = "readstat_variable_set_display_width": unsafe extern "C" fn(*mut c_void, c_int),
     variable_add_missing_double_value = "readstat_variable_add_missing_double_value": unsafe extern "C" fn(*mut c_void, f64) -> c_int,
     add_string_ref = "readstat_add_string_ref": unsafe extern "C" fn(*mut c_void, *const c_char) -> *mut c_void,
     begin_writing_dta = "readstat_begin_writing_dta": unsafe extern "C" fn(*mut c_void, *mut c_void, c_long) -> c_int,
@@ -217,6 +218,14 @@ impl Api {
                 Measure::Scale => MEASURE_SCALE,
             };
             unsafe { (f.variable_set_measure)(variable, measure) };
+            if let (Format::Stata, Storage::Text { width }) = (plan.format, v.storage) {
+                // Shown as wide as the longest value, up to 60 characters (ReadStat's
+                // default, 9, cuts a 32-character pseudonym in Stata's display). Not in
+                // SPSS, where it would become the string's format width (`A60` on a longer
+                // string); there the format is the string's own width.
+                let shown = c_int::try_from(width.min(60)).unwrap_or(60);
+                unsafe { (f.variable_set_display_width)(variable, shown) };
+            }
             if !v.value_labels.is_empty() || !v.tagged_labels.is_empty() {
                 // One label set per variable, named after it (a valid Stata name).
                 let set = unsafe { (f.add_label_set)(w, TYPE_INT32, v.name.as_ptr()) };

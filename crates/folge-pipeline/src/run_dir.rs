@@ -626,4 +626,31 @@ mod tests {
         );
         assert_eq!(shown(Stage::Report, "index.html"), "index.html");
     }
+
+    /// An export is swapped in whole, what a killed export left goes with the next run,
+    /// and publishing deid (or analyze) again takes the export away with the stages after.
+    #[test]
+    fn exports_are_swapped_in_cleaned_up_and_retired_with_their_stages() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(&pipeline(tmp.path()));
+        let staging = dir.begin_export("stata").unwrap();
+        folder(staging.path(), &[("rates.dta", "new")]);
+        staging.publish_export().unwrap();
+        assert_eq!(contents(&dir.export().join("stata")), [("rates.dta".into(), "new".into())]);
+        // Dropped unpublished: nothing of it stays, the published one is untouched.
+        let staging = dir.begin_export("stata").unwrap();
+        folder(staging.path(), &[("rates.dta", "half")]);
+        drop(staging);
+        assert_eq!(entries(&dir.export()), ["stata"]);
+        let dead = std::process::id() + 1;
+        folder(&beside_of(&dir.export().join("spss"), STAGING, dead), &[("a.sav", "x")]);
+        folder(&beside_of(&dir.export(), RETIRED, dead), &[("b", "x")]);
+        dir.clean_leftovers();
+        assert_eq!(entries(&dir.export()), ["stata"]);
+        assert_eq!(entries(&dir.output), ["export"]);
+        let deid = dir.begin(Stage::Deid).unwrap();
+        dir.publish(Stage::Deid, deid).unwrap();
+        assert!(!dir.export().exists(), "an export of the old 02_deid is gone");
+        assert!(dir.stage(Stage::Deid).exists());
+    }
 }

@@ -648,8 +648,8 @@ mod tests {
         dir.clean_leftovers();
         assert_eq!(entries(&dir.export()), ["stata"]);
         assert_eq!(entries(&dir.output), ["export"]);
-        let deid = dir.begin(Stage::Deid).unwrap();
-        dir.publish(Stage::Deid, deid).unwrap();
+        let new_deid = dir.begin(Stage::Deid).unwrap();
+        dir.publish(Stage::Deid, new_deid).unwrap();
         assert!(!dir.export().exists(), "an export of the old 02_deid is gone");
         assert!(dir.stage(Stage::Deid).exists());
     }

@@ -53,6 +53,28 @@ pub struct ReportArg {
     pub pdf: bool,
 }
 
+/// The pipeline file, and which formats to export.
+#[derive(Debug, clap::Args)]
+pub struct ExportArg {
+    /// Pipeline file (TOML).
+    #[arg(default_value = "pipelines/sample.toml")]
+    pub pipeline: PathBuf,
+    /// `dta` (Stata), `sav` (SPSS) or `all`.
+    #[arg(long, value_enum, default_value_t = ExportFormatArg::All)]
+    pub format: ExportFormatArg,
+}
+
+/// The formats of `folge export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormatArg {
+    /// Stata `.dta` (format 118: Stata 14 and later).
+    Dta,
+    /// SPSS `.sav`.
+    Sav,
+    /// Both.
+    All,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every stage: ingest → deid → analyze → report (the default command).
@@ -76,6 +98,15 @@ pub enum Command {
     ///
     /// Example: `folge report pipelines/sample.toml --pdf` (the PDF needs Chromium).
     Report(ReportArg),
+    /// Write the REK extract and the results tables as Stata `.dta` and SPSS `.sav` files.
+    ///
+    /// Variable labels, value labels (codes 1…k for arm, sex, period, service, indicator,
+    /// age band, …) and missing values (suppressed: Stata `.s`, SPSS −999999998; not
+    /// estimable: `.n`, −999999999) included; files under `<output>/export/stata/` and
+    /// `<output>/export/spss/`, each with `extract/` and `results/`. Needs ReadStat
+    /// (Debian/Ubuntu: `apt install libreadstat1`) and an up-to-date `folge run`.
+    /// Example: `folge export pipelines/sample.toml --format dta`
+    Export(ExportArg),
     /// Check the pipeline file, the key and every input; write nothing.
     ///
     /// Example: `folge validate pipelines/sample.toml`

@@ -1408,6 +1408,203 @@ fn report_renders_in_chromium_to_pdf_and_screenshot() {
     }
 }
 
+/// Whether the export test can run: ReadStat for `folge export` (`available`: the export
+/// did not stop for want of it) and Python with pyreadstat to read the files back. Absent,
+/// the test is skipped with a message, unless `FOLGE_EXPORT_TESTS=1` (which `.ci/run` sets
+/// after installing both), where their absence fails it.
+fn export_tools_or_skip(available: bool) -> bool {
+    let pyreadstat = Command::new("python3")
+        .args(["-c", "import pyreadstat, pyarrow, pandas, polars"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if available && pyreadstat {
+        return true;
+    }
+    let missing = if available {
+        "pyreadstat (pip install pyreadstat pyarrow pandas polars)"
+    } else {
+        "ReadStat (apt install libreadstat1)"
+    };
+    assert!(
+        std::env::var("FOLGE_EXPORT_TESTS").as_deref() != Ok("1"),
+        "FOLGE_EXPORT_TESTS=1 but {missing} is not installed"
+    );
+    eprintln!("skipped: {missing} is not installed (FOLGE_EXPORT_TESTS=1 makes this a failure)");
+    false
+}
+
+/// Whether R with haven and dplyr is here for the export test's R checks; absent, they are
+/// skipped with a message, unless `FOLGE_EXPORT_TESTS=1` (`.ci/run` installs Debian's
+/// r-cran-haven and r-cran-dplyr).
+fn r_haven_or_skip() -> bool {
+    let here = Command::new("Rscript")
+        .args(["-e", "suppressMessages({library(haven); library(dplyr)})"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        assert!(
+            std::env::var("FOLGE_EXPORT_TESTS").as_deref() != Ok("1"),
+            "FOLGE_EXPORT_TESTS=1 but R with haven and dplyr is not installed (apt install r-cran-haven r-cran-dplyr)"
+        );
+        eprintln!("skipped the R checks: R with haven and dplyr is not installed");
+    }
+    here
+}
+
+/// `folge export` writes the REK extract and every results table as Stata and SPSS files
+/// that read back (pyreadstat, `tests/export/read_back.py`) as the Parquet they were made
+/// from — labels, value labels, missing and special missing values —, the same bytes each
+/// time; it refuses (exit 2) what is not made or not up to date, and a re-made analysis
+/// takes the old export away.
+#[test]
+fn export_writes_stata_and_spss_files_that_read_back_as_the_parquet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let p = pipeline.to_str().unwrap();
+    let out = folge(&["export", p]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains(&format!("01_ingest is not there; run `folge run {p}` first, then export")),
+        "{}",
+        stderr(&out)
+    );
+    let out = folge(&["run", p]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Without ReadStat: a sentence that says what to install (exit 2), nothing written.
+    let out = Command::new(env!("CARGO_BIN_EXE_folge"))
+        .args(["export", p])
+        .env("FOLGE_READSTAT", tmp.path().join("no-such-library.so"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("install libreadstat1 (Debian/Ubuntu: `apt install libreadstat1`) to write .dta/.sav files"), "{}", stderr(&out));
+    let export = tmp.path().join("run/export");
+    assert!(!export.exists());
+
+    let out = folge(&["export", p]);
+    let available = !stderr(&out).contains("ReadStat is not installed");
+    if !export_tools_or_skip(available) {
+        return;
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("20 Stata files in"), "{}", stderr(&out));
+    let read_back = Command::new("python3")
+        .arg(repo().join("tests/export/read_back.py"))
+        .arg(tmp.path().join("run"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&read_back.stdout).into_owned() + &stderr(&read_back);
+    assert!(read_back.status.success(), "{said}");
+    assert!(said.contains("read back 40 files") && said.contains(" passed, 0 failed"), "{said}");
+
+    // The Python recipes of docs/recipes.md, run as written (but for the run folder):
+    // each prints the report's pooled bed-day rate of the pilot after inclusion.
+    let rates = tmp.path().join("run/03_analyze/rates.parquet");
+    let (indicator, arm, period) =
+        (strings(&rates, "indicator"), strings(&rates, "arm"), strings(&rates, "period"));
+    let row = (0..indicator.len())
+        .find(|&i| {
+            indicator[i].as_deref() == Some("bed_days")
+                && arm[i].as_deref() == Some("pilot")
+                && period[i].as_deref() == Some("after")
+        })
+        .unwrap();
+    let expected = format!("{:.2}", floats(&rates, "rate_per_py")[row].unwrap());
+    let recipes = std::fs::read_to_string(repo().join("docs/recipes.md")).unwrap();
+    let snippets: Vec<&str> =
+        recipes.split("```python\n").skip(1).map(|s| s.split("```").next().unwrap()).collect();
+    assert_eq!(snippets.len(), 2, "pandas and polars");
+    let run = tmp.path().join("run");
+    for snippet in snippets {
+        let code = snippet.replace("\"runs/sample\"", &format!("{:?}", run.to_str().unwrap()));
+        let out = Command::new("python3").args(["-c", &code]).output().unwrap();
+        let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{code}\n{}", stderr(&out));
+        assert!(
+            !printed.is_empty() && printed.lines().all(|l| l.ends_with(&format!(": {expected}"))),
+            "{printed}"
+        );
+    }
+
+    // R's haven reads every file with the Parquet's rows, every variable labelled, arm's
+    // labels, and the special missing values (tests/export/read_back.R); the haven recipe
+    // prints the report's number.
+    if r_haven_or_skip() {
+        let out = Command::new("Rscript")
+            .arg(repo().join("tests/export/read_back.R"))
+            .arg(&run)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let lines = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(lines.lines().count(), 40, "{lines}");
+        let mut special = std::collections::BTreeMap::new();
+        for line in lines.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let (path, rows_read, unlabelled, arm) = (f[0], f[1], f[3], f[4]);
+            let (folder, stem) = path.split_once('/').unwrap().1.split_once('/').unwrap();
+            let stem = stem.rsplit_once('.').unwrap().0;
+            let parquet = match folder {
+                "extract" => run.join("02_deid/extract"),
+                _ => run.join("03_analyze"),
+            }
+            .join(format!("{stem}.parquet"));
+            assert_eq!(rows_read, rows(&parquet).to_string(), "{line}");
+            assert_eq!(unlabelled, "0", "{line}");
+            assert_ne!(arm, "FALSE", "{line}");
+            let counts: (usize, usize) = (f[5].parse().unwrap(), f[6].parse().unwrap());
+            special.insert(path.to_owned(), counts);
+        }
+        for format in ["stata/extract/participants.dta", "spss/extract/participants.sav"] {
+            assert!(special[format].0 > 0, "{format}: suppressed cells read as such");
+        }
+        for format in ["stata/results/comparisons.dta", "spss/results/comparisons.sav"] {
+            assert!(special[format].1 > 0, "{format}: not estimable read as such");
+        }
+        let recipe = recipes.split("```r\n").find(|s| s.contains("read_dta")).unwrap();
+        let code = recipe
+            .split("```")
+            .next()
+            .unwrap()
+            .replace("\"runs/sample\"", &format!("{:?}", run.to_str().unwrap()));
+        let out = Command::new("Rscript").args(["-e", &code]).output().unwrap();
+        let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{code}\n{}", stderr(&out));
+        assert!(printed.contains(&format!("haven: {expected}")), "{printed}");
+    }
+
+    // The same bytes again; one format alone leaves the other as it was.
+    let before = files(&export);
+    assert_eq!(before.len(), 40);
+    let out = folge(&["export", p, "--format", "dta"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("SPSS"), "{}", stderr(&out));
+    let after = files(&export);
+    assert_eq!(before.len(), after.len());
+    for ((pa, ba), (pb, bb)) in before.iter().zip(&after) {
+        assert_eq!(pa, pb);
+        assert!(ba == bb, "{} differs from the first export", pa.display());
+    }
+
+    // Other analysis parameters: the analysis is stale, and so would the export be.
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    std::fs::write(&pipeline, text.replace("before_days = 365", "before_days = 300")).unwrap();
+    let out = folge(&["export", p]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("03_analyze was made with other analysis parameters")
+            && stderr(&out).contains(&format!(
+                "run `folge analyze {p}` first (or `folge run {p}`), then export"
+            )),
+        "{}",
+        stderr(&out)
+    );
+    let out = folge(&["analyze", p]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!export.exists(), "the export of the old analysis is gone with it");
+}
+
 /// Whether a command-line tool runs here.
 fn installed(tool: &str) -> bool {
     Command::new(tool).arg("-v").output().is_ok()

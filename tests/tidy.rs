@@ -78,6 +78,7 @@ fn stage_crates_do_no_file_io() {
         "folge-analyze",
         "folge-report",
         "folge-stats",
+        "folge-readstat",
     ] {
         let mut files = Vec::new();
         rust_files(&root.join("crates").join(krate).join("src"), &mut files);
@@ -101,4 +102,40 @@ fn stage_crates_do_no_file_io() {
         }
     }
     assert!(offending.is_empty(), "file I/O outside folge-pipeline:\n{}", offending.join("\n"));
+}
+
+/// `unsafe` lives in one module: ReadStat's FFI. The workspace denies `unsafe_code`
+/// rather than forbidding it so that module can allow itself; this keeps everything else
+/// as if it were forbidden.
+#[test]
+fn unsafe_code_is_only_in_the_readstat_ffi() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let allowed = root.join("crates/folge-readstat/src/ffi.rs");
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "crates"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    // Spelled in pieces so that this file does not match itself.
+    let needles = [" {", " fn", " impl", " extern"].map(|rest| format!("{}{rest}", "unsafe"));
+    let lint = format!("({}_code", "unsafe");
+    let mut offending = Vec::new();
+    for file in files.iter().filter(|f| **f != allowed) {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if needles.iter().any(|needle| code.contains(needle.as_str())) || code.contains(&lint) {
+                let shown = file.strip_prefix(root).unwrap_or(file).display().to_string();
+                offending.push(format!("{shown}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "unsafe code outside folge-readstat's ffi.rs:\n{}",
+        offending.join("\n")
+    );
+    let ffi = std::fs::read_to_string(&allowed).unwrap_or_default();
+    assert!(ffi.contains(&format!("#![expect{lint}")), "ffi.rs says why it allows unsafe code");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    assert!(manifest.contains("unsafe_code = \"deny\""), "the workspace denies unsafe code");
 }

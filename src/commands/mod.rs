@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use folge_pipeline::{Pipeline, PipelineError, Stage};
 
-use crate::cli::{Command, DeidArg};
+use crate::cli::{Command, DeidArg, ExportArg, ExportFormatArg};
 
 /// Run a command; `None` runs the sample pipeline.
 pub fn dispatch(command: Option<Command>) -> Result<()> {
@@ -42,6 +42,7 @@ pub fn dispatch(command: Option<Command>) -> Result<()> {
             }
             Ok(())
         }
+        Command::Export(arg) => export(&arg),
         Command::Validate(arg) => validate(&arg.pipeline),
         Command::Sample { out, persons, seed } => sample(&out, persons, seed),
         Command::Keygen { out } => {
@@ -209,6 +210,33 @@ fn link_table(arg: &DeidArg) -> Result<()> {
         "wrote the link table ({rows} persons) to `{}` (mode 0600): it turns pseudonyms back into national ids, so keep it with the data controller, apart from the data and the key",
         path.display()
     );
+    Ok(())
+}
+
+fn export(arg: &ExportArg) -> Result<()> {
+    use folge_pipeline::ExportFormat;
+    let pipeline = load(&arg.pipeline)?;
+    let formats: &[ExportFormat] = match arg.format {
+        ExportFormatArg::Dta => &[ExportFormat::Stata],
+        ExportFormatArg::Sav => &[ExportFormat::Spss],
+        ExportFormatArg::All => &ExportFormat::ALL,
+    };
+    let bar = spinner("exporting …".into());
+    let result = folge_pipeline::export(&pipeline, formats);
+    bar.finish_and_clear();
+    let exported = result.with_context(|| {
+        format!("exporting the results of pipeline `{}` failed", pipeline.config.name)
+    })?;
+    for done in &exported {
+        eprintln!(
+            "{} {} files in `{}` ({}/ and {}/)",
+            done.files,
+            done.format.program(),
+            done.dir.display(),
+            folge_pipeline::EXTRACT_FOLDER,
+            folge_pipeline::RESULTS_FOLDER
+        );
+    }
     Ok(())
 }
 

@@ -69,6 +69,13 @@ pub enum PipelineError {
         /// The process holding it, when its lock file says.
         holder: Option<u32>,
     },
+    /// Something folge needs on this machine is not installed (ReadStat for `folge
+    /// export`): the message says what to install.
+    #[error("{message}")]
+    Unavailable {
+        /// What is missing and how to install it.
+        message: String,
+    },
     /// Reading or writing a file failed.
     #[error("`{}`: {message}", path.display())]
     Io {
@@ -94,11 +101,16 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
-    /// Whether this is a usage/configuration error (exit code 2) rather than a failed run.
+    /// Whether this is a usage/configuration error (exit code 2) rather than a failed run:
+    /// also an earlier stage that must be made again, a busy run directory and a library
+    /// to install.
     pub fn is_config(&self) -> bool {
         matches!(
             self,
-            PipelineError::Config { .. } | PipelineError::Stale { .. } | PipelineError::Busy { .. }
+            PipelineError::Config { .. }
+                | PipelineError::Stale { .. }
+                | PipelineError::Busy { .. }
+                | PipelineError::Unavailable { .. }
         )
     }
 

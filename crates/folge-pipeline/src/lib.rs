@@ -9,6 +9,7 @@
 mod browser;
 mod config;
 mod error;
+mod export;
 mod guard;
 mod keys;
 mod lock;
@@ -22,6 +23,8 @@ mod stages;
 pub use browser::{Capture, capture, find_chromium};
 pub use config::{IdKind, InputFile, InputFormat, LanguageCode, Pipeline, PipelineFile};
 pub use error::PipelineError;
+pub use export::{EXTRACT_FOLDER, Exported, RESULTS_FOLDER, export, format_folder};
+pub use folge_readstat::Format as ExportFormat;
 pub use keys::{
     KEY_FILE_ENV, check_link_table_path, resolve_key, write_key_file, write_link_table,
 };

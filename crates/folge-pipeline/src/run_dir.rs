@@ -39,6 +39,8 @@ pub(crate) const MANIFEST: &str = "manifest.json";
 pub(crate) const EXTRACT: &str = "extract";
 /// Deid's disclosure-risk report, in `02_deid/` (and the extract's, in `extract/`).
 pub(crate) const RISK_REPORT: &str = "risk_report.json";
+/// `folge export`'s folder in the run directory: one folder per format inside.
+pub(crate) const EXPORT: &str = "export";
 /// The report printed by `folge report --pdf`, beside the report it was printed from (a
 /// new report does not keep it).
 const REPORT_PDF: &str = "report.pdf";
@@ -118,6 +120,24 @@ impl RunDir {
         self.stage(Stage::Deid).join(EXTRACT)
     }
 
+    /// `folge export`'s folder.
+    pub(crate) fn export(&self) -> PathBuf {
+        self.output.join(EXPORT)
+    }
+
+    /// A fresh, empty staging folder for the export folder `folder` (`stata`, `spss`)
+    /// beside it, removed when dropped unless published.
+    pub(crate) fn begin_export(&self, folder: &str) -> Result<Staging, PipelineError> {
+        let target = self.export().join(folder);
+        let dir = beside(&target, STAGING);
+        create_dir(&self.export(), false)?;
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
+        }
+        create_dir(&dir, false)?;
+        Ok(Staging { dir, target, report: false, published: false })
+    }
+
     /// Lock the run directory, then the report folder (always in this order), for as long
     /// as the locks are held: a second run is refused, naming the process that holds them.
     pub(crate) fn lock(&self) -> Result<[RunLock; 2], PipelineError> {
@@ -154,6 +174,10 @@ impl RunDir {
         for later in Stage::ALL.into_iter().rev().filter(|s| *s > stage) {
             self.retire(later)?;
         }
+        // Exports are made from 02_deid and 03_analyze: they go with them.
+        if stage < Stage::Report {
+            self.retire_export()?;
+        }
         remove_if_there(&self.manifest())?;
         tracing::debug!(
             "{}: swapping the staged folder in as {}",
@@ -178,6 +202,17 @@ impl RunDir {
             return Ok(());
         }
         // Not `old`: a retired folder is never restored (see `restore_interrupted_swaps`).
+        let retired = beside(&target, RETIRED);
+        std::fs::rename(&target, &retired).map_err(|e| PipelineError::io(&target, e))?;
+        std::fs::remove_dir_all(&retired).map_err(|e| PipelineError::io(&retired, e))
+    }
+
+    /// Remove `folge export`'s folder (renamed away first, as a retired stage is).
+    fn retire_export(&self) -> Result<(), PipelineError> {
+        let target = self.export();
+        if !target.exists() {
+            return Ok(());
+        }
         let retired = beside(&target, RETIRED);
         std::fs::rename(&target, &retired).map_err(|e| PipelineError::io(&target, e))?;
         std::fs::remove_dir_all(&retired).map_err(|e| PipelineError::io(&retired, e))
@@ -245,7 +280,18 @@ impl RunDir {
                 tracing::info!("removed `{}`, left by a run that did not finish", path.display());
             }
         };
-        let mut folders = vec![self.output.clone(), self.extract()];
+        let mut folders = vec![self.output.clone(), self.extract(), self.export()];
+        // An export cut short is not put back: it is made again by `folge export`.
+        let export_leftovers = [(self.output.clone(), EXPORT)].into_iter().chain(
+            folge_readstat::Format::ALL.map(|f| (self.export(), crate::export::format_folder(f))),
+        );
+        for (parent, name) in export_leftovers {
+            for entry in entries(&parent) {
+                if swap_leftover(&entry, name).is_some_and(|(_, pid)| pid != own) {
+                    remove(&parent.join(&entry));
+                }
+            }
+        }
         for stage in Stage::ALL {
             let target = resolved(&self.stage(stage));
             let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
@@ -350,6 +396,12 @@ impl Drop for Staging {
 }
 
 impl Staging {
+    /// Swap a staged export folder in, as a stage's is (a stage's goes through
+    /// [`RunDir::publish`], which retires the stages after it first).
+    pub(crate) fn publish_export(self) -> Result<(), PipelineError> {
+        self.swap()
+    }
+
     /// Where the stage writes.
     pub(crate) fn path(&self) -> &Path {
         &self.dir
@@ -573,5 +625,32 @@ mod tests {
             "02_deid/participants.parquet"
         );
         assert_eq!(shown(Stage::Report, "index.html"), "index.html");
+    }
+
+    /// An export is swapped in whole, what a killed export left goes with the next run,
+    /// and publishing deid (or analyze) again takes the export away with the stages after.
+    #[test]
+    fn exports_are_swapped_in_cleaned_up_and_retired_with_their_stages() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(&pipeline(tmp.path()));
+        let staging = dir.begin_export("stata").unwrap();
+        folder(staging.path(), &[("rates.dta", "new")]);
+        staging.publish_export().unwrap();
+        assert_eq!(contents(&dir.export().join("stata")), [("rates.dta".into(), "new".into())]);
+        // Dropped unpublished: nothing of it stays, the published one is untouched.
+        let staging = dir.begin_export("stata").unwrap();
+        folder(staging.path(), &[("rates.dta", "half")]);
+        drop(staging);
+        assert_eq!(entries(&dir.export()), ["stata"]);
+        let dead = std::process::id() + 1;
+        folder(&beside_of(&dir.export().join("spss"), STAGING, dead), &[("a.sav", "x")]);
+        folder(&beside_of(&dir.export(), RETIRED, dead), &[("b", "x")]);
+        dir.clean_leftovers();
+        assert_eq!(entries(&dir.export()), ["stata"]);
+        assert_eq!(entries(&dir.output), ["export"]);
+        let new_deid = dir.begin(Stage::Deid).unwrap();
+        dir.publish(Stage::Deid, new_deid).unwrap();
+        assert!(!dir.export().exists(), "an export of the old 02_deid is gone");
+        assert!(dir.stage(Stage::Deid).exists());
     }
 }

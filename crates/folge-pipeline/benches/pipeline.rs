@@ -17,7 +17,7 @@
 //! `FOLGE_BENCH_FILES=2` deals the `sorted` rows alternately into two files, each sorted
 //! by person. `FOLGE_BENCH_DIR` keeps the inputs and the run in that folder (one shape
 //! at a time: for profiling one stage with `folge ingest|deid|analyze DIR/bench.toml`, or
-//! for comparing with `python3 benches/duckdb/run.py DIR`, which does the same job in DuckDB);
+//! for comparing with `python3 benches/duckdb/run.py DIR`, which does the same job in `DuckDB`);
 //! `FOLGE_BENCH_WRITE_ONLY=1` writes the inputs there and runs nothing.
 //!
 //! Run with `cargo bench -p folge-pipeline`.

@@ -499,3 +499,22 @@ fn a_shorter_window_leaves_the_bins_outside_it_out() {
         .collect();
     assert_eq!(bins, (-6..3).collect::<Vec<_>>(), "days −180…89 hold bins −6 … 2 whole");
 }
+
+/// Home-care hours are summed exactly: any order of a person's rows gives the same bits
+/// (a running sum of 0.1 + 0.2 + 0.3 does not), and sums that are exact anyway are the
+/// running sum's.
+#[test]
+fn hours_are_summed_alike_in_any_order() {
+    let values = [0.1, 0.2, 0.3, 1e16, -1e16, 2.0 / 7.0, 3.5 * 4.0 / 7.0, 1e-3];
+    let first = exact_sum(values);
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    for round in 0..40 {
+        order.rotate_left(round % 3 + 1);
+        order.swap(round % values.len(), (round * 5 + 3) % values.len());
+        assert_eq!(exact_sum(order.iter().map(|&i| values[i])).to_bits(), first.to_bits());
+    }
+    assert_eq!(exact_sum([0.1, 0.2, 0.3]), 0.6, "correctly rounded: 0.6, not 0.6000000000000001");
+    let halves = [1.5, 0.25, 2.0, 0.75, 3.5];
+    assert_eq!(exact_sum(halves), halves.iter().sum::<f64>());
+    assert_eq!(exact_sum([]), 0.0);
+}

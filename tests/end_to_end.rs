@@ -580,6 +580,69 @@ fn hospital_and_municipal_extracts_and_monthly_counts_read_together() {
     }
 }
 
+/// A registry delivers its rows in date order, not grouped by person: the same events
+/// in a shuffled file (neither grouped nor sorted) give the analysis and the report of
+/// the file sorted by person byte for byte. Only what follows the input's rows (the
+/// ingest and deid tables, their order and reject lines; the inputs' hash in records and
+/// the report's provenance) may differ.
+#[test]
+fn events_in_any_order_give_the_bytes_of_events_sorted_by_person() {
+    let (sorted, shuffled) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_sample(sorted.path());
+    let data = copy_sample(shuffled.path());
+    let events = data.join("service_events.csv");
+    let text = std::fs::read_to_string(&events).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    // Fisher–Yates with a fixed linear congruential generator: the same file every run.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in (1..lines.len()).rev() {
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        lines.swap(i, usize::try_from(state >> 33).unwrap() % (i + 1));
+    }
+    std::fs::write(&events, format!("{header}\n{}\n", lines.join("\n"))).unwrap();
+    let pipeline = sample_pipeline(shuffled.path(), "");
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for expected in ["are not sorted by person", "indicators built while de-identifying"] {
+        assert!(stderr(&out).contains(expected), "{expected}: {}", stderr(&out));
+    }
+    let comparable = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut all: Vec<(PathBuf, Vec<u8>)> = files(&dir.join("run/03_analyze"));
+        all.extend(
+            files(&dir.join("report")).into_iter().map(|(p, b)| (Path::new("report").join(p), b)),
+        );
+        all.retain(|(p, _)| {
+            !p.ends_with("stage.json")
+                && !p.ends_with("manifest.json")
+                && !p.ends_with("index.html")
+        });
+        all
+    };
+    let (a, b) = (comparable(sorted.path()), comparable(shuffled.path()));
+    assert!(a.iter().filter(|(p, _)| p.extension().is_some_and(|e| e == "parquet")).count() >= 9);
+    assert_eq!(a.len(), b.len());
+    // Parquet files carry the inputs' hash in their metadata: their data are compared.
+    let data = |dir: &Path, file: &Path| {
+        let path = if file.starts_with("report") {
+            dir.join(file)
+        } else {
+            dir.join("run/03_analyze").join(file)
+        };
+        read_parquet(&path).unwrap().batches
+    };
+    for ((pa, ba), (pb, bb)) in a.iter().zip(&b) {
+        assert_eq!(pa, pb);
+        let same = if pa.extension().is_some_and(|e| e == "parquet") {
+            data(sorted.path(), pa) == data(shuffled.path(), pb)
+        } else {
+            ba == bb
+        };
+        assert!(same, "{} differs when the events come shuffled", pa.display());
+    }
+}
+
 #[test]
 fn stages_run_one_at_a_time_and_say_what_is_missing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -277,12 +277,11 @@ impl PersonUse<'_> {
             Indicator::DayTreatments => count(&[Service::DayTreatment]),
             Indicator::EmergencyVisits => count(&[Service::HospitalEmergency, Service::OutOfHours]),
             Indicator::GpContacts => count(&[Service::Gp]),
-            Indicator::HomeCareHours => self
-                .events
-                .iter()
-                .filter(|e| e.service.is_hours())
-                .map(|e| hours_in(e, lo, hi))
-                .sum(),
+            // Summed exactly, then rounded once: the hours do not depend on the order
+            // the person's rows came in (a sorted extract or a date-ordered delivery).
+            Indicator::HomeCareHours => exact_sum(
+                self.events.iter().filter(|e| e.service.is_hours()).map(|e| hours_in(e, lo, hi)),
+            ),
             Indicator::ShortStayDays => nights(&self.short_stays),
             Indicator::KadStays => count(&[Service::Kad]),
             // Every contact with the hospital: stays (merged, as admissions), day
@@ -341,6 +340,55 @@ impl Starts {
         }
         starts
     }
+}
+
+/// The sum of `values` correctly rounded, whatever their order: Shewchuk's exact partial
+/// sums ("Adaptive precision floating-point arithmetic", 1997) with the final rounding of
+/// Python's `math.fsum` (half-way cases settled by the partial below). Equal to the plain
+/// running sum wherever that one is exact (hours in halves and quarters); unlike it, the
+/// same bits for any order of the rows. Finite values only (hours are).
+fn exact_sum(values: impl IntoIterator<Item = f64>) -> f64 {
+    // Non-overlapping partials of doubles: at most about 2098 / 53 of them.
+    let mut partials: Vec<f64> = Vec::new();
+    for mut x in values {
+        let mut kept = 0;
+        for k in 0..partials.len() {
+            let mut y = partials[k];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                partials[kept] = lo;
+                kept += 1;
+            }
+            x = hi;
+        }
+        partials.truncate(kept);
+        partials.push(x);
+    }
+    let Some(mut hi) = partials.pop() else { return 0.0 };
+    let mut lo = 0.0;
+    while let Some(y) = partials.pop() {
+        let x = hi;
+        hi = x + y;
+        lo = y - (hi - x);
+        if lo != 0.0 {
+            break;
+        }
+    }
+    // Round half to even correctly: the partial below says which way the exact sum lies.
+    if let Some(&below) = partials.last()
+        && ((lo < 0.0 && below < 0.0) || (lo > 0.0 && below > 0.0))
+    {
+        let y = lo * 2.0;
+        let x = hi + y;
+        if y.to_bits() == (x - hi).to_bits() {
+            hi = x;
+        }
+    }
+    hi
 }
 
 /// Hours of a home-service event inside days `lo..=hi`. A single contact (no end day)
@@ -540,6 +588,33 @@ impl IndicatorTable {
 #[error("service events are not grouped by person")]
 pub struct NotGrouped;
 
+/// Hashes pseudonyms for the participant index, eight bytes at a time (`FxHash`'s step):
+/// a pseudonym is 32 hex digits of a keyed hash already, so mixing its words is enough,
+/// where the standard hasher cost more than the rest of a lookup (on events in date order
+/// every row is looked up). The map is only queried, never iterated: no order reaches an
+/// output.
+#[derive(Default)]
+struct PidHasher(u64);
+
+impl std::hash::Hasher for PidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(SEED);
+        }
+    }
+}
+
 /// Builds the indicator table one person at a time, so the service events never need to
 /// be in memory together: give each person's events (all of them, once) to
 /// [`IndicatorBuilder::person`], then [`IndicatorBuilder::finish`].
@@ -547,7 +622,7 @@ pub struct IndicatorBuilder<'a> {
     tables: &'a Deidentified,
     params: &'a AnalysisParams,
     participants: Vec<&'a DeidParticipant>,
-    index: std::collections::HashMap<Pseudonym, usize>,
+    index: std::collections::HashMap<Pseudonym, usize, std::hash::BuildHasherDefault<PidHasher>>,
     counts: BTreeMap<Pseudonym, Vec<&'a DeidServiceCount>>,
     seen: Vec<bool>,
     values: Vec<f64>,

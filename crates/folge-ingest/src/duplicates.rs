@@ -17,7 +17,7 @@
 //! - [`DuplicateCheck::Off`].
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Fingerprints are hashes already: the map uses their bits instead of hashing again.
 #[derive(Default)]
@@ -63,9 +63,9 @@ pub(crate) struct DuplicateFinder {
     current_text: String,
     /// Fingerprint → first line, of the current group (grouped) or the file (all).
     rows: HashMap<u128, u64, BuildHasherDefault<Bits>>,
-    /// Groups already left behind (grouped mode).
-    seen_groups: HashSet<u64>,
-    /// Times a group came back after another one (grouped mode).
+    /// Groups already left behind (their hashes, which the set uses as they are).
+    seen_groups: HashSet<u64, BuildHasherDefault<Bits>>,
+    /// Times a group came back after another one.
     returns: u64,
 }
 
@@ -100,7 +100,7 @@ impl DuplicateFinder {
             current_group: None,
             current_text: String::new(),
             rows: HashMap::default(),
-            seen_groups: HashSet::new(),
+            seen_groups: HashSet::default(),
             returns: 0,
         }
     }
@@ -121,26 +121,10 @@ impl DuplicateFinder {
         print: u128,
         line: u64,
     ) -> Option<u64> {
-        if self.mode == DuplicateCheck::Off {
-            return None;
-        }
-        if self.mode == DuplicateCheck::Grouped {
-            let cell = crate::values::trim(
-                self.group_column.and_then(|i| record.get(i)).unwrap_or_default(),
-            );
-            if self.current_group.is_none() || cell != self.current_text {
-                let mut hasher = DefaultHasher::new();
-                cell.hash(&mut hasher);
-                let group = hasher.finish();
-                self.current_text.clear();
-                self.current_text.push_str(cell);
-                if let Some(previous) = self.current_group {
-                    self.seen_groups.insert(previous);
-                }
-                if self.seen_groups.contains(&group) {
-                    self.returns += 1;
-                }
-                self.current_group = Some(group);
+        let new_group = self.follow_group(record);
+        match self.mode {
+            DuplicateCheck::Off => return None,
+            DuplicateCheck::Grouped if new_group => {
                 // Clearing costs the map's capacity: after one heavy user's many rows,
                 // start small again rather than sweep a large table for every person.
                 if self.rows.capacity() > 4096 {
@@ -149,6 +133,7 @@ impl DuplicateFinder {
                     self.rows.clear();
                 }
             }
+            DuplicateCheck::Grouped | DuplicateCheck::All => {}
         }
         match self.rows.entry(print) {
             std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
@@ -159,9 +144,39 @@ impl DuplicateFinder {
         }
     }
 
+    /// Follow the runs of one person's rows (in every mode, so the reader can say
+    /// whether the file came grouped by person): whether `record` starts a new run.
+    fn follow_group(&mut self, record: &csv::StringRecord) -> bool {
+        let Some(column) = self.group_column else { return false };
+        let cell = crate::values::trim(record.get(column).unwrap_or_default());
+        if self.current_group.is_some() && cell == self.current_text {
+            return false;
+        }
+        // XXH3's 64-bit half of the 128-bit hash: in date order every row starts a run.
+        let group = twox_hash::XxHash3_128::oneshot(cell.as_bytes()) as u64;
+        self.current_text.clear();
+        self.current_text.push_str(cell);
+        if let Some(previous) = self.current_group {
+            self.seen_groups.insert(previous);
+        }
+        if self.seen_groups.contains(&group) {
+            self.returns += 1;
+        }
+        self.current_group = Some(group);
+        true
+    }
+
+    /// Whether every person's accepted rows came together, in one run (true for a table
+    /// without a person column). Rows of two persons whose ids share a 64-bit hash would
+    /// count as one person's here; the later stages then find them apart and sort them
+    /// out the slower way, with the same results.
+    pub(crate) fn grouped_by_person(&self) -> bool {
+        self.returns == 0
+    }
+
     /// A warning when grouped checking saw a person's rows apart.
     pub(crate) fn warning(&self, name: &str) -> Option<String> {
-        (self.returns > 0).then(|| {
+        (self.mode == DuplicateCheck::Grouped && self.returns > 0).then(|| {
             format!(
                 "{name}: the rows are not sorted by person ({} times a person's rows resumed after another person's), so duplicate rows were looked for only within each run of one person's rows; sort the file by person or set `ingest.duplicates = \"all\"`",
                 self.returns

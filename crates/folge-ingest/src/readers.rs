@@ -21,8 +21,37 @@ use crate::{IngestError, SinkError};
 /// only queried, never iterated, so their order cannot reach an output.
 #[derive(Debug, Clone, Default)]
 pub struct PersonIndex {
-    numeric: std::collections::HashSet<u64>,
+    numeric: std::collections::HashSet<u64, std::hash::BuildHasherDefault<IdNumberHasher>>,
     other: std::collections::HashSet<String>,
+}
+
+/// Hashes an id kept as a number with the 64-bit finaliser of `MurmurHash3` (`fmix64`): a few
+/// multiplications where the standard hasher cost more than the rest of the lookup, once
+/// per row of a date-ordered extract (whose every row names another person). The ids
+/// come from the participant list and the set is only queried: neither flooding nor
+/// order is a concern.
+#[derive(Debug, Default)]
+pub(crate) struct IdNumberHasher(u64);
+
+impl std::hash::Hasher for IdNumberHasher {
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 ^= value;
+    }
 }
 
 /// An 11-digit id as a number.
@@ -114,6 +143,10 @@ pub struct Streamed {
     /// Deaths the source records (NPR's `utTilstand` 2 or 3 at discharge): person id and
     /// date, for completing the participant list's exit (identifiable: zone 1 only).
     pub deaths: Vec<(String, NaiveDate)>,
+    /// Whether each person's accepted rows came together in the file (as extracts sorted
+    /// by person do; a registry's date-ordered delivery does not). Later stages that work
+    /// person by person stream grouped rows and sort the others out by person first.
+    pub grouped_by_person: bool,
 }
 
 /// Accepted rows are handed to a sink in batches of this many, so a large file is never
@@ -674,7 +707,13 @@ pub(crate) fn read_rows<R: Read, T: Send>(
         rows_rejected: rejects.len() as u64,
     };
     debug_assert_eq!(summary.rows_read, summary.rows_accepted + summary.rows_rejected);
-    Ok(Streamed { rejects, summary, warnings, deaths: Vec::new() })
+    Ok(Streamed {
+        rejects,
+        summary,
+        warnings,
+        deaths: Vec::new(),
+        grouped_by_person: duplicates.grouped_by_person(),
+    })
 }
 
 /// Hand every data row's cell in `column` to `cell` with its line (an empty cell as

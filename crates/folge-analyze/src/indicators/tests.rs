@@ -556,3 +556,23 @@ fn the_67_and_older_get_readmission_rates_of_their_own() {
     // Only readmissions has the subgroup, as the national indicator.
     assert!(a.subgroup_rates.iter().all(|r| r.indicator == "readmissions_30d"));
 }
+
+/// Home-care hours are summed exactly: any order of a person's rows gives the same bits
+/// (a running sum of 0.1 + 0.2 + 0.3 does not), and sums that are exact anyway are the
+/// running sum's.
+#[test]
+fn hours_are_summed_alike_in_any_order() {
+    let values = [0.1, 0.2, 0.3, 1e16, -1e16, 2.0 / 7.0, 3.5 * 4.0 / 7.0, 1e-3];
+    let first = exact_sum(values);
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    for round in 0..40 {
+        order.rotate_left(round % 3 + 1);
+        order.swap(round % values.len(), (round * 5 + 3) % values.len());
+        assert_eq!(exact_sum(order.iter().map(|&i| values[i])).to_bits(), first.to_bits());
+    }
+    let bits = |x: f64| x.to_bits();
+    assert_eq!(bits(exact_sum([0.1, 0.2, 0.3])), bits(0.6), "0.6, not 0.6000000000000001");
+    let halves = [1.5, 0.25, 2.0, 0.75, 3.5];
+    assert_eq!(bits(exact_sum(halves)), bits(halves.iter().sum::<f64>()));
+    assert_eq!(bits(exact_sum([])), bits(0.0));
+}

@@ -18,7 +18,7 @@ use crate::manifest::{OutputRecord, StageRecord, file_sha256};
 use crate::run_dir::{parquet, shown};
 use crate::{Pipeline, PipelineError};
 
-use super::ingest::load_codebook;
+use super::ingest::{EVENTS_GROUPED_NOTE, load_codebook};
 use super::{BATCH_ROWS, Context, Stage, write_table};
 
 pub(super) fn load_deidentified(
@@ -164,16 +164,29 @@ pub(super) fn indicators_in_parts(
     Ok(builder.finish_table())
 }
 
-/// Service-event files with rows, and their rows, from the ingest stage's record. More
-/// than one file (a hospital and a municipal extract, say): a person's events are apart
-/// in `service_events.parquet`, not grouped, and are sorted out by person in parts
-/// straight away.
-pub(super) fn event_files(ctx: &Context<'_>) -> (usize, u64) {
-    ctx.stage_record(Stage::Ingest).map_or((0, 0), |r| {
-        r.inputs
+/// The service events as ingest read them: how many files had rows, the rows, and
+/// whether they are grouped by person in `service_events.parquet`. More than one file (a
+/// hospital and a municipal extract, say), or one whose persons' rows are apart (a
+/// registry's date-ordered delivery), are not grouped and are sorted out by person in
+/// parts straight away.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct EventFiles {
+    pub(super) files: usize,
+    pub(super) rows: u64,
+    pub(super) grouped: bool,
+}
+
+pub(super) fn event_files(ctx: &Context<'_>) -> EventFiles {
+    ctx.stage_record(Stage::Ingest).map_or(EventFiles { files: 0, rows: 0, grouped: true }, |r| {
+        let (files, rows) = r
+            .inputs
             .iter()
             .filter(|i| i.table == "service_events" && i.rows_accepted > 0)
-            .fold((0, 0), |(files, rows), i| (files + 1, rows + i.rows_accepted))
+            .fold((0, 0), |(files, rows), i| (files + 1, rows + i.rows_accepted));
+        // Records without the note (earlier versions): streaming is tried, as it was.
+        let each_grouped =
+            r.notes.get(EVENTS_GROUPED_NOTE).and_then(serde_json::Value::as_bool).unwrap_or(true);
+        EventFiles { files, rows, grouped: files <= 1 && each_grouped }
     })
 }
 
@@ -212,7 +225,8 @@ pub(super) fn run(
         });
         written?;
         analysis
-    } else if let Some(analysis) = (event_files(ctx).0 <= 1)
+    } else if let Some(analysis) = event_files(ctx)
+        .grouped
         .then(|| folge_analyze::analyze_stream(&tables, &params, batches()?))
         .transpose()?
         .and_then(Result::ok)

@@ -195,13 +195,19 @@ pub(super) fn stream_deid_events(
     handoff: Option<&mut Option<folge_analyze::Indicators>>,
 ) -> Result<usize, PipelineError> {
     let params = handoff.as_ref().and_then(|_| analysis_params(ctx.pipeline).ok());
-    // A hospital and a municipal file: each person's events are apart.
-    let (files, events) = event_files(ctx);
-    let parts = (files > 1)
-        .then(|| usize::try_from(events).map_or(1, |n| n.div_ceil(EVENTS_PER_PART).max(1)));
+    // A hospital and a municipal file, or a date-ordered delivery: each person's events
+    // are apart.
+    let events = event_files(ctx);
+    let parts = (!events.grouped)
+        .then(|| usize::try_from(events.rows).map_or(1, |n| n.div_ceil(EVENTS_PER_PART).max(1)));
     if let (Some(parts), Some(_)) = (parts, &params) {
+        let why = if events.files > 1 {
+            format!("come from {} files", events.files)
+        } else {
+            "are not sorted by person".to_owned()
+        };
         info!(
-            "service events come from {files} files, so a person's events are apart: dealing them into {parts} part(s) by person while de-identifying"
+            "service events {why}, so a person's events are apart: dealing them into {parts} part(s) by person while de-identifying"
         );
     }
     std::thread::scope(|scope| {

@@ -208,6 +208,10 @@ pub(super) struct IngestOutput<'a> {
     outputs: &'a mut Vec<OutputRecord>,
 }
 
+/// The ingest record's note saying whether each service-event file held every person's
+/// rows together (absent in records of earlier versions: then streaming is tried first).
+pub(super) const EVENTS_GROUPED_NOTE: &str = "service_events_grouped_by_person";
+
 /// The Parquet metadata key of the hash over every input.
 pub(super) const INPUTS_SHA256_KEY: &str = "folge.inputs_sha256";
 
@@ -553,6 +557,11 @@ pub(super) fn run(
     let see = format!("see {} for why", shown(Stage::Ingest, &parquet::<Reject>()));
     let problems = over_limit(ctx.pipeline, &result.inputs, &see);
     let failed = (!problems.is_empty()).then(|| problems.join("; "));
+    // Read by deid and analyze: service events not grouped by person (a date-ordered
+    // registry delivery) are sorted out by person in parts from the start.
+    let service_event_files = ctx.pipeline.config.inputs.service_events.len();
+    let grouped = result.events.iter().take(service_event_files).all(|e| e.grouped_by_person);
+    let notes = BTreeMap::from([(EVENTS_GROUPED_NOTE.to_owned(), grouped.into())]);
     if let (Some(slot), None) = (give, &failed) {
         *slot = Some(result.participants.rows);
     }
@@ -561,7 +570,7 @@ pub(super) fn run(
         seconds: 0.0,
         inputs: result.inputs,
         outputs,
-        notes: BTreeMap::new(),
+        notes,
         failed,
         made_from: None,
     })

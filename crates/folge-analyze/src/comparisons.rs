@@ -496,11 +496,13 @@ fn before_after_row(
     r.n = n as i64;
     r.before_mean = rate(false);
     r.after_mean = rate(true);
-    r.diff = r.after_mean.zip(r.before_mean).map(|(a, b)| a - b);
     if zero_before_inclusion(measure) {
+        // The rates stay (the after rate is the arm's mortality); their difference would
+        // be the after rate again, read as a change it is not.
         r.method = "no estimate: deaths cannot occur before inclusion, so the before rate is 0 by construction; mortality is compared between the arms after inclusion (rate_ratio_pilot_vs_comparison)".into();
         return r;
     }
+    r.diff = r.after_mean.zip(r.before_mean).map(|(a, b)| a - b);
     if n < settings.min_n {
         r.method = format!("no estimate: {n} persons, fewer than {}", settings.min_n);
         return r;

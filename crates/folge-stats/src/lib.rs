@@ -3,7 +3,7 @@
 //! models (Poisson and negative binomial with offsets and cluster-robust CR1 covariance,
 //! logistic regression), propensity-score balancing weights and standardised mean
 //! differences, the within-person (person fixed-effect) rate ratio, cluster-jackknife
-//! intervals, the profile interval of a difference of two rates on their log scale, the Kaplan–Meier estimator,
+//! intervals, intervals of a difference of two rates from their log scale (MOVER, profile), the Kaplan–Meier estimator,
 //! inter-rater agreement, reliability, multiplicity adjustment and the bootstrap.
 //!
 //! Pure: slices in, [`StatResult`] out; no Arrow, no I/O. Conventions follow R so every

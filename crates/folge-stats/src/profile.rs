@@ -11,10 +11,16 @@
 //! rates of heavy-tailed person-level use are right-skewed and their standard error grows
 //! with them: a sample that lacks the heaviest users has low rates, a small difference and
 //! a small SE all at once, so a symmetric interval on the difference scale (even with a
-//! skewness correction) misses on that side. Projection intervals that pair each rate's
-//! own limits (MOVER, Zou & Donner 2008) are far too wide when the two rates are highly
-//! correlated, as one person's before and after are; the profile spends one degree of
-//! freedom, not two.
+//! skewness correction) misses on that side.
+//!
+//! Two ways to keep the log scale's skew are here. The profile spends one degree of
+//! freedom over the ellipse of the two log rates, so it spreads each rate's skew over both
+//! sides of the difference. MOVER ([`rate_difference_mover`], Zou & Donner 2008) recovers
+//! each side's variance from the limits of the rate that moves the difference that way,
+//! with the rates' correlation; it is what analyze uses for the after − before difference
+//! within an arm: in the calibration study the profile missed 7.1–8.3 % under no change
+//! for home-care hours and municipal contacts, MOVER 4.6–4.9 % (every within-arm
+//! difference 2.8–5.2 %), and under an effect every one covered at least 93 %.
 
 /// The limits `(low, high)` of the profile interval of `e^{a₂} − e^{a₁}` at `log_rates =
 /// (â₁, â₂)` with covariance `cov` of the log rates and critical value `crit` (a normal or

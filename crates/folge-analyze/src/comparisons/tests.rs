@@ -145,6 +145,8 @@ fn mortality_is_compared_between_arms_after_inclusion_only() {
     );
     for r in &out[..3] {
         assert_eq!((r.effect_size, r.ci_low), (None, None));
+        // No after − before either: it would be the after rate read as a change.
+        assert_eq!((r.diff, r.diff_ci_low, r.diff_ci_high), (None, None, None));
         assert!(
             r.method.starts_with("no estimate: deaths cannot occur before inclusion"),
             "{}",

@@ -388,6 +388,28 @@ fn a_changed_parameter_or_input_is_refused_downstream_and_run_remakes_only_what_
     assert!(stderr(&out).contains("03_analyze is up to date"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("the report is up to date"), "{}", stderr(&out));
 
+    // 03_analyze made by another build of the same version (an update, a local change):
+    // the report refuses it, and run makes analyze and the report again, nothing before.
+    let record = tmp.path().join("run/03_analyze/stage.json");
+    let mut stage = json(&record);
+    let build = stage["made_from"]["folge_build"].as_str().unwrap().to_owned();
+    assert_eq!(build.len(), 64, "the executable's SHA-256: {build}");
+    stage["made_from"]["folge_build"] = "0".repeat(64).into();
+    std::fs::write(&record, serde_json::to_vec_pretty(&stage).unwrap()).unwrap();
+    let out = folge(&["report", p]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("03_analyze was made by another build of folge"),
+        "{}",
+        stderr(&out)
+    );
+    let out = folge(&["run", p]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(log.contains("02_deid is up to date"), "{log}");
+    assert!(!log.contains("03_analyze is up to date"), "{log}");
+    assert_eq!(json(&record)["made_from"]["folge_build"].as_str(), Some(build.as_str()));
+
     // Another participant list: deid alone refuses, naming the input by its role only.
     let participants = std::fs::read_to_string(data.join("participants.csv")).unwrap();
     let lines: Vec<&str> = participants.lines().collect();

@@ -1,7 +1,8 @@
 //! What each stage was made from, and whether that is still what the pipeline file
 //! implies (as R's targets knows which targets are outdated).
 //!
-//! A stage's record (`stage.json`) holds a [`MadeFrom`]: folge's version, the parameters
+//! A stage's record (`stage.json`) holds a [`MadeFrom`]: folge's version and build (the
+//! executable's hash: the code that made it), the parameters
 //! that concern the stage (each parameter belongs to the first stage that reads it; a
 //! parameter no list below names belongs to ingest, so a new one re-makes every stage
 //! rather than none), a hash chained over them and every earlier stage's, the inputs'
@@ -57,6 +58,28 @@ fn outputs_of(stage: Stage) -> &'static str {
 
 /// The version records are written by.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The identity of the running build: the SHA-256 of its executable, hashed once per
+/// process (`None` when the executable cannot be read: then no stage counts as made by
+/// this build, and each is made again). Outputs depend on the code, which the version
+/// does not pin down between releases.
+fn this_build() -> Option<&'static str> {
+    static BUILD: OnceLock<Option<String>> = OnceLock::new();
+    BUILD
+        .get_or_init(|| {
+            let exe = std::env::current_exe().ok()?;
+            match file_sha256(&exe) {
+                Ok((sha256, _)) => Some(sha256),
+                Err(e) => {
+                    warn!(
+                        "this folge's executable cannot be hashed ({e}): every stage is made again"
+                    );
+                    None
+                }
+            }
+        })
+        .as_deref()
+}
 
 /// Each stage's parameters, and the hashes chained over them, from the validated pipeline.
 struct StageParams {
@@ -115,6 +138,7 @@ impl<'a> Provenance<'a> {
     pub(crate) fn made_from(&self, stage: Stage) -> MadeFrom {
         MadeFrom {
             folge_version: VERSION.to_owned(),
+            folge_build: this_build().map(str::to_owned),
             params: self.params.own[stage as usize].clone(),
             params_sha256: self.params_sha256(stage).to_owned(),
             inputs_sha256: String::new(),
@@ -168,6 +192,11 @@ impl<'a> Provenance<'a> {
             return Some(format!(
                 "{it} was made by folge {}, not by this folge {VERSION}",
                 made.folge_version
+            ));
+        }
+        if this_build().is_none() || made.folge_build.as_deref() != this_build() {
+            return Some(format!(
+                "{it} was made by another build of folge {VERSION} than this one (its executable differs)"
             ));
         }
         if made.upstream_sha256 != self.upstream_sha256(stage) {

@@ -1429,6 +1429,33 @@ fn figures_come_as_svg_and_print_resolution_png() {
     }
     assert!(section("table_data_flow").contains("ved både T0 og T1"));
     assert!(html.contains("<h2>Begrensninger</h2>") && html.contains("Frafall i spørreskjemaene"));
+    // The limitations say where the hidden cells are: every table with ":" cells, by
+    // number, with how many (counted here from the page's cells).
+    let limitations = &html[html.find("<h2>Begrensninger</h2>").unwrap()..];
+    let limitations = &limitations[..limitations.find("</section>").unwrap_or(limitations.len())];
+    let mut hidden_total = 0;
+    for table in html.split("<table id=\"").skip(1) {
+        let table = &table[..table.find("</table>").unwrap()];
+        let caption = &table[table.find("<caption>").unwrap() + 9..];
+        let number: String = caption
+            .trim_start_matches("Tabell ")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let hidden = table.matches("<td class=\"num\">:</td>").count();
+        if hidden > 0 {
+            hidden_total += hidden;
+            let said = format!("{hidden} i tabell {number}");
+            let whole = limitations.match_indices(&said).any(|(at, _)| {
+                let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+                !digit(limitations[..at].chars().next_back())
+                    && !digit(limitations[at + said.len()..].chars().next())
+            });
+            assert!(whole, "table {number} hides {hidden} cells: {limitations}");
+        }
+    }
+    assert!(hidden_total > 0, "the sample hides some cells");
+    assert!(limitations.contains(&format!("Prikking: {hidden_total} celler")), "{limitations}");
 }
 
 /// The report in a real browser (`FOLGE_BROWSER_TESTS=1`, which `.ci/run` sets after

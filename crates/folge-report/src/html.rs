@@ -1110,18 +1110,24 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                 .chain(crate::quotes::table(input, params).map(Block::Table))
                 .collect(),
             Section::Limitations => {
-                // Written last, from what the sections before it show.
-                let suppressed = results
+                // Written last, from what the sections before it show: the tables are
+                // numbered in this order below, so the n-th table here is table n.
+                let suppressed: Vec<(usize, usize)> = results
                     .iter()
                     .flat_map(|(_, blocks)| blocks)
                     .filter_map(|b| match b {
                         Block::Table(t) => Some(t),
                         _ => None,
                     })
-                    .flat_map(|t| t.rows.iter().flatten())
-                    .filter(|c| **c == Cell::Suppressed)
-                    .count();
-                vec![Block::Text(crate::limitations::paragraphs(input, params, suppressed))]
+                    .enumerate()
+                    .map(|(i, t)| {
+                        let hidden =
+                            t.rows.iter().flatten().filter(|c| **c == Cell::Suppressed).count();
+                        (i + 1, hidden)
+                    })
+                    .filter(|(_, hidden)| *hidden > 0)
+                    .collect();
+                vec![Block::Text(crate::limitations::paragraphs(input, params, &suppressed))]
             }
         };
         if !blocks.is_empty() {

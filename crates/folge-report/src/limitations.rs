@@ -19,12 +19,12 @@ fn percent(part: usize, whole: usize) -> String {
     format!("{:.0}", 100.0 * part as f64 / whole.max(1) as f64)
 }
 
-/// The limitations, one paragraph each, in the report's language. `suppressed` is the
-/// number of cells shown ":" in the report's tables.
+/// The limitations, one paragraph each, in the report's language. `suppressed` holds, for
+/// each table of the report with cells shown ":", its number and how many.
 pub(crate) fn paragraphs(
     input: &ReportInput<'_>,
     params: &ReportParams,
-    suppressed: usize,
+    suppressed: &[(usize, usize)],
 ) -> Vec<String> {
     let lang = params.language;
     let nb = lang == Language::Nb;
@@ -91,10 +91,21 @@ pub(crate) fn paragraphs(
     }
 
     // Suppression.
-    if suppressed > 0 {
+    if !suppressed.is_empty() {
+        let total: usize = suppressed.iter().map(|(_, n)| n).sum();
+        let (table, and) = (lang.pick("tabell", "table"), lang.pick("og", "and"));
+        let mut places: Vec<String> = suppressed
+            .iter()
+            .map(|(number, n)| format!("{n} {}{table} {number}", lang.pick("i ", "in ")))
+            .collect();
+        let places = match places.pop() {
+            Some(last) if !places.is_empty() => format!("{} {and} {last}", places.join(", ")),
+            Some(last) => last,
+            None => String::new(),
+        };
         out.push(match lang {
-            Language::Nb => format!("Prikking: {suppressed} celler i tabellene er skjult («:») fordi de bygger på 1–{} personer eller hendelser, eller fordi de ellers kunne regnes ut fra andre celler. Figurene skjuler de samme tallene. Resultatene for små kommuner og undergrupper er derfor ufullstendige.", rule.threshold - 1),
-            Language::En => format!("Suppression: {suppressed} table cells are hidden (“:”) because they rest on 1–{} persons or events, or could otherwise be worked out from other cells. The figures hide the same numbers. Results for small municipalities and subgroups are therefore incomplete.", rule.threshold - 1),
+            Language::Nb => format!("Prikking: {total} celler i tabellene er skjult («:»), {places}, fordi de bygger på 1–{} personer eller hendelser, eller fordi de ellers kunne regnes ut fra andre celler. Figurene skjuler de samme tallene. Resultatene for små kommuner og undergrupper er derfor ufullstendige.", rule.threshold - 1),
+            Language::En => format!("Suppression: {total} table cells are hidden (“:”), {places}, because they rest on 1–{} persons or events, or could otherwise be worked out from other cells. The figures hide the same numbers. Results for small municipalities and subgroups are therefore incomplete.", rule.threshold - 1),
         });
     }
 

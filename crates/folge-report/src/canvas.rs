@@ -199,17 +199,17 @@ fn pen_positions(font: &FontRef<'static>, text: &str, size: f64) -> Vec<(ab_glyp
     out
 }
 
-/// Text rasterised into an RGB buffer `w` pixels wide: the glyphs' coverage blended over
-/// what is there, the baseline starting at (`x`, `y`) (device pixels) and running right,
+/// Text rasterised into an RGB buffer `width` × `height`: the glyphs' coverage blended
+/// over what is there, the baseline starting at `start` (device pixels) and running right,
 /// or up when `vertical` (turned 90° anticlockwise about that point, as in the SVG).
 #[expect(clippy::too_many_arguments, reason = "one text shape's fields, in device pixels")]
 fn raster_text(
     pixels: &mut [u8],
-    (w, h): (u32, u32),
+    (width, height): (u32, u32),
     text: &str,
     size: f64,
     bold: bool,
-    (x, y): (f64, f64),
+    start: (f64, f64),
     vertical: bool,
     colour: Colour,
 ) {
@@ -218,31 +218,32 @@ fn raster_text(
     // ab_glyph scales by the font's height (ascent − descent), the SVG by the em.
     let px_scale = PxScale::from((size * f64::from(font.height_unscaled()) / units_per_em) as f32);
     let ink = [colour.0, colour.1, colour.2].map(f32::from);
-    let mut plot = |dx: i64, dy: i64, coverage: f32| {
-        // (dx, dy): the pixel in the horizontal layout, relative to the start point.
-        let (px, py) = if vertical {
-            (x.round() as i64 + dy, y.round() as i64 - dx)
+    let (origin_x, origin_y) = (start.0.round(), start.1.round());
+    let mut plot = |along: i64, across: i64, coverage: f32| {
+        // (along, across): the pixel in the horizontal layout, from the start point.
+        let (column, row) = if vertical {
+            (origin_x as i64 + across, origin_y as i64 - along)
         } else {
-            (x.round() as i64 + dx, y.round() as i64 + dy)
+            (origin_x as i64 + along, origin_y as i64 + across)
         };
-        if px < 0 || py < 0 || px >= i64::from(w) || py >= i64::from(h) {
+        if column < 0 || row < 0 || column >= i64::from(width) || row >= i64::from(height) {
             return;
         }
-        let at = ((py as usize) * (w as usize) + px as usize) * 3;
-        let c = coverage.clamp(0.0, 1.0);
+        let at = ((row as usize) * (width as usize) + column as usize) * 3;
+        let share = coverage.clamp(0.0, 1.0);
         for (channel, target) in pixels[at..at + 3].iter_mut().zip(ink) {
-            *channel = (f32::from(*channel) * (1.0 - c) + target * c).round() as u8;
+            *channel = (f32::from(*channel) * (1.0 - share) + target * share).round() as u8;
         }
     };
-    // The fractional part of the start stays in the layout, so glyphs sit where the SVG
-    // puts them to a sixteenth of a pixel or better.
-    let (fx, fy) = if vertical {
-        (((y.round() - y) as f32), ((x - x.round()) as f32))
+    // The start's fraction of a pixel stays in the layout (glyphs are placed at fractions).
+    let (offset_along, offset_across) = if vertical {
+        ((origin_y - start.1) as f32, (start.0 - origin_x) as f32)
     } else {
-        (((x - x.round()) as f32), ((y - y.round()) as f32))
+        ((start.0 - origin_x) as f32, (start.1 - origin_y) as f32)
     };
     for (id, pen) in pen_positions(font, text, size) {
-        let glyph = id.with_scale_and_position(px_scale, point(fx + pen as f32, fy));
+        let glyph =
+            id.with_scale_and_position(px_scale, point(offset_along + pen as f32, offset_across));
         if let Some(outlined) = font.outline_glyph(glyph) {
             let bounds = outlined.px_bounds();
             let (left, top) = (bounds.min.x as i64, bounds.min.y as i64);

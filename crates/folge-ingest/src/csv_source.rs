@@ -33,6 +33,8 @@ pub struct CsvOptions {
     pub open_end: Option<chrono::NaiveDate>,
     /// How duplicate rows are found.
     pub duplicates: crate::DuplicateCheck,
+    /// Whether a duplicate row is rejected or kept and reported.
+    pub duplicate_rows: crate::DuplicateRows,
     /// A file with a header but no data rows reads as an empty table instead of an error.
     pub allow_empty: bool,
     /// How dates whose parts are all one or two digits are read (`03.04.05`).

@@ -39,6 +39,19 @@ impl Hasher for Bits {
     }
 }
 
+/// What becomes of a row identical in every cell to an earlier one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DuplicateRows {
+    /// Rejected ("duplicates the row on line …"): for tables where a row is one thing
+    /// (a person, an answer, a monthly count).
+    #[default]
+    Reject,
+    /// Kept as a row of its own and reported (how many, and the first lines): for event
+    /// tables, where two rows alike can be two events (two GP contacts on one day in an
+    /// extract without a contact id), so rejecting them would lower counts unseen.
+    Keep,
+}
+
 /// How duplicate rows are found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum DuplicateCheck {

@@ -10,7 +10,10 @@ use folge_schema::tables::{Coding, Participant, ProcessEvent, Reject, ServiceCou
 use folge_schema::{Arm, ExitReason, NationalId, Service, Sex, shown, shown_cell};
 
 use crate::csv_source::{CsvOptions, CsvSource, Layout};
-use crate::duplicates::DuplicateFinder;
+use crate::duplicates::{DuplicateFinder, DuplicateRows};
+
+/// How many kept duplicates a warning names by line.
+const KEPT_SHOWN: usize = 5;
 use crate::values::{DateOrder, parse_bool, parse_date_ordered, parse_number};
 use crate::{IngestError, SinkError};
 
@@ -503,6 +506,8 @@ pub(crate) fn read_rows<R: Read, T: Send>(
     let mut read = 0u64;
     let mut duplicates =
         DuplicateFinder::new(options.duplicates, columns.get("person_id").copied());
+    // Duplicates kept (`DuplicateRows::Keep`): how many, and the first few (line, first).
+    let (mut kept, mut kept_count): (Vec<(u64, u64)>, u64) = (Vec::new(), 0);
     // Two threads: this one reads records (and checks duplicates, keeps rejects, feeds
     // the sink, all in file order); a second validates them, a chunk at a time. Chunks
     // and their records are recycled, so reading does not allocate per row.
@@ -604,6 +609,13 @@ pub(crate) fn read_rows<R: Read, T: Send>(
                     Some((parsed, print)) => parsed.and_then(|row| {
                         match duplicates.check_fingerprint(record, print, line) {
                             None => Ok(row),
+                            Some(first) if options.duplicate_rows == DuplicateRows::Keep => {
+                                if kept.len() < KEPT_SHOWN {
+                                    kept.push((line, first));
+                                }
+                                kept_count += 1;
+                                Ok(row)
+                            }
                             Some(first) => Err(Problem {
                                 column: None,
                                 reason: format!(
@@ -700,6 +712,17 @@ pub(crate) fn read_rows<R: Read, T: Send>(
         ));
     }
     warnings.extend(duplicates.warning(name));
+    if kept_count > 0 {
+        let mut lines: Vec<String> =
+            kept.iter().map(|(line, first)| format!("line {line} as line {first}")).collect();
+        if kept_count > kept.len() as u64 {
+            lines.push("…".to_owned());
+        }
+        warnings.push(format!(
+            "{name}: {kept_count} rows are identical in every cell to an earlier row ({}) and were kept, each as an event of its own (two contacts on one day look alike in an extract without a contact id); set `duplicate_rows = \"reject\"` on this input or in [ingest] if they are copies",
+            lines.join(", ")
+        ));
+    }
     let summary = SourceSummary {
         source: name.to_owned(),
         rows_read: read,

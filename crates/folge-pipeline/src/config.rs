@@ -315,6 +315,11 @@ pub struct InputFile {
     /// How duplicate rows are found in this file; `ingest.duplicates` when absent.
     #[serde(default)]
     pub duplicates: Option<DuplicatesCode>,
+    /// What becomes of a duplicate row: `keep` (kept and reported) or `reject`;
+    /// `ingest.duplicate_rows` when absent, and without that `keep` for event inputs
+    /// (service and process events) and `reject` for the others (filled at load).
+    #[serde(default)]
+    pub duplicate_rows: Option<DuplicateRowsCode>,
     /// Service use in the canonical layout: the file's own service codes → folge's
     /// (`{ Hjemmesykepleie = "home_nursing", Legevakt = "out_of_hours" }`).
     #[serde(default)]
@@ -341,6 +346,16 @@ pub enum DateOrderCode {
     Ymd,
     /// Month, day, year.
     Mdy,
+}
+
+/// `duplicate_rows` as written in a pipeline file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DuplicateRowsCode {
+    /// Kept as rows of their own, and counted in a warning.
+    Keep,
+    /// Rejected, each naming the row it repeats.
+    Reject,
 }
 
 /// `duplicates` as written in a pipeline file.
@@ -373,6 +388,14 @@ impl InputFile {
             .iter()
             .filter_map(|(own, code)| folge_schema::Service::parse(code).map(|s| (own.clone(), s)))
             .collect()
+    }
+
+    /// What becomes of duplicate rows (filled at load; `reject` if it was not).
+    pub fn duplicate_rows(&self) -> folge_ingest::DuplicateRows {
+        match self.duplicate_rows {
+            Some(DuplicateRowsCode::Keep) => folge_ingest::DuplicateRows::Keep,
+            Some(DuplicateRowsCode::Reject) | None => folge_ingest::DuplicateRows::Reject,
+        }
     }
 
     /// How to find duplicate rows (filled from `ingest.duplicates` at load).
@@ -425,6 +448,11 @@ pub struct IngestSection {
     /// (across the file; memory grows with it) or `off`. An input's own `duplicates` wins.
     #[serde(default)]
     pub duplicates: DuplicatesCode,
+    /// What becomes of a duplicate row in every input without its own `duplicate_rows`:
+    /// `keep` or `reject`. Unset: event inputs (service and process events) keep them and
+    /// report how many (two contacts on one day can look alike), the others reject them.
+    #[serde(default)]
+    pub duplicate_rows: Option<DuplicateRowsCode>,
 }
 
 fn default_max_reject_share() -> f64 {
@@ -436,6 +464,7 @@ impl Default for IngestSection {
         IngestSection {
             max_reject_share: default_max_reject_share(),
             duplicates: DuplicatesCode::default(),
+            duplicate_rows: None,
         }
     }
 }
@@ -894,6 +923,20 @@ impl Pipeline {
         }
         let duplicates = config.ingest.duplicates;
         config.inputs.participants.duplicates.get_or_insert(duplicates);
+        // Duplicate rows: kept in event inputs unless told otherwise, rejected elsewhere.
+        let rows = config.ingest.duplicate_rows;
+        for input in
+            config.inputs.service_events.iter_mut().chain(&mut config.inputs.process_events)
+        {
+            input.duplicate_rows.get_or_insert(rows.unwrap_or(DuplicateRowsCode::Keep));
+        }
+        for input in std::iter::once(&mut config.inputs.participants)
+            .chain(&mut config.inputs.codings)
+            .chain(&mut config.inputs.service_counts)
+            .chain(config.inputs.questionnaires.values_mut())
+        {
+            input.duplicate_rows.get_or_insert(rows.unwrap_or(DuplicateRowsCode::Reject));
+        }
         for input in [&mut config.inputs.process_events, &mut config.inputs.codings]
             .into_iter()
             .flatten()
@@ -1666,6 +1709,24 @@ layuot = \"kpr\"
         let bad = text.replace("duplicates = \"off\"", "duplicates = \"alle\"");
         let err = Pipeline::parse(Path::new("t.toml"), &bad).unwrap_err().to_string();
         assert!(err.starts_with("t.toml line 15: unknown variant `alle`"), "{err}");
+        // Duplicate rows: events keep them, the other inputs reject them, unless told.
+        let (keep, reject) =
+            (folge_ingest::DuplicateRows::Keep, folge_ingest::DuplicateRows::Reject);
+        assert_eq!(events.duplicate_rows(), keep);
+        assert_eq!(p.config.inputs.participants.duplicate_rows(), reject);
+        let told = text.replace("[ingest]\n", "[ingest]\nduplicate_rows = \"reject\"\n");
+        let p = Pipeline::parse(Path::new("t.toml"), &told).unwrap();
+        assert_eq!(p.config.inputs.service_events[0].duplicate_rows(), reject);
+        let own = text
+            .replace("duplicates = \"all\"\n", "duplicates = \"all\"\nduplicate_rows = \"keep\"\n");
+        let own = own.replace("[ingest]\n", "[ingest]\nduplicate_rows = \"reject\"\n");
+        let p = Pipeline::parse(Path::new("t.toml"), &own).unwrap();
+        assert_eq!(
+            p.config.inputs.service_events[0].duplicate_rows(),
+            keep,
+            "the input's own wins"
+        );
+        assert_eq!(p.config.inputs.participants.duplicate_rows(), reject);
     }
 
     #[test]

@@ -418,7 +418,7 @@ fn qda_exports_map_their_headers_code_paths_and_code_lists() {
 }
 
 #[test]
-fn duplicate_rows_are_rejected_naming_the_first_and_sorting_is_checked() {
+fn duplicate_rows_are_rejected_or_kept_naming_the_first_and_sorting_is_checked() {
     let (a, b) = (id(1, 100), id(2, 200));
     let persons: PersonIndex = [a.clone(), b.clone()].into_iter().collect();
     let input = format!(
@@ -457,6 +457,23 @@ fn duplicate_rows_are_rejected_naming_the_first_and_sorting_is_checked() {
     );
     assert!(all.warnings.is_empty());
     assert_eq!(read(crate::DuplicateCheck::Off).summary.rows_rejected, 0);
+    // Kept: the same rows found, none rejected, all counted, and the warning names them
+    // by line (never by value).
+    let options = CsvOptions {
+        duplicates: crate::DuplicateCheck::All,
+        duplicate_rows: crate::DuplicateRows::Keep,
+        ..CsvOptions::default()
+    };
+    let kept = read_service_events("e.csv", input.as_bytes(), &options, POLICY, &persons).unwrap();
+    assert!(kept.rejects.is_empty());
+    assert_eq!((kept.summary.rows_read, kept.summary.rows_accepted), (5, 5));
+    assert_eq!(
+        kept.warnings,
+        [
+            "e.csv: 2 rows are identical in every cell to an earlier row (line 3 as line 2, line 6 as line 2) and were kept, each as an event of its own (two contacts on one day look alike in an extract without a contact id); set `duplicate_rows = \"reject\"` on this input or in [ingest] if they are copies"
+        ]
+    );
+    assert!(!kept.warnings[0].contains(&a), "no id in the warning");
 }
 
 #[test]

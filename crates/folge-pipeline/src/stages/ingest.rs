@@ -192,6 +192,7 @@ pub(super) fn csv_options(file: &InputFile) -> CsvOptions {
         sheet: None,
         open_end: None,
         duplicates: file.duplicates(),
+        duplicate_rows: file.duplicate_rows(),
         date_order: file.date_order(),
         service_codes: file.service_codes(),
         // Open; the readers of the tables with lists get the pipeline's.

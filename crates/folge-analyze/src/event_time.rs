@@ -152,6 +152,7 @@ impl EventTime {
             ye: c.ye as f64 / (SCALE * DAYS_PER_YEAR),
             ee: c.ee as f64 / (DAYS_PER_YEAR * DAYS_PER_YEAR),
             // Not kept (yet): the bins take the normal quantile.
+            third: [f64::NAN; 3],
             fourth: [f64::NAN; 5],
         }
     }

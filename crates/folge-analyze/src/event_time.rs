@@ -16,11 +16,12 @@
 //! 5.9–6.0 → 5.5–5.6 %; under the effect bed-days, pilot, after covers 93.3 % (was 92.6 %).
 //! Rare outcomes barely move (counts of 0 and 1 leave the dispersion nothing to estimate):
 //! readmissions 3.3–3.9 → 3.0–3.7 %, KAD stays and mortality as before. Pan & Wall's df of
-//! CR1's Σu² itself made 17 rare-outcome rows too wide (2.1–2.8 %). The t needs sums up to
-//! fourth powers, kept as 256-bit integers (`Wide`), exact and order-free like the rest. The pre-trend check is a placebo
-//! difference in differences with the estimator of the real one: each person's use in the
-//! second half of the before bins against the first half, within person, pilot against
-//! comparison (`folge_stats::within_person_ratio_of_ratios`, the cluster jackknife). It
+//! CR1's Σu² itself made 20 rare-outcome rows too wide (2.1–2.8 %). The t needs sums up to
+//! fourth powers, kept as 256-bit integers (`Wide`), exact and order-free like the rest.
+//!
+//! The pre-trend check is a placebo difference in differences with the estimator of the
+//! real one: each person's use in the second half of the before bins against the first
+//! half, within person, pilot against comparison (`folge_stats::within_person_ratio_of_ratios`, the cluster jackknife). It
 //! keeps four numbers per person and indicator (only persons with time in both halves and
 //! some use), sorted before the fit so the order persons come in changes nothing. A slope
 //! model on the bins with CR1 from sums over persons missed 8 % under no difference for

@@ -88,8 +88,8 @@ impl BinMoments {
         self.interval_with(conf_level, || qnorm(p))
     }
 
-    /// The interval of [`BinMoments::rate_interval`] with Student's t on Pan & Wall's
-    /// degrees of freedom of the CR1 variance ([`BinMoments::df`]) in place of the normal
+    /// The interval of [`BinMoments::rate_interval`] with Student's t on the degrees of
+    /// freedom of the CR1 variance's dispersion ([`BinMoments::df`]) in place of the normal
     /// quantile: `λ · exp(± t(1 − α/2, ν) · se)`. The normal quantile where `ν` is infinite
     /// (every residual equally large) or unknown (NaN fourth-order sums). The same `None`s.
     pub fn rate_interval_t(&self, conf_level: f64) -> Option<(f64, f64)> {

@@ -75,9 +75,10 @@ pub struct StageRecord {
 pub struct MadeFrom {
     /// folge's version.
     pub folge_version: String,
-    /// SHA-256 of the folge executable that made the stage: the version names a release,
-    /// not the code, so a stage made by another build of the same version (an update, a
-    /// local change) is made again rather than mixed with the outputs of this one.
+    /// SHA-256 of the size and modification time of the folge executable that made the
+    /// stage: the version names a release, not the code, so a stage made by another build
+    /// of the same version (an update, a local change) is made again rather than mixed
+    /// with the outputs of this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folge_build: Option<String>,
     /// The parameters that concern this stage, by name.

@@ -1,8 +1,8 @@
 //! What each stage was made from, and whether that is still what the pipeline file
 //! implies (as R's targets knows which targets are outdated).
 //!
-//! A stage's record (`stage.json`) holds a [`MadeFrom`]: folge's version and build (the
-//! executable's hash: the code that made it), the parameters
+//! A stage's record (`stage.json`) holds a [`MadeFrom`]: folge's version and build (a
+//! hash of the executable's size and modification time), the parameters
 //! that concern the stage (each parameter belongs to the first stage that reads it; a
 //! parameter no list below names belongs to ingest, so a new one re-makes every stage
 //! rather than none), a hash chained over them and every earlier stage's, the inputs'
@@ -59,20 +59,27 @@ fn outputs_of(stage: Stage) -> &'static str {
 /// The version records are written by.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The identity of the running build: the SHA-256 of its executable, hashed once per
-/// process (`None` when the executable cannot be read: then no stage counts as made by
-/// this build, and each is made again). Outputs depend on the code, which the version
-/// does not pin down between releases.
+/// The identity of the running build: a hash of its executable's size and modification
+/// time, read once per process (`None` when they cannot be read: then no stage counts as
+/// made by this build, and each is made again). Outputs depend on the code, which the
+/// version does not pin down between releases. The file's metadata, not its bytes: hashing
+/// a debug build (over 300 MB) took seconds at every start, and a rebuild or a copy of the
+/// same code counting as another build only makes stages again.
 fn this_build() -> Option<&'static str> {
     static BUILD: OnceLock<Option<String>> = OnceLock::new();
     BUILD
         .get_or_init(|| {
-            let exe = std::env::current_exe().ok()?;
-            match file_sha256(&exe) {
-                Ok((sha256, _)) => Some(sha256),
+            let identity = std::env::current_exe().and_then(|exe| {
+                let meta = std::fs::metadata(exe)?;
+                let modified = meta.modified()?.duration_since(std::time::UNIX_EPOCH);
+                let nanos = modified.map_or(0, |d| d.as_nanos());
+                Ok(format!("{} bytes, modified {nanos} ns after the epoch", meta.len()))
+            });
+            match identity {
+                Ok(text) => Some(sha256_hex(text.as_bytes())),
                 Err(e) => {
                     warn!(
-                        "this folge's executable cannot be hashed ({e}): every stage is made again"
+                        "this folge's executable cannot be read ({e}): every stage is made again"
                     );
                     None
                 }

@@ -84,6 +84,26 @@ impl JackknifeMoves {
     }
 }
 
+/// The degrees of freedom of a clustered variance `Σ m²` whose terms are partly the
+/// variation Poisson counts have anyway: `ν = 2 (Σ m²)² / (G/(G − 1) · Σ (m² − φ̂ v)²)` with
+/// `v` each cluster's Poisson variance of its term and `φ̂ = Σ m² / Σ v` (Satterthwaite's
+/// form, as `BinMoments::df` gives event-time bins). Pan & Wall's `ν` ([`JackknifeMoves::df`])
+/// counts all of `m²` as variance to estimate and is too small for rare counts, whose
+/// moves are mostly Poisson noise of known size; here only the departure from `φ̂ v` is.
+/// `terms` holds each cluster's `(m², v)`. `None` below two clusters or without Poisson
+/// variance; infinite when every `m²` is `φ̂ v`.
+#[must_use]
+pub fn dispersion_df(terms: &[(f64, f64)]) -> Option<f64> {
+    let g = terms.len() as f64;
+    let (m2, v) = terms.iter().fold((0.0, 0.0), |(a, b), (m, v)| (a + m, b + v));
+    if terms.len() < 2 || v.is_nan() || v <= 0.0 || !m2.is_finite() {
+        return None;
+    }
+    let dispersion = m2 / v;
+    let spread: f64 = terms.iter().map(|(m, v)| (m - dispersion * v).powi(2)).sum();
+    Some(if spread > 0.0 { 2.0 * m2 * m2 / (g / (g - 1.0) * spread) } else { f64::INFINITY })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +122,18 @@ mod tests {
         assert!(
             (hi - 3.0 - qnorm(0.975) * se).abs() < 1e-12 && (3.0 - lo - (hi - 3.0)).abs() < 1e-12
         );
+    }
+
+    #[test]
+    fn dispersion_df_by_hand() {
+        // (m², v) for three clusters: Σm² = 6, Σv = 3, φ̂ = 2; departures 1 − 2 = −1,
+        // 3 − 2 = 1, 2 − 2 = 0; ν = 2·36 / (3/2 · 2) = 24.
+        let terms = [(1.0, 1.0), (3.0, 1.0), (2.0, 1.0)];
+        assert!((dispersion_df(&terms).unwrap() - 24.0).abs() < 1e-12);
+        // Moves exactly as Poisson would have them: nothing to estimate.
+        assert_eq!(dispersion_df(&[(2.0, 1.0), (4.0, 2.0)]), Some(f64::INFINITY));
+        assert_eq!(dispersion_df(&[(2.0, 1.0)]), None);
+        assert_eq!(dispersion_df(&[(2.0, 0.0), (1.0, 0.0)]), None);
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub use error::StatsError;
 pub use glm::{
     GlmFit, cr1_sandwich, logistic_predict, logistic_regression, negbin_glm, poisson_glm,
 };
-pub use jackknife::JackknifeMoves;
+pub use jackknife::{JackknifeMoves, dispersion_df};
 pub use moments::BinMoments;
 pub use multiplicity::{Adjustment, p_adjust};
 pub use paired::{complete_pairs, paired_t, wilcoxon_signed_rank};

@@ -235,9 +235,9 @@ fn the_default_jackknife_matches_refitting_without_each_person() {
 fn a_within_arm_diff_interval_is_the_jackknife_of_the_whole_comparison_rerun() {
     // The pilot arm's diff, and the same comparison run again without each person: the
     // interval is the MOVER interval from the two pooled rates' own intervals on their log
-    // scale, with the covariance those leave-one-out rates give and t on Pan & Wall's df
-    // of the leave-one-out diffs (folge_stats::rate_difference_mover), not the delta
-    // method's.
+    // scale, with the covariance those leave-one-out rates give and t on the dispersion df
+    // of the leave-one-out diffs (folge_stats::rate_difference_mover, dispersion_df), not
+    // the delta method's.
     let all = rows("admissions");
     let settings = (CountModel::Poisson, ClusterVariance::Jackknife);
     let pilot = |rows: &[IndicatorRow]| {
@@ -249,7 +249,7 @@ fn a_within_arm_diff_interval_is_the_jackknife_of_the_whole_comparison_rerun() {
     let full = pilot(&all);
     let diff = full.diff.unwrap();
     let (before, after) = (full.before_mean.unwrap(), full.after_mean.unwrap());
-    let mut moves = folge_stats::JackknifeMoves::default();
+    let mut terms = Vec::new();
     let mut cov = [[0.0; 2]; 2];
     let mut g = 0.0;
     for (pid, arm, ..) in PERSONS {
@@ -257,7 +257,25 @@ fn a_within_arm_diff_interval_is_the_jackknife_of_the_whole_comparison_rerun() {
             let without: Vec<IndicatorRow> =
                 all.iter().filter(|r| r.pid != test_pid(pid)).cloned().collect();
             let rerun = pilot(&without);
-            moves.add(rerun.diff.unwrap() - diff);
+            let m = rerun.diff.unwrap() - diff;
+            // The person's Poisson variance of that move: their counts over the others'
+            // person-years, squared.
+            let mine = |period: &str| {
+                all.iter()
+                    .filter(|r| r.pid == test_pid(pid) && r.period == period)
+                    .map(|r| r.value)
+                    .sum::<f64>()
+            };
+            let others = |period: &str| {
+                without
+                    .iter()
+                    .filter(|r| r.arm == Arm::Pilot && r.period == period)
+                    .map(|r| f64::from(r.exposure_days) / 365.25)
+                    .sum::<f64>()
+            };
+            let v =
+                mine("after") / others("after").powi(2) + mine("before") / others("before").powi(2);
+            terms.push((m * m, v));
             let m = [
                 (rerun.before_mean.unwrap() / before).ln(),
                 (rerun.after_mean.unwrap() / after).ln(),
@@ -271,7 +289,7 @@ fn a_within_arm_diff_interval_is_the_jackknife_of_the_whole_comparison_rerun() {
         }
     }
     let cov = cov.map(|row| row.map(|v| v * (g - 1.0) / g));
-    let crit = folge_stats::dist::qt(0.975, moves.df().unwrap());
+    let crit = folge_stats::dist::qt(0.975, folge_stats::dispersion_df(&terms).unwrap());
     let (lo, hi) =
         folge_stats::rate_difference_mover((before.ln(), after.ln()), cov, crit).unwrap();
     close(full.diff_ci_low, lo);

@@ -597,8 +597,8 @@ fn jackknife_diff_interval(
         }
         let (before, after) =
             ((total[0] - w.before) / before_years, (total[2] - w.after) / after_years);
-        moves.add(after - before - diff);
         let m = after - before - diff;
+        moves.add(m);
         terms.push((
             m * m,
             w.after / (after_years * after_years) + w.before / (before_years * before_years),
@@ -614,7 +614,7 @@ fn jackknife_diff_interval(
         });
     }
     let g = windows.len() as f64;
-    let profile =
+    let by_mover =
         log_moves.filter(|_| rate_before > 0.0 && rate_after > 0.0 && g >= 2.0).and_then(|s| {
             let cov = s.map(|row| row.map(|v| v * (g - 1.0) / g));
             let p = 1.0 - (1.0 - LEVEL) / 2.0;
@@ -624,7 +624,7 @@ fn jackknife_diff_interval(
             };
             folge_stats::rate_difference_mover((rate_before.ln(), rate_after.ln()), cov, crit)
         });
-    if let Some((lo, hi)) = profile {
+    if let Some((lo, hi)) = by_mover {
         (r.diff_ci_low, r.diff_ci_high) = (Some(lo), Some(hi));
         return Some(
             "its interval by MOVER from the two pooled rates' intervals on their log scale (their cluster-jackknife covariance, t on the degrees of freedom of the difference's dispersion)",

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use arrow_array::cast::AsArray;
 use arrow_array::{Array, StringArray};
 use folge_pipeline::parquet_io::read_parquet;
 
@@ -59,14 +60,29 @@ fn rows(path: &Path) -> usize {
     read_parquet(path).unwrap().num_rows
 }
 
+/// The values of a text column, plain or dictionary-encoded (folge writes results'
+/// categories as ordered dictionaries), in row order; `None` for other types. Read with
+/// arrow's own API, not folge's.
+fn texts(array: &dyn Array) -> Option<Vec<Option<String>>> {
+    if let Some(a) = array.as_any().downcast_ref::<StringArray>() {
+        return Some((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_owned())).collect());
+    }
+    let dictionary = array.as_any_dictionary_opt()?;
+    let levels = texts(dictionary.values().as_ref())?;
+    let keys = dictionary.normalized_keys();
+    Some(
+        (0..array.len())
+            .map(|i| if array.is_valid(i) { levels[keys[i]].clone() } else { None })
+            .collect(),
+    )
+}
+
 /// Every value of a text column of a Parquet file, in row order.
 fn strings(path: &Path, column: &str) -> Vec<Option<String>> {
     let file = read_parquet(path).unwrap();
     let mut out = Vec::new();
     for batch in &file.batches {
-        let array = batch.column_by_name(column).unwrap();
-        let a = array.as_any().downcast_ref::<StringArray>().unwrap();
-        out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_owned())));
+        out.extend(texts(batch.column_by_name(column).unwrap().as_ref()).unwrap());
     }
     out
 }
@@ -83,6 +99,40 @@ fn floats(path: &Path, column: &str) -> Vec<Option<f64>> {
     out
 }
 
+/// Every results table and the REK extract read with pyarrow, pandas and polars
+/// (`tests/export/read_results.py`): each column the codebook calls a category an ordered
+/// dictionary with the codebook's levels in its order (ordered factors, ordered
+/// categoricals), every indicator with its unit, suppressed cells told from missing ones.
+/// Without Python and those packages it is skipped with a message, unless
+/// `FOLGE_EXPORT_TESTS=1` (`.ci/run` installs them).
+fn researchers_read_the_results_as_typed_tables(run: &Path) {
+    let here = Command::new("python3")
+        .args(["-c", "import pyarrow, pandas, polars"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        assert!(
+            std::env::var("FOLGE_EXPORT_TESTS").as_deref() != Ok("1"),
+            "FOLGE_EXPORT_TESTS=1 but python3 with pyarrow, pandas and polars is not installed"
+        );
+        eprintln!("skipped reading the results with pyarrow/pandas/polars: not installed");
+        return;
+    }
+    let out = Command::new("python3")
+        .arg(repo().join("tests/export/read_results.py"))
+        .arg(run)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
+    assert!(out.status.success(), "{said}");
+    let checked: usize = said
+        .lines()
+        .find_map(|l| l.strip_suffix(" categories checked, 0 failures"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(checked >= 40, "{said}");
+}
+
 fn data_lines(file: &str) -> usize {
     std::fs::read_to_string(repo().join("data-sample").join(file)).unwrap().lines().count() - 1
 }
@@ -95,6 +145,7 @@ fn sample_pipeline_runs_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
     run_sample(tmp.path());
     let run = tmp.path().join("run");
+    researchers_read_the_results_as_typed_tables(&run);
     let persons = data_lines("participants.csv");
     assert_eq!(rows(&run.join("01_ingest/participants.parquet")), persons);
     assert_eq!(
@@ -193,14 +244,10 @@ fn sample_pipeline_runs_end_to_end() {
     let codes = rows(&run.join("03_analyze/agreement.parquet")) - 1;
     assert!(codes >= 5, "{codes}");
     let frequencies = read_parquet(&run.join("03_analyze/code_frequencies.parquet")).unwrap();
-    let scopes = frequencies.batches[0]
-        .column_by_name("scope")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
+    let scopes = texts(frequencies.batches[0].column_by_name("scope").unwrap().as_ref())
         .unwrap()
         .iter()
-        .filter(|s| *s == Some("all"))
+        .filter(|s| s.as_deref() == Some("all"))
         .count();
     assert_eq!(scopes, codes);
     assert!(rows(&run.join("03_analyze/quotes.parquet")) >= codes);
@@ -711,13 +758,12 @@ fn text_of(path: &Path) -> String {
         let mut out = String::new();
         for batch in &contents.batches {
             for column in batch.columns() {
-                if let Some(strings) = column.as_any().downcast_ref::<StringArray>() {
-                    for i in 0..strings.len() {
-                        if strings.is_valid(i) {
-                            out.push_str(strings.value(i));
-                            out.push('\n');
-                        }
-                    }
+                // A dictionary's levels too, used by a row or not.
+                let levels =
+                    column.as_any_dictionary_opt().and_then(|d| texts(d.values().as_ref()));
+                for value in texts(column.as_ref()).into_iter().chain(levels).flatten().flatten() {
+                    out.push_str(&value);
+                    out.push('\n');
                 }
             }
         }
@@ -969,15 +1015,20 @@ fn the_research_extract_holds_only_approved_variables_and_reaches_k() {
             exported.push(format!("{table}.{}", field.name()));
         }
     }
-    assert_eq!(exported, approved, "exactly the approved variables, in table order");
+    // Besides them only `participants.suppressed`, which says which quasi-identifier
+    // cells k-anonymity emptied (no value of the person's).
+    let mut expected: Vec<&str> = approved.clone();
+    let at = expected.iter().position(|v| !v.starts_with("participants.")).unwrap();
+    expected.insert(at, "participants.suppressed");
+    assert_eq!(exported, expected, "exactly the approved variables, in table order");
     assert!(
         !extract.join("codings.parquet").exists()
             && !extract.join("process_events.parquet").exists()
     );
     let codebook = std::fs::read_to_string(extract.join("codebook.csv")).unwrap();
-    assert_eq!(codebook.lines().count(), approved.len() + 1);
+    assert_eq!(codebook.lines().count(), expected.len() + 1);
     assert!(
-        codebook.contains("participants,age_band,Utf8,\"Age at inclusion, banded.\""),
+        codebook.contains("participants,age_band,category (ordered),\"Age at inclusion, banded.\",\"0-5; 6-12; 13-17; 18-66; 67-79; 80+ (in this order); empty (missing, or suppressed for k-anonymity: see `suppressed`)\""),
         "{codebook}"
     );
     let risk: serde_json::Value =

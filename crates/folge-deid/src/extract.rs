@@ -10,13 +10,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::rows::{DeidCoding, DeidParticipant, DeidProcessEvent, DeidResponse, DeidServiceEvent};
+use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
-use folge_schema::Table;
+use folge_schema::{Categories, Table};
 
 use crate::disclosure::{RiskReport, merge_small_values, risk_report, suppress_to_k};
 use crate::tables::{DeidError, Deidentified};
+
+/// The participants' column naming, per record, the quasi-identifiers k-anonymisation left
+/// empty: an empty cell elsewhere is missing data, not suppressed.
+pub const SUPPRESSED: &str = "suppressed";
 
 /// What the extract may hold and how it is protected.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +42,8 @@ pub struct ExtractSpec {
     pub suppression_order: Vec<String>,
     /// Municipalities with fewer persons than this are merged into `other` first.
     pub merge_municipalities_below: Option<usize>,
+    /// The age bands of `age_band`: its levels, youngest first.
+    pub age_bands: crate::AgeBands,
 }
 
 /// One row of the extract's codebook.
@@ -197,14 +204,35 @@ pub fn participant_risk(
 }
 
 /// The values a codebook lists for a column of the extract.
-fn allowed_values(table: &str, column: &str, array: &dyn Array) -> String {
+fn allowed_values(
+    table: &str,
+    column: &str,
+    array: &dyn Array,
+    suppressed: &BTreeSet<String>,
+) -> String {
     if column == "pid" {
         return "pseudonym: 32 hexadecimal characters, the same person in every table".into();
     }
     if column == "text" {
         return "free text, scrubbed: names, ids, phone numbers, e-mail and postal addresses replaced by [NAVN], [FNR], [TLF], [EPOST], [ADRESSE]".into();
     }
-    let nulls = if array.null_count() > 0 { "; empty (missing or suppressed)" } else { "" };
+    if column == SUPPRESSED {
+        let names: Vec<&str> = suppressed.iter().map(String::as_str).collect();
+        return format!("{} (`; `-separated); empty when none was", names.join("; "));
+    }
+    let nulls = match (array.null_count() > 0, suppressed.contains(column)) {
+        (true, true) => "; empty (missing, or suppressed for k-anonymity: see `suppressed`)",
+        (true, false) => "; empty (missing)",
+        (false, _) => "",
+    };
+    if let Some(dictionary) = array.as_any_dictionary_opt() {
+        let levels: Vec<&str> = folge_schema::text_values(dictionary.values().as_ref())
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect();
+        return format!("{} (in this order){nulls}", levels.join("; "));
+    }
     match array.data_type() {
         DataType::Utf8 => {
             let values: BTreeSet<String> = strings(array).into_iter().flatten().collect();
@@ -283,8 +311,25 @@ pub fn extract(
             order.push(i);
         }
     }
+    let unsuppressed = rows.clone();
     let nulled = suppress_to_k(&mut rows, spec.k, &order);
     changes.cells_suppressed = qis.iter().cloned().zip(nulled).collect();
+    // Per record, the quasi-identifiers suppression emptied.
+    let suppressed: StringArray = rows
+        .iter()
+        .zip(&unsuppressed)
+        .map(|(after, before)| {
+            let names: Vec<&str> = qis
+                .iter()
+                .zip(after.iter().zip(before))
+                .filter(|(_, (a, b))| a.is_none() && b.is_some())
+                .map(|(q, _)| q.as_str())
+                .collect();
+            (!names.is_empty()).then(|| names.join("; "))
+        })
+        .collect();
+    let suppressed_qis: BTreeSet<String> =
+        changes.cells_suppressed.iter().filter(|(_, n)| **n > 0).map(|(q, _)| q.clone()).collect();
     let risk_after = risk_report(&qis, &rows, spec.k);
     // Put the protected values back, as nullable text columns.
     let schema = participants.schema();
@@ -306,6 +351,7 @@ pub fn extract(
         ("codings", DeidCoding::to_batch(tables.codings())?),
     ];
     let known = known_variables();
+    let none = BTreeSet::new();
     let mut out = Vec::new();
     let mut codebook = Vec::new();
     for (table, batch) in all {
@@ -316,26 +362,68 @@ pub fn extract(
         if indices.is_empty() {
             continue;
         }
-        let projected = batch
-            .project(&indices)
-            .map_err(|e| DeidError::Extract { problem: format!("projecting {table}: {e}") })?;
+        let problem = |e: arrow_schema::ArrowError| DeidError::Extract {
+            problem: format!("building {table}: {e}"),
+        };
+        let mut projected = batch.project(&indices).map_err(problem)?;
+        if table == DeidParticipant::NAME && !qis.is_empty() {
+            let mut fields: Vec<Field> =
+                projected.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+            let mut columns = projected.columns().to_vec();
+            fields.push(Field::new(SUPPRESSED, DataType::Utf8, true));
+            columns.push(Arc::new(suppressed.clone()));
+            projected =
+                RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(problem)?;
+        }
+        // Categories as ordered dictionaries: R factors, pandas ordered categoricals.
+        let projected = categories(table, spec)
+            .apply(&projected, table)
+            .map_err(|e| DeidError::Extract { problem: format!("building {table}: {e}") })?;
         for (field, column) in projected.schema().fields().iter().zip(projected.columns()) {
-            let meaning = known
-                .iter()
-                .find(|(t, c, _, _)| *t == table && *c == field.name())
-                .map(|(_, _, doc, _)| doc.clone())
-                .unwrap_or_default();
+            let meaning = known.iter().find(|(t, c, _, _)| *t == table && *c == field.name()).map_or_else(
+                || {
+                    if field.name() == SUPPRESSED {
+                        "The record's quasi-identifiers left empty by k-anonymisation (local suppression): an empty cell not named here is missing data.".to_owned()
+                    } else {
+                        String::new()
+                    }
+                },
+                |(_, _, doc, _)| doc.clone(),
+            );
             codebook.push(CodebookRow {
                 table: table.to_owned(),
                 variable: field.name().clone(),
-                kind: field.data_type().to_string(),
+                kind: match field.data_type() {
+                    DataType::Dictionary(..) => "category (ordered)".to_owned(),
+                    other => other.to_string(),
+                },
                 meaning,
-                allowed_values: allowed_values(table, field.name(), column.as_ref()),
+                allowed_values: allowed_values(
+                    table,
+                    field.name(),
+                    column.as_ref(),
+                    if table == DeidParticipant::NAME { &suppressed_qis } else { &none },
+                ),
             });
         }
         out.push((table, projected));
     }
     Ok(Extract { tables: out, codebook, risk_before, risk_after, changes })
+}
+
+/// The extract's categorical columns and their levels, in natural order: the closed code
+/// sets of the table definitions, and the age bands youngest first.
+fn categories(table: &str, spec: &ExtractSpec) -> Categories {
+    match table {
+        "participants" => {
+            Categories::of::<DeidParticipant>().with("age_band", spec.age_bands.labels())
+        }
+        "service_events" => Categories::of::<DeidServiceEvent>(),
+        "process_events" => Categories::of::<DeidProcessEvent>(),
+        "responses" => Categories::of::<DeidResponse>(),
+        "codings" => Categories::of::<DeidCoding>(),
+        _ => Categories::default(),
+    }
 }
 
 /// The risk report as the data controller reads it (Markdown): what the approval allows,
@@ -476,6 +564,7 @@ mod tests {
             quasi_identifiers: vec!["age_band".into(), "sex".into()],
             suppression_order: vec!["sex".into()],
             merge_municipalities_below: None,
+            age_bands: crate::AgeBands::default(),
         }
     }
 

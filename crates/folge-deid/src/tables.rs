@@ -76,6 +76,18 @@ impl AgeBands {
         }
         format!("{low}+")
     }
+
+    /// Every band's label, youngest first (`0-5`, `6-12`, …, `80+`).
+    pub fn labels(&self) -> Vec<String> {
+        let mut labels = Vec::with_capacity(self.0.len() + 1);
+        let mut low = 0;
+        for &high in &self.0 {
+            labels.push(format!("{low}-{high}"));
+            low = high + 1;
+        }
+        labels.push(format!("{low}+"));
+        labels
+    }
 }
 
 /// Parameters of the deid stage.

@@ -593,8 +593,8 @@ fn default_suppression_order() -> Vec<String> {
 }
 
 impl ExtractSection {
-    /// The extract's specification for folge-deid.
-    pub fn spec(&self) -> folge_deid::ExtractSpec {
+    /// The extract's specification for folge-deid (`age_bands`: `[deid] age_bands`).
+    pub fn spec(&self, age_bands: Option<&[u32]>) -> folge_deid::ExtractSpec {
         folge_deid::ExtractSpec {
             reference: self.rek.reference.clone(),
             approved: self.rek.approved.clone(),
@@ -604,6 +604,8 @@ impl ExtractSection {
             quasi_identifiers: self.quasi_identifiers.clone(),
             suppression_order: self.suppression_order.clone(),
             merge_municipalities_below: self.merge_municipalities_below,
+            age_bands: age_bands
+                .map_or_else(folge_deid::AgeBands::default, |b| folge_deid::AgeBands(b.to_vec())),
         }
     }
 }
@@ -1053,7 +1055,7 @@ impl Pipeline {
             ));
         }
         if let Some(extract) = &config.extract
-            && let Err(problem) = extract.spec().check()
+            && let Err(problem) = extract.spec(None).check()
         {
             problems.push(format!("`extract`: {problem}"));
         }

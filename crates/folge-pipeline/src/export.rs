@@ -275,6 +275,13 @@ fn nulls(arrays: &[&dyn Array]) -> Vec<bool> {
 
 /// A text column's values (`Utf8`, `LargeUtf8`, or a dictionary of either); `None` for
 /// another type.
+/// The levels of a dictionary column (the first array's: folge writes every level into
+/// every row group), or `None` for plain text.
+fn dictionary_levels(arrays: &[&dyn Array]) -> Option<Vec<String>> {
+    let dictionary = arrays.first()?.as_any_dictionary_opt()?;
+    Some(text_values(dictionary.values().as_ref())?.into_iter().flatten().collect())
+}
+
 fn texts(arrays: &[&dyn Array]) -> Option<Vec<Option<String>>> {
     let mut out = Vec::new();
     for array in arrays {
@@ -400,9 +407,15 @@ fn dataset(
         let arrays = columns.get(name).map(Vec::as_slice).unwrap_or_default();
         let label = source.labels.get(name).map_or_else(|| name.clone(), |l| l.replace('`', ""));
         let variable = if let Some(values) = texts(arrays) {
-            match Category::of(name) {
-                Some(category) => category.variable(name, label, &values, &|row| why(name, row)),
-                None => Variable::new(name, label, Values::Text(values)),
+            // An ordered dictionary's levels (results, the extract) are the codes' order.
+            let levels = dictionary_levels(arrays);
+            let why = |row| why(name, row);
+            match (Category::of(name), levels) {
+                (category, Some(levels)) => category
+                    .unwrap_or(Category::Natural(Measure::Nominal))
+                    .variable(name, label, (&values, Some(levels)), &why),
+                (Some(category), None) => category.variable(name, label, (&values, None), &why),
+                (None, None) => Variable::new(name, label, Values::Text(values)),
             }
         } else if let Some(values) = booleans(arrays) {
             let cells = values
@@ -510,25 +523,29 @@ impl Category {
 
     /// The labels, in code order (code = position + 1): the listed values, then the other
     /// values present in natural order.
-    fn levels(self, values: &[Option<String>]) -> Vec<String> {
-        let listed = match self {
-            Category::Listed(list, _) => list(),
-            Category::Natural(_) => Vec::new(),
+    /// With `file_levels` (the Parquet column's ordered dictionary), those levels stand
+    /// for the listed values.
+    fn levels(self, values: &[Option<String>], file_levels: Option<Vec<String>>) -> Vec<String> {
+        let listed: Vec<String> = match (file_levels, self) {
+            (Some(levels), _) => levels,
+            (None, Category::Listed(list, _)) => list().into_iter().map(str::to_owned).collect(),
+            (None, Category::Natural(_)) => Vec::new(),
         };
         let present: BTreeSet<&str> = values.iter().flatten().map(String::as_str).collect();
-        let mut others: Vec<&str> = present.into_iter().filter(|v| !listed.contains(v)).collect();
+        let mut others: Vec<&str> =
+            present.into_iter().filter(|v| !listed.iter().any(|l| l == v)).collect();
         others.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)).then(a.cmp(b)));
-        listed.into_iter().chain(others).map(str::to_owned).collect()
+        listed.into_iter().chain(others.into_iter().map(str::to_owned)).collect()
     }
 
     fn variable(
         self,
         name: &str,
         label: String,
-        values: &[Option<String>],
+        (values, file_levels): (&[Option<String>], Option<Vec<String>>),
         why: &dyn Fn(usize) -> Missing,
     ) -> Variable {
-        let levels = self.levels(values);
+        let levels = self.levels(values, file_levels);
         let code: BTreeMap<&str, i32> =
             levels.iter().enumerate().map(|(i, l)| (l.as_str(), i as i32 + 1)).collect();
         let cells = values
@@ -578,7 +595,7 @@ mod tests {
     #[track_caller]
     fn check(category: Category, values: &[&str], expected: &[&str]) {
         let values: Vec<Option<String>> = values.iter().map(|v| Some((*v).to_owned())).collect();
-        assert_eq!(category.levels(&values), expected);
+        assert_eq!(category.levels(&values, None), expected);
     }
 
     #[test]
@@ -598,18 +615,27 @@ mod tests {
         check(period, &["after", "year2", "before"], &["before", "after", "year2"]);
         check(Category::of("arm").unwrap(), &["comparison"], &["pilot", "comparison"]);
         let services = Category::of("service").unwrap();
-        let levels = services.levels(&[Some("gp".into())]);
+        let levels = services.levels(&[Some("gp".into())], None);
         assert_eq!(levels[..2], ["inpatient", "day_treatment"]);
         assert!(Category::of("pid").is_none() && Category::of("municipality").is_none());
+        // A Parquet column's ordered dictionary gives the order, unused levels kept.
+        let file = vec!["bed_days".to_owned(), "gp_contacts".to_owned(), "admissions".to_owned()];
+        let values = [Some("admissions".to_owned()), Some("bed_days".to_owned())];
+        let indicator = Category::of("indicator").unwrap();
+        assert_eq!(indicator.levels(&values, Some(file.clone())), file);
     }
 
     #[test]
     fn codes_labels_and_the_reasons_for_missing_values() {
         let values = vec![Some("comparison".to_owned()), None, Some("pilot".to_owned())];
-        let variable =
-            Category::of("arm").unwrap().variable("arm", "Study arm".into(), &values, &|row| {
+        let variable = Category::of("arm").unwrap().variable(
+            "arm",
+            "Study arm".into(),
+            (&values, None),
+            &|row| {
                 if row == 1 { Missing::Suppressed } else { Missing::System }
-            });
+            },
+        );
         assert_eq!(
             variable.values,
             Values::Integers(vec![

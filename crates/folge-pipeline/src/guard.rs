@@ -8,7 +8,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use arrow_array::{Array, RecordBatch, StringArray};
+use arrow_array::RecordBatch;
 use folge_deid::{DetectKind, Detector};
 
 use crate::PipelineError;
@@ -41,23 +41,22 @@ pub(crate) fn scan_batch_columns(
         .collect()
 }
 
-/// The string columns of `batch` but `pid`, by name.
-fn string_columns(batch: &RecordBatch) -> impl Iterator<Item = (&str, &StringArray)> {
+/// The text columns of `batch` but `pid`, by name: plain text and dictionary-encoded
+/// categories alike (a dictionary's every row is read through its levels, so nothing in a
+/// categorical column escapes the scan).
+fn string_columns(batch: &RecordBatch) -> impl Iterator<Item = (&str, Vec<Option<&str>>)> {
     batch.schema_ref().fields().iter().zip(batch.columns()).filter_map(|(field, column)| {
-        let values = column.as_any().downcast_ref::<StringArray>()?;
+        let values = folge_schema::text_values(column.as_ref()).ok()?;
         (field.name() != "pid").then_some((field.name().as_str(), values))
     })
 }
 
 /// The 0-based row and kind of the first value of a column holding an identifier.
-fn scan_column(values: &StringArray, detector: &Detector) -> Option<(usize, DetectKind)> {
+fn scan_column(values: Vec<Option<&str>>, detector: &Detector) -> Option<(usize, DetectKind)> {
     // Code columns repeat a handful of values: remember up to 32 found clean.
     let mut clean: Vec<&str> = Vec::new();
-    for row in 0..values.len() {
-        if values.is_null(row) {
-            continue;
-        }
-        let value = values.value(row);
+    for (row, value) in values.into_iter().enumerate() {
+        let Some(value) = value else { continue };
         if clean.contains(&value) {
             continue;
         }

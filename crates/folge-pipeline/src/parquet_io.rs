@@ -15,7 +15,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-use folge_schema::SchemaError;
+use folge_schema::{Categories, SchemaError};
 
 /// Reading or writing `path` failed with `cause` (I/O, Parquet), kept as the source.
 fn io_error(path: &Path, cause: impl std::error::Error + Send + Sync + 'static) -> SchemaError {
@@ -71,6 +71,8 @@ pub struct ParquetSink {
     tmp: PathBuf,
     writer: Option<ArrowWriter<File>>,
     rows: usize,
+    /// Text columns written as ordered dictionaries, and the table's name for errors.
+    categories: Option<(Categories, &'static str)>,
 }
 
 impl std::fmt::Debug for ParquetSink {
@@ -100,14 +102,40 @@ impl ParquetSink {
         let file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
         let writer =
             ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| io_error(path, e))?;
-        Ok(ParquetSink { path: path.to_owned(), tmp, writer: Some(writer), rows: 0 })
+        Ok(ParquetSink {
+            path: path.to_owned(),
+            tmp,
+            writer: Some(writer),
+            rows: 0,
+            categories: None,
+        })
+    }
+
+    /// [`ParquetSink::create`] for a file people read (results, the research extract):
+    /// the text columns `categories` names are written as ordered Arrow dictionaries with
+    /// every level (R factors, pandas ordered categoricals); batches are given as text.
+    pub fn create_categorical(
+        path: &Path,
+        schema: &arrow_schema::SchemaRef,
+        (categories, table): (&Categories, &'static str),
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<Self, SchemaError> {
+        let mut sink = Self::create(path, categories.schema(schema), metadata)?;
+        if !categories.is_empty() {
+            sink.categories = Some((categories.clone(), table));
+        }
+        Ok(sink)
     }
 
     /// Append a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), SchemaError> {
         let writer =
             self.writer.as_mut().ok_or_else(|| io_message(&self.path, "already finished"))?;
-        writer.write(batch).map_err(|e| io_error(&self.path, e))?;
+        let categorical = match &self.categories {
+            Some((categories, table)) => Some(categories.apply(batch, table)?),
+            None => None,
+        };
+        writer.write(categorical.as_ref().unwrap_or(batch)).map_err(|e| io_error(&self.path, e))?;
         self.rows += batch.num_rows();
         Ok(())
     }
@@ -279,6 +307,19 @@ pub fn write_parquet(
     sink.finish().map(|_| ())
 }
 
+/// [`write_parquet`] with `categories`' text columns as ordered dictionaries (see
+/// [`ParquetSink::create_categorical`]).
+pub fn write_parquet_categorical(
+    path: &Path,
+    batch: &RecordBatch,
+    categories: (&Categories, &'static str),
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), SchemaError> {
+    let mut sink = ParquetSink::create_categorical(path, &batch.schema(), categories, metadata)?;
+    sink.write(batch)?;
+    sink.finish().map(|_| ())
+}
+
 /// A Parquet file's batches and key-value metadata.
 #[derive(Debug)]
 pub struct ParquetContents {
@@ -353,6 +394,66 @@ mod tests {
     use super::*;
     use folge_schema::Table;
     use folge_schema::tables::ProcessEvent;
+
+    /// The vendored Parquet writer's patch (vendor/README.md): a dictionary page holds the
+    /// Arrow dictionary's levels as written — in their order, unused ones too — in every
+    /// row group, not the values in order of first use. Upstream's writer fails this.
+    #[test]
+    fn categories_keep_their_order_through_parquet() {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.parquet");
+        let schema =
+            std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+                "period",
+                arrow_schema::DataType::Utf8,
+                false,
+            )]));
+        let batch = |values: &[&str]| {
+            let column: arrow_array::ArrayRef =
+                std::sync::Arc::new(arrow_array::StringArray::from(values.to_vec()));
+            RecordBatch::try_new(schema.clone(), vec![column]).unwrap()
+        };
+        let levels = ["before", "after", "follow_up"];
+        let categories = Categories::default().with("period", levels);
+        let mut sink =
+            ParquetSink::create_categorical(&path, &schema, (&categories, "t"), &BTreeMap::new())
+                .unwrap();
+        sink.write(&batch(&["after", "before", "after"])).unwrap();
+        sink.flush().unwrap();
+        sink.write(&batch(&["after"])).unwrap();
+        sink.finish().unwrap();
+        // What pyarrow and R read as the levels: each row group's dictionary page (PLAIN:
+        // a 4-byte length, then the bytes, per value).
+        let reader = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+        assert_eq!(reader.num_row_groups(), 2);
+        for group in 0..reader.num_row_groups() {
+            let mut pages = reader.get_row_group(group).unwrap().get_column_page_reader(0).unwrap();
+            let Some(parquet::column::page::Page::DictionaryPage { buf, .. }) =
+                pages.get_next_page().unwrap()
+            else {
+                panic!("row group {group} starts without a dictionary page")
+            };
+            let mut page = &buf[..];
+            let mut got = Vec::new();
+            while page.len() >= 4 {
+                let len = u32::from_le_bytes(page[..4].try_into().unwrap()) as usize;
+                got.push(String::from_utf8(page[4..4 + len].to_vec()).unwrap());
+                page = &page[4 + len..];
+            }
+            assert_eq!(got, levels, "row group {group}'s dictionary");
+        }
+        // The values and the ordered flag read back.
+        let contents = read_parquet(&path).unwrap();
+        let field = contents.batches[0].schema().field(0).clone();
+        assert_eq!(field.dict_is_ordered(), Some(true), "{field:?}");
+        let values: Vec<Option<&str>> = contents
+            .batches
+            .iter()
+            .flat_map(|b| folge_schema::text_values(b.column(0).as_ref()).unwrap())
+            .collect();
+        assert_eq!(values, [Some("after"), Some("before"), Some("after"), Some("after")]);
+    }
 
     #[test]
     fn parquet_round_trip_is_deterministic_and_keeps_metadata() {

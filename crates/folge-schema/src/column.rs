@@ -155,8 +155,8 @@ impl ScalarColumn for String {
         Arc::new(values.map(|v| v.map(String::as_str)).collect::<StringArray>())
     }
     fn read_column(array: &dyn Array) -> Result<Vec<Option<Self>>, String> {
-        Ok(downcast::<StringArray>(array, &DataType::Utf8)?
-            .iter()
+        Ok(crate::categories::text_values(array)?
+            .into_iter()
             .map(|v| v.map(str::to_owned))
             .collect())
     }
@@ -220,8 +220,8 @@ impl<T: TextCode> ScalarColumn for T {
         Arc::new(values.map(|v| v.map(|c| c.code())).collect::<StringArray>())
     }
     fn read_column(array: &dyn Array) -> Result<Vec<Option<Self>>, String> {
-        downcast::<StringArray>(array, &DataType::Utf8)?
-            .iter()
+        crate::categories::text_values(array)?
+            .into_iter()
             .map(|v| match v {
                 None => Ok(None),
                 Some(s) => Self::from_code(s).map(Some).ok_or_else(|| {

@@ -5,6 +5,7 @@
 //! Every stage speaks these types, so a column name is spelled in exactly one place.
 #![warn(missing_docs)]
 
+pub mod categories;
 #[doc(hidden)]
 pub mod column;
 pub mod domain;
@@ -15,6 +16,7 @@ pub mod shown;
 pub mod suggest;
 pub mod tables;
 
+pub use categories::{Categories, text_values};
 pub use column::{ColumnValue, Table};
 pub use domain::{Arm, ExitReason, Service, Sex};
 pub use error::SchemaError;

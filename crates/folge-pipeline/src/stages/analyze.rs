@@ -18,8 +18,9 @@ use crate::manifest::{OutputRecord, StageRecord, file_sha256};
 use crate::run_dir::{parquet, shown};
 use crate::{Pipeline, PipelineError};
 
+use super::codebook::{Vocabulary, categories, schema_with_unit, with_unit};
 use super::ingest::{EVENTS_GROUPED_NOTE, load_codebook};
-use super::{BATCH_ROWS, Context, Stage, write_table};
+use super::{BATCH_ROWS, Context, Stage, write_table_as};
 
 pub(super) fn load_deidentified(
     ctx: &Context<'_>,
@@ -212,6 +213,11 @@ pub(super) fn run(
         Ok(read_ahead(batches, 2))
     };
     let metadata = ctx.metadata(Stage::Analyze, &ctx.inputs_sha256()?);
+    let vocabulary = super::codebook::Vocabulary {
+        periods: params.windows.iter().map(|w| w.name.clone()).collect(),
+        timepoints: ctx.pipeline.config.analyze.timepoints.to_vec(),
+        indicators: params.indicators.clone(),
+    };
     let mut outputs = Vec::new();
     let handed_over = handoff.is_some();
     let analysis = if let Some(indicators) = handoff {
@@ -219,7 +225,8 @@ pub(super) fn run(
         // indicators.parquet is written while the rates and comparisons are worked out.
         let table = indicators.table();
         let (written, analysis) = std::thread::scope(|scope| {
-            let writer = scope.spawn(|| write_indicators(dir, &table, &metadata, &mut outputs));
+            let writer = scope
+                .spawn(|| write_indicators(dir, &table, (&vocabulary, &metadata), &mut outputs));
             let analysis = folge_analyze::summarise(&tables, &params, indicators);
             (writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), analysis)
         });
@@ -241,21 +248,21 @@ pub(super) fn run(
         analyze_in_parts(&tables, &params, batches()?, dir, parts)?
     };
     if !handed_over {
-        write_indicators(dir, &analysis.indicators, &metadata, &mut outputs)?;
+        write_indicators(dir, &analysis.indicators, (&vocabulary, &metadata), &mut outputs)?;
     }
     let out = (dir, Stage::Analyze);
-    write_table(out, &analysis.rates, &metadata, &mut outputs)?;
-    write_table(out, &analysis.municipality_rates, &metadata, &mut outputs)?;
-    write_table(out, &analysis.comparisons, &metadata, &mut outputs)?;
+    write_result(out, &analysis.rates, (&vocabulary, &metadata), &mut outputs)?;
+    write_result(out, &analysis.municipality_rates, (&vocabulary, &metadata), &mut outputs)?;
+    write_result(out, &analysis.comparisons, (&vocabulary, &metadata), &mut outputs)?;
     if !analysis.subgroup_rates.is_empty() {
-        write_table(out, &analysis.subgroup_rates, &metadata, &mut outputs)?;
+        write_result(out, &analysis.subgroup_rates, (&vocabulary, &metadata), &mut outputs)?;
     }
     if analysis.scales.scores.len() + analysis.scales.items.len() > 0 {
         let sc = &analysis.scales;
-        write_table(out, &sc.scores, &metadata, &mut outputs)?;
-        write_table(out, &sc.reliability, &metadata, &mut outputs)?;
-        write_table(out, &sc.items, &metadata, &mut outputs)?;
-        write_table(out, &sc.summaries, &metadata, &mut outputs)?;
+        write_result(out, &sc.scores, (&vocabulary, &metadata), &mut outputs)?;
+        write_result(out, &sc.reliability, (&vocabulary, &metadata), &mut outputs)?;
+        write_result(out, &sc.items, (&vocabulary, &metadata), &mut outputs)?;
+        write_result(out, &sc.summaries, (&vocabulary, &metadata), &mut outputs)?;
         if sc.scores_missing > 0 {
             info!(
                 "{} scale scores left empty: fewer items answered than the codebook's minimum share",
@@ -263,23 +270,23 @@ pub(super) fn run(
             );
         }
     }
-    write_table(out, &analysis.utilisation, &metadata, &mut outputs)?;
-    write_table(out, &analysis.lorenz, &metadata, &mut outputs)?;
-    write_table(out, &analysis.event_time, &metadata, &mut outputs)?;
-    write_table(out, &analysis.survival, &metadata, &mut outputs)?;
-    write_table(out, &analysis.stays, &metadata, &mut outputs)?;
+    write_result(out, &analysis.utilisation, (&vocabulary, &metadata), &mut outputs)?;
+    write_result(out, &analysis.lorenz, (&vocabulary, &metadata), &mut outputs)?;
+    write_result(out, &analysis.event_time, (&vocabulary, &metadata), &mut outputs)?;
+    write_result(out, &analysis.survival, (&vocabulary, &metadata), &mut outputs)?;
+    write_result(out, &analysis.stays, (&vocabulary, &metadata), &mut outputs)?;
     if params.confounders.is_some() {
-        write_table(out, &analysis.balance, &metadata, &mut outputs)?;
+        write_result(out, &analysis.balance, (&vocabulary, &metadata), &mut outputs)?;
     }
     if !tables.process_events().is_empty() {
-        write_table(out, &analysis.framework, &metadata, &mut outputs)?;
+        write_result(out, &analysis.framework, (&vocabulary, &metadata), &mut outputs)?;
     }
     let fg = &analysis.focus_groups;
     if !tables.codings().is_empty() {
-        write_table(out, &fg.frequencies, &metadata, &mut outputs)?;
-        write_table(out, &fg.cooccurrence, &metadata, &mut outputs)?;
-        write_table(out, &fg.agreement, &metadata, &mut outputs)?;
-        write_table(out, &fg.quotes, &metadata, &mut outputs)?;
+        write_result(out, &fg.frequencies, (&vocabulary, &metadata), &mut outputs)?;
+        write_result(out, &fg.cooccurrence, (&vocabulary, &metadata), &mut outputs)?;
+        write_result(out, &fg.agreement, (&vocabulary, &metadata), &mut outputs)?;
+        write_result(out, &fg.quotes, (&vocabulary, &metadata), &mut outputs)?;
     }
     if analysis.events_outside_windows > 0 || analysis.events_after_observation > 0 {
         info!(
@@ -287,11 +294,6 @@ pub(super) fn run(
             analysis.events_outside_windows, analysis.events_after_observation
         );
     }
-    let vocabulary = super::codebook::Vocabulary {
-        periods: params.windows.iter().map(|w| w.name.clone()).collect(),
-        timepoints: ctx.pipeline.config.analyze.timepoints.to_vec(),
-        indicators: params.indicators.clone(),
-    };
     super::codebook::write(dir, &mut outputs, &vocabulary)?;
     let notes = BTreeMap::from([
         ("events_outside_windows".to_owned(), analysis.events_outside_windows.into()),
@@ -308,19 +310,37 @@ pub(super) fn run(
     })
 }
 
+/// Write results table `T`, its categories as ordered dictionaries (see
+/// [`categories`]).
+fn write_result<T: Table>(
+    out: (&Path, Stage),
+    rows: &[T],
+    (vocabulary, metadata): (&Vocabulary, &BTreeMap<String, String>),
+    outputs: &mut Vec<OutputRecord>,
+) -> Result<(), PipelineError> {
+    write_table_as(out, rows, &categories::<T>(vocabulary), with_unit, (metadata, outputs))
+}
+
 /// Write the person-level indicators in batches (the compact table expands to rows one
 /// batch at a time) and record the file.
 fn write_indicators(
     dir: &Path,
     table: &folge_analyze::IndicatorTable,
-    metadata: &BTreeMap<String, String>,
+    (vocabulary, metadata): (&Vocabulary, &BTreeMap<String, String>),
     outputs: &mut Vec<OutputRecord>,
 ) -> Result<(), PipelineError> {
     let file = parquet::<IndicatorRow>();
     let path = dir.join(&file);
-    let mut sink = ParquetSink::create(&path, IndicatorRow::schema(), metadata)?.in_background();
+    let categories = categories::<IndicatorRow>(vocabulary);
+    let mut sink = ParquetSink::create_categorical(
+        &path,
+        &schema_with_unit(&IndicatorRow::schema()),
+        (&categories, IndicatorRow::NAME),
+        metadata,
+    )?
+    .in_background();
     for start in (0..table.len()).step_by(BATCH_ROWS) {
-        sink.write(table.batch(start..(start + BATCH_ROWS).min(table.len()))?)?;
+        sink.write(with_unit(&table.batch(start..(start + BATCH_ROWS).min(table.len()))?)?)?;
     }
     let rows = sink.finish()?;
     let (sha256, _) = file_sha256(&path)?;

@@ -8,15 +8,18 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use arrow_schema::DataType;
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use folge_analyze::Indicator;
-use folge_schema::Table;
 use folge_schema::tables::{
     AgreementRow, BalanceRow, CodeCooccurrenceRow, CodeFrequencyRow, ComparisonRow, EventTimeRow,
     FrameworkRow, IndicatorRow, ItemDistributionRow, ItemSummaryRow, LorenzRow,
     MunicipalityRateRow, QuoteRow, RateRow, ScaleReliabilityRow, ScaleScoreRow, StayRow,
     SubgroupRateRow, SurvivalRow, UtilisationRow,
 };
+use folge_schema::{Categories, Table};
 
 use crate::PipelineError;
 use crate::manifest::{OutputRecord, file_sha256};
@@ -37,6 +40,80 @@ pub(super) struct Vocabulary {
     pub indicators: Vec<Indicator>,
 }
 
+/// The text columns of results table `T` written as ordered Arrow dictionaries, with their
+/// levels: `T`'s closed code sets, and the run's periods, timepoints and indicators in the
+/// order the codebook lists them.
+pub(super) fn categories<T: Table>(vocabulary: &Vocabulary) -> Categories {
+    let mut categories = Categories::of::<T>();
+    for (column, _) in T::column_docs() {
+        categories = match column {
+            "period" => categories.with(column, vocabulary.periods.iter().cloned()),
+            "timepoint" => categories.with(column, vocabulary.timepoints.iter().cloned()),
+            "indicator" => categories
+                .with(column, vocabulary.indicators.iter().map(|i| i.id()))
+                .with(UNIT, units(vocabulary)),
+            _ => categories,
+        };
+    }
+    categories
+}
+
+/// The column folge adds after `indicator` in every results table that has one: what the
+/// indicator's `value` counts (`admissions`, `bed-days`, `hours`, …; rates are that unit
+/// per person-year), so a file read alone says its unit.
+pub(super) const UNIT: &str = "unit";
+
+/// The units of the run's indicators, in indicator order, each once.
+fn units(vocabulary: &Vocabulary) -> Vec<&'static str> {
+    let mut units: Vec<&'static str> = Vec::new();
+    for i in &vocabulary.indicators {
+        if !units.contains(&i.unit_en()) {
+            units.push(i.unit_en());
+        }
+    }
+    units
+}
+
+/// `schema` with [`UNIT`] after `indicator` (as is, without one).
+pub(super) fn schema_with_unit(schema: &SchemaRef) -> SchemaRef {
+    let Some(at) = schema.fields().iter().position(|f| f.name() == "indicator") else {
+        return schema.clone();
+    };
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let nullable = fields[at].is_nullable();
+    fields.insert(at + 1, Field::new(UNIT, DataType::Utf8, nullable));
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch` with [`UNIT`] after `indicator`, each row's the unit of its indicator (as is,
+/// without an `indicator` column). An indicator folge does not know is its own bug.
+pub(super) fn with_unit(batch: &RecordBatch) -> Result<RecordBatch, PipelineError> {
+    let Some(at) = batch.schema().fields().iter().position(|f| f.name() == "indicator") else {
+        return Ok(batch.clone());
+    };
+    let ids = folge_schema::text_values(batch.column(at).as_ref()).map_err(PipelineError::bug)?;
+    let mut units = Vec::with_capacity(ids.len());
+    for id in ids {
+        units.push(match id {
+            None => None,
+            Some(id) => Some(
+                Indicator::parse(id)
+                    .ok_or_else(|| {
+                        PipelineError::bug(format!(
+                            "an indicator folge does not know: `{}`",
+                            folge_schema::shown(id)
+                        ))
+                    })?
+                    .unit_en(),
+            ),
+        });
+    }
+    let mut columns = batch.columns().to_vec();
+    columns.insert(at + 1, Arc::new(StringArray::from(units)));
+    RecordBatch::try_new(schema_with_unit(&batch.schema()), columns)
+        .map_err(|e| PipelineError::bug(format!("adding `unit`: {e}")))
+}
+
 /// One column of one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Entry {
@@ -53,21 +130,40 @@ fn entries<T: Table>(vocabulary: &Vocabulary) -> Vec<Entry> {
     let schema = T::schema();
     let docs = T::column_docs();
     let categories = T::column_categories();
-    schema
-        .fields()
-        .iter()
-        .zip(docs)
-        .zip(categories)
-        .map(|((field, (variable, meaning)), (_, codes))| Entry {
+    let levels = self::categories::<T>(vocabulary);
+    let kind_of = |variable: &str, data_type: &DataType| {
+        if levels.levels(variable).is_some() { CATEGORY } else { kind(data_type) }.to_owned()
+    };
+    let mut out = Vec::new();
+    for ((field, (variable, meaning)), (_, codes)) in
+        schema.fields().iter().zip(docs).zip(categories)
+    {
+        out.push(Entry {
             table: T::NAME,
             variable,
-            kind: kind(field.data_type()).to_owned(),
+            kind: kind_of(variable, field.data_type()),
             required: !field.is_nullable(),
             meaning,
             values: values(variable, field.data_type(), codes, vocabulary),
-        })
-        .collect()
+        });
+        if variable == "indicator" {
+            out.push(Entry {
+                table: T::NAME,
+                variable: UNIT,
+                kind: kind_of(UNIT, &DataType::Utf8),
+                required: !field.is_nullable(),
+                meaning: "What the indicator's values count (rates: that unit per person-year)."
+                    .to_owned(),
+                values: units(vocabulary).join("; "),
+            });
+        }
+    }
+    out
 }
+
+/// The type of a column written as an ordered Arrow dictionary (R: an ordered factor;
+/// pandas: an ordered categorical), its levels in the order `values` lists them.
+const CATEGORY: &str = "category (ordered)";
 
 /// The type as R, pandas and Stata users know it.
 fn kind(data_type: &DataType) -> &'static str {
@@ -284,8 +380,13 @@ mod tests {
         let names: Vec<&str> = entries.iter().map(|e| e.variable).collect();
         assert_eq!(
             names,
-            RateRow::schema().fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>()
+            schema_with_unit(&RateRow::schema())
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
         );
+        assert_eq!(names[names.iter().position(|n| *n == "indicator").unwrap() + 1], UNIT);
         let of = |name: &str| entries.iter().find(|e| e.variable == name).unwrap();
         assert_eq!(of("arm").values, "pilot; comparison", "closed set, natural order");
         assert_eq!(of("period").values, "before; after");
@@ -293,6 +394,9 @@ mod tests {
             of("indicator").values,
             "admissions (counted in admissions); home_care_hours (counted in hours)"
         );
+        assert_eq!(of(UNIT).values, "admissions; hours");
+        assert_eq!((of("arm").kind.as_str(), of(UNIT).kind.as_str()), (CATEGORY, CATEGORY));
+        assert_eq!(of("rate_per_py").kind, "number");
         assert!(of("n").required && !of("ci_low").required);
         assert_eq!((of("n").kind.as_str(), of("rate_per_py").kind.as_str()), ("integer", "number"));
         assert!(of("ci_low").meaning.starts_with("Lower 95 % limit"), "{}", of("ci_low").meaning);

@@ -311,11 +311,11 @@ pub(super) fn today() -> chrono::NaiveDate {
 pub(super) fn write_extract(
     dir: &Path,
     tables: &Deidentified,
-    section: &crate::config::ExtractSection,
+    (section, age_bands): (&crate::config::ExtractSection, Option<&[u32]>),
     metadata: &BTreeMap<String, String>,
     detector: &folge_deid::Detector,
 ) -> Result<(), PipelineError> {
-    let spec = section.spec();
+    let spec = section.spec(age_bands);
     // Streamed service events are read back only when the extract exports some.
     let events = if spec.exports_table(DeidServiceEvent::NAME) {
         read_parquet(&dir.with_file_name(parquet::<DeidServiceEvent>()))?.batches
@@ -487,7 +487,13 @@ pub(super) fn run(
         &serde_json::json!({ "participants": risk, "free_text": report }),
     )?;
     if let Some(section) = &ctx.pipeline.config.extract {
-        write_extract(&dir.join(EXTRACT), &tables, section, &metadata, &detector)?;
+        write_extract(
+            &dir.join(EXTRACT),
+            &tables,
+            (section, ctx.pipeline.config.deid.age_bands.as_deref()),
+            &metadata,
+            &detector,
+        )?;
     }
     info!(
         "de-identified {} persons, {} service events, {} answers and {} codings; free text: {} replacements in answers, {} in quotes; {} identifier items dropped",

@@ -19,11 +19,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::parquet_io::{read_parquet, write_bytes_atomic, write_parquet};
+use crate::parquet_io::{read_parquet, write_bytes_atomic, write_parquet_categorical};
 use arrow_array::RecordBatch;
 use folge_deid::Deidentified;
-use folge_schema::Table;
 use folge_schema::tables::Participant;
+use folge_schema::{Categories, Table};
 use tracing::{debug, info};
 
 use crate::keys::resolve_key;
@@ -187,14 +187,28 @@ const BATCH_ROWS: usize = 65_536;
 
 /// Write table `T` into `dir`, the folder of `stage`, and record it.
 fn write_table<T: Table>(
-    (dir, stage): (&Path, Stage),
+    out: (&Path, Stage),
     rows: &[T],
     metadata: &BTreeMap<String, String>,
     outputs: &mut Vec<OutputRecord>,
 ) -> Result<(), PipelineError> {
+    write_table_as(out, rows, &Categories::default(), |b| Ok(b.clone()), (metadata, outputs))
+}
+
+/// [`write_table`] for the tables people open (results): `columns` adds what a reader
+/// needs beside the row struct's columns (an indicator's unit), and `categories`' text
+/// columns are written as ordered dictionaries, which R and pandas read as factors.
+fn write_table_as<T: Table>(
+    (dir, stage): (&Path, Stage),
+    rows: &[T],
+    categories: &Categories,
+    columns: impl Fn(&RecordBatch) -> Result<RecordBatch, PipelineError>,
+    (metadata, outputs): (&BTreeMap<String, String>, &mut Vec<OutputRecord>),
+) -> Result<(), PipelineError> {
     let file = parquet::<T>();
     let path = dir.join(&file);
-    write_parquet(&path, &T::to_batch(rows)?, metadata)?;
+    let batch = columns(&T::to_batch(rows)?)?;
+    write_parquet_categorical(&path, &batch, (categories, T::NAME), metadata)?;
     let (sha256, bytes) = file_sha256(&path)?;
     debug!("{}: wrote {} rows, {bytes} bytes", shown(stage, &file), rows.len());
     outputs.push(OutputRecord { path: shown(stage, &file), sha256, rows: Some(rows.len() as u64) });

@@ -106,16 +106,11 @@ fn floats(path: &Path, column: &str) -> Vec<Option<f64>> {
 /// Without Python and those packages it is skipped with a message, unless
 /// `FOLGE_EXPORT_TESTS=1` (`.ci/run` installs them).
 fn researchers_read_the_results_as_typed_tables(run: &Path) {
-    let here = Command::new("python3")
-        .args(["-c", "import pyarrow, pandas, polars"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !here {
-        assert!(
-            std::env::var("FOLGE_EXPORT_TESTS").as_deref() != Ok("1"),
-            "FOLGE_EXPORT_TESTS=1 but python3 with pyarrow, pandas and polars is not installed"
-        );
-        eprintln!("skipped reading the results with pyarrow/pandas/polars: not installed");
+    let python = ["python3", "-c", "import pyarrow, pandas, polars"];
+    if !tool_or_skip(
+        &python,
+        "python3 with pyarrow, pandas and polars (pip install pyarrow pandas polars)",
+    ) {
         return;
     }
     let out = Command::new("python3")
@@ -1578,16 +1573,22 @@ fn export_tools_or_skip(available: bool) -> bool {
 /// skipped with a message, unless `FOLGE_EXPORT_TESTS=1` (`.ci/run` installs Debian's
 /// r-cran-haven and r-cran-dplyr).
 fn r_haven_or_skip() -> bool {
-    let here = Command::new("Rscript")
-        .args(["-e", "suppressMessages({library(haven); library(dplyr)})"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let r = ["Rscript", "-e", "suppressMessages({library(haven); library(dplyr)})"];
+    tool_or_skip(&r, "R with haven and dplyr (apt install r-cran-haven r-cran-dplyr)")
+}
+
+/// Whether `command` (a program and its arguments) runs and succeeds; when it does not,
+/// a message says `what` is missing and the caller skips its checks — unless
+/// `FOLGE_EXPORT_TESTS=1` (`.ci/run` installs it all), where it fails the test.
+fn tool_or_skip(command: &[&str], what: &str) -> bool {
+    let here =
+        Command::new(command[0]).args(&command[1..]).output().is_ok_and(|o| o.status.success());
     if !here {
         assert!(
             std::env::var("FOLGE_EXPORT_TESTS").as_deref() != Ok("1"),
-            "FOLGE_EXPORT_TESTS=1 but R with haven and dplyr is not installed (apt install r-cran-haven r-cran-dplyr)"
+            "FOLGE_EXPORT_TESTS=1 but {what} is not installed"
         );
-        eprintln!("skipped the R checks: R with haven and dplyr is not installed");
+        eprintln!("skipped: {what} is not installed (FOLGE_EXPORT_TESTS=1 makes this a failure)");
     }
     here
 }

@@ -307,19 +307,6 @@ pub fn write_parquet(
     sink.finish().map(|_| ())
 }
 
-/// [`write_parquet`] with `categories`' text columns as ordered dictionaries (see
-/// [`ParquetSink::create_categorical`]).
-pub fn write_parquet_categorical(
-    path: &Path,
-    batch: &RecordBatch,
-    categories: (&Categories, &'static str),
-    metadata: &BTreeMap<String, String>,
-) -> Result<(), SchemaError> {
-    let mut sink = ParquetSink::create_categorical(path, &batch.schema(), categories, metadata)?;
-    sink.write(batch)?;
-    sink.finish().map(|_| ())
-}
-
 /// A Parquet file's batches and key-value metadata.
 #[derive(Debug)]
 pub struct ParquetContents {

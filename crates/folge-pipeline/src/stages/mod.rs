@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::parquet_io::{read_parquet, write_bytes_atomic, write_parquet_categorical};
+use crate::parquet_io::{ParquetSink, read_parquet, write_bytes_atomic};
 use arrow_array::RecordBatch;
 use folge_deid::Deidentified;
 use folge_schema::tables::Participant;
@@ -207,8 +207,15 @@ fn write_table_as<T: Table>(
 ) -> Result<(), PipelineError> {
     let file = parquet::<T>();
     let path = dir.join(&file);
-    let batch = columns(&T::to_batch(rows)?)?;
-    write_parquet_categorical(&path, &batch, (categories, T::NAME), metadata)?;
+    // Batch by batch: a table of millions of rows (the stays of a large delivery) never
+    // stands in memory as Arrow arrays beside its rows.
+    let schema = columns(&T::to_batch(&rows[..0])?)?.schema();
+    let mut sink =
+        ParquetSink::create_categorical(&path, &schema, (categories, T::NAME), metadata)?;
+    for chunk in rows.chunks(BATCH_ROWS) {
+        sink.write(&columns(&T::to_batch(chunk)?)?)?;
+    }
+    sink.finish()?;
     let (sha256, bytes) = file_sha256(&path)?;
     debug!("{}: wrote {} rows, {bytes} bytes", shown(stage, &file), rows.len());
     outputs.push(OutputRecord { path: shown(stage, &file), sha256, rows: Some(rows.len() as u64) });

@@ -1599,6 +1599,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_large_delivery_s_totals_are_marked_as_numbers_wherever_they_are_written() {
+        // 25 million rows read: eight digits starting 2–9, a phone number's shape, which
+        // the re-scan reads as a number only where the file says it is one.
+        let results = Results::new(&EIGHT);
+        let inputs = [crate::InputCount {
+            role: "inputs.service_events".into(),
+            table: "service_events".into(),
+            rows_read: 25_000_000,
+            rows_rejected: 1_234,
+        }];
+        let input = ReportInput { inputs: &inputs, ..results.input() };
+        let files = render(&input, &params(&EIGHT, Language::Nb));
+        for path in ["index.html", "tables/table_inputs.csv", "tables/table_inputs.md"] {
+            let file = files.iter().find(|f| f.path == path).unwrap();
+            let text = String::from_utf8(file.bytes.clone()).unwrap();
+            for total in ["25000000", "24998766"] {
+                let at: Vec<usize> = text.match_indices(total).map(|(at, _)| at).collect();
+                assert!(!at.is_empty(), "{path}: {total}");
+                assert!(at.iter().all(|&at| file.numbers.contains(&(at..at + total.len()))));
+            }
+        }
+    }
+
     /// Whether `needle` stands in `text` as a whole word (`pacic_1` not inside `pacic_10`).
     fn has_word(text: &str, needle: &str) -> bool {
         let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');

@@ -195,8 +195,9 @@ fn blank_numbers(bytes: &[u8], numbers: &[Range<usize>]) -> Vec<u8> {
     let mut out = bytes.to_vec();
     for range in numbers {
         let Some(piece) = bytes.get(range.clone()) else { continue };
-        // Whole: no digit or letter right before or after (the tail of a longer number).
-        let joined = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
+        // Whole: no digit or letter right before or after (the tail of a longer number, a
+        // `tlf23456789`); a byte of a non-ASCII character counts as a letter.
+        let joined = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || !b.is_ascii());
         let inside_more = joined(range.start.checked_sub(1).and_then(|i| bytes.get(i)))
             || joined(bytes.get(range.end));
         if !inside_more && std::str::from_utf8(piece).is_ok_and(is_number_literal) {
@@ -495,6 +496,8 @@ mod tests {
         check("n\n23456789\n", 2..6, Some(DetectKind::Phone));
         check("n\n23456789\n", 2..40, Some(DetectKind::Phone));
         check("n\n23,5 Kari\n", 2..9, Some(DetectKind::Name));
+        check("n\ntlf23456789\n", 5..13, Some(DetectKind::Phone));
+        check("n\nø23456789\n", 4..12, Some(DetectKind::Phone));
         // A number cell before a text cell no longer reads the text's digits as its
         // decimal part (`5,91234567` in a CSV with `,` between fields).
         check("n,t\n5,91234567\n", 4..5, Some(DetectKind::Phone));

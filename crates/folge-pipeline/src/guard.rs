@@ -4,8 +4,20 @@
 //! looked at with `folge_deid::Detector` — a detector that shares no code with the
 //! scrubber. A hit says file, place and kind of identifier, never the value; the caller
 //! deletes what the stage wrote.
+//!
+//! Numbers folge computed are not text: a total of 23456789 hours or 25000000 rows read
+//! has a phone number's shape, and a large delivery would fail its own report. The scan
+//! tells them apart by type, never by value, and the detector is the same on everything
+//! else. The report says which bytes of each file are numbers it formatted
+//! (`folge_report::ReportFile::numbers`: tables' number cells in HTML, CSV and Markdown,
+//! figures' values and tick labels in SVG and the page), and [`scan_report_file`] blanks
+//! a range only when it holds exactly a whole number literal ([`is_number_literal`]);
+//! in the workbook a number cell's `<v>` (and a shared string's index) is blanked, text
+//! cells and `sharedStrings.xml` are scanned. Digits in a caption, note, heading, label,
+//! quote or text cell — a text cell of only eight digits too — are text, and stop the run.
 
 use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
 
 use arrow_array::RecordBatch;
@@ -147,6 +159,110 @@ fn scan_lines(text: &str, detector: &Detector, what: &str) -> Option<(Place, Det
     detector.detect(text).map(|kind| (format!("{what}s taken together"), kind))
 }
 
+/// Whether `text` is a number literal as folge formats one: an optional minus, digits,
+/// and a decimal part after one `.` or `,` (`23456789`, `-1,5`, `0.001`). Nothing else —
+/// no spaces, no second separator, no letters — so a range that holds more than a number
+/// is scanned as text.
+fn is_number_literal(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['-', '\u{2212}']).unwrap_or(text);
+    let (whole, decimals) = match unsigned.split_once(['.', ',']) {
+        Some((whole, decimals)) => (whole, Some(decimals)),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && decimals.is_none_or(digits)
+}
+
+/// Whether `text` is a number as a workbook stores it in a cell's `<v>`: a number literal
+/// with a decimal point, optionally with an exponent (`2.5E-7`).
+fn is_stored_number(text: &str) -> bool {
+    let (mantissa, exponent) = match text.split_once(['E', 'e']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['-', '+']).unwrap_or(e))),
+        None => (text, None),
+    };
+    !mantissa.contains(',')
+        && is_number_literal(mantissa)
+        && exponent.is_none_or(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `bytes` with each range of `numbers` that holds exactly a whole number literal
+/// ([`is_number_literal`], no letter or digit beside it) overwritten with `#` (neither a digit, a letter nor a separator
+/// of the detector's, so it neither forms nor joins a phone's groups). A range that holds
+/// anything else, or does not lie on character boundaries, is left as it is and scanned
+/// as text.
+fn blank_numbers(bytes: &[u8], numbers: &[Range<usize>]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for range in numbers {
+        let Some(piece) = bytes.get(range.clone()) else { continue };
+        // Whole: no digit or letter right before or after (the tail of a longer number, a
+        // `tlf23456789`); a byte of a non-ASCII character counts as a letter.
+        let joined = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || !b.is_ascii());
+        let inside_more = joined(range.start.checked_sub(1).and_then(|i| bytes.get(i)))
+            || joined(bytes.get(range.end));
+        if !inside_more && std::str::from_utf8(piece).is_ok_and(is_number_literal) {
+            out[range.clone()].fill(b'#');
+        }
+    }
+    out
+}
+
+/// A worksheet's XML with the value of every number cell blanked: a `<c>` whose type is
+/// a number (no `t`, or `t="n"`) holds a number in `<v>`, and one of type `t="s"` the index
+/// of its text in `sharedStrings.xml` (scanned as its own entry). Text typed into a cell
+/// (`t="str"`, `t="inlineStr"`) and every other part of the sheet are kept.
+fn blank_number_cells(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(at) = rest.find("<c") {
+        let (before, cell) = rest.split_at(at);
+        out.push_str(before);
+        let is_cell = cell[2..].starts_with([' ', '>']);
+        let (Some(open_end), Some(close)) = (cell.find('>'), cell.find("</c>")) else {
+            out.push_str(cell);
+            return out;
+        };
+        if !is_cell || cell[..open_end].ends_with('/') || close < open_end {
+            out.push_str(&cell[..2]);
+            rest = &cell[2..];
+            continue;
+        }
+        let open = &cell[..open_end];
+        let kind = open.split_once(" t=\"").and_then(|(_, t)| t.split_once('"')).map(|(t, _)| t);
+        let content = &cell[open_end..close];
+        let value = content
+            .find("<v>")
+            .and_then(|v| content[v + 3..].find("</v>").map(|end| (v + 3, v + 3 + end)));
+        match (kind, value) {
+            (None | Some("n" | "s"), Some((from, to))) if is_stored_number(&content[from..to]) => {
+                out.push_str(open);
+                out.push_str(&content[..from]);
+                out.extend(std::iter::repeat_n('#', to - from));
+                out.push_str(&content[to..]);
+            }
+            _ => out.push_str(&cell[..close]),
+        }
+        rest = &cell[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The first identifier in one report file, as [`scan_bytes`] finds it, with the byte
+/// ranges the report says hold numbers it computed (`folge_report::ReportFile::numbers`)
+/// read as numbers: each is blanked when it holds exactly a number literal, and anything
+/// else in it or around it is scanned as text.
+pub(crate) fn scan_report_file(
+    name: &str,
+    bytes: &[u8],
+    numbers: &[Range<usize>],
+    detector: &Detector,
+) -> Result<Option<(Place, DetectKind)>, Unreadable> {
+    if numbers.is_empty() {
+        return scan_bytes(name, bytes, detector);
+    }
+    scan_bytes(name, &blank_numbers(bytes, numbers), detector)
+}
+
 /// An output folge wrote that the re-scan cannot read back (JSON that does not parse, a
 /// workbook that does not open): a bug in folge, with the reader's error as its source.
 /// The reader's message says where, never what (no file content).
@@ -208,6 +324,10 @@ pub(crate) fn scan_bytes(
                 entry
                     .read_to_string(&mut xml)
                     .map_err(|e| unreadable(format!("entry `{entry_name}`"))(e.into()))?;
+                // A number cell's value is a number, not text.
+                if entry_name.starts_with("xl/worksheets/") {
+                    xml = blank_number_cells(&xml);
+                }
                 if let Some((place, kind)) = scan_lines(&markup_text(&xml), detector, "text line") {
                     return Ok(Some((format!("entry `{entry_name}`, {place}"), kind)));
                 }
@@ -267,6 +387,139 @@ pub(crate) fn scan_parquet(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A report table of totals as a large delivery gives them: 8-digit whole numbers
+    /// starting 2–9, in a number cell and in a count with its share.
+    fn large_totals() -> folge_report::ReportTable {
+        use folge_report::Cell;
+        folge_report::ReportTable {
+            id: "table_inputs".into(),
+            caption: "Tabell 1. Inndata".into(),
+            columns: vec!["Inndata".into(), "Rader lest".into(), "Timer".into(), "n (%)".into()],
+            rows: vec![vec![
+                Cell::Text("inputs.service_events".into()),
+                Cell::Number(25_000_000.0, 0),
+                Cell::Number(23_456_789.0, 0),
+                Cell::CountShare(34_567_890, 12.0),
+            ]],
+            notes: vec![],
+            summary: None,
+        }
+    }
+
+    /// The table's files as the report writes them: name, bytes, the ranges of its numbers.
+    fn table_files(
+        table: &folge_report::ReportTable,
+        nb: bool,
+    ) -> Vec<(String, Vec<u8>, Vec<Range<usize>>)> {
+        let file = |name: &str, text: folge_report::NumberedText| {
+            (name.to_owned(), text.text.into_bytes(), text.numbers)
+        };
+        vec![
+            file("index.html", table.html(nb)),
+            file("tables/table_inputs.csv", table.csv(nb)),
+            file("tables/table_inputs.md", table.markdown(nb)),
+            ("tables.xlsx".to_owned(), folge_report::workbook(&[table], nb).unwrap(), Vec::new()),
+        ]
+    }
+
+    #[test]
+    fn computed_totals_of_eight_digits_pass_the_scan() {
+        let detector = Detector::new(["Kari Nordmann"], []);
+        let table = large_totals();
+        for nb in [true, false] {
+            for (name, bytes, numbers) in table_files(&table, nb) {
+                let hit = scan_report_file(&name, &bytes, &numbers, &detector).unwrap();
+                assert_eq!(hit, None, "{name}, nb = {nb}");
+            }
+        }
+    }
+
+    #[test]
+    fn eight_digits_typed_as_text_still_stop_the_report() {
+        use folge_report::Cell;
+        type Plant = fn(&mut folge_report::ReportTable);
+        let detector = Detector::new(["Kari Nordmann"], []);
+        // Beside the computed totals, the same digits as text: a text cell of only
+        // digits, a quote, a caption, a note; each alone must be found in every file that
+        // shows it, named by file and place, never by value.
+        // Captions and notes are not in the CSV (headings and rows only).
+        let everywhere = ["html", "csv", "md", "xlsx"];
+        let planted: [(&str, Plant, &[&str]); 5] = [
+            ("a text cell", |t| t.rows[0][0] = Cell::Text("23456789".into()), &everywhere),
+            (
+                "a quote",
+                |t| t.rows[0][0] = Cell::Text("«ring meg på 234 56 789»".into()),
+                &everywhere,
+            ),
+            ("a heading", |t| t.columns[0] = "23456789".into(), &everywhere),
+            ("a caption", |t| t.caption = "Tabell 1. 23456789".into(), &["html", "md", "xlsx"]),
+            ("a note", |t| t.notes.push("Spør 23 45 67 89.".into()), &["html", "md", "xlsx"]),
+        ];
+        for (what, plant, shown_in) in planted {
+            let mut table = large_totals();
+            plant(&mut table);
+            for nb in [true, false] {
+                for (name, bytes, numbers) in table_files(&table, nb) {
+                    if !shown_in.iter().any(|e| name.ends_with(e)) {
+                        continue;
+                    }
+                    let hit = scan_report_file(&name, &bytes, &numbers, &detector).unwrap();
+                    let Some((place, kind)) = hit else {
+                        panic!("{what} in `{name}` (nb = {nb}) passed the scan");
+                    };
+                    assert_eq!(kind, DetectKind::Phone, "{what} in `{name}`");
+                    assert!(!place.contains("2345") && !place.is_empty(), "{place}");
+                    let message = failure("report", &name, &place, kind).to_string();
+                    assert!(message.contains(&format!("`{name}`, {place}")), "{message}");
+                    assert!(!message.contains("23") || !message.contains("789"), "{message}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_number_range_holding_more_than_a_number_is_scanned_as_text() {
+        let detector = Detector::new(["Kari Nordmann"], []);
+        // One range said to hold a number.
+        let check = |text: &str, number: Range<usize>, expected: Option<DetectKind>| {
+            let numbers = std::slice::from_ref(&number);
+            let hit = scan_report_file("tables/t.csv", text.as_bytes(), numbers, &detector);
+            assert_eq!(hit.unwrap().map(|h| h.1), expected, "{text:?} {number:?}");
+        };
+        check("n\n23456789\n", 2..10, None);
+        check("n\n-23456789,5\n", 2..14, None);
+        // Text, a space, a second number, a half number: each range left as text.
+        check("n\ntlf 23456789\n", 2..14, Some(DetectKind::Phone));
+        check("n\n234 56 789\n", 2..12, Some(DetectKind::Phone));
+        check("n\n23456789\n", 2..6, Some(DetectKind::Phone));
+        check("n\n23456789\n", 2..40, Some(DetectKind::Phone));
+        check("n\n23,5 Kari\n", 2..9, Some(DetectKind::Name));
+        check("n\ntlf23456789\n", 5..13, Some(DetectKind::Phone));
+        check("n\nø23456789\n", 4..12, Some(DetectKind::Phone));
+        // A number cell before a text cell no longer reads the text's digits as its
+        // decimal part (`5,91234567` in a CSV with `,` between fields).
+        check("n,t\n5,91234567\n", 4..5, Some(DetectKind::Phone));
+    }
+
+    #[test]
+    fn a_workbook_number_cell_is_a_number_and_a_string_cell_is_text() {
+        let check = |xml: &str, expected: &str| assert_eq!(blank_number_cells(xml), expected);
+        check(r#"<c r="B4" s="1"><v>25000000</v></c>"#, r#"<c r="B4" s="1"><v>########</v></c>"#);
+        check(r#"<c r="B4" t="n"><v>2.5E-7</v></c>"#, r#"<c r="B4" t="n"><v>######</v></c>"#);
+        check(r#"<c r="A4" t="s"><v>12</v></c>"#, r#"<c r="A4" t="s"><v>##</v></c>"#);
+        check(
+            r#"<cols><col min="1"/></cols><c r="A1"/>"#,
+            r#"<cols><col min="1"/></cols><c r="A1"/>"#,
+        );
+        for typed_text in [
+            r#"<c r="A4" t="str"><v>23456789</v></c>"#,
+            r#"<c r="A4" t="inlineStr"><is><t>23456789</t></is></c>"#,
+            r#"<c r="A4"><v>tlf 23456789</v></c>"#,
+        ] {
+            check(typed_text, typed_text);
+        }
+    }
 
     #[test]
     fn markup_keeps_text_and_drops_tags_styles_and_attributes() {

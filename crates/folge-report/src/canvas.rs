@@ -11,6 +11,7 @@ use ab_glyph::{Font, FontRef, OutlineCurve, PxScale, point};
 use plotters::backend::DrawingBackend;
 use plotters::prelude::{BitMapBackend, Color, RGBColor};
 
+use crate::numbered::NumberedText;
 use crate::table::escape;
 
 /// PNG resolution: 300 dots per inch, so a figure pastes into Word at its SVG size.
@@ -75,6 +76,9 @@ pub enum Shape {
         anchor: Anchor,
         vertical: bool,
         colour: Colour,
+        /// The text is a number folge computed (a value, a count, a tick label), drawn
+        /// with [`Canvas::number`]: the SVG's ranges say so to the re-scan.
+        number: bool,
     },
 }
 
@@ -305,13 +309,36 @@ impl Canvas {
             anchor,
             vertical: false,
             colour: INK,
+            number: false,
         });
     }
 
-    /// The figure as SVG.
+    /// A number folge computed (a value or a tick label, as `figure::number` formats
+    /// it), drawn as [`Canvas::text`] draws text.
+    pub fn number(&mut self, x: f64, y: f64, number: impl Into<String>, size: f64, anchor: Anchor) {
+        self.push(Shape::Text {
+            x,
+            y,
+            text: number.into(),
+            size,
+            bold: false,
+            anchor,
+            vertical: false,
+            colour: INK,
+            number: true,
+        });
+    }
+
+    /// The figure as SVG (the report writes it through [`Canvas::svg`]).
+    #[cfg(test)]
     pub fn to_svg(&self, title: &str) -> String {
+        self.svg(title).text
+    }
+
+    /// [`Canvas::to_svg`] with the ranges of the numbers drawn.
+    pub(crate) fn svg(&self, title: &str) -> NumberedText {
         let (w, h) = (self.width, self.height);
-        let mut s = String::new();
+        let mut s = NumberedText::new();
         let _ = writeln!(
             s,
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img"><title>{}</title>"#,
@@ -356,7 +383,7 @@ impl Canvas {
                         colour.hex()
                     );
                 }
-                Shape::Text { x, y, text, size, bold, anchor, vertical, colour } => {
+                Shape::Text { x, y, text, size, bold, anchor, vertical, colour, number } => {
                     let width = text_width(text, *size, *bold);
                     let start = match anchor {
                         Anchor::Start => 0.0,
@@ -374,13 +401,14 @@ impl Canvas {
                     );
                     // Glyph outlines to look the same everywhere, and the text itself,
                     // transparent, for search, copy and screen readers.
-                    let _ = writeln!(
+                    let _ = write!(
                         s,
-                        r#"<g transform="translate({x:.1},{y:.1}){rotate}"><path d="{}" fill="{}"/><text font-family="DejaVu Sans, sans-serif" font-size="{size}" font-weight="{weight}" text-anchor="{text_anchor}" fill-opacity="0">{}</text></g>"#,
+                        r#"<g transform="translate({x:.1},{y:.1}){rotate}"><path d="{}" fill="{}"/><text font-family="DejaVu Sans, sans-serif" font-size="{size}" font-weight="{weight}" text-anchor="{text_anchor}" fill-opacity="0">"#,
                         glyph_path(text, *size, *bold, start),
                         colour.hex(),
-                        escape(text)
                     );
+                    s.push_pieces(&[(text.clone(), *number)], escape);
+                    s.push_str("</text></g>\n");
                 }
             }
         }
@@ -401,7 +429,9 @@ impl Canvas {
         for run in self.shapes.chunk_by(|a, b| a.is_text() == b.is_text()) {
             if run[0].is_text() {
                 for shape in run {
-                    if let Shape::Text { x, y, text, size, bold, anchor, vertical, colour } = shape
+                    if let Shape::Text {
+                        x, y, text, size, bold, anchor, vertical, colour, ..
+                    } = shape
                     {
                         let width = text_width(text, *size, *bold);
                         let start = match anchor {
@@ -620,6 +650,7 @@ mod tests {
                 anchor: Anchor::Start,
                 vertical: true,
                 colour: INK,
+                number: false,
             });
             let (buf, width) = decoded(&v);
             let rows = inked(&buf, width, false);

@@ -89,6 +89,7 @@ pub(crate) fn vertical_text(c: &mut Canvas, x: f64, y: f64, text: &str, size: f6
         anchor: Anchor::Middle,
         vertical: true,
         colour: INK,
+        number: false,
     });
 }
 
@@ -102,6 +103,7 @@ pub(crate) fn bold(c: &mut Canvas, x: f64, y: f64, text: &str, size: f64) {
         anchor: Anchor::Start,
         vertical: false,
         colour: INK,
+        number: false,
     });
 }
 
@@ -126,7 +128,7 @@ pub(crate) fn y_axis(
     while tick <= axis_max + step / 2.0 {
         let y = top + height - tick / axis_max * height;
         line(c, (left, y), (left + width, y), GRID, 1.0);
-        c.text(
+        c.number(
             left - 4.0,
             y + 4.0,
             number(tick, decimals_for_step(step), decimal_comma),
@@ -191,7 +193,7 @@ pub fn bar_panels(
                         } else {
                             y
                         };
-                        c.text(
+                        c.number(
                             mid,
                             label_y - 3.0,
                             number(v, decimals_for(v), decimal_comma),
@@ -302,7 +304,7 @@ pub fn forest(
     for t in candidates.iter().filter(|t| (lo_l..=hi_l).contains(&t.log10())) {
         let x = x_of(*t);
         line(&mut c, (x, top), (x, bottom), GRID, 1.0);
-        c.text(
+        c.number(
             x,
             bottom + 14.0,
             number(*t, decimals_for(*t).max(usize::from(*t < 1.0)), decimal_comma),
@@ -504,7 +506,7 @@ pub fn means_panels(
                     let y = top + plot_h - (t - low) / (high - low) * plot_h;
                     line(&mut c, (left, y), (left + plot_w, y), GRID, 1.0);
                     let decimals = usize::from(!whole);
-                    c.text(
+                    c.number(
                         left - 4.0,
                         y + 4.0,
                         number(t, decimals, decimal_comma),
@@ -660,7 +662,7 @@ pub fn hbars(bars: &[HBar], x_label: &str, decimal_comma: bool) -> Canvas {
     while t <= axis_max + step / 2.0 {
         let x = left + t / axis_max * plot_w;
         line(&mut c, (x, top), (x, bottom), GRID, 1.0);
-        c.text(
+        c.number(
             x,
             bottom + 14.0,
             number(t, decimals_for_step(step), decimal_comma),
@@ -686,7 +688,7 @@ pub fn hbars(bars: &[HBar], x_label: &str, decimal_comma: bool) -> Canvas {
                 fill: PALETTE[0],
                 stroke: Some(INK),
             });
-            c.text(
+            c.number(
                 left + w + 4.0,
                 y + row_h / 2.0 + 4.0,
                 number(v, 0, decimal_comma),
@@ -742,7 +744,7 @@ pub fn heatmap(
         // Labels at the ends and the middle, where the count is exact enough to read.
         if k % 2 == 0 {
             let decimals = usize::from((share * max).fract() != 0.0);
-            c.text(
+            c.number(
                 x + 18.0,
                 legend_y + 32.0,
                 number(share * max, decimals, decimal_comma),
@@ -781,6 +783,7 @@ pub fn heatmap(
                 anchor: Anchor::Middle,
                 vertical: false,
                 colour,
+                number: true,
             });
         }
     }
@@ -968,5 +971,22 @@ mod tests {
         assert_eq!(fills[6], PALETTE[0], "the largest count is full blue");
         assert!(fills[5].0 > fills[6].0, "a smaller count is lighter");
         assert!(h.shapes.iter().any(|s| matches!(s, Shape::Text { text, .. } if text == "n")));
+    }
+
+    #[test]
+    fn values_and_ticks_are_drawn_as_numbers_and_labels_as_text() {
+        // A count of 23 456 789 on an axis to 30 000 000: eight digits that read as a
+        // phone number unless the SVG says they are numbers.
+        let bars = [
+            HBar { label: "Tema 23456789".into(), heading: true, value: None },
+            HBar { label: "Kode".into(), heading: false, value: Some(23_456_789.0) },
+        ];
+        let svg = hbars(&bars, "n", true).svg("Figur 1");
+        let numbers: Vec<&str> = svg.numbers.iter().map(|r| &svg.text[r.clone()]).collect();
+        assert_eq!(numbers, ["0", "10000000", "20000000", "30000000", "23456789"]);
+        assert_eq!(svg.text, hbars(&bars, "n", true).to_svg("Figur 1"), "the same bytes");
+        // The heading's digits are text, outside every range.
+        let heading = svg.text.find("Tema 23456789").unwrap();
+        assert!(svg.numbers.iter().all(|r| !r.contains(&(heading + 5))));
     }
 }

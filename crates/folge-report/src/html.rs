@@ -13,6 +13,7 @@ use crate::input::{
     Language, ReportInput, ReportParams, Section, arm_label, arm_rates_shown, arm_row,
     indicator_label, rate,
 };
+use crate::numbered::NumberedText;
 use crate::table::{Cell, ReportTable, escape};
 use folge_deid::SmallCellRule;
 
@@ -1157,7 +1158,9 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         }
     }
 
-    let mut h = String::new();
+    // The page knows which of its bytes are numbers (tables' number cells, figures'
+    // values and ticks): its file carries their ranges for the re-scan.
+    let mut h = NumberedText::new();
     let title = params.title();
     let _ = write!(
         h,
@@ -1246,7 +1249,8 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         Section::FocusGroups => lang.pick("Fokusgrupper", "Focus groups"),
         Section::Summary | Section::Methods => "",
     };
-    let mut files = vec![ReportFile { path: "index.html".into(), bytes: Vec::new() }];
+    let mut files =
+        vec![ReportFile { path: "index.html".into(), bytes: Vec::new(), numbers: Vec::new() }];
     let mut tables: Vec<&ReportTable> = Vec::new();
     for (section, blocks) in &results {
         // The heading and the section's first table or figure are one block in print, so
@@ -1259,7 +1263,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
             }
             match block {
                 Block::Table(t) => {
-                    h.push_str(&t.to_html(nb));
+                    h.append(t.html(nb));
                     tables.push(t);
                 }
                 Block::Text(paragraphs) => {
@@ -1268,7 +1272,7 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                     }
                 }
                 Block::Figure(f) => {
-                    let svg = f.canvas.to_svg(&f.caption);
+                    let svg = f.canvas.svg(&f.caption);
                     let png = f.canvas.to_png();
                     let png_link = if png.is_ok() {
                         format!(" <a href=\"figures/{}.png\">PNG</a>", f.id)
@@ -1276,19 +1280,25 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
                         String::new()
                     };
                     // The figure's files are links for the screen; print has the figure.
+                    let _ = writeln!(h, "<figure id=\"{}\">", f.id);
+                    h.append(svg.clone());
                     let _ = write!(
                         h,
-                        "<figure id=\"{id}\">\n{svg}<figcaption>{} <span class=\"screen\"><a href=\"figures/{id}.svg\">SVG</a>{png_link}</span></figcaption>\n</figure>\n",
+                        "<figcaption>{} <span class=\"screen\"><a href=\"figures/{id}.svg\">SVG</a>{png_link}</span></figcaption>\n</figure>\n",
                         escape(&f.caption),
                         id = f.id
                     );
                     files.push(ReportFile {
                         path: format!("figures/{}.svg", f.id),
-                        bytes: svg.into_bytes(),
+                        bytes: svg.text.into_bytes(),
+                        numbers: svg.numbers,
                     });
                     if let Ok(png) = png {
-                        files
-                            .push(ReportFile { path: format!("figures/{}.png", f.id), bytes: png });
+                        files.push(ReportFile {
+                            path: format!("figures/{}.png", f.id),
+                            bytes: png,
+                            numbers: Vec::new(),
+                        });
                     }
                 }
             }
@@ -1318,21 +1328,31 @@ pub fn render(input: &ReportInput<'_>, params: &ReportParams) -> Vec<ReportFile>
         );
     }
     h.push_str("</body>\n</html>\n");
-    files[0].bytes = h.into_bytes();
-    files.extend(tables.iter().map(|t| ReportFile {
-        path: format!("tables/{}.csv", t.id),
-        bytes: t.to_csv(params.csv_decimal_comma).into_bytes(),
+    files[0].bytes = h.text.into_bytes();
+    files[0].numbers = h.numbers;
+    files.extend(tables.iter().map(|t| {
+        let csv = t.csv(params.csv_decimal_comma);
+        ReportFile {
+            path: format!("tables/{}.csv", t.id),
+            bytes: csv.text.into_bytes(),
+            numbers: csv.numbers,
+        }
     }));
-    files.extend(tables.iter().map(|t| ReportFile {
-        path: format!("tables/{}.md", t.id),
-        bytes: t.to_markdown(nb).into_bytes(),
+    files.extend(tables.iter().map(|t| {
+        let markdown = t.markdown(nb);
+        ReportFile {
+            path: format!("tables/{}.md", t.id),
+            bytes: markdown.text.into_bytes(),
+            numbers: markdown.numbers,
+        }
     }));
     // Sheet names are the tables' fixed ids, so writing cannot fail on them; should the
     // writer fail anyway, the CSV files above still carry every table.
     if !tables.is_empty()
         && let Ok(bytes) = crate::table::workbook(&tables, nb)
     {
-        files.push(ReportFile { path: "tables.xlsx".into(), bytes });
+        // Its numbers are typed cells inside it.
+        files.push(ReportFile { path: "tables.xlsx".into(), bytes, numbers: Vec::new() });
     }
     files
 }
@@ -1550,11 +1570,55 @@ mod tests {
         let results = Results::new(&EIGHT);
         let files = render(&results.input(), &params(&EIGHT, Language::Nb));
         assert!(files.iter().any(|f| f.path == "figures/figure_survival.png"));
+        // Every range a file says holds a number holds one, whole (the re-scan checks the
+        // same), and the page's tables and figures have them.
+        for file in &files {
+            let text = String::from_utf8_lossy(&file.bytes);
+            for range in &file.numbers {
+                let number = &text[range.clone()];
+                let digits = number.trim_start_matches('-').replace(',', "");
+                assert!(
+                    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+                    "{}: {number:?}",
+                    file.path
+                );
+                let beside =
+                    [text[..range.start].chars().next_back(), text[range.end..].chars().next()];
+                assert!(!beside.iter().flatten().any(|c| c.is_alphanumeric()), "{}", file.path);
+            }
+        }
+        let numbered = |path: &str| files.iter().find(|f| f.path == path).unwrap().numbers.len();
+        assert!(numbered("index.html") > 100 && numbered("tables/table_participants.csv") > 10);
+        assert!(numbered("figures/figure_survival.svg") > 5);
         if let Ok(dir) = std::env::var("FOLGE_REPORT_SAMPLE_DIR") {
             for file in files {
                 let path = std::path::Path::new(&dir).join(&file.path);
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
                 std::fs::write(path, file.bytes).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_delivery_s_totals_are_marked_as_numbers_wherever_they_are_written() {
+        // 25 million rows read: eight digits starting 2–9, a phone number's shape, which
+        // the re-scan reads as a number only where the file says it is one.
+        let results = Results::new(&EIGHT);
+        let inputs = [crate::InputCount {
+            role: "inputs.service_events".into(),
+            table: "service_events".into(),
+            rows_read: 25_000_000,
+            rows_rejected: 1_234,
+        }];
+        let input = ReportInput { inputs: &inputs, ..results.input() };
+        let files = render(&input, &params(&EIGHT, Language::Nb));
+        for path in ["index.html", "tables/table_inputs.csv", "tables/table_inputs.md"] {
+            let file = files.iter().find(|f| f.path == path).unwrap();
+            let text = String::from_utf8(file.bytes.clone()).unwrap();
+            for total in ["25000000", "24998766"] {
+                let at: Vec<usize> = text.match_indices(total).map(|(at, _)| at).collect();
+                assert!(!at.is_empty(), "{path}: {total}");
+                assert!(at.iter().all(|&at| file.numbers.contains(&(at..at + total.len()))));
             }
         }
     }

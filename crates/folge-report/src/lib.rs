@@ -7,6 +7,8 @@
 //! identifiable table cannot reach a report.
 #![warn(missing_docs)]
 
+use std::ops::Range;
+
 mod balance;
 mod canvas;
 mod data_flow;
@@ -21,6 +23,7 @@ mod items;
 mod limitations;
 mod methods;
 mod municipalities;
+mod numbered;
 mod questionnaires;
 mod quotes;
 mod subgroups;
@@ -37,7 +40,8 @@ pub use input::{
     Section,
 };
 pub use municipalities::{MUNICIPALITY_NAMES, municipality_name};
-pub use table::{Cell, ReportTable};
+pub use numbered::NumberedText;
+pub use table::{Cell, ReportTable, workbook};
 
 /// One output file of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,4 +50,10 @@ pub struct ReportFile {
     pub path: String,
     /// Contents.
     pub bytes: Vec<u8>,
+    /// The byte ranges of `bytes` that hold a number folge computed and formatted — a
+    /// table's number cells (counts, totals, estimates, shares), a figure's values and
+    /// tick labels — so the fail-closed re-scan can read them as numbers rather than as
+    /// text; everything else in the file is text. Empty where a file carries its types
+    /// itself (the workbook's number cells are typed `<c><v>` cells) or holds none.
+    pub numbers: Vec<Range<usize>>,
 }

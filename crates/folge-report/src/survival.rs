@@ -111,7 +111,7 @@ pub fn km_chart(
     for &d in tick_days {
         let x = x_of(d);
         line(&mut c, (x, bottom), (x, bottom + 3.0), INK, 1.0);
-        c.text(x, bottom + 14.0, number(d, 0, decimal_comma), SIZE - 1.0, Anchor::Middle);
+        c.number(x, bottom + 14.0, number(d, 0, decimal_comma), SIZE - 1.0, Anchor::Middle);
     }
     line(&mut c, (left, bottom), (left + plot_w, bottom), INK, 1.0);
     line(&mut c, (left, top), (left, bottom), INK, 1.0);
@@ -146,6 +146,7 @@ pub fn km_chart(
             anchor: Anchor::Start,
             vertical: false,
             colour: INK,
+            number: false,
         });
         for arm in arms {
             y += 16.0;
@@ -158,10 +159,11 @@ pub fn km_chart(
                 anchor: Anchor::Start,
                 vertical: false,
                 colour: arm.colour,
+                number: false,
             });
             for (&d, n) in tick_days.iter().zip(&arm.at_risk) {
                 if let Some(n) = n {
-                    c.text(x_of(d), y, n.as_str(), SIZE - 1.0, Anchor::Middle);
+                    c.number(x_of(d), y, n.as_str(), SIZE - 1.0, Anchor::Middle);
                 }
             }
         }

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use crate::numbered::NumberedText;
+
 /// One table cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -38,26 +40,36 @@ impl Cell {
     }
 
     fn display(&self, decimal_comma: bool) -> String {
+        self.pieces(decimal_comma).into_iter().map(|(piece, _)| piece).collect()
+    }
+
+    /// The cell as shown, in pieces, each with whether it is a number folge computed (a
+    /// count, a total, an estimate, a share, a limit), so the outputs can carry which of
+    /// their bytes are numbers ([`NumberedText`]) and the re-scan tell them from text.
+    fn pieces(&self, decimal_comma: bool) -> Vec<(String, bool)> {
+        let decimal = |s: String| if decimal_comma { s.replace('.', ",") } else { s };
         match self {
-            Cell::Text(t) | Cell::Heading(t) | Cell::Level(t) => t.clone(),
-            Cell::Number(v, decimals) => {
-                let s = format!("{v:.decimals$}");
-                if decimal_comma { s.replace('.', ",") } else { s }
-            }
+            Cell::Text(t) | Cell::Heading(t) | Cell::Level(t) => vec![(t.clone(), false)],
+            Cell::Number(v, decimals) => vec![(decimal(format!("{v:.decimals$}")), true)],
             Cell::Below(_, limit) => {
-                let s = format!("<{limit}");
-                if decimal_comma { s.replace('.', ",") } else { s }
+                vec![("<".to_owned(), false), (decimal(format!("{limit}")), true)]
             }
-            Cell::Suppressed => ":".to_owned(),
-            Cell::Empty => String::new(),
+            Cell::Suppressed => vec![(":".to_owned(), false)],
+            Cell::Empty => vec![],
             Cell::CountShare(n, percent) => {
                 // Whole percents; a share that would round to 0 shows as "<1".
-                let p = if *percent > 0.0 && *percent < 0.5 {
-                    "<1".to_owned()
+                let (below, p) = if *percent > 0.0 && *percent < 0.5 {
+                    ("<", "1".to_owned())
                 } else {
-                    format!("{percent:.0}")
+                    ("", format!("{percent:.0}"))
                 };
-                if decimal_comma { format!("{n} ({p} %)") } else { format!("{n} ({p}%)") }
+                let unit = if decimal_comma { " %)" } else { "%)" };
+                vec![
+                    (n.to_string(), true),
+                    (format!(" ({below}"), false),
+                    (p, true),
+                    (unit.to_owned(), false),
+                ]
             }
         }
     }
@@ -129,9 +141,15 @@ impl ReportTable {
     /// HTML `<table>` with caption and notes; numbers right-aligned, Norwegian decimal
     /// comma when `decimal_comma`.
     pub fn to_html(&self, decimal_comma: bool) -> String {
+        self.html(decimal_comma).text
+    }
+
+    /// [`ReportTable::to_html`] with the ranges of its numbers.
+    pub fn html(&self, decimal_comma: bool) -> NumberedText {
         // A table and its notes are one block, which print does not split; a folded table
         // shows its line only in print, which says where it is whole.
-        let mut out = String::from("<div class=\"table\">\n");
+        let mut out = NumberedText::new();
+        out.push_str("<div class=\"table\">\n");
         if let Some(s) = &self.summary {
             let _ = write!(
                 out,
@@ -162,7 +180,9 @@ impl ReportTable {
                     Cell::Level(_) => " class=\"level\"",
                     _ => "",
                 };
-                let _ = write!(out, "<td{class}>{}</td>", escape(&cell.display(decimal_comma)));
+                let _ = write!(out, "<td{class}>");
+                out.push_pieces(&cell.pieces(decimal_comma), escape);
+                out.push_str("</td>");
             }
             out.push_str("</tr>\n");
         }
@@ -181,21 +201,36 @@ impl ReportTable {
     /// with `decimal_comma` `;`-separated with a decimal comma, as Excel in a Norwegian
     /// locale reads CSV (it opens the other as text in one column).
     pub fn to_csv(&self, decimal_comma: bool) -> String {
+        self.csv(decimal_comma).text
+    }
+
+    /// [`ReportTable::to_csv`] with the ranges of its numbers.
+    pub fn csv(&self, decimal_comma: bool) -> NumberedText {
         let separator = if decimal_comma { ';' } else { ',' };
-        let quote = |s: &str| {
-            if s.contains([separator, '"', '\n']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_owned()
-            }
-        };
-        let mut out = String::new();
-        let line = |cells: Vec<String>| {
-            cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(&separator.to_string()) + "\n"
-        };
-        out.push_str(&line(self.columns.clone()));
+        let needs_quotes = |s: &str| s.contains([separator, '"', '\n']);
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let mut out = NumberedText::new();
+        let headings: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| if needs_quotes(c) { quote(c) } else { c.clone() })
+            .collect();
+        out.push_str(&headings.join(&separator.to_string()));
+        out.push_str("\n");
         for row in &self.rows {
-            out.push_str(&line(row.iter().map(|c| c.display(decimal_comma)).collect()));
+            for (i, cell) in row.iter().enumerate() {
+                if i > 0 {
+                    out.push(separator);
+                }
+                let shown = cell.display(decimal_comma);
+                if needs_quotes(&shown) {
+                    // Quoted: text (a number never needs quotes).
+                    out.push_str(&quote(&shown));
+                } else {
+                    out.push_pieces(&cell.pieces(decimal_comma), str::to_owned);
+                }
+            }
+            out.push_str("\n");
         }
         out
     }
@@ -204,27 +239,37 @@ impl ReportTable {
     /// pasting into Word or a Markdown report. `nb`: decimal comma and the notes in
     /// Norwegian.
     pub fn to_markdown(&self, nb: bool) -> String {
+        self.markdown(nb).text
+    }
+
+    /// [`ReportTable::to_markdown`] with the ranges of its numbers.
+    pub fn markdown(&self, nb: bool) -> NumberedText {
         let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
         let numeric = |c: usize| {
             self.rows.iter().any(|r| {
                 matches!(r.get(c), Some(Cell::Number(..) | Cell::Below(..) | Cell::CountShare(..)))
             })
         };
-        let mut out = format!("**{}**\n\n", cell(&self.caption));
+        let mut out = NumberedText::new();
+        let _ = write!(out, "**{}**\n\n", cell(&self.caption));
         let headings: Vec<String> = self.columns.iter().map(|c| cell(c)).collect();
         let _ = writeln!(out, "| {} |", headings.join(" | "));
         let rule: Vec<&str> =
             (0..self.columns.len()).map(|c| if numeric(c) { "---:" } else { "---" }).collect();
         let _ = writeln!(out, "|{}|", rule.join("|"));
         for row in &self.rows {
-            let cells: Vec<String> = row
-                .iter()
-                .map(|c| match c {
-                    Cell::Heading(t) => format!("**{}**", cell(t)),
-                    other => cell(&other.display(nb)),
-                })
-                .collect();
-            let _ = writeln!(out, "| {} |", cells.join(" | "));
+            out.push_str("|");
+            for c in row {
+                out.push_str(" ");
+                match c {
+                    Cell::Heading(t) => {
+                        let _ = write!(out, "**{}**", cell(t));
+                    }
+                    other => out.push_pieces(&other.pieces(nb), cell),
+                }
+                out.push_str(" |");
+            }
+            out.push_str("\n");
         }
         for note in &self.notes {
             let _ = write!(out, "\n{}\n", cell(note));
@@ -284,6 +329,21 @@ pub fn workbook(tables: &[&ReportTable], nb: bool) -> Result<Vec<u8>, String> {
                         let format = Format::new().set_num_format(&pattern);
                         sheet
                             .write_number_with_format(excel_row, column, *v, &format)
+                            .map_err(error)?;
+                    }
+                    Cell::CountShare(n, _) => {
+                        // The count as a number, as every other count (it sorts and sums
+                        // as one, and the re-scan reads it as one), its share shown by the
+                        // number format: `45 (24%)`.
+                        let share: String = cell
+                            .pieces(false)
+                            .into_iter()
+                            .skip(1)
+                            .map(|(piece, _)| piece)
+                            .collect();
+                        let format = Format::new().set_num_format(format!("0\"{share}\""));
+                        sheet
+                            .write_number_with_format(excel_row, column, *n as f64, &format)
                             .map_err(error)?;
                     }
                     Cell::Empty => {}
@@ -384,5 +444,71 @@ mod tests {
         let styles = String::from_utf8(styles).unwrap();
         assert!(styles.contains("[&lt;0.001]&quot;&lt;0,001&quot;;0.000"), "{styles}");
         assert_eq!(range.get_value((6, 0)), Some(&Data::String("Note.".into())));
+    }
+
+    #[test]
+    fn a_count_with_its_share_is_a_number_in_the_workbook() {
+        use calamine::{Data, Reader, Xlsx};
+        let table = ReportTable {
+            id: "t".into(),
+            caption: "c".into(),
+            columns: vec!["n (%)".into()],
+            rows: vec![vec![Cell::CountShare(45, 24.2)], vec![Cell::CountShare(1, 0.3)]],
+            notes: vec![],
+            summary: None,
+        };
+        let bytes = workbook(&[&table], true).unwrap();
+        let mut book = Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+        let range = book.worksheet_range("t").unwrap();
+        assert_eq!(range.get_value((3, 0)), Some(&Data::Float(45.0)));
+        assert_eq!(range.get_value((4, 0)), Some(&Data::Float(1.0)));
+        // Shown as before, by the number format: the share is the format's text.
+        let mut styles = String::new();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/styles.xml").unwrap(), &mut styles)
+            .unwrap();
+        assert!(styles.contains("0&quot; (24%)&quot;"), "{styles}");
+        assert!(styles.contains("0&quot; (&lt;1%)&quot;"), "{styles}");
+    }
+
+    #[track_caller]
+    fn check_numbers(text: &NumberedText, expected: &[&str]) {
+        let shown: Vec<&str> = text.numbers.iter().map(|r| &text.text[r.clone()]).collect();
+        assert_eq!(shown, expected, "{}", text.text);
+    }
+
+    #[test]
+    fn each_writer_marks_exactly_the_numbers_it_wrote() {
+        let table = ReportTable {
+            id: "t".into(),
+            caption: "Tabell 1. 12".into(),
+            columns: vec!["a".into(), "n".into(), "p".into(), "n (%)".into()],
+            rows: vec![
+                vec![
+                    Cell::Text("23456789".into()),
+                    Cell::Number(25_000_000.0, 0),
+                    Cell::Below(0.000_2, 0.001),
+                    Cell::CountShare(34_567_890, 0.2),
+                ],
+                vec![
+                    Cell::Level("a; b".into()),
+                    Cell::Number(-1.25, 1),
+                    Cell::Suppressed,
+                    Cell::CountShare(7, 50.0),
+                ],
+            ],
+            notes: vec!["5".into()],
+            summary: None,
+        };
+        let nb = ["25000000", "0,001", "34567890", "1", "-1,2", "7", "50"];
+        let en = ["25000000", "0.001", "34567890", "1", "-1.2", "7", "50"];
+        check_numbers(&table.html(true), &nb);
+        check_numbers(&table.csv(true), &nb);
+        check_numbers(&table.markdown(true), &nb);
+        check_numbers(&table.csv(false), &en);
+        // The same bytes as without the ranges.
+        assert_eq!(table.html(true).text, table.to_html(true));
+        assert_eq!(table.csv(false).text, table.to_csv(false));
+        assert_eq!(table.markdown(false).text, table.to_markdown(false));
     }
 }

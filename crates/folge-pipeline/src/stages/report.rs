@@ -206,7 +206,7 @@ pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, Pipeline
         .chain(report.authors.iter().map(String::as_str));
     let detector = stage_detector(ctx)?.allow(labels);
     for file in &files {
-        let hit = guard::scan_bytes(&file.path, &file.bytes, &detector)
+        let hit = guard::scan_report_file(&file.path, &file.bytes, &file.numbers, &detector)
             .map_err(PipelineError::bug_from)?;
         if let Some((place, kind)) = hit {
             return Err(guard::failure("report", &file.path, &place, kind));

@@ -18,7 +18,7 @@ use crate::manifest::{OutputRecord, StageRecord, file_sha256};
 use crate::run_dir::{parquet, shown};
 use crate::{Pipeline, PipelineError};
 
-use super::ingest::{EVENTS_GROUPED_NOTE, load_codebook};
+use super::ingest::{EVENTS_GROUPED_NOTE, questionnaire_codebook};
 use super::{BATCH_ROWS, Context, Stage, write_table};
 
 pub(super) fn load_deidentified(
@@ -41,21 +41,24 @@ pub(super) fn load_deidentified(
 }
 
 /// The scales of every questionnaire's codebook (each instrument once): its total and its
-/// subscales, unless the codebook says `score = "none"`. REDCap-built codebooks score
-/// nothing.
+/// subscales, unless the codebook says `score = "none"`. A REDCap input's forms are scored
+/// when its `codebook` of scale definitions names them (their items and range from the
+/// data dictionary); without one, a REDCap input scores nothing.
 pub(super) fn scale_specs(
     pipeline: &Pipeline,
 ) -> Result<Vec<folge_analyze::ScaleSpec>, PipelineError> {
     let mut specs: Vec<folge_analyze::ScaleSpec> = Vec::new();
     for file in pipeline.config.inputs.questionnaires.values() {
-        let Some(path) = &file.codebook else { continue };
-        for instrument in load_codebook(path)?.instruments {
+        if file.codebook.is_none() {
+            continue;
+        }
+        for instrument in questionnaire_codebook(file)?.instruments {
             let scoring = match instrument.scoring() {
                 "mean" => folge_analyze::Scoring::Mean,
                 "sum" => folge_analyze::Scoring::Sum,
                 _ => continue,
             };
-            let (Some(min), Some(max)) = (instrument.min, instrument.max) else { continue };
+            let Some((min, max)) = instrument.scale_range() else { continue };
             if specs.iter().any(|s| s.instrument == instrument.name) {
                 continue;
             }

@@ -627,7 +627,7 @@ pub(super) fn run(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     const DICTIONARY: &str = "Variable / Field Name,Form Name,Section Header,Field Type,Field Label,\"Choices, Calculations, OR Slider Labels\",Field Note,Text Validation Type OR Show Slider Number,Text Validation Min,Text Validation Max,Identifier?,Branching Logic (Show field only if...),Required Field?,Custom Alignment,Question Number (surveys only),Matrix Group Name,Matrix Ranking?,Field Annotation
@@ -638,18 +638,23 @@ p2,pacic,,radio,P2,\"1, Nesten aldri | 5, Nesten alltid\",,,,,,,,,,,,
 p3,pacic,,radio,P3,\"1, Nesten aldri | 5, Nesten alltid\",,,,,,,,,,,,
 ";
 
-    /// A pipeline with one REDCap input whose scale definitions are `scales`, in a
-    /// temporary folder; the codebook the input is read and scored by.
-    fn redcap_with(scales: &str) -> Result<folge_ingest::Codebook, PipelineError> {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("dd.csv"), DICTIONARY).unwrap();
-        std::fs::write(dir.path().join("scales.toml"), scales).unwrap();
+    /// A pipeline in `dir` with one REDCap input (`pacic`: a form of three items on 1–5,
+    /// `p1` … `p3`) whose scale definitions are `scales`.
+    pub(in crate::stages) fn redcap_pipeline(dir: &Path, scales: &str) -> Pipeline {
+        std::fs::write(dir.join("dd.csv"), DICTIONARY).unwrap();
+        std::fs::write(dir.join("scales.toml"), scales).unwrap();
         let text = "name = \"t\"\noutput = \"runs/t\"\ndata_end = \"2021-12-31\"\n\
                     [inputs.participants]\npath = \"p.csv\"\n\
                     [inputs.questionnaires.pacic]\npath = \"q.csv\"\n\
                     redcap_dictionary = \"dd.csv\"\ncodebook = \"scales.toml\"\n\
                     columns = { person_id = \"fnr\" }\n";
-        let pipeline = Pipeline::parse(&dir.path().join("t.toml"), text).unwrap();
+        Pipeline::parse(&dir.join("t.toml"), text).unwrap()
+    }
+
+    /// The codebook the input of [`redcap_pipeline`] is read and scored by.
+    fn redcap_with(scales: &str) -> Result<folge_ingest::Codebook, PipelineError> {
+        let dir = tempfile::tempdir().unwrap();
+        let pipeline = redcap_pipeline(dir.path(), scales);
         questionnaire_codebook(&pipeline.config.inputs.questionnaires["pacic"])
     }
 

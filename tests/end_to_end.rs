@@ -161,8 +161,9 @@ fn sample_pipeline_runs_end_to_end() {
     assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);
     // Per indicator: before/after in each arm, pilot vs comparison and the pre-trend
     // check, and for deaths the rate ratio between the arms after inclusion; per PACIC
-    // scale (the total and five subscales): paired t and Wilcoxon in each arm, and the
-    // difference in differences.
+    // scale (the total and five subscales, from Nettskjema and from the hospital's REDCap
+    // project, scored through its data dictionary): paired t and Wilcoxon in each arm, and
+    // the difference in differences.
     let comparisons_file = run.join("03_analyze/comparisons.parquet");
     let (scope, scope_value, measure) = (
         strings(&comparisons_file, "scope"),
@@ -179,8 +180,23 @@ fn sample_pipeline_runs_end_to_end() {
     // pilot-vs-comparison rate after inclusion.
     assert_eq!(
         scopes.iter().filter(|s| s.starts_with("all ") || s.starts_with("arm ")).count(),
-        12 * 4 + 1 + 6 * 5
+        12 * 4 + 1 + 2 * 6 * 5
     );
+    for scale in [
+        "pacic_voksne",
+        "activation",
+        "delivery_system",
+        "goal_setting",
+        "problem_solving",
+        "follow_up",
+    ] {
+        let measure = format!("pacic_voksne.{scale}");
+        assert_eq!(
+            scopes.iter().filter(|s| s.ends_with(&format!(" {measure}"))).count(),
+            5,
+            "{measure}: paired t and Wilcoxon in each arm, and the difference in differences"
+        );
+    }
     for municipality in ["4601", "4631", "4624"] {
         assert!(scopes.iter().any(|s| s.starts_with(&format!("municipality {municipality} "))));
     }
@@ -230,13 +246,18 @@ fn sample_pipeline_runs_end_to_end() {
     assert!(comparison.0 < 0.0 && comparison.1 > 0.0, "{comparison:?}");
     assert!(did.0 > 0.0 && did.1 < 1.0, "{did:?}");
     assert!(
-        rows(&run.join("03_analyze/scale_reliability.parquet")) >= 6 * 2,
-        "six scales × T0, T1"
+        rows(&run.join("03_analyze/scale_reliability.parquet")) >= 2 * 6 * 2,
+        "six scales of two instruments × T0, T1"
     );
     // The report shows them: per scale both arms and the difference, in every format.
     let report = tmp.path().join("report");
     let table_4 = std::fs::read_to_string(report.join("tables/table_scales.csv")).unwrap();
-    assert_eq!(table_4.lines().count(), 1 + 6 * 3);
+    assert_eq!(table_4.lines().count(), 1 + 2 * 6 * 3);
+    assert_eq!(
+        table_4.lines().filter(|l| l.contains("pacic_voksne")).count(),
+        6 * 3,
+        "the REDCap form's scales in the report: {table_4}"
+    );
     assert!(report.join("tables/table_scales.md").exists() && report.join("tables.xlsx").exists());
     // Focus groups: a row per code in Table 5, and per code plus "all" in Table 6.
     let table_5 = std::fs::read_to_string(report.join("tables/table_codes.csv")).unwrap();
@@ -250,7 +271,7 @@ fn sample_pipeline_runs_end_to_end() {
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let inputs = manifest["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 7);
+    assert_eq!(inputs.len(), 8);
     // The pipeline file by its name only: nothing of the machine's folders (a temporary
     // folder's random name once read as a street address and stopped the run).
     assert_eq!(manifest["pipeline_file"], "sample.toml");
@@ -264,6 +285,7 @@ fn sample_pipeline_runs_end_to_end() {
     };
     let pacic = submissions("pacic_t0") + submissions("pacic_t1");
     let eq5d = submissions("eq5d");
+    let pacic_redcap = submissions("pacic_redcap");
     // Inputs are named by their role and hash, never by file name (which may name a
     // person): no manifest holds one, the research extract's included.
     for manifest in
@@ -279,13 +301,18 @@ fn sample_pipeline_runs_end_to_end() {
         }
     }
     // PACIC: 20 items, 1 free-text comment and 3 checkbox options per submission; EQ-5D
-    // from REDCap: 5 dimensions, the VAS, 3 checkbox choices and a comment.
-    assert_eq!(rows(&run.join("01_ingest/responses.parquet")) as u64, pacic * 24 + eq5d * 10);
+    // from REDCap: 5 dimensions, the VAS, 3 checkbox choices and a comment; PACIC from
+    // REDCap: its 20 items.
+    assert_eq!(
+        rows(&run.join("01_ingest/responses.parquet")) as u64,
+        pacic * 24 + eq5d * 10 + pacic_redcap * 20
+    );
     assert_eq!(
         pacic as usize,
         data_lines("nettskjema_pacic_T0.csv") + data_lines("nettskjema_pacic_T1.csv")
     );
     assert_eq!(eq5d as usize, data_lines("redcap_eq5d_data.csv"));
+    assert_eq!(pacic_redcap as usize, data_lines("redcap_pacic_data.csv"));
     let codings = inputs.iter().find(|i| i["table"] == "codings").unwrap();
     assert_eq!(
         rows(&run.join("01_ingest/codings.parquet")) as u64,
@@ -354,7 +381,7 @@ fn committed_sample_is_what_folge_sample_generates() {
     let out = folge(&["sample", "--out", tmp.path().to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let generated = files(tmp.path());
-    assert_eq!(generated.len(), 10, "every sample file, the staff list included");
+    assert_eq!(generated.len(), 12, "every sample file, the staff list included");
     for (name, bytes) in generated {
         let committed = std::fs::read(repo().join("data-sample").join(&name)).unwrap();
         assert!(

@@ -302,37 +302,63 @@ const DICTIONARY_HEADER: [&str; 18] = [
 
 fn pacic_voksne_dictionary() -> Vec<Vec<String>> {
     let answers = "1, Nesten aldri | 2, Sjelden | 3, Av og til | 4, Som oftest | 5, Nesten alltid";
-    // The 18 columns: name, form, section header, type, label and choices here; the
-    // identifier, required and matrix group columns set below; the rest empty.
-    let field = |name: &str, section: &str, ftype: &str, label: &str, choices: &str| {
-        let mut row = vec![String::new(); 18];
-        row[0] = name.to_owned();
-        row[1] = PACIC_FORM.to_owned();
-        row[2] = section.to_owned();
-        row[3] = ftype.to_owned();
-        row[4] = label.to_owned();
-        row[5] = choices.to_owned();
-        row
-    };
-    let mut fnr = field("fnr", "", "text", "Fødselsnummer", "");
-    fnr[10] = "y".to_owned();
+    let lead_in = "De siste 6 månedene, når jeg fikk helsehjelp for min kroniske sykdom, ble jeg …";
+    // The 18 columns in order: name, form, section header, type, label, choices, note,
+    // validation, min, max, identifier, branching, required, alignment, question number,
+    // matrix group, matrix ranking, annotation.
+    let row = |cells: [&str; 18]| cells.map(str::to_owned).to_vec();
+    let form = PACIC_FORM;
     let mut rows = vec![
-        DICTIONARY_HEADER.map(str::to_owned).to_vec(),
-        field("record_id", "", "text", "Studie-ID", ""),
-        fnr,
+        row(DICTIONARY_HEADER),
+        row([
+            "record_id",
+            form,
+            "",
+            "text",
+            "Studie-ID",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]),
+        row([
+            "fnr",
+            form,
+            "",
+            "text",
+            "Fødselsnummer",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "y",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]),
     ];
     for i in 1..=20 {
-        // The items sit in one REDCap matrix of radio buttons under the instrument's lead-in.
-        let section = if i == 1 {
-            "De siste 6 månedene, når jeg fikk helsehjelp for min kroniske sykdom, ble jeg …"
-        } else {
-            ""
-        };
-        let mut row =
-            field(&format!("pacic_{i}"), section, "radio", &format!("PACIC spørsmål {i}"), answers);
-        row[12] = "y".to_owned();
-        row[15] = "pacic".to_owned();
-        rows.push(row);
+        let (name, label) = (format!("pacic_{i}"), format!("PACIC spørsmål {i}"));
+        // Required radio fields in one REDCap matrix, under the instrument's lead-in.
+        let section = if i == 1 { lead_in } else { "" };
+        rows.push(row([
+            &name, form, section, "radio", &label, answers, "", "", "", "", "", "", "y", "", "",
+            "pacic", "", "",
+        ]));
     }
     rows
 }

@@ -599,6 +599,32 @@ mod tests {
     }
 
     #[test]
+    fn a_form_of_sliders_is_scored_on_their_validation_range() {
+        let text = format!(
+            "{HEADER}\n\
+             record_id,plage,,text,ID,,,,,,,,,,,,,\n\
+             smerte,plage,,slider,Smerte,Ingen | Verst,,,0,10,,,,,,,,\n\
+             trett,plage,,slider,Tretthet,Ingen | Verst,,,0,10,,,,,,,,\n"
+        );
+        let mut codebook = codebook_from_dictionary("dd.csv", text.as_bytes(), "fnr").unwrap();
+        let definitions: ScaleDefinitions =
+            toml::from_str("[[instruments]]\nname = \"plage\"\nreverse = [\"trett\"]\n").unwrap();
+        add_scales(&mut codebook, &definitions).unwrap();
+        assert_eq!(codebook.instruments[0].scale_range(), Some((0.0, 10.0)));
+        // A slider without validation limits is REDCap's 0–100, unlike its neighbour.
+        let open = text.replace(
+            "trett,plage,,slider,Tretthet,Ingen | Verst,,,0,10",
+            "trett,plage,,slider,Tretthet,Ingen | Verst,,,,",
+        );
+        let mut codebook = codebook_from_dictionary("dd.csv", open.as_bytes(), "fnr").unwrap();
+        let problem = add_scales(&mut codebook, &definitions).unwrap_err();
+        assert_eq!(
+            problem.message,
+            "instrument `plage`: field `trett` is answered 0–100 in the REDCap data dictionary, field `smerte` 0–10; a scored form holds the items of one scale (put other questions in a form of their own)"
+        );
+    }
+
+    #[test]
     fn scale_definitions_that_do_not_fit_the_dictionary_are_refused_by_name() {
         refused(
             "[[instruments]]\nname = \"pacik\"\n",

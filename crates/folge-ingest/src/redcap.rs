@@ -360,7 +360,7 @@ pub fn add_scales(
         }
         let Some(position) = codebook.instruments.iter().position(|i| i.name == name) else {
             let forms: Vec<&str> = codebook.instruments.iter().map(|i| i.name.as_str()).collect();
-            let guess = folge_schema::suggest::closest(name, forms.iter().copied())
+            let guess = unambiguous_guess(name, forms.iter().copied())
                 .map(|close| format!("; did you mean `{close}`?"))
                 .unwrap_or_default();
             return Err(problem(format!(
@@ -386,7 +386,7 @@ pub fn add_scales(
                 "a date field, not an item with choices".to_owned()
             } else {
                 let items = instrument.items.iter().map(|i| i.name.as_str());
-                match folge_schema::suggest::closest(field, items) {
+                match unambiguous_guess(field, items) {
                     Some(close) => format!(
                         "not a field of form `{}` in the REDCap data dictionary; did you mean `{close}`?",
                         shown(name)
@@ -425,6 +425,19 @@ pub fn add_scales(
         instrument.subscales.clone_from(&definition.subscales);
     }
     Ok(())
+}
+
+/// The field `name` is probably a typo of: the closest one, when no other is as close
+/// (`pacic_21` is as close to `pacic_1` as to `pacic_20`: no guess).
+fn unambiguous_guess<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str> + Clone,
+) -> Option<&'a str> {
+    use folge_schema::suggest::{closest, edit_distance};
+    let guess = closest(name, candidates.clone())?;
+    let distance = edit_distance(name, guess);
+    let ties = candidates.filter(|c| edit_distance(name, c) == distance).count();
+    (ties == 1).then_some(guess)
 }
 
 /// Whether every item of a form is on one closed range, as a scale's items are; `Err`
@@ -635,8 +648,12 @@ mod tests {
             "instrument `baseline`: the REDCap data dictionary has no form `baseline` (its forms with answers: `pacic`, `eq5d`)",
         );
         refused(
+            "[[instruments]]\nname = \"pacic\"\n[instruments.subscales]\nfirst = [\"p1\", \"pp2\"]\n",
+            "instrument `pacic`: subscale `first` names `pp2`, which is not a field of form `pacic` in the REDCap data dictionary; did you mean `p2`?",
+        );
+        refused(
             "[[instruments]]\nname = \"pacic\"\n[instruments.subscales]\nfirst = [\"p1\", \"p5\"]\n",
-            "instrument `pacic`: subscale `first` names `p5`, which is not a field of form `pacic` in the REDCap data dictionary; did you mean `p1`?",
+            "instrument `pacic`: subscale `first` names `p5`, which is not a field of form `pacic` in the REDCap data dictionary",
         );
         refused(
             "[[instruments]]\nname = \"pacic\"\nreverse = [\"eq_mob\"]\n",

@@ -684,9 +684,9 @@ p3,pacic,,radio,P3,\"1, Nesten aldri | 5, Nesten alltid\",,,,,,,,,,,,
         );
         assert_eq!(
             message(
-                "[[instruments]]\nname = \"pacic\"\n\n[instruments.subscales]\nfirst = [\"p1\", \"p4\"]\n"
+                "[[instruments]]\nname = \"pacic\"\n\n[instruments.subscales]\nfirst = [\"p1\", \"pp3\"]\n"
             ),
-            "scales.toml line 1: instrument `pacic`: subscale `first` names `p4`, which is not a field of form `pacic` in the REDCap data dictionary; did you mean `p1`?"
+            "scales.toml line 1: instrument `pacic`: subscale `first` names `pp3`, which is not a field of form `pacic` in the REDCap data dictionary; did you mean `p3`?"
         );
         assert_eq!(
             message("[[instruments]]\nname = \"pacic\"\nminimum = 0.5\n"),

@@ -229,22 +229,27 @@ fn sample_pipeline_runs_end_to_end() {
         (column("measure"), column("scope_value"), column("effect_size_kind"));
     // The paired t interval belongs to `diff` (d_z has none); the DiD's to both.
     let (low, high) = (number("diff_ci_low"), number("diff_ci_high"));
-    let ci = |value: Option<&str>, k: &str| {
+    let ci = |total: &str, value: Option<&str>, k: &str| {
         let i = (0..measure.len())
             .find(|&i| {
-                measure[i].as_deref() == Some("pacic.pacic")
+                measure[i].as_deref() == Some(total)
                     && scope_value[i].as_deref() == value
                     && kind[i].as_deref() == Some(k)
             })
             .unwrap();
         (low[i].unwrap(), high[i].unwrap())
     };
-    let pilot = ci(Some("pilot"), "d_z");
-    let comparison = ci(Some("comparison"), "d_z");
-    let did = ci(None, "difference_in_differences");
-    assert!(pilot.0 > 0.0, "{pilot:?}");
-    assert!(comparison.0 < 0.0 && comparison.1 > 0.0, "{comparison:?}");
-    assert!(did.0 > 0.0 && did.1 < 1.0, "{did:?}");
+    // The same from the hospital's REDCap project (the pilot gains 0.5 there, the
+    // comparison 0.05), scored through its data dictionary: had the scale's items or range
+    // not come from the dictionary, these would not hold.
+    for total in ["pacic.pacic", "pacic_voksne.pacic_voksne"] {
+        let pilot = ci(total, Some("pilot"), "d_z");
+        let comparison = ci(total, Some("comparison"), "d_z");
+        let did = ci(total, None, "difference_in_differences");
+        assert!(pilot.0 > 0.0, "{total}: {pilot:?}");
+        assert!(comparison.0 < 0.0 && comparison.1 > 0.0, "{total}: {comparison:?}");
+        assert!(did.0 > 0.0 && did.1 < 1.0, "{total}: {did:?}");
+    }
     assert!(
         rows(&run.join("03_analyze/scale_reliability.parquet")) >= 2 * 6 * 2,
         "six scales of two instruments × T0, T1"

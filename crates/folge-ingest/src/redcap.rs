@@ -14,8 +14,8 @@
 //! A form built from the dictionary is not scored (a form often mixes levels, a VAS and
 //! tick boxes). A small codebook of scale definitions ([`ScaleDefinitions`]) names the
 //! forms to score and adds what the dictionary cannot say — `score`, `min_answered`,
-//! `reverse`, `subscales` — without restating items, ranges or labels, which stay the
-//! dictionary's ([`add_scales`]). A scored form holds one scale's items: every field with
+//! `reverse`, `subscales`, `missing_codes` — without restating items, ranges or labels,
+//! which stay the dictionary's ([`add_scales`]). A scored form holds one scale's items: every field with
 //! answers is on the same choice codes (or slider range).
 
 use std::collections::BTreeMap;
@@ -308,6 +308,10 @@ pub struct FormScale {
     /// Named subscales: lists of the form's fields.
     #[serde(default)]
     pub subscales: BTreeMap<String, Vec<String>>,
+    /// Choice codes meaning "no answer" (`9, Ikke aktuelt`): stored as null and left out
+    /// of the scale's range, which would otherwise run to them and score them as answers.
+    #[serde(default)]
+    pub missing_codes: Vec<f64>,
     /// Keys of a whole codebook that the dictionary already gives: refused with a
     /// sentence rather than restated (a restated list could drift from the dictionary).
     #[serde(default, rename = "items")]
@@ -370,6 +374,8 @@ pub fn add_scales(
                 forms.join("`, `")
             )));
         };
+        without_missing_codes(&mut codebook.instruments[position], &definition.missing_codes)
+            .map_err(problem)?;
         let instrument = &codebook.instruments[position];
         check_one_range(instrument).map_err(problem)?;
         let field = |role: &str, field: &str| -> Result<(), ScaleProblem> {
@@ -438,6 +444,43 @@ fn unambiguous_guess<'a>(
     let distance = edit_distance(name, guess);
     let ties = candidates.filter(|c| edit_distance(name, c) == distance).count();
     (ties == 1).then_some(guess)
+}
+
+/// Make `codes` the form's missing codes and take them out of its items' ranges (an
+/// item's range is that of its choices' codes); `Err` when a code is no field's choice,
+/// or leaves a field with no choice that is an answer.
+fn without_missing_codes(instrument: &mut Instrument, codes: &[f64]) -> Result<(), String> {
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let name = shown(&instrument.name);
+    let is_missing = |code: f64| codes.iter().any(|c| c.to_bits() == code.to_bits());
+    for &code in codes {
+        let a_choice = instrument
+            .items
+            .iter()
+            .any(|item| item.labels.values().any(|v| v.to_bits() == code.to_bits()));
+        if !a_choice {
+            return Err(format!(
+                "instrument `{name}`: missing code {code} is not a choice of any field of the form in the REDCap data dictionary"
+            ));
+        }
+    }
+    for item in instrument.items.iter_mut().filter(|i| !i.checkbox && !i.labels.is_empty()) {
+        let answers = item.labels.values().copied().filter(|&v| !is_missing(v));
+        let (min, max) = answers.fold((None, None), |(lo, hi): (Option<f64>, Option<f64>), v| {
+            (Some(lo.map_or(v, |m| m.min(v))), Some(hi.map_or(v, |m| m.max(v))))
+        });
+        if min.is_none() {
+            return Err(format!(
+                "instrument `{name}`: every choice of field `{}` is a missing code",
+                shown(&item.name)
+            ));
+        }
+        (item.min, item.max) = (min, max);
+    }
+    instrument.missing_codes.extend_from_slice(codes);
+    Ok(())
 }
 
 /// Whether every item of a form is on one closed range, as a scale's items are; `Err`
@@ -609,6 +652,32 @@ mod tests {
         assert_eq!((eq5d.scoring(), eq5d.scale_range()), ("none", None), "a form not named");
         let sum = scales("[[instruments]]\nname = \"pacic\"\nscore = \"sum\"\n").unwrap();
         assert_eq!(sum.instruments[0].scoring(), "sum");
+    }
+
+    #[test]
+    fn missing_codes_leave_the_scale_and_are_read_as_no_answer() {
+        let text = format!(
+            "{HEADER}\n\
+             record_id,peq,,text,ID,,,,,,,,,,,,,\n\
+             peq_1,peq,,radio,P1,\"1, Ikke i det hele tatt | 5, I svært stor grad | 9, Ikke aktuelt\",,,,,,,,,,,,\n\
+             peq_2,peq,,radio,P2,\"1, Ikke i det hele tatt | 5, I svært stor grad | 9, Ikke aktuelt\",,,,,,,,,,,,\n"
+        );
+        let scored = |toml_text: &str| {
+            let mut codebook = codebook_from_dictionary("dd.csv", text.as_bytes(), "fnr").unwrap();
+            let definitions: ScaleDefinitions = toml::from_str(toml_text).unwrap();
+            add_scales(&mut codebook, &definitions).map(|()| codebook)
+        };
+        let without = scored("[[instruments]]\nname = \"peq\"\n").unwrap();
+        assert_eq!(without.instruments[0].scale_range(), Some((1.0, 9.0)), "9 would be an answer");
+        let with = scored("[[instruments]]\nname = \"peq\"\nmissing_codes = [9]\n").unwrap();
+        with.check().unwrap();
+        assert_eq!(with.instruments[0].scale_range(), Some((1.0, 5.0)));
+        assert_eq!(with.instruments[0].missing_codes, [9.0]);
+        let problem = scored("[[instruments]]\nname = \"peq\"\nmissing_codes = [8]\n").unwrap_err();
+        assert_eq!(
+            problem.message,
+            "instrument `peq`: missing code 8 is not a choice of any field of the form in the REDCap data dictionary"
+        );
     }
 
     #[test]

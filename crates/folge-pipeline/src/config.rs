@@ -275,7 +275,7 @@ pub struct InputFile {
     /// Questionnaires: the codebook (TOML), relative to the pipeline file. Beside
     /// `redcap_dictionary` it holds only scale definitions for the dictionary's forms
     /// (`[[instruments]]` with `name` = a form, `score`, `min_answered`, `reverse`,
-    /// `subscales`): items, ranges and labels stay the dictionary's.
+    /// `subscales`, `missing_codes`): items, ranges and labels stay the dictionary's.
     #[serde(default)]
     pub codebook: Option<PathBuf>,
     /// Questionnaires: a REDCap data dictionary (CSV) to build the codebook from (its

@@ -690,7 +690,7 @@ p3,pacic,,radio,P3,\"1, Nesten aldri | 5, Nesten alltid\",,,,,,,,,,,,
         );
         assert_eq!(
             message("[[instruments]]\nname = \"pacic\"\nminimum = 0.5\n"),
-            "scales.toml line 3: unknown field `minimum`, expected one of `name`, `score`, `min_answered`, `reverse`, `subscales`, `items`, `min`, `max`, `labels`"
+            "scales.toml line 3: unknown field `minimum`, expected one of `name`, `score`, `min_answered`, `reverse`, `subscales`, `missing_codes`, `items`, `min`, `max`, `labels`"
         );
         assert!(
             redcap_with("[[instruments]]\nname = \"pacic\"\nscore = \"median\"\n")

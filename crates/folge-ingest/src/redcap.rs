@@ -15,8 +15,8 @@
 //! tick boxes). A small codebook of scale definitions ([`ScaleDefinitions`]) names the
 //! forms to score and adds what the dictionary cannot say — `score`, `min_answered`,
 //! `reverse`, `subscales`, `missing_codes` — without restating items, ranges or labels,
-//! which stay the dictionary's ([`add_scales`]). A scored form holds one scale's items: every field with
-//! answers is on the same choice codes (or slider range).
+//! which stay the dictionary's ([`add_scales`]). A scored form holds one scale's items:
+//! every field with answers is on the same choice codes (or slider range).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -335,7 +335,8 @@ pub struct ScaleProblem {
 }
 
 /// Score the forms that `definitions` names: each becomes a scored instrument with its
-/// subscales and reverse items, its range taken from the dictionary's choices. A form the
+/// subscales, reverse items and missing codes, its range taken from the dictionary's
+/// choices (missing codes left out) or its sliders' and numbers' limits. A form the
 /// dictionary lacks, a field that is not one of the form's items (or is a tick box), a
 /// form whose items are not on one range, a form named twice, and `items`, `min`, `max`
 /// or `labels` restated are refused, naming the instrument and the field.
@@ -385,7 +386,7 @@ pub fn add_scales(
             let why = if let Some(other) =
                 codebook.instruments.iter().find(|i| i.items.iter().any(|i| i.name == field))
             {
-                format!("a field of form `{}`, not of `{}`", other.name, shown(name))
+                format!("a field of form `{}`, not of `{}`", shown(&other.name), shown(name))
             } else if instrument.free_text.iter().any(|c| c == field) {
                 "a free-text field, not an item with choices".to_owned()
             } else if instrument.dates.iter().any(|d| d.name == field) {

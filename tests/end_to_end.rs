@@ -207,8 +207,9 @@ fn sample_pipeline_runs_end_to_end() {
     assert_eq!(rows(&run.join("03_analyze/rates.parquet")), 12 * 2 * 2);
     // Per indicator: before/after in each arm, pilot vs comparison and the pre-trend
     // check, and for deaths the rate ratio between the arms after inclusion; per PACIC
-    // scale (the total and five subscales): paired t and Wilcoxon in each arm, and the
-    // difference in differences.
+    // scale (the total and five subscales, from Nettskjema and from the hospital's REDCap
+    // project, scored through its data dictionary): paired t and Wilcoxon in each arm, and
+    // the difference in differences.
     let comparisons_file = run.join("03_analyze/comparisons.parquet");
     let (scope, scope_value, measure) = (
         strings(&comparisons_file, "scope"),
@@ -225,8 +226,23 @@ fn sample_pipeline_runs_end_to_end() {
     // pilot-vs-comparison rate after inclusion.
     assert_eq!(
         scopes.iter().filter(|s| s.starts_with("all ") || s.starts_with("arm ")).count(),
-        12 * 4 + 1 + 6 * 5
+        12 * 4 + 1 + 2 * 6 * 5
     );
+    for scale in [
+        "pacic_voksne",
+        "activation",
+        "delivery_system",
+        "goal_setting",
+        "problem_solving",
+        "follow_up",
+    ] {
+        let measure = format!("pacic_voksne.{scale}");
+        assert_eq!(
+            scopes.iter().filter(|s| s.ends_with(&format!(" {measure}"))).count(),
+            5,
+            "{measure}: paired t and Wilcoxon in each arm, and the difference in differences"
+        );
+    }
     for municipality in ["4601", "4631", "4624"] {
         assert!(scopes.iter().any(|s| s.starts_with(&format!("municipality {municipality} "))));
     }
@@ -255,30 +271,40 @@ fn sample_pipeline_runs_end_to_end() {
         (column("measure"), column("scope_value"), column("effect_size_kind"));
     // The paired t interval belongs to `diff` (d_z has none); the DiD's to both.
     let (low, high) = (number("diff_ci_low"), number("diff_ci_high"));
-    let ci = |value: Option<&str>, k: &str| {
+    let ci = |total: &str, value: Option<&str>, k: &str| {
         let i = (0..measure.len())
             .find(|&i| {
-                measure[i].as_deref() == Some("pacic.pacic")
+                measure[i].as_deref() == Some(total)
                     && scope_value[i].as_deref() == value
                     && kind[i].as_deref() == Some(k)
             })
             .unwrap();
         (low[i].unwrap(), high[i].unwrap())
     };
-    let pilot = ci(Some("pilot"), "d_z");
-    let comparison = ci(Some("comparison"), "d_z");
-    let did = ci(None, "difference_in_differences");
-    assert!(pilot.0 > 0.0, "{pilot:?}");
-    assert!(comparison.0 < 0.0 && comparison.1 > 0.0, "{comparison:?}");
-    assert!(did.0 > 0.0 && did.1 < 1.0, "{did:?}");
+    // The same from the hospital's REDCap project (the pilot gains 0.5 there, the
+    // comparison 0.05), scored through its data dictionary: had the scale's items or range
+    // not come from the dictionary, these would not hold.
+    for total in ["pacic.pacic", "pacic_voksne.pacic_voksne"] {
+        let pilot = ci(total, Some("pilot"), "d_z");
+        let comparison = ci(total, Some("comparison"), "d_z");
+        let did = ci(total, None, "difference_in_differences");
+        assert!(pilot.0 > 0.0, "{total}: {pilot:?}");
+        assert!(comparison.0 < 0.0 && comparison.1 > 0.0, "{total}: {comparison:?}");
+        assert!(did.0 > 0.0 && did.1 < 1.0, "{total}: {did:?}");
+    }
     assert!(
-        rows(&run.join("03_analyze/scale_reliability.parquet")) >= 6 * 2,
-        "six scales × T0, T1"
+        rows(&run.join("03_analyze/scale_reliability.parquet")) >= 2 * 6 * 2,
+        "six scales of two instruments × T0, T1"
     );
     // The report shows them: per scale both arms and the difference, in every format.
     let report = tmp.path().join("report");
     let table_4 = std::fs::read_to_string(report.join("tables/table_scales.csv")).unwrap();
-    assert_eq!(table_4.lines().count(), 1 + 6 * 3);
+    assert_eq!(table_4.lines().count(), 1 + 2 * 6 * 3);
+    assert_eq!(
+        table_4.lines().filter(|l| l.contains("pacic_voksne")).count(),
+        6 * 3,
+        "the REDCap form's scales in the report: {table_4}"
+    );
     assert!(report.join("tables/table_scales.md").exists() && report.join("tables.xlsx").exists());
     // Focus groups: a row per code in Table 5, and per code plus "all" in Table 6.
     let table_5 = std::fs::read_to_string(report.join("tables/table_codes.csv")).unwrap();
@@ -292,7 +318,7 @@ fn sample_pipeline_runs_end_to_end() {
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let inputs = manifest["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 7);
+    assert_eq!(inputs.len(), 8);
     // The pipeline file by its name only: nothing of the machine's folders (a temporary
     // folder's random name once read as a street address and stopped the run).
     assert_eq!(manifest["pipeline_file"], "sample.toml");
@@ -306,6 +332,7 @@ fn sample_pipeline_runs_end_to_end() {
     };
     let pacic = submissions("pacic_t0") + submissions("pacic_t1");
     let eq5d = submissions("eq5d");
+    let pacic_redcap = submissions("pacic_redcap");
     // Inputs are named by their role and hash, never by file name (which may name a
     // person): no manifest holds one, the research extract's included.
     for manifest in
@@ -321,13 +348,18 @@ fn sample_pipeline_runs_end_to_end() {
         }
     }
     // PACIC: 20 items, 1 free-text comment and 3 checkbox options per submission; EQ-5D
-    // from REDCap: 5 dimensions, the VAS, 3 checkbox choices and a comment.
-    assert_eq!(rows(&run.join("01_ingest/responses.parquet")) as u64, pacic * 24 + eq5d * 10);
+    // from REDCap: 5 dimensions, the VAS, 3 checkbox choices and a comment; PACIC from
+    // REDCap: its 20 items.
+    assert_eq!(
+        rows(&run.join("01_ingest/responses.parquet")) as u64,
+        pacic * 24 + eq5d * 10 + pacic_redcap * 20
+    );
     assert_eq!(
         pacic as usize,
         data_lines("nettskjema_pacic_T0.csv") + data_lines("nettskjema_pacic_T1.csv")
     );
     assert_eq!(eq5d as usize, data_lines("redcap_eq5d_data.csv"));
+    assert_eq!(pacic_redcap as usize, data_lines("redcap_pacic_data.csv"));
     let codings = inputs.iter().find(|i| i["table"] == "codings").unwrap();
     assert_eq!(
         rows(&run.join("01_ingest/codings.parquet")) as u64,
@@ -396,7 +428,7 @@ fn committed_sample_is_what_folge_sample_generates() {
     let out = folge(&["sample", "--out", tmp.path().to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let generated = files(tmp.path());
-    assert_eq!(generated.len(), 10, "every sample file, the staff list included");
+    assert_eq!(generated.len(), 12, "every sample file, the staff list included");
     for (name, bytes) in generated {
         let committed = std::fs::read(repo().join("data-sample").join(&name)).unwrap();
         assert!(
@@ -1458,9 +1490,12 @@ fn figures_come_as_svg_and_print_resolution_png() {
     }
     assert!(html.contains("Sammenligningskommunene har ingen dokumenterte trinn"));
     let reliability = section("table_reliability");
+    // Subscales are shown with spaces, instruments by their name (a REDCap form's keeps
+    // its underscore: `PACIC_VOKSNE (total)`).
+    let reliability = reliability.to_lowercase().replace('_', " ");
     for scale in distinct("scale_reliability.parquet", "scale") {
         let shown = scale.replace('_', " ");
-        assert!(reliability.to_lowercase().contains(&shown), "reliability of {scale}");
+        assert!(reliability.contains(&shown), "reliability of {scale}");
     }
     assert!(section("table_eq5d_vas").contains("T1"), "the VAS at T1");
     let quotes = section("table_quotes");

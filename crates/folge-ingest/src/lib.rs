@@ -31,6 +31,9 @@ pub use readers::{
     complete_exits, for_each_cell, read_codings, read_participants, read_process_events,
     read_service_events, stream_process_events, stream_service_counts, stream_service_events,
 };
-pub use redcap::{checkbox_column, codebook_from_dictionary};
+pub use redcap::{
+    FormScale, ScaleDefinitions, ScaleProblem, add_scales, checkbox_column,
+    codebook_from_dictionary,
+};
 pub use vocabulary::{FRAMEWORK_ELEMENTS, Vocabularies, Vocabulary};
 pub use xlsx::{SheetOrigin, sheet_to_csv};

@@ -184,6 +184,25 @@ impl Instrument {
             None => "mean",
         }
     }
+
+    /// The answer range its scales are scored on: the instrument's `min` and `max` when it
+    /// gives both, else the one closed range every item has of its own (a REDCap form's
+    /// items, scaled by their choice codes). `None` when there is no such range: tick
+    /// boxes, an open number, or items answered on different ranges.
+    pub fn scale_range(&self) -> Option<(f64, f64)> {
+        if let (Some(min), Some(max)) = (self.min, self.max) {
+            return Some((min, max));
+        }
+        let first = self.items.first()?;
+        let (Some(min), Some(max)) = (first.min, first.max) else { return None };
+        let closed = min.is_finite() && max.is_finite() && !self.checkbox;
+        let alike = self.items.iter().all(|item| {
+            !item.checkbox
+                && item.min.map(f64::to_bits) == Some(min.to_bits())
+                && item.max.map(f64::to_bits) == Some(max.to_bits())
+        });
+        (closed && alike).then_some((min, max))
+    }
 }
 
 /// A codebook: the instruments a questionnaire export holds.

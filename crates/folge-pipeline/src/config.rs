@@ -272,12 +272,16 @@ pub struct InputFile {
     /// coded-segment exports).
     #[serde(default)]
     pub layout: Option<String>,
-    /// Questionnaires: the codebook (TOML), relative to the pipeline file.
+    /// Questionnaires: the codebook (TOML), relative to the pipeline file. Beside
+    /// `redcap_dictionary` it holds only scale definitions for the dictionary's forms
+    /// (`[[instruments]]` with `name` = a form, `score`, `min_answered`, `reverse`,
+    /// `subscales`, `missing_codes`): items, ranges and labels stay the dictionary's.
     #[serde(default)]
     pub codebook: Option<PathBuf>,
-    /// Questionnaires: a REDCap data dictionary (CSV) to build the codebook from, instead
-    /// of `codebook`; the timepoint then comes from `redcap_event_name` unless
-    /// `timepoint` or `timepoint_column` says otherwise.
+    /// Questionnaires: a REDCap data dictionary (CSV) to build the codebook from (its
+    /// forms are scored only when `codebook` defines their scales); the timepoint then
+    /// comes from `redcap_event_name` unless `timepoint` or `timepoint_column` says
+    /// otherwise.
     #[serde(default)]
     pub redcap_dictionary: Option<PathBuf>,
     /// Questionnaires: the timepoint of every submission in the file (`T0`).
@@ -954,7 +958,7 @@ impl Pipeline {
         config.inputs.set_roles();
         for (name, q) in &config.inputs.questionnaires {
             let redcap = q.redcap_dictionary.is_some();
-            if q.codebook.is_some() == redcap {
+            if q.codebook.is_none() && !redcap {
                 problems.push(format!(
                     "`inputs.questionnaires.{name}` needs either `codebook` (a TOML file of instruments) or `redcap_dictionary` (REDCap's data dictionary CSV)"
                 ));
@@ -1676,6 +1680,15 @@ layuot = \"kpr\"
         assert!(
             Pipeline::parse(Path::new("t.toml"), &redcap).is_ok(),
             "the event is the timepoint"
+        );
+        // Beside a dictionary, `codebook` is the forms' scale definitions.
+        let scored =
+            redcap.replace("redcap_dictionary", "codebook = \"scales.toml\"\nredcap_dictionary");
+        let p = Pipeline::parse(Path::new("/x/t.toml"), &scored).unwrap();
+        let q = &p.config.inputs.questionnaires["pacic_t0"];
+        assert_eq!(
+            (q.codebook.as_deref(), q.redcap_dictionary.as_deref()),
+            (Some(Path::new("/x/scales.toml")), Some(Path::new("/x/dd.csv")))
         );
         let ok = text.replace("timepoint", "codebook = \"c.toml\"\ntimepoint");
         let p = Pipeline::parse(Path::new("/x/t.toml"), &ok).unwrap();

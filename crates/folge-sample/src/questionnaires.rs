@@ -6,7 +6,13 @@
 //! - a `REDCap` longitudinal export of an EQ-5D-like form (five dimensions coded 1–5 and a
 //!   0–100 VAS; level codes only, never the licensed item text), with checkbox
 //!   `field___code` columns, `redcap_event_name`, `<form>_complete`, and the 18-column
-//!   data dictionary, where the national id field is marked `Identifier? = y`.
+//!   data dictionary, where the national id field is marked `Identifier? = y`;
+//! - a second `REDCap` project, the hospital's, in which the adults of Vårdanalys group 4
+//!   (Haukeland's pilot and Øygarden's comparison group) answered PACIC as a form of its
+//!   own (`pacic_voksne`: 20 radio fields coded 1–5 with PACIC's answer labels as
+//!   choices), at T0 and T1: the instrument the pipeline scores through the dictionary
+//!   and a small file of scale definitions. Drawn from its own random stream (see
+//!   [`redcap_pacic`]), so the files above are the same bytes with or without it.
 //!
 //! Free-text comments sometimes name a person or give a phone number, as real ones do.
 
@@ -208,27 +214,156 @@ fn eq5d_row(
     row
 }
 
-fn redcap_dictionary() -> Vec<Vec<String>> {
-    let header = [
-        "Variable / Field Name",
-        "Form Name",
-        "Section Header",
-        "Field Type",
-        "Field Label",
-        "Choices, Calculations, OR Slider Labels",
-        "Field Note",
-        "Text Validation Type OR Show Slider Number",
-        "Text Validation Min",
-        "Text Validation Max",
-        "Identifier?",
-        "Branching Logic (Show field only if...)",
-        "Required Field?",
-        "Custom Alignment",
-        "Question Number (surveys only)",
-        "Matrix Group Name",
-        "Matrix Ranking?",
-        "Field Annotation",
+/// The hospital's `REDCap` PACIC project: a raw export (`record_id`,
+/// `redcap_event_name`, `fnr`, `pacic_1` … `pacic_20`, `pacic_voksne_complete`) and its
+/// data dictionary. `rng` is a stream of its own, forked after every other file is drawn.
+pub fn redcap_pacic(rng: &mut impl Rng, persons: &[Person]) -> Vec<SampleFile> {
+    let mut rows = vec![pacic_voksne_header()];
+    let mut record = 0;
+    for person in persons.iter().filter(|p| p.target_group == "4") {
+        if !chance(rng, 0.85) {
+            continue;
+        }
+        record += 1;
+        // Experience of coordinated care; the hospital's pilot raises it by T1.
+        let latent = 2.5 + 0.6 * normal(rng);
+        let gain = if person.arm == Arm::Pilot { 0.5 } else { 0.05 };
+        rows.push(pacic_voksne_row(rng, person, record, "t0_arm_1", latent));
+        if person.exit.is_none() && chance(rng, 0.7) {
+            rows.push(pacic_voksne_row(rng, person, record, "t1_arm_1", latent + gain));
+        }
+    }
+    vec![
+        SampleFile {
+            name: "redcap_pacic_data.csv",
+            bytes: csv(PLAIN, &rows),
+            description: "PACIC for the adults of target group 4 as the hospital's REDCap project exports it: `record_id`, `redcap_event_name` t0/t1, `pacic_1` … `pacic_20`, `pacic_voksne_complete`",
+        },
+        SampleFile {
+            name: "redcap_pacic_dictionary.csv",
+            bytes: csv(PLAIN, &pacic_voksne_dictionary()),
+            description: "the REDCap data dictionary (18 columns) of the PACIC project: form `pacic_voksne`, 20 radio fields with PACIC's five answers as choices; `fnr` is an identifier",
+        },
+    ]
+}
+
+/// The form's name in the hospital's `REDCap` project.
+const PACIC_FORM: &str = "pacic_voksne";
+
+fn pacic_voksne_header() -> Vec<String> {
+    let mut h = vec!["record_id".to_owned(), "redcap_event_name".to_owned(), "fnr".to_owned()];
+    h.extend((1..=20).map(|i| format!("pacic_{i}")));
+    h.push(format!("{PACIC_FORM}_complete"));
+    h
+}
+
+fn pacic_voksne_row(
+    rng: &mut impl Rng,
+    person: &Person,
+    record: usize,
+    event: &str,
+    latent: f64,
+) -> Vec<String> {
+    let mut row = vec![record.to_string(), event.to_owned(), person.person_id.clone()];
+    for _ in 0..20 {
+        if chance(rng, 0.04) {
+            row.push(String::new());
+        } else {
+            row.push(((latent + 0.8 * normal(rng)).round().clamp(1.0, 5.0) as i64).to_string());
+        }
+    }
+    // REDCap's form status: 2 Complete, 1 Unverified, 0 Incomplete.
+    row.push(if chance(rng, 0.93) { "2" } else { "1" }.to_owned());
+    row
+}
+
+/// The 18 columns of a `REDCap` data dictionary, as *Project Setup → Data Dictionary*
+/// downloads it.
+const DICTIONARY_HEADER: [&str; 18] = [
+    "Variable / Field Name",
+    "Form Name",
+    "Section Header",
+    "Field Type",
+    "Field Label",
+    "Choices, Calculations, OR Slider Labels",
+    "Field Note",
+    "Text Validation Type OR Show Slider Number",
+    "Text Validation Min",
+    "Text Validation Max",
+    "Identifier?",
+    "Branching Logic (Show field only if...)",
+    "Required Field?",
+    "Custom Alignment",
+    "Question Number (surveys only)",
+    "Matrix Group Name",
+    "Matrix Ranking?",
+    "Field Annotation",
+];
+
+fn pacic_voksne_dictionary() -> Vec<Vec<String>> {
+    let answers = "1, Nesten aldri | 2, Sjelden | 3, Av og til | 4, Som oftest | 5, Nesten alltid";
+    let lead_in = "De siste 6 månedene, når jeg fikk helsehjelp for min kroniske sykdom, ble jeg …";
+    // The 18 columns in order: name, form, section header, type, label, choices, note,
+    // validation, min, max, identifier, branching, required, alignment, question number,
+    // matrix group, matrix ranking, annotation.
+    let row = |cells: [&str; 18]| cells.map(str::to_owned).to_vec();
+    let form = PACIC_FORM;
+    let mut rows = vec![
+        row(DICTIONARY_HEADER),
+        row([
+            "record_id",
+            form,
+            "",
+            "text",
+            "Studie-ID",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]),
+        row([
+            "fnr",
+            form,
+            "",
+            "text",
+            "Fødselsnummer",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "y",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]),
     ];
+    for i in 1..=20 {
+        let (name, label) = (format!("pacic_{i}"), format!("PACIC spørsmål {i}"));
+        // Required radio fields in one REDCap matrix, under the instrument's lead-in.
+        let section = if i == 1 { lead_in } else { "" };
+        rows.push(row([
+            &name, form, section, "radio", &label, answers, "", "", "", "", "", "", "y", "", "",
+            "pacic", "", "",
+        ]));
+    }
+    rows
+}
+
+fn redcap_dictionary() -> Vec<Vec<String>> {
     let levels = "1, Nivå 1 | 2, Nivå 2 | 3, Nivå 3 | 4, Nivå 4 | 5, Nivå 5";
     let field = |name: &str,
                  ftype: &str,
@@ -264,7 +399,7 @@ fn redcap_dictionary() -> Vec<Vec<String>> {
     };
     let none = ("", "", "");
     vec![
-        header.map(str::to_owned).to_vec(),
+        DICTIONARY_HEADER.map(str::to_owned).to_vec(),
         field("record_id", "text", "Studie-ID", "", none, false),
         field("fnr", "text", "Fødselsnummer", "", none, true),
         field("eq_mob", "radio", "Dimensjon 1 (mobilitet): nivåkode", levels, none, false),

@@ -1,12 +1,12 @@
 //! Questionnaire adapters end to end: REDCap exports read through a codebook built from
 //! the data dictionary (raw and label exports, events as timepoints, checkbox `___`
-//! columns), and Nettskjema's legacy tab-separated export with `Ja`/empty tick boxes.
+//! columns, forms scored by scale definitions beside the dictionary), and Nettskjema's legacy tab-separated export with `Ja`/empty tick boxes.
 
 use std::path::Path;
 
 use folge_ingest::{
-    Codebook, CsvOptions, IdPolicy, PersonIndex, QuestionnaireOptions, codebook_from_dictionary,
-    read_questionnaire,
+    Codebook, CsvOptions, IdPolicy, PersonIndex, QuestionnaireOptions, ScaleDefinitions,
+    add_scales, codebook_from_dictionary, read_questionnaire,
 };
 
 use super::{corpus, sample_persons};
@@ -86,6 +86,84 @@ fn the_sample_redcap_export_reads_through_its_data_dictionary() {
         assert!([Some(0.0), Some(1.0)].contains(&r.value), "{r:?}");
     }
     assert!(got.rows.iter().any(|r| r.item == "kommentar" && r.text.is_some()));
+}
+
+/// The sample's REDCap PACIC project: its dictionary, scored by the sample pipeline's
+/// scale definitions.
+fn redcap_pacic_codebook() -> Codebook {
+    let dictionary =
+        std::fs::File::open(data_sample("redcap_pacic_dictionary.csv")).expect("sample dictionary");
+    let mut codebook = codebook_from_dictionary("redcap_pacic_dictionary.csv", dictionary, "fnr")
+        .expect("codebook");
+    let scales = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/codebooks/pacic_redcap.toml"),
+    )
+    .expect("scale definitions");
+    let definitions: ScaleDefinitions = toml::from_str(&scales).expect("toml");
+    add_scales(&mut codebook, &definitions).expect("the definitions fit the dictionary");
+    codebook.check().expect("whole");
+    codebook
+}
+
+#[test]
+fn the_sample_redcap_pacic_reads_and_is_scored_through_its_dictionary() {
+    let codebook = redcap_pacic_codebook();
+    let [pacic] = codebook.instruments.as_slice() else { panic!("one form") };
+    assert_eq!(pacic.name, "pacic_voksne");
+    assert_eq!((pacic.items.len(), pacic.scale_range()), (20, Some((1.0, 5.0))));
+    assert_eq!(pacic.scoring(), "mean");
+    let subscale_items: usize = pacic.subscales.values().map(Vec::len).sum();
+    assert_eq!((pacic.subscales.len(), subscale_items), (5, 20), "every item in one subscale");
+    assert_eq!(pacic.items[0].labels.get("Nesten alltid"), Some(&5.0), "the choices' labels");
+    let path = data_sample("redcap_pacic_data.csv");
+    let rows_in = std::fs::read_to_string(&path).unwrap().lines().count() - 1;
+    let got = read_questionnaire(
+        "redcap_pacic_data.csv",
+        std::fs::File::open(&path).unwrap(),
+        &fnr_column(),
+        POLICY,
+        &sample_persons(),
+        &codebook,
+        &redcap_options(),
+    )
+    .unwrap();
+    let s = &got.summary;
+    assert_eq!((s.rows_read as usize, s.rows_rejected), (rows_in, 0), "{:?}", got.rejects);
+    assert_eq!(got.rows.len(), rows_in * 20);
+    assert!(got.rows.iter().all(|r| r.instrument == "pacic_voksne" && !r.identifier));
+    assert!(got.rows.iter().filter_map(|r| r.value).all(|v| (1.0..=5.0).contains(&v)));
+}
+
+#[test]
+fn a_redcap_missing_code_is_no_answer_once_the_scale_definitions_say_so() {
+    let ids = std::fs::read_to_string(corpus().join("ids.txt")).unwrap();
+    let persons: PersonIndex = ids.lines().map(str::to_owned).collect();
+    let dictionary = "Variable / Field Name,Form Name,Section Header,Field Type,Field Label,\"Choices, Calculations, OR Slider Labels\",Field Note,Text Validation Type OR Show Slider Number,Text Validation Min,Text Validation Max,Identifier?,Branching Logic (Show field only if...),Required Field?,Custom Alignment,Question Number (surveys only),Matrix Group Name,Matrix Ranking?,Field Annotation\n\
+         record_id,peq,,text,ID,,,,,,,,,,,,,\n\
+         peq_1,peq,,radio,P1,\"1, Ikke i det hele tatt | 5, I svært stor grad | 9, Ikke aktuelt\",,,,,,,,,,,,\n\
+         peq_2,peq,,radio,P2,\"1, Ikke i det hele tatt | 5, I svært stor grad | 9, Ikke aktuelt\",,,,,,,,,,,,\n";
+    let mut codebook = codebook_from_dictionary("dd.csv", dictionary.as_bytes(), "fnr").unwrap();
+    let definitions: ScaleDefinitions =
+        toml::from_str("[[instruments]]\nname = \"peq\"\nmissing_codes = [9]\n").unwrap();
+    add_scales(&mut codebook, &definitions).unwrap();
+    let id = ids.lines().next().unwrap();
+    let export = format!(
+        "record_id,redcap_event_name,fnr,peq_1,peq_2,peq_complete\n1,t0_arm_1,{id},Ikke aktuelt,9\n2,t1_arm_1,{id},5,1\n"
+    );
+    let got = read_questionnaire(
+        "peq.csv",
+        export.as_bytes(),
+        &fnr_column(),
+        POLICY,
+        &persons,
+        &codebook,
+        &redcap_options(),
+    )
+    .unwrap();
+    assert_eq!(got.summary.rows_rejected, 0, "{:?}", got.rejects);
+    let values: Vec<(&str, Option<f64>)> =
+        got.rows.iter().map(|r| (r.timepoint.as_str(), r.value)).collect();
+    assert_eq!(values, [("T0", None), ("T0", None), ("T1", Some(5.0)), ("T1", Some(1.0))]);
 }
 
 #[test]

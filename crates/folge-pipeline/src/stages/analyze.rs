@@ -19,7 +19,7 @@ use crate::run_dir::{parquet, shown};
 use crate::{Pipeline, PipelineError};
 
 use super::codebook::{Vocabulary, categories, schema_with_unit, with_unit};
-use super::ingest::{EVENTS_GROUPED_NOTE, load_codebook};
+use super::ingest::{EVENTS_GROUPED_NOTE, questionnaire_codebook};
 use super::{BATCH_ROWS, Context, Stage, write_table_as};
 
 pub(super) fn load_deidentified(
@@ -42,21 +42,24 @@ pub(super) fn load_deidentified(
 }
 
 /// The scales of every questionnaire's codebook (each instrument once): its total and its
-/// subscales, unless the codebook says `score = "none"`. REDCap-built codebooks score
-/// nothing.
+/// subscales, unless the codebook says `score = "none"`. A REDCap input's forms are scored
+/// when its `codebook` of scale definitions names them (their items and range from the
+/// data dictionary); without one, a REDCap input scores nothing.
 pub(super) fn scale_specs(
     pipeline: &Pipeline,
 ) -> Result<Vec<folge_analyze::ScaleSpec>, PipelineError> {
     let mut specs: Vec<folge_analyze::ScaleSpec> = Vec::new();
     for file in pipeline.config.inputs.questionnaires.values() {
-        let Some(path) = &file.codebook else { continue };
-        for instrument in load_codebook(path)?.instruments {
+        if file.codebook.is_none() {
+            continue;
+        }
+        for instrument in questionnaire_codebook(file)?.instruments {
             let scoring = match instrument.scoring() {
                 "mean" => folge_analyze::Scoring::Mean,
                 "sum" => folge_analyze::Scoring::Sum,
                 _ => continue,
             };
-            let (Some(min), Some(max)) = (instrument.min, instrument.max) else { continue };
+            let Some((min, max)) = instrument.scale_range() else { continue };
             if specs.iter().any(|s| s.instrument == instrument.name) {
                 continue;
             }
@@ -355,9 +358,100 @@ fn write_indicators(
 #[cfg(test)]
 mod tests {
     use folge_deid::{DeidParams, Identifiable, deidentify};
-    use folge_schema::tables::Participant;
+    use folge_schema::tables::{Participant, Response};
 
     use super::*;
+
+    /// A REDCap form named in the input's scale definitions is scored like a codebook's
+    /// instrument: its range from the dictionary's choices, its subscales, its reverse
+    /// item turned (min + max − answer) before the mean.
+    #[test]
+    fn a_redcap_form_is_scored_with_its_subscales_and_reverse_items() {
+        use folge_schema::national_id::build;
+        let dir = tempfile::tempdir().expect("dir");
+        let pipeline = super::super::ingest::tests::redcap_pipeline(
+            dir.path(),
+            "[[instruments]]\nname = \"pacic\"\nreverse = [\"p3\"]\nmin_answered = 1.0\n\
+             [instruments.subscales]\nfirst = [\"p1\", \"p2\"]\nlast = [\"p3\"]\n",
+        );
+        let specs = scale_specs(&pipeline).expect("specs");
+        let described: Vec<(&str, &str, usize, f64, f64)> = specs
+            .iter()
+            .map(|s| (s.instrument.as_str(), s.scale.as_str(), s.items.len(), s.min, s.max))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("pacic", "pacic", 3, 1.0, 5.0),
+                ("pacic", "first", 2, 1.0, 5.0),
+                ("pacic", "last", 1, 1.0, 5.0)
+            ]
+        );
+        assert!(
+            specs.iter().all(|s| s.reverse == ["p3"] && s.min_share.to_bits() == 1.0f64.to_bits())
+        );
+        let day = chrono::NaiveDate::from_ymd_opt(2020, 6, 1).expect("date");
+        let birth = chrono::NaiveDate::from_ymd_opt(1960, 3, 4).expect("date");
+        let id = (0..500).find_map(|i| build(birth, i, 0, 80)).expect("id");
+        let answer = |item: &str, value: Option<f64>| Response {
+            person_id: id.clone(),
+            timepoint: "T0".into(),
+            response_date: None,
+            instrument: "pacic".into(),
+            item: item.into(),
+            value,
+            text: None,
+            identifier: false,
+            value_date: None,
+        };
+        let participant = Participant {
+            person_id: id.clone(),
+            name: None,
+            sex: None,
+            birth_date: Some(birth),
+            municipality: "4601".into(),
+            site: None,
+            arm: folge_schema::Arm::Pilot,
+            target_group: None,
+            inclusion_date: day,
+            exit_date: None,
+            exit_reason: None,
+        };
+        let score = |answers: [Option<f64>; 3]| {
+            let input = Identifiable {
+                participants: vec![participant.clone()],
+                responses: ["p1", "p2", "p3"]
+                    .into_iter()
+                    .zip(answers)
+                    .map(|(item, value)| answer(item, value))
+                    .collect(),
+                ..Identifiable::default()
+            };
+            let tables =
+                deidentify(&input, &DeidParams::new(day), &folge_deid::Key::demo()).expect("deid");
+            let params = folge_analyze::ScaleParams {
+                scales: specs.clone(),
+                timepoints: ("T0".into(), "T1".into()),
+                min_n: 5,
+            };
+            let results = folge_analyze::scales(&tables, &params);
+            results.scores.iter().map(|s| (s.scale.clone(), s.score)).collect::<Vec<_>>()
+        };
+        // p3 = 5 counts as 1: total (1 + 2 + 1) / 3, first (1 + 2) / 2, last 1.
+        assert_eq!(
+            score([Some(1.0), Some(2.0), Some(5.0)]),
+            [
+                ("pacic".into(), Some(4.0 / 3.0)),
+                ("first".into(), Some(1.5)),
+                ("last".into(), Some(1.0))
+            ]
+        );
+        // Every item must be answered (`min_answered = 1.0`): no total, no `first`.
+        assert_eq!(
+            score([Some(1.0), None, Some(2.0)]),
+            [("pacic".into(), None), ("first".into(), None), ("last".into(), Some(4.0))]
+        );
+    }
 
     /// Events in no order by person (two files one after the other, then shuffled),
     /// dealt into parts and grouped part by part, give what the in-memory analysis gives.

@@ -31,22 +31,78 @@ pub(super) struct IngestResult {
     inputs: Vec<InputRecord>,
 }
 
-/// Load a questionnaire's codebook; a bad one is a configuration error with its line.
-pub(super) fn load_codebook(path: &Path) -> Result<folge_ingest::Codebook, PipelineError> {
+/// Read a TOML file of `path` into `T`; a bad one is a configuration error with its line.
+fn read_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> Result<(T, String), PipelineError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| PipelineError::config_because(path, "cannot read the codebook", e))?;
-    let codebook: folge_ingest::Codebook =
-        toml::from_str(&text).map_err(|e: toml::de::Error| {
-            // TOML's message without its excerpt: no source kept (see `error.rs`).
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            PipelineError::config(path, line, e.message().trim())
-        })?;
+        .map_err(|e| PipelineError::config_because(path, &format!("cannot read the {what}"), e))?;
+    let value = toml::from_str(&text).map_err(|e: toml::de::Error| {
+        // TOML's message without its excerpt: no source kept (see `error.rs`).
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        PipelineError::config(path, line, e.message().trim())
+    })?;
+    Ok((value, text))
+}
+
+/// Load a questionnaire's codebook; a bad one is a configuration error with its line.
+fn load_codebook(path: &Path) -> Result<folge_ingest::Codebook, PipelineError> {
+    let (codebook, _): (folge_ingest::Codebook, _) = read_toml(path, "codebook")?;
     codebook.check().map_err(|message| PipelineError::config(path, None, message))?;
     Ok(codebook)
 }
 
+/// The codebook a questionnaire input is read and scored by: its `codebook`; or the one
+/// built from its REDCap data dictionary, with the forms that its `codebook` of scale
+/// definitions names scored (see `folge_ingest::add_scales`).
+pub(super) fn questionnaire_codebook(
+    file: &InputFile,
+) -> Result<folge_ingest::Codebook, PipelineError> {
+    let person_id_field = file.columns.get("person_id").map_or("person_id", String::as_str);
+    match (&file.codebook, &file.redcap_dictionary) {
+        (Some(path), None) => load_codebook(path),
+        (scales, Some(dictionary)) => {
+            let mut codebook = load_redcap_dictionary(dictionary, &file.role, person_id_field)?;
+            if let Some(path) = scales {
+                add_redcap_scales(&mut codebook, path)?;
+            }
+            Ok(codebook)
+        }
+        // Checked when the pipeline file is loaded.
+        (None, None) => Err(PipelineError::bug(
+            "a questionnaire has neither a codebook nor a REDCap dictionary",
+        )),
+    }
+}
+
+/// Add the scale definitions of `path` to a codebook built from a REDCap data dictionary;
+/// a definition that does not fit the dictionary is a configuration error naming the file,
+/// the line of its `[[instruments]]`, the instrument and the field.
+fn add_redcap_scales(
+    codebook: &mut folge_ingest::Codebook,
+    path: &Path,
+) -> Result<(), PipelineError> {
+    let (definitions, text): (folge_ingest::ScaleDefinitions, _) =
+        read_toml(path, "codebook of scale definitions")?;
+    folge_ingest::add_scales(codebook, &definitions).map_err(|problem| {
+        PipelineError::config(path, instrument_line(&text, problem.instrument), problem.message)
+    })?;
+    codebook.check().map_err(|message| PipelineError::config(path, None, message))
+}
+
+/// The line of the `index`th (0-based) `[[instruments]]` header of a TOML file, when the
+/// entries are written as tables.
+fn instrument_line(text: &str, index: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.trim_start().starts_with("[[instruments]]"))
+        .nth(index)
+        .map(|(number, _)| number + 1)
+}
+
 /// Build a codebook from a REDCap data dictionary; a bad one is a configuration error.
-pub(super) fn load_redcap_dictionary(
+fn load_redcap_dictionary(
     path: &Path,
     role: &str,
     person_id_field: &str,
@@ -79,29 +135,22 @@ pub(super) fn read_questionnaire(
     policy: IdPolicy,
     persons: &folge_ingest::PersonIndex,
 ) -> Result<Ingested<Response>, PipelineError> {
-    let person_id_field = file.columns.get("person_id").map_or("person_id", String::as_str);
-    let (mut codebook, mut options) = match (&file.codebook, &file.redcap_dictionary) {
-        (Some(path), _) => (load_codebook(path)?, folge_ingest::QuestionnaireOptions::default()),
-        (None, Some(path)) => {
-            let codebook = load_redcap_dictionary(path, &file.role, person_id_field)?;
-            let options = folge_ingest::QuestionnaireOptions {
-                timepoint_column: Some("redcap_event_name".into()),
-                instance_column: Some("redcap_repeat_instance".into()),
-                complete_columns: if file.require_complete {
-                    codebook.instruments.iter().map(|i| format!("{}_complete", i.name)).collect()
-                } else {
-                    Vec::new()
-                },
-                ..folge_ingest::QuestionnaireOptions::default()
-            };
-            (codebook, options)
+    // The scale definitions are read here too, so a bad one stops ingest (and `folge
+    // validate`), not only the analysis that scores them.
+    let mut codebook = questionnaire_codebook(file)?;
+    let mut options = if file.redcap_dictionary.is_some() {
+        folge_ingest::QuestionnaireOptions {
+            timepoint_column: Some("redcap_event_name".into()),
+            instance_column: Some("redcap_repeat_instance".into()),
+            complete_columns: if file.require_complete {
+                codebook.instruments.iter().map(|i| format!("{}_complete", i.name)).collect()
+            } else {
+                Vec::new()
+            },
+            ..folge_ingest::QuestionnaireOptions::default()
         }
-        // Checked when the pipeline file is loaded.
-        (None, None) => {
-            return Err(PipelineError::bug(
-                "a questionnaire has neither a codebook nor a REDCap dictionary",
-            ));
-        }
+    } else {
+        folge_ingest::QuestionnaireOptions::default()
     };
     codebook.missing_text.extend(file.missing_text.iter().cloned());
     if file.timepoint.is_some() || file.timepoint_column.is_some() {
@@ -575,4 +624,81 @@ pub(super) fn run(
         failed,
         made_from: None,
     })
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    const DICTIONARY: &str = "Variable / Field Name,Form Name,Section Header,Field Type,Field Label,\"Choices, Calculations, OR Slider Labels\",Field Note,Text Validation Type OR Show Slider Number,Text Validation Min,Text Validation Max,Identifier?,Branching Logic (Show field only if...),Required Field?,Custom Alignment,Question Number (surveys only),Matrix Group Name,Matrix Ranking?,Field Annotation
+record_id,pacic,,text,ID,,,,,,,,,,,,,
+fnr,pacic,,text,Fødselsnummer,,,,,,y,,,,,,,
+p1,pacic,,radio,P1,\"1, Nesten aldri | 5, Nesten alltid\",,,,,,,,,,,,
+p2,pacic,,radio,P2,\"1, Nesten aldri | 5, Nesten alltid\",,,,,,,,,,,,
+p3,pacic,,radio,P3,\"1, Nesten aldri | 5, Nesten alltid\",,,,,,,,,,,,
+";
+
+    /// A pipeline in `dir` with one REDCap input (`pacic`: a form of three items on 1–5,
+    /// `p1` … `p3`) whose scale definitions are `scales`.
+    pub(in crate::stages) fn redcap_pipeline(dir: &Path, scales: &str) -> Pipeline {
+        std::fs::write(dir.join("dd.csv"), DICTIONARY).unwrap();
+        std::fs::write(dir.join("scales.toml"), scales).unwrap();
+        let text = "name = \"t\"\noutput = \"runs/t\"\ndata_end = \"2021-12-31\"\n\
+                    [inputs.participants]\npath = \"p.csv\"\n\
+                    [inputs.questionnaires.pacic]\npath = \"q.csv\"\n\
+                    redcap_dictionary = \"dd.csv\"\ncodebook = \"scales.toml\"\n\
+                    columns = { person_id = \"fnr\" }\n";
+        Pipeline::parse(&dir.join("t.toml"), text).unwrap()
+    }
+
+    /// The codebook the input of [`redcap_pipeline`] is read and scored by.
+    fn redcap_with(scales: &str) -> Result<folge_ingest::Codebook, PipelineError> {
+        let dir = tempfile::tempdir().unwrap();
+        let pipeline = redcap_pipeline(dir.path(), scales);
+        questionnaire_codebook(&pipeline.config.inputs.questionnaires["pacic"])
+    }
+
+    #[test]
+    fn redcap_scales_are_added_to_the_dictionarys_forms() {
+        let codebook = redcap_with(
+            "[[instruments]]\nname = \"pacic\"\nreverse = [\"p3\"]\n\
+             [instruments.subscales]\nfirst = [\"p1\", \"p2\"]\n",
+        )
+        .unwrap();
+        let pacic = &codebook.instruments[0];
+        assert_eq!((pacic.scoring(), pacic.scale_range()), ("mean", Some((1.0, 5.0))));
+        assert_eq!((pacic.reverse.as_slice(), pacic.items.len()), (&["p3".to_owned()][..], 3));
+    }
+
+    #[test]
+    fn a_scale_definition_the_dictionary_lacks_names_file_line_instrument_and_field() {
+        let message = |scales: &str| {
+            let err = redcap_with(scales).unwrap_err();
+            let text = err.to_string();
+            // The temporary folder's name differs per run: keep the file's own name.
+            text[text.find("scales.toml").unwrap()..].to_owned()
+        };
+        assert_eq!(
+            message("# PACIC\n\n[[instruments]]\nname = \"pacik\"\n"),
+            "scales.toml line 3: instrument `pacik`: the REDCap data dictionary has no form `pacik`; did you mean `pacic`? (its forms with answers: `pacic`)"
+        );
+        assert_eq!(
+            message(
+                "[[instruments]]\nname = \"pacic\"\n\n[instruments.subscales]\nfirst = [\"p1\", \"pp3\"]\n"
+            ),
+            "scales.toml line 1: instrument `pacic`: subscale `first` names `pp3`, which is not a field of form `pacic` in the REDCap data dictionary; did you mean `p3`?"
+        );
+        assert_eq!(
+            message("[[instruments]]\nname = \"pacic\"\nminimum = 0.5\n"),
+            "scales.toml line 3: unknown field `minimum`, expected one of `name`, `score`, `min_answered`, `reverse`, `subscales`, `missing_codes`, `items`, `min`, `max`, `labels`"
+        );
+        assert!(
+            redcap_with("[[instruments]]\nname = \"pacic\"\nscore = \"median\"\n")
+                .unwrap_err()
+                .to_string()
+                .ends_with(
+                    "instrument `pacic`: `score = \"median\"` is not `mean`, `sum` or `none`"
+                )
+        );
+    }
 }

@@ -25,15 +25,7 @@ use super::{Context, Stage, VERSION, create_dir};
 fn instruments(pipeline: &crate::config::Pipeline) -> Vec<folge_report::Instrument> {
     let mut out: Vec<folge_report::Instrument> = Vec::new();
     for file in pipeline.config.inputs.questionnaires.values() {
-        let person_id_field = file.columns.get("person_id").map_or("person_id", String::as_str);
-        let codebook = match (&file.codebook, &file.redcap_dictionary) {
-            (Some(path), _) => super::ingest::load_codebook(path),
-            (None, Some(path)) => {
-                super::ingest::load_redcap_dictionary(path, &file.role, person_id_field)
-            }
-            (None, None) => continue,
-        };
-        let codebook = match codebook {
+        let codebook = match super::ingest::questionnaire_codebook(file) {
             Ok(codebook) => codebook,
             Err(e) => {
                 tracing::warn!(

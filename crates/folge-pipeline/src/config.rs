@@ -1804,7 +1804,8 @@ source = \"team Voss\"
              - `inputs.codings[0].source = \"\"`: expected a short label on one line (1–40 characters, no leading or trailing spaces, at most 4 digits), e.g. \"team Voss\"\n  \
              - `inputs.codings[1].source = \"x\\ny\"`: expected a short label on one line (1–40 characters, no leading or trailing spaces, at most 4 digits), e.g. \"team Voss\"",
         );
-        let text = format!("{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nsource = \"NPR\"\n");
+        let text =
+            format!("{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nsource = \"NPR\"\n");
         let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
         assert_eq!(
             err,

@@ -144,7 +144,7 @@ fn agreement(codings: &[DeidCoding]) -> Vec<AgreementRow> {
 /// Agreement among one source's coders over its segments, per code of its codings and
 /// over all of them.
 fn agreement_within(source: &str, codings: &[&DeidCoding]) -> Vec<AgreementRow> {
-    let codes: BTreeSet<&str> = codings.iter().map(|c| c.code()).collect();
+    let code_list: BTreeSet<&str> = codings.iter().map(|c| c.code()).collect();
     let coders: Vec<&str> =
         codings.iter().map(|c| c.coder()).collect::<BTreeSet<_>>().into_iter().collect();
     // Per coder: the segments they coded and, per segment, their codes.
@@ -232,13 +232,14 @@ fn agreement_within(source: &str, codings: &[&DeidCoding]) -> Vec<AgreementRow> 
         }
         out
     };
-    let mut rows: Vec<AgreementRow> = codes.iter().map(|code| row(code, presence(code))).collect();
+    let mut rows: Vec<AgreementRow> =
+        code_list.iter().map(|code| row(code, presence(code))).collect();
     // Over all codes: every (unit, code) pair is a unit.
     let all: Vec<Vec<Option<f64>>> = (0..coders.len())
-        .map(|i| codes.iter().flat_map(|code| presence(code).swap_remove(i)).collect())
+        .map(|i| code_list.iter().flat_map(|code| presence(code).swap_remove(i)).collect())
         .collect();
     let mut overall = row("all", all);
-    overall.n_units = (units.len() * codes.len()) as i64;
+    overall.n_units = (units.len() * code_list.len()) as i64;
     rows.push(overall);
     rows
 }

@@ -55,7 +55,7 @@ const SECOND_TEAM_GROUPS: &[(&str, &str, &str)] = &[
 
 const SECOND_TEAM_CODERS: [&str; 2] = ["Coder KB", "Coder SR"];
 
-/// The ChaCha stream the second team's codings are drawn from (the other files use
+/// The `ChaCha8` stream the second team's codings are drawn from (the other files use
 /// stream 0 of the same seed).
 const SECOND_TEAM_STREAM: u64 = 1;
 

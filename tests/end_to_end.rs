@@ -1343,6 +1343,128 @@ fn a_value_outside_a_vocabulary_is_rejected_without_showing_it() {
     assert!(String::from_utf8_lossy(&out.stdout).contains(&a));
 }
 
+/// Two codings inputs whose groups, segments and coders have the same names: read into
+/// one table, each row labelled with its input's source, each input counted on its own
+/// (rows in = accepted + rejected), and kept apart in the analysis: two groups, not one,
+/// and agreement only among one source's coders.
+#[test]
+fn two_codings_inputs_with_the_same_names_are_kept_apart_by_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "focus_group;municipality;role;coder;segment;code;text\n";
+    std::fs::write(
+        tmp.path().join("a.csv"),
+        format!(
+            "{header}FG1;4601;leder;Coder A;s1;Tid;Vi mangler tid.\n\
+             FG1;4601;leder;Coder B;s1;Tid;Vi mangler tid.\n\
+             FG1;4601;sjef;Coder B;s2;Tid;Ingen tid.\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("b.csv"),
+        format!("{header}FG1;4627;leder;Coder A;s1;Felles plan;Vi har en plan.\n"),
+    )
+    .unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    let text = text
+        .replace("\"data-sample/focus_groups.qdpx\"\nformat = \"qdpx\"", "\"a.csv\"")
+        .replace(
+            "\"data-sample/focus_groups_comparison_nvivo.csv\"\nlayout = \"nvivo\"\ncolumns = { municipality = \"Kommune\", role = \"Rolle\" }",
+            "\"b.csv\"",
+        )
+        .replace("max_reject_share = 0.01", "max_reject_share = 1.0");
+    assert!(text.contains("\"a.csv\"") && text.contains("\"b.csv\""));
+    std::fs::write(&pipeline, text).unwrap();
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = tmp.path().join("run");
+    let ingested = run.join("01_ingest/codings.parquet");
+    assert_eq!(
+        strings(&ingested, "source"),
+        ["pilotteamet", "pilotteamet", "sammenligningsteamet"].map(|s| Some(s.to_owned()))
+    );
+    // The role outside the vocabulary: one reject, of the first input's line 4.
+    let rejects = tmp.path().join("run/01_ingest/rejects.parquet");
+    let codings_rejects: Vec<(Option<String>, Option<String>)> = strings(&rejects, "source")
+        .into_iter()
+        .zip(strings(&rejects, "column"))
+        .filter(|(source, _)| source.as_deref().is_some_and(|s| s.starts_with("inputs.codings")))
+        .collect();
+    assert_eq!(codings_rejects, [(Some("inputs.codings[0]".to_owned()), Some("role".to_owned()))]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let counts: Vec<(String, u64, u64, u64)> = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["table"] == "codings")
+        .map(|i| {
+            (
+                i["role"].as_str().unwrap().to_owned(),
+                i["rows_read"].as_u64().unwrap(),
+                i["rows_accepted"].as_u64().unwrap(),
+                i["rows_rejected"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [("inputs.codings[0]".to_owned(), 3, 2, 1), ("inputs.codings[1]".to_owned(), 1, 1, 0)]
+    );
+    // Two groups called FG1; coder A of each source is another coder.
+    let coders: Vec<Option<String>> = strings(&run.join("02_deid/codings.parquet"), "coder");
+    assert_eq!(coders, ["coder 1", "coder 2", "coder 3"].map(|s| Some(s.to_owned())));
+    let frequencies = run.join("03_analyze/code_frequencies.parquet");
+    let scope = strings(&frequencies, "scope");
+    let groups_in_scope = read_parquet(&frequencies).unwrap().batches[0]
+        .column_by_name("n_groups_in_scope")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .unwrap()
+        .values()
+        .to_vec();
+    let all: Vec<i64> = scope
+        .iter()
+        .zip(&groups_in_scope)
+        .filter(|(s, _)| s.as_deref() == Some("all"))
+        .map(|(_, n)| *n)
+        .collect();
+    assert_eq!(all, [2, 2], "`Felles plan` and `Tid`, each of 2 groups");
+    // Agreement: the first source's two coders over s1; the second source has one coder.
+    let agreement = run.join("03_analyze/agreement.parquet");
+    let rows: Vec<(Option<String>, Option<String>, Option<String>)> = strings(&agreement, "source")
+        .into_iter()
+        .zip(strings(&agreement, "code"))
+        .zip(strings(&agreement, "note"))
+        .map(|((source, code), note)| (source, code, note))
+        .collect();
+    let n_coders = read_parquet(&agreement).unwrap().batches[0]
+        .column_by_name("n_coders")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .unwrap()
+        .values()
+        .to_vec();
+    let sources: Vec<(&str, &str, i64)> = rows
+        .iter()
+        .zip(&n_coders)
+        .map(|((s, c, _), n)| (s.as_deref().unwrap(), c.as_deref().unwrap(), *n))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("pilotteamet", "Tid", 2),
+            ("pilotteamet", "all", 2),
+            ("sammenligningsteamet", "Felles plan", 1),
+            ("sammenligningsteamet", "all", 1),
+        ]
+    );
+    assert!(rows[2].2.as_deref().is_some_and(|n| n.contains("two coders")), "{rows:?}");
+}
+
 #[test]
 fn codings_read_alike_from_the_qdpx_project_and_the_excel_sheet() {
     let tmp = tempfile::tempdir().unwrap();

@@ -895,6 +895,9 @@ fn no_identifier_reaches_deid_analysis_report_or_logs() {
     let quotes = text_of(&tmp.path().join("run/01_ingest/codings.parquet")).to_lowercase();
     assert!(words.iter().any(|w| has_word(&answers, w)), "answers name people in zone 1");
     assert!(staff_names().iter().any(|n| quotes.contains(&n.to_lowercase())), "quotes name staff");
+    // The second team's quotes name patients by their full names (every one is scrubbed).
+    let names: Vec<&String> = identifiers.iter().skip(1).step_by(2).collect();
+    assert!(names.iter().any(|n| quotes.contains(&n.to_lowercase())), "quotes name participants");
     let digits: String = answers.chars().filter(char::is_ascii_digit).collect();
     assert!(phones.iter().all(|p| digits.contains(p.as_str())));
 }

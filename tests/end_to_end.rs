@@ -252,8 +252,24 @@ fn sample_pipeline_runs_end_to_end() {
     );
     // Focus groups: every code has a frequency row in scope `all` and an agreement row,
     // and agreement has the overall row besides.
-    let codes = rows(&run.join("03_analyze/agreement.parquet")) - 1;
+    // Agreement is per source: each source's codes and its overall row.
+    let agreed = strings(&run.join("03_analyze/agreement.parquet"), "code");
+    let codes = agreed
+        .iter()
+        .filter(|c| c.as_deref() != Some("all"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     assert!(codes >= 5, "{codes}");
+    assert_eq!(
+        agreed.len() - agreed.iter().filter(|c| c.as_deref() == Some("all")).count(),
+        2 * codes,
+        "both teams use every code"
+    );
+    assert_eq!(
+        agreed.iter().filter(|c| c.as_deref() == Some("all")).count(),
+        2,
+        "one overall row per source"
+    );
     let frequencies = read_parquet(&run.join("03_analyze/code_frequencies.parquet")).unwrap();
     let scopes = texts(frequencies.batches[0].column_by_name("scope").unwrap().as_ref())
         .unwrap()
@@ -306,10 +322,17 @@ fn sample_pipeline_runs_end_to_end() {
         "the REDCap form's scales in the report: {table_4}"
     );
     assert!(report.join("tables/table_scales.md").exists() && report.join("tables.xlsx").exists());
-    // Focus groups: a row per code in Table 5, and per code plus "all" in Table 6.
+    // Focus groups: a row per code in Table 5, and per source, per code plus "all" in
+    // Table 6 (agreement is within each of the two sources, whose groups Table 5 counts
+    // together: 6 + 4).
     let table_5 = std::fs::read_to_string(report.join("tables/table_codes.csv")).unwrap();
     let table_6 = std::fs::read_to_string(report.join("tables/table_agreement.csv")).unwrap();
-    assert_eq!((table_5.lines().count(), table_6.lines().count()), (1 + codes, 2 + codes));
+    assert_eq!(
+        (table_5.lines().count(), table_6.lines().count()),
+        (1 + codes, 1 + 2 * (codes + 1))
+    );
+    assert!(table_5.lines().skip(1).all(|l| l.ends_with("/ 10")), "{table_5}");
+    assert!(table_6.contains("sammenligningsteamet"), "{table_6}");
     let meta = read_parquet(&run.join("03_analyze/indicators.parquet")).unwrap().metadata;
     for key in ["folge.version", "folge.pipeline", "folge.params_sha256", "folge.inputs_sha256"] {
         assert!(meta.contains_key(key), "{key}");
@@ -318,7 +341,7 @@ fn sample_pipeline_runs_end_to_end() {
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     let inputs = manifest["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 8);
+    assert_eq!(inputs.len(), 9, "two codings inputs among them, and two REDCap projects");
     // The pipeline file by its name only: nothing of the machine's folders (a temporary
     // folder's random name once read as a street address and stopped the run).
     assert_eq!(manifest["pipeline_file"], "sample.toml");
@@ -360,20 +383,41 @@ fn sample_pipeline_runs_end_to_end() {
     );
     assert_eq!(eq5d as usize, data_lines("redcap_eq5d_data.csv"));
     assert_eq!(pacic_redcap as usize, data_lines("redcap_pacic_data.csv"));
-    let codings = inputs.iter().find(|i| i["table"] == "codings").unwrap();
+    // Two codings inputs (two teams), each counted on its own, read into one table.
+    let codings: Vec<&serde_json::Value> =
+        inputs.iter().filter(|i| i["table"] == "codings").collect();
+    let roles: Vec<&str> = codings.iter().map(|i| i["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["inputs.codings[0]", "inputs.codings[1]"]);
+    let accepted: Vec<u64> = codings.iter().map(|i| i["rows_accepted"].as_u64().unwrap()).collect();
+    assert_eq!(rows(&run.join("01_ingest/codings.parquet")) as u64, accepted.iter().sum::<u64>());
+    assert!(accepted[0] >= 120, "two coders over the first team's segments");
+    assert!(accepted[1] >= 80, "two coders over the second team's segments");
+    for input in &codings {
+        assert_eq!(input["rows_rejected"], 0, "the sample's roles and municipalities are listed");
+    }
+    // Every row carries its input's label, and as many rows carry each as it gave.
+    let sources = strings(&run.join("02_deid/codings.parquet"), "source");
+    let count = |label: &str| sources.iter().filter(|s| s.as_deref() == Some(label)).count();
     assert_eq!(
-        rows(&run.join("01_ingest/codings.parquet")) as u64,
-        codings["rows_accepted"].as_u64().unwrap()
+        [count("pilotteamet") as u64, count("sammenligningsteamet") as u64],
+        [accepted[0], accepted[1]]
     );
-    assert!(
-        codings["rows_accepted"].as_u64().unwrap() >= 120,
-        "two coders over the sample's segments"
-    );
-    assert_eq!(codings["rows_rejected"], 0, "the sample's roles and municipalities are listed");
-    // Coders are people: numbered in zone 2, and agreement still pairs them.
+    // Coders are people: numbered in zone 2 (by source, then name), and agreement still
+    // pairs them, within each source.
     let coder_labels: std::collections::BTreeSet<Option<String>> =
         strings(&run.join("02_deid/codings.parquet"), "coder").into_iter().collect();
-    assert_eq!(coder_labels, [Some("coder 1".to_owned()), Some("coder 2".to_owned())].into());
+    assert_eq!(
+        coder_labels,
+        (1..=4).map(|i| Some(format!("coder {i}"))).collect(),
+        "two coders in each of two sources"
+    );
+    let agreement = run.join("03_analyze/agreement.parquet");
+    let agreement_sources: std::collections::BTreeSet<Option<String>> =
+        strings(&agreement, "source").into_iter().collect();
+    assert_eq!(
+        agreement_sources,
+        [Some("pilotteamet".to_owned()), Some("sammenligningsteamet".to_owned())].into()
+    );
     for input in inputs {
         let (read, ok, rejected) = (
             input["rows_read"].as_u64().unwrap(),
@@ -428,7 +472,11 @@ fn committed_sample_is_what_folge_sample_generates() {
     let out = folge(&["sample", "--out", tmp.path().to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let generated = files(tmp.path());
-    assert_eq!(generated.len(), 12, "every sample file, the staff list included");
+    assert_eq!(
+        generated.len(),
+        13,
+        "every sample file, the staff list, both teams' codings and both REDCap projects included"
+    );
     for (name, bytes) in generated {
         let committed = std::fs::read(repo().join("data-sample").join(&name)).unwrap();
         assert!(
@@ -920,6 +968,9 @@ fn no_identifier_reaches_deid_analysis_report_or_logs() {
     let quotes = text_of(&tmp.path().join("run/01_ingest/codings.parquet")).to_lowercase();
     assert!(words.iter().any(|w| has_word(&answers, w)), "answers name people in zone 1");
     assert!(staff_names().iter().any(|n| quotes.contains(&n.to_lowercase())), "quotes name staff");
+    // The second team's quotes name patients by their full names (every one is scrubbed).
+    let names: Vec<&String> = identifiers.iter().skip(1).step_by(2).collect();
+    assert!(names.iter().any(|n| quotes.contains(&n.to_lowercase())), "quotes name participants");
     let digits: String = answers.chars().filter(char::is_ascii_digit).collect();
     assert!(phones.iter().all(|p| digits.contains(p.as_str())));
 }
@@ -1371,6 +1422,128 @@ fn a_value_outside_a_vocabulary_is_rejected_without_showing_it() {
     assert!(out.status.success());
     assert!(stderr(&out).starts_with("folge: warning: "), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&a));
+}
+
+/// Two codings inputs whose groups, segments and coders have the same names: read into
+/// one table, each row labelled with its input's source, each input counted on its own
+/// (rows in = accepted + rejected), and kept apart in the analysis: two groups, not one,
+/// and agreement only among one source's coders.
+#[test]
+fn two_codings_inputs_with_the_same_names_are_kept_apart_by_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "focus_group;municipality;role;coder;segment;code;text\n";
+    std::fs::write(
+        tmp.path().join("a.csv"),
+        format!(
+            "{header}FG1;4601;leder;Coder A;s1;Tid;Vi mangler tid.\n\
+             FG1;4601;leder;Coder B;s1;Tid;Vi mangler tid.\n\
+             FG1;4601;sjef;Coder B;s2;Tid;Ingen tid.\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("b.csv"),
+        format!("{header}FG1;4627;leder;Coder A;s1;Felles plan;Vi har en plan.\n"),
+    )
+    .unwrap();
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    let text = text
+        .replace("\"data-sample/focus_groups.qdpx\"\nformat = \"qdpx\"", "\"a.csv\"")
+        .replace(
+            "\"data-sample/focus_groups_comparison_nvivo.csv\"\nlayout = \"nvivo\"\ncolumns = { municipality = \"Kommune\", role = \"Rolle\" }",
+            "\"b.csv\"",
+        )
+        .replace("max_reject_share = 0.01", "max_reject_share = 1.0");
+    assert!(text.contains("\"a.csv\"") && text.contains("\"b.csv\""));
+    std::fs::write(&pipeline, text).unwrap();
+    let out = folge(&["run", pipeline.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = tmp.path().join("run");
+    let ingested = run.join("01_ingest/codings.parquet");
+    assert_eq!(
+        strings(&ingested, "source"),
+        ["pilotteamet", "pilotteamet", "sammenligningsteamet"].map(|s| Some(s.to_owned()))
+    );
+    // The role outside the vocabulary: one reject, of the first input's line 4.
+    let rejects = tmp.path().join("run/01_ingest/rejects.parquet");
+    let codings_rejects: Vec<(Option<String>, Option<String>)> = strings(&rejects, "source")
+        .into_iter()
+        .zip(strings(&rejects, "column"))
+        .filter(|(source, _)| source.as_deref().is_some_and(|s| s.starts_with("inputs.codings")))
+        .collect();
+    assert_eq!(codings_rejects, [(Some("inputs.codings[0]".to_owned()), Some("role".to_owned()))]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let counts: Vec<(String, u64, u64, u64)> = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["table"] == "codings")
+        .map(|i| {
+            (
+                i["role"].as_str().unwrap().to_owned(),
+                i["rows_read"].as_u64().unwrap(),
+                i["rows_accepted"].as_u64().unwrap(),
+                i["rows_rejected"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [("inputs.codings[0]".to_owned(), 3, 2, 1), ("inputs.codings[1]".to_owned(), 1, 1, 0)]
+    );
+    // Two groups called FG1; coder A of each source is another coder.
+    let coders: Vec<Option<String>> = strings(&run.join("02_deid/codings.parquet"), "coder");
+    assert_eq!(coders, ["coder 1", "coder 2", "coder 3"].map(|s| Some(s.to_owned())));
+    let frequencies = run.join("03_analyze/code_frequencies.parquet");
+    let scope = strings(&frequencies, "scope");
+    let groups_in_scope = read_parquet(&frequencies).unwrap().batches[0]
+        .column_by_name("n_groups_in_scope")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .unwrap()
+        .values()
+        .to_vec();
+    let all: Vec<i64> = scope
+        .iter()
+        .zip(&groups_in_scope)
+        .filter(|(s, _)| s.as_deref() == Some("all"))
+        .map(|(_, n)| *n)
+        .collect();
+    assert_eq!(all, [2, 2], "`Felles plan` and `Tid`, each of 2 groups");
+    // Agreement: the first source's two coders over s1; the second source has one coder.
+    let agreement = run.join("03_analyze/agreement.parquet");
+    let rows: Vec<(Option<String>, Option<String>, Option<String>)> = strings(&agreement, "source")
+        .into_iter()
+        .zip(strings(&agreement, "code"))
+        .zip(strings(&agreement, "note"))
+        .map(|((source, code), note)| (source, code, note))
+        .collect();
+    let n_coders = read_parquet(&agreement).unwrap().batches[0]
+        .column_by_name("n_coders")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .unwrap()
+        .values()
+        .to_vec();
+    let sources: Vec<(&str, &str, i64)> = rows
+        .iter()
+        .zip(&n_coders)
+        .map(|((s, c, _), n)| (s.as_deref().unwrap(), c.as_deref().unwrap(), *n))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("pilotteamet", "Tid", 2),
+            ("pilotteamet", "all", 2),
+            ("sammenligningsteamet", "Felles plan", 1),
+            ("sammenligningsteamet", "all", 1),
+        ]
+    );
+    assert!(rows[2].2.as_deref().is_some_and(|n| n.contains("two coders")), "{rows:?}");
 }
 
 #[test]
@@ -2092,7 +2265,7 @@ fn hostile_inputs_stop_with_a_sentence_that_names_the_input_by_role() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains(
-            "inputs.codings:project.qde line 1: the root element is `CodeBook`, not `Project`"
+            "inputs.codings[0]:project.qde line 1: the root element is `CodeBook`, not `Project`"
         ),
         "{}",
         stderr(&out)
@@ -2688,6 +2861,23 @@ fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_
         format!("{}{role}{}", &xml[..at], &xml[end..])
     });
     assert_eq!(rolle_guid.len(), 36);
+    // The second team's NVivo report: a municipality holding a name and a role holding an
+    // id are rejected; a coder's name becomes a label; a name in a quote is scrubbed.
+    let second_coder = name(56);
+    rejected_plants.extend(plant_csv(
+        &data,
+        ("focus_groups_comparison_nvivo.csv", "inputs.codings[1]", b';'),
+        ("File", 0),
+        &|_| true,
+        &[("Kommune", name(57)), ("Rolle", id(58))],
+    ));
+    let second_kept = plant_csv(
+        &data,
+        ("focus_groups_comparison_nvivo.csv", "inputs.codings[1]", b';'),
+        ("File", last_line(&rejected_plants, "inputs.codings[1]")),
+        &|_| true,
+        &[("User", second_coder.clone()), ("Coded Text", format!("Spør {} om det.", name(59)))],
+    );
 
     let pipeline = sample_pipeline(tmp.path(), "");
     let toml = std::fs::read_to_string(&pipeline)
@@ -2743,6 +2933,8 @@ fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_
     }
     let canonical = |column: &str| match column {
         "fodselsnummer" | "fnr" => "person_id".to_owned(),
+        "Kommune" => "municipality".to_owned(),
+        "Rolle" => "role".to_owned(),
         other => other.to_owned(),
     };
     for plant in &rejected_plants {
@@ -2761,7 +2953,7 @@ fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_
     let rejected_for = |column: &str| {
         found
             .iter()
-            .filter(|r| r.0.starts_with("inputs.codings") && r.2.as_deref() == Some(column))
+            .filter(|r| r.0.starts_with("inputs.codings[0]:") && r.2.as_deref() == Some(column))
             .count()
     };
     let qde = {
@@ -2783,21 +2975,36 @@ fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_
     assert_eq!(rejected_for("municipality"), codings_in("FG1"));
     assert_eq!(rejected_for("role"), codings_in("FG2"));
     let ingested = tmp.path().join("run/01_ingest/codings.parquet");
-    let groups = strings(&ingested, "focus_group");
+    // The first team's rows (the second team has groups of the same names).
+    let groups: Vec<Option<String>> = strings(&ingested, "focus_group")
+        .into_iter()
+        .zip(strings(&ingested, "source"))
+        .filter(|(_, source)| source.as_deref() == Some("pilotteamet"))
+        .map(|(group, _)| group)
+        .collect();
     assert!(!groups.iter().any(|g| matches!(g.as_deref(), Some("FG1" | "FG2"))), "{groups:?}");
     assert_eq!(
         groups.len() + codings_in("FG1") + codings_in("FG2"),
         qde.matches("<Coding ").count()
     );
+    // Only the planted rows of the second team's report are rejected.
+    let second_rejects: Vec<i64> =
+        found.iter().filter(|r| r.0 == "inputs.codings[1]").map(|r| r.1).collect();
+    let second_planted: Vec<i64> = rejected_plants
+        .iter()
+        .filter(|p| p.role == "inputs.codings[1]")
+        .map(|p| p.line as i64)
+        .collect();
+    assert_eq!(second_rejects, second_planted);
     // Columns not read leave their rows accepted, and so does a name typed as an id.
-    for plant in not_carried.iter().chain(&participants_kept) {
+    for plant in not_carried.iter().chain(&participants_kept).chain(&second_kept) {
         assert!(!found.iter().any(|r| r.0 == plant.role && r.1 == plant.line as i64), "{plant:?}");
     }
-    // Coders are replaced.
+    // Coders are replaced: two in the first source, the second's two and its planted one.
     let mut coders = strings(&tmp.path().join("run/02_deid/codings.parquet"), "coder");
     coders.sort();
     coders.dedup();
-    assert_eq!(coders, [Some("coder 1".to_owned()), Some("coder 2".to_owned())]);
+    assert_eq!(coders, (1..=5).map(|i| Some(format!("coder {i}"))).collect::<Vec<_>>());
     // The scans can fail: zone 1 holds planted values.
     let zone1 = folded(&format!(
         "{}\n{}",
@@ -2805,7 +3012,7 @@ fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_
         text_of(&tmp.path().join("run/01_ingest/participants.parquet"))
     ));
     let digits: String = zone1.chars().filter(char::is_ascii_digit).collect();
-    for value in [&coder_a, &coder_b, &participants_kept[0].value] {
+    for value in [&coder_a, &coder_b, &participants_kept[0].value, &second_coder, &name(59)] {
         assert!(holds_planted(&zone1, &digits, value), "{value:?} is in zone 1");
     }
     let values: Vec<String> = rejected_plants
@@ -2813,7 +3020,7 @@ fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_
         .chain(&not_carried)
         .chain(&participants_kept)
         .map(|p| p.value.clone())
-        .chain([coder_a, coder_b, municipality, role, project])
+        .chain([coder_a, coder_b, municipality, role, project, second_coder, name(59)])
         .collect();
     let scanned = outputs_and_logs(
         tmp.path(),
@@ -2886,4 +3093,28 @@ fn planted_identifiers_in_every_string_column_are_rejected_replaced_or_stop_the_
         assert!(holds_planted(&zone1, &digits, value), "{value:?} is in zone 1");
     }
     assert_no_planted_value(&outputs_and_logs(tmp.path(), &[("folge run's log", &run)]), &values);
+
+    // 3. A codings input's `source` label is config text that travels past zone 1 (the
+    // codings' `source` column, the manifests' parameters): a name written there is
+    // caught by the re-scan like any other, and the run stops without showing it.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_sample(tmp.path());
+    let label = name(56);
+    let pipeline = sample_pipeline(tmp.path(), "");
+    let toml = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace("source = \"sammenligningsteamet\"", &format!("source = \"{label}\""));
+    assert!(toml.contains(&label));
+    std::fs::write(&pipeline, toml).unwrap();
+    let run = folge(&["run", pipeline.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(err.contains("holds what looks like a person's name"), "{err}");
+    assert!(!tmp.path().join("run/03_analyze").exists() && !tmp.path().join("report").exists());
+    let zone1 = folded(&text_of(&tmp.path().join("run/01_ingest/codings.parquet")));
+    assert!(holds_planted(&zone1, "", &label), "the label is in zone 1");
+    assert_no_planted_value(
+        &outputs_and_logs(tmp.path(), &[("folge run's log", &run)]),
+        std::slice::from_ref(&label),
+    );
 }

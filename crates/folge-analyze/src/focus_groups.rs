@@ -2,12 +2,16 @@
 //! municipality and role, and "mentioned in k of n groups"), which codes go together in
 //! a segment, how well coders agree, and an index of quotes.
 //!
-//! A segment is identified by its focus group and segment id. Frequencies and
+//! A segment is identified by its source (the codings input it came from), focus group
+//! and segment id, a group by its source and name, a coder by their source and label: two
+//! teams' projects that both call a group `FG1` hold two groups. Frequencies and
 //! co-occurrence take the union over coders: a segment counts once for a code whoever
-//! gave it. Agreement is on presence: for each coder and each segment that coder coded at
-//! all, whether the coder gave it the code (1) or not (0); a segment the coder did not
-//! code is missing for that coder. Cohen's kappa needs exactly two coders; Krippendorff's
-//! alpha (nominal) takes any number and missing values.
+//! gave it. Agreement is on presence, computed within each source over that source's
+//! coders and codes (two teams code different segments, so their coders are never
+//! compared): for each coder and each segment that coder coded at all, whether the coder
+//! gave it the code (1) or not (0); a segment the coder did not code is missing for that
+//! coder. Cohen's kappa needs exactly two coders; Krippendorff's alpha (nominal) takes
+//! any number and missing values.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,7 +31,11 @@ pub struct FocusGroupResults {
     pub quotes: Vec<QuoteRow>,
 }
 
-type Segment<'a> = (&'a str, &'a str);
+/// A segment: its source, focus group and id.
+type Segment<'a> = (&'a str, &'a str, &'a str);
+
+/// A focus group: its source and name.
+type Group<'a> = (&'a str, &'a str);
 
 /// Analyse the codings.
 pub fn focus_groups(codings: &[DeidCoding]) -> FocusGroupResults {
@@ -39,15 +47,16 @@ pub fn focus_groups(codings: &[DeidCoding]) -> FocusGroupResults {
         BTreeMap::new();
     let mut themes: BTreeMap<&str, Option<&str>> = BTreeMap::new();
     for c in codings {
-        let entry =
-            segments.entry((c.focus_group(), c.segment())).or_insert_with(|| (c, BTreeMap::new()));
+        let entry = segments
+            .entry((c.source(), c.focus_group(), c.segment()))
+            .or_insert_with(|| (c, BTreeMap::new()));
         entry.1.entry(c.code()).or_default().insert(c.coder());
         themes.entry(c.code()).or_insert(c.theme());
     }
     FocusGroupResults {
         frequencies: frequencies(&segments, &themes),
         cooccurrence: cooccurrence(&segments),
-        agreement: agreement(codings, &themes),
+        agreement: agreement(codings),
         quotes: quotes(&segments, &themes),
     }
 }
@@ -58,20 +67,25 @@ type Segments<'a> = BTreeMap<Segment<'a>, (&'a DeidCoding, BTreeMap<&'a str, BTr
 type Scope = (&'static str, fn(&DeidCoding) -> Option<&str>);
 
 /// Per code × scope value: segments given the code, and the groups they lie in.
-type Counts<'a> = BTreeMap<(&'a str, Option<&'a str>), (i64, BTreeSet<&'a str>)>;
+type Counts<'a> = BTreeMap<(&'a str, Option<&'a str>), (i64, BTreeSet<Group<'a>>)>;
 
 fn frequencies(
     segments: &Segments<'_>,
     themes: &BTreeMap<&str, Option<&str>>,
 ) -> Vec<CodeFrequencyRow> {
-    let scopes: [Scope; 3] =
-        [("all", |_| None), ("municipality", |c| c.municipality()), ("role", |c| c.role())];
+    let scopes: [Scope; 4] = [
+        ("all", |_| None),
+        ("source", |c| Some(c.source())),
+        ("municipality", |c| c.municipality()),
+        ("role", |c| c.role()),
+    ];
     let mut rows = Vec::new();
     for (scope, value_of) in scopes {
         // Groups in each scope value, and per code × value: segments and groups.
-        let mut groups_in: BTreeMap<Option<&str>, BTreeSet<&str>> = BTreeMap::new();
+        let mut groups_in: BTreeMap<Option<&str>, BTreeSet<Group<'_>>> = BTreeMap::new();
         let mut counts: Counts<'_> = BTreeMap::new();
-        for ((group, _), (first, codes)) in segments {
+        for (&(source, group, _), (first, codes)) in segments {
+            let group = (source, group);
             let value = value_of(first);
             if scope != "all" && value.is_none() {
                 continue;
@@ -118,20 +132,28 @@ fn cooccurrence(segments: &Segments<'_>) -> Vec<CodeCooccurrenceRow> {
         .collect()
 }
 
-fn agreement(codings: &[DeidCoding], themes: &BTreeMap<&str, Option<&str>>) -> Vec<AgreementRow> {
-    let coders: Vec<&str> = codings
-        .iter()
-        .map(folge_deid::rows::DeidCoding::coder)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+/// Agreement within each source, in the order of the sources' labels.
+fn agreement(codings: &[DeidCoding]) -> Vec<AgreementRow> {
+    let mut by_source: BTreeMap<&str, Vec<&DeidCoding>> = BTreeMap::new();
+    for c in codings {
+        by_source.entry(c.source()).or_default().push(c);
+    }
+    by_source.into_iter().flat_map(|(source, codings)| agreement_within(source, &codings)).collect()
+}
+
+/// Agreement among one source's coders over its segments, per code of its codings and
+/// over all of them.
+fn agreement_within(source: &str, codings: &[&DeidCoding]) -> Vec<AgreementRow> {
+    let code_list: BTreeSet<&str> = codings.iter().map(|c| c.code()).collect();
+    let coders: Vec<&str> =
+        codings.iter().map(|c| c.coder()).collect::<BTreeSet<_>>().into_iter().collect();
     // Per coder: the segments they coded and, per segment, their codes.
     let mut coded: BTreeMap<&str, BTreeMap<Segment<'_>, BTreeSet<&str>>> = BTreeMap::new();
     for c in codings {
         coded
             .entry(c.coder())
             .or_default()
-            .entry((c.focus_group(), c.segment()))
+            .entry((c.source(), c.focus_group(), c.segment()))
             .or_default()
             .insert(c.code());
     }
@@ -160,6 +182,7 @@ fn agreement(codings: &[DeidCoding], themes: &BTreeMap<&str, Option<&str>>) -> V
     };
     let row = |code: &str, matrix: Vec<Vec<Option<f64>>>| -> AgreementRow {
         let mut out = AgreementRow {
+            source: source.to_owned(),
             code: code.to_owned(),
             n_coders: coders.len() as i64,
             n_units: units.len() as i64,
@@ -209,22 +232,24 @@ fn agreement(codings: &[DeidCoding], themes: &BTreeMap<&str, Option<&str>>) -> V
         }
         out
     };
-    let mut rows: Vec<AgreementRow> = themes.keys().map(|code| row(code, presence(code))).collect();
+    let mut rows: Vec<AgreementRow> =
+        code_list.iter().map(|code| row(code, presence(code))).collect();
     // Over all codes: every (unit, code) pair is a unit.
     let all: Vec<Vec<Option<f64>>> = (0..coders.len())
-        .map(|i| themes.keys().flat_map(|code| presence(code).swap_remove(i)).collect())
+        .map(|i| code_list.iter().flat_map(|code| presence(code).swap_remove(i)).collect())
         .collect();
     let mut overall = row("all", all);
-    overall.n_units = (units.len() * themes.len()) as i64;
+    overall.n_units = (units.len() * code_list.len()) as i64;
     rows.push(overall);
     rows
 }
 
 fn quotes(segments: &Segments<'_>, themes: &BTreeMap<&str, Option<&str>>) -> Vec<QuoteRow> {
     let mut rows = Vec::new();
-    for ((group, segment), (first, codes)) in segments {
+    for ((source, group, segment), (first, codes)) in segments {
         for (code, coders) in codes {
             rows.push(QuoteRow {
+                source: (*source).to_owned(),
                 focus_group: (*group).to_owned(),
                 municipality: first.municipality().map(str::to_owned),
                 role: first.role().map(str::to_owned),
@@ -316,6 +341,67 @@ mod tests {
         assert!((plan.krippendorff_alpha.unwrap() - (1.0 - 14.0 / 30.0)).abs() < 1e-12);
         let all = r.agreement.iter().find(|a| a.code == "all").unwrap();
         assert_eq!(all.n_units, 8, "four segments × two codes");
+    }
+
+    /// The example as a second team's project: the same group names, segment ids and
+    /// coder labels, other codings.
+    fn second_source() -> Vec<DeidCoding> {
+        example()
+            .into_iter()
+            .map(|mut c| {
+                c.source = "team Voss".into();
+                c.municipality = Some("4627".into());
+                // Team Voss's coder B never gives `plan`, and agrees with A on nothing else.
+                if c.coder == "B" {
+                    c.code = "tid".into();
+                }
+                c
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sources_keep_groups_segments_and_coders_apart() {
+        let one = focus_groups(&example());
+        let mut both = example();
+        both.extend(second_source());
+        let r = focus_groups(&both);
+        let find = |scope: &str, value: Option<&str>, code: &str| {
+            r.frequencies
+                .iter()
+                .find(|f| f.scope == scope && f.scope_value.as_deref() == value && f.code == code)
+                .map(|f| (f.n_segments, f.n_groups, f.n_groups_in_scope))
+        };
+        // FG1 and FG2 of each source are four groups; `plan`: s1, s3, s4 of the first,
+        // s1, s3, s4 of the second (coder A's).
+        assert_eq!(find("all", None, "plan"), Some((6, 4, 4)));
+        assert_eq!(find("source", Some("codings"), "plan"), Some((3, 2, 2)));
+        assert_eq!(find("source", Some("team Voss"), "plan"), Some((3, 2, 2)));
+        assert_eq!(find("municipality", Some("4627"), "tid"), Some((4, 2, 2)));
+        // Agreement within each source: the first source's rows are the one-source run's.
+        let of = |source: &str| -> Vec<AgreementRow> {
+            r.agreement.iter().filter(|a| a.source == source).cloned().collect()
+        };
+        assert_eq!(of("codings"), one.agreement);
+        assert_eq!(r.agreement.len(), one.agreement.len() * 2, "`plan`, `tid`, `all` per source");
+        // Team Voss: two coders (not four) over its own four segments; on `plan` A: 1 0 1 1,
+        // B: 0 0 0 0 → one of four agree, κ = 0 (B never gives it).
+        let plan = of("team Voss").into_iter().find(|a| a.code == "plan").unwrap();
+        assert_eq!((plan.n_coders, plan.n_units), (2, 4));
+        assert!((plan.percent_agreement.unwrap() - 0.25).abs() < 1e-12);
+        assert!(plan.cohen_kappa.unwrap().abs() < 1e-12);
+        // Quotes name their source; the same group and segment id appear once per source.
+        let s1: Vec<&str> = r
+            .quotes
+            .iter()
+            .filter(|q| q.focus_group == "FG1" && q.segment == "s1" && q.code == "plan")
+            .map(|q| q.source.as_str())
+            .collect();
+        assert_eq!(s1, ["codings", "team Voss"]);
+        // Co-occurrence counts each source's segments: s1 and s4 of the first only (team
+        // Voss's s1 holds `plan` and `tid` too, from its two coders).
+        let pair = r.cooccurrence.iter().find(|c| c.code_a == "plan").map(|c| c.n_segments);
+        assert_eq!(pair, Some(5), "s1, s4 of the first; s1, s3, s4 of team Voss");
     }
 
     #[test]

@@ -131,6 +131,9 @@ table! {
     /// Zone 2: a coded focus-group segment with its quote scrubbed.
     #[non_exhaustive]
     pub struct DeidCoding as "codings" read_only {
+        /// The codings input the row came from (its label in the pipeline file, never a
+        /// file name): groups, segments and coders are told apart by it.
+        source: String,
         /// Focus group.
         focus_group: String,
         /// Kommunenummer of the group.
@@ -180,11 +183,12 @@ mod test_rows {
     }
 
     impl DeidCoding {
-        /// A coding of `segment` in `focus_group` by `coder` with `code`, nothing else
-        /// known; set other fields on the result.
+        /// A coding of `segment` in `focus_group` by `coder` with `code`, from the source
+        /// `codings`, nothing else known; set other fields on the result.
         #[must_use]
         pub fn for_tests(focus_group: &str, coder: &str, segment: &str, code: &str) -> Self {
             DeidCoding {
+                source: "codings".into(),
                 focus_group: focus_group.into(),
                 municipality: None,
                 role: None,

@@ -330,13 +330,15 @@ fn pseudonyms(key: &Key, participants: &[Participant]) -> Vec<Pseudonym> {
     })
 }
 
-/// Each coder's zone-2 label: `coder 1`, `coder 2`, … in the order of their sorted
-/// names, so the same delivery always numbers them alike. One coder keeps one label across
-/// every segment, so agreement statistics (which pair coders by label) are unchanged.
-fn coder_labels(codings: &[Coding]) -> std::collections::BTreeMap<&str, String> {
-    let names: std::collections::BTreeSet<&str> =
-        codings.iter().map(|c| c.coder.as_str()).collect();
-    names.into_iter().enumerate().map(|(i, name)| (name, format!("coder {}", i + 1))).collect()
+/// Each coder's zone-2 label: `coder 1`, `coder 2`, … in the order of their sorted source
+/// and name, so the same delivery always numbers them alike. One coder keeps one label
+/// across every segment of their source, so agreement statistics (which pair coders by
+/// label within a source) are unchanged. A coder is their source and name: the same name
+/// in two sources (two teams' projects) is two coders with two labels.
+fn coder_labels(codings: &[Coding]) -> std::collections::BTreeMap<(&str, &str), String> {
+    let names: std::collections::BTreeSet<(&str, &str)> =
+        codings.iter().map(|c| (c.source.as_str(), c.coder.as_str())).collect();
+    names.into_iter().enumerate().map(|(i, coder)| (coder, format!("coder {}", i + 1))).collect()
 }
 
 /// De-identify the zone-1 tables. Row counts are kept: one output row per input row.
@@ -483,12 +485,13 @@ pub fn deidentify(
         .codings
         .iter()
         .map(|c| DeidCoding {
+            source: c.source.clone(),
             focus_group: c.focus_group.clone(),
             municipality: c.municipality.clone(),
             role: c.role.clone(),
             coder: coders
                 .as_ref()
-                .and_then(|labels| labels.get(c.coder.as_str()).cloned())
+                .and_then(|labels| labels.get(&(c.source.as_str(), c.coder.as_str())).cloned())
                 .unwrap_or_else(|| c.coder.clone()),
             segment: c.segment.clone(),
             code: c.code.clone(),
@@ -630,6 +633,7 @@ pub(crate) mod tests {
     #[test]
     fn coders_become_numbered_unless_their_names_are_kept() {
         let coding = |coder: &str, segment: &str| Coding {
+            source: "codings".into(),
             focus_group: "FG1".into(),
             municipality: Some("4601".into()),
             role: Some("leder".into()),
@@ -655,6 +659,22 @@ pub(crate) mod tests {
         assert_eq!(coders(&params()), ["coder 2", "coder 1", "coder 2"]);
         let keep = DeidParams { keep_coder_names: true, ..params() };
         assert_eq!(coders(&keep), ["Trude Hansen", "Anne Berg", "Trude Hansen"]);
+        // The same name in a second source is another coder, with a label of its own;
+        // the first source's labels stay as they were.
+        let mut two = input.clone();
+        two.codings.push(Coding { source: "team Voss".into(), ..coding("Anne Berg", "s1") });
+        let out = deidentify(&two, &params(), &Key::demo()).unwrap();
+        let labelled: Vec<(&str, &str)> =
+            out.codings().iter().map(|c| (c.source.as_str(), c.coder.as_str())).collect();
+        assert_eq!(
+            labelled,
+            [
+                ("codings", "coder 2"),
+                ("codings", "coder 1"),
+                ("codings", "coder 2"),
+                ("team Voss", "coder 3"),
+            ]
+        );
     }
 
     #[test]

@@ -68,6 +68,7 @@ fn main() {
         let started = Instant::now();
         let got = folge_ingest::read_qdpx(
             "bench.qdpx",
+            "codings",
             Cursor::new(bytes),
             &folge_ingest::QdpxOptions::default(),
         )

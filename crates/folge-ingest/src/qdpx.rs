@@ -242,9 +242,11 @@ impl Inflater {
     }
 }
 
-/// Read a `.qdpx` archive into codings.
+/// Read a `.qdpx` archive into codings, every row's `source` set to `label` (the input's
+/// label in the pipeline file, never its file name).
 pub fn read_qdpx<R: Read + Seek>(
     name: &str,
+    label: &str,
     input: R,
     options: &QdpxOptions,
 ) -> Result<Ingested<Coding>, IngestError> {
@@ -426,6 +428,7 @@ pub fn read_qdpx<R: Read + Seek>(
         );
         let (start, end) = sel.positions.clone().unwrap_or_default();
         rows.push(Coding {
+            source: label.to_owned(),
             focus_group: source.name.clone(),
             municipality,
             role,

@@ -1176,8 +1176,11 @@ fn kpr_decision(
 /// paths (`Theme > Code`, `Theme\Code`) split into the theme and the code; a cell
 /// listing several codes (ATLAS.ti, one per line) gives one coding per code. `municipality`
 /// and `role` must be among the values the options' vocabularies list, where they list any.
+/// Every row is labelled with `source`, the input's label in the pipeline file (never its
+/// file name).
 pub fn read_codings<R: Read>(
     name: &str,
+    source: &str,
     input: R,
     options: &CsvOptions,
 ) -> Result<Ingested<Coding>, IngestError> {
@@ -1238,6 +1241,7 @@ pub fn read_codings<R: Read>(
                             None => (owned("theme"), path.to_owned()),
                         };
                         Coding {
+                            source: source.to_owned(),
                             focus_group: focus_group.clone(),
                             municipality: municipality.clone(),
                             role: role.clone(),

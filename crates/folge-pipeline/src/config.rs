@@ -188,10 +188,13 @@ pub struct Inputs {
     /// The framework's step log.
     #[serde(default)]
     pub process_events: Option<InputFile>,
-    /// Focus-group codings: a long coding sheet (`csv`, or a QDA program's export by
-    /// `layout`) or a REFI-QDA project (`qdpx`). Quotes are scrubbed by deid.
-    #[serde(default)]
-    pub codings: Option<InputFile>,
+    /// Focus-group codings: one `[inputs.codings]` table, or several `[[inputs.codings]]`
+    /// (a coding sheet and a REFI-QDA project, two teams' projects), each a long coding
+    /// sheet (`csv`, or a QDA program's export by `layout`) or a REFI-QDA project
+    /// (`qdpx`), read into one table whose `source` column tells them apart. Quotes are
+    /// scrubbed by deid.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub codings: Vec<InputFile>,
     /// Questionnaire exports by name (`pacic_t0`), each melted by its codebook (or a
     /// REDCap data dictionary) into `responses`; free text is scrubbed by deid.
     #[serde(default)]
@@ -206,6 +209,7 @@ impl Inputs {
         for (table, files) in [
             ("service_events", &mut self.service_events),
             ("service_counts", &mut self.service_counts),
+            ("codings", &mut self.codings),
         ] {
             let several = files.len() > 1;
             for (i, f) in files.iter_mut().enumerate() {
@@ -219,13 +223,64 @@ impl Inputs {
         if let Some(f) = &mut self.process_events {
             f.role = "inputs.process_events".into();
         }
-        if let Some(f) = &mut self.codings {
-            f.role = "inputs.codings".into();
-        }
         for (name, f) in &mut self.questionnaires {
             f.role = format!("inputs.questionnaires.{name}");
         }
     }
+}
+
+/// Longest `source` label of a codings input, in characters: a label, not a note.
+const MAX_SOURCE_LABEL: usize = 40;
+/// Most digits a `source` label may hold: a year or a kommunenummer, never an id's or a
+/// phone number's worth.
+const MAX_SOURCE_DIGITS: usize = 4;
+
+/// Check the codings inputs' `source` labels and fill the absent ones with the input's
+/// place (`codings[1]`). A label travels into `02_deid/` and the report, so it is short
+/// text on one line with too few digits for an id or a phone number (the deid
+/// detector re-reads it there all the same), given only on codings inputs, and no two
+/// codings inputs share one (their groups, segments and coders are told apart by it).
+fn check_sources(inputs: &mut Inputs) -> Vec<String> {
+    let mut problems = Vec::new();
+    let others = std::iter::once(&inputs.participants)
+        .chain(&inputs.service_events)
+        .chain(&inputs.service_counts)
+        .chain(&inputs.process_events)
+        .chain(inputs.questionnaires.values());
+    for input in others.filter(|i| i.source.is_some()) {
+        problems
+            .push(format!("`{}.source`: only codings inputs take a `source` label", input.role));
+    }
+    for input in &mut inputs.codings {
+        if let Some(label) = &input.source {
+            let digits = label.chars().filter(char::is_ascii_digit).count();
+            if label.trim().is_empty()
+                || label.trim() != label
+                || label.chars().count() > MAX_SOURCE_LABEL
+                || label.chars().any(char::is_control)
+                || digits > MAX_SOURCE_DIGITS
+            {
+                problems.push(format!(
+                    "`{}.source = \"{}\"`: expected a short label on one line (1–{MAX_SOURCE_LABEL} characters, no leading or trailing spaces, at most {MAX_SOURCE_DIGITS} digits), e.g. \"team Voss\"",
+                    input.role,
+                    folge_schema::shown(label),
+                ));
+            }
+        } else {
+            input.source = Some(input.source().to_owned());
+        }
+    }
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for input in &inputs.codings {
+        if let Some(first) = seen.insert(input.source(), &input.role) {
+            problems.push(format!(
+                "`{}.source`: `{}` is already the source of `{first}`; each codings input needs its own (their focus groups and coders are told apart by it)",
+                input.role,
+                folge_schema::shown(input.source())
+            ));
+        }
+    }
+    problems
 }
 
 /// One input table or an array of them. Written as a visitor rather than an untagged
@@ -328,6 +383,12 @@ pub struct InputFile {
     /// (`{ Hjemmesykepleie = "home_nursing", Legevakt = "out_of_hours" }`).
     #[serde(default)]
     pub service_codes: BTreeMap<String, String>,
+    /// Codings: the label of this input's rows in the `source` column (`"team Voss"`),
+    /// which travels into `02_deid/`, the analysis and the report; its place in the
+    /// pipeline file without `inputs.` (`codings`, `codings[1]`) when absent (filled at
+    /// load). Never a file name: file names can hold people's names.
+    #[serde(default)]
+    pub source: Option<String>,
     /// A delivery with no data rows (a header only, a project without codings) is
     /// expected: it reads as an empty table instead of stopping ingest.
     #[serde(default)]
@@ -409,6 +470,14 @@ impl InputFile {
             DuplicatesCode::All => folge_ingest::DuplicateCheck::All,
             DuplicatesCode::Off => folge_ingest::DuplicateCheck::Off,
         }
+    }
+
+    /// The label of a codings input's rows (filled at load; the role without `inputs.`
+    /// if it was not).
+    pub fn source(&self) -> &str {
+        self.source
+            .as_deref()
+            .unwrap_or_else(|| self.role.strip_prefix("inputs.").unwrap_or(&self.role))
     }
 
     /// The service-use layout (checked at load).
@@ -943,9 +1012,11 @@ impl Pipeline {
         {
             input.duplicate_rows.get_or_insert(rows.unwrap_or(DuplicateRowsCode::Reject));
         }
-        for input in [&mut config.inputs.process_events, &mut config.inputs.codings]
-            .into_iter()
-            .flatten()
+        for input in config
+            .inputs
+            .process_events
+            .iter_mut()
+            .chain(&mut config.inputs.codings)
             .chain(&mut config.inputs.service_events)
             .chain(&mut config.inputs.service_counts)
             .chain(config.inputs.questionnaires.values_mut())
@@ -956,6 +1027,7 @@ impl Pipeline {
             input.redcap_dictionary = input.redcap_dictionary.as_deref().map(&resolve);
         }
         config.inputs.set_roles();
+        problems.extend(check_sources(&mut config.inputs));
         for (name, q) in &config.inputs.questionnaires {
             let redcap = q.redcap_dictionary.is_some();
             if q.codebook.is_none() && !redcap {
@@ -991,9 +1063,10 @@ impl Pipeline {
             .chain(config.inputs.process_events.iter().map(|f| ("process_events", f)))
             .chain(config.inputs.codings.iter().map(|f| ("codings", f)))
         {
+            let role = &input.role;
             if input.format == InputFormat::Qdpx && table != "codings" {
                 problems.push(format!(
-                    "`inputs.{table}.format = \"qdpx\"`: REFI-QDA projects hold codings only"
+                    "`{role}.format = \"qdpx\"`: REFI-QDA projects hold codings only"
                 ));
             }
             match (table, input.layout.as_deref()) {
@@ -1002,7 +1075,7 @@ impl Pipeline {
                 | ("codings", Some("maxqda" | "atlasti" | "nvivo")) => {}
                 (_, Some(other)) => {
                     problems.push(format!(
-                        "`inputs.{table}.layout = \"{other}\"`: known layouts are `canonical`; for service_events `npr` and `kpr`; for codings `maxqda`, `atlasti` and `nvivo`"
+                        "`{role}.layout = \"{other}\"`: known layouts are `canonical`; for service_events `npr` and `kpr`; for codings `maxqda`, `atlasti` and `nvivo`"
                     ));
                 }
             }
@@ -1010,7 +1083,7 @@ impl Pipeline {
                 && (table != "service_events" || input.layout() != folge_ingest::Layout::Canonical)
             {
                 problems.push(format!(
-                    "`inputs.{table}.service_codes` maps a service-use file's own codes, and only in the canonical layout (NPR and KPR codes are built in)"
+                    "`{role}.service_codes` maps a service-use file's own codes, and only in the canonical layout (NPR and KPR codes are built in)"
                 ));
             }
             for (own, code) in &input.service_codes {
@@ -1022,7 +1095,7 @@ impl Pipeline {
                             |c| format!("; did you mean `{c}`?"),
                         );
                     problems.push(format!(
-                        "`inputs.{table}.service_codes`: `{own}` maps to `{code}`, which is not a folge service{hint}"
+                        "`{role}.service_codes`: `{own}` maps to `{code}`, which is not a folge service{hint}"
                     ));
                 }
             }
@@ -1260,7 +1333,7 @@ impl Pipeline {
         v.extend(i.service_events.iter().map(|f| ("service_events", f)));
         v.extend(i.service_counts.iter().map(|f| ("service_counts", f)));
         v.extend(i.process_events.as_ref().map(|f| ("process_events", f)));
-        v.extend(i.codings.as_ref().map(|f| ("codings", f)));
+        v.extend(i.codings.iter().map(|f| ("codings", f)));
         v.extend(i.questionnaires.values().map(|f| ("responses", f)));
         v
     }
@@ -1658,6 +1731,92 @@ layuot = \"kpr\"
         );
         let err = Pipeline::parse(Path::new("t.toml"), &typo).unwrap_err().to_string();
         assert_eq!(err, "t.toml line 11: unknown key `layuot`; did you mean `layout`?");
+    }
+
+    #[test]
+    fn codings_may_come_in_several_inputs_each_with_its_format_and_source() {
+        let two = format!(
+            "{MINIMAL}
+[[inputs.codings]]
+path = \"Kari Nordmann.qdpx\"
+format = \"qdpx\"
+
+[[inputs.codings]]
+path = \"team2.csv\"
+layout = \"nvivo\"
+source = \"team Voss\"
+"
+        );
+        let p = Pipeline::parse(Path::new("/x/t.toml"), &two).unwrap();
+        let codings = &p.config.inputs.codings;
+        let read: Vec<_> = codings.iter().map(|f| (f.format, f.layout(), f.source())).collect();
+        assert_eq!(
+            read,
+            [
+                (InputFormat::Qdpx, folge_ingest::Layout::Canonical, "codings[0]"),
+                (InputFormat::Csv, folge_ingest::Layout::Nvivo, "team Voss"),
+            ]
+        );
+        let roles: Vec<&str> = p.inputs().iter().map(|(_, f)| f.role.as_str()).collect();
+        assert_eq!(roles, ["inputs.participants", "inputs.codings[0]", "inputs.codings[1]"]);
+        // One table, as before: the role and source carry no position.
+        let one = Pipeline::parse(
+            Path::new("/x/t.toml"),
+            &format!("{MINIMAL}\n[inputs.codings]\npath = \"Kari Nordmann.csv\"\n"),
+        )
+        .unwrap();
+        let coding = &one.config.inputs.codings[0];
+        assert_eq!((coding.role.as_str(), coding.source()), ("inputs.codings", "codings"));
+        // Problems name the input by its place, never by its file name.
+        let bad = two.replace("layout = \"nvivo\"", "layout = \"npr\"");
+        let err = Pipeline::parse(Path::new("t.toml"), &bad).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.toml: `inputs.codings[1].layout = \"npr\"`: known layouts are `canonical`; for service_events `npr` and `kpr`; for codings `maxqda`, `atlasti` and `nvivo`"
+        );
+        let typo = two.replace("source =", "sourse =");
+        let err = Pipeline::parse(Path::new("t.toml"), &typo).unwrap_err().to_string();
+        assert_eq!(err, "t.toml line 16: unknown key `sourse`; did you mean `source`?");
+    }
+
+    #[test]
+    fn codings_sources_are_short_safe_and_distinct() {
+        #[track_caller]
+        fn check(sources: [&str; 2], expected: &str) {
+            let text = format!(
+                "{MINIMAL}\n[[inputs.codings]]\npath = \"a.csv\"\n{}\n[[inputs.codings]]\npath = \"b.csv\"\n{}\n",
+                sources[0], sources[1]
+            );
+            let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+            assert_eq!(err, expected);
+        }
+        check(
+            ["source = \"team Voss\"", "source = \"team Voss\""],
+            "t.toml: `inputs.codings[1].source`: `team Voss` is already the source of `inputs.codings[0]`; each codings input needs its own (their focus groups and coders are told apart by it)",
+        );
+        // A label that spells another input's default is caught too.
+        check(
+            ["", "source = \"codings[0]\""],
+            "t.toml: `inputs.codings[1].source`: `codings[0]` is already the source of `inputs.codings[0]`; each codings input needs its own (their focus groups and coders are told apart by it)",
+        );
+        // An id's worth of digits is refused, and not shown whole.
+        check(
+            ["source = \"team 01018012345\"", ""],
+            "t.toml: `inputs.codings[0].source = \"team [11 digits]\"`: expected a short label on one line (1–40 characters, no leading or trailing spaces, at most 4 digits), e.g. \"team Voss\"",
+        );
+        check(
+            ["source = \"\"", "source = \"x\\ny\""],
+            "t.toml: 2 problems:\n  \
+             - `inputs.codings[0].source = \"\"`: expected a short label on one line (1–40 characters, no leading or trailing spaces, at most 4 digits), e.g. \"team Voss\"\n  \
+             - `inputs.codings[1].source = \"x\\ny\"`: expected a short label on one line (1–40 characters, no leading or trailing spaces, at most 4 digits), e.g. \"team Voss\"",
+        );
+        let text =
+            format!("{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nsource = \"NPR\"\n");
+        let err = Pipeline::parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "t.toml: `inputs.service_events.source`: only codings inputs take a `source` label"
+        );
     }
 
     #[test]

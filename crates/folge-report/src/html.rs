@@ -684,6 +684,9 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
     // κ and α lie in [−1, 1] and agreement in [0, 100] %: an interval reaching past that
     // (the Fleiss–Cohen–Everitt limits can) is clipped to the range.
     let kappa = |v: Option<f64>| number(v.map(|v| v.clamp(-1.0, 1.0)), 2);
+    // Agreement is within a source (a team's coders over its own segments): with several
+    // sources each row names its own.
+    let several_sources = input.agreement.iter().any(|a| a.source != input.agreement[0].source);
     let rows: Vec<Vec<Cell>> = input
         .agreement
         .iter()
@@ -693,15 +696,19 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
             } else {
                 a.code.clone()
             };
-            vec![
-                Cell::Text(code),
-                Cell::Number(a.n_units as f64, 0),
-                number(a.percent_agreement.map(|p| (100.0 * p).clamp(0.0, 100.0)), 1),
-                kappa(a.cohen_kappa),
-                kappa(a.kappa_ci_low),
-                kappa(a.kappa_ci_high),
-                kappa(a.krippendorff_alpha),
-            ]
+            several_sources
+                .then(|| Cell::Text(a.source.clone()))
+                .into_iter()
+                .chain([
+                    Cell::Text(code),
+                    Cell::Number(a.n_units as f64, 0),
+                    number(a.percent_agreement.map(|p| (100.0 * p).clamp(0.0, 100.0)), 1),
+                    kappa(a.cohen_kappa),
+                    kappa(a.kappa_ci_low),
+                    kappa(a.kappa_ci_high),
+                    kappa(a.krippendorff_alpha),
+                ])
+                .collect()
         })
         .collect();
     let blank = rows.iter().flatten().any(|c| *c == Cell::Empty);
@@ -710,7 +717,10 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
         caption: lang
             .pick("Tabell 6. Samsvar mellom kodere", "Table 6. Inter-coder agreement")
             .into(),
-        columns: vec![
+        columns: several_sources
+            .then(|| lang.pick("Kilde", "Source").to_owned())
+            .into_iter()
+            .chain::<[String; 7]>([
             lang.pick("Kode", "Code").into(),
             lang.pick("n_segmenter", "n_segments").into(),
             lang.pick("Samsvar (%)", "Agreement (%)").into(),
@@ -718,12 +728,17 @@ fn agreement_table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Rep
             lang.pick("95 % KI nedre", "95 % CI lower").into(),
             lang.pick("95 % KI øvre", "95 % CI upper").into(),
             "Krippendorffs α".into(),
-        ],
+        ])
+        .collect(),
         rows,
         notes: std::iter::once(lang.pick(
             "Samsvar om koden er gitt eller ikke i hvert segment som flere kodere kodet. Cohens κ for to kodere (KI etter Fleiss, Cohen og Everitt, avkortet til κ-ets område −1 til 1); Krippendorffs α (nominal) for alle kodere.",
             "Agreement on whether the code was given, in each segment coded by more than one coder. Cohen's κ for two coders (CI by Fleiss, Cohen and Everitt, clipped to κ's range −1 to 1); Krippendorff's α (nominal) for any number of coders.",
         ))
+        .chain(several_sources.then(|| lang.pick(
+            "Kilde: kodingene (innspillet i pipeline-filen) segmentene kommer fra. Samsvar beregnes innen hver kilde: koderne i to kilder har kodet ulike segmenter og sammenlignes ikke.",
+            "Source: the codings (the input in the pipeline file) the segments come from. Agreement is computed within each source: the coders of two sources coded different segments and are not compared.",
+        )))
         .chain(blank.then(|| lang.pick(
             "Tom celle: kan ikke beregnes for koden (for eksempel når koderne bare brukte den ene kategorien, eller bare én koder kodet segmentene).",
             "Blank cell: cannot be computed for the code (for instance when the coders used one category only, or one coder coded the segments).",

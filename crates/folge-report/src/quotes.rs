@@ -59,6 +59,7 @@ pub(crate) fn selected(quotes: &[QuoteRow]) -> Vec<(&str, Vec<&QuoteRow>)> {
                         crate::input::natural_key(&a.focus_group)
                             .cmp(&crate::input::natural_key(&b.focus_group)),
                     )
+                    .then(a.source.cmp(&b.source))
                     .then(
                         crate::input::natural_key(&a.segment)
                             .cmp(&crate::input::natural_key(&b.segment)),
@@ -72,7 +73,10 @@ pub(crate) fn selected(quotes: &[QuoteRow]) -> Vec<(&str, Vec<&QuoteRow>)> {
                         break;
                     }
                     let same_text = chosen.iter().any(|c| c.text == q.text);
-                    let same_group = chosen.iter().any(|c| c.focus_group == q.focus_group);
+                    // A group is its source and name: two teams' `FG1` are two groups.
+                    let same_group = chosen
+                        .iter()
+                        .any(|c| c.focus_group == q.focus_group && c.source == q.source);
                     if !same_text && (pass == 1 || !same_group) {
                         chosen.push(q);
                     }
@@ -83,10 +87,12 @@ pub(crate) fn selected(quotes: &[QuoteRow]) -> Vec<(&str, Vec<&QuoteRow>)> {
         .collect()
 }
 
-/// The quotes table: theme, quote, and where it is from ("leder, Bergen (4601), FG1").
+/// The quotes table: theme, quote, and where it is from ("leder, Bergen (4601), FG1"; with
+/// several codings sources the source too: "leder, Askøy (4627), FG1, team Voss").
 pub(crate) fn table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTable> {
     let lang = params.language;
     let chosen = selected(input.quotes);
+    let several_sources = input.quotes.iter().any(|q| q.source != input.quotes[0].source);
     let rows: Vec<Vec<Cell>> = chosen
         .iter()
         .flat_map(|(theme, quotes)| {
@@ -97,6 +103,7 @@ pub(crate) fn table(input: &ReportInput<'_>, params: &ReportParams) -> Option<Re
                     .into_iter()
                     .chain(q.municipality.as_deref().map(|m| params.municipality(m)))
                     .chain(std::iter::once(q.focus_group.clone()))
+                    .chain(several_sources.then(|| q.source.clone()))
                     .collect();
                 vec![
                     Cell::Text(if k == 0 { (*theme).to_owned() } else { String::new() }),
@@ -151,6 +158,7 @@ mod tests {
 
     fn quote(group: &str, segment: &str, theme: &str, coders: i64, text: &str) -> QuoteRow {
         QuoteRow {
+            source: "codings".into(),
             focus_group: group.into(),
             municipality: Some("4601".into()),
             role: Some("leder".into()),
@@ -178,5 +186,22 @@ mod tests {
         assert_eq!(texts, ["Vi fikk en plan.", "Alle visste hva de skulle gjøre."]);
         assert!(shortened(&"ord ".repeat(100)).chars().count() <= MAX_CHARS);
         assert!(shortened(&"ord ".repeat(100)).ends_with("ord…"));
+    }
+
+    #[test]
+    fn a_second_sources_group_of_the_same_name_is_another_group() {
+        let other = |mut q: QuoteRow| {
+            q.source = "team Voss".into();
+            q
+        };
+        let quotes = [
+            quote("FG1", "FG1-01", "Samhandling", 2, "Vi fikk en plan."),
+            quote("FG1", "FG1-02", "Samhandling", 2, "Alle visste hva de skulle gjøre."),
+            other(quote("FG1", "FG1-01", "Samhandling", 2, "Planen ligger i tre systemer.")),
+        ];
+        let chosen = selected(&quotes);
+        let from: Vec<(&str, &str)> =
+            chosen[0].1.iter().map(|q| (q.source.as_str(), q.segment.as_str())).collect();
+        assert_eq!(from, [("codings", "FG1-01"), ("team Voss", "FG1-01")]);
     }
 }

@@ -4,16 +4,25 @@
 //! researchers keep (one row per coder × segment) and as a REFI-QDA project (`.qdpx`: a
 //! zip of `project.qde` with users, codebook, sources, selections and codings, and the
 //! transcripts under `Sources/`). Quotes sometimes name a colleague.
+//!
+//! A second team's codings ([`second_team`]): four groups in the comparison
+//! municipalities (Askøy, Øygarden), coded by two other coders, exported from NVivo as a
+//! coding report (CSV: `File`, `Code` as `Theme\Code`, `Reference`, `Coded Text`, `User`,
+//! and the files' classification `Kommune`, `Rolle`). Its groups are called `FG1`–`FG4`
+//! as the first team's are: the pipeline tells them apart by source. Its quotes sometimes
+//! name a colleague or a patient of the comparison arm. Drawn from a stream of its own,
+//! so the other files do not change with it.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
 use crate::people::Person;
 use crate::questionnaires::STAFF_NAMES;
 use crate::random::{chance, int, pick};
+use crate::text::{Dialect, csv};
 use crate::{SampleError, SampleFile};
 
 /// Themes and their codes (a two-level codebook as in systematic text condensation).
@@ -34,6 +43,21 @@ const GROUPS: &[(&str, &str, &str)] = &[
 ];
 
 const CODERS: [&str; 2] = ["Coder IH", "Coder ML"];
+
+/// The second team's groups: the comparison municipalities, numbered as the first team
+/// numbers its own.
+const SECOND_TEAM_GROUPS: &[(&str, &str, &str)] = &[
+    ("FG1", "4627", "leder"),
+    ("FG2", "4627", "tjenesteyter"),
+    ("FG3", "4626", "leder"),
+    ("FG4", "4626", "tjenesteyter"),
+];
+
+const SECOND_TEAM_CODERS: [&str; 2] = ["Coder KB", "Coder SR"];
+
+/// The `ChaCha8` stream the second team's codings are drawn from (the other files use
+/// stream 0 of the same seed).
+const SECOND_TEAM_STREAM: u64 = 1;
 
 struct Segment {
     group: usize,
@@ -72,10 +96,16 @@ fn quote(rng: &mut impl Rng, theme: usize, code: usize, staff: &str) -> String {
     }
 }
 
-fn segments(rng: &mut impl Rng) -> (Vec<Segment>, Vec<String>) {
+/// Segments of `groups`' transcripts, each coded by two coders; the second agrees with
+/// the first with probability `agree`.
+fn segments(
+    rng: &mut impl Rng,
+    groups: &[(&str, &str, &str)],
+    agree: f64,
+) -> (Vec<Segment>, Vec<String>) {
     let mut segments = Vec::new();
     let mut transcripts = Vec::new();
-    for (g, (fg, _, _)) in GROUPS.iter().enumerate() {
+    for (g, (fg, _, _)) in groups.iter().enumerate() {
         let mut transcript = String::new();
         let mut chars = 0usize;
         for s in 0..int(rng, 10, 16) {
@@ -83,9 +113,9 @@ fn segments(rng: &mut impl Rng) -> (Vec<Segment>, Vec<String>) {
             let code = int(rng, 0, CODEBOOK[theme].1.len() as i64 - 1) as usize;
             let staff = *pick(rng, STAFF_NAMES);
             let text = quote(rng, theme, code, staff);
-            // Coder B agrees with coder A about three times in four; otherwise mostly
+            // Coder B agrees with coder A with probability `agree`; otherwise mostly
             // another code of the same theme.
-            let other = if chance(rng, 0.76) {
+            let other = if chance(rng, agree) {
                 (theme, code)
             } else if chance(rng, 0.7) {
                 (theme, (code + 1) % CODEBOOK[theme].1.len())
@@ -119,7 +149,8 @@ fn segments(rng: &mut impl Rng) -> (Vec<Segment>, Vec<String>) {
 /// Both coding files.
 pub fn generate(rng: &mut impl Rng, _persons: &[Person]) -> Result<Vec<SampleFile>, SampleError> {
     let mut rng = crate::fork_from(rng);
-    let (segments, transcripts) = segments(&mut rng);
+    // Coder B agrees with coder A about three times in four.
+    let (segments, transcripts) = segments(&mut rng, GROUPS, 0.76);
     Ok(vec![
         SampleFile {
             name: "focus_group_codings.xlsx",
@@ -132,6 +163,57 @@ pub fn generate(rng: &mut impl Rng, _persons: &[Person]) -> Result<Vec<SampleFil
             description: "the same codings as a REFI-QDA project (project.qde + Sources/*.txt), coders as users",
         },
     ])
+}
+
+/// The second team's NVivo coding report, drawn from its own stream of `seed`.
+pub fn second_team(seed: u64, persons: &[Person]) -> SampleFile {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(SECOND_TEAM_STREAM);
+    // Coders who agree less often than the first team's.
+    let (mut segments, _) = segments(&mut rng, SECOND_TEAM_GROUPS, 0.65);
+    // Now and then a service provider names the patient they talk about.
+    for seg in &mut segments {
+        let (_, municipality, role) = SECOND_TEAM_GROUPS[seg.group];
+        let patients: Vec<&Person> =
+            persons.iter().filter(|p| p.municipality == municipality).collect();
+        if role == "tjenesteyter" && !patients.is_empty() && chance(&mut rng, 0.15) {
+            let patient = pick(&mut rng, &patients);
+            seg.text =
+                format!("Hos {} var det slik: {}", patient.full_name(), lowercase_first(&seg.text));
+        }
+    }
+    let mut rows = vec![
+        ["File", "Kommune", "Rolle", "Code", "Reference", "Coded Text", "User"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for seg in &segments {
+        let (fg, municipality, role) = SECOND_TEAM_GROUPS[seg.group];
+        // NVivo numbers a file's references from 1.
+        let reference = seg.id.rsplit('-').next().unwrap_or(&seg.id).trim_start_matches('0');
+        for (coder, (theme, code)) in SECOND_TEAM_CODERS.iter().zip(seg.codes) {
+            rows.push(vec![
+                fg.to_owned(),
+                municipality.to_owned(),
+                role.to_owned(),
+                format!("{}\\{}", CODEBOOK[theme].0, CODEBOOK[theme].1[code]),
+                format!("Reference {reference}"),
+                seg.text.clone(),
+                (*coder).to_owned(),
+            ]);
+        }
+    }
+    SampleFile {
+        name: "focus_groups_comparison_nvivo.csv",
+        bytes: csv(Dialect { delimiter: ';', quote_all: false, bom: true, crlf: true }, &rows),
+        description: "a second team's codings of four focus groups in the comparison municipalities, as NVivo's coding report (`;`, BOM, CRLF)",
+    }
+}
+
+/// `text` with its first letter in lower case (it continues a sentence).
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
 fn xlsx(segments: &[Segment]) -> Result<Vec<u8>, SampleError> {
@@ -298,12 +380,11 @@ fn qdpx(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     #[test]
     fn selections_slice_the_quote_by_code_points() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let (segments, transcripts) = segments(&mut rng);
+        let (segments, transcripts) = segments(&mut rng, GROUPS, 0.76);
         for seg in &segments {
             let text: String =
                 transcripts[seg.group].chars().skip(seg.start).take(seg.end - seg.start).collect();
@@ -311,5 +392,37 @@ mod tests {
         }
         let agree = segments.iter().filter(|s| s.codes[0] == s.codes[1]).count();
         assert!(agree > segments.len() / 2 && agree < segments.len(), "{agree}");
+    }
+}
+
+#[cfg(test)]
+mod second_team_tests {
+    use super::*;
+
+    #[test]
+    fn the_second_team_codes_other_groups_with_nvivo_headers() {
+        let persons = crate::people::generate(
+            &mut rand_chacha::ChaCha8Rng::seed_from_u64(1),
+            &crate::SampleConfig { persons: 60, ..crate::SampleConfig::default() },
+        );
+        let file = second_team(2020, &persons);
+        let text = String::from_utf8(file.bytes.clone()).unwrap();
+        let text = text.strip_prefix('\u{feff}').unwrap();
+        let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+        assert_eq!(lines.next(), Some("File;Kommune;Rolle;Code;Reference;Coded Text;User"));
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(';').collect()).collect();
+        // Two coders per segment, both on the same reference of the same file.
+        assert!(rows.len() >= 2 * 4 * 10, "{}", rows.len());
+        for pair in rows.chunks(2) {
+            assert_eq!((pair[0][0], pair[0][4]), (pair[1][0], pair[1][4]));
+            assert_eq!((pair[0][6], pair[1][6]), ("Coder KB", "Coder SR"));
+        }
+        let municipalities: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[1]).collect();
+        assert_eq!(municipalities, ["4626", "4627"].into());
+        assert!(rows.iter().all(|r| r[3].contains('\\')), "code paths `Theme\\Code`");
+        let agree = rows.chunks(2).filter(|p| p[0][3] == p[1][3]).count();
+        assert!(agree > rows.len() / 4 && agree < rows.len() / 2, "{agree}");
+        // Its own stream: the same seed gives the same bytes, whatever else is drawn.
+        assert_eq!(second_team(2020, &persons), file);
     }
 }

@@ -109,6 +109,8 @@ pub fn generate(config: &SampleConfig) -> Result<Vec<SampleFile>, SampleError> {
         description: "the project's list of staff names, one per line, for scrubbing free text",
     });
     files.extend(focus_groups::generate(&mut rng, &persons)?);
+    // From a stream of its own: the files above do not change with it.
+    files.push(focus_groups::second_team(config.seed, &persons));
     // Files added later draw from a stream forked last, so the files above keep their
     // bytes.
     files.extend(questionnaires::redcap_pacic(&mut fork_from(&mut rng), &persons));

@@ -119,6 +119,11 @@ table! {
     /// Zone 1: one coded segment of a focus-group transcript (one row per coder × segment
     /// × code).
     pub struct Coding as "codings" {
+        /// The codings input the row came from: its `source` label in the pipeline file
+        /// (`team Voss`), else its place there without `inputs.` (`codings`,
+        /// `codings[1]`); never a file name. Focus groups, segments and coders are
+        /// told apart by it: `FG1` of two sources is two groups.
+        pub source: String,
         /// Focus group (transcript) name, e.g. `FG2`.
         pub focus_group: String,
         /// Kommunenummer of the group, when recorded.
@@ -583,13 +588,13 @@ table! {
         pub theme: Option<String>,
         /// Code.
         pub code: String,
-        /// `all`, `municipality` or `role`.
+        /// `all`, `source` (the codings input), `municipality` or `role`.
         pub scope: String,
-        /// The municipality or role; null for `all`.
+        /// The source, municipality or role; null for `all`.
         pub scope_value: Option<String>,
         /// Segments (meaning units) given the code.
         pub n_segments: i64,
-        /// Focus groups in which the code was used.
+        /// Focus groups in which the code was used (a group is its source and name).
         pub n_groups: i64,
         /// Focus groups in the scope: "mentioned in `n_groups` of `n_groups_in_scope`".
         pub n_groups_in_scope: i64,
@@ -610,8 +615,11 @@ table! {
 
 table! {
     /// Zone 3: inter-coder agreement on the presence of a code in a segment, per code and
-    /// over all codes (`agreement`).
+    /// over all codes (`agreement`), within one codings source: coders of two sources
+    /// (two teams' projects) code different segments and are never compared.
     pub struct AgreementRow as "agreement" {
+        /// The codings input (`codings.source`) whose coders and segments these are.
+        pub source: String,
         /// Code, or `all` for every code together.
         pub code: String,
         /// Coders compared.
@@ -636,6 +644,8 @@ table! {
 table! {
     /// Zone 3: a coded quote, for the report to pick illustrative quotes from (`quotes`).
     pub struct QuoteRow as "quotes" {
+        /// The codings input (`codings.source`) the quote came from.
+        pub source: String,
         /// Focus group.
         pub focus_group: String,
         /// Municipality of the group.

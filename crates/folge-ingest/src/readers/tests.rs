@@ -358,8 +358,9 @@ fn monthly_counts_are_validated() {
 #[track_caller]
 fn codings_of(layout: Layout, input: &str) -> (Vec<String>, Vec<String>) {
     let options = CsvOptions { layout, ..CsvOptions::default() };
-    let got = read_codings("export.csv", input.as_bytes(), &options).unwrap();
+    let got = read_codings("export.csv", "team 2", input.as_bytes(), &options).unwrap();
     assert_eq!(got.summary.rows_read, got.summary.rows_accepted + got.summary.rows_rejected);
+    assert!(got.rows.iter().all(|c| c.source == "team 2"), "every row carries its input's label");
     let rows = got
         .rows
         .iter()
@@ -410,7 +411,8 @@ fn qda_exports_map_their_headers_code_paths_and_code_lists() {
 
     // A header the layout does not know names every alternative it looked for.
     let options = CsvOptions { layout: Layout::Maxqda, ..CsvOptions::default() };
-    let err = read_codings("m.csv", &b"Document name;Code;Begin;End\n"[..], &options).unwrap_err();
+    let err = read_codings("m.csv", "codings", &b"Document name;Code;Begin;End\n"[..], &options)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "m.csv: required column `Created by`, `Author`, `Coder`, `Autor` or `Erstellt von` (folge's `coder`) is missing; found `Document name`, `Code`, `Begin`, `End`"
@@ -704,7 +706,7 @@ fn codings_take_roles_and_municipalities_from_the_lists() {
                  FG1;IH;s2;Tid;4601;Ola Nordmann\n\
                  FG1;IH;s3;Tid;Bergen;leder\n";
     let options = CsvOptions { vocabularies: vocabularies(), ..CsvOptions::default() };
-    let got = read_codings("c.csv", sheet.as_bytes(), &options).unwrap();
+    let got = read_codings("c.csv", "codings", sheet.as_bytes(), &options).unwrap();
     assert_eq!(got.rows.len(), 1);
     assert_eq!(got.rows[0].role.as_deref(), Some("leder"));
     let columns: Vec<(i64, Option<&str>)> =

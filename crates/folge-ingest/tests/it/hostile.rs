@@ -56,7 +56,7 @@ fn selection(attributes: &str) -> String {
 const TRANSCRIPT: &str = "Årlig møte med koordinator og fastlege.";
 
 fn read(bytes: Vec<u8>, options: &QdpxOptions) -> Result<Ingested<Coding>, IngestError> {
-    read_qdpx("h.qdpx", Cursor::new(bytes), options)
+    read_qdpx("h.qdpx", "codings", Cursor::new(bytes), options)
 }
 
 fn read_project(xml: &str) -> Result<Ingested<Coding>, IngestError> {

@@ -82,9 +82,13 @@ fn no_reject_reason_or_error_carries_an_id() {
 fn the_sample_refi_qda_project_reads_into_codings() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-sample/focus_groups.qdpx");
     let file = std::fs::File::open(path).expect("sample qdpx");
-    let got =
-        folge_ingest::read_qdpx("focus_groups.qdpx", file, &folge_ingest::QdpxOptions::default())
-            .expect("reads");
+    let got = folge_ingest::read_qdpx(
+        "focus_groups.qdpx",
+        "codings",
+        file,
+        &folge_ingest::QdpxOptions::default(),
+    )
+    .expect("reads");
     assert_eq!(got.summary.rows_rejected, 0);
     assert_eq!(got.summary.rows_read, got.summary.rows_accepted);
     let rows = &got.rows;
@@ -124,7 +128,8 @@ fn a_refi_qda_role_outside_the_list_rejects_its_codings() {
         vocabularies: std::sync::Arc::new(vocabularies),
         ..folge_ingest::QdpxOptions::default()
     };
-    let got = folge_ingest::read_qdpx("focus_groups.qdpx", file, &options).expect("reads");
+    let got =
+        folge_ingest::read_qdpx("focus_groups.qdpx", "codings", file, &options).expect("reads");
     let s = &got.summary;
     assert_eq!(s.rows_read, s.rows_accepted + s.rows_rejected);
     assert!(s.rows_accepted > 0 && s.rows_rejected > 0, "{s:?}");
@@ -172,12 +177,14 @@ fn unresolvable_codings_are_rejected_with_their_line() {
     }
     buffer.set_position(0);
     let got =
-        folge_ingest::read_qdpx("t.qdpx", buffer, &folge_ingest::QdpxOptions::default()).unwrap();
+        folge_ingest::read_qdpx("t.qdpx", "team 2", buffer, &folge_ingest::QdpxOptions::default())
+            .unwrap();
     assert_eq!(
         (got.summary.rows_read, got.summary.rows_accepted, got.summary.rows_rejected),
         (3, 1, 2)
     );
     let row = &got.rows[0];
+    assert_eq!(row.source, "team 2", "the input's label, never the archive's name");
     assert_eq!(
         (row.coder.as_str(), row.code.as_str(), row.theme.as_deref(), row.text.as_deref()),
         ("Kari", "Kode", Some("Tema"), Some("Årli"))
@@ -203,9 +210,13 @@ fn the_sample_coding_sheet_reads_from_xlsx() {
             .expect("sheet");
     assert_eq!((origin.sheet.as_str(), origin.row, origin.column), ("Koding", 0, 0));
     let options = CsvOptions { sheet: Some(origin), ..CsvOptions::default() };
-    let got =
-        folge_ingest::read_codings("focus_group_codings.xlsx, sheet Koding", &csv[..], &options)
-            .expect("reads");
+    let got = folge_ingest::read_codings(
+        "focus_group_codings.xlsx, sheet Koding",
+        "codings",
+        &csv[..],
+        &options,
+    )
+    .expect("reads");
     assert_eq!(got.summary.rows_rejected, 0);
     assert!(got.rows.len() >= 120);
     // The same codings as the REFI-QDA project of the sample.
@@ -213,9 +224,13 @@ fn the_sample_coding_sheet_reads_from_xlsx() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data-sample/focus_groups.qdpx"),
     )
     .expect("qdpx");
-    let from_qdpx =
-        folge_ingest::read_qdpx("focus_groups.qdpx", qdpx, &folge_ingest::QdpxOptions::default())
-            .expect("qdpx");
+    let from_qdpx = folge_ingest::read_qdpx(
+        "focus_groups.qdpx",
+        "codings",
+        qdpx,
+        &folge_ingest::QdpxOptions::default(),
+    )
+    .expect("qdpx");
     let key = |r: &folge_schema::tables::Coding| {
         (r.segment.clone(), r.coder.clone(), r.code.clone(), r.text.clone())
     };

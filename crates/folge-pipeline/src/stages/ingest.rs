@@ -26,7 +26,8 @@ use super::{Context, Stage, context, write_table};
 pub(super) struct IngestResult {
     participants: Ingested<Participant>,
     events: Vec<Streamed>,
-    codings: Option<Ingested<Coding>>,
+    /// One per codings input, in the pipeline file's order.
+    codings: Vec<Ingested<Coding>>,
     questionnaires: Vec<Ingested<Response>>,
     inputs: Vec<InputRecord>,
 }
@@ -163,8 +164,9 @@ pub(super) fn read_questionnaire(
     Ok(folge_ingest::read_questionnaire(&name, reader, &csv, policy, persons, &codebook, &options)?)
 }
 
-/// Read the codings input: a REFI-QDA project or a long coding sheet (CSV or spreadsheet),
-/// municipalities and roles checked against the pipeline's vocabularies.
+/// Read one codings input: a REFI-QDA project or a long coding sheet (CSV or spreadsheet),
+/// municipalities and roles checked against the pipeline's vocabularies, every row
+/// labelled with the input's `source`.
 pub(super) fn read_codings(
     file: &InputFile,
     vocabularies: &std::sync::Arc<folge_ingest::Vocabularies>,
@@ -172,6 +174,7 @@ pub(super) fn read_codings(
     let read = match file.format {
         InputFormat::Qdpx => folge_ingest::read_qdpx(
             &file.role,
+            file.source(),
             open(file)?,
             &folge_ingest::QdpxOptions {
                 vocabularies: std::sync::Arc::clone(vocabularies),
@@ -182,7 +185,7 @@ pub(super) fn read_codings(
         InputFormat::Csv | InputFormat::Xlsx => {
             let (name, reader, mut options) = tabular(file)?;
             options.vocabularies = std::sync::Arc::clone(vocabularies);
-            folge_ingest::read_codings(&name, reader, &options)
+            folge_ingest::read_codings(&name, file.source(), reader, &options)
         }
     };
     Ok(read?)
@@ -484,10 +487,17 @@ pub(super) fn read_inputs(
     if let Some(out) = out.as_mut() {
         write_table((out.dir, Stage::Ingest), &participants.rows, &metadata, out.outputs)?;
     }
-    let codings =
-        c.inputs.codings.as_ref().map(|f| read_codings(f, &pipeline.vocabularies)).transpose()?;
-    if let (Some(out), Some(codings)) = (out.as_mut(), codings.as_ref()) {
-        write_table((out.dir, Stage::Ingest), &codings.rows, &metadata, out.outputs)?;
+    // Every codings input into one table, in the pipeline file's order; each keeps its
+    // own summary (rows in = rows out + rejected per input) and rejects.
+    let codings = c
+        .inputs
+        .codings
+        .iter()
+        .map(|f| read_codings(f, &pipeline.vocabularies))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let (Some(out), false) = (out.as_mut(), codings.is_empty()) {
+        let rows: Vec<Coding> = codings.iter().flat_map(|c| c.rows.iter().cloned()).collect();
+        write_table((out.dir, Stage::Ingest), &rows, &metadata, out.outputs)?;
     }
     let questionnaires = c
         .inputs

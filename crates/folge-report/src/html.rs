@@ -43,6 +43,18 @@ struct Variable {
     levels: Vec<(String, [u64; 2])>,
 }
 
+/// Table 1's row label of the age bands' median and quartiles.
+const MEDIAN_QUARTILES: &str = "Median (Q1, Q3)";
+
+/// The age bands the median and the quartiles fall in: `67-79 (Q1 18-66, Q3 80+)`. The
+/// quartiles are named, not only bracketed: "67-79 (18-66, 80+)" is eight digits in pairs
+/// joined by separators — a phone number's shape to any scan for phone numbers (the
+/// report's own re-scan stopped on it) —, while a one-digit group between the bands
+/// breaks every phone shape.
+fn median_quartiles(median: &str, q1: &str, q3: &str) -> String {
+    format!("{median} (Q1 {q1}, Q3 {q3})")
+}
+
 /// A value's leading number, for sorting age bands (0-5, 6-12, 13-17, …) and numbered
 /// target groups by number, not text.
 fn leading_number(value: &str) -> u32 {
@@ -158,8 +170,8 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
     for (k, (variable, hidden)) in variables.iter().zip(&hidden).enumerate() {
         rows.push(vec![Cell::Heading(variable.heading.clone()), Cell::Empty, Cell::Empty]);
         if k == 1 {
-            // Median (IQR) of the age bands, among persons with a band.
-            let mut row = vec![Cell::Level("Median (IQR)".into())];
+            // Median and quartiles of the age bands, among persons with a band.
+            let mut row = vec![Cell::Level(MEDIAN_QUARTILES.into())];
             for a in 0..2 {
                 let known: Vec<(String, u64)> = variable
                     .levels
@@ -179,7 +191,7 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
                         }
                         _ if params.rule.hides_count(persons as f64) => Cell::Suppressed,
                         (Some(median), Some(q1), Some(q3)) => {
-                            Cell::Text(format!("{median} ({q1}, {q3})"))
+                            Cell::Text(median_quartiles(median, q1, q3))
                         }
                         _ => Cell::Suppressed,
                     },
@@ -193,8 +205,8 @@ fn participants_table(input: &ReportInput<'_>, params: &ReportParams) -> ReportT
     }
     let mut notes = vec![lang
         .pick(
-            "n (%): antall og andel av alle i gruppen (N). Median (IQR) for alder: aldersgruppen medianen og første og tredje kvartil faller i, blant dem med kjent alder; de avidentifiserte dataene har alder bare i grupper (kvantil som R quantile(type = 1)).",
-            "n (%): count and share of everyone in the arm (N). Median (IQR) of age: the age band the median and the first and third quartiles fall in, among those with a known age; the de-identified data hold age in bands only (quantile as R quantile(type = 1)).",
+            "n (%): antall og andel av alle i gruppen (N). Median (Q1, Q3) for alder: aldersgruppen medianen og første (Q1) og tredje kvartil (Q3) faller i, blant dem med kjent alder; de avidentifiserte dataene har alder bare i grupper (kvantil som R quantile(type = 1)).",
+            "n (%): count and share of everyone in the arm (N). Median (Q1, Q3) of age: the age band the median and the first (Q1) and third quartile (Q3) fall in, among those with a known age; the de-identified data hold age in bands only (quantile as R quantile(type = 1)).",
         )
         .to_owned()];
     if variables.iter().any(|v| v.levels.iter().any(|(l, _)| *l == missing)) {
@@ -1449,11 +1461,29 @@ mod tests {
         assert_eq!(row("Female")[1], Cell::Suppressed, "9 hidden too: 12 − 9 would give it");
         assert_eq!(table.columns[1..], ["Pilot, N = 12", "Comparison, N = 15"], "N stays");
         assert!(table.notes.iter().any(|n| n.contains("secondary suppression")));
-        assert_eq!(row("Median (IQR)")[1], Cell::Text("none known".into()), "no birth dates");
+        assert_eq!(row(MEDIAN_QUARTILES)[1], Cell::Text("none known".into()), "no birth dates");
         assert_eq!(row("Unknown")[2], Cell::CountShare(15, 100.0));
         assert_eq!(table.rows[0], [Cell::Heading("Sex".into()), Cell::Empty, Cell::Empty]);
         assert!(!table.has_blank(), "a variable's heading row is layout, not a blank");
         assert_eq!(row("Bergen (4601)")[2], Cell::CountShare(15, 100.0), "named");
+    }
+
+    /// Every median-and-quartiles cell the default age bands can give passes the scan
+    /// for identifiers; the bracketed form without the quartiles' names did not (the
+    /// report of a 10-million-event delivery stopped on `67-79 (18-66, 80+)`).
+    #[test]
+    fn the_age_bands_median_and_quartiles_never_look_like_a_phone_number() {
+        let detector = folge_deid::Detector::new([], []);
+        assert!(detector.detect("67-79 (18-66, 80+)").is_some(), "the old form");
+        let bands = folge_deid::AgeBands::default().labels();
+        for (i, q1) in bands.iter().enumerate() {
+            for (j, median) in bands.iter().enumerate().skip(i) {
+                for q3 in bands.iter().skip(j) {
+                    let cell = median_quartiles(median, q1, q3);
+                    assert_eq!(detector.detect(&cell), None, "{cell}");
+                }
+            }
+        }
     }
 
     use crate::test_rows::{EIGHT, Results, params};

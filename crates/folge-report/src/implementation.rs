@@ -34,7 +34,11 @@ fn elements(rows: &[FrameworkRow]) -> Vec<&str> {
     set.into_iter().map(|(_, e)| e).collect()
 }
 
-/// Median (IQR) of days, one decimal only where the quartile has one.
+/// Median (IQR) of days, one decimal only where the quartile has one, written as
+/// gtsummary writes it: `226 (45, 310)`, in Norwegian `226 (45; 310)` (the comma is the
+/// decimal sign there: `12 (4,5; 30)`). Not `226 (45–310)`: three whole numbers joined by
+/// a bracket and a dash can be eight digits in a phone number's shape (3-2-3), which the
+/// report's re-scan rightly stops on; the comma or semicolon ends every such run.
 fn days_cell(row: &FrameworkRow, hidden: bool, nb: bool) -> Cell {
     if hidden {
         return Cell::Suppressed;
@@ -42,7 +46,10 @@ fn days_cell(row: &FrameworkRow, hidden: bool, nb: bool) -> Cell {
     let Some(median) = row.days_median else { return Cell::Empty };
     let number = |v: f64| crate::figure::number(v, usize::from(v.fract() != 0.0), nb);
     Cell::Text(match (row.days_q1, row.days_q3) {
-        (Some(q1), Some(q3)) => format!("{} ({}–{})", number(median), number(q1), number(q3)),
+        (Some(q1), Some(q3)) => {
+            let between = if nb { "; " } else { ", " };
+            format!("{} ({}{between}{})", number(median), number(q1), number(q3))
+        }
         _ => number(median),
     })
 }
@@ -202,6 +209,23 @@ mod tests {
         }
     }
 
+    /// Days as gtsummary writes a median (IQR), and never in a phone number's shape:
+    /// 226 (45–310) would be, to the re-scan, 3-2-3 digits starting with 2.
+    #[test]
+    fn days_read_as_median_and_quartiles_and_never_as_a_phone_number() {
+        let mut r = row("E", None, 40, 40);
+        (r.days_median, r.days_q1, r.days_q3) = (Some(226.0), Some(45.0), Some(310.0));
+        let Cell::Text(cell) = days_cell(&r, false, true) else { panic!() };
+        assert_eq!(cell, "226 (45; 310)");
+        let Cell::Text(en) = days_cell(&r, false, false) else { panic!() };
+        assert_eq!(en, "226 (45, 310)");
+        let detector = folge_deid::Detector::new([], []);
+        assert!(detector.detect("226 (45–310)").is_some(), "the old form");
+        assert_eq!((detector.detect(&cell), detector.detect(&en)), (None, None));
+        (r.days_median, r.days_q1, r.days_q3) = (Some(12.0), Some(4.5), Some(30.0));
+        assert_eq!(days_cell(&r, false, true), Cell::Text("12 (4,5; 30)".into()));
+    }
+
     #[test]
     fn steps_in_framework_order_with_small_shares_and_their_partners_hidden() {
         let results = crate::test_rows::Results::new(&[folge_analyze::Indicator::Admissions]);
@@ -227,14 +251,14 @@ mod tests {
         );
         // A: all 40 documented, so none is not: the complement 0 shows.
         assert_eq!(t.rows[1][2], Cell::CountShare(40, 100.0));
-        assert_eq!(t.rows[1][3], Cell::Text("12 (4,5–30)".into()));
+        assert_eq!(t.rows[1][3], Cell::Text("12 (4,5; 30)".into()));
         // B in Bergen: 18 of 20, the complement 2 is hidden, and so is Alver's (it could
         // be worked out from the arm's 10 not documented); the arm's own row shows.
         let bergen =
             t.rows.iter().position(|r| r[0] == Cell::Level("Pilot: Bergen (4601)".into())).unwrap();
         assert_eq!(
             (&t.rows[bergen][2], &t.rows[bergen][3]),
-            (&Cell::Suppressed, &Cell::Text("12 (4,5–30)".into()))
+            (&Cell::Suppressed, &Cell::Text("12 (4,5; 30)".into()))
         );
         assert_eq!(t.rows[bergen + 1][2], Cell::Suppressed);
         assert_eq!(t.rows[bergen - 1][2], Cell::CountShare(30, 75.0));

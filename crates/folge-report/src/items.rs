@@ -323,7 +323,15 @@ pub fn table(input: &ReportInput<'_>, params: &ReportParams) -> Option<ReportTab
                     row.extend([
                         Cell::Number(n as f64, 0),
                         Cell::Number(mean, 2),
-                        Cell::Text(format!("{} ({}–{})", q(0.5), q(0.25), q(0.75))),
+                        // Median (IQR) as the other tables write it (see
+                        // implementation.rs: never a dash between whole numbers).
+                        Cell::Text(format!(
+                            "{} ({}{} {})",
+                            q(0.5),
+                            q(0.25),
+                            if nb { ";" } else { "," },
+                            q(0.75)
+                        )),
                     ]);
                 }
                 rows.push(row);

@@ -128,6 +128,17 @@ fn researchers_read_the_results_as_typed_tables(run: &Path) {
     assert!(checked >= 40, "{said}");
 }
 
+/// Every value of a non-null 64-bit integer column of a Parquet file, in row order.
+fn ints(path: &Path, column: &str) -> Vec<i64> {
+    let file = read_parquet(path).unwrap();
+    let mut out = Vec::new();
+    for batch in &file.batches {
+        let array = batch.column_by_name(column).unwrap();
+        out.extend(array.as_any().downcast_ref::<arrow_array::Int64Array>().unwrap().values());
+    }
+    out
+}
+
 fn data_lines(file: &str) -> usize {
     std::fs::read_to_string(repo().join("data-sample").join(file)).unwrap().lines().count() - 1
 }
@@ -1498,14 +1509,7 @@ fn two_codings_inputs_with_the_same_names_are_kept_apart_by_source() {
     assert_eq!(coders, ["coder 1", "coder 2", "coder 3"].map(|s| Some(s.to_owned())));
     let frequencies = run.join("03_analyze/code_frequencies.parquet");
     let scope = strings(&frequencies, "scope");
-    let groups_in_scope = read_parquet(&frequencies).unwrap().batches[0]
-        .column_by_name("n_groups_in_scope")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<arrow_array::Int64Array>()
-        .unwrap()
-        .values()
-        .to_vec();
+    let groups_in_scope = ints(&frequencies, "n_groups_in_scope");
     let all: Vec<i64> = scope
         .iter()
         .zip(&groups_in_scope)
@@ -1521,14 +1525,7 @@ fn two_codings_inputs_with_the_same_names_are_kept_apart_by_source() {
         .zip(strings(&agreement, "note"))
         .map(|((source, code), note)| (source, code, note))
         .collect();
-    let n_coders = read_parquet(&agreement).unwrap().batches[0]
-        .column_by_name("n_coders")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<arrow_array::Int64Array>()
-        .unwrap()
-        .values()
-        .to_vec();
+    let n_coders = ints(&agreement, "n_coders");
     let sources: Vec<(&str, &str, i64)> = rows
         .iter()
         .zip(&n_coders)

@@ -5,9 +5,11 @@
 use std::path::Path;
 
 use folge_ingest::{
-    Codebook, CsvOptions, IdPolicy, PersonIndex, QuestionnaireOptions, ScaleDefinitions,
+    Codebook, CsvOptions, IdPolicy, Ingested, PersonIndex, QuestionnaireOptions, ScaleDefinitions,
     add_scales, codebook_from_dictionary, read_questionnaire,
 };
+
+use folge_schema::tables::Response;
 
 use super::{corpus, sample_persons};
 
@@ -62,20 +64,7 @@ fn the_sample_redcap_export_reads_through_its_data_dictionary() {
             "hjelp___3"
         ]
     );
-    let path = data_sample("redcap_eq5d_data.csv");
-    let rows_in = std::fs::read_to_string(&path).unwrap().lines().count() - 1;
-    let got = read_questionnaire(
-        "redcap_eq5d_data.csv",
-        std::fs::File::open(&path).unwrap(),
-        &fnr_column(),
-        POLICY,
-        &sample_persons(),
-        &codebook,
-        &redcap_options(),
-    )
-    .unwrap();
-    let s = &got.summary;
-    assert_eq!((s.rows_read as usize, s.rows_rejected), (rows_in, 0), "{:?}", got.rejects);
+    let (rows_in, got) = read_sample_redcap("redcap_eq5d_data.csv", &codebook);
     assert_eq!(got.rows.len(), rows_in * (9 + 1), "nine items and the comment per submission");
     let timepoints: std::collections::BTreeSet<&str> =
         got.rows.iter().map(|r| r.timepoint.as_str()).collect();
@@ -115,20 +104,7 @@ fn the_sample_redcap_pacic_reads_and_is_scored_through_its_dictionary() {
     let subscale_items: usize = pacic.subscales.values().map(Vec::len).sum();
     assert_eq!((pacic.subscales.len(), subscale_items), (5, 20), "every item in one subscale");
     assert_eq!(pacic.items[0].labels.get("Nesten alltid"), Some(&5.0), "the choices' labels");
-    let path = data_sample("redcap_pacic_data.csv");
-    let rows_in = std::fs::read_to_string(&path).unwrap().lines().count() - 1;
-    let got = read_questionnaire(
-        "redcap_pacic_data.csv",
-        std::fs::File::open(&path).unwrap(),
-        &fnr_column(),
-        POLICY,
-        &sample_persons(),
-        &codebook,
-        &redcap_options(),
-    )
-    .unwrap();
-    let s = &got.summary;
-    assert_eq!((s.rows_read as usize, s.rows_rejected), (rows_in, 0), "{:?}", got.rejects);
+    let (rows_in, got) = read_sample_redcap("redcap_pacic_data.csv", &codebook);
     assert_eq!(got.rows.len(), rows_in * 20);
     assert!(got.rows.iter().all(|r| r.instrument == "pacic_voksne" && !r.identifier));
     assert!(got.rows.iter().filter_map(|r| r.value).all(|v| (1.0..=5.0).contains(&v)));
@@ -304,4 +280,24 @@ fn nettskjemas_legacy_export_reads_with_ja_tick_boxes() {
     for r in &got.rejects {
         assert!(ids.lines().all(|id| !r.reason.contains(id)));
     }
+}
+
+/// The sample's REDCap export `file` read through `codebook`, checked to reject no row:
+/// its data rows and what was read.
+fn read_sample_redcap(file: &str, codebook: &Codebook) -> (usize, Ingested<Response>) {
+    let path = data_sample(file);
+    let rows_in = std::fs::read_to_string(&path).expect("sample export").lines().count() - 1;
+    let got = read_questionnaire(
+        file,
+        std::fs::File::open(&path).expect("sample export"),
+        &fnr_column(),
+        POLICY,
+        &sample_persons(),
+        codebook,
+        &redcap_options(),
+    )
+    .expect("the sample export reads");
+    let s = &got.summary;
+    assert_eq!((s.rows_read as usize, s.rows_rejected), (rows_in, 0), "{:?}", got.rejects);
+    (rows_in, got)
 }

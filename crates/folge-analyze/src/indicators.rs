@@ -692,6 +692,12 @@ impl<'a> IndicatorBuilder<'a> {
         self.index.get(&pid.parse::<Pseudonym>().ok()?).copied()
     }
 
+    /// The participant number of a participant's pseudonym (for
+    /// [`IndicatorBuilder::person_at`]).
+    pub fn number_of(&self, pid: Pseudonym) -> Option<usize> {
+        self.index.get(&pid).copied()
+    }
+
     /// [`IndicatorBuilder::person`] by participant number ([`IndicatorBuilder::index_of`]).
     pub fn person_at(&mut self, i: usize, events: &[EventRow]) -> Result<(), NotGrouped> {
         if std::mem::replace(&mut self.seen[i], true) {

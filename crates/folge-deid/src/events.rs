@@ -10,19 +10,22 @@
 use std::sync::Arc;
 
 use crate::rows::DeidServiceEvent;
-use arrow_array::builder::{Int32Builder, StringBuilder};
+use arrow_array::builder::Int32Builder;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, RecordBatch, StringArray,
 };
 use folge_schema::column::{TextCode, date_to_date32};
 use folge_schema::tables::Participant;
-use folge_schema::{SchemaError, Service, Table};
+use folge_schema::{IdTable, SchemaError, Service, Table, eleven_digits};
 
 use crate::DeidError;
 use crate::key::IdMap;
 use crate::tables::{Deidentified, check_columns};
 
 const TABLE: &str = "service_events";
+
+/// Characters of a pseudonym's hex text.
+const HEX: usize = crate::PSEUDONYM_HEX_CHARS;
 
 fn column<'a, A: 'static>(batch: &'a RecordBatch, name: &'static str) -> Result<&'a A, DeidError> {
     let array = batch
@@ -48,19 +51,30 @@ fn valid(nulls: Option<&arrow_buffer::NullBuffer>, i: usize) -> bool {
 /// `start_date`/`end_date` → days relative to inclusion; service, quantity and acute pass
 /// through unchanged. One output row per input row, in input order.
 pub struct EventDeidentifier<'a> {
-    /// `person_id` → position in `keys`.
-    persons: IdMap<&'a str, usize>,
-    /// (pseudonym, inclusion date as days since 1970).
-    keys: Vec<(String, i32)>,
+    /// 11-digit `person_id`s (national ids) as numbers → position: kept in the table's
+    /// slot, so a lookup touches one cache line, not the id's text elsewhere (a
+    /// date-ordered extract names another person on every row).
+    numeric: IdTable,
+    /// Other `person_id`s → position.
+    other: IdMap<&'a str, u32>,
+    /// The pseudonyms as hex text, back to back, by position.
+    pids: Vec<u8>,
+    /// Inclusion dates as days since 1970, by position.
+    inclusion: Vec<i32>,
+    /// Each row's id as a number (`u64::MAX`: not 11 digits), then its position (reused).
+    keys: Vec<u64>,
+    found: Vec<Option<u32>>,
+    /// The position of each row of the batch converted last.
+    positions: Vec<u32>,
     /// Rows converted so far (for naming a row in an error).
     rows: usize,
 }
 
 impl std::fmt::Debug for EventDeidentifier<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The map's keys are person ids: they are not shown.
+        // The maps' keys are person ids: they are not shown.
         f.debug_struct("EventDeidentifier")
-            .field("persons", &self.keys.len())
+            .field("persons", &self.inclusion.len())
             .field("rows", &self.rows)
             .finish()
     }
@@ -68,16 +82,40 @@ impl std::fmt::Debug for EventDeidentifier<'_> {
 
 impl<'a> EventDeidentifier<'a> {
     /// From the zone-1 participants and the tables [`crate::deidentify`] made of them
-    /// (which keeps the participants' order).
+    /// (which keeps the participants' order): a participant's position is their place in
+    /// both.
     pub fn new(participants: &'a [Participant], tables: &'a Deidentified) -> Self {
-        let mut persons = IdMap::default();
-        persons.reserve(participants.len());
-        let mut keys = Vec::with_capacity(participants.len());
-        for (p, d) in participants.iter().zip(tables.participants()) {
-            persons.insert(p.person_id.as_str(), keys.len());
-            keys.push((d.pid.to_string(), date_to_date32(p.inclusion_date)));
+        let (mut numeric, mut other) =
+            (IdTable::with_capacity(participants.len()), IdMap::default());
+        let mut pids = Vec::with_capacity(participants.len() * crate::PSEUDONYM_HEX_CHARS);
+        let mut inclusion = Vec::with_capacity(participants.len());
+        for (position, (p, d)) in participants.iter().zip(tables.participants()).enumerate() {
+            let position = u32::try_from(position).expect("fewer than 2³² participants");
+            match eleven_digits(&p.person_id) {
+                Some(n) => numeric.insert(n, position),
+                None => other.insert(p.person_id.as_str(), position),
+            };
+            let hex = d.pid.to_string();
+            debug_assert_eq!(hex.len(), crate::PSEUDONYM_HEX_CHARS);
+            pids.extend_from_slice(hex.as_bytes());
+            inclusion.push(date_to_date32(p.inclusion_date));
         }
-        EventDeidentifier { persons, keys, rows: 0 }
+        EventDeidentifier {
+            numeric,
+            other,
+            pids,
+            inclusion,
+            keys: Vec::new(),
+            found: Vec::new(),
+            positions: Vec::new(),
+            rows: 0,
+        }
+    }
+
+    /// The participant position (their place in the participant list and in
+    /// [`Deidentified::participants`]) of every row of the batch converted last.
+    pub fn positions(&self) -> &[u32] {
+        &self.positions
     }
 
     /// Rows converted so far.
@@ -91,12 +129,14 @@ impl<'a> EventDeidentifier<'a> {
         let start: &Date32Array = column(batch, "start_date")?;
         let end: &Date32Array = column(batch, "end_date")?;
         let n = batch.num_rows();
-        let mut pids = StringBuilder::with_capacity(n, n * crate::PSEUDONYM_HEX_CHARS);
+        let mut pid_text: Vec<u8> = Vec::with_capacity(n * HEX);
         let mut start_day = Int32Builder::with_capacity(n);
         let mut end_day = Int32Builder::with_capacity(n);
-        // Extracts come sorted by person: look a person up once per run of rows.
-        let mut current: Option<(&str, usize)> = None;
+        // First every row's id as a number, then every look-up in one loop: a
+        // date-ordered extract names another person on every row, and look-ups that do
+        // not wait for each other overlap their cache misses.
         let (ids_nulls, start_nulls, end_nulls) = (ids.nulls(), start.nulls(), end.nulls());
+        self.keys.clear();
         for row in 0..n {
             if !valid(ids_nulls, row) || !valid(start_nulls, row) {
                 return Err(DeidError::NotDeidentified {
@@ -104,23 +144,37 @@ impl<'a> EventDeidentifier<'a> {
                     problem: format!("row {}: person_id or start_date is empty", self.rows + row),
                 });
             }
-            let id = ids.value(row);
-            let k = match current {
-                Some((last, k)) if last == id => k,
-                _ => {
-                    let k = *self
-                        .persons
-                        .get(id)
-                        .ok_or(DeidError::UnknownPerson { table: TABLE, row: self.rows + row })?;
-                    current = Some((id, k));
-                    k
-                }
-            };
-            let (pid, inclusion) = &self.keys[k];
-            pids.append_value(pid);
+            self.keys.push(eleven_digits(ids.value(row)).unwrap_or(u64::MAX));
+        }
+        self.numeric.get_many(&self.keys, &mut self.found);
+        self.positions.clear();
+        for row in 0..n {
+            let k = match self.found[row] {
+                Some(k) => Some(k),
+                None if self.keys[row] == u64::MAX => self.other.get(ids.value(row)).copied(),
+                None => None,
+            }
+            .ok_or(DeidError::UnknownPerson { table: TABLE, row: self.rows + row })?;
+            self.positions.push(k);
+        }
+        for (row, &k) in self.positions.iter().enumerate() {
+            let at = k as usize;
+            pid_text.extend_from_slice(&self.pids[at * HEX..(at + 1) * HEX]);
+            let inclusion = self.inclusion[at];
             start_day.append_value(start.value(row) - inclusion);
             end_day.append_option(valid(end_nulls, row).then(|| end.value(row) - inclusion));
         }
+        // Every pid is the same length: the offsets follow, and the text is checked as
+        // UTF-8 once for the whole batch.
+        let pids = StringArray::try_new(
+            arrow_buffer::OffsetBuffer::from_lengths(std::iter::repeat_n(HEX, n)),
+            arrow_buffer::Buffer::from_vec(pid_text),
+            None,
+        )
+        .map_err(|e| DeidError::NotDeidentified {
+            table: TABLE,
+            problem: format!("building a batch: {e}"),
+        })?;
         let pass = |name: &'static str| -> Result<ArrayRef, DeidError> {
             Ok(batch
                 .column_by_name(name)
@@ -128,7 +182,7 @@ impl<'a> EventDeidentifier<'a> {
                 .clone())
         };
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(pids.finish()),
+            Arc::new(pids),
             pass("service")?,
             Arc::new(start_day.finish()),
             Arc::new(end_day.finish()),
@@ -321,6 +375,56 @@ mod tests {
     }
 
     #[test]
+    fn ids_of_any_form_find_their_participant_and_unknown_ones_are_refused() {
+        // Study numbers beside an 11-digit id, and one 11 digits long with a letter.
+        let ids = ["P-17", &synthetic("1950-03-01"), "1234567890x", "00000000001"];
+        let participants: Vec<Participant> = ids
+            .iter()
+            .map(|id| Participant {
+                person_id: (*id).to_owned(),
+                name: None,
+                sex: None,
+                birth_date: None,
+                municipality: "4601".into(),
+                site: None,
+                arm: folge_schema::Arm::Pilot,
+                target_group: None,
+                inclusion_date: date("2020-01-01"),
+                exit_date: None,
+                exit_reason: None,
+            })
+            .collect();
+        let event = |id: &str| ServiceEvent {
+            person_id: id.to_owned(),
+            service: Service::Gp,
+            start_date: date("2020-01-05"),
+            end_date: None,
+            quantity: None,
+            acute: None,
+            start_time: None,
+            end_time: None,
+        };
+        let input = Identifiable { participants: participants.clone(), ..Identifiable::default() };
+        let key = Key::generate().unwrap();
+        let whole = deidentify(&input, &DeidParams::new(date("2021-12-31")), &key).unwrap();
+        let mut streamer = EventDeidentifier::new(&participants, &whole);
+        let rows: Vec<ServiceEvent> = [3, 0, 2, 1, 0, 3].iter().map(|&i| event(ids[i])).collect();
+        let out = streamer.convert(&ServiceEvent::to_batch(&rows).unwrap()).unwrap();
+        assert_eq!(streamer.positions(), &[3, 0, 2, 1, 0, 3]);
+        let pids: Vec<String> =
+            DeidServiceEvent::from_batch(&out).unwrap().iter().map(|r| r.pid.to_string()).collect();
+        assert_eq!(pids[0], whole.participants()[3].pid.to_string());
+        assert_eq!(pids[2], whole.participants()[2].pid.to_string());
+        for unknown in ["P-18", "00000000002", "1234567890y"] {
+            let batch = ServiceEvent::to_batch(&[event(ids[0]), event(unknown)]).unwrap();
+            assert!(
+                matches!(streamer.convert(&batch), Err(DeidError::UnknownPerson { row: 7, .. })),
+                "{unknown}"
+            );
+        }
+    }
+
+    #[test]
     fn streamed_batches_match_the_in_memory_conversion_and_read_back() {
         let ids: Vec<String> = (0..3).map(|i| synthetic(&format!("195{i}-03-01"))).collect();
         let participants: Vec<Participant> = ids
@@ -368,9 +472,16 @@ mod tests {
         let whole = deidentify(&input, &params, &key).unwrap();
         let mut streamer = EventDeidentifier::new(&participants, &whole);
         let mut out_rows = Vec::new();
+        let mut positions = Vec::new();
         for chunk in events.chunks(3) {
             let out = streamer.convert(&ServiceEvent::to_batch(chunk).unwrap()).unwrap();
+            positions.extend_from_slice(streamer.positions());
             out_rows.extend(DeidServiceEvent::from_batch(&out).unwrap());
+        }
+        // Each row's participant position: its place in the list (and in the tables).
+        assert_eq!(positions, vec![0, 0, 2, 1]);
+        for (row, &k) in out_rows.iter().zip(&positions) {
+            assert_eq!(row.pid, whole.participants()[k as usize].pid);
         }
         assert_eq!(out_rows, whole.service_events(), "same rows as the in-memory path");
         assert_eq!(streamer.rows(), 4);

@@ -69,7 +69,7 @@ fn temp_path(path: &Path) -> Result<PathBuf, SchemaError> {
 pub struct ParquetSink {
     path: PathBuf,
     tmp: PathBuf,
-    writer: Option<ArrowWriter<File>>,
+    writer: Option<ArrowWriter<Hashed<File>>>,
     rows: usize,
     /// Text columns written as ordered dictionaries, and the table's name for errors.
     categories: Option<(Categories, &'static str)>,
@@ -100,6 +100,7 @@ impl ParquetSink {
             .build();
         let tmp = temp_path(path)?;
         let file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+        let file = Hashed { inner: file, hasher: sha2::Sha256::default(), bytes: 0 };
         let writer =
             ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| io_error(path, e))?;
         Ok(ParquetSink {
@@ -150,25 +151,60 @@ impl ParquetSink {
 
     /// Close, sync and move into place; returns the rows written.
     pub fn finish(self) -> Result<usize, SchemaError> {
-        self.finish_with(&BTreeMap::new())
+        Ok(self.finish_with(&BTreeMap::new())?.rows)
     }
 
     /// [`ParquetSink::finish`], first adding `metadata` (in key order) after the metadata
     /// the sink was created with: for values known only once the rows are written, such
-    /// as the hash of inputs read while they were streamed.
+    /// as the hash of inputs read while they were streamed. Returns the rows and the
+    /// file's SHA-256, hashed as its bytes were written (the file is not read again).
     pub fn finish_with(
         mut self,
         metadata: &BTreeMap<String, String>,
-    ) -> Result<usize, SchemaError> {
+    ) -> Result<Finished, SchemaError> {
         let mut writer =
             self.writer.take().ok_or_else(|| io_message(&self.path, "already finished"))?;
         for (k, v) in metadata {
             writer.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
         }
-        let file = writer.into_inner().map_err(|e| io_error(&self.path, e))?;
-        file.sync_all().map_err(|e| io_error(&self.tmp, e))?;
+        let mut file = writer.into_inner().map_err(|e| io_error(&self.path, e))?;
+        file.flush().map_err(|e| io_error(&self.tmp, e))?;
+        file.inner.sync_all().map_err(|e| io_error(&self.tmp, e))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| io_error(&self.path, e))?;
-        Ok(self.rows)
+        let sha256 = crate::manifest::hex(&sha2::Digest::finalize(file.hasher));
+        Ok(Finished { rows: self.rows, sha256, bytes: file.bytes })
+    }
+}
+
+/// What a finished [`ParquetSink`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// Rows written.
+    pub rows: usize,
+    /// SHA-256 of the file's bytes, hex (as `manifest::file_sha256` would read it).
+    pub sha256: String,
+    /// The file's size.
+    pub bytes: u64,
+}
+
+/// A writer that hashes every byte it passes on (a file's SHA-256 without reading it
+/// back). The Parquet writer only appends, so the bytes hashed are the file's.
+struct Hashed<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -217,11 +253,11 @@ enum Message {
 #[derive(Debug)]
 pub struct BackgroundSink {
     tx: Option<std::sync::mpsc::SyncSender<Message>>,
-    worker: Option<std::thread::JoinHandle<Result<usize, SchemaError>>>,
+    worker: Option<std::thread::JoinHandle<Result<Finished, SchemaError>>>,
 }
 
 impl BackgroundSink {
-    fn join(&mut self) -> Result<usize, SchemaError> {
+    fn join(&mut self) -> Result<Finished, SchemaError> {
         self.tx = None;
         match self.worker.take().map(std::thread::JoinHandle::join) {
             Some(Ok(result)) => result,
@@ -255,13 +291,17 @@ impl BackgroundSink {
         }
     }
 
-    /// Write what is queued, close, sync and move into place; returns the rows written.
-    pub fn finish(self) -> Result<usize, SchemaError> {
+    /// Write what is queued, close, sync and move into place; returns the rows written
+    /// and the file's hash.
+    pub fn finish(self) -> Result<Finished, SchemaError> {
         self.finish_with(BTreeMap::new())
     }
 
     /// [`BackgroundSink::finish`] adding `metadata` as [`ParquetSink::finish_with`] does.
-    pub fn finish_with(mut self, metadata: BTreeMap<String, String>) -> Result<usize, SchemaError> {
+    pub fn finish_with(
+        mut self,
+        metadata: BTreeMap<String, String>,
+    ) -> Result<Finished, SchemaError> {
         if let Some(tx) = &self.tx {
             // A send error means the writer already stopped; join reports why.
             let _ = tx.send(Message::Finish(metadata));
@@ -532,7 +572,11 @@ mod tests {
         for n in [3, 5, 7] {
             sink.write(batch(n)).unwrap();
         }
-        assert_eq!(sink.finish().unwrap(), 15);
+        let written = sink.finish().unwrap();
+        assert_eq!(written.rows, 15);
+        // The hash taken while writing is the file's, as the manifest's reader hashes it.
+        let (sha256, bytes) = crate::manifest::file_sha256(&path).unwrap();
+        assert_eq!((written.sha256, written.bytes), (sha256, bytes));
         let direct = dir.path().join("d.parquet");
         let mut plain =
             ParquetSink::create(&direct, ProcessEvent::schema(), &BTreeMap::new()).unwrap();
@@ -559,7 +603,10 @@ mod tests {
             let r = rows(n);
             sink.write_with(move || ProcessEvent::to_batch(&r)).unwrap();
         }
-        assert_eq!(sink.finish_with(late.clone()).unwrap(), 5);
+        let written = sink.finish_with(late.clone()).unwrap();
+        assert_eq!(written.rows, 5);
+        let (sha256, bytes) = crate::manifest::file_sha256(&background).unwrap();
+        assert_eq!((written.sha256, written.bytes), (sha256, bytes), "late metadata hashed too");
         let direct = dir.path().join("direct.parquet");
         let mut plain = ParquetSink::create(&direct, ProcessEvent::schema(), &early).unwrap();
         for n in [2, 3] {

@@ -14,7 +14,7 @@ use folge_schema::Table;
 use folge_schema::tables::IndicatorRow;
 use tracing::info;
 
-use crate::manifest::{OutputRecord, StageRecord, file_sha256};
+use crate::manifest::{OutputRecord, StageRecord};
 use crate::run_dir::{parquet, shown};
 use crate::{Pipeline, PipelineError};
 
@@ -147,12 +147,37 @@ pub(super) fn indicators_in_parts(
     dir: &Path,
     parts: usize,
 ) -> Result<folge_analyze::Indicators, PipelineError> {
+    indicators_in_parts_placed(tables, params, batches.map(|b| b.map(|b| (b, None))), dir, parts)
+}
+
+/// [`indicators_in_parts`] for batches that may come with each row's participant position
+/// (its place in `tables.participants()`, as [`folge_deid::EventDeidentifier::positions`]
+/// gives it): those rows are dealt without looking their pseudonym up.
+pub(super) fn indicators_in_parts_placed(
+    tables: &Deidentified,
+    params: &AnalysisParams,
+    batches: impl Iterator<Item = Result<(folge_deid::EventBatch, Option<Vec<u32>>), PipelineError>>,
+    dir: &Path,
+    parts: usize,
+) -> Result<folge_analyze::Indicators, PipelineError> {
     let mut builder = folge_analyze::IndicatorBuilder::new(tables, params);
+    // Participant position → the builder's participant number.
+    let numbers: Vec<Option<usize>> =
+        tables.participants().iter().map(|p| builder.number_of(p.pid())).collect();
     let mut dealt = crate::parts::EventParts::create(dir, parts)?;
     for batch in batches {
-        let batch = batch?;
+        let (batch, positions) = batch?;
+        if positions.as_ref().is_some_and(|p| p.len() != batch.len()) {
+            return Err(PipelineError::bug("a batch's participant positions are not one a row"));
+        }
+        let mut at = 0;
         for (pid, rows) in batch.runs() {
-            match builder.index_of(pid) {
+            let person = match &positions {
+                Some(positions) => numbers.get(positions[at] as usize).copied().flatten(),
+                None => builder.index_of(pid),
+            };
+            at += rows.len();
+            match person {
                 Some(person) => dealt.push(person, rows)?,
                 // Not a participant's: counted as outside every window.
                 None => {
@@ -345,12 +370,11 @@ fn write_indicators(
     for start in (0..table.len()).step_by(BATCH_ROWS) {
         sink.write(with_unit(&table.batch(start..(start + BATCH_ROWS).min(table.len()))?)?)?;
     }
-    let rows = sink.finish()?;
-    let (sha256, _) = file_sha256(&path)?;
+    let written = sink.finish()?;
     outputs.push(OutputRecord {
         path: shown(Stage::Analyze, &file),
-        sha256,
-        rows: Some(rows as u64),
+        sha256: written.sha256,
+        rows: Some(written.rows as u64),
     });
     Ok(())
 }

@@ -17,11 +17,11 @@ use folge_schema::tables::{
 use tracing::{info, warn};
 
 use crate::keys::{key_file, resolve_key};
-use crate::manifest::{OutputRecord, StageRecord, file_sha256};
+use crate::manifest::{OutputRecord, StageRecord};
 use crate::run_dir::{EXTRACT, RISK_REPORT, parquet, shown};
 use crate::{Pipeline, PipelineError, guard};
 
-use super::analyze::{EVENTS_PER_PART, analysis_params, event_files, indicators_in_parts};
+use super::analyze::{EVENTS_PER_PART, analysis_params, event_files, indicators_in_parts_placed};
 use super::{BATCH_ROWS, Context, Stage, create_dir, write_table};
 
 /// The configured extra names: one per line, `#` comments and blank lines skipped.
@@ -213,21 +213,24 @@ pub(super) fn stream_deid_events(
     std::thread::scope(|scope| {
         // The indicators are built on a thread of their own from each batch as written,
         // checked as analyze checks what it reads.
-        let (to_builder, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let (to_builder, batches) = std::sync::mpsc::sync_channel::<(RecordBatch, Vec<u32>)>(2);
         let builder = params.as_ref().map(|params| {
             scope.spawn(move || {
                 if let Some(parts) = parts {
                     // A batch failing analyze's checks, or a part that cannot be written:
                     // no hand-off, and analyze reads the events back and says why.
-                    let checked = batches.into_iter().map(|b| {
+                    // Each row comes with its participant's position, so dealing it
+                    // needs no look-up of its pseudonym.
+                    let checked = batches.into_iter().map(|(b, positions)| {
                         folge_deid::EventBatch::from_batch(&b)
+                            .map(|b| (b, Some(positions)))
                             .map_err(|e| PipelineError::stage_failed("analyze", e))
                     });
-                    return indicators_in_parts(tables, params, checked, dir, parts).ok();
+                    return indicators_in_parts_placed(tables, params, checked, dir, parts).ok();
                 }
                 let mut stream = folge_analyze::IndicatorStream::new(tables, params);
                 let mut grouped = true;
-                for batch in batches {
+                for (batch, _) in batches {
                     grouped = grouped
                         && folge_deid::EventBatch::from_batch(&batch)
                             .is_ok_and(|b| stream.push(&b).is_ok());
@@ -236,13 +239,18 @@ pub(super) fn stream_deid_events(
             })
         });
         let to_builder = builder.is_some().then_some(to_builder);
-        let rows =
-            deid_event_batches(ctx, (dir, input, tables), (metadata, detector), outputs, |b| {
+        let rows = deid_event_batches(
+            ctx,
+            (dir, input, tables),
+            (metadata, detector),
+            outputs,
+            |b, positions| {
                 if let Some(tx) = &to_builder {
                     // A builder that stopped has said so by its result.
-                    let _ = tx.send(b.clone());
+                    let _ = tx.send((b.clone(), positions.to_vec()));
                 }
-            });
+            },
+        );
         drop(to_builder);
         let built = builder.and_then(|b| b.join().ok()).flatten();
         if let (Ok(_), Some(slot)) = (&rows, handoff) {
@@ -258,7 +266,7 @@ pub(super) fn deid_event_batches(
     (dir, input, tables): (&Path, &Identifiable, &Deidentified),
     (metadata, detector): (&BTreeMap<String, String>, &folge_deid::Detector),
     outputs: &mut Vec<OutputRecord>,
-    mut each: impl FnMut(&RecordBatch),
+    mut each: impl FnMut(&RecordBatch, &[u32]),
 ) -> Result<usize, PipelineError> {
     let source = ctx.stage_file(Stage::Deid, Stage::Ingest, &parquet::<ServiceEvent>())?;
     let stream = stream_parquet(&source, BATCH_ROWS)?;
@@ -279,16 +287,17 @@ pub(super) fn deid_event_batches(
             let hit = (shown(Stage::Deid, &file), column, row_offset + row + 1, kind);
             return Err(scan_failure(dir, outputs, hit));
         }
-        each(&out);
+        each(&out, convert.positions());
         sink.write(out)?;
     }
-    let rows = sink.finish()?;
+    let written = sink.finish()?;
+    let rows = written.rows;
     if rows != rows_in {
         return Err(PipelineError::bug(format!(
             "deid: {rows_in} service events read but {rows} written"
         )));
     }
-    let (sha256, _) = file_sha256(&path)?;
+    let sha256 = written.sha256;
     outputs.push(OutputRecord { path: shown(Stage::Deid, &file), sha256, rows: Some(rows as u64) });
     Ok(rows)
 }

@@ -13,9 +13,7 @@ use tracing::{info, warn};
 
 use crate::config::{IdKind, InputFile, InputFormat};
 use crate::keys::resolve_key;
-use crate::manifest::{
-    InputRecord, OutputRecord, StageRecord, file_sha256, file_sha256_unless, inputs_sha256,
-};
+use crate::manifest::{InputRecord, OutputRecord, StageRecord, file_sha256_unless, inputs_sha256};
 use crate::run_dir::{parquet, shown};
 use crate::{Pipeline, PipelineError};
 
@@ -407,12 +405,11 @@ pub(super) fn stream_table<T: Table + Send + 'static>(
             sink.write_with(move || T::to_batch(&rows)).map_err(folge_ingest::SinkError::from)
         })?);
     }
-    let rows = sink.finish_with(hashes.late_metadata()?)?;
-    let (sha256, _) = file_sha256(&path)?;
+    let written = sink.finish_with(hashes.late_metadata()?)?;
     out.outputs.push(OutputRecord {
         path: shown(Stage::Ingest, &file),
-        sha256,
-        rows: Some(rows as u64),
+        sha256: written.sha256,
+        rows: Some(written.rows as u64),
     });
     Ok(streamed)
 }

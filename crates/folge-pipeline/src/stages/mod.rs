@@ -27,9 +27,7 @@ use folge_schema::{Categories, Table};
 use tracing::{debug, info};
 
 use crate::keys::resolve_key;
-use crate::manifest::{
-    Manifest, OutputRecord, StageRecord, file_sha256, inputs_sha256, sha256_hex,
-};
+use crate::manifest::{Manifest, OutputRecord, StageRecord, inputs_sha256, sha256_hex};
 use crate::provenance::Provenance;
 use crate::run_dir::{MANIFEST, RECORD, RunDir, parquet, shown};
 use crate::{Pipeline, PipelineError, guard};
@@ -215,9 +213,9 @@ fn write_table_as<T: Table>(
     for chunk in rows.chunks(BATCH_ROWS) {
         sink.write(&columns(&T::to_batch(chunk)?)?)?;
     }
-    sink.finish()?;
-    let (sha256, bytes) = file_sha256(&path)?;
-    debug!("{}: wrote {} rows, {bytes} bytes", shown(stage, &file), rows.len());
+    let written = sink.finish_with(&BTreeMap::new())?;
+    debug!("{}: wrote {} rows, {} bytes", shown(stage, &file), rows.len(), written.bytes);
+    let sha256 = written.sha256;
     outputs.push(OutputRecord { path: shown(stage, &file), sha256, rows: Some(rows.len() as u64) });
     Ok(())
 }

@@ -18,48 +18,14 @@ use crate::values::{DateOrder, parse_bool, parse_date_ordered, parse_number};
 use crate::{IngestError, SinkError};
 
 /// The participant list's ids, for checking that every event names an enrolled person.
-/// Membership is asked once per row of a registry extract, so 11-digit national ids are
-/// kept as numbers (a compact table that stays in cache; profiling showed the string set's
-/// pointer chasing as the reader's largest cost) and other ids as strings. Hash sets are
-/// only queried, never iterated, so their order cannot reach an output.
+/// Membership is asked once per row of a registry extract (in date order, another person
+/// on every row), so 11-digit national ids are kept as numbers in a
+/// [`folge_schema::IdTable`] (key and value in one slot: one cache line a look-up) and
+/// other ids as strings. Only queried, never iterated: no order reaches an output.
 #[derive(Debug, Clone, Default)]
 pub struct PersonIndex {
-    numeric: std::collections::HashSet<u64, std::hash::BuildHasherDefault<IdNumberHasher>>,
+    numeric: folge_schema::IdTable,
     other: std::collections::HashSet<String>,
-}
-
-/// Hashes an id kept as a number with the 64-bit finaliser of `MurmurHash3` (`fmix64`): a few
-/// multiplications where the standard hasher cost more than the rest of the lookup, once
-/// per row of a date-ordered extract (whose every row names another person). The ids
-/// come from the participant list and the set is only queried: neither flooding nor
-/// order is a concern.
-#[derive(Debug, Default)]
-pub(crate) struct IdNumberHasher(u64);
-
-impl std::hash::Hasher for IdNumberHasher {
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 ^= value;
-    }
-}
-
-/// An 11-digit id as a number.
-fn numeric_id(id: &str) -> Option<u64> {
-    (id.len() == 11 && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.parse().ok()).flatten()
 }
 
 impl PersonIndex {
@@ -70,13 +36,13 @@ impl PersonIndex {
 
     /// Whether a validated national id is enrolled (no re-parsing of its text).
     pub fn contains_national(&self, id: &NationalId) -> bool {
-        self.numeric.contains(&id.as_u64())
+        self.numeric.get(id.as_u64()).is_some()
     }
 
     /// Whether a (normalised) id is enrolled.
     pub fn contains(&self, id: &str) -> bool {
-        match numeric_id(id) {
-            Some(n) => self.numeric.contains(&n),
+        match folge_schema::eleven_digits(id) {
+            Some(n) => self.numeric.get(n).is_some(),
             None => self.other.contains(id),
         }
     }
@@ -86,9 +52,9 @@ impl FromIterator<String> for PersonIndex {
     fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
         let mut index = PersonIndex::default();
         for id in iter {
-            match numeric_id(&id) {
+            match folge_schema::eleven_digits(&id) {
                 Some(n) => {
-                    index.numeric.insert(n);
+                    index.numeric.insert(n, 0);
                 }
                 None => {
                     index.other.insert(id);

@@ -167,7 +167,9 @@ pub struct Analysis {
 /// One person's events, prepared once for every window.
 struct PersonUse<'a> {
     participant: &'a DeidParticipant,
-    events: &'a [EventRow],
+    /// The events with hours (home nursing and help), in the order they came: the only
+    /// ones the hours indicator reads, once per window and per 30-day bin.
+    hours: Vec<EventRow>,
     stays: Vec<Stay>,
     short_stays: Vec<Stay>,
     /// Bed-days a same-day inpatient stay counts (0, or SAMDATA's 0.5).
@@ -279,9 +281,7 @@ impl PersonUse<'_> {
             Indicator::GpContacts => count(&[Service::Gp]),
             // Summed exactly, then rounded once: the hours do not depend on the order
             // the person's rows came in (a sorted extract or a date-ordered delivery).
-            Indicator::HomeCareHours => exact_sum(
-                self.events.iter().filter(|e| e.service.is_hours()).map(|e| hours_in(e, lo, hi)),
-            ),
+            Indicator::HomeCareHours => exact_sum(self.hours.iter().map(|e| hours_in(e, lo, hi))),
             Indicator::ShortStayDays => nights(&self.short_stays),
             Indicator::KadStays => count(&[Service::Kad]),
             // Every contact with the hospital: stays (merged, as admissions), day
@@ -321,6 +321,7 @@ impl PersonUse<'_> {
 /// How many of a person's events start inside a window, by service, and how many of
 /// them are single home-care visits (hours without an end day): counted in one pass,
 /// not once per indicator.
+#[derive(Clone, Copy)]
 struct Starts {
     by_service: [u32; SERVICES],
     home_visits: u32,
@@ -330,15 +331,35 @@ struct Starts {
 const SERVICES: usize = <Service as folge_schema::column::TextCode>::ALL.len();
 
 impl Starts {
+    const NONE: Starts = Starts { by_service: [0; SERVICES], home_visits: 0 };
+
+    fn add(&mut self, e: &EventRow) {
+        self.by_service[e.service as usize] += 1;
+        if e.service.is_hours() && e.end_day.is_none() {
+            self.home_visits += 1;
+        }
+    }
+
     fn count(events: &[EventRow], lo: i32, hi: i32) -> Self {
-        let mut starts = Starts { by_service: [0; SERVICES], home_visits: 0 };
+        let mut starts = Starts::NONE;
         for e in events.iter().filter(|e| lo <= e.start_day && e.start_day <= hi) {
-            starts.by_service[e.service as usize] += 1;
-            if e.service.is_hours() && e.end_day.is_none() {
-                starts.home_visits += 1;
-            }
+            starts.add(e);
         }
         starts
+    }
+
+    /// [`Starts::count`] of every 30-day bin at once (bin `b` from `bin_from(b)` to 29
+    /// days later or `last`, whichever comes first), in one pass over the events instead
+    /// of one per bin.
+    fn count_bins(events: &[EventRow], last: i32) -> [Starts; BINS] {
+        let mut bins = [Starts::NONE; BINS];
+        for e in events.iter().filter(|e| e.start_day <= last) {
+            let Ok(offset) = usize::try_from(e.start_day - bin_from(0)) else { continue };
+            if let Some(bin) = bins.get_mut(offset / BIN_DAYS as usize) {
+                bin.add(e);
+            }
+        }
+        bins
     }
 }
 
@@ -737,7 +758,7 @@ impl<'a> IndicatorBuilder<'a> {
             participant,
             stays,
             short_stays,
-            events,
+            hours: events.iter().filter(|e| e.service.is_hours()).copied().collect(),
             same_day_bed_days: params.same_day_bed_days,
             gap: params.stay_gap_minutes,
             counts: self.counts.remove(&participant.pid()).unwrap_or_default(),
@@ -770,6 +791,7 @@ impl<'a> IndicatorBuilder<'a> {
         }
         // The event-time view: the same values in 30-day bins.
         let mut bin_days = [0i32; BINS];
+        let bin_starts = Starts::count_bins(events, last);
         for b in (0..BINS).filter(|&b| self.event_time.active[b]) {
             let lo = bin_from(b);
             let hi = (lo + BIN_DAYS - 1).min(last);
@@ -779,9 +801,8 @@ impl<'a> IndicatorBuilder<'a> {
                 values.fill(0.0);
                 continue;
             }
-            let starts = Starts::count(events, lo, hi);
             for (v, &indicator) in values.iter_mut().zip(&params.indicators) {
-                *v = person.value(indicator, lo, hi, &starts);
+                *v = person.value(indicator, lo, hi, &bin_starts[b]);
             }
         }
         self.event_time.add(participant.arm(), &bin_days, &self.bin_values);

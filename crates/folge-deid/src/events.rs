@@ -339,6 +339,11 @@ impl EventBatch {
         self.rows.is_empty()
     }
 
+    /// The rows, in batch order (their pseudonyms through [`EventBatch::runs`]).
+    pub fn rows(&self) -> &[EventRow] {
+        &self.rows
+    }
+
     /// The batch as runs of consecutive rows with the same pseudonym, in order.
     pub fn runs(&self) -> impl Iterator<Item = (&str, &[EventRow])> {
         let mut start = 0;

@@ -576,3 +576,43 @@ fn hours_are_summed_alike_in_any_order() {
     assert_eq!(bits(exact_sum(halves)), bits(halves.iter().sum::<f64>()));
     assert_eq!(bits(exact_sum([])), bits(0.0));
 }
+
+#[test]
+fn bins_counted_in_one_pass_match_counting_each_bin() {
+    // Events on every bin edge, before the first bin, after the last, and after `last`.
+    let services = [Service::Gp, Service::HomeNursing, Service::Outpatient, Service::Kad];
+    let mut state = 7u64;
+    let mut next = || {
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as i32
+    };
+    let events: Vec<EventRow> = (0..2_000)
+        .map(|i| {
+            let start = next() % 800 - 400;
+            EventRow {
+                service: services[i % services.len()],
+                start_day: if i % 7 == 0 {
+                    bin_from(i % BINS) + 29 * (i % 2) as i32
+                } else {
+                    start
+                },
+                end_day: (i % 3 == 0).then_some(start + 3),
+                quantity: None,
+                acute: None,
+                start_minute: None,
+                end_minute: None,
+            }
+        })
+        .collect();
+    for last in [-400, -5, 0, 17, 300, 359, 1_000] {
+        let bins = Starts::count_bins(&events, last);
+        for (b, starts) in bins.iter().enumerate() {
+            let lo = bin_from(b);
+            let hi = (lo + BIN_DAYS - 1).min(last);
+            let each = Starts::count(&events, lo, hi);
+            assert_eq!(starts.by_service, each.by_service, "bin {b}, last {last}");
+            assert_eq!(starts.home_visits, each.home_visits, "bin {b}, last {last}");
+        }
+    }
+}

@@ -170,14 +170,23 @@ pub(super) fn indicators_in_parts_placed(
         if positions.as_ref().is_some_and(|p| p.len() != batch.len()) {
             return Err(PipelineError::bug("a batch's participant positions are not one a row"));
         }
-        let mut at = 0;
+        if let Some(positions) = positions {
+            // Rows of one person dealt together, without comparing pseudonyms.
+            let rows = batch.rows();
+            let mut start = 0;
+            while start < rows.len() {
+                let position = positions[start];
+                let end = start + positions[start..].iter().take_while(|&&p| p == position).count();
+                match numbers.get(position as usize).copied().flatten() {
+                    Some(person) => dealt.push(person, &rows[start..end])?,
+                    None => return Err(PipelineError::bug("a participant position out of range")),
+                }
+                start = end;
+            }
+            continue;
+        }
         for (pid, rows) in batch.runs() {
-            let person = match &positions {
-                Some(positions) => numbers.get(positions[at] as usize).copied().flatten(),
-                None => builder.index_of(pid),
-            };
-            at += rows.len();
-            match person {
+            match builder.index_of(pid) {
                 Some(person) => dealt.push(person, rows)?,
                 // Not a participant's: counted as outside every window.
                 None => {

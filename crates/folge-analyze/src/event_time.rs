@@ -118,6 +118,20 @@ struct BinSums {
 }
 
 impl BinSums {
+    /// The sums of two disjoint groups of persons, added (exact, so in either order).
+    fn merge(&mut self, other: &BinSums) {
+        self.n += other.n;
+        self.y += other.y;
+        self.e += other.e;
+        self.yy += other.yy;
+        self.ye += other.ye;
+        self.ee += other.ee;
+        for (sum, term) in self.higher.iter_mut().zip(other.higher) {
+            sum.add(term);
+        }
+        self.negative |= other.negative;
+    }
+
     fn add(&mut self, y: i128, days: i64) {
         self.n += 1;
         self.y += y;
@@ -188,6 +202,19 @@ impl EventTime {
             early: before_bins.len() / 2,
             before_bins,
             halves: vec![Vec::new(); 2 * indicators],
+        }
+    }
+
+    /// Add the sums of `other`, made of other persons with the same settings: the same
+    /// as if its persons had been added here (the sums are exact integers, and the
+    /// pre-trend's persons are sorted before they are fitted).
+    pub(crate) fn merge(&mut self, other: EventTime) {
+        debug_assert_eq!((self.indicators, self.active), (other.indicators, other.active));
+        for (sums, more) in self.bins.iter_mut().zip(&other.bins) {
+            sums.merge(more);
+        }
+        for (persons, more) in self.halves.iter_mut().zip(other.halves) {
+            persons.extend(more);
         }
     }
 

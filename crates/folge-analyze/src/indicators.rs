@@ -713,6 +713,33 @@ impl<'a> IndicatorBuilder<'a> {
         self.index.get(&pid.parse::<Pseudonym>().ok()?).copied()
     }
 
+    /// A builder with the same participants and settings and nothing added yet, to add
+    /// other persons on another thread and [`IndicatorBuilder::merge`] back.
+    pub fn fresh(&self) -> IndicatorBuilder<'a> {
+        IndicatorBuilder::new(self.tables, self.params)
+    }
+
+    /// Take over what `other` (from [`IndicatorBuilder::fresh`]) computed: its persons'
+    /// values, exposure and stays, and its sums. A person given to both is refused.
+    pub fn merge(&mut self, other: IndicatorBuilder<'a>) -> Result<(), NotGrouped> {
+        let cells = self.params.windows.len();
+        let per_person = cells * self.params.indicators.len();
+        for (i, stays) in other.stays.into_iter().enumerate().filter(|(i, _)| other.seen[*i]) {
+            if std::mem::replace(&mut self.seen[i], true) {
+                return Err(NotGrouped);
+            }
+            self.values[i * per_person..][..per_person]
+                .copy_from_slice(&other.values[i * per_person..][..per_person]);
+            self.exposure[i * cells..][..cells]
+                .copy_from_slice(&other.exposure[i * cells..][..cells]);
+            self.stays[i] = stays;
+        }
+        self.outside += other.outside;
+        self.after_observation += other.after_observation;
+        self.event_time.merge(other.event_time);
+        Ok(())
+    }
+
     /// The participant number of a participant's pseudonym (for
     /// [`IndicatorBuilder::person_at`]).
     pub fn number_of(&self, pid: Pseudonym) -> Option<usize> {

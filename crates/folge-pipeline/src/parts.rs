@@ -111,13 +111,15 @@ impl EventParts {
         Ok(())
     }
 
-    /// Read the parts back one at a time and give each participant's events, in the
-    /// order they were added, to `each` (participants in number order within a part).
-    /// The next part is read and sorted on a second thread while `each` works through
-    /// this one.
+    /// Read the parts back and give each participant's events, in the order they were
+    /// added, to `first` or `second`, on two threads: parts alternately (participants in
+    /// number order within a part; each person is in one part, so a closure sees a person
+    /// whole or not at all). Parts are read and sorted on a third thread; memory holds at
+    /// most three.
     pub(crate) fn for_each_person(
         mut self,
-        mut each: impl FnMut(usize, &[EventRow]),
+        mut first: impl FnMut(usize, &[EventRow]) + Send,
+        mut second: impl FnMut(usize, &[EventRow]) + Send,
     ) -> Result<(), PipelineError> {
         let parts = self.writers.len();
         let mut files = Vec::with_capacity(parts);
@@ -127,23 +129,33 @@ impl EventParts {
             files.push((part, path, self.events[part]));
         }
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let (to_first, for_first) = std::sync::mpsc::sync_channel::<Result<Part, _>>(0);
+            let (to_second, for_second) = std::sync::mpsc::sync_channel::<Result<Part, _>>(0);
             scope.spawn(move || {
                 for (part, path, events) in files {
                     let read = read_part(&path, events, part, parts);
                     let failed = read.is_err();
-                    if tx.send(read).is_err() || failed {
+                    let to = if part % 2 == 0 { &to_first } else { &to_second };
+                    if to.send(read).is_err() || failed {
                         break;
                     }
                 }
             });
-            for read in rx {
-                let (persons, events) = read?;
-                for (person, range) in persons {
-                    each(person, &events[range]);
+            let run = |rx: std::sync::mpsc::Receiver<Result<Part, PipelineError>>,
+                       each: &mut dyn FnMut(usize, &[EventRow])|
+             -> Result<(), PipelineError> {
+                for read in rx {
+                    let (persons, events) = read?;
+                    for (person, range) in persons {
+                        each(person, &events[range]);
+                    }
                 }
-            }
-            Ok(())
+                Ok(())
+            };
+            let other = scope.spawn(move || run(for_second, &mut second));
+            let mine = run(for_first, &mut first);
+            let theirs = other.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            mine.and(theirs)
         })
     }
 }
@@ -239,11 +251,14 @@ mod tests {
         parts.push(4, &[row(Service::HomeHelp, 3)]).unwrap();
         parts.push(7, &[row(Service::Kad, 9)]).unwrap();
         let mut seen = Vec::new();
+        let mut seen_too = Vec::new();
         parts
-            .for_each_person(|p, events| {
-                seen.push((p, events.iter().map(|e| e.start_day).collect::<Vec<_>>()));
-            })
+            .for_each_person(
+                |p, events| seen.push((p, events.iter().map(|e| e.start_day).collect())),
+                |p, events| seen_too.push((p, events.iter().map(|e| e.start_day).collect())),
+            )
             .unwrap();
+        seen.extend(seen_too);
         seen.sort();
         assert_eq!(seen, vec![(1, vec![5]), (4, vec![1, 2, 3]), (7, vec![9])]);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary parts removed");
@@ -271,16 +286,20 @@ mod tests {
                 .collect();
             parts.push(person, &piece).unwrap();
         }
-        let mut got: Vec<Vec<i32>> = vec![Vec::new(); 60];
-        let mut calls = 0;
+        let (mut first, mut second): (Vec<(usize, Vec<i32>)>, Vec<(usize, Vec<i32>)>) =
+            (Vec::new(), Vec::new());
         parts
-            .for_each_person(|p, events| {
-                calls += 1;
-                assert!(got[p].is_empty(), "person {p} given twice");
-                got[p] = events.iter().map(|e| e.start_day).collect();
-            })
+            .for_each_person(
+                |p, events| first.push((p, events.iter().map(|e| e.start_day).collect())),
+                |p, events| second.push((p, events.iter().map(|e| e.start_day).collect())),
+            )
             .unwrap();
+        assert!(!first.is_empty() && !second.is_empty(), "both threads get parts");
+        let mut got: Vec<Vec<i32>> = vec![Vec::new(); 60];
+        for (p, days) in first.into_iter().chain(second) {
+            assert!(got[p].is_empty(), "person {p} given twice");
+            got[p] = days;
+        }
         assert_eq!(got, expected);
-        assert_eq!(calls, expected.iter().filter(|e| !e.is_empty()).count());
     }
 }

@@ -195,10 +195,19 @@ pub(super) fn indicators_in_parts_placed(
             }
         }
     }
-    dealt.for_each_person(|person, events| {
-        // Each person is in one part only, whole.
-        let _ = builder.person_at(person, events);
-    })?;
+    // Parts on two threads, each with a builder of its own; each person is in one part
+    // only, whole, so the second builder's persons are merged in without overlap, and the
+    // sums are exact, so the result is the one thread's to the bit.
+    let mut second = builder.fresh();
+    dealt.for_each_person(
+        |person, events| {
+            let _ = builder.person_at(person, events);
+        },
+        |person, events| {
+            let _ = second.person_at(person, events);
+        },
+    )?;
+    builder.merge(second).map_err(|_| PipelineError::bug("a person in two parts"))?;
     Ok(builder.finish_table())
 }
 

@@ -715,6 +715,7 @@ impl<'a> IndicatorBuilder<'a> {
 
     /// A builder with the same participants and settings and nothing added yet, to add
     /// other persons on another thread and [`IndicatorBuilder::merge`] back.
+    #[must_use]
     pub fn fresh(&self) -> IndicatorBuilder<'a> {
         IndicatorBuilder::new(self.tables, self.params)
     }

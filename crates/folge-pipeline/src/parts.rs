@@ -286,8 +286,8 @@ mod tests {
                 .collect();
             parts.push(person, &piece).unwrap();
         }
-        let (mut first, mut second): (Vec<(usize, Vec<i32>)>, Vec<(usize, Vec<i32>)>) =
-            (Vec::new(), Vec::new());
+        let mut first: Vec<(usize, Vec<i32>)> = Vec::new();
+        let mut second: Vec<(usize, Vec<i32>)> = Vec::new();
         parts
             .for_each_person(
                 |p, events| first.push((p, events.iter().map(|e| e.start_day).collect())),

@@ -245,6 +245,7 @@ pub(super) fn csv_options(file: &InputFile) -> CsvOptions {
         open_end: None,
         duplicates: file.duplicates(),
         duplicate_rows: file.duplicate_rows(),
+        spill: folge_ingest::SpillOptions::default(),
         date_order: file.date_order(),
         service_codes: file.service_codes(),
         // Open; the readers of the tables with lists get the pipeline's.

@@ -187,11 +187,16 @@ fn fingerprints_tell_cells_apart_and_ignore_padding() {
 }
 
 #[test]
-fn records_round_trip_and_partition_by_the_top_bits() {
-    let seen = Seen::new(0xab00_0000_0000_0001_0000_0000_0000_0002, 77);
-    assert_eq!(seen.part(), 0xab);
-    let mut bytes = Vec::new();
-    seen.encode(&mut bytes);
-    assert_eq!(bytes.len(), RECORD);
-    assert_eq!(Seen::decode(&bytes), seen);
+fn records_sort_by_fingerprint_then_line_and_partition_by_the_top_bits() {
+    let print = 0xab12_3400_0000_0000_0000_0000_0000_0077_u128;
+    assert_eq!(part(print), 0xab);
+    let (early, late) =
+        (super::record(print, 90).unwrap(), super::record(print, 7_000_000).unwrap());
+    assert!(early < late);
+    assert_eq!((line_of(early), line_of(late)), (90, 7_000_000));
+    assert_eq!(early >> LINE_BITS, late >> LINE_BITS, "the same row");
+    // The fingerprint's bits below the partition's decide before any line does.
+    let other = super::record(print ^ (1 << 40), 2).unwrap();
+    assert_ne!(other >> LINE_BITS, early >> LINE_BITS);
+    assert!(super::record(print, 1 << 40).is_err());
 }

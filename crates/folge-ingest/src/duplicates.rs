@@ -145,7 +145,8 @@ impl SpillParts for MemoryParts {
 /// Where the duplicate check of an event table keeps its records.
 #[derive(Debug, Clone)]
 pub struct SpillOptions {
-    /// Records held in memory before they go to the store ([`SPILL_BUDGET`]).
+    /// Records held in memory before they go to the store ([`SPILL_BUDGET`]): each
+    /// partition is spilled when it holds its share, a [`PARTS`]th.
     pub budget: usize,
     /// Where records beyond the budget go ([`MemorySpill`] unless set).
     pub store: Arc<dyn SpillStore>,

@@ -5,19 +5,26 @@
 //! rows, so one can see that memory does not grow with the file.
 //!
 //! Rows come sorted by person, each with a contact number, as registry extracts do;
-//! `FOLGE_BENCH_ORDER=shuffled` interleaves persons at random instead (the duplicate check
-//! then warns, and the person index is asked in random order). `FOLGE_BENCH_DUPLICATES=all`
-//! checks duplicates across the whole file instead of per person, to show its memory.
+//! `FOLGE_BENCH_ORDER=shuffled` interleaves persons at random instead (the person index is
+//! then asked in random order). Duplicate rows are kept and counted, as in event tables,
+//! their check's records spilled beyond the budget to a temporary file as the ingest
+//! stage does; `FOLGE_BENCH_DUPLICATE_ROWS=reject` rejects them instead, which holds every
+//! fingerprint in memory, to show that memory; `FOLGE_BENCH_DUPLICATES=off` turns the
+//! check off, to show its cost.
 //!
 //! Run with `cargo bench -p folge-ingest`.
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use folge_ingest::{CsvOptions, IdPolicy, PersonIndex, stream_service_events};
+use folge_ingest::{
+    CsvOptions, IdPolicy, PersonIndex, SinkError, SpillOptions, SpillParts, SpillStore,
+    stream_service_events,
+};
 use folge_schema::Table;
 use folge_schema::national_id::build;
 use folge_schema::tables::ServiceEvent;
@@ -84,13 +91,58 @@ fn generate(path: &Path, ids: &[String], rows: usize, shuffled: bool) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
+/// The duplicate check's spill as the ingest stage's (`folge-pipeline`'s `spill.rs`):
+/// one temporary file, each partition a list of its stretches.
+#[derive(Debug)]
+struct TempSpill;
+
+struct TempParts {
+    file: std::fs::File,
+    end: u64,
+    stretches: Vec<Vec<(u64, usize)>>,
+}
+
+impl SpillStore for TempSpill {
+    fn open(&self) -> Result<Box<dyn SpillParts>, SinkError> {
+        let stretches = vec![Vec::new(); folge_ingest::PARTS];
+        Ok(Box::new(TempParts { file: tempfile::tempfile()?, end: 0, stretches }))
+    }
+}
+
+impl SpillParts for TempParts {
+    fn append(&mut self, part: usize, records: &[u8]) -> Result<(), SinkError> {
+        self.file.seek(SeekFrom::Start(self.end))?;
+        self.file.write_all(records)?;
+        self.stretches[part].push((self.end, records.len()));
+        self.end += records.len() as u64;
+        Ok(())
+    }
+
+    fn read(&mut self, part: usize, into: &mut Vec<u8>) -> Result<(), SinkError> {
+        for (at, len) in std::mem::take(&mut self.stretches[part]) {
+            let start = into.len();
+            into.resize(start + len, 0);
+            self.file.seek(SeekFrom::Start(at))?;
+            self.file.read_exact(&mut into[start..])?;
+        }
+        Ok(())
+    }
+}
+
 fn run(dir: &Path, ids: &[String], rows: usize, shuffled: bool) {
+    let setting = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v == value);
     let options = CsvOptions {
-        duplicates: if std::env::var("FOLGE_BENCH_DUPLICATES").is_ok_and(|v| v == "all") {
-            folge_ingest::DuplicateCheck::All
+        duplicates: if setting("FOLGE_BENCH_DUPLICATES", "off") {
+            folge_ingest::DuplicateCheck::Off
         } else {
-            folge_ingest::DuplicateCheck::Grouped
+            folge_ingest::DuplicateCheck::On
         },
+        duplicate_rows: if setting("FOLGE_BENCH_DUPLICATE_ROWS", "reject") {
+            folge_ingest::DuplicateRows::Reject
+        } else {
+            folge_ingest::DuplicateRows::Keep
+        },
+        spill: SpillOptions { store: Arc::new(TempSpill), ..SpillOptions::default() },
         ..CsvOptions::default()
     };
     let csv = dir.join("events.csv");

@@ -31,10 +31,13 @@ pub struct CsvOptions {
     /// Where an open period ends (a KPR decision without `tildato`): the pipeline's end of
     /// data delivery.
     pub open_end: Option<chrono::NaiveDate>,
-    /// How duplicate rows are found.
+    /// Whether duplicate rows are looked for.
     pub duplicates: crate::DuplicateCheck,
     /// Whether a duplicate row is rejected or kept and reported.
     pub duplicate_rows: crate::DuplicateRows,
+    /// Where the check of kept duplicates sets its records aside beyond a budget (in
+    /// memory unless the caller gives a place for temporary files).
+    pub spill: crate::SpillOptions,
     /// A file with a header but no data rows reads as an empty table instead of an error.
     pub allow_empty: bool,
     /// How dates whose parts are all one or two digits are read (`03.04.05`).

@@ -69,6 +69,14 @@ pub enum IngestError {
         /// What failed, as the sink said it.
         source: SinkError,
     },
+    /// The duplicate check's records could not be set aside or read back (a full disk).
+    #[error("{source_name}: the records of the duplicate check could not be spilled: {source}")]
+    Spill {
+        /// Display name of the input.
+        source_name: String,
+        /// What failed, as the spill said it.
+        source: SinkError,
+    },
     /// The file as a whole cannot be read (not a zip, no project, a limit exceeded).
     #[error("{source_name}: {message}")]
     File {

@@ -19,7 +19,10 @@ mod vocabulary;
 mod xlsx;
 
 pub use csv_source::{CsvOptions, Layout, detect_encoding, sniff_delimiter};
-pub use duplicates::{DuplicateCheck, DuplicateRows};
+pub use duplicates::{
+    DuplicateCheck, DuplicateRows, MemorySpill, PARTS, SPILL_BUDGET, SpillOptions, SpillParts,
+    SpillStore,
+};
 pub use encoding_rs::Encoding;
 pub use error::{IngestError, SinkError};
 pub use qdpx::{QdpxOptions, read_qdpx};

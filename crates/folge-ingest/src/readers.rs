@@ -10,10 +10,8 @@ use folge_schema::tables::{Coding, Participant, ProcessEvent, Reject, ServiceCou
 use folge_schema::{Arm, ExitReason, NationalId, Service, Sex, shown, shown_cell};
 
 use crate::csv_source::{CsvOptions, CsvSource, Layout};
-use crate::duplicates::{DuplicateFinder, DuplicateRows};
+use crate::duplicates::DuplicateFinder;
 
-/// How many kept duplicates a warning names by line.
-const KEPT_SHOWN: usize = 5;
 use crate::values::{DateOrder, parse_bool, parse_date_ordered, parse_number};
 use crate::{IngestError, SinkError};
 
@@ -470,10 +468,14 @@ pub(crate) fn read_rows<R: Read, T: Send>(
     let mut accepted = 0u64;
     let mut rejects = Vec::new();
     let mut read = 0u64;
-    let mut duplicates =
-        DuplicateFinder::new(options.duplicates, columns.get("person_id").copied());
-    // Duplicates kept (`DuplicateRows::Keep`): how many, and the first few (line, first).
-    let (mut kept, mut kept_count): (Vec<(u64, u64)>, u64) = (Vec::new(), 0);
+    let spill_error =
+        |source: SinkError| IngestError::Spill { source_name: name.to_owned(), source };
+    let mut duplicates = DuplicateFinder::new(
+        options.duplicates,
+        options.duplicate_rows,
+        columns.get("person_id").copied(),
+        &options.spill,
+    );
     // Two threads: this one reads records (and checks duplicates, keeps rejects, feeds
     // the sink, all in file order); a second validates them, a chunk at a time. Chunks
     // and their records are recycled, so reading does not allocate per row.
@@ -574,20 +576,17 @@ pub(crate) fn read_rows<R: Read, T: Send>(
                     None => Err(Problem { column: None, reason: "blank row".to_owned() }),
                     Some((parsed, print)) => parsed.and_then(|row| {
                         match duplicates.check_fingerprint(record, print, line) {
-                            None => Ok(row),
-                            Some(first) if options.duplicate_rows == DuplicateRows::Keep => {
-                                if kept.len() < KEPT_SHOWN {
-                                    kept.push((line, first));
-                                }
-                                kept_count += 1;
-                                Ok(row)
-                            }
-                            Some(first) => Err(Problem {
+                            Ok(None) => Ok(row),
+                            Ok(Some(first)) => Err(Problem {
                                 column: None,
                                 reason: format!(
                                     "duplicates the row on line {first} (every cell the same)"
                                 ),
                             }),
+                            Err(e) => {
+                                first_error.get_or_insert(spill_error(e));
+                                Ok(row)
+                            }
                         }
                     }),
                 };
@@ -677,15 +676,17 @@ pub(crate) fn read_rows<R: Read, T: Send>(
             options.date_order.pattern()
         ));
     }
-    warnings.extend(duplicates.warning(name));
-    if kept_count > 0 {
+    let grouped_by_person = duplicates.grouped_by_person();
+    let kept = duplicates.finish().map_err(spill_error)?;
+    if kept.count > 0 {
         let mut lines: Vec<String> =
-            kept.iter().map(|(line, first)| format!("line {line} as line {first}")).collect();
-        if kept_count > kept.len() as u64 {
+            kept.first.iter().map(|(line, first)| format!("line {line} as line {first}")).collect();
+        if kept.count > kept.first.len() as u64 {
             lines.push("…".to_owned());
         }
         warnings.push(format!(
-            "{name}: {kept_count} rows are identical in every cell to an earlier row ({}) and were kept, each as an event of its own (two contacts on one day look alike in an extract without a contact id); set `duplicate_rows = \"reject\"` on this input or in [ingest] if they are copies",
+            "{name}: {} rows are identical in every cell to an earlier row ({}) and were kept, each as an event of its own (two contacts on one day look alike in an extract without a contact id); set `duplicate_rows = \"reject\"` on this input or in [ingest] if they are copies",
+            kept.count,
             lines.join(", ")
         ));
     }
@@ -696,13 +697,7 @@ pub(crate) fn read_rows<R: Read, T: Send>(
         rows_rejected: rejects.len() as u64,
     };
     debug_assert_eq!(summary.rows_read, summary.rows_accepted + summary.rows_rejected);
-    Ok(Streamed {
-        rejects,
-        summary,
-        warnings,
-        deaths: Vec::new(),
-        grouped_by_person: duplicates.grouped_by_person(),
-    })
+    Ok(Streamed { rejects, summary, warnings, deaths: Vec::new(), grouped_by_person })
 }
 
 /// Hand every data row's cell in `column` to `cell` with its line (an empty cell as

@@ -371,7 +371,7 @@ pub struct InputFile {
     /// (default), `ymd` or `mdy`. Such dates are counted in a warning either way.
     #[serde(default)]
     pub date_order: DateOrderCode,
-    /// How duplicate rows are found in this file; `ingest.duplicates` when absent.
+    /// Whether duplicate rows are looked for in this file; `ingest.duplicates` when absent.
     #[serde(default)]
     pub duplicates: Option<DuplicatesCode>,
     /// What becomes of a duplicate row: `keep` (kept and reported) or `reject`;
@@ -423,15 +423,16 @@ pub enum DuplicateRowsCode {
     Reject,
 }
 
-/// `duplicates` as written in a pipeline file.
+/// `duplicates` as written in a pipeline file. `grouped` and `all`, the settings of
+/// versions that could look for duplicates only within a person's run of rows or with
+/// memory growing with the file, read as `on` (and hash as it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DuplicatesCode {
-    /// Within each run of one person's rows: memory does not grow with the file.
+    /// Every duplicate row of the file, in any order.
     #[default]
-    Grouped,
-    /// Across the whole file: memory grows with it (850 MiB for 10 million rows).
-    All,
+    #[serde(alias = "grouped", alias = "all")]
+    On,
     /// Not checked.
     Off,
 }
@@ -463,11 +464,10 @@ impl InputFile {
         }
     }
 
-    /// How to find duplicate rows (filled from `ingest.duplicates` at load).
+    /// Whether to look for duplicate rows (filled from `ingest.duplicates` at load).
     pub fn duplicates(&self) -> folge_ingest::DuplicateCheck {
         match self.duplicates.unwrap_or_default() {
-            DuplicatesCode::Grouped => folge_ingest::DuplicateCheck::Grouped,
-            DuplicatesCode::All => folge_ingest::DuplicateCheck::All,
+            DuplicatesCode::On => folge_ingest::DuplicateCheck::On,
             DuplicatesCode::Off => folge_ingest::DuplicateCheck::Off,
         }
     }
@@ -516,9 +516,9 @@ pub struct IngestSection {
     /// Share of rejected rows (per input) above which the stage fails. Default 0.01.
     #[serde(default = "default_max_reject_share")]
     pub max_reject_share: f64,
-    /// How duplicate rows are found: `grouped` (default: within each run of one
-    /// person's rows, as sorted registry extracts have them; memory stays flat), `all`
-    /// (across the file; memory grows with it) or `off`. An input's own `duplicates` wins.
+    /// Whether duplicate rows are looked for: `on` (default: every one, in any order of
+    /// the rows) or `off`; `grouped` and `all`, earlier versions' settings, mean `on`. An
+    /// input's own `duplicates` wins.
     #[serde(default)]
     pub duplicates: DuplicatesCode,
     /// What becomes of a duplicate row in every input without its own `duplicate_rows`:
@@ -1873,16 +1873,31 @@ source = \"team Voss\"
     #[test]
     fn duplicates_default_from_ingest_and_per_input() {
         let text = format!(
-            "{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nduplicates = \"all\"\ndate_order = \"ymd\"\n\n[ingest]\nduplicates = \"off\"\n"
+            "{MINIMAL}\n[inputs.service_events]\npath = \"e.csv\"\nduplicates = \"on\"\ndate_order = \"ymd\"\n\n[ingest]\nduplicates = \"off\"\n"
         );
         let p = Pipeline::parse(Path::new("t.toml"), &text).unwrap();
         assert_eq!(p.config.inputs.participants.duplicates(), folge_ingest::DuplicateCheck::Off);
         let events = &p.config.inputs.service_events[0];
-        assert_eq!(events.duplicates(), folge_ingest::DuplicateCheck::All);
+        assert_eq!(events.duplicates(), folge_ingest::DuplicateCheck::On);
         assert_eq!(events.date_order(), folge_ingest::values::DateOrder::YearMonthDay);
         let bad = text.replace("duplicates = \"off\"", "duplicates = \"alle\"");
         let err = Pipeline::parse(Path::new("t.toml"), &bad).unwrap_err().to_string();
         assert!(err.starts_with("t.toml line 15: unknown variant `alle`"), "{err}");
+        // Earlier versions' `grouped` and `all` read and hash as `on`, the default.
+        let parse = |text: &str| Pipeline::parse(Path::new("t.toml"), text).unwrap();
+        let on = text.replace("\"off\"", "\"on\"");
+        let unset = parse(&on.replace("duplicates = \"on\"\n", ""));
+        let on = parse(&on);
+        for spelling in ["\"grouped\"", "\"all\""] {
+            let old = parse(&text.replace("\"on\"", spelling));
+            assert_eq!(old.config.inputs.service_events[0].duplicates(), events.duplicates());
+            assert_eq!(old.params_json(), p.params_json());
+            let old = parse(&text.replace("\"on\"", spelling).replace("\"off\"", spelling));
+            assert_eq!(old.config.inputs.participants.duplicates(), events.duplicates());
+            assert_eq!(old.params_json(), on.params_json());
+            assert_eq!(old.params_json(), unset.params_json());
+        }
+        assert_ne!(on.params_json(), p.params_json(), "`off` is a parameter");
         // Duplicate rows: events keep them, the other inputs reject them, unless told.
         let (keep, reject) =
             (folge_ingest::DuplicateRows::Keep, folge_ingest::DuplicateRows::Reject);
@@ -1892,7 +1907,7 @@ source = \"team Voss\"
         let p = Pipeline::parse(Path::new("t.toml"), &told).unwrap();
         assert_eq!(p.config.inputs.service_events[0].duplicate_rows(), reject);
         let own = text
-            .replace("duplicates = \"all\"\n", "duplicates = \"all\"\nduplicate_rows = \"keep\"\n");
+            .replace("duplicates = \"on\"\n", "duplicates = \"on\"\nduplicate_rows = \"keep\"\n");
         let own = own.replace("[ingest]\n", "[ingest]\nduplicate_rows = \"reject\"\n");
         let p = Pipeline::parse(Path::new("t.toml"), &own).unwrap();
         assert_eq!(

@@ -18,6 +18,7 @@ pub mod parquet_io;
 mod parts;
 mod provenance;
 mod run_dir;
+mod spill;
 mod stages;
 
 pub use browser::{Capture, capture, find_chromium};

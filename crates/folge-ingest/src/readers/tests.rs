@@ -420,7 +420,7 @@ fn qda_exports_map_their_headers_code_paths_and_code_lists() {
 }
 
 #[test]
-fn duplicate_rows_are_rejected_or_kept_naming_the_first_and_sorting_is_checked() {
+fn duplicate_rows_are_rejected_or_kept_naming_the_first_in_any_order() {
     let (a, b) = (id(1, 100), id(2, 200));
     let persons: PersonIndex = [a.clone(), b.clone()].into_iter().collect();
     let input = format!(
@@ -435,21 +435,11 @@ fn duplicate_rows_are_rejected_or_kept_naming_the_first_and_sorting_is_checked()
         let options = CsvOptions { duplicates, ..CsvOptions::default() };
         read_service_events("e.csv", input.as_bytes(), &options, POLICY, &persons).unwrap()
     };
-    let grouped = read(crate::DuplicateCheck::Grouped);
+    let rejected = read(crate::DuplicateCheck::On);
     let reasons: Vec<String> =
-        grouped.rejects.iter().map(|r| format!("{} {}", r.line, r.reason)).collect();
-    // A row that differs only in a column folge does not read (a contact id) is kept.
-    assert_eq!(reasons, ["3 duplicates the row on line 2 (every cell the same)"]);
-    assert_eq!(grouped.summary.rows_accepted, 4, "line 6 comes after another person");
-    assert_eq!(
-        grouped.warnings,
-        [
-            "e.csv: the rows are not sorted by person (1 times a person's rows resumed after another person's), so duplicate rows were looked for only within each run of one person's rows; sort the file by person or set `ingest.duplicates = \"all\"`"
-        ]
-    );
-    let all = read(crate::DuplicateCheck::All);
-    let reasons: Vec<String> =
-        all.rejects.iter().map(|r| format!("{} {}", r.line, r.reason)).collect();
+        rejected.rejects.iter().map(|r| format!("{} {}", r.line, r.reason)).collect();
+    // A row that differs only in a column folge does not read (a contact id) is kept; a
+    // copy after another person's rows is found as well.
     assert_eq!(
         reasons,
         [
@@ -457,15 +447,12 @@ fn duplicate_rows_are_rejected_or_kept_naming_the_first_and_sorting_is_checked()
             "6 duplicates the row on line 2 (every cell the same)"
         ]
     );
-    assert!(all.warnings.is_empty());
+    assert!(rejected.warnings.is_empty(), "{:?}", rejected.warnings);
     assert_eq!(read(crate::DuplicateCheck::Off).summary.rows_rejected, 0);
     // Kept: the same rows found, none rejected, all counted, and the warning names them
     // by line (never by value).
-    let options = CsvOptions {
-        duplicates: crate::DuplicateCheck::All,
-        duplicate_rows: crate::DuplicateRows::Keep,
-        ..CsvOptions::default()
-    };
+    let options =
+        CsvOptions { duplicate_rows: crate::DuplicateRows::Keep, ..CsvOptions::default() };
     let kept = read_service_events("e.csv", input.as_bytes(), &options, POLICY, &persons).unwrap();
     assert!(kept.rejects.is_empty());
     assert_eq!((kept.summary.rows_read, kept.summary.rows_accepted), (5, 5));
@@ -476,6 +463,144 @@ fn duplicate_rows_are_rejected_or_kept_naming_the_first_and_sorting_is_checked()
         ]
     );
     assert!(!kept.warnings[0].contains(&a), "no id in the warning");
+    let off = CsvOptions { duplicates: crate::DuplicateCheck::Off, ..options };
+    let off = read_service_events("e.csv", input.as_bytes(), &off, POLICY, &persons).unwrap();
+    assert!(off.warnings.is_empty());
+}
+
+/// A registry's delivery in date order: 24 persons' GP contacts over 28 days, each with a
+/// contact number, except that every 11th row repeats one written 50 rows before (other
+/// persons' rows and days between), one person is not a participant (rejected, so their
+/// copies are not duplicates of accepted rows) and one row in 40 holds a bad date.
+fn dated_delivery() -> (PersonIndex, Vec<String>) {
+    let ids: Vec<String> = (0..24).map(|i| id(1 + i % 28, 100 + 10 * i as u16)).collect();
+    let persons: PersonIndex = ids.iter().skip(1).cloned().collect();
+    let mut rows: Vec<String> = Vec::new();
+    for day in 1..=28 {
+        for (p, person) in ids.iter().enumerate() {
+            let n = rows.len();
+            let row = if n % 11 == 10 && n >= 50 {
+                rows[n - 50].clone()
+            } else if n % 40 == 39 {
+                format!("{person};gp;31.02.2020;;;;K{n}")
+            } else {
+                format!("{person};gp;{day:02}.02.2020;;;;K{n}{}", p % 3)
+            };
+            rows.push(row);
+        }
+    }
+    (persons, rows)
+}
+
+fn delivery_text(rows: &[String]) -> String {
+    let mut text = "person_id;service;start_date;end_date;quantity;acute;kontakt\n".to_owned();
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text
+}
+
+/// The duplicates of `rows` by brute force: (line, line of the earliest copy) of every
+/// row that repeats an earlier row that is accepted (by a participant, with a real date).
+fn duplicates_by_brute_force(persons: &PersonIndex, rows: &[String]) -> Vec<(u64, u64)> {
+    let accepted = |row: &String| {
+        persons.contains(row.split(';').next().unwrap_or_default()) && !row.contains("31.02")
+    };
+    let mut found = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if let Some(first) = rows[..i].iter().position(|r| r == row && accepted(r)) {
+            found.push((i as u64 + 2, first as u64 + 2));
+        }
+    }
+    found
+}
+
+/// A seeded shuffle (Fisher–Yates over xorshift), the same on every run.
+fn shuffled(rows: &[String], mut state: u64) -> Vec<String> {
+    let mut rows = rows.to_vec();
+    for i in (1..rows.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        rows.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    rows
+}
+
+#[test]
+fn duplicates_far_apart_are_found_exactly_in_date_order_shuffled_sorted_and_spilled() {
+    let (persons, dated) = dated_delivery();
+    let mixed = shuffled(&dated, 0x9e37_79b9_7f4a_7c15);
+    assert_ne!(dated, mixed);
+    // Sorted by person, as a registry extract may come: found as the file is read.
+    let mut sorted = dated.clone();
+    sorted.sort_by_key(|row| row.split(';').next().unwrap_or_default().to_owned());
+    let mut kept_rows = Vec::new();
+    for rows in [&dated, &mixed, &sorted] {
+        let expected = duplicates_by_brute_force(&persons, rows);
+        assert!(expected.len() > 40, "{}", expected.len());
+        if rows != &sorted {
+            assert!(expected.iter().any(|(line, first)| line - first > 40), "far apart");
+        }
+        let text = delivery_text(rows);
+        for budget in [crate::SPILL_BUDGET, 2 * crate::PARTS, 1] {
+            let spill = crate::SpillOptions { budget, ..crate::SpillOptions::default() };
+            // Kept: counted exactly, the first five named by line.
+            let options = CsvOptions {
+                duplicate_rows: crate::DuplicateRows::Keep,
+                spill: spill.clone(),
+                ..CsvOptions::default()
+            };
+            let kept = stream_service_events(
+                "e.csv",
+                text.as_bytes(),
+                &options,
+                POLICY,
+                &persons,
+                &mut |_| Ok(()),
+            )
+            .unwrap();
+            assert_eq!(kept.grouped_by_person, rows == &sorted);
+            let named: Vec<String> =
+                expected.iter().take(5).map(|(l, f)| format!("line {l} as line {f}")).collect();
+            let start = format!(
+                "e.csv: {} rows are identical in every cell to an earlier row ({}, …) and were kept",
+                expected.len(),
+                named.join(", ")
+            );
+            let warning = kept.warnings.iter().find(|w| w.contains("identical"));
+            assert!(warning.is_some_and(|w| w.starts_with(&start)), "{warning:?}\n{start}");
+            let s = &kept.summary;
+            assert_eq!(s.rows_read, rows.len() as u64);
+            assert_eq!(s.rows_read, s.rows_accepted + s.rows_rejected);
+            assert!(kept.rejects.iter().all(|r| !r.reason.contains("duplicates")));
+            // Rejected: each copy names the earliest row, whatever the budget.
+            let options = CsvOptions { spill, ..CsvOptions::default() };
+            let rejected =
+                read_service_events("e.csv", text.as_bytes(), &options, POLICY, &persons).unwrap();
+            let found: Vec<(u64, u64)> = rejected
+                .rejects
+                .iter()
+                .filter_map(|r| {
+                    let first = r.reason.strip_prefix("duplicates the row on line ")?;
+                    let first = first.strip_suffix(" (every cell the same)")?;
+                    Some((r.line as u64, first.parse().ok()?))
+                })
+                .collect();
+            assert_eq!(found, expected);
+            let s = &rejected.summary;
+            assert_eq!(s.rows_read, s.rows_accepted + s.rows_rejected);
+            assert_eq!(s.rows_accepted, kept.summary.rows_accepted - expected.len() as u64);
+        }
+        // The same rows are duplicates in either order (as a multiset of rows).
+        let mut copies: Vec<&String> =
+            expected.iter().map(|(line, _)| &rows[*line as usize - 2]).collect();
+        copies.sort();
+        kept_rows.push(copies.into_iter().cloned().collect::<Vec<_>>());
+    }
+    assert_eq!(kept_rows[0], kept_rows[1]);
+    assert_eq!(kept_rows[0], kept_rows[2]);
 }
 
 #[test]

@@ -243,6 +243,8 @@ pub(super) fn csv_options(file: &InputFile) -> CsvOptions {
         open_end: None,
         duplicates: file.duplicates(),
         duplicate_rows: file.duplicate_rows(),
+        // In memory; `stream_table` gives event tables the stage folder's temporary files.
+        spill: folge_ingest::SpillOptions::default(),
         date_order: file.date_order(),
         service_codes: file.service_codes(),
         // Open; the readers of the tables with lists get the pipeline's.
@@ -399,8 +401,12 @@ pub(super) fn stream_table<T: Table + Send + 'static>(
     // validates.
     let mut sink = ParquetSink::create(&path, T::schema(), out.early)?.in_background();
     let mut streamed = Vec::with_capacity(files.len());
+    // The duplicate check's records beyond its budget go to temporary files here.
+    let spill: std::sync::Arc<dyn folge_ingest::SpillStore> =
+        std::sync::Arc::new(crate::spill::SpillFolder::new(out.dir));
     for f in files {
-        let (name, reader, options) = tabular(f)?;
+        let (name, reader, mut options) = tabular(f)?;
+        options.spill.store = std::sync::Arc::clone(&spill);
         streamed.push(stream(&name, reader, &options, policy, persons, &mut |rows| {
             sink.write_with(move || T::to_batch(&rows)).map_err(folge_ingest::SinkError::from)
         })?);

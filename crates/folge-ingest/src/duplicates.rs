@@ -442,6 +442,17 @@ impl DuplicateFinder {
         if self.current_group.is_some() && cell == self.current_text {
             return false;
         }
+        if self.returns > 0 {
+            // The file is known not to be grouped, and nothing reads runs any more
+            // (the check is the partitions'): no hashing and no set on every row of a
+            // date-ordered delivery, where every row starts a run.
+            if !self.seen_groups.is_empty() {
+                self.seen_groups = HashSet::default();
+            }
+            self.current_text.clear();
+            self.current_text.push_str(cell);
+            return true;
+        }
         // XXH3's 64-bit half of the 128-bit hash: in date order every row starts a run.
         let group = twox_hash::XxHash3_128::oneshot(cell.as_bytes()) as u64;
         self.current_text.clear();

@@ -72,6 +72,19 @@ fn temp_path(path: &Path) -> Result<PathBuf, SchemaError> {
 /// interning every row cost more (1.2 s of CPU at 10 million rows) than the file saved.
 const PID_DICTIONARY_PAGE_BYTES: usize = 8 << 20;
 
+/// How a table's `pid` column is stored (what a reader gets is the same text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PidColumn {
+    /// Dictionary-encoded (up to 8 MiB of dictionary a column chunk): small
+    /// files; rows grouped by person become runs of one index.
+    Dictionary,
+    /// Plain, uncompressed: for service events not grouped by person, where every row
+    /// names another of the participants. Interning every row into the dictionary cost
+    /// about 1.5 s of CPU at 10 million rows, more than writing and hashing the larger
+    /// file (32 bytes a row; random hex does not compress: snappy saved 12 %).
+    Plain,
+}
+
 /// A Parquet file written batch by batch (streaming: memory holds one row group, not the
 /// table) and published atomically by [`ParquetSink::finish`]. Dropped unfinished — after
 /// an error — it removes its temp file, so no half file ever carries the final name.
@@ -101,16 +114,31 @@ impl ParquetSink {
         schema: arrow_schema::SchemaRef,
         metadata: &BTreeMap<String, String>,
     ) -> Result<Self, SchemaError> {
+        Self::create_with(path, schema, metadata, PidColumn::Dictionary)
+    }
+
+    /// [`ParquetSink::create`] with the `pid` column stored as `pid`: see [`PidColumn`].
+    pub fn create_with(
+        path: &Path,
+        schema: arrow_schema::SchemaRef,
+        metadata: &BTreeMap<String, String>,
+        pid: PidColumn,
+    ) -> Result<Self, SchemaError> {
         let key_values =
             metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect::<Vec<_>>();
+        let column = parquet::schema::types::ColumnPath::from("pid");
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_column_dictionary_page_size_limit(
-                parquet::schema::types::ColumnPath::from("pid"),
-                PID_DICTIONARY_PAGE_BYTES,
-            )
-            .set_key_value_metadata(Some(key_values))
-            .build();
+            .set_key_value_metadata(Some(key_values));
+        let props = match pid {
+            PidColumn::Dictionary => {
+                props.set_column_dictionary_page_size_limit(column, PID_DICTIONARY_PAGE_BYTES)
+            }
+            PidColumn::Plain => props
+                .set_column_dictionary_enabled(column.clone(), false)
+                .set_column_compression(column, Compression::UNCOMPRESSED),
+        }
+        .build();
         let tmp = temp_path(path)?;
         let file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
         let file = Hashed { inner: file, hasher: sha2::Sha256::default(), bytes: 0 };
@@ -521,6 +549,60 @@ mod tests {
     }
 
     /// `n` process events of one element, persons `0`…`n-1`.
+    #[test]
+    fn pid_columns_plain_or_as_a_dictionary_read_back_alike() {
+        use parquet::basic::Encoding;
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let dir = tempfile::tempdir().unwrap();
+        let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![
+            arrow_schema::Field::new("pid", arrow_schema::DataType::Utf8, false),
+            arrow_schema::Field::new("code", arrow_schema::DataType::Utf8, false),
+        ]));
+        // Rows of 3,000 persons, each named on several rows apart (a date-ordered file).
+        let pids: Vec<String> =
+            (0..12_000).map(|i| format!("{:032x}", (i * 7_919) % 3_000)).collect();
+        let codes: Vec<&str> = (0..12_000).map(|i| if i % 2 == 0 { "gp" } else { "kad" }).collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                std::sync::Arc::new(arrow_array::StringArray::from(pids.clone())),
+                std::sync::Arc::new(arrow_array::StringArray::from(codes)),
+            ],
+        )
+        .unwrap();
+        let mut encodings = Vec::new();
+        for (name, pid) in [("d.parquet", PidColumn::Dictionary), ("p.parquet", PidColumn::Plain)] {
+            let path = dir.path().join(name);
+            let mut sink =
+                ParquetSink::create_with(&path, schema.clone(), &BTreeMap::new(), pid).unwrap();
+            sink.write(&batch).unwrap();
+            sink.finish().unwrap();
+            let back: Vec<String> = read_parquet(&path)
+                .unwrap()
+                .batches
+                .iter()
+                .flat_map(|b| {
+                    let column = b.column(0).as_any().downcast_ref::<arrow_array::StringArray>();
+                    column.unwrap().iter().map(|v| v.unwrap().to_owned()).collect::<Vec<_>>()
+                })
+                .collect();
+            assert_eq!(back, pids, "{pid:?}");
+            let reader = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+            let chunk = reader.metadata().row_group(0).column(0).clone();
+            let other = reader.metadata().row_group(0).column(1).clone();
+            assert!(other.encodings().any(|e| e == Encoding::RLE_DICTIONARY), "codes: dictionary");
+            encodings.push((
+                chunk.encodings().any(|e| e == Encoding::RLE_DICTIONARY),
+                chunk.compression(),
+            ));
+        }
+        assert_eq!(
+            encodings,
+            vec![(true, Compression::SNAPPY), (false, Compression::UNCOMPRESSED)],
+            "pid: a dictionary, or plain and uncompressed"
+        );
+    }
+
     fn process_events(n: usize, element: &str) -> Vec<ProcessEvent> {
         (0..n)
             .map(|i| ProcessEvent {

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::parquet_io::{
-    ParquetSink, read_ahead, read_parquet, stream_parquet, write_bytes_atomic, write_parquet,
+    ParquetSink, PidColumn, read_ahead, read_parquet, stream_parquet, write_bytes_atomic,
+    write_parquet,
 };
 use arrow_array::RecordBatch;
 use folge_deid::rows::DeidServiceEvent;
@@ -275,8 +276,10 @@ pub(super) fn deid_event_batches(
     let stream = read_ahead(stream, 2);
     let file = parquet::<DeidServiceEvent>();
     let path = dir.join(&file);
+    // Events not grouped by person are written with their pids plain (see PidColumn).
+    let pid = if event_files(ctx).grouped { PidColumn::Dictionary } else { PidColumn::Plain };
     let mut sink =
-        ParquetSink::create(&path, DeidServiceEvent::schema(), metadata)?.in_background();
+        ParquetSink::create_with(&path, DeidServiceEvent::schema(), metadata, pid)?.in_background();
     let mut convert = folge_deid::EventDeidentifier::new(&input.participants, tables);
     let fail = |e: folge_deid::DeidError| PipelineError::stage_failed("deid", e);
     for batch in stream {

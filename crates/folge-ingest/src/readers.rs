@@ -176,6 +176,18 @@ struct DateNotes {
     first_ambiguous: Option<(u64, String)>,
 }
 
+impl DateNotes {
+    /// Add the notes of other chunks of the same file (another validating thread's).
+    fn merge(&mut self, other: DateNotes) {
+        self.two_digit_years += other.two_digit_years;
+        self.ambiguous += other.ambiguous;
+        self.first_ambiguous = match (self.first_ambiguous.take(), other.first_ambiguous) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
 /// Where each canonical column is in the file, looked up for every cell of every row. A
 /// column named by a literal (`&'static str`) is answered by the literal's address and
 /// length after its first lookup, so no name is compared as text row after row (static
@@ -470,23 +482,27 @@ pub(crate) fn read_rows<R: Read, T: Send>(
     parse_row: impl FnMut(&Cells<'_>, u64) -> Result<T, Problem> + Send,
     sink: &mut Sink<'_, T>,
 ) -> Result<Streamed, IngestError> {
-    read_rows_of(name, input, options, (required, optional), parse_row, None, sink)
+    read_rows_of(name, input, options, (required, optional), vec![parse_row], None, sink)
 }
 
 /// [`read_rows`] for a table whose every row names a participant: before a chunk is
 /// validated, its ids are looked up in `persons` in one tight loop, so the look-ups'
 /// cache misses overlap (in a date-ordered extract every row names another person, and
 /// one look-up at a time waited for memory on every row); validation then finds them in
-/// cache.
-pub(crate) fn read_rows_of<R: Read, T: Send>(
+/// cache. Chunks are validated on one thread per `parse_rows` closure, in turn, and their
+/// results taken back in file order, so what a file gives does not depend on how many.
+pub(crate) fn read_rows_of<R: Read, T: Send, P>(
     name: &str,
     input: R,
     options: &CsvOptions,
     (required, optional): (&[&str], &[&str]),
-    mut parse_row: impl FnMut(&Cells<'_>, u64) -> Result<T, Problem> + Send,
+    parse_rows: Vec<P>,
     persons: Option<&PersonIndex>,
     sink: &mut Sink<'_, T>,
-) -> Result<Streamed, IngestError> {
+) -> Result<Streamed, IngestError>
+where
+    P: FnMut(&Cells<'_>, u64) -> Result<T, Problem> + Send,
+{
     check_renames(name, options, required, optional)?;
     let mut source = CsvSource::open(name, input, options)?;
     let columns = source.columns(required, optional)?;
@@ -503,66 +519,79 @@ pub(crate) fn read_rows_of<R: Read, T: Send>(
         columns.get("person_id").copied(),
         &options.spill,
     );
-    // Two threads: this one reads records (and checks duplicates, keeps rejects, feeds
-    // the sink, all in file order); a second validates them, a chunk at a time. Chunks
-    // and their records are recycled, so reading does not allocate per row.
-    let (to_worker, worker_in) = std::sync::mpsc::sync_channel::<Chunk>(2);
-    let (worker_out, from_worker) =
-        std::sync::mpsc::sync_channel::<(Chunk, Vec<Option<(Result<T, Problem>, u128)>>)>(2);
+    // This thread reads records (and checks duplicates, keeps rejects, feeds the sink,
+    // all in file order); one or more others validate them, a chunk at a time, in turn.
+    // Chunks and their records are recycled, so reading does not allocate per row.
+    let workers = parse_rows.len().max(1);
     let date_order = options.date_order;
     let header_len = source.header_len();
     let columns_ref = &columns;
     let check_duplicates = options.duplicates != crate::duplicates::DuplicateCheck::Off;
     let outcome = std::thread::scope(|scope| -> Result<DateNotes, IngestError> {
-        let worker = scope.spawn(move || {
-            let index = ColumnIndex::new(columns_ref);
-            let dates = std::cell::RefCell::new(DateNotes::default());
-            let mut buffer = Vec::new();
-            let person_column = columns_ref.get("person_id").copied();
-            for chunk in worker_in {
-                if let (Some(persons), Some(column)) = (persons, person_column) {
-                    persons.touch(
-                        chunk.records[..chunk.len]
-                            .iter()
-                            .map(|r| r.get(column).unwrap_or_default()),
-                    );
-                }
-                let results = (0..chunk.len)
-                    .map(|k| {
-                        (!chunk.blank[k]).then(|| {
-                            if let Some(problem) = extra_fields(&chunk.records[k], header_len) {
-                                return (Err(problem), 0);
-                            }
-                            let cells = Cells {
-                                record: &chunk.records[k],
-                                columns: &index,
-                                line: chunk.lines[k],
-                                date_order,
-                                dates: &dates,
-                            };
-                            let parsed = parse_row(&cells, chunk.lines[k]);
-                            // The duplicate fingerprint, for accepted rows only.
-                            let print = if parsed.is_ok() && check_duplicates {
-                                crate::duplicates::row_fingerprint(&mut buffer, &chunk.records[k])
-                            } else {
-                                0
-                            };
-                            (parsed, print)
+        let (mut to_workers, mut from_workers, mut handles) = (Vec::new(), Vec::new(), Vec::new());
+        for mut parse_row in parse_rows {
+            let (to_worker, worker_in) = std::sync::mpsc::sync_channel::<Chunk>(2);
+            let (worker_out, from_worker) = std::sync::mpsc::sync_channel::<(
+                Chunk,
+                Vec<Option<(Result<T, Problem>, u128)>>,
+            )>(2);
+            to_workers.push(to_worker);
+            from_workers.push(from_worker);
+            handles.push(scope.spawn(move || {
+                let index = ColumnIndex::new(columns_ref);
+                let dates = std::cell::RefCell::new(DateNotes::default());
+                let mut buffer = Vec::new();
+                let person_column = columns_ref.get("person_id").copied();
+                for chunk in worker_in {
+                    if let (Some(persons), Some(column)) = (persons, person_column) {
+                        persons.touch(
+                            chunk.records[..chunk.len]
+                                .iter()
+                                .map(|r| r.get(column).unwrap_or_default()),
+                        );
+                    }
+                    let results = (0..chunk.len)
+                        .map(|k| {
+                            (!chunk.blank[k]).then(|| {
+                                if let Some(problem) = extra_fields(&chunk.records[k], header_len) {
+                                    return (Err(problem), 0);
+                                }
+                                let cells = Cells {
+                                    record: &chunk.records[k],
+                                    columns: &index,
+                                    line: chunk.lines[k],
+                                    date_order,
+                                    dates: &dates,
+                                };
+                                let parsed = parse_row(&cells, chunk.lines[k]);
+                                // The duplicate fingerprint, for accepted rows only.
+                                let print = if parsed.is_ok() && check_duplicates {
+                                    crate::duplicates::row_fingerprint(
+                                        &mut buffer,
+                                        &chunk.records[k],
+                                    )
+                                } else {
+                                    0
+                                };
+                                (parsed, print)
+                            })
                         })
-                    })
-                    .collect();
-                if worker_out.send((chunk, results)).is_err() {
-                    break;
+                        .collect();
+                    if worker_out.send((chunk, results)).is_err() {
+                        break;
+                    }
                 }
-            }
-            dates.into_inner()
-        });
+                dates.into_inner()
+            }));
+        }
         let mut spare: Vec<Chunk> = Vec::new();
-        let mut in_flight = 0usize;
+        // The worker of each chunk in flight, oldest first: results come back in order.
+        let mut in_flight: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+        let mut turn = 0usize;
         let mut done = false;
         let mut first_error: Option<IngestError> = None;
-        while !done || in_flight > 0 {
-            if !done && in_flight < 2 {
+        while !done || !in_flight.is_empty() {
+            if !done && in_flight.len() < 2 * workers {
                 let mut chunk = spare.pop().unwrap_or_default();
                 chunk.len = 0;
                 while chunk.len < CHUNK_ROWS {
@@ -595,15 +624,16 @@ pub(crate) fn read_rows_of<R: Read, T: Send>(
                     break;
                 }
                 if chunk.len > 0 {
-                    if to_worker.send(chunk).is_err() {
+                    if to_workers[turn].send(chunk).is_err() {
                         break;
                     }
-                    in_flight += 1;
+                    in_flight.push_back(turn);
+                    turn = (turn + 1) % workers;
                 }
                 continue;
             }
-            let Ok((chunk, results)) = from_worker.recv() else { break };
-            in_flight -= 1;
+            let Some(worker) = in_flight.pop_front() else { break };
+            let Ok((chunk, results)) = from_workers[worker].recv() else { break };
             for (k, result) in results.into_iter().enumerate() {
                 read += 1;
                 let (record, line) = (&chunk.records[k], chunk.lines[k]);
@@ -678,9 +708,12 @@ pub(crate) fn read_rows_of<R: Read, T: Send>(
                 break;
             }
         }
-        drop(to_worker);
-        drop(from_worker);
-        let dates = worker.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        drop(to_workers);
+        drop(from_workers);
+        let mut dates = DateNotes::default();
+        for handle in handles {
+            dates.merge(handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
         match first_error {
             Some(e) => Err(e),
             None => Ok(dates),
@@ -913,17 +946,13 @@ pub fn stream_service_events<R: Read>(
     persons: &PersonIndex,
     sink: &mut Sink<'_, ServiceEvent>,
 ) -> Result<Streamed, IngestError> {
-    let mut deaths = Vec::new();
-    let mut last = LastId::default();
-    let mut streamed = read_rows_of(
-        name,
-        input,
-        options,
-        (
-            &["person_id", "service", "start_date"],
-            &["end_date", "quantity", "acute", "died", "start_time", "end_time"],
-        ),
-        |cells, _| {
+    // Deaths (NPR's died flag) from the validating threads; rare rows, so one lock.
+    let deaths = std::sync::Mutex::new(Vec::new());
+    // One validating closure per thread, each with its own last id.
+    let parse = || {
+        let mut last = LastId::default();
+        let deaths = &deaths;
+        move |cells: &Cells<'_>, _: u64| -> Result<ServiceEvent, Problem> {
             let person_id = cells.enrolled_person_id_after(policy, persons, &mut last)?;
             let died = match options.layout {
                 Layout::Npr => cells.text("died").map(npr_died).transpose()?.unwrap_or(false),
@@ -986,7 +1015,10 @@ pub fn stream_service_events<R: Read>(
                 return Err(problem("end_time", "is before start_time on the same day"));
             }
             if died {
-                deaths.push((person_id.clone(), end_date.unwrap_or(start_date)));
+                deaths
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((person_id.clone(), end_date.unwrap_or(start_date)));
             }
             Ok(ServiceEvent {
                 person_id,
@@ -998,10 +1030,24 @@ pub fn stream_service_events<R: Read>(
                 start_time,
                 end_time,
             })
-        },
+        }
+    };
+    let mut streamed = read_rows_of(
+        name,
+        input,
+        options,
+        (
+            &["person_id", "service", "start_date"],
+            &["end_date", "quantity", "acute", "died", "start_time", "end_time"],
+        ),
+        vec![parse(), parse()],
         Some(persons),
         sink,
     )?;
+    let mut deaths = deaths.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Sorted, so the order the threads found them in does not show (`complete_exits`
+    // takes each person's earliest).
+    deaths.sort();
     streamed.deaths = deaths;
     Ok(streamed)
 }

@@ -839,3 +839,62 @@ fn codings_take_roles_and_municipalities_from_the_lists() {
     assert_eq!(columns, [(3, Some("role")), (4, Some("municipality"))]);
     assert!(!got.rejects[0].reason.contains("Nordmann"));
 }
+
+/// A file of several chunks is validated on two threads in turn; what it gives is what
+/// one thread, row by row, would give: rows in file order, rejects by line, the first
+/// ambiguous date by line, every death.
+#[test]
+fn chunks_validated_on_two_threads_come_back_in_file_order() {
+    use std::fmt::Write as _;
+    let ids: Vec<String> = (0..30).map(|i| id(1 + i % 28, 100 + 10 * i as u16)).collect();
+    let persons: PersonIndex = ids.iter().cloned().collect();
+    let mut text = "fnr;inndato;utdato;omsorgsniva;innmateHast;utTilstand;hdiag\n".to_owned();
+    let (mut rejected, mut deaths) = (Vec::new(), Vec::new());
+    let mut first_ambiguous = None;
+    let rows = 3 * CHUNK_ROWS + 500;
+    for n in 0..rows {
+        let line = n as i64 + 2;
+        let person = &ids[(n * 7) % ids.len()];
+        // Two-digit years (ambiguous: 01.02.20 could be 2001-02-20) only in the second
+        // chunk and later.
+        let day = 1 + n % 28;
+        let year = if n > CHUNK_ROWS + 10 { "20" } else { "2020" };
+        // 20.02.20 reads the same either way.
+        if year == "20" && day != 20 && first_ambiguous.is_none() {
+            first_ambiguous = Some(line);
+        }
+        let level = if n % 997 == 5 { "7" } else { "1" };
+        let died = if n % 1_500 == 42 { "2" } else { "1" };
+        if level == "7" {
+            rejected.push(line);
+        } else if died == "2" {
+            let date = NaiveDate::from_ymd_opt(2020, 2, day as u32).unwrap();
+            deaths.push((person.clone(), date));
+        }
+        // A diagnosis of its own: no row is a copy of another.
+        writeln!(text, "{person};{day:02}.02.{year};{day:02}.02.{year};{level};1;{died};K{n}")
+            .expect("a String takes any text");
+    }
+    let options = CsvOptions { layout: Layout::Npr, ..CsvOptions::default() };
+    let mut read: Vec<ServiceEvent> = Vec::new();
+    let got =
+        stream_service_events("npr.csv", text.as_bytes(), &options, POLICY, &persons, &mut |b| {
+            read.extend(b);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(got.summary.rows_read, rows as u64);
+    assert_eq!(got.rejects.iter().map(|r| r.line).collect::<Vec<_>>(), rejected);
+    let people: Vec<&str> = read.iter().map(|e| e.person_id.as_str()).collect();
+    let expected: Vec<&str> =
+        (0..rows).filter(|n| n % 997 != 5).map(|n| ids[(n * 7) % ids.len()].as_str()).collect();
+    assert_eq!(people, expected, "rows in file order");
+    deaths.sort();
+    assert_eq!(got.deaths, deaths);
+    let first = first_ambiguous.expect("ambiguous dates");
+    let ambiguous = got.warnings.iter().find(|w| w.contains("could be read in another order"));
+    assert!(
+        ambiguous.is_some_and(|w| w.contains(&format!("the first on line {first},"))),
+        "{ambiguous:?}"
+    );
+}

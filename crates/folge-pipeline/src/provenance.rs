@@ -271,11 +271,15 @@ impl<'a> Provenance<'a> {
     /// Whether `stage` is there and is what the pipeline file now implies (ingest only
     /// when every input can be read: one that cannot is for ingest to report).
     pub(crate) fn up_to_date(&self, stage: Stage) -> bool {
-        let inputs = stage != Stage::Ingest || self.current_inputs().iter().all(|i| i.1.is_some());
         let why = match self.record(stage) {
             None => Some(format!("{} is not there", outputs_of(stage))),
             Some(record) => self.stale(stage, &record),
         };
+        // Hashing the inputs (gigabytes for a large delivery) only matters when the stage
+        // could be kept; a stage to be made anyway (a fresh run) does not wait for it.
+        let inputs = stage != Stage::Ingest
+            || why.is_some()
+            || self.current_inputs().iter().all(|i| i.1.is_some());
         match (&why, inputs) {
             (Some(why), _) => debug!("{}: to be made: {why}", stage.name()),
             (None, false) => debug!("{}: to be made: an input cannot be read here", stage.name()),

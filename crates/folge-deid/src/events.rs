@@ -375,6 +375,23 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    /// A pilot participant in municipality 4601 with only an id and an inclusion date.
+    fn participant(id: &str, inclusion_date: NaiveDate) -> Participant {
+        Participant {
+            person_id: id.to_owned(),
+            name: None,
+            sex: None,
+            birth_date: None,
+            municipality: "4601".into(),
+            site: None,
+            arm: folge_schema::Arm::Pilot,
+            target_group: None,
+            inclusion_date,
+            exit_date: None,
+            exit_reason: None,
+        }
+    }
+
     fn synthetic(birth: &str) -> String {
         (0..500).find_map(|i| build(date(birth), i, 0, 80)).unwrap()
     }
@@ -383,22 +400,8 @@ mod tests {
     fn ids_of_any_form_find_their_participant_and_unknown_ones_are_refused() {
         // Study numbers beside an 11-digit id, and one 11 digits long with a letter.
         let ids = ["P-17", &synthetic("1950-03-01"), "1234567890x", "00000000001"];
-        let participants: Vec<Participant> = ids
-            .iter()
-            .map(|id| Participant {
-                person_id: (*id).to_owned(),
-                name: None,
-                sex: None,
-                birth_date: None,
-                municipality: "4601".into(),
-                site: None,
-                arm: folge_schema::Arm::Pilot,
-                target_group: None,
-                inclusion_date: date("2020-01-01"),
-                exit_date: None,
-                exit_reason: None,
-            })
-            .collect();
+        let participants: Vec<Participant> =
+            ids.iter().map(|id| participant(id, date("2020-01-01"))).collect();
         let event = |id: &str| ServiceEvent {
             person_id: id.to_owned(),
             service: Service::Gp,
@@ -435,18 +438,8 @@ mod tests {
         let participants: Vec<Participant> = ids
             .iter()
             .enumerate()
-            .map(|(i, id)| Participant {
-                person_id: id.clone(),
-                name: None,
-                sex: None,
-                birth_date: None,
-                municipality: "4601".into(),
-                site: None,
-                arm: folge_schema::Arm::Pilot,
-                target_group: None,
-                inclusion_date: date("2020-01-01") + chrono::Duration::days(i as i64 * 40),
-                exit_date: None,
-                exit_reason: None,
+            .map(|(i, id)| {
+                participant(id, date("2020-01-01") + chrono::Duration::days(i as i64 * 40))
             })
             .collect();
         let events: Vec<ServiceEvent> = [

@@ -4,7 +4,8 @@
 //!
 //! Rows are compared by a 128-bit fingerprint of their cells (XXH3-128 over the cells'
 //! count and lengths, then their bytes; the chance that two different rows share one is
-//! about n² / 2¹²⁹, below 10⁻²² for 100 million rows). Every duplicate is found, in any
+//! about n² / 2¹²⁹, below 10⁻²² for 100 million rows; kept duplicates are compared on 96
+//! of the bits, below 10⁻¹³: see [`record`]). Every duplicate is found, in any
 //! order of the rows ([`DuplicateCheck::On`], the default; [`DuplicateCheck::Off`] turns
 //! the check off). How depends on what becomes of one ([`DuplicateRows`]):
 //! - [`DuplicateRows::Keep`] (event tables, the large ones): nothing is decided while the

@@ -244,7 +244,7 @@ pub(super) fn stream_deid_events(
             ctx,
             (dir, input, tables),
             (metadata, detector),
-            outputs,
+            (outputs, events.grouped),
             |b, positions| {
                 if let Some(tx) = &to_builder {
                     // A builder that stopped has said so by its result.
@@ -266,7 +266,7 @@ pub(super) fn deid_event_batches(
     ctx: &Context<'_>,
     (dir, input, tables): (&Path, &Identifiable, &Deidentified),
     (metadata, detector): (&BTreeMap<String, String>, &folge_deid::Detector),
-    outputs: &mut Vec<OutputRecord>,
+    (outputs, grouped): (&mut Vec<OutputRecord>, bool),
     mut each: impl FnMut(&RecordBatch, &[u32]),
 ) -> Result<usize, PipelineError> {
     let source = ctx.stage_file(Stage::Deid, Stage::Ingest, &parquet::<ServiceEvent>())?;
@@ -277,7 +277,7 @@ pub(super) fn deid_event_batches(
     let file = parquet::<DeidServiceEvent>();
     let path = dir.join(&file);
     // Events not grouped by person are written with their pids plain (see PidColumn).
-    let pid = if event_files(ctx).grouped { PidColumn::Dictionary } else { PidColumn::Plain };
+    let pid = if grouped { PidColumn::Dictionary } else { PidColumn::Plain };
     let mut sink =
         ParquetSink::create_with(&path, DeidServiceEvent::schema(), metadata, pid)?.in_background();
     let mut convert = folge_deid::EventDeidentifier::new(&input.participants, tables);

@@ -20,10 +20,25 @@ use crate::{IngestError, SinkError};
 /// on every row), so 11-digit national ids are kept as numbers in a
 /// [`folge_schema::IdTable`] (key and value in one slot: one cache line a look-up) and
 /// other ids as strings. Only queried, never iterated: no order reaches an output.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PersonIndex {
     numeric: folge_schema::IdTable,
     other: std::collections::HashSet<String>,
+    /// Every eleven-digit key is a valid national id (see [`PersonIndex::known`]).
+    all_national: bool,
+    /// Some eleven-digit key is a synthetic test number.
+    any_synthetic: bool,
+}
+
+impl Default for PersonIndex {
+    fn default() -> Self {
+        PersonIndex {
+            numeric: folge_schema::IdTable::default(),
+            other: std::collections::HashSet::new(),
+            all_national: true,
+            any_synthetic: false,
+        }
+    }
 }
 
 impl PersonIndex {
@@ -47,6 +62,19 @@ impl PersonIndex {
         std::hint::black_box(found);
     }
 
+    /// Whether `text`, a cell as written, is eleven digits naming an enrolled participant
+    /// whom `policy` accepts, decided without parsing the id again: the participant's id
+    /// was validated when the list was read, and eleven plain digits are their own
+    /// normalised form. `false` means "not known this way", not "not enrolled": the caller
+    /// then validates the cell in full, so every answer and every reason is the same as
+    /// validating each row.
+    pub(crate) fn known(&self, text: &str, policy: IdPolicy) -> bool {
+        policy.national
+            && self.all_national
+            && (policy.allow_synthetic || !self.any_synthetic)
+            && folge_schema::eleven_digits(text).is_some_and(|n| self.numeric.get(n).is_some())
+    }
+
     /// Whether a (normalised) id is enrolled.
     pub fn contains(&self, id: &str) -> bool {
         match folge_schema::eleven_digits(id) {
@@ -62,6 +90,10 @@ impl FromIterator<String> for PersonIndex {
         for id in iter {
             match folge_schema::eleven_digits(&id) {
                 Some(n) => {
+                    match NationalId::parse(&id) {
+                        Ok(national) => index.any_synthetic |= national.is_synthetic(),
+                        Err(_) => index.all_national = false,
+                    }
                     index.numeric.insert(n, 0);
                 }
                 None => {
@@ -347,6 +379,9 @@ impl<'a> Cells<'a> {
         last: &mut LastId,
     ) -> Result<String, Problem> {
         let text = self.text("person_id").unwrap_or_default();
+        if persons.known(text, policy) {
+            return Ok(text.to_owned());
+        }
         if !last.text.is_empty() && text == last.text {
             return Ok(last.id.clone());
         }

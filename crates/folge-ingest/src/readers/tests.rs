@@ -898,3 +898,59 @@ fn chunks_validated_on_two_threads_come_back_in_file_order() {
         "{ambiguous:?}"
     );
 }
+
+/// Events are checked against the participant list without parsing an enrolled id again;
+/// that shortcut must give every row the answer and reason full validation gives, also
+/// when the list was read under another policy (a synthetic or a local eleven-digit id in
+/// it) and for ids written with a separator.
+#[test]
+fn enrolled_ids_known_from_the_list_are_judged_as_when_parsed_in_full() {
+    let synthetic = id(1, 100);
+    let date = NaiveDate::from_ymd_opt(1950, 3, 2).unwrap();
+    let other = (200..999).find_map(|i| build(date, i, 0, 0)).unwrap();
+    let local = "12345678901".to_owned(); // eleven digits, not a national id
+    let spaced = format!("{} {}", &other[..6], &other[6..]);
+    let events = |ids: &[&str]| {
+        let rows: String = ids.iter().map(|i| format!("{i},gp,2020-03-05,,,\n")).collect();
+        format!("person_id,service,start_date,end_date,quantity,acute\n{rows}")
+    };
+    let strict = IdPolicy { national: true, allow_synthetic: false };
+    let local_ids = IdPolicy { national: false, allow_synthetic: false };
+    let judged = |persons: &PersonIndex, policy: IdPolicy, ids: &[&str]| {
+        let input = events(ids);
+        let got =
+            read_service_events("e.csv", input.as_bytes(), &CsvOptions::default(), policy, persons)
+                .unwrap();
+        let accepted: Vec<String> = got.rows.iter().map(|e| e.person_id.clone()).collect();
+        let rejected: Vec<(i64, String)> =
+            got.rejects.iter().map(|r| (r.line, r.reason.clone())).collect();
+        (accepted, rejected)
+    };
+    let mixed: PersonIndex =
+        [synthetic.clone(), other.clone(), local.clone()].into_iter().collect();
+    let national_only: PersonIndex = [other.clone()].into_iter().collect();
+    let rows = [synthetic.as_str(), other.as_str(), local.as_str(), spaced.as_str()];
+    // Synthetic ids in the list: a strict policy still rejects them, and the local
+    // eleven digits are no national id.
+    let (accepted, rejected) = judged(&mixed, strict, &rows);
+    assert_eq!(accepted, vec![other.clone(), other.clone()]);
+    assert_eq!(rejected.len(), 2);
+    assert_eq!((rejected[0].0, rejected[1].0), (2, 4));
+    assert!(rejected[0].1.starts_with("is a synthetic test number"), "{rejected:?}");
+    assert!(rejected[1].1.starts_with("is not a valid national id"), "{rejected:?}");
+    // Allowed: the local eleven digits are still no national id.
+    let (accepted, rejected) = judged(&mixed, POLICY, &rows);
+    assert_eq!(accepted, vec![synthetic.clone(), other.clone(), other.clone()]);
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].0, 4);
+    assert!(rejected[0].1.starts_with("is not a valid national id"), "{rejected:?}");
+    // A list of national ids only: known ids pass, the spaced form is normalised.
+    let (accepted, rejected) = judged(&national_only, strict, &[&other, &spaced, &synthetic]);
+    assert_eq!(accepted, vec![other.clone(), other.clone()]);
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].1.starts_with("is a synthetic test number"), "{rejected:?}");
+    // Local ids: taken as written.
+    let (accepted, rejected) = judged(&mixed, local_ids, &[&local, &spaced]);
+    assert_eq!(accepted, vec![local.clone()]);
+    assert_eq!(rejected, vec![(3, "is not in the participant list".to_owned())]);
+}

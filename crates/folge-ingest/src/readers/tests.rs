@@ -911,8 +911,12 @@ fn enrolled_ids_known_from_the_list_are_judged_as_when_parsed_in_full() {
     let local = "12345678901".to_owned(); // eleven digits, not a national id
     let spaced = format!("{} {}", &other[..6], &other[6..]);
     let events = |ids: &[&str]| {
-        let rows: String = ids.iter().map(|i| format!("{i},gp,2020-03-05,,,\n")).collect();
-        format!("person_id,service,start_date,end_date,quantity,acute\n{rows}")
+        let mut text = "person_id,service,start_date,end_date,quantity,acute\n".to_owned();
+        for i in ids {
+            text.push_str(i);
+            text.push_str(",gp,2020-03-05,,,\n");
+        }
+        text
     };
     let strict = IdPolicy { national: true, allow_synthetic: false };
     let local_ids = IdPolicy { national: false, allow_synthetic: false };

@@ -11,8 +11,10 @@ use std::sync::Arc;
 
 use crate::rows::DeidServiceEvent;
 use arrow_array::builder::Int32Builder;
+use arrow_array::types::UInt32Type;
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, RecordBatch, StringArray,
+    Array, ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float64Array, Int32Array,
+    RecordBatch, StringArray, UInt32Array,
 };
 use folge_schema::column::{TextCode, date_to_date32};
 use folge_schema::tables::Participant;
@@ -59,6 +61,9 @@ pub struct EventDeidentifier<'a> {
     other: IdMap<&'a str, u32>,
     /// The pseudonyms as hex text, back to back, by position.
     pids: Vec<u8>,
+    /// With [`EventDeidentifier::keyed`]: the pseudonyms as one text array by position,
+    /// the dictionary every converted batch's `pid` keys point into.
+    keyed: Option<ArrayRef>,
     /// Inclusion dates as days since 1970, by position.
     inclusion: Vec<i32>,
     /// Each row's id as a number (`u64::MAX`: not 11 digits), then its position (reused).
@@ -104,12 +109,31 @@ impl<'a> EventDeidentifier<'a> {
             numeric,
             other,
             pids,
+            keyed: None,
             inclusion,
             keys: Vec::new(),
             found: Vec::new(),
             positions: Vec::new(),
             rows: 0,
         }
+    }
+
+    /// Convert batches with `pid` as keys into one dictionary of every participant's
+    /// pseudonym, in participant order ([`keyed_schema`]): the same text for a reader, but
+    /// no pseudonym is copied a row, and a Parquet writer that knows the dictionary
+    /// writes each key as it is (a date-ordered delivery names another person on every
+    /// row, so a pseudonym a row was 32 bytes to copy, write and hash).
+    #[must_use]
+    pub fn keyed(mut self) -> Self {
+        let n = self.inclusion.len();
+        let text = StringArray::try_new(
+            arrow_buffer::OffsetBuffer::from_lengths(std::iter::repeat_n(HEX, n)),
+            arrow_buffer::Buffer::from_vec(self.pids.clone()),
+            None,
+        )
+        .expect("pseudonyms are ASCII hex of one length");
+        self.keyed = Some(Arc::new(text));
+        self
     }
 
     /// The participant position (their place in the participant list and in
@@ -129,7 +153,8 @@ impl<'a> EventDeidentifier<'a> {
         let start: &Date32Array = column(batch, "start_date")?;
         let end: &Date32Array = column(batch, "end_date")?;
         let n = batch.num_rows();
-        let mut pid_text: Vec<u8> = Vec::with_capacity(n * HEX);
+        let mut pid_text: Vec<u8> =
+            Vec::with_capacity(if self.keyed.is_some() { 0 } else { n * HEX });
         let mut start_day = Int32Builder::with_capacity(n);
         let mut end_day = Int32Builder::with_capacity(n);
         // First every row's id as a number, then every look-up in one loop: a
@@ -157,24 +182,40 @@ impl<'a> EventDeidentifier<'a> {
             .ok_or(DeidError::UnknownPerson { table: TABLE, row: self.rows + row })?;
             self.positions.push(k);
         }
+        let building = |e: arrow_schema::ArrowError| DeidError::NotDeidentified {
+            table: TABLE,
+            problem: format!("building a batch: {e}"),
+        };
         for (row, &k) in self.positions.iter().enumerate() {
             let at = k as usize;
-            pid_text.extend_from_slice(&self.pids[at * HEX..(at + 1) * HEX]);
+            if self.keyed.is_none() {
+                pid_text.extend_from_slice(&self.pids[at * HEX..(at + 1) * HEX]);
+            }
             let inclusion = self.inclusion[at];
             start_day.append_value(start.value(row) - inclusion);
             end_day.append_option(valid(end_nulls, row).then(|| end.value(row) - inclusion));
         }
-        // Every pid is the same length: the offsets follow, and the text is checked as
-        // UTF-8 once for the whole batch.
-        let pids = StringArray::try_new(
-            arrow_buffer::OffsetBuffer::from_lengths(std::iter::repeat_n(HEX, n)),
-            arrow_buffer::Buffer::from_vec(pid_text),
-            None,
-        )
-        .map_err(|e| DeidError::NotDeidentified {
-            table: TABLE,
-            problem: format!("building a batch: {e}"),
-        })?;
+        let (pids, schema): (ArrayRef, _) = match &self.keyed {
+            Some(dictionary) => {
+                let keys = UInt32Array::from(self.positions.clone());
+                let pids = DictionaryArray::<UInt32Type>::try_new(keys, dictionary.clone())
+                    .map_err(building)?;
+                (Arc::new(pids), keyed_schema())
+            }
+            // Every pid is the same length: the offsets follow, and the text is checked
+            // as UTF-8 once for the whole batch.
+            None => (
+                Arc::new(
+                    StringArray::try_new(
+                        arrow_buffer::OffsetBuffer::from_lengths(std::iter::repeat_n(HEX, n)),
+                        arrow_buffer::Buffer::from_vec(pid_text),
+                        None,
+                    )
+                    .map_err(building)?,
+                ),
+                DeidServiceEvent::schema(),
+            ),
+        };
         let pass = |name: &'static str| -> Result<ArrayRef, DeidError> {
             Ok(batch
                 .column_by_name(name)
@@ -182,7 +223,7 @@ impl<'a> EventDeidentifier<'a> {
                 .clone())
         };
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(pids),
+            pids,
             pass("service")?,
             Arc::new(start_day.finish()),
             Arc::new(end_day.finish()),
@@ -193,10 +234,29 @@ impl<'a> EventDeidentifier<'a> {
             pass("end_time")?,
         ];
         self.rows += n;
-        RecordBatch::try_new(DeidServiceEvent::schema(), columns).map_err(|e| {
-            DeidError::NotDeidentified { table: TABLE, problem: format!("building a batch: {e}") }
-        })
+        RecordBatch::try_new(schema, columns).map_err(building)
     }
+}
+
+/// The schema of [`EventDeidentifier::keyed`]'s batches: the de-identified events' with
+/// `pid` as `UInt32` keys into a text dictionary.
+pub fn keyed_schema() -> arrow_schema::SchemaRef {
+    let schema = DeidServiceEvent::schema();
+    let fields: Vec<arrow_schema::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.name() == "pid" {
+                f.as_ref().clone().with_data_type(arrow_schema::DataType::Dictionary(
+                    Box::new(arrow_schema::DataType::UInt32),
+                    Box::new(arrow_schema::DataType::Utf8),
+                ))
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Arc::new(arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// One de-identified service event without its pseudonym (which [`EventBatch`] keeps per
@@ -255,15 +315,83 @@ fn same_pid(a: &str, b: &str) -> bool {
 /// every `pid` a pseudonym, every service a known code.
 #[derive(Debug)]
 pub struct EventBatch {
-    pids: StringArray,
+    pids: Pids,
     rows: Vec<EventRow>,
+}
+
+/// The `pid` dictionary [`EventBatch::from_batch_with`] checked last.
+#[derive(Debug, Default)]
+pub struct PidCheck {
+    checked: Option<StringArray>,
+}
+
+/// A batch's `pid` column: text, or keys into a text dictionary
+/// ([`EventDeidentifier::keyed`]).
+#[derive(Debug)]
+enum Pids {
+    Text(StringArray),
+    Keyed { keys: arrow_buffer::ScalarBuffer<u32>, values: StringArray },
+}
+
+impl Pids {
+    fn of(batch: &RecordBatch) -> Result<Self, DeidError> {
+        let array = batch
+            .column_by_name("pid")
+            .ok_or(SchemaError::MissingColumn { table: TABLE, column: "pid" })?;
+        if let Some(text) = array.as_any().downcast_ref::<StringArray>() {
+            return Ok(Pids::Text(text.clone()));
+        }
+        let keyed = array.as_any().downcast_ref::<DictionaryArray<UInt32Type>>();
+        let values = keyed.and_then(|k| k.values().as_any().downcast_ref::<StringArray>());
+        match (keyed, values) {
+            (Some(keyed), Some(values)) if keyed.null_count() == 0 => {
+                Ok(Pids::Keyed { keys: keyed.keys().values().clone(), values: values.clone() })
+            }
+            _ => Err(DeidError::Schema(SchemaError::BadColumn {
+                table: TABLE,
+                column: "pid",
+                problem: format!("has type {}", array.data_type()),
+            })),
+        }
+    }
+
+    fn null_count(&self) -> usize {
+        match self {
+            Pids::Text(text) => text.null_count(),
+            Pids::Keyed { .. } => 0,
+        }
+    }
+
+    /// Whether rows `a` and `b` name the same pseudonym (one key is one value).
+    #[inline]
+    fn same(&self, a: usize, b: usize) -> bool {
+        match self {
+            Pids::Keyed { keys, .. } if keys[a] == keys[b] => true,
+            _ => same_pid(self.value(a), self.value(b)),
+        }
+    }
+
+    #[inline]
+    fn value(&self, i: usize) -> &str {
+        match self {
+            Pids::Text(text) => text.value(i),
+            Pids::Keyed { keys, values } => values.value(keys[i] as usize),
+        }
+    }
 }
 
 impl EventBatch {
     /// Check and convert one batch of the deid stage's `service_events.parquet`.
     pub fn from_batch(batch: &RecordBatch) -> Result<Self, DeidError> {
+        Self::from_batch_with(batch, &mut PidCheck::default())
+    }
+
+    /// [`EventBatch::from_batch`] for batches in turn: a `pid` dictionary shared by
+    /// successive batches ([`EventDeidentifier::keyed`]) is checked once, not once a
+    /// batch.
+    pub fn from_batch_with(batch: &RecordBatch, check: &mut PidCheck) -> Result<Self, DeidError> {
         check_columns(TABLE, std::slice::from_ref(batch))?;
-        let pids: &StringArray = column(batch, "pid")?;
+        let pids = Pids::of(batch)?;
         let services: &StringArray = column(batch, "service")?;
         let start: &Int32Array = column(batch, "start_day")?;
         let end: &Int32Array = column(batch, "end_day")?;
@@ -287,16 +415,33 @@ impl EventBatch {
         let (end_nulls, quantity_nulls, acute_nulls) =
             (end.nulls(), quantity.nulls(), acute.nulls());
         let (start_minute_nulls, end_minute_nulls) = (start_minute.nulls(), end_minute.nulls());
+        if let Pids::Keyed { values, .. } = &pids {
+            // Every value of the dictionary, so every key's.
+            if !check.checked.as_ref().is_some_and(|c| c.to_data().ptr_eq(&values.to_data())) {
+                if values.null_count() > 0
+                    || values.iter().flatten().any(|v| v.parse::<crate::Pseudonym>().is_err())
+                {
+                    return Err(not_pseudonym());
+                }
+                check.checked = Some(values.clone());
+            }
+        }
+        let text = match &pids {
+            Pids::Text(text) => Some(text),
+            Pids::Keyed { .. } => None,
+        };
         let mut rows = Vec::with_capacity(batch.num_rows());
         let mut last_pid: Option<&str> = None;
         let mut last_service: Option<(&str, Service)> = None;
         for i in 0..batch.num_rows() {
-            let pid = pids.value(i);
-            if !last_pid.is_some_and(|last| same_pid(last, pid)) {
-                if pid.parse::<crate::Pseudonym>().is_err() {
-                    return Err(not_pseudonym());
+            if let Some(text) = text {
+                let pid = text.value(i);
+                if !last_pid.is_some_and(|last| same_pid(last, pid)) {
+                    if pid.parse::<crate::Pseudonym>().is_err() {
+                        return Err(not_pseudonym());
+                    }
+                    last_pid = Some(pid);
                 }
-                last_pid = Some(pid);
             }
             let code = services.value(i);
             let service = match last_service {
@@ -326,7 +471,7 @@ impl EventBatch {
                 end_minute: valid(end_minute_nulls, i).then(|| end_minute.value(i)),
             });
         }
-        Ok(EventBatch { pids: pids.clone(), rows })
+        Ok(EventBatch { pids, rows })
     }
 
     /// Rows in the batch.
@@ -353,7 +498,7 @@ impl EventBatch {
             }
             let pid = self.pids.value(start);
             let mut end = start + 1;
-            while end < self.rows.len() && same_pid(self.pids.value(end), pid) {
+            while end < self.rows.len() && self.pids.same(start, end) {
                 end += 1;
             }
             let run = (pid, &self.rows[start..end]);
@@ -501,6 +646,72 @@ mod tests {
             .to_string();
         assert_eq!(err, "service_events row 4 refers to a person who is not in participants");
         assert!(!err.contains(&stranger.person_id));
+    }
+
+    /// Keyed batches (pid as keys into every participant's pseudonym) stand for the same
+    /// text, rows and runs as the plain ones; their dictionary is checked, whole, once
+    /// for batches that share it, and a dictionary holding anything but pseudonyms is
+    /// refused even where no row's key points at it.
+    #[test]
+    fn keyed_batches_stand_for_the_same_pseudonyms_and_are_checked() {
+        let ids: Vec<String> = (0..4).map(|i| synthetic(&format!("195{i}-03-01"))).collect();
+        let participants: Vec<Participant> =
+            ids.iter().map(|id| participant(id, date("2020-01-01"))).collect();
+        let event = |p: usize, day: u32| ServiceEvent {
+            person_id: ids[p].clone(),
+            service: if p.is_multiple_of(2) { Service::Gp } else { Service::HomeNursing },
+            start_date: date("2020-01-01") + chrono::Duration::days(i64::from(day)),
+            end_date: None,
+            quantity: None,
+            acute: None,
+            start_time: None,
+            end_time: None,
+        };
+        let input = Identifiable { participants: participants.clone(), ..Identifiable::default() };
+        let whole = deidentify(&input, &DeidParams::new(date("2021-12-31")), &Key::demo()).unwrap();
+        let mut plain = EventDeidentifier::new(&participants, &whole);
+        let mut keyed = EventDeidentifier::new(&participants, &whole).keyed();
+        let mut check = PidCheck::default();
+        let chunks = [vec![(2, 1), (2, 2), (0, 3), (3, 4)], vec![(3, 5), (1, 6), (2, 7)]];
+        let mut dictionaries = Vec::new();
+        for chunk in &chunks {
+            let rows: Vec<ServiceEvent> = chunk.iter().map(|&(p, d)| event(p, d)).collect();
+            let batch = ServiceEvent::to_batch(&rows).unwrap();
+            let (a, b) = (plain.convert(&batch).unwrap(), keyed.convert(&batch).unwrap());
+            assert_eq!(b.schema(), keyed_schema());
+            assert_eq!(plain.positions(), keyed.positions());
+            let pids = b.column(0).as_any().downcast_ref::<DictionaryArray<UInt32Type>>();
+            dictionaries.push(pids.unwrap().values().clone());
+            let (a, b) = (
+                EventBatch::from_batch(&a).unwrap(),
+                EventBatch::from_batch_with(&b, &mut check).unwrap(),
+            );
+            assert_eq!(a.rows(), b.rows());
+            let runs = |e: &EventBatch| -> Vec<(String, usize)> {
+                e.runs().map(|(p, r)| (p.to_owned(), r.len())).collect()
+            };
+            assert_eq!(runs(&a), runs(&b));
+            assert_eq!(runs(&b)[0].0, whole.participants()[chunk[0].0].pid.to_string());
+        }
+        // One dictionary for every batch: checked once.
+        assert!(Arc::ptr_eq(&dictionaries[0], &dictionaries[1]));
+        // A dictionary with a national id beside the pseudonyms, at a key no row uses.
+        let mut texts: Vec<String> =
+            whole.participants().iter().map(|p| p.pid.to_string()).collect();
+        texts.push(ids[0].clone());
+        let pids = DictionaryArray::<UInt32Type>::try_new(
+            UInt32Array::from(vec![0, 1]),
+            Arc::new(StringArray::from(texts)),
+        )
+        .unwrap();
+        let rows = ServiceEvent::to_batch(&[event(0, 1), event(1, 2)]).unwrap();
+        let good = keyed.convert(&rows).unwrap();
+        let mut columns = good.columns().to_vec();
+        columns[0] = Arc::new(pids);
+        let bad = RecordBatch::try_new(keyed_schema(), columns).unwrap();
+        let err = EventBatch::from_batch_with(&bad, &mut check).unwrap_err();
+        assert!(err.to_string().contains("not a 32-character pseudonym"), "{err}");
+        assert!(EventBatch::from_batch(&bad).is_err());
     }
 
     #[test]

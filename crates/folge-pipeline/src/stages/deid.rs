@@ -222,8 +222,10 @@ pub(super) fn stream_deid_events(
                     // no hand-off, and analyze reads the events back and says why.
                     // Each row comes with its participant's position, so dealing it
                     // needs no look-up of its pseudonym.
-                    let checked = batches.into_iter().map(|(b, positions)| {
-                        folge_deid::EventBatch::from_batch(&b)
+                    // The batches' pid dictionary is checked once (see PidColumn).
+                    let mut pids = folge_deid::PidCheck::default();
+                    let checked = batches.into_iter().map(move |(b, positions)| {
+                        folge_deid::EventBatch::from_batch_with(&b, &mut pids)
                             .map(|b| (b, Some(positions)))
                             .map_err(|e| PipelineError::stage_failed("analyze", e))
                     });
@@ -276,11 +278,16 @@ pub(super) fn deid_event_batches(
     let stream = read_ahead(stream, 2);
     let file = parquet::<DeidServiceEvent>();
     let path = dir.join(&file);
-    // Events not grouped by person are written with their pids plain (see PidColumn).
-    let pid = if grouped { PidColumn::Dictionary } else { PidColumn::Plain };
-    let mut sink =
-        ParquetSink::create_with(&path, DeidServiceEvent::schema(), metadata, pid)?.in_background();
+    // Events not grouped by person name another participant on every row: their pids go
+    // as keys into one dictionary of every pseudonym (see PidColumn).
     let mut convert = folge_deid::EventDeidentifier::new(&input.participants, tables);
+    let (pid, schema) = if grouped {
+        (PidColumn::Dictionary, DeidServiceEvent::schema())
+    } else {
+        convert = convert.keyed();
+        (PidColumn::Keyed { persons: input.participants.len() }, folge_deid::keyed_schema())
+    };
+    let mut sink = ParquetSink::create_with(&path, schema, metadata, pid)?.in_background();
     let fail = |e: folge_deid::DeidError| PipelineError::stage_failed("deid", e);
     for batch in stream {
         let row_offset = convert.rows();

@@ -34,6 +34,9 @@ pub trait Storage {
 
     /// Return an estimate of the memory used in this storage, in bytes
     fn estimated_memory_size(&self) -> usize;
+
+    /// Values stored (folge's patch: keys are `0..len`, see [`Interner::push_unchecked`]).
+    fn len(&self) -> usize;
 }
 
 /// A generic value interner supporting various different [`Storage`]
@@ -45,20 +48,28 @@ pub struct Interner<S: Storage> {
     dedup: HashTable<S::Key>,
 
     storage: S,
+
+    /// Values were appended by [`Interner::push_unchecked`] and `dedup` does not know
+    /// them yet (folge's patch).
+    stale: bool,
 }
 
-impl<S: Storage> Interner<S> {
+impl<S: Storage<Key = u64>> Interner<S> {
     /// Create a new `Interner` with the provided storage
     pub fn new(storage: S) -> Self {
         Self {
             state: Default::default(),
             dedup: HashTable::with_capacity(DEFAULT_DEDUP_CAPACITY),
             storage,
+            stale: false,
         }
     }
 
     /// Intern the value, returning the interned key, and if this was a new value
     pub fn intern(&mut self, value: &S::Value) -> S::Key {
+        if self.stale {
+            self.index_appended();
+        }
         let hash = self.state.hash_one(value.as_bytes());
 
         *self
@@ -71,6 +82,34 @@ impl<S: Storage> Interner<S> {
             )
             .or_insert_with(|| self.storage.push(value))
             .get()
+    }
+
+    /// Append `value` to the storage without looking it up or hashing it (folge's
+    /// patch, see vendor/README.md): for a dictionary page seeded with an Arrow
+    /// dictionary whose keys are written as they are, where no row's value is looked up.
+    /// The look-up table learns the values only if [`Interner::intern`] is called later
+    /// (each value is then found at its first position).
+    pub fn push_unchecked(&mut self, value: &S::Value) -> S::Key {
+        self.stale = true;
+        self.storage.push(value)
+    }
+
+    /// Put every stored value into the look-up table, each found at its first key.
+    #[cold]
+    fn index_appended(&mut self) {
+        self.stale = false;
+        self.dedup.clear();
+        let (state, storage) = (&self.state, &self.storage);
+        for key in 0..storage.len() as u64 {
+            let value = storage.get(key).as_bytes();
+            self.dedup
+                .entry(
+                    state.hash_one(value),
+                    |index| storage.get(*index).as_bytes() == value,
+                    |k| state.hash_one(storage.get(*k).as_bytes()),
+                )
+                .or_insert(key);
+        }
     }
 
     /// Return estimate of the memory used, in bytes

@@ -333,6 +333,10 @@ impl Storage for ByteArrayStorage {
         key as u64
     }
 
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
     fn estimated_memory_size(&self) -> usize {
         self.page.capacity() * std::mem::size_of::<u8>()
             + self.values.capacity() * std::mem::size_of::<std::ops::Range<usize>>()
@@ -345,12 +349,30 @@ struct DictEncoder {
     interner: Interner<ByteArrayStorage>,
     indices: Vec<u64>,
     variable_length_bytes: i64,
+    /// The Arrow dictionary the page was seeded with, and each of its values' length,
+    /// when seeding gave every value its own index in order (no null, no repeat): then a
+    /// key of that same dictionary is its own index (folge's patch).
+    seeded: Option<(arrow_array::ArrayRef, Vec<i64>)>,
 }
 
 impl DictEncoder {
-    /// Intern every value of `dictionary` (an Arrow dictionary's values), in order, before
-    /// any row is encoded (folge's patch).
-    fn seed(&mut self, dictionary: &dyn Array) {
+    /// Put every value of `dictionary` (an Arrow dictionary's values) in the page, in
+    /// order, before any row is encoded (folge's patch): interned, or with `as_keys`
+    /// appended as they are for keys to be written as indices.
+    fn seed(&mut self, dictionary: &arrow_array::ArrayRef, as_keys: bool) {
+        // Keys written as they are: each value at its own index, none looked up (a value
+        // repeated in the dictionary is then repeated in the page, which readers decode
+        // alike).
+        let text = dictionary.as_any().downcast_ref::<StringArray>();
+        if let Some(values) = text.filter(|v| as_keys && v.null_count() == 0) {
+            let mut lengths = Vec::with_capacity(values.len());
+            for value in values.iter().flatten() {
+                self.interner.push_unchecked(value.as_bytes());
+                lengths.push(value.len() as i64);
+            }
+            self.seeded = Some((dictionary.clone(), lengths));
+            return;
+        }
         macro_rules! seed_from {
             ($array:ty) => {
                 if let Some(values) = dictionary.as_any().downcast_ref::<$array>() {
@@ -506,9 +528,36 @@ impl ColumnValueEncoder for ByteArrayEncoder {
         // with every value of an Arrow dictionary, in the dictionary's order, so a reader
         // gets the levels back as written (unused ones too), not in order of appearance.
         if let Some(dict_encoder) = self.dict_encoder.as_mut() {
+            // folge's patch, second part: a batch whose dictionary is the one the page was
+            // seeded with (the same array) has its keys written as the page's indices,
+            // without hashing each row's value (nor the dictionary's). Only where no
+            // statistic, bloom filter or geometry needs the values themselves.
+            let plain_keys = self.statistics_enabled == EnabledStatistics::None
+                && self.bloom_filter.is_none()
+                && self.geo_stats_accumulator.is_none();
             if dict_encoder.interner.storage().values.is_empty() {
                 if let Some(dictionary) = values.as_any_dictionary_opt() {
-                    dict_encoder.seed(dictionary.values().as_ref());
+                    dict_encoder.seed(dictionary.values(), plain_keys);
+                }
+            }
+            if let (true, Some((seeded, lengths)), Some(dictionary)) = (
+                plain_keys,
+                dict_encoder.seeded.as_ref(),
+                values
+                    .as_any()
+                    .downcast_ref::<DictionaryArray<arrow_array::types::UInt32Type>>(),
+            ) {
+                if std::sync::Arc::ptr_eq(seeded, dictionary.values()) {
+                    let keys = dictionary.keys().values();
+                    dict_encoder.indices.reserve(indices.len());
+                    let mut bytes = 0;
+                    for &i in indices {
+                        let key = keys[i] as usize;
+                        dict_encoder.indices.push(key as u64);
+                        bytes += lengths[key];
+                    }
+                    dict_encoder.variable_length_bytes += bytes;
+                    return Ok(());
                 }
             }
         }

@@ -63,6 +63,10 @@ impl<T: DataType> Storage for KeyStorage<T> {
         key
     }
 
+    fn len(&self) -> usize {
+        self.uniques.len()
+    }
+
     fn estimated_memory_size(&self) -> usize {
         let uniques_heap_bytes = match T::get_physical_type() {
             Type::FIXED_LEN_BYTE_ARRAY => self.type_length * self.uniques.len(),

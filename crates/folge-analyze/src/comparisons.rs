@@ -640,19 +640,21 @@ fn jackknife_diff_interval(
 /// Each person's before and after windows (sums and person-years), in order of first
 /// appearance, for the within-person rate ratio.
 fn two_windows(data: &PersonRows) -> Vec<folge_stats::TwoWindows> {
-    let mut index: HashMap<usize, usize> = HashMap::new();
+    // Persons are numbered densely: each one's place in `out` by number.
+    let mut index = vec![usize::MAX; data.unit.iter().max().map_or(0, |&u| u + 1)];
     let mut out: Vec<folge_stats::TwoWindows> = Vec::new();
     for i in 0..data.y.len() {
-        let at = *index.entry(data.unit[i]).or_insert_with(|| {
+        let slot = &mut index[data.unit[i]];
+        if *slot == usize::MAX {
+            *slot = out.len();
             out.push(folge_stats::TwoWindows {
                 before: 0.0,
                 before_years: 0.0,
                 after: 0.0,
                 after_years: 0.0,
             });
-            out.len() - 1
-        });
-        let w = &mut out[at];
+        }
+        let w = &mut out[*slot];
         if data.post[i] {
             w.after += data.y[i];
             w.after_years += data.exposure[i];

@@ -435,8 +435,28 @@ pub struct ParquetContents {
 
 /// Read a whole Parquet file.
 pub fn read_parquet(path: &Path) -> Result<ParquetContents, SchemaError> {
+    read_parquet_columns(path, |_| true)
+}
+
+/// [`read_parquet`] of the columns `keep` accepts (a flat table's), in the file's order;
+/// `schema` is still the whole file's.
+pub fn read_parquet_columns(
+    path: &Path,
+    keep: impl Fn(&arrow_schema::Field) -> bool,
+) -> Result<ParquetContents, SchemaError> {
     let file = File::open(path).map_err(|e| io_error(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_error(path, e))?;
+    let fields = builder.schema().fields();
+    let builder = if fields.iter().all(|f| keep(f)) {
+        builder
+    } else {
+        let roots = fields.iter().enumerate().filter(|(_, f)| keep(f)).map(|(i, _)| i);
+        let mask = parquet::arrow::ProjectionMask::roots(
+            builder.parquet_schema(),
+            roots.collect::<Vec<_>>(),
+        );
+        builder.with_projection(mask)
+    };
     let metadata = builder
         .metadata()
         .file_metadata()

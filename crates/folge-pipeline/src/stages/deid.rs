@@ -107,17 +107,38 @@ pub(super) fn scan_analyze_outputs(
     outputs: &[OutputRecord],
 ) -> Result<(), PipelineError> {
     let detector = stage_detector(ctx)?;
-    for output in outputs {
-        let Some(file) = Path::new(&output.path).file_name() else { continue };
+    let scan = |output: &OutputRecord| -> Result<_, PipelineError> {
+        let Some(file) = Path::new(&output.path).file_name() else { return Ok(None) };
         let path = dir.join(file);
-        let hit = if path.extension().is_some_and(|e| e == "parquet") {
-            guard::scan_parquet(&path, &detector)?
-        } else {
-            // The codebook: made from definitions and settings, scanned all the same.
-            let bytes = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
-            guard::scan_bytes(&output.path, &bytes, &detector).map_err(PipelineError::bug_from)?
-        };
-        if let Some((place, kind)) = hit {
+        if path.extension().is_some_and(|e| e == "parquet") {
+            return guard::scan_parquet(&path, &detector);
+        }
+        // The codebook: made from definitions and settings, scanned all the same.
+        let bytes = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
+        guard::scan_bytes(&output.path, &bytes, &detector).map_err(PipelineError::bug_from)
+    };
+    // The files on two threads, each taking the next file when done with one (the two
+    // large ones, the indicators and the stays, go apart); the verdicts are taken in the
+    // outputs' order, so the first file with a hit is the one named.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(output) = outputs.get(i) else { return done };
+            done.push((i, scan(output)));
+        }
+    };
+    let mut verdicts = std::thread::scope(|scope| {
+        let second = scope.spawn(work);
+        let mut all = work();
+        all.extend(second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        all
+    });
+    verdicts.sort_by_key(|(i, _)| *i);
+    let verdicts = verdicts.into_iter().map(|(_, v)| v);
+    for (output, verdict) in outputs.iter().zip(verdicts) {
+        if let Some((place, kind)) = verdict? {
             remove_outputs(dir, outputs);
             return Err(guard::failure("analyze", &output.path, &place, kind));
         }

@@ -537,6 +537,20 @@ mod tests {
         }
     }
 
+    /// A contact of one day, nothing but its service and date.
+    fn contact(id: &str, service: Service, start_date: NaiveDate) -> ServiceEvent {
+        ServiceEvent {
+            person_id: id.to_owned(),
+            service,
+            start_date,
+            end_date: None,
+            quantity: None,
+            acute: None,
+            start_time: None,
+            end_time: None,
+        }
+    }
+
     fn synthetic(birth: &str) -> String {
         (0..500).find_map(|i| build(date(birth), i, 0, 80)).unwrap()
     }
@@ -547,16 +561,7 @@ mod tests {
         let ids = ["P-17", &synthetic("1950-03-01"), "1234567890x", "00000000001"];
         let participants: Vec<Participant> =
             ids.iter().map(|id| participant(id, date("2020-01-01"))).collect();
-        let event = |id: &str| ServiceEvent {
-            person_id: id.to_owned(),
-            service: Service::Gp,
-            start_date: date("2020-01-05"),
-            end_date: None,
-            quantity: None,
-            acute: None,
-            start_time: None,
-            end_time: None,
-        };
+        let event = |id: &str| contact(id, Service::Gp, date("2020-01-05"));
         let input = Identifiable { participants: participants.clone(), ..Identifiable::default() };
         let key = Key::generate().unwrap();
         let whole = deidentify(&input, &DeidParams::new(date("2021-12-31")), &key).unwrap();
@@ -657,15 +662,9 @@ mod tests {
         let ids: Vec<String> = (0..4).map(|i| synthetic(&format!("195{i}-03-01"))).collect();
         let participants: Vec<Participant> =
             ids.iter().map(|id| participant(id, date("2020-01-01"))).collect();
-        let event = |p: usize, day: u32| ServiceEvent {
-            person_id: ids[p].clone(),
-            service: if p.is_multiple_of(2) { Service::Gp } else { Service::HomeNursing },
-            start_date: date("2020-01-01") + chrono::Duration::days(i64::from(day)),
-            end_date: None,
-            quantity: None,
-            acute: None,
-            start_time: None,
-            end_time: None,
+        let event = |p: usize, day: u32| {
+            let service = if p.is_multiple_of(2) { Service::Gp } else { Service::HomeNursing };
+            contact(&ids[p], service, date("2020-01-01") + chrono::Duration::days(i64::from(day)))
         };
         let input = Identifiable { participants: participants.clone(), ..Identifiable::default() };
         let whole = deidentify(&input, &DeidParams::new(date("2021-12-31")), &Key::demo()).unwrap();

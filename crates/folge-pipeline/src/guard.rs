@@ -57,9 +57,13 @@ pub(crate) fn scan_batch_columns(
 /// categories alike (a dictionary's every row is read through its levels, so nothing in a
 /// categorical column escapes the scan).
 fn string_columns(batch: &RecordBatch) -> impl Iterator<Item = (&str, Vec<Option<&str>>)> {
+    // `pid` is passed over before its text is looked at (a keyed pid would otherwise be
+    // looked up row by row only to be dropped).
     batch.schema_ref().fields().iter().zip(batch.columns()).filter_map(|(field, column)| {
-        let values = folge_schema::text_values(column.as_ref()).ok()?;
-        (field.name() != "pid").then_some((field.name().as_str(), values))
+        if field.name() == "pid" {
+            return None;
+        }
+        Some((field.name().as_str(), folge_schema::text_values(column.as_ref()).ok()?))
     })
 }
 

@@ -61,9 +61,10 @@ pub struct EventDeidentifier<'a> {
     other: IdMap<&'a str, u32>,
     /// The pseudonyms as hex text, back to back, by position.
     pids: Vec<u8>,
-    /// With [`EventDeidentifier::keyed`]: the pseudonyms as one text array by position,
-    /// the dictionary every converted batch's `pid` keys point into.
-    keyed: Option<ArrayRef>,
+    /// With [`EventDeidentifier::keyed`]: the pseudonyms as one text array by position
+    /// (the dictionary every converted batch's `pid` keys point into; `pids` is then
+    /// empty), and [`keyed_schema`].
+    keyed: Option<(ArrayRef, arrow_schema::SchemaRef)>,
     /// Inclusion dates as days since 1970, by position.
     inclusion: Vec<i32>,
     /// Each row's id as a number (`u64::MAX`: not 11 digits), then its position (reused).
@@ -128,11 +129,11 @@ impl<'a> EventDeidentifier<'a> {
         let n = self.inclusion.len();
         let text = StringArray::try_new(
             arrow_buffer::OffsetBuffer::from_lengths(std::iter::repeat_n(HEX, n)),
-            arrow_buffer::Buffer::from_vec(self.pids.clone()),
+            arrow_buffer::Buffer::from_vec(std::mem::take(&mut self.pids)),
             None,
         )
         .expect("pseudonyms are ASCII hex of one length");
-        self.keyed = Some(Arc::new(text));
+        self.keyed = Some((Arc::new(text), keyed_schema()));
         self
     }
 
@@ -196,11 +197,11 @@ impl<'a> EventDeidentifier<'a> {
             end_day.append_option(valid(end_nulls, row).then(|| end.value(row) - inclusion));
         }
         let (pids, schema): (ArrayRef, _) = match &self.keyed {
-            Some(dictionary) => {
+            Some((dictionary, schema)) => {
                 let keys = UInt32Array::from(self.positions.clone());
                 let pids = DictionaryArray::<UInt32Type>::try_new(keys, dictionary.clone())
                     .map_err(building)?;
-                (Arc::new(pids), keyed_schema())
+                (Arc::new(pids), schema.clone())
             }
             // Every pid is the same length: the offsets follow, and the text is checked
             // as UTF-8 once for the whole batch.

@@ -16,7 +16,7 @@ use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float64Array, Int32Array,
     RecordBatch, StringArray, UInt32Array,
 };
-use folge_schema::column::{TextCode, date_to_date32};
+use folge_schema::column::date_to_date32;
 use folge_schema::tables::Participant;
 use folge_schema::{IdTable, SchemaError, Service, Table, eleven_digits};
 
@@ -65,8 +65,13 @@ pub struct EventDeidentifier<'a> {
     /// (the dictionary every converted batch's `pid` keys point into; `pids` is then
     /// empty), and [`keyed_schema`].
     keyed: Option<(ArrayRef, arrow_schema::SchemaRef)>,
+    /// [`events_schema`], for batches not keyed.
+    schema: arrow_schema::SchemaRef,
     /// Inclusion dates as days since 1970, by position.
     inclusion: Vec<i32>,
+    /// The last keyed `person_id` dictionary seen (zone 1's are the participants' ids,
+    /// one a column chunk) and each of its values' position.
+    places: Option<(ArrayRef, Vec<Option<u32>>)>,
     /// Each row's id as a number (`u64::MAX`: not 11 digits), then its position (reused).
     keys: Vec<u64>,
     found: Vec<Option<u32>>,
@@ -111,7 +116,9 @@ impl<'a> EventDeidentifier<'a> {
             other,
             pids,
             keyed: None,
+            schema: events_schema(),
             inclusion,
+            places: None,
             keys: Vec::new(),
             found: Vec::new(),
             positions: Vec::new(),
@@ -148,20 +155,65 @@ impl<'a> EventDeidentifier<'a> {
         self.rows
     }
 
-    /// De-identify one batch of the zone-1 `service_events` table.
-    pub fn convert(&mut self, batch: &RecordBatch) -> Result<RecordBatch, DeidError> {
-        let ids: &StringArray = column(batch, "person_id")?;
-        let start: &Date32Array = column(batch, "start_date")?;
-        let end: &Date32Array = column(batch, "end_date")?;
-        let n = batch.num_rows();
-        let mut pid_text: Vec<u8> =
-            Vec::with_capacity(if self.keyed.is_some() { 0 } else { n * HEX });
-        let mut start_day = Int32Builder::with_capacity(n);
-        let mut end_day = Int32Builder::with_capacity(n);
+    /// The position of a participant's id.
+    fn place(&self, id: &str) -> Option<u32> {
+        match eleven_digits(id) {
+            Some(n) => self.numeric.get(n),
+            None => self.other.get(id).copied(),
+        }
+    }
+
+    /// Each row's participant position into `self.positions`, from `person_id` as keys
+    /// into a dictionary of ids (each value looked up once a dictionary).
+    fn keyed_positions(
+        &mut self,
+        ids: &DictionaryArray<UInt32Type>,
+        start: &Date32Array,
+    ) -> Result<(), DeidError> {
+        let values = ids.values();
+        let known = self.places.take().filter(|(d, _)| d.to_data().ptr_eq(&values.to_data()));
+        let (dictionary, places) = match known {
+            Some(known) => known,
+            None => {
+                let text = values.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+                    DeidError::Schema(SchemaError::BadColumn {
+                        table: TABLE,
+                        column: "person_id",
+                        problem: format!("expected text, found {}", values.data_type()),
+                    })
+                })?;
+                let places = text.iter().map(|v| v.and_then(|id| self.place(id))).collect();
+                (Arc::clone(values), places)
+            }
+        };
+        self.positions.clear();
+        let result = (0..ids.len()).try_for_each(|row| {
+            if ids.is_null(row) || start.is_null(row) {
+                return Err(DeidError::NotDeidentified {
+                    table: TABLE,
+                    problem: format!("row {}: person_id or start_date is empty", self.rows + row),
+                });
+            }
+            let at = ids.keys().value(row) as usize;
+            let k = places
+                .get(at)
+                .copied()
+                .flatten()
+                .ok_or(DeidError::UnknownPerson { table: TABLE, row: self.rows + row })?;
+            self.positions.push(k);
+            Ok(())
+        });
+        self.places = Some((dictionary, places));
+        result
+    }
+
+    /// Each row's participant position into `self.positions`, from `person_id` as text.
+    fn text_positions(&mut self, ids: &StringArray, start: &Date32Array) -> Result<(), DeidError> {
+        let n = ids.len();
         // First every row's id as a number, then every look-up in one loop: a
         // date-ordered extract names another person on every row, and look-ups that do
         // not wait for each other overlap their cache misses.
-        let (ids_nulls, start_nulls, end_nulls) = (ids.nulls(), start.nulls(), end.nulls());
+        let (ids_nulls, start_nulls) = (ids.nulls(), start.nulls());
         self.keys.clear();
         for row in 0..n {
             if !valid(ids_nulls, row) || !valid(start_nulls, row) {
@@ -183,6 +235,28 @@ impl<'a> EventDeidentifier<'a> {
             .ok_or(DeidError::UnknownPerson { table: TABLE, row: self.rows + row })?;
             self.positions.push(k);
         }
+        Ok(())
+    }
+
+    /// De-identify one batch of the zone-1 `service_events` table (`person_id` and
+    /// `service` as text or keyed, as `folge_schema::keyed::service_events_schema` has
+    /// them).
+    pub fn convert(&mut self, batch: &RecordBatch) -> Result<RecordBatch, DeidError> {
+        let start: &Date32Array = column(batch, "start_date")?;
+        let end: &Date32Array = column(batch, "end_date")?;
+        let n = batch.num_rows();
+        let mut pid_text: Vec<u8> =
+            Vec::with_capacity(if self.keyed.is_some() { 0 } else { n * HEX });
+        let mut start_day = Int32Builder::with_capacity(n);
+        let mut end_day = Int32Builder::with_capacity(n);
+        let ids = batch
+            .column_by_name("person_id")
+            .ok_or(SchemaError::MissingColumn { table: TABLE, column: "person_id" })?;
+        match ids.as_any().downcast_ref::<DictionaryArray<UInt32Type>>() {
+            Some(keyed) => self.keyed_positions(keyed, start)?,
+            None => self.text_positions(column(batch, "person_id")?, start)?,
+        }
+        let end_nulls = end.nulls();
         let building = |e: arrow_schema::ArrowError| DeidError::NotDeidentified {
             table: TABLE,
             problem: format!("building a batch: {e}"),
@@ -214,7 +288,7 @@ impl<'a> EventDeidentifier<'a> {
                     )
                     .map_err(building)?,
                 ),
-                DeidServiceEvent::schema(),
+                self.schema.clone(),
             ),
         };
         let pass = |name: &'static str| -> Result<ArrayRef, DeidError> {
@@ -225,7 +299,7 @@ impl<'a> EventDeidentifier<'a> {
         };
         let columns: Vec<ArrayRef> = vec![
             pids,
-            pass("service")?,
+            keyed_services(pass("service")?)?,
             Arc::new(start_day.finish()),
             Arc::new(end_day.finish()),
             pass("quantity")?,
@@ -239,25 +313,36 @@ impl<'a> EventDeidentifier<'a> {
     }
 }
 
+/// A `service` column as keys into [`folge_schema::keyed::service_codes`] (as it is when
+/// it already is; any other text or dictionary is read, each level once).
+fn keyed_services(column: ArrayRef) -> Result<ArrayRef, DeidError> {
+    let codes = folge_schema::keyed::service_codes();
+    if let Some(keyed) = column.as_any().downcast_ref::<DictionaryArray<UInt32Type>>()
+        && keyed.values().to_data().ptr_eq(&codes.to_data())
+        && keyed.null_count() == 0
+    {
+        return Ok(column);
+    }
+    let bad = |problem: String| {
+        DeidError::Schema(SchemaError::BadColumn { table: TABLE, column: "service", problem })
+    };
+    let services = folge_schema::keyed::read_services(column.as_ref()).map_err(bad)?;
+    let services: Option<Vec<Service>> = services.into_iter().collect();
+    let services = services.ok_or_else(|| bad("is empty".to_owned()))?;
+    Ok(folge_schema::keyed::service_keys(services.into_iter()))
+}
+
 /// The schema of [`EventDeidentifier::keyed`]'s batches: the de-identified events' with
-/// `pid` as `UInt32` keys into a text dictionary.
+/// `pid` as `UInt32` keys into a text dictionary, and `service` keyed as in
+/// [`events_schema`].
 pub fn keyed_schema() -> arrow_schema::SchemaRef {
-    let schema = DeidServiceEvent::schema();
-    let fields: Vec<arrow_schema::Field> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            if f.name() == "pid" {
-                f.as_ref().clone().with_data_type(arrow_schema::DataType::Dictionary(
-                    Box::new(arrow_schema::DataType::UInt32),
-                    Box::new(arrow_schema::DataType::Utf8),
-                ))
-            } else {
-                f.as_ref().clone()
-            }
-        })
-        .collect();
-    Arc::new(arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone()))
+    folge_schema::keyed::keyed_schema(&DeidServiceEvent::schema(), &["pid", "service"])
+}
+
+/// The schema of [`EventDeidentifier::new`]'s batches (not keyed): `pid` as text,
+/// `service` as keys into [`folge_schema::keyed::service_codes`].
+pub fn events_schema() -> arrow_schema::SchemaRef {
+    folge_schema::keyed::keyed_schema(&DeidServiceEvent::schema(), &["service"])
 }
 
 /// One de-identified service event without its pseudonym (which [`EventBatch`] keeps per
@@ -393,7 +478,18 @@ impl EventBatch {
     pub fn from_batch_with(batch: &RecordBatch, check: &mut PidCheck) -> Result<Self, DeidError> {
         check_columns(TABLE, std::slice::from_ref(batch))?;
         let pids = Pids::of(batch)?;
-        let services: &StringArray = column(batch, "service")?;
+        let services = batch
+            .column_by_name("service")
+            .ok_or(SchemaError::MissingColumn { table: TABLE, column: "service" })?;
+        // Text or keyed (as converted): each level read once.
+        let services =
+            folge_schema::keyed::read_services(services.as_ref()).map_err(|problem| {
+                DeidError::Schema(SchemaError::BadColumn {
+                    table: TABLE,
+                    column: "service",
+                    problem,
+                })
+            })?;
         let start: &Int32Array = column(batch, "start_day")?;
         let end: &Int32Array = column(batch, "end_day")?;
         let quantity: &Float64Array = column(batch, "quantity")?;
@@ -407,7 +503,7 @@ impl EventBatch {
                 crate::PSEUDONYM_HEX_CHARS
             ),
         };
-        if pids.null_count() > 0 || services.null_count() > 0 || start.null_count() > 0 {
+        if pids.null_count() > 0 || services.contains(&None) || start.null_count() > 0 {
             return Err(DeidError::NotDeidentified {
                 table: TABLE,
                 problem: "pid, service or start_day is empty".to_owned(),
@@ -433,7 +529,6 @@ impl EventBatch {
         };
         let mut rows = Vec::with_capacity(batch.num_rows());
         let mut last_pid: Option<&str> = None;
-        let mut last_service: Option<(&str, Service)> = None;
         for i in 0..batch.num_rows() {
             if let Some(text) = text {
                 let pid = text.value(i);
@@ -444,23 +539,11 @@ impl EventBatch {
                     last_pid = Some(pid);
                 }
             }
-            let code = services.value(i);
-            let service = match last_service {
-                Some((c, s)) if c == code => s,
-                _ => {
-                    let s = Service::from_code(code).ok_or_else(|| {
-                        DeidError::Schema(SchemaError::BadColumn {
-                            table: TABLE,
-                            column: "service",
-                            problem: format!(
-                                "`{}` is not a service code",
-                                folge_schema::shown(code)
-                            ),
-                        })
-                    })?;
-                    last_service = Some((code, s));
-                    s
-                }
+            let Some(service) = services[i] else {
+                return Err(DeidError::NotDeidentified {
+                    table: TABLE,
+                    problem: "pid, service or start_day is empty".to_owned(),
+                });
             };
             rows.push(EventRow {
                 service,
@@ -554,6 +637,62 @@ mod tests {
 
     fn synthetic(birth: &str) -> String {
         (0..500).find_map(|i| build(date(birth), i, 0, 80)).unwrap()
+    }
+
+    /// Zone 1 as ingest writes it — `person_id` keyed into the participants' ids,
+    /// `service` into the codes — converts to the same rows as the text form, with every
+    /// row's position; a dictionary of its own (another row group) is looked up anew, and
+    /// an id in it that no participant has is refused at its row.
+    #[test]
+    fn keyed_ids_and_services_convert_as_their_text_does() {
+        use folge_schema::keyed::{TextDictionary, service_events_batch};
+        let ids: Vec<String> = (0..3).map(|i| synthetic(&format!("196{i}-05-01"))).collect();
+        let participants: Vec<Participant> =
+            ids.iter().map(|id| participant(id, date("2020-01-01"))).collect();
+        let input = Identifiable { participants: participants.clone(), ..Identifiable::default() };
+        let tables =
+            deidentify(&input, &DeidParams::new(date("2021-12-31")), &Key::demo()).unwrap();
+        let events: Vec<ServiceEvent> =
+            [(2, Service::Gp), (0, Service::Outpatient), (2, Service::Kad)]
+                .into_iter()
+                .map(|(p, s)| contact(&ids[p], s, date("2020-02-01")))
+                .collect();
+        let list = TextDictionary::new(ids.iter().map(String::as_str));
+        let place = |id: &str| ids.iter().position(|i| i == id).map(|p| p as u32);
+        let keyed = service_events_batch(&events, &list, place).unwrap();
+        assert!(matches!(keyed.column(0).data_type(), arrow_schema::DataType::Dictionary(..)));
+        let mut text_path = EventDeidentifier::new(&participants, &tables);
+        let want = text_path.convert(&ServiceEvent::to_batch(&events).unwrap()).unwrap();
+        let mut keyed_path = EventDeidentifier::new(&participants, &tables);
+        let got = keyed_path.convert(&keyed).unwrap();
+        assert_eq!(keyed_path.positions(), [2, 0, 2]);
+        assert_eq!(got, want);
+        assert_eq!(
+            DeidServiceEvent::from_batch(&got).unwrap(),
+            DeidServiceEvent::from_batch(&want).unwrap()
+        );
+        // Another dictionary, the ids in another order: found by their text.
+        let reversed: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
+        let other =
+            service_events_batch(&events, &TextDictionary::new(reversed.iter().copied()), |id| {
+                reversed.iter().position(|i| *i == id).map(|p| p as u32)
+            })
+            .unwrap();
+        assert_eq!(keyed_path.convert(&other).unwrap(), want);
+        assert_eq!(keyed_path.positions(), [2, 0, 2]);
+        // A dictionary holding an id no participant has: refused at the row naming it.
+        let stranger = synthetic("1970-01-01");
+        let with_stranger: Vec<&str> =
+            ids.iter().map(String::as_str).chain([stranger.as_str()]).collect();
+        let rows = vec![events[0].clone(), contact(&stranger, Service::Gp, date("2020-03-01"))];
+        let bad = service_events_batch(
+            &rows,
+            &TextDictionary::new(with_stranger.iter().copied()),
+            |id| with_stranger.iter().position(|i| *i == id).map(|p| p as u32),
+        )
+        .unwrap();
+        let err = keyed_path.convert(&bad).unwrap_err().to_string();
+        assert_eq!(err, "service_events row 7 refers to a person who is not in participants");
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use detect::{DetectKind, Detector, fold_name, normalise};
 pub use disclosure::{
     QuasiRows, RiskReport, class_sizes, merge_small_values, risk_report, suppress_to_k,
 };
-pub use events::{EventBatch, EventDeidentifier, EventRow, PidCheck, keyed_schema};
+pub use events::{EventBatch, EventDeidentifier, EventRow, PidCheck, events_schema, keyed_schema};
 pub use extract::{
     CodebookRow, Extract, ExtractChanges, ExtractSpec, extract, participant_risk, risk_markdown,
 };

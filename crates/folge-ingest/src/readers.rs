@@ -22,8 +22,10 @@ use crate::{IngestError, SinkError};
 /// other ids as strings. Only queried, never iterated: no order reaches an output.
 #[derive(Debug, Clone)]
 pub struct PersonIndex {
+    /// 11-digit ids as numbers → the participant's place in the list.
     numeric: folge_schema::IdTable,
-    other: std::collections::HashSet<String>,
+    /// Other ids → the participant's place in the list.
+    other: std::collections::HashMap<String, u32>,
     /// Every eleven-digit key is a valid national id (see [`PersonIndex::known`]).
     all_national: bool,
     /// Some eleven-digit key is a synthetic test number.
@@ -32,12 +34,7 @@ pub struct PersonIndex {
 
 impl Default for PersonIndex {
     fn default() -> Self {
-        PersonIndex {
-            numeric: folge_schema::IdTable::default(),
-            other: std::collections::HashSet::new(),
-            all_national: true,
-            any_synthetic: false,
-        }
+        [].into_iter().collect()
     }
 }
 
@@ -77,27 +74,41 @@ impl PersonIndex {
 
     /// Whether a (normalised) id is enrolled.
     pub fn contains(&self, id: &str) -> bool {
+        self.position(id).is_some()
+    }
+
+    /// The place in the participant list of a (normalised) enrolled id (an id listed
+    /// twice: its first place).
+    pub fn position(&self, id: &str) -> Option<u32> {
         match folge_schema::eleven_digits(id) {
-            Some(n) => self.numeric.get(n).is_some(),
-            None => self.other.contains(id),
+            Some(n) => self.numeric.get(n),
+            None => self.other.get(id).copied(),
         }
     }
 }
 
 impl FromIterator<String> for PersonIndex {
+    /// Ids in list order; an id listed twice keeps its first place.
     fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
-        let mut index = PersonIndex::default();
-        for id in iter {
+        let ids: Vec<String> = iter.into_iter().collect();
+        let mut index = PersonIndex {
+            numeric: folge_schema::IdTable::with_capacity(ids.len()),
+            other: std::collections::HashMap::new(),
+            all_national: true,
+            any_synthetic: false,
+        };
+        for (position, id) in ids.into_iter().enumerate() {
+            let position = u32::try_from(position).expect("fewer than 2³² participants");
             match folge_schema::eleven_digits(&id) {
                 Some(n) => {
                     match NationalId::parse(&id) {
                         Ok(national) => index.any_synthetic |= national.is_synthetic(),
                         Err(_) => index.all_national = false,
                     }
-                    index.numeric.insert(n, 0);
+                    index.numeric.insert(n, position);
                 }
                 None => {
-                    index.other.insert(id);
+                    index.other.entry(id).or_insert(position);
                 }
             }
         }

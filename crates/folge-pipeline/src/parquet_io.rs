@@ -97,6 +97,21 @@ pub enum PidColumn {
     },
 }
 
+/// A text column whose batches give `UInt32` keys into one dictionary shared by all of
+/// them (`folge_schema::keyed`): service events' `service`, and zone 1's `person_id` of
+/// a delivery's participants. Its dictionary page has room for the whole dictionary (so
+/// it never falls back to plain text) and it has no statistics (so the writer stores each
+/// key as the page's index without looking at its value: the vendored patch, see
+/// `vendor/README.md`). A file with a keyed column carries no Arrow schema: every reader
+/// decodes the column as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyedColumn {
+    /// The column.
+    pub name: &'static str,
+    /// Bytes of its dictionary page (values and their 4-byte lengths).
+    pub page_bytes: usize,
+}
+
 /// A Parquet file written batch by batch (streaming: memory holds one row group, not the
 /// table) and published atomically by [`ParquetSink::finish`]. Dropped unfinished — after
 /// an error — it removes its temp file, so no half file ever carries the final name.
@@ -136,6 +151,22 @@ impl ParquetSink {
         metadata: &BTreeMap<String, String>,
         pid: PidColumn,
     ) -> Result<Self, SchemaError> {
+        Self::create_keyed(path, schema, metadata, pid, (&[], true))
+    }
+
+    /// [`ParquetSink::create_with`] with the columns `keyed` names given as keys (see
+    /// [`KeyedColumn`]), and snappy compression only when `compressed`. The event stage
+    /// files are written uncompressed: their pages are dictionary indices, bit-packed
+    /// (dates, days, codes, persons), which snappy did not make smaller (the bench's 10
+    /// million date-ordered events: every column within 1 % either way, some larger) for
+    /// about 0.3 s of CPU.
+    pub fn create_keyed(
+        path: &Path,
+        schema: arrow_schema::SchemaRef,
+        metadata: &BTreeMap<String, String>,
+        pid: PidColumn,
+        (keyed, compressed): (&[KeyedColumn], bool),
+    ) -> Result<Self, SchemaError> {
         let key_values =
             metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect::<Vec<_>>();
         let column = parquet::schema::types::ColumnPath::from("pid");
@@ -144,7 +175,11 @@ impl ParquetSink {
         // the page's extremes was, in a profile, about a tenth of writing a date-ordered
         // delivery's events.
         let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
+            .set_compression(if compressed {
+                Compression::SNAPPY
+            } else {
+                Compression::UNCOMPRESSED
+            })
             .set_key_value_metadata(Some(key_values))
             .set_column_statistics_enabled(column.clone(), EnabledStatistics::None)
             .set_column_statistics_enabled("person_id".into(), EnabledStatistics::None);
@@ -164,8 +199,19 @@ impl ParquetSink {
                     PID_DICTIONARY_PAGE_BYTES.max(persons * 36 + (64 << 10)),
                 )
                 .set_column_compression(column, Compression::UNCOMPRESSED),
-        }
-        .build();
+        };
+        let props = keyed
+            .iter()
+            .fold(props, |props, k| {
+                let column = parquet::schema::types::ColumnPath::from(k.name);
+                props
+                    .set_column_statistics_enabled(column.clone(), EnabledStatistics::None)
+                    .set_column_dictionary_page_size_limit(
+                        column,
+                        (k.page_bytes + (64 << 10)).max(1 << 20),
+                    )
+            })
+            .build();
         let tmp = temp_path(path)?;
         let file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
         let file = Hashed { inner: file, hasher: sha2::Sha256::default(), bytes: 0 };
@@ -174,7 +220,7 @@ impl ParquetSink {
         // other columns' types are the ones Parquet's own types give back).
         let options = ArrowWriterOptions::new()
             .with_properties(props)
-            .with_skip_arrow_metadata(matches!(pid, PidColumn::Keyed { .. }));
+            .with_skip_arrow_metadata(matches!(pid, PidColumn::Keyed { .. }) || !keyed.is_empty());
         let writer = ArrowWriter::try_new_with_options(file, schema, options)
             .map_err(|e| io_error(path, e))?;
         Ok(ParquetSink {
@@ -496,6 +542,25 @@ impl std::fmt::Debug for ParquetStream {
 pub fn stream_parquet(path: &Path, batch_size: usize) -> Result<ParquetStream, SchemaError> {
     let file = File::open(path).map_err(|e| io_error(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_error(path, e))?;
+    let num_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let schema = builder.schema().clone();
+    let reader = builder.with_batch_size(batch_size).build().map_err(|e| io_error(path, e))?;
+    Ok(ParquetStream { path: path.to_owned(), reader, num_rows, schema })
+}
+
+/// [`stream_parquet`] with the columns typed as `schema` says (text read as a dictionary
+/// keeps the file's dictionary instead of copying each row's text out of it). A file
+/// whose columns do not fit `schema` is read as its own schema says.
+pub fn stream_parquet_as(
+    path: &Path,
+    batch_size: usize,
+    schema: arrow_schema::SchemaRef,
+) -> Result<ParquetStream, SchemaError> {
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_schema(schema);
+    let Ok(builder) = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options) else {
+        return stream_parquet(path, batch_size);
+    };
     let num_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let schema = builder.schema().clone();
     let reader = builder.with_batch_size(batch_size).build().map_err(|e| io_error(path, e))?;

@@ -11,6 +11,7 @@ pub mod column;
 pub mod domain;
 mod error;
 mod id_table;
+pub mod keyed;
 pub mod national_id;
 pub mod pseudonym;
 pub mod shown;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::parquet_io::{
-    ParquetSink, PidColumn, read_ahead, read_parquet, stream_parquet, write_bytes_atomic,
-    write_parquet,
+    KeyedColumn, ParquetSink, PidColumn, read_ahead, read_parquet, stream_parquet_as,
+    write_bytes_atomic, write_parquet,
 };
 use arrow_array::RecordBatch;
 use folge_deid::rows::DeidServiceEvent;
@@ -293,7 +293,10 @@ pub(super) fn deid_event_batches(
     mut each: impl FnMut(&RecordBatch, &[u32]),
 ) -> Result<usize, PipelineError> {
     let source = ctx.stage_file(Stage::Deid, Stage::Ingest, &parquet::<ServiceEvent>())?;
-    let stream = stream_parquet(&source, BATCH_ROWS)?;
+    // Ids and services as the keys ingest wrote them (see `folge_schema::keyed`): the
+    // file's dictionaries are kept, not copied out row by row.
+    let stream =
+        stream_parquet_as(&source, BATCH_ROWS, folge_schema::keyed::service_events_schema())?;
     let rows_in = stream.num_rows;
     // Decoding, converting and encoding overlap: read ahead on one thread, write on another.
     let stream = read_ahead(stream, 2);
@@ -303,12 +306,15 @@ pub(super) fn deid_event_batches(
     // as keys into one dictionary of every pseudonym (see PidColumn).
     let mut convert = folge_deid::EventDeidentifier::new(&input.participants, tables);
     let (pid, schema) = if grouped {
-        (PidColumn::Dictionary, DeidServiceEvent::schema())
+        (PidColumn::Dictionary, folge_deid::events_schema())
     } else {
         convert = convert.keyed();
         (PidColumn::Keyed { persons: input.participants.len() }, folge_deid::keyed_schema())
     };
-    let mut sink = ParquetSink::create_with(&path, schema, metadata, pid)?.in_background();
+    // Services as keys into the codes, in every delivery.
+    let service = KeyedColumn { name: "service", page_bytes: 0 };
+    let mut sink = ParquetSink::create_keyed(&path, schema, metadata, pid, (&[service], false))?
+        .in_background();
     let fail = |e: folge_deid::DeidError| PipelineError::stage_failed("deid", e);
     for batch in stream {
         let row_offset = convert.rows();

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::parquet_io::ParquetSink;
+use crate::parquet_io::{KeyedColumn, ParquetSink, PidColumn};
+use arrow_array::RecordBatch;
 use folge_ingest::{CsvOptions, IdPolicy, Ingested, Streamed};
-use folge_schema::Table;
-use folge_schema::tables::{Coding, Participant, Reject, Response};
+use folge_schema::tables::{Coding, Participant, Reject, Response, ServiceEvent};
+use folge_schema::{SchemaError, Table};
 use tracing::{info, warn};
 
 use crate::config::{IdKind, InputFile, InputFormat};
@@ -363,12 +364,58 @@ impl InputHashes {
     }
 }
 
+/// How a table's rows become the batches of its file: its schema, the making of a batch
+/// (on the writer's thread) and the columns given as keys.
+pub(super) struct Encode<T> {
+    schema: arrow_schema::SchemaRef,
+    batch: std::sync::Arc<dyn Fn(&[T]) -> Result<RecordBatch, SchemaError> + Send + Sync>,
+    keyed: Vec<KeyedColumn>,
+    /// Snappy (see [`ParquetSink::create_keyed`]).
+    compressed: bool,
+}
+
+impl<T: Table> Encode<T> {
+    /// The table's own schema and [`Table::to_batch`].
+    pub(super) fn plain() -> Self {
+        Encode {
+            schema: T::schema(),
+            batch: std::sync::Arc::new(|rows| T::to_batch(rows)),
+            keyed: Vec::new(),
+            compressed: true,
+        }
+    }
+}
+
+/// Service events with `person_id` keyed into the participants' ids (each row names one
+/// of them: no id is copied into a column, interned or compressed a row) and `service`
+/// into the service codes (`folge_schema::keyed`); the file reads back as text.
+fn keyed_service_events(
+    participants: &[folge_schema::tables::Participant],
+    persons: &std::sync::Arc<folge_ingest::PersonIndex>,
+) -> Encode<ServiceEvent> {
+    let ids =
+        folge_schema::keyed::TextDictionary::new(participants.iter().map(|p| p.person_id.as_str()));
+    let keyed = vec![
+        KeyedColumn { name: "person_id", page_bytes: ids.page_bytes() },
+        KeyedColumn { name: "service", page_bytes: 0 },
+    ];
+    let persons = std::sync::Arc::clone(persons);
+    Encode {
+        schema: folge_schema::keyed::service_events_schema(),
+        batch: std::sync::Arc::new(move |rows| {
+            folge_schema::keyed::service_events_batch(rows, &ids, |id| persons.position(id))
+        }),
+        keyed,
+        compressed: false,
+    }
+}
+
 /// Stream the files of one event table into `<dir>/<table>.parquet`, one after another
 /// (or only count them when there is no output, as `validate` does). A table the
 /// pipeline does not name is written empty when `always` is set.
 pub(super) fn stream_table<T: Table + Send + 'static>(
     files: &[&InputFile],
-    stream: EventStream<T>,
+    (stream, encode): (EventStream<T>, Encode<T>),
     (policy, data_end, always): (IdPolicy, chrono::NaiveDate, bool),
     persons: &folge_ingest::PersonIndex,
     out: Option<&mut IngestOutput<'_>>,
@@ -399,7 +446,14 @@ pub(super) fn stream_table<T: Table + Send + 'static>(
     let path = out.dir.join(&file);
     // Turned into columns and encoded on a second thread while this one reads and
     // validates.
-    let mut sink = ParquetSink::create(&path, T::schema(), out.early)?.in_background();
+    let mut sink = ParquetSink::create_keyed(
+        &path,
+        encode.schema,
+        out.early,
+        PidColumn::Dictionary,
+        (&encode.keyed, encode.compressed),
+    )?
+    .in_background();
     let mut streamed = Vec::with_capacity(files.len());
     // The duplicate check's records beyond its budget go to temporary files here.
     let spill: std::sync::Arc<dyn folge_ingest::SpillStore> =
@@ -408,7 +462,8 @@ pub(super) fn stream_table<T: Table + Send + 'static>(
         let (name, reader, mut options) = tabular(f)?;
         options.spill.store = std::sync::Arc::clone(&spill);
         streamed.push(stream(&name, reader, &options, policy, persons, &mut |rows| {
-            sink.write_with(move || T::to_batch(&rows)).map_err(folge_ingest::SinkError::from)
+            let batch = std::sync::Arc::clone(&encode.batch);
+            sink.write_with(move || batch(&rows)).map_err(folge_ingest::SinkError::from)
         })?);
     }
     let written = sink.finish_with(hashes.late_metadata()?)?;
@@ -441,10 +496,10 @@ pub(super) fn read_inputs(
     options.vocabularies = std::sync::Arc::clone(&pipeline.vocabularies);
     let mut participants = folge_ingest::read_participants(&name, reader, &options, policy)?;
     let mut out = out_dir.map(|dir| IngestOutput { dir, early: &early, outputs });
-    let persons = folge_ingest::PersonIndex::new(&participants.rows);
+    let persons = std::sync::Arc::new(folge_ingest::PersonIndex::new(&participants.rows));
     let service_events = stream_table(
         &c.inputs.service_events.iter().collect::<Vec<_>>(),
-        folge_ingest::stream_service_events,
+        (folge_ingest::stream_service_events, keyed_service_events(&participants.rows, &persons)),
         (policy, c.data_end, true),
         &persons,
         out.as_mut(),
@@ -452,7 +507,7 @@ pub(super) fn read_inputs(
     )?;
     let service_counts = stream_table(
         &c.inputs.service_counts.iter().collect::<Vec<_>>(),
-        folge_ingest::stream_service_counts,
+        (folge_ingest::stream_service_counts, Encode::plain()),
         (policy, c.data_end, false),
         &persons,
         out.as_mut(),
@@ -460,7 +515,7 @@ pub(super) fn read_inputs(
     )?;
     let process_events = stream_table(
         &c.inputs.process_events.iter().collect::<Vec<_>>(),
-        folge_ingest::stream_process_events,
+        (folge_ingest::stream_process_events, Encode::plain()),
         (policy, c.data_end, true),
         &persons,
         out.as_mut(),

@@ -1,0 +1,270 @@
+//! Keyed text columns: a column whose every batch gives `UInt32` keys into one dictionary
+//! array shared by all of them (the same `Arc`), for the event stage files' columns that
+//! repeat a few values (`service`) or name one of the participants on every row
+//! (`person_id`, `pid`). folge-pipeline's Parquet writer stores each key as the page's
+//! index without hashing its value (the vendored writer's patch, `vendor/README.md`), and
+//! the file says text, so every reader gets text back.
+
+use std::sync::{Arc, OnceLock};
+
+use arrow_array::types::UInt32Type;
+use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch, StringArray, UInt32Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use chrono::NaiveDate;
+
+use crate::column::{ColumnValue, TextCode};
+use crate::tables::ServiceEvent;
+use crate::{SchemaError, Service, Table};
+
+/// The Arrow type of a keyed text column.
+#[must_use]
+pub fn keyed_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8))
+}
+
+/// `schema` with the text columns `columns` names keyed ([`keyed_type`]).
+#[must_use]
+pub fn keyed_schema(schema: &Schema, columns: &[&str]) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if columns.contains(&f.name().as_str()) {
+                Field::new(f.name(), keyed_type(), f.is_nullable())
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// Every service code in [`Service::ALL`]'s order: the one dictionary of every keyed
+/// `service` column (a service's key is its place there).
+pub fn service_codes() -> &'static ArrayRef {
+    static CODES: OnceLock<ArrayRef> = OnceLock::new();
+    CODES.get_or_init(|| Arc::new(StringArray::from(Service::CODES.to_vec())))
+}
+
+/// Services as a keyed column into [`service_codes`].
+pub fn service_keys(services: impl Iterator<Item = Service>) -> ArrayRef {
+    let keys: UInt32Array = services.map(|s| s as u32).collect();
+    Arc::new(
+        DictionaryArray::<UInt32Type>::try_new(keys, Arc::clone(service_codes()))
+            .expect("a service's key is its place among the codes"),
+    )
+}
+
+/// One text dictionary shared by the batches of a keyed column (the participants' ids,
+/// in list order, for zone 1's `person_id`).
+#[derive(Debug, Clone)]
+pub struct TextDictionary {
+    values: ArrayRef,
+    page_bytes: usize,
+}
+
+impl TextDictionary {
+    /// The values, in order: a value's key is its place.
+    pub fn new<'a>(values: impl Iterator<Item = &'a str>) -> Self {
+        let text = StringArray::from_iter_values(values);
+        let page_bytes = text.values().len() + 4 * text.len();
+        TextDictionary { values: Arc::new(text), page_bytes }
+    }
+
+    /// Bytes of the dictionary as a Parquet dictionary page stores it (each value with
+    /// its 4-byte length).
+    pub fn page_bytes(&self) -> usize {
+        self.page_bytes
+    }
+
+    /// `values` as a keyed column: each the key `place` gives it in this dictionary. A
+    /// batch holding a value without a place gets a dictionary of its own, so its text is
+    /// kept all the same (and written the ordinary way).
+    pub fn keys<'a>(
+        &self,
+        values: impl Iterator<Item = &'a str> + Clone,
+        place: impl Fn(&str) -> Option<u32>,
+    ) -> ArrayRef {
+        let keys: Option<UInt32Array> = values.clone().map(&place).collect();
+        let (keys, dictionary) = match keys {
+            Some(keys) => (keys, Arc::clone(&self.values)),
+            None => {
+                let text = StringArray::from_iter_values(values);
+                let n = u32::try_from(text.len()).expect("a batch of fewer than 2³² rows");
+                (UInt32Array::from_iter_values(0..n), Arc::new(text) as ArrayRef)
+            }
+        };
+        Arc::new(
+            DictionaryArray::<UInt32Type>::try_new(keys, dictionary)
+                .expect("every key is a place in its dictionary"),
+        )
+    }
+}
+
+/// Zone 1's service events with `person_id` and `service` keyed.
+#[must_use]
+pub fn service_events_schema() -> SchemaRef {
+    keyed_schema(&ServiceEvent::schema(), &["person_id", "service"])
+}
+
+/// Service events as a batch of [`service_events_schema`]: `person_id` keyed into `ids`
+/// by `place`, `service` into [`service_codes`]; the other columns as
+/// [`Table::to_batch`] makes them.
+pub fn service_events_batch(
+    rows: &[ServiceEvent],
+    ids: &TextDictionary,
+    place: impl Fn(&str) -> Option<u32>,
+) -> Result<RecordBatch, SchemaError> {
+    let columns: Vec<ArrayRef> = vec![
+        ids.keys(rows.iter().map(|r| r.person_id.as_str()), place),
+        service_keys(rows.iter().map(|r| r.service)),
+        NaiveDate::to_array(rows.iter().map(|r| &r.start_date)),
+        Option::<NaiveDate>::to_array(rows.iter().map(|r| &r.end_date)),
+        Option::<f64>::to_array(rows.iter().map(|r| &r.quantity)),
+        Option::<bool>::to_array(rows.iter().map(|r| &r.acute)),
+        Option::<i32>::to_array(rows.iter().map(|r| &r.start_time)),
+        Option::<i32>::to_array(rows.iter().map(|r| &r.end_time)),
+    ];
+    RecordBatch::try_new(service_events_schema(), columns)
+        .map_err(|source| SchemaError::Internal { table: ServiceEvent::NAME, source })
+}
+
+/// A `service` column's values, text or a dictionary of any key type (a dictionary's
+/// levels are parsed once, not once a row); `Err` names the first value that is not a
+/// service code, in a form safe to show.
+pub fn read_services(array: &dyn Array) -> Result<Vec<Option<Service>>, String> {
+    use arrow_array::cast::AsArray;
+    let bad = |code: &str| format!("`{}` is not a service code", crate::shown(code));
+    if let Some(text) = array.as_any().downcast_ref::<StringArray>() {
+        let mut last: Option<(&str, Service)> = None;
+        return text
+            .iter()
+            .map(|v| {
+                let Some(code) = v else { return Ok(None) };
+                if let Some((c, s)) = last
+                    && c == code
+                {
+                    return Ok(Some(s));
+                }
+                let s = Service::from_code(code).ok_or_else(|| bad(code))?;
+                last = Some((code, s));
+                Ok(Some(s))
+            })
+            .collect();
+    }
+    let Some(dictionary) = array.as_any_dictionary_opt() else {
+        return Err(format!("expected {}, found {}", DataType::Utf8, array.data_type()));
+    };
+    let values = dictionary.values();
+    let levels: Vec<Result<Service, String>> =
+        if values.to_data().ptr_eq(&service_codes().to_data()) {
+            Service::ALL.iter().map(|&s| Ok(s)).collect()
+        } else {
+            let text = values.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+                format!("expected a dictionary of {}, found {}", DataType::Utf8, values.data_type())
+            })?;
+            text.iter()
+                .map(|v| v.and_then(Service::from_code).ok_or_else(|| bad(v.unwrap_or(""))))
+                .collect()
+        };
+    let keys = dictionary.normalized_keys();
+    (0..array.len())
+        .map(|i| {
+            if array.is_null(i) {
+                return Ok(None);
+            }
+            levels[keys[i]].clone().map(Some)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_read_back_from_keys_text_and_any_dictionary() {
+        let services = [Service::Gp, Service::Inpatient, Service::Gp, Service::HomeNursing];
+        let keyed = service_keys(services.iter().copied());
+        let want: Vec<Option<Service>> = services.iter().copied().map(Some).collect();
+        assert_eq!(read_services(keyed.as_ref()).unwrap(), want);
+        let text: StringArray = services.iter().map(|s| Some(s.code())).collect();
+        assert_eq!(read_services(&text).unwrap(), want);
+        // A dictionary of its own levels, in another order, with a null row.
+        let levels = Arc::new(StringArray::from(vec!["home_nursing", "gp", "inpatient"]));
+        let keys = UInt32Array::from(vec![Some(1), Some(2), None, Some(0)]);
+        let other = DictionaryArray::<UInt32Type>::try_new(keys, levels).unwrap();
+        assert_eq!(
+            read_services(&other).unwrap(),
+            [Some(Service::Gp), Some(Service::Inpatient), None, Some(Service::HomeNursing)]
+        );
+        let wrong = StringArray::from(vec!["gp", "sykehjem"]);
+        assert_eq!(read_services(&wrong).unwrap_err(), "`sykehjem` is not a service code");
+    }
+
+    fn event(person_id: &str, service: Service) -> ServiceEvent {
+        ServiceEvent {
+            person_id: person_id.to_owned(),
+            service,
+            start_date: NaiveDate::from_ymd_opt(2020, 5, 1).unwrap(),
+            end_date: None,
+            quantity: Some(1.5),
+            acute: None,
+            start_time: None,
+            end_time: Some(600),
+        }
+    }
+
+    /// Keyed service events hold the same values as `to_batch`'s, their ids as keys into
+    /// the one list shared by every batch; a batch naming an id the list lacks keeps its
+    /// text in a dictionary of its own.
+    #[test]
+    fn keyed_service_events_hold_the_rows_text() {
+        let list = ["p-1", "p-2", "p-3"];
+        let ids = TextDictionary::new(list.iter().copied());
+        assert_eq!(ids.page_bytes(), 9 + 3 * 4);
+        let place = |id: &str| list.iter().position(|i| *i == id).map(|p| p as u32);
+        let rows = vec![event("p-3", Service::Kad), event("p-1", Service::Gp)];
+        let batches = [
+            service_events_batch(&rows, &ids, place).unwrap(),
+            service_events_batch(&rows[1..], &ids, place).unwrap(),
+        ];
+        let keys = |b: &RecordBatch| {
+            let d = b.column(0).as_any().downcast_ref::<DictionaryArray<UInt32Type>>().unwrap();
+            (d.keys().values().to_vec(), Arc::clone(d.values()))
+        };
+        let (first, shared) = keys(&batches[0]);
+        assert_eq!(first, [2, 0]);
+        assert!(Arc::ptr_eq(&shared, &keys(&batches[1]).1), "one dictionary for every batch");
+        let text = ServiceEvent::to_batch(&rows).unwrap();
+        for column in 0..text.num_columns() {
+            let (got, want) = (batches[0].column(column), text.column(column));
+            match want.data_type() {
+                DataType::Utf8 => assert_eq!(
+                    crate::text_values(got.as_ref()).unwrap(),
+                    crate::text_values(want.as_ref()).unwrap()
+                ),
+                _ => assert_eq!(got, want),
+            }
+        }
+        let stranger = vec![event("p-1", Service::Gp), event("q-9", Service::Gp)];
+        let own = service_events_batch(&stranger, &ids, place).unwrap();
+        let (_, dictionary) = keys(&own);
+        assert!(!Arc::ptr_eq(&dictionary, &shared));
+        assert_eq!(crate::text_values(own.column(0).as_ref()).unwrap(), [Some("p-1"), Some("q-9")]);
+    }
+
+    #[test]
+    fn a_keyed_schema_changes_only_the_named_columns() {
+        let schema = Schema::new(vec![
+            Field::new("person_id", DataType::Utf8, false),
+            Field::new("service", DataType::Utf8, false),
+            Field::new("quantity", DataType::Float64, true),
+        ]);
+        let keyed = keyed_schema(&schema, &["service"]);
+        assert_eq!(keyed.field(0).data_type(), &DataType::Utf8);
+        assert_eq!(keyed.field(1).data_type(), &keyed_type());
+        assert!(!keyed.field(1).is_nullable());
+        assert_eq!(keyed.field(2), schema.field(2));
+    }
+}

@@ -900,6 +900,12 @@ impl Indicators {
     pub fn table(&self) -> std::sync::Arc<IndicatorTable> {
         std::sync::Arc::clone(&self.table)
     }
+
+    /// Take the stays out (to write them while [`summarise`] runs, which then leaves
+    /// [`Analysis::stays`] empty).
+    pub fn take_stays(&mut self) -> Vec<StayRow> {
+        std::mem::take(&mut self.stays)
+    }
 }
 
 /// Feeds batches of service events to an [`IndicatorBuilder`] one at a time, each

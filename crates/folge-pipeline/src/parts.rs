@@ -167,7 +167,8 @@ type Part = (Vec<(usize, std::ops::Range<usize>)>, Vec<EventRow>);
 
 fn read_part(path: &Path, events: u64, part: usize, parts: usize) -> Result<Part, PipelineError> {
     let expected = usize::try_from(events).unwrap_or(usize::MAX);
-    // The whole part at once, then each record decoded once, straight into its place.
+    // The whole part at once; each record moved once to its person's place, and decoded
+    // once.
     let mut bytes = vec![0u8; expected.saturating_mul(RECORD)];
     File::open(path)
         .and_then(|mut file| file.read_exact(&mut bytes))
@@ -182,19 +183,21 @@ fn read_part(path: &Path, events: u64, part: usize, parts: usize) -> Result<Part
     for i in 1..starts.len() {
         starts[i] += starts[i - 1];
     }
-    // Record numbers by person (a counting sort: stable, so each person's events stay in
-    // the order they came).
+    // Records moved by person (a counting sort: stable, so each person's events stay in
+    // the order they came), then decoded in order.
     let mut next = starts.clone();
-    let mut order = vec![0u32; records.len()];
-    for (i, r) in records.iter().enumerate() {
+    let mut sorted = vec![0u8; bytes.len()];
+    for r in records {
         let slot = &mut next[place(r)];
-        order[*slot] = u32::try_from(i)
-            .map_err(|_| PipelineError::io_message(path, "holds more than 4 294 967 295 events"))?;
+        sorted[*slot * RECORD..(*slot + 1) * RECORD].copy_from_slice(r);
         *slot += 1;
     }
-    let events = order
+    drop(bytes);
+    let events = sorted
+        .as_chunks::<RECORD>()
+        .0
         .iter()
-        .map(|&i| decode(&records[i as usize]).map(|(_, row)| row))
+        .map(|r| decode(r).map(|(_, row)| row))
         .collect::<Option<Vec<EventRow>>>()
         .ok_or_else(|| PipelineError::io_message(path, "holds an unknown service"))?;
     let persons = (0..places)

@@ -266,17 +266,31 @@ pub(super) fn run(
     };
     let mut outputs = Vec::new();
     let handed_over = handoff.is_some();
-    let analysis = if let Some(indicators) = handoff {
+    let out = (dir, Stage::Analyze);
+    // The stays' file when it was written beside the summary (see below).
+    let mut stays_written: Option<Vec<OutputRecord>> = None;
+    let analysis = if let Some(mut indicators) = handoff {
         info!("indicators built while de-identifying the service events; not read back");
-        // indicators.parquet is written while the rates and comparisons are worked out.
+        // The two large files, indicators.parquet and stays.parquet, are written while
+        // the rates and comparisons are worked out.
         let table = indicators.table();
-        let (written, analysis) = std::thread::scope(|scope| {
+        let stays = indicators.take_stays();
+        let mut stays_outputs = Vec::new();
+        let (written, stays_done, mut analysis) = std::thread::scope(|scope| {
             let writer = scope
                 .spawn(|| write_indicators(dir, &table, (&vocabulary, &metadata), &mut outputs));
+            let stays_writer = scope
+                .spawn(|| write_result(out, &stays, (&vocabulary, &metadata), &mut stays_outputs));
             let analysis = folge_analyze::summarise(&tables, &params, indicators);
-            (writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), analysis)
+            let join = |h: std::thread::ScopedJoinHandle<'_, Result<(), PipelineError>>| {
+                h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            };
+            (join(writer), join(stays_writer), analysis)
         });
         written?;
+        stays_done?;
+        stays_written = Some(stays_outputs);
+        analysis.stays = stays;
         analysis
     } else if let Some(analysis) = event_files(ctx)
         .grouped
@@ -296,7 +310,6 @@ pub(super) fn run(
     if !handed_over {
         write_indicators(dir, &analysis.indicators, (&vocabulary, &metadata), &mut outputs)?;
     }
-    let out = (dir, Stage::Analyze);
     write_result(out, &analysis.rates, (&vocabulary, &metadata), &mut outputs)?;
     write_result(out, &analysis.municipality_rates, (&vocabulary, &metadata), &mut outputs)?;
     write_result(out, &analysis.comparisons, (&vocabulary, &metadata), &mut outputs)?;
@@ -320,7 +333,11 @@ pub(super) fn run(
     write_result(out, &analysis.lorenz, (&vocabulary, &metadata), &mut outputs)?;
     write_result(out, &analysis.event_time, (&vocabulary, &metadata), &mut outputs)?;
     write_result(out, &analysis.survival, (&vocabulary, &metadata), &mut outputs)?;
-    write_result(out, &analysis.stays, (&vocabulary, &metadata), &mut outputs)?;
+    match stays_written {
+        // In the place it would have been written in, so the outputs' order is the same.
+        Some(mut written) => outputs.append(&mut written),
+        None => write_result(out, &analysis.stays, (&vocabulary, &metadata), &mut outputs)?,
+    }
     if params.confounders.is_some() {
         write_result(out, &analysis.balance, (&vocabulary, &metadata), &mut outputs)?;
     }

@@ -657,9 +657,16 @@ mod tests {
                 .into_iter()
                 .map(|(p, s)| contact(&ids[p], s, date("2020-02-01")))
                 .collect();
-        let list = TextDictionary::new(ids.iter().map(String::as_str));
-        let place = |id: &str| ids.iter().position(|i| i == id).map(|p| p as u32);
-        let keyed = service_events_batch(&events, &list, place).unwrap();
+        // Each row's place in `list`, and a dictionary of `list`.
+        let keyed_as = |rows: &[ServiceEvent], list: &[&str]| {
+            let places: Vec<Option<u32>> = rows
+                .iter()
+                .map(|r| list.iter().position(|i| *i == r.person_id).map(|p| p as u32))
+                .collect();
+            service_events_batch(rows, &TextDictionary::new(list.iter().copied()), &places).unwrap()
+        };
+        let list: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let keyed = keyed_as(&events, &list);
         assert!(matches!(keyed.column(0).data_type(), arrow_schema::DataType::Dictionary(..)));
         let mut text_path = EventDeidentifier::new(&participants, &tables);
         let want = text_path.convert(&ServiceEvent::to_batch(&events).unwrap()).unwrap();
@@ -673,11 +680,7 @@ mod tests {
         );
         // Another dictionary, the ids in another order: found by their text.
         let reversed: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
-        let other =
-            service_events_batch(&events, &TextDictionary::new(reversed.iter().copied()), |id| {
-                reversed.iter().position(|i| *i == id).map(|p| p as u32)
-            })
-            .unwrap();
+        let other = keyed_as(&events, &reversed);
         assert_eq!(keyed_path.convert(&other).unwrap(), want);
         assert_eq!(keyed_path.positions(), [2, 0, 2]);
         // A dictionary holding an id no participant has: refused at the row naming it.
@@ -685,12 +688,7 @@ mod tests {
         let with_stranger: Vec<&str> =
             ids.iter().map(String::as_str).chain([stranger.as_str()]).collect();
         let rows = vec![events[0].clone(), contact(&stranger, Service::Gp, date("2020-03-01"))];
-        let bad = service_events_batch(
-            &rows,
-            &TextDictionary::new(with_stranger.iter().copied()),
-            |id| with_stranger.iter().position(|i| *i == id).map(|p| p as u32),
-        )
-        .unwrap();
+        let bad = keyed_as(&rows, &with_stranger);
         let err = keyed_path.convert(&bad).unwrap_err().to_string();
         assert_eq!(err, "service_events row 7 refers to a person who is not in participants");
     }

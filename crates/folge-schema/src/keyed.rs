@@ -77,15 +77,15 @@ impl TextDictionary {
         self.page_bytes
     }
 
-    /// `values` as a keyed column: each the key `place` gives it in this dictionary. A
-    /// batch holding a value without a place gets a dictionary of its own, so its text is
-    /// kept all the same (and written the ordinary way).
+    /// `values` as a keyed column: each the key in `places` beside it (its place in this
+    /// dictionary). A batch holding a value without a place gets a dictionary of its own,
+    /// so its text is kept all the same (and written the ordinary way).
     pub fn keys<'a>(
         &self,
-        values: impl Iterator<Item = &'a str> + Clone,
-        place: impl Fn(&str) -> Option<u32>,
+        values: impl Iterator<Item = &'a str>,
+        places: &[Option<u32>],
     ) -> ArrayRef {
-        let keys: Option<UInt32Array> = values.clone().map(&place).collect();
+        let keys: Option<UInt32Array> = places.iter().copied().collect();
         let (keys, dictionary) = match keys {
             Some(keys) => (keys, Arc::clone(&self.values)),
             None => {
@@ -108,15 +108,22 @@ pub fn service_events_schema() -> SchemaRef {
 }
 
 /// Service events as a batch of [`service_events_schema`]: `person_id` keyed into `ids`
-/// by `place`, `service` into [`service_codes`]; the other columns as
-/// [`Table::to_batch`] makes them.
+/// (each row's place there in `places`), `service` into [`service_codes`]; the other
+/// columns as [`Table::to_batch`] makes them.
 pub fn service_events_batch(
     rows: &[ServiceEvent],
     ids: &TextDictionary,
-    place: impl Fn(&str) -> Option<u32>,
+    places: &[Option<u32>],
 ) -> Result<RecordBatch, SchemaError> {
+    if places.len() != rows.len() {
+        return Err(SchemaError::BadColumn {
+            table: ServiceEvent::NAME,
+            column: "person_id",
+            problem: format!("{} places for {} rows", places.len(), rows.len()),
+        });
+    }
     let columns: Vec<ArrayRef> = vec![
-        ids.keys(rows.iter().map(|r| r.person_id.as_str()), place),
+        ids.keys(rows.iter().map(|r| r.person_id.as_str()), places),
         service_keys(rows.iter().map(|r| r.service)),
         NaiveDate::to_array(rows.iter().map(|r| &r.start_date)),
         Option::<NaiveDate>::to_array(rows.iter().map(|r| &r.end_date)),
@@ -223,11 +230,14 @@ mod tests {
         let list = ["p-1", "p-2", "p-3"];
         let ids = TextDictionary::new(list.iter().copied());
         assert_eq!(ids.page_bytes(), 9 + 3 * 4);
-        let place = |id: &str| list.iter().position(|i| *i == id).map(|p| p as u32);
+        let places = |rows: &[ServiceEvent]| -> Vec<Option<u32>> {
+            let place = |id: &str| list.iter().position(|i| *i == id).map(|p| p as u32);
+            rows.iter().map(|r| place(&r.person_id)).collect()
+        };
         let rows = vec![event("p-3", Service::Kad), event("p-1", Service::Gp)];
         let batches = [
-            service_events_batch(&rows, &ids, place).unwrap(),
-            service_events_batch(&rows[1..], &ids, place).unwrap(),
+            service_events_batch(&rows, &ids, &places(&rows)).unwrap(),
+            service_events_batch(&rows[1..], &ids, &places(&rows[1..])).unwrap(),
         ];
         let keys = |b: &RecordBatch| {
             let d = b.column(0).as_any().downcast_ref::<DictionaryArray<UInt32Type>>().unwrap();
@@ -248,7 +258,8 @@ mod tests {
             }
         }
         let stranger = vec![event("p-1", Service::Gp), event("q-9", Service::Gp)];
-        let own = service_events_batch(&stranger, &ids, place).unwrap();
+        let own = service_events_batch(&stranger, &ids, &places(&stranger)).unwrap();
+        assert!(service_events_batch(&stranger, &ids, &places(&rows[1..])).is_err());
         let (_, dictionary) = keys(&own);
         assert!(!Arc::ptr_eq(&dictionary, &shared));
         assert_eq!(crate::text_values(own.column(0).as_ref()).unwrap(), [Some("p-1"), Some("q-9")]);

@@ -403,7 +403,8 @@ fn keyed_service_events(
     Encode {
         schema: folge_schema::keyed::service_events_schema(),
         batch: std::sync::Arc::new(move |rows| {
-            folge_schema::keyed::service_events_batch(rows, &ids, |id| persons.position(id))
+            let places = persons.positions(rows.iter().map(|r| r.person_id.as_str()));
+            folge_schema::keyed::service_events_batch(rows, &ids, &places)
         }),
         keyed,
         compressed: false,

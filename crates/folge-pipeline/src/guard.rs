@@ -20,7 +20,7 @@ use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, RecordBatch, StringArray};
 use folge_deid::{DetectKind, Detector};
 
 use crate::PipelineError;
@@ -34,9 +34,8 @@ pub(crate) fn scan_batch(
     batch: &RecordBatch,
     detector: &Detector,
 ) -> Option<(String, usize, DetectKind)> {
-    string_columns(batch).find_map(|(name, values)| {
-        scan_column(values, detector).map(|(row, kind)| (name.to_owned(), row, kind))
-    })
+    string_columns(batch, detector)
+        .find_map(|(name, hit)| hit.map(|(row, kind)| (name.to_owned(), row, kind)))
 }
 
 /// Every string column (but `pid`) of `batch` holding an identifier, each once with the
@@ -46,25 +45,51 @@ pub(crate) fn scan_batch_columns(
     batch: &RecordBatch,
     detector: &Detector,
 ) -> Vec<(String, usize, DetectKind)> {
-    string_columns(batch)
-        .filter_map(|(name, values)| {
-            scan_column(values, detector).map(|(row, kind)| (name.to_owned(), row, kind))
-        })
+    string_columns(batch, detector)
+        .filter_map(|(name, hit)| hit.map(|(row, kind)| (name.to_owned(), row, kind)))
         .collect()
 }
 
-/// The text columns of `batch` but `pid`, by name: plain text and dictionary-encoded
-/// categories alike (a dictionary's every row is read through its levels, so nothing in a
-/// categorical column escapes the scan).
-fn string_columns(batch: &RecordBatch) -> impl Iterator<Item = (&str, Vec<Option<&str>>)> {
+/// The text columns of `batch` but `pid`, by name, each with the 0-based row and kind of
+/// its first value holding an identifier: plain text and dictionary-encoded categories
+/// alike (every row of a dictionary is judged by its level, so nothing in a categorical
+/// column escapes the scan).
+fn string_columns<'b>(
+    batch: &'b RecordBatch,
+    detector: &'b Detector,
+) -> impl Iterator<Item = (&'b str, Option<(usize, DetectKind)>)> {
     // `pid` is passed over before its text is looked at (a keyed pid would otherwise be
     // looked up row by row only to be dropped).
     batch.schema_ref().fields().iter().zip(batch.columns()).filter_map(|(field, column)| {
         if field.name() == "pid" {
             return None;
         }
-        Some((field.name().as_str(), folge_schema::text_values(column.as_ref()).ok()?))
+        Some((field.name().as_str(), scan_text(column.as_ref(), detector)?))
     })
+}
+
+/// The first row of a text column holding an identifier (`None` outside: not text).
+/// A dictionary's rows are judged by their levels, each level once, when a row first
+/// uses it (as reading every row's text would judge them, without the text).
+fn scan_text(column: &dyn Array, detector: &Detector) -> Option<Option<(usize, DetectKind)>> {
+    use arrow_array::cast::AsArray;
+    if let Some(dictionary) = column.as_any_dictionary_opt()
+        && let Some(levels) = dictionary.values().as_any().downcast_ref::<StringArray>()
+    {
+        let keys = dictionary.normalized_keys();
+        let mut verdicts: Vec<Option<Option<DetectKind>>> = vec![None; levels.len()];
+        for (row, &key) in keys.iter().enumerate() {
+            if column.is_null(row) || levels.is_null(key) {
+                continue;
+            }
+            let verdict = *verdicts[key].get_or_insert_with(|| detector.detect(levels.value(key)));
+            if let Some(kind) = verdict {
+                return Some(Some((row, kind)));
+            }
+        }
+        return Some(None);
+    }
+    Some(scan_column(folge_schema::text_values(column).ok()?, detector))
 }
 
 /// The 0-based row and kind of the first value of a column holding an identifier.
@@ -493,6 +518,45 @@ mod tests {
         let hit = scanned(&[clean, in_code]).unwrap();
         assert_eq!(hit.0, "column `code`, row 6");
         assert!(hit.1.contains("name"), "{}", hit.1);
+    }
+
+    /// A dictionary column is judged by its levels: the first row using a level with a
+    /// name is named; null rows, clean levels and levels no row uses pass (as reading
+    /// each row's text finds).
+    #[test]
+    fn a_dictionary_column_is_judged_row_by_row_through_its_levels() {
+        use arrow_array::types::UInt32Type;
+        use arrow_array::{ArrayRef, DictionaryArray, UInt32Array};
+        use arrow_schema::{DataType, Field, Schema};
+        use std::sync::Arc;
+        let detector = Detector::new(["Kari Nordmann"], []);
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "service",
+            DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8)),
+            true,
+        )]));
+        let batch = |keys: Vec<Option<u32>>| {
+            let levels: ArrayRef = Arc::new(StringArray::from(vec!["gp", "kad", "Kari Nordmann"]));
+            let column =
+                DictionaryArray::<UInt32Type>::try_new(UInt32Array::from(keys), levels).unwrap();
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(column) as ArrayRef]).unwrap()
+        };
+        let found =
+            |b: &RecordBatch| scan_batch(b, &detector).map(|(c, row, k)| (c, row, k.name()));
+        let hit = found(&batch(vec![Some(0), None, Some(1), Some(2), Some(2)]));
+        assert_eq!(hit, Some(("service".to_owned(), 3, DetectKind::Name.name())));
+        assert_eq!(found(&batch(vec![Some(1), None, Some(0)])), None);
+        let rows = batch(vec![Some(2), Some(1)]);
+        assert_eq!(scan_batch_columns(&rows, &detector).len(), 1);
+        // The same verdicts as reading each row's text.
+        for keys in [vec![Some(0), Some(2)], vec![None, Some(1)], vec![Some(1), Some(1), Some(2)]] {
+            let b = batch(keys);
+            let text = folge_schema::text_values(b.column(0).as_ref()).unwrap();
+            assert_eq!(
+                scan_batch(&b, &detector).map(|(_, r, k)| (r, k)),
+                scan_column(text, &detector)
+            );
+        }
     }
 
     #[test]

@@ -158,6 +158,24 @@ fn sample_pipeline_runs_end_to_end() {
         rows(&run.join("01_ingest/service_events.parquet")),
         data_lines("service_events.csv")
     );
+    // Zone 1's events are stored with `person_id` and `service` as keys (see
+    // folge_schema::keyed): they read back as the delivery's text, row for row.
+    let zone1 = read_parquet(&run.join("01_ingest/service_events.parquet")).unwrap();
+    for column in ["person_id", "service"] {
+        let field = zone1.schema.field_with_name(column).unwrap().clone();
+        assert_eq!(field.data_type(), &arrow_schema::DataType::Utf8, "{column}");
+    }
+    let stored = folge_schema::tables::ServiceEvent::from_batches(&zone1.batches).unwrap();
+    let mut delivered =
+        csv::Reader::from_path(repo().join("data-sample/service_events.csv")).unwrap();
+    let delivered: Vec<(String, String)> = delivered
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[0].to_owned(), r[1].to_owned()))
+        .collect();
+    let read_back: Vec<(String, String)> =
+        stored.iter().map(|e| (e.person_id.clone(), e.service.code().to_owned())).collect();
+    assert_eq!(read_back, delivered);
     assert_eq!(rows(&run.join("02_deid/participants.parquet")), persons);
     assert_eq!(rows(&run.join("02_deid/service_events.parquet")), data_lines("service_events.csv"));
     assert_eq!(rows(&run.join("02_deid/process_events.parquet")), data_lines("process_events.csv"));

@@ -287,31 +287,62 @@ impl Recorded {
         if let Some(run) = self.run {
             return Ok(run.kept);
         }
-        let mut kept = Kept::default();
-        let mut records = Vec::new();
-        for part in 0..PARTS {
-            self.bytes.clear();
-            if let Some(spilled) = &mut self.spilled {
-                spilled.read(part, &mut self.bytes)?;
-            }
-            // Held records after the spilled ones (line order), their memory freed.
-            self.bytes.extend_from_slice(&std::mem::take(&mut self.parts[part]));
-            records.clear();
-            records.extend(self.bytes.chunks_exact(RECORD).map(|bytes| {
-                let mut record = [0u8; RECORD];
-                record.copy_from_slice(bytes);
-                u128::from_le_bytes(record)
-            }));
-            records.sort_unstable();
-            for run in records.chunk_by(|a, b| a >> LINE_BITS == b >> LINE_BITS) {
-                let earliest = line_of(run[0]);
-                for &later in &run[1..] {
-                    kept.count += 1;
-                    note_first(&mut kept.first, (line_of(later), earliest));
+        // Partitions are read back here, in turn, and sorted and scanned on two threads
+        // (each partition on its own; the first duplicates named are the earliest lines
+        // whichever thread found them).
+        let scan = |partitions: std::sync::mpsc::Receiver<Vec<u128>>| {
+            let mut kept = Kept::default();
+            for mut records in partitions {
+                records.sort_unstable();
+                for run in records.chunk_by(|a, b| a >> LINE_BITS == b >> LINE_BITS) {
+                    let earliest = line_of(run[0]);
+                    for &later in &run[1..] {
+                        kept.count += 1;
+                        note_first(&mut kept.first, (line_of(later), earliest));
+                    }
                 }
             }
-        }
-        Ok(kept)
+            kept
+        };
+        std::thread::scope(|scope| {
+            let (to_first, first) = std::sync::mpsc::sync_channel::<Vec<u128>>(1);
+            let (to_second, second) = std::sync::mpsc::sync_channel::<Vec<u128>>(1);
+            let workers = [scope.spawn(move || scan(first)), scope.spawn(move || scan(second))];
+            let read = (|| {
+                for part in 0..PARTS {
+                    self.bytes.clear();
+                    if let Some(spilled) = &mut self.spilled {
+                        spilled.read(part, &mut self.bytes)?;
+                    }
+                    // Held records after the spilled ones (line order), their memory freed.
+                    self.bytes.extend_from_slice(&std::mem::take(&mut self.parts[part]));
+                    let records = self
+                        .bytes
+                        .chunks_exact(RECORD)
+                        .map(|bytes| {
+                            let mut record = [0u8; RECORD];
+                            record.copy_from_slice(bytes);
+                            u128::from_le_bytes(record)
+                        })
+                        .collect();
+                    let to = if part % 2 == 0 { &to_first } else { &to_second };
+                    if to.send(records).is_err() {
+                        break;
+                    }
+                }
+                Ok::<(), SinkError>(())
+            })();
+            drop((to_first, to_second));
+            let mut kept = Kept::default();
+            for worker in workers {
+                let found = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                kept.count += found.count;
+                for duplicate in found.first {
+                    note_first(&mut kept.first, duplicate);
+                }
+            }
+            read.map(|()| kept)
+        })
     }
 }
 

@@ -172,29 +172,33 @@ impl<'a> EventDeidentifier<'a> {
     ) -> Result<(), DeidError> {
         let values = ids.values();
         let known = self.places.take().filter(|(d, _)| d.to_data().ptr_eq(&values.to_data()));
-        let (dictionary, places) = match known {
-            Some(known) => known,
-            None => {
-                let text = values.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
-                    DeidError::Schema(SchemaError::BadColumn {
-                        table: TABLE,
-                        column: "person_id",
-                        problem: format!("expected text, found {}", values.data_type()),
-                    })
-                })?;
-                let places = text.iter().map(|v| v.and_then(|id| self.place(id))).collect();
-                (Arc::clone(values), places)
-            }
+        let (dictionary, places) = if let Some(known) = known {
+            known
+        } else {
+            let text = values.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+                DeidError::Schema(SchemaError::BadColumn {
+                    table: TABLE,
+                    column: "person_id",
+                    problem: format!("expected text, found {}", values.data_type()),
+                })
+            })?;
+            let places = text.iter().map(|v| v.and_then(|id| self.place(id))).collect();
+            (Arc::clone(values), places)
         };
         self.positions.clear();
         let result = (0..ids.len()).try_for_each(|row| {
+            let empty = || DeidError::NotDeidentified {
+                table: TABLE,
+                problem: format!("row {}: person_id or start_date is empty", self.rows + row),
+            };
             if ids.is_null(row) || start.is_null(row) {
-                return Err(DeidError::NotDeidentified {
-                    table: TABLE,
-                    problem: format!("row {}: person_id or start_date is empty", self.rows + row),
-                });
+                return Err(empty());
             }
             let at = ids.keys().value(row) as usize;
+            // A key to an empty id is an empty id, as in text.
+            if dictionary.is_null(at) {
+                return Err(empty());
+            }
             let k = places
                 .get(at)
                 .copied()
@@ -529,7 +533,7 @@ impl EventBatch {
         };
         let mut rows = Vec::with_capacity(batch.num_rows());
         let mut last_pid: Option<&str> = None;
-        for i in 0..batch.num_rows() {
+        for (i, &service) in services.iter().enumerate() {
             if let Some(text) = text {
                 let pid = text.value(i);
                 if !last_pid.is_some_and(|last| same_pid(last, pid)) {
@@ -539,7 +543,7 @@ impl EventBatch {
                     last_pid = Some(pid);
                 }
             }
-            let Some(service) = services[i] else {
+            let Some(service) = service else {
                 return Err(DeidError::NotDeidentified {
                     table: TABLE,
                     problem: "pid, service or start_day is empty".to_owned(),
@@ -691,6 +695,14 @@ mod tests {
         let bad = keyed_as(&rows, &with_stranger);
         let err = keyed_path.convert(&bad).unwrap_err().to_string();
         assert_eq!(err, "service_events row 7 refers to a person who is not in participants");
+        // A key to an empty id is an empty id.
+        let levels: ArrayRef = Arc::new(StringArray::from(vec![Some(ids[0].as_str()), None]));
+        let keys = UInt32Array::from(vec![0, 1, 0]);
+        let mut columns = keyed.columns().to_vec();
+        columns[0] = Arc::new(DictionaryArray::<UInt32Type>::try_new(keys, levels).unwrap());
+        let empty = RecordBatch::try_new(keyed.schema(), columns).unwrap();
+        let err = keyed_path.convert(&empty).unwrap_err().to_string();
+        assert!(err.contains("row 7: person_id or start_date is empty"), "{err}");
     }
 
     #[test]

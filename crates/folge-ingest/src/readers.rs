@@ -19,7 +19,8 @@ use crate::{IngestError, SinkError};
 /// Membership is asked once per row of a registry extract (in date order, another person
 /// on every row), so 11-digit national ids are kept as numbers in a
 /// [`folge_schema::IdTable`] (key and value in one slot: one cache line a look-up) and
-/// other ids as strings. Only queried, never iterated: no order reaches an output.
+/// other ids as strings, each with the participant's place in the list (which zone 1's
+/// keyed `person_id` column stores). Only queried, never iterated.
 #[derive(Debug, Clone)]
 pub struct PersonIndex {
     /// 11-digit ids as numbers → the participant's place in the list.

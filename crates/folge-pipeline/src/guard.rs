@@ -64,14 +64,15 @@ fn string_columns<'b>(
         if field.name() == "pid" {
             return None;
         }
-        Some((field.name().as_str(), scan_text(column.as_ref(), detector)?))
+        Some((field.name().as_str(), scan_text(column.as_ref(), detector).ok()?))
     })
 }
 
-/// The first row of a text column holding an identifier (`None` outside: not text).
+/// The first row of a text column holding an identifier (`Err` for a column that is not
+/// text).
 /// A dictionary's rows are judged by their levels, each level once, when a row first
 /// uses it (as reading every row's text would judge them, without the text).
-fn scan_text(column: &dyn Array, detector: &Detector) -> Option<Option<(usize, DetectKind)>> {
+fn scan_text(column: &dyn Array, detector: &Detector) -> Result<Option<(usize, DetectKind)>, ()> {
     use arrow_array::cast::AsArray;
     if let Some(dictionary) = column.as_any_dictionary_opt()
         && let Some(levels) = dictionary.values().as_any().downcast_ref::<StringArray>()
@@ -84,12 +85,13 @@ fn scan_text(column: &dyn Array, detector: &Detector) -> Option<Option<(usize, D
             }
             let verdict = *verdicts[key].get_or_insert_with(|| detector.detect(levels.value(key)));
             if let Some(kind) = verdict {
-                return Some(Some((row, kind)));
+                return Ok(Some((row, kind)));
             }
         }
-        return Some(None);
+        return Ok(None);
     }
-    Some(scan_column(folge_schema::text_values(column).ok()?, detector))
+    let values = folge_schema::text_values(column).map_err(|_| ())?;
+    Ok(scan_column(values, detector))
 }
 
 /// The 0-based row and kind of the first value of a column holding an identifier.
@@ -546,6 +548,15 @@ mod tests {
         let hit = found(&batch(vec![Some(0), None, Some(1), Some(2), Some(2)]));
         assert_eq!(hit, Some(("service".to_owned(), 3, DetectKind::Name.name())));
         assert_eq!(found(&batch(vec![Some(1), None, Some(0)])), None);
+        // A null row whose key slot holds the name's level is still a null row.
+        let keys = UInt32Array::new(
+            vec![0, 2, 1].into(),
+            Some(arrow_buffer::NullBuffer::from(vec![true, false, true])),
+        );
+        let levels: ArrayRef = Arc::new(StringArray::from(vec!["gp", "kad", "Kari Nordmann"]));
+        let column = DictionaryArray::<UInt32Type>::try_new(keys, levels).unwrap();
+        let masked = RecordBatch::try_new(schema.clone(), vec![Arc::new(column) as ArrayRef]);
+        assert_eq!(found(&masked.unwrap()), None);
         let rows = batch(vec![Some(2), Some(1)]);
         assert_eq!(scan_batch_columns(&rows, &detector).len(), 1);
         // The same verdicts as reading each row's text.

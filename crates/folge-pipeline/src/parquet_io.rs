@@ -69,8 +69,7 @@ fn temp_path(path: &Path) -> Result<PathBuf, SchemaError> {
 /// the `pid` column of 200,000 persons ran out of room and fell back to plain text, 32
 /// bytes a row: the de-identified events of 10 million rows took 335 MB (and the time to
 /// compress, hash and write them) instead of 101 MB, for about the same time spent
-/// interning. Zone 1's `person_id` keeps the default: there the ids are 11 bytes, and
-/// interning every row cost more (1.2 s of CPU at 10 million rows) than the file saved.
+/// interning. Zone 1's `person_id` is keyed instead ([`KeyedColumn`]).
 const PID_DICTIONARY_PAGE_BYTES: usize = 8 << 20;
 
 /// How a table's `pid` column is stored (what a reader gets is the same text).

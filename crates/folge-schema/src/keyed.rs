@@ -57,10 +57,20 @@ pub fn service_keys(services: impl Iterator<Item = Service>) -> ArrayRef {
 
 /// One text dictionary shared by the batches of a keyed column (the participants' ids,
 /// in list order, for zone 1's `person_id`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TextDictionary {
     values: ArrayRef,
     page_bytes: usize,
+}
+
+impl std::fmt::Debug for TextDictionary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The values may be person ids: only how many.
+        f.debug_struct("TextDictionary")
+            .field("values", &self.values.len())
+            .field("page_bytes", &self.page_bytes)
+            .finish()
+    }
 }
 
 impl TextDictionary {
@@ -79,20 +89,19 @@ impl TextDictionary {
 
     /// `values` as a keyed column: each the key in `places` beside it (its place in this
     /// dictionary). A batch holding a value without a place gets a dictionary of its own,
-    /// so its text is kept all the same (and written the ordinary way).
+    /// so its text is kept all the same (the writer interns it, or seeds a page with it).
     pub fn keys<'a>(
         &self,
         values: impl Iterator<Item = &'a str>,
         places: &[Option<u32>],
     ) -> ArrayRef {
         let keys: Option<UInt32Array> = places.iter().copied().collect();
-        let (keys, dictionary) = match keys {
-            Some(keys) => (keys, Arc::clone(&self.values)),
-            None => {
-                let text = StringArray::from_iter_values(values);
-                let n = u32::try_from(text.len()).expect("a batch of fewer than 2³² rows");
-                (UInt32Array::from_iter_values(0..n), Arc::new(text) as ArrayRef)
-            }
+        let (keys, dictionary) = if let Some(keys) = keys {
+            (keys, Arc::clone(&self.values))
+        } else {
+            let text = StringArray::from_iter_values(values);
+            let n = u32::try_from(text.len()).expect("a batch of fewer than 2³² rows");
+            (UInt32Array::from_iter_values(0..n), Arc::new(text) as ArrayRef)
         };
         Arc::new(
             DictionaryArray::<UInt32Type>::try_new(keys, dictionary)
@@ -141,7 +150,9 @@ pub fn service_events_batch(
 /// service code, in a form safe to show.
 pub fn read_services(array: &dyn Array) -> Result<Vec<Option<Service>>, String> {
     use arrow_array::cast::AsArray;
-    let bad = |code: &str| format!("`{}` is not a service code", crate::shown(code));
+    // A cell that should hold a code: shown only when it holds no letter (a name typed
+    // into it must not reach a message).
+    let bad = |code: &str| format!("{} is not a service code", crate::shown_cell(code));
     if let Some(text) = array.as_any().downcast_ref::<StringArray>() {
         let mut last: Option<(&str, Service)> = None;
         return text
@@ -171,7 +182,10 @@ pub fn read_services(array: &dyn Array) -> Result<Vec<Option<Service>>, String> 
                 format!("expected a dictionary of {}, found {}", DataType::Utf8, values.data_type())
             })?;
             text.iter()
-                .map(|v| v.and_then(Service::from_code).ok_or_else(|| bad(v.unwrap_or(""))))
+                .map(|v| match v {
+                    Some(code) => Service::from_code(code).ok_or_else(|| bad(code)),
+                    None => Err("holds an empty level".to_owned()),
+                })
                 .collect()
         };
     let keys = dictionary.normalized_keys();
@@ -206,7 +220,18 @@ mod tests {
             [Some(Service::Gp), Some(Service::Inpatient), None, Some(Service::HomeNursing)]
         );
         let wrong = StringArray::from(vec!["gp", "sykehjem"]);
-        assert_eq!(read_services(&wrong).unwrap_err(), "`sykehjem` is not a service code");
+        assert_eq!(
+            read_services(&wrong).unwrap_err(),
+            "a text (not shown, as it may name a person) is not a service code"
+        );
+        let code = StringArray::from(vec!["17"]);
+        assert_eq!(read_services(&code).unwrap_err(), "`17` is not a service code");
+        let levels = Arc::new(StringArray::from(vec![Some("gp"), None]));
+        let empty =
+            DictionaryArray::<UInt32Type>::try_new(UInt32Array::from(vec![0, 1]), levels).unwrap();
+        assert_eq!(read_services(&empty).unwrap_err(), "holds an empty level");
+        let ids = TextDictionary::new(["01018012345"].into_iter());
+        assert_eq!(format!("{ids:?}"), "TextDictionary { values: 1, page_bytes: 15 }");
     }
 
     fn event(person_id: &str, service: Service) -> ServiceEvent {

@@ -364,11 +364,14 @@ impl InputHashes {
     }
 }
 
+/// Makes a batch of a table's rows (on the writer's thread).
+type MakeBatch<T> = std::sync::Arc<dyn Fn(&[T]) -> Result<RecordBatch, SchemaError> + Send + Sync>;
+
 /// How a table's rows become the batches of its file: its schema, the making of a batch
 /// (on the writer's thread) and the columns given as keys.
 pub(super) struct Encode<T> {
     schema: arrow_schema::SchemaRef,
-    batch: std::sync::Arc<dyn Fn(&[T]) -> Result<RecordBatch, SchemaError> + Send + Sync>,
+    batch: MakeBatch<T>,
     keyed: Vec<KeyedColumn>,
     /// Snappy (see [`ParquetSink::create_keyed`]).
     compressed: bool,
@@ -395,21 +398,34 @@ fn keyed_service_events(
 ) -> Encode<ServiceEvent> {
     let ids =
         folge_schema::keyed::TextDictionary::new(participants.iter().map(|p| p.person_id.as_str()));
-    let keyed = vec![
-        KeyedColumn { name: "person_id", page_bytes: ids.page_bytes() },
-        KeyedColumn { name: "service", page_bytes: 0 },
-    ];
+    // Every row group's dictionary page holds every participant's id: worth it while the
+    // list is no longer than a row group (about a million ids, 16 MiB). A longer list's
+    // ids are interned as text, each page holding those its rows name.
+    let key_ids = ids.page_bytes() <= KEYED_IDS_MAX_BYTES;
+    let mut keyed = vec![KeyedColumn { name: "service", page_bytes: 0 }];
+    if key_ids {
+        keyed.push(KeyedColumn { name: "person_id", page_bytes: ids.page_bytes() });
+    }
     let persons = std::sync::Arc::clone(persons);
     Encode {
         schema: folge_schema::keyed::service_events_schema(),
         batch: std::sync::Arc::new(move |rows| {
-            let places = persons.positions(rows.iter().map(|r| r.person_id.as_str()));
+            let places = if key_ids {
+                persons.positions(rows.iter().map(|r| r.person_id.as_str()))
+            } else {
+                // No place: the batch's ids in a dictionary of their own.
+                vec![None; rows.len()]
+            };
             folge_schema::keyed::service_events_batch(rows, &ids, &places)
         }),
         keyed,
         compressed: false,
     }
 }
+
+/// The largest participant list whose ids zone 1's `person_id` is keyed into (see
+/// `keyed_service_events`).
+const KEYED_IDS_MAX_BYTES: usize = 16 << 20;
 
 /// Stream the files of one event table into `<dir>/<table>.parquet`, one after another
 /// (or only count them when there is no output, as `validate` does). A table the

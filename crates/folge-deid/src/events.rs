@@ -16,7 +16,7 @@ use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float64Array, Int32Array,
     RecordBatch, StringArray, UInt32Array,
 };
-use folge_schema::column::date_to_date32;
+use folge_schema::column::{ScalarColumn, date_to_date32};
 use folge_schema::tables::Participant;
 use folge_schema::{IdTable, SchemaError, Service, Table, eleven_digits};
 
@@ -330,7 +330,7 @@ fn keyed_services(column: ArrayRef) -> Result<ArrayRef, DeidError> {
     let bad = |problem: String| {
         DeidError::Schema(SchemaError::BadColumn { table: TABLE, column: "service", problem })
     };
-    let services = folge_schema::keyed::read_services(column.as_ref()).map_err(bad)?;
+    let services = <Service as ScalarColumn>::read_column(column.as_ref()).map_err(bad)?;
     let services: Option<Vec<Service>> = services.into_iter().collect();
     let services = services.ok_or_else(|| bad("is empty".to_owned()))?;
     Ok(folge_schema::keyed::service_keys(services.into_iter()))
@@ -487,7 +487,7 @@ impl EventBatch {
             .ok_or(SchemaError::MissingColumn { table: TABLE, column: "service" })?;
         // Text or keyed (as converted): each level read once.
         let services =
-            folge_schema::keyed::read_services(services.as_ref()).map_err(|problem| {
+            <Service as ScalarColumn>::read_column(services.as_ref()).map_err(|problem| {
                 DeidError::Schema(SchemaError::BadColumn {
                     table: TABLE,
                     column: "service",

@@ -78,18 +78,13 @@ pub enum PidColumn {
     /// Dictionary-encoded (up to 8 MiB of dictionary a column chunk): small
     /// files; rows grouped by person become runs of one index.
     Dictionary,
-    /// Plain, uncompressed: for service events not grouped by person, where every row
-    /// names another of the participants. Interning every row into the dictionary cost
-    /// about 1.5 s of CPU at 10 million rows, more than writing and hashing the larger
-    /// file (32 bytes a row; random hex does not compress: snappy saved 12 %).
-    Plain,
     /// Batches give `pid` as `UInt32` keys into one dictionary of `persons` pseudonyms
     /// shared by every batch (`folge_deid::EventDeidentifier::keyed`): each column chunk's
     /// dictionary page holds them all, in order, and a row is its key, bit-packed (the
     /// vendored writer's patch; see `vendor/README.md`). For service events not grouped by
     /// person: no pseudonym is interned, copied or hashed a row (the bench's 10 million
     /// events: a 116 MB file instead of 381 MB). The file's schema says text, so every reader gets the
-    /// pseudonyms as text, as from the other two.
+    /// pseudonyms as text, as from `Dictionary`.
     Keyed {
         /// Pseudonyms in the dictionary.
         persons: usize,
@@ -185,9 +180,6 @@ impl ParquetSink {
             PidColumn::Dictionary => {
                 props.set_column_dictionary_page_size_limit(column, PID_DICTIONARY_PAGE_BYTES)
             }
-            PidColumn::Plain => props
-                .set_column_dictionary_enabled(column.clone(), false)
-                .set_column_compression(column, Compression::UNCOMPRESSED),
             // Room for every pseudonym (32 characters and a 4-byte length each), so the
             // page never falls back to plain text; keys of random persons and hex text
             // do not compress.
@@ -748,7 +740,7 @@ mod tests {
     }
 
     #[test]
-    fn pid_columns_plain_or_as_a_dictionary_read_back_alike() {
+    fn pid_columns_stay_dictionaries_and_read_back() {
         use parquet::basic::Encoding;
         use parquet::file::reader::{FileReader, SerializedFileReader};
         let dir = tempfile::tempdir().unwrap();
@@ -769,7 +761,9 @@ mod tests {
         )
         .unwrap();
         let mut encodings = Vec::new();
-        for (name, pid) in [("d.parquet", PidColumn::Dictionary), ("p.parquet", PidColumn::Plain)] {
+        // A sink made for keyed pids given text interns it into the same dictionary.
+        let keyed = PidColumn::Keyed { persons: 3_000 };
+        for (name, pid) in [("d.parquet", PidColumn::Dictionary), ("k.parquet", keyed)] {
             let path = dir.path().join(name);
             let mut sink =
                 ParquetSink::create_with(&path, schema.clone(), &BTreeMap::new(), pid).unwrap();
@@ -796,8 +790,8 @@ mod tests {
         }
         assert_eq!(
             encodings,
-            vec![(true, Compression::SNAPPY), (false, Compression::UNCOMPRESSED)],
-            "pid: a dictionary, or plain and uncompressed"
+            vec![(true, Compression::SNAPPY), (true, Compression::UNCOMPRESSED)],
+            "pid: a dictionary, compressed unless keyed"
         );
     }
 

@@ -219,15 +219,48 @@ impl<T: TextCode> ScalarColumn for T {
     fn to_array<'a>(values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
         Arc::new(values.map(|v| v.map(|c| c.code())).collect::<StringArray>())
     }
+    /// Text or a dictionary of any key type (its levels parsed once each, not once a
+    /// row); a row whose key points at an empty level is empty. A value that is not a
+    /// code is quoted only when it holds no letter (a name typed into a code column must
+    /// not reach a message).
     fn read_column(array: &dyn Array) -> Result<Vec<Option<Self>>, String> {
-        crate::categories::text_values(array)?
-            .into_iter()
-            .map(|v| match v {
-                None => Ok(None),
-                Some(s) => Self::from_code(s).map(Some).ok_or_else(|| {
-                    let allowed: Vec<&str> = Self::ALL.iter().map(|c| c.code()).collect();
-                    format!("`{}` is not one of {}", crate::shown(s), allowed.join(", "))
-                }),
+        use arrow_array::cast::AsArray;
+        let parse = |code: &str| {
+            Self::from_code(code).ok_or_else(|| {
+                let allowed: Vec<&str> = Self::ALL.iter().map(|c| c.code()).collect();
+                format!("{} is not one of {}", crate::shown_cell(code), allowed.join(", "))
+            })
+        };
+        if let Some(dictionary) = array.as_any_dictionary_opt() {
+            let values = dictionary.values();
+            let levels = values.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+                format!("expected {}, found {}", DataType::Utf8, array.data_type())
+            })?;
+            // Judged only where a row uses them, as the rows' text would be.
+            let parsed: Vec<Result<Option<Self>, String>> =
+                levels.iter().map(|v| v.map(parse).transpose()).collect();
+            let keys = dictionary.normalized_keys();
+            return (0..array.len())
+                .map(|i| if array.is_null(i) { Ok(None) } else { parsed[keys[i]].clone() })
+                .collect();
+        }
+        let text = array
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| format!("expected {}, found {}", DataType::Utf8, array.data_type()))?;
+        // Code columns repeat their values: the last one parsed is kept.
+        let mut last: Option<(&str, Self)> = None;
+        text.iter()
+            .map(|v| {
+                let Some(code) = v else { return Ok(None) };
+                if let Some((c, s)) = last
+                    && c == code
+                {
+                    return Ok(Some(s));
+                }
+                let s = parse(code)?;
+                last = Some((code, s));
+                Ok(Some(s))
             })
             .collect()
     }

@@ -145,91 +145,52 @@ pub fn service_events_batch(
         .map_err(|source| SchemaError::Internal { table: ServiceEvent::NAME, source })
 }
 
-/// A `service` column's values, text or a dictionary of any key type (a dictionary's
-/// levels are parsed once, not once a row); `Err` names the first value that is not a
-/// service code, in a form safe to show.
-pub fn read_services(array: &dyn Array) -> Result<Vec<Option<Service>>, String> {
-    use arrow_array::cast::AsArray;
-    // A cell that should hold a code: shown only when it holds no letter (a name typed
-    // into it must not reach a message).
-    let bad = |code: &str| format!("{} is not a service code", crate::shown_cell(code));
-    if let Some(text) = array.as_any().downcast_ref::<StringArray>() {
-        let mut last: Option<(&str, Service)> = None;
-        return text
-            .iter()
-            .map(|v| {
-                let Some(code) = v else { return Ok(None) };
-                if let Some((c, s)) = last
-                    && c == code
-                {
-                    return Ok(Some(s));
-                }
-                let s = Service::from_code(code).ok_or_else(|| bad(code))?;
-                last = Some((code, s));
-                Ok(Some(s))
-            })
-            .collect();
-    }
-    let Some(dictionary) = array.as_any_dictionary_opt() else {
-        return Err(format!("expected {}, found {}", DataType::Utf8, array.data_type()));
-    };
-    let values = dictionary.values();
-    let levels: Vec<Result<Service, String>> =
-        if values.to_data().ptr_eq(&service_codes().to_data()) {
-            Service::ALL.iter().map(|&s| Ok(s)).collect()
-        } else {
-            let text = values.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
-                format!("expected a dictionary of {}, found {}", DataType::Utf8, values.data_type())
-            })?;
-            text.iter()
-                .map(|v| match v {
-                    Some(code) => Service::from_code(code).ok_or_else(|| bad(code)),
-                    None => Err("holds an empty level".to_owned()),
-                })
-                .collect()
-        };
-    let keys = dictionary.normalized_keys();
-    (0..array.len())
-        .map(|i| {
-            if array.is_null(i) {
-                return Ok(None);
-            }
-            levels[keys[i]].clone().map(Some)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `Service`'s column reader (`ScalarColumn::read_column`) reads keyed, text and any
+    /// other dictionary alike, and never quotes a value with letters.
     #[test]
     fn services_read_back_from_keys_text_and_any_dictionary() {
+        use crate::column::ScalarColumn;
+        let read = |a: &dyn Array| <Service as ScalarColumn>::read_column(a);
         let services = [Service::Gp, Service::Inpatient, Service::Gp, Service::HomeNursing];
         let keyed = service_keys(services.iter().copied());
         let want: Vec<Option<Service>> = services.iter().copied().map(Some).collect();
-        assert_eq!(read_services(keyed.as_ref()).unwrap(), want);
+        assert_eq!(read(keyed.as_ref()).unwrap(), want);
         let text: StringArray = services.iter().map(|s| Some(s.code())).collect();
-        assert_eq!(read_services(&text).unwrap(), want);
-        // A dictionary of its own levels, in another order, with a null row.
-        let levels = Arc::new(StringArray::from(vec!["home_nursing", "gp", "inpatient"]));
-        let keys = UInt32Array::from(vec![Some(1), Some(2), None, Some(0)]);
-        let other = DictionaryArray::<UInt32Type>::try_new(keys, levels).unwrap();
+        assert_eq!(read(&text).unwrap(), want);
+        // A dictionary of its own levels, in another order, with a null row and a row
+        // pointing at an empty level; an unused bad level is not judged.
+        let levels = Arc::new(StringArray::from(vec![
+            Some("home_nursing"),
+            Some("gp"),
+            Some("inpatient"),
+            None,
+            Some("x"),
+        ]));
+        let keys = UInt32Array::from(vec![Some(1), Some(2), None, Some(0), Some(3)]);
+        let other = DictionaryArray::<UInt32Type>::try_new(keys, levels.clone()).unwrap();
         assert_eq!(
-            read_services(&other).unwrap(),
-            [Some(Service::Gp), Some(Service::Inpatient), None, Some(Service::HomeNursing)]
+            read(&other).unwrap(),
+            [Some(Service::Gp), Some(Service::Inpatient), None, Some(Service::HomeNursing), None]
+        );
+        let uses_bad =
+            DictionaryArray::<UInt32Type>::try_new(UInt32Array::from(vec![4]), levels).unwrap();
+        assert!(
+            read(&uses_bad).unwrap_err().starts_with(
+                "a text (not shown, as it may name a person) is not one of inpatient,"
+            )
         );
         let wrong = StringArray::from(vec!["gp", "sykehjem"]);
-        assert_eq!(
-            read_services(&wrong).unwrap_err(),
-            "a text (not shown, as it may name a person) is not a service code"
+        let err = read(&wrong).unwrap_err();
+        assert!(
+            err.starts_with("a text (not shown, as it may name a person) is not one of inpatient,"),
+            "{err}"
         );
         let code = StringArray::from(vec!["17"]);
-        assert_eq!(read_services(&code).unwrap_err(), "`17` is not a service code");
-        let levels = Arc::new(StringArray::from(vec![Some("gp"), None]));
-        let empty =
-            DictionaryArray::<UInt32Type>::try_new(UInt32Array::from(vec![0, 1]), levels).unwrap();
-        assert_eq!(read_services(&empty).unwrap_err(), "holds an empty level");
+        assert!(read(&code).unwrap_err().starts_with("`17` is not one of inpatient,"));
         let ids = TextDictionary::new(["01018012345"].into_iter());
         assert_eq!(format!("{ids:?}"), "TextDictionary { values: 1, page_bytes: 15 }");
     }

@@ -281,7 +281,11 @@ impl PersonUse<'_> {
             Indicator::GpContacts => count(&[Service::Gp]),
             // Summed exactly, then rounded once: the hours do not depend on the order
             // the person's rows came in (a sorted extract or a date-ordered delivery).
-            Indicator::HomeCareHours => exact_sum(self.hours.iter().map(|e| hours_in(e, lo, hi))),
+            // Only the hours inside the window: a zero adds nothing to the exact sum (it
+            // is correctly rounded, so its bits depend only on the sum's value).
+            Indicator::HomeCareHours => exact_sum(
+                self.hours.iter().map(|e| hours_in(e, lo, hi)).filter(|hours| *hours != 0.0),
+            ),
             Indicator::ShortStayDays => nights(&self.short_stays),
             Indicator::KadStays => count(&[Service::Kad]),
             // Every contact with the hospital: stays (merged, as admissions), day

@@ -30,8 +30,8 @@ pub use questionnaire::{
     Codebook, DateItem, Instrument, Item, QuestionnaireOptions, read_questionnaire,
 };
 pub use readers::{
-    BATCH_ROWS, ExitCompletion, IdPolicy, Ingested, PersonIndex, Sink, SourceSummary, Streamed,
-    complete_exits, for_each_cell, read_codings, read_participants, read_process_events,
+    BATCH_ROWS, ExitCompletion, IdPolicy, Ingested, PersonIndex, Rows, Sink, SourceSummary,
+    Streamed, complete_exits, for_each_cell, read_codings, read_participants, read_process_events,
     read_service_events, stream_process_events, stream_service_counts, stream_service_events,
 };
 pub use redcap::{

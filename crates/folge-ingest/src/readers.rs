@@ -50,27 +50,43 @@ impl PersonIndex {
         self.numeric.get(id.as_u64()).is_some()
     }
 
-    /// Look `ids` up, for their cache lines only: one loop of independent look-ups,
-    /// whose misses the processor overlaps (see [`read_rows_of`]).
-    pub(crate) fn touch<'a>(&self, ids: impl Iterator<Item = &'a str>) {
-        let found = ids
-            .filter_map(|id| folge_schema::eleven_digits(crate::values::trim(id)))
-            .filter(|&n| self.numeric.get(n).is_some())
-            .count();
-        std::hint::black_box(found);
+    /// The places of `ids` (cells as written) that are eleven digits once trimmed, into
+    /// `out` (cleared first; `None` for any other cell): one loop of independent
+    /// look-ups, whose misses the processor overlaps (see [`read_rows_of`]). Validation
+    /// then takes a row's place from here ([`PersonIndex::known`]).
+    pub(crate) fn places<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a str>,
+        keys: &mut Vec<u64>,
+        out: &mut Vec<Option<u32>>,
+    ) {
+        keys.clear();
+        keys.extend(
+            ids.map(|id| folge_schema::eleven_digits(crate::values::trim(id)).unwrap_or(u64::MAX)),
+        );
+        self.numeric.get_many(keys, out);
     }
 
-    /// Whether `text`, a cell as written, is eleven digits naming an enrolled participant
-    /// whom `policy` accepts, decided without parsing the id again: the participant's id
-    /// was validated when the list was read, and eleven plain digits are their own
-    /// normalised form. `false` means "not known this way", not "not enrolled": the caller
-    /// then validates the cell in full, so every answer and every reason is the same as
-    /// validating each row.
-    pub(crate) fn known(&self, text: &str, policy: IdPolicy) -> bool {
-        policy.national
+    /// The place of the enrolled participant `text` (a trimmed cell) names, when it is
+    /// eleven digits and `policy` accepts every listed id, decided without parsing the id
+    /// again: the participant's id was validated when the list was read, and eleven plain
+    /// digits are their own normalised form. `looked_up` is the cell's place found
+    /// beforehand ([`PersonIndex::places`]); without one, `text` is looked up here. `None`
+    /// means "not known this way", not "not enrolled": the caller then validates the cell
+    /// in full, so every answer and every reason is the same as validating each row.
+    pub(crate) fn known(
+        &self,
+        text: &str,
+        looked_up: Option<u32>,
+        policy: IdPolicy,
+    ) -> Option<u32> {
+        if !(policy.national
             && self.all_national
-            && (policy.allow_synthetic || !self.any_synthetic)
-            && folge_schema::eleven_digits(text).is_some_and(|n| self.numeric.get(n).is_some())
+            && (policy.allow_synthetic || !self.any_synthetic))
+        {
+            return None;
+        }
+        looked_up.or_else(|| self.numeric.get(folge_schema::eleven_digits(text)?))
     }
 
     /// Whether a (normalised) id is enrolled.
@@ -191,17 +207,45 @@ pub struct Streamed {
 /// held in memory whole.
 pub const BATCH_ROWS: usize = 65_536;
 
+/// A batch of accepted rows, in file order, and for each the place in the participant
+/// list ([`PersonIndex::position`]) that validation found for its person: `None` where it
+/// did not look one up (an id it validated in full, a table without persons). Whoever
+/// keys rows by person looks up only those.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows<T> {
+    /// The rows.
+    pub rows: Vec<T>,
+    /// One per row.
+    pub places: Vec<Option<u32>>,
+}
+
+impl<T> Rows<T> {
+    fn with_capacity(rows: usize) -> Self {
+        Rows { rows: Vec::with_capacity(rows), places: Vec::with_capacity(rows) }
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
 /// Where streamed rows go: `Err` stops reading and names what failed (it becomes the
 /// source of [`IngestError::Sink`]).
-pub type Sink<'s, T> = dyn FnMut(Vec<T>) -> Result<(), SinkError> + 's;
+pub type Sink<'s, T> = dyn FnMut(Rows<T>) -> Result<(), SinkError> + 's;
 
 /// Collect a streamed source into memory (small tables, tests).
 pub(crate) fn collect<T>(
     read: impl FnOnce(&mut Sink<'_, T>) -> Result<Streamed, IngestError>,
 ) -> Result<Ingested<T>, IngestError> {
     let mut rows = Vec::new();
-    let streamed = read(&mut |batch: Vec<T>| {
-        rows.extend(batch);
+    let streamed = read(&mut |batch: Rows<T>| {
+        rows.extend(batch.rows);
         Ok(())
     })?;
     Ok(Ingested {
@@ -301,6 +345,11 @@ pub(crate) struct Cells<'a> {
     line: u64,
     date_order: DateOrder,
     dates: &'a std::cell::RefCell<DateNotes>,
+    /// The row's `person_id` looked up before validation ([`PersonIndex::places`]):
+    /// `None` when not found (or not looked up).
+    looked_up: Option<u32>,
+    /// Set by [`Cells::enrolled_person_id_after`] when it accepted the id as that place.
+    place: std::cell::Cell<Option<u32>>,
 }
 
 impl<'a> Cells<'a> {
@@ -408,7 +457,8 @@ impl<'a> Cells<'a> {
         last: &mut LastId,
     ) -> Result<String, Problem> {
         let text = self.text("person_id").unwrap_or_default();
-        if persons.known(text, policy) {
+        if let Some(place) = persons.known(text, self.looked_up, policy) {
+            self.place.set(Some(place));
             return Ok(text.to_owned());
         }
         if !last.text.is_empty() && text == last.text {
@@ -488,6 +538,14 @@ fn extra_fields(record: &csv::StringRecord, header_len: usize) -> Option<Problem
 const CHUNK_ROWS: usize = 4096;
 
 /// A chunk of records with what the reader knew of each (line, blank, multi-line).
+/// A row as a validating thread gave it back: parsed (or why not), its duplicate
+/// fingerprint, and the participant's place when validation found it.
+struct Checked<T> {
+    parsed: Result<T, Problem>,
+    print: u128,
+    place: Option<u32>,
+}
+
 #[derive(Default)]
 struct Chunk {
     records: Vec<csv::StringRecord>,
@@ -571,7 +629,7 @@ where
     let mut source = CsvSource::open(name, input, options)?;
     let columns = source.columns(required, optional)?;
     let sink_error = |source: SinkError| IngestError::Sink { source_name: name.to_owned(), source };
-    let mut rows = Vec::with_capacity(BATCH_ROWS.min(1024));
+    let mut rows = Rows::with_capacity(BATCH_ROWS.min(1024));
     let mut accepted = 0u64;
     let mut rejects = Vec::new();
     let mut read = 0u64;
@@ -595,10 +653,8 @@ where
         let (mut to_workers, mut from_workers, mut handles) = (Vec::new(), Vec::new(), Vec::new());
         for mut parse_row in parse_rows {
             let (to_worker, worker_in) = std::sync::mpsc::sync_channel::<Chunk>(2);
-            let (worker_out, from_worker) = std::sync::mpsc::sync_channel::<(
-                Chunk,
-                Vec<Option<(Result<T, Problem>, u128)>>,
-            )>(2);
+            let (worker_out, from_worker) =
+                std::sync::mpsc::sync_channel::<(Chunk, Vec<Option<Checked<T>>>)>(2);
             to_workers.push(to_worker);
             from_workers.push(from_worker);
             handles.push(scope.spawn(move || {
@@ -606,19 +662,23 @@ where
                 let dates = std::cell::RefCell::new(DateNotes::default());
                 let mut buffer = Vec::new();
                 let person_column = columns_ref.get("person_id").copied();
+                let (mut keys, mut places) = (Vec::new(), Vec::new());
                 for chunk in worker_in {
+                    places.clear();
                     if let (Some(persons), Some(column)) = (persons, person_column) {
-                        persons.touch(
+                        persons.places(
                             chunk.records[..chunk.len]
                                 .iter()
                                 .map(|r| r.get(column).unwrap_or_default()),
+                            &mut keys,
+                            &mut places,
                         );
                     }
                     let results = (0..chunk.len)
                         .map(|k| {
                             (!chunk.blank[k]).then(|| {
                                 if let Some(problem) = extra_fields(&chunk.records[k], header_len) {
-                                    return (Err(problem), 0);
+                                    return Checked { parsed: Err(problem), print: 0, place: None };
                                 }
                                 let cells = Cells {
                                     record: &chunk.records[k],
@@ -626,6 +686,8 @@ where
                                     line: chunk.lines[k],
                                     date_order,
                                     dates: &dates,
+                                    looked_up: places.get(k).copied().flatten(),
+                                    place: std::cell::Cell::new(None),
                                 };
                                 let parsed = parse_row(&cells, chunk.lines[k]);
                                 // The duplicate fingerprint, for accepted rows only.
@@ -637,7 +699,7 @@ where
                                 } else {
                                     0
                                 };
-                                (parsed, print)
+                                Checked { parsed, print, place: cells.place.get() }
                             })
                         })
                         .collect();
@@ -701,10 +763,12 @@ where
             for (k, result) in results.into_iter().enumerate() {
                 read += 1;
                 let (record, line) = (&chunk.records[k], chunk.lines[k]);
+                let mut place = None;
                 let result = match result {
                     None => Err(Problem { column: None, reason: "blank row".to_owned() }),
-                    Some((parsed, print)) => parsed.and_then(|row| {
-                        match duplicates.check_fingerprint(record, print, line) {
+                    Some(checked) => checked.parsed.and_then(|row| {
+                        place = checked.place;
+                        match duplicates.check_fingerprint(record, checked.print, line) {
                             Ok(None) => Ok(row),
                             Ok(Some(first)) => Err(Problem {
                                 column: None,
@@ -721,14 +785,15 @@ where
                 };
                 match result {
                     Ok(row) => {
-                        rows.push(row);
+                        rows.rows.push(row);
+                        rows.places.push(place);
                         accepted += 1;
                         if rows.len() == BATCH_ROWS
                             // A file this long has more: the next batch starts at full
                             // size instead of growing (and copying) from 1024 rows again.
                             && let Err(e) = sink(std::mem::replace(
                                 &mut rows,
-                                Vec::with_capacity(BATCH_ROWS),
+                                Rows::with_capacity(BATCH_ROWS),
                             ))
                             .map_err(sink_error)
                         {

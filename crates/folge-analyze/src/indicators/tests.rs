@@ -575,6 +575,16 @@ fn hours_are_summed_alike_in_any_order() {
     let halves = [1.5, 0.25, 2.0, 0.75, 3.5];
     assert_eq!(bits(exact_sum(halves)), bits(halves.iter().sum::<f64>()));
     assert_eq!(bits(exact_sum([])), bits(0.0));
+    // Zeros add nothing: the hours outside a window are left out of its sum, and the bits
+    // are those of summing them in (the sum is correctly rounded).
+    for (k, zeros) in [1usize, 2, 3, 7].into_iter().enumerate() {
+        let mut with_zeros: Vec<f64> = values.to_vec();
+        for z in 0..zeros {
+            with_zeros.insert((z * 3 + k) % with_zeros.len(), 0.0);
+        }
+        assert_eq!(bits(exact_sum(with_zeros)), bits(first));
+    }
+    assert_eq!(bits(exact_sum([0.0, 0.0])), bits(exact_sum([])));
 }
 
 #[test]

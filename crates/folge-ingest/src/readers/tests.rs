@@ -877,9 +877,12 @@ fn chunks_validated_on_two_threads_come_back_in_file_order() {
     }
     let options = CsvOptions { layout: Layout::Npr, ..CsvOptions::default() };
     let mut read: Vec<ServiceEvent> = Vec::new();
+    let mut places: Vec<Option<u32>> = Vec::new();
     let got =
         stream_service_events("npr.csv", text.as_bytes(), &options, POLICY, &persons, &mut |b| {
-            read.extend(b);
+            assert_eq!(b.places.len(), b.rows.len());
+            read.extend(b.rows);
+            places.extend(b.places);
             Ok(())
         })
         .unwrap();
@@ -889,6 +892,10 @@ fn chunks_validated_on_two_threads_come_back_in_file_order() {
     let expected: Vec<&str> =
         (0..rows).filter(|n| n % 997 != 5).map(|n| ids[(n * 7) % ids.len()].as_str()).collect();
     assert_eq!(people, expected, "rows in file order");
+    // Each row's place as validation found it: its person's place in the list.
+    let listed: Vec<Option<u32>> = people.iter().map(|id| persons.position(id)).collect();
+    assert_eq!(places, listed);
+    assert!(places.iter().all(Option::is_some));
     deaths.sort();
     assert_eq!(got.deaths, deaths);
     let first = first_ambiguous.expect("ambiguous dates");
@@ -926,6 +933,18 @@ fn enrolled_ids_known_from_the_list_are_judged_as_when_parsed_in_full() {
             read_service_events("e.csv", input.as_bytes(), &CsvOptions::default(), policy, persons)
                 .unwrap();
         let accepted: Vec<String> = got.rows.iter().map(|e| e.person_id.clone()).collect();
+        // A place handed on with a row is always its person's.
+        let mut places = Vec::new();
+        let options = CsvOptions::default();
+        stream_service_events("e.csv", input.as_bytes(), &options, policy, persons, &mut |b| {
+            places.extend(b.places);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(places.len(), accepted.len());
+        for (place, id) in places.iter().zip(&accepted) {
+            assert!(place.is_none() || *place == persons.position(id), "{place:?}");
+        }
         let rejected: Vec<(i64, String)> =
             got.rejects.iter().map(|r| (r.line, r.reason.clone())).collect();
         (accepted, rejected)

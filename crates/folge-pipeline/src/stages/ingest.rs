@@ -365,7 +365,9 @@ impl InputHashes {
 }
 
 /// Makes a batch of a table's rows (on the writer's thread).
-type MakeBatch<T> = std::sync::Arc<dyn Fn(&[T]) -> Result<RecordBatch, SchemaError> + Send + Sync>;
+type MakeBatch<T> = std::sync::Arc<
+    dyn Fn(&folge_ingest::Rows<T>) -> Result<RecordBatch, SchemaError> + Send + Sync,
+>;
 
 /// How a table's rows become the batches of its file: its schema, the making of a batch
 /// (on the writer's thread) and the columns given as keys.
@@ -382,7 +384,7 @@ impl<T: Table> Encode<T> {
     pub(super) fn plain() -> Self {
         Encode {
             schema: T::schema(),
-            batch: std::sync::Arc::new(|rows| T::to_batch(rows)),
+            batch: std::sync::Arc::new(|rows| T::to_batch(&rows.rows)),
             keyed: Vec::new(),
             compressed: true,
         }
@@ -409,9 +411,16 @@ fn keyed_service_events(
     let persons = std::sync::Arc::clone(persons);
     Encode {
         schema: folge_schema::keyed::service_events_schema(),
-        batch: std::sync::Arc::new(move |rows| {
+        batch: std::sync::Arc::new(move |batch| {
+            let rows = &batch.rows;
             let places = if key_ids {
-                persons.positions(rows.iter().map(|r| r.person_id.as_str()))
+                // Where validation found a row's place it is handed on; the others (ids
+                // validated in full: written with a space, local ids) are looked up here.
+                let mut places = batch.places.clone();
+                for (place, row) in places.iter_mut().zip(rows).filter(|(p, _)| p.is_none()) {
+                    *place = persons.position(&row.person_id);
+                }
+                places
             } else {
                 // No place: the batch's ids in a dictionary of their own.
                 vec![None; rows.len()]

@@ -1,7 +1,8 @@
-//! Service events sorted out by person on disk, for events that do not come grouped by
-//! person (a hospital extract and a municipal one, one after the other): each person's
-//! events go to one of several temporary part files, a part is read back whole and
-//! grouped, so memory holds one part and not every event.
+//! Service events sorted out by person, for events that do not come grouped by person (a
+//! hospital extract and a municipal one, one after the other): each person's events go
+//! to one of several parts, and a part is taken back whole and grouped. Parts are held in
+//! memory while every event's record fits in [`PARTS_IN_MEMORY_BYTES`]; beyond that they
+//! are temporary files, so memory holds one part and not every event.
 //!
 //! A part holds fixed-size records: the participant's number (no pseudonym) and the
 //! event's fields, little-endian. The files live in a temporary folder inside the stage
@@ -69,16 +70,64 @@ fn decode(r: &[u8; RECORD]) -> Option<(u32, EventRow)> {
     Some((person, row))
 }
 
-/// Events dealt into part files by participant number.
+/// The most bytes of records held in memory: a delivery whose events' records take more
+/// (about 17 million events) is dealt into part files. Ten million events' records are
+/// 300 MB; written to files and read back, they were copied into the page cache and out
+/// again.
+pub const PARTS_IN_MEMORY_BYTES: u64 = 512 << 20;
+
+/// How events not grouped by person are dealt: into how many parts, for how many events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// Parts, each read back and grouped whole.
+    pub parts: usize,
+    /// Events (about: the parts hold what is pushed).
+    pub events: u64,
+}
+
+impl Plan {
+    /// One part per [`EVENTS_PER_PART`] events, at least one.
+    pub(crate) fn for_events(events: u64) -> Self {
+        let parts = usize::try_from(events.div_ceil(EVENTS_PER_PART as u64)).unwrap_or(usize::MAX);
+        Plan { parts: parts.max(1), events }
+    }
+}
+
+/// Events per part: what memory holds at once, grouped, when parts are files.
+pub(crate) const EVENTS_PER_PART: usize = 1_000_000;
+
+/// Events dealt into parts by participant number.
 pub(crate) struct EventParts {
-    folder: tempfile::TempDir,
-    writers: Vec<BufWriter<File>>,
+    store: Store,
     events: Vec<u64>,
 }
 
+/// Where the parts' records are.
+enum Store {
+    /// Each part's records.
+    Memory(Vec<Vec<u8>>),
+    /// Part files in a temporary folder.
+    Files { folder: tempfile::TempDir, writers: Vec<BufWriter<File>> },
+}
+
 impl EventParts {
-    /// `parts` empty part files in a temporary folder inside `dir`.
-    pub(crate) fn create(dir: &Path, parts: usize) -> Result<Self, PipelineError> {
+    /// The plan's empty parts: in memory when its events' records fit in
+    /// [`PARTS_IN_MEMORY_BYTES`], else files in a temporary folder inside `dir`.
+    pub(crate) fn create(dir: &Path, Plan { parts, events }: Plan) -> Result<Self, PipelineError> {
+        let parts = parts.max(1);
+        let bytes = events.saturating_mul(RECORD as u64);
+        if bytes <= PARTS_IN_MEMORY_BYTES {
+            // Room for a part's share and a little more: persons' use differs, parts less.
+            let share = usize::try_from(bytes / parts as u64 + bytes / parts as u64 / 16)
+                .unwrap_or(usize::MAX);
+            let held = (0..parts).map(|_| Vec::with_capacity(share)).collect();
+            return Ok(EventParts { store: Store::Memory(held), events: vec![0; parts] });
+        }
+        Self::in_files(dir, parts)
+    }
+
+    /// `parts` empty part files in a temporary folder inside `dir`, however few events.
+    pub(crate) fn in_files(dir: &Path, parts: usize) -> Result<Self, PipelineError> {
         let folder = tempfile::Builder::new()
             .prefix(".parts-")
             .tempdir_in(dir)
@@ -92,20 +141,30 @@ impl EventParts {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let events = vec![0; writers.len()];
-        Ok(EventParts { folder, writers, events })
+        Ok(EventParts { store: Store::Files { folder, writers }, events })
     }
 
     /// Add events of participant number `person`.
     pub(crate) fn push(&mut self, person: usize, rows: &[EventRow]) -> Result<(), PipelineError> {
-        let part = person % self.writers.len();
+        let part = person % self.events.len();
         let number = u32::try_from(person).map_err(|_| {
-            PipelineError::io_message(self.folder.path(), "more than 4 294 967 295 participants")
+            PipelineError::bug("more than 4 294 967 295 participants in one analysis")
         })?;
-        let writer = &mut self.writers[part];
-        for e in rows {
-            writer
-                .write_all(&encode(number, e))
-                .map_err(|err| PipelineError::io(&part_path(self.folder.path(), part), err))?;
+        match &mut self.store {
+            Store::Memory(held) => {
+                let held = &mut held[part];
+                for e in rows {
+                    held.extend_from_slice(&encode(number, e));
+                }
+            }
+            Store::Files { folder, writers } => {
+                let writer = &mut writers[part];
+                for e in rows {
+                    writer
+                        .write_all(&encode(number, e))
+                        .map_err(|err| PipelineError::io(&part_path(folder.path(), part), err))?;
+                }
+            }
         }
         self.events[part] += rows.len() as u64;
         Ok(())
@@ -121,19 +180,30 @@ impl EventParts {
         mut first: impl FnMut(usize, &[EventRow]) + Send,
         mut second: impl FnMut(usize, &[EventRow]) + Send,
     ) -> Result<(), PipelineError> {
-        let parts = self.writers.len();
-        let mut files = Vec::with_capacity(parts);
-        for (part, writer) in self.writers.drain(..).enumerate() {
-            let path = part_path(self.folder.path(), part);
-            writer.into_inner().map_err(|e| PipelineError::io(&path, e.into_error()))?;
-            files.push((part, path, self.events[part]));
+        let parts = self.events.len();
+        // Each part's records, taken from memory or read from its file when its turn comes.
+        let mut sources: Vec<PartSource> = Vec::with_capacity(parts);
+        match &mut self.store {
+            Store::Memory(held) => sources.extend(held.drain(..).map(PartSource::Memory)),
+            Store::Files { folder, writers } => {
+                for (part, writer) in writers.drain(..).enumerate() {
+                    let path = part_path(folder.path(), part);
+                    writer.into_inner().map_err(|e| PipelineError::io(&path, e.into_error()))?;
+                    sources.push(PartSource::File(path));
+                }
+            }
         }
+        let events = std::mem::take(&mut self.events);
         std::thread::scope(|scope| {
             let (to_first, for_first) = std::sync::mpsc::sync_channel::<Result<Part, _>>(0);
             let (to_second, for_second) = std::sync::mpsc::sync_channel::<Result<Part, _>>(0);
             scope.spawn(move || {
-                for (part, path, events) in files {
-                    let read = read_part(&path, events, part, parts);
+                for (part, (source, events)) in sources.into_iter().zip(events).enumerate() {
+                    let read = source.records(events).and_then(|(bytes, path)| {
+                        group_part(&bytes, part, parts).ok_or_else(|| {
+                            PipelineError::io_message(&path, "holds an unknown service")
+                        })
+                    });
                     let failed = read.is_err();
                     let to = if part % 2 == 0 { &to_first } else { &to_second };
                     if to.send(read).is_err() || failed {
@@ -165,14 +235,33 @@ impl EventParts {
 /// part (persons of part `p` of `n` are `p`, `p + n`, `p + 2n`, …).
 type Part = (Vec<(usize, std::ops::Range<usize>)>, Vec<EventRow>);
 
-fn read_part(path: &Path, events: u64, part: usize, parts: usize) -> Result<Part, PipelineError> {
-    let expected = usize::try_from(events).unwrap_or(usize::MAX);
-    // The whole part at once; each record moved once to its person's place, and decoded
-    // once.
-    let mut bytes = vec![0u8; expected.saturating_mul(RECORD)];
-    File::open(path)
-        .and_then(|mut file| file.read_exact(&mut bytes))
-        .map_err(|e| PipelineError::io(path, e))?;
+/// Where a part's records are.
+enum PartSource {
+    Memory(Vec<u8>),
+    File(PathBuf),
+}
+
+impl PartSource {
+    /// The part's `events` records, and a name for errors about them.
+    fn records(self, events: u64) -> Result<(Vec<u8>, PathBuf), PipelineError> {
+        match self {
+            PartSource::Memory(bytes) => Ok((bytes, PathBuf::from("(parts in memory)"))),
+            PartSource::File(path) => {
+                let expected = usize::try_from(events).unwrap_or(usize::MAX);
+                // The whole part at once.
+                let mut bytes = vec![0u8; expected.saturating_mul(RECORD)];
+                File::open(&path)
+                    .and_then(|mut file| file.read_exact(&mut bytes))
+                    .map_err(|e| PipelineError::io(&path, e))?;
+                Ok((bytes, path))
+            }
+        }
+    }
+}
+
+/// A part's records grouped by person ([`Part`]); `None` when one holds a service code
+/// this build does not know (it did not write the record).
+fn group_part(bytes: &[u8], part: usize, parts: usize) -> Option<Part> {
     let records = bytes.as_chunks::<RECORD>().0;
     let place = |r: &[u8; RECORD]| u32::from_le_bytes([r[0], r[1], r[2], r[3]]) as usize / parts;
     let places = records.iter().map(|r| place(r) + 1).max().unwrap_or(0);
@@ -183,29 +272,33 @@ fn read_part(path: &Path, events: u64, part: usize, parts: usize) -> Result<Part
     for i in 1..starts.len() {
         starts[i] += starts[i - 1];
     }
-    // Records moved by person (a counting sort: stable, so each person's events stay in
-    // the order they came), then decoded in order.
+    // Records decoded in the order they came and each put at its person's next place (a
+    // counting sort: stable, so each person's events stay in the order they came): the
+    // records are read once, in order, and only the writes go to scattered places.
     let mut next = starts.clone();
-    let mut sorted = vec![0u8; bytes.len()];
+    let mut events = vec![EMPTY; records.len()];
     for r in records {
         let slot = &mut next[place(r)];
-        sorted[*slot * RECORD..(*slot + 1) * RECORD].copy_from_slice(r);
+        events[*slot] = decode(r)?.1;
         *slot += 1;
     }
-    drop(bytes);
-    let events = sorted
-        .as_chunks::<RECORD>()
-        .0
-        .iter()
-        .map(|r| decode(r).map(|(_, row)| row))
-        .collect::<Option<Vec<EventRow>>>()
-        .ok_or_else(|| PipelineError::io_message(path, "holds an unknown service"))?;
     let persons = (0..places)
         .filter(|&i| starts[i + 1] > starts[i])
         .map(|i| (i * parts + part, starts[i]..starts[i + 1]))
         .collect();
-    Ok((persons, events))
+    Some((persons, events))
 }
+
+/// A place not yet filled (every place is, by the end of [`group_part`]).
+const EMPTY: EventRow = EventRow {
+    service: Service::Gp,
+    start_day: 0,
+    end_day: None,
+    quantity: None,
+    acute: None,
+    start_minute: None,
+    end_minute: None,
+};
 
 fn part_path(folder: &Path, part: usize) -> PathBuf {
     folder.join(format!("{part}.events"))
@@ -246,26 +339,50 @@ mod tests {
         assert_eq!(decode(&bad), None);
     }
 
+    /// Parts held in memory, and parts in files.
+    fn both_stores(dir: &Path, parts: usize) -> [EventParts; 2] {
+        let memory = EventParts::create(dir, Plan { parts, events: 10 }).unwrap();
+        assert!(matches!(memory.store, Store::Memory(_)));
+        let files = EventParts::in_files(dir, parts).unwrap();
+        assert!(matches!(files.store, Store::Files { .. }));
+        [memory, files]
+    }
+
+    #[test]
+    fn a_plan_beyond_the_memory_budget_deals_into_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = PARTS_IN_MEMORY_BYTES / RECORD as u64;
+        let plan = Plan::for_events(events);
+        assert_eq!(plan.parts, usize::try_from(events.div_ceil(1_000_000)).unwrap());
+        let within = EventParts::create(dir.path(), plan).unwrap();
+        assert!(matches!(within.store, Store::Memory(_)));
+        drop(within);
+        let beyond = EventParts::create(dir.path(), Plan::for_events(events + 1)).unwrap();
+        assert!(matches!(beyond.store, Store::Files { .. }));
+        assert_eq!(Plan::for_events(0).parts, 1);
+    }
+
     #[test]
     fn persons_come_back_whole_and_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let mut parts = EventParts::create(dir.path(), 3).unwrap();
-        // Person 4 in two pieces, apart (as a hospital file then a municipal one).
-        parts.push(4, &[row(Service::Gp, 1), row(Service::Gp, 2)]).unwrap();
-        parts.push(1, &[row(Service::Outpatient, 5)]).unwrap();
-        parts.push(4, &[row(Service::HomeHelp, 3)]).unwrap();
-        parts.push(7, &[row(Service::Kad, 9)]).unwrap();
-        let mut seen = Vec::new();
-        let mut seen_too = Vec::new();
-        parts
-            .for_each_person(
-                |p, events| seen.push((p, events.iter().map(|e| e.start_day).collect())),
-                |p, events| seen_too.push((p, events.iter().map(|e| e.start_day).collect())),
-            )
-            .unwrap();
-        seen.extend(seen_too);
-        seen.sort();
-        assert_eq!(seen, vec![(1, vec![5]), (4, vec![1, 2, 3]), (7, vec![9])]);
+        for mut parts in both_stores(dir.path(), 3) {
+            // Person 4 in two pieces, apart (as a hospital file then a municipal one).
+            parts.push(4, &[row(Service::Gp, 1), row(Service::Gp, 2)]).unwrap();
+            parts.push(1, &[row(Service::Outpatient, 5)]).unwrap();
+            parts.push(4, &[row(Service::HomeHelp, 3)]).unwrap();
+            parts.push(7, &[row(Service::Kad, 9)]).unwrap();
+            let mut seen = Vec::new();
+            let mut seen_too = Vec::new();
+            parts
+                .for_each_person(
+                    |p, events| seen.push((p, events.iter().map(|e| e.start_day).collect())),
+                    |p, events| seen_too.push((p, events.iter().map(|e| e.start_day).collect())),
+                )
+                .unwrap();
+            seen.extend(seen_too);
+            seen.sort();
+            assert_eq!(seen, vec![(1, vec![5]), (4, vec![1, 2, 3]), (7, vec![9])]);
+        }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary parts removed");
     }
 
@@ -274,7 +391,12 @@ mod tests {
         // 60 persons, events added in 400 pieces in a scrambled order; each event's start
         // day is its sequence number, so a person's days must come back increasing.
         let dir = tempfile::tempdir().unwrap();
-        let mut parts = EventParts::create(dir.path(), 7).unwrap();
+        for parts in both_stores(dir.path(), 7) {
+            many_persons_in(parts);
+        }
+    }
+
+    fn many_persons_in(mut parts: EventParts) {
         let mut expected: Vec<Vec<i32>> = vec![Vec::new(); 60];
         let (mut state, mut day) = (0x9e37_79b9_u32, 0);
         for _ in 0..400 {

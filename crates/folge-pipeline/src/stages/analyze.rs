@@ -122,9 +122,6 @@ pub(super) fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, Pip
     })
 }
 
-/// Events per part when events not grouped by person are sorted out by person first.
-pub(super) const EVENTS_PER_PART: usize = 1_000_000;
-
 /// Analyze events that are not grouped by person in bounded memory: deal each person's
 /// rows into one of `parts` temporary files by participant number (so every person lands
 /// whole in one part), then group one part at a time in memory (see [`crate::parts`]).
@@ -133,9 +130,9 @@ pub(super) fn analyze_in_parts(
     params: &AnalysisParams,
     batches: impl Iterator<Item = Result<folge_deid::EventBatch, PipelineError>>,
     dir: &Path,
-    parts: usize,
+    plan: crate::parts::Plan,
 ) -> Result<folge_analyze::Analysis, PipelineError> {
-    let indicators = indicators_in_parts(tables, params, batches, dir, parts)?;
+    let indicators = indicators_in_parts(tables, params, batches, dir, plan)?;
     Ok(folge_analyze::summarise(tables, params, indicators))
 }
 
@@ -145,9 +142,9 @@ pub(super) fn indicators_in_parts(
     params: &AnalysisParams,
     batches: impl Iterator<Item = Result<folge_deid::EventBatch, PipelineError>>,
     dir: &Path,
-    parts: usize,
+    plan: crate::parts::Plan,
 ) -> Result<folge_analyze::Indicators, PipelineError> {
-    indicators_in_parts_placed(tables, params, batches.map(|b| b.map(|b| (b, None))), dir, parts)
+    indicators_in_parts_placed(tables, params, batches.map(|b| b.map(|b| (b, None))), dir, plan)
 }
 
 /// [`indicators_in_parts`] for batches that may come with each row's participant position
@@ -158,13 +155,13 @@ pub(super) fn indicators_in_parts_placed(
     params: &AnalysisParams,
     batches: impl Iterator<Item = Result<(folge_deid::EventBatch, Option<Vec<u32>>), PipelineError>>,
     dir: &Path,
-    parts: usize,
+    plan: crate::parts::Plan,
 ) -> Result<folge_analyze::Indicators, PipelineError> {
     let mut builder = folge_analyze::IndicatorBuilder::new(tables, params);
     // Participant position → the builder's participant number.
     let numbers: Vec<Option<usize>> =
         tables.participants().iter().map(|p| builder.number_of(p.pid())).collect();
-    let mut dealt = crate::parts::EventParts::create(dir, parts)?;
+    let mut dealt = crate::parts::EventParts::create(dir, plan)?;
     for batch in batches {
         let (batch, positions) = batch?;
         if positions.as_ref().is_some_and(|p| p.len() != batch.len()) {
@@ -301,11 +298,12 @@ pub(super) fn run(
         analysis
     } else {
         let total = stream_parquet(&events, BATCH_ROWS)?.num_rows;
-        let parts = total.div_ceil(EVENTS_PER_PART).max(1);
+        let plan = crate::parts::Plan::for_events(total as u64);
         info!(
-            "service events are not grouped by person (several registry files, or an extract not sorted by person): sorting them out by person in {parts} part(s) first"
+            "service events are not grouped by person (several registry files, or an extract not sorted by person): sorting them out by person in {} part(s) first",
+            plan.parts
         );
-        analyze_in_parts(&tables, &params, batches()?, dir, parts)?
+        analyze_in_parts(&tables, &params, batches()?, dir, plan)?
     };
     if !handed_over {
         write_indicators(dir, &analysis.indicators, (&vocabulary, &metadata), &mut outputs)?;
@@ -565,21 +563,24 @@ mod tests {
         for i in 0..n {
             shuffled.swap(i, (i * 7919 + 13) % n);
         }
-        let batches: Vec<Result<folge_deid::EventBatch, PipelineError>> = shuffled
-            .chunks(11)
-            .map(|c| {
+        let batches = || {
+            shuffled.chunks(11).map(|c| {
                 Ok(folge_deid::EventBatch::from_batch(
                     &DeidServiceEvent::to_batch(c).expect("batch"),
                 )
                 .expect("zone 2"))
             })
-            .collect();
+        };
         let dir = tempfile::tempdir().expect("dir");
-        let parted =
-            analyze_in_parts(&tables, &params, batches.into_iter(), dir.path(), 3).expect("parts");
-        assert_eq!(whole.indicators.to_rows(), parted.indicators.to_rows());
-        assert_eq!(format!("{:?}", whole.comparisons), format!("{:?}", parted.comparisons));
-        assert_eq!(whole.events_outside_windows, parted.events_outside_windows);
-        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "parts removed");
+        // Parts in memory (few events), and in files (as many as memory would not hold).
+        for events in [0, u64::MAX] {
+            let plan = crate::parts::Plan { parts: 3, events };
+            let parted =
+                analyze_in_parts(&tables, &params, batches(), dir.path(), plan).expect("parts");
+            assert_eq!(whole.indicators.to_rows(), parted.indicators.to_rows());
+            assert_eq!(format!("{:?}", whole.comparisons), format!("{:?}", parted.comparisons));
+            assert_eq!(whole.events_outside_windows, parted.events_outside_windows);
+            assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "parts removed");
+        }
     }
 }

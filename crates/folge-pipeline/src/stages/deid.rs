@@ -22,7 +22,7 @@ use crate::manifest::{OutputRecord, StageRecord};
 use crate::run_dir::{EXTRACT, RISK_REPORT, parquet, shown};
 use crate::{Pipeline, PipelineError, guard};
 
-use super::analyze::{EVENTS_PER_PART, analysis_params, event_files, indicators_in_parts_placed};
+use super::analyze::{analysis_params, event_files, indicators_in_parts_placed};
 use super::{BATCH_ROWS, Context, Stage, create_dir, write_table};
 
 /// The configured extra names: one per line, `#` comments and blank lines skipped.
@@ -220,16 +220,16 @@ pub(super) fn stream_deid_events(
     // A hospital and a municipal file, or a date-ordered delivery: each person's events
     // are apart.
     let events = event_files(ctx);
-    let parts = (!events.grouped)
-        .then(|| usize::try_from(events.rows).map_or(1, |n| n.div_ceil(EVENTS_PER_PART).max(1)));
-    if let (Some(parts), Some(_)) = (parts, &params) {
+    let plan = (!events.grouped).then(|| crate::parts::Plan::for_events(events.rows));
+    if let (Some(plan), Some(_)) = (plan, &params) {
         let why = if events.files > 1 {
             format!("come from {} files", events.files)
         } else {
             "are not sorted by person".to_owned()
         };
         info!(
-            "service events {why}, so a person's events are apart: dealing them into {parts} part(s) by person while de-identifying"
+            "service events {why}, so a person's events are apart: dealing them into {} part(s) by person while de-identifying",
+            plan.parts
         );
     }
     std::thread::scope(|scope| {
@@ -238,7 +238,7 @@ pub(super) fn stream_deid_events(
         let (to_builder, batches) = std::sync::mpsc::sync_channel::<(RecordBatch, Vec<u32>)>(2);
         let builder = params.as_ref().map(|params| {
             scope.spawn(move || {
-                if let Some(parts) = parts {
+                if let Some(plan) = plan {
                     // A batch failing analyze's checks, or a part that cannot be written:
                     // no hand-off, and analyze reads the events back and says why.
                     // Each row comes with its participant's position, so dealing it
@@ -250,7 +250,7 @@ pub(super) fn stream_deid_events(
                             .map(|b| (b, Some(positions)))
                             .map_err(|e| PipelineError::stage_failed("analyze", e))
                     });
-                    return indicators_in_parts_placed(tables, params, checked, dir, parts).ok();
+                    return indicators_in_parts_placed(tables, params, checked, dir, plan).ok();
                 }
                 let mut stream = folge_analyze::IndicatorStream::new(tables, params);
                 let mut grouped = true;

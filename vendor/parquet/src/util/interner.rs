@@ -52,6 +52,11 @@ pub struct Interner<S: Storage> {
     /// Values were appended by [`Interner::push_unchecked`] and `dedup` does not know
     /// them yet (folge's patch).
     stale: bool,
+
+    /// The key [`Interner::intern`] gave last (folge's patch): a value equal to the one
+    /// before it (a date-ordered extract's dates, a person's rows) is found without
+    /// hashing it. Keys never change (storage only grows), so it stays right.
+    last: Option<u64>,
 }
 
 impl<S: Storage<Key = u64>> Interner<S> {
@@ -62,17 +67,23 @@ impl<S: Storage<Key = u64>> Interner<S> {
             dedup: HashTable::with_capacity(DEFAULT_DEDUP_CAPACITY),
             storage,
             stale: false,
+            last: None,
         }
     }
 
     /// Intern the value, returning the interned key, and if this was a new value
     pub fn intern(&mut self, value: &S::Value) -> S::Key {
+        if let Some(last) = self.last
+            && self.storage.get(last).as_bytes() == value.as_bytes()
+        {
+            return last;
+        }
         if self.stale {
             self.index_appended();
         }
         let hash = self.state.hash_one(value.as_bytes());
 
-        *self
+        let key = *self
             .dedup
             .entry(
                 hash,
@@ -81,7 +92,9 @@ impl<S: Storage<Key = u64>> Interner<S> {
                 |key| self.state.hash_one(self.storage.get(*key).as_bytes()),
             )
             .or_insert_with(|| self.storage.push(value))
-            .get()
+            .get();
+        self.last = Some(key);
+        key
     }
 
     /// Append `value` to the storage without looking it up or hashing it (folge's

@@ -236,11 +236,13 @@ pub(super) fn event_files(ctx: &Context<'_>) -> EventFiles {
 
 /// The analyze stage; `handoff` is what the deid stage just wrote, in memory: its
 /// de-identified tables, and the indicator table it built from the events it wrote (the
-/// same as reading them back would give).
+/// same as reading them back would give). With `give`, the de-identified tables are left
+/// there for the report.
 pub(super) fn run(
     ctx: &Context<'_>,
     dir: &Path,
     (tables, handoff): (Option<Deidentified>, Option<folge_analyze::Indicators>),
+    give: Option<&mut Option<Deidentified>>,
 ) -> Result<StageRecord, PipelineError> {
     let tables = match tables {
         Some(tables) => tables,
@@ -360,6 +362,9 @@ pub(super) fn run(
         ("events_outside_windows".to_owned(), analysis.events_outside_windows.into()),
         ("events_after_observation".to_owned(), analysis.events_after_observation.into()),
     ]);
+    if let Some(slot) = give {
+        *slot = Some(tables);
+    }
     Ok(StageRecord {
         stage: "analyze".into(),
         seconds: 0.0,

@@ -155,7 +155,7 @@ struct Handoff {
     /// Ingest → deid: the participant list as written to `01_ingest/participants.parquet`
     /// (exits completed from recorded deaths).
     participants: Option<Vec<Participant>>,
-    /// Deid → analyze: the de-identified tables as written to `02_deid/`.
+    /// Deid → analyze → report: the de-identified tables as written to `02_deid/`.
     deidentified: Option<Deidentified>,
     /// Deid → analyze: the indicator table built from the service events as deid wrote
     /// them.
@@ -326,12 +326,13 @@ fn execute(
             deid::run(ctx, dir, participants, give)?
         }
         Stage::Analyze => {
-            let record =
-                analyze::run(ctx, dir, (handoff.deidentified.take(), handoff.indicators.take()))?;
+            let tables = (handoff.deidentified.take(), handoff.indicators.take());
+            let give = (next == Some(Stage::Report)).then_some(&mut handoff.deidentified);
+            let record = analyze::run(ctx, dir, tables, give)?;
             scan_analyze_outputs(ctx, dir, &record.outputs)?;
             record
         }
-        Stage::Report => report::run(ctx, dir)?,
+        Stage::Report => report::run(ctx, dir, handoff.deidentified.take())?,
     };
     record.seconds = started.elapsed().as_secs_f64();
     made_from.inputs_sha256 = match stage {
@@ -380,8 +381,9 @@ pub fn print_report_pdf(pipeline: &Pipeline) -> Result<PathBuf, PipelineError> {
 
 /// Run `stages` (in pipeline order, each after the one before it) and update the
 /// manifest. A stage hands what it wrote over in memory to the one right after it (ingest
-/// the participants to deid; deid its tables and the indicator table to analyze): the
-/// same results as running them one by one, without reading the events back.
+/// the participants to deid; deid its tables and the indicator table to analyze; analyze
+/// the de-identified tables to the report): the same results as running them one by
+/// one, without reading the events back.
 pub fn run_stages(pipeline: &Pipeline, stages: &[Stage]) -> Result<Manifest, PipelineError> {
     let ctx = context(pipeline);
     // One run at a time; what runs killed before left is removed under the lock.

@@ -68,13 +68,22 @@ fn instruments(pipeline: &crate::config::Pipeline) -> Vec<folge_report::Instrume
     out
 }
 
-pub(super) fn run(ctx: &Context<'_>, dir: &Path) -> Result<StageRecord, PipelineError> {
+/// The report stage; `tables` are the de-identified tables analyze was made from, when it
+/// ran just before (the same as reading `02_deid/` gives).
+pub(super) fn run(
+    ctx: &Context<'_>,
+    dir: &Path,
+    tables: Option<folge_deid::Deidentified>,
+) -> Result<StageRecord, PipelineError> {
     use folge_schema::tables::{
         AgreementRow, BalanceRow, CodeFrequencyRow, EventTimeRow, FrameworkRow,
         ItemDistributionRow, ItemSummaryRow, LorenzRow, MunicipalityRateRow, QuoteRow,
         ScaleReliabilityRow, ScaleScoreRow, SubgroupRateRow, SurvivalRow, UtilisationRow,
     };
-    let tables = load_deidentified(ctx, Stage::Report)?;
+    let tables = match tables {
+        Some(tables) => tables,
+        None => load_deidentified(ctx, Stage::Report)?,
+    };
     let rates = RateRow::from_batches(&ctx.read_table::<RateRow>(Stage::Report, Stage::Analyze)?)?;
     let c = &ctx.pipeline.config;
     let params = ReportParams {

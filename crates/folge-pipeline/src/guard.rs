@@ -30,10 +30,33 @@ pub(crate) type Place = String;
 
 /// The first string column (but `pid`) of `batch` holding an identifier: column, 0-based
 /// row and kind.
+/// Where in a column an identifier was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spot {
+    /// A row (0-based, in the batch).
+    Row(usize),
+    /// A level of the column's dictionary that no row uses: a reader of the file still
+    /// gets it (Parquet keeps every level of a dictionary page, and pyarrow, R and pandas
+    /// show them).
+    UnusedLevel,
+}
+
+impl Spot {
+    /// The place in a file, for a message: `offset` rows came before the batch.
+    pub(crate) fn place(self, column: &str, offset: usize) -> Place {
+        match self {
+            Spot::Row(row) => format!("column `{column}`, row {}", offset + row + 1),
+            Spot::UnusedLevel => {
+                format!("column `{column}`, a level of its dictionary that no row uses")
+            }
+        }
+    }
+}
+
 pub(crate) fn scan_batch(
     batch: &RecordBatch,
     detector: &Detector,
-) -> Option<(String, usize, DetectKind)> {
+) -> Option<(String, Spot, DetectKind)> {
     string_columns(batch, detector)
         .find_map(|(name, hit)| hit.map(|(row, kind)| (name.to_owned(), row, kind)))
 }
@@ -44,7 +67,7 @@ pub(crate) fn scan_batch(
 pub(crate) fn scan_batch_columns(
     batch: &RecordBatch,
     detector: &Detector,
-) -> Vec<(String, usize, DetectKind)> {
+) -> Vec<(String, Spot, DetectKind)> {
     string_columns(batch, detector)
         .filter_map(|(name, hit)| hit.map(|(row, kind)| (name.to_owned(), row, kind)))
         .collect()
@@ -57,7 +80,7 @@ pub(crate) fn scan_batch_columns(
 fn string_columns<'b>(
     batch: &'b RecordBatch,
     detector: &'b Detector,
-) -> impl Iterator<Item = (&'b str, Option<(usize, DetectKind)>)> {
+) -> impl Iterator<Item = (&'b str, Option<(Spot, DetectKind)>)> {
     // `pid` is passed over before its text is looked at (a keyed pid would otherwise be
     // looked up row by row only to be dropped).
     batch.schema_ref().fields().iter().zip(batch.columns()).filter_map(|(field, column)| {
@@ -71,8 +94,9 @@ fn string_columns<'b>(
 /// The first row of a text column holding an identifier (`Err` for a column that is not
 /// text).
 /// A dictionary's rows are judged by their levels, each level once, when a row first
-/// uses it (as reading every row's text would judge them, without the text).
-fn scan_text(column: &dyn Array, detector: &Detector) -> Result<Option<(usize, DetectKind)>, ()> {
+/// uses it (as reading every row's text would judge them, without the text); then every
+/// level no row used, which the file holds all the same.
+fn scan_text(column: &dyn Array, detector: &Detector) -> Result<Option<(Spot, DetectKind)>, ()> {
     use arrow_array::cast::AsArray;
     if let Some(dictionary) = column.as_any_dictionary_opt()
         && let Some(levels) = dictionary.values().as_any().downcast_ref::<StringArray>()
@@ -85,13 +109,19 @@ fn scan_text(column: &dyn Array, detector: &Detector) -> Result<Option<(usize, D
             }
             let verdict = *verdicts[key].get_or_insert_with(|| detector.detect(levels.value(key)));
             if let Some(kind) = verdict {
-                return Ok(Some((row, kind)));
+                return Ok(Some((Spot::Row(row), kind)));
+            }
+        }
+        let unused = verdicts.iter().enumerate().filter(|(_, v)| v.is_none());
+        for (level, _) in unused.filter(|(level, _)| !levels.is_null(*level)) {
+            if let Some(kind) = detector.detect(levels.value(level)) {
+                return Ok(Some((Spot::UnusedLevel, kind)));
             }
         }
         return Ok(None);
     }
     let values = folge_schema::text_values(column).map_err(|_| ())?;
-    Ok(scan_column(values, detector))
+    Ok(scan_column(values, detector).map(|(row, kind)| (Spot::Row(row), kind)))
 }
 
 /// The 0-based row and kind of the first value of a column holding an identifier.
@@ -415,8 +445,8 @@ pub(crate) fn scan_parquet(
             && *field.data_type() != arrow_schema::DataType::Boolean
     };
     for batch in crate::parquet_io::read_parquet_columns(path, text)?.batches {
-        if let Some((column, row, kind)) = scan_batch(&batch, detector) {
-            return Ok(Some((format!("column `{column}`, row {}", offset + row + 1), kind)));
+        if let Some((column, spot, kind)) = scan_batch(&batch, detector) {
+            return Ok(Some((spot.place(&column, offset), kind)));
         }
         offset += batch.num_rows();
     }
@@ -517,14 +547,24 @@ mod tests {
         let hit = scanned(&[clean.clone(), in_level]).unwrap();
         assert_eq!(hit.0, "column `level`, row 6");
         let in_code = batch("x", "Kari", "middels");
-        let hit = scanned(&[clean, in_code]).unwrap();
+        let hit = scanned(&[clean.clone(), in_code]).unwrap();
         assert_eq!(hit.0, "column `code`, row 6");
         assert!(hit.1.contains("name"), "{}", hit.1);
+        // A name in a level no row uses: a row group's first batch seeds its dictionary
+        // page with every level (vendor/README.md), so the file holds it and readers show
+        // it; found, as such.
+        let mut columns = clean.columns().to_vec();
+        let levels: ArrayRef = Arc::new(StringArray::from(vec!["lav", "høy", "Kari Nordmann"]));
+        let keys = arrow_array::Int8Array::from(vec![0, 1, 0]);
+        columns[4] = Arc::new(DictionaryArray::<Int8Type>::try_new(keys, levels).unwrap());
+        let unused = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let hit = scanned(&[unused, clean]).unwrap();
+        assert_eq!(hit.0, "column `level`, a level of its dictionary that no row uses");
     }
 
     /// A dictionary column is judged by its levels: the first row using a level with a
-    /// name is named; null rows, clean levels and levels no row uses pass (as reading
-    /// each row's text finds).
+    /// name is named; null rows and clean levels pass; a level with a name that no row
+    /// uses is found too, as such (the file keeps it, and readers show it).
     #[test]
     fn a_dictionary_column_is_judged_row_by_row_through_its_levels() {
         use arrow_array::types::UInt32Type;
@@ -537,18 +577,32 @@ mod tests {
             DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8)),
             true,
         )]));
-        let batch = |keys: Vec<Option<u32>>| {
-            let levels: ArrayRef = Arc::new(StringArray::from(vec!["gp", "kad", "Kari Nordmann"]));
+        let with_levels = |keys: Vec<Option<u32>>, levels: Vec<&str>| {
+            let levels: ArrayRef = Arc::new(StringArray::from(levels));
             let column =
                 DictionaryArray::<UInt32Type>::try_new(UInt32Array::from(keys), levels).unwrap();
             RecordBatch::try_new(schema.clone(), vec![Arc::new(column) as ArrayRef]).unwrap()
         };
+        let batch = |keys: Vec<Option<u32>>| with_levels(keys, vec!["gp", "kad", "Kari Nordmann"]);
         let found =
-            |b: &RecordBatch| scan_batch(b, &detector).map(|(c, row, k)| (c, row, k.name()));
+            |b: &RecordBatch| scan_batch(b, &detector).map(|(c, spot, k)| (c, spot, k.name()));
         let hit = found(&batch(vec![Some(0), None, Some(1), Some(2), Some(2)]));
-        assert_eq!(hit, Some(("service".to_owned(), 3, DetectKind::Name.name())));
-        assert_eq!(found(&batch(vec![Some(1), None, Some(0)])), None);
-        // A null row whose key slot holds the name's level is still a null row.
+        assert_eq!(hit, Some(("service".to_owned(), Spot::Row(3), DetectKind::Name.name())));
+        // The name in a level no row uses.
+        let unused = found(&batch(vec![Some(1), None, Some(0)]));
+        assert_eq!(
+            unused,
+            Some(("service".to_owned(), Spot::UnusedLevel, DetectKind::Name.name()))
+        );
+        assert_eq!(
+            Spot::UnusedLevel.place("service", 70),
+            "column `service`, a level of its dictionary that no row uses"
+        );
+        assert_eq!(Spot::Row(3).place("service", 70), "column `service`, row 74");
+        // Clean levels, used or not, pass.
+        assert_eq!(found(&with_levels(vec![Some(1), None], vec!["gp", "kad", "kad_stay"])), None);
+        // A null row whose key slot holds the name's level is a null row: the level is
+        // found as one no row uses.
         let keys = UInt32Array::new(
             vec![0, 2, 1].into(),
             Some(arrow_buffer::NullBuffer::from(vec![true, false, true])),
@@ -556,17 +610,19 @@ mod tests {
         let levels: ArrayRef = Arc::new(StringArray::from(vec!["gp", "kad", "Kari Nordmann"]));
         let column = DictionaryArray::<UInt32Type>::try_new(keys, levels).unwrap();
         let masked = RecordBatch::try_new(schema.clone(), vec![Arc::new(column) as ArrayRef]);
-        assert_eq!(found(&masked.unwrap()), None);
+        assert_eq!(found(&masked.unwrap()).map(|(_, spot, _)| spot), Some(Spot::UnusedLevel));
         let rows = batch(vec![Some(2), Some(1)]);
         assert_eq!(scan_batch_columns(&rows, &detector).len(), 1);
-        // The same verdicts as reading each row's text.
+        // A row that uses the name is the one named, as reading each row's text finds;
+        // where no row does, the unused level is.
         for keys in [vec![Some(0), Some(2)], vec![None, Some(1)], vec![Some(1), Some(1), Some(2)]] {
             let b = batch(keys);
             let text = folge_schema::text_values(b.column(0).as_ref()).unwrap();
-            assert_eq!(
-                scan_batch(&b, &detector).map(|(_, r, k)| (r, k)),
-                scan_column(text, &detector)
-            );
+            let expected = match scan_column(text, &detector) {
+                Some((row, kind)) => (Spot::Row(row), kind),
+                None => (Spot::UnusedLevel, DetectKind::Name),
+            };
+            assert_eq!(scan_batch(&b, &detector).map(|(_, spot, k)| (spot, k)), Some(expected));
         }
     }
 

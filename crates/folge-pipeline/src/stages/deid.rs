@@ -159,10 +159,10 @@ pub(super) fn remove_outputs(dir: &Path, outputs: &[OutputRecord]) {
 pub(super) fn scan_failure(
     dir: &Path,
     outputs: &[OutputRecord],
-    (file, column, row, kind): (String, String, usize, folge_deid::DetectKind),
+    (file, place, kind): (String, guard::Place, folge_deid::DetectKind),
 ) -> PipelineError {
     remove_outputs(dir, outputs);
-    guard::failure("deid", &file, &format!("column `{column}`, row {row}"), kind)
+    guard::failure("deid", &file, &place, kind)
 }
 
 /// Fail closed: read back every file the stage wrote and look in every text column (the
@@ -187,10 +187,9 @@ pub(super) fn scan_outputs(
         let mut found: Vec<String> = Vec::new();
         let mut row_offset = 0;
         for batch in read_parquet(&dir.join(file))?.batches {
-            for (column, row, kind) in guard::scan_batch_columns(&batch, detector) {
+            for (column, spot, kind) in guard::scan_batch_columns(&batch, detector) {
                 if !found.contains(&column) {
-                    let place = format!("column `{column}`, row {}", row_offset + row + 1);
-                    hits.push((output.path.clone(), place, kind));
+                    hits.push((output.path.clone(), spot.place(&column, row_offset), kind));
                     found.push(column);
                 }
             }
@@ -319,9 +318,9 @@ pub(super) fn deid_event_batches(
     for batch in stream {
         let row_offset = convert.rows();
         let out = convert.convert(&batch?).map_err(fail)?;
-        if let Some((column, row, kind)) = guard::scan_batch(&out, detector) {
+        if let Some((column, spot, kind)) = guard::scan_batch(&out, detector) {
             drop(sink);
-            let hit = (shown(Stage::Deid, &file), column, row_offset + row + 1, kind);
+            let hit = (shown(Stage::Deid, &file), spot.place(&column, row_offset), kind);
             return Err(scan_failure(dir, outputs, hit));
         }
         each(&out, convert.positions());

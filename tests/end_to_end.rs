@@ -539,7 +539,8 @@ fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// `folge run` twice, and stage by stage: the same bytes. `run` hands each stage's
 /// results to the next in memory (participants to deid; deid's tables and indicator
-/// table to analyze); one stage at a time, each reads what the one before wrote.
+/// table to analyze; those tables on to the report); one stage at a time, each reads
+/// what the one before wrote.
 #[test]
 fn same_inputs_same_bytes_whole_or_stage_by_stage() {
     let (a, b, c) =

@@ -71,7 +71,9 @@ impl PersonIndex {
     /// eleven digits and `policy` accepts every listed id, decided without parsing the id
     /// again: the participant's id was validated when the list was read, and eleven plain
     /// digits are their own normalised form. `looked_up` is the cell's place found
-    /// beforehand ([`PersonIndex::places`]); without one, `text` is looked up here. `None`
+    /// beforehand in this same index ([`PersonIndex::places`], which `read_rows_of` calls
+    /// on the `persons` the row's validation is given); without one, `text` is looked up
+    /// here. `None`
     /// means "not known this way", not "not enrolled": the caller then validates the cell
     /// in full, so every answer and every reason is the same as validating each row.
     pub(crate) fn known(
@@ -537,7 +539,6 @@ fn extra_fields(record: &csv::StringRecord, header_len: usize) -> Option<Problem
 /// Records validated together on the second thread.
 const CHUNK_ROWS: usize = 4096;
 
-/// A chunk of records with what the reader knew of each (line, blank, multi-line).
 /// A row as a validating thread gave it back: parsed (or why not), its duplicate
 /// fingerprint, and the participant's place when validation found it.
 struct Checked<T> {
@@ -546,6 +547,7 @@ struct Checked<T> {
     place: Option<u32>,
 }
 
+/// A chunk of records with what the reader knew of each (line, blank, multi-line).
 #[derive(Default)]
 struct Chunk {
     records: Vec<csv::StringRecord>,

@@ -28,8 +28,6 @@ use crate::PipelineError;
 /// Where a hit lies: column and 1-based row of a table, or a line or entry of a file.
 pub(crate) type Place = String;
 
-/// The first string column (but `pid`) of `batch` holding an identifier: column, 0-based
-/// row and kind.
 /// Where in a column an identifier was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Spot {
@@ -53,6 +51,8 @@ impl Spot {
     }
 }
 
+/// The first string column (but `pid`) of `batch` holding an identifier: column, where
+/// in it ([`Spot`]) and kind.
 pub(crate) fn scan_batch(
     batch: &RecordBatch,
     detector: &Detector,
@@ -61,8 +61,8 @@ pub(crate) fn scan_batch(
         .find_map(|(name, hit)| hit.map(|(row, kind)| (name.to_owned(), row, kind)))
 }
 
-/// Every string column (but `pid`) of `batch` holding an identifier, each once with the
-/// 0-based row and kind of its first hit: a failed re-scan names all of them, so one
+/// Every string column (but `pid`) of `batch` holding an identifier, each once with
+/// where its first hit is ([`Spot`]) and its kind: a failed re-scan names all of them, so one
 /// run shows every column to mend, not one column a run.
 pub(crate) fn scan_batch_columns(
     batch: &RecordBatch,
@@ -73,10 +73,11 @@ pub(crate) fn scan_batch_columns(
         .collect()
 }
 
-/// The text columns of `batch` but `pid`, by name, each with the 0-based row and kind of
-/// its first value holding an identifier: plain text and dictionary-encoded categories
-/// alike (every row of a dictionary is judged by its level, so nothing in a categorical
-/// column escapes the scan).
+/// The text columns of `batch` but `pid`, by name, each with where (the row, or a level
+/// no row uses) and the kind of its first value holding an identifier: plain text and
+/// dictionary-encoded categories alike (every row of a dictionary is judged by its
+/// level, and every level no row uses, so nothing in a categorical column escapes the
+/// scan).
 fn string_columns<'b>(
     batch: &'b RecordBatch,
     detector: &'b Detector,
@@ -91,8 +92,7 @@ fn string_columns<'b>(
     })
 }
 
-/// The first row of a text column holding an identifier (`Err` for a column that is not
-/// text).
+/// Where a text column first holds an identifier (`Err` for a column that is not text).
 /// A dictionary's rows are judged by their levels, each level once, when a row first
 /// uses it (as reading every row's text would judge them, without the text); then every
 /// level no row used, which the file holds all the same.

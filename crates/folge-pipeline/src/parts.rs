@@ -91,6 +91,12 @@ impl Plan {
         let parts = usize::try_from(events.div_ceil(EVENTS_PER_PART as u64)).unwrap_or(usize::MAX);
         Plan { parts: parts.max(1), events }
     }
+
+    /// Whether the parts are held in memory: every event's record fits in
+    /// [`PARTS_IN_MEMORY_BYTES`].
+    pub(crate) fn in_memory(self) -> bool {
+        self.events.saturating_mul(RECORD as u64) <= PARTS_IN_MEMORY_BYTES
+    }
 }
 
 /// Events per part: what memory holds at once, grouped, when parts are files.
@@ -113,11 +119,13 @@ enum Store {
 impl EventParts {
     /// The plan's empty parts: in memory when its events' records fit in
     /// [`PARTS_IN_MEMORY_BYTES`], else files in a temporary folder inside `dir`.
-    pub(crate) fn create(dir: &Path, Plan { parts, events }: Plan) -> Result<Self, PipelineError> {
-        let parts = parts.max(1);
-        let bytes = events.saturating_mul(RECORD as u64);
-        if bytes <= PARTS_IN_MEMORY_BYTES {
-            // Room for a part's share and a little more: persons' use differs, parts less.
+    pub(crate) fn create(dir: &Path, plan: Plan) -> Result<Self, PipelineError> {
+        let parts = plan.parts.max(1);
+        if plan.in_memory() {
+            // Room for a part's share and a little more (persons' use differs, parts
+            // less); a part that outgrows it grows as a vector does. Reserved, not yet
+            // touched: memory is taken as records come.
+            let bytes = plan.events * RECORD as u64;
             let share = usize::try_from(bytes / parts as u64 + bytes / parts as u64 / 16)
                 .unwrap_or(usize::MAX);
             let held = (0..parts).map(|_| Vec::with_capacity(share)).collect();
@@ -170,11 +178,12 @@ impl EventParts {
         Ok(())
     }
 
-    /// Read the parts back and give each participant's events, in the order they were
+    /// Take the parts back and give each participant's events, in the order they were
     /// added, to `first` or `second`, on two threads: parts alternately (participants in
     /// number order within a part; each person is in one part, so a closure sees a person
-    /// whole or not at all). Parts are read and sorted on a third thread; memory holds at
-    /// most three.
+    /// whole or not at all). Parts are read (from files) and grouped on a third thread;
+    /// at most three are grouped at a time (parts in memory are freed as they are
+    /// grouped).
     pub(crate) fn for_each_person(
         mut self,
         mut first: impl FnMut(usize, &[EventRow]) + Send,
@@ -200,8 +209,12 @@ impl EventParts {
             scope.spawn(move || {
                 for (part, (source, events)) in sources.into_iter().zip(events).enumerate() {
                     let read = source.records(events).and_then(|(bytes, path)| {
-                        group_part(&bytes, part, parts).ok_or_else(|| {
-                            PipelineError::io_message(&path, "holds an unknown service")
+                        group_part(&bytes, part, parts).ok_or_else(|| match path {
+                            // Only this build wrote them.
+                            None => PipelineError::bug("a part in memory holds an unknown service"),
+                            Some(path) => {
+                                PipelineError::io_message(&path, "holds an unknown service")
+                            }
                         })
                     });
                     let failed = read.is_err();
@@ -242,10 +255,10 @@ enum PartSource {
 }
 
 impl PartSource {
-    /// The part's `events` records, and a name for errors about them.
-    fn records(self, events: u64) -> Result<(Vec<u8>, PathBuf), PipelineError> {
+    /// The part's `events` records, and the file they were read from.
+    fn records(self, events: u64) -> Result<(Vec<u8>, Option<PathBuf>), PipelineError> {
         match self {
-            PartSource::Memory(bytes) => Ok((bytes, PathBuf::from("(parts in memory)"))),
+            PartSource::Memory(bytes) => Ok((bytes, None)),
             PartSource::File(path) => {
                 let expected = usize::try_from(events).unwrap_or(usize::MAX);
                 // The whole part at once.
@@ -253,7 +266,7 @@ impl PartSource {
                 File::open(&path)
                     .and_then(|mut file| file.read_exact(&mut bytes))
                     .map_err(|e| PipelineError::io(&path, e))?;
-                Ok((bytes, path))
+                Ok((bytes, Some(path)))
             }
         }
     }
@@ -350,16 +363,16 @@ mod tests {
 
     #[test]
     fn a_plan_beyond_the_memory_budget_deals_into_files() {
-        let dir = tempfile::tempdir().unwrap();
         let events = PARTS_IN_MEMORY_BYTES / RECORD as u64;
         let plan = Plan::for_events(events);
         assert_eq!(plan.parts, usize::try_from(events.div_ceil(1_000_000)).unwrap());
-        let within = EventParts::create(dir.path(), plan).unwrap();
-        assert!(matches!(within.store, Store::Memory(_)));
-        drop(within);
-        let beyond = EventParts::create(dir.path(), Plan::for_events(events + 1)).unwrap();
-        assert!(matches!(beyond.store, Store::Files { .. }));
+        assert!(plan.in_memory());
+        assert!(!Plan::for_events(events + 1).in_memory());
+        assert!(!Plan { parts: 3, events: u64::MAX }.in_memory());
         assert_eq!(Plan::for_events(0).parts, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let beyond = EventParts::create(dir.path(), Plan { parts: 2, events: u64::MAX }).unwrap();
+        assert!(matches!(beyond.store, Store::Files { .. }));
     }
 
     #[test]

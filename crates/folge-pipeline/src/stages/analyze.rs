@@ -123,8 +123,9 @@ pub(super) fn analysis_params(pipeline: &Pipeline) -> Result<AnalysisParams, Pip
 }
 
 /// Analyze events that are not grouped by person in bounded memory: deal each person's
-/// rows into one of `parts` temporary files by participant number (so every person lands
-/// whole in one part), then group one part at a time in memory (see [`crate::parts`]).
+/// rows into one of the plan's parts by participant number (so every person lands whole
+/// in one part; in memory up to `parts::PARTS_IN_MEMORY_BYTES` of records, else
+/// temporary files), then group one part at a time (see [`crate::parts`]).
 pub(super) fn analyze_in_parts(
     tables: &Deidentified,
     params: &AnalysisParams,

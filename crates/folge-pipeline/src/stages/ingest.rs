@@ -415,10 +415,18 @@ fn keyed_service_events(
             let rows = &batch.rows;
             let places = if key_ids {
                 // Where validation found a row's place it is handed on; the others (ids
-                // validated in full: written with a space, local ids) are looked up here.
+                // validated in full: written with a space, local ids, a list whose ids
+                // are not all national ones) are looked up here, in one loop.
                 let mut places = batch.places.clone();
-                for (place, row) in places.iter_mut().zip(rows).filter(|(p, _)| p.is_none()) {
-                    *place = persons.position(&row.person_id);
+                places.resize(rows.len(), None);
+                let missing: Vec<usize> =
+                    (0..rows.len()).filter(|&i| places[i].is_none()).collect();
+                if !missing.is_empty() {
+                    let found =
+                        persons.positions(missing.iter().map(|&i| rows[i].person_id.as_str()));
+                    for (i, place) in missing.into_iter().zip(found) {
+                        places[i] = place;
+                    }
                 }
                 places
             } else {

@@ -416,6 +416,8 @@ pub fn run_all(
     let mut handoff = Handoff::default();
     for (i, &stage) in Stage::ALL.iter().enumerate() {
         if ctx.provenance.up_to_date(stage) {
+            // Nothing is handed past a stage not made again: the next reads its files.
+            handoff = Handoff::default();
             info!(
                 "{} is up to date (made from the same inputs and parameters): not made again",
                 match stage {

@@ -69,8 +69,9 @@ pub struct EventDeidentifier<'a> {
     schema: arrow_schema::SchemaRef,
     /// Inclusion dates as days since 1970, by position.
     inclusion: Vec<i32>,
-    /// The last keyed `person_id` dictionary seen (zone 1's are the participants' ids,
-    /// one a column chunk) and each of its values' position.
+    /// The last keyed `person_id` dictionary seen (zone 1's are read back one a column
+    /// chunk: the participants' ids, or a sorted file's row group's own) and each of its
+    /// values' position.
     places: Option<(ArrayRef, Vec<Option<u32>>)>,
     /// Each row's id as a number (`u64::MAX`: not 11 digits), then its position (reused).
     keys: Vec<u64>,

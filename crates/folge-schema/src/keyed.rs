@@ -1,9 +1,12 @@
-//! Keyed text columns: a column whose every batch gives `UInt32` keys into one dictionary
-//! array shared by all of them (the same `Arc`), for the event stage files' columns that
-//! repeat a few values (`service`) or name one of the participants on every row
-//! (`person_id`, `pid`). folge-pipeline's Parquet writer stores each key as the page's
-//! index without hashing its value (the vendored writer's patch, `vendor/README.md`), and
-//! the file says text, so every reader gets text back.
+//! Keyed text columns: a column whose batches give `UInt32` keys into one dictionary array
+//! shared by all of them (the same `Arc`), for the event stage files' columns that repeat
+//! a few values (`service`) or name one of the participants on every row (`person_id`,
+//! `pid`). folge-pipeline's Parquet writer stores each key as the page's index without
+//! hashing its value (the vendored writer's patch, `vendor/README.md`), and the file says
+//! text, so every reader gets text back. Zone 1's `person_id` batches whose rows come in
+//! runs of a person (a file sorted by person) get dictionaries of their own instead
+//! ([`TextDictionary::keys`]), which the writer interns, a run's later rows found as the
+//! value before.
 
 use std::sync::{Arc, OnceLock};
 
@@ -56,7 +59,8 @@ pub fn service_keys(services: impl Iterator<Item = Service>) -> ArrayRef {
 }
 
 /// One text dictionary shared by the batches of a keyed column (the participants' ids,
-/// in list order, for zone 1's `person_id`).
+/// in list order, for zone 1's `person_id`), but for the batches
+/// [`TextDictionary::keys`] gives a dictionary of their own.
 #[derive(Clone)]
 pub struct TextDictionary {
     values: ArrayRef,
@@ -89,7 +93,7 @@ impl TextDictionary {
 
     /// `values` as a keyed column: each the key in `places` beside it (its place in this
     /// dictionary). Two kinds of batch get a dictionary of their own instead, of their
-    /// distinct values in order of first appearance ([`local_keys`]): one holding a value
+    /// distinct values in order of first appearance: one holding a value
     /// without a place, so its text is kept all the same; and one whose rows come in runs
     /// of a value, [`RUN_ROWS`] or more a run on average (a file sorted by person), so
     /// that a row group's dictionary page holds the values its rows name, not the whole

@@ -392,17 +392,20 @@ impl<T: Table> Encode<T> {
 }
 
 /// Service events with `person_id` keyed into the participants' ids (each row names one
-/// of them: no id is copied into a column, interned or compressed a row) and `service`
-/// into the service codes (`folge_schema::keyed`); the file reads back as text.
+/// of them: in a date-ordered delivery no id is copied into a column, interned or
+/// compressed a row; a batch sorted by person is keyed into its own distinct ids, see
+/// `TextDictionary::keys`) and `service` into the service codes (`folge_schema::keyed`);
+/// the file reads back as text.
 fn keyed_service_events(
     participants: &[folge_schema::tables::Participant],
     persons: &std::sync::Arc<folge_ingest::PersonIndex>,
 ) -> Encode<ServiceEvent> {
     let ids =
         folge_schema::keyed::TextDictionary::new(participants.iter().map(|p| p.person_id.as_str()));
-    // Every row group's dictionary page holds every participant's id: worth it while the
-    // list is no longer than a row group (about a million ids, 16 MiB). A longer list's
-    // ids are interned as text, each page holding those its rows name.
+    // A row group whose first batch is keyed into the list has every participant's id in
+    // its dictionary page: worth it while the list is no longer than a row group (about a
+    // million ids, 16 MiB). A longer list's ids are interned as text, each page holding
+    // those its rows name.
     let key_ids = ids.page_bytes() <= KEYED_IDS_MAX_BYTES;
     let mut keyed = vec![KeyedColumn { name: "service", page_bytes: 0 }];
     if key_ids {

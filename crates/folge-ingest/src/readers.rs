@@ -73,9 +73,9 @@ impl PersonIndex {
     /// digits are their own normalised form. `looked_up` is the cell's place found
     /// beforehand in this same index ([`PersonIndex::places`], which `read_rows_of` calls
     /// on the `persons` the row's validation is given); without one, `text` is looked up
-    /// here. `None`
-    /// means "not known this way", not "not enrolled": the caller then validates the cell
-    /// in full, so every answer and every reason is the same as validating each row.
+    /// here. `None` means "not known this way", not "not enrolled": the caller then
+    /// validates the cell in full, so every answer and every reason is the same as
+    /// validating each row.
     pub(crate) fn known(
         &self,
         text: &str,

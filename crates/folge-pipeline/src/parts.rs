@@ -322,15 +322,7 @@ mod tests {
     use super::*;
 
     fn row(service: Service, start: i32) -> EventRow {
-        EventRow {
-            service,
-            start_day: start,
-            end_day: None,
-            quantity: None,
-            acute: None,
-            start_minute: None,
-            end_minute: None,
-        }
+        EventRow { service, start_day: start, ..EMPTY }
     }
 
     #[test]

@@ -105,13 +105,13 @@ impl TextDictionary {
         values: impl Iterator<Item = &'a str>,
         places: &[Option<u32>],
     ) -> ArrayRef {
-        let keys: Option<UInt32Array> = places.iter().copied().collect();
         let runs = 1 + places.windows(2).filter(|pair| pair[0] != pair[1]).count();
-        let (keys, dictionary) = match keys {
-            Some(keys) if runs.saturating_mul(RUN_ROWS) > places.len() => {
-                (keys, Arc::clone(&self.values))
-            }
-            _ => local_keys(values),
+        let shared: Option<UInt32Array> = (runs.saturating_mul(RUN_ROWS) > places.len())
+            .then(|| places.iter().copied().collect())
+            .flatten();
+        let (keys, dictionary) = match shared {
+            Some(keys) => (keys, Arc::clone(&self.values)),
+            None => local_keys(values),
         };
         Arc::new(
             DictionaryArray::<UInt32Type>::try_new(keys, dictionary)

@@ -307,69 +307,67 @@ impl EventTime {
         out
     }
 
-    /// The pre-trend check of each indicator (scope `all`): a placebo difference in
+    /// The pre-trend check of the `k`th indicator (scope `all`): a placebo difference in
     /// differences over the before bins — the ratio, pilot over comparison, of the
     /// within-person rate ratios of the second half of the bins to the first (the
     /// estimator of the `ratio_of_rate_ratios` rows, with its jackknife or CR1 as
-    /// `variance` says); 1 is parallel.
-    pub(crate) fn pretrend(
+    /// `variance` says); 1 is parallel. Indicators are independent, so `summarise` works
+    /// each out on the cores beside the indicator's other rows.
+    pub(crate) fn pretrend_of(
         &self,
-        indicators: &[Indicator],
+        k: usize,
+        indicator: Indicator,
         variance: ClusterVariance,
-    ) -> Vec<ComparisonRow> {
+    ) -> ComparisonRow {
         let kind = "pretrend_ratio_of_trends";
         let (early, late) = self.before_bins.split_at(self.early);
         let days = |bins: &[usize]| {
             let (first, last) = (bins[0], bins[bins.len() - 1]);
             format!("days {}…{}", bin_from(first), bin_from(last) + BIN_DAYS - 1)
         };
-        indicators
-            .iter()
-            .enumerate()
-            .map(|(k, indicator)| {
-                let mut r = blank_row(indicator.id(), ("all", None), None, kind, String::new());
-                let sorted = |a: usize| {
-                    let mut persons = self.halves[a * self.indicators + k].clone();
-                    persons.sort_by(|x, y| {
-                        [x.before, x.before_years, x.after, x.after_years]
-                            .iter()
-                            .zip([y.before, y.before_years, y.after, y.after_years])
-                            .map(|(p, q)| p.total_cmp(&q))
-                            .find(|o| o.is_ne())
-                            .unwrap_or(std::cmp::Ordering::Equal)
-                    });
-                    persons
-                };
-                let (pilot, comparison) = (sorted(0), sorted(1));
-                r.n = (pilot.len() + comparison.len()) as i64;
-                if zero_before_inclusion(*indicator) {
-                    r.method = "no estimate: deaths cannot occur before inclusion, so there is no trend before it".into();
-                } else if early.is_empty() {
+        let mut r = blank_row(indicator.id(), ("all", None), None, kind, String::new());
+        let sorted = |a: usize| {
+            let mut persons = self.halves[a * self.indicators + k].clone();
+            persons.sort_by(|x, y| {
+                [x.before, x.before_years, x.after, x.after_years]
+                    .iter()
+                    .zip([y.before, y.before_years, y.after, y.after_years])
+                    .map(|(p, q)| p.total_cmp(&q))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            persons
+        };
+        let (pilot, comparison) = (sorted(0), sorted(1));
+        r.n = (pilot.len() + comparison.len()) as i64;
+        if zero_before_inclusion(indicator) {
+            r.method =
+                "no estimate: deaths cannot occur before inclusion, so there is no trend before it"
+                    .into();
+        } else if early.is_empty() {
+            r.method = format!(
+                "no estimate: {} 30-day bin(s) before inclusion inside the analysis window, fewer than 2",
+                self.before_bins.len()
+            );
+        } else {
+            match folge_stats::within_person_ratio_of_ratios(&pilot, &comparison) {
+                Ok(fit) => {
+                    let (se, words) = within_se(variance, fit.se_cr1, fit.se_jackknife);
+                    fill_log_ratio(&mut r, fit.log_ratio, se);
+                    r.n = fit.informative as i64;
                     r.method = format!(
-                        "no estimate: {} 30-day bin(s) before inclusion inside the analysis window, fewer than 2",
-                        self.before_bins.len()
+                        "pre-trend check (a placebo difference in differences before inclusion): ratio pilot/comparison of the within-person rate ratios of the last {} 30-day bins before inclusion ({}) to the {} before them ({}), Poisson GLM with a fixed effect per person ({} persons with time in both halves and use), {words}; 1 means the arms ran parallel",
+                        late.len(),
+                        days(late),
+                        early.len(),
+                        days(early),
+                        fit.informative
                     );
-                } else {
-                    match folge_stats::within_person_ratio_of_ratios(&pilot, &comparison) {
-                        Ok(fit) => {
-                            let (se, words) = within_se(variance, fit.se_cr1, fit.se_jackknife);
-                            fill_log_ratio(&mut r, fit.log_ratio, se);
-                            r.n = fit.informative as i64;
-                            r.method = format!(
-                                "pre-trend check (a placebo difference in differences before inclusion): ratio pilot/comparison of the within-person rate ratios of the last {} 30-day bins before inclusion ({}) to the {} before them ({}), Poisson GLM with a fixed effect per person ({} persons with time in both halves and use), {words}; 1 means the arms ran parallel",
-                                late.len(),
-                                days(late),
-                                early.len(),
-                                days(early),
-                                fit.informative
-                            );
-                        }
-                        Err(e) => r.method = format!("no estimate: {e}"),
-                    }
                 }
-                r
-            })
-            .collect()
+                Err(e) => r.method = format!("no estimate: {e}"),
+            }
+        }
+        r
     }
 }
 
@@ -394,7 +392,7 @@ mod tests {
         for (arm, values) in order {
             et.add(arm, &[30; BINS], &values);
         }
-        et.pretrend(&[Indicator::GpContacts], ClusterVariance::Jackknife).remove(0)
+        et.pretrend_of(0, Indicator::GpContacts, ClusterVariance::Jackknife)
     }
 
     #[test]

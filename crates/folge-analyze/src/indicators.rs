@@ -1037,6 +1037,8 @@ struct IndicatorResults {
     by_subset: Vec<Vec<ComparisonRow>>,
     older_rows: Vec<ComparisonRow>,
     older_rates: Vec<folge_schema::tables::SubgroupRateRow>,
+    /// The pre-trend check, when pilot and comparison are compared.
+    pretrend: Option<ComparisonRow>,
     concentration:
         (Vec<folge_schema::tables::UtilisationRow>, Vec<folge_schema::tables::LorenzRow>),
 }
@@ -1154,6 +1156,10 @@ pub fn summarise(
             crate::utilisation::utilisation_of(&rows, (w, "before"))
         });
         let municipality_rates = municipality_rates(&rows, params);
+        let pretrend = params
+            .comparisons
+            .contains(&Comparison::PilotVsComparison)
+            .then(|| event_time.pretrend_of(i, indicator, params.variance));
         IndicatorResults {
             rates,
             municipality_rates,
@@ -1161,16 +1167,35 @@ pub fn summarise(
             by_subset,
             older_rows,
             older_rates,
+            pretrend,
             concentration,
         }
     };
-    let results = in_parallel(params.indicators.len(), per_indicator);
+    // What does not depend on the indicators is worked out on a thread of its own
+    // meanwhile, so the cores are not left to one thread once the indicators are done.
+    let (results, (mut scales, framework, focus_groups, survival, event_time_rows)) =
+        std::thread::scope(|scope| {
+            let rest = scope.spawn(|| {
+                let scales =
+                    params.scales.as_ref().map(|p| crate::scales(tables, p)).unwrap_or_default();
+                (
+                    scales,
+                    crate::framework(tables),
+                    crate::focus_groups(tables.codings()),
+                    survival(&table.participants),
+                    event_time.rows(&params.indicators),
+                )
+            });
+            let results = in_parallel(params.indicators.len(), per_indicator);
+            (results, rest.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
     let mut rates = Vec::new();
     let mut by_municipality = Vec::new();
     let mut comparisons = Vec::new();
     let mut by_subset: Vec<Vec<ComparisonRow>> = vec![Vec::new(); subsets.len()];
     let mut older_rows = Vec::new();
     let mut subgroup_rates = Vec::new();
+    let mut pretrends = Vec::new();
     let mut concentration = BTreeMap::new();
     for (indicator, r) in params.indicators.iter().zip(results) {
         rates.extend(r.rates);
@@ -1181,11 +1206,10 @@ pub fn summarise(
         }
         older_rows.extend(r.older_rows);
         subgroup_rates.extend(r.older_rates);
+        pretrends.extend(r.pretrend);
         concentration.insert(indicator.id(), r.concentration);
     }
-    if params.comparisons.contains(&Comparison::PilotVsComparison) {
-        comparisons.extend(event_time.pretrend(&params.indicators, params.variance));
-    }
+    comparisons.append(&mut pretrends);
     comparisons.extend(by_subset.into_iter().flatten());
     comparisons.append(&mut older_rows);
     let (mut utilisation, mut lorenz) = (Vec::new(), Vec::new());
@@ -1193,10 +1217,8 @@ pub fn summarise(
         utilisation.append(&mut u);
         lorenz.append(&mut l);
     }
-    let mut scales = params.scales.as_ref().map(|p| crate::scales(tables, p)).unwrap_or_default();
     comparisons.append(&mut scales.comparisons);
     crate::comparisons::adjust(&mut comparisons, params.adjustment);
-    let survival = survival(&table.participants);
     Analysis {
         indicators: table,
         rates,
@@ -1205,12 +1227,12 @@ pub fn summarise(
         subgroup_rates,
         events_outside_windows: outside,
         events_after_observation: after_observation,
-        focus_groups: crate::focus_groups(tables.codings()),
+        focus_groups,
         scales,
-        framework: crate::framework(tables),
+        framework,
         utilisation,
         lorenz,
-        event_time: event_time.rows(&params.indicators),
+        event_time: event_time_rows,
         survival,
         balance,
         stays,

@@ -188,10 +188,20 @@ pub(crate) fn file_sha256_unless(
     path: &Path,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<Option<(String, u64)>, PipelineError> {
+    file_sha256_after(path, (Sha256::new(), 0), stop)
+}
+
+/// [`file_sha256_unless`] of a file whose first `total` bytes `hasher` has already seen
+/// (read by someone else): the rest read from the file and hashed.
+pub(crate) fn file_sha256_after(
+    path: &Path,
+    (mut hasher, mut total): (Sha256, u64),
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Option<(String, u64)>, PipelineError> {
     let mut file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
-    let mut hasher = Sha256::new();
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(total))
+        .map_err(|e| PipelineError::io(path, e))?;
     let mut buffer = vec![0u8; 1 << 16];
-    let mut total = 0u64;
     loop {
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(None);

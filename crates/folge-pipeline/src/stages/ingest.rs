@@ -200,6 +200,14 @@ pub(super) fn open(input: &InputFile) -> Result<File, PipelineError> {
 pub(super) fn tabular(
     input: &InputFile,
 ) -> Result<(String, Box<dyn std::io::Read>, CsvOptions), PipelineError> {
+    tabular_through(input, None)
+}
+
+/// [`tabular`], a CSV file opened by `hashes` (see [`InputHashes::open`]) when given.
+fn tabular_through(
+    input: &InputFile,
+    hashes: Option<&InputHashes>,
+) -> Result<(String, Box<dyn std::io::Read>, CsvOptions), PipelineError> {
     let mut options = csv_options(input);
     match input.format {
         InputFormat::Xlsx => {
@@ -215,7 +223,11 @@ pub(super) fn tabular(
             Ok((name, Box::new(std::io::Cursor::new(csv)), options))
         }
         InputFormat::Csv | InputFormat::Qdpx => {
-            Ok((input.role.clone(), Box::new(open(input)?), options))
+            let reader = match hashes {
+                Some(hashes) => hashes.open(input)?,
+                None => Box::new(open(input)?),
+            };
+            Ok((input.role.clone(), reader, options))
         }
     }
 }
@@ -270,18 +282,105 @@ pub(super) const EVENTS_GROUPED_NOTE: &str = "service_events_grouped_by_person";
 pub(super) const INPUTS_SHA256_KEY: &str = "folge.inputs_sha256";
 
 /// The inputs' records with their SHA-256, computed on a thread of their own while ingest
-/// parses the files: each file is read twice either way, but the hashing no longer has to
-/// finish before the parsing starts. Dropped before the records were asked for (ingest
-/// failed), it stops the thread at its next read and waits for it.
+/// parses the files, so the hashing does not have to finish before the parsing starts. A
+/// service-event CSV file (a registry delivery, the largest input by far) is read once:
+/// the parser reads it through [`Teed`], which hands the thread every byte it read; the
+/// other inputs are read again by the thread. Dropped before the records were asked for
+/// (ingest failed), it stops the thread at its next read and waits for it.
 pub(super) struct InputHashes {
     worker: Option<std::thread::JoinHandle<Result<Vec<InputRecord>, PipelineError>>>,
     inputs: Vec<InputRecord>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Where [`Teed`] readers send what they read, while the records are not asked for.
+    pieces: Option<std::sync::mpsc::SyncSender<(usize, Piece)>>,
+    /// The inputs read through [`Teed`]: path, place in `Pipeline::inputs`, and whether
+    /// it was opened (each once: a file listed twice is two inputs).
+    teed: std::sync::Mutex<Vec<(PathBuf, usize, bool)>>,
+}
+
+/// What a [`Teed`] reader sends the hashing thread: bytes of input `usize` in file order,
+/// then its end.
+enum Piece {
+    Bytes(Vec<u8>),
+    End,
+}
+
+/// Bytes a [`Teed`] reader gathers before sending them on.
+const TEED_BYTES: usize = 1 << 18;
+
+/// An input file read by a parser that hands every byte it read to the thread hashing the
+/// inputs (see [`InputHashes`]): the file is read from disk once, not once to parse it
+/// and once more to hash it. What the parser did not read (it stopped at an error), the
+/// thread reads itself.
+pub(super) struct Teed {
+    inner: File,
+    input: usize,
+    to_hasher: std::sync::mpsc::SyncSender<(usize, Piece)>,
+    gathered: Vec<u8>,
+}
+
+impl Teed {
+    fn send(&mut self) {
+        if !self.gathered.is_empty() {
+            let bytes = std::mem::replace(&mut self.gathered, Vec::with_capacity(TEED_BYTES));
+            // A hashing thread that stopped has said why (or is no longer asked).
+            let _ = self.to_hasher.send((self.input, Piece::Bytes(bytes)));
+        }
+    }
+}
+
+impl std::io::Read for Teed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.gathered.extend_from_slice(&buf[..n]);
+        if n == 0 || self.gathered.len() >= TEED_BYTES {
+            self.send();
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for Teed {
+    fn drop(&mut self) {
+        self.send();
+        let _ = self.to_hasher.send((self.input, Piece::End));
+    }
+}
+
+/// Hash input `input` from the pieces its [`Teed`] reader sends, then whatever of the
+/// file it did not read (nothing, unless parsing stopped early; all of it when no reader
+/// sends any more).
+fn hash_teed(
+    (input, path): (usize, &Path),
+    pieces: &std::sync::mpsc::Receiver<(usize, Piece)>,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Option<(String, u64)>, PipelineError> {
+    let (mut hasher, mut total) = (<sha2::Sha256 as sha2::Digest>::new(), 0u64);
+    while let Ok((from, piece)) = pieces.recv() {
+        if from != input {
+            return Err(PipelineError::bug(format!(
+                "the inputs' hashing expected input {input} but got bytes of input {from}"
+            )));
+        }
+        match piece {
+            Piece::Bytes(bytes) => {
+                sha2::Digest::update(&mut hasher, &bytes);
+                total += bytes.len() as u64;
+            }
+            Piece::End => break,
+        }
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
+        }
+    }
+    crate::manifest::file_sha256_after(path, (hasher, total), stop)
 }
 
 impl Drop for InputHashes {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // A thread waiting for pieces no reader will send.
+        self.pieces = None;
         if let Some(worker) = self.worker.take() {
             // Its result is not wanted any more.
             let _ = worker.join();
@@ -293,16 +392,20 @@ impl InputHashes {
     /// Open every input (a missing one is reported here, before anything is read), then
     /// hash them in the background.
     fn start(pipeline: &Pipeline) -> Result<Self, PipelineError> {
-        let files: Vec<(String, String, PathBuf)> = pipeline
+        // Service-event CSV files are parsed through `Teed`, in this order.
+        let files: Vec<(String, String, PathBuf, bool)> = pipeline
             .inputs()
             .into_iter()
-            .map(|(t, f)| (t.to_owned(), f.role.clone(), f.path.clone()))
+            .map(|(t, f)| {
+                let teed = t == "service_events" && f.format == InputFormat::Csv;
+                (t.to_owned(), f.role.clone(), f.path.clone(), teed)
+            })
             .collect();
         // Every input that cannot be opened, in one message, each by its place in the
         // pipeline file (never its file name, which may say whose data it is).
         let missing: Vec<String> = files
             .iter()
-            .filter_map(|(_, role, path)| {
+            .filter_map(|(_, role, path, _)| {
                 std::fs::File::open(path).err().map(|e| {
                     let why = match e.kind() {
                         std::io::ErrorKind::NotFound => "there is no file at its `path`".to_owned(),
@@ -327,11 +430,25 @@ impl InputHashes {
         }
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = std::sync::Arc::clone(&stop);
+        let teed = files
+            .iter()
+            .enumerate()
+            .filter(|(_, (.., teed))| *teed)
+            .map(|(i, (_, _, path, _))| (path.clone(), i, false))
+            .collect::<Vec<_>>()
+            .into();
+        let (pieces, from_readers) = std::sync::mpsc::sync_channel::<(usize, Piece)>(16);
         let worker = std::thread::spawn(move || {
             files
                 .into_iter()
-                .map(|(table, role, path)| {
-                    let (sha256, bytes) = file_sha256_unless(&path, &stopped)?
+                .enumerate()
+                .map(|(i, (table, role, path, teed))| {
+                    let hashed = if teed {
+                        hash_teed((i, &path), &from_readers, &stopped)?
+                    } else {
+                        file_sha256_unless(&path, &stopped)?
+                    };
+                    let (sha256, bytes) = hashed
                         .ok_or_else(|| PipelineError::io_message(&path, "hashing stopped"))?;
                     Ok(InputRecord {
                         table,
@@ -345,11 +462,41 @@ impl InputHashes {
                 })
                 .collect()
         });
-        Ok(InputHashes { worker: Some(worker), inputs: Vec::new(), stop })
+        Ok(InputHashes {
+            worker: Some(worker),
+            inputs: Vec::new(),
+            stop,
+            pieces: Some(pieces),
+            teed,
+        })
+    }
+
+    /// `file` opened for parsing: through [`Teed`] when it is an input whose bytes the
+    /// hashing thread takes from its parser (each such input opened once, in order).
+    fn open(&self, file: &InputFile) -> Result<Box<dyn std::io::Read>, PipelineError> {
+        let inner = open(file)?;
+        let mut teed = self.teed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let place = teed.iter_mut().find(|(path, _, opened)| *path == file.path && !opened).map(
+            |(_, i, opened)| {
+                *opened = true;
+                *i
+            },
+        );
+        Ok(match (place, &self.pieces) {
+            (Some(input), Some(to_hasher)) => Box::new(Teed {
+                inner,
+                input,
+                to_hasher: to_hasher.clone(),
+                gathered: Vec::with_capacity(TEED_BYTES),
+            }),
+            _ => Box::new(inner),
+        })
     }
 
     /// The records, waiting for the hashing to end.
     fn inputs(&mut self) -> Result<&mut Vec<InputRecord>, PipelineError> {
+        // No more readers: a teed input not read (or not to its end) is read by the thread.
+        self.pieces = None;
         if let Some(worker) = self.worker.take() {
             self.inputs = worker
                 .join()
@@ -460,7 +607,7 @@ pub(super) fn stream_table<T: Table + Send + 'static>(
 ) -> Result<Vec<Streamed>, PipelineError> {
     // An open period (a municipal decision without an end) runs to the end of data.
     let tabular = |f: &InputFile| {
-        tabular(f).map(|(name, reader, mut options)| {
+        tabular_through(f, Some(hashes)).map(|(name, reader, mut options)| {
             options.open_end = Some(data_end);
             options.vocabularies = std::sync::Arc::clone(vocabularies);
             (name, reader, options)
@@ -761,6 +908,42 @@ p3,pacic,,radio,P3,\"1, Nesten aldri | 5, Nesten alltid\",,,,,,,,,,,,
         let dir = tempfile::tempdir().unwrap();
         let pipeline = redcap_pipeline(dir.path(), scales);
         questionnaire_codebook(&pipeline.config.inputs.questionnaires["pacic"])
+    }
+
+    /// A service-event file is hashed from what its parser read (`Teed`), in pieces: each
+    /// input's hash is its file's, a file listed twice is hashed twice, and what a reader
+    /// left unread (it stopped early) the hashing thread reads itself.
+    #[test]
+    fn teed_inputs_hash_as_their_files() {
+        use std::io::Read;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let text = std::fs::read_to_string(root.join("pipelines/sample.toml")).unwrap();
+        let pipeline = Pipeline::parse(&root.join("pipelines/sample.toml"), &text).unwrap();
+        let events = &pipeline.config.inputs.service_events[0];
+        assert!(std::fs::metadata(&events.path).unwrap().len() > 3 * TEED_BYTES as u64);
+        let file_hash = |path: &Path| crate::manifest::sha256_hex(&std::fs::read(path).unwrap());
+        let mut twice = pipeline.clone();
+        twice.config.inputs.service_events.push(events.clone());
+        for pipeline in [&pipeline, &twice] {
+            let inputs = validate(pipeline).unwrap().inputs;
+            let files = pipeline.inputs();
+            assert_eq!(inputs.len(), files.len());
+            for (input, (_, file)) in inputs.iter().zip(&files) {
+                assert_eq!(input.sha256, file_hash(&file.path), "{}", input.role);
+                assert_eq!(input.bytes, std::fs::metadata(&file.path).unwrap().len());
+            }
+        }
+        // A reader that stops a little way in.
+        let mut hashes = InputHashes::start(&pipeline).unwrap();
+        let mut reader = hashes.open(events).unwrap();
+        let opened =
+            |h: &InputHashes| h.teed.lock().unwrap().iter().map(|t| t.2).collect::<Vec<_>>();
+        assert_eq!(opened(&hashes), [true], "the service events go through `Teed`");
+        let mut some = vec![0u8; TEED_BYTES + 1000];
+        reader.read_exact(&mut some).unwrap();
+        drop(reader);
+        let inputs = hashes.inputs().unwrap();
+        assert_eq!(inputs[1].sha256, file_hash(&events.path));
     }
 
     #[test]

@@ -182,7 +182,7 @@ fn run(dir: &Path, ids: &[String], rows: usize, shuffled: bool) {
     let mut written = 0usize;
     stream_service_events("events.csv", file, &options, policy, &persons, &mut |batch| {
         written += batch.len();
-        Ok(sink.write(&ServiceEvent::to_batch(&batch.rows)?)?)
+        Ok(sink.write(&ServiceEvent::to_batch(&batch.into_rows())?)?)
     })
     .expect("read");
     sink.close().expect("finish");

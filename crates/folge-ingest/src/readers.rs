@@ -212,28 +212,70 @@ pub const BATCH_ROWS: usize = 65_536;
 /// A batch of accepted rows, in file order, and for each the place in the participant
 /// list ([`PersonIndex::position`]) that validation found for its person: `None` where it
 /// did not look one up (an id it validated in full, a table without persons). Whoever
-/// keys rows by person looks up only those.
+/// keys rows by person looks up only those. The rows are kept in the pieces the validating
+/// threads made them in: the reading thread passes them on without moving a row (moving
+/// each row from the thread that made it cost the reading thread a cache miss a row).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rows<T> {
-    /// The rows.
-    pub rows: Vec<T>,
-    /// One per row.
-    pub places: Vec<Option<u32>>,
+    /// Rows and their places, one per row, piece by piece.
+    pieces: Vec<(Vec<T>, Vec<Option<u32>>)>,
+    len: usize,
+}
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows { pieces: Vec::new(), len: 0 }
+    }
 }
 
 impl<T> Rows<T> {
-    fn with_capacity(rows: usize) -> Self {
-        Rows { rows: Vec::with_capacity(rows), places: Vec::with_capacity(rows) }
+    /// Rows with their places, one per row, in one piece.
+    ///
+    /// # Panics
+    /// When there is not one place per row.
+    pub fn new(rows: Vec<T>, places: Vec<Option<u32>>) -> Self {
+        let mut out = Rows::default();
+        out.push(rows, places);
+        out
+    }
+
+    fn push(&mut self, rows: Vec<T>, places: Vec<Option<u32>>) {
+        assert_eq!(rows.len(), places.len(), "one place per row");
+        if !rows.is_empty() {
+            self.len += rows.len();
+            self.pieces.push((rows, places));
+        }
     }
 
     /// How many rows.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.len
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len == 0
+    }
+
+    /// The rows, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> + Clone {
+        self.pieces.iter().flat_map(|(rows, _)| rows)
+    }
+
+    /// Each row's place, in order.
+    pub fn places(&self) -> impl Iterator<Item = Option<u32>> + '_ {
+        self.pieces.iter().flat_map(|(_, places)| places.iter().copied())
+    }
+
+    /// The rows, in order, in one vector.
+    pub fn into_rows(self) -> Vec<T> {
+        let mut pieces = self.pieces.into_iter();
+        let Some((mut rows, _)) = pieces.next() else { return Vec::new() };
+        rows.reserve(self.len - rows.len());
+        for (more, _) in pieces {
+            rows.extend(more);
+        }
+        rows
     }
 }
 
@@ -247,7 +289,7 @@ pub(crate) fn collect<T>(
 ) -> Result<Ingested<T>, IngestError> {
     let mut rows = Vec::new();
     let streamed = read(&mut |batch: Rows<T>| {
-        rows.extend(batch.rows);
+        rows.extend(batch.into_rows());
         Ok(())
     })?;
     Ok(Ingested {
@@ -539,12 +581,25 @@ fn extra_fields(record: &csv::StringRecord, header_len: usize) -> Option<Problem
 /// Records validated together on the second thread.
 const CHUNK_ROWS: usize = 4096;
 
-/// A row as a validating thread gave it back: parsed (or why not), its duplicate
-/// fingerprint, and the participant's place when validation found it.
-struct Checked<T> {
-    parsed: Result<T, Problem>,
-    print: u128,
-    place: Option<u32>,
+/// A chunk as a validating thread gave it back: the rows it accepted with their places
+/// (the participant's place when validation found it) and duplicate fingerprints, and the
+/// records it did not accept, in order, each with why (`None`: a blank row).
+struct Validated<T> {
+    rows: Vec<T>,
+    places: Vec<Option<u32>>,
+    prints: Vec<u128>,
+    rejected: Vec<(usize, Option<Problem>)>,
+}
+
+/// Remove the items at `places` (in increasing order) from `items`, keeping the others'
+/// order.
+fn remove_at<X>(items: &mut Vec<X>, places: &[usize]) {
+    let mut i = 0;
+    items.retain(|_| {
+        let keep = places.binary_search(&i).is_err();
+        i += 1;
+        keep
+    });
 }
 
 /// A chunk of records with what the reader knew of each (line, blank, multi-line).
@@ -631,7 +686,8 @@ where
     let mut source = CsvSource::open(name, input, options)?;
     let columns = source.columns(required, optional)?;
     let sink_error = |source: SinkError| IngestError::Sink { source_name: name.to_owned(), source };
-    let mut rows = Rows::with_capacity(BATCH_ROWS.min(1024));
+    // Accepted rows not yet handed to the sink, in the pieces the chunks came in.
+    let mut pending: Rows<T> = Rows::default();
     let mut accepted = 0u64;
     let mut rejects = Vec::new();
     let mut read = 0u64;
@@ -656,7 +712,7 @@ where
         for mut parse_row in parse_rows {
             let (to_worker, worker_in) = std::sync::mpsc::sync_channel::<Chunk>(2);
             let (worker_out, from_worker) =
-                std::sync::mpsc::sync_channel::<(Chunk, Vec<Option<Checked<T>>>)>(2);
+                std::sync::mpsc::sync_channel::<(Chunk, Validated<T>)>(2);
             to_workers.push(to_worker);
             from_workers.push(from_worker);
             handles.push(scope.spawn(move || {
@@ -676,36 +732,47 @@ where
                             &mut places,
                         );
                     }
-                    let results = (0..chunk.len)
-                        .map(|k| {
-                            (!chunk.blank[k]).then(|| {
-                                if let Some(problem) = extra_fields(&chunk.records[k], header_len) {
-                                    return Checked { parsed: Err(problem), print: 0, place: None };
-                                }
-                                let cells = Cells {
-                                    record: &chunk.records[k],
-                                    columns: &index,
-                                    line: chunk.lines[k],
-                                    date_order,
-                                    dates: &dates,
-                                    looked_up: places.get(k).copied().flatten(),
-                                    place: std::cell::Cell::new(None),
-                                };
-                                let parsed = parse_row(&cells, chunk.lines[k]);
+                    let n = chunk.len;
+                    let mut done = Validated {
+                        rows: Vec::with_capacity(n),
+                        places: Vec::with_capacity(n),
+                        prints: Vec::with_capacity(if check_duplicates { n } else { 0 }),
+                        rejected: Vec::new(),
+                    };
+                    for k in 0..n {
+                        if chunk.blank[k] {
+                            done.rejected.push((k, None));
+                            continue;
+                        }
+                        if let Some(problem) = extra_fields(&chunk.records[k], header_len) {
+                            done.rejected.push((k, Some(problem)));
+                            continue;
+                        }
+                        let cells = Cells {
+                            record: &chunk.records[k],
+                            columns: &index,
+                            line: chunk.lines[k],
+                            date_order,
+                            dates: &dates,
+                            looked_up: places.get(k).copied().flatten(),
+                            place: std::cell::Cell::new(None),
+                        };
+                        match parse_row(&cells, chunk.lines[k]) {
+                            Ok(row) => {
+                                done.rows.push(row);
+                                done.places.push(cells.place.get());
                                 // The duplicate fingerprint, for accepted rows only.
-                                let print = if parsed.is_ok() && check_duplicates {
-                                    crate::duplicates::row_fingerprint(
+                                if check_duplicates {
+                                    done.prints.push(crate::duplicates::row_fingerprint(
                                         &mut buffer,
                                         &chunk.records[k],
-                                    )
-                                } else {
-                                    0
-                                };
-                                Checked { parsed, print, place: cells.place.get() }
-                            })
-                        })
-                        .collect();
-                    if worker_out.send((chunk, results)).is_err() {
+                                    ));
+                                }
+                            }
+                            Err(problem) => done.rejected.push((k, Some(problem))),
+                        }
+                    }
+                    if worker_out.send((chunk, done)).is_err() {
                         break;
                     }
                 }
@@ -761,48 +828,44 @@ where
                 continue;
             }
             let Some(worker) = in_flight.pop_front() else { break };
-            let Ok((chunk, results)) = from_workers[worker].recv() else { break };
-            for (k, result) in results.into_iter().enumerate() {
+            let Ok((chunk, done)) = from_workers[worker].recv() else { break };
+            let Validated { mut rows, mut places, prints, rejected } = done;
+            let mut rejected = rejected.into_iter().peekable();
+            // Accepted rows (their place in `rows`) the duplicate check rejects.
+            let mut repeats: Vec<usize> = Vec::new();
+            let mut next = 0usize;
+            for k in 0..chunk.len {
                 read += 1;
                 let (record, line) = (&chunk.records[k], chunk.lines[k]);
-                let mut place = None;
-                let result = match result {
-                    None => Err(Problem { column: None, reason: "blank row".to_owned() }),
-                    Some(checked) => checked.parsed.and_then(|row| {
-                        place = checked.place;
-                        match duplicates.check_fingerprint(record, checked.print, line) {
-                            Ok(None) => Ok(row),
-                            Ok(Some(first)) => Err(Problem {
+                let problem = if let Some((_, why)) = rejected.next_if(|(i, _)| *i == k) {
+                    Some(why.unwrap_or_else(|| Problem {
+                        column: None,
+                        reason: "blank row".to_owned(),
+                    }))
+                } else {
+                    let i = next;
+                    next += 1;
+                    let print = prints.get(i).copied().unwrap_or_default();
+                    match duplicates.check_fingerprint(record, print, line) {
+                        Ok(None) => None,
+                        Ok(Some(first)) => {
+                            repeats.push(i);
+                            Some(Problem {
                                 column: None,
                                 reason: format!(
                                     "duplicates the row on line {first} (every cell the same)"
                                 ),
-                            }),
-                            Err(e) => {
-                                first_error.get_or_insert(spill_error(e));
-                                Ok(row)
-                            }
+                            })
                         }
-                    }),
-                };
-                match result {
-                    Ok(row) => {
-                        rows.rows.push(row);
-                        rows.places.push(place);
-                        accepted += 1;
-                        if rows.len() == BATCH_ROWS
-                            // A file this long has more: the next batch starts at full
-                            // size instead of growing (and copying) from 1024 rows again.
-                            && let Err(e) = sink(std::mem::replace(
-                                &mut rows,
-                                Rows::with_capacity(BATCH_ROWS),
-                            ))
-                            .map_err(sink_error)
-                        {
-                            first_error.get_or_insert(e);
+                        Err(e) => {
+                            first_error.get_or_insert(spill_error(e));
+                            None
                         }
                     }
-                    Err(p) => {
+                };
+                match problem {
+                    None => {}
+                    Some(p) => {
                         // From a spreadsheet, say which cell: that is where a person will look.
                         let cell = source
                             .sheet
@@ -834,6 +897,23 @@ where
                     }
                 }
             }
+            if !repeats.is_empty() {
+                remove_at(&mut rows, &repeats);
+                remove_at(&mut places, &repeats);
+            }
+            accepted += rows.len() as u64;
+            // Into the sink in batches of exactly `BATCH_ROWS`: a piece that crosses the
+            // boundary is cut there (the only rows this thread moves).
+            while pending.len() + rows.len() >= BATCH_ROWS {
+                let take = BATCH_ROWS - pending.len();
+                let (rest, rest_places) = (rows.split_off(take), places.split_off(take));
+                pending.push(rows, places);
+                (rows, places) = (rest, rest_places);
+                if let Err(e) = sink(std::mem::take(&mut pending)).map_err(sink_error) {
+                    first_error.get_or_insert(e);
+                }
+            }
+            pending.push(rows, places);
             spare.push(chunk);
             if first_error.is_some() {
                 break;
@@ -854,8 +934,8 @@ where
     if read == 0 && !options.allow_empty {
         return Err(IngestError::NoRows { source_name: name.to_owned() });
     }
-    if !rows.is_empty() {
-        sink(rows).map_err(sink_error)?;
+    if !pending.is_empty() {
+        sink(pending).map_err(sink_error)?;
     }
     let mut warnings = Vec::new();
     if source.encoding != encoding_rs::UTF_8 {

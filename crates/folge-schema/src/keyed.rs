@@ -156,8 +156,8 @@ pub fn service_events_schema() -> SchemaRef {
 /// Service events as a batch of [`service_events_schema`]: `person_id` keyed into `ids`
 /// (each row's place there in `places`), `service` into [`service_codes`]; the other
 /// columns as [`Table::to_batch`] makes them.
-pub fn service_events_batch(
-    rows: &[ServiceEvent],
+pub fn service_events_batch<R: std::borrow::Borrow<ServiceEvent>>(
+    rows: &[R],
     ids: &TextDictionary,
     places: &[Option<u32>],
 ) -> Result<RecordBatch, SchemaError> {
@@ -178,6 +178,7 @@ pub fn service_events_batch(
     let (mut start_time, mut end_time) =
         (Int32Builder::with_capacity(n), Int32Builder::with_capacity(n));
     for r in rows {
+        let r = r.borrow();
         services.push(r.service);
         start.append_value(date_to_date32(r.start_date));
         end.append_option(r.end_date.map(date_to_date32));
@@ -187,7 +188,7 @@ pub fn service_events_batch(
         end_time.append_option(r.end_time);
     }
     let columns: Vec<ArrayRef> = vec![
-        ids.keys(rows.iter().map(|r| r.person_id.as_str()), places),
+        ids.keys(rows.iter().map(|r| r.borrow().person_id.as_str()), places),
         service_keys(services.into_iter()),
         Arc::new(start.finish()),
         Arc::new(end.finish()),

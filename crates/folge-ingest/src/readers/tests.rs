@@ -880,9 +880,9 @@ fn chunks_validated_on_two_threads_come_back_in_file_order() {
     let mut places: Vec<Option<u32>> = Vec::new();
     let got =
         stream_service_events("npr.csv", text.as_bytes(), &options, POLICY, &persons, &mut |b| {
-            assert_eq!(b.places.len(), b.rows.len());
-            read.extend(b.rows);
-            places.extend(b.places);
+            assert_eq!(b.places().count(), b.len());
+            places.extend(b.places());
+            read.extend(b.into_rows());
             Ok(())
         })
         .unwrap();
@@ -937,7 +937,7 @@ fn enrolled_ids_known_from_the_list_are_judged_as_when_parsed_in_full() {
         let mut places = Vec::new();
         let options = CsvOptions::default();
         stream_service_events("e.csv", input.as_bytes(), &options, policy, persons, &mut |b| {
-            places.extend(b.places);
+            places.extend(b.places());
             Ok(())
         })
         .unwrap();

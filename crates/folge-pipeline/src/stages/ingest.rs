@@ -512,9 +512,8 @@ impl InputHashes {
 }
 
 /// Makes a batch of a table's rows (on the writer's thread).
-type MakeBatch<T> = std::sync::Arc<
-    dyn Fn(&folge_ingest::Rows<T>) -> Result<RecordBatch, SchemaError> + Send + Sync,
->;
+type MakeBatch<T> =
+    std::sync::Arc<dyn Fn(folge_ingest::Rows<T>) -> Result<RecordBatch, SchemaError> + Send + Sync>;
 
 /// How a table's rows become the batches of its file: its schema, the making of a batch
 /// (on the writer's thread) and the columns given as keys.
@@ -531,7 +530,7 @@ impl<T: Table> Encode<T> {
     pub(super) fn plain() -> Self {
         Encode {
             schema: T::schema(),
-            batch: std::sync::Arc::new(|rows| T::to_batch(&rows.rows)),
+            batch: std::sync::Arc::new(|rows| T::to_batch(&rows.into_rows())),
             keyed: Vec::new(),
             compressed: true,
         }
@@ -562,13 +561,13 @@ fn keyed_service_events(
     Encode {
         schema: folge_schema::keyed::service_events_schema(),
         batch: std::sync::Arc::new(move |batch| {
-            let rows = &batch.rows;
+            // The rows where the validating threads left them, not moved.
+            let rows: Vec<&ServiceEvent> = batch.iter().collect();
             let places = if key_ids {
                 // Where validation found a row's place it is handed on; the others (ids
                 // validated in full: written with a space, local ids, a list whose ids
                 // are not all national ones) are looked up here, in one loop.
-                let mut places = batch.places.clone();
-                places.resize(rows.len(), None);
+                let mut places: Vec<Option<u32>> = batch.places().collect();
                 let missing: Vec<usize> =
                     (0..rows.len()).filter(|&i| places[i].is_none()).collect();
                 if !missing.is_empty() {
@@ -583,7 +582,7 @@ fn keyed_service_events(
                 // No place: the batch's ids in a dictionary of their own.
                 vec![None; rows.len()]
             };
-            folge_schema::keyed::service_events_batch(rows, &ids, &places)
+            folge_schema::keyed::service_events_batch(&rows, &ids, &places)
         }),
         keyed,
         compressed: false,
@@ -647,7 +646,7 @@ pub(super) fn stream_table<T: Table + Send + 'static>(
         options.spill.store = std::sync::Arc::clone(&spill);
         streamed.push(stream(&name, reader, &options, policy, persons, &mut |rows| {
             let batch = std::sync::Arc::clone(&encode.batch);
-            sink.write_with(move || batch(&rows)).map_err(folge_ingest::SinkError::from)
+            sink.write_with(move || batch(rows)).map_err(folge_ingest::SinkError::from)
         })?);
     }
     let written = sink.finish_with(hashes.late_metadata()?)?;

@@ -470,20 +470,19 @@ impl DuplicateFinder {
     /// grouped by person: whether `record` starts a new run.
     fn follow_group(&mut self, record: &csv::StringRecord) -> bool {
         let Some(column) = self.group_column else { return false };
-        let cell = crate::values::trim(record.get(column).unwrap_or_default());
-        if self.current_group.is_some() && cell == self.current_text {
-            return false;
-        }
         if self.returns > 0 {
-            // The file is known not to be grouped, and nothing reads runs any more
-            // (the check is the partitions'): no hashing and no set on every row of a
+            // The file is known not to be grouped, and nothing reads runs any more (the
+            // check is the partitions'; the online check of a run ended at the first
+            // return): no comparing, copying, hashing or set on every row of a
             // date-ordered delivery, where every row starts a run.
             if !self.seen_groups.is_empty() {
                 self.seen_groups = HashSet::default();
             }
-            self.current_text.clear();
-            self.current_text.push_str(cell);
             return true;
+        }
+        let cell = crate::values::trim(record.get(column).unwrap_or_default());
+        if self.current_group.is_some() && cell == self.current_text {
+            return false;
         }
         // XXH3's 64-bit half of the 128-bit hash: in date order every row starts a run.
         let group = twox_hash::XxHash3_128::oneshot(cell.as_bytes()) as u64;

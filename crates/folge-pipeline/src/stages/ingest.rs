@@ -562,12 +562,14 @@ fn keyed_service_events(
         schema: folge_schema::keyed::service_events_schema(),
         batch: std::sync::Arc::new(move |batch| {
             // The rows where the validating threads left them, not moved.
-            let rows: Vec<&ServiceEvent> = batch.iter().collect();
+            let mut rows: Vec<&ServiceEvent> = Vec::with_capacity(batch.len());
+            rows.extend(batch.iter());
             let places = if key_ids {
                 // Where validation found a row's place it is handed on; the others (ids
                 // validated in full: written with a space, local ids, a list whose ids
                 // are not all national ones) are looked up here, in one loop.
-                let mut places: Vec<Option<u32>> = batch.places().collect();
+                let mut places: Vec<Option<u32>> = Vec::with_capacity(rows.len());
+                places.extend(batch.places());
                 let missing: Vec<usize> =
                     (0..rows.len()).filter(|&i| places[i].is_none()).collect();
                 if !missing.is_empty() {

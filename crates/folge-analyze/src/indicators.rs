@@ -1077,8 +1077,8 @@ fn in_parallel<T: Send>(n: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
 
 /// Rates, comparisons and concentration from the indicator table, one indicator at a time
 /// (its person-level rows are the only ones in memory), in the order the whole-table
-/// functions give; then scales, framework and focus groups from `tables`, which must hold
-/// the participants the indicators were built from.
+/// functions give; and, on a thread beside them, scales, framework and focus groups from
+/// `tables`, which must hold the participants the indicators were built from.
 pub fn summarise(
     tables: &Deidentified,
     params: &AnalysisParams,

@@ -213,13 +213,21 @@ pub const BATCH_ROWS: usize = 65_536;
 /// list ([`PersonIndex::position`]) that validation found for its person: `None` where it
 /// did not look one up (an id it validated in full, a table without persons). Whoever
 /// keys rows by person looks up only those. The rows are kept in the pieces the validating
-/// threads made them in: the reading thread passes them on without moving a row (moving
-/// each row from the thread that made it cost the reading thread a cache miss a row).
-#[derive(Debug, Clone, PartialEq)]
+/// threads made them in: the reading thread passes them on as they are (moving each row
+/// from the thread that made it cost the reading thread a cache miss a row); it moves only
+/// the rows after a cut at a batch's boundary, and those after a row the duplicate check
+/// rejects. Two batches are equal when their rows and places are, however cut.
+#[derive(Debug, Clone)]
 pub struct Rows<T> {
     /// Rows and their places, one per row, piece by piece.
     pieces: Vec<(Vec<T>, Vec<Option<u32>>)>,
     len: usize,
+}
+
+impl<T: PartialEq> PartialEq for Rows<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter()) && self.places().eq(other.places())
+    }
 }
 
 impl<T> Default for Rows<T> {
@@ -736,7 +744,7 @@ where
                     let mut done = Validated {
                         rows: Vec::with_capacity(n),
                         places: Vec::with_capacity(n),
-                        prints: Vec::with_capacity(if check_duplicates { n } else { 0 }),
+                        prints: Vec::with_capacity(n),
                         rejected: Vec::new(),
                     };
                     for k in 0..n {
@@ -761,13 +769,16 @@ where
                             Ok(row) => {
                                 done.rows.push(row);
                                 done.places.push(cells.place.get());
-                                // The duplicate fingerprint, for accepted rows only.
-                                if check_duplicates {
-                                    done.prints.push(crate::duplicates::row_fingerprint(
+                                // The duplicate fingerprint, for accepted rows only
+                                // (0 when duplicates are not looked for).
+                                done.prints.push(if check_duplicates {
+                                    crate::duplicates::row_fingerprint(
                                         &mut buffer,
                                         &chunk.records[k],
-                                    ));
-                                }
+                                    )
+                                } else {
+                                    0
+                                });
                             }
                             Err(problem) => done.rejected.push((k, Some(problem))),
                         }
@@ -845,8 +856,7 @@ where
                 } else {
                     let i = next;
                     next += 1;
-                    let print = prints.get(i).copied().unwrap_or_default();
-                    match duplicates.check_fingerprint(record, print, line) {
+                    match duplicates.check_fingerprint(record, prints[i], line) {
                         Ok(None) => None,
                         Ok(Some(first)) => {
                             repeats.push(i);

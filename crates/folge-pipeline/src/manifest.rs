@@ -199,8 +199,11 @@ pub(crate) fn file_sha256_after(
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<Option<(String, u64)>, PipelineError> {
     let mut file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
-    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(total))
-        .map_err(|e| PipelineError::io(path, e))?;
+    // Not when nothing was read: a pipe cannot seek.
+    if total > 0 {
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(total))
+            .map_err(|e| PipelineError::io(path, e))?;
+    }
     let mut buffer = vec![0u8; 1 << 16];
     loop {
         if stop.load(std::sync::atomic::Ordering::Relaxed) {

@@ -103,6 +103,14 @@ pub enum PidColumn {
         /// Pseudonyms in the dictionary.
         persons: usize,
     },
+    /// Dictionary-encoded as `Dictionary`, with room for every one of `persons`
+    /// pseudonyms: the service events of a delivery grouped by person, whose row groups
+    /// (up to [`EVENT_ROW_GROUP_ROWS`]) can name more persons than 8 MiB holds (about
+    /// 233,000), past which the rest of a row group's pseudonyms would be plain text.
+    Interned {
+        /// Participants whose pseudonyms the file can hold.
+        persons: usize,
+    },
 }
 
 /// A text column whose batches give `UInt32` keys into one dictionary shared by all of
@@ -195,8 +203,12 @@ impl ParquetSink {
                 props.set_column_dictionary_page_size_limit(column, PID_DICTIONARY_PAGE_BYTES)
             }
             // Room for every pseudonym (32 characters and a 4-byte length each), so the
-            // page never falls back to plain text; keys of random persons and hex text
-            // do not compress.
+            // page never falls back to plain text.
+            PidColumn::Interned { persons } => props.set_column_dictionary_page_size_limit(
+                column,
+                PID_DICTIONARY_PAGE_BYTES.max(persons * 36 + (64 << 10)),
+            ),
+            // As `Interned`; keys of random persons and hex text do not compress.
             PidColumn::Keyed { persons } => props
                 .set_column_dictionary_page_size_limit(
                     column.clone(),

@@ -977,3 +977,72 @@ fn enrolled_ids_known_from_the_list_are_judged_as_when_parsed_in_full() {
     assert_eq!(accepted, vec![local.clone()]);
     assert_eq!(rejected, vec![(3, "is not in the participant list".to_owned())]);
 }
+
+/// The sink gets batches of exactly `BATCH_ROWS` rows but the last, the accepted rows in
+/// file order with their places, however the validating threads' chunks fall: also when
+/// the duplicate check rejects rows (copies of the row before, some at a chunk's or a
+/// batch's edge) and validation rejects others.
+#[test]
+fn batches_are_whole_and_in_order_when_rows_are_rejected_anywhere() {
+    use std::fmt::Write as _;
+    let ids: Vec<String> = (1..=28).map(|day| id(day, 100)).collect();
+    let persons: PersonIndex = ids.iter().cloned().collect();
+    let rows = 2 * BATCH_ROWS + 5_000;
+    let mut text = "person_id,service,start_date,end_date,quantity,acute\n".to_owned();
+    let (mut expected, mut rejected) = (Vec::new(), Vec::new());
+    let mut line = 1u64;
+    for n in 0..rows {
+        let person = &ids[n % ids.len()];
+        // Each row its own quantity, so only the planted copies repeat.
+        let row = format!("{person},gp,2020-03-05,,{n},\n");
+        text.push_str(&row);
+        line += 1;
+        expected.push((person.clone(), n as f64));
+        // A copy right after, now and then: at chunk edges (4,096) and batch edges too.
+        if n % 997 == 3 || n % CHUNK_ROWS == CHUNK_ROWS - 1 || n % BATCH_ROWS == BATCH_ROWS - 1 {
+            text.push_str(&row);
+            line += 1;
+            rejected.push((line as i64, format!("duplicates the row on line {}", line - 1)));
+        }
+        // A row validation rejects.
+        if n % 1_231 == 7 {
+            writeln!(text, "{person},gp,2020-02-30,,{n},").expect("a String takes any text");
+            line += 1;
+            rejected.push((line as i64, "start_date".to_owned()));
+        }
+    }
+    let (mut got, mut places, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+    let streamed = stream_service_events(
+        "e.csv",
+        text.as_bytes(),
+        &CsvOptions::default(),
+        POLICY,
+        &persons,
+        &mut |b| {
+            sizes.push(b.len());
+            places.extend(b.places());
+            got.extend(b.into_rows().into_iter().map(|e| (e.person_id, e.quantity.unwrap())));
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(got, expected, "every accepted row, once, in file order");
+    let want_places: Vec<Option<u32>> = got.iter().map(|(p, _)| persons.position(p)).collect();
+    assert_eq!(places, want_places);
+    assert_eq!(sizes, [BATCH_ROWS, BATCH_ROWS, rows - 2 * BATCH_ROWS]);
+    let reasons: Vec<(i64, String)> = streamed
+        .rejects
+        .iter()
+        .map(|r| {
+            let what = r
+                .column
+                .clone()
+                .unwrap_or_else(|| r.reason.trim_end_matches(" (every cell the same)").to_owned());
+            (r.line, what)
+        })
+        .collect();
+    assert_eq!(reasons, rejected);
+    let s = &streamed.summary;
+    assert_eq!((s.rows_read, s.rows_accepted), (line - 1, rows as u64));
+    assert_eq!(s.rows_read, s.rows_accepted + s.rows_rejected);
+}

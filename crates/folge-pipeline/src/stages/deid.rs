@@ -305,7 +305,7 @@ pub(super) fn deid_event_batches(
     // as keys into one dictionary of every pseudonym (see PidColumn).
     let mut convert = folge_deid::EventDeidentifier::new(&input.participants, tables);
     let (pid, schema) = if grouped {
-        (PidColumn::Dictionary, folge_deid::events_schema())
+        (PidColumn::Interned { persons: input.participants.len() }, folge_deid::events_schema())
     } else {
         convert = convert.keyed();
         (PidColumn::Keyed { persons: input.participants.len() }, folge_deid::keyed_schema())

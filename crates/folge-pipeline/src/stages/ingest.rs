@@ -288,7 +288,9 @@ pub(super) const INPUTS_SHA256_KEY: &str = "folge.inputs_sha256";
 /// other inputs are read again by the thread. Dropped before the records were asked for
 /// (ingest failed), it stops the thread at its next read and waits for it.
 pub(super) struct InputHashes {
-    worker: Option<std::thread::JoinHandle<Result<Vec<InputRecord>, PipelineError>>>,
+    /// The thread reading inputs to hash them, and the one hashing what `Teed` readers
+    /// send, each giving its inputs' records with their places in `Pipeline::inputs`.
+    workers: Vec<std::thread::JoinHandle<Hashed>>,
     inputs: Vec<InputRecord>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Where [`Teed`] readers send what they read, while the records are not asked for.
@@ -297,6 +299,10 @@ pub(super) struct InputHashes {
     /// it was opened (each once: a file listed twice is two inputs).
     teed: std::sync::Mutex<Vec<(PathBuf, usize, bool)>>,
 }
+
+/// What a thread hashing inputs gives: each input's record and its place in
+/// `Pipeline::inputs`.
+type Hashed = Result<Vec<(usize, InputRecord)>, PipelineError>;
 
 /// What a [`Teed`] reader sends the hashing thread: bytes of input `usize` in file order,
 /// then its end.
@@ -381,7 +387,7 @@ impl Drop for InputHashes {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         // A thread waiting for pieces no reader will send.
         self.pieces = None;
-        if let Some(worker) = self.worker.take() {
+        for worker in self.workers.drain(..) {
             // Its result is not wanted any more.
             let _ = worker.join();
         }
@@ -429,7 +435,6 @@ impl InputHashes {
             ));
         }
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopped = std::sync::Arc::clone(&stop);
         let teed = files
             .iter()
             .enumerate()
@@ -438,37 +443,44 @@ impl InputHashes {
             .collect::<Vec<_>>()
             .into();
         let (pieces, from_readers) = std::sync::mpsc::sync_channel::<(usize, Piece)>(16);
-        let worker = std::thread::spawn(move || {
-            files
-                .into_iter()
-                .enumerate()
-                .map(|(i, (table, role, path, teed))| {
-                    let hashed = if teed {
-                        hash_teed((i, &path), &from_readers, &stopped)?
-                    } else {
-                        file_sha256_unless(&path, &stopped)?
-                    };
-                    let (sha256, bytes) = hashed
-                        .ok_or_else(|| PipelineError::io_message(&path, "hashing stopped"))?;
-                    Ok(InputRecord {
-                        table,
-                        role,
-                        sha256,
-                        bytes,
-                        rows_read: 0,
-                        rows_accepted: 0,
-                        rows_rejected: 0,
-                    })
-                })
-                .collect()
-        });
-        Ok(InputHashes {
-            worker: Some(worker),
-            inputs: Vec::new(),
-            stop,
-            pieces: Some(pieces),
-            teed,
-        })
+        // The inputs read through `Teed` on a thread of their own, so the others are not
+        // left waiting for a registry delivery's parsing to end.
+        let (read, teed_files): (Vec<_>, Vec<_>) =
+            files.into_iter().enumerate().partition(|(_, (.., teed))| !teed);
+        let hash =
+            move |inputs: Vec<(usize, (String, String, PathBuf, bool))>,
+                  stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+                  from_readers: Option<std::sync::mpsc::Receiver<(usize, Piece)>>| {
+                move || {
+                    inputs
+                        .into_iter()
+                        .map(|(i, (table, role, path, _))| {
+                            let hashed = match &from_readers {
+                                Some(pieces) => hash_teed((i, &path), pieces, &stopped)?,
+                                None => file_sha256_unless(&path, &stopped)?,
+                            };
+                            let (sha256, bytes) = hashed.ok_or_else(|| {
+                                PipelineError::io_message(&path, "hashing stopped")
+                            })?;
+                            let record = InputRecord {
+                                table,
+                                role,
+                                sha256,
+                                bytes,
+                                rows_read: 0,
+                                rows_accepted: 0,
+                                rows_rejected: 0,
+                            };
+                            Ok((i, record))
+                        })
+                        .collect()
+                }
+            };
+        let workers = vec![
+            std::thread::spawn(hash(read, std::sync::Arc::clone(&stop), None)),
+            std::thread::spawn(hash(teed_files, std::sync::Arc::clone(&stop), Some(from_readers))),
+        ];
+        Ok(InputHashes { workers, inputs: Vec::new(), stop, pieces: Some(pieces), teed })
     }
 
     /// `file` opened for parsing: through [`Teed`] when it is an input whose bytes the
@@ -497,10 +509,21 @@ impl InputHashes {
     fn inputs(&mut self) -> Result<&mut Vec<InputRecord>, PipelineError> {
         // No more readers: a teed input not read (or not to its end) is read by the thread.
         self.pieces = None;
-        if let Some(worker) = self.worker.take() {
-            self.inputs = worker
-                .join()
-                .map_err(|_| PipelineError::bug("the thread hashing the inputs panicked"))??;
+        if !self.workers.is_empty() {
+            // Both joined before either's error is given.
+            let joined: Vec<_> =
+                self.workers.drain(..).map(std::thread::JoinHandle::join).collect();
+            let mut records = Vec::new();
+            for worker in joined {
+                records.extend(
+                    worker.map_err(|_| {
+                        PipelineError::bug("a thread hashing the inputs panicked")
+                    })??,
+                );
+            }
+            // In the order of `Pipeline::inputs`.
+            records.sort_by_key(|(i, _)| *i);
+            self.inputs = records.into_iter().map(|(_, record)| record).collect();
         }
         Ok(&mut self.inputs)
     }
@@ -549,9 +572,9 @@ fn keyed_service_events(
     let ids =
         folge_schema::keyed::TextDictionary::new(participants.iter().map(|p| p.person_id.as_str()));
     // A row group whose first batch is keyed into the list has every participant's id in
-    // its dictionary page: worth it while the list is no longer than a row group (about a
-    // million ids, 16 MiB). A longer list's ids are interned as text, each page holding
-    // those its rows name.
+    // its dictionary page: worth it while the list is short beside the row group's rows
+    // (up to about a million ids, 16 MiB, against row groups of up to 16 Mi rows). A
+    // longer list's ids are interned as text, each page holding those its rows name.
     let key_ids = ids.page_bytes() <= KEYED_IDS_MAX_BYTES;
     let mut keyed = vec![KeyedColumn { name: "service", page_bytes: 0 }];
     if key_ids {

@@ -86,6 +86,12 @@ const EVENT_ROW_GROUP_ROWS: usize = 1 << 24;
 /// file: what its writer holds in memory at most (see [`EVENT_ROW_GROUP_ROWS`]).
 const EVENT_ROW_GROUP_BYTES: usize = 128 << 20;
 
+/// A `pid` dictionary page with room for every one of `persons` pseudonyms (32
+/// characters and a 4-byte length each), and at least [`PID_DICTIONARY_PAGE_BYTES`].
+fn pid_page_bytes(persons: usize) -> usize {
+    PID_DICTIONARY_PAGE_BYTES.max(persons * 36 + (64 << 10))
+}
+
 /// How a table's `pid` column is stored (what a reader gets is the same text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PidColumn {
@@ -204,16 +210,12 @@ impl ParquetSink {
             }
             // Room for every pseudonym (32 characters and a 4-byte length each), so the
             // page never falls back to plain text.
-            PidColumn::Interned { persons } => props.set_column_dictionary_page_size_limit(
-                column,
-                PID_DICTIONARY_PAGE_BYTES.max(persons * 36 + (64 << 10)),
-            ),
+            PidColumn::Interned { persons } => {
+                props.set_column_dictionary_page_size_limit(column, pid_page_bytes(persons))
+            }
             // As `Interned`; keys of random persons and hex text do not compress.
             PidColumn::Keyed { persons } => props
-                .set_column_dictionary_page_size_limit(
-                    column.clone(),
-                    PID_DICTIONARY_PAGE_BYTES.max(persons * 36 + (64 << 10)),
-                )
+                .set_column_dictionary_page_size_limit(column.clone(), pid_page_bytes(persons))
                 .set_column_compression(column, Compression::UNCOMPRESSED),
         };
         // The event stage files in row groups as large as `EVENT_ROW_GROUP_*` allow.
